@@ -1,0 +1,17 @@
+// Runs the whole suite with node:test. Unit tests sit beside the code (src/**/*.test.ts);
+// integration and end-to-end tests are under test/. Extra arguments narrow the run to matching files.
+import { globSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+const filters = process.argv.slice(2);
+const files = [
+  ...globSync('src/**/*.test.ts'),
+  ...globSync('test/**/*.test.ts'),
+].sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

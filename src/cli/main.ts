@@ -1,0 +1,63 @@
+// The tinykube command. Each subcommand lives in its own module and is registered here by name.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface Command {
+  summary: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  allowPositionals?: boolean;
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<number | void>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  server: async () => (await import('./server.ts')).serverCommand,
+  version: async () => (await import('./version.ts')).versionCommand,
+};
+
+function usage(): string {
+  return [
+    'Usage: tinykube <command> [options]',
+    '',
+    'Commands:',
+    ...Object.keys(commands).map((c) => `  ${c}`),
+    '',
+    'Run `tinykube <command> --help` for a command\'s options.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`tinykube: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const cmd = await load();
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: cmd.allowPositionals ?? false, strict: true });
+  } catch (err) {
+    console.error(`tinykube ${name}: ${(err as Error).message}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(`tinykube ${name}: ${cmd.summary}\n\nOptions:`);
+    for (const [k, o] of Object.entries(cmd.options)) console.log(`  --${k}${o.type === 'string' ? ' VALUE' : ''}`);
+    return 0;
+  }
+  const code = await cmd.run(parsed.values, parsed.positionals);
+  return typeof code === 'number' ? code : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`tinykube: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

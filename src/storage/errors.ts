@@ -1,0 +1,60 @@
+// Coded storage errors. The registry maps them to Kubernetes Status errors.
+
+export class StorageError extends Error {
+  readonly code: string;
+  readonly key: string;
+  constructor(code: string, key: string, message: string) {
+    super(message);
+    this.name = 'StorageError';
+    this.code = code;
+    this.key = key;
+  }
+}
+
+export class KeyExistsError extends StorageError {
+  constructor(key: string) {
+    super('TK_STORAGE_KEY_EXISTS', key, `key exists: ${key}`);
+  }
+}
+
+export class KeyNotFoundError extends StorageError {
+  constructor(key: string) {
+    super('TK_STORAGE_KEY_NOT_FOUND', key, `key not found: ${key}`);
+  }
+}
+
+export class RevisionMismatchError extends StorageError {
+  readonly expected: number;
+  readonly actual: number;
+  constructor(key: string, expected: number, actual: number) {
+    super('TK_STORAGE_REVISION_MISMATCH', key, `revision mismatch on ${key}: expected ${expected}, found ${actual}`);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export class CompactedError extends StorageError {
+  readonly requested: number;
+  readonly compacted: number;
+  constructor(requested: number, compacted: number) {
+    super('TK_STORAGE_COMPACTED', '', `required revision ${requested} has been compacted (oldest available ${compacted})`);
+    this.requested = requested;
+    this.compacted = compacted;
+  }
+}
+
+export class FutureRevisionError extends StorageError {
+  readonly requested: number;
+  readonly current: number;
+  constructor(requested: number, current: number) {
+    super('TK_STORAGE_FUTURE_REVISION', '', `required revision ${requested} is newer than the current revision ${current}`);
+    this.requested = requested;
+    this.current = current;
+  }
+}
+
+export class BackendClosedError extends StorageError {
+  constructor() {
+    super('TK_STORAGE_CLOSED', '', 'storage backend is closed');
+  }
+}
