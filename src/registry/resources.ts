@@ -1,0 +1,154 @@
+// The resources tinykube serves: one Strategy each, registered in one table. The HTTP layer and
+// discovery read `resourceTable`; nothing else switches on resource names.
+
+import type { FieldError } from '../api/field.ts';
+import { FieldPath, required } from '../api/field.ts';
+import type { KubeObject, Pod } from '../api/types.ts';
+import type { ResourceInfo, Strategy } from './strategy.ts';
+import * as podRules from './pods.ts';
+
+const crud = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function basicValidate(obj: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!obj.metadata?.name) errs.push(required(new FieldPath('metadata').child('name'), 'name or generateName is required'));
+  return errs;
+}
+
+/** A strategy with no defaults and no update rules beyond metadata. */
+function simple(info: ResourceInfo, extra: Partial<Strategy> = {}): Strategy {
+  return {
+    info,
+    defaults() {},
+    prepareForCreate() {},
+    validate: basicValidate,
+    prepareForUpdate() {},
+    validateUpdate: basicValidate,
+    ...extra,
+  };
+}
+
+/** Keep what a main-resource update must not touch (status), as Kubernetes' strategies do. */
+function keepStatus(obj: KubeObject, old: KubeObject): void {
+  if (old.status === undefined) delete obj.status;
+  else obj.status = structuredClone(old.status);
+}
+
+/** A status update changes only status. */
+function statusOnly(obj: KubeObject, old: KubeObject): void {
+  for (const k of Object.keys(obj)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete obj[k];
+  for (const k of Object.keys(old)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') obj[k] = structuredClone(old[k]);
+}
+
+export const podStrategy: Strategy = {
+  info: {
+    group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', listKind: 'PodList', namespaced: true,
+    shortNames: ['po'], categories: ['all'], verbs: crud,
+    subresources: ['attach', 'binding', 'eviction', 'exec', 'log', 'portforward', 'proxy', 'status'],
+  },
+  defaults: (o) => podRules.defaults(o as Pod),
+  prepareForCreate: (o) => podRules.prepareForCreate(o as Pod),
+  validate: (o) => podRules.validate(o as Pod),
+  prepareForUpdate: keepStatus,
+  validateUpdate: (o, old) => podRules.validateUpdate(o as Pod, old as Pod),
+  fieldsOf: (o) => podRules.fieldsOf(o as Pod),
+  status: {
+    prepareForUpdate: statusOnly,
+    validateUpdate: (o, old) => podRules.validateStatusUpdate(o as Pod, old as Pod),
+  },
+};
+
+export const namespaceStrategy: Strategy = simple(
+  {
+    group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', listKind: 'NamespaceList',
+    namespaced: false, shortNames: ['ns'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], subresources: ['finalize', 'status'],
+  },
+  {
+    defaults(o) {
+      const spec = ((o.spec as Record<string, unknown> | undefined) ??= {}) as { finalizers?: string[] };
+      spec.finalizers ??= ['kubernetes'];
+      const name = o.metadata?.name;
+      if (name) (o.metadata!.labels ??= {})['kubernetes.io/metadata.name'] = name;
+    },
+    prepareForCreate(o) {
+      o.status = { phase: 'Active' };
+    },
+    prepareForUpdate(o, old) {
+      keepStatus(o, old);
+      // spec.finalizers change only through the finalize subresource.
+      (o as { spec?: unknown }).spec = structuredClone(old.spec);
+    },
+    fieldsOf: (o) => ({ 'status.phase': String((o.status as { phase?: string } | undefined)?.phase ?? '') }),
+    status: { prepareForUpdate: statusOnly, validateUpdate: () => [] },
+  },
+);
+
+export const nodeStrategy: Strategy = simple(
+  {
+    group: '', version: 'v1', resource: 'nodes', singular: 'node', kind: 'Node', listKind: 'NodeList', namespaced: false,
+    shortNames: ['no'], verbs: crud, subresources: ['proxy', 'status'],
+  },
+  {
+    prepareForUpdate: keepStatus,
+    fieldsOf: (o) => ({ 'spec.unschedulable': String(Boolean((o.spec as { unschedulable?: boolean } | undefined)?.unschedulable)) }),
+    status: { prepareForUpdate: statusOnly, validateUpdate: () => [] },
+  },
+);
+
+export const eventStrategy: Strategy = simple(
+  {
+    group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', listKind: 'EventList', namespaced: true,
+    shortNames: ['ev'], verbs: crud,
+  },
+  {
+    fieldsOf(o) {
+      const io = (o.involvedObject ?? {}) as Record<string, unknown>;
+      const src = (o.source ?? {}) as Record<string, unknown>;
+      const f: Record<string, string> = {
+        reason: String(o.reason ?? ''),
+        reportingComponent: String(o.reportingComponent ?? ''),
+        source: String(src.component ?? o.reportingComponent ?? ''),
+        type: String(o.type ?? ''),
+      };
+      for (const k of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath']) f[`involvedObject.${k}`] = String(io[k] ?? '');
+      return f;
+    },
+  },
+);
+
+export const configMapStrategy: Strategy = simple({
+  group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', listKind: 'ConfigMapList',
+  namespaced: true, shortNames: ['cm'], verbs: crud,
+});
+
+export const secretStrategy: Strategy = simple(
+  { group: '', version: 'v1', resource: 'secrets', singular: 'secret', kind: 'Secret', listKind: 'SecretList', namespaced: true, verbs: crud },
+  {
+    defaults(o) {
+      o.type ??= 'Opaque';
+    },
+    fieldsOf: (o) => ({ type: String(o.type ?? '') }),
+  },
+);
+
+export const serviceAccountStrategy: Strategy = simple({
+  group: '', version: 'v1', resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', listKind: 'ServiceAccountList',
+  namespaced: true, shortNames: ['sa'], verbs: crud,
+});
+
+export const leaseStrategy: Strategy = simple({
+  group: 'coordination.k8s.io', version: 'v1', resource: 'leases', singular: 'lease', kind: 'Lease', listKind: 'LeaseList',
+  namespaced: true, verbs: crud,
+});
+
+/** Every served resource, in discovery order. */
+export const resourceTable: Strategy[] = [
+  podStrategy,
+  namespaceStrategy,
+  nodeStrategy,
+  eventStrategy,
+  configMapStrategy,
+  secretStrategy,
+  serviceAccountStrategy,
+  leaseStrategy,
+];

@@ -1,0 +1,541 @@
+// The generic store: Kubernetes REST semantics for any resource over the storage Backend, with a
+// per-resource Strategy for what differs (as k8s.io/apiserver's generic registry Store).
+//
+// Called by the HTTP layer, concurrently for many requests. Objects go in and out as plain JSON
+// values; metadata.resourceVersion is always the backend's modRevision of the stored value.
+
+import { randomUUID } from 'node:crypto';
+import type { Backend, KeyValue, WatchEvent } from '../storage/backend.ts';
+import { CompactedError, FutureRevisionError, KeyExistsError, KeyNotFoundError, RevisionMismatchError } from '../storage/errors.ts';
+import { alreadyExists, badRequest, conflict, expired, notFound, StatusError, timeout } from '../util/status.ts';
+import { invalidError, type FieldError } from '../api/field.ts';
+
+import type { KubeObject, ObjectMeta } from '../api/types.ts';
+import { realClock, rfc3339, type Clock } from '../util/clock.ts';
+import type { ResourceInfo, Strategy } from './strategy.ts';
+
+export interface ObjectFilter {
+  /** Returns true when the object is selected. */
+  (obj: KubeObject): boolean;
+}
+
+export interface ListParams {
+  namespace?: string;
+  filter?: ObjectFilter;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface ListOutput {
+  items: KubeObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface StoreWatchEvent {
+  type: WatchEventType;
+  object: KubeObject;
+}
+
+export interface WatchParams {
+  namespace?: string;
+  filter?: ObjectFilter;
+  /** "" or "0": start with synthetic ADDED events for the current state; else changes after this revision. */
+  resourceVersion?: string;
+  /** Optional extra gate on events (e.g. fieldSelector on a name). */
+  onEvent: (ev: StoreWatchEvent) => void;
+  onError: (err: StatusError) => void;
+}
+
+export interface StoreWatch {
+  close(): void;
+  /** The revision of the last event delivered (for bookmarks). */
+  lastRevision(): number;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
+export interface DeleteParams extends WriteOptions {
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: string;
+}
+
+export interface DeleteOutput {
+  /** The object as it was deleted, or as it is now while deletion is pending. */
+  object: KubeObject;
+  /** True when the object is gone from storage; false when deletion is pending (graceful or finalizers). */
+  deleted: boolean;
+}
+
+/** Hooks for resources whose deletion is not immediate (pods bound to a node, objects with finalizers). */
+export interface DeletionPolicy {
+  /** Grace period to apply: 0 deletes at once. `requested` is from DeleteOptions. */
+  gracePeriod(obj: KubeObject, requested: number | undefined): number;
+}
+
+const maxRetries = 16;
+
+export class Store {
+  readonly info: ResourceInfo;
+  readonly strategy: Strategy;
+  readonly #backend: Backend;
+  readonly #clock: Clock;
+  readonly #prefix: string;
+  readonly #deletion: DeletionPolicy | undefined;
+
+  constructor(backend: Backend, strategy: Strategy, opts: { clock?: Clock; deletion?: DeletionPolicy } = {}) {
+    this.#backend = backend;
+    this.strategy = strategy;
+    this.info = strategy.info;
+    this.#clock = opts.clock ?? realClock;
+    this.#deletion = opts.deletion;
+    const g = this.info.group ? `${this.info.group}/` : '';
+    this.#prefix = `/registry/${g}${this.info.resource}/`;
+  }
+
+  /** The resource name used in Status messages ("pods", "leases.coordination.k8s.io"). */
+  get qualifiedResource(): string {
+    return this.info.group ? `${this.info.resource}.${this.info.group}` : this.info.resource;
+  }
+
+  key(namespace: string | undefined, name: string): string {
+    return this.info.namespaced ? `${this.#prefix}${namespace}/${name}` : `${this.#prefix}${name}`;
+  }
+
+  listPrefix(namespace: string | undefined): string {
+    return this.info.namespaced && namespace ? `${this.#prefix}${namespace}/` : this.#prefix;
+  }
+
+  async get(namespace: string | undefined, name: string): Promise<KubeObject> {
+    const kv = await this.#backend.get(this.key(namespace, name));
+    if (!kv) throw notFound(this.qualifiedResource, name);
+    return this.#decode(kv);
+  }
+
+  async tryGet(namespace: string | undefined, name: string): Promise<KubeObject | null> {
+    const kv = await this.#backend.get(this.key(namespace, name));
+    return kv ? this.#decode(kv) : null;
+  }
+
+  async list(p: ListParams): Promise<ListOutput> {
+    const prefix = this.listPrefix(p.namespace);
+    let revision = 0;
+    let startAfter: string | undefined;
+    if (p.continue) {
+      const tok = decodeContinue(p.continue, prefix);
+      revision = tok.rv;
+      startAfter = tok.start;
+    } else if (p.resourceVersion && p.resourceVersion !== '0') {
+      const rv = parseResourceVersion(p.resourceVersion);
+      const current = await this.#backend.currentRevision();
+      if (rv > current) throw timeout(`Too large resource version: ${rv}, current: ${current}`);
+      // Exact reads an old snapshot; NotOlderThan (and unset, the legacy meaning) serves the latest.
+      if (p.resourceVersionMatch === 'Exact') revision = rv;
+    }
+    if (p.resourceVersionMatch && !['Exact', 'NotOlderThan'].includes(p.resourceVersionMatch)) {
+      throw badRequest(`resourceVersionMatch: Unsupported value: "${p.resourceVersionMatch}": supported values: "Exact", "NotOlderThan"`);
+    }
+    if (p.resourceVersionMatch && !p.resourceVersion) {
+      throw badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
+    }
+    const limit = p.limit && p.limit > 0 ? p.limit : 0;
+    const items: KubeObject[] = [];
+    let readRevision = revision;
+    let more = false;
+    let lastKey = startAfter;
+    let remaining: number | undefined;
+    // Keep reading pages until `limit` matching items are found: filters may drop many rows.
+    for (;;) {
+      const want = limit ? Math.max(limit - items.length, 0) : 0;
+      const batch = limit ? Math.min(Math.max(want * 2, 64), 10_000) : 0;
+      let res;
+      try {
+        res = await this.#backend.list(prefix, { revision: readRevision || undefined, limit: batch, startAfter: lastKey });
+      } catch (err) {
+        throw mapStorageError(err, this.qualifiedResource, '');
+      }
+      readRevision = res.revision;
+      let i = 0;
+      for (; i < res.items.length; i++) {
+        const kv = res.items[i]!;
+        if (limit && items.length >= limit) break;
+        lastKey = kv.key;
+        if (this.info.namespaced && !p.namespace && kv.key.slice(prefix.length).indexOf('/') < 0) continue;
+        const obj = this.#decode(kv);
+        if (!p.filter || p.filter(obj)) items.push(obj);
+      }
+      if (limit && items.length >= limit) {
+        more = i < res.items.length || res.more;
+        if (more) remaining = (res.remaining ?? 0) + (res.items.length - i);
+        break;
+      }
+      if (!res.more) break;
+      if (!limit) continue;
+    }
+    const out: ListOutput = { items, resourceVersion: String(readRevision) };
+    if (more && lastKey) {
+      out.continue = encodeContinue(readRevision, lastKey);
+      if (!p.filter && remaining !== undefined) out.remainingItemCount = remaining;
+    }
+    return out;
+  }
+
+  async count(namespace?: string): Promise<number> {
+    return this.#backend.count(this.listPrefix(namespace));
+  }
+
+  /** Starts a watch. Events are delivered through the callbacks; errors end it. */
+  async watch(p: WatchParams): Promise<StoreWatch> {
+    const prefix = this.listPrefix(p.namespace);
+    const matches = (obj: KubeObject | null) => obj !== null && (!p.filter || p.filter(obj));
+    let last = 0;
+    let from: number;
+    const rv = p.resourceVersion ?? '';
+    const initial: StoreWatchEvent[] = [];
+    if (rv === '' || rv === '0') {
+      const snapshot = await this.list({ namespace: p.namespace, filter: p.filter });
+      from = Number(snapshot.resourceVersion);
+      for (const obj of snapshot.items) initial.push({ type: 'ADDED', object: obj });
+    } else {
+      from = parseResourceVersion(rv);
+      const current = await this.#backend.currentRevision();
+      if (from > current) throw timeout(`Too large resource version: ${from}, current: ${current}`);
+    }
+    last = from;
+    let closed = false;
+    const deliver = (ev: StoreWatchEvent) => {
+      if (!closed) p.onEvent(ev);
+    };
+    const watcher = this.#backend.watch(prefix, from, {
+      onEvent: (ev: WatchEvent) => {
+        if (closed) return;
+        last = ev.kv.modRevision;
+        if (this.info.namespaced && !p.namespace && ev.kv.key.slice(prefix.length).indexOf('/') < 0) return;
+        const out = this.#translate(ev, matches);
+        if (out) deliver(out);
+      },
+      onError: (err: Error) => {
+        if (closed) return;
+        closed = true;
+        if (err instanceof CompactedError) p.onError(expired(`too old resource version: ${err.requested} (${err.compacted})`));
+        else p.onError(new StatusError(500, 'InternalError', `watch ended: ${err.message}`));
+      },
+    });
+    for (const ev of initial) deliver(ev);
+    return {
+      close() {
+        closed = true;
+        watcher.close();
+      },
+      lastRevision: () => last,
+    };
+  }
+
+  #translate(ev: WatchEvent, matches: (o: KubeObject | null) => boolean): StoreWatchEvent | null {
+    const cur = ev.type === 'put' ? this.#decode(ev.kv) : null;
+    const prev = ev.prevKv ? this.#decode(ev.prevKv) : null;
+    if (ev.type === 'delete') {
+      if (!matches(prev)) return null;
+      const obj = prev!;
+      obj.metadata!.resourceVersion = String(ev.kv.modRevision);
+      return { type: 'DELETED', object: obj };
+    }
+    const now = matches(cur);
+    const before = ev.created ? false : matches(prev);
+    if (now && !before) return { type: 'ADDED', object: cur! };
+    if (now && before) return { type: 'MODIFIED', object: cur! };
+    if (!now && before) {
+      // Left the selection: watchers see it go, as the apiserver's cacher does.
+      return { type: 'DELETED', object: cur! };
+    }
+    return null;
+  }
+
+  async create(namespace: string | undefined, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const meta = (obj.metadata ??= {});
+    if (this.info.namespaced) meta.namespace = namespace;
+    else delete meta.namespace;
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    this.strategy.defaults(obj);
+    this.#resetServerMeta(meta);
+    this.strategy.prepareForCreate(obj);
+    this.#setTypeMeta(obj);
+    this.#check(obj, this.strategy.validate(obj));
+    if (opts.dryRun) return obj;
+    const name = meta.name!;
+    const stored = this.#encode(obj);
+    try {
+      const rev = await this.#backend.create(this.key(namespace, name), stored);
+      meta.resourceVersion = String(rev);
+      return obj;
+    } catch (err) {
+      if (err instanceof KeyExistsError) {
+        if (meta.generateName) {
+          // A generated name collided: try a few fresh suffixes before answering AlreadyExists.
+          for (let i = 0; i < 5; i++) {
+            meta.name = meta.generateName + randomSuffix();
+            try {
+              const rev = await this.#backend.create(this.key(namespace, meta.name), this.#encode(obj));
+              meta.resourceVersion = String(rev);
+              return obj;
+            } catch (e) {
+              if (!(e instanceof KeyExistsError)) throw mapStorageError(e, this.qualifiedResource, meta.name);
+            }
+          }
+        }
+        throw alreadyExists(this.qualifiedResource, name);
+      }
+      throw mapStorageError(err, this.qualifiedResource, name);
+    }
+  }
+
+  /**
+   * Replaces an object (PUT). When obj.metadata.resourceVersion is set it must match (409 otherwise);
+   * when empty the update is unconditional, as the apiserver allows for pods.
+   */
+  async update(namespace: string | undefined, name: string, obj: KubeObject, opts: WriteOptions & { subresource?: 'status' } = {}): Promise<KubeObject> {
+    const meta = (obj.metadata ??= {});
+    if (meta.name && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    meta.name = name;
+    if (this.info.namespaced) meta.namespace = namespace;
+    const wantRv = meta.resourceVersion ? parseResourceVersion(meta.resourceVersion) : 0;
+    return this.guaranteedUpdate(namespace, name, (old) => {
+      if (wantRv && String(wantRv) !== old.metadata!.resourceVersion) throw conflict(this.qualifiedResource, name);
+      const next = structuredClone(obj);
+      next.metadata!.resourceVersion = old.metadata!.resourceVersion;
+      return next;
+    }, { ...opts, retryConflicts: !wantRv });
+  }
+
+  /**
+   * Read-modify-write with retries on revision conflicts (for PATCH, status writers and internal
+   * updates). `mutate` gets a fresh copy of the stored object and returns the desired object.
+   */
+  async guaranteedUpdate(
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    opts: WriteOptions & { subresource?: 'status'; retryConflicts?: boolean } = {},
+  ): Promise<KubeObject> {
+    const key = this.key(namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.#backend.get(key);
+      if (!kv) throw notFound(this.qualifiedResource, name);
+      const old = this.#decode(kv);
+      const next = await mutate(structuredClone(old));
+      const meta = (next.metadata ??= {});
+      meta.name = name;
+      if (this.info.namespaced) meta.namespace = namespace;
+      this.strategy.defaults(next);
+      this.#keepServerMeta(meta, old.metadata!);
+      if (opts.subresource === 'status') {
+        if (!this.strategy.status) throw notFound(this.qualifiedResource, name);
+        this.strategy.status.prepareForUpdate(next, old);
+        this.#setTypeMeta(next);
+        this.#check(next, this.strategy.status.validateUpdate(next, old));
+      } else {
+        this.strategy.prepareForUpdate(next, old);
+        this.#setTypeMeta(next);
+        this.#check(next, this.strategy.validateUpdate(next, old));
+      }
+      if (sameObject(next, old)) return old; // no-op writes keep the resourceVersion, as in Kubernetes
+      if (!opts.subresource && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
+      // An object being deleted whose last finalizer is removed goes away now.
+      if (meta.deletionTimestamp && (!meta.finalizers || meta.finalizers.length === 0) && this.#finalizerGated(old)) {
+        if (opts.dryRun) return next;
+        try {
+          const gone = await this.#backend.delete(key, kv.modRevision);
+          const out = this.#decode(gone);
+          return out;
+        } catch (err) {
+          if (err instanceof RevisionMismatchError && attempt < maxRetries) continue;
+          throw mapStorageError(err, this.qualifiedResource, name);
+        }
+      }
+      if (opts.dryRun) return next;
+      try {
+        const res = await this.#backend.update(key, this.#encode(next), kv.modRevision);
+        meta.resourceVersion = String(res.modRevision);
+        return next;
+      } catch (err) {
+        if (err instanceof RevisionMismatchError && opts.retryConflicts !== false && attempt < maxRetries) continue;
+        if (err instanceof RevisionMismatchError) throw conflict(this.qualifiedResource, name);
+        throw mapStorageError(err, this.qualifiedResource, name);
+      }
+    }
+  }
+
+  /** Deletes by Kubernetes rules: preconditions, finalizers, graceful deletion. */
+  async delete(namespace: string | undefined, name: string, p: DeleteParams = {}): Promise<DeleteOutput> {
+    const key = this.key(namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.#backend.get(key);
+      if (!kv) throw notFound(this.qualifiedResource, name);
+      const obj = this.#decode(kv);
+      const meta = obj.metadata!;
+      if (p.preconditions?.uid && p.preconditions.uid !== meta.uid) {
+        throw conflict(this.qualifiedResource, name, `Precondition failed: UID in precondition: ${p.preconditions.uid}, UID in object meta: ${meta.uid}`);
+      }
+      if (p.preconditions?.resourceVersion && p.preconditions.resourceVersion !== meta.resourceVersion) {
+        throw conflict(this.qualifiedResource, name, `Precondition failed: ResourceVersion in precondition: ${p.preconditions.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`);
+      }
+      const grace = this.#deletion ? this.#deletion.gracePeriod(obj, p.gracePeriodSeconds) : 0;
+      const hasFinalizers = (meta.finalizers?.length ?? 0) > 0;
+      if (grace > 0 || hasFinalizers) {
+        // Graceful: mark the object and let its owner (node agent, finalizer holder) finish. A second
+        // delete may only bring the deadline forward.
+        const now = this.#clock.now();
+        const deadline = now + grace * 1000;
+        const existing = meta.deletionTimestamp ? Date.parse(meta.deletionTimestamp) : undefined;
+        if (existing !== undefined && deadline >= existing) return { object: obj, deleted: false };
+        meta.deletionTimestamp = rfc3339(deadline);
+        meta.deletionGracePeriodSeconds = grace;
+        if (p.dryRun) return { object: obj, deleted: false };
+        try {
+          const res = await this.#backend.update(key, this.#encode(obj), kv.modRevision);
+          meta.resourceVersion = String(res.modRevision);
+          return { object: obj, deleted: false };
+        } catch (err) {
+          if (err instanceof RevisionMismatchError && attempt < maxRetries) continue;
+          throw mapStorageError(err, this.qualifiedResource, name);
+        }
+      }
+      if (p.dryRun) return { object: obj, deleted: true };
+      try {
+        const gone = await this.#backend.delete(key, kv.modRevision);
+        const out = this.#decode(gone);
+        return { object: out, deleted: true };
+      } catch (err) {
+        if (err instanceof RevisionMismatchError && attempt < maxRetries) continue;
+        throw mapStorageError(err, this.qualifiedResource, name);
+      }
+    }
+  }
+
+  #finalizerGated(old: KubeObject): boolean {
+    return (old.metadata?.finalizers?.length ?? 0) > 0 || old.metadata?.deletionTimestamp !== undefined;
+  }
+
+  #check(obj: KubeObject, errs: FieldError[]): void {
+    if (errs.length) throw invalidError(this.info.kind, obj.metadata?.name ?? '', errs, this.info.group || undefined);
+  }
+
+  #setTypeMeta(obj: KubeObject): void {
+    obj.apiVersion = this.info.group ? `${this.info.group}/${this.info.version}` : this.info.version;
+    obj.kind = this.info.kind;
+  }
+
+  #resetServerMeta(meta: ObjectMeta): void {
+    meta.uid = randomUUID();
+    meta.creationTimestamp = rfc3339(this.#clock.now());
+    meta.generation = 1;
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete (meta as Record<string, unknown>).selfLink;
+  }
+
+  #keepServerMeta(meta: ObjectMeta, old: ObjectMeta): void {
+    meta.uid = old.uid;
+    meta.creationTimestamp = old.creationTimestamp;
+    meta.generation = old.generation;
+    if (old.generateName !== undefined) meta.generateName = old.generateName;
+    // deletionTimestamp can only be set by delete; once set it stays.
+    if (old.deletionTimestamp) {
+      meta.deletionTimestamp = old.deletionTimestamp;
+      meta.deletionGracePeriodSeconds = old.deletionGracePeriodSeconds;
+    } else {
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+    }
+    delete (meta as Record<string, unknown>).selfLink;
+  }
+
+  #encode(obj: KubeObject): string {
+    const meta = obj.metadata!;
+    const rv = meta.resourceVersion;
+    delete meta.resourceVersion;
+    const s = JSON.stringify(obj);
+    if (rv !== undefined) meta.resourceVersion = rv;
+    return s;
+  }
+
+  #decode(kv: KeyValue): KubeObject {
+    const obj = JSON.parse(kv.value) as KubeObject;
+    (obj.metadata ??= {}).resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+}
+
+export function mapStorageError(err: unknown, resource: string, name: string): unknown {
+  if (err instanceof StatusError) return err;
+  if (err instanceof KeyNotFoundError) return notFound(resource, name);
+  if (err instanceof KeyExistsError) return alreadyExists(resource, name);
+  if (err instanceof RevisionMismatchError) return conflict(resource, name);
+  if (err instanceof CompactedError) return expired(`The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.`);
+  if (err instanceof FutureRevisionError) return timeout(`Too large resource version: ${err.requested}, current: ${err.current}`);
+  return err;
+}
+
+export function parseResourceVersion(rv: string): number {
+  if (!/^\d{1,15}$/.test(rv)) throw badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
+  return Number(rv);
+}
+
+function encodeContinue(rv: number, lastKey: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: lastKey })).toString('base64url');
+}
+
+function decodeContinue(token: string, prefix: string): { rv: number; start: string } {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || !t.start.startsWith(prefix) || t.rv < 1) throw new Error('bad');
+    return { rv: t.rv, start: t.start };
+  } catch {
+    throw badRequest(`invalid continue token: continue key is not valid`);
+  }
+}
+
+const suffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+function randomSuffix(): string {
+  let s = '';
+  const bytes = crypto.getRandomValues(new Uint8Array(5));
+  for (const b of bytes) s += suffixAlphabet[b % suffixAlphabet.length];
+  return s;
+}
+
+function sameObject(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => {
+    const c = structuredClone(o);
+    delete c.metadata!.resourceVersion;
+    delete (c.metadata as Record<string, unknown>).managedFields;
+    return JSON.stringify(sortKeys(c));
+  };
+  return strip(a) === strip(b);
+}
+
+function specChanged(a: KubeObject, b: KubeObject): boolean {
+  const pick = (o: KubeObject) => {
+    const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+    return JSON.stringify(sortKeys(rest));
+  };
+  return pick(a) !== pick(b);
+}
+
+export function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
