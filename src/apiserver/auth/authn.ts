@@ -1,0 +1,156 @@
+// Request authentication for the API server: bearer tokens and client certificates.
+//
+// Called by: the HTTP layer, once per request, before routing (synchronous, no I/O, safe to call
+// concurrently; pure apart from reading the socket's already-verified peer certificate).
+//
+// Identities (our decision, documented for the rest of the project):
+//  - admin bearer token              → user `admin`, groups `system:masters`, `system:authenticated`
+//  - node join token (`node-token`)   → user `system:node-bootstrap`, groups `system:nodes`,
+//    `system:authenticated`. The join token is shared by all agents (k3s-style), so it cannot name a node;
+//    an agent that wants a per-node identity gets a client cert (CN `system:node:<name>`, O `system:nodes`)
+//    issued with issueClientCert, and from then on is `system:node:<name>`.
+//  - client certificate verified against the cluster CA → user = CN, groups = each O, plus
+//    `system:authenticated` (Kubernetes' x509 authenticator convention).
+//  - extra static tokens added with addToken (in-process components, tests).
+// When both a valid certificate and an Authorization header are present the certificate wins, as in
+// kube-apiserver's union authenticator (x509 is consulted first). A *wrong* bearer token is not
+// rescued by a certificate, though: a request that sends a bad token is rejected (401) rather than
+// silently authenticated otherwise, so misconfigured clients notice.
+// There is no authorization layer: every authenticated user may do everything.
+
+import type { IncomingMessage } from 'node:http';
+import type { ServerOptions } from 'node:https';
+import { createHash } from 'node:crypto';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { Pki } from './pki.ts';
+
+export interface User {
+  name: string;
+  groups: string[];
+  /** How the user was authenticated; for logs and audit, never for decisions. */
+  via: 'token' | 'x509';
+}
+
+export interface Authenticator {
+  /** The caller's identity, or null when it sent no credentials or invalid ones (→ 401 unless anonymous path). */
+  authenticate(req: IncomingMessage): User | null;
+}
+
+export const ADMIN_USER = 'admin';
+export const NODE_BOOTSTRAP_USER = 'system:node-bootstrap';
+const AUTHENTICATED = 'system:authenticated';
+
+export class TokenCertAuthenticator implements Authenticator {
+  // Keyed by the token's SHA-256 so lookups compare fixed-length digests (no early-exit string compare
+  // on the secret itself leaks its prefix through timing).
+  readonly #tokens = new Map<string, { name: string; groups: string[] }>();
+
+  constructor(pki: Pick<Pki, 'adminToken' | 'nodeToken'>) {
+    this.addToken(pki.adminToken, ADMIN_USER, ['system:masters']);
+    this.addToken(pki.nodeToken, NODE_BOOTSTRAP_USER, ['system:nodes']);
+  }
+
+  /** Registers another static bearer token (idempotent; the last registration of a token wins). */
+  addToken(token: string, name: string, groups: string[] = []): void {
+    this.#tokens.set(digest(token), { name, groups: withAuthenticated(groups) });
+  }
+
+  removeToken(token: string): void {
+    this.#tokens.delete(digest(token));
+  }
+
+  authenticate(req: IncomingMessage): User | null {
+    const cert = verifiedPeerCert(req);
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const token = bearer(header);
+      const entry = token === undefined ? undefined : this.#lookup(token);
+      if (!entry) return null;
+      if (!cert) return { name: entry.name, groups: [...entry.groups], via: 'token' };
+    }
+    if (cert) return certUser(cert);
+    return null;
+  }
+
+  #lookup(token: string): { name: string; groups: string[] } | undefined {
+    return this.#tokens.get(digest(token));
+  }
+}
+
+export function createAuthenticator(pki: Pick<Pki, 'adminToken' | 'nodeToken'>): TokenCertAuthenticator {
+  return new TokenCertAuthenticator(pki);
+}
+
+/**
+ * Paths Kubernetes serves to anyone (the `system:public-info-viewer` role): `/version`, `/healthz`,
+ * `/livez`, `/readyz`, with or without a trailing slash, and the individual health checks below them
+ * (`/healthz/ping`, `/readyz/etcd`...). `path` may carry a query string.
+ */
+export function isAnonymousPath(path: string): boolean {
+  const q = path.indexOf('?');
+  const p = q < 0 ? path : path.slice(0, q);
+  if (p === '/version' || p === '/version/') return true;
+  for (const base of ['/healthz', '/livez', '/readyz']) {
+    if (p === base || p.startsWith(base + '/')) return true;
+  }
+  return false;
+}
+
+/**
+ * Options for `https.createServer`. Client certs are requested but not required (token users and
+ * anonymous health checks have none); `authenticate` trusts a cert only when OpenSSL verified it against
+ * the CA (`socket.authorized`). The serving chain includes the CA so an agent holding only the node
+ * token can read and pin it (src/client/bootstrap.ts). HTTP/1.1 only: exec/attach/port-forward are
+ * HTTP/1.1 upgrades, and Go would otherwise negotiate HTTP/2 (kubectl-wire.md §1.1).
+ */
+export function createSecureServerOptions(pki: Pick<Pki, 'serverCertPem' | 'serverKeyPem' | 'caCertPem'>): ServerOptions {
+  return {
+    key: pki.serverKeyPem,
+    cert: pki.serverCertPem.trimEnd() + '\n' + pki.caCertPem,
+    ca: pki.caCertPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    ALPNProtocols: ['http/1.1'],
+    minVersion: 'TLSv1.2',
+  };
+}
+
+// --- internals -------------------------------------------------------------------------------------
+
+function verifiedPeerCert(req: IncomingMessage): PeerCertificate | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== 'function' || socket.authorized !== true) return undefined;
+  const cert = socket.getPeerCertificate();
+  // An empty object means the client sent no certificate.
+  if (!cert || typeof cert.subject !== 'object' || cert.subject === null) return undefined;
+  return cert;
+}
+
+function certUser(cert: PeerCertificate): User | null {
+  const cn = first(cert.subject.CN);
+  if (!cn) return null;
+  return { name: cn, groups: withAuthenticated(all(cert.subject.O)), via: 'x509' };
+}
+
+// Node reports a repeated RDN (several O=) as an array, a single one as a string.
+function all(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return all(v)[0];
+}
+
+function bearer(header: string): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : undefined;
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function withAuthenticated(groups: string[]): string[] {
+  return groups.includes(AUTHENTICATED) ? [...groups] : [...groups, AUTHENTICATED];
+}

@@ -1,0 +1,356 @@
+// The cluster's PKI and shared secrets, kept in the server's data dir.
+//
+// Called by: `tinykube up` / `tinykube server` once at start (ensurePki), before the HTTPS listener is
+// built; by the server later (issueClientCert / issueServingCert) when a node agent or an in-process
+// component needs an identity. Not meant to be called concurrently for one data dir (the server owns it);
+// idempotent: a second call re-uses what is on disk and only regenerates what is missing, expiring, not
+// signed by the current CA, or (for the serving cert) lacking a requested name.
+//
+// Layout (k3s-like):
+//   <dataDir>/pki/ca.crt ca.key           cluster CA, ECDSA P-256, 10 years
+//   <dataDir>/pki/server.crt server.key   API server serving cert (SANs below), 1 year
+//   <dataDir>/pki/admin.crt admin.key     client cert CN=admin O=system:masters, 1 year
+//   <dataDir>/admin-token                 bearer token of the admin user
+//   <dataDir>/node-token                  join token for agents: K10<sha256(CA DER)>::node:<secret>
+// Keys and tokens are written 0600, the directories 0700.
+//
+// The node token carries the CA's hash (as k3s does) so an agent that only knows the server URL and the
+// token can fetch the CA over an unverified connection and then pin it (see src/client/bootstrap.ts).
+
+import './reflect-shim.ts';
+import * as x509 from '@peculiar/x509';
+import { X509Certificate as NodeX509, createHash, randomBytes } from 'node:crypto';
+import type { webcrypto } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import path from 'node:path';
+
+x509.cryptoProvider.set(globalThis.crypto);
+
+export interface PkiPaths {
+  dataDir: string;
+  pkiDir: string;
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  adminCert: string;
+  adminKey: string;
+  adminToken: string;
+  nodeToken: string;
+}
+
+export interface Pki {
+  caCertPem: string;
+  caKeyPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+  adminCertPem: string;
+  adminKeyPem: string;
+  adminToken: string;
+  nodeToken: string;
+  /** Every DNS name and IP in the serving certificate. */
+  serverHosts: string[];
+  paths: PkiPaths;
+}
+
+export interface EnsurePkiOptions {
+  /** Extra names/IPs for the serving cert (node IPs, public names). Defaults are always included. */
+  hosts?: string[];
+  /** Epoch ms; injected so expiry-driven renewal can be tested. */
+  now?: () => number;
+}
+
+export interface IssuedCert {
+  certPem: string;
+  keyPem: string;
+}
+
+export class PkiError extends Error {
+  readonly code = 'TK_ERR_PKI';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PkiError';
+  }
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+const CA_LIFETIME = 3650 * DAY;
+const LEAF_LIFETIME = 365 * DAY;
+// Leaf certs are renewed at start when less than this is left, as k3s does (90 days).
+const RENEW_BEFORE = 90 * DAY;
+// Backdate notBefore so nodes with slightly slow clocks accept fresh certs.
+const BACKDATE = 60 * 60 * 1000;
+
+const KEY_ALG: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
+const SIGN_ALG: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+
+/** Names every serving cert carries besides the caller's: loopback, this host, the in-cluster names. */
+export function defaultServerHosts(): string[] {
+  return [
+    '127.0.0.1',
+    '::1',
+    'localhost',
+    hostname(),
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+  ];
+}
+
+export function pkiPaths(dataDir: string): PkiPaths {
+  const pkiDir = path.join(dataDir, 'pki');
+  return {
+    dataDir,
+    pkiDir,
+    caCert: path.join(pkiDir, 'ca.crt'),
+    caKey: path.join(pkiDir, 'ca.key'),
+    serverCert: path.join(pkiDir, 'server.crt'),
+    serverKey: path.join(pkiDir, 'server.key'),
+    adminCert: path.join(pkiDir, 'admin.crt'),
+    adminKey: path.join(pkiDir, 'admin.key'),
+    adminToken: path.join(dataDir, 'admin-token'),
+    nodeToken: path.join(dataDir, 'node-token'),
+  };
+}
+
+export async function ensurePki(dataDir: string, options: EnsurePkiOptions = {}): Promise<Pki> {
+  const now = options.now ?? Date.now;
+  const paths = pkiPaths(dataDir);
+  await mkdir(paths.pkiDir, { recursive: true, mode: 0o700 });
+
+  let caCertPem = await readOptional(paths.caCert);
+  let caKeyPem = await readOptional(paths.caKey);
+  let caIsNew = false;
+  if (caCertPem === undefined || caKeyPem === undefined) {
+    const ca = await createCa(now());
+    caCertPem = ca.certPem;
+    caKeyPem = ca.keyPem;
+    caIsNew = true;
+    await writeSecret(paths.caKey, caKeyPem);
+    await writePublic(paths.caCert, caCertPem);
+  }
+  const ca = await loadCa(caCertPem, caKeyPem);
+
+  const serverHosts = normalizeHosts([...defaultServerHosts(), ...(options.hosts ?? [])]);
+  let serverCertPem = caIsNew ? undefined : await readOptional(paths.serverCert);
+  let serverKeyPem = caIsNew ? undefined : await readOptional(paths.serverKey);
+  if (
+    serverCertPem === undefined ||
+    serverKeyPem === undefined ||
+    !leafIsUsable(serverCertPem, ca.node, now()) ||
+    !coversHosts(serverCertPem, serverHosts)
+  ) {
+    const issued = await issueWith(ca, { cn: 'kube-apiserver', orgs: [], hosts: serverHosts, usage: 'server' }, now());
+    serverCertPem = issued.certPem;
+    serverKeyPem = issued.keyPem;
+    await writeSecret(paths.serverKey, serverKeyPem);
+    await writePublic(paths.serverCert, serverCertPem);
+  }
+
+  let adminCertPem = caIsNew ? undefined : await readOptional(paths.adminCert);
+  let adminKeyPem = caIsNew ? undefined : await readOptional(paths.adminKey);
+  if (adminCertPem === undefined || adminKeyPem === undefined || !leafIsUsable(adminCertPem, ca.node, now())) {
+    const issued = await issueWith(ca, { cn: 'admin', orgs: ['system:masters'], hosts: [], usage: 'client' }, now());
+    adminCertPem = issued.certPem;
+    adminKeyPem = issued.keyPem;
+    await writeSecret(paths.adminKey, adminKeyPem);
+    await writePublic(paths.adminCert, adminCertPem);
+  }
+
+  let adminToken = (await readOptional(paths.adminToken))?.trim();
+  if (!adminToken) {
+    adminToken = randomBytes(32).toString('hex');
+    await writeSecret(paths.adminToken, adminToken + '\n');
+  }
+
+  const hash = caHash(caCertPem);
+  let nodeToken = (await readOptional(paths.nodeToken))?.trim();
+  // A node token minted for a previous CA would make agents pin the wrong CA: re-mint it.
+  if (!nodeToken || parseNodeTokenHash(nodeToken) !== hash) {
+    nodeToken = `K10${hash}::node:${randomBytes(16).toString('hex')}`;
+    await writeSecret(paths.nodeToken, nodeToken + '\n');
+  }
+
+  return { caCertPem, caKeyPem, serverCertPem, serverKeyPem, adminCertPem, adminKeyPem, adminToken, nodeToken, serverHosts, paths };
+}
+
+/**
+ * Issues a client certificate signed by the cluster CA: CN becomes the user name, each O a group
+ * (Kubernetes' x509 authenticator convention). For node agents: cn `system:node:<name>`, orgs
+ * `['system:nodes']`. Nothing is written to disk.
+ */
+export async function issueClientCert(pki: Pki, cn: string, orgs: string[] = [], options: { now?: number } = {}): Promise<IssuedCert> {
+  const ca = await loadCa(pki.caCertPem, pki.caKeyPem);
+  return issueWith(ca, { cn, orgs, hosts: [], usage: 'client' }, options.now ?? Date.now());
+}
+
+/** Issues a serving certificate (e.g. for a node agent's streaming/log server the API server proxies to). */
+export async function issueServingCert(pki: Pki, cn: string, hosts: string[], options: { now?: number } = {}): Promise<IssuedCert> {
+  const ca = await loadCa(pki.caCertPem, pki.caKeyPem);
+  return issueWith(ca, { cn, orgs: [], hosts: normalizeHosts(hosts), usage: 'server' }, options.now ?? Date.now());
+}
+
+/** Hex SHA-256 of the CA certificate's DER, as embedded in the node token. */
+export function caHash(caCertPem: string): string {
+  return createHash('sha256').update(new NodeX509(caCertPem).raw).digest('hex');
+}
+
+/** The CA hash of a `K10<hash>::<user>:<secret>` token, or undefined for an opaque token. */
+export function parseNodeTokenHash(token: string): string | undefined {
+  const m = /^K10([0-9a-f]{64})::/.exec(token);
+  return m ? m[1] : undefined;
+}
+
+// --- internals -------------------------------------------------------------------------------------
+
+interface LoadedCa {
+  certPem: string;
+  node: NodeX509;
+  signingKey: webcrypto.CryptoKey;
+  subject: string;
+  keyId: string | undefined;
+}
+
+interface LeafSpec {
+  cn: string;
+  orgs: string[];
+  hosts: string[];
+  usage: 'server' | 'client';
+}
+
+async function createCa(now: number): Promise<IssuedCert> {
+  const keys = await globalThis.crypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: [{ CN: [`tinykube-ca@${Math.floor(now / 1000)}`] }],
+    notBefore: new Date(now - BACKDATE),
+    notAfter: new Date(now + CA_LIFETIME),
+    signingAlgorithm: SIGN_ALG,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey) };
+}
+
+async function loadCa(certPem: string, keyPem: string): Promise<LoadedCa> {
+  try {
+    const cert = new x509.X509Certificate(certPem);
+    const signingKey = await globalThis.crypto.subtle.importKey('pkcs8', pemBody(keyPem), KEY_ALG, false, ['sign']);
+    const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+    return { certPem, node: new NodeX509(certPem), signingKey, subject: cert.subject, keyId: ski?.keyId };
+  } catch (err) {
+    throw new PkiError(`cannot load the cluster CA: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+async function issueWith(ca: LoadedCa, spec: LeafSpec, now: number): Promise<IssuedCert> {
+  const keys = await globalThis.crypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
+  const subject: x509.JsonName = [{ CN: [spec.cn] }];
+  for (const o of spec.orgs) subject.push({ O: [o] });
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.ExtendedKeyUsageExtension([spec.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  ];
+  if (ca.keyId) extensions.push(new x509.AuthorityKeyIdentifierExtension(ca.keyId));
+  if (spec.hosts.length > 0) {
+    extensions.push(new x509.SubjectAlternativeNameExtension(spec.hosts.map((h) => ({ type: isIP(h) ? 'ip' : 'dns', value: h }))));
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject,
+    issuer: ca.subject,
+    notBefore: new Date(now - BACKDATE),
+    notAfter: new Date(now + LEAF_LIFETIME),
+    signingAlgorithm: SIGN_ALG,
+    publicKey: keys.publicKey,
+    signingKey: ca.signingKey,
+    extensions,
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey) };
+}
+
+function leafIsUsable(certPem: string, ca: NodeX509, now: number): boolean {
+  try {
+    const leaf = new NodeX509(certPem);
+    if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return false;
+    return Date.parse(leaf.validTo) - now > RENEW_BEFORE;
+  } catch {
+    return false;
+  }
+}
+
+function coversHosts(certPem: string, hosts: string[]): boolean {
+  const cert = new NodeX509(certPem);
+  // checkIP/checkHost compare canonically (IPv6 forms, case), which string matching of SANs would not.
+  return hosts.every((h) => (isIP(h) ? cert.checkIP(h) !== undefined : cert.checkHost(h, { subject: 'never', wildcards: false }) !== undefined));
+}
+
+function normalizeHosts(hosts: string[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const raw of hosts) {
+    const h = raw.trim().replace(/^\[(.*)\]$/, '$1');
+    if (!h) continue;
+    const key = isIP(h) ? h : h.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(key);
+  }
+  return out;
+}
+
+// Positive, non-zero leading byte: Go (kubectl) rejects negative serial numbers.
+function randomSerial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0] & 0x7f) | 0x40;
+  return b.toString('hex');
+}
+
+async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = await globalThis.crypto.subtle.exportKey('pkcs8', key);
+  return toPem('PRIVATE KEY', Buffer.from(der));
+}
+
+function toPem(label: string, der: Buffer): string {
+  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+function pemBody(pem: string): Buffer {
+  const m = /-----BEGIN [A-Z ]+-----([\s\S]*?)-----END [A-Z ]+-----/.exec(pem);
+  if (!m) throw new PkiError('not a PEM document');
+  return Buffer.from(m[1].replace(/\s+/g, ''), 'base64');
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function writeSecret(file: string, content: string): Promise<void> {
+  await writeAtomic(file, content, 0o600);
+}
+
+async function writePublic(file: string, content: string): Promise<void> {
+  await writeAtomic(file, content, 0o644);
+}
+
+// Write-then-rename so a crash never leaves a truncated key that the next start would fail to parse.
+async function writeAtomic(file: string, content: string, mode: number): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await writeFile(tmp, content, { mode });
+  await rename(tmp, file);
+}
