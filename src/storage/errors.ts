@@ -1,5 +1,7 @@
 // Coded storage errors. The registry maps them to Kubernetes Status errors.
 
+import type { KeyValue } from './backend.ts';
+
 export class StorageError extends Error {
   readonly code: string;
   readonly key: string;
@@ -26,10 +28,13 @@ export class KeyNotFoundError extends StorageError {
 export class RevisionMismatchError extends StorageError {
   readonly expected: number;
   readonly actual: number;
-  constructor(key: string, expected: number, actual: number) {
+  /** The key's current value, so a retrying caller need not read it again (etcd returns it in the failed txn too). */
+  readonly current?: KeyValue;
+  constructor(key: string, expected: number, actual: number, current?: KeyValue) {
     super('TK_STORAGE_REVISION_MISMATCH', key, `revision mismatch on ${key}: expected ${expected}, found ${actual}`);
     this.expected = expected;
     this.actual = actual;
+    if (current !== undefined) this.current = current;
   }
 }
 
