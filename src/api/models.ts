@@ -51,6 +51,8 @@ export interface FieldType {
 export interface FieldInfo {
   /** The JSON field name (client-node's `baseName`). */
   name: string;
+  /** The client-node property name (differs from `name` only for `$ref`, `default`...). */
+  property: string;
   type: FieldType;
   /** Strategic-merge metadata for list fields, from patchmeta.ts. */
   patch?: PatchMeta;
@@ -183,7 +185,7 @@ function loadModel(typeName: string): Model | null {
     const key = `${short}.${a.baseName}`;
     let type = parseType(a.type, a.format);
     if (quantityFields.has(key)) type = asQuantity(type);
-    const info: FieldInfo = { name: a.baseName, type };
+    const info: FieldInfo = { name: a.baseName, property: a.name, type };
     const pm = patchMeta[key];
     if (pm) info.patch = pm;
     fields.set(a.baseName, info);
@@ -208,6 +210,9 @@ export function parseType(t: string, format = ''): FieldType {
       return withFormat({ kind: 'scalar', scalar: format === 'int32' || format === 'int64' ? 'integer' : 'number' });
     case 'Date':
       return { kind: 'scalar', scalar: 'date-time', format: format || 'date-time' };
+    case 'V1MicroTime':
+      // The only model name client-node refers to without shipping a class for it.
+      return { kind: 'scalar', scalar: 'date-time', format: 'date-time-micro' };
     case 'IntOrString':
       return { kind: 'scalar', scalar: 'int-or-string', format: 'int-or-string' };
     case 'any':

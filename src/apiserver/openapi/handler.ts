@@ -1,0 +1,112 @@
+// HTTP handler for `/openapi/v3`, `/openapi/v3/<group-version>` and `/openapi/v2`.
+//
+// Called by the API server's router for every request whose path starts with `/openapi/`; may be
+// called concurrently (documents are immutable once built). Caching follows the real apiserver,
+// because kubectl keeps the responses in its HTTP cache (~/.kube/cache/http): a hashed URL is
+// `public, immutable` with an `Expires` a year ahead and an ETag, so later kubectl runs skip the
+// download; the index is `no-cache, private` (kubectl refetches it on every run anyway).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StatusError, methodNotAllowed } from '../../util/status.ts';
+import { OpenAPIDocuments, type OpenAPIDocument } from './documents.ts';
+
+let shared: OpenAPIDocuments | undefined;
+
+/** The process-wide documents (built on first use). */
+export function openAPIDocuments(): OpenAPIDocuments {
+  return (shared ??= new OpenAPIDocuments());
+}
+
+/** Builds every document now, so the first kubectl request does not pay for it (~20 ms). */
+export function prepareOpenAPI(): void {
+  openAPIDocuments().index();
+}
+
+const yearMs = 365 * 24 * 3600 * 1000;
+
+/**
+ * Serves the OpenAPI endpoints. Returns false when `pathname` is not an OpenAPI path (the caller
+ * routes it elsewhere); true when a response was written.
+ */
+export function handleOpenAPI(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams, docs: OpenAPIDocuments = openAPIDocuments()): boolean {
+  if (pathname !== '/openapi/v2' && pathname !== '/openapi/v3' && !pathname.startsWith('/openapi/v3/')) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    writeStatus(res, methodNotAllowed());
+    return true;
+  }
+  if (pathname === '/openapi/v2') {
+    // We publish v3 only. kubectl asks for v2 solely as protobuf (explain --output=plaintext-openapiv2,
+    // or as a fallback when v3 is missing); a 404 Status makes it report "the server could not find
+    // the requested resource" instead of failing to parse JSON as protobuf.
+    writeStatus(res, notFoundPath());
+    return true;
+  }
+  const key = pathname === '/openapi/v3' ? '' : pathname.slice('/openapi/v3/'.length).replace(/\/$/, '');
+  if (key === '') {
+    send(req, res, docs.index(), { 'Cache-Control': 'no-cache, private' });
+    return true;
+  }
+  const doc = docs.document(key);
+  if (!doc) {
+    writeStatus(res, notFoundPath());
+    return true;
+  }
+  const hash = query.get('hash');
+  if (hash !== null && hash !== doc.hash) {
+    // A stale hash (the document changed since the client read the index): send it to the current
+    // URL, as the real server does, instead of serving new content under an old immutable URL.
+    res.writeHead(301, { Location: `/openapi/v3/${key}?hash=${doc.hash}`, 'Cache-Control': 'no-cache, private', 'Content-Length': '0' });
+    res.end();
+    return true;
+  }
+  const etag = `"${doc.hash}"`;
+  const headers: Record<string, string> =
+    hash !== null
+      ? { 'Cache-Control': 'public, immutable', Expires: new Date(Date.now() + yearMs).toUTCString(), ETag: etag }
+      : { 'Cache-Control': 'no-cache, private', ETag: etag };
+  if (ifNoneMatch(req.headers['if-none-match'], etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return true;
+  }
+  send(req, res, doc, headers);
+  return true;
+}
+
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const v = t.trim().replace(/^W\//, '');
+    return v === etag || v === '*';
+  });
+}
+
+function acceptsGzip(req: IncomingMessage): boolean {
+  const ae = req.headers['accept-encoding'];
+  if (typeof ae !== 'string') return false;
+  return ae.split(',').some((part) => {
+    const [coding, ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.find((x) => x.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+function send(req: IncomingMessage, res: ServerResponse, doc: OpenAPIDocument, headers: Record<string, string>): void {
+  const gzip = acceptsGzip(req);
+  const body = gzip ? doc.gzip() : doc.json;
+  const h: Record<string, string> = { 'Content-Type': 'application/json', 'Content-Length': String(body.length), Vary: 'Accept-Encoding', ...headers };
+  if (gzip) h['Content-Encoding'] = 'gzip';
+  res.writeHead(200, h);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function notFoundPath(): StatusError {
+  return new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+}
+
+function writeStatus(res: ServerResponse, err: StatusError): void {
+  const body = JSON.stringify(err.toStatus());
+  res.writeHead(err.code, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-cache, private' });
+  res.end(body);
+}
