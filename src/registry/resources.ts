@@ -56,6 +56,20 @@ export const podStrategy: Strategy = {
     prepareForUpdate: statusOnly,
     validateUpdate: (o, old) => podRules.validateStatusUpdate(o as Pod, old as Pod),
   },
+  subresources: {
+    // The binding handler sets spec.nodeName and the PodScheduled condition; nothing else may change.
+    binding: {
+      prepareForUpdate(o, old) {
+        const nodeName = (o.spec as { nodeName?: string }).nodeName;
+        const status = o.status;
+        for (const k of Object.keys(o)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete o[k];
+        for (const k of Object.keys(old)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') o[k] = structuredClone(old[k]);
+        o.spec = { ...(old.spec as object), nodeName };
+        o.status = status;
+      },
+      validateUpdate: () => [],
+    },
+  },
 };
 
 export const namespaceStrategy: Strategy = simple(
@@ -80,6 +94,18 @@ export const namespaceStrategy: Strategy = simple(
     },
     fieldsOf: (o) => ({ 'status.phase': String((o.status as { phase?: string } | undefined)?.phase ?? '') }),
     status: { prepareForUpdate: statusOnly, validateUpdate: () => [] },
+    subresources: {
+      finalize: {
+        // Only spec.finalizers may change through finalize.
+        prepareForUpdate(o, old) {
+          const finalizers = (o.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
+          for (const k of Object.keys(o)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete o[k];
+          for (const k of Object.keys(old)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') o[k] = structuredClone(old[k]);
+          o.spec = { ...((old.spec as object | undefined) ?? {}), finalizers };
+        },
+        validateUpdate: () => [],
+      },
+    },
   },
 );
 

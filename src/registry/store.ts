@@ -79,6 +79,10 @@ export interface DeleteOutput {
 export interface DeletionPolicy {
   /** Grace period to apply: 0 deletes at once. `requested` is from DeleteOptions. */
   gracePeriod(obj: KubeObject, requested: number | undefined): number;
+  /** True while something other than metadata.finalizers holds the deletion (namespaces: spec.finalizers). */
+  holds?(obj: KubeObject): boolean;
+  /** Adjusts an object when its deletion starts (namespaces: phase Terminating). */
+  onDeleting?(obj: KubeObject): void;
 }
 
 const maxRetries = 16;
@@ -301,7 +305,7 @@ export class Store {
    * Replaces an object (PUT). When obj.metadata.resourceVersion is set it must match (409 otherwise);
    * when empty the update is unconditional, as the apiserver allows for pods.
    */
-  async update(namespace: string | undefined, name: string, obj: KubeObject, opts: WriteOptions & { subresource?: 'status' } = {}): Promise<KubeObject> {
+  async update(namespace: string | undefined, name: string, obj: KubeObject, opts: WriteOptions & { subresource?: string } = {}): Promise<KubeObject> {
     const meta = (obj.metadata ??= {});
     if (meta.name && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
     meta.name = name;
@@ -323,7 +327,7 @@ export class Store {
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    opts: WriteOptions & { subresource?: 'status'; retryConflicts?: boolean } = {},
+    opts: WriteOptions & { subresource?: string; retryConflicts?: boolean } = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -336,11 +340,12 @@ export class Store {
       if (this.info.namespaced) meta.namespace = namespace;
       this.strategy.defaults(next);
       this.#keepServerMeta(meta, old.metadata!);
-      if (opts.subresource === 'status') {
-        if (!this.strategy.status) throw notFound(this.qualifiedResource, name);
-        this.strategy.status.prepareForUpdate(next, old);
+      if (opts.subresource) {
+        const sub = opts.subresource === 'status' ? this.strategy.status : this.strategy.subresources?.[opts.subresource];
+        if (!sub) throw notFound(this.qualifiedResource, name);
+        sub.prepareForUpdate(next, old);
         this.#setTypeMeta(next);
-        this.#check(next, this.strategy.status.validateUpdate(next, old));
+        this.#check(next, sub.validateUpdate(next, old));
       } else {
         this.strategy.prepareForUpdate(next, old);
         this.#setTypeMeta(next);
@@ -349,7 +354,9 @@ export class Store {
       if (sameObject(next, old)) return old; // no-op writes keep the resourceVersion, as in Kubernetes
       if (!opts.subresource && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
       // An object being deleted whose last finalizer is removed goes away now.
-      if (meta.deletionTimestamp && (!meta.finalizers || meta.finalizers.length === 0) && this.#finalizerGated(old)) {
+      // (Only for deletions held by finalizers, whose grace period is 0: a gracefully terminating pod is
+      // removed by its node's DELETE, not by an update.)
+      if (meta.deletionTimestamp && meta.deletionGracePeriodSeconds === 0 && (meta.finalizers?.length ?? 0) === 0 && !(this.#deletion?.holds?.(next) ?? false)) {
         if (opts.dryRun) return next;
         try {
           const gone = await this.#backend.delete(key, kv.modRevision);
@@ -388,7 +395,7 @@ export class Store {
         throw conflict(this.qualifiedResource, name, `Precondition failed: ResourceVersion in precondition: ${p.preconditions.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`);
       }
       const grace = this.#deletion ? this.#deletion.gracePeriod(obj, p.gracePeriodSeconds) : 0;
-      const hasFinalizers = (meta.finalizers?.length ?? 0) > 0;
+      const hasFinalizers = (meta.finalizers?.length ?? 0) > 0 || (this.#deletion?.holds?.(obj) ?? false);
       if (grace > 0 || hasFinalizers) {
         // Graceful: mark the object and let its owner (node agent, finalizer holder) finish. A second
         // delete may only bring the deadline forward.
@@ -398,6 +405,7 @@ export class Store {
         if (existing !== undefined && deadline >= existing) return { object: obj, deleted: false };
         meta.deletionTimestamp = rfc3339(deadline);
         meta.deletionGracePeriodSeconds = grace;
+        this.#deletion?.onDeleting?.(obj);
         if (p.dryRun) return { object: obj, deleted: false };
         try {
           const res = await this.#backend.update(key, this.#encode(obj), kv.modRevision);
@@ -418,10 +426,6 @@ export class Store {
         throw mapStorageError(err, this.qualifiedResource, name);
       }
     }
-  }
-
-  #finalizerGated(old: KubeObject): boolean {
-    return (old.metadata?.finalizers?.length ?? 0) > 0 || old.metadata?.deletionTimestamp !== undefined;
   }
 
   #check(obj: KubeObject, errs: FieldError[]): void {

@@ -45,8 +45,13 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   fieldsOf?(obj: T): Record<string, string>;
 
   /** The status subresource: which changes a status update keeps. Absent = no status subresource. */
-  status?: {
-    prepareForUpdate(obj: T, old: T): void;
-    validateUpdate(obj: T, old: T): FieldError[];
-  };
+  status?: SubresourceStrategy<T>;
+
+  /** Other writable subresources besides status (namespaces: "finalize"). */
+  subresources?: Record<string, SubresourceStrategy<T>>;
+}
+
+export interface SubresourceStrategy<T extends KubeObject = KubeObject> {
+  prepareForUpdate(obj: T, old: T): void;
+  validateUpdate(obj: T, old: T): FieldError[];
 }

@@ -1,0 +1,122 @@
+// Pod subresources beyond status: binding (the scheduler's write), eviction, and the streaming ones
+// (log, exec, attach, portforward), which are served by the pod's node agent through a ConnectHandler.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { KubeObject, Pod } from '../api/types.ts';
+import { badRequest, conflict, methodNotAllowed, serviceUnavailable, StatusError } from '../util/status.ts';
+import type { Clock } from '../util/clock.ts';
+import { rfc3339 } from '../util/clock.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { Store } from '../registry/store.ts';
+import type { ResourceRequest } from './requestinfo.ts';
+import { readBody, successStatus, writeJSON } from './respond.ts';
+import { invalidError, FieldPath, required } from '../api/field.ts';
+
+export interface SubresourceContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  registry: Registry;
+  store: Store;
+  info: ResourceRequest;
+  query: URLSearchParams;
+  clock: Clock;
+  connect?: ConnectHandler;
+}
+
+export interface UpgradeContext {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  registry: Registry;
+  info: ResourceRequest;
+  query: URLSearchParams;
+}
+
+/**
+ * Serves the streaming pod subresources by proxying to the node agent. Called by the HTTP layer
+ * concurrently for many requests; each call owns its request until it ends.
+ */
+export interface ConnectHandler {
+  /** Plain HTTP: GET log, and non-upgrade exec/attach/portforward requests. */
+  serve(ctx: SubresourceContext, pod: Pod): Promise<void>;
+  /** HTTP/1.1 Upgrade (WebSocket or SPDY) for exec, attach, portforward. */
+  upgrade(ctx: UpgradeContext): Promise<void>;
+}
+
+type Handler = (ctx: SubresourceContext) => Promise<void>;
+
+async function readJSON(req: IncomingMessage, what: string): Promise<Record<string, unknown>> {
+  const raw = await readBody(req);
+  try {
+    const v: unknown = JSON.parse(raw.toString('utf8') || '{}');
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected an object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw badRequest(`${what}: couldn't decode the request body: ${(err as Error).message}`);
+  }
+}
+
+/** POST pods/{name}/binding: sets spec.nodeName once, and the PodScheduled condition. */
+const binding: Handler = async ({ req, res, store, info, query, clock }) => {
+  if (req.method !== 'POST') throw methodNotAllowed();
+  const body = await readJSON(req, 'Binding');
+  const target = (body.target ?? {}) as { name?: unknown; kind?: unknown };
+  const nodeName = typeof target.name === 'string' ? target.name : '';
+  if (!nodeName) throw invalidError('Binding', info.name, [required(new FieldPath('target').child('name'))]);
+  const dryRun = query.getAll('dryRun').length > 0;
+  await store.guaranteedUpdate(info.namespace, info.name, (pod) => {
+    const spec = (pod.spec ?? {}) as { nodeName?: string };
+    if (pod.metadata?.deletionTimestamp) throw conflict('pods', info.name, 'pod is being deleted, cannot be assigned to a host');
+    if (spec.nodeName) throw conflict('pods', info.name, `pod ${info.name} is already assigned to node "${spec.nodeName}"`);
+    spec.nodeName = nodeName;
+    pod.spec = spec;
+    setCondition(pod, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(clock.now()) });
+    return pod;
+  }, { subresource: 'binding', dryRun, retryConflicts: true });
+  writeJSON(req, res, 201, successStatus());
+};
+
+/** POST pods/{name}/eviction: deletes the pod (no PodDisruptionBudgets in tinykube yet). */
+const eviction: Handler = async ({ req, res, store, info }) => {
+  if (req.method !== 'POST') throw methodNotAllowed();
+  const body = await readJSON(req, 'Eviction');
+  const opts = (body.deleteOptions ?? {}) as { gracePeriodSeconds?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } };
+  const grace = typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined;
+  const preconditions: { uid?: string; resourceVersion?: string } = {};
+  if (typeof opts.preconditions?.uid === 'string') preconditions.uid = opts.preconditions.uid;
+  if (typeof opts.preconditions?.resourceVersion === 'string') preconditions.resourceVersion = opts.preconditions.resourceVersion;
+  await store.delete(info.namespace, info.name, { gracePeriodSeconds: grace, preconditions });
+  writeJSON(req, res, 201, successStatus());
+};
+
+/** log, exec, attach, portforward without an upgrade: only log is plain HTTP in practice. */
+const streaming: Handler = async (ctx) => {
+  const pod = (await ctx.store.get(ctx.info.namespace, ctx.info.name)) as Pod;
+  if (!pod.spec?.nodeName) {
+    const c = ctx.query.get('container') ?? pod.spec?.containers?.[0]?.name ?? '';
+    throw badRequest(`container "${c}" in pod "${ctx.info.name}" is waiting to start: ContainerCreating`);
+  }
+  if (!ctx.connect) throw serviceUnavailable(`no node agent is serving ${ctx.info.subresource} for node "${pod.spec.nodeName}"`);
+  await ctx.connect.serve(ctx, pod);
+};
+
+export const podSubresources: Record<string, Handler> = {
+  binding,
+  eviction,
+  log: streaming,
+  exec: streaming,
+  attach: streaming,
+  portforward: streaming,
+};
+
+export function setCondition(pod: KubeObject, cond: { type: string; status: string; [k: string]: unknown }): void {
+  const status = ((pod.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: unknown }[] });
+  const list = (status.conditions ??= []);
+  const i = list.findIndex((c) => c.type === cond.type);
+  if (i < 0) list.push(cond);
+  else if (list[i]!.status !== cond.status) list[i] = cond;
+  else list[i] = { ...cond, lastTransitionTime: list[i]!.lastTransitionTime };
+}
+
+export { StatusError };

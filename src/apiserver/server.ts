@@ -1,0 +1,411 @@
+// The API server's HTTP handling: authentication, discovery, and Kubernetes REST semantics for
+// every resource in the registry. Building it is separate from listening (src/cmd does that), so
+// tests drive it in-process on port 0.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { KubeObject } from '../api/types.ts';
+import { badRequest, methodNotAllowed, notFound, StatusError, unauthorized, type Status } from '../util/status.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { Store, StoreWatch, StoreWatchEvent } from '../registry/store.ts';
+import { parseRequestInfo, isTrue, type ResourceRequest } from './requestinfo.ts';
+import { readBody, successStatus, writeJSON, writeStatus } from './respond.ts';
+import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { versionInfo } from './version.ts';
+import { buildFilter } from './selectors.ts';
+import { decodeObject, type DecodeResult } from './decoding.ts';
+import { applyPatch } from './patching.ts';
+import { buildTable, parseIncludeObject, tableForObject, wantsTable, WatchTableEncoder, type TableOptions } from './tables/index.ts';
+import { handleOpenAPI } from './openapi/handler.ts';
+import { podSubresources, type ConnectHandler } from './pods.ts';
+
+export interface User {
+  name: string;
+  groups: string[];
+}
+
+export interface ApiServerOptions {
+  registry: Registry;
+  clock?: Clock;
+  /** Returns the caller, or null when the credentials are missing or invalid. Absent = no authentication (tests). */
+  authenticate?: (req: IncomingMessage) => User | null;
+  /** Paths served without credentials (/version, health). */
+  isAnonymousPath?: (path: string) => boolean;
+  /** Address reported in legacy /api discovery. */
+  serverAddress?: string;
+  /** Proxies log/exec/attach/portforward to the pod's node agent. */
+  connect?: ConnectHandler;
+  /** Longest a watch without timeoutSeconds stays open (the apiserver uses 30-60 min, randomised). */
+  maxWatchSeconds?: number;
+  /** How often bookmarks are sent to watchers that asked for them. */
+  bookmarkIntervalMs?: number;
+}
+
+export interface ApiServer {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Ends open watches (on shutdown). */
+  close(): void;
+}
+
+type Query = URLSearchParams;
+
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const registry = opts.registry;
+  const clock = opts.clock ?? realClock;
+  const watches = new Set<() => void>();
+  const serverAddress = opts.serverAddress ?? '127.0.0.1:6443';
+  const maxWatchSeconds = opts.maxWatchSeconds ?? 1800;
+  const bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
+
+  function authenticated(req: IncomingMessage, path: string): boolean {
+    if (!opts.authenticate) return true;
+    if (opts.isAnonymousPath?.(path)) return true;
+    return opts.authenticate(req) !== null;
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const query = url.searchParams;
+    if (!authenticated(req, path)) throw unauthorized();
+    switch (path) {
+      case '/version':
+        return writeJSON(req, res, 200, versionInfo());
+      case '/healthz':
+      case '/livez':
+      case '/readyz':
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        res.end('ok');
+        return;
+      case '/api':
+      case '/apis': {
+        const core = path === '/api';
+        if (wantsAggregated(req.headers.accept)) {
+          return writeJSON(req, res, 200, aggregatedDiscovery(registry.resources(), core), { 'Content-Type': aggregatedContentType, Vary: 'Accept' });
+        }
+        return writeJSON(req, res, 200, core ? apiVersions(serverAddress) : apiGroupList(registry.resources()), { Vary: 'Accept' });
+      }
+    }
+    if (path.startsWith('/openapi/')) {
+      if (handleOpenAPI(req, res, path, query)) return;
+      throw notFound('', path);
+    }
+    const parts = path.split('/').filter(Boolean);
+    if (parts[0] === 'api' && parts.length === 2) {
+      const doc = apiResourceList(registry.resources(), '', parts[1]!);
+      if (!doc) throw pageNotFound();
+      return writeJSON(req, res, 200, doc);
+    }
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const doc = apiGroupDoc(registry.resources(), parts[1]!);
+      if (!doc) throw pageNotFound();
+      return writeJSON(req, res, 200, doc);
+    }
+    if (parts[0] === 'apis' && parts.length === 3) {
+      const doc = apiResourceList(registry.resources(), parts[1]!, parts[2]!);
+      if (!doc) throw pageNotFound();
+      return writeJSON(req, res, 200, doc);
+    }
+    const info = parseRequestInfo(req.method ?? 'GET', path, query);
+    if (info.kind !== 'resource') throw pageNotFound();
+    const store = registry.lookup(info.group, info.version, info.resource);
+    if (!store) throw pageNotFound();
+    if (store.info.namespaced && !info.namespace && info.name && info.resource !== 'namespaces') throw pageNotFound();
+    if (!store.info.namespaced && info.namespace) throw pageNotFound();
+    if (info.subresource && !(store.info.subresources ?? []).includes(info.subresource)) throw pageNotFound();
+    await serveResource(req, res, store, info, query);
+  }
+
+  async function serveResource(req: IncomingMessage, res: ServerResponse, store: Store, info: ResourceRequest, query: Query): Promise<void> {
+    const ns = store.info.namespaced ? info.namespace || undefined : undefined;
+    if (info.subresource && info.subresource !== 'status' && info.subresource !== 'finalize') {
+      const sub = podSubresources[info.subresource];
+      if (store.info.resource === 'pods' && sub) return sub({ req, res, registry, store, info, query, clock, connect: opts.connect });
+      throw methodNotAllowed();
+    }
+    switch (info.verb) {
+      case 'get': {
+        const obj = info.subresource ? await store.get(ns, info.name) : await store.get(ns, info.name);
+        return writeObject(req, res, 200, store, obj, query);
+      }
+      case 'list':
+        return list(req, res, store, ns, query);
+      case 'watch':
+        return watch(req, res, store, ns, query);
+      case 'create': {
+        if (info.name && !info.subresource) throw methodNotAllowed();
+        const body = await decodeRequest(req, store, query);
+        checkNamespace(body.object, ns);
+        const name = body.object.metadata?.name ?? '';
+        await registry.admitCreate(store, ns, name);
+        const created = await store.create(ns, body.object, { dryRun: isDryRun(query) });
+        if (store.info.resource === 'namespaces' && !isDryRun(query)) await registry.ensureDefaultServiceAccount(created.metadata!.name!);
+        return writeObject(req, res, 201, store, created, query, body.warnings);
+      }
+      case 'update': {
+        const body = await decodeRequest(req, store, query);
+        checkNamespace(body.object, ns);
+        const existing = await store.tryGet(ns, info.name);
+        if (!existing && !info.subresource) {
+          // PUT to a missing object creates it, for resources that allow create-on-update (not pods).
+          if (store.info.resource === 'pods' || store.info.resource === 'namespaces') throw notFound(store.qualifiedResource, info.name);
+          await registry.admitCreate(store, ns, info.name);
+          body.object.metadata = { ...(body.object.metadata ?? {}), name: info.name };
+          const created = await store.create(ns, body.object, { dryRun: isDryRun(query) });
+          return writeObject(req, res, 201, store, created, query, body.warnings);
+        }
+        const updated = await store.update(ns, info.name, body.object, { dryRun: isDryRun(query), subresource: info.subresource || undefined });
+        return writeObject(req, res, 200, store, updated, query, body.warnings);
+      }
+      case 'patch': {
+        const raw = await readBody(req);
+        const contentType = String(req.headers['content-type'] ?? '');
+        const result = await applyPatch({ store, registry, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
+        return writeObject(req, res, result.created ? 201 : 200, store, result.object, query, result.warnings);
+      }
+      case 'delete': {
+        if (info.subresource) throw methodNotAllowed();
+        const opts = await deleteOptions(req, query);
+        const out = await store.delete(ns, info.name, opts);
+        if (store.info.resource === 'namespaces' && !out.deleted && !isDryRun(query)) registry.finalizeNamespaceSoon(info.name);
+        // Pods, namespaces and other "return deleted object" resources answer with the object.
+        if (out.deleted && !returnsDeletedObject(store)) {
+          return writeJSON(req, res, 200, successStatus({ name: info.name, kind: store.info.resource, uid: out.object.metadata?.uid, ...(store.info.group ? { group: store.info.group } : {}) }));
+        }
+        return writeObject(req, res, 200, store, out.object, query);
+      }
+      case 'deletecollection': {
+        const opts = await deleteOptions(req, query);
+        const filter = buildFilter(store, query.get('labelSelector'), query.get('fieldSelector'));
+        const all = await store.list({ namespace: ns, filter });
+        const items: KubeObject[] = [];
+        for (const obj of all.items) {
+          try {
+            const out = await store.delete(obj.metadata?.namespace, obj.metadata!.name!, opts);
+            items.push(out.object);
+          } catch (err) {
+            if (!(err instanceof StatusError && err.code === 404)) throw err;
+          }
+        }
+        return writeJSON(req, res, 200, { kind: store.info.listKind, apiVersion: apiVersionOf(store), metadata: {}, items });
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  async function decodeRequest(req: IncomingMessage, store: Store, query: Query): Promise<DecodeResult> {
+    const raw = await readBody(req);
+    return decodeObject(store.info, String(req.headers['content-type'] ?? ''), raw, query.get('fieldValidation'));
+  }
+
+  async function list(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {
+    const filter = buildFilter(store, query.get('labelSelector'), query.get('fieldSelector'));
+    const limit = parseLimit(query.get('limit'));
+    const out = await store.list({
+      namespace: ns,
+      filter,
+      limit,
+      continue: query.get('continue') ?? undefined,
+      resourceVersion: query.get('resourceVersion') ?? undefined,
+      resourceVersionMatch: query.get('resourceVersionMatch') ?? undefined,
+    });
+    const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: out.resourceVersion };
+    if (out.continue) listMeta.continue = out.continue;
+    if (out.remainingItemCount !== undefined) listMeta.remainingItemCount = out.remainingItemCount;
+    if (wantsTable(req.headers.accept)) {
+      return writeJSON(req, res, 200, buildTable(tableResource(store), out.items, listMeta, tableOptions(store, query)));
+    }
+    const items = out.items.map((o) => {
+      const { apiVersion: _a, kind: _k, ...rest } = o;
+      return rest;
+    });
+    return writeJSON(req, res, 200, { kind: store.info.listKind, apiVersion: apiVersionOf(store), metadata: listMeta, items });
+  }
+
+  async function watch(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {
+    const filter = buildFilter(store, query.get('labelSelector'), query.get('fieldSelector'));
+    const asTable = wantsTable(req.headers.accept);
+    const bookmarks = isTrue(query.get('allowWatchBookmarks'));
+    const encoder = asTable ? new WatchTableEncoder(tableResource(store), tableOptions(store, query)) : undefined;
+    let handle: StoreWatch | undefined;
+    let ended = false;
+    const pending: string[] = [];
+    let flushing = false;
+    const timers: { cancel(): void }[] = [];
+
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      handle?.close();
+      for (const t of timers) t.cancel();
+      watches.delete(end);
+      if (!res.writableEnded) res.end();
+    };
+    const send = (ev: { type: string; object: unknown }) => {
+      if (ended) return;
+      pending.push(JSON.stringify(ev) + '\n');
+      if (!flushing) {
+        flushing = true;
+        queueMicrotask(() => {
+          flushing = false;
+          if (ended || pending.length === 0) return;
+          const chunk = pending.join('');
+          pending.length = 0;
+          res.write(chunk);
+        });
+      }
+    };
+    const emit = (ev: StoreWatchEvent) => {
+      if (encoder) {
+        send({ type: ev.type, object: encoder.encode(ev.object, clock.now()) });
+      } else {
+        send({ type: ev.type, object: ev.object });
+      }
+    };
+
+    handle = await store.watch({
+      namespace: ns,
+      filter,
+      resourceVersion: query.get('resourceVersion') ?? undefined,
+      onEvent: emit,
+      onError: (err: StatusError) => {
+        send({ type: 'ERROR', object: err.toStatus() });
+        queueMicrotask(end);
+      },
+    });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    // kubectl waits for the headers before it reads events: send them now, not with the first event.
+    res.flushHeaders();
+    watches.add(end);
+    req.on('close', end);
+    res.on('close', end);
+    const requested = Number(query.get('timeoutSeconds') ?? 0);
+    const seconds = requested > 0 ? requested : maxWatchSeconds * (1 + Math.random());
+    timers.push(clock.setTimeout(end, seconds * 1000));
+    if (bookmarks) {
+      const tick = () => {
+        if (ended) return;
+        send({ type: 'BOOKMARK', object: { kind: store.info.kind, apiVersion: apiVersionOf(store), metadata: { resourceVersion: String(handle!.lastRevision()) } } });
+        timers.push(clock.setTimeout(tick, bookmarkIntervalMs));
+      };
+      timers.push(clock.setTimeout(tick, bookmarkIntervalMs));
+    }
+  }
+
+  function tableOptions(store: Store, query: Query): TableOptions {
+    return {
+      now: clock.now(),
+      includeObject: parseIncludeObject(query.get('includeObject')),
+      objectType: { apiVersion: apiVersionOf(store), kind: store.info.kind },
+    };
+  }
+
+  function writeObject(req: IncomingMessage, res: ServerResponse, code: number, store: Store, obj: KubeObject, query: Query, warnings: string[] = []): void {
+    const headers: Record<string, string> = {};
+    if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+    if (wantsTable(req.headers.accept) && req.method === 'GET') {
+      return writeJSON(req, res, code, tableForObject(tableResource(store), obj, tableOptions(store, query)), headers);
+    }
+    writeJSON(req, res, code, obj, headers);
+  }
+
+  return {
+    handle(req, res) {
+      route(req, res).catch((err: unknown) => writeStatus(req, res, err));
+    },
+    upgrade(req, socket, head) {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const fail = (err: unknown) => {
+        const se = err instanceof StatusError ? err : new StatusError(500, 'InternalError', String(err));
+        const body = JSON.stringify(se.toStatus());
+        socket.end(`HTTP/1.1 ${se.code} ${se.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      };
+      try {
+        if (!authenticated(req, url.pathname)) return fail(unauthorized());
+        const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
+        if (info.kind !== 'resource' || info.resource !== 'pods' || !opts.connect) return fail(pageNotFound());
+        opts.connect.upgrade({ req, socket, head, registry, info, query: url.searchParams }).catch(fail);
+      } catch (err) {
+        fail(err);
+      }
+    },
+    close() {
+      for (const end of [...watches]) end();
+    },
+  };
+}
+
+function pageNotFound(): StatusError {
+  return new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+}
+
+function wantsAggregated(accept: string | undefined): boolean {
+  return !!accept && accept.includes('as=APIGroupDiscoveryList') && /g=apidiscovery\.k8s\.io/.test(accept);
+}
+
+function tableResource(store: Store): string {
+  return store.info.group ? `${store.info.resource}.${store.info.group}` : store.info.resource;
+}
+
+export function apiVersionOf(store: Store): string {
+  return store.info.group ? `${store.info.group}/${store.info.version}` : store.info.version;
+}
+
+function returnsDeletedObject(store: Store): boolean {
+  return store.info.resource === 'pods' || store.info.resource === 'namespaces' || store.info.resource === 'nodes';
+}
+
+function isDryRun(query: Query): boolean {
+  const v = query.getAll('dryRun');
+  for (const d of v) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
+  return v.length > 0;
+}
+
+function checkNamespace(obj: KubeObject, ns: string | undefined): void {
+  const bodyNs = obj.metadata?.namespace;
+  if (ns && bodyNs && bodyNs !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+}
+
+function parseLimit(v: string | null): number | undefined {
+  if (v === null || v === '') return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw badRequest(`invalid limit: ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+async function deleteOptions(req: IncomingMessage, query: Query) {
+  const raw = await readBody(req);
+  let body: Record<string, unknown> = {};
+  if (raw.length) {
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      body = parsed as Record<string, unknown>;
+    } catch (err) {
+      throw badRequest(`DeleteOptions: couldn't decode the request body: ${(err as Error).message}`);
+    }
+  }
+  const grace = body.gracePeriodSeconds ?? (query.has('gracePeriodSeconds') ? Number(query.get('gracePeriodSeconds')) : undefined);
+  if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace))) throw badRequest(`DeleteOptions: gracePeriodSeconds must be an integer`);
+  const policy = body.propagationPolicy ?? query.get('propagationPolicy') ?? undefined;
+  if (policy !== undefined && policy !== null && !['Orphan', 'Background', 'Foreground'].includes(String(policy))) {
+    throw new StatusError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
+  }
+  const pre = body.preconditions as { uid?: unknown; resourceVersion?: unknown } | undefined;
+  const preconditions: { uid?: string; resourceVersion?: string } = {};
+  if (pre && typeof pre === 'object') {
+    if (typeof pre.uid === 'string') preconditions.uid = pre.uid;
+    if (typeof pre.resourceVersion === 'string') preconditions.resourceVersion = pre.resourceVersion;
+  }
+  const dry = query.getAll('dryRun').length > 0 || (Array.isArray(body.dryRun) && body.dryRun.length > 0);
+  return {
+    gracePeriodSeconds: grace as number | undefined,
+    propagationPolicy: policy === null ? undefined : (policy as string | undefined),
+    preconditions,
+    dryRun: dry,
+  };
+}
+
+export type { Status };

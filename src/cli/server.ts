@@ -1,0 +1,35 @@
+import type { Command } from './main.ts';
+import { startControlPlane } from '../cmd/controlplane.ts';
+import { defaultDataDir } from './paths.ts';
+
+export const serverCommand: Command = {
+  summary: 'run the control plane (API server on the embedded store)',
+  options: {
+    'data-dir': { type: 'string' },
+    listen: { type: 'string' },
+    store: { type: 'string' },
+  },
+  async run(values) {
+    const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
+    const cp = await startControlPlane({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined });
+    console.log(`tinykube server listening on ${cp.url}`);
+    console.log(`kubeconfig: ${cp.kubeconfigPath}`);
+    console.log(`node token: ${cp.nodeTokenPath}`);
+    console.log(`\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get namespaces\n`);
+    await waitForSignal();
+    console.log('tinykube server: stopping');
+    await cp.close();
+  },
+};
+
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

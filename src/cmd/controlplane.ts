@@ -1,0 +1,100 @@
+// Composition of the control plane: storage, registry, HTTPS API server. `tinykube server` and
+// `tinykube up` both start it; tests start it in-process on port 0.
+
+import { createServer, type Server } from 'node:https';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { ensurePki, type Pki } from '../apiserver/auth/pki.ts';
+import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
+import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
+import { createApiServer, type ApiServer } from '../apiserver/server.ts';
+import { Registry } from '../registry/registry.ts';
+import type { Backend } from '../storage/backend.ts';
+import { openSqliteBackend } from '../storage/sqlite/sqlite-backend.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  /** host:port; port 0 picks a free one. */
+  listen?: string;
+  /** Storage spec: "sqlite:PATH" (default "sqlite:<dataDir>/state.db"). */
+  store?: string;
+  clock?: Clock;
+}
+
+export interface ControlPlane {
+  url: string;
+  port: number;
+  kubeconfigPath: string;
+  nodeTokenPath: string;
+  pki: Pki;
+  registry: Registry;
+  api: ApiServer;
+  backend: Backend;
+  close(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen must be HOST:PORT, got ${JSON.stringify(listen)}`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`--listen: port ${port} is out of range`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const clock = opts.clock ?? realClock;
+  const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const pki = await ensurePki(opts.dataDir, { hosts: host === '0.0.0.0' || host === '::' ? [] : [host] });
+  const spec = opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`;
+  if (!spec.startsWith('sqlite:')) throw new Error(`unsupported --store ${JSON.stringify(spec)}`);
+  const backend: Backend = openSqliteBackend(spec.slice('sqlite:'.length));
+  const registry = new Registry(backend, { clock });
+  await registry.bootstrap();
+  const authn = createAuthenticator(pki);
+  const api = createApiServer({
+    registry,
+    clock,
+    authenticate: (req) => authn.authenticate(req),
+    isAnonymousPath,
+    serverAddress: `${host}:${port}`,
+  });
+  const server: Server = createServer(createSecureServerOptions(pki), (req, res) => api.handle(req, res));
+  server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const url = serverUrl(clientHost, actual);
+  const kubeconfigPath = await writeAdminKubeconfig(pki, url);
+  let closed = false;
+  return {
+    url,
+    port: actual,
+    kubeconfigPath,
+    nodeTokenPath: pki.paths.nodeToken,
+    pki,
+    registry,
+    api,
+    backend,
+    async close() {
+      if (closed) return;
+      closed = true;
+      registry.stop();
+      api.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await backend.close();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// End-to-end harness: runs `tinykube server` as a child process on port 0 in a temp dir, and the
+// real kubectl against it (own kubeconfig and discovery cache, so tests never touch ~/.kube).
+
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+
+const repo = path.resolve(import.meta.dirname, '..', '..');
+export const kubectlBin = process.env.KUBECTL ?? '/usr/bin/kubectl';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Cluster {
+  dir: string;
+  dataDir: string;
+  url: string;
+  kubeconfig: string;
+  nodeToken: string;
+  proc: ChildProcess;
+  kubectl(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** kubectl that must succeed; returns stdout. */
+  k(...args: string[]): Promise<string>;
+  writeFile(name: string, text: string): Promise<string>;
+  /** Kills the server with SIGKILL and starts it again on the same data dir and port. */
+  restart(signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+async function launch(dataDir: string, listen: string, log: string[]): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(path.join(repo, 'bin', 'tinykube'), ['server', '--data-dir', dataDir, '--listen', listen], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      const s = b.toString();
+      out += s;
+      log.push(s);
+      const m = /listening on (https:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (b: Buffer) => log.push(b.toString()));
+    proc.once('exit', (code) => reject(new Error(`tinykube server exited with ${code} before listening:\n${log.join('')}`)));
+  });
+  return { proc, url };
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tinykube-e2e-'));
+  const dataDir = path.join(dir, 'data');
+  const log: string[] = [];
+  let { proc, url } = await launch(dataDir, '127.0.0.1:0', log);
+  const port = new URL(url).port;
+  const kubeconfig = path.join(dataDir, 'kubeconfig');
+  const cacheDir = path.join(dir, 'kube-cache');
+  const cluster: Cluster = {
+    dir,
+    dataDir,
+    url,
+    kubeconfig,
+    nodeToken: path.join(dataDir, 'node-token'),
+    get proc() {
+      return proc;
+    },
+    kubectl(args, opts = {}) {
+      return new Promise((resolve) => {
+        const child = execFile(
+          kubectlBin,
+          ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
+          { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HOME: dir, KUBECONFIG: kubeconfig } },
+          (err, stdout, stderr) => {
+            const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+            resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+          },
+        );
+        if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
+        else child.stdin?.end();
+      });
+    },
+    async k(...args) {
+      const r = await cluster.kubectl(args);
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+      return r.stdout;
+    },
+    async writeFile(name, text) {
+      const p = path.join(dir, name);
+      await writeFile(p, text);
+      return p;
+    },
+    async restart(signal = 'SIGKILL') {
+      const exited = once(proc, 'exit');
+      proc.kill(signal);
+      await exited;
+      ({ proc } = await launch(dataDir, `127.0.0.1:${port}`, log));
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = once(proc, 'exit');
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+    logs: () => log.join(''),
+  };
+  return cluster;
+}
