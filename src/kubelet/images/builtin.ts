@@ -1,0 +1,165 @@
+// The images tinykube builds offline from Debian's static binaries: the pause image (catatonit) that
+// holds each pod's namespaces, and a busybox image for users and tests (no registry is reachable here).
+// Called once at node start-up (via ensureBuiltinImages) and by `tinykube image build`. Builds are
+// reproducible: same binaries → same bytes → same image ID, which is what lets imports be skipped.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { buildOciArchive, type BuiltImage } from './oci.ts';
+import type { TarEntry } from './tar.ts';
+
+/**
+ * The sandbox image named in containerd's CRI config. Our own registry host, so that nobody mistakes
+ * it for the upstream pause image and containerd never tries to fetch it from the internet.
+ */
+export const PAUSE_IMAGE = 'tinykube.local/pause:3.9';
+
+/** A bare `busybox` normalises to this, which is what `kubectl run demo --image=busybox` needs. */
+export const BUSYBOX_IMAGE = 'docker.io/library/busybox:latest';
+
+export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Fixed so builds are reproducible (the image ID must not change from one start to the next). */
+const CREATED = '2024-01-01T00:00:00Z';
+const MTIME = Math.floor(Date.parse(CREATED) / 1000);
+
+export class BuiltinImageError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'BuiltinImageError';
+    this.code = code;
+  }
+}
+
+const CATATONIT_PATHS = ['/usr/bin/catatonit', '/usr/libexec/catatonit/catatonit', '/usr/libexec/podman/catatonit'];
+const BUSYBOX_PATHS = ['/bin/busybox', '/usr/bin/busybox'];
+
+function findBinary(candidates: readonly string[], pkg: string): string {
+  for (const p of candidates) if (existsSync(p)) return p;
+  throw new BuiltinImageError('TK_IMAGE_BINARY_MISSING', `none of ${candidates.join(', ')} exists: install the Debian package ${pkg}`);
+}
+
+/** True when an ELF executable has no PT_INTERP program header, i.e. needs no dynamic loader. */
+export function isStaticElf(bin: Buffer): boolean {
+  if (bin.length < 64 || bin.readUInt32BE(0) !== 0x7f454c46 || bin[4] !== 2 || bin[5] !== 1) return false; // 64-bit LE only
+  const phoff = Number(bin.readBigUInt64LE(0x20));
+  const phentsize = bin.readUInt16LE(0x36);
+  const phnum = bin.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    const off = phoff + i * phentsize;
+    if (off + 4 > bin.length) return false;
+    if (bin.readUInt32LE(off) === 3) return false; // PT_INTERP
+  }
+  return true;
+}
+
+function readStatic(path: string, pkg: string): Buffer {
+  const bin = readFileSync(path);
+  if (!isStaticElf(bin)) throw new BuiltinImageError('TK_IMAGE_BINARY_NOT_STATIC', `${path} is not a static executable: install the Debian package ${pkg}`);
+  return bin;
+}
+
+const dir = (path: string, mode = 0o755): TarEntry => ({ path, type: 'dir', mode, mtime: MTIME });
+const file = (path: string, data: Buffer | string, mode = 0o644): TarEntry => ({ path, type: 'file', mode, mtime: MTIME, data: Buffer.from(data) });
+const link = (path: string, target: string): TarEntry => ({ path, type: 'symlink', mode: 0o777, mtime: MTIME, linkname: target });
+
+async function writeAtomically(outFile: string, data: Buffer): Promise<void> {
+  await mkdir(dirname(outFile), { recursive: true });
+  const tmp = `${outFile}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, outFile);
+}
+
+export interface BuiltImageFile {
+  file: string;
+  /** Config digest = the image ID CRI reports. */
+  id: string;
+  names: string[];
+  bytes: number;
+}
+
+function toFile(outFile: string, img: BuiltImage): BuiltImageFile {
+  return { file: outFile, id: img.id, names: img.names, bytes: img.archive.length };
+}
+
+export function buildPauseImageArchive(names: readonly string[] = [PAUSE_IMAGE]): BuiltImage {
+  const bin = readStatic(findBinary(CATATONIT_PATHS, 'catatonit'), 'catatonit');
+  return buildOciArchive({
+    names,
+    layers: [[dir('dev'), dir('etc'), dir('proc'), dir('sys'), file('catatonit', bin, 0o755)]],
+    // 65535 is what the upstream pause image runs as: holding namespaces needs no privilege.
+    config: { entrypoint: ['/catatonit', '-P'], env: [DEFAULT_PATH_ENV], workingDir: '/', user: '65535:65535', labels: { 'io.tinykube.image': 'pause' } },
+    created: CREATED,
+    createdBy: 'tinykube: pause image from the static catatonit (catatonit -P)',
+  });
+}
+
+/** Writes the pause image as an OCI archive (atomically) and returns its ID. */
+export async function buildPauseImage(outFile: string, names: readonly string[] = [PAUSE_IMAGE]): Promise<BuiltImageFile> {
+  const img = buildPauseImageArchive(names);
+  await writeAtomically(outFile, img.archive);
+  return toFile(outFile, img);
+}
+
+/** "1.35.0" from the banner of the installed busybox, or undefined when it cannot be read. */
+export function busyboxVersion(bin = findBinary(BUSYBOX_PATHS, 'busybox-static')): string | undefined {
+  try {
+    const out = execFileSync(bin, [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return /BusyBox v(\d+\.\d+\.\d+)/.exec(out)?.[1];
+  } catch (err) {
+    // busybox with no applet exits 1 after printing its banner on stdout.
+    const out = (err as { stdout?: unknown }).stdout;
+    return typeof out === 'string' ? /BusyBox v(\d+\.\d+\.\d+)/.exec(out)?.[1] : undefined;
+  }
+}
+
+/** `busybox:latest` plus the installed version's `X.Y.Z` and `X.Y` tags (never a version we do not have). */
+export function defaultBusyboxNames(): string[] {
+  const names = [BUSYBOX_IMAGE];
+  const v = busyboxVersion();
+  if (v) names.push(`docker.io/library/busybox:${v}`, `docker.io/library/busybox:${v.split('.').slice(0, 2).join('.')}`);
+  return names;
+}
+
+export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMAGE]): BuiltImage {
+  const path = findBinary(BUSYBOX_PATHS, 'busybox-static');
+  const bin = readStatic(path, 'busybox-static');
+  const applets = execFileSync(path, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a !== '' && a !== 'busybox' && !a.includes('/'));
+  // Everything in /bin, as the Docker Hub busybox image does; /usr/bin/env for `#!/usr/bin/env` scripts.
+  const entries: TarEntry[] = [
+    dir('bin'), file('bin/busybox', bin, 0o755),
+    ...applets.sort().map((a) => link(`bin/${a}`, 'busybox')),
+    dir('dev'), dir('etc'),
+    file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n'),
+    file('etc/group', 'root:x:0:\nnobody:x:65534:\n'),
+    dir('home'), dir('proc'), dir('root', 0o700), dir('sys'), dir('tmp', 0o1777),
+    dir('usr'), dir('usr/bin'), link('usr/bin/env', '/bin/env'), dir('usr/sbin'),
+    dir('var'), dir('var/www'),
+  ];
+  return buildOciArchive({
+    names,
+    layers: [entries],
+    config: { cmd: ['sh'], env: [DEFAULT_PATH_ENV], labels: { 'io.tinykube.image': 'busybox' } },
+    created: CREATED,
+    createdBy: `tinykube: busybox image from busybox-static ${busyboxVersion(path) ?? ''}`.trim(),
+  });
+}
+
+/** Writes the busybox image as an OCI archive (atomically) tagged with every name given. */
+export async function buildBusyboxImage(outFile: string, names: readonly string[] = [BUSYBOX_IMAGE]): Promise<BuiltImageFile> {
+  const img = buildBusyboxImageArchive(names);
+  await writeAtomically(outFile, img.archive);
+  return toFile(outFile, img);
+}
+
+/**
+ * A cheap fingerprint of what a build would read (binary paths, sizes and mtimes, builder version),
+ * so a cached archive is rebuilt only when Debian upgrades a binary.
+ */
+export function builtinFingerprint(kind: 'pause' | 'busybox'): string {
+  const p = kind === 'pause' ? findBinary(CATATONIT_PATHS, 'catatonit') : findBinary(BUSYBOX_PATHS, 'busybox-static');
+  const st = statSync(p);
+  return `v1-${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}`;
+}
