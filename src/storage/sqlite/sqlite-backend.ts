@@ -44,6 +44,15 @@ export interface SqliteBackendOptions {
   compactChunk?: number;
 }
 
+export interface SqliteStats {
+  revision: number;
+  compactedRevision: number;
+  logRows: number;
+  liveKeys: number;
+  watchers: number;
+  pendingWrites: number;
+}
+
 // A blob sorts after every text value in SQLite, so it bounds "no upper limit" with the same
 // prepared statement as a real bound.
 const UNBOUNDED = new Uint8Array(0);
@@ -453,9 +462,17 @@ export class SqliteBackend implements Backend {
     this.#db.close();
   }
 
-  /** Number of open watchers (for metrics and tests). */
-  get watcherCount(): number {
-    return this.#hub.size;
+  /** Sizes for metrics and tests (a count of log rows shows what compaction removed). */
+  stats(): SqliteStats {
+    this.#checkOpen();
+    return {
+      revision: this.#rev,
+      compactedRevision: this.#compacted,
+      logRows: Number(this.#stmt('SELECT COUNT(*) AS n FROM log').get()!.n),
+      liveKeys: Number(this.#stmt('SELECT COUNT(*) AS n FROM current').get()!.n),
+      watchers: this.#hub.size,
+      pendingWrites: this.#pending.length,
+    };
   }
 
   // ---- helpers ----

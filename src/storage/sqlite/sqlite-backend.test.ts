@@ -1,0 +1,159 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DatabaseSync } from 'node:sqlite';
+import { createInterface } from 'node:readline';
+import { runBackendConformance } from '../testing/conformance.ts';
+import { openSqliteBackend, type SqliteBackendOptions } from './sqlite-backend.ts';
+import { StorageError } from '../errors.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'tk-sqlite-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let seq = 0;
+const freshPath = () => join(root, `db-${++seq}.sqlite`);
+
+function opener(opts?: SqliteBackendOptions) {
+  return async () => {
+    const backend = openSqliteBackend(freshPath(), opts);
+    return { backend, cleanup: () => backend.close() };
+  };
+}
+
+runBackendConformance('sqlite', opener());
+// Tiny chunks make every watch replay and every compaction take many steps, so the hand-over
+// between steps (and between replay and live delivery) is exercised too.
+runBackendConformance('sqlite, tiny replay and compaction chunks', opener({ replayChunk: 2, compactChunk: 2 }));
+
+describe('sqlite backend', () => {
+  test('reopening keeps data, revision and compaction floor', async () => {
+    const path = freshPath();
+    const a = openSqliteBackend(path);
+    const r1 = await a.create('/registry/pods/ns/a', 'a1');
+    await a.update('/registry/pods/ns/a', 'a2', r1);
+    await a.create('/registry/pods/ns/b', 'b');
+    const d = await a.delete('/registry/pods/ns/b');
+    await a.compact(d.modRevision);
+    await a.close();
+
+    const b = openSqliteBackend(path);
+    try {
+      assert.equal(await b.currentRevision(), d.modRevision, 'a compacted-away tombstone must not lower the revision');
+      assert.equal(await b.compactedRevision(), d.modRevision);
+      assert.deepEqual((await b.list('/registry/pods/')).items.map((i) => [i.key, i.value]), [['/registry/pods/ns/a', 'a2']]);
+      assert.equal(await b.create('/registry/pods/ns/c', 'c'), d.modRevision + 1);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('only one process (or connection) may own the file', async () => {
+    const path = freshPath();
+    const a = openSqliteBackend(path);
+    await a.create('/k', 'v');
+    assert.throws(() => openSqliteBackend(path), (e) => e instanceof StorageError && e.code === 'TK_STORAGE_LOCKED');
+    await a.close();
+    const b = openSqliteBackend(path);
+    assert.equal((await b.get('/k'))?.value, 'v');
+    await b.close();
+  });
+
+  test('compaction deletes superseded rows and tombstones, keeps what is still readable', async () => {
+    const b = openSqliteBackend(freshPath(), { compactChunk: 3 });
+    try {
+      let rev = await b.create('/registry/pods/ns/a', '0');
+      for (let i = 1; i <= 9; i++) rev = (await b.update('/registry/pods/ns/a', String(i), rev)).modRevision;
+      await b.create('/registry/pods/ns/gone', 'x');
+      await b.delete('/registry/pods/ns/gone');
+      const keep = await b.create('/registry/pods/ns/z', 'z');
+      assert.equal(b.stats().logRows, 13);
+      await b.compact(keep);
+      assert.deepEqual(b.stats(), {
+        revision: keep,
+        compactedRevision: keep,
+        logRows: 2,
+        liveKeys: 2,
+        watchers: 0,
+        pendingWrites: 0,
+      });
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('a compaction interrupted by a crash is finished on open', async () => {
+    const path = freshPath();
+    const a = openSqliteBackend(path);
+    let rev = await a.create('/k', '0');
+    for (let i = 1; i <= 5; i++) rev = (await a.update('/k', String(i), rev)).modRevision;
+    await a.close();
+    // As if the process died right after recording the new floor, before cleaning any row.
+    const raw = new DatabaseSync(path);
+    raw.prepare("INSERT INTO meta (key, value) VALUES ('compact_rev', ?)").run(rev);
+    raw.close();
+    const b = openSqliteBackend(path);
+    try {
+      assert.equal(b.stats().logRows, 1);
+      assert.equal(await b.compactedRevision(), rev);
+      assert.equal((await b.get('/k'))?.value, '5');
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('writes queued in one turn commit together and are acknowledged in order', async () => {
+    const b = openSqliteBackend(':memory:');
+    try {
+      const revs = await Promise.all(Array.from({ length: 50 }, (_, i) => b.create(`/k${i}`, 'v')));
+      assert.deepEqual(revs, Array.from({ length: 50 }, (_, i) => i + 1));
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('writes accepted before close are committed', async () => {
+    const path = freshPath();
+    const a = openSqliteBackend(path);
+    const pending = a.create('/k', 'v');
+    await a.close();
+    assert.equal(await pending, 1);
+    const b = openSqliteBackend(path);
+    assert.equal((await b.get('/k'))?.value, 'v');
+    await b.close();
+  });
+
+  test('kill -9 loses no acknowledged write', { timeout: 60_000 }, async () => {
+    const path = freshPath();
+    const script = fileURLToPath(new URL('../testing/durability-writer.ts', import.meta.url));
+    // process.execPath is the Node 24 running this test (node_modules/.bin/node), wherever the repo is.
+    const child = spawn(process.execPath, [script, path, '1000000', '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const acked = new Map<number, number>();
+    const lines = createInterface({ input: child.stdout });
+    for await (const line of lines) {
+      const m = /^ack (\d+) (\d+)$/.exec(line);
+      assert.ok(m, `unexpected output: ${line}`);
+      acked.set(Number(m[1]), Number(m[2]));
+      if (acked.size === 400) child.kill('SIGKILL');
+    }
+    assert.equal(await exited, 'SIGKILL');
+    assert.ok(acked.size >= 400);
+
+    const b = openSqliteBackend(path);
+    try {
+      const maxAcked = Math.max(...acked.values());
+      assert.ok((await b.currentRevision()) >= maxAcked);
+      for (const [i, rev] of acked) {
+        const kv = await b.get(`/registry/pods/durability/k${i}`);
+        assert.equal(kv?.modRevision, rev, `acknowledged key k${i} (revision ${rev}) lost`);
+      }
+      // Every committed revision is a key: nothing half-written.
+      assert.equal(await b.count('/registry/pods/durability/'), await b.currentRevision());
+    } finally {
+      await b.close();
+    }
+  });
+});
