@@ -2,7 +2,8 @@
 // real kubectl against it (own kubeconfig and discovery cache, so tests never touch ~/.kube).
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -31,6 +32,8 @@ export interface Cluster {
   restart(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
   logs(): string;
+  /** A raw API call as the admin (for what kubectl cannot do, e.g. playing a node agent). */
+  api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: unknown; text: string }>;
 }
 
 async function launch(dataDir: string, listen: string, log: string[]): Promise<{ proc: ChildProcess; url: string }> {
@@ -112,6 +115,30 @@ export async function startCluster(): Promise<Cluster> {
       await rm(dir, { recursive: true, force: true });
     },
     logs: () => log.join(''),
+    async api(method, p, body, contentType = 'application/json') {
+      const ca = await readFile(path.join(dataDir, 'pki', 'ca.crt'), 'utf8');
+      const token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+      const u = new URL(p, cluster.url);
+      const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      return new Promise((resolve, reject) => {
+        const req = request(u, { method, ca, headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType, Accept: 'application/json' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = undefined;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed, text });
+          });
+        });
+        req.on('error', reject);
+        req.end(payload);
+      });
+    },
   };
   return cluster;
 }

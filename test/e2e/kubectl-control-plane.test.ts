@@ -1,0 +1,280 @@
+// The real kubectl through every control-plane command of kubectl-wire.md, against `tinykube server`,
+// with the seed walkthrough's manifests. A test plays the node agent through the API (binding and
+// status writes) so that get/describe/wait see a Running pod.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startCluster, kubectlBin, type Cluster } from './harness.ts';
+
+const fixtures = path.resolve(import.meta.dirname, '..', 'fixtures', 'seed');
+let c: Cluster;
+
+before(async () => {
+  c = await startCluster();
+});
+after(async () => {
+  await c?.stop();
+});
+
+const webPod = (image: string, port = 80, extra = '') => `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: web
+    tier: frontend
+spec:
+  containers:
+  - name: nginx
+    image: ${image}
+    ports:
+    - containerPort: ${port}
+${extra}`;
+
+/** Plays the node agent: binds the pod to a node and reports it Running and Ready. */
+async function runOnNode(name: string, node = 'node-1', ns = 'default'): Promise<void> {
+  const b = await c.api('POST', `/api/v1/namespaces/${ns}/pods/${name}/binding`, { apiVersion: 'v1', kind: 'Binding', metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: node } });
+  assert.equal(b.status, 201, b.text);
+  const got = await c.api('GET', `/api/v1/namespaces/${ns}/pods/${name}`);
+  const pod = got.body as { spec: { containers: { name: string; image: string }[] }; status: Record<string, unknown> };
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  pod.status = {
+    ...pod.status,
+    phase: 'Running',
+    hostIP: '10.0.0.1',
+    podIP: '10.244.0.5',
+    podIPs: [{ ip: '10.244.0.5' }],
+    startTime: now,
+    conditions: [
+      { type: 'PodReadyToStartContainers', status: 'True', lastTransitionTime: now },
+      { type: 'Initialized', status: 'True', lastTransitionTime: now },
+      { type: 'Ready', status: 'True', lastTransitionTime: now },
+      { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+    ],
+    containerStatuses: pod.spec.containers.map((ct) => ({
+      name: ct.name,
+      image: ct.image,
+      imageID: `${ct.image}@sha256:${'0'.repeat(64)}`,
+      containerID: `containerd://${'a'.repeat(64)}`,
+      ready: true,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt: now } },
+    })),
+  };
+  const put = await c.api('PUT', `/api/v1/namespaces/${ns}/pods/${name}/status`, pod);
+  assert.equal(put.status, 200, put.text);
+}
+
+test('create -f the seed linkding pod, then AlreadyExists naming the file', async () => {
+  const file = path.join(fixtures, 'linkding.yaml');
+  assert.equal(await c.k('create', '-f', file), 'pod/linkding created\n');
+  const again = await c.kubectl(['create', '-f', file]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /Error from server \(AlreadyExists\): error when creating ".*linkding.yaml": pods "linkding" already exists/);
+  const pod = JSON.parse(await c.k('get', 'pod', 'linkding', '-o', 'json'));
+  assert.equal(pod.spec.containers[0].imagePullPolicy, 'Always');
+  assert.equal(pod.spec.containers[0].terminationMessagePath, '/dev/termination-log');
+  assert.equal(pod.status.qosClass, 'BestEffort');
+  await c.k('delete', '-f', file);
+});
+
+test('seed pod with requests and limits is Burstable', async () => {
+  await c.k('apply', '-f', path.join(fixtures, 'linkding-resources.yaml'));
+  const out = await c.k('describe', 'pod', 'linkding');
+  assert.match(out, /^QoS Class:\s+Burstable$/m);
+  assert.match(out, /Liveness:\s+http-get http:\/\/:9090\/healthy delay=5s timeout=1s period=10s #success=1 #failure=3/);
+  assert.match(out, /Requests:\n\s+cpu:\s+500m\n\s+memory:\s+128Mi/);
+  await c.k('delete', 'pod', 'linkding');
+});
+
+test('seed pod with the initialDeleySeconds typo is rejected naming the field', async () => {
+  const r = await c.kubectl(['apply', '-f', path.join(fixtures, 'linkding-probe-typo.yaml')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /strict decoding error: unknown field "spec\.containers\[0\]\.livenessProbe\.initialDeleySeconds"/);
+  const w = await c.kubectl(['create', '--validate=warn', '-f', path.join(fixtures, 'linkding-probe-typo.yaml')]);
+  assert.equal(w.code, 0, w.stderr);
+  assert.match(w.stderr, /Warning: unknown field "spec\.containers\[0\]\.livenessProbe\.initialDeleySeconds"/);
+  await c.k('delete', 'pod', 'linkding', '--wait=false');
+});
+
+test('seed pod with broken indentation gets a clear YAML error', async () => {
+  const r = await c.kubectl(['apply', '-f', path.join(fixtures, 'linkding-resources-broken-indent.yaml')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /yaml: line \d+: /);
+});
+
+test('apply: created, unchanged, configured, immutable change rejected', async () => {
+  const f = await c.writeFile('web.yaml', webPod('nginx:1.27'));
+  assert.equal(await c.k('apply', '-f', f), 'pod/web created\n');
+  assert.equal(await c.k('apply', '-f', f), 'pod/web unchanged\n');
+  await c.writeFile('web.yaml', webPod('nginx:1.28'));
+  assert.equal(await c.k('apply', '-f', f), 'pod/web configured\n');
+  assert.equal(JSON.parse(await c.k('get', 'pod', 'web', '-o', 'json')).spec.containers[0].image, 'nginx:1.28');
+  await c.writeFile('web.yaml', webPod('nginx:1.28', 8080));
+  const r = await c.kubectl(['apply', '-f', f]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /The Pod "web" is invalid: spec: Forbidden: pod updates may not change fields other than/);
+});
+
+test('replace -f and a stale resourceVersion conflict', async () => {
+  const f = await c.writeFile('web-replace.yaml', webPod('nginx:1.29'));
+  assert.equal(await c.k('replace', '-f', f), 'pod/web replaced\n');
+  const pod = JSON.parse(await c.k('get', 'pod', 'web', '-o', 'json'));
+  pod.metadata.resourceVersion = '1';
+  pod.spec.containers[0].image = 'nginx:1.30';
+  const stale = await c.writeFile('web-stale.json', JSON.stringify(pod));
+  const r = await c.kubectl(['replace', '-f', stale]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error from server \(Conflict\): error when replacing ".*web-stale.json": Operation cannot be fulfilled on pods "web": the object has been modified/);
+});
+
+test('get: wide, yaml, labels, all namespaces, field selectors', async () => {
+  const wide = await c.k('get', 'pods', '-o', 'wide');
+  assert.match(wide, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/m);
+  assert.match(wide, /^web\s+0\/1\s+Pending\s+0\s+\S+\s+<none>\s+<none>\s+<none>\s+<none>$/m);
+  const yaml = await c.k('get', 'pod', 'web', '-o', 'yaml');
+  assert.match(yaml, /^kind: Pod$/m);
+  assert.match(yaml, /^  uid: [0-9a-f-]{36}$/m);
+  assert.match(await c.k('get', 'pods', '-l', 'app=web', '-o', 'name'), /^pod\/web$/m);
+  assert.equal(await c.k('get', 'pods', '-l', 'app in (db,cache)', '-o', 'name'), '');
+  assert.match(await c.k('get', 'pods', '-l', 'tier,!missing', '-o', 'name'), /^pod\/web$/m);
+  await c.k('create', 'namespace', 'other');
+  await c.k('run', 'elsewhere', '-n', 'other', '--image=busybox');
+  const all = await c.k('get', 'pods', '-A');
+  assert.match(all, /^NAMESPACE\s+NAME\s+READY/m);
+  assert.match(all, /^other\s+elsewhere\s+0\/1\s+Pending/m);
+  assert.match(all, /^default\s+web\s+/m);
+  assert.match(await c.k('get', 'pods', '-A', '--field-selector', 'status.phase=Pending', '-o', 'name'), /pod\/elsewhere/);
+  assert.equal(await c.k('get', 'pods', '-A', '--field-selector', 'status.phase=Running', '-o', 'name'), '');
+  const bad = await c.kubectl(['get', 'pods', '--field-selector', 'spec.foo=bar']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /field label not supported: spec\.foo/);
+  const chunked = await c.k('get', 'pods', '-A', '--chunk-size=1', '-o', 'name');
+  assert.equal(chunked.trim().split('\n').length, 2);
+});
+
+test('get -w prints changes as they happen', async () => {
+  const child = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'get', 'pods', '-w'], { env: { ...process.env, HOME: c.dir } });
+  let out = '';
+  const seen = (re: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${out}`)), 20_000);
+      const check = () => {
+        if (re.test(out)) {
+          clearTimeout(t);
+          child.stdout.off('data', onData);
+          resolve();
+        }
+      };
+      const onData = (b: Buffer) => {
+        out += b.toString();
+        check();
+      };
+      child.stdout.on('data', onData);
+      check();
+    });
+  try {
+    await seen(/^web\s+0\/1\s+Pending/m);
+    await c.k('run', 'watched', '--image=busybox');
+    await seen(/^watched\s+0\/1\s+Pending\s+0\s+\S+$/m);
+  } finally {
+    child.kill();
+  }
+});
+
+test('a pod a node runs is Running and Ready for get, describe and wait', async () => {
+  await c.k('run', 'ready-pod', '--image=busybox', '--labels=app=ready');
+  const waiting = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'wait', '--for=condition=Ready', 'pod/ready-pod', '--timeout=30s'], { env: { ...process.env, HOME: c.dir } });
+  let wout = '';
+  waiting.stdout.on('data', (b: Buffer) => (wout += b.toString()));
+  const exited = new Promise<number | null>((resolve) => waiting.on('exit', resolve));
+  await runOnNode('ready-pod');
+  assert.equal(await exited, 0);
+  assert.equal(wout, 'pod/ready-pod condition met\n');
+  assert.match(await c.k('get', 'pod', 'ready-pod', '-o', 'wide'), /^ready-pod\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.0\.5\s+node-1\s+<none>\s+<none>$/m);
+  const d = await c.k('describe', 'pod', 'ready-pod');
+  assert.match(d, /^Node:\s+node-1\/10\.0\.0\.1$/m);
+  assert.match(d, /^Status:\s+Running$/m);
+  assert.match(d, /^IP:\s+10\.244\.0\.5$/m);
+  assert.match(d, /Container ID:\s+containerd:\/\/a{64}/);
+  // An event about the pod shows in describe (matched by involvedObject.uid) and in get events.
+  const pod = JSON.parse(await c.k('get', 'pod', 'ready-pod', '-o', 'json'));
+  const ev = await c.api('POST', '/api/v1/namespaces/default/events', {
+    metadata: { name: 'ready-pod.1', namespace: 'default' },
+    involvedObject: { kind: 'Pod', namespace: 'default', name: 'ready-pod', uid: pod.metadata.uid, apiVersion: 'v1' },
+    reason: 'Started', message: 'Started container ready-pod', type: 'Normal',
+    source: { component: 'kubelet', host: 'node-1' },
+    firstTimestamp: pod.metadata.creationTimestamp, lastTimestamp: pod.metadata.creationTimestamp, count: 1,
+  });
+  assert.equal(ev.status, 201, ev.text);
+  assert.match(await c.k('describe', 'pod', 'ready-pod'), /Normal\s+Started\s+\S+\s+kubelet\s+Started container ready-pod/);
+  assert.match(await c.k('get', 'events'), /^\S+\s+Normal\s+Started\s+pod\/ready-pod\s+Started container ready-pod$/m);
+});
+
+test('deleting a pod on a node waits for the node; --force does not', async () => {
+  await c.k('delete', 'pod', 'ready-pod', '--wait=false');
+  assert.match(await c.k('get', 'pod', 'ready-pod'), /^ready-pod\s+1\/1\s+Terminating/m);
+  const pod = JSON.parse(await c.k('get', 'pod', 'ready-pod', '-o', 'json'));
+  assert.equal(pod.metadata.deletionGracePeriodSeconds, 30);
+  // The node confirms: DELETE with grace 0.
+  const del = await c.api('DELETE', '/api/v1/namespaces/default/pods/ready-pod', { gracePeriodSeconds: 0 });
+  assert.equal(del.status, 200, del.text);
+  assert.equal((await c.kubectl(['get', 'pod', 'ready-pod'])).code, 1);
+  await c.k('run', 'forced', '--image=busybox');
+  await runOnNode('forced');
+  const r = await c.kubectl(['delete', 'pod', 'forced', '--grace-period=0', '--force']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /pod "forced" force deleted/);
+});
+
+test('explain pods, pod.spec and the liveness probe', async () => {
+  assert.match(await c.k('explain', 'pods'), /KIND:\s+Pod\nVERSION:\s+v1\n\nDESCRIPTION:\n\s+Pod is a collection of containers/);
+  assert.match(await c.k('explain', 'pod.spec'), /FIELD: spec <PodSpec>/);
+  assert.match(await c.k('explain', 'pod.spec.containers.livenessProbe'), /FIELD: livenessProbe <Probe>\n\n+DESCRIPTION:\n\s+Periodic probe of container liveness/);
+});
+
+test('delete in all its forms', async () => {
+  for (const n of ['pod1', 'pod2', 'm1', 'm2']) await c.k('run', n, '--image=busybox', ...(n.startsWith('m') ? ['--labels=creation_method=manual'] : []));
+  assert.equal(await c.k('delete', 'pods', 'pod1', 'pod2'), 'pod "pod1" deleted\npod "pod2" deleted\n');
+  assert.equal(await c.k('delete', 'pod', '-l', 'creation_method=manual'), 'pod "m1" deleted\npod "m2" deleted\n');
+  await c.k('create', 'namespace', 'custom-namespace');
+  await c.k('run', 'inside', '-n', 'custom-namespace', '--image=busybox');
+  assert.equal(await c.k('delete', 'ns', 'custom-namespace'), 'namespace "custom-namespace" deleted\n');
+  assert.equal((await c.kubectl(['get', 'ns', 'custom-namespace'])).code, 1);
+  const f = await c.writeFile('gone.yaml', webPod('nginx:1.27').replace('name: web', 'name: from-file'));
+  await c.k('apply', '-f', f);
+  assert.equal(await c.k('delete', '-f', f), 'pod "from-file" deleted\n');
+  await c.k('run', 'a1', '--image=busybox');
+  assert.match(await c.k('delete', 'pods', '--all'), /pod "a1" deleted/);
+  await c.k('run', 'a2', '--image=busybox');
+  assert.match(await c.k('delete', 'all', '--all'), /pod "a2" deleted/);
+  const none = await c.kubectl(['get', 'pods']);
+  assert.match(none.stderr, /No resources found in default namespace\./);
+});
+
+test('create namespace (protobuf body) and get namespaces', async () => {
+  assert.equal(await c.k('create', 'namespace', 'demo'), 'namespace/demo created\n');
+  assert.match(await c.k('get', 'ns'), /^demo\s+Active\s+\d+s$/m);
+  const sa = await c.k('get', 'serviceaccounts', '-n', 'demo', '-o', 'name');
+  assert.equal(sa, 'serviceaccount/default\n');
+  const gone = await c.kubectl(['run', 'x', '-n', 'nope', '--image=busybox']);
+  assert.match(gone.stderr, /Error from server \(NotFound\): namespaces "nope" not found/);
+});
+
+test('validation errors are 422 with field paths', async () => {
+  const f = await c.writeFile('bad.json', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'c' }] } }));
+  const r = await c.kubectl(['create', '-f', f]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /The Pod "Bad_Name" is invalid: \n\* metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+  assert.match(r.stderr, /\* spec\.containers\[0\]\.image: Required value/);
+});
+
+test('the server keeps everything across kill -9', async () => {
+  await c.k('run', 'durable', '--image=busybox');
+  await c.restart('SIGKILL');
+  assert.match(await c.k('get', 'pod', 'durable', '-o', 'name'), /^pod\/durable$/m);
+  assert.match(await c.k('get', 'ns', 'demo', '-o', 'name'), /^namespace\/demo$/m);
+});
