@@ -1,0 +1,379 @@
+// The HTTP client every component uses to talk to the API server: scheduler, controllers, node agent,
+// simulated nodes, the CLI, tests and benchmarks. Components never reach storage (design.md).
+//
+// One ApiClient per process and identity is the intended use: it owns a keep-alive agent and may be
+// called concurrently from anywhere. Reads and watches are idempotent; writes are not retried except
+// when a kept-alive socket turned out to be closed before the request reached the server.
+
+import http from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { ClientConfigError, errorFromResponse } from './errors.ts';
+import { readKubeconfigFile } from './kubeconfig.ts';
+import type { ClientCredentials } from './kubeconfig.ts';
+import { collectionPath, objectPath } from './resources.ts';
+import type { ResourceRef } from './resources.ts';
+import { WatchStream } from './watch.ts';
+import type { Status } from '../util/status.ts';
+
+export interface ApiClientOptions extends ClientCredentials {
+  userAgent?: string;
+  /** Deadline for one non-streaming request (default 60 s). Watches and streams have none. */
+  timeoutMs?: number;
+  /** Concurrent sockets to the server (default 64); watches each hold one. */
+  maxSockets?: number;
+  /** TLS server name to verify instead of the URL's host (e.g. when dialing a node IP). */
+  servername?: string;
+}
+
+/** The metadata the client reads from objects; kubernetes-types' ObjectMeta satisfies it. */
+export interface ObjectMetaLike {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  resourceVersion?: string;
+  uid?: string;
+}
+export interface HasMetadata {
+  metadata?: ObjectMetaLike;
+}
+
+export interface ObjectList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  items: T[];
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+  signal?: AbortSignal;
+}
+
+export interface WatchOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Changes after this version; absent or "0" also replays current objects as ADDED. */
+  resourceVersion?: string;
+  allowWatchBookmarks?: boolean;
+  timeoutSeconds?: number;
+  /** Closes the watch (the iteration ends quietly). */
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  fieldManager?: string;
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  dryRun?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface PatchOptions extends WriteOptions {
+  subresource?: string;
+  /** Server-side apply: take ownership of conflicting fields. */
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+  signal?: AbortSignal;
+}
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+export const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface RequestOptions {
+  query?: Record<string, QueryValue>;
+  /** Objects are sent as JSON; strings and bytes as they are. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Overrides the client's deadline for this request; 0 disables it. */
+  timeoutMs?: number;
+}
+
+export interface RawResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** An open streaming response (logs with follow, watches): read `res`, call `close()` when done. */
+export interface OpenStream {
+  req: ClientRequest;
+  res: IncomingMessage;
+  close(): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+export class ApiClient {
+  readonly server: string;
+  /** The kubeconfig context's namespace, or "default". */
+  readonly namespace: string;
+  readonly #url: URL;
+  readonly #secure: boolean;
+  readonly #agent: http.Agent;
+  readonly #headers: Record<string, string>;
+  readonly #timeoutMs: number;
+  readonly #servername: string | undefined;
+
+  constructor(options: ApiClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.server);
+    } catch {
+      throw new ClientConfigError(`invalid server URL ${JSON.stringify(options.server)}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClientConfigError(`unsupported server URL scheme ${url.protocol}`);
+    this.#secure = url.protocol === 'https:';
+    // kubectl never sends credentials over plain HTTP (kubectl-wire.md §1.1); refusing loudly beats
+    // dropping them silently and chasing 401s.
+    if (!this.#secure && (options.token || options.certPem || options.keyPem)) {
+      throw new ClientConfigError('credentials are only sent over https; the server URL is http');
+    }
+    if ((options.certPem === undefined) !== (options.keyPem === undefined)) {
+      throw new ClientConfigError('a client certificate needs both certPem and keyPem');
+    }
+    this.server = options.server;
+    this.namespace = options.namespace ?? 'default';
+    this.#url = url;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#servername = options.servername;
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' as const };
+    this.#agent = this.#secure
+      ? new https.Agent({
+          ...agentOptions,
+          ca: options.caPem,
+          cert: options.certPem,
+          key: options.keyPem,
+          rejectUnauthorized: options.insecureSkipTlsVerify !== true,
+          ALPNProtocols: ['http/1.1'],
+        })
+      : new http.Agent(agentOptions);
+    this.#headers = { 'user-agent': options.userAgent ?? 'tinykube' };
+    if (options.token) this.#headers.authorization = `Bearer ${options.token}`;
+  }
+
+  /** A client from a kubeconfig file (its current context unless `context` is given). */
+  static fromKubeconfig(file: string, options: { context?: string; userAgent?: string } = {}): ApiClient {
+    return new ApiClient({ ...readKubeconfigFile(file, options.context), userAgent: options.userAgent });
+  }
+
+  /** Closes idle kept-alive sockets. Open watches are closed by their owners. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  // --- typed verbs ---------------------------------------------------------------------------------
+
+  get<T>(ref: ResourceRef, namespace: string | undefined, name: string, options: { subresource?: string; signal?: AbortSignal } = {}): Promise<T> {
+    return this.requestJson<T>('GET', objectPath(ref, namespace, name, options.subresource), { signal: options.signal });
+  }
+
+  list<T>(ref: ResourceRef, namespace?: string, options: ListOptions = {}): Promise<ObjectList<T>> {
+    const { signal, ...q } = options;
+    return this.requestJson<ObjectList<T>>('GET', collectionPath(ref, namespace), { query: { ...q }, signal });
+  }
+
+  create<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
+    return this.requestJson<T>('POST', collectionPath(ref, namespace), { body, query: writeQuery(options), signal: options.signal });
+  }
+
+  /** PUT of the whole object; the name comes from `body.metadata.name`. */
+  update<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
+    return this.requestJson<T>('PUT', objectPath(ref, namespace, nameOf(body)), { body, query: writeQuery(options), signal: options.signal });
+  }
+
+  /** PUT to the `status` subresource. */
+  updateStatus<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
+    return this.replaceSubresource<T, T>(ref, namespace, nameOf(body), 'status', body, options);
+  }
+
+  /** PUT to any subresource (`status`, `ephemeralcontainers`...). */
+  replaceSubresource<B, R = B>(ref: ResourceRef, namespace: string | undefined, name: string, subresource: string, body: B, options: WriteOptions = {}): Promise<R> {
+    return this.requestJson<R>('PUT', objectPath(ref, namespace, name, subresource), { body, query: writeQuery(options), signal: options.signal });
+  }
+
+  /** POST to a subresource (`binding`, `eviction`). */
+  createSubresource<B, R = unknown>(ref: ResourceRef, namespace: string | undefined, name: string, subresource: string, body: B, options: WriteOptions = {}): Promise<R> {
+    return this.requestJson<R>('POST', objectPath(ref, namespace, name, subresource), { body, query: writeQuery(options), signal: options.signal });
+  }
+
+  patch<T>(ref: ResourceRef, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options: PatchOptions = {}): Promise<T> {
+    const query = writeQuery(options);
+    if (options.force !== undefined) query.force = options.force;
+    return this.requestJson<T>('PATCH', objectPath(ref, namespace, name, options.subresource), {
+      body: patch,
+      contentType: PATCH_CONTENT_TYPES[type],
+      query,
+      signal: options.signal,
+    });
+  }
+
+  /** Deletes; resolves to the object (graceful deletion in progress) or a Success Status. */
+  delete<T = unknown>(ref: ResourceRef, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<T | Status> {
+    return this.requestJson<T | Status>('DELETE', objectPath(ref, namespace, name), { body: deleteBody(options), signal: options.signal });
+  }
+
+  deleteCollection(ref: ResourceRef, namespace: string | undefined, options: DeleteOptions & Omit<ListOptions, 'signal'> = {}): Promise<unknown> {
+    const { labelSelector, fieldSelector, limit, continue: cont, resourceVersion, resourceVersionMatch } = options;
+    return this.requestJson<unknown>('DELETE', collectionPath(ref, namespace), {
+      body: deleteBody(options),
+      query: { labelSelector, fieldSelector, limit, continue: cont, resourceVersion, resourceVersionMatch },
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Opens a watch. Resolves once the server answered 200 (rejects with an ApiError otherwise, e.g. 410
+   * when `resourceVersion` is too old); then iterate the stream. ERROR events are yielded, not thrown.
+   */
+  async watch<T>(ref: ResourceRef, namespace: string | undefined, options: WatchOptions = {}): Promise<WatchStream<T>> {
+    const { signal, ...rest } = options;
+    const s = await this.openStream('GET', collectionPath(ref, namespace), { query: { watch: true, ...rest }, signal });
+    return new WatchStream<T>(s.req, s.res, signal);
+  }
+
+  // --- raw access ----------------------------------------------------------------------------------
+
+  /** Sends a request and reads the whole response; never throws for HTTP error codes. */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const { res } = await this.#send(method, path, options, signal);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+    return { statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
+  /** Sends a request and parses a JSON answer; non-2xx answers throw ApiError. */
+  async requestJson<R>(method: string, path: string, options: RequestOptions = {}): Promise<R> {
+    const r = await this.request(method, path, options);
+    const text = r.body.toString('utf8');
+    if (r.statusCode < 200 || r.statusCode > 299) throw errorFromResponse(r.statusCode, text);
+    return (text === '' ? {} : JSON.parse(text)) as R;
+  }
+
+  /** Opens a streaming response (no deadline); non-2xx answers throw ApiError after reading their body. */
+  async openStream(method: string, path: string, options: RequestOptions = {}): Promise<OpenStream> {
+    const { req, res } = await this.#send(method, path, options, options.signal);
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code > 299) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+      throw errorFromResponse(code, Buffer.concat(chunks).toString('utf8'));
+    }
+    return {
+      req,
+      res,
+      close: () => {
+        req.destroy();
+        res.destroy();
+      },
+    };
+  }
+
+  async #send(method: string, path: string, options: RequestOptions, signal: AbortSignal | undefined): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+    let body: Buffer | undefined;
+    let contentType = options.contentType;
+    if (options.body !== undefined) {
+      if (typeof options.body === 'string') body = Buffer.from(options.body, 'utf8');
+      else if (options.body instanceof Uint8Array) body = Buffer.from(options.body);
+      else {
+        body = Buffer.from(JSON.stringify(options.body), 'utf8');
+        contentType ??= 'application/json';
+      }
+    }
+    const headers: Record<string, string> = { ...this.#headers, accept: options.accept ?? 'application/json', ...options.headers };
+    if (body !== undefined) {
+      headers['content-type'] = contentType ?? 'application/json';
+      headers['content-length'] = String(body.length);
+    }
+    const basePath = this.#url.pathname.replace(/\/+$/, '');
+    const fullPath = basePath + path + queryString(options.query);
+    const requestOptions: https.RequestOptions = {
+      method,
+      hostname: this.#url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: this.#url.port || (this.#secure ? 443 : 80),
+      path: fullPath,
+      headers,
+      agent: this.#agent,
+      signal,
+    };
+    if (this.#servername !== undefined) requestOptions.servername = this.#servername;
+    const mod = this.#secure ? https : http;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await new Promise((resolve, reject) => {
+          const req = mod.request(requestOptions, (res) => resolve({ req, res }));
+          req.on('error', (err) => {
+            // A kept-alive socket the server closed meanwhile fails before any byte of answer; the request
+            // never reached the server, so one retry on a fresh socket is safe for idempotent verbs.
+            if (req.reusedSocket && isReset(err) && IDEMPOTENT.has(method) && attempt === 0) reject(new RetryableReset());
+            else reject(err);
+          });
+          req.end(body);
+        });
+      } catch (err) {
+        if (err instanceof RetryableReset) continue;
+        throw err;
+      }
+    }
+  }
+}
+
+class RetryableReset extends Error {}
+
+function isReset(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+function nameOf(body: HasMetadata): string {
+  const name = body.metadata?.name;
+  if (!name) throw new ClientConfigError('the object has no metadata.name');
+  return name;
+}
+
+function writeQuery(o: WriteOptions): Record<string, QueryValue> {
+  return { fieldManager: o.fieldManager, fieldValidation: o.fieldValidation, dryRun: o.dryRun ? 'All' : undefined };
+}
+
+function deleteBody(o: DeleteOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
+  if (o.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = o.gracePeriodSeconds;
+  if (o.propagationPolicy !== undefined) body.propagationPolicy = o.propagationPolicy;
+  if (o.preconditions !== undefined) body.preconditions = o.preconditions;
+  if (o.dryRun) body.dryRun = ['All'];
+  return body;
+}
+
+function queryString(query: Record<string, QueryValue> | undefined): string {
+  if (!query) return '';
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') p.append(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+

@@ -1,0 +1,29 @@
+// Which REST collection a call addresses, and the URL paths Kubernetes gives it.
+
+/** `apiVersion` is `v1` for the core group, else `<group>/<version>`; `resource` is the plural. */
+export interface ResourceRef {
+  readonly apiVersion: string;
+  readonly resource: string;
+}
+
+export const Pods: ResourceRef = { apiVersion: 'v1', resource: 'pods' };
+export const Nodes: ResourceRef = { apiVersion: 'v1', resource: 'nodes' };
+export const Namespaces: ResourceRef = { apiVersion: 'v1', resource: 'namespaces' };
+export const Events: ResourceRef = { apiVersion: 'v1', resource: 'events' };
+export const ConfigMaps: ResourceRef = { apiVersion: 'v1', resource: 'configmaps' };
+export const Secrets: ResourceRef = { apiVersion: 'v1', resource: 'secrets' };
+export const ServiceAccounts: ResourceRef = { apiVersion: 'v1', resource: 'serviceaccounts' };
+export const Leases: ResourceRef = { apiVersion: 'coordination.k8s.io/v1', resource: 'leases' };
+
+/** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
+export function collectionPath(ref: ResourceRef, namespace?: string): string {
+  const root = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+  const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${root}${ns}/${ref.resource}`;
+}
+
+/** Object path, optionally with a subresource: `/api/v1/namespaces/default/pods/web/status`. */
+export function objectPath(ref: ResourceRef, namespace: string | undefined, name: string, subresource?: string): string {
+  const p = `${collectionPath(ref, namespace)}/${encodeURIComponent(name)}`;
+  return subresource ? `${p}/${subresource}` : p;
+}
