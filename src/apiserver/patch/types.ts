@@ -1,0 +1,57 @@
+// Which patch a PATCH request carries (its Content-Type), and how its body decodes.
+// Called by the HTTP PATCH handler before anything else, as kube-apiserver checks the media type
+// before reading the body. Pure and synchronous.
+
+import { parse as parseYaml } from 'yaml';
+import { StatusError, badRequest } from '../../util/status.ts';
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+const mediaTypes: Record<string, PatchType> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+};
+
+/** The media types a PATCH accepts, in the order kube-apiserver lists them in its 415 message. */
+export const PATCH_MEDIA_TYPES: readonly string[] = Object.keys(mediaTypes);
+
+/**
+ * Maps a Content-Type header to the patch kind; parameters (`; charset=utf-8`) are ignored. Anything
+ * else (including a missing header) → 415 UnsupportedMediaType, worded as the apiserver words it.
+ */
+export function patchTypeOf(contentType: string | undefined): PatchType {
+  const base = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const t = mediaTypes[base];
+  if (t !== undefined && Object.hasOwn(mediaTypes, base)) return t;
+  throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES.join(', ')}`);
+}
+
+/**
+ * Decodes a PATCH body for its kind: JSON for json/merge/strategic, YAML (JSON being YAML) for
+ * apply. Malformed bodies → 400 BadRequest (`error decoding patch: ...` / `error decoding YAML:
+ * ...`), including bodies nested too deeply for the parser. YAML aliases are capped (no "billion
+ * laughs"), duplicate keys are rejected as the apiserver's strict YAML decoder does.
+ */
+export function decodePatchBody(type: PatchType, body: string | Uint8Array): unknown {
+  const text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: false }).decode(body);
+  if (type === 'apply') {
+    try {
+      const v: unknown = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false });
+      return v ?? {};
+    } catch (err) {
+      throw badRequest(`error decoding YAML: ${errorMessage(err)}`);
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw badRequest(`error decoding patch: ${errorMessage(err)}`);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof RangeError) return 'the body nests too deeply';
+  return err instanceof Error ? err.message.split('\n')[0] : String(err);
+}
