@@ -10,7 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { decodeBodyDetailed, readBody } from '../../src/apiserver/decode/body.ts';
+import { parseFieldValidation, validateFields } from '../../src/apiserver/decode/fields.ts';
 import { handleOpenAPI } from '../../src/apiserver/openapi/handler.ts';
+import { toStatusError } from '../../src/util/status.ts';
 import { servedResources } from '../../src/apiserver/openapi/resources.ts';
 
 const kubectl = '/usr/bin/kubectl';
@@ -70,6 +73,22 @@ describe('kubectl explain against the OpenAPI v3 documents', { timeout: 60_000 }
         return;
       }
       if (handleOpenAPI(req, res, url.pathname, url.searchParams)) return;
+      if (req.method === 'POST' && url.pathname === '/api/v1/namespaces/default/pods') {
+        // Just enough of a create to show kubectl's strict validation path end to end.
+        readBody(req).then((body) => {
+          const d = decodeBodyDetailed(req.headers['content-type'], body);
+          const { warnings } = validateFields({ group: '', version: 'v1', kind: 'Pod' }, d.object, parseFieldValidation(url.searchParams.get('fieldValidation')), d.duplicateFields);
+          const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json' };
+          if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+          res.writeHead(201, headers);
+          res.end(JSON.stringify(d.object));
+        }).catch((err: unknown) => {
+          const e = toStatusError(err);
+          res.writeHead(e.code, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(e.toStatus()));
+        });
+        return;
+      }
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('404 page not found');
     });
@@ -136,6 +155,24 @@ describe('kubectl explain against the OpenAPI v3 documents', { timeout: 60_000 }
     assert.match(r.stdout, /^GROUP:\s+coordination\.k8s\.io\nKIND:\s+Lease\nVERSION:\s+v1\n/);
     assert.match(r.stdout, /\n {2}holderIdentity\t<string>\n/);
     assert.match(r.stdout, /\n {2}renewTime\t<string>\n/);
+  });
+
+  it('create -f: kubectl asks for Strict validation and prints the apiserver-style error', async () => {
+    // The seed walkthrough's probe, with its misspelt initialDelaySeconds.
+    const manifest = join(dir, 'pod.yaml');
+    writeFileSync(manifest, [
+      'apiVersion: v1', 'kind: Pod', 'metadata:', '  name: linkding', 'spec:', '  containers:',
+      '  - image: sissbruecker/linkding:latest', '    name: linkding', '    livenessProbe:', '      httpGet:', '        path: /healthy', '        port: 9090',
+      '      initialDeleySeconds: 5', '      timeoutSeconds: 1', '    ports:', '    - containerPort: 9090', '      protocol: TCP', '',
+    ].join('\n'));
+    const strict = await run('create', '-f', manifest);
+    assert.notEqual(strict.code, 0);
+    assert.equal(strict.stderr.trim(), `Error from server (BadRequest): error when creating "${manifest}": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].livenessProbe.initialDeleySeconds"`);
+    assert.ok(seen.some((s) => s.url.startsWith('/api/v1/namespaces/default/pods?') && s.url.includes('fieldValidation=Strict') && s.status === 400));
+    const warn = await run('create', '--validate=warn', '-f', manifest);
+    assert.equal(warn.code, 0, warn.stderr);
+    assert.match(warn.stderr, /Warning: unknown field "spec.containers\[0\].livenessProbe.initialDeleySeconds"/);
+    assert.match(warn.stdout, /pod\/linkding created/);
   });
 
   it('fetched the hashed document once and served it from cache afterwards', () => {

@@ -144,7 +144,7 @@ export function buildIndex(docs: readonly OpenAPIDocument[]): Schema {
 
 /**
  * Lazily built, process-wide documents. Each group-version is built on its first request (the
- * index needs every hash, so asking for the index builds them all: ~100 ms, once).
+ * index needs every hash, so asking for the index builds them all: ~20-30 ms, once).
  */
 export class OpenAPIDocuments {
   readonly #resources: readonly ResourceSpec[];
