@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { createInterface } from 'node:readline';
-import { runBackendConformance } from '../testing/conformance.ts';
+import { runBackendConformance, WatchRecorder } from '../testing/conformance.ts';
 import { openSqliteBackend, type SqliteBackendOptions } from './sqlite-backend.ts';
 import { StorageError } from '../errors.ts';
 
@@ -109,6 +109,29 @@ describe('sqlite backend', () => {
     try {
       const revs = await Promise.all(Array.from({ length: 50 }, (_, i) => b.create(`/k${i}`, 'v')));
       assert.deepEqual(revs, Array.from({ length: 50 }, (_, i) => i + 1));
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('a watcher whose callback throws is ended alone; the write and other watchers go on', async () => {
+    const b = openSqliteBackend(':memory:');
+    try {
+      const errors: Error[] = [];
+      const bad = b.watch('/p/', 0, {
+        onEvent: () => {
+          throw new Error('boom');
+        },
+        onError: (e) => errors.push(e),
+      });
+      const good = new WatchRecorder();
+      b.watch('/p/', 0, good);
+      assert.equal(await b.create('/p/a', '1'), 1);
+      await b.create('/p/b', '1');
+      await good.until(2);
+      assert.deepEqual(errors.map((e) => e.message), ['boom']);
+      assert.equal(b.stats().watchers, 1);
+      bad.close();
     } finally {
       await b.close();
     }
