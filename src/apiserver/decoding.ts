@@ -1,22 +1,33 @@
-// Decodes a request body into an object of the addressed resource, with field validation.
+// Decodes a request body into an object of the addressed resource: media type (JSON, YAML,
+// protobuf), kind/apiVersion match, and fieldValidation (unknown/duplicate fields, type errors).
 
-import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../api/types.ts';
 import type { ResourceInfo } from '../registry/strategy.ts';
 import { badRequest } from '../util/status.ts';
+import { decodeBodyDetailed } from './decode/body.ts';
+import { parseFieldValidation, validateFields } from './decode/fields.ts';
 
 export interface DecodeResult {
   object: KubeObject;
   warnings: string[];
 }
 
-export function decodeObject(info: ResourceInfo, contentType: string, raw: Buffer, _fieldValidation: string | null): DecodeResult {
-  let v: unknown;
-  try {
-    v = contentType.includes('yaml') ? parseYaml(raw.toString('utf8')) : JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${(err as Error).message}`);
+export function decodeObject(info: ResourceInfo, contentType: string, raw: Buffer, fieldValidation: string | null): DecodeResult {
+  const gvk = { group: info.group, version: info.version, kind: info.kind };
+  const mode = parseFieldValidation(fieldValidation);
+  const decoded = decodeBodyDetailed(contentType, raw);
+  const v = decoded.object;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    throw badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: the body must be a JSON object`);
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: expected an object`);
-  return { object: v as KubeObject, warnings: [] };
+  const obj = v as KubeObject;
+  const wantApiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+  if (obj.apiVersion !== undefined && obj.apiVersion !== wantApiVersion) {
+    throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${wantApiVersion})`);
+  }
+  if (obj.kind !== undefined && obj.kind !== info.kind) {
+    throw badRequest(`${String(obj.kind)} in version "${info.version}" cannot be handled as a ${info.kind}: the kind in the data does not match the expected kind ${info.kind}`);
+  }
+  const { warnings } = validateFields(gvk, obj, mode, decoded.duplicateFields);
+  return { object: obj, warnings };
 }

@@ -4,6 +4,7 @@
 import type { KubeObject } from '../api/types.ts';
 import type { Store, ObjectFilter } from '../registry/store.ts';
 import { badRequest } from '../util/status.ts';
+import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelectorValue } from '../api/labels.ts';
 
 interface Requirement {
   key: string;
@@ -24,16 +25,22 @@ function parseSimple(s: string): Requirement[] {
 }
 
 export function buildFilter(store: Store, labelSelector: string | null, fieldSelector: string | null): ObjectFilter | undefined {
-  const labels = labelSelector ? parseSimple(labelSelector) : [];
+  let labels: LabelSelectorValue | undefined;
+  try {
+    labels = labelSelector ? parseLabelSelector(labelSelector) : undefined;
+  } catch (err) {
+    if (err instanceof LabelSelectorError) throw badRequest(`unable to parse requirement: ${err.message}`);
+    throw err;
+  }
   const fields = fieldSelector ? parseSimple(fieldSelector) : [];
-  if (!labels.length && !fields.length) return undefined;
+  const supported = new Set(['metadata.name', 'metadata.namespace', ...Object.keys(store.strategy.fieldsOf?.({ metadata: {} }) ?? {})]);
+  for (const r of fields) if (!supported.has(r.key)) throw badRequest(`field label not supported: ${r.key}`);
+  if (!labels && !fields.length) return undefined;
   return (obj: KubeObject) => {
-    const l = obj.metadata?.labels ?? {};
-    for (const r of labels) if ((l[r.key] === r.value) !== (r.op === '=')) return false;
+    if (labels && !selectorMatches(labels, obj.metadata?.labels ?? {})) return false;
     if (fields.length) {
       const f: Record<string, string> = { 'metadata.name': obj.metadata?.name ?? '', 'metadata.namespace': obj.metadata?.namespace ?? '', ...(store.strategy.fieldsOf?.(obj) ?? {}) };
       for (const r of fields) {
-        if (!(r.key in f)) throw badRequest(`field label not supported: ${r.key}`);
         if ((f[r.key] === r.value) !== (r.op === '=')) return false;
       }
     }
