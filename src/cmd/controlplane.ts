@@ -9,6 +9,7 @@ import { ensurePki, type Pki } from '../apiserver/auth/pki.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
+import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import type { Backend } from '../storage/backend.ts';
 import { openSqliteBackend } from '../storage/sqlite/sqlite-backend.ts';
@@ -71,6 +72,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       resolve();
     });
   });
+  // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
+  setImmediate(prepareOpenAPI);
   const actual = (server.address() as AddressInfo).port;
   const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const url = serverUrl(clientHost, actual);
