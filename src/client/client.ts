@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { ClientConfigError, errorFromResponse } from './errors.ts';
+import { ClientConfigError, ClientTimeoutError, errorFromResponse } from './errors.ts';
 import { readKubeconfigFile } from './kubeconfig.ts';
 import type { ClientCredentials } from './kubeconfig.ts';
 import { collectionPath, objectPath } from './resources.ts';
@@ -18,7 +18,7 @@ import type { Status } from '../util/status.ts';
 
 export interface ApiClientOptions extends ClientCredentials {
   userAgent?: string;
-  /** Deadline for one non-streaming request (default 60 s). Watches and streams have none. */
+  /** Longest silence from the server during a non-streaming request (default 60 s). Watches and streams have none. */
   timeoutMs?: number;
   /** Concurrent sockets to the server (default 64); watches each hold one. */
   maxSockets?: number;
@@ -186,40 +186,40 @@ export class ApiClient {
 
   // --- typed verbs ---------------------------------------------------------------------------------
 
-  get<T>(ref: ResourceRef, namespace: string | undefined, name: string, options: { subresource?: string; signal?: AbortSignal } = {}): Promise<T> {
+  async get<T>(ref: ResourceRef, namespace: string | undefined, name: string, options: { subresource?: string; signal?: AbortSignal } = {}): Promise<T> {
     return this.requestJson<T>('GET', objectPath(ref, namespace, name, options.subresource), { signal: options.signal });
   }
 
-  list<T>(ref: ResourceRef, namespace?: string, options: ListOptions = {}): Promise<ObjectList<T>> {
+  async list<T>(ref: ResourceRef, namespace?: string, options: ListOptions = {}): Promise<ObjectList<T>> {
     const { signal, ...q } = options;
     return this.requestJson<ObjectList<T>>('GET', collectionPath(ref, namespace), { query: { ...q }, signal });
   }
 
-  create<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
+  async create<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
     return this.requestJson<T>('POST', collectionPath(ref, namespace), { body, query: writeQuery(options), signal: options.signal });
   }
 
   /** PUT of the whole object; the name comes from `body.metadata.name`. */
-  update<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
+  async update<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
     return this.requestJson<T>('PUT', objectPath(ref, namespace, nameOf(body)), { body, query: writeQuery(options), signal: options.signal });
   }
 
   /** PUT to the `status` subresource. */
-  updateStatus<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
+  async updateStatus<T extends HasMetadata>(ref: ResourceRef, namespace: string | undefined, body: T, options: WriteOptions = {}): Promise<T> {
     return this.replaceSubresource<T, T>(ref, namespace, nameOf(body), 'status', body, options);
   }
 
   /** PUT to any subresource (`status`, `ephemeralcontainers`...). */
-  replaceSubresource<B, R = B>(ref: ResourceRef, namespace: string | undefined, name: string, subresource: string, body: B, options: WriteOptions = {}): Promise<R> {
+  async replaceSubresource<B, R = B>(ref: ResourceRef, namespace: string | undefined, name: string, subresource: string, body: B, options: WriteOptions = {}): Promise<R> {
     return this.requestJson<R>('PUT', objectPath(ref, namespace, name, subresource), { body, query: writeQuery(options), signal: options.signal });
   }
 
   /** POST to a subresource (`binding`, `eviction`). */
-  createSubresource<B, R = unknown>(ref: ResourceRef, namespace: string | undefined, name: string, subresource: string, body: B, options: WriteOptions = {}): Promise<R> {
+  async createSubresource<B, R = unknown>(ref: ResourceRef, namespace: string | undefined, name: string, subresource: string, body: B, options: WriteOptions = {}): Promise<R> {
     return this.requestJson<R>('POST', objectPath(ref, namespace, name, subresource), { body, query: writeQuery(options), signal: options.signal });
   }
 
-  patch<T>(ref: ResourceRef, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options: PatchOptions = {}): Promise<T> {
+  async patch<T>(ref: ResourceRef, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options: PatchOptions = {}): Promise<T> {
     const query = writeQuery(options);
     if (options.force !== undefined) query.force = options.force;
     return this.requestJson<T>('PATCH', objectPath(ref, namespace, name, options.subresource), {
@@ -231,11 +231,11 @@ export class ApiClient {
   }
 
   /** Deletes; resolves to the object (graceful deletion in progress) or a Success Status. */
-  delete<T = unknown>(ref: ResourceRef, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<T | Status> {
+  async delete<T = unknown>(ref: ResourceRef, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<T | Status> {
     return this.requestJson<T | Status>('DELETE', objectPath(ref, namespace, name), { body: deleteBody(options), signal: options.signal });
   }
 
-  deleteCollection(ref: ResourceRef, namespace: string | undefined, options: DeleteOptions & Omit<ListOptions, 'signal'> = {}): Promise<unknown> {
+  async deleteCollection(ref: ResourceRef, namespace: string | undefined, options: DeleteOptions & Omit<ListOptions, 'signal'> = {}): Promise<unknown> {
     const { labelSelector, fieldSelector, limit, continue: cont, resourceVersion, resourceVersionMatch } = options;
     return this.requestJson<unknown>('DELETE', collectionPath(ref, namespace), {
       body: deleteBody(options),
@@ -258,10 +258,7 @@ export class ApiClient {
 
   /** Sends a request and reads the whole response; never throws for HTTP error codes. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    const { res } = await this.#send(method, path, options, signal);
+    const { res } = await this.#send(method, path, options, options.timeoutMs ?? this.#timeoutMs);
     const chunks: Buffer[] = [];
     for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
     return { statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
@@ -277,7 +274,7 @@ export class ApiClient {
 
   /** Opens a streaming response (no deadline); non-2xx answers throw ApiError after reading their body. */
   async openStream(method: string, path: string, options: RequestOptions = {}): Promise<OpenStream> {
-    const { req, res } = await this.#send(method, path, options, options.signal);
+    const { req, res } = await this.#send(method, path, options, 0);
     const code = res.statusCode ?? 0;
     if (code < 200 || code > 299) {
       const chunks: Buffer[] = [];
@@ -294,7 +291,10 @@ export class ApiClient {
     };
   }
 
-  async #send(method: string, path: string, options: RequestOptions, signal: AbortSignal | undefined): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+  // timeoutMs bounds socket inactivity while the request is in flight (headers and body), not the total
+  // time: a per-request AbortSignal.timeout would leave one live timer per request for the whole
+  // deadline, which adds up at benchmark rates.
+  async #send(method: string, path: string, options: RequestOptions, timeoutMs: number): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     let body: Buffer | undefined;
     let contentType = options.contentType;
     if (options.body !== undefined) {
@@ -319,7 +319,7 @@ export class ApiClient {
       path: fullPath,
       headers,
       agent: this.#agent,
-      signal,
+      signal: options.signal,
     };
     if (this.#servername !== undefined) requestOptions.servername = this.#servername;
     const mod = this.#secure ? https : http;
@@ -327,6 +327,7 @@ export class ApiClient {
       try {
         return await new Promise((resolve, reject) => {
           const req = mod.request(requestOptions, (res) => resolve({ req, res }));
+          if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new ClientTimeoutError(method, path, timeoutMs)));
           req.on('error', (err) => {
             // A kept-alive socket the server closed meanwhile fails before any byte of answer; the request
             // never reached the server, so one retry on a fresh socket is safe for idempotent verbs.

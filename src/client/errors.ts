@@ -27,6 +27,14 @@ export class ClientConfigError extends Error {
   }
 }
 
+export class ClientTimeoutError extends Error {
+  readonly code = 'TK_ERR_CLIENT_TIMEOUT';
+  constructor(method: string, path: string, ms: number) {
+    super(`${method} ${path}: no answer from the server within ${ms} ms`);
+    this.name = 'ClientTimeoutError';
+  }
+}
+
 /** The watch stream carried bytes that are not a sequence of JSON watch events. */
 export class WatchDecodeError extends Error {
   readonly code = 'TK_ERR_WATCH_DECODE';

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { caHash, ensurePki, issueClientCert, issueServingCert, parseNodeTokenHash } from './pki.ts';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tk-pki-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function sans(pem: string): string {
+  return new X509Certificate(pem).subjectAltName ?? '';
+}
+
+test('ensurePki: first start creates a CA, serving and admin certs, tokens, with private modes', async (t) => {
+  const dir = await tempDir(t);
+  const pki = await ensurePki(dir, { hosts: ['10.1.2.3', 'Node-1.Example'] });
+  const ca = new X509Certificate(pki.caCertPem);
+  assert.equal(ca.ca, true);
+  assert.ok(Date.parse(ca.validTo) - Date.now() > 3600 * DAY, 'CA lives ~10 years');
+
+  const server = new X509Certificate(pki.serverCertPem);
+  assert.ok(server.checkIssued(ca) && server.verify(ca.publicKey));
+  for (const ip of ['127.0.0.1', '::1', '10.1.2.3']) assert.equal(server.checkIP(ip), ip, ip);
+  for (const host of ['localhost', 'node-1.example', 'kubernetes.default.svc']) assert.equal(server.checkHost(host), host, host);
+  assert.equal(server.checkHost('other.example'), undefined);
+  assert.ok(Array.isArray(server.keyUsage) && server.keyUsage.includes('1.3.6.1.5.5.7.3.1'), 'serverAuth EKU');
+
+  const admin = new X509Certificate(pki.adminCertPem);
+  assert.ok(admin.checkIssued(ca) && admin.verify(ca.publicKey));
+  assert.equal(admin.subject, 'CN=admin\nO=system:masters');
+  assert.ok(admin.keyUsage?.includes('1.3.6.1.5.5.7.3.2'), 'clientAuth EKU');
+
+  assert.match(pki.adminToken, /^[0-9a-f]{64}$/);
+  assert.equal(parseNodeTokenHash(pki.nodeToken), caHash(pki.caCertPem));
+  assert.match(pki.nodeToken, /^K10[0-9a-f]{64}::node:[0-9a-f]{32}$/);
+
+  const modes: Array<[string, number]> = [
+    [pki.paths.caKey, 0o600],
+    [pki.paths.serverKey, 0o600],
+    [pki.paths.adminKey, 0o600],
+    [pki.paths.adminToken, 0o600],
+    [pki.paths.nodeToken, 0o600],
+    [pki.paths.pkiDir, 0o700],
+  ];
+  for (const [file, mode] of modes) assert.equal((await stat(file)).mode & 0o777, mode, file);
+  assert.equal((await readFile(pki.paths.caKey, 'utf8')).startsWith('-----BEGIN PRIVATE KEY-----'), true);
+});
+
+test('ensurePki: later starts re-use everything; a new host renews only the serving cert', async (t) => {
+  const dir = await tempDir(t);
+  const first = await ensurePki(dir, { hosts: ['10.1.2.3'] });
+  const again = await ensurePki(dir, { hosts: ['10.1.2.3'] });
+  assert.deepEqual({ ...again, paths: undefined }, { ...first, paths: undefined });
+
+  const grown = await ensurePki(dir, { hosts: ['10.1.2.3', '192.168.7.9'] });
+  assert.notEqual(grown.serverCertPem, first.serverCertPem);
+  assert.match(sans(grown.serverCertPem), /192\.168\.7\.9/);
+  assert.equal(grown.caCertPem, first.caCertPem);
+  assert.equal(grown.adminCertPem, first.adminCertPem);
+  assert.equal(grown.adminToken, first.adminToken);
+  assert.equal(grown.nodeToken, first.nodeToken);
+
+  // A subset of what the cert already covers needs no new cert.
+  const subset = await ensurePki(dir, {});
+  assert.equal(subset.serverCertPem, grown.serverCertPem);
+});
+
+test('ensurePki: leaf certs are renewed when less than 90 days remain, the CA is kept', async (t) => {
+  const dir = await tempDir(t);
+  const first = await ensurePki(dir);
+  const later = Date.now() + 300 * DAY;
+  const renewed = await ensurePki(dir, { now: () => later });
+  assert.equal(renewed.caCertPem, first.caCertPem);
+  assert.notEqual(renewed.serverCertPem, first.serverCertPem);
+  assert.notEqual(renewed.adminCertPem, first.adminCertPem);
+  assert.ok(Date.parse(new X509Certificate(renewed.serverCertPem).validTo) > later + 300 * DAY);
+});
+
+test('ensurePki: a lost CA re-issues every cert and re-mints the node token (its hash pins the CA)', async (t) => {
+  const dir = await tempDir(t);
+  const first = await ensurePki(dir);
+  await unlink(first.paths.caKey);
+  const second = await ensurePki(dir);
+  assert.notEqual(second.caCertPem, first.caCertPem);
+  const ca = new X509Certificate(second.caCertPem);
+  for (const pem of [second.serverCertPem, second.adminCertPem]) assert.ok(new X509Certificate(pem).verify(ca.publicKey));
+  assert.notEqual(second.nodeToken, first.nodeToken);
+  assert.equal(parseNodeTokenHash(second.nodeToken), caHash(second.caCertPem));
+  assert.equal(second.adminToken, first.adminToken, 'the admin token does not depend on the CA');
+});
+
+test('issueClientCert / issueServingCert: signed by the CA, subject and names as asked', async (t) => {
+  const pki = await ensurePki(await tempDir(t));
+  const ca = new X509Certificate(pki.caCertPem);
+  const node = await issueClientCert(pki, 'system:node:n1', ['system:nodes', 'extra']);
+  const cert = new X509Certificate(node.certPem);
+  assert.ok(cert.verify(ca.publicKey));
+  assert.equal(cert.subject, 'CN=system:node:n1\nO=system:nodes\nO=extra');
+  assert.match(node.keyPem, /^-----BEGIN PRIVATE KEY-----/);
+  const serving = await issueServingCert(pki, 'node-n1', ['10.9.9.9', 'n1.local']);
+  const s = new X509Certificate(serving.certPem);
+  assert.ok(s.verify(ca.publicKey));
+  assert.equal(s.checkIP('10.9.9.9'), '10.9.9.9');
+  assert.equal(s.checkHost('n1.local'), 'n1.local');
+});
