@@ -4,6 +4,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { StatusError, badRequest } from '../../util/status.ts';
+import { MAX_DEPTH, deeperThan } from './json.ts';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -36,19 +37,16 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
  */
 export function decodePatchBody(type: PatchType, body: string | Uint8Array): unknown {
   const text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: false }).decode(body);
-  if (type === 'apply') {
-    try {
-      const v: unknown = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false });
-      return v ?? {};
-    } catch (err) {
-      throw badRequest(`error decoding YAML: ${errorMessage(err)}`);
-    }
-  }
+  const prefix = type === 'apply' ? 'error decoding YAML' : 'error decoding patch';
+  let v: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    v = type === 'apply' ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false }) : JSON.parse(text);
   } catch (err) {
-    throw badRequest(`error decoding patch: ${errorMessage(err)}`);
+    throw badRequest(`${prefix}: ${errorMessage(err)}`);
   }
+  // The patch engines would refuse it too; refusing here keeps the deep value away from any logging.
+  if (deeperThan(v, MAX_DEPTH)) throw badRequest(`${prefix}: the body nests deeper than the maximum depth of ${MAX_DEPTH}`);
+  return v ?? (type === 'apply' ? {} : null);
 }
 
 function errorMessage(err: unknown): string {
