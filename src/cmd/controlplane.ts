@@ -12,7 +12,8 @@ import { createApiServer, type ApiServer } from '../apiserver/server.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import type { Backend } from '../storage/backend.ts';
-import { openSqliteBackend } from '../storage/sqlite/sqlite-backend.ts';
+import { openBackend } from '../storage/registry.ts';
+import { startCompactor } from '../storage/compactor.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 
 export interface ControlPlaneOptions {
@@ -49,9 +50,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const pki = await ensurePki(opts.dataDir, { hosts: host === '0.0.0.0' || host === '::' ? [] : [host] });
-  const spec = opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`;
-  if (!spec.startsWith('sqlite:')) throw new Error(`unsupported --store ${JSON.stringify(spec)}`);
-  const backend: Backend = openSqliteBackend(spec.slice('sqlite:'.length));
+  const backend: Backend = await openBackend(opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`);
+  // Kubernetes compacts every 5 minutes to the revision seen at the previous pass.
+  const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
   const registry = new Registry(backend, { clock });
   await registry.bootstrap();
   const authn = createAuthenticator(pki);
@@ -92,6 +93,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (closed) return;
       closed = true;
       registry.stop();
+      compactor.stop();
       api.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
