@@ -18,7 +18,7 @@
 
 import { StatusError, badRequest } from '../../util/status.ts';
 import { tooDeep } from './errors.ts';
-import { FieldSet, pathString, type FieldPath } from './fieldset.ts';
+import { FieldNode, FieldSet, pathString, type FieldPath } from './fieldset.ts';
 import { MAX_DEPTH, deepClone, deepEqual, deeperThan, getOwn, goJsonTypeName, isObject, setOwn, type JsonObject } from './json.ts';
 import { pruned } from './mergepatch.ts';
 import type { PatchField, PatchSchema } from './schema.ts';
@@ -119,6 +119,7 @@ export function applyServerSideApply(
     if (now === undefined || deepEqual(now, valueAt(applied, path, appliedItems))) continue;
     for (const o of owners) conflicts.push({ entry: o, path });
   }
+  conflicts.sort((a, b) => (pathString(a.path) < pathString(b.path) ? -1 : 1));
   if (conflicts.length > 0 && !options.force) throw conflictError(conflicts);
   for (const c of conflicts) {
     c.entry.fields.delete(c.path);
@@ -129,11 +130,10 @@ export function applyServerSideApply(
   const resultItems = new ItemIndex();
 
   // Fields this manager stopped applying go away unless someone else still owns them or something below.
-  const othersOwn = new Set<string>();
-  for (const o of others) for (const p of o.fields) othersOwn.add(JSON.stringify(p));
-  for (const o of others) for (const p of o.fields.prefixes()) othersOwn.add(p);
   const removed = mine ? mine.fields.difference(owned) : [];
-  for (const path of removed) if (!othersOwn.has(JSON.stringify(path))) removeAt(result, path, resultItems);
+  // Deepest first, so a container emptied by removals is seen empty when its own path comes up.
+  removed.sort((a, b) => b.length - a.length);
+  for (const path of removed) if (!others.some((o) => o.fields.ownsAtOrBelow(path))) removeAt(result, path, resultItems);
 
   const managed: unknown[] = [];
   let placed = false;
@@ -142,7 +142,7 @@ export function applyServerSideApply(
       managed.push(entry(owned));
       placed = true;
     } else if (!e.changed) managed.push(e.raw);
-    else if (e.fields.size > 0) managed.push({ ...e.raw, fieldsV1: e.fields.toFieldsV1() });
+    else if (!e.fields.isEmpty()) managed.push({ ...e.raw, fieldsV1: e.fields.toFieldsV1() });
   }
   if (!placed) managed.push(entry(owned));
   metadataOf(result).managedFields = managed;
@@ -229,33 +229,35 @@ class Walker {
     for (const k of Object.keys(applied)) {
       const v = applied[k];
       if (v === null || unownedTop.has(k)) continue;
+      const f = this.#field(typeName, k);
       if (k === 'metadata' && isObject(v)) {
         const meta: JsonObject = {};
         for (const mk of Object.keys(v)) if (!unownedMetadata.has(mk)) setOwn(meta, mk, v[mk]);
-        if (Object.keys(meta).length > 0) this.#collect(meta, this.#field(typeName, k)?.typeName, ['f:metadata'], out);
+        if (Object.keys(meta).length > 0) this.#collect(meta, f?.typeName, ['f:metadata'], out.root.child('f:metadata'));
         continue;
       }
-      this.#value(v, this.#field(typeName, k), [`f:${k}`], out);
+      this.#value(v, f, [`f:${k}`], out.root.child(`f:${k}`));
     }
     return out;
   }
 
-  #collect(obj: JsonObject, typeName: string | undefined, prefix: string[], out: FieldSet): void {
+  // `path` is only for messages; ownership is recorded on `node`, the trie node of that path.
+  #collect(obj: JsonObject, typeName: string | undefined, path: string[], node: FieldNode): void {
     const keys = Object.keys(obj).filter((k) => obj[k] !== null);
     if (keys.length === 0) {
-      out.add(prefix);
+      node.owned = true;
       return;
     }
-    for (const k of keys) this.#value(obj[k], this.#field(typeName, k), [...prefix, `f:${k}`], out);
+    for (const k of keys) this.#value(obj[k], this.#field(typeName, k), [...path, `f:${k}`], node.child(`f:${k}`));
   }
 
-  #value(v: unknown, f: PatchField | undefined, path: string[], out: FieldSet): void {
+  #value(v: unknown, f: PatchField | undefined, path: string[], node: FieldNode): void {
     if (Array.isArray(v) && isSetList(f) && f) {
       const mergeKey = f.mergeKey ?? '';
       for (const item of v) {
         if (mergeKey === '') {
           if (item !== null && typeof item === 'object') throw badRequest(`${pathString(path)}: expected a list of scalars`);
-          out.add([...path, `v:${JSON.stringify(item)}`]);
+          node.child(`v:${JSON.stringify(item)}`).owned = true;
           continue;
         }
         if (!isObject(item) || getOwn(item, mergeKey) === undefined || getOwn(item, mergeKey) === null) {
@@ -263,14 +265,15 @@ class Walker {
         }
         const k = getOwn(item, mergeKey);
         if (typeof k === 'object') throw badRequest(`${pathString(path)}: key field ${JSON.stringify(mergeKey)} must be a scalar`);
-        const itemPath = [...path, keyElement(item, mergeKey)];
-        out.add(itemPath);
-        this.#collect(item, f.typeName, itemPath, out);
+        const el = keyElement(item, mergeKey);
+        const itemNode = node.child(el);
+        itemNode.owned = true;
+        this.#collect(item, f.typeName, [...path, el], itemNode);
       }
       return;
     }
-    if (isObject(v)) this.#collect(v, f?.typeName, path, out);
-    else out.add(path);
+    if (isObject(v)) this.#collect(v, f?.typeName, path, node);
+    else node.owned = true;
   }
 
   /** Merges the configuration into `target` (mutated and returned). */
@@ -391,16 +394,32 @@ function valueAt(root: unknown, path: FieldPath, items: ItemIndex): unknown {
   return cur;
 }
 
+/**
+ * Removes the value at `path`. A map or list left empty by the removal goes too, as
+ * structured-merge-diff turns it into null (one level: its parent keeps its other members).
+ */
 function removeAt(root: unknown, path: FieldPath, items: ItemIndex): void {
-  const parent = valueAt(root, path.slice(0, -1), items);
+  const parentPath = path.slice(0, -1);
+  const parent = valueAt(root, parentPath, items);
   const el = path[path.length - 1];
+  let removed = false;
   if (el.startsWith('f:')) {
-    if (isObject(parent)) delete parent[el.slice(2)];
+    if (isObject(parent) && Object.hasOwn(parent, el.slice(2))) {
+      delete parent[el.slice(2)];
+      removed = true;
+    }
   } else if (Array.isArray(parent)) {
     const i = items.find(parent, el);
     if (i >= 0) {
       parent.splice(i, 1);
       items.invalidate(parent);
+      removed = true;
     }
+  }
+  const empty = Array.isArray(parent) ? parent.length === 0 : isObject(parent) && Object.keys(parent).length === 0;
+  const last = parentPath[parentPath.length - 1];
+  if (removed && empty && last?.startsWith('f:')) {
+    const grandparent = valueAt(root, parentPath.slice(0, -1), items);
+    if (isObject(grandparent)) delete grandparent[last.slice(2)];
   }
 }

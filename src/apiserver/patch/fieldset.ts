@@ -9,13 +9,36 @@ import { MAX_DEPTH, getOwn, isObject, setOwn, type JsonObject } from './json.ts'
 
 export type FieldPath = readonly string[];
 
-interface Node {
-  owned: boolean;
-  children: Map<string, Node>;
+/** One path element's node: `owned` when the path ending here is in the set. */
+export class FieldNode {
+  owned = false;
+  readonly children = new Map<string, FieldNode>();
+
+  /** The child for a path element, created when missing. */
+  child(el: string): FieldNode {
+    let c = this.children.get(el);
+    if (!c) {
+      c = new FieldNode();
+      this.children.set(el, c);
+    }
+    return c;
+  }
+
+  /** Whether this node or any below it is owned. */
+  anyOwned(): boolean {
+    const stack: FieldNode[] = [this];
+    while (stack.length > 0) {
+      const n = stack.pop() as FieldNode;
+      if (n.owned) return true;
+      for (const c of n.children.values()) stack.push(c);
+    }
+    return false;
+  }
 }
 
+/** A set of field paths, stored as a trie so long lists of items cost one node per element. */
 export class FieldSet {
-  readonly #paths = new Map<string, FieldPath>();
+  readonly root = new FieldNode();
 
   static of(paths: Iterable<FieldPath>): FieldSet {
     const s = new FieldSet();
@@ -24,81 +47,107 @@ export class FieldSet {
   }
 
   add(path: FieldPath): void {
-    this.#paths.set(JSON.stringify(path), path);
+    let n = this.root;
+    for (const el of path) n = n.child(el);
+    n.owned = true;
+  }
+
+  #find(path: FieldPath): FieldNode | undefined {
+    let n: FieldNode | undefined = this.root;
+    for (const el of path) {
+      n = n.children.get(el);
+      if (!n) return undefined;
+    }
+    return n;
   }
 
   has(path: FieldPath): boolean {
-    return this.#paths.has(JSON.stringify(path));
+    return this.#find(path)?.owned === true;
   }
 
   delete(path: FieldPath): void {
-    this.#paths.delete(JSON.stringify(path));
+    const n = this.#find(path);
+    if (n) n.owned = false;
+  }
+
+  /** The path or something below it is in the set. */
+  ownsAtOrBelow(path: FieldPath): boolean {
+    return this.#find(path)?.anyOwned() === true;
+  }
+
+  isEmpty(): boolean {
+    return !this.root.anyOwned();
   }
 
   get size(): number {
-    return this.#paths.size;
+    let count = 0;
+    for (const _ of this) count++;
+    return count;
   }
 
-  [Symbol.iterator](): IterableIterator<FieldPath> {
-    return this.#paths.values();
+  *[Symbol.iterator](): IterableIterator<FieldPath> {
+    const stack: Array<[FieldNode, string[]]> = [[this.root, []]];
+    while (stack.length > 0) {
+      const [n, path] = stack.pop() as [FieldNode, string[]];
+      if (n.owned && path.length > 0) yield path;
+      for (const [el, c] of [...n.children].reverse()) stack.push([c, [...path, el]]);
+    }
   }
 
-  /** Paths of this set that `other` lacks. */
+  /** Paths of this set that `other` lacks (walks both tries together). */
   difference(other: FieldSet): FieldPath[] {
-    return [...this].filter((p) => !other.has(p));
-  }
-
-  /** Every proper prefix of every path: "something below this path is owned". */
-  prefixes(): Set<string> {
-    const out = new Set<string>();
-    for (const p of this) for (let i = 1; i < p.length; i++) out.add(JSON.stringify(p.slice(0, i)));
+    const out: FieldPath[] = [];
+    const stack: Array<[FieldNode, FieldNode | undefined, string[]]> = [[this.root, other.root, []]];
+    while (stack.length > 0) {
+      const [n, o, path] = stack.pop() as [FieldNode, FieldNode | undefined, string[]];
+      if (n.owned && path.length > 0 && !o?.owned) out.push(path);
+      for (const [el, c] of n.children) stack.push([c, o?.children.get(el), [...path, el]]);
+    }
     return out;
   }
 
   toFieldsV1(): JsonObject {
-    const root: Node = { owned: false, children: new Map() };
-    for (const p of this) {
-      let n = root;
-      for (const el of p) {
-        let c = n.children.get(el);
-        if (!c) {
-          c = { owned: false, children: new Map() };
-          n.children.set(el, c);
-        }
-        n = c;
-      }
-      n.owned = true;
-    }
-    return serialize(root);
+    return serialize(this.root) ?? {};
   }
 
   /** Reads a fieldsV1 value; malformed parts are skipped (it is stored data, not a request). */
   static fromFieldsV1(v: unknown): FieldSet {
     const s = new FieldSet();
-    walk(v, [], s, 0);
+    walk(v, s.root, true, 0);
     return s;
   }
 }
 
-function serialize(n: Node): JsonObject {
+/** FieldsV1 of a node; undefined when nothing at or below it is owned. */
+function serialize(n: FieldNode): JsonObject | undefined {
   const out: JsonObject = {};
-  if (n.owned && n.children.size > 0) out['.'] = {};
-  for (const k of [...n.children.keys()].sort()) setOwn(out, k, serialize(n.children.get(k) as Node));
+  let children = 0;
+  for (const k of [...n.children.keys()].sort()) {
+    const c = serialize(n.children.get(k) as FieldNode);
+    if (c !== undefined) {
+      setOwn(out, k, c);
+      children++;
+    }
+  }
+  if (children === 0) return n.owned ? {} : undefined;
+  if (n.owned) return { '.': {}, ...out };
   return out;
 }
 
-function walk(v: unknown, prefix: string[], out: FieldSet, depth: number): void {
+function walk(v: unknown, node: FieldNode, isRoot: boolean, depth: number): void {
   if (!isObject(v) || depth > MAX_DEPTH) return;
-  for (const k of Object.keys(v)) {
+  const keys = Object.keys(v);
+  if (keys.length === 0) {
+    if (!isRoot) node.owned = true;
+    return;
+  }
+  for (const k of keys) {
     if (k === '.') {
-      if (prefix.length > 0) out.add(prefix);
+      if (!isRoot) node.owned = true;
       continue;
     }
     const c = getOwn(v, k);
-    if (!isObject(c)) continue;
-    const p = [...prefix, k];
-    if (Object.keys(c).length === 0) out.add(p);
-    else walk(c, p, out, depth + 1);
+    if (isObject(c)) walk(c, node.child(k), false, depth + 1);
   }
 }
 
