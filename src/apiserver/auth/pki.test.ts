@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { caHash, ensurePki, issueClientCert, issueServingCert, parseNodeTokenHash } from './pki.ts';
 
@@ -30,6 +30,9 @@ test('ensurePki: first start creates a CA, serving and admin certs, tokens, with
   for (const ip of ['127.0.0.1', '::1', '10.1.2.3']) assert.equal(server.checkIP(ip), ip, ip);
   for (const host of ['localhost', 'node-1.example', 'kubernetes.default.svc']) assert.equal(server.checkHost(host), host, host);
   assert.equal(server.checkHost('other.example'), undefined);
+  for (const a of Object.values(networkInterfaces()).flat()) {
+    if (a && !a.internal && a.family === 'IPv4') assert.equal(server.checkIP(a.address), a.address, `interface address ${a.address}`);
+  }
   assert.ok(Array.isArray(server.keyUsage) && server.keyUsage.includes('1.3.6.1.5.5.7.3.1'), 'serverAuth EKU');
 
   const admin = new X509Certificate(pki.adminCertPem);

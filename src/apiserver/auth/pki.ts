@@ -23,7 +23,7 @@ import { X509Certificate as NodeX509, createHash, randomBytes } from 'node:crypt
 import type { webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
 
 x509.cryptoProvider.set(globalThis.crypto);
@@ -86,18 +86,36 @@ const BACKDATE = 60 * 60 * 1000;
 const KEY_ALG: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGN_ALG: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 
-/** Names every serving cert carries besides the caller's: loopback, this host, the in-cluster names. */
+/**
+ * Names every serving cert carries besides the caller's: loopback, this host's name and interface
+ * addresses (so agents on other machines can dial any of them, as k3s' node IP SANs allow), and the
+ * in-cluster names of the `kubernetes` service.
+ */
 export function defaultServerHosts(): string[] {
   return [
     '127.0.0.1',
     '::1',
     'localhost',
     hostname(),
+    ...interfaceAddresses(),
     'kubernetes',
     'kubernetes.default',
     'kubernetes.default.svc',
     'kubernetes.default.svc.cluster.local',
   ];
+}
+
+// IPv6 link-local addresses are left out: they are only reachable with a zone id, which no URL a
+// client would use carries.
+function interfaceAddresses(): string[] {
+  const out: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.internal || (a.family === 'IPv6' && /^fe80:/i.test(a.address))) continue;
+      out.push(a.address);
+    }
+  }
+  return out;
 }
 
 export function pkiPaths(dataDir: string): PkiPaths {
