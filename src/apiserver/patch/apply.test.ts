@@ -223,3 +223,17 @@ describe('FieldSet', () => {
     assert.equal(FieldSet.fromFieldsV1({ 'f:a': 1, 'f:b': {} }).size, 1);
   });
 });
+
+describe('server-side apply purity', () => {
+  it('does not modify or alias its inputs', () => {
+    const live = stored(apply(undefined, config()));
+    const other = apply(live, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { team: 'x' } } }, 'labeller');
+    const cfg = config({ containers: [{ name: 'nginx', image: 'nginx:1.28' }] });
+    const before = JSON.stringify([other, cfg]);
+    const got = apply(other, cfg);
+    assert.equal(JSON.stringify([other, cfg]), before);
+    (managed(got)[1].fieldsV1 as Obj).mutated = true;
+    containers(got)[0].image = 'changed';
+    assert.equal(JSON.stringify([other, cfg]), before);
+  });
+});

@@ -141,8 +141,8 @@ export function applyServerSideApply(
     if (e === mine) {
       managed.push(entry(owned));
       placed = true;
-    } else if (!e.changed) managed.push(e.raw);
-    else if (!e.fields.isEmpty()) managed.push({ ...e.raw, fieldsV1: e.fields.toFieldsV1() });
+    } else if (!e.changed) managed.push(deepClone(e.raw));
+    else if (!e.fields.isEmpty()) managed.push({ ...(deepClone(e.raw) as JsonObject), fieldsV1: e.fields.toFieldsV1() });
   }
   if (!placed) managed.push(entry(owned));
   metadataOf(result).managedFields = managed;

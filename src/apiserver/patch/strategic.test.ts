@@ -222,8 +222,10 @@ const cases: Case[] = [
 describe('strategic merge patch constructs', () => {
   for (const c of cases) {
     it(c.name, () => {
+      const before = JSON.stringify([c.doc, c.patch]);
       const got = c.noSchema ? applyStrategicMergePatch(c.doc, c.patch, emptySchema, undefined) : smp(c.doc, c.patch, c.type);
       assert.deepEqual(got, c.want);
+      assert.equal(JSON.stringify([c.doc, c.patch]), before, 'inputs not modified');
       assert.equal(Object.getPrototypeOf(got), Object.prototype);
     });
   }
