@@ -1,8 +1,16 @@
-// PATCH: decode the patch by its content type, apply it to the stored object, write it back.
+// PATCH: pick the patch type by Content-Type, apply it to the stored object (retrying on
+// conflicts, as the apiserver's patcher does), validate fields of the result, write it back.
+// Server-side apply creates the object when it is missing.
+
 import type { KubeObject } from '../api/types.ts';
+import { modelNameForKind } from '../api/models.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Store } from '../registry/store.ts';
-import { unsupportedMediaType } from '../util/status.ts';
+import { badRequest, notFound, StatusError } from '../util/status.ts';
+import { rfc3339 } from '../util/clock.ts';
+import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, decodePatchBody, modelSchema, patchTypeOf } from './patch/index.ts';
+import { parseFieldValidation, validateFields } from './decode/fields.ts';
+import { maxBodyBytes } from './respond.ts';
 
 export interface PatchRequest {
   store: Store;
@@ -15,6 +23,71 @@ export interface PatchRequest {
   query: URLSearchParams;
 }
 
-export async function applyPatch(p: PatchRequest): Promise<{ object: KubeObject; created: boolean; warnings: string[] }> {
-  throw unsupportedMediaType(p.contentType);
+export interface PatchResult {
+  object: KubeObject;
+  created: boolean;
+  warnings: string[];
+}
+
+export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
+  const { store, query } = p;
+  const type = patchTypeOf(p.contentType);
+  const patch = decodePatchBody(type, p.body);
+  const info = store.info;
+  const gvk = { group: info.group, version: info.version, kind: info.kind };
+  const typeName = modelNameForKind(info.group, info.version, info.kind);
+  const mode = parseFieldValidation(query.get('fieldValidation'));
+  const dryRun = query.getAll('dryRun').length > 0;
+  const manager = query.get('fieldManager') ?? '';
+  const subresource = p.subresource || undefined;
+  const force = query.get('force');
+  if (force !== null && force !== 'true' && force !== 'false') throw badRequest(`force: invalid value ${JSON.stringify(force)}`);
+  if (type !== 'apply' && force !== null) throw badRequest('force may not be specified for non-apply patch');
+  let warnings: string[] = [];
+
+  const check = (obj: unknown): KubeObject => {
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the patched object must be a JSON object');
+    // The patched document is bounded by the request limit too (a small patch may not grow it unboundedly).
+    if (JSON.stringify(obj).length > maxBodyBytes * 2) throw new StatusError(413, 'RequestEntityTooLarge', 'the patched object is too large');
+    warnings = validateFields(gvk, obj, mode).warnings;
+    return obj as KubeObject;
+  };
+
+  if (type === 'apply') {
+    if (!manager) throw badRequest('fieldManager is required for apply requests');
+    const now = rfc3339(p.registry.clock.now());
+    const existing = await store.tryGet(p.namespace, p.name);
+    if (!existing) {
+      if (subresource) throw notFound(store.qualifiedResource, p.name);
+      const obj = check(applyServerSideApply(undefined, patch, modelSchema, typeName, manager, { force: force === 'true', now }));
+      obj.metadata = { ...(obj.metadata ?? {}), name: p.name };
+      await p.registry.admitCreate(store, p.namespace, p.name);
+      const created = await store.create(p.namespace, obj, { dryRun });
+      return { object: created, created: true, warnings };
+    }
+    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, modelSchema, typeName, manager, { force: force === 'true', now })), { dryRun, subresource });
+    return { object: updated, created: false, warnings };
+  }
+
+  const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => {
+    const rv = cur.metadata?.resourceVersion;
+    let next: unknown;
+    switch (type) {
+      case 'json':
+        next = applyJsonPatch(cur, patch);
+        break;
+      case 'merge':
+        next = applyMergePatch(cur, patch);
+        break;
+      case 'strategic':
+        next = applyStrategicMergePatch(cur, patch, modelSchema, typeName);
+        break;
+    }
+    const obj = check(next);
+    // A resourceVersion in the patch is a precondition: a mismatch is a conflict, not an overwrite.
+    const want = obj.metadata?.resourceVersion;
+    if (want !== undefined && want !== rv) throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${store.qualifiedResource} "${p.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: p.name, kind: store.info.resource });
+    return obj;
+  }, { dryRun, subresource });
+  return { object: updated, created: false, warnings };
 }

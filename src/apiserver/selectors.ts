@@ -5,45 +5,27 @@ import type { KubeObject } from '../api/types.ts';
 import type { Store, ObjectFilter } from '../registry/store.ts';
 import { badRequest } from '../util/status.ts';
 import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelectorValue } from '../api/labels.ts';
-
-interface Requirement {
-  key: string;
-  op: '=' | '!=';
-  value: string;
-}
-
-function parseSimple(s: string): Requirement[] {
-  const out: Requirement[] = [];
-  for (const part of s.split(',')) {
-    const p = part.trim();
-    if (!p) continue;
-    const m = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(p);
-    if (!m) throw badRequest(`unable to parse requirement: ${p}`);
-    out.push({ key: m[1]!.trim(), op: m[2] === '!=' ? '!=' : '=', value: m[3]!.trim() });
-  }
-  return out;
-}
+import { convertFieldSelector, defaultFieldLabels, FieldSelectorError, objectMetaFields, parseFieldSelector, type FieldSelectorValue } from '../api/fields.ts';
 
 export function buildFilter(store: Store, labelSelector: string | null, fieldSelector: string | null): ObjectFilter | undefined {
   let labels: LabelSelectorValue | undefined;
+  let fields: FieldSelectorValue | undefined;
   try {
     labels = labelSelector ? parseLabelSelector(labelSelector) : undefined;
+    if (fieldSelector) {
+      fields = convertFieldSelector(parseFieldSelector(fieldSelector), store.strategy.fieldLabels ?? defaultFieldLabels);
+      if (fields.empty()) fields = undefined;
+    }
   } catch (err) {
-    if (err instanceof LabelSelectorError) throw badRequest(`unable to parse requirement: ${err.message}`);
+    if (err instanceof LabelSelectorError || err instanceof FieldSelectorError) throw badRequest(err.message);
     throw err;
   }
-  const fields = fieldSelector ? parseSimple(fieldSelector) : [];
-  const supported = new Set(['metadata.name', 'metadata.namespace', ...Object.keys(store.strategy.fieldsOf?.({ metadata: {} }) ?? {})]);
-  for (const r of fields) if (!supported.has(r.key)) throw badRequest(`field label not supported: ${r.key}`);
-  if (!labels && !fields.length) return undefined;
+  if (!labels && !fields) return undefined;
+  const fieldsOf = store.strategy.fieldsOf;
+  const namespaced = store.info.namespaced;
   return (obj: KubeObject) => {
     if (labels && !selectorMatches(labels, obj.metadata?.labels ?? {})) return false;
-    if (fields.length) {
-      const f: Record<string, string> = { 'metadata.name': obj.metadata?.name ?? '', 'metadata.namespace': obj.metadata?.namespace ?? '', ...(store.strategy.fieldsOf?.(obj) ?? {}) };
-      for (const r of fields) {
-        if ((f[r.key] === r.value) !== (r.op === '=')) return false;
-      }
-    }
+    if (fields && !fields.matches(fieldsOf ? fieldsOf(obj) : objectMetaFields(obj.metadata, namespaced))) return false;
     return true;
   };
 }

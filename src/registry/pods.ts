@@ -30,18 +30,3 @@ export function validateUpdate(pod: Pod, _old: Pod): FieldError[] {
 export function validateStatusUpdate(_pod: Pod, _old: Pod): FieldError[] {
   return [];
 }
-
-export function fieldsOf(pod: Pod): Record<string, string> {
-  const s = pod.spec;
-  const st = pod.status;
-  return {
-    'spec.nodeName': s?.nodeName ?? '',
-    'spec.restartPolicy': s?.restartPolicy ?? '',
-    'spec.schedulerName': s?.schedulerName ?? '',
-    'spec.serviceAccountName': s?.serviceAccountName ?? '',
-    'spec.hostNetwork': String(Boolean(s?.hostNetwork)),
-    'status.phase': st?.phase ?? '',
-    'status.podIP': st?.podIP ?? '',
-    'status.nominatedNodeName': st?.nominatedNodeName ?? '',
-  };
-}

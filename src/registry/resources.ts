@@ -3,7 +3,8 @@
 
 import type { FieldError } from '../api/field.ts';
 import { FieldPath, required } from '../api/field.ts';
-import type { KubeObject, Pod } from '../api/types.ts';
+import type { Event, KubeObject, Namespace, Node, Pod, Secret } from '../api/types.ts';
+import { eventFieldLabels, eventFields, namespaceFieldLabels, namespaceFields, nodeFieldLabels, nodeFields, podFieldLabels, podFields, secretFieldLabels, secretFields } from '../api/fields.ts';
 import type { ResourceInfo, Strategy } from './strategy.ts';
 import * as podRules from './pods.ts';
 
@@ -51,7 +52,8 @@ export const podStrategy: Strategy = {
   validate: (o) => podRules.validate(o as Pod),
   prepareForUpdate: keepStatus,
   validateUpdate: (o, old) => podRules.validateUpdate(o as Pod, old as Pod),
-  fieldsOf: (o) => podRules.fieldsOf(o as Pod),
+  fieldsOf: (o) => podFields(o as Pod),
+  fieldLabels: podFieldLabels,
   status: {
     prepareForUpdate: statusOnly,
     validateUpdate: (o, old) => podRules.validateStatusUpdate(o as Pod, old as Pod),
@@ -92,7 +94,8 @@ export const namespaceStrategy: Strategy = simple(
       // spec.finalizers change only through the finalize subresource.
       (o as { spec?: unknown }).spec = structuredClone(old.spec);
     },
-    fieldsOf: (o) => ({ 'status.phase': String((o.status as { phase?: string } | undefined)?.phase ?? '') }),
+    fieldsOf: (o) => namespaceFields(o as Namespace),
+    fieldLabels: namespaceFieldLabels,
     status: { prepareForUpdate: statusOnly, validateUpdate: () => [] },
     subresources: {
       finalize: {
@@ -116,7 +119,8 @@ export const nodeStrategy: Strategy = simple(
   },
   {
     prepareForUpdate: keepStatus,
-    fieldsOf: (o) => ({ 'spec.unschedulable': String(Boolean((o.spec as { unschedulable?: boolean } | undefined)?.unschedulable)) }),
+    fieldsOf: (o) => nodeFields(o as Node),
+    fieldLabels: nodeFieldLabels,
     status: { prepareForUpdate: statusOnly, validateUpdate: () => [] },
   },
 );
@@ -127,18 +131,8 @@ export const eventStrategy: Strategy = simple(
     shortNames: ['ev'], verbs: crud,
   },
   {
-    fieldsOf(o) {
-      const io = (o.involvedObject ?? {}) as Record<string, unknown>;
-      const src = (o.source ?? {}) as Record<string, unknown>;
-      const f: Record<string, string> = {
-        reason: String(o.reason ?? ''),
-        reportingComponent: String(o.reportingComponent ?? ''),
-        source: String(src.component ?? o.reportingComponent ?? ''),
-        type: String(o.type ?? ''),
-      };
-      for (const k of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath']) f[`involvedObject.${k}`] = String(io[k] ?? '');
-      return f;
-    },
+    fieldsOf: (o) => eventFields(o as unknown as Event),
+    fieldLabels: eventFieldLabels,
   },
 );
 
@@ -153,7 +147,8 @@ export const secretStrategy: Strategy = simple(
     defaults(o) {
       o.type ??= 'Opaque';
     },
-    fieldsOf: (o) => ({ type: String(o.type ?? '') }),
+    fieldsOf: (o) => secretFields(o as unknown as Secret),
+    fieldLabels: secretFieldLabels,
   },
 );
 

@@ -4,6 +4,7 @@
 
 import type { FieldError } from '../api/field.ts';
 import type { KubeObject } from '../api/types.ts';
+import type { FieldLabelSet } from '../api/fields.ts';
 
 export interface ResourceInfo {
   /** API group, "" for core. */
@@ -41,8 +42,11 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   /** Validation of an update, including immutability rules. */
   validateUpdate(obj: T, old: T): FieldError[];
 
-  /** Field-selector values for this object (metadata.name and metadata.namespace are added by the store). */
+  /** Field-selector values for this object, metadata.name/namespace included. Absent = those two only. */
   fieldsOf?(obj: T): Record<string, string>;
+
+  /** The field labels selectors may use (absent = metadata.name and metadata.namespace). */
+  fieldLabels?: FieldLabelSet;
 
   /** The status subresource: which changes a status update keeps. Absent = no status subresource. */
   status?: SubresourceStrategy<T>;

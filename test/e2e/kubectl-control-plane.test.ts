@@ -157,6 +157,7 @@ test('get: wide, yaml, labels, all namespaces, field selectors', async () => {
 });
 
 test('get -w prints changes as they happen', async () => {
+  await c.k('run', 'watch-a', '--image=busybox');
   const child = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'get', 'pods', '-w'], { env: { ...process.env, HOME: c.dir } });
   let out = '';
   const seen = (re: RegExp) =>
@@ -177,7 +178,7 @@ test('get -w prints changes as they happen', async () => {
       check();
     });
   try {
-    await seen(/^web\s+0\/1\s+Pending/m);
+    await seen(/^watch-a\s+0\/1\s+Pending/m);
     await c.k('run', 'watched', '--image=busybox');
     await seen(/^watched\s+0\/1\s+Pending\s+0\s+\S+$/m);
   } finally {
