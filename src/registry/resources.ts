@@ -2,7 +2,8 @@
 // discovery read `resourceTable`; nothing else switches on resource names.
 
 import type { FieldError } from '../api/field.ts';
-import { FieldPath, required } from '../api/field.ts';
+import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation/meta.ts';
+import { isDNS1123Label, isDNS1123Subdomain, type NameValidator } from '../api/validation/names.ts';
 import type { Event, KubeObject, Namespace, Node, Pod, Secret } from '../api/types.ts';
 import { eventFieldLabels, eventFields, namespaceFieldLabels, namespaceFields, nodeFieldLabels, nodeFields, podFieldLabels, podFields, secretFieldLabels, secretFields } from '../api/fields.ts';
 import type { ResourceInfo, Strategy } from './strategy.ts';
@@ -10,21 +11,19 @@ import * as podRules from './pods.ts';
 
 const crud = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-function basicValidate(obj: KubeObject): FieldError[] {
-  const errs: FieldError[] = [];
-  if (!obj.metadata?.name) errs.push(required(new FieldPath('metadata').child('name'), 'name or generateName is required'));
-  return errs;
-}
+const subdomain: NameValidator = (name) => isDNS1123Subdomain(name);
+const label: NameValidator = (name) => isDNS1123Label(name);
 
-/** A strategy with no defaults and no update rules beyond metadata. */
-function simple(info: ResourceInfo, extra: Partial<Strategy> = {}): Strategy {
+/** A strategy with no defaults and no update rules beyond ObjectMeta's. */
+function simple(info: ResourceInfo, extra: Partial<Strategy> = {}, nameFn: NameValidator = subdomain): Strategy {
+  const metaRules = { namespaced: info.namespaced, nameFn, kubeFinalizers: info.group === '' };
   return {
     info,
     defaults() {},
     prepareForCreate() {},
-    validate: basicValidate,
+    validate: (o: KubeObject): FieldError[] => validateObjectMeta(o.metadata, metaRules),
     prepareForUpdate() {},
-    validateUpdate: basicValidate,
+    validateUpdate: (o: KubeObject, old: KubeObject): FieldError[] => validateObjectMetaUpdate(o.metadata, old.metadata, metaRules),
     ...extra,
   };
 }
@@ -96,7 +95,7 @@ export const namespaceStrategy: Strategy = simple(
     },
     fieldsOf: (o) => namespaceFields(o as Namespace),
     fieldLabels: namespaceFieldLabels,
-    status: { prepareForUpdate: statusOnly, validateUpdate: () => [] },
+    status: { prepareForUpdate: statusOnly, validateUpdate: (o, old) => validateObjectMetaUpdate(o.metadata, old.metadata) },
     subresources: {
       finalize: {
         // Only spec.finalizers may change through finalize.
@@ -110,6 +109,7 @@ export const namespaceStrategy: Strategy = simple(
       },
     },
   },
+  label,
 );
 
 export const nodeStrategy: Strategy = simple(
