@@ -65,6 +65,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
   const server: Server = createServer(createSecureServerOptions(pki), (req, res) => api.handle(req, res));
   server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
+  // Malformed HTTP gets a Status too, not Node's bare 400.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const reason = code === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadRequest';
+    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `malformed HTTP request: ${err.code ?? err.message}`, reason, code });
+    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

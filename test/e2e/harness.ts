@@ -121,7 +121,10 @@ export async function startCluster(): Promise<Cluster> {
       const u = new URL(p, cluster.url);
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       return new Promise((resolve, reject) => {
-        const req = request(u, { method, ca, headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType, Accept: 'application/json' } }, (res) => {
+        const headers: Record<string, string | number> = { Authorization: `Bearer ${token}`, 'Content-Type': contentType, Accept: 'application/json' };
+        // Node sends a DELETE body without framing unless told its length.
+        if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
+        const req = request(u, { method, ca, headers }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {

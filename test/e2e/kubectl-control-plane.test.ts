@@ -160,21 +160,24 @@ test('get -w prints changes as they happen', async () => {
   await c.k('run', 'watch-a', '--image=busybox');
   const child = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'get', 'pods', '-w'], { env: { ...process.env, HOME: c.dir } });
   let out = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    for (const w of waiters) w();
+  });
   const seen = (re: RegExp) =>
     new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${out}`)), 20_000);
       const check = () => {
-        if (re.test(out)) {
-          clearTimeout(t);
-          child.stdout.off('data', onData);
-          resolve();
-        }
+        if (!re.test(out)) return;
+        clearTimeout(t);
+        waiters.delete(check);
+        resolve();
       };
-      const onData = (b: Buffer) => {
-        out += b.toString();
-        check();
-      };
-      child.stdout.on('data', onData);
+      const t = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out waiting for ${re} in:\n${out}`));
+      }, 20_000);
+      waiters.add(check);
       check();
     });
   try {
