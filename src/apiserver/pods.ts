@@ -11,7 +11,9 @@ import type { Registry } from '../registry/registry.ts';
 import type { Store } from '../registry/store.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { readBody, successStatus, writeJSON } from './respond.ts';
-import { invalidError, FieldPath, required } from '../api/field.ts';
+import { invalidError } from '../api/field.ts';
+import { validatePodBinding } from '../api/validation/others.ts';
+import type { Binding } from '../api/types.ts';
 
 export interface SubresourceContext {
   req: IncomingMessage;
@@ -61,9 +63,9 @@ async function readJSON(req: IncomingMessage, what: string): Promise<Record<stri
 const binding: Handler = async ({ req, res, store, info, query, clock }) => {
   if (req.method !== 'POST') throw methodNotAllowed();
   const body = await readJSON(req, 'Binding');
-  const target = (body.target ?? {}) as { name?: unknown; kind?: unknown };
-  const nodeName = typeof target.name === 'string' ? target.name : '';
-  if (!nodeName) throw invalidError('Binding', info.name, [required(new FieldPath('target').child('name'))]);
+  const errs = validatePodBinding(body as unknown as Binding);
+  if (errs.length) throw invalidError('Binding', info.name, errs);
+  const nodeName = String((body.target as { name?: unknown }).name);
   const dryRun = query.getAll('dryRun').length > 0;
   await store.guaranteedUpdate(info.namespace, info.name, (pod) => {
     const spec = (pod.spec ?? {}) as { nodeName?: string };

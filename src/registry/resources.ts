@@ -3,8 +3,9 @@
 
 import type { FieldError } from '../api/field.ts';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation/meta.ts';
+import * as v from '../api/validation/others.ts';
 import { isDNS1123Label, isDNS1123Subdomain, type NameValidator } from '../api/validation/names.ts';
-import type { Event, KubeObject, Namespace, Node, Pod, Secret } from '../api/types.ts';
+import type { ConfigMap, Event, KubeObject, Lease, Namespace, Node, Pod, Secret, ServiceAccount } from '../api/types.ts';
 import { eventFieldLabels, eventFields, namespaceFieldLabels, namespaceFields, nodeFieldLabels, nodeFields, podFieldLabels, podFields, secretFieldLabels, secretFields } from '../api/fields.ts';
 import type { ResourceInfo, Strategy } from './strategy.ts';
 import * as podRules from './pods.ts';
@@ -49,7 +50,7 @@ export const podStrategy: Strategy = {
   defaults: (o) => podRules.defaults(o as Pod),
   prepareForCreate: (o) => podRules.prepareForCreate(o as Pod),
   validate: (o) => podRules.validate(o as Pod),
-  prepareForUpdate: keepStatus,
+  prepareForUpdate: (o, old) => podRules.prepareForUpdate(o as Pod, old as Pod),
   validateUpdate: (o, old) => podRules.validateUpdate(o as Pod, old as Pod),
   fieldsOf: (o) => podFields(o as Pod),
   fieldLabels: podFieldLabels,
@@ -93,9 +94,11 @@ export const namespaceStrategy: Strategy = simple(
       // spec.finalizers change only through the finalize subresource.
       (o as { spec?: unknown }).spec = structuredClone(old.spec);
     },
+    validate: (o) => v.validateNamespace(o as unknown as Namespace),
+    validateUpdate: (o, old) => v.validateNamespaceUpdate(o as unknown as Namespace, old as unknown as Namespace),
     fieldsOf: (o) => namespaceFields(o as Namespace),
     fieldLabels: namespaceFieldLabels,
-    status: { prepareForUpdate: statusOnly, validateUpdate: (o, old) => validateObjectMetaUpdate(o.metadata, old.metadata) },
+    status: { prepareForUpdate: statusOnly, validateUpdate: (o, old) => v.validateNamespaceStatusUpdate(o as unknown as Namespace, old as unknown as Namespace) },
     subresources: {
       finalize: {
         // Only spec.finalizers may change through finalize.
@@ -105,7 +108,7 @@ export const namespaceStrategy: Strategy = simple(
           for (const k of Object.keys(old)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') o[k] = structuredClone(old[k]);
           o.spec = { ...((old.spec as object | undefined) ?? {}), finalizers };
         },
-        validateUpdate: () => [],
+        validateUpdate: (o, old) => v.validateNamespaceFinalizeUpdate(o as unknown as Namespace, old as unknown as Namespace),
       },
     },
   },
@@ -119,9 +122,11 @@ export const nodeStrategy: Strategy = simple(
   },
   {
     prepareForUpdate: keepStatus,
+    validate: (o) => v.validateNode(o as unknown as Node),
+    validateUpdate: (o, old) => v.validateNodeUpdate(o as unknown as Node, old as unknown as Node),
     fieldsOf: (o) => nodeFields(o as Node),
     fieldLabels: nodeFieldLabels,
-    status: { prepareForUpdate: statusOnly, validateUpdate: () => [] },
+    status: { prepareForUpdate: statusOnly, validateUpdate: (o, old) => v.validateNodeUpdate(o as unknown as Node, old as unknown as Node) },
   },
 );
 
@@ -131,15 +136,20 @@ export const eventStrategy: Strategy = simple(
     shortNames: ['ev'], verbs: crud,
   },
   {
+    validate: (o) => v.validateEvent(o as unknown as Event),
+    validateUpdate: (o, old) => v.validateEventUpdate(o as unknown as Event, old as unknown as Event),
     fieldsOf: (o) => eventFields(o as unknown as Event),
     fieldLabels: eventFieldLabels,
   },
 );
 
-export const configMapStrategy: Strategy = simple({
-  group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', listKind: 'ConfigMapList',
-  namespaced: true, shortNames: ['cm'], verbs: crud,
-});
+export const configMapStrategy: Strategy = simple(
+  {
+    group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', listKind: 'ConfigMapList',
+    namespaced: true, shortNames: ['cm'], verbs: crud,
+  },
+  { validate: (o) => v.validateConfigMap(o as unknown as ConfigMap), validateUpdate: (o, old) => v.validateConfigMapUpdate(o as unknown as ConfigMap, old as unknown as ConfigMap) },
+);
 
 export const secretStrategy: Strategy = simple(
   { group: '', version: 'v1', resource: 'secrets', singular: 'secret', kind: 'Secret', listKind: 'SecretList', namespaced: true, verbs: crud },
@@ -147,20 +157,28 @@ export const secretStrategy: Strategy = simple(
     defaults(o) {
       o.type ??= 'Opaque';
     },
+    validate: (o) => v.validateSecret(o as unknown as Secret),
+    validateUpdate: (o, old) => v.validateSecretUpdate(o as unknown as Secret, old as unknown as Secret),
     fieldsOf: (o) => secretFields(o as unknown as Secret),
     fieldLabels: secretFieldLabels,
   },
 );
 
-export const serviceAccountStrategy: Strategy = simple({
-  group: '', version: 'v1', resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', listKind: 'ServiceAccountList',
-  namespaced: true, shortNames: ['sa'], verbs: crud,
-});
+export const serviceAccountStrategy: Strategy = simple(
+  {
+    group: '', version: 'v1', resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', listKind: 'ServiceAccountList',
+    namespaced: true, shortNames: ['sa'], verbs: crud,
+  },
+  { validate: (o) => v.validateServiceAccount(o as unknown as ServiceAccount), validateUpdate: (o, old) => v.validateServiceAccountUpdate(o as unknown as ServiceAccount, old as unknown as ServiceAccount) },
+);
 
-export const leaseStrategy: Strategy = simple({
-  group: 'coordination.k8s.io', version: 'v1', resource: 'leases', singular: 'lease', kind: 'Lease', listKind: 'LeaseList',
-  namespaced: true, verbs: crud,
-});
+export const leaseStrategy: Strategy = simple(
+  {
+    group: 'coordination.k8s.io', version: 'v1', resource: 'leases', singular: 'lease', kind: 'Lease', listKind: 'LeaseList',
+    namespaced: true, verbs: crud,
+  },
+  { validate: (o) => v.validateLease(o as unknown as Lease), validateUpdate: (o, old) => v.validateLeaseUpdate(o as unknown as Lease, old as unknown as Lease) },
+);
 
 /** Every served resource, in discovery order. */
 export const resourceTable: Strategy[] = [
