@@ -282,3 +282,31 @@ test('the server keeps everything across kill -9', async () => {
   assert.match(await c.k('get', 'pod', 'durable', '-o', 'name'), /^pod\/durable$/m);
   assert.match(await c.k('get', 'ns', 'demo', '-o', 'name'), /^namespace\/demo$/m);
 });
+
+test('apply --server-side, patch of every type, label, annotate, dry-run', async () => {
+  const f = await c.writeFile('ssa.yaml', webPod('nginx:1.27').replace('name: web', 'name: ssa'));
+  assert.equal(await c.k('apply', '--server-side', '-f', f), 'pod/ssa serverside-applied\n');
+  await c.writeFile('ssa.yaml', webPod('nginx:1.28').replace('name: web', 'name: ssa'));
+  assert.equal(await c.k('apply', '--server-side', '-f', f), 'pod/ssa serverside-applied\n');
+  const get = () => c.k('get', 'pod', 'ssa', '-o', 'json').then((s) => JSON.parse(s));
+  assert.equal((await get()).spec.containers[0].image, 'nginx:1.28');
+  assert.equal(await c.k('patch', 'pod', 'ssa', '--type=merge', '-p', '{"metadata":{"labels":{"m":"1"}}}'), 'pod/ssa patched\n');
+  assert.equal(await c.k('patch', 'pod', 'ssa', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/j","value":"2"}]'), 'pod/ssa patched\n');
+  assert.equal(await c.k('patch', 'pod', 'ssa', '-p', '{"spec":{"containers":[{"name":"nginx","image":"nginx:1.29"}]}}'), 'pod/ssa patched\n');
+  let pod = await get();
+  assert.equal(pod.metadata.labels.m, '1');
+  assert.equal(pod.metadata.labels.j, '2');
+  assert.equal(pod.spec.containers[0].image, 'nginx:1.29');
+  assert.equal(pod.spec.containers[0].ports[0].containerPort, 80);
+  assert.equal(await c.k('label', 'pod', 'ssa', 'env=test'), 'pod/ssa labeled\n');
+  assert.equal(await c.k('annotate', 'pod', 'ssa', 'note=hello'), 'pod/ssa annotated\n');
+  pod = await get();
+  assert.equal(pod.metadata.labels.env, 'test');
+  assert.equal(pod.metadata.annotations.note, 'hello');
+  const bad = await c.kubectl(['patch', 'pod', 'ssa', '--type=json', '-p', '[{"op":"test","path":"/metadata/name","value":"other"}]']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /The request is invalid: the server rejected our request due to an error in our request/);
+  assert.equal(await c.k('run', 'dry', '--image=busybox', '--dry-run=server'), 'pod/dry created (server dry run)\n');
+  assert.equal((await c.kubectl(['get', 'pod', 'dry'])).code, 1);
+  await c.k('delete', 'pod', 'ssa');
+});
