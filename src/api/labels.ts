@@ -418,7 +418,8 @@ export function fromLabelSelector(ls: LabelSelector | undefined | null): LabelSe
   if (Object.keys(matchLabels).length + exprs.length === 0) return everything;
   const reqs: LabelRequirement[] = [];
   for (const [k, v] of Object.entries(matchLabels)) reqs.push(newRequirement(k, '=', [v]));
-  for (const e of exprs) {
+  for (const expr of exprs) {
+    const e = expr ?? { key: '', operator: '' };
     let op: LabelOperator;
     switch (e.operator) {
       case 'In':
@@ -436,7 +437,7 @@ export function fromLabelSelector(ls: LabelSelector | undefined | null): LabelSe
       default:
         throw new LabelSelectorError('ERR_LABEL_SELECTOR_INVALID', `${goQuote(e.operator ?? '')} is not a valid label selector operator`);
     }
-    reqs.push(newRequirement(e.key ?? '', op, [...(e.values ?? [])]));
+    reqs.push(newRequirement(e.key ?? '', op, (e.values ?? []).map((v) => v ?? '')));
   }
   return makeSelector(reqs);
 }

@@ -40,7 +40,7 @@ export const SYSTEM_PRIORITY_CLASSES: Readonly<Record<string, number>> = {
 
 /** imagePullPolicy Kubernetes picks when none is given: Always for ":latest" or no tag, else IfNotPresent. */
 export function defaultImagePullPolicy(image: string): 'Always' | 'IfNotPresent' {
-  return imageTag(image) === 'latest' ? 'Always' : 'IfNotPresent';
+  return typeof image === 'string' && imageTag(image) === 'latest' ? 'Always' : 'IfNotPresent';
 }
 
 /**
@@ -81,7 +81,7 @@ function defaultProbe(p: Probe | undefined): void {
 function defaultEnv(env: EnvVar[] | undefined): void {
   if (!Array.isArray(env)) return;
   for (const e of env) {
-    const ref = e.valueFrom?.fieldRef;
+    const ref = e?.valueFrom?.fieldRef;
     if (ref && !ref.apiVersion) ref.apiVersion = 'v1';
   }
 }
@@ -92,7 +92,7 @@ export function defaultContainer(c: Container): void {
   if (!c.imagePullPolicy) c.imagePullPolicy = defaultImagePullPolicy(c.image ?? '');
   if (!c.terminationMessagePath) c.terminationMessagePath = TERMINATION_MESSAGE_PATH_DEFAULT;
   if (!c.terminationMessagePolicy) c.terminationMessagePolicy = 'File';
-  for (const port of Array.isArray(c.ports) ? c.ports : []) if (!port.protocol) port.protocol = 'TCP';
+  for (const port of Array.isArray(c.ports) ? c.ports : []) if (port && typeof port === 'object' && !port.protocol) port.protocol = 'TCP';
   defaultEnv(c.env);
   defaultResources(c.resources);
   defaultProbe(c.livenessProbe);
@@ -119,13 +119,14 @@ export function defaultVolume(v: Volume): void {
   if (v.configMap && v.configMap.defaultMode === undefined) v.configMap.defaultMode = DEFAULT_FILE_MODE;
   if (v.downwardAPI) {
     if (v.downwardAPI.defaultMode === undefined) v.downwardAPI.defaultMode = DEFAULT_FILE_MODE;
-    for (const item of v.downwardAPI.items ?? []) if (item.fieldRef && !item.fieldRef.apiVersion) item.fieldRef.apiVersion = 'v1';
+    for (const item of v.downwardAPI.items ?? []) if (item?.fieldRef && !item.fieldRef.apiVersion) item.fieldRef.apiVersion = 'v1';
   }
   if (v.projected) {
     if (v.projected.defaultMode === undefined) v.projected.defaultMode = DEFAULT_FILE_MODE;
     for (const s of v.projected.sources ?? []) {
+      if (!s) continue;
       if (s.serviceAccountToken && s.serviceAccountToken.expirationSeconds === undefined) s.serviceAccountToken.expirationSeconds = 3600;
-      for (const item of s.downwardAPI?.items ?? []) if (item.fieldRef && !item.fieldRef.apiVersion) item.fieldRef.apiVersion = 'v1';
+      for (const item of s.downwardAPI?.items ?? []) if (item?.fieldRef && !item.fieldRef.apiVersion) item.fieldRef.apiVersion = 'v1';
     }
   }
   if (v.hostPath && v.hostPath.type === undefined) v.hostPath.type = '';
@@ -173,28 +174,32 @@ export function defaultPodSpec(spec: PodSpec): void {
 
 /** Scheme defaults of a Pod: everything Kubernetes defaults on every write (create and update). */
 export function applyPodSchemeDefaults(pod: Pod): void {
-  const spec = (pod.spec ??= { containers: [] });
+  // A spec that is not an object cannot be decoded by Kubernetes; validation then reports it empty.
+  if (!pod.spec || typeof pod.spec !== 'object' || Array.isArray(pod.spec)) pod.spec = { containers: [] };
+  const spec = pod.spec;
   for (const c of Array.isArray(spec.containers) ? spec.containers : []) if (c && typeof c === 'object') defaultRequestsFromLimits(c);
   for (const c of Array.isArray(spec.initContainers) ? spec.initContainers : []) if (c && typeof c === 'object') defaultRequestsFromLimits(c);
   if (spec.enableServiceLinks === undefined || spec.enableServiceLinks === null) spec.enableServiceLinks = true;
   if (spec.hostNetwork) {
     for (const list of [spec.containers, spec.initContainers]) {
-      for (const c of Array.isArray(list) ? list : []) for (const p of c?.ports ?? []) if (!p.hostPort) p.hostPort = p.containerPort;
+      for (const c of Array.isArray(list) ? list : []) {
+        for (const p of Array.isArray(c?.ports) ? c.ports : []) if (p && typeof p === 'object' && !p.hostPort) p.hostPort = p.containerPort;
+      }
     }
   }
   defaultPodSpec(spec);
   // v1 conversion of status: the singular IP fields mirror the first entry of the plural ones.
   const st = pod.status;
-  if (st) {
+  if (st && typeof st === 'object') {
     if ((!st.podIPs || st.podIPs.length === 0) && st.podIP) st.podIPs = [{ ip: st.podIP }];
-    if (st.podIPs?.length) st.podIP = st.podIPs[0].ip;
+    if (st.podIPs?.length && st.podIPs[0]?.ip) st.podIP = st.podIPs[0].ip;
     if ((!st.hostIPs || st.hostIPs.length === 0) && st.hostIP) st.hostIPs = [{ ip: st.hostIP }];
-    if (st.hostIPs?.length) st.hostIP = st.hostIPs[0].ip;
+    if (st.hostIPs?.length && st.hostIPs[0]?.ip) st.hostIP = st.hostIPs[0].ip;
   }
 }
 
 function tolerates(tolerations: Toleration[], key: string): boolean {
-  return tolerations.some((t) => (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
+  return tolerations.some((t) => t && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
 }
 
 /**
@@ -204,7 +209,8 @@ function tolerates(tolerations: Toleration[], key: string): boolean {
  * The ServiceAccount plugin's token volume is not added: tinykube has no token controller.
  */
 export function applyPodAdmissionDefaults(pod: Pod): void {
-  const spec = (pod.spec ??= { containers: [] });
+  if (!pod.spec || typeof pod.spec !== 'object' || Array.isArray(pod.spec)) pod.spec = { containers: [] };
+  const spec = pod.spec;
   if (!spec.serviceAccountName) spec.serviceAccountName = DEFAULT_SERVICE_ACCOUNT_NAME;
   spec.serviceAccount = spec.serviceAccountName;
   if (spec.priority === undefined || spec.priority === null) {

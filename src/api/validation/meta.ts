@@ -47,7 +47,7 @@ export function validateLabels(labels: Record<string, string> | undefined | null
   if (!labels || typeof labels !== 'object') return errs;
   for (const [k, v] of Object.entries(labels)) {
     errs.push(...validateLabelName(k, path));
-    const value = typeof v === 'string' ? v : String(v);
+    const value = typeof v === 'string' ? v : v === null ? '' : String(v);
     for (const msg of isValidLabelValue(value)) errs.push(invalid(path, value, msg));
   }
   return errs;
@@ -60,7 +60,7 @@ export function validateAnnotations(annotations: Record<string, string> | undefi
   for (const [k, v] of Object.entries(annotations)) {
     // The rule is a qualified name except that case does not matter.
     for (const msg of isQualifiedName(k.toLowerCase())) errs.push(invalid(path, k, msg));
-    total += byteLength(k) + byteLength(typeof v === 'string' ? v : String(v));
+    total += byteLength(k) + byteLength(typeof v === 'string' ? v : v === null ? '' : String(v));
   }
   if (total > TOTAL_ANNOTATION_SIZE_LIMIT_BYTES) errs.push(tooLong(path, '', TOTAL_ANNOTATION_SIZE_LIMIT_BYTES));
   return errs;
@@ -81,7 +81,8 @@ export function validateOwnerReferences(refs: OwnerReference[] | undefined, path
   const errs: FieldError[] = [];
   if (!Array.isArray(refs)) return errs;
   let firstController = '';
-  for (const ref of refs) {
+  for (const r of refs) {
+    const ref: OwnerReference = r ?? ({} as OwnerReference);
     const gv = parseGroupVersion(ref.apiVersion ?? '') ?? { group: '', version: '' };
     const kind = ref.kind ?? '';
     if (gv.version.length === 0) errs.push(invalid(path.child('apiVersion'), ref.apiVersion ?? '', 'version must not be empty'));
@@ -121,7 +122,7 @@ export function validateKubeFinalizerName(name: string, path: FieldPath): FieldE
 export function validateFinalizers(finalizers: string[] | undefined, path: FieldPath): FieldError[] {
   const errs: FieldError[] = [];
   if (!Array.isArray(finalizers)) return errs;
-  for (const f of finalizers) errs.push(...validateFinalizerName(f, path));
+  for (const f of finalizers) errs.push(...validateFinalizerName(f ?? '', path));
   if (finalizers.includes('orphan') && finalizers.includes('foregroundDeletion')) {
     errs.push(invalid(path, finalizers, 'finalizer orphan and foregroundDeletion cannot be both set'));
   }
@@ -131,7 +132,8 @@ export function validateFinalizers(finalizers: string[] | undefined, path: Field
 export function validateManagedFields(entries: ObjectMeta['managedFields'], path: FieldPath): FieldError[] {
   const errs: FieldError[] = [];
   if (!Array.isArray(entries)) return errs;
-  entries.forEach((e, i) => {
+  entries.forEach((entry, i) => {
+    const e = entry ?? {};
     const p = path.index(i);
     if (e.operation !== 'Apply' && e.operation !== 'Update') errs.push(invalid(p.child('operation'), e.operation ?? '', 'must be `Apply` or `Update`'));
     if (e.fieldsType && e.fieldsType !== 'FieldsV1') errs.push(invalid(p.child('fieldsType'), e.fieldsType, 'must be `FieldsV1`'));
@@ -164,7 +166,7 @@ function validateMetaCommon(meta: ObjectMeta, rules: ObjectMetaRules, path: Fiel
 function kubeFinalizerErrors(meta: ObjectMeta, rules: ObjectMetaRules, path: FieldPath): FieldError[] {
   const errs: FieldError[] = [];
   if (rules.kubeFinalizers === false || !Array.isArray(meta.finalizers)) return errs;
-  meta.finalizers.forEach((f, i) => errs.push(...validateKubeFinalizerName(f, path.child('finalizers').index(i))));
+  meta.finalizers.forEach((f, i) => errs.push(...validateKubeFinalizerName(f ?? '', path.child('finalizers').index(i))));
   return errs;
 }
 
@@ -250,7 +252,7 @@ export function validateLabelSelectorRequirement(
   path: FieldPath,
 ): FieldError[] {
   const errs: FieldError[] = [];
-  const values = Array.isArray(req.values) ? req.values : [];
+  const values = Array.isArray(req.values) ? req.values.map((v) => (typeof v === 'string' ? v : '')) : [];
   switch (req.operator) {
     case 'In':
     case 'NotIn':
@@ -276,7 +278,7 @@ export function validateLabelSelectorRequirement(
 export function validateLabelSelector(ls: LabelSelector | undefined | null, opts: LabelSelectorValidationOptions, path: FieldPath): FieldError[] {
   if (!ls) return [];
   const errs = validateLabels(ls.matchLabels, path.child('matchLabels'));
-  (ls.matchExpressions ?? []).forEach((expr, i) => errs.push(...validateLabelSelectorRequirement(expr, opts, path.child('matchExpressions').index(i))));
+  (ls.matchExpressions ?? []).forEach((expr, i) => errs.push(...validateLabelSelectorRequirement(expr ?? {}, opts, path.child('matchExpressions').index(i))));
   return errs;
 }
 

@@ -27,7 +27,7 @@ const entries = (m: unknown): [string, unknown][] => (m && typeof m === 'object'
 
 export function validateNamespace(ns: Namespace): FieldError[] {
   const errs = validateObjectMeta(ns.metadata, { namespaced: false, nameFn: nameIsDNSLabel });
-  for (const f of arr(ns.spec?.finalizers)) errs.push(...validateKubeFinalizerName(f, fp('spec', 'finalizers')));
+  for (const f of arr(ns.spec?.finalizers)) errs.push(...validateKubeFinalizerName(f ?? '', fp('spec', 'finalizers')));
   return errs;
 }
 
@@ -51,7 +51,7 @@ export function validateNamespaceStatusUpdate(ns: Namespace, old: Namespace): Fi
 /** The finalize subresource: only spec.finalizers change, each must be a valid finalizer name. */
 export function validateNamespaceFinalizeUpdate(ns: Namespace, old: Namespace): FieldError[] {
   const errs = validateObjectMetaUpdate(ns.metadata, old.metadata);
-  arr(ns.spec?.finalizers).forEach((f, i) => errs.push(...validateKubeFinalizerName(f, fp('spec', 'finalizers').index(i))));
+  arr(ns.spec?.finalizers).forEach((f, i) => errs.push(...validateKubeFinalizerName(f ?? '', fp('spec', 'finalizers').index(i))));
   return errs;
 }
 
@@ -62,7 +62,8 @@ function validateNodeTaints(node: Node): FieldError[] {
   // Kubernetes reports node taints under "metadata.taints" (its path quirk, kept).
   const path = fp('metadata', 'taints');
   const seen = new Map<string, Set<string>>();
-  arr(node.spec?.taints).forEach((t, i) => {
+  arr(node.spec?.taints).forEach((taint, i) => {
+    const t = taint ?? { key: '', effect: '' };
     const p = path.index(i);
     errs.push(...validateLabelName(t.key ?? '', p.child('key')));
     const ve = isValidLabelValue(t.value ?? '');
@@ -91,10 +92,10 @@ function validatePodCIDRs(cidrs: string[]): FieldError[] {
   const errs: FieldError[] = [];
   const p = fp('spec', 'podCIDRs');
   cidrs.forEach((c, i) => {
-    for (const m of isValidCIDR(c)) errs.push(invalid(p.index(i), c, m));
+    for (const m of isValidCIDR(c ?? '')) errs.push(invalid(p.index(i), c, m));
   });
   if (cidrs.length > 1) {
-    const fam = cidrs.map((c) => (c.includes(':') ? 6 : 4));
+    const fam = cidrs.map((c) => ((c ?? '').includes(':') ? 6 : 4));
     if (cidrs.length > 2 || fam[0] === fam[1]) errs.push(invalid(p, cidrs, 'may specify no more than one CIDR for each IP family'));
     const seen = new Set<string>();
     cidrs.forEach((c, i) => {

@@ -398,3 +398,22 @@ test('status updates', () => {
     'status.podIPs: Invalid value: [{"ip":"10.0.0.1"},{"ip":"10.0.0.2"}]: may specify no more than one IP for each IP family',
   ]);
 });
+
+test('null list elements (decoded as empty structs by Kubernetes) are reported, not thrown', () => {
+  const pod = {
+    metadata: { name: 'web', namespace: 'default', ownerReferences: [null], finalizers: [null] },
+    spec: {
+      containers: [null, { name: 'app', image: 'busybox', ports: [null], env: [null], volumeMounts: [null] }],
+      volumes: [null, { name: 'p', projected: { sources: [null] } }],
+      tolerations: [null],
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'z', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchExpressions: [null] } }],
+    },
+    status: { podIPs: [null] },
+  } as unknown as Pod;
+  defaultPod(pod);
+  const errs = render(validatePod(pod));
+  assert.ok(errs.includes('spec.containers[0].name: Required value'));
+  assert.ok(errs.includes('spec.volumes[0]: Required value: must specify a volume type'));
+  assert.ok(errs.includes('spec.containers[1].ports[0].containerPort: Required value'));
+  assert.doesNotThrow(() => validatePodStatusUpdate(pod, pod));
+});

@@ -87,7 +87,15 @@ type AnyRecord = Record<string, unknown>;
 /** Loose view of a typed object, for fields newer than our kubernetes-types version. */
 const rec = (v: object): AnyRecord => v as unknown as AnyRecord;
 const isRecord = (v: unknown): v is AnyRecord => typeof v === 'object' && v !== null && !Array.isArray(v);
-const arr = <T>(v: T[] | undefined | null): T[] => (Array.isArray(v) ? v : []);
+/**
+ * A list of objects, null-safe: Go decodes a null (or otherwise empty) list element into the zero
+ * struct, so non-object elements are seen as {} here rather than crashing validation.
+ */
+const arr = <T>(v: T[] | undefined | null): T[] => (Array.isArray(v) ? v.map((x) => (isRecord(x) ? x : ({} as T))) : []);
+/** A list of scalars as given (strings, numbers). */
+const list = <T>(v: T[] | undefined | null): T[] => (Array.isArray(v) ? v : []);
+/** A string field; anything else reads as "" (the decoder rejects wrong types before validation). */
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 
 // ---------------------------------------------------------------- entry points
@@ -258,7 +266,7 @@ function validateContainerUpdates(list: Container[], oldList: Container[], path:
   if (list.length !== oldList.length) return { errs: [forbiddenField(path, 'pod updates may not add or remove containers')], stop: true };
   const errs: FieldError[] = [];
   list.forEach((c, i) => {
-    const image = c.image ?? '';
+    const image = str(c.image);
     if (image.length === 0) errs.push(required(path.index(i).child('image')));
     if (image.trim().length !== image.length) errs.push(invalid(path.index(i).child('image'), image, 'must not have leading or trailing whitespace'));
   });
@@ -339,15 +347,16 @@ function validatePodSpecificAnnotations(annotations: Record<string, string> | un
     errs.push(invalid(path.key(MIRROR_POD_ANNOTATION), a[MIRROR_POD_ANNOTATION], 'must set spec.nodeName if mirror pod annotation is set'));
   }
   if (Object.hasOwn(a, POD_DELETION_COST)) {
-    const v = a[POD_DELETION_COST];
+    const v = str(a[POD_DELETION_COST]);
     const n = /^-?[0-9]+$/.test(v) ? Number(v) : NaN;
     if (!Number.isInteger(n) || n > MAX_INT32 || n < -MAX_INT32 - 1) errs.push(invalid(path.key(POD_DELETION_COST), v, 'must be a 32bit integer'));
   }
-  if (Object.hasOwn(a, SECCOMP_POD_ANNOTATION)) errs.push(...validateSeccompProfileAnnotation(a[SECCOMP_POD_ANNOTATION], path.child(SECCOMP_POD_ANNOTATION)));
+  if (Object.hasOwn(a, SECCOMP_POD_ANNOTATION)) errs.push(...validateSeccompProfileAnnotation(str(a[SECCOMP_POD_ANNOTATION]), path.child(SECCOMP_POD_ANNOTATION)));
   for (const [k, v] of Object.entries(a)) {
-    if (k.startsWith(SECCOMP_CONTAINER_PREFIX)) errs.push(...validateSeccompProfileAnnotation(v, path.child(k)));
+    if (k.startsWith(SECCOMP_CONTAINER_PREFIX)) errs.push(...validateSeccompProfileAnnotation(str(v), path.child(k)));
   }
-  for (const [k, v] of Object.entries(a)) {
+  for (const [k, raw] of Object.entries(a)) {
+    const v = str(raw);
     if (!k.startsWith(APPARMOR_CONTAINER_PREFIX)) continue;
     const name = k.slice(APPARMOR_CONTAINER_PREFIX.length);
     if (!allContainers(spec).some((c) => c?.name === name)) errs.push(invalid(path.key(k), name, 'container not found'));
@@ -431,7 +440,7 @@ export function validatePodSpec(spec: PodSpec, meta: ObjectMeta | undefined, pat
   if (arr(spec.tolerations).length) errs.push(...validateTolerations(arr(spec.tolerations), path.child('tolerations')));
   arr(spec.hostAliases).forEach((h, i) => {
     for (const msg of isValidIP(h.ip ?? '')) errs.push(invalid(path.child('hostAliases').index(i).child('ip'), h.ip ?? '', msg));
-    arr(h.hostnames).forEach((hn, j) => {
+    list(h.hostnames).map(str).forEach((hn, j) => {
       for (const msg of isDNS1123Subdomain(hn)) errs.push(invalid(path.child('hostAliases').index(i).child('hostnames').index(j), hn, msg));
     });
   });
@@ -662,11 +671,11 @@ function validateOneVolumeSource(key: string, s: AnyRecord, path: FieldPath, vol
       if (!str('iqn')) errs.push(required(p.child('iqn')));
       break;
     case 'rbd':
-      if (arr(s.monitors as string[]).length === 0) errs.push(required(p.child('monitors')));
+      if (list(s.monitors as string[]).length === 0) errs.push(required(p.child('monitors')));
       if (!str('image')) errs.push(required(p.child('image')));
       break;
     case 'cephfs':
-      if (arr(s.monitors as string[]).length === 0) errs.push(required(p.child('monitors')));
+      if (list(s.monitors as string[]).length === 0) errs.push(required(p.child('monitors')));
       break;
     case 'glusterfs':
       if (!str('endpoints')) errs.push(required(p.child('endpoints')));
@@ -949,7 +958,7 @@ function validateEphemeralContainers(spec: PodSpec, volumes: Map<string, Volume>
     const p = path.index(i);
     const c = ec as Container & AnyRecord;
     errs.push(...validateContainerCommon(c, volumes, claims, p, spec.restartPolicy, hostUsers));
-    const image = c.image ?? '';
+    const image = str(c.image);
     if (image.length !== image.trim().length) errs.push(invalid(p.child('image'), image, 'must not have leading or trailing whitespace'));
     if (all.has(c.name)) errs.push(duplicate(p.child('name'), c.name));
     else all.add(c.name);
@@ -975,11 +984,11 @@ function validateContainerCommon(
   hostUsers: boolean,
 ): FieldError[] {
   const errs: FieldError[] = [];
-  const name = c.name ?? '';
+  const name = str(c.name);
   if (name.length === 0) errs.push(required(path.child('name')));
   else for (const msg of isDNS1123Label(name)) errs.push(invalid(path.child('name'), name, msg));
-  if (!c.image) errs.push(required(path.child('image')));
-  const tmp = c.terminationMessagePolicy;
+  if (!str(c.image)) errs.push(required(path.child('image')));
+  const tmp = str(c.terminationMessagePolicy);
   if (!tmp) errs.push(required(path.child('terminationMessagePolicy')));
   else if (tmp !== 'File' && tmp !== 'FallbackToLogsOnError') errs.push(notSupported(path.child('terminationMessagePolicy'), tmp, ['File', 'FallbackToLogsOnError']));
   errs.push(...validateContainerPorts(arr(c.ports), path.child('ports')));
@@ -988,7 +997,7 @@ function validateContainerCommon(
   const devices = new Map(arr(c.volumeDevices).map((d) => [d.name, d.devicePath] as const));
   errs.push(...validateVolumeMounts(arr(c.volumeMounts), devices, volumes, c, path.child('volumeMounts')));
   errs.push(...validateVolumeDevices(arr(c.volumeDevices), arr(c.volumeMounts), volumes, path.child('volumeDevices')));
-  const pull = c.imagePullPolicy;
+  const pull = str(c.imagePullPolicy);
   if (!pull) errs.push(required(path.child('imagePullPolicy')));
   else if (!['Always', 'IfNotPresent', 'Never'].includes(pull)) errs.push(notSupported(path.child('imagePullPolicy'), pull, ['Always', 'IfNotPresent', 'Never']));
   errs.push(...validateResourceRequirements(c.resources ?? {}, claims, path.child('resources')));
@@ -1364,7 +1373,7 @@ function validateHandler(h: AnyRecord, grace: number | undefined, path: FieldPat
     const act = isRecord(a) ? a : {};
     switch (kind) {
       case 'exec':
-        if (arr(act.command as string[]).length === 0) errs.push(required(p.child('command')));
+        if (list(act.command as string[]).length === 0) errs.push(required(p.child('command')));
         break;
       case 'httpGet': {
         if (!act.path) errs.push(required(p.child('path')));
@@ -1454,7 +1463,7 @@ function validatePodSecurityContext(sc: PodSecurityContext | undefined, spec: Po
   if (typeof s.fsGroup === 'number') for (const m of isValidGroupID(s.fsGroup)) errs.push(invalid(path.child('fsGroup'), s.fsGroup, m));
   if (typeof s.runAsUser === 'number') for (const m of isValidUserID(s.runAsUser)) errs.push(invalid(path.child('runAsUser'), s.runAsUser, m));
   if (typeof s.runAsGroup === 'number') for (const m of isValidGroupID(s.runAsGroup)) errs.push(invalid(path.child('runAsGroup'), s.runAsGroup, m));
-  arr(s.supplementalGroups).forEach((g, i) => {
+  list(s.supplementalGroups).forEach((g, i) => {
     for (const m of isValidGroupID(g)) errs.push(invalid(path.child('supplementalGroups').index(i), g, m));
   });
   // In the internal API shareProcessNamespace lives in the security context; so does the error path.
@@ -1498,7 +1507,7 @@ function validateSecurityContext(sc: SecurityContext | undefined, path: FieldPat
   errs.push(...validateSeccompProfileField(sc.seccompProfile as AnyRecord | undefined, path.child('seccompProfile')));
   if (sc.allowPrivilegeEscalation === false) {
     if (sc.privileged === true) errs.push(invalid(path, sc, 'cannot set `allowPrivilegeEscalation` to false and `privileged` to true'));
-    for (const cap of arr(sc.capabilities?.add)) {
+    for (const cap of list(sc.capabilities?.add)) {
       if (cap === 'CAP_SYS_ADMIN') errs.push(invalid(path, sc, 'cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN'));
     }
   }
@@ -1545,7 +1554,7 @@ function validateNodeSelectorTerm(term: NodeSelectorTerm, allowInvalidValues: bo
   const errs: FieldError[] = [];
   arr(term.matchExpressions).forEach((rq, j) => {
     const p = path.child('matchExpressions').index(j);
-    const vals = arr(rq.values);
+    const vals = list(rq.values).map(str);
     switch (rq.operator) {
       case 'In':
       case 'NotIn':
@@ -1571,7 +1580,7 @@ function validateNodeSelectorTerm(term: NodeSelectorTerm, allowInvalidValues: bo
   });
   arr(term.matchFields).forEach((rq, j) => {
     const p = path.child('matchFields').index(j);
-    const vals = arr(rq.values);
+    const vals = list(rq.values).map(str);
     if (rq.operator === 'In' || rq.operator === 'NotIn') {
       if (vals.length !== 1) errs.push(required(p.child('values'), "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"));
     } else {
@@ -1597,7 +1606,7 @@ function validatePodAffinityTerm(term: PodAffinityTerm, path: FieldPath): FieldE
   const errs = validateLabelSelector(term.labelSelector as LabelSelector | undefined, {}, path.child('labelSelector'));
   errs.push(...validateLabelSelector(term.namespaceSelector as LabelSelector | undefined, {}, path.child('namespaceSelector')));
   // Kubernetes reports bad namespaces under "namespace" (singular).
-  for (const ns of arr(term.namespaces)) for (const m of nameIsDNSLabel(ns, false)) errs.push(invalid(path.child('namespace'), ns, m));
+  for (const ns of list(term.namespaces).map(str)) for (const m of nameIsDNSLabel(ns, false)) errs.push(invalid(path.child('namespace'), ns, m));
   const tk = term.topologyKey ?? '';
   if (!tk) errs.push(required(path.child('topologyKey'), 'can not be empty'));
   errs.push(...validateLabelName(tk, path.child('topologyKey')));
@@ -1655,16 +1664,16 @@ function validateAffinity(a: Affinity | undefined, path: FieldPath): FieldError[
   return errs;
 }
 
-function validateTopologySpreadConstraints(list: TopologySpreadConstraint[], path: FieldPath): FieldError[] {
+function validateTopologySpreadConstraints(constraints: TopologySpreadConstraint[], path: FieldPath): FieldError[] {
   const errs: FieldError[] = [];
-  list.forEach((c, i) => {
+  constraints.forEach((c, i) => {
     const p = path.index(i);
     if (!(c.maxSkew > 0)) errs.push(invalid(p.child('maxSkew'), c.maxSkew ?? 0, NOT_POSITIVE_MESSAGE));
     if (!c.topologyKey) errs.push(required(p.child('topologyKey'), 'can not be empty'));
     if (c.whenUnsatisfiable !== 'DoNotSchedule' && c.whenUnsatisfiable !== 'ScheduleAnyway') {
       errs.push(notSupported(p.child('whenUnsatisfiable'), c.whenUnsatisfiable ?? '', ['DoNotSchedule', 'ScheduleAnyway']));
     }
-    if (list.slice(i + 1).some((o) => o.topologyKey === c.topologyKey && o.whenUnsatisfiable === c.whenUnsatisfiable)) {
+    if (constraints.slice(i + 1).some((o) => o.topologyKey === c.topologyKey && o.whenUnsatisfiable === c.whenUnsatisfiable)) {
       errs.push(duplicate(p.child('{topologyKey, whenUnsatisfiable}'), `{${c.topologyKey}, ${c.whenUnsatisfiable}}`));
     }
     const md = c.minDomains;
@@ -1678,7 +1687,7 @@ function validateTopologySpreadConstraints(list: TopologySpreadConstraint[], pat
       const v = c[f];
       if (v !== undefined && v !== null && v !== 'Honor' && v !== 'Ignore') errs.push(notSupported(p.child(f), v, ['Honor', 'Ignore']));
     }
-    const keys = arr(c.matchLabelKeys);
+    const keys = list(c.matchLabelKeys).map(str);
     if (keys.length && !c.labelSelector) errs.push(forbiddenField(p.child('matchLabelKeys'), 'must not be specified when labelSelector is not set'));
     keys.forEach((k, j) => errs.push(...validateLabelName(k, p.child('matchLabelKeys').index(j))));
     errs.push(...validateLabelSelector(c.labelSelector, {}, p.child('labelSelector')));
@@ -1691,15 +1700,15 @@ function validateDNSConfig(spec: PodSpec, path: FieldPath): FieldError[] {
   const cfg = spec.dnsConfig;
   if (spec.dnsPolicy === 'None') {
     if (!cfg) return [required(path, 'must provide `dnsConfig` when `dnsPolicy` is None')];
-    if (arr(cfg.nameservers).length === 0) return [required(path.child('nameservers'), 'must provide at least one DNS nameserver when `dnsPolicy` is None')];
+    if (list(cfg.nameservers).length === 0) return [required(path.child('nameservers'), 'must provide at least one DNS nameserver when `dnsPolicy` is None')];
   }
   if (!cfg) return errs;
-  const ns = arr(cfg.nameservers);
+  const ns = list(cfg.nameservers).map(str);
   if (ns.length > 3) errs.push(invalid(path.child('nameservers'), ns, 'must not have more than 3 nameservers'));
   ns.forEach((n, i) => {
     for (const m of isValidIP(n)) errs.push(invalid(path.child('nameservers').index(i), n, m));
   });
-  const searches = arr(cfg.searches);
+  const searches = list(cfg.searches).map(str);
   if (searches.length > 32) errs.push(invalid(path.child('searches'), searches, 'must not have more than 32 search paths'));
   if (searches.join(' ').length > 2048) errs.push(invalid(path.child('searches'), searches, 'must not have more than 2048 characters (including spaces) in the search list'));
   searches.forEach((s, i) => {
