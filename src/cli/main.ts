@@ -9,6 +9,7 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  agent: async () => (await import('./agent.ts')).agentCommand,
   server: async () => (await import('./server.ts')).serverCommand,
   version: async () => (await import('./version.ts')).versionCommand,
 };

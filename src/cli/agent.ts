@@ -1,0 +1,52 @@
+// `tinykube agent`: one node joining a cluster. Runs until SIGINT/SIGTERM; then stops, leaving the
+// pods' containers running so the next start adopts them (--drain removes them first).
+import type { Command } from './main.ts';
+import { startAgent } from '../cmd/agent.ts';
+import { defaultDataDir } from './paths.ts';
+import { join } from 'node:path';
+import { waitForSignal } from './server.ts';
+
+export const agentCommand: Command = {
+  summary: 'run a node agent (kubelet) against an API server',
+  options: {
+    server: { type: 'string' },
+    'token-file': { type: 'string' },
+    token: { type: 'string' },
+    'data-dir': { type: 'string' },
+    name: { type: 'string' },
+    'containerd-socket': { type: 'string' },
+    'registry-config': { type: 'string' },
+    'log-root': { type: 'string' },
+    'node-ip': { type: 'string' },
+    drain: { type: 'boolean' },
+  },
+  async run(values) {
+    const server = values.server as string | undefined;
+    if (!server) {
+      console.error('tinykube agent: --server URL is required');
+      return 2;
+    }
+    const tokenFile = values['token-file'] as string | undefined;
+    const token = values.token as string | undefined;
+    if (!tokenFile && !token) {
+      console.error('tinykube agent: --token-file FILE (or --token) is required');
+      return 2;
+    }
+    const dataDir = (values['data-dir'] as string | undefined) ?? join(defaultDataDir(), 'agent');
+    const a = await startAgent({
+      server,
+      token,
+      tokenFile,
+      dataDir,
+      name: values.name as string | undefined,
+      containerdSocket: values['containerd-socket'] as string | undefined,
+      registryConfig: values['registry-config'] as string | undefined,
+      logRoot: values['log-root'] as string | undefined,
+      nodeIP: values['node-ip'] as string | undefined,
+    });
+    console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR})`);
+    await waitForSignal();
+    console.log('tinykube agent: stopping');
+    await a.stop({ removePods: Boolean(values.drain) });
+  },
+};

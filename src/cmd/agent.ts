@@ -1,0 +1,180 @@
+// Composition of one node: join the cluster with the node token (CA pinned from it), start or adopt a
+// private containerd under the data dir (or use --containerd-socket), import the offline pause and
+// busybox images, then run the node agent (src/kubelet/agent.ts) with cgroupfs pod cgroups and the
+// CNI bridge network. `tinykube agent` runs this; `tinykube up` calls startAgent in-process.
+//
+// stop() leaves containers running (a later start adopts them); stop({ removePods: true }) removes
+// every pod from the node first and then takes down containerd, the pod cgroup tree and the bridge.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ApiClient } from '../client/client.ts';
+import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
+import type { Clock } from '../util/clock.ts';
+import { Agent as NodeAgent } from '../kubelet/agent.ts';
+import { CgroupfsPodCgroups } from '../kubelet/cgroups/pod-cgroups.ts';
+import { Containerd } from '../kubelet/containerd/launcher.ts';
+import { CriRuntime } from '../kubelet/cri/cri-runtime.ts';
+import type { ContainerRuntime } from '../kubelet/cri/runtime.ts';
+import { ensureBuiltinImages } from '../kubelet/images/import.ts';
+import { bridgeName } from '../kubelet/network/cni.ts';
+import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
+import { registryAuthFromYaml, type RegistryAuth } from '../kubelet/podworkers/images.ts';
+
+/** What the streaming server (src/kubelet/streaming) gets from the agent. */
+export interface StreamingContext {
+  agent: NodeAgent;
+  runtime: ContainerRuntime;
+  logRoot: string;
+  nodeName: string;
+  nodeIP: string;
+}
+
+/** Starts the agent's HTTPS endpoint for logs/exec/attach/port-forward; its port is published on the Node. */
+export type StreamingHook = (ctx: StreamingContext) => Promise<{ port: number; close(): Promise<void> | void }>;
+
+export interface StartAgentOptions {
+  /** https URL of the API server. */
+  server: string;
+  /** The node join token, or a file holding it. */
+  token?: string;
+  tokenFile?: string;
+  /** The cluster CA (PEM); by default it is fetched from the server and pinned by the token's hash. */
+  caPem?: string;
+  dataDir: string;
+  /** Node name (default: the host name, lower-cased). */
+  name?: string;
+  /** Use this containerd instead of starting a private one (then CNI config is the caller's). */
+  containerdSocket?: string;
+  /** CNI conf dir of the containerd behind containerdSocket, if the agent should write its conflist there. */
+  cniConfDir?: string;
+  /** k3s-style registries.yaml (default `<dataDir>/registries.yaml` when present). */
+  registryConfig?: string;
+  /** Root of pod log files (default /var/log/pods). */
+  logRoot?: string;
+  nodeIP?: string;
+  /** cgroup subtree of this agent (default /tinykube/<node>). */
+  cgroupRoot?: string;
+  clock?: Clock;
+  crashLoopBackoff?: Partial<BackoffPolicy>;
+  resyncMs?: number;
+  streaming?: StreamingHook;
+  /** Accepted for `tinykube up`'s call shape; start-up reports no sub-steps. */
+  progress?: object;
+  onError?(err: unknown, context: string): void;
+}
+
+export interface StopAgentOptions {
+  /** Terminate and remove every pod, then stop containerd and remove cgroups and the bridge. */
+  removePods?: boolean;
+  /** Same as removePods (the name `tinykube up` uses). */
+  stopContainers?: boolean;
+}
+
+export interface Agent {
+  nodeName: string;
+  agent: NodeAgent;
+  runtime: ContainerRuntime;
+  containerd: Containerd | undefined;
+  client: ApiClient;
+  stop(opts?: StopAgentOptions): Promise<void>;
+}
+
+function sh(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve) => execFile(cmd, args, () => resolve()));
+}
+
+async function loadRegistryAuth(file: string | undefined, dataDir: string): Promise<RegistryAuth | undefined> {
+  const path = file ?? join(dataDir, 'registries.yaml');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (file) throw err;
+    return undefined;
+  }
+  return registryAuthFromYaml(parseYaml(text));
+}
+
+export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
+  const nodeName = (opts.name ?? os.hostname()).toLowerCase();
+  const token = (opts.token ?? (opts.tokenFile ? await readFile(opts.tokenFile, 'utf8') : '')).trim();
+  if (!token) throw new Error('a node token is needed (--token-file)');
+  let caPem = opts.caPem;
+  if (!caPem) {
+    const hash = caHashFromToken(token);
+    if (!hash) throw new Error('the token does not pin a CA (K10<hash>::…); pass the CA explicitly');
+    caPem = await fetchPinnedCa(opts.server, hash);
+  }
+  const client = new ApiClient({ server: opts.server, token, caPem, userAgent: `tinykube-agent/${nodeName}` });
+  const registryAuth = await loadRegistryAuth(opts.registryConfig, opts.dataDir);
+
+  let containerd: Containerd | undefined;
+  let runtime: CriRuntime;
+  let cniConfDir = opts.cniConfDir;
+  let cniIpamDir: string | undefined;
+  if (opts.containerdSocket) {
+    runtime = new CriRuntime({ socket: opts.containerdSocket });
+  } else {
+    containerd = await Containerd.start({ dataDir: join(opts.dataDir, 'containerd') });
+    runtime = new CriRuntime({ client: containerd.cri });
+    cniConfDir = containerd.layout.cniConfDir;
+    cniIpamDir = containerd.layout.cniIpamDir;
+  }
+  const socket = opts.containerdSocket ?? containerd!.socket;
+  const cgroups = new CgroupfsPodCgroups(opts.cgroupRoot ?? `/tinykube/${nodeName}`);
+  let agent: NodeAgent | undefined;
+  let streaming: { close(): Promise<void> | void } | undefined;
+  const teardown = async (removePods: boolean) => {
+    if (agent) await agent.stop({ removePods });
+    if (streaming) await streaming.close();
+    if (removePods) await cgroups.removeRoot();
+    runtime.close();
+    if (containerd) await containerd.stop();
+    if (removePods && containerd) await sh('ip', ['link', 'del', bridgeName(nodeName)]);
+    client.close();
+  };
+  try {
+    await ensureBuiltinImages(socket, join(opts.dataDir, 'images'), { cri: runtime.client });
+    agent = new NodeAgent({
+      client,
+      runtime,
+      nodeName,
+      dataDir: opts.dataDir,
+      logRoot: opts.logRoot,
+      nodeIP: opts.nodeIP,
+      cniConfDir,
+      cniIpamDir,
+      cgroups,
+      clock: opts.clock,
+      registryAuth,
+      crashLoopBackoff: opts.crashLoopBackoff,
+      resyncMs: opts.resyncMs,
+      onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
+    });
+    await agent.start();
+    if (opts.streaming) {
+      const s = await opts.streaming({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
+      streaming = s;
+      agent.setKubeletPort(s.port);
+    }
+  } catch (err) {
+    await teardown(false).catch(() => undefined);
+    throw err;
+  }
+  const a = agent;
+  let stopping: Promise<void> | undefined;
+  return {
+    nodeName,
+    agent: a,
+    runtime,
+    containerd,
+    client,
+    stop(o: StopAgentOptions = {}) {
+      stopping ??= teardown(Boolean(o.removePods || o.stopContainers));
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// The node's pod network: the CNI conflist the agent writes into its containerd's CNI conf dir
+// (bridge + host-local IPAM over the node's podCIDR + portmap for hostPort; `lo` needs no plugin
+// entry: containerd's CRI runs the loopback plugin for every pod by itself, and the loopback plugin
+// inside a chain would be handed eth0), the node's podCIDR when
+// the control plane has not assigned one, and the per-pod /etc/hosts and DNS settings.
+//
+// PodCIDR choice: the control plane's node IPAM (when there is one) sets node.spec.podCIDR and the
+// agent takes it. Otherwise the agent picks a /24 of the cluster CIDR 10.244.0.0/16 from a hash of
+// the node name, so the same node always gets the same range across restarts (its pods keep their
+// IPs' range), and different names spread over 256 ranges. Two names may hash alike: a node whose
+// range is already used by another Node object takes the next free one.
+//
+// Pure functions except writeConflist. Called by the agent at start and by pod workers.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Pod } from '../../api/types.ts';
+import type { DNSConfig } from '../cri/runtime.ts';
+
+export const CLUSTER_CIDR = '10.244.0.0/16';
+
+/** The /24 of 10.244.0.0/16 a node name maps to, skipping ranges in `taken`. */
+export function pickPodCidr(nodeName: string, taken: ReadonlySet<string> = new Set()): string {
+  const h = createHash('sha256').update(nodeName).digest();
+  const start = h.readUInt16BE(0) % 256;
+  for (let i = 0; i < 256; i++) {
+    const cidr = `10.244.${(start + i) % 256}.0/24`;
+    if (!taken.has(cidr)) return cidr;
+  }
+  throw new Error('no free /24 left in 10.244.0.0/16');
+}
+
+/** "tkbr" + 8 hex of the node name: interface names are limited to 15 characters. */
+export function bridgeName(nodeName: string): string {
+  return 'tkbr' + createHash('sha256').update(nodeName).digest('hex').slice(0, 8);
+}
+
+export interface ConflistOptions {
+  name: string;
+  bridge: string;
+  podCidr: string;
+  ipamDataDir: string;
+  mtu?: number;
+}
+
+function gatewayOf(cidr: string): string {
+  const [ip] = cidr.split('/');
+  const o = ip.split('.').map(Number);
+  o[3] = (o[3] ?? 0) + 1;
+  return o.join('.');
+}
+
+export function renderConflist(o: ConflistOptions): string {
+  const bridge: Record<string, unknown> = {
+    type: 'bridge',
+    bridge: o.bridge,
+    isGateway: true,
+    // Pods reach beyond the node (and the node's own addresses) through NAT, as flannel's default does.
+    ipMasq: true,
+    hairpinMode: true,
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: o.podCidr, gateway: gatewayOf(o.podCidr) }]],
+      routes: [{ dst: '0.0.0.0/0' }],
+      dataDir: o.ipamDataDir,
+    },
+  };
+  if (o.mtu) bridge.mtu = o.mtu;
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: o.name,
+    plugins: [bridge, { type: 'portmap', capabilities: { portMappings: true }, snat: true }],
+  }, null, 2) + '\n';
+}
+
+/**
+ * Writes the conflist atomically (containerd watches the dir with inotify and would otherwise read a
+ * half-written file). The loopback plugin is not listed: containerd's CRI brings `lo` up in every
+ * pod itself, and a loopback entry in a chain makes every teardown log an error.
+ */
+export async function writeConflist(confDir: string, o: ConflistOptions): Promise<string> {
+  await mkdir(confDir, { recursive: true });
+  const file = join(confDir, '10-tinykube.conflist');
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, renderConflist(o));
+  await rename(tmp, file);
+  return file;
+}
+
+/** /etc/hosts of a pod (pkg/kubelet/kubelet_pods.go managedHostsFileContent). */
+export function hostsFile(podIPs: readonly string[], hostname: string, subdomain?: string, namespace?: string, hostAliases: readonly { ip?: string; hostnames?: string[] }[] = []): string {
+  const lines = [
+    '# Kubernetes-managed hosts file.',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'fe00::0\tip6-mcastprefix',
+    'fe00::1\tip6-allnodes',
+    'fe00::2\tip6-allrouters',
+  ];
+  for (const ip of podIPs) {
+    lines.push(subdomain && namespace ? `${ip}\t${hostname}.${subdomain}.${namespace}.svc.cluster.local\t${hostname}` : `${ip}\t${hostname}`);
+  }
+  if (hostAliases.length > 0) {
+    lines.push('', '# Entries added by HostAliases.');
+    for (const a of hostAliases) if (a.ip) lines.push(`${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Parses resolv.conf into CRI DNS settings. */
+export function parseResolvConf(text: string): Required<DNSConfig> {
+  const out: Required<DNSConfig> = { servers: [], searches: [], options: [] };
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/[#;].*$/, '').trim();
+    const [k, ...rest] = line.split(/\s+/);
+    if (k === 'nameserver' && rest[0]) out.servers.push(rest[0]);
+    else if (k === 'search') out.searches = rest;
+    else if (k === 'options') out.options.push(...rest);
+  }
+  return out;
+}
+
+/**
+ * The pod's DNS: there is no cluster DNS in tinykube yet, so ClusterFirst falls back to the node's
+ * resolv.conf, as the kubelet does when it has no clusterDNS; `None` uses only pod.spec.dnsConfig.
+ */
+export function podDnsConfig(pod: Pod, hostResolv = readHostResolv()): DNSConfig {
+  const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
+  const base: Required<DNSConfig> = policy === 'None' ? { servers: [], searches: [], options: [] } : hostResolv;
+  const extra = pod.spec?.dnsConfig;
+  const servers = [...base.servers, ...(extra?.nameservers ?? [])].slice(0, 3);
+  const searches = [...new Set([...base.searches, ...(extra?.searches ?? [])])].slice(0, 32);
+  const options = [...base.options];
+  for (const o of extra?.options ?? []) options.push(o.value !== undefined ? `${o.name}:${o.value}` : (o.name ?? ''));
+  return { servers, searches, options: options.filter(Boolean) };
+}
+
+function readHostResolv(): Required<DNSConfig> {
+  try {
+    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
+  } catch {
+    return { servers: [], searches: [], options: [] };
+  }
+}

@@ -1,0 +1,193 @@
+// The Node object of this agent: registration (create, or adopt the existing one), its podCIDR (the
+// control plane's if set, else picked here: see ../network/cni.ts), and the status loop that writes
+// capacity, allocatable, addresses, nodeInfo, daemon endpoint, images and the conditions (Ready,
+// MemoryPressure, DiskPressure, PIDPressure) every `periodMs` and whenever readiness changes. Ready is
+// True only when the runtime answers with RuntimeReady and NetworkReady (CNI config written and
+// loaded). Also the node Lease in kube-node-lease, renewed every 10 s (./lease.ts).
+//
+// One loop; started and stopped by the agent. `kick()` may be called from anywhere to post soon.
+import type { ApiClient } from '../../client/client.ts';
+import { isAlreadyExists, isNotFound } from '../../client/errors.ts';
+import { Nodes } from '../../client/resources.ts';
+import type { Node, NodeCondition, NodeStatus } from '../../api/types.ts';
+import type { Clock, Timer } from '../../util/clock.ts';
+import { rfc3339 } from '../../util/clock.ts';
+import type { ContainerRuntime } from '../cri/runtime.ts';
+import { pickPodCidr } from '../network/cni.ts';
+import { KUBELET_VERSION, MAX_PODS, readPressure, type MachineInfo, type Pressure } from './machine.ts';
+
+export interface NodeStatusOptions {
+  client: ApiClient;
+  runtime: ContainerRuntime;
+  clock: Clock;
+  nodeName: string;
+  nodeIP: string;
+  machine: MachineInfo;
+  dataDir: string;
+  /** The agent's HTTPS port for logs/exec/port-forward (0 until the streaming server runs). */
+  kubeletPort(): number;
+  /** Extra readiness gate beyond the runtime's: the CNI config has been written. */
+  networkConfigured(): boolean;
+  periodMs?: number;
+  onError?(err: unknown): void;
+  /** Pressure signals (tests inject them). */
+  pressure?(): Pressure;
+}
+
+function quantityBytes(n: number): string {
+  return `${Math.floor(n / 1024)}Ki`;
+}
+
+export class NodeStatusManager {
+  readonly #o: NodeStatusOptions;
+  #timer: Timer | undefined;
+  #stopped = true;
+  #posting: Promise<void> | undefined;
+  #conditions: NodeCondition[] = [];
+  #ready = false;
+  podCIDR = '';
+
+  constructor(o: NodeStatusOptions) {
+    this.#o = o;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  #labels(): Record<string, string> {
+    return { 'kubernetes.io/hostname': this.#o.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': this.#o.machine.architecture, 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': this.#o.machine.architecture };
+  }
+
+  /** Creates or adopts the Node and settles its podCIDR; returns the podCIDR. */
+  async register(): Promise<string> {
+    const { client, nodeName } = this.#o;
+    let node: Node;
+    try {
+      node = await client.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels: this.#labels() }, spec: {} });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      node = await client.get<Node>(Nodes, undefined, nodeName);
+      const labels = node.metadata?.labels ?? {};
+      if (Object.entries(this.#labels()).some(([k, v]) => labels[k] !== v)) {
+        node = await client.patch<Node>(Nodes, undefined, nodeName, 'merge', { metadata: { labels: this.#labels() } });
+      }
+    }
+    let cidr = node.spec?.podCIDR ?? '';
+    if (!cidr) {
+      const others = await client.list<Node>(Nodes);
+      const taken = new Set(others.items.filter((n) => n.metadata?.name !== nodeName).map((n) => n.spec?.podCIDR ?? '').filter(Boolean));
+      cidr = pickPodCidr(nodeName, taken);
+      await client.patch<Node>(Nodes, undefined, nodeName, 'merge', { spec: { podCIDR: cidr, podCIDRs: [cidr] } });
+    }
+    this.podCIDR = cidr;
+    return cidr;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    await this.#posting;
+  }
+
+  /** Posts the status soon (readiness may have changed). */
+  kick(): void {
+    if (this.#stopped) return;
+    this.#timer?.cancel();
+    this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#posting = this.postStatus()
+        .catch((err: unknown) => this.#o.onError?.(err))
+        .finally(() => {
+          // Until Ready, check every second: readiness is what the first pods wait for.
+          this.#schedule(this.#ready ? (this.#o.periodMs ?? 10_000) : 1000);
+        });
+    }, ms);
+  }
+
+  async #runtimeReadiness(): Promise<{ ok: boolean; message: string }> {
+    if (!this.#o.networkConfigured()) return { ok: false, message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni config not written' };
+    try {
+      const conds = await this.#o.runtime.status();
+      const bad = conds.filter((c) => (c.type === 'RuntimeReady' || c.type === 'NetworkReady') && !c.status);
+      if (bad.length === 0) return { ok: true, message: 'kubelet is posting ready status' };
+      const b = bad[0];
+      const what = b.type === 'NetworkReady' ? 'container runtime network not ready' : 'container runtime not ready';
+      return { ok: false, message: `${what}: ${b.type}=false reason:${b.reason} message:${b.message}` };
+    } catch (err) {
+      return { ok: false, message: `container runtime is down: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  #cond(type: string, status: boolean, reason: string, message: string, now: string): NodeCondition {
+    const s = status ? 'True' : 'False';
+    const prev = this.#conditions.find((c) => c.type === type);
+    return { type, status: s, lastHeartbeatTime: now, lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : now, reason, message };
+  }
+
+  /** Computes and writes the node status once. */
+  async postStatus(): Promise<void> {
+    const o = this.#o;
+    const now = rfc3339(o.clock.now());
+    const r = await this.#runtimeReadiness();
+    const p = o.pressure?.() ?? readPressure(o.dataDir);
+    const conds = [
+      this.#cond('MemoryPressure', p.memory, p.memory ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory', p.memory ? 'kubelet has insufficient memory available' : 'kubelet has sufficient memory available', now),
+      this.#cond('DiskPressure', p.disk, p.disk ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure', p.disk ? 'kubelet has disk pressure' : 'kubelet has no disk pressure', now),
+      this.#cond('PIDPressure', p.pid, p.pid ? 'KubeletHasInsufficientPID' : 'KubeletHasSufficientPID', p.pid ? 'kubelet has insufficient PID available' : 'kubelet has sufficient PID available', now),
+      this.#cond('Ready', r.ok, r.ok ? 'KubeletReady' : 'KubeletNotReady', r.message, now),
+    ];
+    this.#conditions = conds;
+    const m = o.machine;
+    const capacity = { cpu: String(m.cpus), memory: quantityBytes(m.memoryBytes), pods: String(MAX_PODS), 'ephemeral-storage': quantityBytes(m.storageBytes) };
+    let runtimeVersion = 'containerd://unknown';
+    let images: NonNullable<NodeStatus['images']> = [];
+    try {
+      const v = await o.runtime.version();
+      runtimeVersion = `${v.runtimeName}://${v.runtimeVersion}`;
+      images = (await o.runtime.listImages()).filter((i) => i.repoTags.length > 0 || i.repoDigests.length > 0)
+        .map((i) => ({ names: [...i.repoDigests, ...i.repoTags], sizeBytes: i.size })).slice(0, 50);
+    } catch {
+      // the Ready condition already says the runtime is down
+    }
+    const status: NodeStatus = {
+      capacity,
+      allocatable: { ...capacity },
+      conditions: conds,
+      addresses: [{ type: 'InternalIP', address: o.nodeIP }, { type: 'Hostname', address: o.nodeName }],
+      daemonEndpoints: { kubeletEndpoint: { Port: o.kubeletPort() } },
+      nodeInfo: {
+        machineID: m.machineID,
+        systemUUID: m.systemUUID,
+        bootID: m.bootID,
+        kernelVersion: m.kernelVersion,
+        osImage: m.osImage,
+        containerRuntimeVersion: runtimeVersion,
+        kubeletVersion: KUBELET_VERSION,
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: m.architecture,
+      },
+      images,
+    };
+    try {
+      await o.client.patch(Nodes, undefined, o.nodeName, 'merge', { status }, { subresource: 'status' });
+    } catch (err) {
+      // The Node was deleted under us (kubectl delete node): register again, as the kubelet does.
+      if (!isNotFound(err)) throw err;
+      await this.register();
+      await o.client.patch(Nodes, undefined, o.nodeName, 'merge', { status }, { subresource: 'status' });
+    }
+    this.#ready = r.ok;
+  }
+}

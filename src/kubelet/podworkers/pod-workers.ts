@@ -1,0 +1,238 @@
+// Pod workers: one loop per pod, as in pkg/kubelet/pod_workers.go. A worker wakes when its pod
+// changes in the API, when the PLEG or a probe reports a change, or when its resync timer fires; it
+// then runs one sync (./sync.ts) with the newest pod it has been given, hands the computed status to
+// the status manager and sleeps. Updates arriving during a sync are coalesced into the next one.
+// A pod with a deletionTimestamp, or gone from the API, is terminated (containers stopped within
+// the grace period), its deletion confirmed to the API server (DELETE with grace 0, the kubelet's
+// final act), and its node resources cleaned up; then the worker ends.
+//
+// Callers: the agent's pod informer (update/remove), the PLEG and the prober (kick). Any of them
+// may call at any time; nothing blocks.
+import type { Pod } from '../../api/types.ts';
+import type { Clock, Timer } from '../../util/clock.ts';
+import type { ContainerLocator } from '../prober/manager.ts';
+import type { ProberManager } from '../prober/manager.ts';
+import type { StatusManager } from '../status/manager.ts';
+import { gracePeriod, newPodState, type PodState, type PodSyncer } from './sync.ts';
+
+export interface PodWorkersOptions {
+  syncer: PodSyncer;
+  status: StatusManager;
+  prober: ProberManager;
+  clock: Clock;
+  /** Tells the API server the pod's containers are gone (DELETE grace 0 with the uid precondition). */
+  confirmDeletion(pod: Pod): Promise<void>;
+  /** Resync period of a quiet pod (default 10 s; the kubelet uses 1 min plus the PLEG). */
+  resyncMs?: number;
+  /** Grace period for a pod removed from the API without a graceful deletion (default 2 s). */
+  orphanGraceSec?: number;
+  onError?(err: unknown, pod: Pod | undefined): void;
+}
+
+class Worker {
+  pod: Pod;
+  removed = false;
+  /** Drain on agent shutdown: terminate and clean up, but do not touch the API. */
+  drain = false;
+  readonly state: PodState;
+  #wake: (() => void) | undefined;
+  #pending = true;
+  timer: Timer | undefined;
+  loop: Promise<void> | undefined;
+
+  constructor(pod: Pod) {
+    this.pod = pod;
+    this.state = newPodState(pod.metadata?.uid ?? '');
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') this.state.terminal = phase;
+  }
+
+  kick(): void {
+    this.#pending = true;
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  next(): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((r) => {
+      this.#wake = () => {
+        this.#pending = false;
+        r();
+      };
+    });
+  }
+}
+
+export class PodWorkers implements ContainerLocator {
+  readonly #o: PodWorkersOptions;
+  readonly #workers = new Map<string, Worker>();
+  #stopped = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(o: PodWorkersOptions) {
+    this.#o = o;
+  }
+
+  /** The newest version of a pod from the API. */
+  update(pod: Pod): void {
+    if (this.#stopped) return;
+    const uid = pod.metadata?.uid ?? '';
+    let w = this.#workers.get(uid);
+    if (!w) {
+      w = new Worker(pod);
+      this.#workers.set(uid, w);
+      const worker = w;
+      w.loop = this.#run(worker).finally(() => {
+        if (this.#workers.get(uid) === worker) this.#workers.delete(uid);
+        this.#notifyIdle();
+      });
+    }
+    if (w.removed) return;
+    w.pod = pod;
+    w.kick();
+  }
+
+  /** The pod is gone from the API (its last known state). */
+  remove(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    const w = this.#workers.get(uid);
+    if (!w) {
+      // Never had a worker (e.g. deleted while the agent was down): still clean up the node.
+      this.update(pod);
+      const nw = this.#workers.get(uid);
+      if (nw) {
+        nw.removed = true;
+        nw.kick();
+      }
+      return;
+    }
+    w.removed = true;
+    w.kick();
+  }
+
+  kick(uid: string): void {
+    this.#workers.get(uid)?.kick();
+  }
+
+  has(uid: string): boolean {
+    return this.#workers.has(uid);
+  }
+
+  uids(): string[] {
+    return [...this.#workers.keys()];
+  }
+
+  /** The state a worker holds (streaming, tests). */
+  state(uid: string): PodState | undefined {
+    return this.#workers.get(uid)?.state;
+  }
+
+  pod(uid: string): Pod | undefined {
+    return this.#workers.get(uid)?.pod;
+  }
+
+  // ContainerLocator, for the prober
+  runningContainer(uid: string, name: string): { id: string; startedAt: number } | undefined {
+    return this.#workers.get(uid)?.state.running.get(name);
+  }
+
+  podIP(uid: string): string {
+    return this.#workers.get(uid)?.state.podIPs[0] ?? '';
+  }
+
+  /** Stops every loop; containers keep running (kubelet semantics). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const loops: Promise<void>[] = [];
+    for (const w of this.#workers.values()) {
+      w.timer?.cancel();
+      w.kick();
+      if (w.loop) loops.push(w.loop);
+    }
+    await Promise.all(loops);
+  }
+
+  /** Terminates and cleans up every pod (agent shutdown with removePods), then stops. */
+  async drain(): Promise<void> {
+    const loops: Promise<void>[] = [];
+    for (const w of this.#workers.values()) {
+      w.drain = true;
+      w.timer?.cancel();
+      w.kick();
+      if (w.loop) loops.push(w.loop);
+    }
+    await Promise.all(loops);
+    this.#stopped = true;
+  }
+
+  /** Resolves when no worker exists (tests). */
+  whenNoWorkers(): Promise<void> {
+    if (this.#workers.size === 0) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  #notifyIdle(): void {
+    if (this.#workers.size > 0) return;
+    const ws = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of ws) w();
+  }
+
+  async #run(w: Worker): Promise<void> {
+    const o = this.#o;
+    for (;;) {
+      await w.next();
+      w.timer?.cancel();
+      if (this.#stopped && !w.drain) return;
+      const pod = w.pod;
+      try {
+        if (w.drain || w.removed || pod.metadata?.deletionTimestamp) {
+          await this.#finish(w, pod);
+          return;
+        }
+        o.prober.addPod(pod);
+        const res = await o.syncer.sync(pod, w.state);
+        if (!this.#stopped) o.status.setPodStatus(pod, res.status);
+        const resync = o.resyncMs ?? 10_000;
+        this.#schedule(w, Math.min(resync, res.requeueMs ?? resync));
+      } catch (err) {
+        o.onError?.(err, pod);
+        this.#schedule(w, 1000);
+      }
+    }
+  }
+
+  async #finish(w: Worker, pod: Pod): Promise<void> {
+    const o = this.#o;
+    const uid = w.state.uid;
+    const grace = w.removed && !pod.metadata?.deletionTimestamp ? (o.orphanGraceSec ?? 2) : gracePeriod(pod);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const status = await o.syncer.terminate(pod, w.state, grace);
+        if (!w.removed && !w.drain) {
+          o.status.setPodStatus(pod, status);
+          await o.status.idle();
+          await o.confirmDeletion(pod);
+        }
+        await o.syncer.cleanup(uid, pod);
+        o.status.removePod(uid);
+        return;
+      } catch (err) {
+        o.onError?.(err, pod);
+        if (attempt >= 4 || (this.#stopped && !w.drain)) return;
+        await o.clock.sleep(1000);
+      }
+    }
+  }
+
+  #schedule(w: Worker, ms: number): void {
+    w.timer?.cancel();
+    if (this.#stopped) return;
+    w.timer = this.#o.clock.setTimeout(() => w.kick(), ms);
+  }
+}
