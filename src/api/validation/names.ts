@@ -163,11 +163,12 @@ export function isValidGroupID(gid: number): string[] {
 
 const envVarNameFmt = '[-._a-zA-Z][-._a-zA-Z0-9]*';
 const envVarNameFmtErrMsg = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit";
+const envVarNameRe = anchored(envVarNameFmt);
 
 /** The strict env var rule (RelaxedEnvironmentVariableValidation off). */
 export function isEnvVarName(value: string): string[] {
   const errs: string[] = [];
-  if (!anchored(envVarNameFmt).test(value)) errs.push(regexError(envVarNameFmtErrMsg, envVarNameFmt, 'my.env-name', 'MY_ENV.NAME', 'MyEnvName1'));
+  if (!envVarNameRe.test(value)) errs.push(regexError(envVarNameFmtErrMsg, envVarNameFmt, 'my.env-name', 'MY_ENV.NAME', 'MyEnvName1'));
   if (value === '.') errs.push("must not be '.'");
   else if (value === '..') errs.push("must not be '..'");
   else if (value.startsWith('..')) errs.push("must not start with '..'");
@@ -189,9 +190,10 @@ export function isRelaxedEnvVarName(value: string): string[] {
 }
 
 const httpHeaderNameFmt = '[-A-Za-z0-9]+';
+const httpHeaderNameRe = anchored(httpHeaderNameFmt);
 
 export function isHTTPHeaderName(value: string): string[] {
-  return anchored(httpHeaderNameFmt).test(value)
+  return httpHeaderNameRe.test(value)
     ? []
     : [regexError("a valid HTTP header must consist of alphanumeric characters or '-'", httpHeaderNameFmt, 'X-Header-Name')];
 }

@@ -804,6 +804,24 @@ function validateProjectionSources(sources: AnyRecord[], path: FieldPath): Field
   return errs;
 }
 
+/** Pod field labels the downward API's field label conversion accepts. */
+const downwardConvertible = new Set([
+  'metadata.annotations',
+  'metadata.labels',
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.restartPolicy',
+  'spec.serviceAccountName',
+  'spec.schedulerName',
+  'status.phase',
+  'status.hostIP',
+  'status.hostIPs',
+  'status.podIP',
+  'status.podIPs',
+]);
+
 /** downward API field references, with the apiserver's field label conversion. */
 function validateObjectFieldSelector(fs: AnyRecord, expressions: string[], path: FieldPath): FieldError[] {
   const apiVersion = typeof fs.apiVersion === 'string' ? fs.apiVersion : '';
@@ -812,23 +830,7 @@ function validateObjectFieldSelector(fs: AnyRecord, expressions: string[], path:
   if (!fieldPath) return [required(path.child('fieldPath'))];
   if (apiVersion !== 'v1') return [invalid(path.child('fieldPath'), fieldPath, `error converting fieldPath: unsupported pod version: ${apiVersion}`)];
   const sub = /^(metadata\.(?:annotations|labels))\['(.*)'\]$/.exec(fieldPath);
-  const convertible = new Set([
-    'metadata.annotations',
-    'metadata.labels',
-    'metadata.name',
-    'metadata.namespace',
-    'metadata.uid',
-    'spec.nodeName',
-    'spec.restartPolicy',
-    'spec.serviceAccountName',
-    'spec.schedulerName',
-    'status.phase',
-    'status.hostIP',
-    'status.hostIPs',
-    'status.podIP',
-    'status.podIPs',
-  ]);
-  if (!sub && !convertible.has(fieldPath)) {
+  if (!sub && !downwardConvertible.has(fieldPath)) {
     return [invalid(path.child('fieldPath'), fieldPath, `error converting fieldPath: field label not supported: ${fieldPath}`)];
   }
   if (sub) {
