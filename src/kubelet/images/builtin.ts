@@ -67,7 +67,7 @@ const link = (path: string, target: string): TarEntry => ({ path, type: 'symlink
 
 async function writeAtomically(outFile: string, data: Buffer): Promise<void> {
   await mkdir(dirname(outFile), { recursive: true });
-  const tmp = `${outFile}.${process.pid}.tmp`;
+  const tmp = `${outFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await writeFile(tmp, data);
   await rename(tmp, outFile);
 }
