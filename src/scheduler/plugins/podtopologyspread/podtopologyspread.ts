@@ -1,0 +1,294 @@
+// PodTopologySpread: keep matching pods evenly spread over topology domains (nodes, zones...).
+//  - Explicit constraints (spec.topologySpreadConstraints): DoNotSchedule ones filter (skew =
+//    matching pods in the node's domain + 1 if the pod matches itself − the global minimum ≤ maxSkew);
+//    ScheduleAnyway ones score (fewer matching pods in the domain is better).
+//  - Without explicit constraints, a default spreads the pod's *peers* softly over hostnames (maxSkew 3)
+//    and zones (maxSkew 5), as Kubernetes' system defaults do. Kubernetes finds peers through the
+//    Services/ReplicaSets selecting the pod; tinykube has no such objects yet, so peers are the pods with
+//    the same controller owner (ownerReferences uid), or, for pods without an owner, the same non-empty labels.
+// Node inclusion policies are Kubernetes' defaults: nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore.
+
+import type { Pod, TopologySpreadConstraint } from '../../../api/types.ts';
+import { fromLabelSelector, newRequirement } from '../../../api/labels.ts';
+import type { LabelSelectorValue } from '../../../api/labels.ts';
+import type { CycleState } from '../../framework/cycle-state.ts';
+import { stateKey } from '../../framework/cycle-state.ts';
+import type {
+  FilterPlugin, Handle, NodeScore, NormalizeScorePlugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+} from '../../framework/interfaces.ts';
+import { MAX_NODE_SCORE } from '../../framework/interfaces.ts';
+import { podMatchesNodeSelectorAndAffinity } from '../../framework/node-affinity.ts';
+import type { NodeInfo } from '../../framework/node-info.ts';
+import type { PodInfo } from '../../framework/pod-info.ts';
+import { errorStatus, skip, success, unresolvable, unschedulable } from '../../framework/status.ts';
+import type { Status } from '../../framework/status.ts';
+import { findUntoleratedTaint, isNoScheduleOrNoExecute } from '../../framework/taints.ts';
+
+export const NAME = 'PodTopologySpread';
+export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";
+export const ERR_REASON_NODE_LABEL_NOT_MATCH = `${ERR_REASON_CONSTRAINTS_NOT_MATCH} (missing required label)`;
+export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
+export interface Constraint {
+  maxSkew: number;
+  topologyKey: string;
+  minDomains: number;
+  /** Whether an existing pod counts (same namespace, not terminating, checked by the caller). */
+  matches: (p: PodInfo) => boolean;
+  /** Whether the incoming pod itself would count (selfMatchNum). */
+  selfMatch: boolean;
+  honorNodeAffinity: boolean;
+  honorNodeTaints: boolean;
+}
+
+function explicitConstraints(pod: Pod, want: 'DoNotSchedule' | 'ScheduleAnyway'): Constraint[] {
+  const labels = pod.metadata?.labels ?? {};
+  const out: Constraint[] = [];
+  for (const c of pod.spec?.topologySpreadConstraints ?? []) {
+    if (c.whenUnsatisfiable !== want) continue;
+    const sel = selectorWithMatchLabelKeys(c, labels);
+    out.push({
+      maxSkew: c.maxSkew,
+      topologyKey: c.topologyKey,
+      minDomains: c.minDomains ?? 1,
+      matches: (p) => sel.matches(p.labels),
+      selfMatch: sel.matches(labels),
+      honorNodeAffinity: (c.nodeAffinityPolicy ?? 'Honor') === 'Honor',
+      honorNodeTaints: c.nodeTaintsPolicy === 'Honor',
+    });
+  }
+  return out;
+}
+
+// matchLabelKeys: the pod's own values for those keys are ANDed into the selector.
+function selectorWithMatchLabelKeys(c: TopologySpreadConstraint, labels: Readonly<Record<string, string>>): LabelSelectorValue {
+  const base = fromLabelSelector(c.labelSelector);
+  const keys = (c.matchLabelKeys ?? []).filter((k) => Object.hasOwn(labels, k));
+  if (keys.length === 0 || base.nothing) return base;
+  const extra = keys.map((k) => newRequirement(k, 'in', [labels[k]]));
+  return { ...base, requirements: [...base.requirements, ...extra], matches: (l) => base.matches(l) && extra.every((r) => Boolean(l && l[r.key] === r.values[0])), empty: () => false };
+}
+
+function controllerUid(p: Pod): string | undefined {
+  for (const o of p.metadata?.ownerReferences ?? []) if (o.controller) return o.uid;
+  return undefined;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (b[k] !== a[k]) return false;
+  return true;
+}
+
+/** The default constraints, or none when the pod has no peers to spread from (no owner and no labels). */
+export function defaultConstraints(pod: PodInfo): Constraint[] {
+  const owner = controllerUid(pod.pod);
+  let matches: (p: PodInfo) => boolean;
+  if (owner) matches = (p) => controllerUid(p.pod) === owner;
+  else if (Object.keys(pod.labels).length > 0) matches = (p) => controllerUid(p.pod) === undefined && sameLabels(p.labels, pod.labels);
+  else return [];
+  const base = { minDomains: 1, matches, selfMatch: true, honorNodeAffinity: true, honorNodeTaints: false };
+  return [
+    { ...base, maxSkew: 3, topologyKey: HOSTNAME_LABEL },
+    { ...base, maxSkew: 5, topologyKey: ZONE_LABEL },
+  ];
+}
+
+function countMatching(node: NodeInfo, c: Constraint, namespace: string): number {
+  let n = 0;
+  for (const p of node.pods.values()) {
+    if (p.namespace !== namespace || p.pod.metadata?.deletionTimestamp) continue;
+    if (c.matches(p)) n++;
+  }
+  return n;
+}
+
+function hasAllKeys(node: NodeInfo, cs: readonly Constraint[]): boolean {
+  for (const c of cs) if (!Object.hasOwn(node.labels, c.topologyKey)) return false;
+  return true;
+}
+
+function nodeIncluded(c: Constraint, pod: PodInfo, node: NodeInfo): boolean {
+  if (c.honorNodeAffinity && !podMatchesNodeSelectorAndAffinity(pod.pod, node)) return false;
+  if (c.honorNodeTaints && findUntoleratedTaint(node.node?.spec?.taints, pod.pod.spec?.tolerations, isNoScheduleOrNoExecute)) return false;
+  return true;
+}
+
+/** PreFilter state: matching pods per constraint and domain value. Cloned for preemption dry runs. */
+class FilterState {
+  readonly constraints: readonly Constraint[];
+  readonly counts: Array<Map<string, number>>;
+  constructor(constraints: readonly Constraint[], counts: Array<Map<string, number>>) {
+    this.constraints = constraints;
+    this.counts = counts;
+  }
+  clone(): FilterState {
+    return new FilterState(this.constraints, this.counts.map((m) => new Map(m)));
+  }
+  minMatch(i: number): number {
+    const m = this.counts[i];
+    if (m.size < this.constraints[i].minDomains) return 0;
+    let min = Infinity;
+    for (const v of m.values()) if (v < min) min = v;
+    return min === Infinity ? 0 : min;
+  }
+}
+
+interface ScoreState {
+  constraints: readonly Constraint[];
+  ignored: Set<string>;
+  /** Non-hostname constraints: constraint index → domain value → matching pods. */
+  pairCounts: Array<Map<string, number>>;
+  weights: number[];
+}
+
+const filterKey = stateKey<FilterState>(`${NAME}/filter`);
+const scoreKey = stateKey<ScoreState>(`${NAME}/score`);
+
+export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreFilterExtensions, PreScorePlugin, ScorePlugin, NormalizeScorePlugin {
+  readonly name = NAME;
+  readonly #handle: Handle;
+  constructor(handle: Handle) {
+    this.#handle = handle;
+  }
+
+  preFilter(state: CycleState, pod: PodInfo): Status {
+    let constraints: Constraint[];
+    try {
+      constraints = explicitConstraints(pod.pod, 'DoNotSchedule');
+    } catch (err) {
+      return errorStatus(err);
+    }
+    if (constraints.length === 0) return skip();
+    const counts = constraints.map(() => new Map<string, number>());
+    for (const node of this.#handle.nodes.list()) {
+      if (!hasAllKeys(node, constraints)) continue;
+      for (let i = 0; i < constraints.length; i++) {
+        const c = constraints[i];
+        if (!nodeIncluded(c, pod, node)) continue;
+        const v = node.labels[c.topologyKey];
+        counts[i].set(v, (counts[i].get(v) ?? 0) + countMatching(node, c, pod.namespace));
+      }
+    }
+    state.write(filterKey, new FilterState(constraints, counts));
+    return success();
+  }
+
+  filter(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
+    const s = state.read(filterKey);
+    if (!s) return success();
+    for (let i = 0; i < s.constraints.length; i++) {
+      const c = s.constraints[i];
+      const v = node.labels[c.topologyKey];
+      if (v === undefined) return unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
+      const skew = (s.counts[i].get(v) ?? 0) + (c.selfMatch ? 1 : 0) - s.minMatch(i);
+      if (skew > c.maxSkew) return unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
+    }
+    return success();
+  }
+
+  addPod(state: CycleState, pod: PodInfo, added: PodInfo, node: NodeInfo): Status {
+    this.#adjust(state, pod, added, node, 1);
+    return success();
+  }
+
+  removePod(state: CycleState, pod: PodInfo, removed: PodInfo, node: NodeInfo): Status {
+    this.#adjust(state, pod, removed, node, -1);
+    return success();
+  }
+
+  #adjust(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo, delta: 1 | -1): void {
+    const s = state.read(filterKey);
+    if (!s || other.namespace !== pod.namespace || !hasAllKeys(node, s.constraints)) return;
+    for (let i = 0; i < s.constraints.length; i++) {
+      const c = s.constraints[i];
+      if (!nodeIncluded(c, pod, node) || !c.matches(other)) continue;
+      const v = node.labels[c.topologyKey];
+      s.counts[i].set(v, (s.counts[i].get(v) ?? 0) + delta);
+    }
+  }
+
+  preScore(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): Status {
+    if (nodes.length === 0) return skip();
+    const explicit = (pod.pod.spec?.topologySpreadConstraints ?? []).length > 0;
+    let constraints: Constraint[];
+    try {
+      constraints = explicit ? explicitConstraints(pod.pod, 'ScheduleAnyway') : defaultConstraints(pod);
+    } catch (err) {
+      return errorStatus(err);
+    }
+    if (constraints.length === 0) return skip();
+    // Only explicit constraints require nodes to carry every topology key; the defaults let nodes
+    // without a zone label still be spread by hostname.
+    const requireAll = explicit;
+    const ignored = new Set<string>();
+    const pairCounts = constraints.map(() => new Map<string, number>());
+    const sizes = constraints.map(() => 0);
+    for (const node of nodes) {
+      if (requireAll && !hasAllKeys(node, constraints)) {
+        ignored.add(node.name);
+        continue;
+      }
+      for (let i = 0; i < constraints.length; i++) {
+        const c = constraints[i];
+        if (c.topologyKey === HOSTNAME_LABEL) continue;
+        const v = node.labels[c.topologyKey];
+        // A domain only counts when a candidate node has the label (Score ignores label-less nodes).
+        if (v === undefined || pairCounts[i].has(v)) continue;
+        pairCounts[i].set(v, 0);
+        sizes[i]++;
+      }
+    }
+    if (pairCounts.some((m) => m.size > 0)) {
+      for (const node of this.#handle.nodes.list()) {
+        if (requireAll && !hasAllKeys(node, constraints)) continue;
+        for (let i = 0; i < constraints.length; i++) {
+          const c = constraints[i];
+          const v = node.labels[c.topologyKey];
+          if (v === undefined || !pairCounts[i].has(v) || !nodeIncluded(c, pod, node)) continue;
+          pairCounts[i].set(v, pairCounts[i].get(v)! + countMatching(node, c, pod.namespace));
+        }
+      }
+    }
+    const weights = constraints.map((c, i) => Math.log((c.topologyKey === HOSTNAME_LABEL ? nodes.length - ignored.size : sizes[i]) + 2));
+    state.write(scoreKey, { constraints, ignored, pairCounts, weights });
+    return success();
+  }
+
+  score(state: CycleState, pod: PodInfo, node: NodeInfo): number {
+    const s = state.read(scoreKey);
+    if (!s || s.ignored.has(node.name)) return 0;
+    let score = 0;
+    for (let i = 0; i < s.constraints.length; i++) {
+      const c = s.constraints[i];
+      const v = node.labels[c.topologyKey];
+      if (v === undefined) continue;
+      const cnt = c.topologyKey === HOSTNAME_LABEL ? countMatching(node, c, pod.namespace) : (s.pairCounts[i].get(v) ?? 0);
+      score += cnt * s.weights[i] + (c.maxSkew - 1);
+    }
+    return Math.round(score);
+  }
+
+  /** Fewer matching pods is better: MAX * (max + min - score) / max; ignored nodes get 0. */
+  normalizeScore(state: CycleState, _pod: PodInfo, scores: NodeScore[]): Status {
+    const s = state.read(scoreKey);
+    if (!s) return success();
+    let min = Infinity;
+    let max = 0;
+    for (const sc of scores) {
+      if (s.ignored.has(sc.name)) continue;
+      if (sc.score < min) min = sc.score;
+      if (sc.score > max) max = sc.score;
+    }
+    for (const sc of scores) {
+      if (s.ignored.has(sc.name)) sc.score = 0;
+      else if (max === 0) sc.score = MAX_NODE_SCORE;
+      else sc.score = Math.trunc((MAX_NODE_SCORE * (max + min - sc.score)) / max);
+    }
+    return success();
+  }
+}
+
+export const factory = (h: Handle): PodTopologySpread => new PodTopologySpread(h);
