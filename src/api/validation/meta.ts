@@ -3,7 +3,7 @@
 // group's finalizer-name rule. Order of checks and wording follow Kubernetes 1.32, because kubectl
 // prints the causes in the order the server lists them.
 
-import { FieldPath, forbiddenField, invalid, notSupported, required, tooLong, type FieldError } from '../field.ts';
+import { FieldPath, forbiddenField, invalid, required, tooLong, type FieldError } from '../field.ts';
 import { semanticDeepEqual } from '../equality.ts';
 import type { LabelSelector, ObjectMeta, OwnerReference } from '../types.ts';
 import { byteLength, isQualifiedName, isValidLabelValue, nameIsDNSLabel, type NameValidator } from './names.ts';
@@ -281,9 +281,3 @@ export function validateLabelSelector(ls: LabelSelector | undefined | null, opts
   (ls.matchExpressions ?? []).forEach((expr, i) => errs.push(...validateLabelSelectorRequirement(expr ?? {}, opts, path.child('matchExpressions').index(i))));
   return errs;
 }
-
-/** Shared by callers that need "supported values" lists in Kubernetes' (sorted) order. */
-export function notSupportedSorted(path: FieldPath, value: unknown, valid: readonly string[]): FieldError {
-  return notSupported(path, value, [...valid].sort());
-}
-

@@ -57,7 +57,6 @@ import {
   inclusiveRangeError,
 } from './names.ts';
 import {
-  FIELD_IMMUTABLE_MESSAGE,
   validateImmutableField,
   validateLabelName,
   validateLabels,
@@ -601,10 +600,7 @@ function validateOneVolumeSource(key: string, s: AnyRecord, path: FieldPath, vol
         const q = quantityOrError(s.sizeLimit, p.child('sizeLimit'), errs);
         if (q && q.nanos < 0n) errs.push(forbiddenField(p.child('sizeLimit'), 'SizeLimit field must be a valid resource quantity'));
       }
-      const medium = str('medium');
-      if (medium && medium !== 'Memory' && !medium.startsWith('HugePages')) {
-        // Kubernetes does not validate medium; unknown media are rejected by the kubelet at mount time.
-      }
+      // Kubernetes does not validate emptyDir.medium; the kubelet rejects unknown media at mount time.
       break;
     }
     case 'hostPath': {
@@ -1723,4 +1719,3 @@ function validateDNSConfig(spec: PodSpec, path: FieldPath): FieldError[] {
   return errs;
 }
 
-export { FIELD_IMMUTABLE_MESSAGE };
