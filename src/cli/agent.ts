@@ -19,6 +19,8 @@ export const agentCommand: Command = {
     'log-root': { type: 'string' },
     'node-ip': { type: 'string' },
     drain: { type: 'boolean' },
+    // CrashLoopBackOff as "INITIAL[,MAX]" seconds (default 10,300 as in Kubernetes); for demos and tests.
+    'crashloop-backoff': { type: 'string' },
   },
   async run(values) {
     const server = values.server as string | undefined;
@@ -32,6 +34,16 @@ export const agentCommand: Command = {
       console.error('tinykube agent: --token-file FILE (or --token) is required');
       return 2;
     }
+    const backoff = values['crashloop-backoff'] as string | undefined;
+    let crashLoopBackoff: { initialMs: number; maxMs?: number } | undefined;
+    if (backoff) {
+      const [a, b] = backoff.split(',').map(Number);
+      if (!(a > 0) || (b !== undefined && !(b >= a))) {
+        console.error('tinykube agent: --crashloop-backoff wants INITIAL[,MAX] seconds');
+        return 2;
+      }
+      crashLoopBackoff = { initialMs: a * 1000, ...(b !== undefined ? { maxMs: b * 1000 } : {}) };
+    }
     const dataDir = (values['data-dir'] as string | undefined) ?? join(defaultDataDir(), 'agent');
     const a = await startAgent({
       server,
@@ -43,6 +55,7 @@ export const agentCommand: Command = {
       registryConfig: values['registry-config'] as string | undefined,
       logRoot: values['log-root'] as string | undefined,
       nodeIP: values['node-ip'] as string | undefined,
+      crashLoopBackoff,
     });
     console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR})`);
     await waitForSignal();
