@@ -71,6 +71,15 @@ describe('containerd launcher', () => {
     assert.equal(a.running, false);
     assert.equal((await a.stop()).how, 'gone');
   });
+  it('fails start-up with coded errors', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tk-ctd-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    await assert.rejects(Containerd.start({ dataDir, binary: '/nonexistent/containerd' }), { code: 'TK_CONTAINERD_NOT_INSTALLED' });
+    // A "containerd" that exits at once: the readiness wait notices instead of waiting out its timeout.
+    const t0 = performance.now();
+    await assert.rejects(Containerd.start({ dataDir, binary: 'false', startTimeoutMs: 10_000 }), { code: 'TK_CONTAINERD_START_FAILED' });
+    assert.ok(performance.now() - t0 < 5000);
+  });
 });
 
 describe('a two-container pod on a private containerd', () => {
@@ -149,6 +158,11 @@ describe('a two-container pod on a private containerd', () => {
     // Separate PID namespaces per container unless shareProcessNamespace (containerd's default is POD).
     const ps = (await rt.execSync(server, ['ps', '-o', 'comm'], 10)).stdout.toString();
     assert.doesNotMatch(ps, /pause|catatonit/);
+
+    // The streaming layer proxies these single-use URLs of containerd's loopback streaming server.
+    assert.match(await rt.exec({ containerId: server, cmd: ['sh'], stdin: true, stdout: true, stderr: false, tty: true }), /^http:\/\/127\.0\.0\.1:\d+\/exec\/[\w-]+$/);
+    assert.match(await rt.attach({ containerId: server, stdin: false, stdout: true, stderr: true, tty: false }), /^http:\/\/127\.0\.0\.1:\d+\/attach\/[\w-]+$/);
+    assert.match(await rt.portForward(sid, [9090]), /^http:\/\/127\.0\.0\.1:\d+\/portforward\/[\w-]+$/);
 
     // CRI log format: <RFC3339Nano> <stream> <F|P> <text>
     const line = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP]) (.*)$/;

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { buildBusyboxImageArchive, buildPauseImageArchive, defaultBusyboxNames, isStaticElf, PAUSE_IMAGE } from './builtin.ts';
+import { inspectArchive } from './import.ts';
+import { readTar } from './tar.ts';
+import type { BuiltImage } from './oci.ts';
+
+function blobs(img: BuiltImage): Map<string, Buffer> {
+  return new Map(readTar(img.archive).filter((m) => m.path.startsWith('blobs/sha256/') && m.typeflag === '0').map((m) => ['sha256:' + m.path.slice(13), m.data]));
+}
+
+function configOf(img: BuiltImage): { config: Record<string, unknown>; rootfs: { diff_ids: string[] }; architecture: string; os: string } {
+  return JSON.parse(blobs(img).get(img.id)!.toString());
+}
+
+function layerOf(img: BuiltImage) {
+  const manifest = JSON.parse(blobs(img).get(img.manifestDigest)!.toString()) as { layers: { digest: string }[] };
+  return readTar(gunzipSync(blobs(img).get(manifest.layers[0].digest)!));
+}
+
+describe('built-in images', () => {
+  it('builds the pause image from catatonit, reproducibly', () => {
+    const a = buildPauseImageArchive();
+    const b = buildPauseImageArchive();
+    assert.equal(a.id, b.id);
+    assert.deepEqual(a.names, [PAUSE_IMAGE]);
+    const c = configOf(a);
+    assert.deepEqual(c.config.Entrypoint, ['/catatonit', '-P']);
+    assert.equal(c.os, 'linux');
+    const layer = layerOf(a);
+    const bin = layer.find((m) => m.path === 'catatonit');
+    assert.ok(bin && isStaticElf(Buffer.from(bin.data)));
+    assert.deepEqual(inspectArchive(a.archive), [{ id: a.id, names: [PAUSE_IMAGE] }]);
+  });
+
+  it('builds busybox with applet links, users and a sticky /tmp, under every name', () => {
+    const names = defaultBusyboxNames();
+    assert.equal(names[0], 'docker.io/library/busybox:latest');
+    const img = buildBusyboxImageArchive(names);
+    assert.deepEqual(inspectArchive(img.archive), [{ id: img.id, names }]);
+    assert.deepEqual(configOf(img).config.Cmd, ['sh']);
+    const layer = new Map(layerOf(img).map((m) => [m.path, m]));
+    for (const applet of ['sh', 'httpd', 'nc', 'wget', 'sleep', 'cat', 'date', 'hostname', 'tar', 'test', 'echo', 'ls', 'env', 'id', 'ps', 'kill', 'dd', 'head', 'tail', 'mkdir', 'rm']) {
+      assert.equal(layer.get(`bin/${applet}`)?.typeflag, '2', `bin/${applet} should be a link to busybox`);
+    }
+    assert.match(layer.get('etc/passwd')!.data.toString(), /^root:x:0:0:.*\nnobody:x:65534:65534:/);
+    assert.match(layer.get('etc/group')!.data.toString(), /nobody:x:65534:/);
+    assert.ok(layer.has('tmp/'));
+  });
+
+  it('tells static executables from dynamic ones', () => {
+    assert.equal(isStaticElf(readFileSync('/bin/busybox')), true);
+    assert.equal(isStaticElf(readFileSync('/bin/ls')), false);
+    assert.equal(isStaticElf(Buffer.from('#!/bin/sh\n')), false);
+  });
+});
