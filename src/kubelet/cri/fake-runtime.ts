@@ -418,9 +418,9 @@ export class FakeRuntime implements ContainerRuntime {
     this.#enter('stopContainer', [id, timeoutSeconds]);
     const c = this.#containers.get(id);
     if (!c) return;
-    // Busybox programs run as PID 1 ignore SIGTERM, so containerd SIGKILLs them: 137.
+    // Busybox programs run as PID 1 ignore SIGTERM, so containerd SIGKILLs them: 137. containerd
+    // leaves a container that never started in CREATED.
     if (c.state === 'running') this.#finish(c, 137, 'Error', '');
-    else if (c.state === 'created') this.#finish(c, 0, '', '');
   }
 
   async removeContainer(id: string): Promise<void> {

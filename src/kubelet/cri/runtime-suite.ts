@@ -202,6 +202,11 @@ export function runtimeSuite(name: string, makeHarness: () => Promise<RuntimeSui
 
     it('refuses exec and a second start on a container that is not running', async () => {
       const [sid, sc] = await runSandbox();
+      const created = await rt.createContainer(sid, containerConfig('idle', ['sleep', '3600']), sc);
+      await rejectsWith(rt.execSync(created, ['true'], 5), 'TK_CRI_FAILED_PRECONDITION');
+      // Stopping a container that never started is a no-op: it can still be started afterwards.
+      await rt.stopContainer(created, 0);
+      assert.equal((await rt.containerStatus(created)).state, 'created');
       const id = await runContainer(sid, sc, 'main', ['true']);
       await waitState(id, 'exited');
       await rejectsWith(rt.execSync(id, ['true'], 5), 'TK_CRI_FAILED_PRECONDITION');
