@@ -37,6 +37,8 @@ class Worker {
   readonly state: PodState;
   #wake: (() => void) | undefined;
   #pending = true;
+  /** Inside a sync or a termination. */
+  busy = false;
   timer: Timer | undefined;
   loop: Promise<void> | undefined;
 
@@ -52,6 +54,10 @@ class Worker {
     const w = this.#wake;
     this.#wake = undefined;
     w?.();
+  }
+
+  get pending(): boolean {
+    return this.#pending;
   }
 
   next(): Promise<void> {
@@ -170,6 +176,12 @@ export class PodWorkers implements ContainerLocator {
     this.#stopped = true;
   }
 
+  /** True while some worker is syncing or has a wake-up queued (tests settle on this). */
+  busy(): boolean {
+    for (const w of this.#workers.values()) if (w.busy || w.pending) return true;
+    return false;
+  }
+
   /** Resolves when no worker exists (tests). */
   whenNoWorkers(): Promise<void> {
     if (this.#workers.size === 0) return Promise.resolve();
@@ -186,7 +198,9 @@ export class PodWorkers implements ContainerLocator {
   async #run(w: Worker): Promise<void> {
     const o = this.#o;
     for (;;) {
+      w.busy = false;
       await w.next();
+      w.busy = true;
       w.timer?.cancel();
       if (this.#stopped && !w.drain) return;
       const pod = w.pod;
