@@ -15,7 +15,7 @@ export interface Harness {
   fw: Framework;
 }
 
-export function harness(plugins: Array<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor } = {}): Harness {
+export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor } = {}): Harness {
   const cache = new SchedulerCache();
   for (const n of nodes) cache.addOrUpdateNode(n);
   for (const p of pods) cache.addOrUpdatePod(p);
