@@ -11,7 +11,7 @@ import {
   encodeData, encodeGoAway, encodeHeaders, encodePing, encodeRstStream, encodeSettings, encodeSynReply, encodeSynStream,
   encodeWindowUpdate, FLAG_FIN, FrameReader, RstStatus, type Frame,
 } from './frames.ts';
-import { decodeHeaderBlock, encodeHeaderBlock, HeaderCompressor, HeaderDecompressor } from './headers.ts';
+import { decodeHeaderBlock, encodeHeaderBlock, HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from './headers.ts';
 import { SpdySession, type SpdyStream } from './session.ts';
 
 function adler32(b: Buffer): number {
@@ -88,7 +88,7 @@ describe('SPDY header blocks', () => {
   it('decodes successive blocks of one dictionary zlib stream, as client-go compresses them', async () => {
     const go = new GoLikeCompressor();
     const dec = new HeaderDecompressor();
-    const blocks = [
+    const blocks: SpdyHeaders[] = [
       { streamtype: 'error', port: '9090', requestid: '0' },
       { streamtype: 'data', port: '9090', requestid: '0' },
       { streamtype: 'stdout', big: 'x'.repeat(100_000) },
@@ -103,7 +103,7 @@ describe('SPDY header blocks', () => {
     const inflate = zlib.createInflate({ dictionary: SPDY_DICTIONARY });
     const got: Buffer[] = [];
     inflate.on('data', (c: Buffer) => got.push(c));
-    const blocks = [{ a: '1' }, { streamtype: 'stdout' }, { big: 'y'.repeat(70_000) }, {}];
+    const blocks: SpdyHeaders[] = [{ a: '1' }, { streamtype: 'stdout' }, { big: 'y'.repeat(70_000) }, {}];
     for (const h of blocks) {
       const c = enc.encode(h);
       assert.deepEqual([...c.subarray(-5)], [0, 0, 0, 0xff, 0xff], 'each block ends with the sync-flush marker');
