@@ -14,6 +14,7 @@ import { readBody, successStatus, writeJSON, writeStatus } from './respond.ts';
 import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
 import { buildFilter } from './selectors.ts';
+import { parseListOptions, queryInt64 } from './listoptions.ts';
 import { decodeObject, type DecodeResult } from './decoding.ts';
 import { applyPatch } from './patching.ts';
 import { buildTable, parseIncludeObject, tableForObject, wantsTable, WatchTableEncoder, type TableOptions } from './tables/index.ts';
@@ -66,10 +67,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // URL parsing resolves dot segments (also %2e%2e), which would turn /namespaces/%2e%2e/pods into
+    // the cluster-wide /pods: such a path addresses nothing here.
+    if (/(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i.test((req.url ?? '/').split('?')[0]!)) throw pageNotFound();
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const query = url.searchParams;
     if (!authenticated(req, path)) throw unauthorized();
+    const segs = path.split('/').filter(Boolean);
+    const readOnly = ['/version', '/healthz', '/livez', '/readyz', '/api', '/apis'].includes(path) || path.startsWith('/openapi/') || (segs[0] === 'api' && segs.length === 2) || (segs[0] === 'apis' && (segs.length === 2 || segs.length === 3));
+    if (readOnly && req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
     switch (path) {
       case '/version':
         return writeJSON(req, res, 200, versionInfo());
@@ -115,6 +122,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (store.info.namespaced && !info.namespace && info.name && info.resource !== 'namespaces') throw pageNotFound();
     if (!store.info.namespaced && info.namespace) throw pageNotFound();
     if (info.subresource && !(store.info.subresources ?? []).includes(info.subresource)) throw pageNotFound();
+    // Only proxy subresources take a path of their own: /pods/x/status/extra addresses nothing.
+    if (info.rest.length && info.subresource !== 'proxy') throw pageNotFound();
     await serveResource(req, res, store, info, query);
   }
 
@@ -145,6 +154,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return writeObject(req, res, 201, store, created, query, body.warnings);
       }
       case 'update': {
+        if (!info.name) throw methodNotAllowed();
         const body = await decodeRequest(req, store, query);
         checkNamespace(body.object, ns);
         const existing = await store.tryGet(ns, info.name);
@@ -160,6 +170,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return writeObject(req, res, 200, store, updated, query, body.warnings);
       }
       case 'patch': {
+        if (!info.name) throw methodNotAllowed();
         const raw = await readBody(req);
         const contentType = String(req.headers['content-type'] ?? '');
         const result = await applyPatch({ store, registry, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
@@ -177,8 +188,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return writeObject(req, res, 200, store, out.object, query);
       }
       case 'deletecollection': {
+        const listOpts = parseListOptions(query, false);
         const opts = await deleteOptions(req, query);
-        const filter = buildFilter(store, query.get('labelSelector'), query.get('fieldSelector'));
+        const filter = buildFilter(store, listOpts.labelSelector, listOpts.fieldSelector);
         const all = await store.list({ namespace: ns, filter });
         const items: KubeObject[] = [];
         for (const obj of all.items) {
@@ -202,15 +214,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   async function list(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {
-    const filter = buildFilter(store, query.get('labelSelector'), query.get('fieldSelector'));
-    const limit = parseLimit(query.get('limit'));
+    const lo = parseListOptions(query, false);
+    const filter = buildFilter(store, lo.labelSelector, lo.fieldSelector);
     const out = await store.list({
       namespace: ns,
       filter,
-      limit,
-      continue: query.get('continue') ?? undefined,
-      resourceVersion: query.get('resourceVersion') ?? undefined,
-      resourceVersionMatch: query.get('resourceVersionMatch') ?? undefined,
+      limit: lo.limit,
+      continue: lo.continue,
+      resourceVersion: lo.resourceVersion,
+      resourceVersionMatch: lo.resourceVersionMatch,
     });
     const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: out.resourceVersion };
     if (out.continue) listMeta.continue = out.continue;
@@ -226,23 +238,36 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   async function watch(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {
-    const filter = buildFilter(store, query.get('labelSelector'), query.get('fieldSelector'));
+    const lo = parseListOptions(query, true);
+    const filter = buildFilter(store, lo.labelSelector, lo.fieldSelector);
     const asTable = wantsTable(req.headers.accept);
-    const bookmarks = isTrue(query.get('allowWatchBookmarks'));
+    const bookmarks = lo.allowWatchBookmarks;
     const encoder = asTable ? new WatchTableEncoder(tableResource(store), tableOptions(store, query)) : undefined;
     let handle: StoreWatch | undefined;
     let ended = false;
     const pending: string[] = [];
     let flushing = false;
+    // store.watch delivers the initial ADDED events (and may fail) before it returns, that is before
+    // the 200 is written: those wait in `pending` until the headers are out.
+    let headersSent = false;
     const timers: { cancel(): void }[] = [];
 
+    const flush = () => {
+      if (!headersSent || pending.length === 0 || res.writableEnded) return;
+      const chunk = pending.join('');
+      pending.length = 0;
+      res.write(chunk);
+    };
     const end = () => {
       if (ended) return;
       ended = true;
       handle?.close();
       for (const t of timers) t.cancel();
       watches.delete(end);
-      if (!res.writableEnded) res.end();
+      if (headersSent) {
+        flush();
+        if (!res.writableEnded) res.end();
+      }
     };
     const send = (ev: { type: string; object: unknown }) => {
       if (ended) return;
@@ -251,10 +276,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         flushing = true;
         queueMicrotask(() => {
           flushing = false;
-          if (ended || pending.length === 0) return;
-          const chunk = pending.join('');
-          pending.length = 0;
-          res.write(chunk);
+          flush();
         });
       }
     };
@@ -269,7 +291,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     handle = await store.watch({
       namespace: ns,
       filter,
-      resourceVersion: query.get('resourceVersion') ?? undefined,
+      resourceVersion: lo.resourceVersion,
       onEvent: emit,
       onError: (err: StatusError) => {
         send({ type: 'ERROR', object: err.toStatus() });
@@ -279,11 +301,21 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     // kubectl waits for the headers before it reads events: send them now, not with the first event.
     res.flushHeaders();
+    headersSent = true;
+    if (ended) {
+      // Failed before the headers went out (e.g. 410 Expired): send its ERROR event and finish.
+      handle.close();
+      flush();
+      res.end();
+      return;
+    }
+    flush();
     watches.add(end);
     req.on('close', end);
     res.on('close', end);
-    const requested = Number(query.get('timeoutSeconds') ?? 0);
-    const seconds = requested > 0 ? requested : maxWatchSeconds * (1 + Math.random());
+    const requested = lo.timeoutSeconds ?? 0;
+    // Node's timers overflow past 2^31-1 ms (and then fire at once): cap longer requests below that.
+    const seconds = requested > 0 ? Math.min(requested, 2_000_000) : maxWatchSeconds * (1 + Math.random());
     timers.push(clock.setTimeout(end, seconds * 1000));
     if (bookmarks) {
       const tick = () => {
@@ -369,12 +401,6 @@ function checkNamespace(obj: KubeObject, ns: string | undefined): void {
   if (ns && bodyNs && bodyNs !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
 }
 
-function parseLimit(v: string | null): number | undefined {
-  if (v === null || v === '') return undefined;
-  if (!/^\d{1,9}$/.test(v)) throw badRequest(`invalid limit: ${JSON.stringify(v)}`);
-  return Number(v);
-}
-
 async function deleteOptions(req: IncomingMessage, query: Query) {
   const raw = await readBody(req);
   let body: Record<string, unknown> = {};
@@ -386,22 +412,37 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
     } catch (err) {
       throw badRequest(`DeleteOptions: couldn't decode the request body: ${(err as Error).message}`);
     }
+    // The body decodes as DeleteOptions (meta.k8s.io/v1, or v1 as older clients send) and nothing else.
+    if (body.kind !== undefined && body.kind !== 'DeleteOptions') throw badRequest(`DeleteOptions: no kind ${JSON.stringify(body.kind)} is registered for version ${JSON.stringify(body.apiVersion ?? '')}`);
+    if (body.orphanDependents !== undefined && body.orphanDependents !== null && typeof body.orphanDependents !== 'boolean') {
+      throw badRequest('DeleteOptions: json: cannot unmarshal into Go struct field DeleteOptions.orphanDependents of type bool');
+    }
   }
-  const grace = body.gracePeriodSeconds ?? (query.has('gracePeriodSeconds') ? Number(query.get('gracePeriodSeconds')) : undefined);
-  if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace))) throw badRequest(`DeleteOptions: gracePeriodSeconds must be an integer`);
+  const grace = body.gracePeriodSeconds ?? queryInt64(query, 'gracePeriodSeconds');
+  if (grace !== undefined && grace !== null && (typeof grace !== 'number' || !Number.isInteger(grace) || Math.abs(grace) >= 2 ** 63)) {
+    throw badRequest(`DeleteOptions: json: cannot unmarshal ${typeof grace === 'number' ? `number ${grace}` : typeof grace} into Go struct field DeleteOptions.gracePeriodSeconds of type int64`);
+  }
   const policy = body.propagationPolicy ?? query.get('propagationPolicy') ?? undefined;
   if (policy !== undefined && policy !== null && !['Orphan', 'Background', 'Foreground'].includes(String(policy))) {
     throw new StatusError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
   }
-  const pre = body.preconditions as { uid?: unknown; resourceVersion?: unknown } | undefined;
+  const pre = body.preconditions as { uid?: unknown; resourceVersion?: unknown } | null | undefined;
   const preconditions: { uid?: string; resourceVersion?: string } = {};
-  if (pre && typeof pre === 'object') {
-    if (typeof pre.uid === 'string') preconditions.uid = pre.uid;
-    if (typeof pre.resourceVersion === 'string') preconditions.resourceVersion = pre.resourceVersion;
+  if (pre !== undefined && pre !== null) {
+    if (typeof pre !== 'object' || Array.isArray(pre)) throw badRequest('DeleteOptions: json: cannot unmarshal into Go struct field DeleteOptions.preconditions of type v1.Preconditions');
+    for (const k of ['uid', 'resourceVersion'] as const) {
+      const v = pre[k];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== 'string') throw badRequest(`DeleteOptions: json: cannot unmarshal ${typeof v} into Go struct field Preconditions.preconditions.${k} of type string`);
+      preconditions[k] = v;
+    }
   }
-  const dry = query.getAll('dryRun').length > 0 || (Array.isArray(body.dryRun) && body.dryRun.length > 0);
+  const bodyDry = body.dryRun ?? [];
+  if (!Array.isArray(bodyDry)) throw badRequest('DeleteOptions: json: cannot unmarshal into Go struct field DeleteOptions.dryRun of type []string');
+  for (const d of bodyDry) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(d)}: supported values: "All"`);
+  const dry = isDryRun(query) || bodyDry.length > 0;
   return {
-    gracePeriodSeconds: grace as number | undefined,
+    gracePeriodSeconds: (grace ?? undefined) as number | undefined,
     propagationPolicy: policy === null ? undefined : (policy as string | undefined),
     preconditions,
     dryRun: dry,
