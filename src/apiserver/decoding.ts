@@ -3,7 +3,7 @@
 
 import type { KubeObject } from '../api/types.ts';
 import type { ResourceInfo } from '../registry/strategy.ts';
-import { badRequest } from '../util/status.ts';
+import { badRequest, unsupportedMediaType } from '../util/status.ts';
 import { decodeBodyDetailed } from './decode/body.ts';
 import { parseFieldValidation, validateFields } from './decode/fields.ts';
 
@@ -15,6 +15,11 @@ export interface DecodeResult {
 export function decodeObject(info: ResourceInfo, contentType: string, raw: Buffer, fieldValidation: string | null): DecodeResult {
   const gvk = { group: info.group, version: info.version, kind: info.kind };
   const mode = parseFieldValidation(fieldValidation);
+  // Patch media types are JSON or YAML underneath, but only PATCH accepts them (the apiserver
+  // answers 415 to a create or update sent as a patch).
+  if (/^application\/(json-patch\+json|merge-patch\+json|strategic-merge-patch\+json|apply-patch\+yaml)$/.test(contentType.split(';')[0]!.trim().toLowerCase())) {
+    throw unsupportedMediaType(contentType);
+  }
   const decoded = decodeBodyDetailed(contentType, raw);
   const v = decoded.object;
   if (!v || typeof v !== 'object' || Array.isArray(v)) {

@@ -12,6 +12,13 @@ import { decodeProtobuf } from './protobuf.ts';
 /** The apiserver's limit on request bodies (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
 
+/**
+ * Deepest nesting a body may have. Go's decoder stops at 10,000; ours is lower because the layers
+ * after decoding (validation walkers, structuredClone, key sorting, JSON.stringify) recurse and
+ * overflow the stack a few thousand levels down. Real objects nest ~15 levels.
+ */
+export const maxBodyDepth = 1000;
+
 export interface DecodedBody {
   /** The body as JSON-shaped data. */
   object: unknown;
@@ -28,6 +35,8 @@ export type BodyFormat = 'json' | 'yaml' | 'protobuf';
  */
 export function bodyFormat(contentType: string | undefined): BodyFormat {
   const mt = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  // Only a missing Content-Type defaults to JSON; one without a media type (";charset=x") is 415.
+  if (mt === '' && (contentType ?? '').trim() !== '') throw unsupportedMediaType(contentType ?? '');
   switch (mt) {
     case '':
     case 'application/json':
@@ -53,14 +62,32 @@ export function decodeBody(contentType: string | undefined, body: Uint8Array): u
 /** As decodeBody, also reporting duplicate keys (which JSON/YAML decoding otherwise hides). */
 export function decodeBodyDetailed(contentType: string | undefined, body: Uint8Array): DecodedBody {
   if (body.length > maxBodyBytes) throw requestEntityTooLarge(maxBodyBytes);
+  let out: DecodedBody;
   switch (bodyFormat(contentType)) {
     case 'json':
-      return decodeJSON(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      out = decodeJSON(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      break;
     case 'yaml':
-      return decodeYAML(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      out = decodeYAML(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      break;
     case 'protobuf':
-      return { object: decodeProtobuf(body), duplicateFields: [] };
+      out = { object: decodeProtobuf(body), duplicateFields: [] };
+      break;
   }
+  if (deeperThan(out.object, maxBodyDepth)) throw badRequest(`couldn't get version/kind; json parse error: exceeded max depth (${maxBodyDepth})`);
+  return out;
+}
+
+/** True when a (tree-shaped) JSON value nests deeper than `limit`. Iterative: the input is untrusted. */
+function deeperThan(v: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= limit) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return false;
 }
 
 export function decodeJSON(text: string): DecodedBody {
@@ -98,14 +125,20 @@ export function decodeYAML(text: string): DecodedBody {
   const first = doc.errors[0];
   if (first) throw yamlError(first.message, first.linePos?.[0].line);
   let object: unknown;
-  try {
-    object = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    throw yamlError(err instanceof Error ? err.message : String(err), undefined);
-  }
   const duplicateFields: string[] = [];
-  if (doc.contents) yamlDuplicates(doc.contents, '', duplicateFields);
-  return { object: object ?? null, duplicateFields };
+  try {
+    // Before toJS: a collection used as a key is an error for go-yaml, while toJS would stringify it.
+    if (doc.contents) yamlDuplicates(doc.contents, '', duplicateFields);
+    object = doc.toJS({ maxAliasCount: 100 });
+    // Aliases come back as shared (or, for `a: &x [*x]`, cyclic) references; go-yaml yields a tree
+    // of copies and refuses cycles. The round trip gives the same, and fails on a cycle.
+    object = JSON.parse(JSON.stringify(object ?? null)) as unknown;
+  } catch (err) {
+    if (err instanceof StatusError) throw err;
+    const msg = err instanceof TypeError && /circular/i.test(err.message) ? 'anchor value contains itself' : err instanceof RangeError ? 'document nests too deeply' : err instanceof Error ? err.message : String(err);
+    throw yamlError(msg, undefined);
+  }
+  return { object, duplicateFields };
 }
 
 function yamlError(message: string, line: number | undefined): StatusError {
@@ -119,6 +152,7 @@ function yamlDuplicates(node: unknown, path: string, out: string[]): void {
   if (isMap(node)) {
     const seen = new Set<string>();
     for (const pair of node.items) {
+      if (pair.key !== null && !isScalar(pair.key)) throw yamlError(`invalid map key: ${String(pair.key)}`, undefined);
       const k = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const p = path ? `${path}.${k}` : k;
       if (seen.has(k)) out.push(p);
