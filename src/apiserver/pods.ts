@@ -14,6 +14,7 @@ import { readBody, successStatus, writeJSON } from './respond.ts';
 import { invalidError } from '../api/field.ts';
 import { validatePodBinding } from '../api/validation/others.ts';
 import type { Binding } from '../api/types.ts';
+import { rejectTypeErrors, typeErrors, type GroupVersionKind } from './decode/fields.ts';
 
 export interface SubresourceContext {
   req: IncomingMessage;
@@ -48,21 +49,29 @@ export interface ConnectHandler {
 
 type Handler = (ctx: SubresourceContext) => Promise<void>;
 
-async function readJSON(req: IncomingMessage, what: string): Promise<Record<string, unknown>> {
+async function readJSON(req: IncomingMessage, gvk: GroupVersionKind): Promise<Record<string, unknown>> {
   const raw = await readBody(req);
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(raw.toString('utf8') || '{}');
+    v = JSON.parse(raw.toString('utf8') || '{}');
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected an object');
-    return v as Record<string, unknown>;
   } catch (err) {
-    throw badRequest(`${what}: couldn't decode the request body: ${(err as Error).message}`);
+    throw badRequest(`${gvk.kind}: couldn't decode the request body: ${(err as Error).message}`);
   }
+  // Decoded as the typed object, as the apiserver does: another kind, or a wrong JSON type
+  // (`target.name: 5`), is a 400 and never coerced.
+  const kind = (v as { kind?: unknown }).kind;
+  if (kind !== undefined && kind !== gvk.kind) throw badRequest(`${String(kind)} cannot be handled as a ${gvk.kind}`);
+  rejectTypeErrors(typeErrors(gvk.group, gvk.version, gvk.kind, v), gvk);
+  return v as Record<string, unknown>;
 }
 
 /** POST pods/{name}/binding: sets spec.nodeName once, and the PodScheduled condition. */
 const binding: Handler = async ({ req, res, store, info, query, clock }) => {
   if (req.method !== 'POST') throw methodNotAllowed();
-  const body = await readJSON(req, 'Binding');
+  const body = await readJSON(req, { group: '', version: 'v1', kind: 'Binding' });
+  const bound = (body.metadata as { name?: unknown } | undefined)?.name;
+  if (bound !== undefined && bound !== '' && bound !== info.name) throw badRequest('name in URL does not match name in Binding object');
   const errs = validatePodBinding(body as unknown as Binding);
   if (errs.length) throw invalidError('Binding', info.name, errs);
   const nodeName = String((body.target as { name?: unknown }).name);
@@ -82,7 +91,7 @@ const binding: Handler = async ({ req, res, store, info, query, clock }) => {
 /** POST pods/{name}/eviction: deletes the pod (no PodDisruptionBudgets in tinykube yet). */
 const eviction: Handler = async ({ req, res, store, info }) => {
   if (req.method !== 'POST') throw methodNotAllowed();
-  const body = await readJSON(req, 'Eviction');
+  const body = await readJSON(req, { group: 'policy', version: 'v1', kind: 'Eviction' });
   const opts = (body.deleteOptions ?? {}) as { gracePeriodSeconds?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } };
   const grace = typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined;
   const preconditions: { uid?: string; resourceVersion?: string } = {};
