@@ -50,7 +50,16 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
     // The patched document is bounded by the request limit too (a small patch may not grow it unboundedly).
     if (JSON.stringify(obj).length > maxBodyBytes * 2) throw new StatusError(413, 'RequestEntityTooLarge', 'the patched object is too large');
     warnings = validateFields(gvk, obj, mode).warnings;
-    return obj as KubeObject;
+    // As the apiserver's patcher: the result must still be this kind, and this object (checkName).
+    const o = obj as KubeObject;
+    const apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+    if (o.apiVersion !== undefined && o.apiVersion !== apiVersion) throw badRequest(`the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${apiVersion})`);
+    if (o.kind !== undefined && o.kind !== info.kind) throw badRequest(`the kind in the data (${String(o.kind)}) does not match the expected kind (${info.kind})`);
+    const name = o.metadata?.name;
+    if (name !== undefined && name !== p.name) throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${p.name})`);
+    const namespace = o.metadata?.namespace;
+    if (namespace !== undefined && namespace !== '' && info.namespaced && namespace !== p.namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    return o;
   };
 
   if (type === 'apply') {
