@@ -9,6 +9,8 @@ import type { Backend, KeyValue, WatchEvent } from '../storage/backend.ts';
 import { CompactedError, FutureRevisionError, KeyExistsError, KeyNotFoundError, RevisionMismatchError } from '../storage/errors.ts';
 import { alreadyExists, badRequest, conflict, expired, notFound, StatusError, timeout } from '../util/status.ts';
 import { invalidError, type FieldError } from '../api/field.ts';
+import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation/meta.ts';
+import { validatePathSegmentName } from '../api/validation/names.ts';
 
 import type { KubeObject, ObjectMeta } from '../api/types.ts';
 import { realClock, rfc3339, type Clock } from '../util/clock.ts';
@@ -273,6 +275,10 @@ export class Store {
     this.strategy.prepareForCreate(obj);
     this.#setTypeMeta(obj);
     this.#check(obj, this.strategy.validate(obj));
+    // Then what every resource gets whatever its strategy checks (rest.BeforeCreate): a name that is
+    // a valid path segment (core/v1 events validate no name of their own), sane labels, annotations,
+    // finalizers and owner references.
+    this.#check(obj, validateObjectMeta(meta, { namespaced: this.info.namespaced, nameFn: validatePathSegmentName, kubeFinalizers: false }));
     if (opts.dryRun) return obj;
     const name = meta.name!;
     const stored = this.#encode(obj);
@@ -351,6 +357,7 @@ export class Store {
         this.#setTypeMeta(next);
         this.#check(next, this.strategy.validateUpdate(next, old));
       }
+      this.#check(next, validateObjectMetaUpdate(next.metadata, old.metadata, { kubeFinalizers: false })); // rest.BeforeUpdate
       if (sameObject(next, old)) return old; // no-op writes keep the resourceVersion, as in Kubernetes
       if (!opts.subresource && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
       // An object being deleted whose last finalizer is removed goes away now.
