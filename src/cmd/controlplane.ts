@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
@@ -72,6 +73,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const reason = code === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadRequest';
     const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `malformed HTTP request: ${err.code ?? err.message}`, reason, code });
     socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  // node:http hands CONNECT to its own event and drops the connection when nobody listens: answer it.
+  server.on('connect', (_req, socket: Duplex) => {
+    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', code: 405 });
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
