@@ -53,7 +53,8 @@ interface Aggregate {
 }
 
 export interface ApiEventRecorderOptions {
-  client: ApiClient;
+  /** The two verbs used; an ApiClient in the agent. */
+  client: Pick<ApiClient, 'create' | 'patch'>;
   /** source.host and reportingInstance. */
   host: string;
   component?: string;
@@ -66,7 +67,7 @@ export interface ApiEventRecorderOptions {
 const MAX_CACHE = 4096;
 
 export class ApiEventRecorder implements EventRecorder {
-  readonly #client: ApiClient;
+  readonly #client: Pick<ApiClient, 'create' | 'patch'>;
   readonly #host: string;
   readonly #component: string;
   readonly #clock: Clock;

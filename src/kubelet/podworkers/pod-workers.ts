@@ -36,7 +36,8 @@ class Worker {
   drain = false;
   readonly state: PodState;
   #wake: (() => void) | undefined;
-  #pending = true;
+  // update() kicks right after creating the worker.
+  #pending = false;
   /** Inside a sync or a termination. */
   busy = false;
   timer: Timer | undefined;

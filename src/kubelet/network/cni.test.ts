@@ -1,0 +1,43 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { bridgeName, hostsFile, parseResolvConf, pickPodCidr, podDnsConfig, renderConflist } from './cni.ts';
+
+describe('pod network', () => {
+  it('picks the same /24 of 10.244.0.0/16 for a name, and skips taken ones', () => {
+    const a = pickPodCidr('node-a');
+    assert.match(a, /^10\.244\.\d{1,3}\.0\/24$/);
+    assert.equal(pickPodCidr('node-a'), a);
+    const b = pickPodCidr('node-a', new Set([a]));
+    assert.notEqual(b, a);
+    assert.match(b, /^10\.244\.\d{1,3}\.0\/24$/);
+  });
+
+  it('names bridges uniquely per node within 15 characters', () => {
+    assert.notEqual(bridgeName('a'), bridgeName('b'));
+    assert.ok(bridgeName('a-very-long-node-name.example.com').length <= 15);
+  });
+
+  it('renders bridge + host-local over the podCIDR + portmap', () => {
+    const c = JSON.parse(renderConflist({ name: 'tinykube', bridge: 'tkbr1', podCidr: '10.244.7.0/24', ipamDataDir: '/d/ipam' }));
+    assert.deepEqual(c.plugins.map((p: { type: string }) => p.type), ['bridge', 'portmap']);
+    assert.deepEqual(c.plugins[0].ipam.ranges, [[{ subnet: '10.244.7.0/24', gateway: '10.244.7.1' }]]);
+    assert.equal(c.plugins[0].ipam.dataDir, '/d/ipam');
+    assert.equal(c.plugins[0].bridge, 'tkbr1');
+  });
+
+  it('writes /etc/hosts with the pod IP and hostname', () => {
+    const h = hostsFile(['10.244.7.5'], 'web', undefined, undefined, [{ ip: '1.2.3.4', hostnames: ['foo', 'bar'] }]);
+    assert.match(h, /^127\.0\.0\.1\tlocalhost$/m);
+    assert.match(h, /^10\.244\.7\.5\tweb$/m);
+    assert.match(h, /^1\.2\.3\.4\tfoo\tbar$/m);
+  });
+
+  it('derives pod DNS from the node resolv.conf and dnsConfig', () => {
+    const host = parseResolvConf('# c\nnameserver 10.0.0.2\nsearch a.example b.example\noptions ndots:2\n');
+    assert.deepEqual(host, { servers: ['10.0.0.2'], searches: ['a.example', 'b.example'], options: ['ndots:2'] });
+    const d = podDnsConfig({ spec: { containers: [], dnsConfig: { nameservers: ['1.1.1.1'], options: [{ name: 'edns0' }, { name: 'timeout', value: '2' }] } } }, host);
+    assert.deepEqual(d, { servers: ['10.0.0.2', '1.1.1.1'], searches: ['a.example', 'b.example'], options: ['ndots:2', 'edns0', 'timeout:2'] });
+    const none = podDnsConfig({ spec: { containers: [], dnsPolicy: 'None', dnsConfig: { nameservers: ['9.9.9.9'] } } }, host);
+    assert.deepEqual(none.servers, ['9.9.9.9']);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ContainerStatus, Pod } from '../../api/types.ts';
+import { podPhase } from './generate.ts';
+import { qosClass } from './qos.ts';
+
+const running: ContainerStatus = { name: 'x', image: '', imageID: '', ready: true, restartCount: 0, state: { running: {} } };
+const waiting: ContainerStatus = { name: 'x', image: '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
+const ok: ContainerStatus = { name: 'x', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } };
+const bad: ContainerStatus = { name: 'x', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1 } } };
+const crashLoop: ContainerStatus = { name: 'x', image: '', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } };
+
+function pod(restartPolicy: string): Pod {
+  return { spec: { restartPolicy, containers: [] } };
+}
+
+describe('podPhase', () => {
+  const cases: { name: string; policy: string; init?: ContainerStatus[]; app: ContainerStatus[]; want: string }[] = [
+    { name: 'all waiting', policy: 'Always', app: [waiting, waiting], want: 'Pending' },
+    { name: 'one running one creating', policy: 'Always', app: [running, waiting], want: 'Pending' },
+    { name: 'all running', policy: 'Always', app: [running, running], want: 'Running' },
+    { name: 'crash loop is running', policy: 'Always', app: [crashLoop], want: 'Running' },
+    { name: 'Always, all exited', policy: 'Always', app: [ok, bad], want: 'Running' },
+    { name: 'Never, all succeeded', policy: 'Never', app: [ok, ok], want: 'Succeeded' },
+    { name: 'Never, one failed', policy: 'Never', app: [ok, bad], want: 'Failed' },
+    { name: 'OnFailure, all succeeded', policy: 'OnFailure', app: [ok], want: 'Succeeded' },
+    { name: 'OnFailure, failed will restart', policy: 'OnFailure', app: [bad], want: 'Running' },
+    { name: 'init pending', policy: 'Always', init: [waiting], app: [waiting], want: 'Pending' },
+    { name: 'init failed, Never', policy: 'Never', init: [bad], app: [waiting], want: 'Failed' },
+    { name: 'init failed, Always', policy: 'Always', init: [bad], app: [waiting], want: 'Pending' },
+    { name: 'init done', policy: 'Always', init: [ok], app: [running], want: 'Running' },
+  ];
+  for (const c of cases) {
+    it(c.name, () => assert.equal(podPhase(pod(c.policy), c.init ?? [], c.app), c.want));
+  }
+});
+
+describe('qosClass', () => {
+  const p = (...res: Record<string, Record<string, string>>[]): Pod => ({ spec: { containers: res.map((r, i) => ({ name: `c${i}`, resources: r })) } });
+  const cases: { name: string; pod: Pod; want: string }[] = [
+    { name: 'nothing', pod: p({}), want: 'BestEffort' },
+    { name: 'limits only (requests default to them)', pod: p({ limits: { cpu: '1', memory: '1Gi' } }), want: 'Guaranteed' },
+    { name: 'equal requests and limits', pod: p({ requests: { cpu: '500m', memory: '64Mi' }, limits: { cpu: '0.5', memory: '64Mi' } }), want: 'Guaranteed' },
+    { name: 'memory limit only', pod: p({ limits: { memory: '32Mi' } }), want: 'Burstable' },
+    { name: 'requests below limits', pod: p({ requests: { cpu: '100m' }, limits: { cpu: '1', memory: '1Gi' } }), want: 'Burstable' },
+    { name: 'one guaranteed, one best effort', pod: p({ limits: { cpu: '1', memory: '1Gi' } }, {}), want: 'Burstable' },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(qosClass(c.pod), c.want));
+});
