@@ -367,6 +367,54 @@ spec:
     await c.k('delete', 'pod', 'crasher', '--wait=false');
   });
 
+  it('configMap volumes and env, a memory-backed emptyDir with sizeLimit, and FailedMount until the configMap exists', async () => {
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: configured
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: cfg
+    configMap: {name: web-config}
+  - name: mem
+    emptyDir: {medium: Memory, sizeLimit: 8Mi}
+  containers:
+  - name: web
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    env:
+    - name: GREETING
+      valueFrom: {configMapKeyRef: {name: web-config, key: greeting}}
+    command: ["sh", "-c", "mkdir -p /www; cp /cfg/index.html /www/; echo $GREETING > /www/env; df -k /scratch | tail -1 > /www/df; grep ' /scratch ' /proc/mounts > /www/mounts; exec httpd -f -p 8080 -h /www"]
+    volumeMounts:
+    - {name: cfg, mountPath: /cfg}
+    - {name: mem, mountPath: /scratch}
+`);
+    const waiting = await until('FailedMount', async () => {
+      const d = await c.k('describe', 'pod', 'configured');
+      return /Warning\s+FailedMount\s.*MountVolume\.SetUp failed for volume "cfg" : configmap "web-config" not found/.test(d) ? d : undefined;
+    }, 20_000);
+    assert.match(waiting, /Reason:\s+ContainerCreating/);
+    assert.match(await c.k('get', 'pod', 'configured'), /configured\s+0\/1\s+ContainerCreating/);
+    // (kubectl create configmap sends protobuf, which the API server does not decode for ConfigMaps yet.)
+    await apply(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {index.html: from-configmap, greeting: hi}
+`);
+    await until('configured Running', async () => /^configured\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), 30_000);
+    const ip = (await getPod('configured')).status.podIP!;
+    const get = async (p: string) => (await sh('wget', ['-q', '-O', '-', '-T', '5', `http://${ip}:8080/${p}`])).stdout;
+    assert.equal(await get('index.html'), 'from-configmap');
+    assert.equal(await get('env'), 'hi\n');
+    assert.match(await get('mounts'), /^tmpfs \/scratch tmpfs /);
+    assert.equal(Number((await get('df')).trim().split(/\s+/)[1]), 8192);
+    await c.k('delete', 'pod', 'configured', '--wait=true');
+    await until('tmpfs unmounted', async () => mountsUnder(path.join(agentDir, 'pods')).length === 0, 10_000);
+  });
+
   it('after kill -9 and a restart of the agent, nothing restarts and container IDs stay', async () => {
     const ids = async () => {
       const p = await getPod('duo');
