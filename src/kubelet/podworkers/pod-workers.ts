@@ -231,7 +231,10 @@ export class PodWorkers implements ContainerLocator {
         const status = await o.syncer.terminate(pod, w.state, grace);
         if (!w.removed && !w.drain) {
           o.status.setPodStatus(pod, status);
-          await o.status.idle();
+          // The final status goes first, as the kubelet's does; an unreachable API must not hold the deletion.
+          const ac = new AbortController();
+          await Promise.race([o.status.idle(), o.clock.sleep(5000, ac.signal).catch(() => undefined)]);
+          ac.abort();
           await o.confirmDeletion(pod);
         }
         await o.syncer.cleanup(uid, pod);
