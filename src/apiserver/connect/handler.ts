@@ -1,0 +1,248 @@
+// The API server's ConnectHandler: serves pods/log, exec, attach and portforward by proxying to the
+// pod's node agent (src/kubelet/streaming), as the kube-apiserver proxies to the kubelet.
+//
+//   log           GET, streamed through (chunked, headers flushed at once for -f).
+//   exec/attach   kubectl's WebSocket v5.channel.k8s.io is terminated here and re-originated as SPDY
+//                 v4.channel.k8s.io toward the agent (./remotecommand.ts). Any other upgrade — the
+//                 SPDY fallback (POST, Upgrade: SPDY/3.1), or a WebSocket offering only older
+//                 channel protocols — is relayed byte for byte after the agent (and behind it
+//                 containerd's streaming server) accepted it, so the client negotiates with containerd.
+//   portforward   WebSocket "SPDY/3.1+portforward.k8s.io" is a SPDY session inside WebSocket
+//                 messages: the handler opens a raw SPDY upgrade to the agent and splices the two,
+//                 message payloads to bytes and back. Raw SPDY (the fallback) is relayed.
+//
+// Upgrades are answered only after the agent answered, so a refusal (container not running, no
+// such port) reaches kubectl as a non-101 Status on both its WebSocket and its SPDY attempt.
+//
+// The API server authenticates to agents with a client certificate signed by the cluster CA and
+// verifies their serving certificates against that CA.
+
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Pod } from '../../api/types.ts';
+import { StatusError, badRequest, type Status } from '../../util/status.ts';
+import { dialUpgrade, rejectUpgrade, splice, upgradeRequestHeaders, upgradeResponseHeaders, writeResponseHead, SPDY_31, STREAM_PROTOCOL_HEADER, type UpgradeOutcome } from '../../util/spdy/upgrade.ts';
+import { SpdySession } from '../../util/spdy/session.ts';
+import type { ConnectHandler, SubresourceContext, UpgradeContext } from '../pods.ts';
+import { nodeObjectLocator, type AgentEndpoint, type AgentLocator } from './agent.ts';
+import { checkLogsAvailable, logContainerName, streamContainerName } from './containers.ts';
+import { bridgeV5, openRemoteCommandStreams, V4_CHANNEL, V5_CHANNEL, type StreamFlags } from './remotecommand.ts';
+
+export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
+export const PORT_FORWARD_TUNNEL_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
+
+export interface ConnectHandlerOptions {
+  /** The client certificate the API server presents to agents, and the CA their serving certs chain to. */
+  tls: { ca: string; cert: string; key: string };
+  /** Finds a node's agent. Default: the Node's address and status.daemonEndpoints.kubeletEndpoint.Port. */
+  locateAgent?: AgentLocator;
+  /** Connect + response-head timeout toward the agent (default 30 s). */
+  agentTimeoutMs?: number;
+}
+
+/** Query parameters of pods/log that the agent understands (the rest are the API server's). */
+const LOG_PARAMS = ['follow', 'previous', 'timestamps', 'tailLines', 'sinceSeconds', 'sinceTime', 'limitBytes', 'stream'];
+
+function isTrue(v: string | null): boolean {
+  return v === 'true' || v === '1';
+}
+
+function flagsOf(q: URLSearchParams): StreamFlags {
+  const tty = isTrue(q.get('tty'));
+  return { stdin: isTrue(q.get('stdin')), stdout: isTrue(q.get('stdout')), stderr: isTrue(q.get('stderr')) && !tty, tty };
+}
+
+function agentUrl(ep: AgentEndpoint, path: string, query?: URLSearchParams): URL {
+  const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
+  const qs = query && [...query.keys()].length ? `?${query}` : '';
+  return new URL(`https://${host}:${ep.port}${path}${qs}`);
+}
+
+function seg(s: string): string {
+  return encodeURIComponent(s);
+}
+
+/** A refusal from the agent as a StatusError: its own Status when it sent one, else the text. */
+function refusal(code: number, body: Buffer): StatusError {
+  try {
+    const s = JSON.parse(body.toString()) as Partial<Status>;
+    if (s && s.kind === 'Status' && typeof s.message === 'string') {
+      return new StatusError(typeof s.code === 'number' ? s.code : code, s.reason ?? 'InternalError', s.message, s.details);
+    }
+  } catch {
+    // not JSON
+  }
+  const text = body.toString().trim() || `the node agent answered ${code}`;
+  return new StatusError(code >= 400 ? code : 502, code === 400 ? 'BadRequest' : code === 404 ? 'NotFound' : 'InternalError', text);
+}
+
+function dialError(err: unknown): StatusError {
+  return new StatusError(500, 'InternalError', `error dialing backend: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function failUpgrade(socket: Duplex, err: unknown): void {
+  const se = err instanceof StatusError ? err : new StatusError(500, 'InternalError', `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`);
+  rejectUpgrade(socket, se.code, JSON.stringify(se.toStatus()));
+}
+
+function offered(req: IncomingMessage): string[] {
+  return String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function createConnectHandler(opts: ConnectHandlerOptions): ConnectHandler {
+  const locate = opts.locateAgent ?? nodeObjectLocator;
+  const tls = { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key };
+  const timeoutMs = opts.agentTimeoutMs ?? 30_000;
+  // One handshake server per protocol we accept; no compression (kubectl offers none).
+  const handshakes = new Map<string, WebSocketServer>(
+    [V5_CHANNEL, PORT_FORWARD_TUNNEL_PROTOCOL].map((p) => [p, new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols: () => p })]),
+  );
+
+  async function podOf(ctx: UpgradeContext): Promise<Pod> {
+    const store = ctx.registry.lookup('', 'v1', 'pods');
+    if (!store) throw new StatusError(500, 'InternalError', 'Internal error occurred: the pods resource is not registered');
+    return (await store.get(ctx.info.namespace, ctx.info.name)) as Pod;
+  }
+
+  async function dial(url: URL, method: string, headers: OutgoingHttpHeaders): Promise<Extract<UpgradeOutcome, { upgraded: true }>> {
+    let out: UpgradeOutcome;
+    try {
+      out = await dialUpgrade({ url, method, headers: { ...headers, 'Content-Length': '0' }, tls, timeoutMs });
+    } catch (err) {
+      throw dialError(err);
+    }
+    if (!out.upgraded) throw refusal(out.statusCode, out.body);
+    return out;
+  }
+
+  /** Completes kubectl's WebSocket handshake with the one protocol we chose. */
+  function acceptWebSocket(ctx: UpgradeContext, protocol: string): Promise<WebSocket> {
+    return new Promise((resolve) => {
+      handshakes.get(protocol)!.handleUpgrade(ctx.req, ctx.socket, ctx.head, (ws) => resolve(ws));
+    });
+  }
+
+  /** Relays the client's upgrade as it is; the next hops negotiate with the client directly. */
+  async function relay(ctx: UpgradeContext, url: URL): Promise<void> {
+    const up = await dial(url, ctx.req.method ?? 'GET', upgradeRequestHeaders(ctx.req.headers, ctx.req.rawHeaders));
+    writeResponseHead(ctx.socket, 101, upgradeResponseHeaders(up.rawHeaders));
+    if (ctx.head.length) ctx.socket.unshift(ctx.head);
+    await splice(ctx.socket, up.socket);
+  }
+
+  async function remoteCommand(ctx: UpgradeContext, url: URL, flags: StreamFlags): Promise<void> {
+    const up = await dial(url, 'POST', { Connection: 'Upgrade', Upgrade: SPDY_31, [STREAM_PROTOCOL_HEADER]: [V4_CHANNEL] });
+    const protocol = String(up.headers['x-stream-protocol-version'] ?? V4_CHANNEL);
+    const session = new SpdySession(up.socket, { role: 'client', replyTimeoutMs: timeoutMs });
+    let streams;
+    try {
+      streams = await openRemoteCommandStreams(session, flags);
+    } catch (err) {
+      session.destroy();
+      throw new StatusError(500, 'InternalError', `Internal error occurred: error creating the streams to the node agent: ${(err as Error).message}`);
+    }
+    const ws = await acceptWebSocket(ctx, V5_CHANNEL);
+    await bridgeV5(ws, session, streams, protocol);
+  }
+
+  async function portForwardTunnel(ctx: UpgradeContext, url: URL): Promise<void> {
+    const up = await dial(url, 'POST', { Connection: 'Upgrade', Upgrade: SPDY_31, [STREAM_PROTOCOL_HEADER]: [PORT_FORWARD_PROTOCOL] });
+    const ws = await acceptWebSocket(ctx, PORT_FORWARD_TUNNEL_PROTOCOL);
+    const tunnel = createWebSocketStream(ws);
+    tunnel.on('error', () => undefined);
+    await splice(tunnel, up.socket);
+  }
+
+  return {
+    async serve(ctx: SubresourceContext, pod: Pod): Promise<void> {
+      if (ctx.info.subresource !== 'log') throw badRequest('Upgrade request required');
+      if (ctx.req.method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      const container = logContainerName(pod, ctx.query.get('container'));
+      checkLogsAvailable(pod, container, isTrue(ctx.query.get('previous')));
+      const ep = await locate(pod.spec!.nodeName!, ctx.registry);
+      const q = new URLSearchParams();
+      for (const k of LOG_PARAMS) {
+        const v = ctx.query.get(k);
+        if (v !== null) q.set(k, v);
+      }
+      const url = agentUrl(ep, `/containerLogs/${seg(ctx.info.namespace)}/${seg(ctx.info.name)}/${seg(container)}`, q);
+      await proxyLogs(ctx, url);
+    },
+
+    async upgrade(ctx: UpgradeContext): Promise<void> {
+      ctx.socket.on('error', () => undefined);
+      try {
+        const sub = ctx.info.subresource;
+        if (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward') throw badRequest(`${sub || 'pods'} does not support an upgrade`);
+        const pod = await podOf(ctx);
+        const nodeName = pod.spec?.nodeName;
+        if (!nodeName) throw badRequest(`pod ${ctx.info.name} does not have a host assigned`);
+        const ep = await locate(nodeName, ctx.registry);
+        const isWebSocket = String(ctx.req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+        const ns = seg(ctx.info.namespace);
+        const name = seg(ctx.info.name);
+        if (sub === 'portforward') {
+          const url = agentUrl(ep, `/portForward/${ns}/${name}`, isWebSocket ? new URLSearchParams(ctx.query) : undefined);
+          if (isWebSocket && offered(ctx.req).includes(PORT_FORWARD_TUNNEL_PROTOCOL)) return await portForwardTunnel(ctx, url);
+          return await relay(ctx, url);
+        }
+        const container = streamContainerName(pod, ctx.query.get('container'));
+        const flags = flagsOf(ctx.query);
+        const q = new URLSearchParams();
+        if (sub === 'exec') {
+          const command = ctx.query.getAll('command');
+          if (command.length === 0) throw badRequest('you must specify at least one command for the container');
+          for (const c of command) q.append('command', c);
+        }
+        if (flags.stdin) q.set('input', '1');
+        if (flags.stdout) q.set('output', '1');
+        if (flags.stderr) q.set('error', '1');
+        if (flags.tty) q.set('tty', '1');
+        if (!flags.stdin && !flags.stdout && !flags.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
+        const url = agentUrl(ep, `/${sub}/${ns}/${name}/${seg(container)}`, q);
+        if (isWebSocket && offered(ctx.req).includes(V5_CHANNEL)) return await remoteCommand(ctx, url, flags);
+        return await relay(ctx, url);
+      } catch (err) {
+        failUpgrade(ctx.socket, err);
+      }
+    },
+  };
+
+  function proxyLogs(ctx: SubresourceContext, url: URL): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const up = https.get(url, { ...tls, agent: false, timeout: timeoutMs, ALPNProtocols: ['http/1.1'] }, (res) => {
+        up.setTimeout(0);
+        if (res.statusCode !== 200) {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => reject(refusal(res.statusCode ?? 502, Buffer.concat(parts))));
+          res.on('error', (err) => reject(dialError(err)));
+          return;
+        }
+        ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
+        ctx.res.flushHeaders();
+        res.pipe(ctx.res);
+        res.on('end', () => resolve());
+        res.on('error', () => {
+          ctx.res.destroy();
+          resolve();
+        });
+      });
+      up.on('timeout', () => up.destroy(new Error(`no answer from the node agent within ${timeoutMs} ms`)));
+      up.on('error', (err) => {
+        if (ctx.res.headersSent) {
+          ctx.res.destroy();
+          resolve();
+        } else reject(dialError(err));
+      });
+      // kubectl stopped reading (Ctrl-C on logs -f): stop the agent's stream too.
+      ctx.res.on('close', () => {
+        up.destroy();
+        resolve();
+      });
+    });
+  }
+}
