@@ -53,7 +53,7 @@ export const notSupported = (p: FieldPath, badValue: unknown, valid: string[]): 
   badValue,
   detail: valid.length ? `supported values: ${valid.map((v) => JSON.stringify(v)).join(', ')}` : undefined,
 });
-export const duplicate = (p: FieldPath, badValue: unknown): FieldError => ({ type: 'FieldValueDuplicate', field: String(p), badValue });
+export const duplicate = (p: FieldPath, badValue: unknown, detail?: string): FieldError => ({ type: 'FieldValueDuplicate', field: String(p), badValue, detail });
 export const tooLong = (p: FieldPath, badValue: unknown, max: number): FieldError => ({ type: 'FieldValueTooLong', field: String(p), badValue, detail: `may not be more than ${max} bytes` });
 export const fieldNotFound = (p: FieldPath, badValue: unknown): FieldError => ({ type: 'FieldValueNotFound', field: String(p), badValue });
 
@@ -70,13 +70,13 @@ export function fieldErrorMessage(e: FieldError): string {
     case 'FieldValueNotSupported':
       return `Unsupported value: ${renderValue(e.badValue)}${detail}`;
     case 'FieldValueDuplicate':
-      return `Duplicate value: ${renderValue(e.badValue)}`;
+      return `Duplicate value: ${renderValue(e.badValue)}${detail}`;
     case 'FieldValueTooLong':
       return `Too long${detail}`;
     case 'FieldValueTooMany':
       return `Too many${detail}`;
     case 'FieldValueNotFound':
-      return `Not found: ${renderValue(e.badValue)}`;
+      return `Not found: ${renderValue(e.badValue)}${detail}`;
     case 'InternalError':
       return `Internal error${detail}`;
   }
