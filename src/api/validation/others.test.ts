@@ -64,7 +64,7 @@ test('nodes: taints, resources, podCIDRs', () => {
   };
   assert.deepEqual(render(validateNode(bad)), [
     'metadata.taints[0].effect: Unsupported value: "Sometimes": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"',
-    'metadata.taints[2]: Duplicate value: {"key":"b","effect":"NoSchedule"}',
+    'metadata.taints[2]: Duplicate value: {"key":"b","effect":"NoSchedule"}: taints must be unique by key and effect pair',
     'status.capacity.cpu: Invalid value: "-1": must be greater than or equal to 0',
     'spec.podCIDRs[0]: Invalid value: "10.244.1.0/33": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)',
   ]);
