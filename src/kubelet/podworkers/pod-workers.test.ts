@@ -312,6 +312,23 @@ describe('pod workers', () => {
     }
   });
 
+  it('a failing postStart hook kills the container with FailedPostStartHook', async () => {
+    const s = makeStack();
+    try {
+      s.runtime.execScript((ctx) => (ctx.cmd[0] === 'setup' ? { stdout: Buffer.alloc(0), stderr: Buffer.from('no db'), exitCode: 1 } : undefined));
+      const pod = makePod('hook').restartPolicy('Never').container({ name: 'app', lifecycle: { postStart: { exec: { command: ['setup'] } } } }).build();
+      s.workers.update(pod);
+      await s.until(() => s.recorder.reasons().includes('Killing'), 'killed');
+      const ev = s.recorder.events.find((e) => e.reason === 'FailedPostStartHook')!;
+      assert.equal(ev.type, 'Warning');
+      assert.match(ev.message, /^Exec lifecycle hook \(\["setup"\]\) for Container "app" failed - error: command 'setup' exited with 1: no db/);
+      await s.advance(1000);
+      assert.equal(s.statusOf(pod)!.phase, 'Failed');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('deletion: preStop, stop with the grace period, confirmation, cleanup', async () => {
     const s = makeStack();
     try {
