@@ -16,7 +16,7 @@ before(async () => {
     seenHeaders.push(req.headers);
     if (req.url === '/healthy') res.end('ok');
     else if (req.url === '/moved') res.writeHead(302, { location: '/elsewhere' }).end();
-    else if (req.url === '/slow') setTimeout(() => res.end('late'), 1500);
+    else if (req.url === '/slow') setTimeout(() => res.end('late'), 400);
     else res.writeHead(500).end('broken');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
