@@ -20,6 +20,7 @@ export class SchedulerCache implements NodeInfoLister {
   readonly #podNode = new Map<string, string>();
   readonly #assumed = new Set<string>();
   readonly #images = new Map<string, ImageState>();
+  readonly #byOwner = new Map<string, Map<string, number>>();
   #list: NodeInfo[] | undefined;
   #withAffinity: NodeInfo[] | undefined;
   #withAntiAffinity: NodeInfo[] | undefined;
@@ -42,6 +43,10 @@ export class SchedulerCache implements NodeInfoLister {
   havePodsWithAffinity(): readonly NodeInfo[] {
     this.#withAffinity ??= this.list().filter((n) => n.podsWithAffinity > 0);
     return this.#withAffinity;
+  }
+
+  podsByOwner(ownerUid: string): ReadonlyMap<string, number> | undefined {
+    return this.#byOwner.get(ownerUid);
   }
 
   havePodsWithRequiredAntiAffinity(): readonly NodeInfo[] {
@@ -92,12 +97,10 @@ export class SchedulerCache implements NodeInfoLister {
     if (!nodeName) return;
     const info = newPodInfo(pod);
     const prev = this.#podNode.get(info.key);
-    if (prev !== undefined && prev !== nodeName) this.#nodes.get(prev)?.removePod(info.key);
-    if (prev !== undefined && this.#nodes.get(nodeName)?.pods.get(info.key) && hasAffinity(this.#nodes.get(nodeName)!.pods.get(info.key)!)) this.#affinityChanged();
+    if (prev !== undefined) this.#removeFrom(prev, info.key);
     this.#assumed.delete(info.key);
-    this.#nodeInfo(nodeName).addPod(info);
+    this.#addTo(nodeName, info);
     this.#podNode.set(info.key, nodeName);
-    if (hasAffinity(info)) this.#affinityChanged();
   }
 
   removePod(pod: Pod): void {
@@ -107,11 +110,10 @@ export class SchedulerCache implements NodeInfoLister {
   /** Counts a pod on the chosen node before it is bound. */
   assume(info: PodInfo, nodeName: string): void {
     const prev = this.#podNode.get(info.key);
-    if (prev !== undefined) this.#nodes.get(prev)?.removePod(info.key);
-    this.#nodeInfo(nodeName).addPod(info);
+    if (prev !== undefined) this.#removeFrom(prev, info.key);
+    this.#addTo(nodeName, info);
     this.#podNode.set(info.key, nodeName);
     this.#assumed.add(info.key);
-    if (hasAffinity(info)) this.#affinityChanged();
   }
 
   /** Binding failed: stop counting the pod, unless the informer has meanwhile confirmed it. */
@@ -141,9 +143,30 @@ export class SchedulerCache implements NodeInfoLister {
     this.#assumed.delete(key);
     const ni = this.#nodes.get(nodeName);
     if (!ni) return;
-    const removed = ni.removePod(key);
+    this.#removeFrom(nodeName, key);
     if (!ni.node && ni.pods.size === 0) this.#nodes.delete(nodeName);
-    if (removed && hasAffinity(removed)) this.#affinityChanged();
+  }
+
+  #addTo(nodeName: string, info: PodInfo): void {
+    this.#nodeInfo(nodeName).addPod(info);
+    if (info.ownerUid && !info.pod.metadata?.deletionTimestamp) this.#bumpOwner(info.ownerUid, nodeName, 1);
+    if (hasAffinity(info)) this.#affinityChanged();
+  }
+
+  #removeFrom(nodeName: string, key: string): void {
+    const removed = this.#nodes.get(nodeName)?.removePod(key);
+    if (!removed) return;
+    if (removed.ownerUid && !removed.pod.metadata?.deletionTimestamp) this.#bumpOwner(removed.ownerUid, nodeName, -1);
+    if (hasAffinity(removed)) this.#affinityChanged();
+  }
+
+  #bumpOwner(owner: string, nodeName: string, delta: number): void {
+    let m = this.#byOwner.get(owner);
+    if (!m) this.#byOwner.set(owner, (m = new Map()));
+    const v = (m.get(nodeName) ?? 0) + delta;
+    if (v > 0) m.set(nodeName, v);
+    else m.delete(nodeName);
+    if (m.size === 0) this.#byOwner.delete(owner);
   }
 
   #nodeInfo(name: string): NodeInfo {

@@ -18,6 +18,8 @@ export class CycleState {
   readonly skipFilterPlugins = new Set<string>();
   /** Plugins whose PreScore returned Skip: their Score is not run in this cycle. */
   readonly skipScorePlugins = new Set<string>();
+  /** The Filter plugins left after PreFilter skips (set by the framework once per cycle). */
+  activeFilters: readonly unknown[] | undefined;
 
   write<T>(key: StateKey<T>, value: T): void {
     this.#data.set(key.name, value);

@@ -10,7 +10,7 @@ import {
   isBind, isFilter, isNormalizeScore, isPostFilter, isPreFilter, isPreFilterExtensions, isPreScore, isReserve, isScore,
 } from './interfaces.ts';
 import type {
-  BindPlugin, FilterPlugin, Handle, NodeInfoLister, NodeScore, NormalizeScorePlugin, Plugin, PluginFactory, PodEvictor,
+  BindPlugin, FilterPlugin, Handle, NodeInfoLister, NormalizeScorePlugin, Plugin, PluginFactory, PodEvictor,
   PostFilterPlugin, PostFilterResult, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ReservePlugin, ScorePlugin,
 } from './interfaces.ts';
 import type { NodeInfo } from './node-info.ts';
@@ -107,9 +107,20 @@ export class Framework implements Handle {
 
   /** The first plugin that rejects the node decides its status (Kubernetes stops there too). */
   runFilterPlugins(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
-    for (const pl of this.filterPlugins) {
-      if (state.skipFilterPlugins.size > 0 && state.skipFilterPlugins.has(pl.name)) continue;
-      const s = guard(() => pl.filter(state, pod, node));
+    // Computed once per cycle: this runs for hundreds of nodes per pod.
+    let active = state.activeFilters as readonly FilterPlugin[] | undefined;
+    if (!active) {
+      active = this.filterPlugins.filter((pl) => !state.skipFilterPlugins.has(pl.name));
+      state.activeFilters = active;
+    }
+    for (let i = 0; i < active.length; i++) {
+      const pl = active[i];
+      let s: Status;
+      try {
+        s = pl.filter(state, pod, node);
+      } catch (err) {
+        s = errorStatus(err);
+      }
       if (s.code !== 'Success') return withPlugin(s, pl.name);
     }
     return success();
@@ -167,20 +178,20 @@ export class Framework implements Handle {
   /** Weighted, normalised totals, index-aligned with `nodes`. */
   runScorePlugins(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): number[] | Status {
     const totals = new Array<number>(nodes.length).fill(0);
+    const scores = new Float64Array(nodes.length);
     for (const pl of this.scorePlugins) {
       if (state.skipScorePlugins.has(pl.name)) continue;
-      const scores: NodeScore[] = new Array(nodes.length);
       try {
-        for (let i = 0; i < nodes.length; i++) scores[i] = { name: nodes[i].name, score: pl.score(state, pod, nodes[i]) };
+        for (let i = 0; i < nodes.length; i++) scores[i] = pl.score(state, pod, nodes[i]);
       } catch (err) {
         return withPlugin(errorStatus(err), pl.name);
       }
       if (isNormalizeScore(pl)) {
-        const s = guard(() => (pl as ScorePlugin & NormalizeScorePlugin).normalizeScore(state, pod, scores));
+        const s = guard(() => (pl as ScorePlugin & NormalizeScorePlugin).normalizeScore(state, pod, nodes, scores));
         if (s.code !== 'Success') return withPlugin(s, pl.name);
       }
       const w = this.weight(pl.name);
-      for (let i = 0; i < nodes.length; i++) totals[i] += scores[i].score * w;
+      for (let i = 0; i < nodes.length; i++) totals[i] += scores[i] * w;
     }
     return totals;
   }

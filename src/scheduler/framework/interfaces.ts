@@ -57,14 +57,12 @@ export interface ScorePlugin extends Plugin {
   score(state: CycleState, pod: PodInfo, node: NodeInfo): number;
 }
 
-export interface NodeScore {
-  readonly name: string;
-  score: number;
-}
-
-/** After all nodes are scored by one plugin: rescale its scores in place to 0..100. */
+/**
+ * After all nodes are scored by one plugin: rescale its scores in place to 0..100. `scores[i]` is the
+ * score of `nodes[i]` (flat arrays rather than Kubernetes' name/score pairs: no allocation per node).
+ */
 export interface NormalizeScorePlugin extends Plugin {
-  normalizeScore(state: CycleState, pod: PodInfo, scores: NodeScore[]): Status;
+  normalizeScore(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array): Status;
 }
 
 /** After a node is chosen, before binding: claim what the pod will use; undone on failure. */
@@ -89,6 +87,11 @@ export interface NodeInfoLister {
   havePodsWithAffinity(): readonly NodeInfo[];
   /** Nodes with at least one pod that has required anti-affinity. */
   havePodsWithRequiredAntiAffinity(): readonly NodeInfo[];
+  /**
+   * Pods (not terminating) of one controller owner, counted per node name (an index the cache keeps, so
+   * default spreading does not scan every pod of the cluster for every pod it schedules).
+   */
+  podsByOwner(ownerUid: string): ReadonlyMap<string, number> | undefined;
 }
 
 /** Removes pods chosen as preemption victims (a DELETE through the API). Called from PostFilter; does not wait. */

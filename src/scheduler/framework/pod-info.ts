@@ -35,6 +35,8 @@ export interface PodInfo {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly priority: number;
+  /** uid of the controller ownerReference (the ReplicaSet, StatefulSet... that made the pod), if any. */
+  readonly ownerUid: string | undefined;
   readonly requests: Resource;
   readonly nonZeroRequests: Resource;
   readonly hostPorts: readonly HostPort[];
@@ -89,6 +91,7 @@ export function newPodInfo(pod: Pod): PodInfo {
     name: pod.metadata?.name ?? '',
     labels: pod.metadata?.labels ?? {},
     priority: pod.spec?.priority ?? 0,
+    ownerUid: pod.metadata?.ownerReferences?.find((o) => o.controller)?.uid,
     requests: podRequests(pod),
     nonZeroRequests: podNonZeroRequests(pod),
     hostPorts,

@@ -1,17 +1,15 @@
-// helper.DefaultNormalizeScore: scale to 0..max by the highest score; `reverse` makes fewer better.
+// helper.DefaultNormalizeScore: scale to 0..max by the highest score (integer division, as Go's int64);
+// `reverse` makes fewer better.
 
-import type { NodeScore } from '../framework/interfaces.ts';
-
-export function defaultNormalizeScore(max: number, reverse: boolean, scores: NodeScore[]): void {
+export function defaultNormalizeScore(max: number, reverse: boolean, scores: Float64Array): void {
   let highest = 0;
-  for (const s of scores) if (s.score > highest) highest = s.score;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > highest) highest = scores[i];
   if (highest === 0) {
-    if (reverse) for (const s of scores) s.score = max;
+    if (reverse) scores.fill(max);
     return;
   }
-  for (const s of scores) {
-    let v = Math.trunc((max * s.score) / highest);
-    if (reverse) v = max - v;
-    s.score = v;
+  for (let i = 0; i < scores.length; i++) {
+    const v = Math.trunc((max * scores[i]) / highest);
+    scores[i] = reverse ? max - v : v;
   }
 }

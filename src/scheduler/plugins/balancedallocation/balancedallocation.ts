@@ -44,10 +44,13 @@ export class BalancedAllocation implements PreScorePlugin, ScorePlugin {
   // Uses actual requests (useRequested), not the defaulted ones LeastAllocated uses.
   score(_state: CycleState, pod: PodInfo, node: NodeInfo): number {
     const a = node.allocatable;
-    return balancedScore(
-      [node.requested.milliCPU + pod.requests.milliCPU, node.requested.memory + pod.requests.memory],
-      [a.milliCPU, a.memory],
-    );
+    if (a.milliCPU === 0 || a.memory === 0) {
+      return balancedScore([node.requested.milliCPU + pod.requests.milliCPU, node.requested.memory + pod.requests.memory], [a.milliCPU, a.memory]);
+    }
+    // The usual two resources, without arrays: std of two fractions is half their distance.
+    const fc = Math.min(1, (node.requested.milliCPU + pod.requests.milliCPU) / a.milliCPU);
+    const fm = Math.min(1, (node.requested.memory + pod.requests.memory) / a.memory);
+    return Math.trunc((1 - Math.abs((fc - fm) / 2)) * MAX_NODE_SCORE);
   }
 }
 

@@ -5,7 +5,7 @@
 import type { CycleState } from '../../framework/cycle-state.ts';
 import { stateKey } from '../../framework/cycle-state.ts';
 import type {
-  FilterPlugin, Handle, NodeScore, NormalizeScorePlugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+  FilterPlugin, Handle, NormalizeScorePlugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
 } from '../../framework/interfaces.ts';
 import { MAX_NODE_SCORE } from '../../framework/interfaces.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
@@ -202,17 +202,17 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreFilte
     return score;
   }
 
-  normalizeScore(state: CycleState, _pod: PodInfo, scores: NodeScore[]): Status {
+  normalizeScore(state: CycleState, _pod: PodInfo, _nodes: readonly NodeInfo[], scores: Float64Array): Status {
     const s = state.read(scoreKey);
     if (!s || s.topology.size === 0) return success();
     let min = Infinity;
     let max = -Infinity;
-    for (const sc of scores) {
-      if (sc.score > max) max = sc.score;
-      if (sc.score < min) min = sc.score;
+    for (const v of scores) {
+      if (v > max) max = v;
+      if (v < min) min = v;
     }
     const diff = max - min;
-    for (const sc of scores) sc.score = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((sc.score - min) / diff)) : 0;
+    for (let i = 0; i < scores.length; i++) scores[i] = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((scores[i] - min) / diff)) : 0;
     return success();
   }
 }

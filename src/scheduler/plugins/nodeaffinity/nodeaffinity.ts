@@ -2,7 +2,7 @@
 // each matching term's weight to the node's score.
 
 import type { CycleState } from '../../framework/cycle-state.ts';
-import type { FilterPlugin, NodeScore, NormalizeScorePlugin, PreFilterPlugin, PreScorePlugin, ScorePlugin } from '../../framework/interfaces.ts';
+import type { FilterPlugin, NormalizeScorePlugin, PreFilterPlugin, PreScorePlugin, ScorePlugin } from '../../framework/interfaces.ts';
 import { MAX_NODE_SCORE } from '../../framework/interfaces.ts';
 import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity } from '../../framework/node-affinity.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
@@ -40,7 +40,7 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
     return total;
   }
 
-  normalizeScore(_state: CycleState, _pod: PodInfo, scores: NodeScore[]): Status {
+  normalizeScore(_state: CycleState, _pod: PodInfo, _nodes: readonly NodeInfo[], scores: Float64Array): Status {
     defaultNormalizeScore(MAX_NODE_SCORE, false, scores);
     return success();
   }

@@ -14,7 +14,7 @@ import type { LabelSelectorValue } from '../../../api/labels.ts';
 import type { CycleState } from '../../framework/cycle-state.ts';
 import { stateKey } from '../../framework/cycle-state.ts';
 import type {
-  FilterPlugin, Handle, NodeScore, NormalizeScorePlugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+  FilterPlugin, Handle, NodeInfoLister, NormalizeScorePlugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
 } from '../../framework/interfaces.ts';
 import { MAX_NODE_SCORE } from '../../framework/interfaces.ts';
 import { podMatchesNodeSelectorAndAffinity } from '../../framework/node-affinity.ts';
@@ -36,6 +36,8 @@ export interface Constraint {
   minDomains: number;
   /** Whether an existing pod counts (same namespace, not terminating, checked by the caller). */
   matches: (p: PodInfo) => boolean;
+  /** Set for the owner-based default: peers are counted from the cache's per-owner index. */
+  ownerUid?: string;
   /** Whether the incoming pod itself would count (selfMatchNum). */
   selfMatch: boolean;
   honorNodeAffinity: boolean;
@@ -70,11 +72,6 @@ function selectorWithMatchLabelKeys(c: TopologySpreadConstraint, labels: Readonl
   return { ...base, requirements: [...base.requirements, ...extra], matches: (l) => base.matches(l) && extra.every((r) => Boolean(l && l[r.key] === r.values[0])), empty: () => false };
 }
 
-function controllerUid(p: Pod): string | undefined {
-  for (const o of p.metadata?.ownerReferences ?? []) if (o.controller) return o.uid;
-  return undefined;
-}
-
 function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
@@ -84,19 +81,20 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 
 /** The default constraints, or none when the pod has no peers to spread from (no owner and no labels). */
 export function defaultConstraints(pod: PodInfo): Constraint[] {
-  const owner = controllerUid(pod.pod);
+  const owner = pod.ownerUid;
   let matches: (p: PodInfo) => boolean;
-  if (owner) matches = (p) => controllerUid(p.pod) === owner;
-  else if (Object.keys(pod.labels).length > 0) matches = (p) => controllerUid(p.pod) === undefined && sameLabels(p.labels, pod.labels);
+  if (owner) matches = (p) => p.ownerUid === owner;
+  else if (Object.keys(pod.labels).length > 0) matches = (p) => p.ownerUid === undefined && sameLabels(p.labels, pod.labels);
   else return [];
-  const base = { minDomains: 1, matches, selfMatch: true, honorNodeAffinity: true, honorNodeTaints: false };
+  const base = { minDomains: 1, matches, ownerUid: owner, selfMatch: true, honorNodeAffinity: true, honorNodeTaints: false };
   return [
     { ...base, maxSkew: 3, topologyKey: HOSTNAME_LABEL },
     { ...base, maxSkew: 5, topologyKey: ZONE_LABEL },
   ];
 }
 
-function countMatching(node: NodeInfo, c: Constraint, namespace: string): number {
+function countMatching(node: NodeInfo, c: Constraint, namespace: string, lister?: NodeInfoLister): number {
+  if (c.ownerUid && lister) return lister.podsByOwner(c.ownerUid)?.get(node.name) ?? 0;
   let n = 0;
   for (const p of node.pods.values()) {
     if (p.namespace !== namespace || p.pod.metadata?.deletionTimestamp) continue;
@@ -138,6 +136,8 @@ class FilterState {
 
 interface ScoreState {
   constraints: readonly Constraint[];
+  /** Owner-based default: peers per node name, from the cache's index. */
+  byOwner: ReadonlyMap<string, number> | undefined;
   ignored: Set<string>;
   /** Non-hostname constraints: constraint index → domain value → matching pods. */
   pairCounts: Array<Map<string, number>>;
@@ -241,8 +241,22 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreFilt
         sizes[i]++;
       }
     }
-    if (pairCounts.some((m) => m.size > 0)) {
-      for (const node of this.#handle.nodes.list()) {
+    const lister = this.#handle.nodes;
+    const byOwner = constraints[0].ownerUid ? lister.podsByOwner(constraints[0].ownerUid) : undefined;
+    if (constraints[0].ownerUid && pairCounts.some((m) => m.size > 0)) {
+      // Owner-based default: visit only the nodes that hold peers.
+      for (const [nodeName, cnt] of byOwner ?? []) {
+        const node = lister.get(nodeName);
+        if (!node) continue;
+        for (let i = 0; i < constraints.length; i++) {
+          const c = constraints[i];
+          const v = node.labels[c.topologyKey];
+          if (v === undefined || !pairCounts[i].has(v) || !nodeIncluded(c, pod, node)) continue;
+          pairCounts[i].set(v, pairCounts[i].get(v)! + cnt);
+        }
+      }
+    } else if (pairCounts.some((m) => m.size > 0)) {
+      for (const node of lister.list()) {
         if (requireAll && !hasAllKeys(node, constraints)) continue;
         for (let i = 0; i < constraints.length; i++) {
           const c = constraints[i];
@@ -253,7 +267,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreFilt
       }
     }
     const weights = constraints.map((c, i) => Math.log((c.topologyKey === HOSTNAME_LABEL ? nodes.length - ignored.size : sizes[i]) + 2));
-    state.write(scoreKey, { constraints, ignored, pairCounts, weights });
+    state.write(scoreKey, { constraints, byOwner, ignored, pairCounts, weights });
     return success();
   }
 
@@ -265,27 +279,31 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreFilt
       const c = s.constraints[i];
       const v = node.labels[c.topologyKey];
       if (v === undefined) continue;
-      const cnt = c.topologyKey === HOSTNAME_LABEL ? countMatching(node, c, pod.namespace) : (s.pairCounts[i].get(v) ?? 0);
+      let cnt: number;
+      if (c.topologyKey !== HOSTNAME_LABEL) cnt = s.pairCounts[i].get(v) ?? 0;
+      else if (c.ownerUid) cnt = s.byOwner?.get(node.name) ?? 0;
+      else cnt = countMatching(node, c, pod.namespace);
       score += cnt * s.weights[i] + (c.maxSkew - 1);
     }
     return Math.round(score);
   }
 
   /** Fewer matching pods is better: MAX * (max + min - score) / max; ignored nodes get 0. */
-  normalizeScore(state: CycleState, _pod: PodInfo, scores: NodeScore[]): Status {
+  normalizeScore(state: CycleState, _pod: PodInfo, nodes: readonly NodeInfo[], scores: Float64Array): Status {
     const s = state.read(scoreKey);
     if (!s) return success();
+    const ignored = s.ignored.size > 0 ? (i: number) => s.ignored.has(nodes[i].name) : () => false;
     let min = Infinity;
     let max = 0;
-    for (const sc of scores) {
-      if (s.ignored.has(sc.name)) continue;
-      if (sc.score < min) min = sc.score;
-      if (sc.score > max) max = sc.score;
+    for (let i = 0; i < scores.length; i++) {
+      if (ignored(i)) continue;
+      if (scores[i] < min) min = scores[i];
+      if (scores[i] > max) max = scores[i];
     }
-    for (const sc of scores) {
-      if (s.ignored.has(sc.name)) sc.score = 0;
-      else if (max === 0) sc.score = MAX_NODE_SCORE;
-      else sc.score = Math.trunc((MAX_NODE_SCORE * (max + min - sc.score)) / max);
+    for (let i = 0; i < scores.length; i++) {
+      if (ignored(i)) scores[i] = 0;
+      else if (max === 0) scores[i] = MAX_NODE_SCORE;
+      else scores[i] = Math.trunc((MAX_NODE_SCORE * (max + min - scores[i])) / max);
     }
     return success();
   }

@@ -3,7 +3,7 @@
 
 import type { CycleState } from '../../framework/cycle-state.ts';
 import { stateKey } from '../../framework/cycle-state.ts';
-import type { FilterPlugin, NodeScore, NormalizeScorePlugin, PreScorePlugin, ScorePlugin } from '../../framework/interfaces.ts';
+import type { FilterPlugin, NormalizeScorePlugin, PreScorePlugin, ScorePlugin } from '../../framework/interfaces.ts';
 import { MAX_NODE_SCORE } from '../../framework/interfaces.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import type { PodInfo } from '../../framework/pod-info.ts';
@@ -43,7 +43,7 @@ export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugi
     return n;
   }
 
-  normalizeScore(_state: CycleState, _pod: PodInfo, scores: NodeScore[]): Status {
+  normalizeScore(_state: CycleState, _pod: PodInfo, _nodes: readonly NodeInfo[], scores: Float64Array): Status {
     defaultNormalizeScore(MAX_NODE_SCORE, true, scores);
     return success();
   }
