@@ -269,9 +269,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (!res.writableEnded) res.end();
       }
     };
-    const send = (ev: { type: string; object: unknown }) => {
+    const send = (ev: { type: string; object: unknown }, shared = false) => {
       if (ended) return;
-      pending.push(JSON.stringify(ev) + '\n');
+      pending.push(shared ? serializeShared(ev.type, ev.object as object) : JSON.stringify(ev) + '\n');
       if (!flushing) {
         flushing = true;
         queueMicrotask(() => {
@@ -284,7 +284,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (encoder) {
         send({ type: ev.type, object: encoder.encode(ev.object, clock.now()) });
       } else {
-        send({ type: ev.type, object: ev.object });
+        send({ type: ev.type, object: ev.object }, true);
       }
     };
 
@@ -368,6 +368,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       for (const end of [...watches]) end();
     },
   };
+}
+
+/** Watch event lines for shared (decoded-once) objects, serialised once for every watcher. */
+const serialized = new WeakMap<object, Map<string, string>>();
+function serializeShared(type: string, object: object): string {
+  let m = serialized.get(object);
+  if (!m) serialized.set(object, (m = new Map()));
+  let line = m.get(type);
+  if (line === undefined) m.set(type, (line = JSON.stringify({ type, object }) + '\n'));
+  return line;
 }
 
 function pageNotFound(): StatusError {

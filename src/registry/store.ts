@@ -89,6 +89,8 @@ export interface DeletionPolicy {
 
 const maxRetries = 16;
 
+const decodedEvents = new WeakMap<WatchEvent, { cur: KubeObject | null; prev: KubeObject | null }>();
+
 export class Store {
   readonly info: ResourceInfo;
   readonly strategy: Strategy;
@@ -246,13 +248,10 @@ export class Store {
   }
 
   #translate(ev: WatchEvent, matches: (o: KubeObject | null) => boolean): StoreWatchEvent | null {
-    const cur = ev.type === 'put' ? this.#decode(ev.kv) : null;
-    const prev = ev.prevKv ? this.#decode(ev.prevKv) : null;
+    const { cur, prev } = this.#decodeEvent(ev);
     if (ev.type === 'delete') {
       if (!matches(prev)) return null;
-      const obj = prev!;
-      obj.metadata!.resourceVersion = String(ev.kv.modRevision);
-      return { type: 'DELETED', object: obj };
+      return { type: 'DELETED', object: prev! };
     }
     const now = matches(cur);
     const before = ev.created ? false : matches(prev);
@@ -263,6 +262,26 @@ export class Store {
       return { type: 'DELETED', object: cur! };
     }
     return null;
+  }
+
+  /**
+   * Decodes a storage event once for all watchers (the backend hands every watcher the same event
+   * object). The objects are shared: watch consumers must not modify them.
+   */
+  #decodeEvent(ev: WatchEvent): { cur: KubeObject | null; prev: KubeObject | null } {
+    let d = decodedEvents.get(ev);
+    if (!d) {
+      if (ev.type === 'delete') {
+        const prev = ev.prevKv ? this.#decode(ev.prevKv) : null;
+        // A deletion is reported with the last state and the deletion's revision.
+        if (prev) prev.metadata!.resourceVersion = String(ev.kv.modRevision);
+        d = { cur: null, prev };
+      } else {
+        d = { cur: this.#decode(ev.kv), prev: ev.prevKv && !ev.created ? this.#decode(ev.prevKv) : null };
+      }
+      decodedEvents.set(ev, d);
+    }
+    return d;
   }
 
   async create(namespace: string | undefined, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
