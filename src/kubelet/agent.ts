@@ -19,6 +19,7 @@ import { Pods } from '../client/resources.ts';
 import type { Pod } from '../api/types.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import type { ContainerRuntime } from './cri/runtime.ts';
+import type { StreamingPod } from './streaming/pods.ts';
 import { NoopPodCgroups, type PodCgroups } from './cgroups/pod-cgroups.ts';
 import { ApiEventRecorder, type EventRecorder } from './events/recorder.ts';
 import { bridgeName, writeConflist } from './network/cni.ts';
@@ -245,6 +246,23 @@ export class Agent {
     for (const [n, c] of st?.running ?? []) containers.set(n, c.id);
     for (const [n, v] of [...(st?.view?.init ?? []), ...(st?.view?.app ?? [])]) if (!containers.has(n) && v.current) containers.set(n, v.current.id);
     return { pod, uid, sandboxId: st?.sandboxId, containers };
+  }
+
+  /** The streaming server's PodResolver (src/kubelet/streaming): `resolvePod: (ns, n) => agent.streamingPod(ns, n)`. */
+  streamingPod(namespace: string, name: string): StreamingPod | undefined {
+    const pod = this.informer.store.get(namespace, name);
+    if (!pod) return undefined;
+    const uid = pod.metadata?.uid ?? '';
+    const st = this.workers.state(uid);
+    const containers: StreamingPod['containers'] = {};
+    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+      const cur = st?.view?.init.get(c.name)?.current ?? st?.view?.app.get(c.name)?.current;
+      const running = st?.running.get(c.name);
+      containers[c.name] = { restartCount: cur?.restartCount ?? 0, ...(running || cur ? { containerId: running?.id ?? cur!.id } : {}) };
+    }
+    const out: StreamingPod = { uid, containers };
+    if (st?.sandboxId) out.sandboxId = st.sandboxId;
+    return out;
   }
 
   /**

@@ -92,7 +92,12 @@ describe('agent over a fake runtime', () => {
     });
     assert.deepEqual(events.map((e) => e.reason).sort(), ['Created', 'Pulled', 'Started']);
     assert.ok(events.every((e) => e.source?.component === 'kubelet' && e.source.host === 'fake-node'));
-    assert.equal(agent.resolvePod('default', 'web')?.containers.get('web'), pod.status?.containerStatuses?.[0]?.containerID?.replace('containerd://', ''));
+    const id = pod.status?.containerStatuses?.[0]?.containerID?.replace('containerd://', '');
+    assert.equal(agent.resolvePod('default', 'web')?.containers.get('web'), id);
+    const sp = agent.streamingPod('default', 'web');
+    assert.deepEqual(sp?.containers, { web: { restartCount: 0, containerId: id } });
+    assert.equal(sp?.uid, pod.metadata?.uid);
+    assert.ok(sp?.sandboxId);
   });
 
   it('confirms a graceful deletion once the containers are stopped', async () => {
