@@ -25,6 +25,17 @@ describe('scheduler placement', { timeout: 60_000 }, () => {
     const nodes = new Set(pods.filter((p) => p.metadata?.name?.startsWith('web-')).map((p) => p.spec?.nodeName));
     assert.equal(nodes.size, 3, `nodes: ${[...nodes].join(',')}`);
   });
+
+  it('leaves pods for another scheduler alone', async () => {
+    await c.client.create(Pods, 'default', pod('theirs', { cpu: '100m' }, { schedulerName: 'other-scheduler' }));
+    await c.client.create(Pods, 'default', pod('ours-after', { cpu: '100m' }));
+    // Ours, created after theirs, is bound: the scheduler has seen both and acted on its own only.
+    await c.waitForPods((ps) => ps.some((p) => p.metadata?.name === 'ours-after' && p.spec?.nodeName), 'ours-after bound');
+    const theirs = c.pods.store.get('default', 'theirs')!;
+    assert.equal(theirs.spec?.nodeName, undefined);
+    assert.equal(theirs.status?.conditions, undefined);
+    assert.equal(c.scheduler.stats().failedAttempts, 0);
+  });
 });
 
 describe('scheduler: taints, tolerations, nodeSelector, and an unschedulable pod', { timeout: 60_000 }, () => {

@@ -11,7 +11,7 @@ import type { Node, Pod } from '../../api/types.ts';
 import type { NodeInfoLister } from './interfaces.ts';
 import { NodeInfo, normalizedImageName } from './node-info.ts';
 import type { ImageState } from './node-info.ts';
-import { hasAffinity, newPodInfo } from './pod-info.ts';
+import { hasAffinity, newPodInfo, podKey } from './pod-info.ts';
 import type { PodInfo } from './pod-info.ts';
 
 export class SchedulerCache implements NodeInfoLister {
@@ -95,8 +95,9 @@ export class SchedulerCache implements NodeInfoLister {
   addOrUpdatePod(pod: Pod): void {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName) return;
-    const info = newPodInfo(pod);
-    const prev = this.#podNode.get(info.key);
+    const key = podKey(pod);
+    const prev = this.#podNode.get(key);
+    const info = newPodInfo(pod, prev === undefined ? undefined : this.#nodes.get(prev)?.pods.get(key));
     if (prev !== undefined) this.#removeFrom(prev, info.key);
     this.#assumed.delete(info.key);
     this.#addTo(nodeName, info);

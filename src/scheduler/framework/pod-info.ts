@@ -72,7 +72,20 @@ function weighted(pod: Pod, ts: readonly WeightedPodAffinityTerm[] | undefined, 
   return (ts ?? []).map((w) => ({ ...term(pod, w.podAffinityTerm, errors), weight: w.weight }));
 }
 
-export function newPodInfo(pod: Pod): PodInfo {
+/**
+ * `previous` (the same pod, an earlier version) lets an update skip re-deriving what comes from fields
+ * Kubernetes makes immutable once a pod exists (resources, ports, affinity, priority): a bound pod's
+ * MODIFIED event then costs no quantity parsing.
+ */
+export function newPodInfo(pod: Pod, previous?: PodInfo): PodInfo {
+  if (previous && previous.uid !== '' && previous.uid === pod.metadata?.uid) {
+    return {
+      ...previous,
+      pod,
+      labels: pod.metadata?.labels ?? {},
+      ownerUid: pod.metadata?.ownerReferences?.find((o) => o.controller)?.uid,
+    };
+  }
   const errors: string[] = [];
   const a = pod.spec?.affinity;
   const hostPorts: HostPort[] = [];

@@ -12,7 +12,7 @@
 import type { Pod } from '../../api/types.ts';
 import type { Clock, Timer } from '../../util/clock.ts';
 import { KeyedHeap } from './heap.ts';
-import { newPodInfo } from './pod-info.ts';
+import { newPodInfo, podKey } from './pod-info.ts';
 import type { PodInfo } from './pod-info.ts';
 
 export interface QueuedPodInfo {
@@ -95,8 +95,9 @@ export class SchedulingQueue {
    * (neither pending nor being bound) is added.
    */
   update(oldPod: Pod, newPod: Pod): void {
-    const info = newPodInfo(newPod);
-    const key = info.key;
+    const key = podKey(newPod);
+    const queued = this.#active.get(key) ?? this.#backoff.get(key) ?? this.#unschedulable.get(key);
+    const info = newPodInfo(newPod, queued?.podInfo);
     const a = this.#active.get(key);
     if (a) {
       this.#active.push({ ...a, podInfo: info });
