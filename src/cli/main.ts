@@ -11,6 +11,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./agent.ts')).agentCommand,
   server: async () => (await import('./server.ts')).serverCommand,
+  up: async () => (await import('./up.ts')).upCommand,
   version: async () => (await import('./version.ts')).versionCommand,
 };
 

@@ -1,5 +1,5 @@
 import type { Command } from './main.ts';
-import { startControlPlane } from '../cmd/controlplane.ts';
+import { startServer } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
 
 export const serverCommand: Command = {
@@ -11,14 +11,15 @@ export const serverCommand: Command = {
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
-    const cp = await startControlPlane({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined });
+    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined });
+    const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);
     console.log(`kubeconfig: ${cp.kubeconfigPath}`);
     console.log(`node token: ${cp.nodeTokenPath}`);
     console.log(`\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get namespaces\n`);
     await waitForSignal();
     console.log('tinykube server: stopping');
-    await cp.close();
+    await server.close();
   },
 };
 

@@ -1,0 +1,40 @@
+import type { Command } from './main.ts';
+import { startUp } from '../cmd/up.ts';
+import { defaultDataDir } from './paths.ts';
+import { Progress } from './progress.ts';
+import { installPackages, missingPackages, nodePackages } from './hostdeps.ts';
+import { waitForSignal } from './server.ts';
+import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
+
+export const upCommand: Command = {
+  summary: 'run a whole single-node cluster: control plane, scheduler and a node agent with its own containerd',
+  options: {
+    'data-dir': { type: 'string' },
+    listen: { type: 'string' },
+    name: { type: 'string' },
+    'write-kubeconfig': { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  async run(values) {
+    const progress = new Progress({ quiet: Boolean(values.quiet) });
+    const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
+    const missing = missingPackages(nodePackages);
+    if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress });
+    const cp = up.server.controlPlane;
+    if (values['write-kubeconfig']) {
+      const { cluster, user, context } = adminEntries(cp.pki, cp.url);
+      const file = defaultKubeconfigPath();
+      await mergeIntoKubeconfig(file, cluster, user, context, { setCurrentContext: true });
+      progress.info(`merged context "${context.name}" into ${file} and made it current`);
+    }
+    console.log(`\ntinykube is up: node ${up.agent.nodeName}, API server ${cp.url}\n`);
+    console.log(`  export KUBECONFIG=${cp.kubeconfigPath}`);
+    console.log(`  kubectl get nodes`);
+    console.log(`  kubectl run demo --image=busybox -- sleep 3600\n`);
+    console.log('Press Ctrl-C to stop (pods are kept and start again with the next `tinykube up`).');
+    await waitForSignal();
+    progress.info('stopping: containers, containerd, control plane');
+    await up.stop();
+  },
+};

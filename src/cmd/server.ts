@@ -1,0 +1,48 @@
+// `tinykube server`: the control plane (API server on its store) plus the components that run beside
+// it — the scheduler, and the controllers as they land — each a client of the API server over HTTPS,
+// as in Kubernetes, even inside one process.
+
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.ts';
+import { startScheduler, type Scheduler } from '../scheduler/scheduler.ts';
+import { ApiClient } from '../client/client.ts';
+
+export interface ServerOptions extends ControlPlaneOptions {
+  /** Run the scheduler in this process (default true). */
+  scheduler?: boolean;
+  onStep?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface Server {
+  controlPlane: ControlPlane;
+  scheduler?: Scheduler;
+  close(): Promise<void>;
+}
+
+const plain = <T>(_title: string, fn: () => Promise<T>) => fn();
+
+export async function startServer(opts: ServerOptions): Promise<Server> {
+  const step = opts.onStep ?? plain;
+  const cp = await step('control plane (API server on SQLite)', () => startControlPlane(opts));
+  let scheduler: Scheduler | undefined;
+  try {
+    if (opts.scheduler !== false) {
+      const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent: 'tinykube-scheduler' });
+      scheduler = await step('scheduler', async () => {
+        const s = startScheduler({ client, onError: (e) => console.error(`tinykube scheduler: ${(e as Error).message}`) });
+        await s.waitForSync();
+        return s;
+      });
+    }
+  } catch (err) {
+    await cp.close();
+    throw err;
+  }
+  return {
+    controlPlane: cp,
+    scheduler,
+    async close() {
+      await scheduler?.stop();
+      await cp.close();
+    },
+  };
+}

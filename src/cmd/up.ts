@@ -1,0 +1,59 @@
+// `tinykube up`: everything for one machine in one process — control plane on SQLite, scheduler,
+// and a node agent with its private containerd — talking to each other through the API server.
+
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, type Server } from './server.ts';
+import { startAgent, type Agent } from './agent.ts';
+import type { Progress } from '../cli/progress.ts';
+
+export interface UpOptions {
+  dataDir: string;
+  listen?: string;
+  progress: Progress;
+  /** Node name (default: the hostname). */
+  nodeName?: string;
+  /** Where pod logs go (default /var/log/pods). */
+  logRoot?: string;
+}
+
+export interface Up {
+  server: Server;
+  agent: Agent;
+  /** Stops the node's containers and containerd, then the control plane; pods stay in the store. */
+  stop(): Promise<void>;
+}
+
+export async function startUp(opts: UpOptions): Promise<Up> {
+  const { progress } = opts;
+  const server = await startServer({
+    dataDir: path.join(opts.dataDir, 'server'),
+    listen: opts.listen ?? '127.0.0.1:6443',
+    onStep: (title, fn) => progress.step(title, fn),
+  });
+  const cp = server.controlPlane;
+  let agent: Agent;
+  try {
+    agent = await progress.step('node agent (containerd, CNI, offline images)', () =>
+      startAgent({
+        server: cp.url,
+        token: cp.pki.nodeToken,
+        caPem: cp.pki.caCertPem,
+        dataDir: path.join(opts.dataDir, 'agent'),
+        name: opts.nodeName ?? os.hostname().toLowerCase(),
+        logRoot: opts.logRoot,
+      }),
+    );
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return {
+    server,
+    agent,
+    async stop() {
+      await agent.stop({ removePods: true });
+      await server.close();
+    },
+  };
+}
