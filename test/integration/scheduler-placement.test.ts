@@ -4,8 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Pod } from '../../src/api/types.ts';
-import { Pods } from '../../src/client/resources.ts';
+import type { Event, Pod } from '../../src/api/types.ts';
+import { Informer, listWatch } from '../../src/client/informer.ts';
+import { Events, Nodes, Pods } from '../../src/client/resources.ts';
 import { node, pod, startCluster } from './scheduler-harness.ts';
 import type { Cluster } from './scheduler-harness.ts';
 
@@ -89,6 +90,22 @@ describe('scheduler: taints, tolerations, nodeSelector, and an unschedulable pod
     assert.match(stdout, /scheduler\.tinykube\.io\/unschedulable-reasons:\s*\n\s+small-1: Insufficient memory\n\s+small-2: Insufficient memory\n\s+tainted: node\(s\) had untolerated taint \{dedicated: gpu\}/);
     assert.match(stdout, /Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/3 nodes are available: 1 node\(s\) had untolerated taint \{dedicated: gpu\}, 2 Insufficient memory\./);
     assert.match(stdout, /PodScheduled\s+False/);
+
+    // A node update that could matter (a label) retries the pod; the same failure folds into one event.
+    const events = new Informer<Event>(listWatch<Event>(c.client, Events, 'default'));
+    const twice = new Promise<Event>((resolve) => {
+      const check = (e: Event): void => {
+        if (e.reason === 'FailedScheduling' && e.involvedObject.name === 'huge' && e.count === 2) resolve(e);
+      };
+      events.addEventHandler({ onAdd: check, onUpdate: (_a, b) => check(b) });
+    });
+    events.start();
+    await c.client.patch(Nodes, undefined, 'small-2', 'merge', { metadata: { labels: { touched: 'yes' } } });
+    const folded = await twice;
+    await events.stop();
+    assert.equal(folded.message, expected);
+    assert.equal(folded.source?.component, 'default-scheduler');
+    assert.equal(folded.involvedObject.uid, failed.metadata?.uid);
 
     await c.addNode(node('big', { cpu: '4', memory: '32Gi', pods: '110' }));
     assert.equal((await bound('huge')).spec?.nodeName, 'big');
