@@ -310,3 +310,16 @@ test('apply --server-side, patch of every type, label, annotate, dry-run', async
   assert.equal((await c.kubectl(['get', 'pod', 'dry'])).code, 1);
   await c.k('delete', 'pod', 'ssa');
 });
+
+test('create configmap, secret and serviceaccount (protobuf bodies)', async () => {
+  assert.equal(await c.k('create', 'configmap', 'cfg', '--from-literal=a=1', '--from-literal=b=two'), 'configmap/cfg created\n');
+  const cm = JSON.parse(await c.k('get', 'configmap', 'cfg', '-o', 'json'));
+  assert.deepEqual(cm.data, { a: '1', b: 'two' });
+  assert.equal(await c.k('create', 'secret', 'generic', 'sec', '--from-literal=password=s3cret'), 'secret/sec created\n');
+  const sec = JSON.parse(await c.k('get', 'secret', 'sec', '-o', 'json'));
+  assert.equal(Buffer.from(sec.data.password, 'base64').toString(), 's3cret');
+  assert.equal(sec.type, 'Opaque');
+  assert.equal(await c.k('create', 'serviceaccount', 'robot'), 'serviceaccount/robot created\n');
+  assert.match(await c.k('get', 'configmaps'), /^cfg\s+2\s+\S+$/m);
+  assert.match(await c.k('get', 'secrets'), /^sec\s+Opaque\s+1\s+\S+$/m);
+});

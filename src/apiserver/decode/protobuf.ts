@@ -118,8 +118,12 @@ export function decodeEnvelope(body: Uint8Array): ProtoEnvelope {
 type Decoder = (raw: Uint8Array) => Record<string, unknown>;
 
 // Decoders by "<apiVersion>/<kind>". Add a kind here when some client sends it as protobuf.
+// (kubectl's typed clientset sends these for `create namespace|configmap|secret|serviceaccount`.)
 const decoders: Record<string, Decoder> = {
   'v1/Namespace': decodeNamespace,
+  'v1/ConfigMap': decodeConfigMap,
+  'v1/Secret': decodeSecret,
+  'v1/ServiceAccount': decodeServiceAccount,
 };
 
 /** Decodes a protobuf request body into the JSON shape of the object. */
@@ -130,7 +134,7 @@ export function decodeProtobuf(body: Uint8Array): Record<string, unknown> {
     throw new StatusError(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - protobuf is accepted only for v1 Namespace; send ${env.kind || 'this object'} (${env.apiVersion || 'unknown version'}) as application/json or application/yaml`,
+      `the body of the request was in an unknown format - protobuf is accepted only for v1 Namespace, ConfigMap, Secret and ServiceAccount; send ${env.kind || 'this object'} (${env.apiVersion || 'unknown version'}) as application/json or application/yaml`,
     );
   }
   return { kind: env.kind, apiVersion: env.apiVersion, ...decode(env.raw) };
@@ -151,6 +155,84 @@ function decodeNamespace(raw: Uint8Array): Record<string, unknown> {
     else r.skip(wire);
   }
   return out;
+}
+
+/** ConfigMap {1 metadata, 2 data map<string,string>, 3 binaryData map<string,bytes>, 4 immutable}. */
+function decodeConfigMap(raw: Uint8Array): Record<string, unknown> {
+  const r = new ProtoReader(raw);
+  const out: Record<string, unknown> = {};
+  const data: Record<string, string> = {};
+  const binary: Record<string, string> = {};
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === 2) out.metadata = decodeObjectMeta(r.bytes());
+    else if (field === 2 && wire === 2) setEntry(data, decodeMapEntry(r.bytes()));
+    else if (field === 3 && wire === 2) setEntry(binary, decodeBytesMapEntry(r.bytes()));
+    else if (field === 4 && wire === 0) out.immutable = r.varint() !== 0n;
+    else r.skip(wire);
+  }
+  if (Object.keys(data).length > 0) out.data = data;
+  if (Object.keys(binary).length > 0) out.binaryData = binary;
+  return out;
+}
+
+/** Secret {1 metadata, 2 data map<string,bytes>, 3 type, 4 stringData map<string,string>, 5 immutable}. */
+function decodeSecret(raw: Uint8Array): Record<string, unknown> {
+  const r = new ProtoReader(raw);
+  const out: Record<string, unknown> = {};
+  const data: Record<string, string> = {};
+  const stringData: Record<string, string> = {};
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === 2) out.metadata = decodeObjectMeta(r.bytes());
+    else if (field === 2 && wire === 2) setEntry(data, decodeBytesMapEntry(r.bytes()));
+    else if (field === 3 && wire === 2) {
+      const t = r.string();
+      if (t) out.type = t;
+    } else if (field === 4 && wire === 2) setEntry(stringData, decodeMapEntry(r.bytes()));
+    else if (field === 5 && wire === 0) out.immutable = r.varint() !== 0n;
+    else r.skip(wire);
+  }
+  if (Object.keys(data).length > 0) out.data = data;
+  if (Object.keys(stringData).length > 0) out.stringData = stringData;
+  return out;
+}
+
+/** ServiceAccount {1 metadata, 2 secrets []ObjectReference, 3 imagePullSecrets []LocalObjectReference, 4 automountServiceAccountToken}. */
+function decodeServiceAccount(raw: Uint8Array): Record<string, unknown> {
+  const r = new ProtoReader(raw);
+  const out: Record<string, unknown> = {};
+  const secrets: Record<string, unknown>[] = [];
+  const pullSecrets: Record<string, unknown>[] = [];
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === 2) out.metadata = decodeObjectMeta(r.bytes());
+    else if (field === 2 && wire === 2) secrets.push(decodeMessage(r.bytes(), { 1: 'kind', 2: 'namespace', 3: 'name', 4: 'uid', 5: 'apiVersion', 6: 'resourceVersion', 7: 'fieldPath' }));
+    else if (field === 3 && wire === 2) pullSecrets.push(decodeMessage(r.bytes(), { 1: 'name' }));
+    else if (field === 4 && wire === 0) out.automountServiceAccountToken = r.varint() !== 0n;
+    else r.skip(wire);
+  }
+  if (secrets.length > 0) out.secrets = secrets;
+  if (pullSecrets.length > 0) out.imagePullSecrets = pullSecrets;
+  return out;
+}
+
+function setEntry(map: Record<string, string>, [k, v]: [string, string]): void {
+  Object.defineProperty(map, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** A map<string,bytes> entry; the bytes come out base64-encoded, as JSON carries []byte. */
+function decodeBytesMapEntry(raw: Uint8Array): [string, string] {
+  const r = new ProtoReader(raw);
+  let k = '';
+  let v: Uint8Array = new Uint8Array(0);
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === 2) k = r.string();
+    else if (field === 2 && wire === 2) v = r.bytes();
+    else r.skip(wire);
+  }
+  return [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')];
 }
 
 function decodeStrings(raw: Uint8Array, name: string): Record<string, unknown> {
