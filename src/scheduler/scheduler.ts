@@ -113,6 +113,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
   readonly #instance = `${DEFAULT_SCHEDULER_NAME}-${hostname()}`;
   #eventSeq = 0;
   #stopped = false;
+  readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
   #stats = { scheduled: 0, bound: 0, bindFailures: 0, failedAttempts: 0, bindingsInFlight: 0 };
 
@@ -166,8 +167,9 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#loop = this.#run().catch((err) => this.#onError(err));
   }
 
+  /** Rejects with the abort reason if the scheduler is stopped first. */
   async waitForSync(): Promise<void> {
-    await Promise.all([this.#pods.waitForSync(), this.#nodes.waitForSync()]);
+    await Promise.all([this.#pods.waitForSync(this.#abort.signal), this.#nodes.waitForSync(this.#abort.signal)]);
   }
 
   stats(): SchedulerStats {
@@ -177,6 +179,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#abort.abort(new Error('scheduler stopped'));
     this.#queue.close();
     await Promise.all([this.#pods.stop(), this.#nodes.stop(), this.#namespaces.stop()]);
     await this.#loop;
@@ -230,7 +233,12 @@ class KubeScheduler implements Scheduler, PodEvictor {
   // --- the loop ----------------------------------------------------------------------------------
 
   async #run(): Promise<void> {
-    await this.waitForSync();
+    try {
+      await this.waitForSync();
+    } catch (err) {
+      if (this.#stopped) return;
+      throw err;
+    }
     let sliceStart = performance.now();
     while (!this.#stopped) {
       const q = this.#queue.tryPop() ?? (await this.#queue.pop());
@@ -401,13 +409,14 @@ class KubeScheduler implements Scheduler, PodEvictor {
   /** Fire-and-forget write: failures are reported, never thrown into the loop; stop() waits for them. */
   #write(p: Promise<unknown>): void {
     this.#track(p.catch((err) => {
-      if (!this.#stopped) this.#onError(err);
+      if (!this.#stopped) throw err;
     }));
   }
 
   #track(p: Promise<unknown>): void {
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p));
+    const q = p.catch((err) => this.#onError(err));
+    this.#pending.add(q);
+    void q.finally(() => this.#pending.delete(q));
   }
 }
 
