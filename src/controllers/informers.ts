@@ -1,0 +1,85 @@
+// Informers shared by the controllers of one process, so pods and nodes are listed and watched once
+// however many controllers read them (client-go's SharedInformerFactory, reduced to what we use).
+//
+// Built by the manager (or a test), handed to each controller's constructor; controllers add their
+// handlers in start(). start() here starts every informer created so far and is idempotent; an informer
+// asked for after start() is started at once. Single-threaded use only.
+
+import type { Node, Pod } from '../api/types.ts';
+import type { Lease } from '../api/types.ts';
+import type { ApiClient, HasMetadata } from '../client/client.ts';
+import { Informer, listWatch } from '../client/informer.ts';
+import type { ListerWatcher } from '../client/informer.ts';
+import type { IndexFunc } from '../client/cache.ts';
+import { Leases, Nodes, Pods } from '../client/resources.ts';
+import type { ResourceRef } from '../client/resources.ts';
+import type { Clock } from '../util/clock.ts';
+
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+/** Pod index: spec.nodeName ("" for unbound pods). */
+export const POD_BY_NODE = 'nodeName';
+
+const podByNode: IndexFunc<Pod> = (p) => [p.spec?.nodeName ?? ''];
+
+export class SharedInformers {
+  readonly client: ApiClient;
+  readonly #clock: Clock | undefined;
+  readonly #onError: (err: unknown) => void;
+  readonly #informers = new Map<string, Informer<HasMetadata>>();
+  #started = false;
+
+  constructor(client: ApiClient, options: { clock?: Clock; onError?: (err: unknown) => void } = {}) {
+    this.client = client;
+    this.#clock = options.clock;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  /** All pods, indexed by POD_BY_NODE. */
+  pods(): Informer<Pod> {
+    return this.#get('pods', () => new Informer<Pod>(listWatch<Pod>(this.client, Pods), { clock: this.#clock, onError: this.#onError, indexers: { [POD_BY_NODE]: podByNode } }));
+  }
+
+  nodes(): Informer<Node> {
+    return this.#get('nodes', () => new Informer<Node>(listWatch<Node>(this.client, Nodes), { clock: this.#clock, onError: this.#onError }));
+  }
+
+  /** Node heartbeats: the Leases in kube-node-lease. */
+  nodeLeases(): Informer<Lease & HasMetadata> {
+    return this.#get('nodeLeases', () => new Informer<Lease & HasMetadata>(listWatch<Lease & HasMetadata>(this.client, Leases, NODE_LEASE_NAMESPACE), { clock: this.#clock, onError: this.#onError }));
+  }
+
+  /** Any resource through a caller-built ListerWatcher (the garbage collector's metadata views). */
+  custom<T extends HasMetadata>(key: string, make: () => ListerWatcher<T>, indexers?: Record<string, IndexFunc<T>>): Informer<T> {
+    return this.#get(`custom:${key}`, () => new Informer<T>(make(), { clock: this.#clock, onError: this.#onError, indexers }));
+  }
+
+  /** A plain list/watch of `ref` (all namespaces). */
+  resource<T extends HasMetadata>(ref: ResourceRef): Informer<T> {
+    return this.#get(`ref:${ref.apiVersion}/${ref.resource}`, () => new Informer<T>(listWatch<T>(this.client, ref), { clock: this.#clock, onError: this.#onError }));
+  }
+
+  start(): void {
+    this.#started = true;
+    for (const inf of this.#informers.values()) inf.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#started = false;
+    await Promise.all([...this.#informers.values()].map((i) => i.stop()));
+  }
+
+  /** Resolves once every informer created so far has its first list. */
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await Promise.all([...this.#informers.values()].map((i) => i.waitForSync(signal)));
+  }
+
+  #get<T extends HasMetadata>(key: string, make: () => Informer<T>): Informer<T> {
+    let inf = this.#informers.get(key) as Informer<T> | undefined;
+    if (!inf) {
+      inf = make();
+      this.#informers.set(key, inf as unknown as Informer<HasMetadata>);
+      if (this.#started) inf.start();
+    }
+    return inf;
+  }
+}

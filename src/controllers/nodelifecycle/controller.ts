@@ -1,0 +1,302 @@
+// The node lifecycle controller: node health, node taints, taint-based eviction and pod CIDRs.
+//
+// Two loops on work queues:
+//  - nodes (key: node name), woken by Node and node Lease events and by a timer at the moment the node's
+//    grace period would run out: a node not heard from for `nodeMonitorGracePeriodMs` gets all its agent
+//    conditions Unknown ("Kubelet stopped posting node status."); then its controller-owned taints are
+//    brought in line with its conditions (./taints.ts); a node without spec.podCIDR gets the next free
+//    subnet of the cluster CIDR (./cidr.ts).
+//  - pods (key: namespace/name), woken by pod events, by changes of their node's NoExecute taints and by
+//    timers at their toleration deadline: pods on an Unknown node get Ready=False; pods whose NoExecute
+//    taints are not (or no longer) tolerated are deleted (./eviction.ts), with the default grace period
+//    as Kubernetes' taint eviction does, so they show Terminating until their node confirms or goes.
+//
+// Every write carries the resourceVersion the decision was made on (a merge patch with
+// metadata.resourceVersion is a precondition), so a decision on a stale cache is a 409 and is retried
+// on fresh data. Built with its dependencies; start()/stop() as every controller.
+
+import type { Lease, Node, Pod, Taint } from '../../api/types.ts';
+import type { ApiClient } from '../../client/client.ts';
+import { isConflict, isNotFound } from '../../client/errors.ts';
+import { keyOf } from '../../client/cache.ts';
+import type { EventHandler } from '../../client/informer.ts';
+import { Nodes, Pods } from '../../client/resources.ts';
+import type { Clock } from '../../util/clock.ts';
+import { realClock, rfc3339 } from '../../util/clock.ts';
+import type { EventSink } from '../events.ts';
+import { NODE_LEASE_NAMESPACE, POD_BY_NODE } from '../informers.ts';
+import type { SharedInformers } from '../informers.ts';
+import { WorkQueue, runWorkers } from '../workqueue.ts';
+import { CidrAllocator } from './cidr.ts';
+import { evictionDecision } from './eviction.ts';
+import { NodeHealthTracker, conditionsUnknown, readyCondition } from './health.ts';
+import { desiredTaints, reconcileTaints } from './taints.ts';
+
+export interface NodeLifecycleOptions {
+  client: ApiClient;
+  informers: SharedInformers;
+  clock?: Clock;
+  events?: EventSink;
+  /** How long a node may go without a Lease renewal or status heartbeat before it is Unknown (default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
+  /** Range node pod CIDRs are taken from (default 10.244.0.0/16). */
+  clusterCIDR?: string;
+  /** Prefix length of each node's subnet (default 24). */
+  nodeCIDRMaskSize?: number;
+  /** Allocate spec.podCIDR for nodes without one (default true). */
+  allocateNodeCIDRs?: boolean;
+  /**
+   * How long a node must have been seen without spec.podCIDR before we allocate one (default 1 s).
+   * The agent picks its own subnet at registration when none is set (kubelet/node/node-status.ts):
+   * allocating the instant the Node appears would race that write, and podCIDR is immutable once set,
+   * so the loser's write fails. The delay lets a registering agent win; nodes without one still get ours.
+   */
+  podCIDRAllocationDelayMs?: number;
+  workers?: number;
+  onError?: (err: unknown) => void;
+}
+
+const COMPONENT = 'node-controller';
+
+export class NodeLifecycleController {
+  readonly #client: ApiClient;
+  readonly #informers: SharedInformers;
+  readonly #clock: Clock;
+  readonly #events: EventSink | undefined;
+  readonly #grace: number;
+  readonly #allocate: boolean;
+  readonly #cidrDelay: number;
+  readonly #workers: number;
+  readonly #onError: (err: unknown) => void;
+  readonly #health = new NodeHealthTracker();
+  readonly #cidrs: CidrAllocator;
+  readonly #nodeQueue: WorkQueue<string>;
+  readonly #podQueue: WorkQueue<string>;
+  /** node → taint id → when first seen (for NoExecute taints without timeAdded). */
+  readonly #taintSeen = new Map<string, Map<string, number>>();
+  /** node → when first seen without a podCIDR. */
+  readonly #noCidrSince = new Map<string, number>();
+  #unsubscribe: Array<() => void> = [];
+  #loops: Promise<void>[] = [];
+
+  constructor(o: NodeLifecycleOptions) {
+    this.#client = o.client;
+    this.#informers = o.informers;
+    this.#clock = o.clock ?? realClock;
+    this.#events = o.events;
+    this.#grace = o.nodeMonitorGracePeriodMs ?? 40_000;
+    this.#allocate = o.allocateNodeCIDRs ?? true;
+    this.#cidrDelay = o.podCIDRAllocationDelayMs ?? 1000;
+    this.#workers = o.workers ?? 2;
+    this.#onError = o.onError ?? ((err) => console.error(`tinykube: node lifecycle: ${(err as Error).message}`));
+    this.#cidrs = new CidrAllocator(o.clusterCIDR ?? '10.244.0.0/16', o.nodeCIDRMaskSize ?? 24);
+    this.#nodeQueue = new WorkQueue<string>({ clock: this.#clock });
+    this.#podQueue = new WorkQueue<string>({ clock: this.#clock });
+  }
+
+  start(): void {
+    if (this.#loops.length) return;
+    const nodes = this.#informers.nodes();
+    const leases = this.#informers.nodeLeases();
+    const pods = this.#informers.pods();
+    const nodeHandler: EventHandler<Node> = {
+      onAdd: (n) => this.#nodeChanged(undefined, n),
+      onUpdate: (old, n) => this.#nodeChanged(old, n),
+      onDelete: (n) => this.#nodeDeleted(n),
+    };
+    const leaseHandler: EventHandler<Lease> = {
+      onAdd: (l) => this.#nodeQueue.add(l.metadata?.name ?? ''),
+      onUpdate: (_o, l) => this.#nodeQueue.add(l.metadata?.name ?? ''),
+      onDelete: (l) => this.#nodeQueue.add(l.metadata?.name ?? ''),
+    };
+    const podHandler: EventHandler<Pod> = {
+      onAdd: (p) => this.#podChanged(p),
+      onUpdate: (_o, p) => this.#podChanged(p),
+    };
+    this.#unsubscribe = [nodes.addEventHandler(nodeHandler), leases.addEventHandler(leaseHandler), pods.addEventHandler(podHandler)];
+    this.#informers.start();
+    const report = (err: unknown): void => this.#onError(err);
+    this.#loops = [
+      runWorkers(this.#nodeQueue, this.#workers, (k) => this.syncNode(k), report),
+      runWorkers(this.#podQueue, this.#workers, (k) => this.syncPod(k), report),
+    ];
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+    this.#nodeQueue.shutDown();
+    this.#podQueue.shutDown();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+  }
+
+  /** True when both queues are empty and nothing is being processed (timers may be pending). */
+  get busy(): boolean {
+    return this.#nodeQueue.length > 0 || this.#podQueue.length > 0;
+  }
+
+  #nodeChanged(old: Node | undefined, node: Node): void {
+    const name = node.metadata?.name ?? '';
+    const cidrs = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+    this.#cidrs.setNode(name, cidrs);
+    if (cidrs.length) this.#noCidrSince.delete(name);
+    this.#trackTaints(name, node.spec?.taints);
+    this.#nodeQueue.add(name);
+    // Pods need a look when the node's NoExecute taints change, or its readiness does (Ready=False marking).
+    const noExec = (n: Node | undefined): string => JSON.stringify((n?.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute'));
+    if (old === undefined || noExec(old) !== noExec(node) || readyCondition(old)?.status !== readyCondition(node)?.status) {
+      for (const p of this.#informers.pods().store.byIndex(POD_BY_NODE, name)) this.#podQueue.add(keyOf(p));
+    }
+  }
+
+  #nodeDeleted(node: Node): void {
+    const name = node.metadata?.name ?? '';
+    this.#cidrs.removeNode(name);
+    this.#taintSeen.delete(name);
+    this.#noCidrSince.delete(name);
+    this.#nodeQueue.add(name);
+  }
+
+  #podChanged(pod: Pod): void {
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName || pod.metadata?.deletionTimestamp) return;
+    const node = this.#informers.nodes().store.get(undefined, nodeName);
+    if (!node) return;
+    const unknown = readyCondition(node)?.status === 'Unknown';
+    if (unknown || (node.spec?.taints ?? []).some((t) => t.effect === 'NoExecute')) this.#podQueue.add(keyOf(pod));
+  }
+
+  #trackTaints(node: string, taints: readonly Taint[] | undefined): void {
+    const now = this.#clock.now();
+    const seen = this.#taintSeen.get(node) ?? new Map<string, number>();
+    const present = new Set<string>();
+    for (const t of taints ?? []) {
+      if (t.effect !== 'NoExecute') continue;
+      const id = taintId(t);
+      present.add(id);
+      if (!seen.has(id)) seen.set(id, now);
+    }
+    for (const id of [...seen.keys()]) if (!present.has(id)) seen.delete(id);
+    if (seen.size) this.#taintSeen.set(node, seen);
+    else this.#taintSeen.delete(node);
+  }
+
+  /** One pass over one node (exported for tests driving the controller by hand). */
+  async syncNode(name: string): Promise<void> {
+    if (!name) return;
+    let node = this.#informers.nodes().store.get(undefined, name);
+    if (!node) {
+      this.#health.forget(name);
+      return;
+    }
+    const lease = this.#informers.nodeLeases().store.get(NODE_LEASE_NAMESPACE, name);
+    const now = this.#clock.now();
+    const heardAt = this.#health.observe(node, lease, now);
+    const deadline = heardAt + this.#grace;
+    if (now >= deadline) {
+      const conds = conditionsUnknown(node, rfc3339(now));
+      if (conds) {
+        node = await this.#patchNode(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, status: { conditions: conds } }, 'status');
+        if (!node) return;
+        this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+      }
+    } else {
+      this.#nodeQueue.addAfter(name, deadline - now);
+    }
+
+    const taints = reconcileTaints(node.spec?.taints, desiredTaints(node), rfc3339(now));
+    if (taints) {
+      node = await this.#patchNode(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints: taints.length ? taints : null } });
+      if (!node) return;
+    }
+
+    if (this.#allocate && !node.spec?.podCIDR && !node.spec?.podCIDRs?.length) await this.#allocateCidr(node, now);
+  }
+
+  async #allocateCidr(node: Node, now: number): Promise<void> {
+    const name = node.metadata?.name ?? '';
+    const since = this.#noCidrSince.get(name) ?? now;
+    this.#noCidrSince.set(name, since);
+    if (now - since < this.#cidrDelay) {
+      this.#nodeQueue.addAfter(name, since + this.#cidrDelay - now);
+      return;
+    }
+    const cidr = this.#cidrs.next(name);
+    if (!cidr) {
+      this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
+      return;
+    }
+    try {
+      await this.#patchNode(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { podCIDR: cidr, podCIDRs: [cidr] } });
+      this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} got podCIDR ${cidr}`);
+    } catch (err) {
+      // Give the subnet back; the node's next event re-reads what it holds now.
+      this.#cidrs.removeNode(name);
+      throw err;
+    }
+  }
+
+  /** Merge-patches a node; undefined when it is gone. Conflicts propagate (the key is retried). */
+  async #patchNode(name: string, patch: unknown, subresource?: string): Promise<Node | undefined> {
+    try {
+      return await this.#client.patch<Node>(Nodes, undefined, name, 'merge', patch, subresource ? { subresource } : {});
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** One pass over one pod: Ready=False on an Unknown node, then taint-based eviction. */
+  async syncPod(key: string): Promise<void> {
+    const pod = this.#informers.pods().store.getByKey(key);
+    const nodeName = pod?.spec?.nodeName;
+    if (!pod || !nodeName || pod.metadata?.deletionTimestamp) return;
+    const node = this.#informers.nodes().store.get(undefined, nodeName);
+    if (!node) return;
+    const now = this.#clock.now();
+    const ns = pod.metadata?.namespace;
+    const name = pod.metadata?.name ?? '';
+
+    const podReady = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    if (readyCondition(node)?.status === 'Unknown' && podReady && podReady.status !== 'False') {
+      // As Kubernetes' MarkPodsNotReady: only status and transition time change.
+      try {
+        await this.#client.patch(Pods, ns, name, 'strategic', {
+          status: { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: rfc3339(now) }] },
+        }, { subresource: 'status' });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+
+    const seen = this.#taintSeen.get(nodeName);
+    const decision = evictionDecision(pod, node.spec?.taints, now, (t) => seen?.get(taintId(t)) ?? now);
+    if (decision.action === 'wait') {
+      this.#podQueue.addAfter(key, decision.at - now);
+      return;
+    }
+    if (decision.action !== 'evict') return;
+    this.#events?.event({ kind: 'Pod', namespace: ns, name, uid: pod.metadata?.uid }, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${ns}/${name}`);
+    try {
+      await this.#client.patch(Pods, ns, name, 'strategic', {
+        status: { conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: `Taint manager: deleting due to NoExecute taint (${decision.taint.key})`, lastTransitionTime: rfc3339(now) }] },
+      }, { subresource: 'status' });
+    } catch (err) {
+      // The condition is informative; the deletion is what matters.
+      if (!isNotFound(err) && !isConflict(err)) this.#onError(err);
+    }
+    try {
+      await this.#client.delete(Pods, ns, name, { preconditions: { uid: pod.metadata?.uid } });
+    } catch (err) {
+      // Gone already, or a new pod of the same name (uid precondition): nothing of ours to evict.
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+  }
+}
+
+function taintId(t: Taint): string {
+  return `${t.key}=${t.value ?? ''}:${t.effect}`;
+}
+
+export const NODE_CONTROLLER_COMPONENT = COMPONENT;
