@@ -12,7 +12,7 @@
 // Parsed once at agent start (loadRegistries) and turned into containerd hosts.toml files
 // (./hosts.ts) and CRI credentials (./auth.ts). Pure apart from reading the file.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 
 export type RegistryConfigErrorCode =
   /** The file cannot be read (other than not existing, which loadRegistries reports as undefined). */
@@ -223,10 +223,12 @@ export function registriesFromObject(doc: unknown): RegistriesConfig {
 
 /** Parses the text of a registries.yaml. `source` names the file in error messages. */
 export function parseRegistries(text: string, source = 'registries.yaml'): RegistriesConfig {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
+    const pos = lines.linePos(e.pos[0]);
+    const where = ` (line ${pos.line}, column ${pos.col})`;
     throw new RegistryConfigError('TK_REGISTRY_CONFIG_YAML', `${source}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
   }
   try {
