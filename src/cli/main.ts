@@ -10,6 +10,7 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./agent.ts')).agentCommand,
+  image: async () => (await import('./image.ts')).imageCommand,
   server: async () => (await import('./server.ts')).serverCommand,
   up: async () => (await import('./up.ts')).upCommand,
   version: async () => (await import('./version.ts')).versionCommand,
