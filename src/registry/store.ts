@@ -420,18 +420,24 @@ export class Store {
       if (p.preconditions?.resourceVersion && p.preconditions.resourceVersion !== meta.resourceVersion) {
         throw conflict(this.qualifiedResource, name, `Precondition failed: ResourceVersion in precondition: ${p.preconditions.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`);
       }
+      // Cascading deletion: Orphan and Foreground become finalizers the garbage collector removes
+      // once the dependents are orphaned or gone (the apiserver's deletionFinalizersForGarbageCollection).
+      const gcFinalizersChanged = applyPropagationFinalizers(meta, p.propagationPolicy);
       const grace = this.#deletion ? this.#deletion.gracePeriod(obj, p.gracePeriodSeconds) : 0;
       const hasFinalizers = (meta.finalizers?.length ?? 0) > 0 || (this.#deletion?.holds?.(obj) ?? false);
       if (grace > 0 || hasFinalizers) {
         // Graceful: mark the object and let its owner (node agent, finalizer holder) finish. A second
-        // delete may only bring the deadline forward.
+        // delete may only bring the deadline forward (or change the propagation finalizers).
         const now = this.#clock.now();
         const deadline = now + grace * 1000;
         const existing = meta.deletionTimestamp ? Date.parse(meta.deletionTimestamp) : undefined;
-        if (existing !== undefined && deadline >= existing) return { object: obj, deleted: false };
-        meta.deletionTimestamp = rfc3339(deadline);
-        meta.deletionGracePeriodSeconds = grace;
-        this.#deletion?.onDeleting?.(obj);
+        if (existing !== undefined && deadline >= existing) {
+          if (!gcFinalizersChanged) return { object: obj, deleted: false };
+        } else {
+          meta.deletionTimestamp = rfc3339(deadline);
+          meta.deletionGracePeriodSeconds = grace;
+          this.#deletion?.onDeleting?.(obj);
+        }
         if (p.dryRun) return { object: obj, deleted: false };
         try {
           const res = await this.#backend.update(key, this.#encode(obj), kv.modRevision);
@@ -503,6 +509,23 @@ export class Store {
     (obj.metadata ??= {}).resourceVersion = String(kv.modRevision);
     return obj;
   }
+}
+
+/**
+ * An explicit propagationPolicy sets the garbage collector's finalizer for it (`orphan`,
+ * `foregroundDeletion`) and drops the other one; Background drops both; no policy keeps what the object
+ * has. Returns whether metadata.finalizers changed.
+ */
+function applyPropagationFinalizers(meta: ObjectMeta, policy: string | undefined): boolean {
+  if (policy !== 'Orphan' && policy !== 'Foreground' && policy !== 'Background') return false;
+  const before = meta.finalizers ?? [];
+  const next = before.filter((f) => f !== 'orphan' && f !== 'foregroundDeletion');
+  if (policy === 'Orphan') next.push('orphan');
+  if (policy === 'Foreground') next.push('foregroundDeletion');
+  if (next.length === before.length && next.every((f) => before.includes(f))) return false;
+  if (next.length) meta.finalizers = next;
+  else delete meta.finalizers;
+  return true;
 }
 
 export function mapStorageError(err: unknown, resource: string, name: string): unknown {
