@@ -1,0 +1,205 @@
+// The real pull path: a private containerd (CRI, `config_path` hosts dir) pulling from Debian's
+// docker-registry on 127.0.0.1, once open and once behind htpasswd, through registries.yaml →
+// hosts.toml mirrors and CRI credentials from registries.yaml and imagePullSecrets. Needs root
+// (containerd) and the docker-registry package (installed when missing; skipped if it cannot be).
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import type { Secret } from '../../src/api/types.ts';
+import { startTestContainerd, type TestContainerd } from '../../src/kubelet/containerd/testing.ts';
+import type { AuthConfig, ImageInfo, ImageService, PodSandboxConfig } from '../../src/kubelet/cri/runtime.ts';
+import { buildBusyboxImageArchive } from '../../src/kubelet/images/builtin.ts';
+import { pushOciArchive } from '../../src/kubelet/images/distribution.ts';
+import { buildOciArchive, type BuiltImage } from '../../src/kubelet/images/oci.ts';
+import { ensureImage, type PullEvent } from '../../src/kubelet/images/puller.ts';
+import { ensureDockerRegistry, startTestRegistry, type TestRegistry } from '../../src/kubelet/images/testing-registry.ts';
+import { parseRegistries, resolvePullAuth, writeHostsDir, type RegistriesConfig } from '../../src/kubelet/registry/index.ts';
+
+const USER = 'tinykube';
+const PASSWORD = 's3cret-pw';
+
+/** Counts PullImage calls (one per credential tried) on the way to the real runtime. */
+class CountingImages implements ImageService {
+  readonly inner: ImageService;
+  pulls: (AuthConfig | undefined)[] = [];
+  constructor(inner: ImageService) {
+    this.inner = inner;
+  }
+  listImages(image?: string): Promise<ImageInfo[]> {
+    return this.inner.listImages(image);
+  }
+  imageStatus(image: string): Promise<ImageInfo | undefined> {
+    return this.inner.imageStatus(image);
+  }
+  pullImage(image: string, auth?: AuthConfig, sandboxConfig?: PodSandboxConfig): Promise<string> {
+    this.pulls.push(auth);
+    return this.inner.pullImage(image, auth, sandboxConfig);
+  }
+  removeImage(image: string): Promise<void> {
+    return this.inner.removeImage(image);
+  }
+  imageFsInfo() {
+    return this.inner.imageFsInfo();
+  }
+}
+
+function pullSecret(host: string, username: string, password: string): Secret {
+  const json = JSON.stringify({ auths: { [host]: { username, password, auth: Buffer.from(`${username}:${password}`).toString('base64') } } });
+  return { metadata: { name: 'regcred', namespace: 'default' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(json).toString('base64') } };
+}
+
+describe('image pulls from a local docker-registry', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const hook = { after: (fn: () => Promise<void> | void) => cleanups.push(fn) };
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  let available = true;
+  let tc: TestContainerd;
+  let open: TestRegistry;
+  let locked: TestRegistry;
+  let busybox: BuiltImage;
+  /** An image whose layer containerd has never seen, so pulling it fetches blobs, not just a manifest. */
+  let fresh: BuiltImage;
+
+  /** Writes the node's hosts.toml files from registries.yaml text, as the agent does at start. */
+  async function configure(yaml: string): Promise<RegistriesConfig> {
+    const cfg = parseRegistries(yaml);
+    await writeHostsDir(cfg, tc.containerd.layout.registryConfigDir);
+    return cfg;
+  }
+
+  before(async () => {
+    if (!(await ensureDockerRegistry())) {
+      available = false;
+      return;
+    }
+    const t0 = performance.now();
+    [tc, open, locked] = await Promise.all([startTestContainerd(hook), startTestRegistry(hook), startTestRegistry(hook, { auth: { username: USER, password: PASSWORD } })]);
+    busybox = buildBusyboxImageArchive(['busybox']);
+    const created = new Date().toISOString();
+    const data = Buffer.from(`pulled through a mirror ${created} ${Math.random()}\n`);
+    fresh = buildOciArchive({ names: ['fresh'], layers: [[{ path: 'hello.txt', type: 'file', mode: 0o644, mtime: 0, data }]], config: { cmd: ['/hello.txt'] }, created, createdBy: 'test' });
+    const creds = { username: USER, password: PASSWORD };
+    await Promise.all([
+      pushOciArchive(fresh.archive, `${open.host}/tinykube-test/fresh:mirror`),
+      pushOciArchive(busybox.archive, `${open.host}/tools/busybox:v1`),
+      ...['v1', 'v2', 'v3', 'v4'].map((tag) => pushOciArchive(busybox.archive, `${locked.host}/private/busybox:${tag}`, creds)),
+    ]);
+    console.log(`# containerd + 2 registries + pushes: ${(performance.now() - t0).toFixed(0)} ms`);
+  });
+
+  const skipUnlessAvailable = (t: TestContext) => {
+    if (!available) t.skip('docker-registry is not installable here');
+    return !available;
+  };
+
+  it('pulls docker.io images through a plain-HTTP mirror from registries.yaml', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const cfg = await configure(`mirrors:\n  docker.io:\n    endpoint: ["http://${open.host}"]\n  "reg.tinykube.test:5000":\n    endpoint: ["http://${open.host}"]\n`);
+    const events: PullEvent[] = [];
+    const image = 'tinykube-test/fresh:mirror';
+    const r = await ensureImage(tc.runtime, image, undefined, resolvePullAuth(image, { registries: cfg }), undefined, { onEvent: (e) => events.push(e) });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.pulled, true);
+    assert.equal(r.ref, fresh.id);
+    assert.deepEqual(events.map((e) => e.reason), ['Pulling', 'Pulled']);
+    assert.match(events[1].message, /^Successfully pulled image "tinykube-test\/fresh:mirror" in \S+ \(\S+ including waiting\)\. Image size: \d+ bytes\.$/);
+    const info = await tc.runtime.imageStatus(`docker.io/${image}`);
+    assert.ok(info?.repoTags.includes('docker.io/tinykube-test/fresh:mirror'));
+    // IfNotPresent (a non-latest tag) does not pull again.
+    const again = await ensureImage(tc.runtime, image, undefined, []);
+    assert.ok(again.ok && !again.pulled);
+    // A registry name with a port has its own hosts.toml directory ("host:port").
+    const viaPort = await ensureImage(tc.runtime, 'reg.tinykube.test:5000/tools/busybox:v1', 'Always', []);
+    assert.ok(viaPort.ok && viaPort.pulled, JSON.stringify(viaPort));
+    console.log(`# mirror pull ${r.pullMs.toFixed(0)} ms, port-named mirror pull ${viaPort.pullMs.toFixed(0)} ms`);
+  });
+
+  it('reports a missing image as not found', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    await configure('');
+    const r = await ensureImage(tc.runtime, `${open.host}/tools/nothing:v1`, 'IfNotPresent', []);
+    assert.ok(!r.ok);
+    assert.equal(r.reason, 'ErrImagePull');
+    assert.equal(r.cause, 'not-found');
+    assert.match(r.message, /^rpc error: code = NotFound desc = failed to pull and unpack image ".*tools\/nothing:v1".*not found/);
+  });
+
+  it('pulls with credentials from registries.yaml', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const cfg = await configure(`configs:\n  "${locked.host}":\n    auth:\n      username: ${USER}\n      password: ${PASSWORD}\n`);
+    const image = `${locked.host}/private/busybox:v1`;
+    const auths = resolvePullAuth(image, { registries: cfg });
+    assert.deepEqual(auths, [{ serverAddress: `http://${locked.host}`, username: USER, password: PASSWORD }]);
+    const r = await ensureImage(tc.runtime, image, 'IfNotPresent', auths);
+    assert.ok(r.ok && r.pulled, JSON.stringify(r));
+    assert.equal(r.ref, busybox.id);
+  });
+
+  it('pulls with credentials from an imagePullSecret', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const cfg = await configure('');
+    const image = `${locked.host}/private/busybox:v2`;
+    const auths = resolvePullAuth(image, { secrets: [pullSecret(locked.host, USER, PASSWORD)], registries: cfg });
+    assert.deepEqual(auths, [{ username: USER, password: PASSWORD }]);
+    const r = await ensureImage(tc.runtime, image, 'Always', auths);
+    assert.ok(r.ok && r.pulled, JSON.stringify(r));
+  });
+
+  it('fails clearly with wrong or missing credentials', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const cfg = await configure(`configs:\n  "${locked.host}":\n    auth: { username: ${USER}, password: wrong }\n`);
+    const image = `${locked.host}/private/busybox:v3`;
+    const events: PullEvent[] = [];
+    const wrong = await ensureImage(tc.runtime, image, 'Always', resolvePullAuth(image, { registries: cfg }), undefined, { onEvent: (e) => events.push(e) });
+    assert.ok(!wrong.ok);
+    assert.equal(wrong.reason, 'ErrImagePull');
+    assert.equal(wrong.cause, 'auth');
+    assert.match(wrong.message, /401 Unauthorized|unauthorized/i);
+    assert.deepEqual(events.map((e) => [e.type, e.reason]), [['Normal', 'Pulling'], ['Warning', 'Failed']]);
+    assert.equal(events[1].message, `Failed to pull image "${image}": ${wrong.message}`);
+    const none = await ensureImage(tc.runtime, image, 'Always', []);
+    assert.ok(!none.ok);
+    assert.equal(none.cause, 'auth');
+    assert.equal(await tc.runtime.imageStatus(image), undefined);
+    console.log(`# wrong credentials: ${wrong.message}\n# no credentials: ${none.message}`);
+  });
+
+  it('tries the node credentials after a pull secret with a wrong password', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const cfg = await configure(`configs:\n  "${locked.host}":\n    auth: { username: ${USER}, password: ${PASSWORD} }\n`);
+    const image = `${locked.host}/private/busybox:v3`;
+    const auths = resolvePullAuth(image, { secrets: [pullSecret(locked.host, USER, 'stale')], registries: cfg });
+    assert.equal(auths.length, 2);
+    const counting = new CountingImages(tc.runtime);
+    const r = await ensureImage(counting, image, 'Always', auths);
+    assert.ok(r.ok && r.pulled, JSON.stringify(r));
+    assert.deepEqual(counting.pulls.map((a) => a?.password), ['stale', PASSWORD]);
+  });
+
+  it('sends mirror credentials to the mirror that needs them', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const cfg = await configure(`mirrors:\n  docker.io:\n    endpoint: ["http://${locked.host}"]\nconfigs:\n  "${locked.host}":\n    auth: { username: ${USER}, password: ${PASSWORD} }\n`);
+    const image = 'private/busybox:v4';
+    const auths = resolvePullAuth(image, { registries: cfg });
+    assert.deepEqual(auths, [{ serverAddress: `http://${locked.host}`, username: USER, password: PASSWORD }]);
+    const r = await ensureImage(tc.runtime, image, 'IfNotPresent', auths);
+    assert.ok(r.ok && r.pulled, JSON.stringify(r));
+    assert.ok((await tc.runtime.imageStatus('docker.io/private/busybox:v4'))?.repoTags.includes('docker.io/private/busybox:v4'));
+  });
+
+  it('never pulls with imagePullPolicy Never', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const counting = new CountingImages(tc.runtime);
+    const events: PullEvent[] = [];
+    const missing = await ensureImage(counting, `${open.host}/tools/busybox:never`, 'Never', [], undefined, { onEvent: (e) => events.push(e) });
+    assert.ok(!missing.ok);
+    assert.equal(missing.reason, 'ErrImageNeverPull');
+    assert.equal(missing.message, `Container image "${open.host}/tools/busybox:never" is not present with pull policy of Never`);
+    assert.deepEqual(events.map((e) => [e.type, e.reason]), [['Warning', 'ErrImageNeverPull']]);
+    // The built-in busybox is on the node: Never runs it.
+    const present = await ensureImage(counting, 'busybox', 'Never', []);
+    assert.ok(present.ok && !present.pulled);
+    assert.equal(counting.pulls.length, 0);
+  });
+});
