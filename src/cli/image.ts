@@ -28,13 +28,14 @@ type Values = Record<string, string | boolean | string[] | boolean[] | undefined
 /**
  * The node's containerd socket: given outright, or found under a data dir. A data dir may be the
  * agent's (`DIR/containerd`) or the whole installation's, as `tinykube up` lays it out
- * (`DIR/agent/containerd`); the default is where `tinykube up` and `tinykube agent` put theirs.
+ * (`DIR/agent/containerd`), or containerd's own; the default is where `tinykube up` and `tinykube
+ * agent` put theirs.
  */
 export function containerdSocketFor(values: Values): string {
   const socket = values['containerd-socket'];
   if (typeof socket === 'string') return socket;
   const dir = typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : join(defaultDataDir(), 'agent');
-  const candidates = [join(dir, 'containerd'), join(dir, 'agent', 'containerd')].map((d) => containerdLayout(d).socket);
+  const candidates = [join(dir, 'containerd'), join(dir, 'agent', 'containerd'), dir].map((d) => containerdLayout(d).socket);
   return candidates.find((s) => existsSync(s)) ?? candidates[0];
 }
 
