@@ -1,0 +1,62 @@
+// Starts every controller of one process on shared informers (kube-controller-manager, reduced to what
+// tinykube needs). Namespace termination is not here: the API server does it (registry.ts).
+//
+// Called once by src/cmd (tinykube server, tinykube up) with a client for the API server; stop() ends
+// the controllers, then the informers, and waits for the writes in flight.
+
+import type { ApiClient } from '../client/client.ts';
+import type { Clock } from '../util/clock.ts';
+import { realClock } from '../util/clock.ts';
+import { ApiEventSink } from './events.ts';
+import { GarbageCollector } from './garbagecollector/controller.ts';
+import type { GarbageCollectorOptions } from './garbagecollector/controller.ts';
+import { SharedInformers } from './informers.ts';
+import { NODE_CONTROLLER_COMPONENT, NodeLifecycleController } from './nodelifecycle/controller.ts';
+import type { NodeLifecycleOptions } from './nodelifecycle/controller.ts';
+import { PodGarbageCollector } from './podgc/controller.ts';
+import type { PodGCOptions } from './podgc/controller.ts';
+
+type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
+
+export interface ControllerOptions {
+  /** Node lifecycle tunables (nodeMonitorGracePeriodMs, clusterCIDR, nodeCIDRMaskSize...); false disables it. */
+  nodeLifecycle?: Tunables<NodeLifecycleOptions> | false;
+  /** Garbage collector tunables; false disables it. */
+  garbageCollector?: Tunables<GarbageCollectorOptions> | false;
+  /** Pod GC tunables (terminatedPodThreshold, periodMs, quarantineMs); false disables it. */
+  podGC?: Tunables<PodGCOptions> | false;
+  /** Failures the controllers recover from (default: console.error). */
+  onError?: (err: unknown) => void;
+}
+
+export interface Controllers {
+  informers: SharedInformers;
+  nodeLifecycle?: NodeLifecycleController;
+  garbageCollector?: GarbageCollector;
+  podGC?: PodGarbageCollector;
+  stop(): Promise<void>;
+}
+
+export function startControllers(args: { client: ApiClient; clock?: Clock; options?: ControllerOptions }): Controllers {
+  const { client } = args;
+  const clock = args.clock ?? realClock;
+  const o = args.options ?? {};
+  const onError = o.onError ?? ((err: unknown) => console.error(`tinykube: controllers: ${err instanceof Error ? err.message : String(err)}`));
+  const informers = new SharedInformers(client, { clock, onError });
+  const events = new ApiEventSink(client, clock, NODE_CONTROLLER_COMPONENT);
+  const out: Controllers = {
+    informers,
+    async stop() {
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop()]);
+      await informers.stop();
+      await events.flush();
+    },
+  };
+  if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
+  if (o.garbageCollector !== false) out.garbageCollector = new GarbageCollector({ ...o.garbageCollector, client, informers, clock, onError });
+  if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client, informers, clock, onError });
+  out.nodeLifecycle?.start();
+  out.garbageCollector?.start();
+  out.podGC?.start();
+  return out;
+}
