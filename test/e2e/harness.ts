@@ -36,8 +36,15 @@ export interface Cluster {
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: unknown; text: string }>;
 }
 
-async function launch(dataDir: string, listen: string, log: string[]): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(path.join(repo, 'bin', 'tinykube'), ['server', '--data-dir', dataDir, '--listen', listen], {
+export interface ClusterOptions {
+  /** `server` (control plane and scheduler) or `up` (also a node agent with its own containerd). */
+  command?: 'server' | 'up';
+  /** Extra arguments for the command (e.g. --name for up). */
+  args?: string[];
+}
+
+async function launch(dataDir: string, listen: string, log: string[], o: ClusterOptions): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(path.join(repo, 'bin', 'tinykube'), [o.command ?? 'server', '--data-dir', dataDir, '--listen', listen, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -46,7 +53,7 @@ async function launch(dataDir: string, listen: string, log: string[]): Promise<{
       const s = b.toString();
       out += s;
       log.push(s);
-      const m = /listening on (https:\/\/\S+)/.exec(out);
+      const m = /(?:listening on|API server) (https:\/\/[^\s,]+)/.exec(out);
       if (m) resolve(m[1]!);
     };
     proc.stdout!.on('data', onData);
@@ -56,20 +63,22 @@ async function launch(dataDir: string, listen: string, log: string[]): Promise<{
   return { proc, url };
 }
 
-export async function startCluster(): Promise<Cluster> {
+export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tinykube-e2e-'));
   const dataDir = path.join(dir, 'data');
   const log: string[] = [];
-  let { proc, url } = await launch(dataDir, '127.0.0.1:0', log);
+  let { proc, url } = await launch(dataDir, '127.0.0.1:0', log, o);
   const port = new URL(url).port;
-  const kubeconfig = path.join(dataDir, 'kubeconfig');
+  // `up` keeps the control plane's files under <data-dir>/server.
+  const serverDir = o.command === 'up' ? path.join(dataDir, 'server') : dataDir;
+  const kubeconfig = path.join(serverDir, 'kubeconfig');
   const cacheDir = path.join(dir, 'kube-cache');
   const cluster: Cluster = {
     dir,
     dataDir,
     url,
     kubeconfig,
-    nodeToken: path.join(dataDir, 'node-token'),
+    nodeToken: path.join(serverDir, 'node-token'),
     get proc() {
       return proc;
     },
@@ -102,13 +111,14 @@ export async function startCluster(): Promise<Cluster> {
       const exited = once(proc, 'exit');
       proc.kill(signal);
       await exited;
-      ({ proc } = await launch(dataDir, `127.0.0.1:${port}`, log));
+      ({ proc } = await launch(dataDir, `127.0.0.1:${port}`, log, o));
     },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = once(proc, 'exit');
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        proc.kill(o.command === 'up' ? 'SIGINT' : 'SIGTERM');
+        // `up` stops its pods within their grace period before it exits.
+        const t = setTimeout(() => proc.kill('SIGKILL'), o.command === 'up' ? 60_000 : 10_000);
         await exited;
         clearTimeout(t);
       }
@@ -116,8 +126,8 @@ export async function startCluster(): Promise<Cluster> {
     },
     logs: () => log.join(''),
     async api(method, p, body, contentType = 'application/json') {
-      const ca = await readFile(path.join(dataDir, 'pki', 'ca.crt'), 'utf8');
-      const token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+      const ca = await readFile(path.join(serverDir, 'pki', 'ca.crt'), 'utf8');
+      const token = (await readFile(path.join(serverDir, 'admin-token'), 'utf8')).trim();
       const u = new URL(p, cluster.url);
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       return new Promise((resolve, reject) => {

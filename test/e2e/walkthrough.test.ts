@@ -1,0 +1,162 @@
+// The README's five-minute walkthrough, step by step, with the real kubectl against `tinykube up`
+// (real containerd, offline images). Every `$ kubectl ...` line of the README must be exercised here,
+// so the README cannot drift from what works.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startCluster, kubectlBin, type Cluster, type KubectlResult } from './harness.ts';
+
+const repo = path.resolve(import.meta.dirname, '..', '..');
+let c: Cluster;
+const ran = new Set<string>();
+
+before(async () => {
+  c = await startCluster({ command: 'up', args: ['--name', `walk-${process.pid}`] });
+});
+after(async () => {
+  await c?.stop();
+});
+
+/** Splits a README command line the way a shell would for these simple cases (quotes, no expansions). */
+function argv(line: string): string[] {
+  const out: string[] = [];
+  for (const m of line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
+/** Runs one README command (`kubectl ...`), with repository paths made absolute. */
+async function run(line: string): Promise<KubectlResult> {
+  ran.add(line);
+  const args = argv(line).slice(1).map((a) => (a.startsWith('examples/') || a.startsWith('test/') ? path.join(repo, a) : a));
+  return c.kubectl(args, { timeoutMs: 90_000 });
+}
+
+async function ok(line: string): Promise<string> {
+  const r = await run(line);
+  assert.equal(r.code, 0, `${line}\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('the node is Ready', async () => {
+  assert.match(await ok('kubectl get nodes'), new RegExp(`^walk-${process.pid}\\s+Ready\\s+<none>\\s+\\S+\\s+v1\\.32\\.`, 'm'));
+});
+
+test('create pods imperatively and from a manifest', async () => {
+  assert.equal(await ok('kubectl run demo --image=busybox -- sleep 3600'), 'pod/demo created\n');
+  assert.equal(await ok('kubectl apply -f examples/linkding.yaml'), 'pod/linkding created\n');
+  assert.equal(await ok('kubectl wait --for=condition=Ready pod/linkding'), 'pod/linkding condition met\n');
+  await c.k('wait', '--for=condition=Ready', 'pod/demo');
+  const wide = await ok('kubectl get pods -o wide');
+  assert.match(wide, new RegExp(`^demo\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+10\\.244\\.\\d+\\.\\d+\\s+walk-${process.pid}\\s+<none>\\s+<none>$`, 'm'));
+  assert.match(wide, /^linkding\s+1\/1\s+Running\s+0\s+/m);
+});
+
+test('look at them', async () => {
+  const d = await ok('kubectl describe pod linkding');
+  assert.match(d, /^Status:\s+Running$/m);
+  assert.match(d, /^QoS Class:\s+Burstable$/m);
+  assert.match(d, /Liveness:\s+http-get http:\/\/:9090\/healthy delay=5s timeout=1s period=10s #success=1 #failure=3/);
+  assert.match(d, /Container ID:\s+containerd:\/\/[0-9a-f]{64}/);
+  assert.match(d, /Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/linkding to walk-/);
+  assert.match(d, /Normal\s+Started\s+\S+\s+kubelet\s+Started container linkding/);
+  assert.match(await ok('kubectl get pod linkding -o yaml'), /^  qosClass: Burstable$/m);
+  assert.match(await ok('kubectl explain pod.spec.containers.livenessProbe'), /FIELD: livenessProbe <Probe>/);
+  assert.match(await ok('kubectl get events'), /Normal\s+Scheduled\s+pod\/linkding\s+Successfully assigned/);
+  const typo = await run('kubectl apply -f test/fixtures/seed/linkding-probe-typo.yaml');
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /strict decoding error: unknown field "spec\.containers\[0\]\.livenessProbe\.initialDeleySeconds"/);
+});
+
+test('logs, exec, port-forward, cp', async () => {
+  await ok('kubectl exec linkding -- wget -qO- http://localhost:9090/healthy');
+  assert.match(await ok('kubectl logs linkding'), /GET \/healthy/);
+  assert.match(await ok('kubectl exec linkding -- date'), /\d{2}:\d{2}:\d{2}/);
+  assert.equal(await ok('kubectl exec linkding -- hostname'), 'linkding\n');
+  // The README forwards 9090:9090; the test lets kubectl pick a free local port instead (no fixed ports in tests).
+  ran.add('kubectl port-forward linkding 9090:9090 &');
+  const pf = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'port-forward', 'linkding', ':9090'], { env: { ...process.env, HOME: c.dir } });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`port-forward did not start: ${out}`)), 30_000);
+      pf.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 9090/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
+      });
+      pf.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(await res.text(), '<h1>linkding</h1>\n');
+  } finally {
+    pf.kill();
+  }
+  await ok('kubectl cp linkding:/www/index.html ./index.html');
+  assert.equal(await readFile(path.join(c.dir, 'index.html'), 'utf8'), '<h1>linkding</h1>\n');
+  await ok('kubectl cp ./index.html linkding:/tmp/index.html');
+  assert.equal(await c.k('exec', 'linkding', '--', 'cat', '/tmp/index.html'), '<h1>linkding</h1>\n');
+});
+
+test('health checks, limits, volumes', async () => {
+  await ok('kubectl apply -f examples/liveness-fail.yaml');
+  await until('a liveness restart', async () => {
+    const out = await ok('kubectl get pod unhealthy');
+    return /^unhealthy\s+\d\/1\s+\S+\s+[1-9]\d* \(\S+ ago\)/m.test(out) ? out : undefined;
+  });
+  assert.match(await c.k('describe', 'pod', 'unhealthy'), /Warning\s+Unhealthy\s+.*Liveness probe failed/);
+  await ok('kubectl apply -f examples/memory-hog.yaml');
+  await until('OOMKilled', async () => {
+    const out = await ok('kubectl get pod memory-hog');
+    return /^memory-hog\s+0\/1\s+OOMKilled\s+0\s+/m.test(out) ? out : undefined;
+  });
+  assert.match(await c.k('describe', 'pod', 'memory-hog'), /Exit Code:\s+137/);
+  await ok('kubectl apply -f examples/sidecar.yaml');
+  await c.k('wait', '--for=condition=Ready', 'pod/web-sidecar');
+  const page = await until('the sidecar page', async () => {
+    const r = await run('kubectl exec web-sidecar -c writer -- wget -qO- http://localhost:8080/');
+    return r.code === 0 && /\d{2}:\d{2}:\d{2}/.test(r.stdout) ? r.stdout : undefined;
+  });
+  assert.match(page, /UTC \d{4}/);
+  assert.equal(await c.k('exec', 'web-sidecar', '-c', 'web', '--', 'hostname'), 'web-sidecar\n');
+  assert.notEqual((await c.kubectl(['exec', 'web-sidecar', '-c', 'web', '--', 'ls', '/data'])).code, 0, 'the writer mounts the volume at /data; the web container does not see that path');
+});
+
+test('delete, in all its forms', async () => {
+  assert.match(await ok('kubectl delete pod demo'), /^pod "demo" deleted$/m);
+  assert.match(await ok('kubectl delete -f examples/linkding.yaml'), /^pod "linkding" deleted$/m);
+  assert.equal(await ok('kubectl delete pods unhealthy memory-hog'), 'pod "unhealthy" deleted\npod "memory-hog" deleted\n');
+  await ok('kubectl apply -f examples/linkding.yaml');
+  assert.equal(await ok('kubectl delete pod -l creation_method=manual'), 'pod "linkding" deleted\n');
+  await c.k('run', 'x1', '--image=busybox', '--', 'sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait");
+  assert.match(await ok('kubectl delete pods --all'), /pod "x1" deleted/);
+  await c.k('run', 'x2', '--image=busybox', '--', 'sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait");
+  assert.match(await ok('kubectl delete all --all'), /pod "x2" deleted/);
+  assert.equal(await ok('kubectl create namespace custom-namespace'), 'namespace/custom-namespace created\n');
+  assert.equal(await ok('kubectl delete ns custom-namespace'), 'namespace "custom-namespace" deleted\n');
+  assert.match((await c.kubectl(['get', 'pods'])).stderr, /No resources found in default namespace\./);
+});
+
+test('every kubectl command of the README walkthrough was run', async () => {
+  const readme = await readFile(path.join(repo, 'README.md'), 'utf8');
+  const commands = [...readme.matchAll(/^\$ (kubectl .*)$/gm)]
+    .flatMap((m) => m[1]!.split(' && '))
+    .map((s) => s.replace(/\s+#.*$/, '').trim())
+    .filter((s) => s.startsWith('kubectl'));
+  const missing = commands.filter((cmd) => !ran.has(cmd));
+  assert.deepEqual(missing, []);
+});
