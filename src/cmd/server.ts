@@ -4,17 +4,21 @@
 
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.ts';
 import { startScheduler, type Scheduler } from '../scheduler/scheduler.ts';
+import { startControllers, type Controllers } from '../controllers/manager.ts';
 import { ApiClient } from '../client/client.ts';
 
 export interface ServerOptions extends ControlPlaneOptions {
   /** Run the scheduler in this process (default true). */
   scheduler?: boolean;
+  /** Run the controllers (node lifecycle, garbage collector, pod GC) in this process (default true). */
+  controllers?: boolean;
   onStep?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface Server {
   controlPlane: ControlPlane;
   scheduler?: Scheduler;
+  controllers?: Controllers;
   close(): Promise<void>;
 }
 
@@ -24,9 +28,14 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const step = opts.onStep ?? plain;
   const cp = await step('control plane (API server on SQLite)', () => startControlPlane(opts));
   let scheduler: Scheduler | undefined;
+  let controllers: Controllers | undefined;
+  const clientFor = (userAgent: string) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent });
   try {
+    if (opts.controllers !== false) {
+      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager'), clock: opts.clock }));
+    }
     if (opts.scheduler !== false) {
-      const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent: 'tinykube-scheduler' });
+      const client = clientFor('tinykube-scheduler');
       scheduler = await step('scheduler', async () => {
         const s = startScheduler({ client, onError: (e) => console.error(`tinykube scheduler: ${(e as Error).message}`) });
         await s.waitForSync();
@@ -34,14 +43,17 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       });
     }
   } catch (err) {
+    await controllers?.stop();
     await cp.close();
     throw err;
   }
   return {
     controlPlane: cp,
     scheduler,
+    controllers,
     async close() {
       await scheduler?.stop();
+      await controllers?.stop();
       await cp.close();
     },
   };
