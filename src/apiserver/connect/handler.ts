@@ -213,7 +213,7 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ConnectHandle
 
   function proxyLogs(ctx: SubresourceContext, url: URL): Promise<void> {
     return new Promise((resolve, reject) => {
-      const up = https.get(url, { ...tls, agent: false, timeout: timeoutMs, ALPNProtocols: ['http/1.1'] }, (res) => {
+      const up = https.get(url, { ...tls, agent: false, timeout: timeoutMs }, (res) => {
         up.setTimeout(0);
         if (res.statusCode !== 200) {
           const parts: Buffer[] = [];

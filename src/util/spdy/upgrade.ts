@@ -148,19 +148,22 @@ export function upgradeRequestHeaders(headers: IncomingHttpHeaders, rawHeaders: 
 
 /**
  * Joins two upgraded connections byte for byte until both directions ended. An orderly end on one
- * side half-closes the other; an abrupt close or error tears down both. Resolves when both closed.
+ * side half-closes the other; once one side is fully closed, the other is closed as soon as what was
+ * written to it is flushed (nothing it sends could go anywhere, and a paused socket would otherwise
+ * never notice its peer's FIN). An abrupt close or error tears down both. Resolves when both closed.
  */
 export function splice(a: Duplex, b: Duplex): Promise<void> {
   return new Promise((resolve) => {
     let closed = 0;
     const onClose = (self: Duplex, other: Duplex) => () => {
-      if (!self.readableEnded) other.destroy();
+      if (!self.readableEnded || other.writableFinished || !other.writableEnded) other.destroy();
+      else other.once('finish', () => other.destroy());
       if (++closed === 2) resolve();
     };
     a.on('error', () => b.destroy());
     b.on('error', () => a.destroy());
-    a.on('close', onClose(a, b));
-    b.on('close', onClose(b, a));
+    a.once('close', onClose(a, b));
+    b.once('close', onClose(b, a));
     a.pipe(b);
     b.pipe(a);
   });
