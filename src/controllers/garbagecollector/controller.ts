@@ -140,7 +140,10 @@ export class GarbageCollector {
     }
     this.#resolveSynced();
     this.#scheduleDiscovery(signal);
-    await runWorkers(this.#queue, this.#workers, (uid) => this.process(uid), (err) => this.#onError(err));
+    // A conflict means our view was behind: the key is retried on fresh data, nothing to report.
+    await runWorkers(this.#queue, this.#workers, (uid) => this.process(uid), (err) => {
+      if (!isConflict(err)) this.#onError(err);
+    });
   }
 
   #scheduleDiscovery(signal: AbortSignal): void {

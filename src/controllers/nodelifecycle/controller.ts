@@ -115,7 +115,10 @@ export class NodeLifecycleController {
     };
     this.#unsubscribe = [nodes.addEventHandler(nodeHandler), leases.addEventHandler(leaseHandler), pods.addEventHandler(podHandler)];
     this.#informers.start();
-    const report = (err: unknown): void => this.#onError(err);
+    // A conflict means our cache was behind: the key is retried on fresh data, nothing to report.
+    const report = (err: unknown): void => {
+      if (!isConflict(err)) this.#onError(err);
+    };
     this.#loops = [
       runWorkers(this.#nodeQueue, this.#workers, (k) => this.syncNode(k), report),
       runWorkers(this.#podQueue, this.#workers, (k) => this.syncPod(k), report),
