@@ -76,6 +76,8 @@ export class NodeLifecycleController {
   readonly #taintSeen = new Map<string, Map<string, number>>();
   /** node → when first seen without a podCIDR. */
   readonly #noCidrSince = new Map<string, number>();
+  /** Nodes told that the cluster CIDR is full. */
+  readonly #cidrExhausted = new Set<string>();
   #unsubscribe: Array<() => void> = [];
   #loops: Promise<void>[] = [];
 
@@ -158,6 +160,7 @@ export class NodeLifecycleController {
     this.#cidrs.removeNode(name);
     this.#taintSeen.delete(name);
     this.#noCidrSince.delete(name);
+    this.#cidrExhausted.delete(name);
     this.#nodeQueue.add(name);
   }
 
@@ -227,9 +230,14 @@ export class NodeLifecycleController {
     }
     const cidr = this.#cidrs.next(name);
     if (!cidr) {
-      this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
+      // Once per node: it is looked at again on every heartbeat, and a range can stay full for long.
+      if (!this.#cidrExhausted.has(name)) {
+        this.#cidrExhausted.add(name);
+        this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
+      }
       return;
     }
+    this.#cidrExhausted.delete(name);
     try {
       await this.#patchNode(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { podCIDR: cidr, podCIDRs: [cidr] } });
       this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} got podCIDR ${cidr}`);
