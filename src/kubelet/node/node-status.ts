@@ -7,7 +7,7 @@
 //
 // One loop; started and stopped by the agent. `kick()` may be called from anywhere to post soon.
 import type { ApiClient } from '../../client/client.ts';
-import { isAlreadyExists, isNotFound } from '../../client/errors.ts';
+import { isAlreadyExists, isApiError, isConflict, isNotFound } from '../../client/errors.ts';
 import { Nodes } from '../../client/resources.ts';
 import type { Node, NodeCondition, NodeStatus } from '../../api/types.ts';
 import type { Clock, Timer } from '../../util/clock.ts';
@@ -38,6 +38,79 @@ function quantityBytes(n: number): string {
   return `${Math.floor(n / 1024)}Ki`;
 }
 
+/** The well-known labels the kubelet puts on its Node. */
+export function nodeLabels(nodeName: string, architecture: string): Record<string, string> {
+  return { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': architecture, 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': architecture };
+}
+
+/** cpu, memory, pods and ephemeral-storage of a machine, as Node capacity quantities. */
+export function machineCapacity(m: MachineInfo, maxPods = MAX_PODS): Record<string, string> {
+  return { cpu: String(m.cpus), memory: quantityBytes(m.memoryBytes), pods: String(maxPods), 'ephemeral-storage': quantityBytes(m.storageBytes) };
+}
+
+/** Everything a node status is computed from; gathered by the caller (runtime, machine, clock). */
+export interface NodeStatusInput {
+  nodeName: string;
+  nodeIP: string;
+  machine: MachineInfo;
+  /** Capacity quantities; allocatable is the same (no system reservations). */
+  capacity: Record<string, string>;
+  /** The Ready condition's verdict and message (runtime and network readiness). */
+  ready: { ok: boolean; message: string };
+  pressure: Pressure;
+  /** The conditions posted last time: transition times are kept for unchanged statuses. */
+  previous: readonly NodeCondition[];
+  runtimeVersion: string;
+  images: NonNullable<NodeStatus['images']>;
+  kubeletPort: number;
+  now: number;
+}
+
+function condition(previous: readonly NodeCondition[], type: string, status: boolean, reason: string, message: string, now: string): NodeCondition {
+  const s = status ? 'True' : 'False';
+  const prev = previous.find((c) => c.type === type);
+  return { type, status: s, lastHeartbeatTime: now, lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : now, reason, message };
+}
+
+/** The kubelet's four node conditions with its reasons and messages. */
+export function nodeConditions(previous: readonly NodeCondition[], ready: { ok: boolean; message: string }, p: Pressure, nowMs: number): NodeCondition[] {
+  const now = rfc3339(nowMs);
+  return [
+    condition(previous, 'MemoryPressure', p.memory, p.memory ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory', p.memory ? 'kubelet has insufficient memory available' : 'kubelet has sufficient memory available', now),
+    condition(previous, 'DiskPressure', p.disk, p.disk ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure', p.disk ? 'kubelet has disk pressure' : 'kubelet has no disk pressure', now),
+    condition(previous, 'PIDPressure', p.pid, p.pid ? 'KubeletHasInsufficientPID' : 'KubeletHasSufficientPID', p.pid ? 'kubelet has insufficient PID available' : 'kubelet has sufficient PID available', now),
+    condition(previous, 'Ready', ready.ok, ready.ok ? 'KubeletReady' : 'KubeletNotReady', ready.message, now),
+  ];
+}
+
+/**
+ * The NodeStatus the agent posts (capacity, allocatable, conditions, addresses, daemon endpoint,
+ * nodeInfo, images). Pure: shared by the real agent and simulated nodes (../simulated).
+ */
+export function buildNodeStatus(i: NodeStatusInput): NodeStatus {
+  const m = i.machine;
+  return {
+    capacity: { ...i.capacity },
+    allocatable: { ...i.capacity },
+    conditions: nodeConditions(i.previous, i.ready, i.pressure, i.now),
+    addresses: [{ type: 'InternalIP', address: i.nodeIP }, { type: 'Hostname', address: i.nodeName }],
+    daemonEndpoints: { kubeletEndpoint: { Port: i.kubeletPort } },
+    nodeInfo: {
+      machineID: m.machineID,
+      systemUUID: m.systemUUID,
+      bootID: m.bootID,
+      kernelVersion: m.kernelVersion,
+      osImage: m.osImage,
+      containerRuntimeVersion: i.runtimeVersion,
+      kubeletVersion: KUBELET_VERSION,
+      kubeProxyVersion: '',
+      operatingSystem: 'linux',
+      architecture: m.architecture,
+    },
+    images: i.images,
+  };
+}
+
 export class NodeStatusManager {
   readonly #o: NodeStatusOptions;
   #timer: Timer | undefined;
@@ -56,7 +129,7 @@ export class NodeStatusManager {
   }
 
   #labels(): Record<string, string> {
-    return { 'kubernetes.io/hostname': this.#o.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': this.#o.machine.architecture, 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': this.#o.machine.architecture };
+    return nodeLabels(this.#o.nodeName, this.#o.machine.architecture);
   }
 
   /** Creates or adopts the Node and settles its podCIDR; returns the podCIDR. */
@@ -74,12 +147,22 @@ export class NodeStatusManager {
       }
     }
     let cidr = node.spec?.podCIDR ?? '';
-    if (!cidr) {
+    // The node lifecycle controller also assigns pod CIDRs, and the field is set-once: claim one with the
+    // Node's resourceVersion as a precondition, and if the controller won the race, take what it assigned.
+    for (let attempt = 0; !cidr && attempt < 5; attempt++) {
       const others = await client.list<Node>(Nodes);
       const taken = new Set(others.items.filter((n) => n.metadata?.name !== nodeName).map((n) => n.spec?.podCIDR ?? '').filter(Boolean));
-      cidr = pickPodCidr(nodeName, taken);
-      await client.patch<Node>(Nodes, undefined, nodeName, 'merge', { spec: { podCIDR: cidr, podCIDRs: [cidr] } });
+      const pick = pickPodCidr(nodeName, taken);
+      try {
+        await client.patch<Node>(Nodes, undefined, nodeName, 'merge', { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { podCIDR: pick, podCIDRs: [pick] } });
+        cidr = pick;
+      } catch (err) {
+        if (!isConflict(err) && !(isApiError(err) && err.code === 422)) throw err;
+        node = await client.get<Node>(Nodes, undefined, nodeName);
+        cidr = node.spec?.podCIDR ?? '';
+      }
     }
+    if (!cidr) throw new Error(`node ${nodeName}: could not settle a pod CIDR`);
     this.podCIDR = cidr;
     return cidr;
   }
@@ -129,27 +212,10 @@ export class NodeStatusManager {
     }
   }
 
-  #cond(type: string, status: boolean, reason: string, message: string, now: string): NodeCondition {
-    const s = status ? 'True' : 'False';
-    const prev = this.#conditions.find((c) => c.type === type);
-    return { type, status: s, lastHeartbeatTime: now, lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : now, reason, message };
-  }
-
   /** Computes and writes the node status once. */
   async postStatus(): Promise<void> {
     const o = this.#o;
-    const now = rfc3339(o.clock.now());
     const r = await this.#runtimeReadiness();
-    const p = o.pressure?.() ?? readPressure(o.dataDir);
-    const conds = [
-      this.#cond('MemoryPressure', p.memory, p.memory ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory', p.memory ? 'kubelet has insufficient memory available' : 'kubelet has sufficient memory available', now),
-      this.#cond('DiskPressure', p.disk, p.disk ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure', p.disk ? 'kubelet has disk pressure' : 'kubelet has no disk pressure', now),
-      this.#cond('PIDPressure', p.pid, p.pid ? 'KubeletHasInsufficientPID' : 'KubeletHasSufficientPID', p.pid ? 'kubelet has insufficient PID available' : 'kubelet has sufficient PID available', now),
-      this.#cond('Ready', r.ok, r.ok ? 'KubeletReady' : 'KubeletNotReady', r.message, now),
-    ];
-    this.#conditions = conds;
-    const m = o.machine;
-    const capacity = { cpu: String(m.cpus), memory: quantityBytes(m.memoryBytes), pods: String(MAX_PODS), 'ephemeral-storage': quantityBytes(m.storageBytes) };
     let runtimeVersion = 'containerd://unknown';
     let images: NonNullable<NodeStatus['images']> = [];
     try {
@@ -160,26 +226,20 @@ export class NodeStatusManager {
     } catch {
       // the Ready condition already says the runtime is down
     }
-    const status: NodeStatus = {
-      capacity,
-      allocatable: { ...capacity },
-      conditions: conds,
-      addresses: [{ type: 'InternalIP', address: o.nodeIP }, { type: 'Hostname', address: o.nodeName }],
-      daemonEndpoints: { kubeletEndpoint: { Port: o.kubeletPort() } },
-      nodeInfo: {
-        machineID: m.machineID,
-        systemUUID: m.systemUUID,
-        bootID: m.bootID,
-        kernelVersion: m.kernelVersion,
-        osImage: m.osImage,
-        containerRuntimeVersion: runtimeVersion,
-        kubeletVersion: KUBELET_VERSION,
-        kubeProxyVersion: '',
-        operatingSystem: 'linux',
-        architecture: m.architecture,
-      },
+    const status = buildNodeStatus({
+      nodeName: o.nodeName,
+      nodeIP: o.nodeIP,
+      machine: o.machine,
+      capacity: machineCapacity(o.machine),
+      ready: r,
+      pressure: o.pressure?.() ?? readPressure(o.dataDir),
+      previous: this.#conditions,
+      runtimeVersion,
       images,
-    };
+      kubeletPort: o.kubeletPort(),
+      now: o.clock.now(),
+    });
+    this.#conditions = status.conditions ?? [];
     try {
       await o.client.patch(Nodes, undefined, o.nodeName, 'merge', { status }, { subresource: 'status' });
     } catch (err) {
