@@ -36,6 +36,8 @@ export interface KubectlResult {
 
 export interface PodContainerSpec {
   name: string;
+  /** Keep stdin open for attach (spec.stdin and CRI stdin, stdinOnce). */
+  stdin?: boolean;
   /** One argv per instance: instance i logs to i.log; all but the last must exit by themselves. */
   instances: string[][];
 }
@@ -48,6 +50,10 @@ export interface StreamingEnv {
   client: ApiClient;
   kubeconfig: string;
   kubectl(args: string[], opts?: { stdin?: string | Buffer; env?: Record<string, string>; timeoutMs?: number; cwd?: string }): Promise<KubectlResult>;
+  /** The full kubectl command line (for wrapping it, e.g. in script(1) for a TTY). */
+  kubectlArgv(args: string[]): string[];
+  /** Runs any command with the test's HOME; resolves with its output. */
+  run(cmd: string, args: string[], opts?: { stdin?: string }): Promise<KubectlResult>;
   /** Starts kubectl and leaves it running. */
   spawnKubectl(args: string[], env?: Record<string, string>): ChildProcess;
   /** Creates the Pod object, runs its sandbox and containers, and publishes a Running status. */
@@ -146,7 +152,7 @@ export async function startStreamingEnv(): Promise<StreamingEnv> {
     const runPod: StreamingEnv['runPod'] = async (name, containers) => {
       const created = (await client.create(Pods, 'default', {
         metadata: { name },
-        spec: { nodeName: NODE, containers: containers.map((c) => ({ name: c.name, image: BUSYBOX_IMAGE })) },
+        spec: { nodeName: NODE, containers: containers.map((c) => ({ name: c.name, image: BUSYBOX_IMAGE, ...(c.stdin ? { stdin: true, stdinOnce: true } : {}) })) },
       } as Pod)) as Pod;
       const uid = created.metadata!.uid!;
       const logDirectory = join(logRoot, `default_${name}_${uid}`);
@@ -164,7 +170,7 @@ export async function startStreamingEnv(): Promise<StreamingEnv> {
       for (const c of containers) {
         containerIds[c.name] = [];
         for (const [attempt, argv] of c.instances.entries()) {
-          const id = await tc.runtime.createContainer(sandboxId, { metadata: { name: c.name, attempt }, image: { image: BUSYBOX_IMAGE }, command: argv, logPath: `${c.name}/${attempt}.log` }, sc);
+          const id = await tc.runtime.createContainer(sandboxId, { metadata: { name: c.name, attempt }, image: { image: BUSYBOX_IMAGE }, command: argv, logPath: `${c.name}/${attempt}.log`, ...(c.stdin ? { stdin: true, stdinOnce: true } : {}) }, sc);
           await tc.runtime.startContainer(id);
           containerIds[c.name]!.push(id);
           if (attempt < c.instances.length - 1) {
@@ -201,6 +207,17 @@ export async function startStreamingEnv(): Promise<StreamingEnv> {
       agent,
       client,
       kubeconfig,
+      kubectlArgv: (args) => [kubectlBin, '--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
+      run(cmd, args, opts = {}) {
+        return new Promise((resolve) => {
+          const child = execFile(cmd, args, { env: env(), timeout: 30_000, cwd: dir }, (err, stdout, stderr) => {
+            live.delete(child);
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+          });
+          live.add(child);
+          child.stdin!.end(opts.stdin ?? '');
+        });
+      },
       kubectl(args, opts = {}) {
         return new Promise((resolve) => {
           const child = execFile(kubectlBin, ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], {

@@ -169,6 +169,13 @@ describe('kubectl exec', () => {
     });
   }
 
+  it('runs an interactive shell on a TTY (-it) and returns its exit code', async () => {
+    const cmd = env.kubectlArgv(['exec', '-it', 'web', '--', 'sh']).join(' ');
+    const r = await env.run('script', ['-qefc', cmd, '/dev/null'], { stdin: 'echo tty-$((2+3)) $(tty)\nexit 5\n' });
+    assert.equal(r.code, 5, r.stdout + r.stderr);
+    assert.match(r.stdout, /tty-5 \/dev\/pts\/\d+/);
+  });
+
   it('reports an unknown container on both attempts', async () => {
     const r = await env.kubectl(['exec', 'web', '-c', 'nope', '--', 'true']);
     assert.equal(r.code, 1);
@@ -179,6 +186,15 @@ describe('kubectl exec', () => {
     const r = await env.kubectl(['exec', 'web', '--', 'no-such-binary']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /no-such-binary/);
+  });
+});
+
+describe('kubectl attach', () => {
+  it('attaches to the main process: its stdin, then its output until it exits', async () => {
+    await env.runPod('talker', [{ name: 't', stdin: true, instances: [['sh', '-c', 'while read l; do echo got $l; done; echo bye']] }]);
+    const r = await env.kubectl(['attach', '-i', 'talker'], { stdin: 'one\ntwo\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /got one\ngot two\nbye\n$/);
   });
 });
 
