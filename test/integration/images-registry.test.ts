@@ -3,6 +3,9 @@
 // hosts.toml mirrors and CRI credentials from registries.yaml and imagePullSecrets. Needs root
 // (containerd) and the docker-registry package (installed when missing; skipped if it cannot be).
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Secret } from '../../src/api/types.ts';
 import { startTestContainerd, type TestContainerd } from '../../src/kubelet/containerd/testing.ts';
@@ -10,7 +13,8 @@ import type { AuthConfig, ImageInfo, ImageService, PodSandboxConfig } from '../.
 import { buildBusyboxImageArchive } from '../../src/kubelet/images/builtin.ts';
 import { pushOciArchive } from '../../src/kubelet/images/distribution.ts';
 import { buildOciArchive, type BuiltImage } from '../../src/kubelet/images/oci.ts';
-import { ensureImage, type PullEvent } from '../../src/kubelet/images/puller.ts';
+import { ensureImage, type PullEvent, type PullProgress } from '../../src/kubelet/images/puller.ts';
+import { IngestProgress } from '../../src/kubelet/images/progress.ts';
 import { ensureDockerRegistry, startTestRegistry, type TestRegistry } from '../../src/kubelet/images/testing-registry.ts';
 import { parseRegistries, resolvePullAuth, writeHostsDir, type RegistriesConfig } from '../../src/kubelet/registry/index.ts';
 
@@ -42,9 +46,49 @@ class CountingImages implements ImageService {
   }
 }
 
+/** The digest of the only layer of an image archive built by buildOciArchive. */
+async function layerOf(img: BuiltImage): Promise<string> {
+  const { readTar } = await import('../../src/kubelet/images/tar.ts');
+  const files = new Map(readTar(img.archive).map((m) => [m.path, m.data]));
+  const manifest = JSON.parse(files.get(`blobs/${img.manifestDigest.replace(':', '/')}`)!.toString('utf8')) as { layers: { digest: string }[] };
+  return manifest.layers[0].digest;
+}
+
 function pullSecret(host: string, username: string, password: string): Secret {
   const json = JSON.stringify({ auths: { [host]: { username, password, auth: Buffer.from(`${username}:${password}`).toString('base64') } } });
   return { metadata: { name: 'regcred', namespace: 'default' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(json).toString('base64') } };
+}
+
+/**
+ * A proxy in front of a registry that holds back the second half of one blob until `release()`:
+ * the pull is then mid-download for as long as the test needs, with no sleeps.
+ */
+async function holdingProxy(upstream: string, digest: string): Promise<{ port: number; release(): void; server: Server }> {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const server = createServer((req, res) => {
+    const up = request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      if (req.method !== 'GET' || !req.url?.includes(`/blobs/${digest}`)) {
+        ur.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      ur.on('data', (c: Buffer) => chunks.push(c));
+      ur.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.write(body.subarray(0, body.length >> 1));
+        void gate.then(() => res.end(body.subarray(body.length >> 1)));
+      });
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // A safety valve only: if progress never shows, the test fails on its assertions instead of hanging.
+  const valve = setTimeout(release, 10_000);
+  void gate.then(() => clearTimeout(valve));
+  return { port: (server.address() as AddressInfo).port, release, server };
 }
 
 describe('image pulls from a local docker-registry', () => {
@@ -186,6 +230,36 @@ describe('image pulls from a local docker-registry', () => {
     const r = await ensureImage(tc.runtime, image, 'IfNotPresent', auths);
     assert.ok(r.ok && r.pulled, JSON.stringify(r));
     assert.ok((await tc.runtime.imageStatus('docker.io/private/busybox:v4'))?.repoTags.includes('docker.io/private/busybox:v4'));
+  });
+
+  it('reports byte progress from containerd while a layer downloads', async (t) => {
+    if (skipUnlessAvailable(t)) return;
+    const created = new Date().toISOString();
+    const big = buildOciArchive({ names: ['big'], layers: [[{ path: 'blob.bin', type: 'file', mode: 0o644, mtime: 0, data: randomBytes(2 * 1024 * 1024) }]], config: { cmd: ['/blob.bin'] }, created, createdBy: 'test' });
+    await pushOciArchive(big.archive, `${open.host}/tools/big:v1`);
+    const layerDigest = await layerOf(big);
+    const proxy = await holdingProxy(open.host, layerDigest);
+    t.after(() => new Promise<void>((r) => proxy.server.close(() => r())));
+    t.after(() => proxy.release());
+    t.after(() => proxy.server.closeAllConnections());
+    await configure(`mirrors:\n  slow.tinykube.test:\n    endpoint: ["http://127.0.0.1:${proxy.port}"]\n`);
+    const ingests = new IngestProgress(tc.containerd.socket);
+    t.after(() => ingests.close());
+    const seen: PullProgress[] = [];
+    const r = await ensureImage(tc.runtime, 'slow.tinykube.test/tools/big:v1', 'IfNotPresent', [], undefined, {
+      progressIntervalMs: 20,
+      progressSource: ingests.tracker(),
+      onProgress: (p) => {
+        seen.push(p);
+        if (p.bytes !== undefined && p.bytes > 0) proxy.release();
+      },
+    });
+    assert.ok(r.ok && r.pulled, JSON.stringify(r));
+    const mid = seen.find((p) => p.bytes !== undefined && p.bytes > 0);
+    assert.ok(mid, `no byte progress in ${JSON.stringify(seen)}`);
+    assert.ok(mid.bytes! < mid.totalBytes!, JSON.stringify(mid));
+    assert.ok(mid.totalBytes! >= 2 * 1024 * 1024, JSON.stringify(mid));
+    console.log(`# progress while held: ${mid.bytes}/${mid.totalBytes} bytes after ${mid.elapsedMs.toFixed(0)} ms`);
   });
 
   it('never pulls with imagePullPolicy Never', async (t) => {
