@@ -148,6 +148,34 @@ test('failures carry the runtime error as the kubelet prints it, and a cause', a
   assert.match(two.message, /^rpc error: code = Unknown desc = .*401 Unauthorized$/);
 });
 
+test('useLocalOnFailure runs a present image when the registry is unreachable, never after an auth failure', async () => {
+  const cases: [string, () => CriError, boolean][] = [
+    ['unreachable', refused, true],
+    ['not found', () => notFound('busybox'), true],
+    ['unauthorized', () => unauthorized('busybox'), false],
+  ];
+  for (const [name, error, local] of cases) {
+    const rt = new StubImages();
+    const id = rt.add('busybox');
+    rt.pull = async () => {
+      throw error();
+    };
+    const events: PullEvent[] = [];
+    const r = await ensureImage(rt, 'busybox', 'Always', [], undefined, { useLocalOnFailure: true, onEvent: (e) => events.push(e) });
+    assert.equal(r.ok, local, name);
+    if (r.ok) {
+      assert.equal(r.ref, id);
+      assert.equal(r.pulled, false);
+      assert.match(r.pullError ?? '', /^rpc error: /);
+      assert.deepEqual(events.map((e) => [e.type, e.reason]), [['Normal', 'Pulling'], ['Normal', 'Pulled']]);
+      assert.match(events[1].message, /^Container image "busybox" already present on machine; pulling it failed, using the local image: rpc error/);
+    } else assert.equal(r.cause, 'auth');
+    // Without the option, Kubernetes' behaviour: the pull failure stands.
+    const strict = await ensureImage(rt, 'busybox', 'Always', []);
+    assert.equal(strict.ok, false, name);
+  }
+});
+
 test('concurrent pulls of one image with the same credentials share one PullImage', async () => {
   const rt = new StubImages();
   let release!: () => void;

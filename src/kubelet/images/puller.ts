@@ -58,6 +58,13 @@ export interface EnsureImageOptions {
   progressIntervalMs?: number;
   /** Extra figures for onProgress; failures are ignored. */
   progressSource?(): Promise<{ bytes: number; totalBytes: number } | undefined>;
+  /**
+   * Air-gapped nodes: when a pull fails because the registry cannot be reached or does not have the
+   * image, but the image is on the node (imported, or built in like busybox:latest, whose default
+   * policy is Always), run the local image instead of failing. Not Kubernetes' behaviour (off by
+   * default), and never after an auth failure: Always exists to make every pod prove its credentials.
+   */
+  useLocalOnFailure?: boolean;
   clock?: Clock;
 }
 
@@ -72,6 +79,8 @@ export type EnsureImageResult =
       /** The pull itself (0 when nothing was pulled). */
       pullMs: number;
       info?: ImageInfo;
+      /** Set when the pull failed and the local image is used instead (useLocalOnFailure). */
+      pullError?: string;
     }
   | {
       ok: false;
@@ -263,6 +272,10 @@ export async function ensureImage(
     const causes = shared.errors.map(classifyPullError);
     // The most telling cause: a credential problem explains a later "not found" from a mirror.
     const cause = causes.includes('auth') ? 'auth' : causes[causes.length - 1];
+    if (opts.useLocalOnFailure && present && (cause === 'unavailable' || cause === 'not-found')) {
+      emit('Normal', 'Pulled', `Container image "${image}" already present on machine; pulling it failed, using the local image: ${text}`);
+      return { ok: true, ref: present.id, pulled: false, ms: clock.now() - t0, pullMs: shared.pullMs, info: present, pullError: text };
+    }
     emit('Warning', 'Failed', `Failed to pull image "${image}": ${text}`);
     return fail('ErrImagePull', text, shared.attempts, cause);
   }
