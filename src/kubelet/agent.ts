@@ -13,7 +13,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiClient } from '../client/client.ts';
-import { isNotFound } from '../client/errors.ts';
 import { Informer, listWatch } from '../client/informer.ts';
 import { Pods } from '../client/resources.ts';
 import type { Pod } from '../api/types.ts';
@@ -33,7 +32,7 @@ import { Pleg } from './podworkers/pleg.ts';
 import { PodWorkers } from './podworkers/pod-workers.ts';
 import { PodSyncer } from './podworkers/sync.ts';
 import { ProberManager } from './prober/manager.ts';
-import { ApiStatusWriter, StatusManager, type StatusWriter } from './status/manager.ts';
+import { ApiStatusWriter, StatusManager, confirmPodDeletion, type StatusWriter } from './status/manager.ts';
 import { VolumeManager } from './volumes/manager.ts';
 import { ApiConfigSource, type ConfigSource } from './volumes/sources.ts';
 
@@ -228,12 +227,8 @@ export class Agent {
     for (const pod of seen.values()) this.workers.remove(pod);
   }
 
-  async #confirmDeletion(pod: Pod): Promise<void> {
-    try {
-      await this.client.delete(Pods, pod.metadata?.namespace, pod.metadata?.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid ?? '' } });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  #confirmDeletion(pod: Pod): Promise<void> {
+    return confirmPodDeletion(this.client, pod);
   }
 
   /** Finds a pod bound here by namespace and name (for logs/exec/attach/port-forward). */

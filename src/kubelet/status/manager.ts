@@ -36,6 +36,19 @@ export class ApiStatusWriter implements StatusWriter {
   }
 }
 
+/**
+ * The agent's last word on a deleted pod: once its containers are gone, delete it with grace 0 and a
+ * uid precondition (the kubelet's status manager does this in syncPod when the pod can be deleted), so
+ * the object leaves the API. A pod already gone counts as done. Used by the agent and simulated nodes.
+ */
+export async function confirmPodDeletion(client: ApiClient, pod: Pod): Promise<void> {
+  try {
+    await client.delete(Pods, pod.metadata?.namespace, pod.metadata?.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid ?? '' } });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
 interface Entry {
   namespace: string;
   name: string;
