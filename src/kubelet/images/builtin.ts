@@ -1,6 +1,6 @@
 // The images tinykube builds offline from Debian's static binaries: the pause image (catatonit) that
 // holds each pod's namespaces, and a busybox image for users and tests (no registry is reachable here).
-// Called once at node start-up (via ensureBuiltinImages) and by `tinykube image build`. Builds are
+// Called once at node start-up (via ensureBuiltinImages) and by `tinykube image build-busybox`. Builds are
 // reproducible: same binaries → same bytes → same image ID, which is what lets imports be skipped.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
