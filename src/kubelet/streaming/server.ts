@@ -259,7 +259,7 @@ export function createStreamingServer(opts: StreamingServerOptions): StreamingSe
       target = await streamUrl(route, url.searchParams);
     } catch (err) {
       if (err instanceof StatusError) throw err;
-      throw internalError(err instanceof CriError ? `error ${route.kind === 'portforward' ? 'forwarding ports' : 'executing command in container'}: ${err.message}` : err);
+      throw internalError(err instanceof CriError ? `error ${route.kind === 'portforward' ? 'forwarding ports' : 'executing command in container'}: ${err.detail}` : err);
     }
     const out = await dialUpgrade({
       url: target,
