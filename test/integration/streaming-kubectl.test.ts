@@ -125,6 +125,10 @@ describe('kubectl logs', () => {
     const [code] = (await once(k, 'exit')) as [number];
     assert.equal(code, 0);
     assert.equal(out, 'first\nsecond\nlast\n');
+    // Its container has exited now: exec is refused (on the WebSocket and the SPDY attempt alike).
+    const r = await env.kubectl(['exec', 'follow', '--', 'true']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), 'Error from server (InternalError): Internal error occurred: error executing command in container: container is in CONTAINER_EXITED state');
   });
 });
 
