@@ -1,0 +1,160 @@
+// Test harness: a real single-member etcd (Debian's etcd-server, /usr/bin/etcd) on loopback ports
+// with a private data dir, for the etcd backend's tests and for any test that wants API servers on
+// etcd. Stopped by its PID and its dir removed by stop(), which tests call from `after`.
+//
+// Several instances may run at once. etcd cannot report a port it picked itself (its advertised
+// URLs must name the port), so two free ports are chosen first and, in the rare case another
+// process takes one in between, etcd is started again on others.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ETCD_BIN = '/usr/bin/etcd';
+
+export interface TestEtcd {
+  /** "http://127.0.0.1:PORT", for openEtcdBackend and "etcd:" store specs. */
+  endpoint: string;
+  /** The PID of the running etcd (changes on restart). */
+  readonly pid: number;
+  dataDir: string;
+  /** Stops etcd and starts it again on the same ports and data (clients see it go away and come back). */
+  restart(): Promise<void>;
+  /** Kills etcd (SIGTERM, then SIGKILL) and removes its data dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The etcd binary when installed, else undefined (callers skip). */
+export function etcdBinary(): string | undefined {
+  return existsSync(ETCD_BIN) ? ETCD_BIN : undefined;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+class EtcdStartError extends Error {
+  readonly portTaken: boolean;
+  constructor(message: string, portTaken: boolean) {
+    super(message);
+    this.name = 'EtcdStartError';
+    this.portTaken = portTaken;
+  }
+}
+
+/** Resolves once etcd serves clients; rejects when it exits first (or does not get ready in time). */
+function awaitReady(child: ChildProcess, readyTimeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tail: string[] = [];
+    let buf = '';
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new EtcdStartError(`etcd not ready after ${readyTimeoutMs} ms:\n${tail.join('\n')}`, false));
+    }, readyTimeoutMs);
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        if (line.includes('ready to serve client requests')) {
+          clearTimeout(guard);
+          child.off('exit', onExit);
+          // Keep draining its log so a full pipe never blocks it.
+          child.stderr?.off('data', onData);
+          child.stderr?.resume();
+          resolve();
+        }
+      }
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      clearTimeout(guard);
+      const log = tail.join('\n');
+      reject(new EtcdStartError(`etcd exited (${signal ?? code}) before serving:\n${log}`, /address already in use/.test(log)));
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+function launch(args: string[]): { child: ChildProcess; exited: Promise<void> } {
+  const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, exited };
+}
+
+async function kill(p: { child: ChildProcess; exited: Promise<void> }): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) {
+    p.child.kill('SIGTERM');
+    const force = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+    await p.exited;
+    clearTimeout(force);
+  }
+}
+
+export async function startTestEtcd(opts: { readyTimeoutMs?: number } = {}): Promise<TestEtcd> {
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 15_000;
+  // tmpfs makes etcd's fsyncs free: these stores only live as long as a test.
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  for (let attempt = 1; ; attempt++) {
+    const dataDir = await mkdtemp(join(base, 'tk-etcd-'));
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const client = `http://127.0.0.1:${clientPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    const args = [
+      '--name', 'default',
+      '--data-dir', dataDir,
+      '--listen-client-urls', client,
+      '--advertise-client-urls', client,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `default=${peer}`,
+      '--initial-cluster-state', 'new',
+    ];
+    let proc = launch(args);
+    try {
+      await awaitReady(proc.child, readyTimeoutMs);
+    } catch (err) {
+      await proc.exited;
+      await rm(dataDir, { recursive: true, force: true });
+      if (err instanceof EtcdStartError && err.portTaken && attempt < 5) continue;
+      throw err;
+    }
+    let stopping: Promise<void> | null = null;
+    return {
+      endpoint: client,
+      get pid() {
+        return proc.child.pid!;
+      },
+      dataDir,
+      async restart() {
+        await kill(proc);
+        proc = launch(args);
+        try {
+          await awaitReady(proc.child, readyTimeoutMs);
+        } catch (err) {
+          await proc.exited;
+          throw err;
+        }
+      },
+      stop() {
+        stopping ??= (async () => {
+          await kill(proc);
+          await rm(dataDir, { recursive: true, force: true });
+        })();
+        return stopping;
+      },
+    };
+  }
+}
