@@ -1,0 +1,124 @@
+// `tinykube simulate`: N simulated nodes (src/kubelet/simulated) joining a cluster with the node token,
+// as `tinykube agent` joins one real node. Runs until SIGINT/SIGTERM or --stop-after; then lease
+// renewal stops and the node lifecycle controller marks the nodes Unknown, as if their agents had died
+// (--delete-nodes removes the Node objects instead).
+import { readFile } from 'node:fs/promises';
+import type { Command } from './main.ts';
+import { waitForSignal } from './server.ts';
+import { ApiClient } from '../client/client.ts';
+import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
+import { Simulator } from '../kubelet/simulated/simulator.ts';
+import { parseDurationMs, parseLabels, parseTaints, SimulateConfigError } from '../kubelet/simulated/spec.ts';
+
+/** Prints errors without flooding: the first of each kind, then a count per interval. */
+function errorReporter(): { report(err: unknown, context: string): void; close(): void } {
+  const seen = new Map<string, number>();
+  let suppressed = 0;
+  const timer = setInterval(() => {
+    if (suppressed > 0) console.error(`tinykube simulate: ${suppressed} more errors in the last 10 s`);
+    suppressed = 0;
+  }, 10_000);
+  timer.unref();
+  return {
+    report(err, context) {
+      const kind = context.replace(/ (of|for) (node|pod) \S+$/, '').replace(/ of \S+$/, '');
+      const n = seen.get(kind) ?? 0;
+      seen.set(kind, n + 1);
+      if (n < 3) console.error(`tinykube simulate: ${context}: ${err instanceof Error ? err.message : String(err)}`);
+      else suppressed++;
+    },
+    close: () => clearInterval(timer),
+  };
+}
+
+export const simulateCommand: Command = {
+  summary: 'register simulated nodes (no containers) that run the pods bound to them',
+  options: {
+    server: { type: 'string' },
+    'token-file': { type: 'string' },
+    token: { type: 'string' },
+    nodes: { type: 'string' },
+    'name-prefix': { type: 'string' },
+    cpu: { type: 'string' },
+    memory: { type: 'string' },
+    pods: { type: 'string' },
+    'ephemeral-storage': { type: 'string' },
+    // Extended resources, e.g. nvidia.com/gpu=4.
+    capacity: { type: 'string' },
+    labels: { type: 'string' },
+    taints: { type: 'string' },
+    'start-delay': { type: 'string' },
+    'delete-delay': { type: 'string' },
+    'lease-renew': { type: 'string' },
+    'stop-after': { type: 'string' },
+    'delete-nodes': { type: 'boolean' },
+  },
+  async run(values) {
+    const str = (k: string) => values[k] as string | undefined;
+    const server = str('server');
+    if (!server) {
+      console.error('tinykube simulate: --server URL is required');
+      return 2;
+    }
+    const tokenFile = str('token-file');
+    const token = (str('token') ?? (tokenFile ? await readFile(tokenFile, 'utf8') : '')).trim();
+    if (!token) {
+      console.error('tinykube simulate: --token-file FILE (or --token) is required');
+      return 2;
+    }
+    const nodes = Number(str('nodes') ?? '1');
+    if (!Number.isInteger(nodes) || nodes < 1) {
+      console.error('tinykube simulate: --nodes wants a positive whole number');
+      return 2;
+    }
+    let sim: Simulator;
+    let stopAfterMs: number | undefined;
+    const errors = errorReporter();
+    let client: ApiClient | undefined;
+    try {
+      const capacity: Record<string, string> = parseLabels(str('capacity'));
+      for (const k of ['cpu', 'memory', 'pods', 'ephemeral-storage']) if (str(k) !== undefined) capacity[k] = str(k)!;
+      const hash = caHashFromToken(token);
+      if (!hash) throw new SimulateConfigError('the token does not pin a CA (K10<hash>::…)');
+      const caPem = await fetchPinnedCa(server, hash);
+      // Leases, statuses and confirmations of thousands of nodes share one client: more sockets than an agent's.
+      client = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate', maxSockets: 128 });
+      sim = new Simulator({
+        client,
+        nodes,
+        namePrefix: str('name-prefix'),
+        spec: { capacity, labels: parseLabels(str('labels')), taints: parseTaints(str('taints')) },
+        startDelayMs: str('start-delay') !== undefined ? parseDurationMs(str('start-delay')!, '--start-delay') : undefined,
+        deleteDelayMs: str('delete-delay') !== undefined ? parseDurationMs(str('delete-delay')!, '--delete-delay') : undefined,
+        leaseRenewMs: str('lease-renew') !== undefined ? parseDurationMs(str('lease-renew')!, '--lease-renew') : undefined,
+        onError: (err, ctx) => errors.report(err, ctx),
+      });
+      if (str('stop-after') !== undefined) stopAfterMs = parseDurationMs(str('stop-after')!, '--stop-after');
+    } catch (err) {
+      errors.close();
+      client?.close();
+      if (err instanceof SimulateConfigError) {
+        console.error(`tinykube simulate: ${err.message}`);
+        return 2;
+      }
+      throw err;
+    }
+    const t0 = performance.now();
+    await sim.start();
+    const first = sim.nodeNames[0];
+    const last = sim.nodeNames[sim.nodeNames.length - 1];
+    console.log(`tinykube simulate: ${nodes} node(s) ${first}${nodes > 1 ? ` … ${last}` : ''} registered with ${server} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      waitForSignal(),
+      ...(stopAfterMs !== undefined ? [new Promise<'stop-after'>((r) => (timer = setTimeout(() => r('stop-after'), stopAfterMs)))] : []),
+    ]);
+    clearTimeout(timer);
+    console.log(`tinykube simulate: stopping (${stopped})`);
+    await sim.stop({ deleteNodes: Boolean(values['delete-nodes']) });
+    const s = sim.stats();
+    console.log(`tinykube simulate: ${s.started} pod starts, ${s.completed} completed, ${s.deleted} deletions confirmed, ${s.statusWrites} status writes, ${s.leaseRenewals} lease renewals`);
+    errors.close();
+    client.close();
+  },
+};

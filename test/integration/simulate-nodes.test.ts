@@ -1,0 +1,208 @@
+// Simulated nodes against a real in-process control plane (API server, scheduler, controllers): 20
+// nodes register Ready, 200 pods created through the API are scheduled onto them and turn Running;
+// deletions are confirmed; a Node made by other means (as a real agent's would be) and its pods are
+// left alone; once the simulator stops, its Leases stop moving. Then `tinykube simulate` itself, as a
+// child process joining with the node token.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Lease, Node, Pod } from '../../src/api/types.ts';
+import { ApiClient } from '../../src/client/client.ts';
+import { Informer, listWatch } from '../../src/client/informer.ts';
+import { Leases, Nodes, Pods } from '../../src/client/resources.ts';
+import { startServer, type Server } from '../../src/cmd/server.ts';
+import { Simulator } from '../../src/kubelet/simulated/simulator.ts';
+import { SIMULATED_LABEL } from '../../src/kubelet/simulated/spec.ts';
+
+const NODE = path.resolve(import.meta.dirname, '../../node_modules/.bin/node');
+const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+
+let dir: string;
+let server: Server;
+let client: ApiClient;
+let pods: Informer<Pod>;
+let sim: Simulator;
+const simErrors: string[] = [];
+const waiters = new Set<() => void>();
+
+function waitForPods(what: string, cond: (all: Pod[]) => boolean, timeoutMs = 20_000): Promise<Pod[]> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const all = pods.store.list();
+      if (!cond(all)) return;
+      waiters.delete(check);
+      clearTimeout(timer);
+      resolve(all);
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    waiters.add(check);
+    check();
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function makePod(name: string, extra: Partial<NonNullable<Pod['spec']>> = {}): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: `app-${name.length % 5}` } },
+    spec: { containers: [{ name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '100m', memory: '64Mi' } } }], ...extra },
+  };
+}
+
+async function pool<T>(n: number, items: T[], fn: (t: T) => Promise<unknown>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) await fn(items[i++]);
+  }));
+}
+
+const ready = (n: Node) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tk-simulate-'));
+  server = await startServer({ dataDir: path.join(dir, 'server'), listen: '127.0.0.1:0' });
+  client = ApiClient.fromKubeconfig(server.controlPlane.kubeconfigPath, { userAgent: 'simulate-test' });
+  pods = new Informer<Pod>(listWatch<Pod>(client, Pods));
+  const poke = (): void => {
+    for (const w of [...waiters]) w();
+  };
+  pods.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
+  pods.start();
+  await pods.waitForSync();
+  // A node made by other means (a real agent's, say): unschedulable for the burst, and one pod bound to it.
+  await client.create<Node>(Nodes, undefined, {
+    metadata: { name: 'real-1', labels: { 'kubernetes.io/hostname': 'real-1' } },
+    spec: { unschedulable: true },
+    status: { capacity: { cpu: '4', memory: '8Gi', pods: '110' }, allocatable: { cpu: '4', memory: '8Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+  await client.create<Pod>(Pods, 'default', makePod('on-real', { nodeName: 'real-1' }));
+  sim = new Simulator({
+    client,
+    nodes: 20,
+    spec: { capacity: { cpu: '4', memory: '16Gi', pods: '15' }, labels: { 'topology.kubernetes.io/zone': 'sim-a' } },
+    leaseRenewMs: 300,
+    onError: (err, ctx) => simErrors.push(`${ctx}: ${(err as Error).message}`),
+  });
+  await sim.start();
+});
+
+after(async () => {
+  await sim?.stop();
+  await pods?.stop();
+  client?.close();
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('simulated nodes', () => {
+  it('registers Ready nodes with the capacity, labels, pod CIDRs and addresses asked for', async () => {
+    const list = await client.list<Node>(Nodes, undefined, { labelSelector: SIMULATED_LABEL });
+    const names = list.items.map((n) => n.metadata?.name).sort();
+    assert.deepEqual(names, sim.nodeNames);
+    assert.equal(names[0], 'sim-00');
+    const cidrs = new Set<string>();
+    for (const n of list.items) {
+      assert.equal(ready(n), 'True');
+      assert.deepEqual(n.status?.allocatable, { cpu: '4', memory: '16Gi', pods: '15', 'ephemeral-storage': '100Gi' });
+      assert.equal(n.metadata?.labels?.['topology.kubernetes.io/zone'], 'sim-a');
+      assert.equal(n.metadata?.labels?.['kubernetes.io/hostname'], n.metadata?.name);
+      assert.match(n.spec?.podCIDR ?? '', /^100\.64\.\d+\.0\/24$/);
+      assert.equal(n.status?.nodeInfo?.kubeletVersion, 'v1.32.4-tinykube');
+      assert.equal(n.status?.addresses?.[0]?.type, 'InternalIP');
+      cidrs.add(n.spec!.podCIDR!);
+    }
+    assert.equal(cidrs.size, 20);
+  });
+
+  it('runs 200 pods created through the API on its nodes within a few seconds', async () => {
+    const t0 = Date.now();
+    await pool(20, Array.from({ length: 200 }, (_, i) => `p-${i}`), (name) => client.create<Pod>(Pods, 'default', makePod(name)));
+    const all = await waitForPods('200 Running pods', (ps) => ps.filter((p) => p.metadata?.name?.startsWith('p-') && p.status?.phase === 'Running').length === 200);
+    const took = Date.now() - t0;
+    const mine = all.filter((p) => p.metadata?.name?.startsWith('p-'));
+    const perNode = new Map<string, number>();
+    const ips = new Set<string>();
+    for (const p of mine) {
+      const node = p.spec?.nodeName ?? '';
+      assert.ok(sim.nodeNames.includes(node), `${p.metadata?.name} on ${node}`);
+      perNode.set(node, (perNode.get(node) ?? 0) + 1);
+      assert.equal(p.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+      assert.equal(p.status?.hostIP, sim.node(node)?.hostIP);
+      ips.add(p.status?.podIP ?? '');
+    }
+    assert.equal(ips.size, 200, 'pod IPs are unique');
+    assert.ok(Math.max(...perNode.values()) <= 15, 'no node over its pod capacity');
+    assert.ok(took < 15_000, `took ${took} ms`);
+    await sim.idle();
+    const st = sim.stats();
+    assert.equal(st.started, 200);
+    assert.ok(st.statusWrites >= 200);
+  });
+
+  it('leaves a node made by other means, and the pods bound to it, alone', async () => {
+    const real = await client.get<Node>(Nodes, undefined, 'real-1');
+    assert.equal(real.metadata?.labels?.[SIMULATED_LABEL], undefined);
+    assert.equal(real.status?.nodeInfo, undefined);
+    await assert.rejects(client.get<Lease>(Leases, 'kube-node-lease', 'real-1'));
+    const p = await client.get<Pod>(Pods, 'default', 'on-real');
+    assert.equal(p.status?.phase, 'Pending');
+    assert.equal(p.status?.containerStatuses, undefined);
+  });
+
+  it('confirms deletions of its pods', async () => {
+    await pool(10, Array.from({ length: 50 }, (_, i) => `p-${i}`), (name) => client.delete(Pods, 'default', name));
+    await waitForPods('50 pods gone', (ps) => ps.filter((p) => p.metadata?.name?.startsWith('p-')).length === 150);
+    assert.ok(sim.stats().deleted >= 50);
+  });
+
+  it('stops renewing leases once stopped', async () => {
+    const renewTime = async () => (await client.get<Lease>(Leases, 'kube-node-lease', 'sim-07')).spec?.renewTime;
+    const first = await renewTime();
+    assert.ok(first);
+    await until('the lease to move', async () => (await renewTime()) !== first);
+    await sim.stop();
+    const last = await renewTime();
+    const renewals = sim.stats().leaseRenewals;
+    await new Promise((r) => setTimeout(r, 1200)); // four renewal periods with nothing to await
+    assert.equal(await renewTime(), last);
+    assert.equal(sim.stats().leaseRenewals, renewals);
+    assert.deepEqual(simErrors, []);
+  });
+
+  it('tinykube simulate joins with the node token and stops after --stop-after', async () => {
+    const cp = server.controlPlane;
+    const child = spawn(NODE, [MAIN, 'simulate', '--server', cp.url, '--token-file', cp.nodeTokenPath, '--nodes', '3', '--name-prefix', 'cli-', '--cpu', '2', '--pods', '20', '--labels', 'tier=cli', '--taints', 'sim=true:NoSchedule', '--stop-after', '1500ms', '--lease-renew', '500ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, out);
+    assert.match(out, /3 node\(s\) cli-0 … cli-2 registered/);
+    const nodes = await client.list<Node>(Nodes, undefined, { labelSelector: 'tier=cli' });
+    assert.deepEqual(nodes.items.map((n) => n.metadata?.name).sort(), ['cli-0', 'cli-1', 'cli-2']);
+    for (const n of nodes.items) {
+      assert.deepEqual(n.spec?.taints?.filter((t) => t.key === 'sim'), [{ key: 'sim', value: 'true', effect: 'NoSchedule' }]);
+      assert.equal(n.status?.capacity?.cpu, '2');
+      assert.equal(n.status?.capacity?.pods, '20');
+    }
+    // The address slots of the first simulator's nodes are taken: these got others.
+    const taken = new Set((await client.list<Node>(Nodes, undefined, { labelSelector: SIMULATED_LABEL })).items.map((n) => n.spec?.podCIDR));
+    assert.equal(taken.size, 23);
+  });
+});
