@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./agent.ts')).agentCommand,
   image: async () => (await import('./image.ts')).imageCommand,
   server: async () => (await import('./server.ts')).serverCommand,
+  simulate: async () => (await import('./simulate.ts')).simulateCommand,
   up: async () => (await import('./up.ts')).upCommand,
   version: async () => (await import('./version.ts')).versionCommand,
 };
