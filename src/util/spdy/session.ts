@@ -107,12 +107,14 @@ export class SpdyStream extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (!this.#sendOnWrite) return cb(new SpdyError('TK_SPDY_PROTOCOL', `stream ${this.id} is unidirectional`));
-    if (!this.#host.alive()) return cb(new SpdyError('TK_SPDY_SESSION_CLOSED', 'the SPDY session is closed'));
+    // Writes after the session ended are dropped rather than failed: the stream is being destroyed
+    // anyway, and an 'error' nobody listens for would take the process down.
+    if (!this.#host.alive()) return cb();
     this.reply();
     const frames: Buffer[] = [];
     for (let off = 0; off < chunk.length; off += MAX_DATA_FRAME) frames.push(encodeData(this.id, chunk.subarray(off, off + MAX_DATA_FRAME)));
     if (frames.length === 0) return cb();
-    this.#host.send(frames, cb);
+    this.#host.send(frames, () => cb());
   }
 
   override _final(cb: (err?: Error | null) => void): void {

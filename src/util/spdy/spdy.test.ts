@@ -329,6 +329,12 @@ describe('SPDY sessions', () => {
     await client.closed;
     await srv.closed;
     assert.equal(s.readableEnded, false, 'the stream was cut short, not ended');
+    // Late writes into a dead session are dropped, never an unhandled 'error'.
+    let errored = false;
+    s.on('error', () => (errored = true));
+    s.write('late');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(errored, false);
     server.close();
   });
 
