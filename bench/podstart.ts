@@ -1,0 +1,374 @@
+// Pod start benchmark (issue 3): create→Running as a watch sees it, for 1 pod (repeated) and for 50
+// pods at once, compared in the same run with
+//   (a) the raw CRI floor: RunPodSandbox + CreateContainer + StartContainer straight to a private
+//       containerd, no agent in between (bench/lib/cri-floor.ts);
+//   (b) tinykube: `tinykube up` as a child process, pods created through the API, Running seen by a
+//       watch; plus where each pod's time went (API+scheduler, agent, runtime, status report, read back
+//       from containerd's own timestamps) and the RSS of the `up` process idle and with 50 pods;
+//   (c) `podman kube play` of the same pod YAML (Debian podman, same busybox archive loaded).
+// The three run one after another, each alone on the machine. Prints figures, asserts nothing.
+//
+// Usage: node bench/podstart.ts [--quick] [--only=floor,tinykube,podman] [--pods=50] [--repeat=10] [--profile[=DIR]]
+//   --quick    3 repeats and 10 pods (a smoke test of the bench itself)
+//   --profile  runs `up` with --cpu-prof and prints where its CPU time went
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CriRuntime } from '../src/kubelet/cri/cri-runtime.ts';
+import { buildBusyboxImage } from '../src/kubelet/images/builtin.ts';
+import { Pods } from '../src/client/resources.ts';
+import type { ApiClient } from '../src/client/client.ts';
+import { BENCH_LABEL, busyboxPod, podsYaml } from './lib/busybox-pod.ts';
+import { CriFloor, type FloorTiming } from './lib/cri-floor.ts';
+import { criLeft, criTimes, type CriTimes } from './lib/cri-times.ts';
+import { dur, printGrid, ratio } from './lib/grid.ts';
+import { NodeWatch } from './lib/node-watch.ts';
+import { PodWatch, type PodTimes } from './lib/pod-watch.ts';
+import { ensurePodmanInstalled, Podman } from './lib/podman.ts';
+import { mib, rssKiB, sampleRssKiB, shimPids, totalRssKiB } from './lib/proc.ts';
+import { printProfile } from './lib/profile.ts';
+import { percentile } from './lib/stats.ts';
+import { UpChild } from './lib/up-child.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const only = new Set((arg('only') ?? 'floor,tinykube,podman').split(','));
+const N = Number(arg('pods') ?? (quick ? 10 : 50));
+const R = Number(arg('repeat') ?? (quick ? 3 : 10));
+
+const profileArg = args.find((a) => a === '--profile' || a.startsWith('--profile='));
+const dir = mkdtempSync(join(tmpdir(), 'tk-bench-podstart-'));
+const profileDir = profileArg ? (profileArg.includes('=') ? profileArg.slice('--profile='.length) : join(dir, 'profile')) : undefined;
+const runId = randomBytes(3).toString('hex');
+
+const p50 = (xs: readonly number[]) => percentile(xs, 50);
+const p99 = (xs: readonly number[]) => percentile(xs, 99);
+const log = (s: string) => console.log(`  ${s}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Series {
+  /** Per-pod create→running of single-pod rounds. */
+  one: number[];
+  /** Wall time of the N-pod round: first create sent → last pod running. */
+  wall: number;
+  /** Per-pod create→running within the N-pod round. */
+  many: number[];
+}
+const empty = (): Series => ({ one: [], wall: NaN, many: [] });
+const results: Record<'floor' | 'tinykube' | 'podman', Series> = { floor: empty(), tinykube: empty(), podman: empty() };
+const memory: string[][] = [];
+const breakdown: string[][] = [];
+const notes: string[] = [];
+
+interface Contender {
+  name: 'floor' | 'tinykube' | 'podman';
+  title: string;
+  /** Everything before the first measured pod (start, warm-up, idle memory). */
+  setup(): Promise<void>;
+  /** One pod, create→running in ms; removed again before it returns (not timed). */
+  one(i: number): Promise<number>;
+  /** N pods at once: wall time and per-pod times; then removed. */
+  many(): Promise<{ wall: number; perPod: number[] }>;
+  teardown(): Promise<void>;
+}
+
+// ---- (a) the CRI floor ----
+
+function floorContender(): Contender {
+  let floor: CriFloor | undefined;
+  const parts: FloorTiming[] = [];
+  return {
+    name: 'floor',
+    title: 'CRI floor: a private containerd, RunPodSandbox + CreateContainer + StartContainer',
+    async setup() {
+      floor = await CriFloor.start();
+      await floor.runPod(`warm-${runId}`);
+      await floor.removeAll();
+    },
+    async one(i) {
+      const t = await floor!.runPod(`one-${runId}-${i}`);
+      parts.push(t);
+      await floor!.removeAll();
+      return t.totalMs;
+    },
+    async many() {
+      const t0 = performance.now();
+      const many = await Promise.all(Array.from({ length: N }, (_, i) => floor!.runPod(`many-${runId}-${i}`)));
+      const wall = performance.now() - t0;
+      const shims = shimPids(floor!.socket);
+      memory.push([`CRI floor: containerd with ${N} pods`, mib(rssKiB(floor!.containerdPid)), `shims (${shims.length}) ${mib(totalRssKiB(shims))}`]);
+      await floor!.removeAll();
+      log(`floor: 1 pod splits into sandbox ${dur(p50(parts.map((p) => p.sandboxMs)))}, create ${dur(p50(parts.map((p) => p.createMs)))}, start ${dur(p50(parts.map((p) => p.startMs)))} (p50)`);
+      return { wall, perPod: many.map((m) => m.totalMs) };
+    },
+    async teardown() {
+      await floor?.close();
+    },
+  };
+}
+
+// ---- (b) tinykube ----
+
+async function createPod(client: ApiClient, watch: PodWatch, name: string): Promise<PodTimes> {
+  const t = watch.track(name);
+  t.createStart = performance.now();
+  const created = await client.create(Pods, 'default', busyboxPod(name));
+  t.created = performance.now();
+  t.uid = created.metadata?.uid;
+  return t;
+}
+
+async function deleteAndWait(client: ApiClient, watch: PodWatch, cri: CriRuntime, pods: PodTimes[]): Promise<void> {
+  await Promise.all(pods.map((p) => client.delete(Pods, 'default', p.name, { gracePeriodSeconds: 0 })));
+  await watch.waitDeleted(pods.map((p) => p.name));
+  // The agent tears the containers down after the API object is gone; the next round must not
+  // compete with that.
+  const uids = new Set(pods.map((p) => p.uid ?? ''));
+  const end = performance.now() + 60_000;
+  while ((await criLeft(cri, uids)) > 0) {
+    if (performance.now() > end) throw new Error('the agent did not remove the deleted pods from containerd');
+    await sleep(50);
+  }
+  watch.forget(pods.map((p) => p.name));
+}
+
+interface Phases {
+  api: number;
+  schedule: number;
+  agent: number;
+  sandbox: number;
+  container: number;
+  report: number;
+}
+
+function phases(t: PodTimes, c: CriTimes | undefined): Phases | undefined {
+  if (!c || t.created === undefined || t.scheduled === undefined || t.running === undefined) return undefined;
+  return {
+    api: t.created - t.createStart,
+    schedule: t.scheduled - t.created,
+    agent: c.sandboxCreated - t.scheduled,
+    sandbox: c.containerCreated - c.sandboxCreated,
+    container: c.containerStarted - c.containerCreated,
+    report: t.running - c.containerStarted,
+  };
+}
+
+function phaseRow(label: string, ps: Phases[]): string[] {
+  const k = (f: keyof Phases) => dur(p50(ps.map((p) => p[f])));
+  return [label, k('api'), k('schedule'), k('agent'), k('sandbox'), k('container'), k('report')];
+}
+
+function tinykubeContender(): Contender {
+  const nodeName = `bench-podstart-${runId}`;
+  let up: UpChild | undefined;
+  let client: ApiClient | undefined;
+  let watch: PodWatch | undefined;
+  let cri: CriRuntime | undefined;
+  let idleUp = NaN;
+  let idleCd = NaN;
+  const onePhases: Phases[] = [];
+  return {
+    name: 'tinykube',
+    title: 'tinykube up: pods created through the API, Running seen by a watch',
+    async setup() {
+      if (profileDir) mkdirSync(profileDir, { recursive: true });
+      up = UpChild.spawn({ dataDir: join(dir, 'up'), nodeName, cpuProfDir: profileDir });
+      client = await up.api();
+      const nodes = new NodeWatch(nodeName);
+      await nodes.start(client);
+      await nodes.waitReady();
+      await up.waitUp();
+      await nodes.close();
+      log(`tinykube: node Ready ${dur(nodes.readyAt! - up.spawnedAt)} after spawn`);
+      cri = new CriRuntime({ socket: up.containerdLayout.socket });
+      watch = await PodWatch.open(client, 'default', `${BENCH_LABEL}=true`);
+      // Idle: control plane, scheduler and agent with nothing to run, after start-up settled.
+      await sleep(5000);
+      idleUp = await sampleRssKiB(() => rssKiB(up!.pid));
+      idleCd = rssKiB(up.containerdPid());
+      // A warm-up pod (first sync paths, first CRI calls), not counted.
+      const warm = await createPod(client, watch, `warm-${runId}`);
+      await watch.waitRunning([warm.name]);
+      await deleteAndWait(client, watch, cri, [warm]);
+    },
+    async one(i) {
+      const t = await createPod(client!, watch!, `one-${runId}-${i}`);
+      await watch!.waitRunning([t.name]);
+      const ph = phases(t, await criTimes(cri!, t.uid ?? ''));
+      if (ph) onePhases.push(ph);
+      await deleteAndWait(client!, watch!, cri!, [t]);
+      return t.running! - t.createStart;
+    },
+    async many() {
+      const names = Array.from({ length: N }, (_, i) => `many-${runId}-${i}`);
+      const t0 = performance.now();
+      const many = await Promise.all(names.map((n) => createPod(client!, watch!, n)));
+      await watch!.waitRunning(names, 300_000);
+      const wall = Math.max(...many.map((t) => t.running!)) - t0;
+      const manyPhases: Phases[] = [];
+      for (const t of many) {
+        const ph = phases(t, await criTimes(cri!, t.uid ?? ''));
+        if (ph) manyPhases.push(ph);
+      }
+      breakdown.push(phaseRow('1 pod (p50 of each phase)', onePhases), phaseRow(`${N} pods (p50 of each phase)`, manyPhases));
+      // With N pods: let status writes and the first resyncs settle.
+      await sleep(5000);
+      const busyUp = await sampleRssKiB(() => rssKiB(up!.pid));
+      const busyCd = rssKiB(up!.containerdPid());
+      const shims = up!.shimPids();
+      memory.push(
+        ['tinykube up process idle', mib(idleUp), 'target <= 120 MB idle (issue 5)'],
+        [`tinykube up process with ${N} pods`, mib(busyUp), `+${((busyUp - idleUp) / 1024 / N).toFixed(3)} MiB per pod (target <= 0.2 MB)`],
+        ['its containerd idle', mib(idleCd), ''],
+        [`its containerd with ${N} pods`, mib(busyCd), `+${((busyCd - idleCd) / 1024 / N).toFixed(3)} MiB per pod`],
+        [`its shims (${shims.length})`, mib(totalRssKiB(shims)), `${(totalRssKiB(shims) / 1024 / Math.max(1, shims.length)).toFixed(1)} MiB each`],
+      );
+      await deleteAndWait(client!, watch!, cri!, many);
+      return { wall, perPod: many.map((t) => t.running! - t.createStart) };
+    },
+    async teardown() {
+      watch?.close();
+      cri?.close();
+      client?.close();
+      if (up) log(`tinykube up stopped in ${dur(await up.stop())}`);
+      if (profileDir) {
+        for (const f of readdirSync(profileDir).filter((x) => x.endsWith('.cpuprofile'))) printProfile(join(profileDir, f), 30);
+      }
+    },
+  };
+}
+
+// ---- (c) podman kube play ----
+
+async function startedAtByName(pm: Podman): Promise<Map<string, number>> {
+  const out = (await pm.podman(['ps', '-a', '--format', '{{.Names}}\t{{.IsInfra}}'])).stdout;
+  const names = out.split('\n').filter((l) => l.endsWith('\tfalse')).map((l) => l.split('\t')[0]!);
+  const m = new Map<string, number>();
+  if (!names.length) return m;
+  const r = await pm.podman(['inspect', '--format', '{{.Name}}\t{{.State.StartedAt.UnixNano}}', ...names]);
+  for (const l of r.stdout.split('\n')) {
+    const [n, ns] = l.split('\t');
+    if (n && ns && /^\d+$/.test(ns)) m.set(n, Number(BigInt(ns) / 1000n) / 1000 - performance.timeOrigin);
+  }
+  return m;
+}
+
+function podmanContender(): Contender {
+  let pm: Podman | undefined;
+  return {
+    name: 'podman',
+    title: 'podman kube play of the same pods',
+    async setup() {
+      const version = await ensurePodmanInstalled(log);
+      const image = await buildBusyboxImage(join(dir, 'busybox.tar'));
+      const octet = 100 + (process.pid % 100);
+      pm = await Podman.setup(join(dir, 'podman'), image.file, `10.213.${octet}.0/24`, podsYaml([`warm-${runId}`]));
+      log(`podman: ${version}, runc, network 10.213.${octet}.0/24`);
+    },
+    async one(i) {
+      const f = join(dir, `one-${i}.yaml`);
+      writeFileSync(f, podsYaml([`one-${runId}-${i}`]));
+      const r = await pm!.play(f);
+      if (r.code !== 0) throw new Error(`podman kube play failed: ${r.stderr}`);
+      if (!(await pm!.running()).length) throw new Error('podman kube play returned but nothing runs');
+      await pm!.down(f);
+      return r.ms;
+    },
+    async many() {
+      const names = Array.from({ length: N }, (_, i) => `many-${runId}-${i}`);
+      const f = join(dir, 'many.yaml');
+      writeFileSync(f, podsYaml(names));
+      const t0 = performance.now();
+      const r = await pm!.play(f);
+      if (r.code !== 0) throw new Error(`podman kube play failed: ${r.stderr}`);
+      // Each pod's own create→running: its container's start time, from the moment the play began.
+      const started = await startedAtByName(pm!);
+      const running = (await pm!.running()).length;
+      if (running !== N) notes.push(`podman: ${running} of ${N} pods running after the play`);
+      await pm!.down(f);
+      return { wall: r.ms, perPod: [...started.values()].map((s) => s - t0) };
+    },
+    async teardown() {
+      await pm?.cleanup();
+    },
+  };
+}
+
+// ---- main ----
+
+console.log(`bench/podstart: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${R} single-pod rounds, ${N} pods at once`);
+console.log('The machine is shared: single-pod rounds are interleaved (floor, tinykube, podman, floor, ...) so load changes hit all three alike.');
+const all = [floorContender(), tinykubeContender(), podmanContender()].filter((c) => only.has(c.name));
+const live: Contender[] = [];
+let failed = false;
+const attempt = async (c: Contender, what: string, fn: () => Promise<void>): Promise<boolean> => {
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    failed = true;
+    console.error(`\n${c.name} ${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return false;
+  }
+};
+try {
+  for (const c of all) {
+    console.log(`\nsetting up ${c.title}`);
+    if (await attempt(c, 'setup', () => c.setup())) live.push(c);
+  }
+  console.log(`\n1 pod × ${R}, interleaved`);
+  for (let i = 0; i < R; i++) {
+    for (const c of [...live]) {
+      const ok = await attempt(c, `round ${i}`, async () => void results[c.name].one.push(await c.one(i)));
+      if (!ok) live.splice(live.indexOf(c), 1);
+    }
+  }
+  for (const c of live) log(`${c.name}: p50 ${dur(p50(results[c.name].one))}`);
+  console.log(`\n${N} pods at once, one system after the other`);
+  for (const c of live) {
+    await attempt(c, `${N} pods`, async () => {
+      const r = await c.many();
+      results[c.name].wall = r.wall;
+      results[c.name].many = r.perPod;
+      log(`${c.name}: all ${N} running after ${dur(r.wall)}`);
+    });
+  }
+} finally {
+  for (const c of all) await attempt(c, 'teardown', () => c.teardown());
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const f = results.floor;
+const t = results.tinykube;
+const p = results.podman;
+printGrid(
+  `Pod start, create→Running (p99 of ${R} rounds is their maximum)`,
+  ['measurement', 'CRI floor', 'tinykube', 'podman play', 'tinykube/floor', 'tinykube/podman', 'target'],
+  [
+    ['1 pod, p50', dur(p50(f.one)), dur(p50(t.one)), dur(p50(p.one)), ratio(p50(t.one), p50(f.one)), ratio(p50(t.one), p50(p.one)), '<= 1.3× floor, <= podman'],
+    ['1 pod, p99', dur(p99(f.one)), dur(p99(t.one)), dur(p99(p.one)), ratio(p99(t.one), p99(f.one)), ratio(p99(t.one), p99(p.one)), ''],
+    [`${N} pods at once, all running`, dur(f.wall), dur(t.wall), dur(p.wall), ratio(t.wall, f.wall), ratio(t.wall, p.wall), '<= 1.25× floor, <= 0.5× podman'],
+    [`${N} pods, per pod p50`, dur(p50(f.many)), dur(p50(t.many)), dur(p50(p.many)), ratio(p50(t.many), p50(f.many)), ratio(p50(t.many), p50(p.many)), ''],
+    [`${N} pods, per pod p99`, dur(p99(f.many)), dur(p99(t.many)), dur(p99(p.many)), ratio(p99(t.many), p99(f.many)), ratio(p99(t.many), p99(p.many)), ''],
+  ],
+  ['podman play starts the pods of one manifest one after another; its per-pod times are each container\'s StartedAt from the start of the play.'],
+);
+if (breakdown.length) {
+  printGrid(
+    'Where a tinykube pod start goes (from containerd\'s own timestamps)',
+    ['round', 'API create', 'schedule', 'agent reacts', 'sandbox', 'ctr create+start', 'status seen'],
+    breakdown,
+    [
+      'API create: POST until its answer; schedule: answer until the watch saw spec.nodeName;',
+      'agent reacts: bound until containerd began the sandbox; sandbox: until CreateContainer began (RunPodSandbox and the agent\'s work between);',
+      'ctr create+start: CreateContainer began until the task started; status seen: started until the watch saw phase Running.',
+    ],
+  );
+}
+if (memory.length) printGrid('Memory (RSS)', ['process', 'RSS', 'note'], memory);
+for (const n of notes) console.log(n);
+console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+process.exitCode = failed ? 1 : 0;
