@@ -49,6 +49,8 @@ export interface StreamingEnv {
   agent: StreamingServer;
   client: ApiClient;
   kubeconfig: string;
+  /** The API server (with the connect handler) URL. */
+  url: string;
   kubectl(args: string[], opts?: { stdin?: string | Buffer; env?: Record<string, string>; timeoutMs?: number; cwd?: string }): Promise<KubectlResult>;
   /** The full kubectl command line (for wrapping it, e.g. in script(1) for a TTY). */
   kubectlArgv(args: string[]): string[];
@@ -207,6 +209,7 @@ export async function startStreamingEnv(): Promise<StreamingEnv> {
       agent,
       client,
       kubeconfig,
+      url,
       kubectlArgv: (args) => [kubectlBin, '--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
       run(cmd, args, opts = {}) {
         return new Promise((resolve) => {

@@ -256,6 +256,24 @@ describe('kubectl port-forward', () => {
   });
 });
 
+describe('other clients', () => {
+  it('relays a WebSocket exec offering only v4.channel.k8s.io to containerd as it is', async () => {
+    const { WebSocket } = await import('ws');
+    const pki = env.cp.pki;
+    const ws = new WebSocket(`${env.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/web/exec?command=echo&command=hi&container=web&stdout=true`, ['v4.channel.k8s.io'], {
+      ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem,
+    });
+    const messages: Buffer[] = [];
+    ws.on('message', (d: Buffer) => messages.push(d));
+    const [code] = (await once(ws, 'close')) as [number];
+    assert.equal(ws.protocol, 'v4.channel.k8s.io');
+    assert.equal(code, 1000);
+    const on = (ch: number) => Buffer.concat(messages.filter((m) => m[0] === ch).map((m) => m.subarray(1))).toString();
+    assert.equal(on(1), 'hi\n');
+    assert.equal(on(3), '{"metadata":{},"status":"Success"}');
+  });
+});
+
 describe('connections', () => {
   it('leaves no upgraded connection open once every kubectl exited', async () => {
     await until('upgraded connections to close', () => env.openUpgrades().length === 0, 5000).catch(() => undefined);
