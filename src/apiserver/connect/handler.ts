@@ -18,8 +18,7 @@
 // verifies their serving certificates against that CA.
 
 import https from 'node:https';
-import type { IncomingMessage } from 'node:http';
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Pod } from '../../api/types.ts';
@@ -29,7 +28,7 @@ import { SpdySession } from '../../util/spdy/session.ts';
 import type { ConnectHandler, SubresourceContext, UpgradeContext } from '../pods.ts';
 import { nodeObjectLocator, type AgentEndpoint, type AgentLocator } from './agent.ts';
 import { checkLogsAvailable, logContainerName, streamContainerName } from './containers.ts';
-import { bridgeV5, openRemoteCommandStreams, V4_CHANNEL, V5_CHANNEL, type StreamFlags } from './remotecommand.ts';
+import { bridgeV5, openRemoteCommandStreams, V4_CHANNEL, V5_CHANNEL, type RemoteCommandStreams, type StreamFlags } from './remotecommand.ts';
 
 export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
 export const PORT_FORWARD_TUNNEL_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
@@ -120,8 +119,14 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ConnectHandle
 
   /** Completes kubectl's WebSocket handshake with the one protocol we chose. */
   function acceptWebSocket(ctx: UpgradeContext, protocol: string): Promise<WebSocket> {
-    return new Promise((resolve) => {
-      handshakes.get(protocol)!.handleUpgrade(ctx.req, ctx.socket, ctx.head, (ws) => resolve(ws));
+    return new Promise((resolve, reject) => {
+      // ws answers a malformed handshake itself (400) and never calls back; the socket then closes.
+      const onClose = () => reject(new Error('the WebSocket handshake with the client failed'));
+      ctx.socket.once('close', onClose);
+      handshakes.get(protocol)!.handleUpgrade(ctx.req, ctx.socket, ctx.head, (ws) => {
+        ctx.socket.off('close', onClose);
+        resolve(ws);
+      });
     });
   }
 
@@ -137,20 +142,32 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ConnectHandle
     const up = await dial(url, 'POST', { Connection: 'Upgrade', Upgrade: SPDY_31, [STREAM_PROTOCOL_HEADER]: [V4_CHANNEL] });
     const protocol = String(up.headers['x-stream-protocol-version'] ?? V4_CHANNEL);
     const session = new SpdySession(up.socket, { role: 'client', replyTimeoutMs: timeoutMs });
-    let streams;
+    let streams: RemoteCommandStreams;
     try {
       streams = await openRemoteCommandStreams(session, flags);
     } catch (err) {
       session.destroy();
       throw new StatusError(500, 'InternalError', `Internal error occurred: error creating the streams to the node agent: ${(err as Error).message}`);
     }
-    const ws = await acceptWebSocket(ctx, V5_CHANNEL);
+    let ws: WebSocket;
+    try {
+      ws = await acceptWebSocket(ctx, V5_CHANNEL);
+    } catch {
+      session.destroy();
+      return;
+    }
     await bridgeV5(ws, session, streams, protocol);
   }
 
   async function portForwardTunnel(ctx: UpgradeContext, url: URL): Promise<void> {
     const up = await dial(url, 'POST', { Connection: 'Upgrade', Upgrade: SPDY_31, [STREAM_PROTOCOL_HEADER]: [PORT_FORWARD_PROTOCOL] });
-    const ws = await acceptWebSocket(ctx, PORT_FORWARD_TUNNEL_PROTOCOL);
+    let ws: WebSocket;
+    try {
+      ws = await acceptWebSocket(ctx, PORT_FORWARD_TUNNEL_PROTOCOL);
+    } catch {
+      up.socket.destroy();
+      return;
+    }
     const tunnel = createWebSocketStream(ws);
     tunnel.on('error', () => undefined);
     await splice(tunnel, up.socket);
