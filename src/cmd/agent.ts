@@ -21,7 +21,7 @@ import type { ContainerRuntime } from '../kubelet/cri/runtime.ts';
 import { ensureBuiltinImages } from '../kubelet/images/import.ts';
 import { bridgeName } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
-import { registryAuthFromYaml, type RegistryAuth } from '../kubelet/podworkers/images.ts';
+import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/registry/index.ts';
 
 /** What the streaming server (src/kubelet/streaming) gets from the agent. */
 export interface StreamingContext {
@@ -86,16 +86,11 @@ function sh(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve) => execFile(cmd, args, () => resolve()));
 }
 
-async function loadRegistryAuth(file: string | undefined, dataDir: string): Promise<RegistryAuth | undefined> {
-  const path = file ?? join(dataDir, 'registries.yaml');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (file) throw err;
-    return undefined;
-  }
-  return registryAuthFromYaml(parseYaml(text));
+/** The node's registries.yaml: `--registry-config` must exist; the default `<dataDir>/registries.yaml` may not. */
+async function loadRegistryConfig(file: string | undefined, dataDir: string): Promise<RegistriesConfig | undefined> {
+  const cfg = await loadRegistries(file ?? join(dataDir, 'registries.yaml'), { optional: !file });
+  for (const w of cfg?.warnings ?? []) console.error(`tinykube agent: registries.yaml: ${w}`);
+  return cfg;
 }
 
 export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
@@ -109,7 +104,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     caPem = await fetchPinnedCa(opts.server, hash);
   }
   const client = new ApiClient({ server: opts.server, token, caPem, userAgent: `tinykube-agent/${nodeName}` });
-  const registryAuth = await loadRegistryAuth(opts.registryConfig, opts.dataDir);
+  const registries = await loadRegistryConfig(opts.registryConfig, opts.dataDir);
 
   let containerd: Containerd | undefined;
   let runtime: CriRuntime;
@@ -119,6 +114,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     runtime = new CriRuntime({ socket: opts.containerdSocket });
   } else {
     containerd = await Containerd.start({ dataDir: join(opts.dataDir, 'containerd') });
+    // Mirrors and TLS settings go to containerd's hosts.toml dirs (re-read on every pull).
+    await writeHostsDir(registries ?? emptyRegistries(), containerd.layout.registryConfigDir);
     runtime = new CriRuntime({ client: containerd.cri });
     cniConfDir = containerd.layout.cniConfDir;
     cniIpamDir = containerd.layout.cniIpamDir;
@@ -149,7 +146,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       cniIpamDir,
       cgroups,
       clock: opts.clock,
-      registryAuth,
+      registries,
       crashLoopBackoff: opts.crashLoopBackoff,
       resyncMs: opts.resyncMs,
       onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),

@@ -26,7 +26,8 @@ import { NodeLease } from './node/lease.ts';
 import { defaultNodeIP, readMachineInfo, type MachineInfo } from './node/machine.ts';
 import { NodeStatusManager } from './node/node-status.ts';
 import { RestartBackoff, type BackoffPolicy } from './podworkers/backoff.ts';
-import { ImagePuller, type RegistryAuth } from './podworkers/images.ts';
+import { ImagePuller } from './podworkers/images.ts';
+import type { RegistriesConfig } from './registry/index.ts';
 import { LABEL_NODE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from './podworkers/labels.ts';
 import { Pleg } from './podworkers/pleg.ts';
 import { PodWorkers } from './podworkers/pod-workers.ts';
@@ -55,7 +56,8 @@ export interface AgentConfig {
   recorder?: EventRecorder;
   statusWriter?: StatusWriter;
   configSource?: ConfigSource;
-  registryAuth?: RegistryAuth;
+  /** The node's registries.yaml (mirrors, credentials). */
+  registries?: RegistriesConfig;
   machine?: MachineInfo;
   crashLoopBackoff?: Partial<BackoffPolicy>;
   /** Quiet pods are re-synced this often (default 10 s). */
@@ -135,7 +137,7 @@ export class Agent {
       prober: this.prober,
       volumes: new VolumeManager({ root: cfg.dataDir, source, mounts: cfg.mounts }),
       cgroups: this.cgroups,
-      images: new ImagePuller({ images: cfg.runtime, recorder: this.recorder, source, backoff, registryAuth: cfg.registryAuth, now: () => clock.now() }),
+      images: new ImagePuller({ images: cfg.runtime, recorder: this.recorder, source, backoff, registries: cfg.registries, now: () => clock.now() }),
       backoff,
       source,
       node: { nodeName: cfg.nodeName, hostIPs: [this.nodeIP], cpuMilli: machine.cpus * 1000, memoryBytes: machine.memoryBytes },

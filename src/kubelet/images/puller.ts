@@ -19,17 +19,12 @@ import type { AuthConfig, ImageInfo, ImageService, PodSandboxConfig } from '../c
 import { CriError, GRPC_CODE } from '../cri/errors.ts';
 import { realClock, type Clock, type Timer } from '../../util/clock.ts';
 import { parseImageReference } from './reference.ts';
+import { defaultImagePullPolicy } from '../../api/defaults/pod.ts';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
 /** Kubernetes' default when a container names none: Always for `:latest` or no tag, else IfNotPresent. */
-export function defaultPullPolicy(image: string): PullPolicy {
-  if (image.includes('@')) return 'IfNotPresent';
-  const lastSlash = image.lastIndexOf('/');
-  const colon = image.indexOf(':', lastSlash + 1);
-  const tag = colon >= 0 ? image.slice(colon + 1) : '';
-  return tag === '' || tag === 'latest' ? 'Always' : 'IfNotPresent';
-}
+export const defaultPullPolicy: (image: string) => PullPolicy = defaultImagePullPolicy;
 
 /** Why a pull failed, for messages and metrics; the waiting reason stays ErrImagePull as in Kubernetes. */
 export type PullFailureCause = 'auth' | 'not-found' | 'unavailable' | 'other';

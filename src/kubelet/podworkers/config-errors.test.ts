@@ -6,7 +6,7 @@ import type { ContainerConfig } from '../cri/runtime.ts';
 import { FakeRuntime } from '../cri/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { makePod, makeStack } from './testing.ts';
-import { defaultPullPolicy } from './images.ts';
+import { defaultPullPolicy } from '../images/puller.ts';
 import { expand } from './container-config.ts';
 
 describe('container configuration', () => {
