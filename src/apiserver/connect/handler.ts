@@ -91,7 +91,20 @@ function offered(req: IncomingMessage): string[] {
   return String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-export function createConnectHandler(opts: ConnectHandlerOptions): ConnectHandler {
+/** The CN of the client certificate the API server should hold toward agents (kubeadm's name for it). */
+export const AGENT_CLIENT_CN = 'kube-apiserver-kubelet-client';
+
+export interface ClosableConnectHandler extends ConnectHandler {
+  /**
+   * Ends every upgraded connection (exec, attach, port-forward) still open. Call it on shutdown
+   * before closing the HTTPS server: upgraded sockets are no longer the server's, so
+   * closeAllConnections() does not reach them and server.close() would wait for them.
+   */
+  close(): void;
+}
+
+export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConnectHandler {
+  const live = new Set<Duplex>();
   const locate = opts.locateAgent ?? nodeObjectLocator;
   const tls = { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key };
   const timeoutMs = opts.agentTimeoutMs ?? 30_000;
@@ -189,8 +202,14 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ConnectHandle
       await proxyLogs(ctx, url);
     },
 
+    close(): void {
+      for (const s of [...live]) s.destroy();
+    },
+
     async upgrade(ctx: UpgradeContext): Promise<void> {
       ctx.socket.on('error', () => undefined);
+      live.add(ctx.socket);
+      ctx.socket.once('close', () => live.delete(ctx.socket));
       try {
         const sub = ctx.info.subresource;
         if (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward') throw badRequest(`${sub || 'pods'} does not support an upgrade`);
