@@ -53,6 +53,23 @@ export class EtcdRequestError extends StorageError {
   }
 }
 
+type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
+
+/**
+ * A per-endpoint policy that lets every call through. etcd3's default opens a circuit breaker on an
+ * endpoint after three failures in a row (an etcd restart breaks every watch stream at once, each
+ * counting) and then refuses every call to it for 5 s, even once etcd is back. With several
+ * endpoints that steers calls to the others; with one it only turns a restart into 5 s of errors.
+ */
+const passThrough: HostPolicy = {
+  _altReturn: undefined as never,
+  onSuccess: () => ({ dispose() {} }),
+  onFailure: () => ({ dispose() {} }),
+  async execute(fn, signal) {
+    return fn({ signal: signal ?? new AbortController().signal });
+  },
+};
+
 const DEFAULT_WATCH_RETRY: WatchRetry = { initialDelayMs: 100, maxDelayMs: 2000, giveUpAfterMs: 30_000 };
 
 const isCompacted = (err: unknown) => err instanceof Error && err.message.includes('required revision has been compacted');
@@ -91,6 +108,7 @@ export class EtcdBackend implements Backend {
       },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     };
+    if (endpoints.length === 1) options.faultHandling = { host: () => passThrough };
     if (opts.credentials) options.credentials = opts.credentials;
     if (opts.auth) options.auth = opts.auth;
     this.#client = new Etcd3(options);

@@ -16,6 +16,14 @@
 // at the compacted revision itself silently misses a deletion made there (compaction removes
 // tombstones at its revision). So the stream starts at R itself and drops events at R: etcd then
 // refuses exactly the starting points the contract refuses, and nothing at R is needed anyway.
+//
+// Latency. etcd serves a watch whose start revision is already written ("unsynced") from its
+// history, in a loop that runs every 100 ms, while a watch starting after the head ("synced") gets
+// every write as it commits. Most watches start at the head (after a list, or from now), where the
+// start R above would cost up to 100 ms before the first event. So a stream first starts at R + 1
+// when R looks like the head; if etcd's answer shows writes after R (its header revision reaches
+// R + 1), the watch may be reading history, where R + 1 could be the compacted revision, and it is
+// reopened at R instead. Starting after the head needs no history, so no compaction check.
 
 import type { WatchCallbacks, WatchEvent, KeyValue, Watcher } from '../backend.ts';
 import { CompactedError, StorageError } from '../errors.ts';
@@ -71,6 +79,10 @@ export class EtcdWatcher implements Watcher {
    */
   #floating: boolean;
   #stream: IDuplexStream<IWatchRequest, IWatchResponse> | null = null;
+  /** Whether the next stream starts at #last + 1, betting that #last is the head (see the header). */
+  #afterHead = true;
+  /** The start revision the current stream asked for. */
+  #start = 0;
   #closed = false;
   #delay: number;
   /** When the current run of failed attempts began (0 while healthy). */
@@ -111,12 +123,13 @@ export class EtcdWatcher implements Watcher {
         stream.on('end', () => {
           if (this.#stream === stream) this.#broken(new Error('watch stream ended by the server'));
         });
+        // etcd reads 0 as "from now"; the first revision of a store is 1.
+        this.#start = this.#afterHead ? this.#last + 1 : Math.max(this.#last, 1);
         stream.write({
           create_request: {
             key: this.#range.key,
             range_end: this.#range.rangeEnd,
-            // etcd reads 0 as "from now"; the first revision of a store is 1.
-            start_revision: Math.max(this.#last, 1),
+            start_revision: this.#start,
             prev_kv: true,
             progress_notify: true,
           },
@@ -142,10 +155,18 @@ export class EtcdWatcher implements Watcher {
       if (compacted > 0) return this.#fail(new CompactedError(this.#last, compacted));
       return this.#fail(new EtcdWatchError(`etcd canceled the watch: ${res.cancel_reason || 'no reason given'}`));
     }
+    if (res.created) {
+      if (this.#afterHead && head >= this.#start) {
+        // Not at the head after all: reopen where etcd checks the start against compaction.
+        this.#afterHead = false;
+        this.#restart();
+      }
+      return;
+    }
     if (res.events.length === 0) {
       // A progress notification: everything up to the head has been sent to this (caught-up)
       // watcher, so a resumed stream may start there, even on a prefix nobody writes to.
-      if (!res.created && head > this.#last) this.#last = head;
+      if (head > this.#last) this.#last = head;
       return;
     }
     // All events of one revision come in one response; the floor is read once so that several
@@ -180,6 +201,8 @@ export class EtcdWatcher implements Watcher {
       const msg = err instanceof Error ? err.message : String(err);
       return this.#fail(new EtcdWatchError(`etcd watch stream broken for ${now - this.#brokenSince} ms: ${msg}`, err));
     }
+    // Nothing may have been written while the stream was down: try the cheap start again.
+    this.#afterHead = true;
     this.#timer = setTimeout(() => this.#connect(), this.#delay);
     this.#delay = Math.min(this.#delay * 2, this.#retry.maxDelayMs);
   }
