@@ -61,6 +61,8 @@ export interface StreamingEnv {
   /** Creates the Pod object, runs its sandbox and containers, and publishes a Running status. */
   /** Upgraded connections (exec, attach, port-forward) the API server still holds. */
   openUpgrades(): string[];
+  /** What the API server does on shutdown: ends every upgraded connection. */
+  closeUpgrades(): void;
   runPod(name: string, containers: PodContainerSpec[]): Promise<{ uid: string; sandboxId: string; containerIds: Record<string, string[]> }>;
   close(): Promise<void>;
 }
@@ -244,6 +246,7 @@ export async function startStreamingEnv(): Promise<StreamingEnv> {
       },
       runPod,
       openUpgrades: () => [...upgraded.values()],
+      closeUpgrades: () => connect.close(),
       close,
     };
   } catch (err) {

@@ -279,4 +279,13 @@ describe('connections', () => {
     await until('upgraded connections to close', () => env.openUpgrades().length === 0, 5000).catch(() => undefined);
     assert.deepEqual(env.openUpgrades(), []);
   });
+
+  it('ends running sessions when the API server shuts them down', async () => {
+    const k = env.spawnKubectl(['exec', 'web', '--', 'sleep', '60']);
+    await until('the exec session', () => env.openUpgrades().length === 1);
+    env.closeUpgrades();
+    const [code] = (await once(k, 'exit')) as [number];
+    assert.notEqual(code, 0);
+    assert.deepEqual(env.openUpgrades(), []);
+  });
 });
