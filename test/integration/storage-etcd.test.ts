@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runBackendConformance, WatchRecorder } from '../../src/storage/testing/conformance.ts';
-import { openEtcdBackend, type EtcdBackend } from '../../src/storage/etcd/etcd-backend.ts';
+import { openEtcdBackend, type EtcdBackend, type EtcdBackendOptions } from '../../src/storage/etcd/etcd-backend.ts';
 import { etcdBinary, startTestEtcd, type TestEtcd } from '../../src/storage/etcd/testing-etcd.ts';
 import { CompactedError, KeyExistsError, RevisionMismatchError } from '../../src/storage/errors.ts';
 import { openBackend } from '../../src/storage/registry.ts';
@@ -36,8 +36,8 @@ after(async () => {
   await etcd?.stop();
 });
 
-async function open(prefix = freshPrefix()): Promise<EtcdBackend> {
-  const b = await openEtcdBackend([etcd.endpoint], { prefix });
+async function open(prefix = freshPrefix(), opts: Omit<EtcdBackendOptions, 'prefix'> = {}): Promise<EtcdBackend> {
+  const b = await openEtcdBackend([etcd.endpoint], { ...opts, prefix });
   opened.push(b);
   return b;
 }
@@ -45,6 +45,11 @@ async function open(prefix = freshPrefix()): Promise<EtcdBackend> {
 if (!skip) {
   runBackendConformance('etcd', async () => {
     const backend = await open();
+    return { backend, cleanup: () => backend.close() };
+  });
+  // Unlimited lists read in chunks of two, so every chunk boundary is crossed.
+  runBackendConformance('etcd, tiny list chunks', async () => {
+    const backend = await open(freshPrefix(), { listChunk: 2 });
     return { backend, cleanup: () => backend.close() };
   });
 }

@@ -29,7 +29,7 @@ import {
   RevisionMismatchError,
   StorageError,
 } from '../errors.ts';
-import { EtcdKeys } from './keys.ts';
+import { EtcdKeys, type ByteRange } from './keys.ts';
 import { EtcdWatcher, kvOf, type WatchHost, type WatchRetry } from './etcd-watch.ts';
 
 export interface EtcdBackendOptions {
@@ -41,6 +41,8 @@ export interface EtcdBackendOptions {
   auth?: { username: string; password: string };
   /** Deadline of each unary call; a call to an unreachable etcd fails after it. Default 30 s. */
   callTimeoutMs?: number;
+  /** Keys per range request of an unlimited list (default 5000). */
+  listChunk?: number;
   /** Reopening of broken watch streams (an etcd restart or failover resumes watches without a gap). */
   watchRetry?: Partial<WatchRetry>;
 }
@@ -82,6 +84,7 @@ export class EtcdBackend implements Backend {
   readonly #client: Etcd3;
   readonly #watchers = new Set<EtcdWatcher>();
   readonly #watchRetry: WatchRetry;
+  readonly #listChunk: number;
   readonly #host: WatchHost;
   /** The newest revision seen in any response: "now" for a watch from 0. */
   #seen = 0;
@@ -94,6 +97,7 @@ export class EtcdBackend implements Backend {
     this.endpoints = endpoints;
     this.keys = new EtcdKeys(opts.prefix ?? '');
     this.#watchRetry = { ...DEFAULT_WATCH_RETRY, ...opts.watchRetry };
+    this.#listChunk = Math.max(1, opts.listChunk ?? 5000);
     const timeout = opts.callTimeoutMs ?? 30_000;
     const options: IOptions = {
       hosts: endpoints,
@@ -141,6 +145,7 @@ export class EtcdBackend implements Backend {
       await this.#call('list', rev, () => this.#client.kv.range({ key: this.keys.encode(prefix), revision: rev, count_only: true }));
       return { items: [], revision: rev, more: false };
     }
+    if (limit === 0) return this.#listAll(range, rev);
     const res = await this.#call('list', rev, () =>
       this.#client.kv.range({ key: range.key, range_end: range.rangeEnd, revision: rev, limit }),
     );
@@ -149,6 +154,25 @@ export class EtcdBackend implements Backend {
     const at = rev || Number(res.header.revision);
     if (!res.more) return { items, revision: at, more: false };
     return { items, revision: at, more: true, remaining: Number(res.count) - items.length };
+  }
+
+  /**
+   * An unlimited list, read in chunks at one revision: one response for 100k objects would be
+   * hundreds of MB that etcd builds, and the client decodes, in one piece.
+   */
+  async #listAll(range: ByteRange, revision: number): Promise<ListResult> {
+    const items: KeyValue[] = [];
+    let rev = revision;
+    let key = range.key;
+    for (;;) {
+      const res = await this.#call('list', rev, () =>
+        this.#client.kv.range({ key, range_end: range.rangeEnd, revision: rev, limit: this.#listChunk }),
+      );
+      rev ||= Number(res.header.revision);
+      for (const kv of res.kvs) items.push(kvOf(kv, this.keys.decode(kv.key)));
+      if (!res.more || res.kvs.length === 0) return { items, revision: rev, more: false };
+      key = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+    }
   }
 
   async count(prefix: string): Promise<number> {
