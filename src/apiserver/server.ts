@@ -37,6 +37,12 @@ export interface ApiServerOptions {
   serverAddress?: string;
   /** Proxies log/exec/attach/portforward to the pod's node agent. */
   connect?: ConnectHandler;
+  /**
+   * Issues a node agent's serving certificate (for its streaming endpoint), signed by the cluster CA,
+   * as k3s hands agents theirs on join. Served at POST /tinykube/v1/node-serving-cert to node-token
+   * and admin callers.
+   */
+  issueNodeServingCert?: (nodeName: string, hosts: string[]) => Promise<{ certPem: string; keyPem: string }>;
   /** Longest a watch without timeoutSeconds stays open (the apiserver uses 30-60 min, randomised). */
   maxWatchSeconds?: number;
   /** How often bookmarks are sent to watchers that asked for them. */
@@ -64,6 +70,21 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (!opts.authenticate) return true;
     if (opts.isAnonymousPath?.(path)) return true;
     return opts.authenticate(req) !== null;
+  }
+
+  async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') throw methodNotAllowed();
+    const user = opts.authenticate?.(req);
+    if (!opts.issueNodeServingCert || (user && !user.groups.some((g) => g === 'system:nodes' || g === 'system:masters'))) {
+      throw new StatusError(403, 'Forbidden', 'node serving certificates are issued to nodes only');
+    }
+    const body = await readJSONBody(req);
+    const nodeName = typeof body.nodeName === 'string' ? body.nodeName : '';
+    const hosts = Array.isArray(body.hosts) ? body.hosts.filter((h): h is string => typeof h === 'string') : [];
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw badRequest('nodeName must be a DNS-1123 subdomain');
+    if (hosts.length > 32 || hosts.some((h) => !/^[A-Za-z0-9.:-]{1,253}$/.test(h))) throw badRequest('hosts must be up to 32 DNS names or IP addresses');
+    const issued = await opts.issueNodeServingCert(nodeName, hosts);
+    writeJSON(req, res, 201, issued);
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -95,6 +116,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return writeJSON(req, res, 200, core ? apiVersions(serverAddress) : apiGroupList(registry.resources()), { Vary: 'Accept' });
       }
     }
+    if (path === '/tinykube/v1/node-serving-cert') return nodeServingCert(req, res);
     if (path.startsWith('/openapi/')) {
       if (handleOpenAPI(req, res, path, query)) return;
       throw notFound('', path);
@@ -409,6 +431,17 @@ function isDryRun(query: Query): boolean {
 function checkNamespace(obj: KubeObject, ns: string | undefined): void {
   const bodyNs = obj.metadata?.namespace;
   if (ns && bodyNs && bodyNs !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+}
+
+async function readJSONBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, 64 * 1024);
+  try {
+    const v: unknown = JSON.parse(raw.toString('utf8'));
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected an object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw badRequest(`couldn't decode the request body: ${(err as Error).message}`);
+  }
 }
 
 async function deleteOptions(req: IncomingMessage, query: Query) {

@@ -22,6 +22,7 @@ import { ensureBuiltinImages } from '../kubelet/images/import.ts';
 import { bridgeName } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
 import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/registry/index.ts';
+import { createStreamingServer } from '../kubelet/streaming/index.ts';
 
 /** What the streaming server (src/kubelet/streaming) gets from the agent. */
 export interface StreamingContext {
@@ -84,6 +85,26 @@ export interface Agent {
 
 function sh(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve) => execFile(cmd, args, () => resolve()));
+}
+
+/**
+ * The agent's streaming endpoint (logs, exec, attach, port-forward) on the node IP and a free port,
+ * with a serving certificate the API server issues to the node (signed by the cluster CA, which the
+ * API server's client certificate is checked against too).
+ */
+function defaultStreaming(client: ApiClient, caPem: string): StreamingHook {
+  return async (ctx) => {
+    const hosts = [...new Set([ctx.nodeIP, os.hostname().toLowerCase()].filter(Boolean))];
+    const cert = await client.requestJson<{ certPem: string; keyPem: string }>('POST', '/tinykube/v1/node-serving-cert', { body: { nodeName: ctx.nodeName, hosts } });
+    const server = createStreamingServer({
+      runtime: ctx.runtime,
+      logRoot: ctx.logRoot,
+      resolvePod: (ns, name) => ctx.agent.streamingPod(ns, name),
+      tls: { cert: cert.certPem, key: cert.keyPem, ca: caPem },
+    });
+    const addr = await server.listen(0, ctx.nodeIP || '127.0.0.1');
+    return { port: addr.port, close: () => server.close() };
+  };
 }
 
 /** The node's registries.yaml: `--registry-config` must exist; the default `<dataDir>/registries.yaml` may not. */
@@ -152,11 +173,10 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
     });
     await agent.start();
-    if (opts.streaming) {
-      const s = await opts.streaming({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
-      streaming = s;
-      agent.setKubeletPort(s.port);
-    }
+    const hook = opts.streaming ?? defaultStreaming(client, caPem);
+    const s = await hook({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
+    streaming = s;
+    agent.setKubeletPort(s.port);
   } catch (err) {
     await teardown(false).catch(() => undefined);
     throw err;

@@ -6,7 +6,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ensurePki, type Pki } from '../apiserver/auth/pki.ts';
+import { ensurePki, issueClientCert, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
+import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
@@ -57,12 +58,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const registry = new Registry(backend, { clock });
   await registry.bootstrap();
   const authn = createAuthenticator(pki);
+  // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
+  const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
+  const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: agentClient.certPem, key: agentClient.keyPem } });
   const api = createApiServer({
     registry,
     clock,
     authenticate: (req) => authn.authenticate(req),
     isAnonymousPath,
     serverAddress: `${host}:${port}`,
+    connect,
+    issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
   });
   const server: Server = createServer(createSecureServerOptions(pki), (req, res) => api.handle(req, res));
   server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
@@ -109,6 +115,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       registry.stop();
       compactor.stop();
       api.close();
+      await connect.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
