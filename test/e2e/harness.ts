@@ -87,7 +87,8 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
         const child = execFile(
           kubectlBin,
           ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
-          { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HOME: dir, KUBECONFIG: kubeconfig } },
+          // In the cluster's temp dir, so relative paths (kubectl cp ./x) stay out of the repository.
+          { cwd: dir, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HOME: dir, KUBECONFIG: kubeconfig } },
           (err, stdout, stderr) => {
             const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
             resolve({ code, stdout: String(stdout), stderr: String(stderr) });
