@@ -299,6 +299,7 @@ export class EtcdBackend implements Backend {
       return w;
     }
     this.#watchers.add(w);
+    w.start();
     return w;
   }
 

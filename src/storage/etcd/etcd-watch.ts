@@ -97,6 +97,10 @@ export class EtcdWatcher implements Watcher {
     this.#cb = cb;
     this.#retry = retry;
     this.#delay = retry.initialDelayMs;
+  }
+
+  /** Opens the first stream. */
+  start(): void {
     this.#connect();
   }
 

@@ -7,13 +7,14 @@
 // process takes one in between, etcd is started again on others.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ETCD_BIN = '/usr/bin/etcd';
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface TestEtcd {
   /** "http://127.0.0.1:PORT", for openEtcdBackend and "etcd:" store specs. */
@@ -88,9 +89,24 @@ function awaitReady(child: ChildProcess, readyTimeoutMs: number): Promise<void> 
   });
 }
 
-function launch(args: string[]): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+function launch(args: string[], dataDir: string): { child: ChildProcess; exited: Promise<void> } {
+  // A test process that dies without its `after` hooks must not leave etcd behind: util-linux's
+  // setpriv has the kernel kill etcd with its parent (killed by a signal, too); the exit hook
+  // covers machines without it, and removes the data dir.
+  const child = existsSync(SETPRIV)
+    ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', ETCD_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const reap = () => {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once('exit', reap);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.off('exit', reap);
+      resolve();
+    }),
+  );
   return { child, exited };
 }
 
@@ -103,18 +119,45 @@ async function kill(p: { child: ChildProcess; exited: Promise<void> }): Promise<
   }
 }
 
+const OWNER_FILE = 'owner.pid';
+
+/**
+ * Removes the dirs of test processes that died without cleaning up (killed by a signal, their
+ * etcd went with them): each dir names its owner, and a dir whose owner is gone is an orphan.
+ */
+async function sweepOrphans(base: string): Promise<void> {
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    if (!name.startsWith('tk-etcd-')) continue;
+    const dir = join(base, name);
+    const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => ''));
+    if (!owner || isAlive(owner)) continue;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function startTestEtcd(opts: { readyTimeoutMs?: number } = {}): Promise<TestEtcd> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 15_000;
   // tmpfs makes etcd's fsyncs free: these stores only live as long as a test.
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  await sweepOrphans(base);
   for (let attempt = 1; ; attempt++) {
     const dataDir = await mkdtemp(join(base, 'tk-etcd-'));
+    await writeFile(join(dataDir, OWNER_FILE), String(process.pid));
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const client = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
     const args = [
       '--name', 'default',
-      '--data-dir', dataDir,
+      '--data-dir', join(dataDir, 'data'),
       '--listen-client-urls', client,
       '--advertise-client-urls', client,
       '--listen-peer-urls', peer,
@@ -122,7 +165,7 @@ export async function startTestEtcd(opts: { readyTimeoutMs?: number } = {}): Pro
       '--initial-cluster', `default=${peer}`,
       '--initial-cluster-state', 'new',
     ];
-    let proc = launch(args);
+    let proc = launch(args, dataDir);
     try {
       await awaitReady(proc.child, readyTimeoutMs);
     } catch (err) {
@@ -140,7 +183,7 @@ export async function startTestEtcd(opts: { readyTimeoutMs?: number } = {}): Pro
       dataDir,
       async restart() {
         await kill(proc);
-        proc = launch(args);
+        proc = launch(args, dataDir);
         try {
           await awaitReady(proc.child, readyTimeoutMs);
         } catch (err) {
