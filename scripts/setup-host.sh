@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tinykube and its tests use, when they are missing (root only).
 set -euo pipefail
-pkgs=(containerd runc containernetworking-plugins catatonit busybox-static iptables etcd-server iproute2 kmod)
+pkgs=(containerd runc containernetworking-plugins catatonit busybox-static iptables etcd-server iproute2 kmod docker-registry)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -20,6 +20,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian enables and starts the system containerd and etcd; tinykube runs its own, so stop those.
-for svc in containerd etcd; do
+for svc in containerd etcd docker-registry; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
 done
