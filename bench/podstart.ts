@@ -17,12 +17,13 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CriRuntime } from '../src/kubelet/cri/cri-runtime.ts';
+import { LABEL_POD_UID } from '../src/kubelet/podworkers/labels.ts';
 import { buildBusyboxImage } from '../src/kubelet/images/builtin.ts';
 import { Pods } from '../src/client/resources.ts';
 import type { ApiClient } from '../src/client/client.ts';
 import { BENCH_LABEL, busyboxPod, podsYaml } from './lib/busybox-pod.ts';
 import { CriFloor, type FloorTiming } from './lib/cri-floor.ts';
-import { criLeft, criTimes, type CriTimes } from './lib/cri-times.ts';
+import { ContainerdLog, type PodCalls } from './lib/containerd-log.ts';
 import { dur, printGrid, ratio } from './lib/grid.ts';
 import { NodeWatch } from './lib/node-watch.ts';
 import { PodWatch, type PodTimes } from './lib/pod-watch.ts';
@@ -62,6 +63,7 @@ const results: Record<'floor' | 'tinykube' | 'podman', Series> = { floor: empty(
 const memory: string[][] = [];
 const breakdown: string[][] = [];
 const notes: string[] = [];
+let floorSplit = 'not measured';
 
 interface Contender {
   name: 'floor' | 'tinykube' | 'podman';
@@ -101,7 +103,7 @@ function floorContender(): Contender {
       const shims = shimPids(floor!.socket);
       memory.push([`CRI floor: containerd with ${N} pods`, mib(rssKiB(floor!.containerdPid)), `shims (${shims.length}) ${mib(totalRssKiB(shims))}`]);
       await floor!.removeAll();
-      log(`floor: 1 pod splits into sandbox ${dur(p50(parts.map((p) => p.sandboxMs)))}, create ${dur(p50(parts.map((p) => p.createMs)))}, start ${dur(p50(parts.map((p) => p.startMs)))} (p50)`);
+      floorSplit = `RunPodSandbox ${dur(p50(parts.map((p) => p.sandboxMs)))}, CreateContainer ${dur(p50(parts.map((p) => p.createMs)))}, StartContainer ${dur(p50(parts.map((p) => p.startMs)))} (1 pod)`;
       return { wall, perPod: many.map((m) => m.totalMs) };
     },
     async teardown() {
@@ -121,6 +123,12 @@ async function createPod(client: ApiClient, watch: PodWatch, name: string): Prom
   return t;
 }
 
+/** Sandboxes and containers containerd still holds for these pod UIDs. */
+async function criLeft(rt: CriRuntime, uids: ReadonlySet<string>): Promise<number> {
+  const [s, c] = await Promise.all([rt.listPodSandbox(), rt.listContainers()]);
+  return s.filter((x) => uids.has(x.labels[LABEL_POD_UID] ?? '')).length + c.filter((x) => uids.has(x.labels[LABEL_POD_UID] ?? '')).length;
+}
+
 async function deleteAndWait(client: ApiClient, watch: PodWatch, cri: CriRuntime, pods: PodTimes[]): Promise<void> {
   await Promise.all(pods.map((p) => client.delete(Pods, 'default', p.name, { gracePeriodSeconds: 0 })));
   await watch.waitDeleted(pods.map((p) => p.name));
@@ -138,27 +146,35 @@ async function deleteAndWait(client: ApiClient, watch: PodWatch, cri: CriRuntime
 interface Phases {
   api: number;
   schedule: number;
-  agent: number;
-  sandbox: number;
-  container: number;
+  agentBefore: number;
+  runSandbox: number;
+  agentBetween: number;
+  create: number;
+  agentBetween2: number;
+  start: number;
   report: number;
 }
 
-function phases(t: PodTimes, c: CriTimes | undefined): Phases | undefined {
+function phases(t: PodTimes, c: PodCalls | undefined): Phases | undefined {
   if (!c || t.created === undefined || t.scheduled === undefined || t.running === undefined) return undefined;
   return {
     api: t.created - t.createStart,
     schedule: t.scheduled - t.created,
-    agent: c.sandboxCreated - t.scheduled,
-    sandbox: c.containerCreated - c.sandboxCreated,
-    container: c.containerStarted - c.containerCreated,
-    report: t.running - c.containerStarted,
+    agentBefore: c.runSandbox[0] - t.scheduled,
+    runSandbox: c.runSandbox[1] - c.runSandbox[0],
+    agentBetween: c.createContainer[0] - c.runSandbox[1],
+    create: c.createContainer[1] - c.createContainer[0],
+    agentBetween2: c.startContainer[0] - c.createContainer[1],
+    start: c.startContainer[1] - c.startContainer[0],
+    report: t.running - c.startContainer[1],
   };
 }
 
+const PHASE_HEAD = ['round', 'API create', 'schedule', 'agent', 'RunPodSandbox', 'agent', 'CreateContainer', 'agent', 'StartContainer', 'status seen'];
+
 function phaseRow(label: string, ps: Phases[]): string[] {
   const k = (f: keyof Phases) => dur(p50(ps.map((p) => p[f])));
-  return [label, k('api'), k('schedule'), k('agent'), k('sandbox'), k('container'), k('report')];
+  return [label, k('api'), k('schedule'), k('agentBefore'), k('runSandbox'), k('agentBetween'), k('create'), k('agentBetween2'), k('start'), k('report')];
 }
 
 function tinykubeContender(): Contender {
@@ -169,13 +185,15 @@ function tinykubeContender(): Contender {
   let cri: CriRuntime | undefined;
   let idleUp = NaN;
   let idleCd = NaN;
+  let idleHeap = NaN;
+  let idleUpGc = NaN;
   const onePhases: Phases[] = [];
   return {
     name: 'tinykube',
     title: 'tinykube up: pods created through the API, Running seen by a watch',
     async setup() {
       if (profileDir) mkdirSync(profileDir, { recursive: true });
-      up = UpChild.spawn({ dataDir: join(dir, 'up'), nodeName, cpuProfDir: profileDir });
+      up = UpChild.spawn({ dataDir: join(dir, 'up'), nodeName, cpuProfDir: profileDir, inspect: true });
       client = await up.api();
       const nodes = new NodeWatch(nodeName);
       await nodes.start(client);
@@ -189,6 +207,8 @@ function tinykubeContender(): Contender {
       await sleep(5000);
       idleUp = await sampleRssKiB(() => rssKiB(up!.pid));
       idleCd = rssKiB(up.containerdPid());
+      idleHeap = await (await up.inspector()).heapUsedAfterGc();
+      idleUpGc = rssKiB(up.pid);
       // A warm-up pod (first sync paths, first CRI calls), not counted.
       const warm = await createPod(client, watch, `warm-${runId}`);
       await watch.waitRunning([warm.name]);
@@ -197,7 +217,7 @@ function tinykubeContender(): Contender {
     async one(i) {
       const t = await createPod(client!, watch!, `one-${runId}-${i}`);
       await watch!.waitRunning([t.name]);
-      const ph = phases(t, await criTimes(cri!, t.uid ?? ''));
+      const ph = phases(t, ContainerdLog.read(up!.containerdLayout.logFile).pod(t.uid ?? ''));
       if (ph) onePhases.push(ph);
       await deleteAndWait(client!, watch!, cri!, [t]);
       return t.running! - t.createStart;
@@ -208,9 +228,10 @@ function tinykubeContender(): Contender {
       const many = await Promise.all(names.map((n) => createPod(client!, watch!, n)));
       await watch!.waitRunning(names, 300_000);
       const wall = Math.max(...many.map((t) => t.running!)) - t0;
+      const cdLog = ContainerdLog.read(up!.containerdLayout.logFile);
       const manyPhases: Phases[] = [];
       for (const t of many) {
-        const ph = phases(t, await criTimes(cri!, t.uid ?? ''));
+        const ph = phases(t, cdLog.pod(t.uid ?? ''));
         if (ph) manyPhases.push(ph);
       }
       breakdown.push(phaseRow('1 pod (p50 of each phase)', onePhases), phaseRow(`${N} pods (p50 of each phase)`, manyPhases));
@@ -219,9 +240,13 @@ function tinykubeContender(): Contender {
       const busyUp = await sampleRssKiB(() => rssKiB(up!.pid));
       const busyCd = rssKiB(up!.containerdPid());
       const shims = up!.shimPids();
+      const busyHeap = await (await up!.inspector()).heapUsedAfterGc();
+      const busyUpGc = rssKiB(up!.pid);
       memory.push(
         ['tinykube up process idle', mib(idleUp), 'target <= 120 MB idle (issue 5)'],
         [`tinykube up process with ${N} pods`, mib(busyUp), `+${((busyUp - idleUp) / 1024 / N).toFixed(3)} MiB per pod (target <= 0.2 MB)`],
+        ['  the same right after a full GC: idle', mib(idleUpGc), `V8 heap in use ${mib(idleHeap / 1024)}`],
+        [`  the same right after a full GC: ${N} pods`, mib(busyUpGc), `V8 heap in use ${mib(busyHeap / 1024)}: +${((busyHeap - idleHeap) / 1024 / N).toFixed(1)} KiB per pod retained`],
         ['its containerd idle', mib(idleCd), ''],
         [`its containerd with ${N} pods`, mib(busyCd), `+${((busyCd - idleCd) / 1024 / N).toFixed(3)} MiB per pod`],
         [`its shims (${shims.length})`, mib(totalRssKiB(shims)), `${(totalRssKiB(shims) / 1024 / Math.max(1, shims.length)).toFixed(1)} MiB each`],
@@ -358,13 +383,13 @@ printGrid(
 );
 if (breakdown.length) {
   printGrid(
-    'Where a tinykube pod start goes (from containerd\'s own timestamps)',
-    ['round', 'API create', 'schedule', 'agent reacts', 'sandbox', 'ctr create+start', 'status seen'],
+    'Where a tinykube pod start goes (p50 of each phase; CRI calls timed by containerd\'s own log)',
+    PHASE_HEAD,
     breakdown,
     [
-      'API create: POST until its answer; schedule: answer until the watch saw spec.nodeName;',
-      'agent reacts: bound until containerd began the sandbox; sandbox: until CreateContainer began (RunPodSandbox and the agent\'s work between);',
-      'ctr create+start: CreateContainer began until the task started; status seen: started until the watch saw phase Running.',
+      'API create: POST until its answer; schedule: answer until the watch saw spec.nodeName; agent: time between CRI calls',
+      '(the first one from the watch seeing the binding); status seen: StartContainer returned until the watch saw phase Running.',
+      `The CRI floor's own p50s for comparison: ${floorSplit}.`,
     ],
   );
 }

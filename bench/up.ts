@@ -85,8 +85,8 @@ interface Started {
  * One start: spawn, API answering, node Ready, first pod Running, "tinykube is up" printed. For a
  * warm restart, `afterRevision` and `oldContainer` make sure only fresh writes count.
  */
-async function start(label: string, dataDir: string, opts: { afterRevision?: number; oldContainer?: string; cpuProfDir?: string } = {}): Promise<Started> {
-  const up = UpChild.spawn({ dataDir, nodeName, cpuProfDir: opts.cpuProfDir });
+async function start(label: string, dataDir: string, opts: { afterRevision?: number; oldContainer?: string; cpuProfDir?: string; inspect?: boolean } = {}): Promise<Started> {
+  const up = UpChild.spawn({ dataDir, nodeName, cpuProfDir: opts.cpuProfDir, inspect: opts.inspect });
   const client = await up.api();
   const apiAt = performance.now();
   const nodes = new NodeWatch(nodeName, opts.afterRevision ?? 0);
@@ -158,13 +158,16 @@ try {
   }
 
   // Memory: a fresh `up`, idle, then with PODS pods Running.
-  const s = await start('memory run', join(dir, 'memory'));
+  const s = await start('memory run', join(dir, 'memory'), { inspect: true });
   try {
     await s.client.delete(Pods, 'default', 'first', { gracePeriodSeconds: 0 });
     await s.pods.waitDeleted(['first']);
     await sleep(5000);
     const idleUp = await sampleRssKiB(() => rssKiB(s.up.pid));
     const idleCd = rssKiB(s.up.containerdPid());
+    const inspector = await s.up.inspector();
+    const idleHeap = await inspector.heapUsedAfterGc();
+    const idleUpGc = rssKiB(s.up.pid);
     const names = Array.from({ length: PODS }, (_, i) => `mem-${i}`);
     const t0 = performance.now();
     await Promise.all(
@@ -179,9 +182,13 @@ try {
     const busyUp = await sampleRssKiB(() => rssKiB(s.up.pid));
     const busyCd = rssKiB(s.up.containerdPid());
     const shims = s.up.shimPids();
+    const busyHeap = await inspector.heapUsedAfterGc();
+    const busyUpGc = rssKiB(s.up.pid);
     memory.push(
       ['up process, idle (5 s after start, no pods)', mib(idleUp), 'target <= 120 MB (containerd apart)'],
       [`up process, ${PODS} pods Running`, mib(busyUp), `+${((busyUp - idleUp) / 1024 / PODS).toFixed(3)} MiB per pod`],
+      ['  right after a full GC: idle', mib(idleUpGc), `V8 heap in use ${mib(idleHeap / 1024)}`],
+      [`  right after a full GC: ${PODS} pods`, mib(busyUpGc), `V8 heap in use ${mib(busyHeap / 1024)}: +${((busyHeap - idleHeap) / 1024 / PODS).toFixed(1)} KiB per pod retained`],
       ['containerd, idle', mib(idleCd), ''],
       [`containerd, ${PODS} pods`, mib(busyCd), `+${((busyCd - idleCd) / 1024 / PODS).toFixed(3)} MiB per pod`],
       [`shims (${shims.length})`, mib(totalRssKiB(shims)), `${(totalRssKiB(shims) / 1024 / Math.max(1, shims.length)).toFixed(1)} MiB each`],

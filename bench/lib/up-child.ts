@@ -15,6 +15,7 @@ import { ApiClient } from '../../src/client/client.ts';
 import { CgroupfsPodCgroups } from '../../src/kubelet/cgroups/pod-cgroups.ts';
 import { containerdLayout } from '../../src/kubelet/containerd/config.ts';
 import { bridgeName } from '../../src/kubelet/network/cni.ts';
+import { Inspector, inspectorUrl } from './inspector.ts';
 import { alive, killPid, run, shimPids, unmountUnder, waitGone } from './proc.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -24,6 +25,8 @@ export interface UpChildOptions {
   nodeName: string;
   /** Write a V8 CPU profile of the `up` process into this directory when it exits. */
   cpuProfDir?: string;
+  /** Start it with `--inspect=127.0.0.1:0`, so inspector() can force a GC and read its heap. */
+  inspect?: boolean;
   /** Each line the child writes (stdout and stderr), as it arrives. */
   onLine?(line: string, at: number): void;
 }
@@ -45,6 +48,8 @@ export class UpChild {
   upAt: number | undefined;
   readonly #exited: Promise<number | null>;
   #upWaiters: (() => void)[] = [];
+  #inspectorUrl: string | undefined;
+  #inspector: Promise<Inspector> | undefined;
 
   private constructor(o: UpChildOptions) {
     this.dataDir = o.dataDir;
@@ -53,6 +58,7 @@ export class UpChild {
     // `up` rewrites it at every start, so removing it loses nothing.
     rmSync(this.kubeconfigPath, { force: true });
     const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+    if (o.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
     this.spawnedAt = performance.now();
     this.proc = spawn(process.execPath, [...nodeArgs, join(repo, 'src', 'cli', 'main.ts'), 'up', '--data-dir', o.dataDir, '--listen', '127.0.0.1:0', '--name', o.nodeName], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,6 +68,7 @@ export class UpChild {
       createInterface({ input: stream }).on('line', (line) => {
         const at = performance.now();
         this.lines.push({ line, at });
+        this.#inspectorUrl ??= inspectorUrl(line);
         if (this.upAt === undefined && line.startsWith('tinykube is up')) {
           this.upAt = at;
           for (const w of this.#upWaiters.splice(0)) w();
@@ -125,6 +132,13 @@ export class UpChild {
     return ApiClient.fromKubeconfig(this.kubeconfigPath, { userAgent: 'tinykube-bench' });
   }
 
+  /** The DevTools connection of a child started with `inspect` (its URL is printed before anything else). */
+  inspector(): Promise<Inspector> {
+    if (!this.#inspectorUrl) return Promise.reject(new Error('tinykube up was not started with --inspect (or has not printed its URL yet)'));
+    this.#inspector ??= Inspector.connect(this.#inspectorUrl);
+    return this.#inspector;
+  }
+
   /** Resolves when "tinykube is up" was printed. */
   async waitUp(timeoutMs = 120_000): Promise<number> {
     if (this.upAt !== undefined) return this.upAt;
@@ -148,6 +162,8 @@ export class UpChild {
    * unmounted. Returns how long the graceful part took (ms).
    */
   async stop(opts: { removeDataDir?: boolean; timeoutMs?: number } = {}): Promise<number> {
+    // A connected debugger would keep the process waiting for it at exit.
+    if (this.#inspector) (await this.#inspector.catch(() => undefined))?.close();
     const t0 = performance.now();
     const cdPid = this.containerdPid();
     const socket = this.containerdLayout.socket;
