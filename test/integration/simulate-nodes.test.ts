@@ -171,6 +171,27 @@ describe('simulated nodes', () => {
     assert.ok(sim.stats().deleted >= 50);
   });
 
+  it('stops and restarts one node: its lease stops while the others go on, then it is Ready again', async () => {
+    const renewTime = async (n: string) => (await client.get<Lease>(Leases, 'kube-node-lease', n)).spec?.renewTime;
+    await sim.stopNode('sim-19');
+    const frozen = await renewTime('sim-19');
+    const other = await renewTime('sim-18');
+    await until('another lease to move', async () => (await renewTime('sim-18')) !== other);
+    await until('another lease to move twice', async () => (await renewTime('sim-18')) !== other);
+    assert.equal(await renewTime('sim-19'), frozen);
+    // A pod bound to the stopped node is not run (its agent is down)...
+    await client.create<Pod>(Pods, 'default', makePod('while-down', { nodeName: 'sim-19' }));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await client.get<Pod>(Pods, 'default', 'while-down')).status?.phase, 'Pending');
+    // ...until the node comes back and adopts it; its running pods are adopted without a rewrite.
+    const writes = sim.stats().statusWrites;
+    await sim.startNode('sim-19');
+    await waitForPods('while-down Running', (ps) => ps.some((p) => p.metadata?.name === 'while-down' && p.status?.phase === 'Running'));
+    await until('the lease to move again', async () => (await renewTime('sim-19')) !== frozen);
+    await sim.idle();
+    assert.equal(sim.stats().statusWrites, writes + 1);
+  });
+
   it('stops renewing leases once stopped', async () => {
     const renewTime = async () => (await client.get<Lease>(Leases, 'kube-node-lease', 'sim-07')).spec?.renewTime;
     const first = await renewTime();

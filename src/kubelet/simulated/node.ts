@@ -43,7 +43,8 @@ export class SimulatedNode implements PodHost {
   readonly slot: number;
   readonly hostIP: string;
   readonly podCIDR: string;
-  readonly status: StatusManager;
+  /** Replaced when the node is restarted (a stopped StatusManager stays stopped). */
+  status: StatusManager;
   readonly lease: NodeLease;
   readonly #o: SimulatedNodeOptions;
   readonly #podBase: number;
@@ -51,8 +52,12 @@ export class SimulatedNode implements PodHost {
   readonly #used = new Uint8Array(256);
   #nextHost = 2;
   #conditions: NodeCondition[] = [];
+  #earlierWrites = 0;
   /** A lease renewal or status post is running (they never overlap for one node). */
   busy = false;
+  /** Bumped at every stop and restart: loops of an older generation end. */
+  generation = 0;
+  stopped = false;
 
   constructor(o: SimulatedNodeOptions) {
     this.#o = o;
@@ -62,9 +67,33 @@ export class SimulatedNode implements PodHost {
     this.hostIP = a.nodeIP;
     this.podCIDR = a.podCIDR;
     this.#podBase = a.podBase;
-    const onError = (ctx: string) => (err: unknown) => o.onError?.(err, `${ctx} of node ${o.name}`);
-    this.status = new StatusManager({ writer: o.statusWriter ?? new ApiStatusWriter(o.client), clock: o.clock, onError: onError('pod status') });
-    this.lease = new NodeLease({ client: o.client, clock: o.clock, nodeName: o.name, onError: onError('lease') });
+    this.status = this.#newStatusManager();
+    this.lease = new NodeLease({ client: o.client, clock: o.clock, nodeName: o.name, onError: (err) => o.onError?.(err, `lease of node ${o.name}`) });
+  }
+
+  /** Pod status writes made, over restarts. */
+  get statusWrites(): number {
+    return this.#earlierWrites + this.status.writes;
+  }
+
+  #newStatusManager(): StatusManager {
+    const o = this.#o;
+    return new StatusManager({ writer: o.statusWriter ?? new ApiStatusWriter(o.client), clock: o.clock, onError: (err) => o.onError?.(err, `pod status of node ${o.name}`) });
+  }
+
+  /** The agent dies: pending pod status writes are dropped; the simulator stops its loops. */
+  stop(): void {
+    this.stopped = true;
+    this.generation++;
+    this.status.stop();
+  }
+
+  /** The agent comes back (register() follows). */
+  restart(): void {
+    this.stopped = false;
+    this.generation++;
+    this.#earlierWrites += this.status.writes;
+    this.status = this.#newStatusManager();
   }
 
   allocateIP(preferred?: string): string {

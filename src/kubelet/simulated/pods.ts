@@ -130,6 +130,11 @@ export class SimulatedPods {
     if (pod.metadata?.deletionTimestamp && !st.deleting) this.#beginDeletion(st, pod);
   }
 
+  /** A node's agent died: its pods are dropped (timers, pending status writes, IPs) until re-adopted. */
+  forgetNode(nodeName: string): void {
+    for (const st of [...this.#pods.values()]) if (st.host.name === nodeName) this.#forget(st);
+  }
+
   /** A pod that left the API. */
   remove(pod: Pod): void {
     const st = this.#pods.get(podKey(pod));

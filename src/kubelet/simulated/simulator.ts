@@ -157,7 +157,10 @@ export class Simulator {
     this.#pods = new SimulatedPods({
       clock: this.#clock,
       queue: this.#queue,
-      host: (name) => this.#nodes.get(name),
+      host: (name) => {
+        const n = this.#nodes.get(name);
+        return n && !n.stopped ? n : undefined;
+      },
       getPod: (key) => this.#podByKey(key),
       confirmDeletion: (pod) => confirmPodDeletion(o.client, pod),
       startDelayMs: o.startDelayMs,
@@ -194,7 +197,7 @@ export class Simulator {
     let statusWrites = 0;
     for (const n of this.#nodes.values()) {
       leaseRenewals += n.lease.renewals;
-      statusWrites += n.status.writes;
+      statusWrites += n.statusWrites;
     }
     return { nodes: this.#nodes.size, leaseRenewals, statusWrites, ...this.#pods.stats() };
   }
@@ -217,14 +220,10 @@ export class Simulator {
     for (const name of this.nodeNames) {
       this.#nodes.set(name, new SimulatedNode({ client: o.client, clock: this.#clock, name, slot: slots.get(name)!, spec: this.#spec, machine, statusWriter: o.statusWriter, onError: (err, ctx) => this.#error(err, ctx) }));
     }
-    const renewMs = o.leaseRenewMs ?? 10_000;
-    const reportMs = o.statusReportMs ?? 300_000;
     await pool(o.registerConcurrency ?? 32, [...this.#nodes.values()], async (n) => {
       if (this.#stopping) return;
       await n.register();
-      // First lease now; then every period, each node at its own phase so renewals spread evenly.
-      this.#renew(n, renewMs);
-      this.#queue.after(reportMs * (0.5 + this.#random()), () => this.#report(n, reportMs));
+      this.#loops(n);
     });
     const perNode = this.#nodes.size <= (o.perNodeWatchMax ?? 4);
     const selectors = perNode ? this.nodeNames.map((n) => `spec.nodeName=${n}`) : ['spec.nodeName!='];
@@ -279,8 +278,9 @@ export class Simulator {
   }
 
   /** Renews now, then again one period (jittered ±5%) after this renewal began. */
-  #renew(n: SimulatedNode, periodMs: number): void {
-    this.#queue.after(periodMs * (0.95 + 0.1 * this.#random()), () => this.#renew(n, periodMs));
+  #renew(n: SimulatedNode, periodMs: number, gen = n.generation): void {
+    if (n.generation !== gen) return;
+    this.#queue.after(periodMs * (0.95 + 0.1 * this.#random()), () => this.#renew(n, periodMs, gen));
     if (n.busy) return; // the previous write is still out: skip a beat rather than pile up
     n.busy = true;
     this.#track(n.lease.renew().catch((err: unknown) => this.#error(err, `lease of node ${n.name}`)).finally(() => {
@@ -288,13 +288,53 @@ export class Simulator {
     }));
   }
 
-  #report(n: SimulatedNode, periodMs: number): void {
-    this.#queue.after(periodMs, () => this.#report(n, periodMs));
+  #report(n: SimulatedNode, periodMs: number, gen = n.generation): void {
+    if (n.generation !== gen) return;
+    this.#queue.after(periodMs, () => this.#report(n, periodMs, gen));
     if (n.busy) return;
     n.busy = true;
     this.#track(n.postStatus().catch((err: unknown) => this.#error(err, `status of node ${n.name}`)).finally(() => {
       n.busy = false;
     }));
+  }
+
+  #loops(n: SimulatedNode): void {
+    const renewMs = this.#o.leaseRenewMs ?? 10_000;
+    const reportMs = this.#o.statusReportMs ?? 300_000;
+    // First lease now; then every period, each node at its own phase so renewals spread evenly.
+    this.#renew(n, renewMs);
+    const gen = n.generation;
+    this.#queue.after(reportMs * (0.5 + this.#random()), () => this.#report(n, reportMs, gen));
+  }
+
+  #named(name: string): SimulatedNode {
+    const n = this.#nodes.get(name);
+    if (!n) throw new SimulateConfigError(`${name} is not a node of this simulator`);
+    return n;
+  }
+
+  /**
+   * One node's agent dies: its Lease and status stop, its pods are no longer started, ended or
+   * confirmed deleted. The node lifecycle controller then marks it Unknown and evicts its pods.
+   */
+  async stopNode(name: string): Promise<void> {
+    const n = this.#named(name);
+    if (n.stopped) return;
+    n.stop();
+    this.#pods.forgetNode(name);
+    await Promise.all([...this.#inflight]);
+  }
+
+  /** The agent comes back: Ready again, Lease renewed, its pods adopted as the API shows them. */
+  async startNode(name: string): Promise<void> {
+    const n = this.#named(name);
+    if (!n.stopped) return;
+    n.restart();
+    await n.register();
+    this.#loops(n);
+    for (const inf of this.#informers) {
+      for (const p of inf.store.list()) if (p.spec?.nodeName === name) this.#pods.update(p);
+    }
   }
 
   /**
@@ -306,7 +346,7 @@ export class Simulator {
     this.#stopped ??= (async () => {
       this.#stopping = true;
       this.#queue.stop();
-      for (const n of this.#nodes.values()) n.status.stop();
+      for (const n of this.#nodes.values()) n.stop();
       await Promise.all(this.#informers.map((i) => i.stop()));
       await Promise.all([...this.#inflight]);
       if (opts.deleteNodes) {
