@@ -8,7 +8,7 @@ import { waitForSignal } from './server.ts';
 import { ApiClient } from '../client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
 import { Simulator } from '../kubelet/simulated/simulator.ts';
-import { parseDurationMs, parseLabels, parseTaints, SimulateConfigError } from '../kubelet/simulated/spec.ts';
+import { checkCapacity, parseDurationMs, parseLabels, parseTaints, SimulateConfigError } from '../kubelet/simulated/spec.ts';
 
 /** Prints errors without flooding: the first of each kind, then a count per interval. */
 function errorReporter(): { report(err: unknown, context: string): void; close(): void } {
@@ -78,22 +78,19 @@ export const simulateCommand: Command = {
     try {
       const capacity: Record<string, string> = parseLabels(str('capacity'));
       for (const k of ['cpu', 'memory', 'pods', 'ephemeral-storage']) if (str(k) !== undefined) capacity[k] = str(k)!;
+      checkCapacity(capacity);
+      const spec = { capacity, labels: parseLabels(str('labels')), taints: parseTaints(str('taints')) };
+      const ms = (k: string) => (str(k) !== undefined ? parseDurationMs(str(k)!, `--${k}`) : undefined);
+      const startDelayMs = ms('start-delay');
+      const deleteDelayMs = ms('delete-delay');
+      const leaseRenewMs = ms('lease-renew');
+      stopAfterMs = ms('stop-after');
       const hash = caHashFromToken(token);
       if (!hash) throw new SimulateConfigError('the token does not pin a CA (K10<hash>::…)');
       const caPem = await fetchPinnedCa(server, hash);
       // Leases, statuses and confirmations of thousands of nodes share one client: more sockets than an agent's.
       client = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate', maxSockets: 128 });
-      sim = new Simulator({
-        client,
-        nodes,
-        namePrefix: str('name-prefix'),
-        spec: { capacity, labels: parseLabels(str('labels')), taints: parseTaints(str('taints')) },
-        startDelayMs: str('start-delay') !== undefined ? parseDurationMs(str('start-delay')!, '--start-delay') : undefined,
-        deleteDelayMs: str('delete-delay') !== undefined ? parseDurationMs(str('delete-delay')!, '--delete-delay') : undefined,
-        leaseRenewMs: str('lease-renew') !== undefined ? parseDurationMs(str('lease-renew')!, '--lease-renew') : undefined,
-        onError: (err, ctx) => errors.report(err, ctx),
-      });
-      if (str('stop-after') !== undefined) stopAfterMs = parseDurationMs(str('stop-after')!, '--stop-after');
+      sim = new Simulator({ client, nodes, namePrefix: str('name-prefix'), spec, startDelayMs, deleteDelayMs, leaseRenewMs, onError: (err, ctx) => errors.report(err, ctx) });
     } catch (err) {
       errors.close();
       client?.close();
