@@ -8,9 +8,10 @@
 //   (c) `podman kube play` of the same pod YAML (Debian podman, same busybox archive loaded).
 // The three run one after another, each alone on the machine. Prints figures, asserts nothing.
 //
-// Usage: node bench/podstart.ts [--quick] [--only=floor,tinykube,podman] [--pods=50] [--repeat=10] [--profile[=DIR]]
-//   --quick    3 repeats and 10 pods (a smoke test of the bench itself)
-//   --profile  runs `up` with --cpu-prof and prints where its CPU time went
+// Usage: node bench/podstart.ts [--quick] [--only=floor,tinykube,podman] [--pods=50] [--repeat=10] [--profile[=DIR]] [--heap-diff]
+//   --quick      3 repeats and 10 pods (a smoke test of the bench itself)
+//   --profile    runs `up` with --cpu-prof and prints where its CPU time went
+//   --heap-diff  heap snapshots of `up` idle and with N pods: which objects the pods added
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { NodeWatch } from './lib/node-watch.ts';
 import { PodWatch, type PodTimes } from './lib/pod-watch.ts';
 import { ensurePodmanInstalled, Podman } from './lib/podman.ts';
 import { mib, rssKiB, sampleRssKiB, shimPids, totalRssKiB } from './lib/proc.ts';
+import { heapGrowth } from './lib/inspector.ts';
 import { printProfile } from './lib/profile.ts';
 import { percentile } from './lib/stats.ts';
 import { UpChild } from './lib/up-child.ts';
@@ -44,6 +46,7 @@ const profileArg = args.find((a) => a === '--profile' || a.startsWith('--profile
 const dir = mkdtempSync(join(tmpdir(), 'tk-bench-podstart-'));
 const profileDir = profileArg ? (profileArg.includes('=') ? profileArg.slice('--profile='.length) : join(dir, 'profile')) : undefined;
 const runId = randomBytes(3).toString('hex');
+const heapDiff = args.includes('--heap-diff');
 
 const p50 = (xs: readonly number[]) => percentile(xs, 50);
 const p99 = (xs: readonly number[]) => percentile(xs, 99);
@@ -59,14 +62,16 @@ interface Series {
   many: number[];
 }
 const empty = (): Series => ({ one: [], wall: NaN, many: [] });
-const results: Record<'floor' | 'tinykube' | 'podman', Series> = { floor: empty(), tinykube: empty(), podman: empty() };
+type Name = 'floor' | 'tinykube' | 'upfloor' | 'podman';
+const results: Record<Name, Series> = { floor: empty(), tinykube: empty(), upfloor: empty(), podman: empty() };
 const memory: string[][] = [];
 const breakdown: string[][] = [];
 const notes: string[] = [];
-let floorSplit = 'not measured';
+const floorSplits: string[] = [];
+const upFloorSplits: string[] = [];
 
 interface Contender {
-  name: 'floor' | 'tinykube' | 'podman';
+  name: Name;
   title: string;
   /** Everything before the first measured pod (start, warm-up, idle memory). */
   setup(): Promise<void>;
@@ -79,14 +84,24 @@ interface Contender {
 
 // ---- (a) the CRI floor ----
 
-function floorContender(): Contender {
+/**
+ * `own`: a private containerd (the floor of the issue); otherwise tinykube's own containerd, once
+ * `attachTo()` names its socket (same containerd configuration and CNI network as tinykube's pods).
+ */
+function floorContender(own: boolean, attachTo?: () => { socket: string; logRoot: string } | undefined): Contender {
   let floor: CriFloor | undefined;
   const parts: FloorTiming[] = [];
+  const name: Name = own ? 'floor' : 'upfloor';
   return {
-    name: 'floor',
-    title: 'CRI floor: a private containerd, RunPodSandbox + CreateContainer + StartContainer',
+    name,
+    title: own ? 'CRI floor: a private containerd, RunPodSandbox + CreateContainer + StartContainer' : 'the same CRI calls on tinykube\'s own containerd (its CNI network and config)',
     async setup() {
-      floor = await CriFloor.start();
+      if (own) floor = await CriFloor.start();
+      else {
+        const where = attachTo?.();
+        if (!where) throw new Error('tinykube is not running');
+        floor = CriFloor.attach(where.socket, where.logRoot);
+      }
       await floor.runPod(`warm-${runId}`);
       await floor.removeAll();
     },
@@ -101,9 +116,9 @@ function floorContender(): Contender {
       const many = await Promise.all(Array.from({ length: N }, (_, i) => floor!.runPod(`many-${runId}-${i}`)));
       const wall = performance.now() - t0;
       const shims = shimPids(floor!.socket);
-      memory.push([`CRI floor: containerd with ${N} pods`, mib(rssKiB(floor!.containerdPid)), `shims (${shims.length}) ${mib(totalRssKiB(shims))}`]);
+      if (own) memory.push([`CRI floor: containerd with ${N} pods`, mib(rssKiB(floor!.containerdPid)), `shims (${shims.length}) ${mib(totalRssKiB(shims))}`]);
       await floor!.removeAll();
-      floorSplit = `RunPodSandbox ${dur(p50(parts.map((p) => p.sandboxMs)))}, CreateContainer ${dur(p50(parts.map((p) => p.createMs)))}, StartContainer ${dur(p50(parts.map((p) => p.startMs)))} (1 pod)`;
+      (own ? floorSplits : upFloorSplits).push(`RunPodSandbox ${dur(p50(parts.map((p) => p.sandboxMs)))}, CreateContainer ${dur(p50(parts.map((p) => p.createMs)))}, StartContainer ${dur(p50(parts.map((p) => p.startMs)))}`);
       return { wall, perPod: many.map((m) => m.totalMs) };
     },
     async teardown() {
@@ -177,6 +192,8 @@ function phaseRow(label: string, ps: Phases[]): string[] {
   return [label, k('api'), k('schedule'), k('agentBefore'), k('runSandbox'), k('agentBetween'), k('create'), k('agentBetween2'), k('start'), k('report')];
 }
 
+let upWhere: { socket: string; logRoot: string } | undefined;
+
 function tinykubeContender(): Contender {
   const nodeName = `bench-podstart-${runId}`;
   let up: UpChild | undefined;
@@ -187,6 +204,7 @@ function tinykubeContender(): Contender {
   let idleCd = NaN;
   let idleHeap = NaN;
   let idleUpGc = NaN;
+  let idleSnapshot: Map<string, { count: number; bytes: number }> | undefined;
   const onePhases: Phases[] = [];
   return {
     name: 'tinykube',
@@ -202,6 +220,7 @@ function tinykubeContender(): Contender {
       await nodes.close();
       log(`tinykube: node Ready ${dur(nodes.readyAt! - up.spawnedAt)} after spawn`);
       cri = new CriRuntime({ socket: up.containerdLayout.socket });
+      upWhere = { socket: up.containerdLayout.socket, logRoot: join(dir, 'upfloor-logs') };
       watch = await PodWatch.open(client, 'default', `${BENCH_LABEL}=true`);
       // Idle: control plane, scheduler and agent with nothing to run, after start-up settled.
       await sleep(5000);
@@ -209,6 +228,7 @@ function tinykubeContender(): Contender {
       idleCd = rssKiB(up.containerdPid());
       idleHeap = await (await up.inspector()).heapUsedAfterGc();
       idleUpGc = rssKiB(up.pid);
+      if (heapDiff) idleSnapshot = await (await up.inspector()).heapByConstructor();
       // A warm-up pod (first sync paths, first CRI calls), not counted.
       const warm = await createPod(client, watch, `warm-${runId}`);
       await watch.waitRunning([warm.name]);
@@ -240,18 +260,34 @@ function tinykubeContender(): Contender {
       const busyUp = await sampleRssKiB(() => rssKiB(up!.pid));
       const busyCd = rssKiB(up!.containerdPid());
       const shims = up!.shimPids();
+      const shimsRss = totalRssKiB(shims);
       const busyHeap = await (await up!.inspector()).heapUsedAfterGc();
       const busyUpGc = rssKiB(up!.pid);
+      const busySnapshot = idleSnapshot ? await (await up!.inspector()).heapByConstructor() : undefined;
+      await deleteAndWait(client!, watch!, cri!, many);
+      // The same process once the pods are gone again: what the burst left for good (JIT code, pooled
+      // sockets, grown tables) is not a per-pod cost, and what stays beyond that is a leak.
+      await sleep(2000);
+      const afterHeap = await (await up!.inspector()).heapUsedAfterGc();
+      const afterUpGc = rssKiB(up!.pid);
+      if (idleSnapshot && busySnapshot) {
+        const after = await (await up!.inspector()).heapByConstructor();
+        const show = (title: string, g: ReturnType<typeof heapGrowth>) =>
+          printGrid(title, ['retainer', 'objects', 'bytes', 'per pod'], g.map((x) => [x.key.slice(0, 70), String(x.count), mib(x.bytes / 1024), `${(x.bytes / 1024 / N).toFixed(1)} KiB`]));
+        show(`What the up process's heap holds for ${N} running pods (with pods minus after deleting them, after full GCs)`, heapGrowth(after, busySnapshot));
+        show(`What stayed in the heap after the ${N} pods were deleted (after minus idle before)`, heapGrowth(idleSnapshot, after));
+      }
       memory.push(
         ['tinykube up process idle', mib(idleUp), 'target <= 120 MB idle (issue 5)'],
         [`tinykube up process with ${N} pods`, mib(busyUp), `+${((busyUp - idleUp) / 1024 / N).toFixed(3)} MiB per pod (target <= 0.2 MB)`],
-        ['  the same right after a full GC: idle', mib(idleUpGc), `V8 heap in use ${mib(idleHeap / 1024)}`],
-        [`  the same right after a full GC: ${N} pods`, mib(busyUpGc), `V8 heap in use ${mib(busyHeap / 1024)}: +${((busyHeap - idleHeap) / 1024 / N).toFixed(1)} KiB per pod retained`],
+        ['  right after a full GC: idle', mib(idleUpGc), `V8 heap in use ${mib(idleHeap / 1024)}`],
+        [`  right after a full GC: ${N} pods`, mib(busyUpGc), `V8 heap in use ${mib(busyHeap / 1024)}: +${((busyHeap - afterHeap) / 1024 / N).toFixed(1)} KiB per running pod (vs after deleting them)`],
+        ['  right after a full GC: pods deleted again', mib(afterUpGc), `V8 heap in use ${mib(afterHeap / 1024)}: ${mib((afterHeap - idleHeap) / 1024)} more than idle before (one-time: JIT code, socket pools)`],
         ['its containerd idle', mib(idleCd), ''],
         [`its containerd with ${N} pods`, mib(busyCd), `+${((busyCd - idleCd) / 1024 / N).toFixed(3)} MiB per pod`],
-        [`its shims (${shims.length})`, mib(totalRssKiB(shims)), `${(totalRssKiB(shims) / 1024 / Math.max(1, shims.length)).toFixed(1)} MiB each`],
+        [`its shims (${shims.length})`, mib(shimsRss), `${(shimsRss / 1024 / Math.max(1, shims.length)).toFixed(1)} MiB each`],
       );
-      await deleteAndWait(client!, watch!, cri!, many);
+      if (heapDiff) notes.push('--heap-diff: heap snapshots inflate the up process\'s RSS; its RSS rows after the idle one are not comparable.');
       return { wall, perPod: many.map((t) => t.running! - t.createStart) };
     },
     async teardown() {
@@ -326,7 +362,7 @@ function podmanContender(): Contender {
 
 console.log(`bench/podstart: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${R} single-pod rounds, ${N} pods at once`);
 console.log('The machine is shared: single-pod rounds are interleaved (floor, tinykube, podman, floor, ...) so load changes hit all three alike.');
-const all = [floorContender(), tinykubeContender(), podmanContender()].filter((c) => only.has(c.name));
+const all = [floorContender(true), tinykubeContender(), floorContender(false, () => upWhere), podmanContender()].filter((c) => only.has(c.name) || (c.name === 'upfloor' && only.has('tinykube')));
 const live: Contender[] = [];
 let failed = false;
 const attempt = async (c: Contender, what: string, fn: () => Promise<void>): Promise<boolean> => {
@@ -362,24 +398,31 @@ try {
     });
   }
 } finally {
-  for (const c of all) await attempt(c, 'teardown', () => c.teardown());
+  for (const c of [...all].reverse()) await attempt(c, 'teardown', () => c.teardown());
   rmSync(dir, { recursive: true, force: true });
 }
 
 const f = results.floor;
 const t = results.tinykube;
+const u = results.upfloor;
 const p = results.podman;
+type Pick = (x: Series) => number;
+const row = (label: string, k: Pick, target: string) => [label, dur(k(f)), dur(k(u)), dur(k(t)), dur(k(p)), ratio(k(t), k(f)), ratio(k(t), k(u)), ratio(k(t), k(p)), target];
 printGrid(
   `Pod start, create→Running (p99 of ${R} rounds is their maximum)`,
-  ['measurement', 'CRI floor', 'tinykube', 'podman play', 'tinykube/floor', 'tinykube/podman', 'target'],
+  ['measurement', 'CRI floor', 'CRI on up\'s ctrd', 'tinykube', 'podman play', 'tk/floor', 'tk/CRI on up', 'tk/podman', 'target'],
   [
-    ['1 pod, p50', dur(p50(f.one)), dur(p50(t.one)), dur(p50(p.one)), ratio(p50(t.one), p50(f.one)), ratio(p50(t.one), p50(p.one)), '<= 1.3× floor, <= podman'],
-    ['1 pod, p99', dur(p99(f.one)), dur(p99(t.one)), dur(p99(p.one)), ratio(p99(t.one), p99(f.one)), ratio(p99(t.one), p99(p.one)), ''],
-    [`${N} pods at once, all running`, dur(f.wall), dur(t.wall), dur(p.wall), ratio(t.wall, f.wall), ratio(t.wall, p.wall), '<= 1.25× floor, <= 0.5× podman'],
-    [`${N} pods, per pod p50`, dur(p50(f.many)), dur(p50(t.many)), dur(p50(p.many)), ratio(p50(t.many), p50(f.many)), ratio(p50(t.many), p50(p.many)), ''],
-    [`${N} pods, per pod p99`, dur(p99(f.many)), dur(p99(t.many)), dur(p99(p.many)), ratio(p99(t.many), p99(f.many)), ratio(p99(t.many), p99(p.many)), ''],
+    row('1 pod, p50', (x) => p50(x.one), '<= 1.3× floor, <= podman'),
+    row('1 pod, p99', (x) => p99(x.one), ''),
+    row(`${N} pods at once, all running`, (x) => x.wall, '<= 1.25× floor, <= 0.5× podman'),
+    row(`${N} pods, per pod p50`, (x) => p50(x.many), ''),
+    row(`${N} pods, per pod p99`, (x) => p99(x.many), ''),
   ],
-  ['podman play starts the pods of one manifest one after another; its per-pod times are each container\'s StartedAt from the start of the play.'],
+  [
+    'CRI floor: a private containerd with the test bridge network (no masquerading). CRI on up\'s ctrd: the same CRI calls sent to',
+    'tinykube\'s own containerd (its CNI conflist, its config), so tk/CRI on up is the agent\'s own overhead.',
+    'podman play starts the pods of one manifest one after another; its per-pod times are each container\'s StartedAt from the start of the play.',
+  ],
 );
 if (breakdown.length) {
   printGrid(
@@ -389,7 +432,7 @@ if (breakdown.length) {
     [
       'API create: POST until its answer; schedule: answer until the watch saw spec.nodeName; agent: time between CRI calls',
       '(the first one from the watch seeing the binding); status seen: StartContainer returned until the watch saw phase Running.',
-      `The CRI floor's own p50s for comparison: ${floorSplit}.`,
+      `The same calls without the agent (p50, 1 pod): private containerd ${floorSplits[0] ?? '-'}; tinykube's containerd ${upFloorSplits[0] ?? '-'}.`,
     ],
   );
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestContainerd, type TestContainerd } from '../../src/kubelet/containerd/testing.ts';
+import { CriRuntime } from '../../src/kubelet/cri/cri-runtime.ts';
 import type { ContainerRuntime } from '../../src/kubelet/cri/runtime.ts';
 import { floorContainerConfig, floorSandboxConfig, BENCH_LABEL } from './busybox-pod.ts';
 
@@ -21,37 +22,40 @@ export interface FloorTiming {
 }
 
 export class CriFloor {
-  readonly #h: TestContainerd;
+  readonly runtime: ContainerRuntime;
+  readonly containerdPid: number | undefined;
+  readonly socket: string;
   readonly #cleanups: (() => Promise<void> | void)[];
   readonly #logRoot: string;
 
-  private constructor(h: TestContainerd, cleanups: (() => Promise<void> | void)[]) {
-    this.#h = h;
+  private constructor(runtime: ContainerRuntime, containerdPid: number | undefined, socket: string, logRoot: string, cleanups: (() => Promise<void> | void)[]) {
+    this.runtime = runtime;
+    this.containerdPid = containerdPid;
+    this.socket = socket;
+    this.#logRoot = logRoot;
     this.#cleanups = cleanups;
-    this.#logRoot = join(h.dataDir, 'pod-logs');
   }
 
+  /** A private containerd of its own (the integration tests' harness). */
   static async start(): Promise<CriFloor> {
     const cleanups: (() => Promise<void> | void)[] = [];
-    const h = await startTestContainerd({ after: (fn) => void cleanups.push(fn) });
-    return new CriFloor(h, cleanups);
+    const h: TestContainerd = await startTestContainerd({ after: (fn) => void cleanups.push(fn) });
+    return new CriFloor(h.runtime, h.containerd.pid, h.containerd.socket, join(h.dataDir, 'pod-logs'), cleanups);
   }
 
-  get runtime(): ContainerRuntime {
-    return this.#h.runtime;
-  }
-
-  get containerdPid(): number {
-    return this.#h.containerd.pid;
-  }
-
-  get socket(): string {
-    return this.#h.containerd.socket;
+  /**
+   * The same calls on a containerd somebody else runs (tinykube's own: same containerd config and CNI
+   * network as its pods, so the difference to tinykube is the agent alone). The pods carry no node
+   * label, so that containerd's agent leaves them alone.
+   */
+  static attach(socket: string, logRoot: string): CriFloor {
+    const rt = new CriRuntime({ socket });
+    return new CriFloor(rt, undefined, socket, logRoot, [() => rt.close()]);
   }
 
   /** Starts one pod the way the kubelet's first sync does, sandbox then container; resolves once it runs. */
   async runPod(name: string): Promise<FloorTiming> {
-    const rt = this.#h.runtime;
+    const rt = this.runtime;
     const uid = randomUUID();
     const logDir = join(this.#logRoot, `default_${name}_${uid}`);
     await mkdir(join(logDir, 'main'), { recursive: true });
@@ -68,7 +72,7 @@ export class CriFloor {
 
   /** Stops and removes every benchmark pod (not timed). */
   async removeAll(): Promise<void> {
-    const rt = this.#h.runtime;
+    const rt = this.runtime;
     const sandboxes = await rt.listPodSandbox({ labelSelector: { [BENCH_LABEL]: 'true' } });
     await Promise.all(
       sandboxes.map(async (s) => {
@@ -79,7 +83,7 @@ export class CriFloor {
     await rm(this.#logRoot, { recursive: true, force: true });
   }
 
-  /** Removes pods, containerd, shims (by PID), mounts, the bridge and the temp dir. */
+  /** Removes its pods; for its own containerd also containerd, shims (by PID), mounts, the bridge and the temp dir. */
   async close(): Promise<void> {
     await this.removeAll().catch(() => undefined);
     for (const fn of this.#cleanups.splice(0)) await fn();

@@ -14,10 +14,13 @@ export class Inspector {
   #seq = 0;
   readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
+  #chunks: string[] | undefined;
+
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     ws.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+      const msg = JSON.parse(String(data)) as { id?: number; method?: string; params?: { chunk?: string }; result?: unknown; error?: { message: string } };
+      if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') this.#chunks?.push(msg.params?.chunk ?? '');
       if (msg.id === undefined) return;
       const p = this.#pending.get(msg.id);
       if (!p) return;
@@ -54,7 +57,50 @@ export class Inspector {
     return r.usedSize;
   }
 
+  /**
+   * Takes a heap snapshot (after a full GC) and sums the retained objects' own sizes by constructor
+   * (or by kind for strings, arrays, code...): diffing two of these says what grew.
+   */
+  async heapByConstructor(): Promise<Map<string, { count: number; bytes: number }>> {
+    await this.call('HeapProfiler.collectGarbage');
+    this.#chunks = [];
+    await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    const snap = JSON.parse(this.#chunks.join('')) as HeapSnapshot;
+    this.#chunks = undefined;
+    const f = snap.snapshot.meta.node_fields;
+    const types = snap.snapshot.meta.node_types[0] as string[];
+    const iType = f.indexOf('type');
+    const iName = f.indexOf('name');
+    const iSize = f.indexOf('self_size');
+    const out = new Map<string, { count: number; bytes: number }>();
+    for (let i = 0; i < snap.nodes.length; i += f.length) {
+      const type = types[snap.nodes[i + iType]!]!;
+      const key = type === 'object' || type === 'closure' ? `${snap.strings[snap.nodes[i + iName]!]} (${type})` : `(${type})`;
+      const e = out.get(key) ?? { count: 0, bytes: 0 };
+      e.count++;
+      e.bytes += snap.nodes[i + iSize]!;
+      out.set(key, e);
+    }
+    return out;
+  }
+
   close(): void {
     this.#ws.close();
   }
+}
+
+interface HeapSnapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: unknown[] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/** What grew between two heapByConstructor() results, largest first. */
+export function heapGrowth(before: Map<string, { count: number; bytes: number }>, after: Map<string, { count: number; bytes: number }>, top = 15): { key: string; count: number; bytes: number }[] {
+  const rows: { key: string; count: number; bytes: number }[] = [];
+  for (const [key, a] of after) {
+    const b = before.get(key) ?? { count: 0, bytes: 0 };
+    rows.push({ key, count: a.count - b.count, bytes: a.bytes - b.bytes });
+  }
+  return rows.sort((x, y) => y.bytes - x.bytes).slice(0, top);
 }
