@@ -2,10 +2,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { requestEntityTooLarge, StatusError, toStatusError, type Status } from '../util/status.ts';
-
-/** The apiserver's default request body limit (3 MiB). */
-export const maxBodyBytes = 3 * 1024 * 1024;
+import { toStatusError, type Status } from '../util/status.ts';
 
 export function writeJSON(req: IncomingMessage, res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -38,36 +35,5 @@ export function successStatus(details?: Status['details']): Status {
   return s;
 }
 
-/** Reads the whole body, failing with 413 past the limit (and draining nothing more). */
-export function readBody(req: IncomingMessage, limit = maxBodyBytes): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) {
-      req.resume();
-      reject(requestEntityTooLarge(limit));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(requestEntityTooLarge(limit));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (e) => {
-      if (!failed) {
-        failed = true;
-        reject(new StatusError(400, 'BadRequest', `error reading request body: ${e.message}`));
-      }
-    });
-  });
-}
+// Request bodies are read by decode/body.ts's readBody (one implementation, with the 3 MiB limit).
+export { maxBodyBytes, readBody } from './decode/body.ts';
