@@ -197,7 +197,7 @@ try {
       ['up process, idle (5 s after start, no pods)', mib(idleUp), 'target <= 120 MB (containerd apart)'],
       [`up process, ${PODS} pods Running`, mib(busyUp), `+${((busyUp - idleUp) / 1024 / PODS).toFixed(3)} MiB per pod`],
       ['  right after a full GC: idle', mib(idleUpGc), `V8 heap in use ${mib(idleHeap / 1024)}`],
-      [`  right after a full GC: ${PODS} pods`, mib(busyUpGc), `V8 heap in use ${mib(busyHeap / 1024)}: +${((busyHeap - afterHeap) / 1024 / PODS).toFixed(1)} KiB per running pod (vs after deleting them)`],
+      [`  right after a full GC: ${PODS} pods`, mib(busyUpGc), `V8 heap in use ${mib(busyHeap / 1024)}: +${((busyHeap - idleHeap) / 1024 / PODS).toFixed(1)} KiB per pod over idle (an upper bound: includes one-time JIT code and socket pools)`],
       ['  right after a full GC: pods deleted', mib(afterUpGc), `V8 heap in use ${mib(afterHeap / 1024)} (${mib((afterHeap - idleHeap) / 1024)} above idle: JIT code, socket pools, events kept 1 h)`],
       ['containerd, idle', mib(idleCd), ''],
       [`containerd, ${PODS} pods`, mib(busyCd), `+${((busyCd - idleCd) / 1024 / PODS).toFixed(3)} MiB per pod`],
