@@ -4,7 +4,7 @@
 
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.ts';
 import { startScheduler, type Scheduler } from '../scheduler/scheduler.ts';
-import { startControllers, type Controllers } from '../controllers/manager.ts';
+import { startControllers, type ControllerOptions, type Controllers } from '../controllers/manager.ts';
 import { ApiClient } from '../client/client.ts';
 
 export interface ServerOptions extends ControlPlaneOptions {
@@ -12,6 +12,8 @@ export interface ServerOptions extends ControlPlaneOptions {
   scheduler?: boolean;
   /** Run the controllers (node lifecycle, garbage collector, pod GC) in this process (default true). */
   controllers?: boolean;
+  /** Controller settings (tests use short node-monitor grace periods). */
+  controllerOptions?: ControllerOptions;
   onStep?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -32,7 +34,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const clientFor = (userAgent: string) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent });
   try {
     if (opts.controllers !== false) {
-      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager'), clock: opts.clock }));
+      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager'), clock: opts.clock, options: opts.controllerOptions }));
     }
     if (opts.scheduler !== false) {
       const client = clientFor('tinykube-scheduler');
