@@ -66,7 +66,7 @@ const evicted = async (name: string) => Boolean((await client.get<Pod>(Pods, 'de
 test('a stopped agent: node Unknown within the grace period, pods evicted by their tolerations, untainted on return', async () => {
   const [node] = sim.nodeNames;
   await podOn('evict-now', node, unreachable(0));
-  await podOn('evict-later', node, unreachable(3));
+  await podOn('evict-later', node, unreachable(6));
   await podOn('stays', node, unreachable());
   for (const p of ['evict-now', 'evict-later', 'stays']) {
     await until(`${p} Running`, async () => ((await client.get<Pod>(Pods, 'default', p)).status?.phase === 'Running' ? true : undefined), 15_000);
@@ -81,8 +81,8 @@ test('a stopped agent: node Unknown within the grace period, pods evicted by the
   assert.ok(taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'), JSON.stringify(taints));
 
   await until('evict-now evicted', async () => ((await evicted('evict-now')) ? true : undefined), 3_000);
-  assert.equal(await evicted('evict-later'), false, 'a pod tolerating 3 s is not evicted at once');
-  await until('evict-later evicted', async () => ((await evicted('evict-later')) ? true : undefined), 6_000);
+  assert.equal(await evicted('evict-later'), false, 'a pod tolerating 6 s is not evicted at once');
+  await until('evict-later evicted', async () => ((await evicted('evict-later')) ? true : undefined), 10_000);
   assert.equal(await evicted('stays'), false, 'a pod tolerating forever stays');
 
   // The other node kept its lease and stays Ready.
