@@ -23,7 +23,7 @@ import { PodWatch, type PodTimes } from './lib/pod-watch.ts';
 import { mib, rssKiB, sampleRssKiB, totalRssKiB } from './lib/proc.ts';
 import { printProfile } from './lib/profile.ts';
 import { percentile } from './lib/stats.ts';
-import { UpChild } from './lib/up-child.ts';
+import { UpChild, upEntry } from './lib/up-child.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -130,6 +130,7 @@ async function stopStarted(s: Started, removeDataDir: boolean): Promise<number> 
 
 console.log(`bench/up: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${RUNS} fresh starts, a warm restart, ${PODS} pods for memory`);
 const missing = missingPackages(nodePackages);
+console.log(`  running ${upEntry().replace(/^.*\/(dist|src)\//, '$1/')} (run scripts/build.sh first to measure the compiled build, as ./tinykube runs it)`);
 if (missing.length) console.log(`  note: ${missing.join(', ')} not installed: the first run includes installing them`);
 
 const runs: StartRun[] = [];

@@ -3,10 +3,11 @@
 // it (SIGINT: pods removed, containerd stopped). Anything it leaves behind (containerd, shims, mounts)
 // is ended by PID and unmounted, so a failed run does not leak into the next one.
 //
-// The child is the Node 24 binary running src/cli/main.ts directly (what bin/tinykube execs), so its
-// PID is the process whose RSS we read, and `--cpu-prof` can be passed to it.
+// The child is the Node 24 binary running what bin/tinykube execs: the compiled dist/ when it is fresh
+// (scripts/build.sh), with the same young-generation flag, else src/cli/main.ts. So its PID is the
+// process whose RSS we read, and `--cpu-prof` can be passed to it. `upEntry` says which one ran.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -57,10 +58,11 @@ export class UpChild {
     // The kubeconfig is how we learn the port: a stale one from a previous run must not be read.
     // `up` rewrites it at every start, so removing it loses nothing.
     rmSync(this.kubeconfigPath, { force: true });
-    const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+    const nodeArgs = ['--max-semi-space-size=2'];
+    if (o.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
     if (o.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
     this.spawnedAt = performance.now();
-    this.proc = spawn(process.execPath, [...nodeArgs, join(repo, 'src', 'cli', 'main.ts'), 'up', '--data-dir', o.dataDir, '--listen', '127.0.0.1:0', '--name', o.nodeName], {
+    this.proc = spawn(process.execPath, [...nodeArgs, upEntry(), 'up', '--data-dir', o.dataDir, '--listen', '127.0.0.1:0', '--name', o.nodeName], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#exited = new Promise((res) => this.proc.once('exit', (code) => res(code)));
@@ -188,4 +190,14 @@ export class UpChild {
     }
     return ms;
   }
+}
+
+/** The entry point bin/tinykube would run: dist/ while it is newer than every source file. */
+export function upEntry(): string {
+  const built = join(repo, 'dist', '.built');
+  if (existsSync(built)) {
+    const newer = spawnSync('find', [join(repo, 'src'), '-newer', built, '(', '-name', '*.ts', '-o', '-name', '*.proto', ')', '-print', '-quit'], { encoding: 'utf8' });
+    if (newer.status === 0 && newer.stdout.trim() === '') return join(repo, 'dist', 'src', 'cli', 'main.js');
+  }
+  return join(repo, 'src', 'cli', 'main.ts');
 }
