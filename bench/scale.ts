@@ -21,10 +21,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Pod } from '../src/api/types.ts';
+import type { Node, Pod } from '../src/api/types.ts';
 import { ApiClient } from '../src/client/client.ts';
 import { readKubeconfigFile } from '../src/client/kubeconfig.ts';
-import { Pods } from '../src/client/resources.ts';
+import { Nodes, Pods } from '../src/client/resources.ts';
 import { startServer } from '../src/cmd/server.ts';
 import { Simulator, type SimulatorStats } from '../src/kubelet/simulated/simulator.ts';
 import { startScheduler } from '../src/scheduler/scheduler.ts';
@@ -69,11 +69,12 @@ async function serve(dir: string, withScheduler: boolean): Promise<void> {
 
 async function simulate(kubeconfig: string, nodes: number): Promise<void> {
   const client = new ApiClient({ ...readKubeconfigFile(kubeconfig), userAgent: 'tinykube-simulate', maxSockets: 128 });
+  const heartbeatClient = new ApiClient({ ...readKubeconfigFile(kubeconfig), userAgent: 'tinykube-simulate/heartbeat', maxSockets: 32 });
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const heap0 = process.memoryUsage().heapUsed;
   const errors: string[] = [];
-  const sim = new Simulator({ client, nodes, onError: (err, ctx) => void (errors.length < 20 && errors.push(`${ctx}: ${(err as Error).message}`)) });
+  const sim = new Simulator({ client, heartbeatClient, nodes, onError: (err, ctx) => void (errors.length < 20 && errors.push(`${ctx}: ${(err as Error).message}`)) });
   const t0 = performance.now();
   await sim.start();
   const startMs = performance.now() - t0;
@@ -90,6 +91,7 @@ async function simulate(kubeconfig: string, nodes: number): Promise<void> {
   });
   process.on('disconnect', () => void sim.stop().then(() => {
     client.close();
+    heartbeatClient.close();
     process.exit(0);
   }));
 }
@@ -206,7 +208,7 @@ async function throughput(nodes: number, pods: number): Promise<void> {
     const st = sched.stats();
     const simc2 = simc;
     await waitFor('all pods Running', async () => (await ask<SimReply>(simc2)).sim.started >= pods, 600_000, 100);
-    const running = (await ask<SimReply>(simc, { idle: true }));
+    const running = await ask<SimReply>(simc, { idle: true });
     const s3 = performance.now();
     const server1 = (await ask<{ stats: ProcStats }>(server)).stats;
     await sched.stop();
@@ -217,7 +219,7 @@ async function throughput(nodes: number, pods: number): Promise<void> {
     console.log(`  bound ${st.bound} pods in ${((s2 - s1) / 1000).toFixed(2)} s after sync: ${Math.round(st.bound / ((s2 - s1) / 1000))} pods/s scheduled and bound (target at 5,000 nodes: ≥ 1,500)`);
     console.log(`  all ${pods} Running (statuses written) ${secs(s3 - s1)} after sync; ${running.sim.statusWrites} status writes, ${running.sim.leaseRenewals} lease renewals`);
     console.log(`  CPU per pod: scheduler ${((cpu.user + cpu.system) / 1000 / st.bound).toFixed(3)} ms, API server ${((server1.cpuMs - server0.cpuMs) / pods).toFixed(3)} ms, simulator ${((running.stats.cpuMs - sim0.cpuMs) / pods).toFixed(3)} ms`);
-    console.log(`  simulator: ${(simReady.perNodeBytes / 1024).toFixed(1)} KiB heap per node at start; check: ${st.bindFailures} bind failures, ${errors.length} scheduler errors, ${running.errors.length} simulator errors, Running list non-empty: ${check.items.length > 0}`);
+    console.log(`  simulator: ${(simReady.perNodeBytes / 1024).toFixed(1)} KiB heap per node at start; check: ${st.bindFailures} bind failures, ${errors.length} scheduler errors, ${running.errors.length} simulator errors, ${running.sim.deleted} deletions confirmed, Running list non-empty: ${check.items.length > 0}`);
     if (errors.length) console.log(`  first scheduler error: ${(errors[0] as Error).message}`);
     if (running.errors.length) console.log(`  first simulator error: ${running.errors[0]}`);
   } finally {
@@ -291,11 +293,13 @@ async function scale(nodes: number, pods: number): Promise<void> {
     }, 1_800_000, 500);
     const simDone = await ask<SimReply>(simc, { idle: true });
     const t2 = performance.now();
+    const nodeList = await loader.list<Node>(Nodes, undefined, { limit: 0 });
+    const notReady = nodeList.items.filter((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True').length;
     loader.close();
     const full = (await ask<{ stats: ProcStats; scheduler?: { bound: number } }>(server));
     console.log(`  ${pods} pods created in ${secs(t1 - t0)} (${Math.round(pods / ((t1 - t0) / 1000))}/s at 64 concurrent), all Running ${secs(t2 - t0)} after the first create`);
     console.log(`  server RSS: idle ${mib(idle.rssMiB)}, with ${nodes} nodes ${mib(withNodes.rssMiB)}, with ${pods} pods ${mib(full.stats.rssMiB)} (peak ${mib(full.stats.hwmMiB)}; target < 24 GiB; JS heap ${mib(full.stats.heapMiB)}, external ${mib(full.stats.externalMiB)}, file-backed (SQLite mmap) ${mib(full.stats.fileMiB)}); server CPU ${secs(full.stats.cpuMs - withNodes.cpuMs)}`);
-    console.log(`  simulator: RSS ${mib(simDone.stats.rssMiB)}, heap ${mib(simDone.heapUsed / 2 ** 20)}, ${((simDone.heapUsed - sim0.heapUsed) / pods / 1024).toFixed(2)} KiB heap per pod; ${simDone.sim.statusWrites} status writes, ${simDone.sim.leaseRenewals} lease renewals, ${simDone.errors.length} errors${simDone.errors.length ? ` (first: ${simDone.errors[0]})` : ''}`);
+    console.log(`  simulator: RSS ${mib(simDone.stats.rssMiB)}, heap ${mib(simDone.heapUsed / 2 ** 20)}, ${((simDone.heapUsed - sim0.heapUsed) / pods / 1024).toFixed(2)} KiB heap per pod; ${simDone.sim.statusWrites} status writes, ${simDone.sim.leaseRenewals} lease renewals, ${simDone.sim.deleted} deletions confirmed (evictions), ${notReady} nodes not Ready, ${simDone.errors.length} errors${simDone.errors.length ? ` (first: ${simDone.errors[0]})` : ''}`);
 
     const http = new BenchClient(ready.target, 4);
     const rows: Array<[string, Awaited<ReturnType<typeof listAll>>]> = [];

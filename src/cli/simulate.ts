@@ -75,6 +75,7 @@ export const simulateCommand: Command = {
     let stopAfterMs: number | undefined;
     const errors = errorReporter();
     let client: ApiClient | undefined;
+    let heartbeats: ApiClient | undefined;
     try {
       const capacity: Record<string, string> = parseLabels(str('capacity'));
       for (const k of ['cpu', 'memory', 'pods', 'ephemeral-storage']) if (str(k) !== undefined) capacity[k] = str(k)!;
@@ -88,12 +89,15 @@ export const simulateCommand: Command = {
       const hash = caHashFromToken(token);
       if (!hash) throw new SimulateConfigError('the token does not pin a CA (K10<hash>::…)');
       const caPem = await fetchPinnedCa(server, hash);
-      // Leases, statuses and confirmations of thousands of nodes share one client: more sockets than an agent's.
+      // Pod statuses and confirmations of thousands of nodes share one client (more sockets than an
+      // agent's); Leases get their own, so they never wait behind a backlog of status writes.
       client = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate', maxSockets: 128 });
-      sim = new Simulator({ client, nodes, namePrefix: str('name-prefix'), spec, startDelayMs, deleteDelayMs, leaseRenewMs, onError: (err, ctx) => errors.report(err, ctx) });
+      heartbeats = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate/heartbeat', maxSockets: 32 });
+      sim = new Simulator({ client, heartbeatClient: heartbeats, nodes, namePrefix: str('name-prefix'), spec, startDelayMs, deleteDelayMs, leaseRenewMs, onError: (err, ctx) => errors.report(err, ctx) });
     } catch (err) {
       errors.close();
       client?.close();
+      heartbeats?.close();
       if (err instanceof SimulateConfigError) {
         console.error(`tinykube simulate: ${err.message}`);
         return 2;
@@ -117,5 +121,6 @@ export const simulateCommand: Command = {
     console.log(`tinykube simulate: ${s.started} pod starts, ${s.completed} completed, ${s.deleted} deletions confirmed, ${s.statusWrites} status writes, ${s.leaseRenewals} lease renewals`);
     errors.close();
     client.close();
+    heartbeats?.close();
   },
 };

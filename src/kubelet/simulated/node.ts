@@ -21,7 +21,10 @@ import { podIP, SIMULATED_LABEL, slotAddresses, type SimulatedNodeSpec } from '.
 export const SIMULATED_RUNTIME_VERSION = 'simulated://0.1.0';
 
 export interface SimulatedNodeOptions {
+  /** For the Node and its Lease. */
   client: ApiClient;
+  /** For pod statuses (default: client). */
+  podClient?: ApiClient;
   clock: Clock;
   name: string;
   /** Address slot (./spec.ts): the node's pod CIDR and InternalIP. */
@@ -78,7 +81,7 @@ export class SimulatedNode implements PodHost {
 
   #newStatusManager(): StatusManager {
     const o = this.#o;
-    return new StatusManager({ writer: o.statusWriter ?? new ApiStatusWriter(o.client), clock: o.clock, onError: (err) => o.onError?.(err, `pod status of node ${o.name}`) });
+    return new StatusManager({ writer: o.statusWriter ?? new ApiStatusWriter(o.podClient ?? o.client), clock: o.clock, onError: (err) => o.onError?.(err, `pod status of node ${o.name}`) });
   }
 
   /** The agent dies: pending pod status writes are dropped; the simulator stops its loops. */

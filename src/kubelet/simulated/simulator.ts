@@ -30,6 +30,12 @@ import { ADDRESS_SLOTS, checkCapacity, DEFAULT_CAPACITY, SimulateConfigError, sl
 
 export interface SimulatorOptions {
   client: ApiClient;
+  /**
+   * Node registration, status and Leases go through this client (default: `client`). Give it one of
+   * its own when many pods are written: heartbeats then never queue behind a backlog of pod status
+   * writes on shared sockets (each real kubelet has its own connection), which would let Leases lapse.
+   */
+  heartbeatClient?: ApiClient;
   /** How many nodes (named `<namePrefix><index>`, the index zero-padded), or their names. */
   nodes: number | string[];
   /** Default "sim-". */
@@ -218,7 +224,7 @@ export class Simulator {
     const machine = this.#machineInfo();
     const slots = await this.#assignSlots();
     for (const name of this.nodeNames) {
-      this.#nodes.set(name, new SimulatedNode({ client: o.client, clock: this.#clock, name, slot: slots.get(name)!, spec: this.#spec, machine, statusWriter: o.statusWriter, onError: (err, ctx) => this.#error(err, ctx) }));
+      this.#nodes.set(name, new SimulatedNode({ client: o.heartbeatClient ?? o.client, podClient: o.client, clock: this.#clock, name, slot: slots.get(name)!, spec: this.#spec, machine, statusWriter: o.statusWriter, onError: (err, ctx) => this.#error(err, ctx) }));
     }
     await pool(o.registerConcurrency ?? 32, [...this.#nodes.values()], async (n) => {
       if (this.#stopping) return;
