@@ -19,7 +19,7 @@ import { Containerd } from '../kubelet/containerd/launcher.ts';
 import { CriRuntime } from '../kubelet/cri/cri-runtime.ts';
 import type { ContainerRuntime } from '../kubelet/cri/runtime.ts';
 import { ensureBuiltinImages } from '../kubelet/images/import.ts';
-import { bridgeName } from '../kubelet/network/cni.ts';
+import { bridgeName, removeMasquerade } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
 import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/registry/index.ts';
 import { createStreamingServer } from '../kubelet/streaming/index.ts';
@@ -151,7 +151,10 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     if (removePods) await cgroups.removeRoot();
     runtime.close();
     if (containerd) await containerd.stop();
-    if (removePods && containerd) await sh('ip', ['link', 'del', bridgeName(nodeName)]);
+    if (removePods && containerd) {
+      await sh('ip', ['link', 'del', bridgeName(nodeName)]);
+      if (agent?.podCIDR) await removeMasquerade(agent.podCIDR, bridgeName(nodeName));
+    }
     client.close();
   };
   try {

@@ -21,7 +21,7 @@ import type { ContainerRuntime } from './cri/runtime.ts';
 import type { StreamingPod } from './streaming/pods.ts';
 import { NoopPodCgroups, type PodCgroups } from './cgroups/pod-cgroups.ts';
 import { ApiEventRecorder, type EventRecorder } from './events/recorder.ts';
-import { bridgeName, writeConflist } from './network/cni.ts';
+import { bridgeName, ensureMasquerade, writeConflist } from './network/cni.ts';
 import { NodeLease } from './node/lease.ts';
 import { defaultNodeIP, readMachineInfo, type MachineInfo } from './node/machine.ts';
 import { NodeStatusManager } from './node/node-status.ts';
@@ -199,6 +199,8 @@ export class Agent {
         podCidr: cidr,
         ipamDataDir: cfg.cniIpamDir ?? join(cfg.dataDir, 'cni', 'ipam'),
       });
+      // Egress NAT for the pod range; pods still start (and talk to each other) if this fails.
+      await ensureMasquerade(cidr, bridgeName(this.nodeName)).catch((err: unknown) => cfg.onError?.(err, 'pod network masquerade'));
       this.#networkConfigured = true;
     }
     this.nodeStatus.start();
