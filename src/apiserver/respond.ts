@@ -1,7 +1,8 @@
 // Writing responses and reading request bodies.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import { createGzip, gzipSync } from 'node:zlib';
 import { toStatusError, type Status } from '../util/status.ts';
 
 export function writeJSON(req: IncomingMessage, res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -15,6 +16,86 @@ export function writeJSON(req: IncomingMessage, res: ServerResponse, code: numbe
   h['Content-Length'] = buf.length;
   res.writeHead(code, h);
   res.end(req.method === 'HEAD' ? undefined : buf);
+}
+
+/** Bodies above this are streamed (chunked) rather than built as one string. */
+const streamThreshold = 1 << 20;
+/** How much text is joined into one write while streaming. */
+const streamChunk = 256 * 1024;
+
+/**
+ * Writes a 200 list whose items are already JSON text (Store.list with `encoded`): `head` is the
+ * list without items. Large lists are streamed in chunks (gzip'd on zlib's thread pool when the
+ * client accepts it) so no single string of the whole body is ever built; small ones go through
+ * writeJSON's path with a Content-Length.
+ */
+export async function writeJSONList(req: IncomingMessage, res: ServerResponse, head: Record<string, unknown>, items: string[]): Promise<void> {
+  // Ends in '"items":[' once the closing ']}' is cut.
+  const open = JSON.stringify({ ...head, items: [] }).slice(0, -2);
+  let size = open.length + 2;
+  for (const it of items) size += it.length + 1;
+  if (size <= streamThreshold) {
+    const text = open + items.join(',') + ']}';
+    let buf: Buffer = Buffer.from(text);
+    const h: Record<string, string | number> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
+    if (buf.length > 16 * 1024 && acceptsGzip(req)) {
+      buf = gzipSync(buf, { level: 1 });
+      h['Content-Encoding'] = 'gzip';
+    }
+    h['Content-Length'] = buf.length;
+    res.writeHead(200, h);
+    res.end(req.method === 'HEAD' ? undefined : buf);
+    return;
+  }
+  const h: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
+  const gzip = acceptsGzip(req);
+  if (gzip) h['Content-Encoding'] = 'gzip';
+  res.writeHead(200, h);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  let out: Writable = res;
+  if (gzip) {
+    const z = createGzip({ level: 1 });
+    z.on('error', () => res.destroy());
+    z.pipe(res);
+    out = z;
+  }
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const resume = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  res.once('close', () => {
+    closed = true;
+    resume();
+  });
+  out.on('drain', resume);
+  const write = async (text: string) => {
+    if (!out.write(text) && !closed) await new Promise<void>((r) => (wake = r));
+  };
+  let parts: string[] = [open];
+  let pending = open.length;
+  for (let i = 0; i < items.length && !closed; i++) {
+    if (i > 0) parts.push(',');
+    parts.push(items[i]!);
+    pending += items[i]!.length + 1;
+    if (pending >= streamChunk) {
+      await write(parts.join(''));
+      parts = [];
+      pending = 0;
+    }
+  }
+  if (closed) return;
+  parts.push(']}');
+  out.end(parts.join(''));
+}
+
+function acceptsGzip(req: IncomingMessage): boolean {
+  return /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
 }
 
 export function writeStatus(req: IncomingMessage, res: ServerResponse, err: unknown): void {

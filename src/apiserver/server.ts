@@ -10,7 +10,7 @@ import { realClock, type Clock } from '../util/clock.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Store, StoreWatch, StoreWatchEvent } from '../registry/store.ts';
 import { parseRequestInfo, isTrue, type ResourceRequest } from './requestinfo.ts';
-import { readBody, successStatus, writeJSON, writeStatus } from './respond.ts';
+import { readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
 import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
 import { buildFilter } from './selectors.ts';
@@ -238,6 +238,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   async function list(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {
     const lo = parseListOptions(query, false);
     const filter = buildFilter(store, lo.labelSelector, lo.fieldSelector);
+    const asTable = wantsTable(req.headers.accept);
     const out = await store.list({
       namespace: ns,
       filter,
@@ -245,18 +246,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       continue: lo.continue,
       resourceVersion: lo.resourceVersion,
       resourceVersionMatch: lo.resourceVersionMatch,
+      encoded: !asTable,
     });
     const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: out.resourceVersion };
     if (out.continue) listMeta.continue = out.continue;
     if (out.remainingItemCount !== undefined) listMeta.remainingItemCount = out.remainingItemCount;
-    if (wantsTable(req.headers.accept)) {
+    if (asTable) {
       return writeJSON(req, res, 200, buildTable(tableResource(store), out.items, listMeta, tableOptions(store, query)));
     }
-    const items = out.items.map((o) => {
-      const { apiVersion: _a, kind: _k, ...rest } = o;
-      return rest;
-    });
-    return writeJSON(req, res, 200, { kind: store.info.listKind, apiVersion: apiVersionOf(store), metadata: listMeta, items });
+    return writeJSONList(req, res, { kind: store.info.listKind, apiVersion: apiVersionOf(store), metadata: listMeta }, out.encoded ?? []);
   }
 
   async function watch(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {

@@ -28,10 +28,21 @@ export interface ListParams {
   continue?: string;
   resourceVersion?: string;
   resourceVersionMatch?: string;
+  /**
+   * Return the items as the JSON text of a list's items (ListOutput.encoded) instead of objects:
+   * what a JSON LIST answers, without decoding and re-encoding every stored object.
+   */
+  encoded?: boolean;
 }
 
 export interface ListOutput {
+  /** The selected objects (empty when ListParams.encoded was asked for). */
   items: KubeObject[];
+  /**
+   * With ListParams.encoded: each item's JSON as a list carries it (no apiVersion/kind,
+   * metadata.resourceVersion set), in key order.
+   */
+  encoded?: string[];
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
@@ -156,13 +167,15 @@ export class Store {
     }
     const limit = p.limit && p.limit > 0 ? p.limit : 0;
     const items: KubeObject[] = [];
+    const encoded: string[] | undefined = p.encoded ? [] : undefined;
+    const count = () => (encoded ? encoded.length : items.length);
     let readRevision = revision;
     let more = false;
     let lastKey = startAfter;
     let remaining: number | undefined;
     // Keep reading pages until `limit` matching items are found: filters may drop many rows.
     for (;;) {
-      const want = limit ? Math.max(limit - items.length, 0) : 0;
+      const want = limit ? Math.max(limit - count(), 0) : 0;
       const batch = limit ? Math.min(Math.max(want * 2, 64), 10_000) : 0;
       let res;
       try {
@@ -174,13 +187,19 @@ export class Store {
       let i = 0;
       for (; i < res.items.length; i++) {
         const kv = res.items[i]!;
-        if (limit && items.length >= limit) break;
+        if (limit && count() >= limit) break;
         lastKey = kv.key;
         if (this.info.namespaced && !p.namespace && kv.key.slice(prefix.length).indexOf('/') < 0) continue;
+        if (encoded && !p.filter) {
+          encoded.push(this.#listItemJSON(kv));
+          continue;
+        }
         const obj = this.#decode(kv);
-        if (!p.filter || p.filter(obj)) items.push(obj);
+        if (p.filter && !p.filter(obj)) continue;
+        if (encoded) encoded.push(listItemOf(obj));
+        else items.push(obj);
       }
-      if (limit && items.length >= limit) {
+      if (limit && count() >= limit) {
         more = i < res.items.length || res.more;
         if (more) remaining = (res.remaining ?? 0) + (res.items.length - i);
         break;
@@ -189,6 +208,7 @@ export class Store {
       if (!limit) continue;
     }
     const out: ListOutput = { items, resourceVersion: String(readRevision) };
+    if (encoded) out.encoded = encoded;
     if (more && lastKey) {
       out.continue = encodeContinue(readRevision, lastKey);
       if (!p.filter && remaining !== undefined) out.remainingItemCount = remaining;
@@ -495,13 +515,43 @@ export class Store {
     delete (meta as Record<string, unknown>).selfLink;
   }
 
+  /**
+   * Stored text always begins with apiVersion, kind and metadata, in that order (#storedHead), so a
+   * list can splice resourceVersion into it without decoding (#listItemJSON). metadata.resourceVersion
+   * is never stored: it is the key's modRevision.
+   */
   #encode(obj: KubeObject): string {
     const meta = obj.metadata!;
     const rv = meta.resourceVersion;
     delete meta.resourceVersion;
-    const s = JSON.stringify(obj);
+    // Spreading obj after the three keys keeps their positions first and their values from obj.
+    const s = JSON.stringify({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: meta, ...obj });
     if (rv !== undefined) meta.resourceVersion = rv;
     return s;
+  }
+
+  /** `{"apiVersion":"v1","kind":"Pod","metadata":{`: how every object #encode writes begins. */
+  get #storedHead(): string {
+    return (this.#head ??= `{"apiVersion":${JSON.stringify(this.info.group ? `${this.info.group}/${this.info.version}` : this.info.version)},"kind":${JSON.stringify(this.info.kind)},"metadata":{`);
+  }
+  #head: string | undefined;
+
+  /**
+   * A stored object as a list item: without apiVersion and kind, with metadata.resourceVersion. When
+   * the text begins with #storedHead and holds no "resourceVersion" key anywhere (so the spliced key
+   * is the only one; inside JSON strings a quote is always escaped, so the search cannot match string
+   * content), the result is spliced from the stored text; otherwise (objects written before #encode
+   * fixed the key order, or kinds that carry resourceVersion keys elsewhere, as events do in
+   * involvedObject) it is decoded and encoded again.
+   */
+  #listItemJSON(kv: KeyValue): string {
+    const v = kv.value;
+    const head = this.#storedHead;
+    if (v.startsWith(head) && !v.includes('"resourceVersion":')) {
+      const sep = v.charCodeAt(head.length) === 0x7d /* } */ ? '' : ',';
+      return `{"metadata":{"resourceVersion":"${kv.modRevision}"${sep}${v.slice(head.length)}`;
+    }
+    return listItemOf(this.#decode(kv));
   }
 
   #decode(kv: KeyValue): KubeObject {
@@ -509,6 +559,12 @@ export class Store {
     (obj.metadata ??= {}).resourceVersion = String(kv.modRevision);
     return obj;
   }
+}
+
+/** An object as a list's item: Kubernetes lists carry no apiVersion and kind per item. */
+function listItemOf(obj: KubeObject): string {
+  const { apiVersion: _a, kind: _k, ...rest } = obj;
+  return JSON.stringify(rest);
 }
 
 /**

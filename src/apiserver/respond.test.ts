@@ -1,0 +1,52 @@
+// writeJSONList: small lists carry a Content-Length; large ones are streamed (chunked), gzip'd when
+// accepted; both parse to the same list.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { writeJSONList } from './respond.ts';
+
+function items(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => JSON.stringify({ metadata: { name: `o${i}`, resourceVersion: String(i + 1) }, data: { v: 'x'.repeat(200) } }));
+}
+
+test('writeJSONList: small and streamed bodies, plain and gzip', async () => {
+  let body: string[] = [];
+  const server = createServer((req, res) => {
+    void writeJSONList(req, res, { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9' } }, body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const get = (method: string, headers: Record<string, string>) =>
+    new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, method, path: '/', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject).end();
+    });
+  try {
+    const cases = [
+      { name: 'empty', n: 0, gzip: false, streamed: false },
+      { name: 'small', n: 10, gzip: false, streamed: false },
+      { name: 'small, gzip accepted', n: 100, gzip: true, streamed: false },
+      { name: 'large', n: 20_000, gzip: false, streamed: true },
+      { name: 'large, gzip', n: 20_000, gzip: true, streamed: true },
+    ];
+    for (const c of cases) {
+      body = items(c.n);
+      const r = await get('GET', c.gzip ? { 'accept-encoding': 'gzip' } : {});
+      assert.equal(r.headers['content-type'], 'application/json', c.name);
+      assert.equal(r.headers['content-length'] === undefined, c.streamed, c.name);
+      assert.equal(r.headers['content-encoding'] === 'gzip', c.gzip, c.name);
+      const text = (c.gzip ? gunzipSync(r.body) : r.body).toString('utf8');
+      assert.deepEqual(JSON.parse(text), { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9' }, items: body.map((t) => JSON.parse(t) as unknown) }, c.name);
+      const head = await get('HEAD', {});
+      assert.equal(head.body.length, 0, c.name);
+    }
+  } finally {
+    server.close();
+  }
+});
