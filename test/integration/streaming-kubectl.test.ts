@@ -59,7 +59,8 @@ before(async () => {
   env = await startStreamingEnv();
   const web = await env.runPod('web', [{
     name: 'web',
-    instances: [['sh', '-c', 'mkdir -p /www; echo hello-from-web > /www/index.html; echo line1; echo line2; echo line3 >&2; exec httpd -f -p 9090 -h /www']],
+    // stdout and stderr reach containerd through separate pipes: the pause orders line3 after the others.
+    instances: [['sh', '-c', 'mkdir -p /www; echo hello-from-web > /www/index.html; echo line1; echo line2; sleep 0.3; echo line3 >&2; exec httpd -f -p 9090 -h /www']],
   }]);
   webUid = web.uid;
   await env.runPod('crash', [{ name: 'c', instances: [['sh', '-c', 'echo run0'], ['sh', '-c', 'echo run1; exec sleep 3600']] }]);
@@ -286,6 +287,8 @@ describe('connections', () => {
     env.closeUpgrades();
     const [code] = (await once(k, 'exit')) as [number];
     assert.notEqual(code, 0);
+    // kubectl may exit before the server has seen its socket close.
+    await until('the session to be gone', () => env.openUpgrades().length === 0, 5000).catch(() => undefined);
     assert.deepEqual(env.openUpgrades(), []);
   });
 });
