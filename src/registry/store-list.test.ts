@@ -71,5 +71,25 @@ test('store.list encoded: same items as decoding, whatever the stored layout', a
       cont = page.continue;
     } while (cont);
     assert.deepEqual(names, ['a', 'b', 'c', '-', 'e']);
+
+    // remainingItemCount is carried by the continue token from page to page, at the first page's
+    // revision: writes after it change neither the pages nor the counts.
+    const counts: Array<number | undefined> = [];
+    const seen: string[] = [];
+    cont = undefined;
+    let first = true;
+    do {
+      const page = await store.list({ encoded: true, limit: 2, continue: cont });
+      counts.push(page.remainingItemCount);
+      seen.push(...page.encoded!.map((t) => (JSON.parse(t) as KubeObject).metadata!.name ?? '-'));
+      if (first) {
+        await store.create('default', { metadata: { name: 'f' } });
+        await store.delete('default', 'e');
+        first = false;
+      }
+      cont = page.continue;
+    } while (cont);
+    assert.deepEqual(seen, ['a', 'b', 'c', '-', 'e']);
+    assert.deepEqual(counts, [3, 1, undefined]);
   });
 });

@@ -148,10 +148,13 @@ export class Store {
     const prefix = this.listPrefix(p.namespace);
     let revision = 0;
     let startAfter: string | undefined;
+    // Keys after startAfter at `revision`, carried by the continue token so pages need not count.
+    let known: number | undefined;
     if (p.continue) {
       const tok = decodeContinue(p.continue, prefix);
       revision = tok.rv;
       startAfter = tok.start;
+      known = tok.n;
     } else if (p.resourceVersion && p.resourceVersion !== '0') {
       const rv = parseResourceVersion(p.resourceVersion);
       const current = await this.#backend.currentRevision();
@@ -173,13 +176,15 @@ export class Store {
     let more = false;
     let lastKey = startAfter;
     let remaining: number | undefined;
+    let consumed = 0;
     // Keep reading pages until `limit` matching items are found: filters may drop many rows.
     for (;;) {
       const want = limit ? Math.max(limit - count(), 0) : 0;
-      const batch = limit ? Math.min(Math.max(want * 2, 64), 10_000) : 0;
+      // A filter may drop many rows: read ahead. Without one every row is kept, so read just enough.
+      const batch = !limit ? 0 : p.filter ? Math.min(Math.max(want * 2, 64), 10_000) : want;
       let res;
       try {
-        res = await this.#backend.list(prefix, { revision: readRevision || undefined, limit: batch, startAfter: lastKey });
+        res = await this.#backend.list(prefix, { revision: readRevision || undefined, limit: batch, startAfter: lastKey, skipRemaining: known !== undefined });
       } catch (err) {
         throw mapStorageError(err, this.qualifiedResource, '');
       }
@@ -189,6 +194,7 @@ export class Store {
         const kv = res.items[i]!;
         if (limit && count() >= limit) break;
         lastKey = kv.key;
+        consumed++;
         if (this.info.namespaced && !p.namespace && kv.key.slice(prefix.length).indexOf('/') < 0) continue;
         if (encoded && !p.filter) {
           encoded.push(this.#listItemJSON(kv));
@@ -201,7 +207,7 @@ export class Store {
       }
       if (limit && count() >= limit) {
         more = i < res.items.length || res.more;
-        if (more) remaining = (res.remaining ?? 0) + (res.items.length - i);
+        if (more) remaining = known !== undefined ? Math.max(known - consumed, 0) : res.remaining !== undefined ? res.remaining + (res.items.length - i) : undefined;
         break;
       }
       if (!res.more) break;
@@ -210,7 +216,7 @@ export class Store {
     const out: ListOutput = { items, resourceVersion: String(readRevision) };
     if (encoded) out.encoded = encoded;
     if (more && lastKey) {
-      out.continue = encodeContinue(readRevision, lastKey);
+      out.continue = encodeContinue(readRevision, lastKey, remaining);
       if (!p.filter && remaining !== undefined) out.remainingItemCount = remaining;
     }
     return out;
@@ -599,15 +605,18 @@ export function parseResourceVersion(rv: string): number {
   return Number(rv);
 }
 
-function encodeContinue(rv: number, lastKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: lastKey })).toString('base64url');
+/** `n`: keys after lastKey at rv (the list is read at rv to its end, so it only goes down). */
+function encodeContinue(rv: number, lastKey: string, n: number | undefined): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: lastKey, ...(n !== undefined ? { n } : {}) })).toString('base64url');
 }
 
-function decodeContinue(token: string, prefix: string): { rv: number; start: string } {
+function decodeContinue(token: string, prefix: string): { rv: number; start: string; n?: number } {
   try {
-    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown; n?: unknown };
     if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || !t.start.startsWith(prefix) || t.rv < 1) throw new Error('bad');
-    return { rv: t.rv, start: t.start };
+    // A token without a usable count (older tokens, hand-made ones) makes the backend count again.
+    const n = typeof t.n === 'number' && Number.isSafeInteger(t.n) && t.n >= 0 ? t.n : undefined;
+    return { rv: t.rv, start: t.start, ...(n !== undefined ? { n } : {}) };
   } catch {
     throw badRequest(`invalid continue token: continue key is not valid`);
   }

@@ -25,6 +25,11 @@ export interface ListOptions {
   limit?: number;
   /** Start strictly after this key (the last key of the previous page). Must be under the prefix. */
   startAfter?: string;
+  /**
+   * The caller knows how many keys remain (a paginated list carries the count from page to page):
+   * the backend may leave ListResult.remaining unset instead of counting the rest of the range.
+   */
+  skipRemaining?: boolean;
 }
 
 export interface ListResult {

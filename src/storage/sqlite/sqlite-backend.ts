@@ -205,6 +205,9 @@ export class SqliteBackend implements Backend {
       items[i] = { key: r[0], value: r[1], createRevision: r[2], modRevision: r[3] };
     }
     if (limit === 0 || rows.length <= limit) return { items, revision: rev, more: false };
+    // Counting is linear in the rest of the range: a paginated list asking for every page would be
+    // quadratic in the list's length.
+    if (opts.skipRemaining) return { items, revision: rev, more: true };
     const last = items[items.length - 1].key;
     const remaining = this.#countRange({ lower: last, lowerExclusive: true, upper: range.upper, empty: false }, rev);
     return { items, revision: rev, more: true, remaining };
