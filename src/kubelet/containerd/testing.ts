@@ -109,6 +109,22 @@ export function processesUsing(socket: string): number[] {
   return pids;
 }
 
+/** PIDs whose parent is `ppid` (from /proc/<pid>/stat: the field after the parenthesised name). */
+export function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push(Number(e));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
 /** Shared across harnesses and runs: building the images is the slow part of a first start. */
 const IMAGE_CACHE = join(tmpdir(), 'tinykube-test-images');
 
@@ -143,12 +159,16 @@ export async function startTestContainerd(t: AfterHook, opts: Partial<Omit<Start
       runtime?.close();
       if (containerd) await attempt(() => containerd!.stop(5000));
       if (containerd) {
-        // Shims of pods we could not remove would hold mounts and the bridge port: kill them by PID.
-        for (const pid of processesUsing(containerd.socket)) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // already gone
+        // Shims of pods we could not remove would hold mounts and the bridge port: kill them by PID,
+        // their children (each container's PID 1: killing it ends its PID namespace) first, or those
+        // would be orphaned to init, still holding their network namespaces.
+        for (const shim of processesUsing(containerd.socket)) {
+          for (const pid of [...childrenOf(shim), shim]) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
           }
         }
       }
