@@ -6,7 +6,7 @@
 // figure; compare runs with each other rather than with a remote client.
 //
 // Usage: node bench/list.ts [--pods 150000] [--dir DIR (reuse/keep the data dir)] [--rounds 1]
-//          [--only json,json-gzip,pages,pages-gzip,table,table-gzip]
+//          [--only json,json-gzip,pages,pages-gzip,table,table-gzip] [--writes]
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,11 +76,25 @@ try {
     ['table-gzip', 'Table, pages of 500, gzip: ', TABLE_ACCEPT, 500, true],
   ];
   const only = arg('--only')?.split(',');
+  // --writes: a pod is updated every 10 ms while listing, so pages after the first read an older
+  // revision than the current one (as on a live cluster).
+  let writer: NodeJS.Timeout | undefined;
+  if (process.argv.includes('--writes')) {
+    let w = 0;
+    writer = setInterval(() => {
+      const i = (w++ * 7919) % pods;
+      void store.guaranteedUpdate(`ns-${i % 20}`, `pod-${String(i).padStart(7, '0')}`, (o) => {
+        (o.metadata!.annotations ??= {})['bench/touch'] = String(w);
+        return o;
+      });
+    }, 10);
+  }
   for (let r = 0; r < rounds; r++) {
     for (const [id, label, accept, limit, gzip] of modes) {
       if (!only || only.includes(id)) console.log(`${label} ${await listAll(accept, limit, gzip)}`);
     }
   }
+  clearInterval(writer);
   http.close();
 } finally {
   await cp.close();
