@@ -101,6 +101,23 @@ interface PendingWrite {
   reject(err: unknown): void;
 }
 
+/** SQLite's BINARY order of TEXT is the UTF-8 bytes' order, not JavaScript's UTF-16 one. */
+function utf8Before(x: string, y: string): boolean {
+  return Buffer.compare(Buffer.from(x), Buffer.from(y)) < 0;
+}
+
+/** Merges two lists of rows sorted by name (column 0) with no name in both, up to `max` rows. */
+function mergeByName(a: unknown[], b: unknown[], max: number): unknown[] {
+  const out: unknown[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < max && (i < a.length || j < b.length)) {
+    if (j >= b.length || (i < a.length && utf8Before((a[i] as [string])[0], (b[j] as [string])[0]))) out.push(a[i++]);
+    else out.push(b[j++]);
+  }
+  return out;
+}
+
 function kvOf(row: LogRow): KeyValue {
   return { key: row.name, value: row.value, createRevision: row.create_revision, modRevision: row.id };
 }
@@ -190,14 +207,24 @@ export class SqliteBackend implements Backend {
         true,
       ).all(range.lower, upper, sqlLimit);
     } else {
-      // Walks the (name, id) index in key order and keeps, per key, the newest row at `rev`.
-      rows = this.#stmt(
-        `SELECT l.name, l.value, l.create_revision, l.id FROM log l
-         WHERE l.name ${lowerOp} ? AND l.name < ? AND l.id <= ? AND l.deleted = 0
-           AND l.id = (SELECT MAX(m.id) FROM log m WHERE m.name = l.name AND m.id <= ?)
-         ORDER BY l.name LIMIT ?`,
+      // The later pages of a paginated list read at its first page's revision while writes go on.
+      // Keys not written since `rev` read as today (the `current` index, one row per key); only the
+      // keys written since (few: as many as the writes since the first page) need their row at
+      // `rev` looked up in the log. The two sets are disjoint (a key written since `rev` is gone
+      // from `current` or has a newer row there) and each comes sorted: merge them by name.
+      const unchanged = this.#stmt(
+        `SELECT l.name, l.value, l.create_revision, l.id FROM current c JOIN log l ON l.id = c.id
+         WHERE c.name ${lowerOp} ? AND c.name < ? AND c.id <= ? ORDER BY c.name LIMIT ?`,
         true,
-      ).all(range.lower, upper, rev, rev, sqlLimit);
+      ).all(range.lower, upper, rev, sqlLimit);
+      const changed = this.#stmt(
+        `SELECT l.name, l.value, l.create_revision, l.id
+         FROM (SELECT DISTINCT name FROM log WHERE id > ? AND name ${lowerOp} ? AND name < ?) d
+         JOIN log l ON l.id = (SELECT MAX(m.id) FROM log m WHERE m.name = d.name AND m.id <= ?)
+         WHERE l.deleted = 0 ORDER BY d.name LIMIT ?`,
+        true,
+      ).all(rev, range.lower, upper, rev, sqlLimit);
+      rows = changed.length === 0 ? unchanged : mergeByName(unchanged, changed, limit > 0 ? limit + 1 : Infinity);
     }
     const items: KeyValue[] = new Array(Math.min(rows.length, limit > 0 ? limit : rows.length));
     for (let i = 0; i < items.length; i++) {
