@@ -37,6 +37,7 @@ import { SchedulingQueue } from './framework/queue.ts';
 import type { QueuedPodInfo } from './framework/queue.ts';
 import type { Status } from './framework/status.ts';
 import { defaultPlugins, registry } from './plugins/registry.ts';
+import { WriteQueue } from './write-queue.ts';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 /** Per-node reasons of the last failed attempt, one "<node>: <reasons>" line per node. */
@@ -93,7 +94,14 @@ interface EventRecord {
   name: string;
   count: number;
   first: string;
+  /** Settles once the create was sent and answered: repeats patch the event only after it exists. */
+  created: Promise<void>;
 }
+
+// Events in flight at once (see write-queue.ts); enough to keep up with a steady scheduling rate, few
+// enough that a burst's bindings get the API server first.
+const EVENT_CONCURRENCY = 4;
+const EVENT_MAX_QUEUED = 50_000;
 
 class KubeScheduler implements Scheduler, PodEvictor {
   readonly #client: ApiClient;
@@ -108,6 +116,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
   readonly #nodes: Informer<Node>;
   readonly #namespaces: Informer<Namespace>;
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #eventWrites: WriteQueue;
   /** Pod uid → event key → the event already written (to fold repeats). */
   readonly #events = new Map<string, Map<string, EventRecord>>();
   readonly #instance = `${DEFAULT_SCHEDULER_NAME}-${hostname()}`;
@@ -127,6 +136,13 @@ class KubeScheduler implements Scheduler, PodEvictor {
       initialBackoffMs: o.initialBackoffMs,
       maxBackoffMs: o.maxBackoffMs,
       ignoredAnnotations: [REASONS_ANNOTATION],
+    });
+    this.#eventWrites = new WriteQueue({
+      concurrency: EVENT_CONCURRENCY,
+      maxQueued: EVENT_MAX_QUEUED,
+      onError: (err) => {
+        if (!this.#stopped) this.#onError(err);
+      },
     });
     const informerOptions = { clock: this.#clock, pageSize: o.pageSize, onError: this.#onError };
     // Terminal pods hold no resources: leave them out, as kube-scheduler's pod informer does.
@@ -184,6 +200,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
     await Promise.all([this.#pods.stop(), this.#nodes.stop(), this.#namespaces.stop()]);
     await this.#loop;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#eventWrites.idle();
   }
 
   // --- informer handlers -------------------------------------------------------------------------
@@ -381,14 +398,19 @@ class KubeScheduler implements Scheduler, PodEvictor {
     const seen = perPod.get(key);
     if (seen) {
       seen.count++;
-      this.#write(this.#client.patch(Events, ns, seen.name, 'merge', { count: seen.count, lastTimestamp: now }).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      }));
+      const count = seen.count;
+      const name = seen.name;
+      const created = seen.created;
+      void this.#eventWrites.push(async () => {
+        await created;
+        await this.#client.patch(Events, ns, name, 'merge', { count, lastTimestamp: now }).catch((err) => {
+          if (!isNotFound(err)) throw err;
+        });
+      });
       return;
     }
     const name = `${pod.metadata?.name ?? 'pod'}.${(BigInt(this.#clock.now()) * 1_000_000n + BigInt(++this.#eventSeq % 1_000_000)).toString(16)}`;
-    perPod.set(key, { name, count: 1, first: now });
-    this.#write(this.#client.create(Events, ns, {
+    const event = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace: ns },
@@ -403,7 +425,8 @@ class KubeScheduler implements Scheduler, PodEvictor {
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,
-    }));
+    };
+    perPod.set(key, { name, count: 1, first: now, created: this.#eventWrites.push(() => this.#client.create(Events, ns, event)) });
   }
 
   /** Fire-and-forget write: failures are reported, never thrown into the loop; stop() waits for them. */

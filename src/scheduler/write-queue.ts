@@ -1,0 +1,86 @@
+// Low-priority API writes of the scheduler (Events): at most `concurrency` in flight, the rest wait
+// in FIFO order. Why: one Event per scheduled pod doubles the requests of a burst, and the API server's
+// CPU is what bounds the binding rate; unbounded, Events took half the sockets and half the server's
+// time while bindings waited behind them. With a few in flight, bindings go first and Events catch up
+// once the burst is bound (client-go's event broadcaster is asynchronous and lossy for the same reason).
+//
+// Called from the scheduler's loop and binding continuations (one thread, never concurrently);
+// writes are not retried here: a failed write is reported to onError and forgotten.
+
+export interface WriteQueueOptions {
+  /** Writes in flight at once. */
+  concurrency: number;
+  /** Writes waiting beyond this are dropped (and reported), as a full event broadcaster drops. */
+  maxQueued: number;
+  onError: (err: unknown) => void;
+}
+
+export class WriteQueueFullError extends Error {
+  readonly code = 'WriteQueueFull';
+}
+
+export class WriteQueue {
+  readonly #o: WriteQueueOptions;
+  readonly #waiting: Array<{ run: () => Promise<unknown>; done: () => void }> = [];
+  #head = 0;
+  #inFlight = 0;
+  #idle: Array<() => void> = [];
+  #dropped = 0;
+
+  constructor(o: WriteQueueOptions) {
+    this.#o = o;
+  }
+
+  /** Writes waiting (not yet started) plus in flight. */
+  get length(): number {
+    return this.#waiting.length - this.#head + this.#inFlight;
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues `run`; the promise resolves once it ran (successfully or not) or was dropped, never rejects. */
+  push(run: () => Promise<unknown>): Promise<void> {
+    if (this.#waiting.length - this.#head >= this.#o.maxQueued) {
+      this.#dropped++;
+      this.#o.onError(new WriteQueueFullError(`scheduler write queue full (${this.#o.maxQueued} waiting): write dropped`));
+      return Promise.resolve();
+    }
+    return new Promise<void>((done) => {
+      this.#waiting.push({ run, done });
+      this.#pump();
+    });
+  }
+
+  /** Resolves once nothing waits and nothing is in flight. */
+  idle(): Promise<void> {
+    if (this.length === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#o.concurrency && this.#head < this.#waiting.length) {
+      const w = this.#waiting[this.#head];
+      this.#waiting[this.#head++] = undefined as never;
+      // Compact now and then so a long burst does not keep a long array of holes.
+      if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+        this.#waiting.splice(0, this.#head);
+        this.#head = 0;
+      }
+      this.#inFlight++;
+      let p: Promise<unknown>;
+      try {
+        p = w.run();
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      void p.catch((err) => this.#o.onError(err)).finally(() => {
+        this.#inFlight--;
+        w.done();
+        this.#pump();
+        if (this.length === 0) for (const r of this.#idle.splice(0)) r();
+      });
+    }
+  }
+}
