@@ -6,7 +6,8 @@ import type { ApiClient } from '../../client/client.ts';
 import { isConflict, isNotFound } from '../../client/errors.ts';
 import { Leases, Nodes } from '../../client/resources.ts';
 import type { Lease, Node } from '../../api/types.ts';
-import type { Clock, Timer } from '../../util/clock.ts';
+import type { Clock } from '../../util/clock.ts';
+import { Periodic } from '../../util/periodic.ts';
 import { rfc3339Micro } from '../../util/clock.ts';
 
 export const LEASE_NAMESPACE = 'kube-node-lease';
@@ -22,9 +23,7 @@ export interface NodeLeaseOptions {
 
 export class NodeLease {
   readonly #o: NodeLeaseOptions;
-  #timer: Timer | undefined;
-  #stopped = true;
-  #renewing: Promise<void> | undefined;
+  readonly #loop: Periodic;
   /** The Lease as the last successful write returned it. */
   #last: Lease | undefined;
   /** Successful renewals (tests). */
@@ -32,27 +31,15 @@ export class NodeLease {
 
   constructor(o: NodeLeaseOptions) {
     this.#o = o;
+    this.#loop = new Periodic({ clock: o.clock, periodMs: () => o.renewMs ?? 10_000, run: () => this.renew(), onError: (err) => o.onError?.(err) });
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    await this.#renewing;
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = this.#o.clock.setTimeout(() => {
-      this.#renewing = this.renew()
-        .catch((err: unknown) => this.#o.onError?.(err))
-        .finally(() => this.#schedule(this.#o.renewMs ?? 10_000));
-    }, ms);
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /**

@@ -3,7 +3,8 @@
 // so a crash, an OOM kill or an exit is acted on within a second without each worker polling CRI.
 //
 // Started and stopped by the agent; it calls `onChange(uid)` from its own loop, never concurrently.
-import type { Clock, Timer } from '../../util/clock.ts';
+import type { Clock } from '../../util/clock.ts';
+import { Periodic } from '../../util/periodic.ts';
 import type { RuntimeService } from '../cri/runtime.ts';
 import { LABEL_NODE, LABEL_POD_UID } from './labels.ts';
 
@@ -19,31 +20,19 @@ export interface PlegOptions {
 export class Pleg {
   readonly #o: PlegOptions;
   #last = new Map<string, string>();
-  #timer: Timer | undefined;
-  #stopped = true;
-  #relisting: Promise<void> | undefined;
+  readonly #loop: Periodic;
 
   constructor(o: PlegOptions) {
     this.#o = o;
+    this.#loop = new Periodic({ clock: o.clock, periodMs: () => o.periodMs ?? 1000, run: () => this.relist() });
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    await this.#relisting;
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = this.#o.clock.setTimeout(() => {
-      this.#relisting = this.relist().finally(() => this.#schedule(this.#o.periodMs ?? 1000));
-    }, ms);
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** One relist (exposed for tests driving it by hand). */

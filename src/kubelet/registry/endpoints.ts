@@ -54,8 +54,8 @@ export function parseEndpoint(url: string, isDefault = false): Endpoint {
 export function mirrorFor(config: RegistriesConfig, registry: string): { key: string; endpoints: string[] } | undefined {
   const own = config.mirrors[registry];
   if (own) return { key: registry, endpoints: own.endpoints };
-  const any = config.mirrors['*'];
-  return any ? { key: '*', endpoints: any.endpoints } : undefined;
+  const wildcard = config.mirrors['*'];
+  return wildcard ? { key: '*', endpoints: wildcard.endpoints } : undefined;
 }
 
 export interface ResolvedHosts {

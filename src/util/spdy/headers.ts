@@ -58,7 +58,7 @@ export function decodeHeaderBlock(block: Buffer): SpdyHeaders {
 const STORED_MAX = 0xffff;
 
 /**
- * Compresses header blocks for the peer. It emits zlib *stored* (uncompressed) deflate blocks: any
+ * Compresses header blocks for the peer. It emits zlib *stored* (uncompressed) deflate blocks: every
  * valid zlib stream is acceptable to a SPDY decoder, and this one is synchronous and stateless apart
  * from the two header bytes. Each block is followed by an empty stored block (`00 00 00 ff ff`, what
  * a sync flush produces): without it Go's flate reader does not consume the block's last bytes and
