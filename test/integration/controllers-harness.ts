@@ -2,6 +2,7 @@
 // dir), an admin client, the controllers under test with short timings, informers to await states by
 // events rather than by sleeping, and builders for Nodes (plain objects, no agent), their Leases and pods.
 
+import { cacheWaiter } from './cache-waiter.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,33 +48,13 @@ export async function startHarness(options: ControllerOptions): Promise<Harness>
     errors,
     async watch<T>(ref: ResourceRef, namespace?: string): Promise<Watched<T>> {
       const informer = new Informer<T & HasMetadata>(listWatch<T & HasMetadata>(client, ref, namespace));
-      const waiters = new Set<() => void>();
-      const poke = (): void => {
-        for (const w of [...waiters]) w();
-      };
-      informer.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
+      const wait = cacheWaiter(informer);
       informer.start();
       await informer.waitForSync();
       informers.push(informer as unknown as Informer<HasMetadata>);
       return {
         informer,
-        until(cond, what, timeoutMs = 10_000) {
-          return new Promise((resolve, reject) => {
-            const check = (): void => {
-              const all = informer.store.list() as T[];
-              if (!cond(all)) return;
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(all);
-            };
-            const timer = setTimeout(() => {
-              waiters.delete(check);
-              reject(new Error(`timed out waiting for ${what}`));
-            }, timeoutMs);
-            waiters.add(check);
-            check();
-          });
-        },
+        until: (cond, what, timeoutMs = 10_000) => wait(cond, what, timeoutMs),
       };
     },
     async close() {

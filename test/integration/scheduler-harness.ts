@@ -2,6 +2,7 @@
 // an admin client, Node objects registered through the API (no agent: placement needs none), the
 // scheduler, and a pod informer to await states by events rather than by sleeping.
 
+import { cacheWaiter } from './cache-waiter.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,11 +34,7 @@ export async function startCluster(options: Partial<SchedulerOptions> = {}): Pro
   const errors: unknown[] = [];
   const scheduler = startScheduler({ client, onError: (e) => errors.push(e), ...options });
   const pods = new Informer<Pod>(listWatch<Pod>(client, Pods), { onError: (e) => errors.push(e) });
-  const waiters = new Set<() => void>();
-  const poke = (): void => {
-    for (const w of [...waiters]) w();
-  };
-  pods.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
+  const wait = cacheWaiter(pods);
   pods.start();
   await pods.waitForSync();
   return {
@@ -46,24 +43,7 @@ export async function startCluster(options: Partial<SchedulerOptions> = {}): Pro
     scheduler,
     pods,
     errors,
-    waitForPods(cond, what, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const all = pods.store.list();
-          if (cond(all)) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(all);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${what}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitForPods: (cond, what, timeoutMs = 20_000) => wait(cond, what, timeoutMs),
     addNode(node) {
       return client.create<Node>(Nodes, undefined, node);
     },

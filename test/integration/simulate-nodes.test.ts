@@ -3,6 +3,7 @@
 // deletions are confirmed; a Node made by other means (as a real agent's would be) and its pods are
 // left alone; once the simulator stops, its Leases stop moving. Then `tinykube simulate` itself, as a
 // child process joining with the node token.
+import { cacheWaiter, type CacheWait } from './cache-waiter.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -26,24 +27,10 @@ let client: ApiClient;
 let pods: Informer<Pod>;
 let sim: Simulator;
 const simErrors: string[] = [];
-const waiters = new Set<() => void>();
+let waitPods: CacheWait<Pod>;
 
 function waitForPods(what: string, cond: (all: Pod[]) => boolean, timeoutMs = 20_000): Promise<Pod[]> {
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      const all = pods.store.list();
-      if (!cond(all)) return;
-      waiters.delete(check);
-      clearTimeout(timer);
-      resolve(all);
-    };
-    const timer = setTimeout(() => {
-      waiters.delete(check);
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-    waiters.add(check);
-    check();
-  });
+  return waitPods(cond, what, timeoutMs);
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
@@ -79,10 +66,7 @@ before(async () => {
   server = await startServer({ dataDir: path.join(dir, 'server'), listen: '127.0.0.1:0' });
   client = ApiClient.fromKubeconfig(server.controlPlane.kubeconfigPath, { userAgent: 'simulate-test' });
   pods = new Informer<Pod>(listWatch<Pod>(client, Pods));
-  const poke = (): void => {
-    for (const w of [...waiters]) w();
-  };
-  pods.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
+  waitPods = cacheWaiter(pods);
   pods.start();
   await pods.waitForSync();
   // A node made by other means (a real agent's, say): unschedulable for the burst, and one pod bound to it.
