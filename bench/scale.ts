@@ -15,7 +15,8 @@
 // all pods in < 5 s.
 //
 // Usage: node bench/scale.ts [--quick] [--throughput-only | --scale-only]
-//          [--nodes 500,5000] [--pods 10000] [--scale-nodes 5000] [--scale-pods 150000]
+//          [--nodes 500,5000] [--pods 10000] [--scale-nodes 5000] [--scale-pods 150000] [--profile DIR]
+// --profile DIR: CPU profiles of each process during the throughput phase, written to DIR.
 // --quick: throughput at 500 nodes with 2,000 pods; scale with 500 nodes and 10,000 pods (~1 min).
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { Simulator, type SimulatorStats } from '../src/kubelet/simulated/simulat
 import { startScheduler } from '../src/scheduler/scheduler.ts';
 import { BenchClient, type Target } from './lib/https.ts';
 import { benchPod } from './lib/pod.ts';
+import { startWindowProfile, stopWindowProfile } from './lib/window-profile.ts';
 
 interface ProcStats {
   cpuMs: number;
@@ -54,7 +56,13 @@ interface ServeReady {
   target: Target;
 }
 
-type Msg = { type: 'stats'; id: number };
+type Msg = { type: 'stats'; id: number; profile?: 'start' | string };
+
+/** `profile: 'start'` starts a CPU profile of this process; any other string stops it and names the file. */
+async function profileMsg(m: Msg): Promise<void> {
+  if (m.profile === 'start') await startWindowProfile();
+  else if (m.profile) await stopWindowProfile(m.profile);
+}
 
 // ---- children -------------------------------------------------------------------------------------
 
@@ -63,7 +71,7 @@ async function serve(dir: string, withScheduler: boolean): Promise<void> {
   const cp = server.controlPlane;
   const ready: ServeReady = { kubeconfig: cp.kubeconfigPath, target: { port: cp.port, ca: cp.pki.caCertPem, token: cp.pki.adminToken } };
   process.send?.({ ready });
-  process.on('message', (m: Msg) => process.send?.({ id: m.id, stats: procStats(), scheduler: server.scheduler?.stats() }));
+  process.on('message', (m: Msg) => void profileMsg(m).then(() => process.send?.({ id: m.id, stats: procStats(), scheduler: server.scheduler?.stats() })));
   process.on('disconnect', () => void server.close().then(() => process.exit(0)));
 }
 
@@ -87,7 +95,7 @@ async function simulate(kubeconfig: string, nodes: number): Promise<void> {
       process.send?.({ id: m.id, stats: procStats(), sim: sim.stats(), heapUsed: process.memoryUsage().heapUsed, errors: errors.slice() });
     };
     if (m.idle) void sim.idle().then(reply);
-    else reply();
+    else void profileMsg(m).then(reply);
   });
   process.on('disconnect', () => void sim.stop().then(() => {
     client.close();
@@ -175,7 +183,7 @@ const mib = (x: number) => (x >= 1024 ? `${(x / 1024).toFixed(2)} GiB` : `${x.to
 
 // ---- 1. scheduler throughput ----------------------------------------------------------------------
 
-async function throughput(nodes: number, pods: number): Promise<void> {
+async function throughput(nodes: number, pods: number, profileDir: string | undefined): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tk-bench-scale-'));
   const server = child(['--serve', dir, 'no-scheduler']);
   let simc: ChildProcess | undefined;
@@ -190,8 +198,10 @@ async function throughput(nodes: number, pods: number): Promise<void> {
     console.log(`\n${nodes} simulated nodes, ${pods} pending pods`);
     console.log(`  setup: ${nodes} nodes registered Ready in ${secs(simReady.startMs)}, ${pods} pods created in ${secs(createMs)} (${Math.round(pods / (createMs / 1000))}/s)`);
 
-    const server0 = (await ask<{ stats: ProcStats }>(server)).stats;
-    const sim0 = (await ask<SimReply>(simc)).stats;
+    const start = profileDir ? { profile: 'start' } : {};
+    const server0 = (await ask<{ stats: ProcStats }>(server, start)).stats;
+    const sim0 = (await ask<SimReply>(simc, start)).stats;
+    if (profileDir) await startWindowProfile();
     const cpu0 = process.cpuUsage();
     const errors: unknown[] = [];
     const client = ApiClient.fromKubeconfig(ready.kubeconfig, { userAgent: 'tinykube-scheduler' });
@@ -211,6 +221,13 @@ async function throughput(nodes: number, pods: number): Promise<void> {
     const running = await ask<SimReply>(simc, { idle: true });
     const s3 = performance.now();
     const server1 = (await ask<{ stats: ProcStats }>(server)).stats;
+    if (profileDir) {
+      const file = (who: string) => join(profileDir, `throughput-${nodes}-${who}.cpuprofile`);
+      await ask(server, { profile: file('server') });
+      await ask(simc, { profile: file('simulator') });
+      await stopWindowProfile(file('scheduler'));
+      console.log(`  CPU profiles of the binding phase: ${file('*')} (summarise with bench/lib/profile.ts)`);
+    }
     await sched.stop();
     client.close();
     const check = await loader.list<Pod>(Pods, 'default', { fieldSelector: 'status.phase=Running', limit: 1 });
@@ -337,6 +354,7 @@ if (argv[0] === '--serve') {
   const pods = Number(value('--pods', quick ? '2000' : '10000'));
   const scaleNodes = Number(value('--scale-nodes', quick ? '500' : '5000'));
   const scalePods = Number(value('--scale-pods', quick ? '10000' : '150000'));
-  if (!flag('--scale-only')) for (const n of sizes) await throughput(n, pods);
+  const profileDir = value('--profile', '') || undefined;
+  if (!flag('--scale-only')) for (const n of sizes) await throughput(n, pods, profileDir);
   if (!flag('--throughput-only')) await scale(scaleNodes, scalePods);
 }

@@ -54,3 +54,32 @@ export function diffPaths(a: unknown, b: unknown, base: string, limit = 10): { p
   walk(a, b, base);
   return out;
 }
+
+/**
+ * Equality as JSON.stringify sees values: object key order does not matter and a key whose value is
+ * undefined is absent. The registry's no-op-write check, without serialising both objects.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  return jsonObjectEqual(a as Record<string, unknown>, b as Record<string, unknown>);
+}
+
+/** jsonEqual of two objects, ignoring the keys in `skip`. */
+export function jsonObjectEqual(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>, skip?: ReadonlySet<string>): boolean {
+  let na = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(a, k) || a[k] === undefined || skip?.has(k)) continue;
+    na++;
+    if (!Object.hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
+  }
+  let nb = 0;
+  for (const k in b) if (Object.hasOwn(b, k) && b[k] !== undefined && !skip?.has(k)) nb++;
+  return na === nb;
+}

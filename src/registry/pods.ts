@@ -24,8 +24,9 @@ export function prepareForCreate(pod: Pod): void {
  * `kubectl replace -f pod.yaml` fail on a real cluster; we choose to accept it.)
  */
 export function prepareForUpdate(pod: Pod, old: Pod): void {
+  // `old` is the store's private decode for this update: its status is moved, not copied.
   if (old.status === undefined) delete pod.status;
-  else pod.status = structuredClone(old.status);
+  else pod.status = old.status;
   const spec = pod.spec;
   const was = old.spec;
   if (!spec || !was) return;

@@ -29,16 +29,20 @@ function simple(info: ResourceInfo, extra: Partial<Strategy> = {}, nameFn: NameV
   };
 }
 
+// prepareForUpdate gets `old` as the store's private decode for this one attempt (see
+// Store.guaranteedUpdate), so the parts an update must keep are moved from it, not copied: nothing
+// writes to them afterwards.
+
 /** Keep what a main-resource update must not touch (status), as Kubernetes' strategies do. */
 function keepStatus(obj: KubeObject, old: KubeObject): void {
   if (old.status === undefined) delete obj.status;
-  else obj.status = structuredClone(old.status);
+  else obj.status = old.status;
 }
 
 /** A status update changes only status. */
 function statusOnly(obj: KubeObject, old: KubeObject): void {
   for (const k of Object.keys(obj)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete obj[k];
-  for (const k of Object.keys(old)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') obj[k] = structuredClone(old[k]);
+  for (const k of Object.keys(old)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') obj[k] = old[k];
 }
 
 export const podStrategy: Strategy = {
@@ -65,7 +69,7 @@ export const podStrategy: Strategy = {
         const nodeName = (o.spec as { nodeName?: string }).nodeName;
         const status = o.status;
         for (const k of Object.keys(o)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete o[k];
-        for (const k of Object.keys(old)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') o[k] = structuredClone(old[k]);
+        for (const k of Object.keys(old)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') o[k] = old[k];
         o.spec = { ...(old.spec as object), nodeName };
         o.status = status;
       },

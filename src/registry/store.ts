@@ -11,6 +11,7 @@ import { alreadyExists, badRequest, conflict, expired, notFound, StatusError, ti
 import { invalidError, type FieldError } from '../api/field.ts';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation/meta.ts';
 import { validatePathSegmentName } from '../api/validation/names.ts';
+import { jsonObjectEqual } from '../api/equality.ts';
 
 import type { KubeObject, ObjectMeta } from '../api/types.ts';
 import { realClock, rfc3339, type Clock } from '../util/clock.ts';
@@ -385,7 +386,9 @@ export class Store {
       const kv = await this.#backend.get(key);
       if (!kv) throw notFound(this.qualifiedResource, name);
       const old = this.#decode(kv);
-      const next = await mutate(structuredClone(old));
+      // The mutator's copy is a second decode (cheaper than structuredClone). `old` is private to
+      // this attempt, so strategies may move its parts into `next` instead of copying them.
+      const next = await mutate(this.#decode(kv));
       const meta = (next.metadata ??= {});
       meta.name = name;
       if (this.info.namespaced) meta.namespace = namespace;
@@ -630,30 +633,17 @@ function randomSuffix(): string {
   return s;
 }
 
+/** Metadata a no-op write may differ in (resourceVersion is the storage revision, managedFields bookkeeping). */
+const volatileMeta: ReadonlySet<string> = new Set(['resourceVersion', 'managedFields']);
+/** Top-level keys the generation ignores. */
+const notSpec: ReadonlySet<string> = new Set(['metadata', 'status', 'apiVersion', 'kind']);
+const metadataKey: ReadonlySet<string> = new Set(['metadata']);
+
 function sameObject(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => {
-    const c = structuredClone(o);
-    delete c.metadata!.resourceVersion;
-    delete (c.metadata as Record<string, unknown>).managedFields;
-    return JSON.stringify(sortKeys(c));
-  };
-  return strip(a) === strip(b);
+  return jsonObjectEqual(a as Record<string, unknown>, b as Record<string, unknown>, metadataKey) &&
+    jsonObjectEqual((a.metadata ?? {}) as Record<string, unknown>, (b.metadata ?? {}) as Record<string, unknown>, volatileMeta);
 }
 
 function specChanged(a: KubeObject, b: KubeObject): boolean {
-  const pick = (o: KubeObject) => {
-    const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
-    return JSON.stringify(sortKeys(rest));
-  };
-  return pick(a) !== pick(b);
-}
-
-export function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
-    return out;
-  }
-  return v;
+  return !jsonObjectEqual(a as Record<string, unknown>, b as Record<string, unknown>, notSpec);
 }

@@ -36,7 +36,11 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   /** Validation of a new object. */
   validate(obj: T): FieldError[];
 
-  /** Adjusts an update before validation (e.g. keep the stored status on a spec update). */
+  /**
+   * Adjusts an update before validation (e.g. keep the stored status on a spec update). `old` is the
+   * store's own decode for this attempt: parts of it may be moved into `obj`, and nothing written to
+   * `obj` afterwards may reach them.
+   */
   prepareForUpdate(obj: T, old: T): void;
 
   /** Validation of an update, including immutability rules. */
