@@ -214,12 +214,14 @@ async function throughput(nodes: number, pods: number, profileDir: string | unde
       return st.bound + st.bindFailures >= pods || errors.length > 100;
     }, 600_000, 5);
     const s2 = performance.now();
-    const cpu = process.cpuUsage(cpu0);
     const st = sched.stats();
     const simc2 = simc;
     await waitFor('all pods Running', async () => (await ask<SimReply>(simc2)).sim.started >= pods, 600_000, 100);
     const running = await ask<SimReply>(simc, { idle: true });
     const s3 = performance.now();
+    await waitFor('Scheduled events written', async () => sched.stats().eventsPending === 0, 600_000, 5);
+    const s4 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     const server1 = (await ask<{ stats: ProcStats }>(server)).stats;
     if (profileDir) {
       const file = (who: string) => join(profileDir, `throughput-${nodes}-${who}.cpuprofile`);
@@ -235,6 +237,7 @@ async function throughput(nodes: number, pods: number, profileDir: string | unde
     console.log(`  informer sync: ${secs(s1 - s0)}`);
     console.log(`  bound ${st.bound} pods in ${((s2 - s1) / 1000).toFixed(2)} s after sync: ${Math.round(st.bound / ((s2 - s1) / 1000))} pods/s scheduled and bound (target at 5,000 nodes: ≥ 1,500)`);
     console.log(`  all ${pods} Running (statuses written) ${secs(s3 - s1)} after sync; ${running.sim.statusWrites} status writes, ${running.sim.leaseRenewals} lease renewals`);
+    console.log(`  all Scheduled events written ${secs(s4 - s1)} after sync (${sched.stats().eventsDropped} dropped)`);
     console.log(`  CPU per pod: scheduler ${((cpu.user + cpu.system) / 1000 / st.bound).toFixed(3)} ms, API server ${((server1.cpuMs - server0.cpuMs) / pods).toFixed(3)} ms, simulator ${((running.stats.cpuMs - sim0.cpuMs) / pods).toFixed(3)} ms`);
     console.log(`  simulator: ${(simReady.perNodeBytes / 1024).toFixed(1)} KiB heap per node at start; check: ${st.bindFailures} bind failures, ${errors.length} scheduler errors, ${running.errors.length} simulator errors, ${running.sim.deleted} deletions confirmed, Running list non-empty: ${check.items.length > 0}`);
     if (errors.length) console.log(`  first scheduler error: ${(errors[0] as Error).message}`);

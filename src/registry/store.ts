@@ -101,7 +101,19 @@ export interface DeletionPolicy {
 
 const maxRetries = 16;
 
-const decodedEvents = new WeakMap<WatchEvent, { cur: KubeObject | null; prev: KubeObject | null }>();
+/** A storage event decoded once for all its watchers; `prev` only once a watcher needs it (undefined = not yet). */
+interface DecodedEvent {
+  cur: KubeObject | null;
+  prev?: KubeObject | null;
+}
+const decodedEvents = new WeakMap<WatchEvent, DecodedEvent>();
+
+/**
+ * Objects decoded for watchers, by key, newest last: an update event's previous state is usually the
+ * state the key's last event decoded, so filtered watchers (the scheduler's, a node's) need not parse
+ * it again. Bounded: a miss only costs a decode.
+ */
+const RECENT_DECODES = 2048;
 
 export class Store {
   readonly info: ResourceInfo;
@@ -230,7 +242,6 @@ export class Store {
   /** Starts a watch. Events are delivered through the callbacks; errors end it. */
   async watch(p: WatchParams): Promise<StoreWatch> {
     const prefix = this.listPrefix(p.namespace);
-    const matches = (obj: KubeObject | null) => obj !== null && (!p.filter || p.filter(obj));
     let last = 0;
     let from: number;
     const rv = p.resourceVersion ?? '';
@@ -254,7 +265,7 @@ export class Store {
         if (closed) return;
         last = ev.kv.modRevision;
         if (this.info.namespaced && !p.namespace && ev.kv.key.slice(prefix.length).indexOf('/') < 0) return;
-        const out = this.#translate(ev, matches);
+        const out = this.#translate(ev, p.filter);
         if (out) deliver(out);
       },
       onError: (err: Error) => {
@@ -274,19 +285,22 @@ export class Store {
     };
   }
 
-  #translate(ev: WatchEvent, matches: (o: KubeObject | null) => boolean): StoreWatchEvent | null {
-    const { cur, prev } = this.#decodeEvent(ev);
+  #translate(ev: WatchEvent, filter: ((o: KubeObject) => boolean) | undefined): StoreWatchEvent | null {
+    const d = this.#decodeEvent(ev);
     if (ev.type === 'delete') {
-      if (!matches(prev)) return null;
-      return { type: 'DELETED', object: prev! };
+      const prev = this.#prevOf(ev, d);
+      if (!prev || (filter && !filter(prev))) return null;
+      return { type: 'DELETED', object: prev };
     }
-    const now = matches(cur);
-    const before = ev.created ? false : matches(prev);
-    if (now && !before) return { type: 'ADDED', object: cur! };
-    if (now && before) return { type: 'MODIFIED', object: cur! };
+    const cur = d.cur!;
+    const now = !filter || filter(cur);
+    // Without a filter every previous state was in the selection: no need to decode it.
+    const before = !ev.created && ev.prevKv !== undefined && (!filter || filter(this.#prevOf(ev, d)!));
+    if (now && !before) return { type: 'ADDED', object: cur };
+    if (now && before) return { type: 'MODIFIED', object: cur };
     if (!now && before) {
       // Left the selection: watchers see it go, as the apiserver's cacher does.
-      return { type: 'DELETED', object: cur! };
+      return { type: 'DELETED', object: cur };
     }
     return null;
   }
@@ -295,21 +309,37 @@ export class Store {
    * Decodes a storage event once for all watchers (the backend hands every watcher the same event
    * object). The objects are shared: watch consumers must not modify them.
    */
-  #decodeEvent(ev: WatchEvent): { cur: KubeObject | null; prev: KubeObject | null } {
+  #decodeEvent(ev: WatchEvent): DecodedEvent {
     let d = decodedEvents.get(ev);
     if (!d) {
-      if (ev.type === 'delete') {
-        const prev = ev.prevKv ? this.#decode(ev.prevKv) : null;
-        // A deletion is reported with the last state and the deletion's revision.
-        if (prev) prev.metadata!.resourceVersion = String(ev.kv.modRevision);
-        d = { cur: null, prev };
-      } else {
-        d = { cur: this.#decode(ev.kv), prev: ev.prevKv && !ev.created ? this.#decode(ev.prevKv) : null };
-      }
+      d = { cur: ev.type === 'delete' ? null : this.#decodeRecent(ev.kv, true) };
       decodedEvents.set(ev, d);
     }
     return d;
   }
+
+  #prevOf(ev: WatchEvent, d: DecodedEvent): KubeObject | null {
+    if (d.prev !== undefined) return d.prev;
+    if (!ev.prevKv || (ev.type === 'put' && ev.created)) return (d.prev = null);
+    const prev = this.#decodeRecent(ev.prevKv, false);
+    // A deletion is reported with the last state and the deletion's revision (on a copy: the
+    // decoded previous state may be shared with an earlier event).
+    d.prev = ev.type === 'delete' ? { ...prev, metadata: { ...prev.metadata, resourceVersion: String(ev.kv.modRevision) } } : prev;
+    return d.prev;
+  }
+
+  #decodeRecent(kv: KeyValue, remember: boolean): KubeObject {
+    const hit = this.#recent.get(kv.key);
+    if (hit && hit.rev === kv.modRevision) return hit.obj;
+    const obj = this.#decode(kv);
+    if (remember) {
+      this.#recent.delete(kv.key);
+      this.#recent.set(kv.key, { rev: kv.modRevision, obj });
+      if (this.#recent.size > RECENT_DECODES) this.#recent.delete(this.#recent.keys().next().value!);
+    }
+    return obj;
+  }
+  readonly #recent = new Map<string, { rev: number; obj: KubeObject }>();
 
   async create(namespace: string | undefined, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const meta = (obj.metadata ??= {});

@@ -72,6 +72,9 @@ export interface SchedulerStats {
   /** Attempts that ended unschedulable or in error. */
   failedAttempts: number;
   bindingsInFlight: number;
+  /** Events (Scheduled, FailedScheduling...) waiting to be written or in flight, and dropped because too many waited. */
+  eventsPending: number;
+  eventsDropped: number;
   queue: { active: number; backoff: number; unschedulable: number };
 }
 
@@ -189,7 +192,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
   }
 
   stats(): SchedulerStats {
-    return { ...this.#stats, queue: this.#queue.lengths };
+    return { ...this.#stats, eventsPending: this.#eventWrites.length, eventsDropped: this.#eventWrites.dropped, queue: this.#queue.lengths };
   }
 
   async stop(): Promise<void> {
