@@ -194,6 +194,8 @@ export function parseWireQuantity(v: unknown): Quantity {
 
 /** Like parseQuantity but returns undefined instead of throwing. */
 export function tryParseQuantity(v: unknown): Quantity | undefined {
+  // Absent values are the common case (no limits): answer them without building an error.
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
   try {
     return parseWireQuantity(v);
   } catch (err) {

@@ -5,6 +5,7 @@ import type { ContainerState as ApiContainerState, ContainerStatus, Pod, PodCond
 import type { ContainerState as CriState } from '../cri/runtime.ts';
 import { rfc3339 } from '../../util/clock.ts';
 import { qosClass } from './qos.ts';
+import { jsonEqual } from '../../api/equality.ts';
 
 /** One container instance as the runtime reports it (times in epoch ms, 0 = unset). */
 export interface ObservedContainer {
@@ -231,5 +232,5 @@ export function generatePodStatus(pod: Pod, view: PodView, now: number): PodStat
  * equal, so a status is only written when it really changed.
  */
 export function sameStatus(a: PodStatus | undefined, b: PodStatus | undefined): boolean {
-  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  return jsonEqual(a ?? {}, b ?? {});
 }
