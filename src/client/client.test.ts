@@ -29,6 +29,11 @@ const routes: Record<string, (res: http.ServerResponse) => void> = {
     res.end('404 page not found\n');
   },
   '/api/v1/namespaces/default/pods/slow': () => {},
+  // Headers and half a body, then silence.
+  '/api/v1/namespaces/default/pods/half': (res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"kind":"Pod","metadata":');
+  },
 };
 
 function status(res: http.ServerResponse, code: number, reason: string, message: string, details?: object): void {
@@ -126,6 +131,8 @@ test('a silent server hits the request timeout; configuration mistakes are refus
   const c = new ApiClient({ server: base, timeoutMs: 50 });
   t.after(() => c.close());
   await assert.rejects(c.get(Pods, 'default', 'slow'), ClientTimeoutError);
+  // Silence in the middle of the body ends the request too, with the same error.
+  await assert.rejects(c.get(Pods, 'default', 'half'), ClientTimeoutError);
   assert.throws(() => new ApiClient({ server: base, token: 't' }), ClientConfigError);
   assert.throws(() => new ApiClient({ server: 'https://x', certPem: 'c' }), ClientConfigError);
   assert.throws(() => new ApiClient({ server: 'ftp://x' }), ClientConfigError);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { JsonObjectSplitter, parseWatchEvent } from './watch.ts';
+import { JsonObjectSplitter, WatchDecoder, parseWatchEvent } from './watch.ts';
 import type { WatchEvent } from './watch.ts';
 import { ApiClient } from './client.ts';
 import { Pods } from './resources.ts';
@@ -23,7 +23,25 @@ function decodeAll(chunks: Uint8Array[]): unknown[] {
   const out: unknown[] = [];
   for (const c of chunks) for (const t of s.push(c)) out.push(JSON.parse(t));
   assert.equal(s.partial, false);
+  // The decoder (newline fast path, falling back to the byte scan) must agree event for event, and
+  // hand each event out as soon as its last byte arrived.
+  const d = new WatchDecoder<unknown>();
+  const events: unknown[] = [];
+  let bytes = 0;
+  for (const c of chunks) {
+    events.push(...d.push(Buffer.from(c)));
+    bytes += c.length;
+    assert.equal(events.length, out.length === 0 ? 0 : completeBy(chunks, bytes, s), 'an event completed by this chunk was held back');
+  }
+  assert.equal(d.partial, false);
+  assert.deepEqual(events, out);
   return out;
+}
+
+/** How many objects the byte scan completes within the first `bytes` bytes of the chunks. */
+function completeBy(chunks: Uint8Array[], bytes: number, _s: JsonObjectSplitter): number {
+  const all = Buffer.concat(chunks).subarray(0, bytes);
+  return new JsonObjectSplitter().push(all).length;
 }
 
 function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
@@ -80,6 +98,15 @@ test('splitter: partial while inside an object', () => {
 test('splitter: rejects bytes that are not part of an object', () => {
   const s = new JsonObjectSplitter();
   assert.throws(() => s.push(Buffer.from('{"a":1}\nnot json')), WatchDecodeError);
+  const d = new WatchDecoder();
+  assert.throws(() => d.push(Buffer.from('{"type":"ADDED","object":{}}\nnot json\n')), WatchDecodeError);
+});
+
+test('decoder: a pretty-printed stream falls back to the byte scan', () => {
+  const d = new WatchDecoder();
+  const text = EVENTS.map((e) => JSON.stringify(e, null, 2)).join('\n');
+  assert.deepEqual(d.push(Buffer.from(text)), EVENTS);
+  assert.equal(d.partial, false);
 });
 
 test('parseWatchEvent: validates type and object', () => {

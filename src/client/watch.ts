@@ -27,6 +27,21 @@ export class JsonObjectSplitter {
   #depth = 0;
   #inString = false;
   #escape = false;
+  #handOff: boolean;
+  #handedOff: Uint8Array | undefined;
+
+  /**
+   * handOff: stop at the first newline that follows a complete object; the bytes after it are left
+   * in `handedOff` (for WatchDecoder, once the stream has shown it is newline-delimited).
+   */
+  constructor(opts: { handOff?: boolean } = {}) {
+    this.#handOff = opts.handOff ?? false;
+  }
+
+  /** The bytes after the newline this splitter stopped at (handOff), once it did. */
+  get handedOff(): Uint8Array | undefined {
+    return this.#handedOff;
+  }
 
   /** Feeds bytes; returns the objects completed by them, in order. */
   push(chunk: Uint8Array): string[] {
@@ -38,6 +53,9 @@ export class JsonObjectSplitter {
         if (c === OPEN) {
           this.#depth = 1;
           start = i;
+        } else if (c === 0x0a && this.#handOff && out.length > 0) {
+          this.#handedOff = chunk.subarray(i + 1);
+          return out;
         } else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
           throw new WatchDecodeError(`unexpected byte 0x${c.toString(16)} between watch events`);
         }
@@ -77,6 +95,100 @@ export function parseWatchEvent<T>(text: string): WatchEvent<T> {
   } catch (err) {
     throw new WatchDecodeError(`invalid JSON in watch event: ${(err as Error).message}`);
   }
+  return watchEventOf<T>(v);
+}
+
+const NEWLINE = 0x0a;
+
+function blank(buf: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = buf[i];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return true;
+}
+
+/**
+ * Splits and parses a watch stream. Kubernetes servers send one compact JSON object per line; JSON
+ * strings hold no raw newline, so once the stream has shown that (an object, then a newline: the
+ * byte scan of JsonObjectSplitter reads up to there), each line is cut by a native newline search
+ * and parsed once, with no per-byte work. A line that does not parse as a whole object hands it and
+ * the rest of the stream back to the byte scan. An object whose newline has not come yet is tried as
+ * soon as its chunk ends in `}`, so no event waits for the next chunk.
+ */
+export class WatchDecoder<T> {
+  /** Byte scan: until the stream has shown one object and a newline, and for good after a line that does not parse. */
+  #slow: JsonObjectSplitter | undefined = new JsonObjectSplitter({ handOff: true });
+  /** Newline mode: bytes after the last newline. */
+  #rest: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): WatchEvent<T>[] {
+    if (this.#slow) {
+      const out = this.#slow.push(chunk).map((t) => parseWatchEvent<T>(t));
+      const after = this.#slow.handedOff;
+      if (after === undefined) return out;
+      this.#slow = undefined;
+      chunk = Buffer.from(after.buffer, after.byteOffset, after.byteLength);
+      return out.concat(this.#lines(chunk));
+    }
+    return this.#lines(chunk);
+  }
+
+  /** True while an object has started but not ended. */
+  get partial(): boolean {
+    return this.#slow ? this.#slow.partial : !blank(this.#rest, 0, this.#rest.length);
+  }
+
+  #lines(chunk: Buffer): WatchEvent<T>[] {
+    const buf = this.#rest.length ? Buffer.concat([this.#rest, chunk]) : chunk;
+    const out: WatchEvent<T>[] = [];
+    let pos = 0;
+    for (let nl = buf.indexOf(NEWLINE, pos); nl >= 0; nl = buf.indexOf(NEWLINE, pos)) {
+      if (!blank(buf, pos, nl)) {
+        const v = parseObject(buf, pos, nl);
+        if (v === undefined) return this.#scan(buf.subarray(pos), out);
+        out.push(watchEventOf<T>(v));
+      }
+      pos = nl + 1;
+    }
+    let end = buf.length;
+    while (end > pos && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09 || buf[end - 1] === 0x0d)) end--;
+    if (end > pos && buf[end - 1] === CLOSE) {
+      const v = parseObject(buf, pos, end);
+      if (v !== undefined) {
+        out.push(watchEventOf<T>(v));
+        pos = buf.length;
+      } else if (new JsonObjectSplitter().push(buf.subarray(pos, end)).length > 0) {
+        // Objects not separated by newlines (not an object cut after an inner `}`).
+        return this.#scan(buf.subarray(pos), out);
+      }
+    }
+    this.#rest = pos === 0 ? buf : buf.subarray(pos);
+    return out;
+  }
+
+  /** Back to the byte scan for `rest` and everything after it. */
+  #scan(rest: Buffer, out: WatchEvent<T>[]): WatchEvent<T>[] {
+    this.#slow = new JsonObjectSplitter();
+    this.#rest = Buffer.alloc(0);
+    for (const t of this.#slow.push(rest)) out.push(parseWatchEvent<T>(t));
+    return out;
+  }
+}
+
+/** The object in buf[from, to) when it is one whole JSON object, else undefined. */
+function parseObject(buf: Buffer, from: number, to: number): unknown {
+  let i = from;
+  while (i < to && (buf[i] === 0x20 || buf[i] === 0x09 || buf[i] === 0x0d)) i++;
+  if (buf[i] !== OPEN) return undefined;
+  try {
+    return JSON.parse(buf.toString('utf8', from, to));
+  } catch {
+    return undefined;
+  }
+}
+
+function watchEventOf<T>(v: unknown): WatchEvent<T> {
   if (typeof v !== 'object' || v === null) throw new WatchDecodeError('watch event is not an object');
   const { type, object } = v as { type?: unknown; object?: unknown };
   if (typeof object !== 'object' || object === null) throw new WatchDecodeError('watch event has no object');
@@ -128,18 +240,18 @@ export class WatchStream<T> implements AsyncIterable<WatchEvent<T>> {
   async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent<T>, void, undefined> {
     if (this.#iterated) throw new WatchDecodeError('a watch stream can be iterated only once');
     this.#iterated = true;
-    const splitter = new JsonObjectSplitter();
+    const decoder = new WatchDecoder<T>();
     const onAbort = (): void => this.close();
     if (this.#signal?.aborted) this.close();
     this.#signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const chunk of this.#res as AsyncIterable<Buffer>) {
-        for (const text of splitter.push(chunk)) {
-          yield parseWatchEvent<T>(text);
+        for (const ev of decoder.push(chunk)) {
+          yield ev;
           if (this.#closed) return;
         }
       }
-      if (splitter.partial && !this.#closed) throw new WatchDecodeError('watch stream ended in the middle of an event');
+      if (decoder.partial && !this.#closed) throw new WatchDecodeError('watch stream ended in the middle of an event');
     } catch (err) {
       if (this.#closed) return;
       throw err;
