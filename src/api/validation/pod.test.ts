@@ -185,6 +185,27 @@ test('create-time errors, worded as kubectl prints them', () => {
       [],
     ],
     [
+      'grpc probe',
+      base((_, c) => (c.livenessProbe = { grpc: { port: 9000, service: '' }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 })),
+      [],
+    ],
+    [
+      'grpc probe without a port, and one out of range',
+      base((_, c) => {
+        c.livenessProbe = { grpc: {} as { port: number }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 };
+        c.readinessProbe = { grpc: { port: 65536 }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 };
+      }),
+      [
+        'spec.containers[0].livenessProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive',
+        'spec.containers[0].readinessProbe.grpc.port: Invalid value: 65536: must be between 1 and 65535, inclusive',
+      ],
+    ],
+    [
+      'grpc probe beside another handler',
+      base((_, c) => (c.startupProbe = { exec: { command: ['true'] }, grpc: { port: 9000 }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 })),
+      ['spec.containers[0].startupProbe.grpc: Forbidden: may not specify more than 1 handler type'],
+    ],
+    [
       'negative probe delay and bad named port',
       base((_, c) => (c.startupProbe = { tcpSocket: { port: 'HTTP' }, initialDelaySeconds: -1, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 })),
       [

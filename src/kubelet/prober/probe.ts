@@ -1,5 +1,5 @@
 // Running one probe once: httpGet (to the pod IP unless host is set), tcpSocket, exec (through CRI
-// ExecSync), with the probe's timeout. The outcome is a value (success or failure with the message the
+// ExecSync), grpc (./grpc.ts), with the probe's timeout. The outcome is a value (success or failure with the message the
 // kubelet would put in the Unhealthy event); nothing here throws for a failing probe.
 //
 // Called by the probe workers (./manager.ts), concurrently for different containers. Also used for
@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { Container, Probe } from '../../api/types.ts';
 import type { RuntimeService } from '../cri/runtime.ts';
 import { CriError } from '../cri/errors.ts';
+import { grpcProbe } from './grpc.ts';
 
 export type ProbeOutcome = { ok: true; output?: string } | { ok: false; message: string };
 
@@ -131,6 +132,6 @@ export function runProbe(runtime: Pick<RuntimeService, 'execSync'>, probe: Probe
   if (probe.exec) return execProbe(runtime, probe.exec.command ?? [], target, timeoutMs);
   if (probe.httpGet) return httpGet(probe.httpGet, target, timeoutMs);
   if (probe.tcpSocket) return tcpSocket(probe.tcpSocket, target, timeoutMs);
-  if (probe.grpc) return Promise.resolve({ ok: false, message: 'grpc probes are not supported by this node agent' });
+  if (probe.grpc) return grpcProbe(probe.grpc, target, timeoutMs);
   return Promise.resolve({ ok: false, message: 'probe has no handler' });
 }
