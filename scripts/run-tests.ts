@@ -15,5 +15,7 @@ if (files.length === 0) {
 }
 // One file at a time: e2e tests share containerd, iptables and the 2 CPUs. A test that hangs is cut off
 // after 3 minutes, and a file whose tests are done exits even if a stray timer is left.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=180000', '--test-force-exit', ...files], { stdio: 'inherit' });
+// TINYKUBE_FREEZE_SHARED: the registry deep-freezes the objects it shares between watchers and
+// writers, so a test fails where code writes to one (src/registry/store.ts).
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=180000', '--test-force-exit', ...files], { stdio: 'inherit', env: { ...process.env, TINYKUBE_FREEZE_SHARED: '1' } });
 process.exit(r.status ?? 1);

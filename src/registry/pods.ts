@@ -24,7 +24,7 @@ export function prepareForCreate(pod: Pod): void {
  * `kubectl replace -f pod.yaml` fail on a real cluster; we choose to accept it.)
  */
 export function prepareForUpdate(pod: Pod, old: Pod): void {
-  // `old` is the store's private decode for this update: its status is moved, not copied.
+  // `old` is read-only and nothing writes to status below: moved, not copied.
   if (old.status === undefined) delete pod.status;
   else pod.status = old.status;
   const spec = pod.spec;

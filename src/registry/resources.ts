@@ -29,9 +29,8 @@ function simple(info: ResourceInfo, extra: Partial<Strategy> = {}, nameFn: NameV
   };
 }
 
-// prepareForUpdate gets `old` as the store's private decode for this one attempt (see
-// Store.guaranteedUpdate), so the parts an update must keep are moved from it, not copied: nothing
-// writes to them afterwards.
+// prepareForUpdate gets `old` read-only (see Store.guaranteedUpdate); the parts an update must keep
+// are moved from it, not copied: nothing writes to them afterwards.
 
 /** Keep what a main-resource update must not touch (status), as Kubernetes' strategies do. */
 function keepStatus(obj: KubeObject, old: KubeObject): void {

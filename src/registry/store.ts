@@ -115,6 +115,19 @@ const decodedEvents = new WeakMap<WatchEvent, DecodedEvent>();
  */
 const RECENT_DECODES = 2048;
 
+/**
+ * TINYKUBE_FREEZE_SHARED=1 (set by scripts/run-tests.ts for the whole suite) deep-freezes these
+ * shared objects, so code that writes to one fails loudly in tests instead of corrupting what other
+ * watchers and writers see.
+ */
+const freezeShared = process.env.TINYKUBE_FREEZE_SHARED === '1';
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+}
+
 export class Store {
   readonly info: ResourceInfo;
   readonly strategy: Strategy;
@@ -332,6 +345,7 @@ export class Store {
     const hit = this.#recent.get(kv.key);
     if (hit && hit.rev === kv.modRevision) return hit.obj;
     const obj = this.#decode(kv);
+    if (freezeShared) deepFreeze(obj);
     if (remember) {
       this.#recent.delete(kv.key);
       this.#recent.set(kv.key, { rev: kv.modRevision, obj });
@@ -415,9 +429,11 @@ export class Store {
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#backend.get(key);
       if (!kv) throw notFound(this.qualifiedResource, name);
-      const old = this.#decode(kv);
-      // The mutator's copy is a second decode (cheaper than structuredClone). `old` is private to
-      // this attempt, so strategies may move its parts into `next` instead of copying them.
+      // `old` is the shared decode watchers also get (usually already made by the key's last
+      // event, and reused by this write's event as its previous state): read-only. Strategies move
+      // its parts into `next` rather than copying them, and nothing writes to those parts after.
+      // The mutator gets its own decode (cheaper than structuredClone).
+      const old = this.#decodeRecent(kv, true);
       const next = await mutate(this.#decode(kv));
       const meta = (next.metadata ??= {});
       meta.name = name;
@@ -436,7 +452,7 @@ export class Store {
         this.#check(next, this.strategy.validateUpdate(next, old));
       }
       this.#check(next, validateObjectMetaUpdate(next.metadata, old.metadata, { kubeFinalizers: false })); // rest.BeforeUpdate
-      if (sameObject(next, old)) return old; // no-op writes keep the resourceVersion, as in Kubernetes
+      if (sameObject(next, old)) return this.#decode(kv); // no-op writes keep the resourceVersion, as in Kubernetes
       if (!opts.subresource && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
       // An object being deleted whose last finalizer is removed goes away now.
       // (Only for deletions held by finalizers, whose grace period is 0: a gracefully terminating pod is

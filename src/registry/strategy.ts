@@ -37,9 +37,9 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   validate(obj: T): FieldError[];
 
   /**
-   * Adjusts an update before validation (e.g. keep the stored status on a spec update). `old` is the
-   * store's own decode for this attempt: parts of it may be moved into `obj`, and nothing written to
-   * `obj` afterwards may reach them.
+   * Adjusts an update before validation (e.g. keep the stored status on a spec update). `old` is
+   * shared and read-only (Store.guaranteedUpdate): parts of it may be moved into `obj`, and nothing
+   * written to `obj` afterwards may reach them.
    */
   prepareForUpdate(obj: T, old: T): void;
 
