@@ -1,0 +1,128 @@
+// hostPort end to end: `tinykube up` (real agent, containerd and the CNI portmap plugin), the real
+// kubectl. The agent hands the pod's host ports to containerd as the sandbox's port mappings; containerd
+// passes them to the portmap plugin of the conflist as the `portMappings` capability, and portmap
+// writes the DNAT rules. Conflicts between host ports are the scheduler's (NodePorts filter), as in
+// Kubernetes: the agent does nothing about them.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { startCluster, type Cluster } from './harness.ts';
+
+const node = `hp-${process.pid}`;
+let c: Cluster;
+let hadPortmapChains = true;
+
+function sh(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile(cmd, args, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${stderr}`)) : resolve(stdout))));
+}
+
+const natTable = () => sh('iptables-save', ['-t', 'nat']);
+
+/**
+ * portmap creates node-wide chains on first use and never removes them (they are shared by every
+ * network on the machine). If this test made them and no other pod uses them now, it removes them.
+ */
+async function removePortmapChains(): Promise<void> {
+  if (/^-A CNI-HOSTPORT-DNAT /m.test(await natTable())) return;
+  const ipt = (...args: string[]) => sh('iptables', ['-w', '-t', 'nat', ...args]).catch(() => '');
+  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
+  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ']) {
+    await ipt('-F', chain);
+    await ipt('-X', chain);
+  }
+}
+
+before(async () => {
+  hadPortmapChains = /^:CNI-HOSTPORT-DNAT /m.test(await natTable());
+  c = await startCluster({ command: 'up', args: ['--name', node] });
+});
+after(async () => {
+  await c?.stop();
+  if (!hadPortmapChains) await removePortmapChains();
+});
+
+/** A port nothing listens on now (bound on port 0 and closed). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function httpGet(host: string, port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path, agent: false, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (b: Buffer) => chunks.push(b));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET http://${host}:${port}${path} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** The NAT rules that mention a port (portmap's DNAT rules carry `--dport <port>`). */
+async function natRules(port: number): Promise<string[]> {
+  return (await natTable()).split('\n').filter((l) => new RegExp(`\\b${port}\\b`).test(l));
+}
+
+/** Polls (kubectl exposes no push for "the agent finished tearing a sandbox down"). */
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${c.logs().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const pod = (name: string, hostPort: number) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "mkdir -p /www && echo served-by-${name} > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports:
+    - containerPort: 8080
+      hostPort: ${hostPort}
+    readinessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+`;
+
+describe('hostPort', () => {
+  it('reaches the container through the node address, and its DNAT rules go with the pod', async () => {
+    const port = await freePort();
+    await c.k('apply', '-f', await c.writeFile('web.yaml', pod('web', port)));
+    await c.k('wait', '--for=condition=Ready', 'pod/web', '--timeout=60s');
+    const nodeIP = (await c.k('get', 'node', node, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')).trim();
+    assert.match(nodeIP, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.ok((await natRules(port)).some((l) => /DNAT/.test(l)), 'portmap wrote a DNAT rule for the host port');
+
+    assert.equal(await httpGet(nodeIP, port, '/index.html'), 'served-by-web\n');
+    // Localhost works too: with snat (the default, set in our conflist) portmap DNATs 127.0.0.1 in
+    // OUTPUT, marks it for masquerade, and sets route_localnet=1 on the bridge so the kernel routes it.
+    assert.equal(await httpGet('127.0.0.1', port, '/index.html'), 'served-by-web\n');
+
+    // The same host port again: the scheduler's NodePorts filter keeps it Pending.
+    await c.k('apply', '-f', await c.writeFile('web2.yaml', pod('web2', port)));
+    await until('FailedScheduling', async () => /FailedScheduling.*didn't have free ports for the requested pod ports/.test(await c.k('describe', 'pod', 'web2')));
+    assert.match(await c.k('get', 'pod', 'web2'), /web2\s+0\/1\s+Pending/);
+    await c.k('delete', 'pod', 'web2', '--wait=true');
+
+    await c.k('delete', 'pod', 'web', '--wait=true');
+    await until('the DNAT rules removed', async () => (await natRules(port)).length === 0, 30_000);
+  });
+});
