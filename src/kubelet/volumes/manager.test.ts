@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from '../../api/types.ts';
-import { checkHostPath, VolumeError, VolumeManager } from './manager.ts';
+import { checkHostPath, mountArgs, mountFailedMessage, nfsSource, VolumeError, VolumeManager } from './manager.ts';
 import { MapConfigSource } from './sources.ts';
 
 function podWith(volumes: NonNullable<Pod['spec']>['volumes']): Pod {
@@ -105,4 +105,32 @@ describe('hostPath type checks', () => {
     assert.ok(statSync(join(dir, 'made')).isFile());
   });
   it('cleans up', async () => rm(dir, { recursive: true, force: true }));
+});
+
+describe('mount failures in the kubelet\'s words', () => {
+  it('builds mount(8) arguments as mount-utils does, options only when there are some', () => {
+    assert.deepEqual(mountArgs('nfs', [], '10.0.0.5:/exports', '/p/v'), ['-t', 'nfs', '10.0.0.5:/exports', '/p/v']);
+    assert.deepEqual(mountArgs('nfs', ['ro'], '10.0.0.5:/exports', '/p/v'), ['-t', 'nfs', '-o', 'ro', '10.0.0.5:/exports', '/p/v']);
+  });
+
+  it('writes the NFS source with brackets around an IPv6 server', () => {
+    assert.equal(nfsSource('nfs.example', '/srv/share'), 'nfs.example:/srv/share');
+    assert.equal(nfsSource('fd00::5', '/srv/share'), '[fd00::5]:/srv/share');
+  });
+
+  it('carries mount.nfs\'s own error into the FailedMount message', () => {
+    const args = mountArgs('nfs', [], '192.0.2.9:/exports', '/var/lib/tinykube/pods/u/volumes/kubernetes.io~nfs/data');
+    const err = new VolumeError('data', mountFailedMessage(32, 'Command failed', args, 'mount.nfs: Connection refused\n'));
+    assert.equal(
+      err.message,
+      'MountVolume.SetUp failed for volume "data" : mount failed: exit status 32\n' +
+        'Mounting command: mount\n' +
+        'Mounting arguments: -t nfs 192.0.2.9:/exports /var/lib/tinykube/pods/u/volumes/kubernetes.io~nfs/data\n' +
+        'Output: mount.nfs: Connection refused\n',
+    );
+  });
+
+  it('says why when mount(8) could not even run', () => {
+    assert.match(mountFailedMessage('ENOENT', 'spawn mount ENOENT', ['-t', 'nfs', 's:/p', '/d'], ''), /^mount failed: spawn mount ENOENT\n/);
+  });
 });

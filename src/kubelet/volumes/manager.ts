@@ -38,6 +38,34 @@ function sh(cmd: string, args: string[]): Promise<void> {
   });
 }
 
+/** mount(8) arguments as the kubelet's mounter builds them (mount-utils MakeMountArgs). */
+export function mountArgs(fstype: string, options: readonly string[], source: string, target: string): string[] {
+  return ['-t', fstype, ...(options.length > 0 ? ['-o', options.join(',')] : []), source, target];
+}
+
+/**
+ * A failed mount(8) in the kubelet's words (mount-utils doMount), which the FailedMount event carries:
+ * the exit status as Go prints it, the command, its arguments and its output.
+ */
+export function mountFailedMessage(exitCode: number | string | null | undefined, fallback: string, args: readonly string[], output: string): string {
+  const status = typeof exitCode === 'number' ? `exit status ${exitCode}` : fallback;
+  return `mount failed: ${status}\nMounting command: mount\nMounting arguments: ${args.join(' ')}\nOutput: ${output}`;
+}
+
+function mount(volume: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('mount', args, (err, stdout, stderr) => (err ? reject(new VolumeError(volume, mountFailedMessage(err.code, err.message, args, stdout + stderr))) : resolve()));
+  });
+}
+
+/** The NFS client mount(8) runs for `-t nfs` (Debian's nfs-common). */
+const NFS_HELPERS = ['/sbin/mount.nfs', '/usr/sbin/mount.nfs'];
+
+/** server:path as the kubelet's NFS plugin writes the mount source (brackets around an IPv6 server). */
+export function nfsSource(server: string, path: string): string {
+  return `${server.includes(':') ? `[${server}]` : server}:${path}`;
+}
+
 /** Mount points at or below dir, deepest first. */
 export function mountsUnder(dir: string): string[] {
   const out: string[] = [];
@@ -200,11 +228,7 @@ export class VolumeManager {
         const q = tryParseQuantity(v.emptyDir.sizeLimit);
         // Without a sizeLimit the kernel's default (half the RAM) applies, as for the kubelet's tmpfs.
         const opts = q ? `size=${Math.max(4096, quantityValue(q))}` : 'mode=0777';
-        try {
-          await sh('mount', ['-t', 'tmpfs', '-o', q ? `${opts},mode=0777` : opts, 'tmpfs', dir]);
-        } catch (err) {
-          throw new VolumeError(v.name, `mount tmpfs: ${(err as Error).message}`);
-        }
+        await mount(v.name, mountArgs('tmpfs', [q ? `${opts},mode=0777` : opts], 'tmpfs', dir));
       }
       return { hostPath: dir, readOnly: false };
     }
@@ -215,12 +239,10 @@ export class VolumeManager {
       const dir = join(base, 'kubernetes.io~nfs', v.name);
       await mkdir(dir, { recursive: true });
       if (mountsUnder(dir)[0] !== dir) {
-        if (!existsSync('/sbin/mount.nfs') && !existsSync('/usr/sbin/mount.nfs')) throw new VolumeError(v.name, 'this node has no NFS client (install nfs-common)');
-        try {
-          await sh('mount', ['-t', 'nfs', '-o', v.nfs.readOnly ? 'ro' : 'rw', `${v.nfs.server}:${v.nfs.path}`, dir]);
-        } catch (err) {
-          throw new VolumeError(v.name, `mount failed: ${(err as Error).message}`);
-        }
+        // The kubelet would run mount(8) anyway and pass on its "you might need a /sbin/mount.<type>
+        // helper program"; saying which package is missing is more use to whoever reads the event.
+        if (!NFS_HELPERS.some((h) => existsSync(h))) throw new VolumeError(v.name, 'this node has no NFS client: /sbin/mount.nfs not found (install nfs-common)');
+        await mount(v.name, mountArgs('nfs', v.nfs.readOnly ? ['ro'] : [], nfsSource(v.nfs.server, v.nfs.path), dir));
       }
       return { hostPath: dir, readOnly: v.nfs.readOnly ?? false };
     }
