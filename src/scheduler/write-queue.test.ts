@@ -52,16 +52,21 @@ test('drops and reports writes beyond maxQueued; a throwing write is reported, n
   void q.push(() => g.promise); // in flight: not counted against maxQueued
   void q.push(async () => void ran++); // waiting
   await q.push(async () => void ran++); // dropped: resolves at once
-  assert.equal(q.dropped, 1);
+  await q.push(async () => void ran++); // dropped too, reported with the first
+  assert.equal(q.dropped, 2);
+  assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof WriteQueueFullError);
   g.open();
   await q.idle();
   assert.equal(ran, 1);
+  // Drained: one report with the count.
+  assert.equal(errors.length, 2);
+  assert.match((errors[1] as Error).message, /2 writes were dropped/);
   await q.push(() => {
     throw new Error('sync');
   });
   await tick();
-  assert.equal((errors[1] as Error).message, 'sync');
+  assert.equal((errors[2] as Error).message, 'sync');
 });
 
 test('idle() resolves at once when nothing is queued', async () => {

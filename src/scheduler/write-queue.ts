@@ -26,6 +26,7 @@ export class WriteQueue {
   #inFlight = 0;
   #idle: Array<() => void> = [];
   #dropped = 0;
+  #droppedInBurst = 0;
 
   constructor(o: WriteQueueOptions) {
     this.#o = o;
@@ -43,8 +44,10 @@ export class WriteQueue {
   /** Queues `run`; the promise resolves once it ran (successfully or not) or was dropped, never rejects. */
   push(run: () => Promise<unknown>): Promise<void> {
     if (this.#waiting.length - this.#head >= this.#o.maxQueued) {
+      // Reported once when the queue fills and once, with the count, when it has drained: a burst
+      // drops thousands of writes, which are one problem, not thousands of log lines.
+      if (this.#droppedInBurst++ === 0) this.#o.onError(new WriteQueueFullError(`scheduler write queue full (${this.#o.maxQueued} waiting): dropping writes until it drains`));
       this.#dropped++;
-      this.#o.onError(new WriteQueueFullError(`scheduler write queue full (${this.#o.maxQueued} waiting): write dropped`));
       return Promise.resolve();
     }
     return new Promise<void>((done) => {
@@ -79,6 +82,10 @@ export class WriteQueue {
         this.#inFlight--;
         w.done();
         this.#pump();
+        if (this.#droppedInBurst > 0 && this.#waiting.length - this.#head <= this.#o.maxQueued / 2) {
+          this.#o.onError(new WriteQueueFullError(`scheduler write queue: ${this.#droppedInBurst} writes were dropped while it was full`));
+          this.#droppedInBurst = 0;
+        }
         if (this.length === 0) for (const r of this.#idle.splice(0)) r();
       });
     }
