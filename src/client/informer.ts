@@ -45,6 +45,28 @@ export function listWatch<T>(client: ApiClient, ref: ResourceRef, namespace?: st
   };
 }
 
+/**
+ * A ListerWatcher whose objects pass through `fn` before the informer caches them (client-go's
+ * SetTransform): caches of thousands of objects keep only what their users read.
+ */
+export function transformListWatch<T>(lw: ListerWatcher<T>, fn: (obj: T) => T): ListerWatcher<T> {
+  return {
+    async list(o) {
+      const l = await lw.list(o);
+      return { ...l, items: l.items.map(fn) };
+    },
+    async watch(o) {
+      const w = await lw.watch(o);
+      const it: AsyncIterable<WatchEvent<T>> = {
+        async *[Symbol.asyncIterator]() {
+          for await (const ev of w) yield ev.type === 'ERROR' || ev.type === 'BOOKMARK' ? ev : { type: ev.type, object: fn(ev.object) };
+        },
+      };
+      return Object.assign(it, { close: () => w.close() });
+    },
+  };
+}
+
 export interface EventHandler<T> {
   onAdd?(obj: T): void;
   onUpdate?(oldObj: T, newObj: T): void;

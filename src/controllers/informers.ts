@@ -8,7 +8,8 @@
 import type { Node, Pod } from '../api/types.ts';
 import type { Lease } from '../api/types.ts';
 import type { ApiClient, HasMetadata } from '../client/client.ts';
-import { Informer, listWatch } from '../client/informer.ts';
+import { Informer, listWatch, transformListWatch } from '../client/informer.ts';
+import { trimPodForCache } from '../client/trim.ts';
 import type { ListerWatcher } from '../client/informer.ts';
 import type { IndexFunc } from '../client/cache.ts';
 import { Leases, Nodes, Pods } from '../client/resources.ts';
@@ -36,7 +37,8 @@ export class SharedInformers {
 
   /** All pods, indexed by POD_BY_NODE. */
   pods(): Informer<Pod> {
-    return this.#get('pods', () => new Informer<Pod>(listWatch<Pod>(this.client, Pods), { clock: this.#clock, onError: this.#onError, indexers: { [POD_BY_NODE]: podByNode } }));
+    // Cached trimmed (client/trim.ts): the controllers read metadata, nodeName, tolerations and phase.
+    return this.#get('pods', () => new Informer<Pod>(transformListWatch(listWatch<Pod>(this.client, Pods), trimPodForCache), { clock: this.#clock, onError: this.#onError, indexers: { [POD_BY_NODE]: podByNode } }));
   }
 
   nodes(): Informer<Node> {

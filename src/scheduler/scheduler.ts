@@ -20,7 +20,8 @@ import { hostname } from 'node:os';
 import type { Namespace, Node, Pod } from '../api/types.ts';
 import type { ApiClient } from '../client/client.ts';
 import { isConflict, isNotFound } from '../client/errors.ts';
-import { Informer, listWatch } from '../client/informer.ts';
+import { Informer, listWatch, transformListWatch } from '../client/informer.ts';
+import { trimPodForCache } from '../client/trim.ts';
 import { Events, Namespaces, Nodes, Pods } from '../client/resources.ts';
 import type { Clock } from '../util/clock.ts';
 import { realClock, rfc3339 } from '../util/clock.ts';
@@ -149,7 +150,8 @@ class KubeScheduler implements Scheduler, PodEvictor {
     });
     const informerOptions = { clock: this.#clock, pageSize: o.pageSize, onError: this.#onError };
     // Terminal pods hold no resources: leave them out, as kube-scheduler's pod informer does.
-    this.#pods = new Informer<Pod>(listWatch<Pod>(o.client, Pods, undefined, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }), informerOptions);
+    // Cached trimmed (client/trim.ts): the scheduler reads no container env, probes or statuses.
+    this.#pods = new Informer<Pod>(transformListWatch(listWatch<Pod>(o.client, Pods, undefined, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }), trimPodForCache), informerOptions);
     this.#nodes = new Informer<Node>(listWatch<Node>(o.client, Nodes), informerOptions);
     this.#namespaces = new Informer<Namespace>(listWatch<Namespace>(o.client, Namespaces), informerOptions);
     this.#fw = new Framework({

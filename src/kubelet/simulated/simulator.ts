@@ -15,10 +15,9 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { ApiClient } from '../../client/client.ts';
-import { Informer, listWatch, type ListerWatcher } from '../../client/informer.ts';
+import { Informer, listWatch, transformListWatch } from '../../client/informer.ts';
 import { Nodes, Pods } from '../../client/resources.ts';
 import { isNotFound } from '../../client/errors.ts';
-import type { WatchEvent } from '../../client/watch.ts';
 import type { Node, Pod } from '../../api/types.ts';
 import { realClock, type Clock } from '../../util/clock.ts';
 import { readMachineInfo, type MachineInfo } from '../node/machine.ts';
@@ -101,24 +100,6 @@ export function slimPod(p: Pod): Pod {
   const cs = st.containerStatuses?.[0];
   if (cs && st.phase === 'Running') status.containerStatuses = [{ name: cs.name, image: '', imageID: '', ready: cs.ready, restartCount: cs.restartCount, state: cs.state }];
   return { metadata: meta, spec: s, status };
-}
-
-function slimListWatch(lw: ListerWatcher<Pod>): ListerWatcher<Pod> {
-  return {
-    async list(o) {
-      const l = await lw.list(o);
-      return { ...l, items: l.items.map(slimPod) };
-    },
-    async watch(o) {
-      const w = await lw.watch(o);
-      const it: AsyncIterable<WatchEvent<Pod>> = {
-        async *[Symbol.asyncIterator]() {
-          for await (const ev of w) yield ev.type === 'ERROR' || ev.type === 'BOOKMARK' ? ev : { type: ev.type, object: slimPod(ev.object) };
-        },
-      };
-      return Object.assign(it, { close: () => w.close() });
-    },
-  };
 }
 
 async function pool<T>(n: number, items: readonly T[], fn: (t: T) => Promise<void>): Promise<void> {
@@ -234,7 +215,7 @@ export class Simulator {
     const perNode = this.#nodes.size <= (o.perNodeWatchMax ?? 4);
     const selectors = perNode ? this.nodeNames.map((n) => `spec.nodeName=${n}`) : ['spec.nodeName!='];
     for (const fieldSelector of selectors) {
-      const inf = new Informer<Pod>(slimListWatch(listWatch<Pod>(o.client, Pods, undefined, { fieldSelector })), { clock: this.#clock, onError: (err) => this.#error(err, 'pod watch') });
+      const inf = new Informer<Pod>(transformListWatch(listWatch<Pod>(o.client, Pods, undefined, { fieldSelector }), slimPod), { clock: this.#clock, onError: (err) => this.#error(err, 'pod watch') });
       inf.addEventHandler({
         onAdd: (p) => this.#pods.update(p),
         onUpdate: (_old, p) => this.#pods.update(p),
