@@ -4,9 +4,17 @@
 // event recorder (./events). Building is separate from starting: unit tests build an Agent over a
 // FakeRuntime and a fake API; src/cmd/agent.ts builds it over containerd and a real API server.
 //
+// Admission (./admission): a pod seen for the first time is judged before it reaches a pod worker, as
+// the kubelet's HandlePodAdditions does: it must fit beside the pods already admitted (resources, host
+// ports, node selector and affinity, NoExecute taints); a pod that does not is Failed with the kubelet's
+// reason and message and never started. Pod events go through one loop (#enqueue), in order, so pods
+// are judged one at a time in the order they arrive.
+//
 // Restart safety: nothing the agent needs lives only in memory. A new Agent (after a crash or kill -9)
 // lists the pods bound to its node, and each pod worker's first sync finds the sandbox and containers
-// by their labels and adopts them: nothing is restarted, restart counts and container IDs stay.
+// by their labels and adopts them: nothing is restarted, restart counts and container IDs stay. Pods an
+// earlier agent started are admitted again without being judged, oldest first; pods that arrived while
+// it was down are judged after them, oldest first.
 //
 // stop() leaves containers running (the kubelet's semantics: a kubelet restart is invisible to pods);
 // stop({ removePods: true }) terminates and removes every pod first (tinykube up's shutdown, tests).
@@ -14,17 +22,19 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiClient } from '../client/client.ts';
 import { Informer, listWatch } from '../client/informer.ts';
-import { Pods } from '../client/resources.ts';
-import type { Pod } from '../api/types.ts';
-import { realClock, type Clock } from '../util/clock.ts';
+import { Nodes, Pods } from '../client/resources.ts';
+import type { Node, Pod } from '../api/types.ts';
+import { realClock, rfc3339, type Clock } from '../util/clock.ts';
+import { PodAdmitter } from './admission/admitter.ts';
+import { rejectedStatus, standInNode, type Rejection } from './admission/predicates.ts';
 import type { ContainerRuntime } from './cri/runtime.ts';
 import type { StreamingPod } from './streaming/pods.ts';
 import { NoopPodCgroups, type PodCgroups } from './cgroups/pod-cgroups.ts';
-import { ApiEventRecorder, type EventRecorder } from './events/recorder.ts';
+import { ApiEventRecorder, podRef, type EventRecorder } from './events/recorder.ts';
 import { bridgeName, ensureMasquerade, writeConflist } from './network/cni.ts';
 import { NodeLease } from './node/lease.ts';
 import { defaultNodeIP, readMachineInfo, type MachineInfo } from './node/machine.ts';
-import { NodeStatusManager } from './node/node-status.ts';
+import { machineCapacity, nodeLabels, NodeStatusManager } from './node/node-status.ts';
 import { RestartBackoff, type BackoffPolicy } from './podworkers/backoff.ts';
 import { ImagePuller } from './podworkers/images.ts';
 import type { RegistriesConfig } from './registry/index.ts';
@@ -33,6 +43,7 @@ import { Pleg } from './podworkers/pleg.ts';
 import { PodWorkers } from './podworkers/pod-workers.ts';
 import { PodSyncer } from './podworkers/sync.ts';
 import { ProberManager } from './prober/manager.ts';
+import { qosClass } from './status/qos.ts';
 import { ApiStatusWriter, StatusManager, confirmPodDeletion, type StatusWriter } from './status/manager.ts';
 import { VolumeManager } from './volumes/manager.ts';
 import { ApiConfigSource, type ConfigSource } from './volumes/sources.ts';
@@ -95,8 +106,14 @@ export class Agent {
   readonly lease: NodeLease;
   readonly pleg: Pleg;
   readonly informer: Informer<Pod>;
+  /** This agent's Node (labels, taints, allocatable), for admission. */
+  readonly nodeInformer: Informer<Node>;
+  readonly admission: PodAdmitter;
   readonly cgroups: PodCgroups;
   readonly #cfg: AgentConfig;
+  readonly #standInNode: Node;
+  /** The pod config loop: informer events are handled in order, one at a time. */
+  #config: Promise<void> = Promise.resolve();
   #kubeletPort = 0;
   #networkConfigured: boolean;
   #started = false;
@@ -168,6 +185,15 @@ export class Agent {
     this.lease = new NodeLease({ client: cfg.client, clock, nodeName: cfg.nodeName, renewMs: cfg.leaseRenewMs, onError: onError('node lease') });
     this.pleg = new Pleg({ runtime: cfg.runtime, clock, nodeName: cfg.nodeName, periodMs: cfg.plegPeriodMs, onChange: (uid) => this.workers.kick(uid), onError: onError('pleg') });
     this.informer = new Informer<Pod>(listWatch<Pod>(cfg.client, Pods, undefined, { fieldSelector: `spec.nodeName=${cfg.nodeName}` }), { clock, onError: onError('pod informer') });
+    this.nodeInformer = new Informer<Node>(listWatch<Node>(cfg.client, Nodes, undefined, { fieldSelector: `metadata.name=${cfg.nodeName}` }), { clock, onError: onError('node informer') });
+    this.#standInNode = standInNode(cfg.nodeName, nodeLabels(cfg.nodeName, machine.architecture), machineCapacity(machine));
+    this.admission = new PodAdmitter({
+      nodeName: cfg.nodeName,
+      holdsResources: (uid) => {
+        const st = this.workers.state(uid);
+        return st !== undefined && !st.terminal;
+      },
+    });
   }
 
   /** The port published as status.daemonEndpoints.kubeletEndpoint.Port (the streaming server's). */
@@ -205,15 +231,83 @@ export class Agent {
     }
     this.nodeStatus.start();
     this.lease.start();
+    this.nodeInformer.start();
+    await this.nodeInformer.waitForSync();
+    // The first list is judged as one batch, in the kubelet's order (see the top of this file).
+    const listed: Pod[] = [];
     this.informer.addEventHandler({
-      onAdd: (pod) => this.workers.update(pod),
-      onUpdate: (_old, pod) => this.workers.update(pod),
-      onDelete: (pod) => this.workers.remove(pod),
+      onAdd: (pod) => {
+        if (this.informer.hasSynced()) this.#enqueue(() => this.#podChanged(pod));
+        else listed.push(pod);
+      },
+      onUpdate: (_old, pod) => this.#enqueue(() => this.#podChanged(pod)),
+      onDelete: (pod) => this.#enqueue(() => this.#podRemoved(pod)),
     });
     this.informer.start();
     await this.informer.waitForSync();
+    await this.#enqueue(() => this.#podsListed(listed));
     await this.#cleanupOrphans();
     this.pleg.start();
+  }
+
+  /** Runs `fn` after every pod event before it; a failure is reported and the loop goes on. */
+  #enqueue(fn: () => void | Promise<void>): Promise<void> {
+    this.#config = this.#config.then(fn).catch((err: unknown) => this.#cfg.onError?.(err, 'pod admission'));
+    return this.#config;
+  }
+
+  #node(): Node {
+    return this.nodeInformer.store.get(undefined, this.nodeName) ?? this.#standInNode;
+  }
+
+  async #podsListed(pods: Pod[]): Promise<void> {
+    const byAge = pods.map((p, i) => ({ p, i, t: Date.parse(p.metadata?.creationTimestamp ?? '') || 0 }))
+      .sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.p);
+    // startTime is set by the agent that first ran the pod: it was admitted then.
+    const started = (p: Pod) => Boolean(p.status?.startTime) && !isTerminal(p);
+    for (const p of byAge) {
+      if (!started(p)) continue;
+      this.admission.add(p);
+      this.workers.update(p);
+    }
+    for (const p of byAge) if (!started(p)) await this.#podChanged(p);
+  }
+
+  async #podChanged(pod: Pod): Promise<void> {
+    const uid = pod.metadata?.uid ?? '';
+    if (this.admission.isRejected(uid)) {
+      // Never started; a worker only confirms its deletion (with the rejection as its last status).
+      if (pod.metadata?.deletionTimestamp || this.workers.has(uid)) this.workers.update(this.#asRejected(pod));
+      return;
+    }
+    // Known, finished, or on its way out: nothing to judge (the kubelet judges only live new pods).
+    if (this.workers.has(uid) || isTerminal(pod) || pod.metadata?.deletionTimestamp) {
+      this.workers.update(pod);
+      return;
+    }
+    const r = await this.admission.admit(pod, this.#node(), () => this.client.get<Node>(Nodes, undefined, this.nodeName));
+    if (r.admit) this.workers.update(pod);
+    else this.#reject(pod, r);
+  }
+
+  #podRemoved(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    const rejected = this.admission.isRejected(uid);
+    this.admission.forget(uid);
+    if (rejected && !this.workers.has(uid)) this.status.removePod(uid);
+    else this.workers.remove(rejected ? this.#asRejected(pod) : pod);
+  }
+
+  /** The kubelet's rejectPod: a Warning event, and the pod Failed with the reason and message. */
+  #reject(pod: Pod, r: Rejection): void {
+    this.recorder.event(podRef(pod), 'Warning', r.reason, r.message);
+    const status = rejectedStatus(r, pod.status?.qosClass ?? qosClass(pod), pod.status?.startTime ?? rfc3339(this.clock.now()));
+    this.status.setPodStatus(pod, status);
+  }
+
+  /** A rejected pod as its worker must see it: Failed with our status, even before the API shows it. */
+  #asRejected(pod: Pod): Pod {
+    return { ...pod, status: this.status.getPodStatus(pod.metadata?.uid ?? '') ?? pod.status };
   }
 
   /** Pods the runtime or the cgroup tree still hold but the API no longer has (deleted while we were down). */
@@ -271,6 +365,8 @@ export class Agent {
   stop(opts: { removePods?: boolean } = {}): Promise<void> {
     this.#stopped ??= (async () => {
       await this.informer.stop();
+      await this.nodeInformer.stop();
+      await this.#config;
       await this.pleg.stop();
       if (opts.removePods) await this.workers.drain();
       else await this.workers.stop();
@@ -282,4 +378,8 @@ export class Agent {
     })();
     return this.#stopped;
   }
+}
+
+function isTerminal(pod: Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerStatus, Pod } from '../../api/types.ts';
-import { podPhase } from './generate.ts';
+import { generatePodStatus, podPhase, type PodView } from './generate.ts';
 import { qosClass } from './qos.ts';
 
 const running: ContainerStatus = { name: 'x', image: '', imageID: '', ready: true, restartCount: 0, state: { running: {} } };
@@ -46,4 +46,25 @@ describe('qosClass', () => {
     { name: 'one guaranteed, one best effort', pod: p({ limits: { cpu: '1', memory: '1Gi' } }, {}), want: 'Burstable' },
   ];
   for (const c of cases) it(c.name, () => assert.equal(qosClass(c.pod), c.want));
+});
+
+describe('generatePodStatus: reason and message', () => {
+  const view = (terminalPhase?: 'Failed'): PodView => ({ sandboxReady: false, podIPs: [], hostIPs: [], init: new Map(), app: new Map(), ...(terminalPhase ? { terminalPhase } : {}) });
+  const rejected: Pod = {
+    metadata: { name: 'p', uid: 'u' },
+    spec: { restartPolicy: 'Always', containers: [{ name: 'c', image: 'busybox' }] },
+    status: { phase: 'Failed', reason: 'OutOfcpu', message: 'Pod was rejected: no room' },
+  };
+  it('are kept while the phase they came with lasts', () => {
+    const s = generatePodStatus(rejected, view('Failed'), 0);
+    assert.equal(s.phase, 'Failed');
+    assert.equal(s.reason, 'OutOfcpu');
+    assert.equal(s.message, 'Pod was rejected: no room');
+  });
+  it('go with a phase change', () => {
+    const s = generatePodStatus({ ...rejected, status: { ...rejected.status, phase: 'Pending' } }, view('Failed'), 0);
+    assert.equal(s.phase, 'Failed');
+    assert.equal(s.reason, undefined);
+    assert.equal(s.message, undefined);
+  });
 });

@@ -224,6 +224,12 @@ export function generatePodStatus(pod: Pod, view: PodView, now: number): PodStat
     status.podIPs = ips.map((ip) => ({ ip }));
   }
   if (initStatuses.length > 0) status.initContainerStatuses = initStatuses;
+  // A reason and message belong to the phase they came with (an admission rejection, an eviction):
+  // kept while the phase lasts, as the kubelet's generateAPIPodStatus does.
+  if (phase === old.phase) {
+    if (old.reason) status.reason = old.reason;
+    if (old.message) status.message = old.message;
+  }
   return status;
 }
 

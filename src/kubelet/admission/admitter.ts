@@ -1,0 +1,100 @@
+// The node's record of its admission verdicts, and the judge of new pods against the pods admitted so
+// far (the kubelet's canAdmitPod over getAllocatedPods in HandlePodAdditions): a pod that fits is
+// counted from then on; one that does not is remembered as rejected, so later updates of it never start
+// it. An admitted pod stops counting once the caller says it holds no resources any more (terminal, or
+// terminated after deletion), as the kubelet's filterOutInactivePods does.
+//
+// Callers: the agent's pod config loop, one call at a time (admit() awaits only when it re-reads the
+// Node, and the agent does not judge the next pod meanwhile). Not safe for overlapping admit() calls.
+import type { Node, Pod } from '../../api/types.ts';
+import { NodeInfo } from '../../scheduler/framework/node-info.ts';
+import { newPodInfo, type PodInfo } from '../../scheduler/framework/pod-info.ts';
+import { ADMITTED, generalFilter, onlyNodeAffinity, type AdmitResult, type Rejection } from './predicates.ts';
+
+export interface PodAdmitterOptions {
+  nodeName: string;
+  /** Whether an admitted pod still holds its resources (not terminal, or still being terminated). */
+  holdsResources(uid: string): boolean;
+}
+
+export class PodAdmitter {
+  readonly #o: PodAdmitterOptions;
+  /** Admitted pods by uid, keyed by uid in the NodeInfo too: a pod and its same-named successor both count. */
+  readonly #admitted = new Map<string, PodInfo>();
+  readonly #rejected = new Set<string>();
+
+  constructor(o: PodAdmitterOptions) {
+    this.#o = o;
+  }
+
+  /** Counts a pod as admitted without judging it (one an earlier agent already started). */
+  add(pod: Pod): void {
+    const info = this.#info(pod);
+    this.#admitted.set(info.uid, info);
+  }
+
+  isAdmitted(uid: string): boolean {
+    return this.#admitted.has(uid);
+  }
+
+  isRejected(uid: string): boolean {
+    return this.#rejected.has(uid);
+  }
+
+  /** The pod left the API: forget its rejection. An admitted pod keeps counting until it holds nothing. */
+  forget(uid: string): void {
+    this.#rejected.delete(uid);
+  }
+
+  /** Admitted pods that still count (tests). */
+  admittedCount(): number {
+    this.#prune();
+    return this.#admitted.size;
+  }
+
+  /**
+   * Judges a new pod on `node` and records the verdict. When the node's labels are all that failed it,
+   * `refetch` reads the Node again (it may have just been labelled) and the pod is judged once more,
+   * as the kubelet does.
+   */
+  async admit(pod: Pod, node: Node, refetch?: () => Promise<Node>): Promise<AdmitResult> {
+    const info = this.#info(pod);
+    let failures = this.#judge(info, node);
+    if (refetch && onlyNodeAffinity(failures)) {
+      const fresh = await refetch().catch(() => undefined);
+      if (fresh) failures = this.#judge(info, fresh);
+    }
+    return this.#record(info, failures[0]);
+  }
+
+  /** admit() without the second look at the Node, for callers that cannot wait. */
+  admitNow(pod: Pod, node: Node): AdmitResult {
+    const info = this.#info(pod);
+    return this.#record(info, this.#judge(info, node)[0]);
+  }
+
+  #record(info: PodInfo, failure: Rejection | undefined): AdmitResult {
+    if (failure) {
+      this.#rejected.add(info.uid);
+      return failure;
+    }
+    this.#admitted.set(info.uid, info);
+    return ADMITTED;
+  }
+
+  #info(pod: Pod): PodInfo {
+    const info = newPodInfo(pod);
+    return { ...info, key: info.uid };
+  }
+
+  #judge(pod: PodInfo, node: Node): Rejection[] {
+    this.#prune();
+    const ni = new NodeInfo(this.#o.nodeName, node);
+    for (const [uid, p] of this.#admitted) if (uid !== pod.uid) ni.addPod(p);
+    return generalFilter(pod, ni);
+  }
+
+  #prune(): void {
+    for (const uid of this.#admitted.keys()) if (!this.#o.holdsResources(uid)) this.#admitted.delete(uid);
+  }
+}
