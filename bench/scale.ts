@@ -16,7 +16,8 @@
 //
 // Usage: node bench/scale.ts [--quick] [--throughput-only | --scale-only]
 //          [--nodes 500,5000] [--pods 10000] [--scale-nodes 5000] [--scale-pods 150000] [--profile DIR]
-// --profile DIR: CPU profiles of each process during the throughput phase, written to DIR.
+// --profile DIR: CPU profiles of each process during the throughput phase, and of the server during
+// the scale phase's LISTs, written to DIR.
 // --quick: throughput at 500 nodes with 2,000 pods; scale with 500 nodes and 10,000 pods (~1 min).
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -283,7 +284,7 @@ async function listAll(http: BenchClient, accept: string, limit: number | undefi
   return { ms: performance.now() - t0, answeredMs, bytes, items, pages };
 }
 
-async function scale(nodes: number, pods: number): Promise<void> {
+async function scale(nodes: number, pods: number, profileDir: string | undefined): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tk-bench-scale-'));
   // V8's default heap limit (4 GiB here) is below what the scheduler's and controllers' caches of
   // 150,000 pods need inside the server process; `tinykube server` at that size needs the same flag.
@@ -341,11 +342,17 @@ async function scale(nodes: number, pods: number): Promise<void> {
     const schedDone = (await ask<{ scheduler?: { eventsDropped: number } }>(server)).scheduler;
     console.log(`  Scheduled events all written ${secs(performance.now() - d0)} after the last pod turned Running (${schedDone?.eventsDropped ?? 0} dropped when the queue was full)`);
     const http = new BenchClient(ready.target, 4);
+    if (profileDir) await ask(server, { profile: 'start' });
     const rows: Array<[string, Awaited<ReturnType<typeof listAll>>]> = [];
     rows.push(['LIST all pods, one JSON request', await listAll(http, 'application/json', undefined)]);
     rows.push(['LIST all pods, JSON, pages of 500', await listAll(http, 'application/json', 500)]);
     rows.push(['LIST all pods, Table, pages of 500 (kubectl get pods -A)', await listAll(http, TABLE_ACCEPT, 500)]);
     http.close();
+    if (profileDir) {
+      const file = join(profileDir, `lists-${pods}-server.cpuprofile`);
+      await ask(server, { profile: file });
+      console.log(`  CPU profile of the server during the LISTs: ${file}`);
+    }
     for (const [what, r] of rows) {
       console.log(`  ${what}: answered in ${secs(r.answeredMs)} (target < 5 s), ${secs(r.ms)} with this client's JSON.parse (${r.items} items, ${r.pages} page(s), ${mib(r.bytes / 2 ** 20)})`);
     }
@@ -378,5 +385,5 @@ if (argv[0] === '--serve') {
   const scalePods = Number(value('--scale-pods', quick ? '10000' : '150000'));
   const profileDir = value('--profile', '') || undefined;
   if (!flag('--scale-only')) for (const n of sizes) await throughput(n, pods, profileDir);
-  if (!flag('--throughput-only')) await scale(scaleNodes, scalePods);
+  if (!flag('--throughput-only')) await scale(scaleNodes, scalePods, profileDir);
 }
