@@ -25,7 +25,7 @@ import { Informer, listWatch } from '../client/informer.ts';
 import { Nodes, Pods } from '../client/resources.ts';
 import type { Node, Pod } from '../api/types.ts';
 import { realClock, rfc3339, type Clock } from '../util/clock.ts';
-import { PodAdmitter } from './admission/admitter.ts';
+import { PodAdmitter, startupOrder } from './admission/admitter.ts';
 import { rejectedStatus, standInNode, type Rejection } from './admission/predicates.ts';
 import type { ContainerRuntime } from './cri/runtime.ts';
 import type { StreamingPod } from './streaming/pods.ts';
@@ -261,16 +261,12 @@ export class Agent {
   }
 
   async #podsListed(pods: Pod[]): Promise<void> {
-    const byAge = pods.map((p, i) => ({ p, i, t: Date.parse(p.metadata?.creationTimestamp ?? '') || 0 }))
-      .sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.p);
-    // startTime is set by the agent that first ran the pod: it was admitted then.
-    const started = (p: Pod) => Boolean(p.status?.startTime) && !isTerminal(p);
-    for (const p of byAge) {
-      if (!started(p)) continue;
+    const { started, rest } = startupOrder(pods);
+    for (const p of started) {
       this.admission.add(p);
       this.workers.update(p);
     }
-    for (const p of byAge) if (!started(p)) await this.#podChanged(p);
+    for (const p of rest) await this.#podChanged(p);
   }
 
   async #podChanged(pod: Pod): Promise<void> {

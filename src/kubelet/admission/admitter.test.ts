@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Node } from '../../api/types.ts';
+import type { Node, Pod } from '../../api/types.ts';
 import { makeNode, makePod } from '../../scheduler/testing/builders.ts';
-import { PodAdmitter } from './admitter.ts';
+import { PodAdmitter, startupOrder } from './admitter.ts';
 
 const node = (): Node => makeNode('n1').allocatable({ cpu: '2', memory: '1Gi', pods: '3' }).obj();
 const cpu = (name: string, q: string) => makePod(name).withRequests({ cpu: q }).onNode('n1').obj();
@@ -86,4 +86,25 @@ test('PodAdmitter: forget drops a rejection', () => {
   assert.equal(a.admitNow(p, node()).admit, false);
   a.forget(p.metadata!.uid!);
   assert.equal(a.isRejected(p.metadata!.uid!), false);
+});
+
+test('startupOrder: started pods first, then the rest, each oldest first', () => {
+  const at = (name: string, created: string, status: Pod['status']) => {
+    const p = makePod(name).onNode('n1').obj();
+    p.metadata!.creationTimestamp = created;
+    p.status = status;
+    return p;
+  };
+  const pods = [
+    at('a-new', '2026-01-01T00:00:03Z', { phase: 'Pending' }),
+    at('b-running', '2026-01-01T00:00:02Z', { phase: 'Running', startTime: '2026-01-01T00:00:02Z' }),
+    at('c-new-older', '2026-01-01T00:00:01Z', { phase: 'Pending' }),
+    at('d-pulling', '2026-01-01T00:00:04Z', { phase: 'Pending', startTime: '2026-01-01T00:00:04Z' }),
+    at('e-done', '2026-01-01T00:00:00Z', { phase: 'Succeeded', startTime: '2026-01-01T00:00:00Z' }),
+    at('f-rejected', '2026-01-01T00:00:05Z', { phase: 'Failed', reason: 'OutOfcpu', startTime: '2026-01-01T00:00:05Z' }),
+    at('g-same-second', '2026-01-01T00:00:01Z', { phase: 'Pending' }),
+  ];
+  const { started, rest } = startupOrder(pods);
+  assert.deepEqual(started.map((p) => p.metadata!.name), ['b-running', 'd-pulling']);
+  assert.deepEqual(rest.map((p) => p.metadata!.name), ['e-done', 'c-new-older', 'g-same-second', 'a-new', 'f-rejected']);
 });

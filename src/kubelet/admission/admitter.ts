@@ -11,6 +11,20 @@ import { NodeInfo } from '../../scheduler/framework/node-info.ts';
 import { newPodInfo, type PodInfo } from '../../scheduler/framework/pod-info.ts';
 import { ADMITTED, generalFilter, onlyNodeAffinity, type AdmitResult, type Rejection } from './predicates.ts';
 
+/**
+ * The order an agent that starts takes the pods bound to it in: those an earlier agent started (they
+ * have a startTime and are not finished) were admitted then and are counted again without being
+ * judged; the others (new, finished, or being deleted) follow. Each group oldest first, by
+ * creationTimestamp; ties keep the given order. (The kubelet sorts all pods by creation time and
+ * judges every one; putting the started ones first is what keeps them from being rejected.)
+ */
+export function startupOrder(pods: readonly Pod[]): { started: Pod[]; rest: Pod[] } {
+  const byAge = pods.map((p, i) => ({ p, i, t: Date.parse(p.metadata?.creationTimestamp ?? '') || 0 }))
+    .sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.p);
+  const started = (p: Pod) => Boolean(p.status?.startTime) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+  return { started: byAge.filter(started), rest: byAge.filter((p) => !started(p)) };
+}
+
 export interface PodAdmitterOptions {
   nodeName: string;
   /** Whether an admitted pod still holds its resources (not terminal, or still being terminated). */
