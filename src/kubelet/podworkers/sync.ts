@@ -236,7 +236,8 @@ export class PodSyncer {
       const s = await o.runtime.podSandboxStatus(id);
       st.podIPs = [s.ip, ...s.additionalIps].filter(Boolean);
       st.running.clear();
-      ({ byName } = await this.#observe(uid));
+      // A pod seen for the first time had nothing before this sandbox: no need to list again.
+      if (sandboxes.length > 0 || byName.size > 0) ({ byName } = await this.#observe(uid));
     }
     await this.#writeHosts(pod, st);
 
