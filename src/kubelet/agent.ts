@@ -189,10 +189,7 @@ export class Agent {
     this.#standInNode = standInNode(cfg.nodeName, nodeLabels(cfg.nodeName, machine.architecture), machineCapacity(machine));
     this.admission = new PodAdmitter({
       nodeName: cfg.nodeName,
-      holdsResources: (uid) => {
-        const st = this.workers.state(uid);
-        return st !== undefined && !st.terminal;
-      },
+      holdsResources: (uid) => this.workers.couldHaveRunningContainers(uid),
     });
   }
 

@@ -337,8 +337,11 @@ describe('pod workers', () => {
       await running(s, pod);
       const podDir = join(s.dir, 'pods', pod.metadata!.uid!);
       assert.ok(existsSync(podDir));
+      assert.equal(s.workers.couldHaveRunningContainers(pod.metadata!.uid!), true);
       s.workers.update({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 7 } });
       await s.until(() => s.deleted.includes('bye'), 'deletion confirmed');
+      // Its containers are stopped before the deletion is confirmed: admission no longer counts it.
+      assert.equal(s.workers.couldHaveRunningContainers(pod.metadata!.uid!), false);
       await s.workers.whenNoWorkers();
       const execs = s.runtime.calls.filter((c) => c.method === 'execSync').map((c) => c.args[1]);
       assert.deepEqual(execs, [['sh', '-c', 'echo bye']]);

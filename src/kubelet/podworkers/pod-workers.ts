@@ -40,6 +40,8 @@ class Worker {
   #pending = false;
   /** Inside a sync or a termination. */
   busy = false;
+  /** Its termination has stopped every container (cleanup may still be going on). */
+  terminated = false;
   timer: Timer | undefined;
   loop: Promise<void> | undefined;
 
@@ -132,6 +134,16 @@ export class PodWorkers implements ContainerLocator {
 
   uids(): string[] {
     return [...this.#workers.keys()];
+  }
+
+  /**
+   * Whether the pod's containers may be running or about to start (the kubelet's
+   * CouldHaveRunningContainers): false without a worker, once the pod is terminal, and once its
+   * termination has stopped them. Admission counts only such pods.
+   */
+  couldHaveRunningContainers(uid: string): boolean {
+    const w = this.#workers.get(uid);
+    return w !== undefined && !w.terminated && !w.state.terminal;
   }
 
   /** The state a worker holds (streaming, tests). */
@@ -229,6 +241,7 @@ export class PodWorkers implements ContainerLocator {
     for (let attempt = 0; ; attempt++) {
       try {
         const status = await o.syncer.terminate(pod, w.state, grace);
+        w.terminated = true;
         if (!w.removed && !w.drain) {
           o.status.setPodStatus(pod, status);
           // The final status goes first, as the kubelet's does; an unreachable API must not hold the deletion.
