@@ -29,6 +29,38 @@ runBackendConformance('sqlite', opener());
 runBackendConformance('sqlite, tiny replay and compaction chunks', opener({ replayChunk: 2, compactChunk: 2 }));
 
 describe('sqlite backend', () => {
+  test('later pages at an old revision are the same whichever way the writes since are found (few or many)', async () => {
+    const b = openSqliteBackend(freshPath());
+    try {
+      const key = (i: number) => `/registry/pods/ns/p${String(i).padStart(3, '0')}`;
+      const revs: number[] = [];
+      for (let i = 0; i < 40; i++) revs.push(await b.create(key(i), `v${i}`));
+      const first = await b.list('/registry/pods/ns/', { limit: 10 });
+      const at = first.revision;
+      const expected = (await b.list('/registry/pods/ns/', { revision: at })).items.slice(10);
+      const pageAfter = async () => {
+        const r = await b.list('/registry/pods/ns/', { revision: at, startAfter: first.items[9].key });
+        return { items: r.items, remaining: await b.list('/registry/pods/ns/', { revision: at, startAfter: first.items[9].key, limit: 5 }).then((x) => x.remaining) };
+      };
+      // Changes after the first page: updates, deletions and creations inside the range.
+      await b.update(key(12), 'changed', revs[12]);
+      await b.delete(key(20));
+      await b.create('/registry/pods/ns/p015x', 'new');
+      const few = await pageAfter();
+      assert.deepEqual(few.items, expected);
+      assert.equal(few.remaining, 25);
+      // More than 20,000 writes since: the (name, id) index is used instead of the revision scan.
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 20_050; i++) writes.push(b.create(`/registry/leases/ns/l${i}`, 'x'));
+      await Promise.all(writes);
+      const many = await pageAfter();
+      assert.deepEqual(many.items, expected);
+      assert.equal(many.remaining, 25);
+    } finally {
+      await b.close();
+    }
+  });
+
   test('reopening keeps data, revision and compaction floor', async () => {
     const path = freshPath();
     const a = openSqliteBackend(path);

@@ -219,7 +219,7 @@ export class SqliteBackend implements Backend {
       ).all(range.lower, upper, rev, sqlLimit);
       const changed = this.#stmt(
         `SELECT l.name, l.value, l.create_revision, l.id
-         FROM (SELECT DISTINCT name FROM log WHERE id > ? AND name ${lowerOp} ? AND name < ?) d
+         FROM (SELECT DISTINCT name FROM log ${this.#sinceScan(rev)} WHERE id > ? AND name ${lowerOp} ? AND name < ?) d
          JOIN log l ON l.id = (SELECT MAX(m.id) FROM log m WHERE m.name = d.name AND m.id <= ?)
          WHERE l.deleted = 0 ORDER BY d.name LIMIT ?`,
         true,
@@ -255,6 +255,18 @@ export class SqliteBackend implements Backend {
     return this.#compacted;
   }
 
+  /**
+   * How to find the keys written in a range since `rev`. SQLite's planner walks the (name, id) index
+   * over the whole range, which for the later pages of a large list means every log row of every key
+   * after the page (11 ms a page at 150,000 pods, 3 s for a paginated list of them all). The writes
+   * since `rev` are usually far fewer (a paginated list takes a second or so): then scan the log from
+   * `rev` by revision instead (NOT INDEXED leaves the rowid range); past a few ten thousand writes the
+   * index wins again.
+   */
+  #sinceScan(rev: number): string {
+    return this.#rev - rev <= 20_000 ? 'NOT INDEXED' : '';
+  }
+
   /** Live keys in `range` at `rev`. */
   #countRange(range: KeyRange, rev: number): number {
     const lowerOp = range.lowerExclusive ? '>' : '>=';
@@ -269,7 +281,7 @@ export class SqliteBackend implements Backend {
     const delta = this.#stmt(
       `SELECT COALESCE(SUM((SELECT l.deleted = 0 FROM log l WHERE l.name = d.name AND l.id <= ? ORDER BY l.id DESC LIMIT 1) IS 1)
                      - SUM(EXISTS (SELECT 1 FROM current c WHERE c.name = d.name)), 0) AS delta
-       FROM (SELECT DISTINCT name FROM log WHERE id > ? AND name ${lowerOp} ? AND name < ?) d`,
+       FROM (SELECT DISTINCT name FROM log ${this.#sinceScan(rev)} WHERE id > ? AND name ${lowerOp} ? AND name < ?) d`,
     ).get(rev, rev, range.lower, upper)!;
     return now + Number(delta.delta);
   }
