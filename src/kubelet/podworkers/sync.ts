@@ -24,7 +24,7 @@ import { VolumeError, type MountedVolume, type VolumeManager } from '../volumes/
 import type { ConfigSource } from '../volumes/sources.ts';
 import { goDuration, type RestartBackoff } from './backoff.ts';
 import { checkRunAsNonRoot, containerConfig, ContainerConfigError, sandboxConfig, specHash, type NodeFacts } from './container-config.ts';
-import type { ImagePuller } from './images.ts';
+import type { ImagePuller, PullOutcome } from './images.ts';
 import {
   ANNOTATION_SPEC_HASH, ANNOTATION_TERMINATION_MESSAGE_HOST, ANNOTATION_TERMINATION_MESSAGE_POLICY, LABEL_CONTAINER_NAME, LABEL_POD_UID, restartCountOf,
   type ContainerKind,
@@ -47,6 +47,8 @@ export interface PodState {
   volumesAt: number;
   /** The latest instance per container name, for the prober's locator. */
   running: Map<string, { id: string; startedAt: number }>;
+  /** The image of the pod's first container, made ready while its first sandbox starts. */
+  prefetched?: { container: string; outcome: Promise<PullOutcome> };
 }
 
 export function newPodState(uid: string): PodState {
@@ -218,10 +220,16 @@ export class PodSyncer {
       const attempt = sandboxes.length > 0 ? Math.max(...sandboxes.map((s) => s.metadata.attempt)) + 1 : 0;
       await this.#stopSandboxes(sandboxes);
       for (const s of sandboxes) await o.runtime.removePodSandbox(s.id);
-      await o.cgroups.ensure(pod);
-      const logDir = podLogDir(o.logRoot, pod);
-      await mkdir(logDir, { recursive: true, mode: 0o755 });
+      await Promise.all([o.cgroups.ensure(pod), mkdir(podLogDir(o.logRoot, pod), { recursive: true, mode: 0o755 })]);
       const cfg = this.#sandboxConfig(pod, attempt);
+      // A new pod's first container image is checked (or pulled) while the sandbox starts, rather than
+      // after: its Pulled event still comes before Created, as users know it.
+      const first = byName.size === 0 ? (spec.initContainers?.[0] ?? spec.containers[0]) : undefined;
+      if (first) {
+        const outcome = o.images.ensure(pod, first, first === spec.initContainers?.[0]);
+        outcome.catch(() => undefined); // awaited (and its failure seen) by #startContainer
+        st.prefetched = { container: first.name, outcome };
+      }
       let id: string;
       try {
         id = await o.runtime.runPodSandbox(cfg);
@@ -374,7 +382,9 @@ export class PodSyncer {
     const o = this.#o;
     const init = kind === 'init';
     const ref = podRef(pod, containerFieldPath(c.name, init));
-    const pulled = await o.images.ensure(pod, c, init);
+    const prefetched = st.prefetched?.container === c.name ? st.prefetched.outcome : undefined;
+    st.prefetched = undefined;
+    const pulled = await (prefetched ?? o.images.ensure(pod, c, init));
     if (!pulled.ok) {
       st.waiting.set(c.name, { reason: pulled.reason, message: pulled.message });
       return false;
