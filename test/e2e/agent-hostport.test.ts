@@ -1,44 +1,22 @@
 // hostPort end to end: `tinykube up` (real agent, containerd and the CNI portmap plugin), the real
 // kubectl. The agent hands the pod's host ports to containerd as the sandbox's port mappings; containerd
 // passes them to the portmap plugin of the conflist as the `portMappings` capability, and portmap
-// writes the DNAT rules. Conflicts between host ports are the scheduler's (NodePorts filter), as in
-// Kubernetes: the agent does nothing about them.
+// writes the DNAT rules. Conflicts between host ports are the scheduler's (NodePorts filter) for the
+// pods it places, and the agent's admission's for pods bound by hand (test/e2e/agent-admission.test.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startCluster, type Cluster } from './harness.ts';
+import { natTable, portmapChainsExist, removePortmapChains } from './portmap.ts';
 
 const node = `hp-${process.pid}`;
 let c: Cluster;
 let hadPortmapChains = true;
 
-function sh(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile(cmd, args, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${stderr}`)) : resolve(stdout))));
-}
-
-const natTable = () => sh('iptables-save', ['-t', 'nat']);
-
-/**
- * portmap creates node-wide chains on first use and never removes them (they are shared by every
- * network on the machine). If this test made them and no other pod uses them now, it removes them.
- */
-async function removePortmapChains(): Promise<void> {
-  if (/^-A CNI-HOSTPORT-DNAT /m.test(await natTable())) return;
-  const ipt = (...args: string[]) => sh('iptables', ['-w', '-t', 'nat', ...args]).catch(() => '');
-  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
-  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ']) {
-    await ipt('-F', chain);
-    await ipt('-X', chain);
-  }
-}
-
 before(async () => {
-  hadPortmapChains = /^:CNI-HOSTPORT-DNAT /m.test(await natTable());
+  hadPortmapChains = await portmapChainsExist();
   c = await startCluster({ command: 'up', args: ['--name', node] });
 });
 after(async () => {
