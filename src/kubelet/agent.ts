@@ -234,7 +234,8 @@ export class Agent {
     const listed: Pod[] = [];
     this.informer.addEventHandler({
       onAdd: (pod) => {
-        if (this.informer.hasSynced()) this.#enqueue(() => this.#podChanged(pod));
+        // After the start-up list, a pod the agent has not seen has nothing in the runtime yet.
+        if (this.informer.hasSynced()) this.#enqueue(() => this.#podChanged(pod, true));
         else listed.push(pod);
       },
       onUpdate: (_old, pod) => this.#enqueue(() => this.#podChanged(pod)),
@@ -266,7 +267,7 @@ export class Agent {
     for (const p of rest) await this.#podChanged(p);
   }
 
-  async #podChanged(pod: Pod): Promise<void> {
+  async #podChanged(pod: Pod, added = false): Promise<void> {
     const uid = pod.metadata?.uid ?? '';
     if (this.admission.isRejected(uid)) {
       // Never started; a worker only confirms its deletion (with the rejection as its last status).
@@ -279,7 +280,7 @@ export class Agent {
       return;
     }
     const r = await this.admission.admit(pod, this.#node(), () => this.client.get<Node>(Nodes, undefined, this.nodeName));
-    if (r.admit) this.workers.update(pod);
+    if (r.admit) this.workers.update(pod, added);
     else this.#reject(pod, r);
   }
 

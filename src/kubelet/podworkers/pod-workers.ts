@@ -45,9 +45,10 @@ class Worker {
   timer: Timer | undefined;
   loop: Promise<void> | undefined;
 
-  constructor(pod: Pod) {
+  constructor(pod: Pod, fresh: boolean) {
     this.pod = pod;
     this.state = newPodState(pod.metadata?.uid ?? '');
+    this.state.fresh = fresh;
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') this.state.terminal = phase;
   }
@@ -88,12 +89,16 @@ export class PodWorkers implements ContainerLocator {
   }
 
   /** The newest version of a pod from the API. */
-  update(pod: Pod): void {
+  /**
+   * A pod's latest state. `fresh`: the agent knows the runtime holds nothing of this pod yet (a pod
+   * that arrived after the agent's start-up), so its first sync need not ask.
+   */
+  update(pod: Pod, fresh = false): void {
     if (this.#stopped) return;
     const uid = pod.metadata?.uid ?? '';
     let w = this.#workers.get(uid);
     if (!w) {
-      w = new Worker(pod);
+      w = new Worker(pod, fresh);
       this.#workers.set(uid, w);
       const worker = w;
       w.loop = this.#run(worker).finally(() => {

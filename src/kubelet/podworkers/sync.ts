@@ -47,6 +47,8 @@ export interface PodState {
   volumesAt: number;
   /** The latest instance per container name, for the prober's locator. */
   running: Map<string, { id: string; startedAt: number }>;
+  /** Nothing of this pod is in the runtime yet (set by the agent for pods new since its start-up). */
+  fresh?: boolean;
   /** The image of the pod's first container, made ready while its first sandbox starts. */
   prefetched?: { container: string; outcome: Promise<PullOutcome> };
 }
@@ -173,7 +175,8 @@ export class PodSyncer {
     };
     const spec = pod.spec ?? { containers: [] };
     const restartPolicy = spec.restartPolicy ?? 'Always';
-    let { sandboxes, byName } = await this.#observe(uid);
+    let { sandboxes, byName } = st.fresh ? { sandboxes: [] as PodSandbox[], byName: new Map<string, Instances>() } : await this.#observe(uid);
+    st.fresh = false;
 
     if (st.terminal) {
       await this.#stopSandboxes(sandboxes);
