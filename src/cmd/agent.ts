@@ -124,7 +124,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     if (!hash) throw new Error('the token does not pin a CA (K10<hash>::…); pass the CA explicitly');
     caPem = await fetchPinnedCa(opts.server, hash);
   }
-  const client = new ApiClient({ server: opts.server, token, caPem, userAgent: `tinykube-agent/${nodeName}` });
+  // 16 kept-alive connections: a burst of pods (status writes, events) reuses them instead of opening
+  // (and TLS-handshaking) one per request in flight; the kubelet itself talks over one HTTP/2 connection.
+  const client = new ApiClient({ server: opts.server, token, caPem, userAgent: `tinykube-agent/${nodeName}`, maxSockets: 16 });
   const registries = await loadRegistryConfig(opts.registryConfig, opts.dataDir);
 
   let containerd: Containerd | undefined;
