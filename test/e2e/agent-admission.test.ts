@@ -3,40 +3,18 @@
 // kubelet does: one asking for far more cpu than the node has, and one asking for a host port a
 // running pod holds, end Failed with the kubelet's reason and message (jsonpath, describe, get) and a
 // Warning event, while the running pod is left alone.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { startCluster, type Cluster } from './harness.ts';
-import { portmapChainsExist, removePortmapChains } from './portmap.ts';
+import { freePort, hostPortCluster } from './portmap.ts';
 
 const node = `adm-${process.pid}`;
-let c: Cluster;
-let hadPortmapChains = true;
-
-before(async () => {
-  hadPortmapChains = await portmapChainsExist();
-  c = await startCluster({ command: 'up', args: ['--name', node] });
-});
-after(async () => {
-  await c?.stop();
-  if (!hadPortmapChains) await removePortmapChains();
-});
-
-/** A port nothing listens on now (bound on port 0 and closed). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const env = hostPortCluster(node);
 
 /** Polls kubectl (nothing it exposes pushes "the event was written"). */
 async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${c.logs().slice(-4000)}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${env.cluster.logs().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -55,12 +33,12 @@ spec:
     command: ["sh", "-c", "mkdir -p /www && exec httpd -f -p 8080 -h /www"]
 ${container}`;
 
-const jsonpath = async (name: string, path: string) => (await c.k('get', 'pod', name, '-o', `jsonpath={${path}}`)).trim();
+const jsonpath = async (name: string, path: string) => (await env.cluster.k('get', 'pod', name, '-o', `jsonpath={${path}}`)).trim();
 
 describe('kubelet admission', () => {
   it('fails a pod that asks for more cpu than the node has, and one whose host port is taken; the running pod stays', async () => {
     const port = await freePort();
-    await c.k('apply', '-f', await c.writeFile('holder.yaml', pod('holder', `    resources:
+    await env.cluster.k('apply', '-f', await env.cluster.writeFile('holder.yaml', pod('holder', `    resources:
       requests: {cpu: 100m}
     ports:
     - containerPort: 8080
@@ -69,41 +47,41 @@ describe('kubelet admission', () => {
       tcpSocket: {port: 8080}
       periodSeconds: 1
 `)));
-    await c.k('wait', '--for=condition=Ready', 'pod/holder', '--timeout=60s');
+    await env.cluster.k('wait', '--for=condition=Ready', 'pod/holder', '--timeout=60s');
     const holderID = await jsonpath('holder', '.status.containerStatuses[0].containerID');
 
-    const capacity = Number((await c.k('get', 'node', node, '-o', 'jsonpath={.status.allocatable.cpu}')).trim()) * 1000;
+    const capacity = Number((await env.cluster.k('get', 'node', node, '-o', 'jsonpath={.status.allocatable.cpu}')).trim()) * 1000;
     assert.ok(capacity > 0);
-    await c.k('apply', '-f', await c.writeFile('hungry.yaml', pod('hungry', `    resources:
+    await env.cluster.k('apply', '-f', await env.cluster.writeFile('hungry.yaml', pod('hungry', `    resources:
       requests: {cpu: "64"}
 `)));
-    await c.k('wait', '--for=jsonpath={.status.phase}=Failed', 'pod/hungry', '--timeout=60s');
+    await env.cluster.k('wait', '--for=jsonpath={.status.phase}=Failed', 'pod/hungry', '--timeout=60s');
     const message = `Node didn't have enough resource: cpu, requested: 64000, used: 100, capacity: ${capacity}`;
     assert.equal(await jsonpath('hungry', '.status.reason'), 'OutOfcpu');
     assert.equal(await jsonpath('hungry', '.status.message'), `Pod was rejected: ${message}`);
-    await until('the OutOfcpu event', async () => (await c.k('describe', 'pod', 'hungry')).includes('OutOfcpu  '));
-    const described = await c.k('describe', 'pod', 'hungry');
+    await until('the OutOfcpu event', async () => (await env.cluster.k('describe', 'pod', 'hungry')).includes('OutOfcpu  '));
+    const described = await env.cluster.k('describe', 'pod', 'hungry');
     assert.match(described, /^Status:\s+Failed$/m);
     assert.match(described, /^Reason:\s+OutOfcpu$/m);
     assert.ok(described.includes(`Message:          Pod was rejected: ${message}`), described);
     assert.match(described, new RegExp(`Warning\\s+OutOfcpu\\s+\\S+\\s+kubelet\\s+${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
 
-    await c.k('apply', '-f', await c.writeFile('clash.yaml', pod('clash', `    ports:
+    await env.cluster.k('apply', '-f', await env.cluster.writeFile('clash.yaml', pod('clash', `    ports:
     - containerPort: 8080
       hostPort: ${port}
 `)));
-    await c.k('wait', '--for=jsonpath={.status.phase}=Failed', 'pod/clash', '--timeout=60s');
+    await env.cluster.k('wait', '--for=jsonpath={.status.phase}=Failed', 'pod/clash', '--timeout=60s');
     assert.equal(await jsonpath('clash', '.status.reason'), 'NodePorts');
     assert.equal(await jsonpath('clash', '.status.message'), "Pod was rejected: Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports");
-    await until('the NodePorts event', async () => /Warning\s+NodePorts\s+\S+\s+kubelet\s+Predicate NodePorts failed/.test(await c.k('describe', 'pod', 'clash')));
+    await until('the NodePorts event', async () => /Warning\s+NodePorts\s+\S+\s+kubelet\s+Predicate NodePorts failed/.test(await env.cluster.k('describe', 'pod', 'clash')));
 
-    const table = await c.k('get', 'pods');
+    const table = await env.cluster.k('get', 'pods');
     assert.match(table, /^hungry\s+0\/1\s+OutOfcpu\s+0\s/m);
     assert.match(table, /^clash\s+0\/1\s+NodePorts\s+0\s/m);
     assert.match(table, /^holder\s+1\/1\s+Running\s+0\s/m);
     assert.equal(await jsonpath('holder', '.status.containerStatuses[0].containerID'), holderID);
 
     // Failed pods go at once; the holder within its grace period.
-    await c.k('delete', 'pod', 'hungry', 'clash', 'holder', '--wait=true');
+    await env.cluster.k('delete', 'pod', 'hungry', 'clash', 'holder', '--wait=true');
   });
 });

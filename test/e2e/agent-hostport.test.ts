@@ -3,35 +3,13 @@
 // passes them to the portmap plugin of the conflist as the `portMappings` capability, and portmap
 // writes the DNAT rules. Conflicts between host ports are the scheduler's (NodePorts filter) for the
 // pods it places, and the agent's admission's for pods bound by hand (test/e2e/agent-admission.test.ts).
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { startCluster, type Cluster } from './harness.ts';
-import { natTable, portmapChainsExist, removePortmapChains } from './portmap.ts';
+import { freePort, hostPortCluster, natTable } from './portmap.ts';
 
 const node = `hp-${process.pid}`;
-let c: Cluster;
-let hadPortmapChains = true;
-
-before(async () => {
-  hadPortmapChains = await portmapChainsExist();
-  c = await startCluster({ command: 'up', args: ['--name', node] });
-});
-after(async () => {
-  await c?.stop();
-  if (!hadPortmapChains) await removePortmapChains();
-});
-
-/** A port nothing listens on now (bound on port 0 and closed). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const env = hostPortCluster(node);
 
 function httpGet(host: string, port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -56,7 +34,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${c.logs().slice(-4000)}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${env.cluster.logs().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -83,9 +61,9 @@ spec:
 describe('hostPort', () => {
   it('reaches the container through the node address, and its DNAT rules go with the pod', async () => {
     const port = await freePort();
-    await c.k('apply', '-f', await c.writeFile('web.yaml', pod('web', port)));
-    await c.k('wait', '--for=condition=Ready', 'pod/web', '--timeout=60s');
-    const nodeIP = (await c.k('get', 'node', node, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')).trim();
+    await env.cluster.k('apply', '-f', await env.cluster.writeFile('web.yaml', pod('web', port)));
+    await env.cluster.k('wait', '--for=condition=Ready', 'pod/web', '--timeout=60s');
+    const nodeIP = (await env.cluster.k('get', 'node', node, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')).trim();
     assert.match(nodeIP, /^\d+\.\d+\.\d+\.\d+$/);
     assert.ok((await natRules(port)).some((l) => /DNAT/.test(l)), 'portmap wrote a DNAT rule for the host port');
 
@@ -95,12 +73,12 @@ describe('hostPort', () => {
     assert.equal(await httpGet('127.0.0.1', port, '/index.html'), 'served-by-web\n');
 
     // The same host port again: the scheduler's NodePorts filter keeps it Pending.
-    await c.k('apply', '-f', await c.writeFile('web2.yaml', pod('web2', port)));
-    await until('FailedScheduling', async () => /FailedScheduling.*didn't have free ports for the requested pod ports/.test(await c.k('describe', 'pod', 'web2')));
-    assert.match(await c.k('get', 'pod', 'web2'), /web2\s+0\/1\s+Pending/);
-    await c.k('delete', 'pod', 'web2', '--wait=true');
+    await env.cluster.k('apply', '-f', await env.cluster.writeFile('web2.yaml', pod('web2', port)));
+    await until('FailedScheduling', async () => /FailedScheduling.*didn't have free ports for the requested pod ports/.test(await env.cluster.k('describe', 'pod', 'web2')));
+    assert.match(await env.cluster.k('get', 'pod', 'web2'), /web2\s+0\/1\s+Pending/);
+    await env.cluster.k('delete', 'pod', 'web2', '--wait=true');
 
-    await c.k('delete', 'pod', 'web', '--wait=true');
+    await env.cluster.k('delete', 'pod', 'web', '--wait=true');
     await until('the DNAT rules removed', async () => (await natRules(port)).length === 0, 30_000);
   });
 });

@@ -2,6 +2,10 @@
 // them on first use and never removes them (every network on the machine shares them), so a test that
 // made them removes them once no pod uses them.
 import { execFile } from 'node:child_process';
+import { after, before } from 'node:test';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { startCluster, type Cluster } from './harness.ts';
 
 function sh(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(cmd, args, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${stderr}`)) : resolve(stdout))));
@@ -24,4 +28,36 @@ export async function removePortmapChains(): Promise<void> {
     await ipt('-F', chain);
     await ipt('-X', chain);
   }
+}
+
+/**
+ * A `tinykube up` cluster for this test file's hostPort pods, started before its tests and stopped
+ * after them, with portmap's chains removed afterwards if this file made them. Read `.cluster` in tests.
+ */
+export function hostPortCluster(node: string): { readonly cluster: Cluster } {
+  let cluster: Cluster | undefined;
+  let hadChains = true;
+  before(async () => {
+    hadChains = await portmapChainsExist();
+    cluster = await startCluster({ command: 'up', args: ['--name', node] });
+  });
+  after(async () => {
+    await cluster?.stop();
+    if (!hadChains) await removePortmapChains();
+  });
+  return {
+    get cluster(): Cluster {
+      if (!cluster) throw new Error('the cluster is not started yet');
+      return cluster;
+    },
+  };
+}
+
+/** A port nothing listens on now (bound on port 0 and closed). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
