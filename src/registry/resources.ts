@@ -38,10 +38,16 @@ function keepStatus(obj: KubeObject, old: KubeObject): void {
   else obj.status = old.status;
 }
 
+/** Every top-level part of `obj` but its metadata, type and `keep` becomes `old`'s (what a subresource may not change). */
+function restFromOld(obj: KubeObject, old: KubeObject, keep?: string): void {
+  const own = (k: string) => k !== keep && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind';
+  for (const k of Object.keys(obj)) if (own(k)) delete obj[k];
+  for (const k of Object.keys(old)) if (own(k)) obj[k] = old[k];
+}
+
 /** A status update changes only status. */
 function statusOnly(obj: KubeObject, old: KubeObject): void {
-  for (const k of Object.keys(obj)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete obj[k];
-  for (const k of Object.keys(old)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') obj[k] = old[k];
+  restFromOld(obj, old, 'status');
 }
 
 export const podStrategy: Strategy = {
@@ -67,8 +73,7 @@ export const podStrategy: Strategy = {
       prepareForUpdate(o, old) {
         const nodeName = (o.spec as { nodeName?: string }).nodeName;
         const status = o.status;
-        for (const k of Object.keys(o)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete o[k];
-        for (const k of Object.keys(old)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') o[k] = old[k];
+        restFromOld(o, old);
         o.spec = { ...(old.spec as object), nodeName };
         o.status = status;
       },
@@ -95,7 +100,7 @@ export const namespaceStrategy: Strategy = simple(
     prepareForUpdate(o, old) {
       keepStatus(o, old);
       // spec.finalizers change only through the finalize subresource.
-      (o as { spec?: unknown }).spec = structuredClone(old.spec);
+      (o as { spec?: unknown }).spec = old.spec;
     },
     validate: (o) => v.validateNamespace(o as unknown as Namespace),
     validateUpdate: (o, old) => v.validateNamespaceUpdate(o as unknown as Namespace, old as unknown as Namespace),
@@ -107,8 +112,7 @@ export const namespaceStrategy: Strategy = simple(
         // Only spec.finalizers may change through finalize.
         prepareForUpdate(o, old) {
           const finalizers = (o.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
-          for (const k of Object.keys(o)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete o[k];
-          for (const k of Object.keys(old)) if (k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') o[k] = structuredClone(old[k]);
+          restFromOld(o, old);
           o.spec = { ...((old.spec as object | undefined) ?? {}), finalizers };
         },
         validateUpdate: (o, old) => v.validateNamespaceFinalizeUpdate(o as unknown as Namespace, old as unknown as Namespace),
