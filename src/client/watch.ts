@@ -56,7 +56,7 @@ export class JsonObjectSplitter {
         } else if (c === 0x0a && this.#handOff && out.length > 0) {
           this.#handedOff = chunk.subarray(i + 1);
           return out;
-        } else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        } else if (!isSpace(c)) {
           throw new WatchDecodeError(`unexpected byte 0x${c.toString(16)} between watch events`);
         }
         continue;
@@ -100,11 +100,11 @@ export function parseWatchEvent<T>(text: string): WatchEvent<T> {
 
 const NEWLINE = 0x0a;
 
+/** JSON's whitespace. */
+const isSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
 function blank(buf: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = buf[i];
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
-  }
+  for (let i = from; i < to; i++) if (!isSpace(buf[i])) return false;
   return true;
 }
 
@@ -152,7 +152,7 @@ export class WatchDecoder<T> {
       pos = nl + 1;
     }
     let end = buf.length;
-    while (end > pos && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09 || buf[end - 1] === 0x0d)) end--;
+    while (end > pos && isSpace(buf[end - 1])) end--;
     if (end > pos && buf[end - 1] === CLOSE) {
       const v = parseObject(buf, pos, end);
       if (v !== undefined) {
@@ -179,7 +179,7 @@ export class WatchDecoder<T> {
 /** The object in buf[from, to) when it is one whole JSON object, else undefined. */
 function parseObject(buf: Buffer, from: number, to: number): unknown {
   let i = from;
-  while (i < to && (buf[i] === 0x20 || buf[i] === 0x09 || buf[i] === 0x0d)) i++;
+  while (i < to && isSpace(buf[i])) i++;
   if (buf[i] !== OPEN) return undefined;
   try {
     return JSON.parse(buf.toString('utf8', from, to));
