@@ -1,5 +1,6 @@
 // writeJSONList: small lists carry a Content-Length; large ones are streamed (chunked), gzip'd when
-// accepted; both parse to the same list.
+// accepted; both parse to the same list. Lists given in batches are streamed whatever their size,
+// and a batch that fails after the head was sent surfaces to the caller.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +47,45 @@ test('writeJSONList: small and streamed bodies, plain and gzip', async () => {
       const head = await get('HEAD', {});
       assert.equal(head.body.length, 0, c.name);
     }
+  } finally {
+    server.close();
+  }
+});
+
+test('writeJSONList: batches after the first are streamed in order; a failing batch reaches the caller', async () => {
+  const all = items(1_200);
+  let failAfter = Infinity;
+  let caught: unknown;
+  async function* rest(): AsyncGenerator<string[]> {
+    for (let i = 2; i < all.length; i += 500) {
+      if (i >= failAfter) throw new Error('store closed');
+      yield all.slice(i, i + 500);
+    }
+  }
+  const server = createServer((req, res) => {
+    writeJSONList(req, res, { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9' } }, all.slice(0, 2), rest()).catch((err: unknown) => {
+      caught = err;
+      res.destroy();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const get = () =>
+    new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      }).on('error', reject).end();
+    });
+  try {
+    const ok = await get();
+    assert.equal(ok.headers['content-length'], undefined);
+    assert.deepEqual(JSON.parse(ok.body.toString('utf8')), { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9' }, items: all.map((t) => JSON.parse(t) as unknown) });
+    failAfter = 600;
+    await assert.rejects(get(), /aborted|socket hang up|ECONNRESET/);
+    assert.match(String(caught), /store closed/);
   } finally {
     server.close();
   }

@@ -25,16 +25,27 @@ const streamChunk = 256 * 1024;
 
 /**
  * Writes a 200 list whose items are already JSON text (Store.list with `encoded`): `head` is the
- * list without items. Large lists are streamed in chunks (gzip'd on zlib's thread pool when the
- * client accepts it) so no single string of the whole body is ever built; small ones go through
- * writeJSON's path with a Content-Length.
+ * list without items, `items` its first items and `rest` (when given) yields the others in batches,
+ * read while the first ones are being sent. Large or batched lists are streamed in chunks (gzip'd on
+ * zlib's thread pool when the client accepts it) so no single string of the whole body is ever built;
+ * small ones go through writeJSON's path with a Content-Length.
+ *
+ * A batch that fails after the head was sent cannot become a Status any more: the error is thrown to
+ * the caller, whose writeStatus then cuts the connection, so the client sees a broken body rather
+ * than a short list.
  */
-export async function writeJSONList(req: IncomingMessage, res: ServerResponse, head: Record<string, unknown>, items: string[]): Promise<void> {
+export async function writeJSONList(
+  req: IncomingMessage,
+  res: ServerResponse,
+  head: Record<string, unknown>,
+  items: string[],
+  rest?: AsyncIterable<string[]>,
+): Promise<void> {
   // Ends in '"items":[' once the closing ']}' is cut.
   const open = JSON.stringify({ ...head, items: [] }).slice(0, -2);
   let size = open.length + 2;
   for (const it of items) size += it.length + 1;
-  if (size <= streamThreshold) {
+  if (!rest && size <= streamThreshold) {
     const text = open + items.join(',') + ']}';
     let buf: Buffer = Buffer.from(text);
     const h: Record<string, string | number> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
@@ -80,14 +91,25 @@ export async function writeJSONList(req: IncomingMessage, res: ServerResponse, h
   };
   let parts: string[] = [open];
   let pending = open.length;
-  for (let i = 0; i < items.length && !closed; i++) {
-    if (i > 0) parts.push(',');
-    parts.push(items[i]!);
-    pending += items[i]!.length + 1;
-    if (pending >= streamChunk) {
-      await write(parts.join(''));
-      parts = [];
-      pending = 0;
+  let first = true;
+  const send = async (batch: string[]) => {
+    for (let i = 0; i < batch.length && !closed; i++) {
+      if (!first) parts.push(',');
+      first = false;
+      parts.push(batch[i]!);
+      pending += batch[i]!.length + 1;
+      if (pending >= streamChunk) {
+        await write(parts.join(''));
+        parts = [];
+        pending = 0;
+      }
+    }
+  };
+  await send(items);
+  if (rest) {
+    for await (const batch of rest) {
+      if (closed) break;
+      await send(batch);
     }
   }
   if (closed) return;
