@@ -105,7 +105,11 @@ interface EventRecord {
 // Events in flight at once (see write-queue.ts); enough to keep up with a steady scheduling rate, few
 // enough that a burst's bindings get the API server first.
 const EVENT_CONCURRENCY = 4;
-const EVENT_MAX_QUEUED = 50_000;
+// Events waiting beyond this are dropped. A queued Scheduled event holds about 1 KB (its object and
+// closure), so the bound is ~200 MB at worst: a burst of 150,000 pods (bench/scale) keeps every
+// Scheduled event, written once the bindings are through, where 50,000 dropped two thirds of them.
+// client-go's broadcaster drops past 1,000 queued; a single-binary cluster can afford more.
+const EVENT_MAX_QUEUED = 200_000;
 
 class KubeScheduler implements Scheduler, PodEvictor {
   readonly #client: ApiClient;
