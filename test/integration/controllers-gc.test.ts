@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { ConfigMap, KubeObject, Lease, OwnerReference, Pod, Secret } from '../../src/api/types.ts';
 import type { ApiClient } from '../../src/client/client.ts';
 import { isNotFound } from '../../src/client/errors.ts';
-import { ConfigMaps, Leases, Nodes, Pods, Secrets, ServiceAccounts } from '../../src/client/resources.ts';
+import { ConfigMaps, Events, Leases, Nodes, Pods, Secrets, ServiceAccounts } from '../../src/client/resources.ts';
 import type { ResourceRef } from '../../src/client/resources.ts';
 import { startHarness, makeNode, makePod } from './controllers-harness.ts';
 import type { Harness, Watched } from './controllers-harness.ts';
@@ -132,4 +132,23 @@ test('cluster-scoped owner: deleting a Node deletes its Lease; dangling and unse
   assert.equal(await exists(h.client, ConfigMaps, 'default', 'unserved'), true, 'unserved owner kind: kept');
   assert.equal(await exists(h.client, ConfigMaps, 'default', 'reborn'), true, 'the new object of that name is not touched');
   assert.deepEqual(h.errors, []);
+});
+
+test('events are not collected (kube-controller-manager ignores them): an owned Event outlives its owner', async () => {
+  const owner = await h.client.create<ConfigMap>(ConfigMaps, 'default', cm('ev-owner'));
+  const refs = ownedBy(owner);
+  await h.client.create(ConfigMaps, 'default', cm('ev-cm', refs));
+  await h.client.create<KubeObject>(Events, 'default', {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'ev-owned', ownerReferences: refs },
+    involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'ev-owner', uid: owner.metadata!.uid },
+    reason: 'Test',
+    message: 'owned by a configmap',
+    type: 'Normal',
+  } as KubeObject);
+  await h.client.delete(ConfigMaps, 'default', 'ev-owner', { propagationPolicy: 'Background' });
+  // The configmap dependent going shows the cascade ran; the event, owned the same way, stays.
+  await untilGone([[ConfigMaps, 'default', 'ev-cm']], 'background cascade');
+  assert.equal(await exists(h.client, Events, 'default', 'ev-owned'), true);
 });

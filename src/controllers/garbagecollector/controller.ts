@@ -40,12 +40,22 @@ export interface GarbageCollectorOptions {
   workers?: number;
   /** How often discovery is re-read for newly served resources (default 30 s). */
   discoveryPeriodMs?: number;
-  /** "group/resource" entries never watched ("" group for core), e.g. "/events" to spare memory. */
+  /**
+   * "group/resource" entries never watched ("" group for core). Default DEFAULT_IGNORED_RESOURCES:
+   * events, as kube-controller-manager's GC ignores them.
+   */
   ignoredResources?: readonly string[];
   /** Discovery source (tests); default: the server's discovery documents. */
   discover?: () => Promise<CollectedResource[]>;
   onError?: (err: unknown) => void;
 }
+
+/**
+ * kube-controller-manager's default GC ignore list: Events, which nothing owns, are the most written
+ * resource of a busy cluster (one per scheduled pod, more per started container); watching them only
+ * filled the graph (150,000 nodes after a 150k-pod burst) and parsed every one of them.
+ */
+export const DEFAULT_IGNORED_RESOURCES: readonly string[] = ['/events', 'events.k8s.io/events'];
 
 /** An owner reference whose kind the server does not serve. */
 export class UnresolvableOwnerError extends Error {
@@ -88,7 +98,7 @@ export class GarbageCollector {
     this.#clock = o.clock ?? realClock;
     this.#workers = o.workers ?? 4;
     this.#discoveryPeriod = o.discoveryPeriodMs ?? 30_000;
-    this.#ignored = new Set(o.ignoredResources ?? []);
+    this.#ignored = new Set(o.ignoredResources ?? DEFAULT_IGNORED_RESOURCES);
     this.#discover = o.discover ?? (() => discoverResources(this.#client));
     this.#onError = o.onError ?? ((err) => console.error(`tinykube: garbage collector: ${(err as Error).message}`));
     this.#queue = new WorkQueue<string>({ clock: this.#clock });
