@@ -1,6 +1,7 @@
 import type { Command } from './main.ts';
 import { startServer } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
+import { parseDurationMs } from '../util/duration.ts';
 
 export const serverCommand: Command = {
   summary: 'run the control plane (API server on the embedded store)',
@@ -8,10 +9,13 @@ export const serverCommand: Command = {
     'data-dir': { type: 'string' },
     listen: { type: 'string' },
     store: { type: 'string' },
+    'event-ttl': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
-    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined });
+    const ttl = values['event-ttl'] as string | undefined;
+    const eventTTLMs = ttl === undefined ? undefined : parseDurationMs(ttl, '--event-ttl');
+    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined, eventTTLMs });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);
     console.log(`kubeconfig: ${cp.kubeconfigPath}`);

@@ -16,6 +16,7 @@ import { Registry } from '../registry/registry.ts';
 import type { Backend } from '../storage/backend.ts';
 import { openBackend } from '../storage/registry.ts';
 import { startCompactor } from '../storage/compactor.ts';
+import { EventTTL } from '../registry/event-ttl.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 
 export interface ControlPlaneOptions {
@@ -25,6 +26,8 @@ export interface ControlPlaneOptions {
   /** Storage spec: "sqlite:PATH" (default "sqlite:<dataDir>/state.db"). */
   store?: string;
   clock?: Clock;
+  /** Events are deleted this long after their last write (kube-apiserver's --event-ttl, default 1 h). */
+  eventTTLMs?: number;
 }
 
 export interface ControlPlane {
@@ -36,6 +39,7 @@ export interface ControlPlane {
   registry: Registry;
   api: ApiServer;
   backend: Backend;
+  eventTTL: EventTTL;
   close(): Promise<void>;
 }
 
@@ -57,6 +61,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
   const registry = new Registry(backend, { clock });
   await registry.bootstrap();
+  const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
+  await eventTTL.start();
   const authn = createAuthenticator(pki);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
@@ -109,10 +115,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     registry,
     api,
     backend,
+    eventTTL,
     async close() {
       if (closed) return;
       closed = true;
       registry.stop();
+      eventTTL.stop();
       compactor.stop();
       api.close();
       await connect.close();

@@ -8,6 +8,7 @@
 // subnet, and the controller leaves them alone (it only allocates for nodes without a podCIDR).
 import type { Taint } from '../../api/types.ts';
 import { parseQuantity, QuantityError } from '../../api/quantity.ts';
+import { DurationError, parseDurationMs as parseDuration } from '../../util/duration.ts';
 
 export class SimulateConfigError extends Error {
   readonly code = 'TK_ERR_SIMULATE_CONFIG';
@@ -60,24 +61,14 @@ export function parseTaints(text: string | undefined): Taint[] {
   return out;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A Go-style duration (`250ms`, `5s`, `1m30s`, `0`) in milliseconds; a bare number is seconds. */
+/** util/duration's parseDurationMs, failing with a SimulateConfigError. */
 export function parseDurationMs(text: string, what = 'duration'): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < t.length) {
-    re.lastIndex = pos;
-    const m = re.exec(t);
-    if (!m) throw new SimulateConfigError(`${what}: ${JSON.stringify(text)} is not a duration (like 500ms, 5s, 1m)`);
-    total += Number(m[1]) * UNITS[m[2]];
-    pos = re.lastIndex;
+  try {
+    return parseDuration(text, what);
+  } catch (err) {
+    if (err instanceof DurationError) throw new SimulateConfigError(err.message);
+    throw err;
   }
-  if (pos === 0) throw new SimulateConfigError(`${what}: empty duration`);
-  return total;
 }
 
 /** Checks a capacity map: every value must be a quantity; pods a whole number. */
