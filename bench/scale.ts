@@ -20,7 +20,7 @@
 // the scale phase's LISTs, written to DIR.
 // --quick: throughput at 500 nodes with 2,000 pods; scale with 500 nodes and 10,000 pods (~1 min).
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Node, Pod } from '../src/api/types.ts';
@@ -126,16 +126,24 @@ function firstMessage<T>(c: ChildProcess): Promise<T> {
 }
 
 let nextId = 0;
+/** Asks a child for its figures; fails (instead of waiting for ever) if the child exits first. */
 function ask<T>(c: ChildProcess, extra: object = {}): Promise<T> {
   const id = ++nextId;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    if (c.exitCode !== null || c.signalCode !== null) return reject(new Error(`child ${c.pid} has exited (${c.exitCode ?? c.signalCode})`));
+    const onExit = (code: number | null, signal: string | null) => {
+      c.off('message', onMsg);
+      reject(new Error(`child ${c.pid} exited (${code ?? signal}) before answering`));
+    };
     const onMsg = (m: unknown) => {
       if ((m as { id?: number }).id === id) {
         c.off('message', onMsg);
+        c.off('exit', onExit);
         resolve(m as T);
       }
     };
     c.on('message', onMsg);
+    c.once('exit', onExit);
     c.send({ type: 'stats', id, ...extra });
   });
 }
@@ -384,6 +392,8 @@ if (argv[0] === '--serve') {
   const scaleNodes = Number(value('--scale-nodes', quick ? '500' : '5000'));
   const scalePods = Number(value('--scale-pods', quick ? '10000' : '150000'));
   const profileDir = value('--profile', '') || undefined;
+  // The children write their profiles there: a missing directory would fail them, not this process.
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   if (!flag('--scale-only')) for (const n of sizes) await throughput(n, pods, profileDir);
   if (!flag('--throughput-only')) await scale(scaleNodes, scalePods, profileDir);
 }
