@@ -4,6 +4,7 @@ import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { installPackages, missingPackages, nodePackages } from './hostdeps.ts';
 import { waitForSignal } from './server.ts';
+import { parseDurationMs } from '../util/duration.ts';
 import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
 
 export const upCommand: Command = {
@@ -14,13 +15,16 @@ export const upCommand: Command = {
     name: { type: 'string' },
     'write-kubeconfig': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
+    'event-ttl': { type: 'string' },
   },
   async run(values) {
     const progress = new Progress({ quiet: Boolean(values.quiet) });
+    const ttl = values['event-ttl'] as string | undefined;
+    const eventTTLMs = ttl === undefined ? undefined : parseDurationMs(ttl, '--event-ttl');
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);

@@ -15,6 +15,8 @@ export interface UpOptions {
   nodeName?: string;
   /** Where pod logs go (default /var/log/pods). */
   logRoot?: string;
+  /** Events are deleted this long after their last write (default 1 h). */
+  eventTTLMs?: number;
 }
 
 export interface Up {
@@ -29,6 +31,7 @@ export async function startUp(opts: UpOptions): Promise<Up> {
   const server = await startServer({
     dataDir: path.join(opts.dataDir, 'server'),
     listen: opts.listen ?? '127.0.0.1:6443',
+    eventTTLMs: opts.eventTTLMs,
     onStep: (title, fn) => progress.step(title, fn),
   });
   const cp = server.controlPlane;
