@@ -61,8 +61,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
   const registry = new Registry(backend, { clock });
   await registry.bootstrap();
+  // Started in the background: reading the events of a large database (150,000 of them take about a
+  // second) must not delay start-up; the watch begins at the list's revision, so no write is missed.
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
-  await eventTTL.start();
+  void eventTTL.start().catch((err: unknown) => console.error(`tinykube: event expiry did not start: ${err instanceof Error ? err.message : String(err)}`));
   const authn = createAuthenticator(pki);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);

@@ -70,8 +70,19 @@ export class EventTTL {
     return this.#queue.length - this.#head;
   }
 
-  /** Reads the current events and starts watching; resolves once the existing ones are scheduled. */
+  /**
+   * Reads the current events and starts watching; resolves once the existing ones are scheduled. A
+   * failure after stop() (the store closing under it) is not one.
+   */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (err) {
+      if (!this.#stopped) throw err;
+    }
+  }
+
+  async #start(): Promise<void> {
     const existing: Due[] = [];
     let cont: string | undefined;
     let rv = '';
@@ -87,7 +98,7 @@ export class EventTTL {
     if (this.#stopped) return;
     existing.sort((a, b) => a.at - b.at);
     this.#queue = existing;
-    this.#watch = await this.#store.watch({
+    const watch = await this.#store.watch({
       resourceVersion: rv,
       onEvent: (e) => {
         if (e.type !== 'ADDED' && e.type !== 'MODIFIED') return;
@@ -100,6 +111,11 @@ export class EventTTL {
         if (!this.#stopped) this.#onError(err);
       },
     });
+    if (this.#stopped) {
+      watch.close();
+      return;
+    }
+    this.#watch = watch;
     this.#schedule();
   }
 
