@@ -116,6 +116,9 @@ export function decodeYAML(text: string): DecodedBody {
     doc = parseDocument(text, {
       version: '1.1',
       uniqueKeys: false,
+      // Warnings (an unknown %directive) would go to process.emitWarning, i.e. the server's stderr, for
+      // anyone's request body; the document is judged by its errors alone.
+      logLevel: 'error',
       customTags: (tags) => tags.filter((t) => !droppedTags.has((t as TagLike).tag) && (t as TagLike).format !== 'TIME'),
     });
   } catch (err) {

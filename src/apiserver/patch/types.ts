@@ -40,7 +40,7 @@ export function decodePatchBody(type: PatchType, body: string | Uint8Array): unk
   const prefix = type === 'apply' ? 'error decoding YAML' : 'error decoding patch';
   let v: unknown;
   try {
-    v = type === 'apply' ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false }) : JSON.parse(text);
+    v = type === 'apply' ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false, logLevel: 'error' }) : JSON.parse(text);
   } catch (err) {
     throw badRequest(`${prefix}: ${errorMessage(err)}`);
   }
