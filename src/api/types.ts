@@ -7,6 +7,7 @@ import type * as meta from 'kubernetes-types/meta/v1.js';
 export type * from 'kubernetes-types/core/v1.js';
 export type { OwnerReference, Status as MetaStatus, Time, MicroTime, LabelSelector, LabelSelectorRequirement, ManagedFieldsEntry } from 'kubernetes-types/meta/v1.js';
 export type { Lease, LeaseSpec } from 'kubernetes-types/coordination/v1.js';
+export type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type ObjectMeta = Mutable<meta.ObjectMeta>;

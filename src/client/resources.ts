@@ -10,6 +10,7 @@ export const Pods: ResourceRef = { apiVersion: 'v1', resource: 'pods' };
 export const Nodes: ResourceRef = { apiVersion: 'v1', resource: 'nodes' };
 export const Namespaces: ResourceRef = { apiVersion: 'v1', resource: 'namespaces' };
 export const Events: ResourceRef = { apiVersion: 'v1', resource: 'events' };
+export const PriorityClasses: ResourceRef = { apiVersion: 'scheduling.k8s.io/v1', resource: 'priorityclasses' };
 export const ConfigMaps: ResourceRef = { apiVersion: 'v1', resource: 'configmaps' };
 export const Secrets: ResourceRef = { apiVersion: 'v1', resource: 'secrets' };
 export const ServiceAccounts: ResourceRef = { apiVersion: 'v1', resource: 'serviceaccounts' };

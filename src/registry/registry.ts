@@ -2,10 +2,11 @@
 // content in a missing or terminating namespace), namespace termination, the bootstrap namespaces.
 
 import type { Backend } from '../storage/backend.ts';
-import type { KubeObject } from '../api/types.ts';
+import type { KubeObject, Pod, PriorityClass } from '../api/types.ts';
 import { forbidden, notFound, StatusError } from '../util/status.ts';
 import { realClock, type Clock } from '../util/clock.ts';
-import { Store, type DeletionPolicy } from './store.ts';
+import { Store, type DeletionPolicy, type StoreAdmission } from './store.ts';
+import { PriorityAdmission } from './priority.ts';
 import type { ResourceInfo, Strategy } from './strategy.ts';
 import { resourceTable } from './resources.ts';
 
@@ -39,13 +40,26 @@ export class Registry {
   readonly backend: Backend;
   #stopped = false;
   #nsWork = new Set<string>();
+  #priority: PriorityAdmission | undefined;
 
   constructor(backend: Backend, opts: { clock?: Clock; strategies?: Strategy[] } = {}) {
     this.backend = backend;
     this.clock = opts.clock ?? realClock;
-    for (const s of opts.strategies ?? resourceTable) {
-      this.#stores.set(`${s.info.group}/${s.info.resource}`, new Store(backend, s, { clock: this.clock, deletion: deletionPolicies[s.info.resource] }));
+    const strategies = opts.strategies ?? resourceTable;
+    const classes = strategies.find((s) => s.info.group === 'scheduling.k8s.io' && s.info.resource === 'priorityclasses');
+    const admission: Record<string, StoreAdmission> = {};
+    if (classes) {
+      admission['/pods'] = { create: (o) => this.#priority!.admitPod(o as Pod) };
+      admission['scheduling.k8s.io/priorityclasses'] = {
+        create: (o) => this.#priority!.admitClass(o as unknown as PriorityClass, undefined),
+        update: (o, old) => this.#priority!.admitClass(o as unknown as PriorityClass, old as unknown as PriorityClass),
+      };
     }
+    for (const s of strategies) {
+      const id = `${s.info.group}/${s.info.resource}`;
+      this.#stores.set(id, new Store(backend, s, { clock: this.clock, deletion: deletionPolicies[s.info.resource], admission: admission[id] }));
+    }
+    if (classes) this.#priority = new PriorityAdmission(this.store('priorityclasses', 'scheduling.k8s.io'));
   }
 
   lookup(group: string, version: string, resource: string): Store | undefined {
@@ -75,6 +89,7 @@ export class Registry {
       }
       await this.ensureDefaultServiceAccount(name);
     }
+    await this.#priority?.start();
     // Resume terminations that were in progress when the server stopped.
     const all = await this.store('namespaces').list({});
     for (const ns of all.items) if (ns.metadata?.deletionTimestamp) this.finalizeNamespaceSoon(ns.metadata.name!);
@@ -180,6 +195,7 @@ export class Registry {
 
   stop(): void {
     this.#stopped = true;
+    this.#priority?.stop();
   }
 }
 

@@ -5,7 +5,7 @@ import type { FieldError } from '../api/field.ts';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation/meta.ts';
 import * as v from '../api/validation/others.ts';
 import { isDNS1123Label, isDNS1123Subdomain, type NameValidator } from '../api/validation/names.ts';
-import type { ConfigMap, Event, KubeObject, Lease, Namespace, Node, Pod, Secret, ServiceAccount } from '../api/types.ts';
+import type { ConfigMap, Event, KubeObject, Lease, Namespace, Node, Pod, PriorityClass, Secret, ServiceAccount } from '../api/types.ts';
 import { eventFieldLabels, eventFields, namespaceFieldLabels, namespaceFields, nodeFieldLabels, nodeFields, podFieldLabels, podFields, secretFieldLabels, secretFields } from '../api/fields.ts';
 import type { ResourceInfo, Strategy } from './strategy.ts';
 import * as podRules from './pods.ts';
@@ -187,6 +187,23 @@ export const leaseStrategy: Strategy = simple(
   { validate: (o) => v.validateLease(o as unknown as Lease), validateUpdate: (o, old) => v.validateLeaseUpdate(o as unknown as Lease, old as unknown as Lease) },
 );
 
+export const priorityClassStrategy: Strategy = simple(
+  {
+    group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses', singular: 'priorityclass', kind: 'PriorityClass', listKind: 'PriorityClassList',
+    namespaced: false, shortNames: ['pc'], verbs: crud,
+  },
+  {
+    defaults(o) {
+      const pc = o as unknown as PriorityClass;
+      // value is a plain int32 upstream (always present, 0 when not sent).
+      if (pc.value === undefined || pc.value === null) pc.value = 0;
+      pc.preemptionPolicy ??= 'PreemptLowerPriority';
+    },
+    validate: (o) => v.validatePriorityClass(o as unknown as PriorityClass),
+    validateUpdate: (o, old) => v.validatePriorityClassUpdate(o as unknown as PriorityClass, old as unknown as PriorityClass),
+  },
+);
+
 /** Every served resource, in discovery order. */
 export const resourceTable: Strategy[] = [
   podStrategy,
@@ -197,4 +214,5 @@ export const resourceTable: Strategy[] = [
   secretStrategy,
   serviceAccountStrategy,
   leaseStrategy,
+  priorityClassStrategy,
 ];

@@ -36,6 +36,14 @@ export interface ListParams {
   encoded?: boolean;
 }
 
+/** Admission plugins of one resource (registry.ts wires them; they may read other stores). */
+export interface StoreAdmission {
+  /** Mutating admission of a new object: after defaulting, before the strategy prepares and validates it. */
+  create?(obj: KubeObject): Promise<void>;
+  /** Validating admission of a main-resource update, once it passed validation. */
+  update?(obj: KubeObject, old: KubeObject): Promise<void>;
+}
+
 export interface ListOutput {
   /** The selected objects (empty when ListParams.encoded was asked for). */
   items: KubeObject[];
@@ -135,13 +143,15 @@ export class Store {
   readonly #clock: Clock;
   readonly #prefix: string;
   readonly #deletion: DeletionPolicy | undefined;
+  readonly #admission: StoreAdmission | undefined;
 
-  constructor(backend: Backend, strategy: Strategy, opts: { clock?: Clock; deletion?: DeletionPolicy } = {}) {
+  constructor(backend: Backend, strategy: Strategy, opts: { clock?: Clock; deletion?: DeletionPolicy; admission?: StoreAdmission } = {}) {
     this.#backend = backend;
     this.strategy = strategy;
     this.info = strategy.info;
     this.#clock = opts.clock ?? realClock;
     this.#deletion = opts.deletion;
+    this.#admission = opts.admission;
     const g = this.info.group ? `${this.info.group}/` : '';
     this.#prefix = `/registry/${g}${this.info.resource}/`;
   }
@@ -362,6 +372,7 @@ export class Store {
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     this.strategy.defaults(obj);
     this.#resetServerMeta(meta);
+    if (this.#admission?.create) await this.#admission.create(obj);
     this.strategy.prepareForCreate(obj);
     this.#setTypeMeta(obj);
     this.#check(obj, this.strategy.validate(obj));
@@ -453,6 +464,7 @@ export class Store {
       }
       this.#check(next, validateObjectMetaUpdate(next.metadata, old.metadata, { kubeFinalizers: false })); // rest.BeforeUpdate
       if (sameObject(next, old)) return this.#decode(kv); // no-op writes keep the resourceVersion, as in Kubernetes
+      if (!opts.subresource && this.#admission?.update) await this.#admission.update(next, old);
       if (!opts.subresource && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
       // An object being deleted whose last finalizer is removed goes away now.
       // (Only for deletions held by finalizers, whose grace period is 0: a gracefully terminating pod is

@@ -323,3 +323,31 @@ test('create configmap, secret and serviceaccount (protobuf bodies)', async () =
   assert.match(await c.k('get', 'configmaps'), /^cfg\s+2\s+\S+$/m);
   assert.match(await c.k('get', 'secrets'), /^sec\s+Opaque\s+1\s+\S+$/m);
 });
+
+test('priority classes: create (protobuf), get pc, the Priority admission of pods and its refusals', async () => {
+  assert.match(await c.k('get', 'pc'), /^system-cluster-critical\s+2000000000\s+false\s+\S+\s+PreemptLowerPriority$/m);
+  assert.equal(await c.k('create', 'priorityclass', 'batch-high', '--value=1000', '--description=urgent work'), 'priorityclass.scheduling.k8s.io/batch-high created\n');
+  assert.equal(await c.k('create', 'priorityclass', 'batch-default', '--value=10', '--global-default', '--preemption-policy=Never'), 'priorityclass.scheduling.k8s.io/batch-default created\n');
+  assert.match(await c.k('get', 'priorityclasses'), /^batch-default\s+10\s+true\s+\S+\s+Never$/m);
+  const second = await c.kubectl(['create', 'priorityclass', 'other-default', '--value=5', '--global-default']);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /priorityclasses.scheduling.k8s.io "other-default" is forbidden: PriorityClass batch-default is already marked as default. Only one default can exist/);
+  const reserved = await c.kubectl(['create', 'priorityclass', 'system-mine', '--value=5']);
+  assert.match(reserved.stderr, /metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only/);
+  const changed = await c.kubectl(['patch', 'pc', 'batch-high', '-p', '{"value":5}']);
+  assert.match(changed.stderr, /value: Forbidden: may not be changed in an update/);
+
+  const podYaml = (name: string, extra: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n${extra}  containers: [{name: c, image: busybox}]\n`;
+  await c.k('create', '-f', await c.writeFile('pc-high.yaml', podYaml('pc-high', '  priorityClassName: batch-high\n')));
+  await c.k('create', '-f', await c.writeFile('pc-none.yaml', podYaml('pc-none', '')));
+  const high = JSON.parse(await c.k('get', 'pod', 'pc-high', '-o', 'json'));
+  assert.deepEqual([high.spec.priority, high.spec.preemptionPolicy], [1000, 'PreemptLowerPriority']);
+  const none = JSON.parse(await c.k('get', 'pod', 'pc-none', '-o', 'json'));
+  assert.deepEqual([none.spec.priorityClassName, none.spec.priority, none.spec.preemptionPolicy], ['batch-default', 10, 'Never']);
+  const missing = await c.kubectl(['create', '-f', await c.writeFile('pc-missing.yaml', podYaml('pc-missing', '  priorityClassName: nope\n'))]);
+  assert.match(missing.stderr, /pods "pc-missing" is forbidden: no PriorityClass with name nope was found/);
+  const forged = await c.kubectl(['create', '-f', await c.writeFile('pc-forged.yaml', podYaml('pc-forged', '  priorityClassName: batch-high\n  priority: 2000000000\n'))]);
+  assert.match(forged.stderr, /the integer value of priority \(2000000000\) must not be provided in pod spec; priority admission controller computed 1000 from the given PriorityClass name/);
+  await c.k('delete', 'pod', 'pc-high', 'pc-none', '--wait=false');
+  await c.k('delete', 'pc', 'batch-default', 'batch-high');
+});

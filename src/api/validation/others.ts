@@ -3,7 +3,7 @@
 // Kubernetes 1.32 validates them. Pure and stateless; called by the strategies in src/registry.
 
 import { duplicate, FieldPath, forbiddenField, invalid, notSupported, required, tooLong, type FieldError } from '../field.ts';
-import type { Binding, ConfigMap, Event, Lease, Namespace, Node, Secret, ServiceAccount } from '../types.ts';
+import type { Binding, ConfigMap, Event, Lease, Namespace, Node, PriorityClass, Secret, ServiceAccount } from '../types.ts';
 import { semanticDeepEqual } from '../equality.ts';
 import { isConfigMapKey, isDNS1123Subdomain, isQualifiedName, isValidCIDR, isValidLabelValue, nameIsDNSLabel, nameIsDNSSubdomain } from './names.ts';
 import {
@@ -346,6 +346,57 @@ export function validateLease(lease: Lease): FieldError[] {
 export function validateLeaseUpdate(lease: Lease, old: Lease): FieldError[] {
   const errs = validateObjectMetaUpdate(lease.metadata, old.metadata, { kubeFinalizers: false });
   errs.push(...validateLeaseSpec(lease));
+  return errs;
+}
+
+// ---------------------------------------------------------------- priorityclasses (scheduling.k8s.io)
+
+/** The classes every cluster has, bootstrapped by the API server (scheduling.k8s.io's SystemPriorityClasses). */
+export const SYSTEM_PRIORITY_CLASS_OBJECTS: readonly PriorityClass[] = [
+  {
+    metadata: { name: 'system-node-critical' },
+    value: 2000001000,
+    description: 'Used for system critical pods that must not be moved from their current node.',
+    preemptionPolicy: 'PreemptLowerPriority',
+  },
+  {
+    metadata: { name: 'system-cluster-critical' },
+    value: 2000000000,
+    description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
+    preemptionPolicy: 'PreemptLowerPriority',
+  },
+];
+
+/** The highest value a class not named system-* may have. */
+export const HIGHEST_USER_DEFINABLE_PRIORITY = 1_000_000_000;
+
+function knownSystemClassError(pc: PriorityClass): string | undefined {
+  const sys = SYSTEM_PRIORITY_CLASS_OBJECTS.find((c) => c.metadata?.name === pc.metadata?.name);
+  if (!sys) return `${pc.metadata?.name} is not a known system priority class`;
+  if (sys.value !== pc.value) return `value of ${pc.metadata?.name} PriorityClass must be ${sys.value}`;
+  if (Boolean(sys.globalDefault) !== Boolean(pc.globalDefault)) return `globalDefault of ${pc.metadata?.name} PriorityClass must be ${Boolean(sys.globalDefault)}`;
+  return undefined;
+}
+
+export function validatePriorityClass(pc: PriorityClass): FieldError[] {
+  const errs = validateObjectMeta(pc.metadata, { namespaced: false, nameFn: nameIsDNSSubdomain, kubeFinalizers: false });
+  const name = pc.metadata?.name ?? '';
+  if (name.startsWith('system-')) {
+    const why = knownSystemClassError(pc);
+    if (why) errs.push(forbiddenField(fp('metadata', 'name'), `priority class names with 'system-' prefix are reserved for system use only. error: ${why}`));
+  } else if (typeof pc.value === 'number' && pc.value > HIGHEST_USER_DEFINABLE_PRIORITY) {
+    errs.push(forbiddenField(fp('value'), `maximum allowed value of a user defined priority is ${HIGHEST_USER_DEFINABLE_PRIORITY}`));
+  }
+  if (pc.preemptionPolicy !== undefined && pc.preemptionPolicy !== null && pc.preemptionPolicy !== 'PreemptLowerPriority' && pc.preemptionPolicy !== 'Never') {
+    errs.push(notSupported(fp('preemptionPolicy'), pc.preemptionPolicy, ['Never', 'PreemptLowerPriority']));
+  }
+  return errs;
+}
+
+export function validatePriorityClassUpdate(pc: PriorityClass, old: PriorityClass): FieldError[] {
+  const errs = validateObjectMetaUpdate(pc.metadata, old.metadata, { kubeFinalizers: false });
+  if (pc.value !== old.value) errs.push(forbiddenField(fp('value'), 'may not be changed in an update.'));
+  errs.push(...validateImmutableField(pc.preemptionPolicy, old.preemptionPolicy, fp('preemptionPolicy')));
   return errs;
 }
 

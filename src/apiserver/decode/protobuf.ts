@@ -124,6 +124,7 @@ const decoders: Record<string, Decoder> = {
   'v1/ConfigMap': decodeConfigMap,
   'v1/Secret': decodeSecret,
   'v1/ServiceAccount': decodeServiceAccount,
+  'scheduling.k8s.io/v1/PriorityClass': decodePriorityClass,
 };
 
 /** Decodes a protobuf request body into the JSON shape of the object. */
@@ -134,7 +135,7 @@ export function decodeProtobuf(body: Uint8Array): Record<string, unknown> {
     throw new StatusError(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - protobuf is accepted only for v1 Namespace, ConfigMap, Secret and ServiceAccount; send ${env.kind || 'this object'} (${env.apiVersion || 'unknown version'}) as application/json or application/yaml`,
+      `the body of the request was in an unknown format - protobuf is accepted only for v1 Namespace, ConfigMap, Secret, ServiceAccount and scheduling.k8s.io/v1 PriorityClass; send ${env.kind || 'this object'} (${env.apiVersion || 'unknown version'}) as application/json or application/yaml`,
     );
   }
   return { kind: env.kind, apiVersion: env.apiVersion, ...decode(env.raw) };
@@ -214,6 +215,28 @@ function decodeServiceAccount(raw: Uint8Array): Record<string, unknown> {
   }
   if (secrets.length > 0) out.secrets = secrets;
   if (pullSecrets.length > 0) out.imagePullSecrets = pullSecrets;
+  return out;
+}
+
+/** PriorityClass {1 metadata, 2 value int32, 3 globalDefault, 4 description, 5 preemptionPolicy} (`kubectl create priorityclass`). */
+function decodePriorityClass(raw: Uint8Array): Record<string, unknown> {
+  const r = new ProtoReader(raw);
+  const out: Record<string, unknown> = { value: 0 };
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === 2) out.metadata = decodeObjectMeta(r.bytes());
+    // int32 travels as a varint sign-extended to 64 bits.
+    else if (field === 2 && wire === 0) out.value = Number(BigInt.asIntN(32, r.varint()));
+    else if (field === 3 && wire === 0) {
+      if (r.varint() !== 0n) out.globalDefault = true;
+    } else if (field === 4 && wire === 2) {
+      const d = r.string();
+      if (d) out.description = d;
+    } else if (field === 5 && wire === 2) {
+      const p = r.string();
+      if (p) out.preemptionPolicy = p;
+    } else r.skip(wire);
+  }
   return out;
 }
 

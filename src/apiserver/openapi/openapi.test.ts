@@ -96,8 +96,15 @@ describe('openapi: core/v1 document', () => {
     assert.ok(obj(obj(doc.components).schemas)['io.k8s.api.coordination.v1.Lease']);
   });
 
-  it('publishes api, api/v1, apis, the coordination group and its version', () => {
-    assert.deepEqual(documentKeys(), ['api', 'api/v1', 'apis', 'apis/coordination.k8s.io', 'apis/coordination.k8s.io/v1']);
+  it('publishes api, api/v1, apis, the coordination and scheduling groups and their versions', () => {
+    assert.deepEqual(documentKeys(), ['api', 'api/v1', 'apis', 'apis/coordination.k8s.io', 'apis/scheduling.k8s.io', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1']);
+  });
+
+  it('scheduling.k8s.io/v1 carries priorityclasses', () => {
+    const doc = buildGroupVersionDocument('scheduling.k8s.io', 'v1');
+    const patch = obj(obj(obj(doc.paths)['/apis/scheduling.k8s.io/v1/priorityclasses/{name}']).patch);
+    assert.deepEqual(patch['x-kubernetes-group-version-kind'], { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass' });
+    assert.ok(obj(obj(doc.components).schemas)['io.k8s.api.scheduling.v1.PriorityClass']);
   });
 });
 

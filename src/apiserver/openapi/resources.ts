@@ -50,6 +50,7 @@ export const servedResources: readonly ResourceSpec[] = [
   { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, verbs: all, subresources: [] },
   { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, verbs: all, subresources: [] },
   { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true, verbs: all, subresources: [] },
+  { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', plural: 'priorityclasses', namespaced: false, verbs: all, subresources: [] },
 ];
 
 /** `api/v1`, `apis/coordination.k8s.io/v1`: the OpenAPI v3 index key of a group-version. */

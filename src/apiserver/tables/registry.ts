@@ -8,6 +8,7 @@ import { leasePrinter } from './printers/leases.ts';
 import { namespacePrinter } from './printers/namespaces.ts';
 import { nodePrinter } from './printers/nodes.ts';
 import { podPrinter } from './printers/pods.ts';
+import { priorityClassPrinter } from './printers/priorityclasses.ts';
 import { secretPrinter } from './printers/secrets.ts';
 import { serviceAccountPrinter } from './printers/serviceaccounts.ts';
 import type { TablePrinter } from './types.ts';
@@ -24,6 +25,7 @@ const printers: ReadonlyMap<string, TablePrinter> = new Map<string, TablePrinter
   ['secrets', secretPrinter],
   ['serviceaccounts', serviceAccountPrinter],
   ['leases.coordination.k8s.io', leasePrinter],
+  ['priorityclasses.scheduling.k8s.io', priorityClassPrinter],
 ]);
 
 // Plural names are unique among the resources tinykube serves, so a bare plural also finds a
