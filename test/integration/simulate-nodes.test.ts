@@ -155,6 +155,18 @@ describe('simulated nodes', () => {
     assert.ok(sim.stats().deleted >= 50);
   });
 
+  it('refuses a pod bound by hand that does not fit, as a kubelet does (Failed, OutOfcpu)', async () => {
+    const node = sim.nodeNames[0]!;
+    const big = makePod('by-hand-too-big', { nodeName: node, containers: [{ name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '64' } } }] });
+    await client.create<Pod>(Pods, 'default', big);
+    const all = await waitForPods('the pod rejected', (ps) => ps.some((x) => x.metadata?.name === 'by-hand-too-big' && x.status?.phase === 'Failed'));
+    const p = all.find((x) => x.metadata?.name === 'by-hand-too-big');
+    assert.equal(p!.status?.reason, 'OutOfcpu');
+    assert.match(p!.status?.message ?? '', /^Pod was rejected: Node didn't have enough resource: cpu, requested: 64000, used: \d+, capacity: 4000$/);
+    assert.equal(p!.status?.containerStatuses, undefined, 'never started');
+    await client.delete(Pods, 'default', 'by-hand-too-big');
+  });
+
   it('stops and restarts one node: its lease stops while the others go on, then it is Ready again', async () => {
     const renewTime = async (n: string) => (await client.get<Lease>(Leases, 'kube-node-lease', n)).spec?.renewTime;
     await sim.stopNode('sim-19');

@@ -17,6 +17,8 @@ import { buildNodeStatus, nodeLabels } from '../node/node-status.ts';
 import { ApiStatusWriter, StatusManager, type StatusWriter } from '../status/manager.ts';
 import type { PodHost } from './pods.ts';
 import { podIP, SIMULATED_LABEL, slotAddresses, type SimulatedNodeSpec } from './spec.ts';
+import { SimulatedAdmission } from './admission.ts';
+import { standInNode } from '../admission/predicates.ts';
 
 export const SIMULATED_RUNTIME_VERSION = 'simulated://0.1.0';
 
@@ -49,6 +51,7 @@ export class SimulatedNode implements PodHost {
   /** Replaced when the node is restarted (a stopped StatusManager stays stopped). */
   status: StatusManager;
   readonly lease: NodeLease;
+  readonly admission: SimulatedAdmission;
   readonly #o: SimulatedNodeOptions;
   readonly #podBase: number;
   /** Host numbers 2..254 of the /24 in use (index = last octet). */
@@ -71,6 +74,7 @@ export class SimulatedNode implements PodHost {
     this.podCIDR = a.podCIDR;
     this.#podBase = a.podBase;
     this.status = this.#newStatusManager();
+    this.admission = new SimulatedAdmission(o.name, () => this.#admissionNode());
     this.lease = new NodeLease({ client: o.client, clock: o.clock, nodeName: o.name, onError: (err) => o.onError?.(err, `lease of node ${o.name}`) });
   }
 
@@ -129,6 +133,17 @@ export class SimulatedNode implements PodHost {
     const host = Number(ip.slice(base.length));
     if (host >= 0 && host < 256) this.#used[host] = 0;
   }
+
+  /** The Node as registered, for admission (built once, at the first pod). */
+  #admissionNode(): Node {
+    if (!this.#nodeView) {
+      const node = standInNode(this.name, this.#labels(), this.#o.spec.capacity);
+      if (this.#o.spec.taints.length > 0) node.spec = { taints: this.#o.spec.taints };
+      this.#nodeView = node;
+    }
+    return this.#nodeView;
+  }
+  #nodeView: Node | undefined;
 
   #labels(): Record<string, string> {
     return { ...nodeLabels(this.name, this.#o.machine.architecture), ...this.#o.spec.labels, [SIMULATED_LABEL]: 'true' };

@@ -6,10 +6,14 @@ import type { Pod, PodStatus } from '../../api/types.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { DueQueue } from './due-queue.ts';
 import { ANNOTATION_EXIT_AFTER, ANNOTATION_EXIT_CODE, ANNOTATION_START_DELAY, SimulatedPods, type PodHost } from './pods.ts';
+import { SimulatedAdmission } from './admission.ts';
+import { standInNode } from '../admission/predicates.ts';
 
 class Host implements PodHost {
   readonly name = 'sim-0';
   readonly hostIP = '198.18.0.1';
+  // 1 cpu: room for ten of makePod's 100m pods.
+  readonly admission = new SimulatedAdmission('sim-0', () => standInNode('sim-0', { 'kubernetes.io/hostname': 'sim-0' }, { cpu: '1', memory: '4Gi', pods: '110' }));
   readonly written: Array<{ name: string; status: PodStatus }> = [];
   readonly removed: string[] = [];
   readonly status = {
@@ -112,6 +116,32 @@ describe('simulated pods', () => {
     t.clock.advance(60_000);
     assert.equal(t.host.written.length, 1);
     assert.equal(t.sim.stats().started, 1);
+  });
+
+  it('rejects a pod that does not fit, as the kubelet does, and admits again once one finishes or goes', () => {
+    const t = setup();
+    for (let i = 0; i < 10; i++) t.put(makePod(`p${i}`, { restartPolicy: 'Never', ...(i === 0 ? { annotations: { [ANNOTATION_EXIT_AFTER]: '5s' } } : {}) }));
+    t.clock.advance(1);
+    assert.equal(t.host.last('p9')?.phase, 'Running');
+    // The eleventh 100m pod on a 1-cpu node: Failed, never started.
+    t.put(makePod('over'));
+    const over = t.host.last('over')!;
+    assert.deepEqual([over.phase, over.reason, over.message], ['Failed', 'OutOfcpu', 'Pod was rejected: Node didn\'t have enough resource: cpu, requested: 100, used: 1000, capacity: 1000']);
+    assert.equal(t.sim.stats().rejected, 1);
+    t.clock.advance(10_000);
+    assert.equal(t.host.written.filter((w) => w.name === 'over').length, 1, 'a rejected pod is never started');
+    // p0 exited (Succeeded): its 100m is free again.
+    assert.equal(t.host.last('p0')?.phase, 'Succeeded');
+    t.put(makePod('fits'));
+    t.clock.advance(1);
+    assert.equal(t.host.last('fits')?.phase, 'Running');
+    t.put(makePod('over-again'));
+    assert.equal(t.host.last('over-again')?.reason, 'OutOfcpu');
+    // A pod that leaves the API frees its share too.
+    t.sim.remove(makePod('p1', { restartPolicy: 'Never' }));
+    t.put(makePod('after-removal'));
+    t.clock.advance(1);
+    assert.equal(t.host.last('after-removal')?.phase, 'Running');
   });
 
   it('honours a per-pod start delay annotation', () => {

@@ -12,10 +12,13 @@
 //
 // Single-threaded: update/remove are called from informer handlers, timers from the DueQueue.
 import type { Pod, PodStatus } from '../../api/types.ts';
-import type { Clock } from '../../util/clock.ts';
 import type { DueHandle, DueQueue } from './due-queue.ts';
 import { restartsAfter, simulatedPodStatus, type SimulatedRun } from './pod-view.ts';
 import { parseDurationMs } from './spec.ts';
+import type { SimulatedAdmission } from './admission.ts';
+import { rejectedStatus } from '../admission/predicates.ts';
+import { qosClass } from '../status/qos.ts';
+import { rfc3339, type Clock } from '../../util/clock.ts';
 
 export const ANNOTATION_START_DELAY = 'simulate.tinykube.io/start-delay';
 export const ANNOTATION_EXIT_AFTER = 'simulate.tinykube.io/exit-after';
@@ -32,6 +35,8 @@ export interface PodHost {
   readonly name: string;
   readonly hostIP: string;
   readonly status: PodStatusSink;
+  /** Kubelet admission of the pods bound to this node. */
+  readonly admission: SimulatedAdmission;
   /** A pod IP on this node (`preferred` when it is free and ours: an adopted pod keeps its IP). */
   allocateIP(preferred?: string): string;
   releaseIP(ip: string): void;
@@ -74,6 +79,8 @@ export interface SimulatedPodStats {
   completed: number;
   /** Deletions confirmed. */
   deleted: number;
+  /** Pods the node's admission refused (Failed with OutOfcpu, OutOfpods...). */
+  rejected: number;
 }
 
 function podKey(pod: Pod): string {
@@ -95,7 +102,7 @@ export class SimulatedPods {
   readonly #pods = new Map<string, PodState>();
   readonly #random: () => number;
   readonly #jitter: number;
-  readonly #stats: Omit<SimulatedPodStats, 'pods'> = { started: 0, restarted: 0, completed: 0, deleted: 0 };
+  readonly #stats: Omit<SimulatedPodStats, 'pods'> = { started: 0, restarted: 0, completed: 0, deleted: 0, rejected: 0 };
 
   constructor(o: SimulatedPodsOptions) {
     this.#o = o;
@@ -143,6 +150,7 @@ export class SimulatedPods {
 
   #forget(st: PodState): void {
     st.timer?.cancel();
+    st.host.admission.release(st.uid);
     st.host.status.removePod(st.uid);
     st.host.releaseIP(st.ip);
     this.#pods.delete(st.key);
@@ -156,12 +164,21 @@ export class SimulatedPods {
     if (status.phase === 'Succeeded' || status.phase === 'Failed') {
       st.terminal = true;
     } else if (status.phase === 'Running') {
-      // Started by an earlier simulator (or agent): carry on from what the API says.
+      // Started by an earlier simulator (or agent): carry on from what the API says; it was admitted then.
+      host.admission.adopt(pod);
       const cs = status.containerStatuses?.[0];
       const startedAt = Date.parse(cs?.state?.running?.startedAt ?? status.startTime ?? '');
       st.run = { startedAt: Number.isFinite(startedAt) ? startedAt : now, restartCount: cs?.restartCount ?? 0 };
       this.#scheduleExit(st, pod);
     } else if (!pod.metadata?.deletionTimestamp) {
+      const r = host.admission.admit(pod);
+      if (!r.admit) {
+        // The kubelet's rejectPod: Failed with the reason, never started.
+        st.terminal = true;
+        this.#stats.rejected++;
+        host.status.setPodStatus(pod, rejectedStatus(r, status.qosClass ?? qosClass(pod), status.startTime ?? rfc3339(now)));
+        return st;
+      }
       const delay = annotationMs(pod, ANNOTATION_START_DELAY) ?? this.#jittered(this.#o.startDelayMs ?? 0);
       st.timer = this.#o.queue.after(delay, () => this.#start(st));
     }
@@ -212,6 +229,7 @@ export class SimulatedPods {
     }
     st.run = { ...st.run, exit: { at: now, code } };
     st.terminal = true;
+    st.host.admission.release(st.uid);
     this.#stats.completed++;
     this.#write(st, pod);
   }
