@@ -13,9 +13,7 @@ export const serverCommand: Command = {
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
-    const ttl = values['event-ttl'] as string | undefined;
-    const eventTTLMs = ttl === undefined ? undefined : parseDurationMs(ttl, '--event-ttl');
-    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined, eventTTLMs });
+    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined, eventTTLMs: eventTTLOption(values) });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);
     console.log(`kubeconfig: ${cp.kubeconfigPath}`);
@@ -26,6 +24,12 @@ export const serverCommand: Command = {
     await server.close();
   },
 };
+
+/** `--event-ttl` (a Go duration) in ms, for `server` and `up`; undefined keeps the 1 h default. */
+export function eventTTLOption(values: Record<string, unknown>): number | undefined {
+  const ttl = values['event-ttl'] as string | undefined;
+  return ttl === undefined ? undefined : parseDurationMs(ttl, '--event-ttl');
+}
 
 export function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

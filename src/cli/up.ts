@@ -3,8 +3,7 @@ import { startUp } from '../cmd/up.ts';
 import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { installPackages, missingPackages, nodePackages } from './hostdeps.ts';
-import { waitForSignal } from './server.ts';
-import { parseDurationMs } from '../util/duration.ts';
+import { eventTTLOption, waitForSignal } from './server.ts';
 import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
 
 export const upCommand: Command = {
@@ -19,8 +18,7 @@ export const upCommand: Command = {
   },
   async run(values) {
     const progress = new Progress({ quiet: Boolean(values.quiet) });
-    const ttl = values['event-ttl'] as string | undefined;
-    const eventTTLMs = ttl === undefined ? undefined : parseDurationMs(ttl, '--event-ttl');
+    const eventTTLMs = eventTTLOption(values);
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));

@@ -10,6 +10,7 @@
 
 import type { Clock, Timer } from '../util/clock.ts';
 import { realClock } from '../util/clock.ts';
+import { Fifo } from '../util/fifo.ts';
 
 export interface WorkQueueOptions {
   clock?: Clock;
@@ -23,8 +24,7 @@ export class WorkQueue<K = string> {
   readonly #clock: Clock;
   readonly #baseDelay: number;
   readonly #maxDelay: number;
-  #queue: K[] = [];
-  #head = 0;
+  readonly #queue = new Fifo<K>();
   readonly #queued = new Set<K>();
   readonly #processing = new Set<K>();
   readonly #dirty = new Set<K>();
@@ -89,12 +89,8 @@ export class WorkQueue<K = string> {
 
   /** The next key to process, or undefined once shut down. The caller must call done(key) afterwards. */
   get(): Promise<K | undefined> {
-    if (this.#head < this.#queue.length) {
-      const key = this.#queue[this.#head++]!;
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
-      }
+    if (this.#queue.length > 0) {
+      const key = this.#queue.shift() as K;
       this.#queued.delete(key);
       this.#processing.add(key);
       return Promise.resolve(key);
@@ -110,7 +106,7 @@ export class WorkQueue<K = string> {
 
   /** Keys waiting now (not counting delayed ones or those being processed). */
   get length(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length;
   }
 
   /** Keys waiting on a delay. */

@@ -13,6 +13,7 @@
 import type { KubeObject } from '../api/types.ts';
 import type { Clock, Timer } from '../util/clock.ts';
 import { StatusError } from '../util/status.ts';
+import { Fifo } from '../util/fifo.ts';
 import type { Store, StoreWatch } from './store.ts';
 
 /** kube-apiserver's --event-ttl default. */
@@ -50,8 +51,7 @@ export class EventTTL {
   readonly #sweepMs: number;
   readonly #onError: (err: unknown) => void;
   /** Deadlines in the order they fall due (watch events arrive in write order). */
-  #queue: Due[] = [];
-  #head = 0;
+  readonly #queue = new Fifo<Due>();
   #watch: StoreWatch | undefined;
   #timer: Timer | undefined;
   #sweeps: Promise<void> = Promise.resolve();
@@ -67,7 +67,7 @@ export class EventTTL {
 
   /** Events waiting for their deadline. */
   get pending(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length;
   }
 
   /**
@@ -97,7 +97,7 @@ export class EventTTL {
     } while (cont && !this.#stopped);
     if (this.#stopped) return;
     existing.sort((a, b) => a.at - b.at);
-    this.#queue = existing;
+    for (const d of existing) this.#queue.push(d);
     const watch = await this.#store.watch({
       resourceVersion: rv,
       onEvent: (e) => {
@@ -140,19 +140,14 @@ export class EventTTL {
 
   async #sweepDue(): Promise<void> {
     const now = this.#clock.now();
-    while (!this.#stopped && this.#head < this.#queue.length && this.#queue[this.#head]!.at <= now) {
-      const due = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as never;
+    while (!this.#stopped && (this.#queue.peek()?.at ?? Infinity) <= now) {
+      const due = this.#queue.shift()!;
       try {
         await this.#store.delete(due.namespace, due.name, { preconditions: { resourceVersion: due.resourceVersion } });
       } catch (err) {
         // Gone already, or written since (its newer entry comes later): nothing to do.
         if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) this.#onError(err);
       }
-    }
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#head);
-      this.#head = 0;
     }
   }
 }

@@ -7,6 +7,8 @@
 // Called from the scheduler's loop and binding continuations (one thread, never concurrently);
 // writes are not retried here: a failed write is reported to onError and forgotten.
 
+import { Fifo } from '../util/fifo.ts';
+
 export interface WriteQueueOptions {
   /** Writes in flight at once. */
   concurrency: number;
@@ -21,8 +23,7 @@ export class WriteQueueFullError extends Error {
 
 export class WriteQueue {
   readonly #o: WriteQueueOptions;
-  readonly #waiting: Array<{ run: () => Promise<unknown>; done: () => void }> = [];
-  #head = 0;
+  readonly #waiting = new Fifo<{ run: () => Promise<unknown>; done: () => void }>();
   #inFlight = 0;
   #idle: Array<() => void> = [];
   #dropped = 0;
@@ -34,7 +35,7 @@ export class WriteQueue {
 
   /** Writes waiting (not yet started) plus in flight. */
   get length(): number {
-    return this.#waiting.length - this.#head + this.#inFlight;
+    return this.#waiting.length + this.#inFlight;
   }
 
   get dropped(): number {
@@ -43,7 +44,7 @@ export class WriteQueue {
 
   /** Queues `run`; the promise resolves once it ran (successfully or not) or was dropped, never rejects. */
   push(run: () => Promise<unknown>): Promise<void> {
-    if (this.#waiting.length - this.#head >= this.#o.maxQueued) {
+    if (this.#waiting.length >= this.#o.maxQueued) {
       // Reported once when the queue fills and once, with the count, when it has drained: a burst
       // drops thousands of writes, which are one problem, not thousands of log lines.
       if (this.#droppedInBurst++ === 0) this.#o.onError(new WriteQueueFullError(`scheduler write queue full (${this.#o.maxQueued} waiting): dropping writes until it drains`));
@@ -63,14 +64,8 @@ export class WriteQueue {
   }
 
   #pump(): void {
-    while (this.#inFlight < this.#o.concurrency && this.#head < this.#waiting.length) {
-      const w = this.#waiting[this.#head];
-      this.#waiting[this.#head++] = undefined as never;
-      // Compact now and then so a long burst does not keep a long array of holes.
-      if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
-        this.#waiting.splice(0, this.#head);
-        this.#head = 0;
-      }
+    while (this.#inFlight < this.#o.concurrency && this.#waiting.length > 0) {
+      const w = this.#waiting.shift()!;
       this.#inFlight++;
       let p: Promise<unknown>;
       try {
@@ -82,7 +77,7 @@ export class WriteQueue {
         this.#inFlight--;
         w.done();
         this.#pump();
-        if (this.#droppedInBurst > 0 && this.#waiting.length - this.#head <= this.#o.maxQueued / 2) {
+        if (this.#droppedInBurst > 0 && this.#waiting.length <= this.#o.maxQueued / 2) {
           this.#o.onError(new WriteQueueFullError(`scheduler write queue: ${this.#droppedInBurst} writes were dropped while it was full`));
           this.#droppedInBurst = 0;
         }

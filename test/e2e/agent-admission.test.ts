@@ -10,14 +10,6 @@ import { freePort, hostPortCluster } from './portmap.ts';
 const node = `adm-${process.pid}`;
 const env = hostPortCluster(node);
 
-/** Polls kubectl (nothing it exposes pushes "the event was written"). */
-async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${env.cluster.logs().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const pod = (name: string, container: string) => `apiVersion: v1
 kind: Pod
@@ -59,7 +51,7 @@ describe('kubelet admission', () => {
     const message = `Node didn't have enough resource: cpu, requested: 64000, used: 100, capacity: ${capacity}`;
     assert.equal(await jsonpath('hungry', '.status.reason'), 'OutOfcpu');
     assert.equal(await jsonpath('hungry', '.status.message'), `Pod was rejected: ${message}`);
-    await until('the OutOfcpu event', async () => (await env.cluster.k('describe', 'pod', 'hungry')).includes('OutOfcpu  '));
+    await env.until('the OutOfcpu event', async () => (await env.cluster.k('describe', 'pod', 'hungry')).includes('OutOfcpu  '));
     const described = await env.cluster.k('describe', 'pod', 'hungry');
     assert.match(described, /^Status:\s+Failed$/m);
     assert.match(described, /^Reason:\s+OutOfcpu$/m);
@@ -73,7 +65,7 @@ describe('kubelet admission', () => {
     await env.cluster.k('wait', '--for=jsonpath={.status.phase}=Failed', 'pod/clash', '--timeout=60s');
     assert.equal(await jsonpath('clash', '.status.reason'), 'NodePorts');
     assert.equal(await jsonpath('clash', '.status.message'), "Pod was rejected: Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports");
-    await until('the NodePorts event', async () => /Warning\s+NodePorts\s+\S+\s+kubelet\s+Predicate NodePorts failed/.test(await env.cluster.k('describe', 'pod', 'clash')));
+    await env.until('the NodePorts event', async () => /Warning\s+NodePorts\s+\S+\s+kubelet\s+Predicate NodePorts failed/.test(await env.cluster.k('describe', 'pod', 'clash')));
 
     const table = await env.cluster.k('get', 'pods');
     assert.match(table, /^hungry\s+0\/1\s+OutOfcpu\s+0\s/m);

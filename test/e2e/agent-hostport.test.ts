@@ -28,16 +28,6 @@ async function natRules(port: number): Promise<string[]> {
   return (await natTable()).split('\n').filter((l) => new RegExp(`\\b${port}\\b`).test(l));
 }
 
-/** Polls (kubectl exposes no push for "the agent finished tearing a sandbox down"). */
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${env.cluster.logs().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const pod = (name: string, hostPort: number) => `apiVersion: v1
 kind: Pod
@@ -74,11 +64,11 @@ describe('hostPort', () => {
 
     // The same host port again: the scheduler's NodePorts filter keeps it Pending.
     await env.cluster.k('apply', '-f', await env.cluster.writeFile('web2.yaml', pod('web2', port)));
-    await until('FailedScheduling', async () => /FailedScheduling.*didn't have free ports for the requested pod ports/.test(await env.cluster.k('describe', 'pod', 'web2')));
+    await env.until('FailedScheduling', async () => /FailedScheduling.*didn't have free ports for the requested pod ports/.test(await env.cluster.k('describe', 'pod', 'web2')));
     assert.match(await env.cluster.k('get', 'pod', 'web2'), /web2\s+0\/1\s+Pending/);
     await env.cluster.k('delete', 'pod', 'web2', '--wait=true');
 
     await env.cluster.k('delete', 'pod', 'web', '--wait=true');
-    await until('the DNAT rules removed', async () => (await natRules(port)).length === 0, 30_000);
+    await env.until('the DNAT rules removed', async () => (await natRules(port)).length === 0, 30_000);
   });
 });

@@ -32,9 +32,14 @@ export async function removePortmapChains(): Promise<void> {
 
 /**
  * A `tinykube up` cluster for this test file's hostPort pods, started before its tests and stopped
- * after them, with portmap's chains removed afterwards if this file made them. Read `.cluster` in tests.
+ * after them, with portmap's chains removed afterwards if this file made them. Read `.cluster` in tests;
+ * `until` polls what kubectl or iptables show (nothing there pushes "the agent finished"), failing with
+ * the cluster's last log lines.
  */
-export function hostPortCluster(node: string): { readonly cluster: Cluster } {
+export function hostPortCluster(node: string): {
+  readonly cluster: Cluster;
+  until<T>(what: string, fn: () => Promise<T | undefined | false>, ms?: number): Promise<T>;
+} {
   let cluster: Cluster | undefined;
   let hadChains = true;
   before(async () => {
@@ -49,6 +54,15 @@ export function hostPortCluster(node: string): { readonly cluster: Cluster } {
     get cluster(): Cluster {
       if (!cluster) throw new Error('the cluster is not started yet');
       return cluster;
+    },
+    async until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+      const end = Date.now() + ms;
+      for (;;) {
+        const v = await fn();
+        if (v !== undefined && v !== false) return v;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${this.cluster.logs().slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
     },
   };
 }

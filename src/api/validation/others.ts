@@ -5,6 +5,7 @@
 import { duplicate, FieldPath, forbiddenField, invalid, notSupported, required, tooLong, type FieldError } from '../field.ts';
 import type { Binding, ConfigMap, Event, Lease, Namespace, Node, PriorityClass, Secret, ServiceAccount } from '../types.ts';
 import { semanticDeepEqual } from '../equality.ts';
+import { SYSTEM_PRIORITY_CLASSES } from '../defaults/pod.ts';
 import { isConfigMapKey, isDNS1123Subdomain, isQualifiedName, isValidCIDR, isValidLabelValue, nameIsDNSLabel, nameIsDNSSubdomain } from './names.ts';
 import {
   validateImmutableField,
@@ -355,13 +356,13 @@ export function validateLeaseUpdate(lease: Lease, old: Lease): FieldError[] {
 export const SYSTEM_PRIORITY_CLASS_OBJECTS: readonly PriorityClass[] = [
   {
     metadata: { name: 'system-node-critical' },
-    value: 2000001000,
+    value: SYSTEM_PRIORITY_CLASSES['system-node-critical']!,
     description: 'Used for system critical pods that must not be moved from their current node.',
     preemptionPolicy: 'PreemptLowerPriority',
   },
   {
     metadata: { name: 'system-cluster-critical' },
-    value: 2000000000,
+    value: SYSTEM_PRIORITY_CLASSES['system-cluster-critical']!,
     description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
     preemptionPolicy: 'PreemptLowerPriority',
   },
