@@ -2,8 +2,6 @@
 // with its backslash escapes and error texts, the per-resource sets of supported field labels
 // (the apiserver's field label conversion functions), and the values each resource exposes.
 
-import type { Event, Namespace, Node, Pod, Secret } from './types.ts';
-
 export interface FieldRequirement {
   readonly field: string;
   /** "==" is parsed as "=". */
@@ -131,53 +129,8 @@ export interface FieldLabelSet {
   readonly unsupported: (label: string) => string;
 }
 
-const notSupported = (label: string): string => `field label not supported: ${label}`;
-
-export const podFieldLabels: FieldLabelSet = {
-  supported: new Set([
-    'metadata.annotations',
-    'metadata.labels',
-    'metadata.name',
-    'metadata.namespace',
-    'metadata.uid',
-    'spec.nodeName',
-    'spec.restartPolicy',
-    'spec.schedulerName',
-    'spec.serviceAccountName',
-    'spec.hostNetwork',
-    'status.phase',
-    'status.podIP',
-    'status.podIPs',
-    'status.nominatedNodeName',
-  ]),
-  renames: { 'spec.host': 'spec.nodeName' },
-  unsupported: notSupported,
-};
-
-export const namespaceFieldLabels: FieldLabelSet = { supported: new Set(['metadata.name', 'status.phase']), unsupported: notSupported };
-
-export const nodeFieldLabels: FieldLabelSet = { supported: new Set(['metadata.name', 'spec.unschedulable']), unsupported: notSupported };
-
-export const eventFieldLabels: FieldLabelSet = {
-  supported: new Set([
-    'involvedObject.kind',
-    'involvedObject.namespace',
-    'involvedObject.name',
-    'involvedObject.uid',
-    'involvedObject.apiVersion',
-    'involvedObject.resourceVersion',
-    'involvedObject.fieldPath',
-    'reason',
-    'reportingComponent',
-    'source',
-    'type',
-    'metadata.namespace',
-    'metadata.name',
-  ]),
-  unsupported: notSupported,
-};
-
-export const secretFieldLabels: FieldLabelSet = { supported: new Set(['type', 'metadata.namespace', 'metadata.name']), unsupported: notSupported };
+/** The error of a resource with its own field label conversion function. */
+export const notSupported = (label: string): string => `field label not supported: ${label}`;
 
 /** Resources with no conversion function of their own (configmaps, serviceaccounts, leases). */
 export const defaultFieldLabels: FieldLabelSet = {
@@ -208,48 +161,3 @@ export function objectMetaFields(meta: { name?: string; namespace?: string } | u
   return f;
 }
 
-export function podFields(pod: Pod): Record<string, string> {
-  const s = pod.spec;
-  const st = pod.status;
-  return {
-    ...objectMetaFields(pod.metadata, true),
-    'spec.nodeName': s?.nodeName ?? '',
-    'spec.restartPolicy': s?.restartPolicy ?? '',
-    'spec.schedulerName': s?.schedulerName ?? '',
-    'spec.serviceAccountName': s?.serviceAccountName ?? '',
-    'spec.hostNetwork': String(s?.hostNetwork === true),
-    'status.phase': st?.phase ?? '',
-    'status.podIP': st?.podIPs?.[0]?.ip ?? st?.podIP ?? '',
-    'status.nominatedNodeName': st?.nominatedNodeName ?? '',
-  };
-}
-
-export function namespaceFields(ns: Namespace): Record<string, string> {
-  return { ...objectMetaFields(ns.metadata, false), 'status.phase': ns.status?.phase ?? '' };
-}
-
-export function nodeFields(node: Node): Record<string, string> {
-  return { ...objectMetaFields(node.metadata, false), 'spec.unschedulable': String(node.spec?.unschedulable === true) };
-}
-
-export function eventFields(ev: Event): Record<string, string> {
-  const io = ev.involvedObject;
-  return {
-    ...objectMetaFields(ev.metadata, true),
-    'involvedObject.kind': io?.kind ?? '',
-    'involvedObject.namespace': io?.namespace ?? '',
-    'involvedObject.name': io?.name ?? '',
-    'involvedObject.uid': io?.uid ?? '',
-    'involvedObject.apiVersion': io?.apiVersion ?? '',
-    'involvedObject.resourceVersion': io?.resourceVersion ?? '',
-    'involvedObject.fieldPath': io?.fieldPath ?? '',
-    reason: ev.reason ?? '',
-    reportingComponent: ev.reportingComponent ?? '',
-    source: ev.source?.component ?? '',
-    type: ev.type ?? '',
-  };
-}
-
-export function secretFields(secret: Secret): Record<string, string> {
-  return { ...objectMetaFields(secret.metadata, true), type: secret.type ?? '' };
-}

@@ -4,8 +4,8 @@
 
 import type { KubeObject } from '../api/types.ts';
 import { modelNameForKind } from '../api/models.ts';
-import type { Registry } from '../registry/registry.ts';
-import type { Store } from '../registry/store.ts';
+import type { Store, WriteAdmission } from '../registry/store.ts';
+import type { Clock } from '../util/clock.ts';
 import { badRequest, notFound, StatusError } from '../util/status.ts';
 import { rfc3339 } from '../util/clock.ts';
 import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, decodePatchBody, modelSchema, patchTypeOf } from './patch/index.ts';
@@ -14,7 +14,9 @@ import { maxBodyBytes } from './respond.ts';
 
 export interface PatchRequest {
   store: Store;
-  registry: Registry;
+  clock: Clock;
+  /** The request's admission (the API server's pipeline). */
+  admission?: WriteAdmission;
   namespace: string | undefined;
   name: string;
   subresource: string;
@@ -64,17 +66,16 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
 
   if (type === 'apply') {
     if (!manager) throw badRequest('fieldManager is required for apply requests');
-    const now = rfc3339(p.registry.clock.now());
+    const now = rfc3339(p.clock.now());
     const existing = await store.tryGet(p.namespace, p.name);
     if (!existing) {
       if (subresource) throw notFound(store.qualifiedResource, p.name);
       const obj = check(applyServerSideApply(undefined, patch, modelSchema, typeName, manager, { force: force === 'true', now }));
       obj.metadata = { ...(obj.metadata ?? {}), name: p.name };
-      await p.registry.admitCreate(store, p.namespace, p.name);
-      const created = await store.create(p.namespace, obj, { dryRun });
+      const created = await store.create(p.namespace, obj, { dryRun, admission: p.admission });
       return { object: created, created: true, warnings };
     }
-    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, modelSchema, typeName, manager, { force: force === 'true', now })), { dryRun, subresource });
+    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, modelSchema, typeName, manager, { force: force === 'true', now })), { dryRun, subresource, admission: p.admission });
     return { object: updated, created: false, warnings };
   }
 
@@ -97,6 +98,6 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
     const want = obj.metadata?.resourceVersion;
     if (want !== undefined && want !== rv) throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${store.qualifiedResource} "${p.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: p.name, kind: store.info.resource });
     return obj;
-  }, { dryRun, subresource });
+  }, { dryRun, subresource, admission: p.admission });
   return { object: updated, created: false, warnings };
 }

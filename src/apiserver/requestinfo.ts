@@ -15,7 +15,7 @@ export interface ResourceRequest {
   subresource: string;
   /** Extra path segments after a subresource (proxy paths). */
   rest: string[];
-  /** get, list, watch, create, update, patch, delete, deletecollection, or "connect" for streaming subresources. */
+  /** get, list, watch, create, update, patch, delete, deletecollection (exec by POST is "create", as in Kubernetes). */
   verb: string;
 }
 
@@ -53,13 +53,11 @@ export function parseRequestInfo(method: string, pathname: string, query: URLSea
     // the namespace object: /namespaces/{name}[/status|/finalize]
     namespace = '';
   }
-  const verb = verbOf(method, name, subresource, query);
+  const verb = verbOf(method, name, query);
   return { kind: 'resource', group, version, namespace, resource, name, subresource, rest, verb };
 }
 
-function verbOf(method: string, name: string, subresource: string, query: URLSearchParams): string {
-  const connect = subresource === 'exec' || subresource === 'attach' || subresource === 'portforward' || subresource === 'proxy';
-  if (connect) return 'connect';
+function verbOf(method: string, name: string, query: URLSearchParams): string {
   switch (method) {
     case 'GET':
     case 'HEAD':

@@ -1,6 +1,8 @@
-// The API server's HTTP handling: authentication, discovery, and Kubernetes REST semantics for
-// every resource in the registry. Building it is separate from listening (src/cmd does that), so
-// tests drive it in-process on port 0.
+// The API server's HTTP handling: the request pipeline (authenticate → authorize → route → mutating
+// admission → defaults and validation → validating admission → store, the same for every verb and
+// for upgrades), discovery, and Kubernetes REST semantics for every kind in the registry, driven by
+// the kinds' definitions. Building it is separate from listening (src/cmd does that), so tests drive
+// it in-process on port 0.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -9,7 +11,7 @@ import { badRequest, methodNotAllowed, notFound, StatusError, unauthorized, type
 import { realClock, type Clock } from '../util/clock.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ListParams, Store, StoreWatch, StoreWatchEvent } from '../registry/store.ts';
-import { parseRequestInfo, isTrue, type ResourceRequest } from './requestinfo.ts';
+import { parseRequestInfo, type RequestInfo, type ResourceRequest } from './requestinfo.ts';
 import { readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
 import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
@@ -19,18 +21,28 @@ import { decodeObject, type DecodeResult } from './decoding.ts';
 import { applyPatch } from './patching.ts';
 import { buildTable, parseIncludeObject, tableForObject, wantsTable, WatchTableEncoder, type TableOptions } from './tables/index.ts';
 import { handleOpenAPI } from './openapi/handler.ts';
-import { podSubresources, type ConnectHandler } from './pods.ts';
+import { readSubresourceBody, serveConnect, type ConnectHandler } from './subresources.ts';
+import type { User } from './auth/user.ts';
+import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
+import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer } from './auth/authorizer.ts';
+import type { AdmissionChain } from './admission/chain.ts';
+import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
+import { defaultAdmission } from './admission/plugins.ts';
+import type { OpenAPIDocuments } from './openapi/documents.ts';
 
-export interface User {
-  name: string;
-  groups: string[];
-}
+export type { User };
 
 export interface ApiServerOptions {
   registry: Registry;
   clock?: Clock;
   /** Returns the caller, or null when the credentials are missing or invalid. Absent = no authentication (tests). */
   authenticate?: (req: IncomingMessage) => User | null;
+  /** Decides what each user may do. Absent = every authenticated user may do everything (until RBAC). */
+  authorizer?: Authorizer;
+  /** The admission chain; absent = the default plugins (admission/plugins.ts), started by the server. */
+  admission?: AdmissionChain;
+  /** OpenAPI documents to serve; absent = the built-in kinds' documents. */
+  openapi?: OpenAPIDocuments;
   /** Paths served without credentials (/version, health). */
   isAnonymousPath?: (path: string) => boolean;
   /** Address reported in legacy /api discovery. */
@@ -66,10 +78,32 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const maxWatchSeconds = opts.maxWatchSeconds ?? 1800;
   const bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
 
-  function authenticated(req: IncomingMessage, path: string): boolean {
-    if (!opts.authenticate) return true;
-    if (opts.isAnonymousPath?.(path)) return true;
-    return opts.authenticate(req) !== null;
+  const authorizer = opts.authorizer ?? alwaysAllow;
+  const ownAdmission = !opts.admission;
+  const admission = opts.admission ?? defaultAdmission(registry);
+  // The default chain fills its caches in the background; writes wait for it (at once, after start).
+  const admissionReady = ownAdmission ? admission.start() : Promise.resolve();
+  admissionReady.catch((err: unknown) => console.error(`tinykube: admission did not start: ${(err as Error).message}`));
+
+  /** Step 1: the caller. Anonymous paths (/version, /healthz...) are served to callers without credentials. */
+  function authenticate(req: IncomingMessage, path: string): User {
+    if (!opts.authenticate) return UNAUTHENTICATED_ADMIN;
+    const user = opts.authenticate(req);
+    if (user) return user;
+    if (opts.isAnonymousPath?.(path)) return ANONYMOUS;
+    throw unauthorized();
+  }
+
+  /** Step 2: may the caller do this? A 403 is the Status kube-apiserver writes. */
+  async function authorize(a: AuthorizationAttributes): Promise<void> {
+    const r = await authorizer.authorize(a);
+    if (r.decision === 'allow') return;
+    const details = a.isResourceRequest ? { ...(a.name ? { name: a.name } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource } : undefined;
+    throw new StatusError(403, 'Forbidden', forbiddenMessage(a, r.reason), details);
+  }
+
+  function admissionAttributes(operation: AdmissionOperation, store: Store, info: ResourceRequest, ns: string | undefined, user: User, query: Query, name = info.name): AdmissionAttributes {
+    return { operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query) };
   }
 
   async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -94,7 +128,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const query = url.searchParams;
-    if (!authenticated(req, path)) throw unauthorized();
+    const user = authenticate(req, path);
+    const info = parseRequestInfo(req.method ?? 'GET', path, query);
+    await authorize(authorizationAttributes(user, req.method ?? 'GET', info, path));
     const segs = path.split('/').filter(Boolean);
     const readOnly = ['/version', '/healthz', '/livez', '/readyz', '/api', '/apis'].includes(path) || path.startsWith('/openapi/') || (segs[0] === 'api' && segs.length === 2) || (segs[0] === 'apis' && (segs.length === 2 || segs.length === 3));
     if (readOnly && req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
@@ -111,51 +147,70 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       case '/apis': {
         const core = path === '/api';
         if (wantsAggregated(req.headers.accept)) {
-          return writeJSON(req, res, 200, aggregatedDiscovery(registry.resources(), core), { 'Content-Type': aggregatedContentType, Vary: 'Accept' });
+          return writeJSON(req, res, 200, aggregatedDiscovery(registry.kinds(), core), { 'Content-Type': aggregatedContentType, Vary: 'Accept' });
         }
-        return writeJSON(req, res, 200, core ? apiVersions(serverAddress) : apiGroupList(registry.resources()), { Vary: 'Accept' });
+        return writeJSON(req, res, 200, core ? apiVersions(serverAddress) : apiGroupList(registry.kinds()), { Vary: 'Accept' });
       }
     }
     if (path === '/tinykube/v1/node-serving-cert') return nodeServingCert(req, res);
     if (path.startsWith('/openapi/')) {
-      if (handleOpenAPI(req, res, path, query)) return;
+      if (handleOpenAPI(req, res, path, query, opts.openapi)) return;
       throw notFound('', path);
     }
     const parts = path.split('/').filter(Boolean);
     if (parts[0] === 'api' && parts.length === 2) {
-      const doc = apiResourceList(registry.resources(), '', parts[1]!);
+      const doc = apiResourceList(registry.kinds(), '', parts[1]!);
       if (!doc) throw pageNotFound();
       return writeJSON(req, res, 200, doc);
     }
     if (parts[0] === 'apis' && parts.length === 2) {
-      const doc = apiGroupDoc(registry.resources(), parts[1]!);
+      const doc = apiGroupDoc(registry.kinds(), parts[1]!);
       if (!doc) throw pageNotFound();
       return writeJSON(req, res, 200, doc);
     }
     if (parts[0] === 'apis' && parts.length === 3) {
-      const doc = apiResourceList(registry.resources(), parts[1]!, parts[2]!);
+      const doc = apiResourceList(registry.kinds(), parts[1]!, parts[2]!);
       if (!doc) throw pageNotFound();
       return writeJSON(req, res, 200, doc);
     }
-    const info = parseRequestInfo(req.method ?? 'GET', path, query);
     if (info.kind !== 'resource') throw pageNotFound();
     const store = registry.lookup(info.group, info.version, info.resource);
     if (!store) throw pageNotFound();
-    if (store.info.namespaced && !info.namespace && info.name && info.resource !== 'namespaces') throw pageNotFound();
+    if (store.info.namespaced && !info.namespace && info.name) throw pageNotFound();
     if (!store.info.namespaced && info.namespace) throw pageNotFound();
     if (info.subresource && !(store.info.subresources ?? []).includes(info.subresource)) throw pageNotFound();
     // Only proxy subresources take a path of their own: /pods/x/status/extra addresses nothing.
     if (info.rest.length && info.subresource !== 'proxy') throw pageNotFound();
-    await serveResource(req, res, store, info, query);
+    await serveResource(req, res, store, info, query, user);
   }
 
-  async function serveResource(req: IncomingMessage, res: ServerResponse, store: Store, info: ResourceRequest, query: Query): Promise<void> {
+  async function serveResource(req: IncomingMessage, res: ServerResponse, store: Store, info: ResourceRequest, query: Query, user: User): Promise<void> {
     const ns = store.info.namespaced ? info.namespace || undefined : undefined;
-    if (info.subresource && info.subresource !== 'status' && info.subresource !== 'finalize') {
-      const sub = podSubresources[info.subresource];
-      if (store.info.resource === 'pods' && sub) return sub({ req, res, registry, store, info, query, clock, connect: opts.connect });
-      throw methodNotAllowed();
+    const kind = store.kind;
+    if (info.subresource) {
+      const sub = kind.subresources[info.subresource]!;
+      if (sub.connect) {
+        await admission.validate(admissionAttributes('CONNECT', store, info, ns, user, query), undefined, undefined);
+        return serveConnect({ req, res, registry, store, info, query, clock, connect: opts.connect });
+      }
+      if (sub.create) {
+        if (req.method !== 'POST') throw methodNotAllowed();
+        const gvk = sub.kind ?? { group: store.info.group, version: store.info.version, kind: store.info.kind };
+        const body = await readSubresourceBody(req, gvk);
+        const attrs = admissionAttributes('CREATE', store, info, ns, user, query);
+        await admissionReady;
+        await admission.admit(attrs, body, undefined);
+        await admission.validate(attrs, body, undefined);
+        await sub.create({ store, namespace: ns, name: info.name, body, dryRun: isDryRun(query), clock });
+        return writeJSON(req, res, 201, successStatus());
+      }
+      if (!sub.update || !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed();
     }
+    const write = (name = info.name) => {
+      const attrs = admissionAttributes('CREATE', store, info, ns, user, query, name);
+      return { dryRun: isDryRun(query), admission: admission.forWrite(attrs) };
+    };
+    if (info.verb !== 'get' && info.verb !== 'list' && info.verb !== 'watch') await admissionReady;
     switch (info.verb) {
       case 'get': {
         const obj = info.subresource ? await store.get(ns, info.name) : await store.get(ns, info.name);
@@ -169,10 +224,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (info.name && !info.subresource) throw methodNotAllowed();
         const body = await decodeRequest(req, store, query);
         checkNamespace(body.object, ns);
-        const name = body.object.metadata?.name ?? '';
-        await registry.admitCreate(store, ns, name);
-        const created = await store.create(ns, body.object, { dryRun: isDryRun(query) });
-        if (store.info.resource === 'namespaces' && !isDryRun(query)) await registry.ensureDefaultServiceAccount(created.metadata!.name!);
+        const created = await store.create(ns, body.object, write(body.object.metadata?.name ?? ''));
         return writeObject(req, res, 201, store, created, query, body.warnings);
       }
       case 'update': {
@@ -181,30 +233,30 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         checkNamespace(body.object, ns);
         const existing = await store.tryGet(ns, info.name);
         if (!existing && !info.subresource) {
-          // PUT to a missing object creates it, for resources that allow create-on-update (not pods).
-          if (store.info.resource === 'pods' || store.info.resource === 'namespaces') throw notFound(store.qualifiedResource, info.name);
-          await registry.admitCreate(store, ns, info.name);
+          // PUT to a missing object creates it, for kinds that allow create-on-update (not pods).
+          if (!kind.createOnUpdate) throw notFound(store.qualifiedResource, info.name);
           body.object.metadata = { ...(body.object.metadata ?? {}), name: info.name };
-          const created = await store.create(ns, body.object, { dryRun: isDryRun(query) });
+          const created = await store.create(ns, body.object, write());
           return writeObject(req, res, 201, store, created, query, body.warnings);
         }
-        const updated = await store.update(ns, info.name, body.object, { dryRun: isDryRun(query), subresource: info.subresource || undefined });
+        const updated = await store.update(ns, info.name, body.object, { ...write(), subresource: info.subresource || undefined });
         return writeObject(req, res, 200, store, updated, query, body.warnings);
       }
       case 'patch': {
         if (!info.name) throw methodNotAllowed();
         const raw = await readBody(req);
         const contentType = String(req.headers['content-type'] ?? '');
-        const result = await applyPatch({ store, registry, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
+        const result = await applyPatch({ store, clock, admission: write().admission, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
         return writeObject(req, res, result.created ? 201 : 200, store, result.object, query, result.warnings);
       }
       case 'delete': {
         if (info.subresource) throw methodNotAllowed();
         const opts = await deleteOptions(req, query);
+        // Validating admission of a delete sees the request, not the stored object (no plugin needs it yet).
+        await admission.validate(admissionAttributes('DELETE', store, info, ns, user, query), undefined, undefined);
         const out = await store.delete(ns, info.name, opts);
-        if (store.info.resource === 'namespaces' && !out.deleted && !isDryRun(query)) registry.finalizeNamespaceSoon(info.name);
-        // Pods, namespaces and other "return deleted object" resources answer with the object.
-        if (out.deleted && !returnsDeletedObject(store)) {
+        // Pods, namespaces and other "return deleted object" kinds answer with the object.
+        if (out.deleted && !kind.returnsDeletedObject) {
           return writeJSON(req, res, 200, successStatus({ name: info.name, kind: store.info.resource, uid: out.object.metadata?.uid, ...(store.info.group ? { group: store.info.group } : {}) }));
         }
         return writeObject(req, res, 200, store, out.object, query);
@@ -217,6 +269,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const items: KubeObject[] = [];
         for (const obj of all.items) {
           try {
+            await admission.validate(admissionAttributes('DELETE', store, info, obj.metadata?.namespace, user, query, obj.metadata!.name!), undefined, undefined);
             const out = await store.delete(obj.metadata?.namespace, obj.metadata!.name!, opts);
             items.push(out.object);
           } catch (err) {
@@ -262,7 +315,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (out.continue) listMeta.continue = out.continue;
     if (out.remainingItemCount !== undefined) listMeta.remainingItemCount = out.remainingItemCount;
     if (asTable) {
-      return writeJSON(req, res, 200, buildTable(tableResource(store), out.items, listMeta, tableOptions(store, query)));
+      return writeJSON(req, res, 200, buildTable(tableResource(store), store.kind.printer, out.items, listMeta, tableOptions(store, query)));
     }
     return writeJSONList(req, res, head(listMeta), out.encoded ?? []);
   }
@@ -282,7 +335,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const filter = buildFilter(store, lo.labelSelector, lo.fieldSelector);
     const asTable = wantsTable(req.headers.accept);
     const bookmarks = lo.allowWatchBookmarks;
-    const encoder = asTable ? new WatchTableEncoder(tableResource(store), tableOptions(store, query)) : undefined;
+    const encoder = asTable ? new WatchTableEncoder(tableResource(store), store.kind.printer, tableOptions(store, query)) : undefined;
     let handle: StoreWatch | undefined;
     let ended = false;
     const pending: string[] = [];
@@ -379,7 +432,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const headers: Record<string, string> = {};
     if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
     if (wantsTable(req.headers.accept) && req.method === 'GET') {
-      return writeJSON(req, res, code, tableForObject(tableResource(store), obj, tableOptions(store, query)), headers);
+      return writeJSON(req, res, code, tableForObject(tableResource(store), store.kind.printer, obj, tableOptions(store, query)), headers);
     }
     writeJSON(req, res, code, obj, headers);
   }
@@ -395,17 +448,22 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const body = JSON.stringify(se.toStatus());
         socket.end(`HTTP/1.1 ${se.code} ${se.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       };
-      try {
-        if (!authenticated(req, url.pathname)) return fail(unauthorized());
+      void (async () => {
+        // The same pipeline as every request: authenticate, authorize, route, admit (CONNECT).
+        const user = authenticate(req, url.pathname);
         const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
-        if (info.kind !== 'resource' || info.resource !== 'pods' || !opts.connect) return fail(pageNotFound());
-        opts.connect.upgrade({ req, socket, head, registry, info, query: url.searchParams }).catch(fail);
-      } catch (err) {
-        fail(err);
-      }
+        await authorize(authorizationAttributes(user, req.method ?? 'GET', info, url.pathname));
+        if (info.kind !== 'resource' || !opts.connect) throw pageNotFound();
+        const store = registry.lookup(info.group, info.version, info.resource);
+        if (!store || !store.kind.subresources[info.subresource]?.connect) throw pageNotFound();
+        const ns = store.info.namespaced ? info.namespace || undefined : undefined;
+        await admission.validate(admissionAttributes('CONNECT', store, info, ns, user, url.searchParams), undefined, undefined);
+        await opts.connect.upgrade({ req, socket, head, registry, info, query: url.searchParams });
+      })().catch(fail);
     },
     close() {
       for (const end of [...watches]) end();
+      if (ownAdmission) admission.stop();
     },
   };
 }
@@ -439,8 +497,14 @@ export function apiVersionOf(store: Store): string {
   return store.info.group ? `${store.info.group}/${store.info.version}` : store.info.version;
 }
 
-function returnsDeletedObject(store: Store): boolean {
-  return store.info.resource === 'pods' || store.info.resource === 'namespaces' || store.info.resource === 'nodes';
+const ANONYMOUS: User = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+
+/** Kubernetes' authorization attributes of a request (RequestInfo plus the user). */
+function authorizationAttributes(user: User, method: string, info: RequestInfo, path: string): AuthorizationAttributes {
+  if (info.kind !== 'resource') {
+    return { user, verb: method.toLowerCase(), isResourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
+  }
+  return { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
 }
 
 function isDryRun(query: Query): boolean {

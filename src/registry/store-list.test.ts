@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openBackend } from '../storage/registry.ts';
 import type { Backend } from '../storage/backend.ts';
 import { Store } from './store.ts';
-import { configMapStrategy } from './resources.ts';
+import { configMaps } from './core/configmaps/kind.ts';
 import { FakeClock } from '../util/clock.ts';
 import type { KubeObject } from '../api/types.ts';
 
@@ -18,7 +18,7 @@ async function withStore(fn: (s: Store, b: Backend) => Promise<void>): Promise<v
   const dir = mkdtempSync(join(tmpdir(), 'tk-store-list-'));
   const backend = await openBackend(`sqlite:${join(dir, 'state.db')}`);
   try {
-    await fn(new Store(backend, configMapStrategy, { clock: new FakeClock() }), backend);
+    await fn(new Store(backend, configMaps, { clock: new FakeClock() }), backend);
   } finally {
     await backend.close();
     rmSync(dir, { recursive: true, force: true });

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBackend } from '../storage/registry.ts';
 import { Store } from './store.ts';
-import { configMapStrategy } from './resources.ts';
+import { configMaps } from './core/configmaps/kind.ts';
 import { FakeClock } from '../util/clock.ts';
 
 async function withStore(fn: (s: Store) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tk-store-gc-'));
   const backend = await openBackend(`sqlite:${join(dir, 'state.db')}`);
   try {
-    await fn(new Store(backend, configMapStrategy, { clock: new FakeClock() }));
+    await fn(new Store(backend, configMaps, { clock: new FakeClock() }));
   } finally {
     await backend.close();
     rmSync(dir, { recursive: true, force: true });

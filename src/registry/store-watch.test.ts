@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBackend } from '../storage/registry.ts';
 import { Store, type StoreWatchEvent } from './store.ts';
-import { configMapStrategy } from './resources.ts';
+import { configMaps } from './core/configmaps/kind.ts';
 import { FakeClock } from '../util/clock.ts';
 import type { KubeObject } from '../api/types.ts';
 
@@ -24,7 +24,7 @@ test('store.watch: filtered and unfiltered watchers see entering, changing, leav
   const dir = mkdtempSync(join(tmpdir(), 'tk-store-watch-'));
   const backend = await openBackend(`sqlite:${join(dir, 'state.db')}`);
   try {
-    const store = new Store(backend, configMapStrategy, { clock: new FakeClock() });
+    const store = new Store(backend, configMaps, { clock: new FakeClock() });
     const all: Seen[] = [];
     const picked: Seen[] = [];
     const objects: StoreWatchEvent[] = [];

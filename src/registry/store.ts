@@ -15,6 +15,7 @@ import { jsonObjectEqual } from '../api/equality.ts';
 
 import type { KubeObject, ObjectMeta } from '../api/types.ts';
 import { realClock, rfc3339, type Clock } from '../util/clock.ts';
+import type { KindDefinition } from './kind.ts';
 import type { ResourceInfo, Strategy } from './strategy.ts';
 
 export interface ObjectFilter {
@@ -36,12 +37,16 @@ export interface ListParams {
   encoded?: boolean;
 }
 
-/** Admission plugins of one resource (registry.ts wires them; they may read other stores). */
-export interface StoreAdmission {
-  /** Mutating admission of a new object: after defaulting, before the strategy prepares and validates it. */
-  create?(obj: KubeObject): Promise<void>;
-  /** Validating admission of a main-resource update, once it passed validation. */
-  update?(obj: KubeObject, old: KubeObject): Promise<void>;
+/**
+ * Admission of one write, as the API server's request pipeline builds it for the request (its user,
+ * resource, subresource, dry run). The store calls it inside the write: mutate after defaulting and
+ * before the strategy prepares and validates; validate once the object passed validation, just before
+ * it is stored. `old` is undefined on create. Called once per attempt (an update retried after a
+ * conflict is admitted again, against the newer object), so plugins must be idempotent.
+ */
+export interface WriteAdmission {
+  mutate?(obj: KubeObject, old: KubeObject | undefined): Promise<void>;
+  validate?(obj: KubeObject, old: KubeObject | undefined): Promise<void>;
 }
 
 export interface ListOutput {
@@ -82,6 +87,7 @@ export interface StoreWatch {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  admission?: WriteAdmission;
 }
 
 export interface DeleteParams extends WriteOptions {
@@ -137,21 +143,21 @@ function deepFreeze(v: unknown): void {
 }
 
 export class Store {
+  readonly kind: KindDefinition;
   readonly info: ResourceInfo;
   readonly strategy: Strategy;
   readonly #backend: Backend;
   readonly #clock: Clock;
   readonly #prefix: string;
   readonly #deletion: DeletionPolicy | undefined;
-  readonly #admission: StoreAdmission | undefined;
 
-  constructor(backend: Backend, strategy: Strategy, opts: { clock?: Clock; deletion?: DeletionPolicy; admission?: StoreAdmission } = {}) {
+  constructor(backend: Backend, kind: KindDefinition, opts: { clock?: Clock } = {}) {
     this.#backend = backend;
-    this.strategy = strategy;
-    this.info = strategy.info;
+    this.kind = kind;
+    this.strategy = kind.strategy;
+    this.info = kind.info;
     this.#clock = opts.clock ?? realClock;
-    this.#deletion = opts.deletion;
-    this.#admission = opts.admission;
+    this.#deletion = kind.deletion;
     const g = this.info.group ? `${this.info.group}/` : '';
     this.#prefix = `/registry/${g}${this.info.resource}/`;
   }
@@ -372,7 +378,7 @@ export class Store {
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     this.strategy.defaults(obj);
     this.#resetServerMeta(meta);
-    if (this.#admission?.create) await this.#admission.create(obj);
+    if (opts.admission?.mutate) await opts.admission.mutate(obj, undefined);
     this.strategy.prepareForCreate(obj);
     this.#setTypeMeta(obj);
     this.#check(obj, this.strategy.validate(obj));
@@ -380,6 +386,7 @@ export class Store {
     // a valid path segment (core/v1 events validate no name of their own), sane labels, annotations,
     // finalizers and owner references.
     this.#check(obj, validateObjectMeta(meta, { namespaced: this.info.namespaced, nameFn: validatePathSegmentName, kubeFinalizers: false }));
+    if (opts.admission?.validate) await opts.admission.validate(obj, undefined);
     if (opts.dryRun) return obj;
     const name = meta.name!;
     const stored = this.#encode(obj);
@@ -451,6 +458,7 @@ export class Store {
       if (this.info.namespaced) meta.namespace = namespace;
       this.strategy.defaults(next);
       this.#keepServerMeta(meta, old.metadata!);
+      if (opts.admission?.mutate) await opts.admission.mutate(next, old);
       if (opts.subresource) {
         const sub = opts.subresource === 'status' ? this.strategy.status : this.strategy.subresources?.[opts.subresource];
         if (!sub) throw notFound(this.qualifiedResource, name);
@@ -464,7 +472,7 @@ export class Store {
       }
       this.#check(next, validateObjectMetaUpdate(next.metadata, old.metadata, { kubeFinalizers: false })); // rest.BeforeUpdate
       if (sameObject(next, old)) return this.#decode(kv); // no-op writes keep the resourceVersion, as in Kubernetes
-      if (!opts.subresource && this.#admission?.update) await this.#admission.update(next, old);
+      if (opts.admission?.validate) await opts.admission.validate(next, old);
       if (!opts.subresource && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
       // An object being deleted whose last finalizer is removed goes away now.
       // (Only for deletions held by finalizers, whose grace period is 0: a gracefully terminating pod is

@@ -59,7 +59,7 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   subresources?: Record<string, SubresourceStrategy<T>>;
 }
 
-export interface SubresourceStrategy<T extends KubeObject = KubeObject> {
+export interface SubresourceStrategy<T extends object = KubeObject> {
   prepareForUpdate(obj: T, old: T): void;
   validateUpdate(obj: T, old: T): FieldError[];
 }

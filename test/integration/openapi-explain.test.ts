@@ -14,7 +14,10 @@ import { decodeBodyDetailed, readBody } from '../../src/apiserver/decode/body.ts
 import { parseFieldValidation, validateFields } from '../../src/apiserver/decode/fields.ts';
 import { handleOpenAPI } from '../../src/apiserver/openapi/handler.ts';
 import { toStatusError } from '../../src/util/status.ts';
-import { servedResources } from '../../src/apiserver/openapi/resources.ts';
+import { resourceSpecs } from '../../src/apiserver/openapi/resources.ts';
+import { builtinKinds } from '../../src/registry/kinds.ts';
+
+const servedResources = resourceSpecs(builtinKinds);
 
 const kubectl = '/usr/bin/kubectl';
 const discoveryType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';

@@ -25,7 +25,7 @@ import type { Pod } from '../../api/types.ts';
 import { StatusError, badRequest, type Status } from '../../util/status.ts';
 import { dialUpgrade, rejectUpgrade, splice, upgradeRequestHeaders, upgradeResponseHeaders, writeResponseHead, SPDY_31, STREAM_PROTOCOL_HEADER, type UpgradeOutcome } from '../../util/spdy/upgrade.ts';
 import { SpdySession } from '../../util/spdy/session.ts';
-import type { ConnectHandler, SubresourceContext, UpgradeContext } from '../pods.ts';
+import type { ConnectHandler, SubresourceContext, UpgradeContext } from '../subresources.ts';
 import { nodeObjectLocator, type AgentEndpoint, type AgentLocator } from './agent.ts';
 import { checkLogsAvailable, logContainerName, streamContainerName } from './containers.ts';
 import { bridgeV5, openRemoteCommandStreams, V4_CHANNEL, V5_CHANNEL, type RemoteCommandStreams, type StreamFlags } from './remotecommand.ts';

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { modelNameForKind } from '../../api/models.ts';
 import { serverVersion } from '../version.ts';
 import { addResourcePaths, type PathContext } from './paths.ts';
-import { groupVersionPath, servedResources, type ResourceSpec } from './resources.ts';
+import { groupVersionPath, type ResourceSpec } from './resources.ts';
 import { SchemaSet, groupPackage, type Schema } from './schemas.ts';
 
 export interface OpenAPIDocument {
@@ -50,7 +50,7 @@ function modelFor(group: string, version: string, kind: string): string {
 }
 
 /** The document of one group-version, for the given resources (defaults to everything we serve). */
-export function buildGroupVersionDocument(group: string, version: string, resources: readonly ResourceSpec[] = servedResources): Schema {
+export function buildGroupVersionDocument(group: string, version: string, resources: readonly ResourceSpec[]): Schema {
   const set = new SchemaSet();
   const ctx: PathContext = {
     kindSchema: (g, v, k) => set.addModel(modelFor(g, v, k), groupPackage(g), [{ group: g, kind: k, version: v }]),
@@ -115,7 +115,7 @@ function makeDocument(key: string, doc: Schema): OpenAPIDocument {
 }
 
 /** Every document key we publish, in index order. */
-export function documentKeys(resources: readonly ResourceSpec[] = servedResources): string[] {
+export function documentKeys(resources: readonly ResourceSpec[]): string[] {
   const gvs = new Set<string>();
   const groups = new Set<string>();
   for (const r of resources) {
@@ -126,7 +126,7 @@ export function documentKeys(resources: readonly ResourceSpec[] = servedResource
 }
 
 /** Builds the document for an index key, or undefined when we publish no such document. */
-export function buildDocument(key: string, resources: readonly ResourceSpec[] = servedResources): Schema | undefined {
+export function buildDocument(key: string, resources: readonly ResourceSpec[]): Schema | undefined {
   if (!documentKeys(resources).includes(key)) return undefined;
   if (key === 'api' || key === 'apis') return buildRootDocument(key);
   const parts = key.split('/');
@@ -143,15 +143,16 @@ export function buildIndex(docs: readonly OpenAPIDocument[]): Schema {
 }
 
 /**
- * Lazily built, process-wide documents. Each group-version is built on its first request (the
- * index needs every hash, so asking for the index builds them all: ~20-30 ms, once).
+ * Lazily built documents of one set of resources. Each group-version is built on its first request
+ * (the index needs every hash, so asking for the index builds them all: ~20-30 ms, once). Documents
+ * of the built-in kinds are shared by every server in the process (builtinOpenAPI).
  */
 export class OpenAPIDocuments {
   readonly #resources: readonly ResourceSpec[];
   readonly #docs = new Map<string, OpenAPIDocument>();
   #index: OpenAPIDocument | undefined;
 
-  constructor(resources: readonly ResourceSpec[] = servedResources) {
+  constructor(resources: readonly ResourceSpec[]) {
     this.#resources = resources;
   }
 

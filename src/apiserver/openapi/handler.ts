@@ -8,18 +8,20 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StatusError, methodNotAllowed } from '../../util/status.ts';
+import { builtinKinds } from '../../registry/kinds.ts';
 import { OpenAPIDocuments, type OpenAPIDocument } from './documents.ts';
+import { resourceSpecs } from './resources.ts';
 
 let shared: OpenAPIDocuments | undefined;
 
-/** The process-wide documents (built on first use). */
-export function openAPIDocuments(): OpenAPIDocuments {
-  return (shared ??= new OpenAPIDocuments());
+/** The documents of the built-in kinds, shared by every server of the process (built on first use). */
+export function builtinOpenAPI(): OpenAPIDocuments {
+  return (shared ??= new OpenAPIDocuments(resourceSpecs(builtinKinds)));
 }
 
 /** Builds every document now, so the first kubectl request does not pay for it (~20 ms). */
 export function prepareOpenAPI(): void {
-  openAPIDocuments().index();
+  builtinOpenAPI().index();
 }
 
 const yearMs = 365 * 24 * 3600 * 1000;
@@ -28,7 +30,7 @@ const yearMs = 365 * 24 * 3600 * 1000;
  * Serves the OpenAPI endpoints. Returns false when `pathname` is not an OpenAPI path (the caller
  * routes it elsewhere); true when a response was written.
  */
-export function handleOpenAPI(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams, docs: OpenAPIDocuments = openAPIDocuments()): boolean {
+export function handleOpenAPI(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams, docs: OpenAPIDocuments = builtinOpenAPI()): boolean {
   if (pathname !== '/openapi/v2' && pathname !== '/openapi/v3' && !pathname.startsWith('/openapi/v3/')) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     writeStatus(res, methodNotAllowed());

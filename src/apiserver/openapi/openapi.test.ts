@@ -7,6 +7,10 @@ import { gunzipSync } from 'node:zlib';
 import { OpenAPIDocuments, buildGroupVersionDocument, documentKeys } from './documents.ts';
 import { handleOpenAPI } from './handler.ts';
 import { schemaName } from './schemas.ts';
+import { resourceSpecs } from './resources.ts';
+import { builtinKinds } from '../../registry/kinds.ts';
+
+const served = resourceSpecs(builtinKinds);
 
 type J = { [k: string]: unknown };
 const obj = (v: unknown): J => {
@@ -14,7 +18,7 @@ const obj = (v: unknown): J => {
   return v as J;
 };
 
-const core = buildGroupVersionDocument('', 'v1');
+const core = buildGroupVersionDocument('', 'v1', served);
 const schemas = obj(obj(core.components).schemas);
 const paths = obj(core.paths);
 
@@ -90,18 +94,18 @@ describe('openapi: core/v1 document', () => {
   });
 
   it('coordination.k8s.io/v1 carries leases', () => {
-    const doc = buildGroupVersionDocument('coordination.k8s.io', 'v1');
+    const doc = buildGroupVersionDocument('coordination.k8s.io', 'v1', served);
     const patch = obj(obj(obj(doc.paths)['/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}']).patch);
     assert.deepEqual(patch['x-kubernetes-group-version-kind'], { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease' });
     assert.ok(obj(obj(doc.components).schemas)['io.k8s.api.coordination.v1.Lease']);
   });
 
   it('publishes api, api/v1, apis, the coordination and scheduling groups and their versions', () => {
-    assert.deepEqual(documentKeys(), ['api', 'api/v1', 'apis', 'apis/coordination.k8s.io', 'apis/scheduling.k8s.io', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1']);
+    assert.deepEqual(documentKeys(served), ['api', 'api/v1', 'apis', 'apis/coordination.k8s.io', 'apis/scheduling.k8s.io', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1']);
   });
 
   it('scheduling.k8s.io/v1 carries priorityclasses', () => {
-    const doc = buildGroupVersionDocument('scheduling.k8s.io', 'v1');
+    const doc = buildGroupVersionDocument('scheduling.k8s.io', 'v1', served);
     const patch = obj(obj(obj(doc.paths)['/apis/scheduling.k8s.io/v1/priorityclasses/{name}']).patch);
     assert.deepEqual(patch['x-kubernetes-group-version-kind'], { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass' });
     assert.ok(obj(obj(doc.components).schemas)['io.k8s.api.scheduling.v1.PriorityClass']);
@@ -111,7 +115,7 @@ describe('openapi: core/v1 document', () => {
 describe('openapi: handler', () => {
   let server: Server;
   let base: string;
-  const docs = new OpenAPIDocuments();
+  const docs = new OpenAPIDocuments(served);
 
   before(async () => {
     server = createServer((req, res) => {

@@ -1,6 +1,7 @@
-// The resources whose schemas and operations the OpenAPI documents describe. This is the one table
-// to extend when the server grows a resource (apps/v1 later): the documents follow from it.
-// Facts here (plurals, scopes, subresources, verbs) mirror the real apiserver's for these kinds.
+// The resources whose schemas and operations the OpenAPI documents describe, derived from the kind
+// definitions (src/registry/kinds.ts).
+
+import type { KindDefinition } from '../../registry/kind.ts';
 
 export interface SubresourceSpec {
   name: string;
@@ -22,36 +23,28 @@ export interface ResourceSpec {
   subresources: readonly SubresourceSpec[];
 }
 
-const all = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
+type Verb = ResourceSpec['verbs'][number];
+type SubVerb = SubresourceSpec['verbs'][number];
 
-export const servedResources: readonly ResourceSpec[] = [
-  {
-    group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, verbs: all,
-    subresources: [
-      { name: 'status', verbs: ['get', 'update', 'patch'] },
-      { name: 'binding', kind: 'Binding', verbs: ['create'] },
-      { name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
-    ],
-  },
-  {
-    group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-    subresources: [
-      { name: 'status', verbs: ['get', 'update', 'patch'] },
-      { name: 'finalize', verbs: ['update'] },
-    ],
-  },
-  {
-    group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, verbs: all,
-    subresources: [{ name: 'status', verbs: ['get', 'update', 'patch'] }],
-  },
-  { group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, verbs: all, subresources: [] },
-  { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, verbs: all, subresources: [] },
-  { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, verbs: all, subresources: [] },
-  { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, verbs: all, subresources: [] },
-  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true, verbs: all, subresources: [] },
-  { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', plural: 'priorityclasses', namespaced: false, verbs: all, subresources: [] },
-];
+/** What the OpenAPI documents describe of the served kinds: the main resource and the subresources kube-apiserver publishes. */
+export function resourceSpecs(kinds: readonly KindDefinition[]): ResourceSpec[] {
+  return kinds.map((k) => ({
+    group: k.info.group,
+    version: k.info.version,
+    kind: k.info.kind,
+    plural: k.info.resource,
+    namespaced: k.info.namespaced,
+    verbs: k.info.verbs as Verb[],
+    subresources: Object.entries(k.subresources)
+      .filter(([, s]) => s.openapi)
+      .map(([name, s]) => ({
+        name,
+        verbs: s.verbs as SubVerb[],
+        ...(s.kind ? { kind: s.kind.kind } : {}),
+        ...(s.kind && (s.kind.group !== k.info.group || s.kind.version !== k.info.version) ? { group: s.kind.group, version: s.kind.version } : {}),
+      })),
+  }));
+}
 
 /** `api/v1`, `apis/coordination.k8s.io/v1`: the OpenAPI v3 index key of a group-version. */
 export function groupVersionPath(group: string, version: string): string {

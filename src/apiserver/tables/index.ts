@@ -3,6 +3,4 @@ export { buildTable, parseIncludeObject, tableForObject, TableShapeError, WatchT
 export type { IncludeObjectPolicy, TableOptions } from './table.ts';
 export { negotiateOutput, negotiateTable, parseAccept, wantsTable } from './negotiate.ts';
 export type { AcceptClause, ConversionKind, OutputNegotiation } from './negotiate.ts';
-export { humanDuration, timestampSince } from './duration.ts';
-export { printerFor } from './registry.ts';
-export type { PartialObjectMetadata, Table, TableCell, TableColumnDefinition, TableListMeta, TablePrinter, TableRow, TableRowCondition, TableVersion } from './types.ts';
+export type { PartialObjectMetadata, Table, TableCell, TableColumnDefinition, TableListMeta, TablePrinter, TableRow, TableRowCondition, TableVersion } from '../../registry/printing/types.ts';

@@ -5,7 +5,7 @@
 // and takes whichever the server accepts first; clauses are tried in q order (stable among equals,
 // more specific before wildcards), and a clause whose transformation the server cannot do is skipped.
 
-import type { TableVersion } from './types.ts';
+import type { TableVersion } from '../../registry/printing/types.ts';
 
 export interface AcceptClause {
   type: string;

@@ -2,14 +2,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../../util/status.ts';
 import { buildTable, parseIncludeObject, tableForObject, WatchTableEncoder } from './table.ts';
-import { NOW, makePod, running, terminated } from './testing.ts';
+import { NOW, makePod, running, terminated } from '../../registry/printing/testing.ts';
+import { podPrinter } from '../../registry/core/pods/printer.ts';
+import { configMapPrinter } from '../../registry/core/configmaps/printer.ts';
 import type { KubeObject } from '../../api/types.ts';
 
 const linkding = () => makePod('linkding').node('node-1').ip('10.244.0.10').phase('Running').container('app', running(), { ready: true }).build();
 
 describe('buildTable', () => {
   it('builds the pod list Table kubectl expects, in the real JSON shape', () => {
-    const table = buildTable('pods', [linkding()], { resourceVersion: '1013' }, { now: NOW });
+    const table = buildTable('pods', podPrinter, [linkding()], { resourceVersion: '1013' }, { now: NOW });
     assert.deepEqual(Object.keys(table), ['kind', 'apiVersion', 'metadata', 'columnDefinitions', 'rows']);
     assert.equal(table.kind, 'Table');
     assert.equal(table.apiVersion, 'meta.k8s.io/v1');
@@ -29,54 +31,54 @@ describe('buildTable', () => {
 
   it('copies metadata instead of aliasing the stored object', () => {
     const pod = linkding();
-    const row = buildTable('pods', [pod], {}, { now: NOW }).rows[0];
+    const row = buildTable('pods', podPrinter, [pod], {}, { now: NOW }).rows[0];
     const partial = row.object as { metadata: { name?: string } };
     partial.metadata.name = 'changed';
     assert.equal(pod.metadata!.name, 'linkding');
   });
 
   it('carries continue and remainingItemCount, and omits an empty resourceVersion', () => {
-    assert.deepEqual(buildTable('pods', [], { resourceVersion: '1056', continue: 'eyJ2Ijoi', remainingItemCount: 1 }, { now: NOW }).metadata,
+    assert.deepEqual(buildTable('pods', podPrinter, [], { resourceVersion: '1056', continue: 'eyJ2Ijoi', remainingItemCount: 1 }, { now: NOW }).metadata,
       { resourceVersion: '1056', continue: 'eyJ2Ijoi', remainingItemCount: 1 });
-    assert.deepEqual(buildTable('pods', [], { remainingItemCount: 0 }, { now: NOW }).metadata, { remainingItemCount: 0 });
-    const empty = buildTable('pods', [], { resourceVersion: '' }, { now: NOW });
+    assert.deepEqual(buildTable('pods', podPrinter, [], { remainingItemCount: 0 }, { now: NOW }).metadata, { remainingItemCount: 0 });
+    const empty = buildTable('pods', podPrinter, [], { resourceVersion: '' }, { now: NOW });
     assert.deepEqual(empty.metadata, {});
     assert.deepEqual(empty.rows, []);
   });
 
   it('adds row conditions for finished pods', () => {
     const done = makePod('done').phase('Succeeded').container('app', terminated(0, 'Completed')).build();
-    const [row] = buildTable('pods', [done], {}, { now: NOW }).rows;
+    const [row] = buildTable('pods', podPrinter, [done], {}, { now: NOW }).rows;
     assert.deepEqual(row.conditions?.map((c) => [c.type, c.status, c.reason]), [['Completed', 'True', 'Succeeded']]);
-    assert.ok(!('conditions' in buildTable('pods', [linkding()], {}, { now: NOW }).rows[0]));
+    assert.ok(!('conditions' in buildTable('pods', podPrinter, [linkding()], {}, { now: NOW }).rows[0]));
   });
 
   it('includeObject=None leaves rows without object; Object embeds the full object', () => {
-    const none = buildTable('pods', [linkding()], {}, { now: NOW, includeObject: 'None' });
+    const none = buildTable('pods', podPrinter, [linkding()], {}, { now: NOW, includeObject: 'None' });
     assert.ok(!('object' in none.rows[0]));
     const pod = linkding();
-    const full = buildTable('pods', [pod], {}, { now: NOW, includeObject: 'Object' });
+    const full = buildTable('pods', podPrinter, [pod], {}, { now: NOW, includeObject: 'Object' });
     assert.deepEqual(full.rows[0].object, pod);
   });
 
   it('includeObject=Object fills kind/apiVersion of bare list items when told them', () => {
     const bare: KubeObject = { metadata: { name: 'cfg' }, data: {} };
-    const table = buildTable('configmaps', [bare], {}, { now: NOW, includeObject: 'Object', objectType: { apiVersion: 'v1', kind: 'ConfigMap' } });
+    const table = buildTable('configmaps', configMapPrinter, [bare], {}, { now: NOW, includeObject: 'Object', objectType: { apiVersion: 'v1', kind: 'ConfigMap' } });
     assert.deepEqual(table.rows[0].object, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: {} });
   });
 
   it('noHeaders sends null column definitions', () => {
-    assert.equal(buildTable('pods', [linkding()], {}, { now: NOW, noHeaders: true }).columnDefinitions, null);
+    assert.equal(buildTable('pods', podPrinter, [linkding()], {}, { now: NOW, noHeaders: true }).columnDefinitions, null);
   });
 
   it('speaks v1beta1 when that was negotiated', () => {
-    const t = buildTable('pods', [linkding()], {}, { now: NOW, version: 'v1beta1' });
+    const t = buildTable('pods', podPrinter, [linkding()], {}, { now: NOW, version: 'v1beta1' });
     assert.equal(t.apiVersion, 'meta.k8s.io/v1beta1');
     assert.equal((t.rows[0].object as { apiVersion: string }).apiVersion, 'meta.k8s.io/v1beta1');
   });
 
   it('falls back to Name/Age for resources without a printer', () => {
-    const t = buildTable('widgets.example.com', [{ metadata: { name: 'w', creationTimestamp: '2026-01-01T11:00:00Z' } }], {}, { now: NOW });
+    const t = buildTable('widgets.example.com', undefined, [{ metadata: { name: 'w', creationTimestamp: '2026-01-01T11:00:00Z' } }], {}, { now: NOW });
     assert.deepEqual(t.columnDefinitions?.map((c) => c.name), ['Name', 'Age']);
     assert.deepEqual(t.rows[0].cells, ['w', '60m']);
   });
@@ -84,13 +86,13 @@ describe('buildTable', () => {
 
 describe('single objects and watches', () => {
   it('tableForObject uses the object resourceVersion', () => {
-    const t = tableForObject('pods', linkding(), { now: NOW });
+    const t = tableForObject('pods', podPrinter, linkding(), { now: NOW });
     assert.deepEqual(t.metadata, { resourceVersion: '1008' });
     assert.equal(t.rows.length, 1);
   });
 
   it('WatchTableEncoder sends column definitions only in the first event and passes Status through', () => {
-    const enc = new WatchTableEncoder('pods', {});
+    const enc = new WatchTableEncoder('pods', podPrinter, {});
     const first = enc.encode(linkding(), NOW) as { columnDefinitions: unknown[] | null; rows: Array<{ cells: unknown[] }> };
     assert.equal(first.columnDefinitions?.length, 9);
     const pending = makePod('w1pod').container('app').build();
@@ -103,7 +105,7 @@ describe('single objects and watches', () => {
   });
 
   it('a Status as the very first event still uses up the headers, as upstream', () => {
-    const enc = new WatchTableEncoder('pods', {});
+    const enc = new WatchTableEncoder('pods', podPrinter, {});
     enc.encode({ kind: 'Status', apiVersion: 'v1' }, NOW);
     assert.equal((enc.encode(linkding(), NOW) as { columnDefinitions: unknown }).columnDefinitions, null);
   });

@@ -6,8 +6,9 @@
 
 import type { KubeObject } from '../../api/types.ts';
 import { badRequest } from '../../util/status.ts';
-import { printerFor } from './registry.ts';
-import type { PartialObjectMetadata, Table, TableListMeta, TableRow, TableVersion } from './types.ts';
+import { genericPrinter } from '../../registry/printing/generic.ts';
+import type { TablePrinter } from '../../registry/printing/types.ts';
+import type { PartialObjectMetadata, Table, TableListMeta, TableRow, TableVersion } from '../../registry/printing/types.ts';
 
 /** Value of the `includeObject` query parameter. */
 export type IncludeObjectPolicy = 'None' | 'Object' | 'Metadata';
@@ -60,8 +61,8 @@ function rowObject(obj: KubeObject, opts: TableOptions): TableRow['object'] {
  * resourceVersion in `listMeta`, see tableForObject). `resource` is the plural, optionally
  * group-qualified ("pods", "leases", "leases.coordination.k8s.io").
  */
-export function buildTable(resource: string, objects: readonly KubeObject[], listMeta: TableListMeta, opts: TableOptions): Table {
-  const printer = printerFor(resource);
+export function buildTable(resource: string, kindPrinter: TablePrinter | undefined, objects: readonly KubeObject[], listMeta: TableListMeta, opts: TableOptions): Table {
+  const printer = kindPrinter ?? genericPrinter;
   const width = printer.columns.length;
   const rows: TableRow[] = objects.map((obj) => {
     const printed = printer.print(obj, opts.now);
@@ -93,8 +94,8 @@ export function buildTable(resource: string, objects: readonly KubeObject[], lis
 }
 
 /** A one-row Table for `GET .../pods/x` or one watch event: metadata.resourceVersion is the object's. */
-export function tableForObject(resource: string, obj: KubeObject, opts: TableOptions): Table {
-  return buildTable(resource, [obj], { resourceVersion: obj.metadata?.resourceVersion }, opts);
+export function tableForObject(resource: string, printer: TablePrinter | undefined, obj: KubeObject, opts: TableOptions): Table {
+  return buildTable(resource, printer, [obj], { resourceVersion: obj.metadata?.resourceVersion }, opts);
 }
 
 /**
@@ -105,11 +106,13 @@ export function tableForObject(resource: string, obj: KubeObject, opts: TableOpt
  */
 export class WatchTableEncoder {
   readonly #resource: string;
+  readonly #printer: TablePrinter | undefined;
   readonly #opts: Omit<TableOptions, 'now' | 'noHeaders'>;
   #sentFirst = false;
 
-  constructor(resource: string, opts: Omit<TableOptions, 'now' | 'noHeaders'>) {
+  constructor(resource: string, printer: TablePrinter | undefined, opts: Omit<TableOptions, 'now' | 'noHeaders'>) {
     this.#resource = resource;
+    this.#printer = printer;
     this.#opts = opts;
   }
 
@@ -117,7 +120,7 @@ export class WatchTableEncoder {
     const noHeaders = this.#sentFirst;
     this.#sentFirst = true;
     if (obj.kind === 'Status') return obj;
-    return tableForObject(this.#resource, obj, { ...this.#opts, now, noHeaders });
+    return tableForObject(this.#resource, this.#printer, obj, { ...this.#opts, now, noHeaders });
   }
 }
 

@@ -1,0 +1,35 @@
+// NamespaceLifecycle: nothing is created in a namespace that does not exist or is being terminated,
+// and the namespaces every cluster needs may not be deleted (kube-apiserver's plugin, with its messages).
+
+import type { Namespace } from '../../api/types.ts';
+import type { Registry } from '../../registry/registry.ts';
+import { forbidden, notFound } from '../../util/status.ts';
+import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
+
+/** kube-apiserver's immortal namespaces. */
+const IMMORTAL = new Set(['default', 'kube-system', 'kube-public']);
+
+export class NamespaceLifecycle implements AdmissionPlugin {
+  readonly name = 'NamespaceLifecycle';
+  readonly #registry: Registry;
+
+  constructor(registry: Registry) {
+    this.#registry = registry;
+  }
+
+  async validate(a: AdmissionAttributes): Promise<void> {
+    const r = a.resource;
+    if (a.operation === 'DELETE' && r.group === '' && r.resource === 'namespaces' && !a.subresource && IMMORTAL.has(a.name)) {
+      throw forbidden('namespaces', a.name, 'this namespace may not be deleted');
+    }
+    if (a.operation !== 'CREATE' || !r.namespaced || !a.namespace) return;
+    const ns = (await this.#registry.store('namespaces').tryGet(undefined, a.namespace)) as Namespace | null;
+    if (!ns) throw notFound('namespaces', a.namespace);
+    if (ns.metadata?.deletionTimestamp || ns.status?.phase === 'Terminating') {
+      const resource = r.group ? `${r.resource}.${r.group}` : r.resource;
+      throw forbidden(resource, a.name, `unable to create new content in namespace ${a.namespace} because it is being terminated`, [
+        { reason: 'NamespaceTerminating', message: `namespace ${a.namespace} is terminating`, field: 'metadata.namespace' },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// The admission plugins and their order: the one place that lists them (kube-apiserver's
+// recommended order, reduced to the plugins tinykube has). Later plugins (LimitRanger,
+// ResourceQuota, PodSecurity, NodeRestriction...) are added here.
+
+import type { Registry } from '../../registry/registry.ts';
+import { AdmissionChain } from './chain.ts';
+import { NamespaceLifecycle } from './namespace-lifecycle.ts';
+import { PriorityAdmission } from './priority.ts';
+import { ServiceAccountAdmission } from './service-account.ts';
+
+export function defaultAdmission(registry: Registry): AdmissionChain {
+  return new AdmissionChain([new NamespaceLifecycle(registry), new ServiceAccountAdmission(registry), new PriorityAdmission(registry)]);
+}

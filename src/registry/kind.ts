@@ -1,0 +1,149 @@
+// One kind, defined once: its identity, its typed strategy, its table printer, its field selectors,
+// its subresources and how it is deleted. Everything else derives from the list in kinds.ts:
+// discovery, OpenAPI, tables, routing, the stores. Nothing outside a kind's folder branches on its name.
+//
+// A kind folder (src/registry/<group>/<resource>/) exports one `defineKind<T>({...})` value. The typed
+// pieces take the kind's own type (Pod, Namespace...); defineKind erases them to KubeObject once, here,
+// because the store and the HTTP layer handle every kind alike.
+
+import type { FieldError } from '../api/field.ts';
+import type { FieldLabelSet } from '../api/fields.ts';
+import { modelNameForKind } from '../api/models.ts';
+import type { KubeObject } from '../api/types.ts';
+import type { Clock } from '../util/clock.ts';
+import type { TablePrinter } from './printing/types.ts';
+import type { DeletionPolicy, Store } from './store.ts';
+import type { ResourceInfo, Strategy, SubresourceStrategy } from './strategy.ts';
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** What a create-like subresource (pods/binding, pods/eviction) gets: its decoded body and the parent's store. */
+export interface SubresourceCreateContext {
+  store: Store;
+  namespace: string | undefined;
+  name: string;
+  body: Record<string, unknown>;
+  dryRun: boolean;
+  clock: Clock;
+}
+
+/**
+ * A subresource, by what it does. Exactly one of `update`, `create`, `connect` is set (or none, for
+ * a subresource that is only advertised, such as pods/proxy today).
+ */
+export interface SubresourceDefinition<T extends object = KubeObject> {
+  /** Discovery verbs, in kube-apiserver's order. */
+  verbs: readonly string[];
+  /** Kind of the request and response body when it is not the parent's (Binding, Eviction, PodExecOptions...). */
+  kind?: GroupVersionKind;
+  /** Published in the OpenAPI document with these verbs (kube-apiserver lists status, binding, eviction...). */
+  openapi?: boolean;
+  /** A PUT/PATCH of the parent object that may change only part of it (status, finalize). */
+  update?: SubresourceStrategy<T>;
+  /** A POST of another kind that acts on the parent (binding, eviction); answers 201 Success. */
+  create?(ctx: SubresourceCreateContext): Promise<void>;
+  /** Served by the node agent the object runs on (log, exec, attach, portforward). */
+  connect?: boolean;
+}
+
+export interface FieldSelectors<T> {
+  /** The field labels selectors may use, with their error texts. */
+  labels: FieldLabelSet;
+  /** The object's value for every label in `labels` (metadata.name/namespace included). */
+  of(obj: T): Record<string, string>;
+}
+
+/** The typed strategy hooks a kind writes (see strategy.ts for when the store calls each). */
+export interface KindStrategy<T> {
+  defaults?(obj: T): void;
+  prepareForCreate?(obj: T): void;
+  validate(obj: T): FieldError[];
+  prepareForUpdate?(obj: T, old: T): void;
+  validateUpdate(obj: T, old: T): FieldError[];
+}
+
+/** Identity as a kind folder writes it: listKind, verbs and subresource names are derived. */
+export type KindIdentity = Omit<ResourceInfo, 'listKind' | 'verbs' | 'subresources'> & { listKind?: string; verbs?: readonly string[] };
+
+export interface KindSpec<T extends object> {
+  identity: KindIdentity;
+  strategy: KindStrategy<T>;
+  /** Server-side table columns (kubectl get); absent = Name and Age. */
+  printer?: TablePrinter;
+  /** Field selectors beyond metadata.name and metadata.namespace. */
+  fields?: FieldSelectors<T>;
+  subresources?: Record<string, SubresourceDefinition<T>>;
+  /** How deletion waits (graceful pods, namespaces held by spec.finalizers); absent = at once. */
+  deletion?: DeletionPolicy;
+  /** A PUT to a missing name creates the object (kube-apiserver's AllowCreateOnUpdate). Default true. */
+  createOnUpdate?: boolean;
+  /** DELETE answers with the object instead of a Success Status (kube-apiserver's ReturnDeletedObject). */
+  returnsDeletedObject?: boolean;
+}
+
+/** A kind as the store and the HTTP layer see it. */
+export interface KindDefinition {
+  readonly info: ResourceInfo;
+  readonly strategy: Strategy;
+  readonly printer?: TablePrinter;
+  readonly subresources: Readonly<Record<string, SubresourceDefinition>>;
+  readonly deletion?: DeletionPolicy;
+  readonly createOnUpdate: boolean;
+  readonly returnsDeletedObject: boolean;
+  /**
+   * Where the kind's schema comes from: built-in kinds use the @kubernetes/client-node model of the
+   * same name ("V1Pod"), which OpenAPI publishes and request bodies are decoded against.
+   */
+  readonly schema: { model: string };
+}
+
+export const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
+
+/** Builds a kind from its typed parts (the one place the kind's type is erased to KubeObject). */
+export function defineKind<T extends object>(spec: KindSpec<T>): KindDefinition {
+  const erased = spec as unknown as KindSpec<KubeObject>;
+  const s = erased.strategy;
+  const subs = erased.subresources ?? {};
+  const updates: Record<string, SubresourceStrategy> = {};
+  for (const [name, sub] of Object.entries(subs)) if (sub.update && name !== 'status') updates[name] = sub.update;
+  const { listKind, verbs, ...identity } = spec.identity;
+  const info: ResourceInfo = {
+    ...identity,
+    listKind: listKind ?? `${identity.kind}List`,
+    verbs: [...(verbs ?? allVerbs)],
+    ...(Object.keys(subs).length ? { subresources: Object.keys(subs).sort() } : {}),
+  };
+  const strategy: Strategy = {
+    info,
+    defaults: s.defaults?.bind(s) ?? noop,
+    prepareForCreate: s.prepareForCreate?.bind(s) ?? noop,
+    validate: s.validate.bind(s),
+    prepareForUpdate: s.prepareForUpdate?.bind(s) ?? noop,
+    validateUpdate: s.validateUpdate.bind(s),
+    ...(erased.fields ? { fieldsOf: erased.fields.of, fieldLabels: erased.fields.labels } : {}),
+    ...(subs.status?.update ? { status: subs.status.update } : {}),
+    ...(Object.keys(updates).length ? { subresources: updates } : {}),
+  };
+  return {
+    info,
+    strategy,
+    printer: spec.printer,
+    subresources: subs,
+    deletion: spec.deletion,
+    createOnUpdate: spec.createOnUpdate ?? true,
+    returnsDeletedObject: spec.returnsDeletedObject ?? false,
+    schema: { model: modelFor(info) },
+  };
+}
+
+function noop(): void {}
+
+function modelFor(info: ResourceInfo): string {
+  const model = modelNameForKind(info.group, info.version, info.kind);
+  if (!model) throw new Error(`kind ${info.kind} (${info.group}/${info.version}) has no client-node model`);
+  return model;
+}
