@@ -43,8 +43,9 @@ export function parseRequestInfo(method: string, pathname: string, query: URLSea
   }
   let seg = parts.slice(i).map(decodeSegment);
   let namespace = '';
-  // /namespaces/{ns}/{resource}... addresses a namespaced resource; /namespaces/{name}[/sub] is the namespace itself.
-  if (seg[0] === 'namespaces' && seg.length >= 3) {
+  // /namespaces/{ns}/{resource}... addresses a namespaced resource; /namespaces/{name}[/status|/finalize]
+  // is the namespace itself (the namespace's own subresources, as Kubernetes' RequestInfoFactory has them).
+  if (seg[0] === 'namespaces' && seg.length >= 3 && !(seg.length === 3 && (seg[2] === 'status' || seg[2] === 'finalize'))) {
     namespace = seg[1]!;
     seg = seg.slice(2);
   }

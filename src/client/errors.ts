@@ -53,6 +53,9 @@ export function isNotFound(err: unknown): boolean {
 export function isAlreadyExists(err: unknown): boolean {
   return err instanceof ApiError && err.reason === 'AlreadyExists';
 }
+export function isForbidden(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 403;
+}
 export function isConflict(err: unknown): boolean {
   return err instanceof ApiError && err.reason === 'Conflict';
 }

@@ -38,7 +38,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const clientFor = (userAgent: string) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 });
   try {
     if (opts.controllers !== false) {
-      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager'), clock: opts.clock, options: opts.controllerOptions }));
+      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager'), clock: opts.clock, options: { rootCA: cp.pki.caCertPem, ...opts.controllerOptions } }));
     }
     if (opts.scheduler !== false) {
       const client = clientFor('tinykube-scheduler');

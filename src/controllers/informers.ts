@@ -5,14 +5,14 @@
 // handlers in start(). start() here starts every informer created so far and is idempotent; an informer
 // asked for after start() is started at once. Single-threaded use only.
 
-import type { Node, Pod } from '../api/types.ts';
+import type { ConfigMap, Namespace, Node, Pod, ServiceAccount } from '../api/types.ts';
 import type { Lease } from '../api/types.ts';
 import type { ApiClient, HasMetadata } from '../client/client.ts';
 import { Informer, listWatch, transformListWatch } from '../client/informer.ts';
 import { trimPodForCache } from '../client/trim.ts';
 import type { ListerWatcher } from '../client/informer.ts';
 import type { IndexFunc } from '../client/cache.ts';
-import { Leases, Nodes, Pods } from '../client/resources.ts';
+import { ConfigMaps, Leases, Namespaces, Nodes, Pods, ServiceAccounts } from '../client/resources.ts';
 import type { ResourceRef } from '../client/resources.ts';
 import type { Clock } from '../util/clock.ts';
 
@@ -48,6 +48,19 @@ export class SharedInformers {
   /** Node heartbeats: the Leases in kube-node-lease. */
   nodeLeases(): Informer<Lease & HasMetadata> {
     return this.#get('nodeLeases', () => new Informer<Lease & HasMetadata>(listWatch<Lease & HasMetadata>(this.client, Leases, NODE_LEASE_NAMESPACE), { clock: this.#clock, onError: this.#onError }));
+  }
+
+  namespaces(): Informer<Namespace & HasMetadata> {
+    return this.resource<Namespace & HasMetadata>(Namespaces);
+  }
+
+  serviceAccounts(): Informer<ServiceAccount & HasMetadata> {
+    return this.resource<ServiceAccount & HasMetadata>(ServiceAccounts);
+  }
+
+  /** The ConfigMaps of one name in every namespace (the root CA publisher's: it needs no others). */
+  rootCAConfigMaps(name: string): Informer<ConfigMap & HasMetadata> {
+    return this.#get(`configmaps:${name}`, () => new Informer<ConfigMap & HasMetadata>(listWatch<ConfigMap & HasMetadata>(this.client, ConfigMaps, undefined, { fieldSelector: `metadata.name=${name}` }), { clock: this.#clock, onError: this.#onError }));
   }
 
   /** Any resource through a caller-built ListerWatcher (the garbage collector's metadata views). */

@@ -1,5 +1,5 @@
 // Starts every controller of one process on shared informers (kube-controller-manager, reduced to what
-// tinykube needs). Namespace termination is not here: the API server does it (registry.ts).
+// tinykube needs).
 //
 // Called once by src/cmd (tinykube server, tinykube up) with a client for the API server; stop() ends
 // the controllers, then the informers, and waits for the writes in flight.
@@ -15,6 +15,9 @@ import { NODE_CONTROLLER_COMPONENT, NodeLifecycleController } from './nodelifecy
 import type { NodeLifecycleOptions } from './nodelifecycle/controller.ts';
 import { PodGarbageCollector } from './podgc/controller.ts';
 import type { PodGCOptions } from './podgc/controller.ts';
+import { NamespaceController } from './namespace/controller.ts';
+import { ServiceAccountController } from './serviceaccount/controller.ts';
+import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -25,6 +28,12 @@ export interface ControllerOptions {
   garbageCollector?: Tunables<GarbageCollectorOptions> | false;
   /** Pod GC tunables (terminatedPodThreshold, periodMs, quarantineMs); false disables it. */
   podGC?: Tunables<PodGCOptions> | false;
+  /** The namespace controller (empties and releases deleted namespaces); false disables it. */
+  namespace?: false;
+  /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
+  serviceAccount?: false;
+  /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
+  rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
   onError?: (err: unknown) => void;
 }
@@ -34,6 +43,9 @@ export interface Controllers {
   nodeLifecycle?: NodeLifecycleController;
   garbageCollector?: GarbageCollector;
   podGC?: PodGarbageCollector;
+  namespace?: NamespaceController;
+  serviceAccount?: ServiceAccountController;
+  rootCAPublisher?: RootCACertPublisher;
   stop(): Promise<void>;
 }
 
@@ -47,7 +59,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop()]);
       await informers.stop();
       await events.flush();
     },
@@ -55,6 +67,12 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
   if (o.garbageCollector !== false) out.garbageCollector = new GarbageCollector({ ...o.garbageCollector, client, informers, clock, onError });
   if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client, informers, clock, onError });
+  if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
+  if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
+  if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
+  out.namespace?.start();
+  out.serviceAccount?.start();
+  out.rootCAPublisher?.start();
   out.nodeLifecycle?.start();
   out.garbageCollector?.start();
   out.podGC?.start();

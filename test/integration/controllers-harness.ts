@@ -39,7 +39,7 @@ export async function startHarness(options: ControllerOptions): Promise<Harness>
   const cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0' });
   const client = ApiClient.fromKubeconfig(cp.kubeconfigPath, { userAgent: 'controllers-test' });
   const errors: unknown[] = [];
-  const controllers = startControllers({ client, options: { ...options, onError: (e) => errors.push(e) } });
+  const controllers = startControllers({ client, options: { rootCA: cp.pki.caCertPem, ...options, onError: (e) => errors.push(e) } });
   const informers: Informer<HasMetadata>[] = [];
   return {
     cp,
