@@ -14,7 +14,8 @@ import {
   validateObjectMeta,
   validateObjectMetaUpdate,
 } from './meta.ts';
-import { validateResourceQuantityValue, validateTaintEffect } from './pod.ts';
+import { validateResourceQuantityValue } from './pod/resources.ts';
+import { validateTaintEffect } from './pod/scheduling.ts';
 
 /** ConfigMaps and Secrets may hold at most 1 MiB of data. */
 export const MAX_SECRET_SIZE = 1024 * 1024;

@@ -6,9 +6,8 @@
 //
 // Callers: the agent's pod config loop, one call at a time (admit() awaits only when it re-reads the
 // Node, and the agent does not judge the next pod meanwhile). Not safe for overlapping admit() calls.
+import { fitNode, fitPod, type FitPod } from '../../api/scheduling/fit.ts';
 import type { Node, Pod } from '../../api/types.ts';
-import { NodeInfo } from '../../scheduler/framework/node-info.ts';
-import { newPodInfo, type PodInfo } from '../../scheduler/framework/pod-info.ts';
 import { ADMITTED, generalFilter, onlyNodeAffinity, type AdmitResult, type Rejection } from './predicates.ts';
 
 /**
@@ -25,6 +24,10 @@ export function startupOrder(pods: readonly Pod[]): { started: Pod[]; rest: Pod[
   return { started: byAge.filter(started), rest: byAge.filter((p) => !started(p)) };
 }
 
+interface AdmittedPod extends FitPod {
+  readonly uid: string;
+}
+
 export interface PodAdmitterOptions {
   nodeName: string;
   /** Whether an admitted pod still holds its resources (not terminal, or still being terminated). */
@@ -33,8 +36,8 @@ export interface PodAdmitterOptions {
 
 export class PodAdmitter {
   readonly #o: PodAdmitterOptions;
-  /** Admitted pods by uid, keyed by uid in the NodeInfo too: a pod and its same-named successor both count. */
-  readonly #admitted = new Map<string, PodInfo>();
+  /** Admitted pods by uid: a pod and its same-named successor both count. */
+  readonly #admitted = new Map<string, AdmittedPod>();
   readonly #rejected = new Set<string>();
 
   constructor(o: PodAdmitterOptions) {
@@ -87,7 +90,7 @@ export class PodAdmitter {
     return this.#record(info, this.#judge(info, node)[0]);
   }
 
-  #record(info: PodInfo, failure: Rejection | undefined): AdmitResult {
+  #record(info: AdmittedPod, failure: Rejection | undefined): AdmitResult {
     if (failure) {
       this.#rejected.add(info.uid);
       return failure;
@@ -96,16 +99,14 @@ export class PodAdmitter {
     return ADMITTED;
   }
 
-  #info(pod: Pod): PodInfo {
-    const info = newPodInfo(pod);
-    return { ...info, key: info.uid };
+  #info(pod: Pod): AdmittedPod {
+    return { ...fitPod(pod), uid: pod.metadata?.uid ?? '' };
   }
 
-  #judge(pod: PodInfo, node: Node): Rejection[] {
+  #judge(pod: AdmittedPod, node: Node): Rejection[] {
     this.#prune();
-    const ni = new NodeInfo(this.#o.nodeName, node);
-    for (const [uid, p] of this.#admitted) if (uid !== pod.uid) ni.addPod(p);
-    return generalFilter(pod, ni);
+    const others = [...this.#admitted.values()].filter((p) => p.uid !== pod.uid);
+    return generalFilter(pod, fitNode(this.#o.nodeName, node, others));
   }
 
   #prune(): void {

@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from '../../api/types.ts';
-import { NodeInfo } from '../../scheduler/framework/node-info.ts';
-import { newPodInfo } from '../../scheduler/framework/pod-info.ts';
+import { fitNode, fitPod } from '../../api/scheduling/fit.ts';
 import { makeNode, makePod } from '../../scheduler/testing/builders.ts';
 import type { NodeBuilder, PodBuilder } from '../../scheduler/testing/builders.ts';
 import { admitPod, generalFilter, onlyNodeAffinity, rejectedStatus, type AdmitResult } from './predicates.ts';
 
 function verdict(pod: PodBuilder, node: NodeBuilder, admitted: Pod[] = []): AdmitResult {
-  const ni = new NodeInfo('n1', node.obj());
-  for (const p of admitted) ni.addPod(newPodInfo(p));
-  return admitPod(newPodInfo(pod.onNode('n1').obj()), ni);
+  return admitPod(fitPod(pod.onNode('n1').obj()), fitNode('n1', node.obj(), admitted.map(fitPod)));
 }
 
 const node = () => makeNode('n1').allocatable({ cpu: '2', memory: '1Gi', pods: '110', 'ephemeral-storage': '10Gi', 'example.com/dongle': '1' });
@@ -108,14 +105,14 @@ test('admission predicates: the kubelet verdict, reason and message for each che
 test('admission predicates: spec.os and the node name', () => {
   const windows = makePod('p').onNode('n1').obj();
   windows.spec!.os = { name: 'windows' };
-  assert.deepEqual(admitPod(newPodInfo(windows), new NodeInfo('n1', node().obj())), no('PodOSNotSupported', "Failed to admit pod as the OS field doesn't match node OS"));
-  const elsewhere = newPodInfo(makePod('p').onNode('n2').obj());
-  assert.deepEqual(admitPod(elsewhere, new NodeInfo('n1', node().obj())), no('NodeName', "Predicate NodeName failed: node(s) didn't match the requested node name"));
+  assert.deepEqual(admitPod(fitPod(windows), fitNode('n1', node().obj(), [])), no('PodOSNotSupported', "Failed to admit pod as the OS field doesn't match node OS"));
+  const elsewhere = fitPod(makePod('p').onNode('n2').obj());
+  assert.deepEqual(admitPod(elsewhere, fitNode('n1', node().obj(), [])), no('NodeName', "Predicate NodeName failed: node(s) didn't match the requested node name"));
 });
 
 test('admission predicates: only-node-affinity failures are told apart', () => {
   const n: Node = node().obj();
-  const fails = (p: PodBuilder) => generalFilter(newPodInfo(p.onNode('n1').obj()), new NodeInfo('n1', n));
+  const fails = (p: PodBuilder) => generalFilter(fitPod(p.onNode('n1').obj()), fitNode('n1', n, []));
   assert.equal(onlyNodeAffinity(fails(makePod('p').nodeSelector({ disk: 'ssd' }))), true);
   assert.equal(onlyNodeAffinity(fails(makePod('p').nodeSelector({ disk: 'ssd' }).withRequests({ cpu: '3' }))), false);
   assert.equal(onlyNodeAffinity(fails(makePod('p'))), false);

@@ -1,22 +1,28 @@
 // The kubelet's admission predicates (pkg/kubelet/lifecycle/predicate.go): before a new pod runs, the
 // node judges it against the pods it already admitted, because a pod bound by spec.nodeName never met
-// the scheduler. The checks are the scheduler's own Filter code (scheduler.AdmissionCheck: resources,
-// node affinity/selector, node name, host ports) plus the NoExecute taints, after the OS checks the
-// kubelet makes first; only the first failure becomes the verdict, with the kubelet's reason and message.
-// Pure: the caller builds the NodeInfo (./admitter.ts).
+// the scheduler. The checks are the scheduler's own fit checks (scheduler.AdmissionCheck: resources,
+// node affinity/selector, node name, host ports), shared with it through src/api/scheduling, plus the
+// NoExecute taints, after the OS checks the kubelet makes first; only the first failure becomes the
+// verdict, with the kubelet's reason and message.
+// Pure: the caller sums up the admitted pods (./admitter.ts).
+import {
+  ERR_REASON_NODE_AFFINITY,
+  ERR_REASON_NODE_NAME,
+  ERR_REASON_NODE_PORTS,
+  fitsHostPorts,
+  fitsNodeName,
+  insufficientResources,
+  NODE_AFFINITY,
+  NODE_NAME,
+  NODE_PORTS,
+  TAINT_TOLERATION,
+  type FitNode,
+  type FitPod,
+} from '../../api/scheduling/fit.ts';
+import { podMatchesNodeSelectorAndAffinity } from '../../api/scheduling/node-affinity.ts';
+import { isExtendedResourceName } from '../../api/scheduling/resources.ts';
+import { findUntoleratedTaint } from '../../api/scheduling/taints.ts';
 import type { Node, PodStatus } from '../../api/types.ts';
-import { CycleState } from '../../scheduler/framework/cycle-state.ts';
-import type { FilterPlugin } from '../../scheduler/framework/interfaces.ts';
-import type { NodeInfo } from '../../scheduler/framework/node-info.ts';
-import type { PodInfo } from '../../scheduler/framework/pod-info.ts';
-import { isExtendedResourceName } from '../../scheduler/framework/resources.ts';
-import { isSuccess } from '../../scheduler/framework/status.ts';
-import { findUntoleratedTaint } from '../../scheduler/framework/taints.ts';
-import { NAME as NODE_AFFINITY, NodeAffinity } from '../../scheduler/plugins/nodeaffinity/nodeaffinity.ts';
-import { NodeName } from '../../scheduler/plugins/nodename/nodename.ts';
-import { NodePorts } from '../../scheduler/plugins/nodeports/nodeports.ts';
-import { insufficientResources } from '../../scheduler/plugins/noderesourcesfit/noderesourcesfit.ts';
-import { NAME as TAINT_TOLERATION } from '../../scheduler/plugins/tainttoleration/tainttoleration.ts';
 
 /** The admit handler's verdict (lifecycle.PodAdmitResult). */
 export type AdmitResult = { admit: true } | Rejection;
@@ -38,7 +44,11 @@ export const ERR_REASON_TAINTS = "node(s) had taints that the pod didn't tolerat
 const NODE_OS = 'linux';
 
 // scheduler.AdmissionCheck's order after the resources: node affinity, node name, host ports.
-const FILTERS: readonly FilterPlugin[] = [new NodeAffinity(), new NodeName(), new NodePorts()];
+const CHECKS: ReadonlyArray<{ name: string; reason: string; fits(pod: FitPod, node: FitNode): boolean }> = [
+  { name: NODE_AFFINITY, reason: ERR_REASON_NODE_AFFINITY, fits: (pod, node) => podMatchesNodeSelectorAndAffinity(pod.pod, node) },
+  { name: NODE_NAME, reason: ERR_REASON_NODE_NAME, fits: (pod, node) => fitsNodeName(pod.pod, node) },
+  { name: NODE_PORTS, reason: ERR_REASON_NODE_PORTS, fits: fitsHostPorts },
+];
 
 function reject(reason: string, message: string): Rejection {
   return { admit: false, reason, message };
@@ -53,7 +63,7 @@ export function outOfReason(resourceName: string): string {
  * removeMissingExtendedResources: an extended resource the node does not advertise at all is not
  * counted (cluster-level resources are not the node's to check).
  */
-function withoutMissingExtendedResources(pod: PodInfo, node: NodeInfo): PodInfo {
+function withoutMissingExtendedResources(pod: FitPod, node: FitNode): FitPod {
   const scalar = pod.requests.scalar;
   if (scalar.size === 0) return pod;
   let kept: Map<string, number> | undefined;
@@ -66,10 +76,10 @@ function withoutMissingExtendedResources(pod: PodInfo, node: NodeInfo): PodInfo 
 }
 
 /**
- * Every failure of the kubelet's generalFilter for one new pod on `node`, whose NodeInfo holds the
- * pods admitted so far (not the pod itself), in the kubelet's order. Empty when the pod fits.
+ * Every failure of the kubelet's generalFilter for one new pod on `node`, which holds the pods admitted
+ * so far (not the pod itself), in the kubelet's order. Empty when the pod fits.
  */
-export function generalFilter(pod: PodInfo, node: NodeInfo): Rejection[] {
+export function generalFilter(pod: FitPod, node: FitNode): Rejection[] {
   const p = pod.pod;
   // rejectPodAdmissionBasedOnOSSelector / OSField: checks preemption could not help come first and alone.
   const osLabel = p.metadata?.labels?.['kubernetes.io/os'];
@@ -83,11 +93,7 @@ export function generalFilter(pod: PodInfo, node: NodeInfo): Rejection[] {
   for (const m of insufficientResources(withoutMissingExtendedResources(pod, node), node)) {
     out.push(reject(outOfReason(m.resourceName), `Node didn't have enough resource: ${m.resourceName}, requested: ${m.requested}, used: ${m.used}, capacity: ${m.capacity}`));
   }
-  const state = new CycleState();
-  for (const f of FILTERS) {
-    const s = f.filter(state, pod, node);
-    if (!isSuccess(s)) out.push(predicateFailure(f.name, s.reasons[0] ?? ''));
-  }
+  for (const c of CHECKS) if (!c.fits(pod, node)) out.push(predicateFailure(c.name, c.reason));
   // Only NoExecute taints concern the kubelet: NoSchedule ones were the scheduler's business.
   if (findUntoleratedTaint(node.node?.spec?.taints, p.spec?.tolerations, (t) => t.effect === 'NoExecute')) {
     out.push(predicateFailure(TAINT_TOLERATION, ERR_REASON_TAINTS));
@@ -96,7 +102,7 @@ export function generalFilter(pod: PodInfo, node: NodeInfo): Rejection[] {
 }
 
 /** The predicate admit handler's verdict: the first failure, if any. */
-export function admitPod(pod: PodInfo, node: NodeInfo): AdmitResult {
+export function admitPod(pod: FitPod, node: FitNode): AdmitResult {
   return generalFilter(pod, node)[0] ?? ADMITTED;
 }
 

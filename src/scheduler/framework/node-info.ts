@@ -1,12 +1,15 @@
 // Node-level aggregate the plugins read (framework.NodeInfo): the node, its pods (assumed ones included),
 // their summed requests, the host ports in use and the images present. Owned and mutated only by the
-// scheduler cache, between scheduling cycles; plugins only read it.
+// scheduler cache, between scheduling cycles; plugins only read it. It is a FitNode, so the fit checks
+// shared with the node agent (src/api/scheduling/fit.ts) read it directly.
 
 import type { Node } from '../../api/types.ts';
-import type { HostPort, PodInfo } from './pod-info.ts';
+import type { FitNode } from '../../api/scheduling/fit.ts';
+import { HostPortInfo } from '../../api/scheduling/host-ports.ts';
+import { addResource, emptyResource, resourceFromList } from '../../api/scheduling/resources.ts';
+import type { Resource } from '../../api/scheduling/resources.ts';
+import type { PodInfo } from './pod-info.ts';
 import { hasAffinity } from './pod-info.ts';
-import { addResource, emptyResource, resourceFromList } from './resources.ts';
-import type { Resource } from './resources.ts';
 
 /** An image known on some nodes; `numNodes` is cluster-wide, shared by every NodeInfo holding it. */
 export interface ImageState {
@@ -14,44 +17,7 @@ export interface ImageState {
   numNodes: number;
 }
 
-/** Host ports in use by ip → "PROTO/port" → number of pods using it. */
-export class HostPortInfo {
-  readonly #byIp = new Map<string, Map<string, number>>();
-
-  add(p: HostPort): void {
-    let m = this.#byIp.get(p.ip);
-    if (!m) this.#byIp.set(p.ip, (m = new Map()));
-    const k = `${p.protocol}/${p.port}`;
-    m.set(k, (m.get(k) ?? 0) + 1);
-  }
-
-  remove(p: HostPort): void {
-    const m = this.#byIp.get(p.ip);
-    if (!m) return;
-    const k = `${p.protocol}/${p.port}`;
-    const n = (m.get(k) ?? 0) - 1;
-    if (n > 0) m.set(k, n);
-    else m.delete(k);
-    if (m.size === 0) this.#byIp.delete(p.ip);
-  }
-
-  /** HostPortInfo.CheckConflict: 0.0.0.0 conflicts with the same protocol/port on any address. */
-  conflicts(p: HostPort): boolean {
-    if (p.port <= 0) return false;
-    const k = `${p.protocol}/${p.port}`;
-    if (p.ip === '0.0.0.0') {
-      for (const m of this.#byIp.values()) if (m.has(k)) return true;
-      return false;
-    }
-    return Boolean(this.#byIp.get('0.0.0.0')?.has(k) || this.#byIp.get(p.ip)?.has(k));
-  }
-
-  get size(): number {
-    return this.#byIp.size;
-  }
-}
-
-export class NodeInfo {
+export class NodeInfo implements FitNode {
   readonly name: string;
   node: Node | undefined;
   /** Pods on the node by key (namespace/name), assumed ones included. */
@@ -73,6 +39,11 @@ export class NodeInfo {
   constructor(name: string, node?: Node) {
     this.name = name;
     if (node) this.setNode(node);
+  }
+
+  /** The pods on the node, for the fit checks (../../api/scheduling/fit.ts). */
+  get podCount(): number {
+    return this.pods.size;
   }
 
   setNode(node: Node): void {

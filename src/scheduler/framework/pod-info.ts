@@ -4,15 +4,10 @@
 import type { Pod, PodAffinityTerm, WeightedPodAffinityTerm } from '../../api/types.ts';
 import type { LabelSelectorValue, Labels } from '../../api/labels.ts';
 import { fromLabelSelector, nothing } from '../../api/labels.ts';
-import { podNonZeroRequests, podRequests } from './resources.ts';
-import type { Resource } from './resources.ts';
-
-export interface HostPort {
-  /** "0.0.0.0" when the container did not name an address. */
-  readonly ip: string;
-  readonly protocol: string;
-  readonly port: number;
-}
+import type { FitPod } from '../../api/scheduling/fit.ts';
+import { podHostPorts, type HostPort } from '../../api/scheduling/host-ports.ts';
+import { podNonZeroRequests, podRequests } from '../../api/scheduling/resources.ts';
+import type { Resource } from '../../api/scheduling/resources.ts';
 
 export interface AffinityTerm {
   readonly namespaces: ReadonlySet<string>;
@@ -26,7 +21,7 @@ export interface WeightedAffinityTerm extends AffinityTerm {
   readonly weight: number;
 }
 
-export interface PodInfo {
+export interface PodInfo extends FitPod {
   readonly pod: Pod;
   /** namespace/name */
   readonly key: string;
@@ -88,14 +83,6 @@ export function newPodInfo(pod: Pod, previous?: PodInfo): PodInfo {
   }
   const errors: string[] = [];
   const a = pod.spec?.affinity;
-  const hostPorts: HostPort[] = [];
-  // NodePorts counts app containers only, as Kubernetes' getContainerPorts does.
-  for (const c of pod.spec?.containers ?? []) {
-    for (const p of c.ports ?? []) {
-      if (!p.hostPort || p.hostPort <= 0) continue;
-      hostPorts.push({ ip: p.hostIP || '0.0.0.0', protocol: p.protocol || 'TCP', port: p.hostPort });
-    }
-  }
   const info: PodInfo = {
     pod,
     key: podKey(pod),
@@ -107,7 +94,7 @@ export function newPodInfo(pod: Pod, previous?: PodInfo): PodInfo {
     ownerUid: pod.metadata?.ownerReferences?.find((o) => o.controller)?.uid,
     requests: podRequests(pod),
     nonZeroRequests: podNonZeroRequests(pod),
-    hostPorts,
+    hostPorts: podHostPorts(pod),
     requiredAffinityTerms: (a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => term(pod, t, errors)),
     requiredAntiAffinityTerms: (a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => term(pod, t, errors)),
     preferredAffinityTerms: weighted(pod, a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution, errors),

@@ -4,7 +4,7 @@
 import type { Pod } from '../../../api/types.ts';
 import { applyPodAdmissionDefaults, applyPodSchemeDefaults } from '../../../api/defaults/pod.ts';
 import { podQOSClass } from '../../../api/qos.ts';
-import { validatePod, validatePodStatusUpdate, validatePodUpdate } from '../../../api/validation/pod.ts';
+import { validatePod, validatePodStatusUpdate, validatePodUpdate } from '../../../api/validation/pod/index.ts';
 
 /** Scheme defaults: applied on every write (create, update, patch result). */
 export function defaults(pod: Pod): void {

@@ -4,15 +4,15 @@
 import type { CycleState } from '../../framework/cycle-state.ts';
 import type { FilterPlugin, NormalizeScorePlugin, PreFilterPlugin, PreScorePlugin, ScorePlugin } from '../../framework/interfaces.ts';
 import { MAX_NODE_SCORE } from '../../framework/interfaces.ts';
-import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity } from '../../framework/node-affinity.ts';
+import { ERR_REASON_NODE_AFFINITY, NODE_AFFINITY } from '../../../api/scheduling/fit.ts';
+import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity } from '../../../api/scheduling/node-affinity.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import type { PodInfo } from '../../framework/pod-info.ts';
 import { skip, success, unresolvable } from '../../framework/status.ts';
 import type { Status } from '../../framework/status.ts';
 import { defaultNormalizeScore } from '../normalize.ts';
 
-export const NAME = 'NodeAffinity';
-export const ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector";
+export const NAME = NODE_AFFINITY;
 
 export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin {
   readonly name = NAME;
@@ -24,7 +24,7 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
   }
 
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status {
-    return podMatchesNodeSelectorAndAffinity(pod.pod, node) ? success() : unresolvable(ERR_REASON_POD);
+    return podMatchesNodeSelectorAndAffinity(pod.pod, node) ? success() : unresolvable(ERR_REASON_NODE_AFFINITY);
   }
 
   preScore(_state: CycleState, pod: PodInfo): Status {

@@ -1,6 +1,7 @@
 // NodePorts: a pod's host ports must be free on the node (same protocol and port on the same address,
 // or on any address when either side binds 0.0.0.0).
 
+import { ERR_REASON_NODE_PORTS, fitsHostPorts, NODE_PORTS } from '../../../api/scheduling/fit.ts';
 import type { CycleState } from '../../framework/cycle-state.ts';
 import type { FilterPlugin, PreFilterPlugin } from '../../framework/interfaces.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
@@ -8,8 +9,7 @@ import type { PodInfo } from '../../framework/pod-info.ts';
 import { skip, success, unschedulable } from '../../framework/status.ts';
 import type { Status } from '../../framework/status.ts';
 
-export const NAME = 'NodePorts';
-export const ERR_REASON = "node(s) didn't have free ports for the requested pod ports";
+export const NAME = NODE_PORTS;
 
 export class NodePorts implements PreFilterPlugin, FilterPlugin {
   readonly name = NAME;
@@ -19,8 +19,7 @@ export class NodePorts implements PreFilterPlugin, FilterPlugin {
   }
 
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status {
-    for (const p of pod.hostPorts) if (node.usedPorts.conflicts(p)) return unschedulable(ERR_REASON);
-    return success();
+    return fitsHostPorts(pod, node) ? success() : unschedulable(ERR_REASON_NODE_PORTS);
   }
 }
 

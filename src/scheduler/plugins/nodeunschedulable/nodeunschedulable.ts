@@ -7,7 +7,7 @@ import type { NodeInfo } from '../../framework/node-info.ts';
 import type { PodInfo } from '../../framework/pod-info.ts';
 import { success, unresolvable } from '../../framework/status.ts';
 import type { Status } from '../../framework/status.ts';
-import { taintTolerated } from '../../framework/taints.ts';
+import { taintTolerated } from '../../../api/scheduling/taints.ts';
 
 export const NAME = 'NodeUnschedulable';
 export const ERR_REASON_UNSCHEDULABLE = 'node(s) were unschedulable';

@@ -17,12 +17,12 @@ import type {
   FilterPlugin, Handle, NodeInfoLister, NormalizeScorePlugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
 } from '../../framework/interfaces.ts';
 import { MAX_NODE_SCORE } from '../../framework/interfaces.ts';
-import { podMatchesNodeSelectorAndAffinity } from '../../framework/node-affinity.ts';
+import { podMatchesNodeSelectorAndAffinity } from '../../../api/scheduling/node-affinity.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import type { PodInfo } from '../../framework/pod-info.ts';
 import { errorStatus, skip, success, unresolvable, unschedulable } from '../../framework/status.ts';
 import type { Status } from '../../framework/status.ts';
-import { findUntoleratedTaint, isNoScheduleOrNoExecute } from '../../framework/taints.ts';
+import { findUntoleratedTaint, isNoScheduleOrNoExecute } from '../../../api/scheduling/taints.ts';
 
 export const NAME = 'PodTopologySpread';
 export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";

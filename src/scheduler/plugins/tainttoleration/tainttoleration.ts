@@ -9,11 +9,12 @@ import type { NodeInfo } from '../../framework/node-info.ts';
 import type { PodInfo } from '../../framework/pod-info.ts';
 import { success, unresolvable } from '../../framework/status.ts';
 import type { Status } from '../../framework/status.ts';
-import { findUntoleratedTaint, isNoScheduleOrNoExecute, taintTolerated } from '../../framework/taints.ts';
+import { TAINT_TOLERATION } from '../../../api/scheduling/fit.ts';
+import { findUntoleratedTaint, isNoScheduleOrNoExecute, taintTolerated } from '../../../api/scheduling/taints.ts';
 import type { Toleration } from '../../../api/types.ts';
 import { defaultNormalizeScore } from '../normalize.ts';
 
-export const NAME = 'TaintToleration';
+export const NAME = TAINT_TOLERATION;
 const preferKey = stateKey<readonly Toleration[]>(`${NAME}/prefer-tolerations`);
 
 export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin {

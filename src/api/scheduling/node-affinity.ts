@@ -1,11 +1,16 @@
 // Node selection rules of a pod (component-helpers' nodeaffinity): spec.nodeSelector AND the required
-// node affinity terms (ORed; each term ANDs its matchExpressions and matchFields). Used by NodeAffinity
-// and by PodTopologySpread's nodeAffinityPolicy.
+// node affinity terms (ORed; each term ANDs its matchExpressions and matchFields). Used by the
+// scheduler's NodeAffinity and PodTopologySpread's nodeAffinityPolicy, and by the node agent's admission.
 
-import type { NodeSelectorRequirement, NodeSelectorTerm, Pod } from '../../api/types.ts';
-import { requirementMatches } from '../../api/labels.ts';
-import type { LabelOperator } from '../../api/labels.ts';
-import type { NodeInfo } from './node-info.ts';
+import type { NodeSelectorRequirement, NodeSelectorTerm, Pod } from '../types.ts';
+import { requirementMatches } from '../labels.ts';
+import type { LabelOperator } from '../labels.ts';
+
+/** What node selection reads of a node: its name (matchFields) and labels (the scheduler's NodeInfo is one). */
+export interface NodeLabels {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
 
 const OPS: Record<string, LabelOperator> = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!', Gt: 'gt', Lt: 'lt' };
 
@@ -30,7 +35,7 @@ function fieldMatches(r: NodeSelectorRequirement, nodeName: string): boolean {
 }
 
 /** A term with neither expressions nor fields matches no node. */
-export function nodeSelectorTermMatches(t: NodeSelectorTerm, node: NodeInfo): boolean {
+export function nodeSelectorTermMatches(t: NodeSelectorTerm, node: NodeLabels): boolean {
   const exprs = t.matchExpressions ?? [];
   const fields = t.matchFields ?? [];
   if (exprs.length === 0 && fields.length === 0) return false;
@@ -39,13 +44,13 @@ export function nodeSelectorTermMatches(t: NodeSelectorTerm, node: NodeInfo): bo
   return true;
 }
 
-export function nodeSelectorTermsMatch(terms: readonly NodeSelectorTerm[], node: NodeInfo): boolean {
+export function nodeSelectorTermsMatch(terms: readonly NodeSelectorTerm[], node: NodeLabels): boolean {
   for (const t of terms) if (nodeSelectorTermMatches(t, node)) return true;
   return false;
 }
 
 /** GetRequiredNodeAffinity(pod).Match(node): nodeSelector and required terms both hold. */
-export function podMatchesNodeSelectorAndAffinity(pod: Pod, node: NodeInfo): boolean {
+export function podMatchesNodeSelectorAndAffinity(pod: Pod, node: NodeLabels): boolean {
   const sel = pod.spec?.nodeSelector;
   if (sel) {
     for (const [k, v] of Object.entries(sel)) if (node.labels[k] !== v) return false;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makePod } from '../testing/builders.ts';
-import type { PodBuilder } from '../testing/builders.ts';
+import { makePod } from '../../scheduler/testing/builders.ts';
+import type { PodBuilder } from '../../scheduler/testing/builders.ts';
 import { podNonZeroRequests, podRequests } from './resources.ts';
 
 const MI = 1024 * 1024;

@@ -1,8 +1,8 @@
 // Taints and tolerations as core/v1 helpers define them (Toleration.ToleratesTaint,
-// FindMatchingUntoleratedTaint). Shared by TaintToleration, NodeUnschedulable, PodTopologySpread's
-// nodeTaintsPolicy and the preemption checks.
+// FindMatchingUntoleratedTaint). Shared by the scheduler's TaintToleration, NodeUnschedulable,
+// PodTopologySpread's nodeTaintsPolicy and preemption checks, and by the node agent's admission.
 
-import type { Taint, Toleration } from '../../api/types.ts';
+import type { Taint, Toleration } from '../types.ts';
 
 /** An empty key with Exists tolerates every taint; an empty effect matches every effect; the operator defaults to Equal. */
 export function toleratesTaint(t: Toleration, taint: Taint): boolean {

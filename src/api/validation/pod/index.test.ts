@@ -2,16 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { fieldErrorMessage, invalidError, type FieldError } from '../field.ts';
-import { defaultPod } from '../defaults/pod.ts';
-import { podQOSClass } from '../qos.ts';
-import type { Container, Pod } from '../types.ts';
-import { validatePod, validatePodStatusUpdate, validatePodUpdate } from './pod.ts';
+import { fieldErrorMessage, invalidError, type FieldError } from '../../field.ts';
+import { defaultPod } from '../../defaults/pod.ts';
+import { podQOSClass } from '../../qos.ts';
+import type { Container, Pod } from '../../types.ts';
+import { validatePod, validatePodStatusUpdate, validatePodUpdate } from './index.ts';
 
 const render = (errs: FieldError[]): string[] => errs.map((e) => `${e.field}: ${fieldErrorMessage(e)}`);
 
 const fixture = (name: string): Pod => {
-  const text = readFileSync(new URL(`../testdata/${name}`, import.meta.url), 'utf8');
+  const text = readFileSync(new URL(`../../testdata/${name}`, import.meta.url), 'utf8');
   return (name.endsWith('.json') ? JSON.parse(text) : parse(text)) as Pod;
 };
 

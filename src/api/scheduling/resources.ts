@@ -1,10 +1,11 @@
-// Resource amounts as the scheduler counts them (framework.Resource): cpu in millicores, everything else
-// in whole units, rounded up, exactly as Quantity.MilliValue()/Value() do. Pod requests are computed as
-// k8s.io/component-helpers/resource.PodRequests does: the sum of app containers (plus restartable "sidecar"
-// init containers), the max with each init container's use while it runs, plus pod overhead.
+// Resource amounts as the scheduler and the kubelet's admission count them (framework.Resource): cpu
+// in millicores, everything else in whole units, rounded up, exactly as Quantity.MilliValue()/Value()
+// do. Pod requests are computed as k8s.io/component-helpers/resource.PodRequests does: the sum of app
+// containers (plus restartable "sidecar" init containers), the max with each init container's use
+// while it runs, plus pod overhead.
 
-import type { Container, Pod } from '../../api/types.ts';
-import { tryParseQuantity } from '../../api/quantity.ts';
+import type { Container, Pod } from '../types.ts';
+import { tryParseQuantity } from '../quantity.ts';
 
 export interface Resource {
   milliCPU: number;
