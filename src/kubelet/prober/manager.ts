@@ -9,7 +9,7 @@
 // the ContainerLocator and report through onResult. Results are read with isReady/isStarted.
 import type { Container, Pod, Probe } from '../../api/types.ts';
 import type { Clock, Timer } from '../../util/clock.ts';
-import type { RuntimeService } from '../cri/runtime.ts';
+import type { RuntimeService } from '../runtime/runtime.ts';
 import { containerFieldPath, podRef, type EventRecorder } from '../events/recorder.ts';
 import { probeTiming, runProbe, type ProbeOutcome, type ProbeTarget } from './probe.ts';
 
