@@ -329,6 +329,68 @@ describe('pod workers', () => {
     }
   });
 
+  it('a dead sandbox is killed and re-created with SandboxChanged; the containers start anew in it', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('phoenix').container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [first] = await s.runtime.listPodSandbox();
+      await s.runtime.stopPodSandbox(first.id);
+      await s.advance(1000);
+      await running(s, pod);
+      const sandboxes = s.runtime.calls.filter((c) => c.method === 'runPodSandbox').map((c) => (c.args[0] as PodSandboxConfig).metadata.attempt);
+      assert.deepEqual(sandboxes, [0, 1]);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'SandboxChanged' && e.message === 'Pod sandbox changed, it will be killed and re-created.'));
+      assert.deepEqual((await s.runtime.listPodSandbox()).map((x) => x.metadata.attempt), [1], 'the old sandbox is removed');
+      assert.deepEqual(created(s).map((c) => `${c.metadata.name}/${c.metadata.attempt}`), ['app/0', 'app/0']);
+      assert.equal(s.statusOf(pod)!.containerStatuses![0].restartCount, 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a restartPolicy Never pod whose sandbox died after its containers ran gets no new sandbox', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('once').restartPolicy('Never').container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [sb] = await s.runtime.listPodSandbox();
+      await s.runtime.stopPodSandbox(sb.id);
+      await s.advance(2000);
+      assert.equal(s.runtime.calls.filter((c) => c.method === 'runPodSandbox').length, 1);
+      assert.equal(created(s).length, 1);
+      const st = s.statusOf(pod)!;
+      assert.equal(st.containerStatuses![0].state?.terminated?.exitCode, 137);
+      assert.equal(st.conditions?.find((c) => c.type === 'PodReadyToStartContainers')?.status, 'False');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a changed container spec (its image) kills and restarts the container at once', async () => {
+    const s = makeStack();
+    try {
+      s.runtime.addImage('busybox:1.36');
+      const pod = makePod('upd').container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const updated = structuredClone(pod);
+      updated.spec!.containers[0].image = 'busybox:1.36';
+      s.workers.update(updated);
+      await s.until(() => created(s).length === 2, 'restarted with the new image');
+      await s.advance(500);
+      assert.deepEqual(created(s).map((c) => c.image.image), ['busybox', 'busybox:1.36']);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'Killing' && e.message === 'Container app definition changed, will be restarted'));
+      const cs = s.statusOf(updated)!.containerStatuses![0];
+      assert.equal(cs.restartCount, 1);
+      assert.ok(cs.state?.running);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('deletion: preStop, stop with the grace period, confirmation, cleanup', async () => {
     const s = makeStack();
     try {
