@@ -218,7 +218,7 @@ export class ProberManager {
   }
 
   /** Liveness or startup said this container instance must be restarted. */
-  mustRestart(uid: string, name: string, containerId: string): ProbeType | undefined {
+  mustRestart(uid: string, name: string, containerId: string): 'liveness' | 'startup' | undefined {
     for (const type of ['liveness', 'startup'] as const) {
       const w = this.#workers.get(uid)?.get(`${name}/${type}`);
       if (w && w.result === 'failure' && w.resultFor === containerId) return type;
