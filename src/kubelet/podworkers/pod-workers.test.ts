@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ContainerConfig, PodSandboxConfig } from '../runtime/runtime.ts';
 import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
+import { LABEL_POD_UID } from './labels.ts';
 import { makePod, makeStack, type Stack } from './testing.ts';
 import type { Pod } from '../../api/types.ts';
 
@@ -386,6 +387,33 @@ describe('pod workers', () => {
       const cs = s.statusOf(updated)!.containerStatuses![0];
       assert.equal(cs.restartCount, 1);
       assert.ok(cs.state?.running);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('lists the pod in the runtime at most once per sync, and not at all for a pod new since start-up', async () => {
+    const s = makeStack();
+    try {
+      let syncs = 0;
+      const sync = s.syncer.sync.bind(s.syncer);
+      s.syncer.sync = (pod, st) => {
+        syncs++;
+        return sync(pod, st);
+      };
+      const listings = (method: string) => s.runtime.calls.filter((c) => c.method === method && (c.args[0] as { labelSelector?: Record<string, string> } | undefined)?.labelSelector?.[LABEL_POD_UID]).length;
+      const pod = makePod('lister').init({ name: 'setup' }).container({ name: 'crash', command: ['sh', '-c', 'exit 1'] }).container({ name: 'web' }).build();
+      s.workers.update(pod, true);
+      await s.until(() => syncs === 1 && !s.workers.busy(), 'first sync');
+      assert.equal(listings('listContainers') + listings('listPodSandbox'), 0, 'a fresh pod is not listed');
+      await s.advance(3000);
+      const [sb] = await s.runtime.listPodSandbox({ state: 'ready' });
+      await s.runtime.stopPodSandbox(sb.id);
+      await s.advance(3000);
+      assert.ok(s.recorder.reasons().includes('SandboxChanged'));
+      assert.ok(syncs >= 5, `${syncs} syncs`);
+      assert.equal(listings('listContainers'), syncs - 1);
+      assert.equal(listings('listPodSandbox'), syncs - 1);
     } finally {
       await s.close();
     }
