@@ -150,7 +150,7 @@ export class PodSyncer {
 
   /** Reads the status of each spec container's latest instance that has ended: its exit code decides. */
   async #inspect(pod: Pod, v: SyncView): Promise<void> {
-    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    for (const c of allContainers(pod)) {
       const latest = v.rt.containers.get(c.name)?.[0];
       if (!latest || (latest.state !== 'exited' && latest.state !== 'unknown')) continue;
       const s = await this.#o.runtime.containerStatus(latest.id);
