@@ -5,7 +5,7 @@
 
 import { stringify } from 'yaml';
 import type { Pod } from '../../src/api/types.ts';
-import type { ContainerConfig, PodSandboxConfig } from '../../src/kubelet/cri/runtime.ts';
+import type { ContainerConfig, PodSandboxConfig } from '../../src/kubelet/runtime/runtime.ts';
 import { BUSYBOX_IMAGE } from '../../src/kubelet/images/builtin.ts';
 
 export const BENCH_LABEL = 'bench.tinykube.io/podstart';

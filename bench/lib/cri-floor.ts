@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestContainerd, type TestContainerd } from '../../src/kubelet/containerd/testing.ts';
 import { CriRuntime } from '../../src/kubelet/cri/cri-runtime.ts';
-import type { ContainerRuntime } from '../../src/kubelet/cri/runtime.ts';
+import type { ContainerRuntime } from '../../src/kubelet/runtime/runtime.ts';
 import { floorContainerConfig, floorSandboxConfig, BENCH_LABEL } from './busybox-pod.ts';
 
 export interface FloorTiming {

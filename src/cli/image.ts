@@ -13,7 +13,7 @@ import type { Command } from './main.ts';
 import { defaultDataDir } from './paths.ts';
 import { containerdLayout } from '../kubelet/containerd/config.ts';
 import { CriRuntime } from '../kubelet/cri/cri-runtime.ts';
-import type { ImageInfo } from '../kubelet/cri/runtime.ts';
+import type { ImageInfo } from '../kubelet/runtime/runtime.ts';
 import { buildBusyboxImage, defaultBusyboxNames } from '../kubelet/images/builtin.ts';
 import { importImage } from '../kubelet/images/import.ts';
 import { normalizeImageName } from '../kubelet/images/reference.ts';

@@ -17,11 +17,11 @@ import { Agent as NodeAgent } from '../kubelet/agent.ts';
 import { CgroupfsPodCgroups } from '../kubelet/cgroups/pod-cgroups.ts';
 import { Containerd } from '../kubelet/containerd/launcher.ts';
 import { CriRuntime } from '../kubelet/cri/cri-runtime.ts';
-import type { ContainerRuntime } from '../kubelet/cri/runtime.ts';
+import type { ContainerRuntime } from '../kubelet/runtime/runtime.ts';
 import { ensureBuiltinImages } from '../kubelet/images/import.ts';
 import { bridgeName, removeMasquerade } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
-import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/registry/index.ts';
+import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/images/registries/index.ts';
 import { createStreamingServer } from '../kubelet/streaming/index.ts';
 
 /** What the streaming server (src/kubelet/streaming) gets from the agent. */

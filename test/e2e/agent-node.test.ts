@@ -12,7 +12,7 @@ import { isNotFound } from '../../src/client/errors.ts';
 import { Events, Leases, Nodes, Pods } from '../../src/client/resources.ts';
 import type { Event, Lease, Node, Pod } from '../../src/api/types.ts';
 import { Agent } from '../../src/kubelet/agent.ts';
-import { FakeRuntime } from '../../src/kubelet/cri/fake-runtime.ts';
+import { FakeRuntime } from '../../src/kubelet/runtime/fake-runtime.ts';
 
 let cp: ControlPlane;
 let client: ApiClient;

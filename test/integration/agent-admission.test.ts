@@ -13,7 +13,7 @@ import { Informer, listWatch } from '../../src/client/informer.ts';
 import { Events, Nodes, Pods } from '../../src/client/resources.ts';
 import type { Container, Event, Pod } from '../../src/api/types.ts';
 import { Agent } from '../../src/kubelet/agent.ts';
-import { FakeRuntime } from '../../src/kubelet/cri/fake-runtime.ts';
+import { FakeRuntime } from '../../src/kubelet/runtime/fake-runtime.ts';
 import type { MachineInfo } from '../../src/kubelet/node/machine.ts';
 import { cacheWaiter, type CacheWait } from './cache-waiter.ts';
 

@@ -9,14 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Secret } from '../../src/api/types.ts';
 import { startTestContainerd, type TestContainerd } from '../../src/kubelet/containerd/testing.ts';
-import type { AuthConfig, ImageInfo, ImageService, PodSandboxConfig } from '../../src/kubelet/cri/runtime.ts';
+import type { AuthConfig, ImageInfo, ImageService, PodSandboxConfig } from '../../src/kubelet/runtime/runtime.ts';
 import { buildBusyboxImageArchive } from '../../src/kubelet/images/builtin.ts';
 import { pushOciArchive } from '../../src/kubelet/images/distribution.ts';
 import { buildOciArchive, type BuiltImage } from '../../src/kubelet/images/oci.ts';
 import { ensureImage, type PullEvent, type PullProgress } from '../../src/kubelet/images/puller.ts';
 import { IngestProgress } from '../../src/kubelet/images/progress.ts';
 import { ensureDockerRegistry, startTestRegistry, type TestRegistry } from '../../src/kubelet/images/testing-registry.ts';
-import { parseRegistries, resolvePullAuth, writeHostsDir, type RegistriesConfig } from '../../src/kubelet/registry/index.ts';
+import { parseRegistries, resolvePullAuth, writeHostsDir, type RegistriesConfig } from '../../src/kubelet/images/registries/index.ts';
 
 const USER = 'tinykube';
 const PASSWORD = 's3cret-pw';

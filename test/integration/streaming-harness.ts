@@ -19,7 +19,7 @@ import { AGENT_CLIENT_CN, createConnectHandler } from '../../src/apiserver/conne
 import { ApiClient } from '../../src/client/client.ts';
 import { Nodes, Pods } from '../../src/client/resources.ts';
 import { startTestContainerd, type TestContainerd } from '../../src/kubelet/containerd/testing.ts';
-import type { PodSandboxConfig } from '../../src/kubelet/cri/runtime.ts';
+import type { PodSandboxConfig } from '../../src/kubelet/runtime/runtime.ts';
 import { BUSYBOX_IMAGE } from '../../src/kubelet/images/builtin.ts';
 import { createStreamingServer, type StreamingServer } from '../../src/kubelet/streaming/server.ts';
 import type { StreamingPod } from '../../src/kubelet/streaming/pods.ts';

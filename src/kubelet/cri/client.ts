@@ -8,8 +8,8 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import { CriError, criErrorFromGrpc } from './errors.ts';
-import type { AuthConfig, ContainerConfig, LinuxContainerResources, PodSandboxConfig } from './runtime.ts';
+import { CriError, criErrorFromGrpc } from '../runtime/errors.ts';
+import type { AuthConfig, ContainerConfig, LinuxContainerResources, PodSandboxConfig } from '../runtime/runtime.ts';
 
 export const PROTO_FILE = fileURLToPath(new URL('./api.proto', import.meta.url));
 

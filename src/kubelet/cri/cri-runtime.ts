@@ -1,15 +1,15 @@
 // ContainerRuntime over CRI v1 (containerd). Converts the wire objects of ./client.ts into the plain
-// runtime types of ./runtime.ts and applies the containerd 1.6 facts measured on these machines
+// runtime types of ../runtime/runtime.ts and applies the containerd 1.6 facts measured on these machines
 // (design.md): sandbox_config is always sent with CreateContainer, the PID namespace defaults to
 // CONTAINER, and NOT_FOUND on stop means "already gone". Created by the agent's composition root;
 // safe for concurrent use (it holds no state beyond the client).
 import { CriClient, type Wire, type WireContainer, type WireContainerStats, type WireContainerStatus, type WireImage, type WirePodSandbox, type WireResources } from './client.ts';
-import { CriError, isCriNotFound } from './errors.ts';
+import { CriError, isCriNotFound } from '../runtime/errors.ts';
 import type {
   AuthConfig, Container, ContainerConfig, ContainerFilter, ContainerRuntime, ContainerState, ContainerStats,
   ContainerStatus, ExecStreamRequest, ExecSyncResult, FilesystemUsage, ImageInfo, LinuxContainerResources, NamespaceMode,
   PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, RuntimeCondition, RuntimeVersion, SandboxState, StreamRequest,
-} from './runtime.ts';
+} from '../runtime/runtime.ts';
 
 const SANDBOX_STATE: Record<string, SandboxState> = { SANDBOX_READY: 'ready', SANDBOX_NOTREADY: 'notready' };
 const CONTAINER_STATE: Record<string, ContainerState> = {

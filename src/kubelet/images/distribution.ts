@@ -6,7 +6,7 @@
 // Called by tests and tools, one push at a time per target; pushing again is harmless.
 import { readTar } from './tar.ts';
 import { parseImageReference } from './reference.ts';
-import { isLocalhost } from '../registry/endpoints.ts';
+import { isLocalhost } from './registries/endpoints.ts';
 
 export class RegistryPushError extends Error {
   readonly code = 'TK_REGISTRY_PUSH_FAILED';

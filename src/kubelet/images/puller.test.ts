@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../../util/clock.ts';
-import { CriError, GRPC_CODE } from '../cri/errors.ts';
-import type { AuthConfig, ImageInfo, ImageService } from '../cri/runtime.ts';
+import { CriError, GRPC_CODE } from '../runtime/errors.ts';
+import type { AuthConfig, ImageInfo, ImageService } from '../runtime/runtime.ts';
 import { classifyPullError, defaultPullPolicy, ensureImage, goDuration, type PullEvent, type PullPolicy } from './puller.ts';
 import { normalizeImageName } from './reference.ts';
 

@@ -15,8 +15,8 @@
 //
 // Progress: CRI reports nothing until the pull ends, so `onProgress` gets the elapsed time, plus
 // bytes when the caller passes a `progressSource` (e.g. containerdIngestProgress, ./progress.ts).
-import type { AuthConfig, ImageInfo, ImageService, PodSandboxConfig } from '../cri/runtime.ts';
-import { CriError, GRPC_CODE } from '../cri/errors.ts';
+import type { AuthConfig, ImageInfo, ImageService, PodSandboxConfig } from '../runtime/runtime.ts';
+import { CriError, GRPC_CODE } from '../runtime/errors.ts';
 import { realClock, type Clock, type Timer } from '../../util/clock.ts';
 import { parseImageReference } from './reference.ts';
 import { defaultImagePullPolicy } from '../../api/defaults/pod.ts';
@@ -183,7 +183,7 @@ function sharedPull(runtime: ImageService, image: string, auths: readonly AuthCo
 
 /**
  * Ensures `image` is present according to `policy` (undefined: Kubernetes' default for the image).
- * `auths` are candidates in order (resolvePullAuth in ../registry/auth.ts); empty pulls anonymously.
+ * `auths` are candidates in order (resolvePullAuth in ./registries/auth.ts); empty pulls anonymously.
  * Never throws for pull outcomes; a bug in the runtime layer (not a CriError) still propagates.
  */
 export async function ensureImage(

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../api/types.ts';
-import type { DNSConfig } from '../cri/runtime.ts';
+import type { DNSConfig } from '../runtime/runtime.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 

@@ -12,7 +12,7 @@ import { Nodes } from '../../client/resources.ts';
 import type { Node, NodeCondition, NodeStatus } from '../../api/types.ts';
 import type { Clock, Timer } from '../../util/clock.ts';
 import { rfc3339 } from '../../util/clock.ts';
-import type { ContainerRuntime } from '../cri/runtime.ts';
+import type { ContainerRuntime } from '../runtime/runtime.ts';
 import { pickPodCidr } from '../network/cni.ts';
 import { KUBELET_VERSION, MAX_PODS, readPressure, type MachineInfo, type Pressure } from './machine.ts';
 

@@ -2,8 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { ContainerConfig } from '../cri/runtime.ts';
-import { FakeRuntime } from '../cri/fake-runtime.ts';
+import type { ContainerConfig } from '../runtime/runtime.ts';
+import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { makePod, makeStack } from './testing.ts';
 import { defaultPullPolicy } from '../images/puller.ts';

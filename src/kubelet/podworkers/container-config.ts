@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import type { Container, EnvVar, Pod } from '../../api/types.ts';
 import { milliValue, tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
-import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption, PodSandboxConfig, PortMapping } from '../cri/runtime.ts';
+import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption, PodSandboxConfig, PortMapping } from '../runtime/runtime.ts';
 import { milliToShares } from '../cgroups/pod-cgroups.ts';
 import { podDnsConfig } from '../network/cni.ts';
 import { qosClass } from '../status/qos.ts';

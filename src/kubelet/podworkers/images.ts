@@ -2,7 +2,7 @@
 // Kubernetes' default: Always for `:latest` or no tag, else IfNotPresent), with the kubelet's events
 // (Pulling, Pulled, Failed, BackOff, ErrImageNeverPull) and waiting reasons (ErrImagePull, then
 // ImagePullBackOff while the per-image backoff runs). Credentials come from imagePullSecrets
-// (kubernetes.io/dockerconfigjson) and the node's registries.yaml (src/kubelet/registry).
+// (kubernetes.io/dockerconfigjson) and the node's registries.yaml (src/kubelet/images/registries).
 //
 // Air-gapped nodes: with policy Always, a pull that fails while the image is present on the node
 // (imported with `tinykube image import`, or a built-in image such as busybox) runs the local image
@@ -11,9 +11,9 @@
 // Called by pod workers before creating a container; pulls of one image by several pods at once are
 // shared.
 import type { Container, Pod, Secret } from '../../api/types.ts';
-import type { AuthConfig, ImageInfo, ImageService } from '../cri/runtime.ts';
+import type { AuthConfig, ImageInfo, ImageService } from '../runtime/runtime.ts';
 import { ensureImage, type PullPolicy } from '../images/puller.ts';
-import { PullSecretError, resolvePullAuth, type RegistriesConfig } from '../registry/index.ts';
+import { PullSecretError, resolvePullAuth, type RegistriesConfig } from '../images/registries/index.ts';
 import { containerFieldPath, podRef, type EventRecorder } from '../events/recorder.ts';
 import type { ConfigSource } from '../volumes/sources.ts';
 import type { RestartBackoff } from './backoff.ts';

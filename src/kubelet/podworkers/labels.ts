@@ -2,7 +2,7 @@
 // agent needs across restarts (even kill -9): a new agent lists CRI, reads these back and adopts what
 // runs, with the same restart counts and container IDs. Keys follow the kubelet's
 // (pkg/kubelet/kuberuntime/labels.go) so tools like crictl show familiar names.
-import type { Container, PodSandbox } from '../cri/runtime.ts';
+import type { Container, PodSandbox } from '../runtime/runtime.ts';
 
 export const LABEL_POD_NAME = 'io.kubernetes.pod.name';
 export const LABEL_POD_NAMESPACE = 'io.kubernetes.pod.namespace';

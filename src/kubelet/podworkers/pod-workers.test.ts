@@ -4,9 +4,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerConfig, PodSandboxConfig } from '../cri/runtime.ts';
-import { FakeRuntime } from '../cri/fake-runtime.ts';
+import type { ContainerConfig, PodSandboxConfig } from '../runtime/runtime.ts';
+import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
+import { LABEL_POD_UID } from './labels.ts';
 import { makePod, makeStack, type Stack } from './testing.ts';
 import type { Pod } from '../../api/types.ts';
 
@@ -324,6 +325,95 @@ describe('pod workers', () => {
       assert.match(ev.message, /^Exec lifecycle hook \(\["setup"\]\) for Container "app" failed - error: command 'setup' exited with 1: no db/);
       await s.advance(1000);
       assert.equal(s.statusOf(pod)!.phase, 'Failed');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a dead sandbox is killed and re-created with SandboxChanged; the containers start anew in it', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('phoenix').container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [first] = await s.runtime.listPodSandbox();
+      await s.runtime.stopPodSandbox(first.id);
+      await s.advance(1000);
+      await running(s, pod);
+      const sandboxes = s.runtime.calls.filter((c) => c.method === 'runPodSandbox').map((c) => (c.args[0] as PodSandboxConfig).metadata.attempt);
+      assert.deepEqual(sandboxes, [0, 1]);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'SandboxChanged' && e.message === 'Pod sandbox changed, it will be killed and re-created.'));
+      assert.deepEqual((await s.runtime.listPodSandbox()).map((x) => x.metadata.attempt), [1], 'the old sandbox is removed');
+      assert.deepEqual(created(s).map((c) => `${c.metadata.name}/${c.metadata.attempt}`), ['app/0', 'app/0']);
+      assert.equal(s.statusOf(pod)!.containerStatuses![0].restartCount, 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a restartPolicy Never pod whose sandbox died after its containers ran gets no new sandbox', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('once').restartPolicy('Never').container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [sb] = await s.runtime.listPodSandbox();
+      await s.runtime.stopPodSandbox(sb.id);
+      await s.advance(2000);
+      assert.equal(s.runtime.calls.filter((c) => c.method === 'runPodSandbox').length, 1);
+      assert.equal(created(s).length, 1);
+      const st = s.statusOf(pod)!;
+      assert.equal(st.containerStatuses![0].state?.terminated?.exitCode, 137);
+      assert.equal(st.conditions?.find((c) => c.type === 'PodReadyToStartContainers')?.status, 'False');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a changed container spec (its image) kills and restarts the container at once', async () => {
+    const s = makeStack();
+    try {
+      s.runtime.addImage('busybox:1.36');
+      const pod = makePod('upd').container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const updated = structuredClone(pod);
+      updated.spec!.containers[0].image = 'busybox:1.36';
+      s.workers.update(updated);
+      await s.until(() => created(s).length === 2, 'restarted with the new image');
+      await s.advance(500);
+      assert.deepEqual(created(s).map((c) => c.image.image), ['busybox', 'busybox:1.36']);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'Killing' && e.message === 'Container app definition changed, will be restarted'));
+      const cs = s.statusOf(updated)!.containerStatuses![0];
+      assert.equal(cs.restartCount, 1);
+      assert.ok(cs.state?.running);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('lists the pod in the runtime at most once per sync, and not at all for a pod new since start-up', async () => {
+    const s = makeStack();
+    try {
+      let syncs = 0;
+      const sync = s.syncer.sync.bind(s.syncer);
+      s.syncer.sync = (pod, st) => {
+        syncs++;
+        return sync(pod, st);
+      };
+      const listings = (method: string) => s.runtime.calls.filter((c) => c.method === method && (c.args[0] as { labelSelector?: Record<string, string> } | undefined)?.labelSelector?.[LABEL_POD_UID]).length;
+      const pod = makePod('lister').init({ name: 'setup' }).container({ name: 'crash', command: ['sh', '-c', 'exit 1'] }).container({ name: 'web' }).build();
+      s.workers.update(pod, true);
+      await s.until(() => syncs === 1 && !s.workers.busy(), 'first sync');
+      assert.equal(listings('listContainers') + listings('listPodSandbox'), 0, 'a fresh pod is not listed');
+      await s.advance(3000);
+      const [sb] = await s.runtime.listPodSandbox({ state: 'ready' });
+      await s.runtime.stopPodSandbox(sb.id);
+      await s.advance(3000);
+      assert.ok(s.recorder.reasons().includes('SandboxChanged'));
+      assert.ok(syncs >= 5, `${syncs} syncs`);
+      assert.equal(listings('listContainers'), syncs - 1);
+      assert.equal(listings('listPodSandbox'), syncs - 1);
     } finally {
       await s.close();
     }

@@ -1,10 +1,11 @@
-// What one sync of one pod does against the runtime, in the order of the kubelet's SyncPod
-// (pkg/kubelet/kuberuntime/kuberuntime_manager.go): observe the pod's sandboxes and containers in CRI
-// (by their labels, which is also how a restarted agent adopts what runs), set up volumes, make sure
-// one ready sandbox exists (SandboxChanged when it died), run init containers one at a time, start or
-// restart app containers by restartPolicy with CrashLoopBackOff, kill containers their liveness or
-// startup probe condemned, detect the terminal phase, and compute the pod's status. Also the
-// termination of a pod (preStop, SIGTERM with the grace period, sandbox stop) and its cleanup.
+// The executor of one pod's sync, in the order of the kubelet's SyncPod
+// (pkg/kubelet/kuberuntime/kuberuntime_manager.go): list the pod's sandboxes and containers in the
+// runtime once (by their labels, which is also how a restarted agent adopts what runs), read the exit
+// codes of those that ended, ask computePodActions (./actions.ts) what to do, then carry it out: set up
+// volumes, keep or re-create the sandbox, run the next init container, start, restart (with
+// CrashLoopBackOff) or kill app containers, detect the terminal phase, and compute the pod's status
+// from the listing as the actions changed it. Also the termination of a pod (preStop, SIGTERM with the
+// grace period, sandbox stop) and its cleanup.
 //
 // Called only by the pod's worker (./pod-workers.ts), so calls for one pod never overlap; different
 // pods' syncs run concurrently and share nothing mutable but the backoff table.
@@ -12,8 +13,8 @@ import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Container as SpecContainer, LifecycleHandler, Pod, PodStatus } from '../../api/types.ts';
 import type { Clock } from '../../util/clock.ts';
-import type { Container, ContainerRuntime, ContainerStatus, PodSandbox, PodSandboxConfig } from '../cri/runtime.ts';
-import { CriError } from '../cri/errors.ts';
+import type { Container, ContainerRuntime, ContainerStatus, PodSandbox, PodSandboxConfig } from '../runtime/runtime.ts';
+import { CriError } from '../runtime/errors.ts';
 import type { PodCgroups } from '../cgroups/pod-cgroups.ts';
 import { containerFieldPath, podRef, type EventRecorder } from '../events/recorder.ts';
 import { hostsFile } from '../network/cni.ts';
@@ -22,6 +23,10 @@ import type { ProberManager } from '../prober/manager.ts';
 import { generatePodStatus, type ContainerView, type ObservedContainer, type PodView } from '../status/generate.ts';
 import { VolumeError, type MountedVolume, type VolumeManager } from '../volumes/manager.ts';
 import type { ConfigSource } from '../volumes/sources.ts';
+import {
+  computeKillPod, computePodActions, terminalPhase, type ContainerOutcome, type ContainerRecord, type ContainerStep, type PodRuntimeStatus, type ProbeVerdict,
+  type SandboxPlan, type SandboxRecord,
+} from './actions.ts';
 import { goDuration, type RestartBackoff } from './backoff.ts';
 import { checkRunAsNonRoot, containerConfig, ContainerConfigError, sandboxConfig, specHash, type NodeFacts } from './container-config.ts';
 import type { ImagePuller, PullOutcome } from './images.ts';
@@ -80,11 +85,6 @@ export interface PodSyncerOptions {
   volumeRefreshMs?: number;
 }
 
-/** Instances of one container name, newest first. */
-interface Instances {
-  list: Container[];
-}
-
 const MOUNT_RETRY_MS = 2000;
 
 function isNotFoundErr(err: unknown): boolean {
@@ -93,6 +93,40 @@ function isNotFoundErr(err: unknown): boolean {
 
 export function podLogDir(logRoot: string, pod: Pod): string {
   return join(logRoot, `${pod.metadata?.namespace ?? 'default'}_${pod.metadata?.name ?? ''}_${pod.metadata?.uid ?? ''}`);
+}
+
+/** One listing's sandboxes and containers of a pod, as the records computePodActions reads. */
+export function podRuntimeStatus(sandboxes: PodSandbox[], containers: Container[]): PodRuntimeStatus {
+  const byName = new Map<string, Container[]>();
+  for (const c of containers) {
+    const name = c.labels[LABEL_CONTAINER_NAME] ?? c.metadata.name;
+    let list = byName.get(name);
+    if (!list) byName.set(name, (list = []));
+    list.push(c);
+  }
+  const out: PodRuntimeStatus = {
+    sandboxes: [...sandboxes].sort((a, b) => b.createdAt - a.createdAt).map((s) => ({ id: s.id, state: s.state, attempt: s.metadata.attempt })),
+    containers: new Map(),
+  };
+  for (const [name, list] of byName) {
+    list.sort((a, b) => restartCountOf(b) - restartCountOf(a) || b.createdAt - a.createdAt);
+    out.containers.set(name, list.map((c) => {
+      const r: ContainerRecord = { id: c.id, state: c.state, restartCount: restartCountOf(c) };
+      const hash = c.annotations[ANNOTATION_SPEC_HASH];
+      if (hash !== undefined) r.specHash = hash;
+      return r;
+    }));
+  }
+  return out;
+}
+
+/**
+ * What one sync knows of the runtime: the records of its one listing, kept up to date as the sync acts
+ * (a sandbox made, a container started or killed), and the container statuses it read, by id.
+ */
+interface SyncView {
+  rt: PodRuntimeStatus;
+  statuses: Map<string, ContainerStatus>;
 }
 
 export class PodSyncer {
@@ -108,29 +142,46 @@ export class PodSyncer {
 
   // ---- observing ----
 
-  async #observe(uid: string): Promise<{ sandboxes: PodSandbox[]; byName: Map<string, Instances> }> {
+  async #observe(uid: string): Promise<PodRuntimeStatus> {
     const rt = this.#o.runtime;
     const [sandboxes, containers] = await Promise.all([rt.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: uid } }), rt.listContainers({ labelSelector: { [LABEL_POD_UID]: uid } })]);
-    sandboxes.sort((a, b) => b.createdAt - a.createdAt);
-    const byName = new Map<string, Instances>();
-    for (const c of containers) {
-      const name = c.labels[LABEL_CONTAINER_NAME] ?? c.metadata.name;
-      let e = byName.get(name);
-      if (!e) byName.set(name, (e = { list: [] }));
-      e.list.push(c);
-    }
-    for (const e of byName.values()) e.list.sort((a, b) => restartCountOf(b) - restartCountOf(a) || b.createdAt - a.createdAt);
-    return { sandboxes, byName };
+    return podRuntimeStatus(sandboxes, containers);
   }
 
-  async #observed(st: PodState, c: Container | undefined): Promise<ObservedContainer | undefined> {
+  /** Reads the status of each spec container's latest instance that has ended: its exit code decides. */
+  async #inspect(pod: Pod, v: SyncView): Promise<void> {
+    for (const c of allContainers(pod)) {
+      const latest = v.rt.containers.get(c.name)?.[0];
+      if (!latest || (latest.state !== 'exited' && latest.state !== 'unknown')) continue;
+      const s = await this.#o.runtime.containerStatus(latest.id);
+      v.statuses.set(s.id, s);
+      latest.exitCode = s.exitCode;
+    }
+  }
+
+  /** The prober's verdicts on the running app containers. */
+  #condemned(pod: Pod, uid: string, rt: PodRuntimeStatus): Map<string, ProbeVerdict> {
+    const out = new Map<string, ProbeVerdict>();
+    for (const c of pod.spec?.containers ?? []) {
+      const latest = rt.containers.get(c.name)?.[0];
+      if (latest?.state !== 'running') continue;
+      const verdict = this.#o.prober.mustRestart(uid, c.name, latest.id);
+      if (verdict) out.set(latest.id, verdict);
+    }
+    return out;
+  }
+
+  async #observed(st: PodState, v: SyncView, c: ContainerRecord | undefined): Promise<ObservedContainer | undefined> {
     if (!c) return undefined;
-    let s: ContainerStatus;
-    try {
-      s = await this.#o.runtime.containerStatus(c.id);
-    } catch (err) {
-      if (isNotFoundErr(err)) return undefined;
-      throw err;
+    // An exited instance's status is final: one read this sync serves.
+    let s = v.statuses.get(c.id);
+    if (s?.state !== 'exited') {
+      try {
+        s = await this.#o.runtime.containerStatus(c.id);
+      } catch (err) {
+        if (isNotFoundErr(err)) return undefined;
+        throw err;
+      }
     }
     let message = s.message;
     if (s.state === 'exited') message = (await this.#terminationMessage(st, s)) || s.message;
@@ -139,7 +190,7 @@ export class PodSyncer {
       state: s.state,
       image: s.image,
       imageRef: s.imageRef,
-      restartCount: restartCountOf(c),
+      restartCount: c.restartCount,
       createdAt: s.createdAt,
       startedAt: s.startedAt,
       finishedAt: s.finishedAt,
@@ -165,178 +216,170 @@ export class PodSyncer {
 
   // ---- the sync ----
 
+  /**
+   * One sync: list the pod in the runtime once, decide (./actions.ts), carry the decision out, and
+   * compute the status from what the listing and the actions left.
+   */
   async sync(pod: Pod, st: PodState): Promise<SyncResult> {
     const o = this.#o;
-    const uid = st.uid;
-    const now = () => o.clock.now();
-    let requeue: number | undefined;
-    const want = (ms: number) => {
-      requeue = requeue === undefined ? ms : Math.min(requeue, ms);
-    };
-    const spec = pod.spec ?? { containers: [] };
-    const restartPolicy = spec.restartPolicy ?? 'Always';
-    let { sandboxes, byName } = st.fresh ? { sandboxes: [] as PodSandbox[], byName: new Map<string, Instances>() } : await this.#observe(uid);
+    // A pod new since the agent started has nothing in the runtime yet: no need to ask.
+    const v: SyncView = { rt: st.fresh ? { sandboxes: [], containers: new Map() } : await this.#observe(st.uid), statuses: new Map() };
     st.fresh = false;
+    if (!st.terminal) await this.#inspect(pod, v);
+    const actions = computePodActions(pod, v.rt, { terminal: st.terminal, condemned: this.#condemned(pod, st.uid, v.rt) });
 
-    if (st.terminal) {
-      await this.#stopSandboxes(sandboxes);
-      return { status: await this.#status(pod, st, byName, false) };
+    if (actions.kind === 'terminal') {
+      for (const id of actions.stopSandboxes) await o.runtime.stopPodSandbox(id);
+      return { status: await this.#status(pod, st, v, false) };
     }
 
     // Volumes first: no sandbox for a pod whose mounts cannot be made.
-    if (!st.volumes || now() - st.volumesAt >= (o.volumeRefreshMs ?? 10_000)) {
-      try {
-        st.volumes = await o.volumes.setUp(pod);
-        st.volumesAt = now();
-        for (const [k, w] of st.waiting) if (w.reason === 'ContainerCreating' && w.message?.startsWith('MountVolume')) st.waiting.delete(k);
-      } catch (err) {
-        if (!(err instanceof VolumeError)) throw err;
-        o.recorder.event(podRef(pod), 'Warning', 'FailedMount', err.message);
-        if (!st.volumes) {
-          for (const c of [...(spec.initContainers ?? []), ...spec.containers]) st.waiting.set(c.name, { reason: 'ContainerCreating', message: err.message });
-          return { status: await this.#status(pod, st, byName, false), requeueMs: MOUNT_RETRY_MS };
-        }
-      }
-    }
+    if (!(await this.#setUpVolumes(pod, st))) return { status: await this.#status(pod, st, v, false), requeueMs: MOUNT_RETRY_MS };
 
-    // The sandbox.
-    const ready = sandboxes.find((s) => s.state === 'ready');
-    const neverAgain = restartPolicy === 'Never' && spec.containers.some((c) => (byName.get(c.name)?.list.length ?? 0) > 0);
-    if (!ready && neverAgain && sandboxes.length > 0) {
-      // A pod that must not restart lost its sandbox: its containers are over.
+    if (actions.kind === 'sandboxLost') {
       st.sandboxId = undefined;
       st.running.clear();
-      return { status: await this.#status(pod, st, byName, false) };
+      return { status: await this.#status(pod, st, v, false) };
     }
-    if (ready) {
-      if (st.sandboxId !== ready.id || !st.sandboxConfig) {
-        st.sandboxId = ready.id;
-        st.sandboxConfig = this.#sandboxConfig(pod, ready.metadata.attempt);
-        const s = await o.runtime.podSandboxStatus(ready.id);
-        st.podIPs = [s.ip, ...s.additionalIps].filter(Boolean);
-      }
-    } else {
-      const hadContainers = [...byName.values()].some((i) => i.list.length > 0);
-      if (sandboxes.length > 0 && hadContainers) {
-        o.recorder.event(podRef(pod), 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
-      }
-      const attempt = sandboxes.length > 0 ? Math.max(...sandboxes.map((s) => s.metadata.attempt)) + 1 : 0;
-      await this.#stopSandboxes(sandboxes);
-      for (const s of sandboxes) await o.runtime.removePodSandbox(s.id);
-      await Promise.all([o.cgroups.ensure(pod), mkdir(podLogDir(o.logRoot, pod), { recursive: true, mode: 0o755 })]);
-      const cfg = this.#sandboxConfig(pod, attempt);
-      // A new pod's first container image is checked (or pulled) while the sandbox starts, rather than
-      // after: its Pulled event still comes before Created, as users know it.
-      const first = byName.size === 0 ? (spec.initContainers?.[0] ?? spec.containers[0]) : undefined;
-      if (first) {
-        const outcome = o.images.ensure(pod, first, first === spec.initContainers?.[0]);
-        outcome.catch(() => undefined); // awaited (and its failure seen) by #startContainer
-        st.prefetched = { container: first.name, outcome };
-      }
-      let id: string;
-      try {
-        id = await o.runtime.runPodSandbox(cfg);
-      } catch (err) {
-        const msg = `Failed to create pod sandbox: ${err instanceof Error ? err.message : String(err)}`;
-        o.recorder.event(podRef(pod), 'Warning', 'FailedCreatePodSandBox', msg);
-        for (const c of [...(spec.initContainers ?? []), ...spec.containers]) st.waiting.set(c.name, { reason: 'ContainerCreating' });
-        return { status: await this.#status(pod, st, new Map(), false), requeueMs: MOUNT_RETRY_MS };
-      }
-      st.sandboxId = id;
-      st.sandboxConfig = cfg;
-      const s = await o.runtime.podSandboxStatus(id);
-      st.podIPs = [s.ip, ...s.additionalIps].filter(Boolean);
-      st.running.clear();
-      // A pod seen for the first time had nothing before this sandbox: no need to list again.
-      if (sandboxes.length > 0 || byName.size > 0) ({ byName } = await this.#observe(uid));
+
+    if (actions.sandbox.action === 'keep') {
+      await this.#adoptSandbox(pod, st, actions.sandbox.sandbox);
+    } else if (!(await this.#createSandbox(pod, st, v, actions.sandbox))) {
+      return { status: await this.#status(pod, st, v, false), requeueMs: MOUNT_RETRY_MS };
     }
     await this.#writeHosts(pod, st);
 
-    // Init containers, one at a time.
-    let initDone = true;
-    for (const c of spec.initContainers ?? []) {
-      const latest = byName.get(c.name)?.list[0];
-      if (latest && latest.state === 'exited') {
-        const s = await o.runtime.containerStatus(latest.id);
-        if (s.exitCode === 0) continue;
-        initDone = false;
-        if (restartPolicy === 'Never') {
-          st.terminal = 'Failed';
-          break;
-        }
-        const w = await this.#restartWithBackoff(pod, st, c, 'init', latest, s);
-        if (w !== undefined) want(w);
-        break;
-      }
-      initDone = false;
-      if (latest && latest.state === 'created') await this.#startCreated(pod, st, c, latest, true);
-      else if (!latest) await this.#startContainer(pod, st, c, 'init', 0);
-      break;
+    let requeue: number | undefined;
+    for (const step of actions.steps) {
+      const wait = await this.#carryOut(pod, st, v, step);
+      if (wait !== undefined) requeue = requeue === undefined ? wait : Math.min(requeue, wait);
     }
 
-    if (initDone && !st.terminal) {
-      for (const c of spec.containers) {
-        const latest = byName.get(c.name)?.list[0];
-        if (!latest) {
-          if (!(await this.#startContainer(pod, st, c, 'app', 0))) want(MOUNT_RETRY_MS);
-          continue;
-        }
-        if (latest.state === 'running') {
-          st.running.set(c.name, { id: latest.id, startedAt: st.running.get(c.name)?.id === latest.id ? st.running.get(c.name)!.startedAt : (await o.runtime.containerStatus(latest.id)).startedAt });
-          const condemned = o.prober.mustRestart(uid, c.name, latest.id);
-          const outdated = latest.annotations[ANNOTATION_SPEC_HASH] !== undefined && latest.annotations[ANNOTATION_SPEC_HASH] !== specHash(c);
-          if (condemned || outdated) {
-            const why = condemned ? `Container ${c.name} failed ${condemned} probe, will be restarted` : `Container ${c.name} definition changed, will be restarted`;
-            await this.killContainer(pod, c, latest.id, gracePeriod(pod), why);
-            st.running.delete(c.name);
-            if (restartPolicy !== 'Never') await this.#startContainer(pod, st, c, 'app', restartCountOf(latest) + 1);
-          }
-          continue;
-        }
-        if (latest.state === 'created') {
-          await this.#startCreated(pod, st, c, latest, false);
-          continue;
-        }
-        // exited (or unknown): restart by policy
-        st.running.delete(c.name);
-        const s = await o.runtime.containerStatus(latest.id);
-        const restart = restartPolicy === 'Always' || (restartPolicy === 'OnFailure' && s.exitCode !== 0);
-        if (!restart) {
-          st.waiting.delete(c.name);
-          continue;
-        }
-        const w = await this.#restartWithBackoff(pod, st, c, 'app', latest, s);
-        if (w !== undefined) want(w);
-      }
-      ({ byName } = await this.#observe(uid));
-      // Terminal: nothing runs and nothing will restart.
-      if (restartPolicy !== 'Always') {
-        let allDone = true;
-        let anyFailed = false;
-        for (const c of spec.containers) {
-          const latest = byName.get(c.name)?.list[0];
-          if (!latest || latest.state !== 'exited') {
-            allDone = false;
-            break;
-          }
-          const code = (await o.runtime.containerStatus(latest.id)).exitCode;
-          if (code !== 0) {
-            anyFailed = true;
-            if (restartPolicy === 'OnFailure') allDone = false;
-          }
-        }
-        if (allDone) st.terminal = anyFailed ? 'Failed' : 'Succeeded';
-      }
-    } else {
-      ({ byName } = await this.#observe(uid));
-    }
+    if (actions.failed) st.terminal = 'Failed';
+    // A pod that does not always restart ends once its app containers are done; their latest
+    // instances are looked at again, since some were started or killed just now.
+    else if (actions.initialized && (pod.spec?.restartPolicy ?? 'Always') !== 'Always') st.terminal = terminalPhase(pod, await this.#outcomes(pod, v));
     if (st.terminal) {
       st.running.clear();
-      ({ sandboxes } = await this.#observe(uid));
-      await this.#stopSandboxes(sandboxes);
+      for (const s of v.rt.sandboxes) if (s.state === 'ready') await o.runtime.stopPodSandbox(s.id);
     }
-    await this.#gc(byName);
-    return { status: await this.#status(pod, st, byName, false), requeueMs: requeue };
+    await this.#gc(v.rt);
+    return { status: await this.#status(pod, st, v, false), requeueMs: requeue };
+  }
+
+  /** Sets up (or refreshes) the pod's volumes; false when they were never set up and cannot be yet. */
+  async #setUpVolumes(pod: Pod, st: PodState): Promise<boolean> {
+    const o = this.#o;
+    if (st.volumes && o.clock.now() - st.volumesAt < (o.volumeRefreshMs ?? 10_000)) return true;
+    try {
+      st.volumes = await o.volumes.setUp(pod);
+      st.volumesAt = o.clock.now();
+      for (const [k, w] of st.waiting) if (w.reason === 'ContainerCreating' && w.message?.startsWith('MountVolume')) st.waiting.delete(k);
+      return true;
+    } catch (err) {
+      if (!(err instanceof VolumeError)) throw err;
+      o.recorder.event(podRef(pod), 'Warning', 'FailedMount', err.message);
+      if (st.volumes) return true;
+      for (const c of allContainers(pod)) st.waiting.set(c.name, { reason: 'ContainerCreating', message: err.message });
+      return false;
+    }
+  }
+
+  async #adoptSandbox(pod: Pod, st: PodState, sandbox: SandboxRecord): Promise<void> {
+    if (st.sandboxId === sandbox.id && st.sandboxConfig) return;
+    st.sandboxId = sandbox.id;
+    st.sandboxConfig = this.#sandboxConfig(pod, sandbox.attempt);
+    const s = await this.#o.runtime.podSandboxStatus(sandbox.id);
+    st.podIPs = [s.ip, ...s.additionalIps].filter(Boolean);
+  }
+
+  /** Kills and removes the old sandboxes, then runs a new one; false when it could not be made. */
+  async #createSandbox(pod: Pod, st: PodState, v: SyncView, plan: Extract<SandboxPlan, { action: 'create' }>): Promise<boolean> {
+    const o = this.#o;
+    if (plan.sandboxChanged) o.recorder.event(podRef(pod), 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
+    for (const s of plan.remove) if (s.state === 'ready') await o.runtime.stopPodSandbox(s.id);
+    for (const s of plan.remove) await o.runtime.removePodSandbox(s.id);
+    v.rt.sandboxes = [];
+    v.rt.containers = new Map();
+    await Promise.all([o.cgroups.ensure(pod), mkdir(podLogDir(o.logRoot, pod), { recursive: true, mode: 0o755 })]);
+    const cfg = this.#sandboxConfig(pod, plan.attempt);
+    // The first container's image is checked (or pulled) while the sandbox starts, rather than after:
+    // its Pulled event still comes before Created, as users know it.
+    if (plan.prefetch) {
+      const outcome = o.images.ensure(pod, plan.prefetch.container, plan.prefetch.init);
+      outcome.catch(() => undefined); // awaited (and its failure seen) by #startContainer
+      st.prefetched = { container: plan.prefetch.container.name, outcome };
+    }
+    let id: string;
+    try {
+      id = await o.runtime.runPodSandbox(cfg);
+    } catch (err) {
+      const msg = `Failed to create pod sandbox: ${err instanceof Error ? err.message : String(err)}`;
+      o.recorder.event(podRef(pod), 'Warning', 'FailedCreatePodSandBox', msg);
+      for (const c of allContainers(pod)) st.waiting.set(c.name, { reason: 'ContainerCreating' });
+      return false;
+    }
+    st.sandboxId = id;
+    st.sandboxConfig = cfg;
+    const s = await o.runtime.podSandboxStatus(id);
+    st.podIPs = [s.ip, ...s.additionalIps].filter(Boolean);
+    st.running.clear();
+    v.rt.sandboxes = [{ id, state: 'ready', attempt: plan.attempt }];
+    return true;
+  }
+
+  /** Carries out one container step; returns how soon to sync again, if it matters. */
+  async #carryOut(pod: Pod, st: PodState, v: SyncView, step: ContainerStep): Promise<number | undefined> {
+    const o = this.#o;
+    const name = step.container.name;
+    switch (step.action) {
+      case 'keep': {
+        const known = st.running.get(name);
+        st.running.set(name, { id: step.id, startedAt: known?.id === step.id ? known.startedAt : (await o.runtime.containerStatus(step.id)).startedAt });
+        return undefined;
+      }
+      case 'kill': {
+        await this.killContainer(pod, step.container, step.id, gracePeriod(pod), step.message);
+        st.running.delete(name);
+        markExited(v.rt, name, step.id);
+        return undefined;
+      }
+      case 'startCreated':
+        await this.#startCreated(pod, step.container, step.id, step.init);
+        return undefined;
+      case 'done':
+        st.running.delete(name);
+        st.waiting.delete(name);
+        return undefined;
+      case 'start': {
+        const kind: ContainerKind = step.init ? 'init' : 'app';
+        if (step.reason === 'Exited' && !step.init) st.running.delete(name);
+        if (step.backoff) {
+          const wait = this.#backingOff(pod, st, step.container, kind, v);
+          if (wait > 0) return wait;
+        }
+        const started = await this.#startContainer(pod, st, v, step.container, kind, step.restartCount);
+        // A new app container that could not start (its image, its config) is retried soon.
+        return !started && step.reason === 'New' && !step.init ? MOUNT_RETRY_MS : undefined;
+      }
+    }
+  }
+
+  /** The latest instance's outcome per app container, read again from the runtime, in order until one still runs. */
+  async #outcomes(pod: Pod, v: SyncView): Promise<Map<string, ContainerOutcome>> {
+    const out = new Map<string, ContainerOutcome>();
+    for (const c of pod.spec?.containers ?? []) {
+      const latest = v.rt.containers.get(c.name)?.[0];
+      if (!latest) break;
+      let s = v.statuses.get(latest.id);
+      if (s?.state !== 'exited') {
+        s = await this.#o.runtime.containerStatus(latest.id);
+        v.statuses.set(s.id, s);
+      }
+      out.set(c.name, { state: s.state, exitCode: s.exitCode });
+      if (s.state !== 'exited') break;
+    }
+    return out;
   }
 
   #sandboxConfig(pod: Pod, attempt: number): PodSandboxConfig {
@@ -353,11 +396,16 @@ export class PodSyncer {
     st.hostsWritten = text;
   }
 
-  /** Restarts an exited container unless its backoff still runs; returns the wait, if any. */
-  async #restartWithBackoff(pod: Pod, st: PodState, c: SpecContainer, kind: ContainerKind, latest: Container, s: ContainerStatus): Promise<number | undefined> {
+  /**
+   * Whether an exited container must still wait before it restarts (CrashLoopBackOff): returns the
+   * wait, or 0 when it may restart now (and the next backoff step is taken).
+   */
+  #backingOff(pod: Pod, st: PodState, c: SpecContainer, kind: ContainerKind, v: SyncView): number {
     const o = this.#o;
     const key = `${st.uid}/${c.name}`;
-    const wait = o.backoff.remaining(key, s.startedAt, s.finishedAt);
+    const latest = v.rt.containers.get(c.name)?.[0];
+    const s = latest && v.statuses.get(latest.id);
+    const wait = s ? o.backoff.remaining(key, s.startedAt, s.finishedAt) : 0;
     const podDesc = `${pod.metadata?.name ?? ''}_${pod.metadata?.namespace ?? 'default'}(${st.uid})`;
     if (wait > 0) {
       const msg = `back-off ${goDuration(o.backoff.current(key))} restarting failed container=${c.name} pod=${podDesc}`;
@@ -366,14 +414,13 @@ export class PodSyncer {
       return wait;
     }
     o.backoff.next(key);
-    await this.#startContainer(pod, st, c, kind, restartCountOf(latest) + 1);
-    return undefined;
+    return 0;
   }
 
-  async #startCreated(pod: Pod, st: PodState, c: SpecContainer, latest: Container, init: boolean): Promise<void> {
+  async #startCreated(pod: Pod, c: SpecContainer, id: string, init: boolean): Promise<void> {
     const ref = podRef(pod, containerFieldPath(c.name, init));
     try {
-      await this.#o.runtime.startContainer(latest.id);
+      await this.#o.runtime.startContainer(id);
       this.#o.recorder.event(ref, 'Normal', 'Started', `Started container ${c.name}`);
     } catch (err) {
       this.#o.recorder.event(ref, 'Warning', 'Failed', `Error: ${err instanceof Error ? err.message : String(err)}`);
@@ -381,7 +428,7 @@ export class PodSyncer {
   }
 
   /** Pull, create, start, postStart. Returns false when the container could not be started. */
-  async #startContainer(pod: Pod, st: PodState, c: SpecContainer, kind: ContainerKind, restartCount: number): Promise<boolean> {
+  async #startContainer(pod: Pod, st: PodState, v: SyncView, c: SpecContainer, kind: ContainerKind, restartCount: number): Promise<boolean> {
     const o = this.#o;
     const init = kind === 'init';
     const ref = podRef(pod, containerFieldPath(c.name, init));
@@ -409,6 +456,9 @@ export class PodSyncer {
       return false;
     }
     st.waiting.delete(c.name);
+    // This sync's view gains the new instance, as a second listing would show it.
+    const record: ContainerRecord = { id, state: 'created', restartCount, specHash: specHash(c) };
+    v.rt.containers.set(c.name, [record, ...(v.rt.containers.get(c.name) ?? [])]);
     o.recorder.event(ref, 'Normal', 'Created', `Created container ${c.name}`);
     try {
       await o.runtime.startContainer(id);
@@ -417,12 +467,14 @@ export class PodSyncer {
       return false;
     }
     o.recorder.event(ref, 'Normal', 'Started', `Started container ${c.name}`);
+    record.state = 'running';
     st.running.set(c.name, { id, startedAt: o.clock.now() });
     if (c.lifecycle?.postStart) {
       const failure = await this.#runHook(c.lifecycle.postStart, c, id, st.podIPs[0] ?? '', gracePeriod(pod));
       if (failure !== undefined) {
         o.recorder.event(ref, 'Warning', 'FailedPostStartHook', failure);
         await this.killContainer(pod, c, id, gracePeriod(pod), 'FailedPostStartHook', false);
+        record.state = 'exited';
         st.running.delete(c.name);
         return true;
       }
@@ -472,32 +524,28 @@ export class PodSyncer {
     await o.runtime.stopContainer(id, runPreStop && c?.lifecycle?.preStop ? Math.max(2, left) : left);
   }
 
-  async #stopSandboxes(sandboxes: PodSandbox[]): Promise<void> {
-    for (const s of sandboxes) if (s.state === 'ready') await this.#o.runtime.stopPodSandbox(s.id);
-  }
-
   /** Keeps the two newest instances of each container (current and previous); removes the rest. */
-  async #gc(byName: Map<string, Instances>): Promise<void> {
-    for (const inst of byName.values()) {
-      for (const c of inst.list.slice(2)) if (c.state === 'exited' || c.state === 'created') await this.#o.runtime.removeContainer(c.id).catch(() => undefined);
+  async #gc(rt: PodRuntimeStatus): Promise<void> {
+    for (const list of rt.containers.values()) {
+      for (const c of list.slice(2)) if (c.state === 'exited' || c.state === 'created') await this.#o.runtime.removeContainer(c.id).catch(() => undefined);
     }
   }
 
-  async #status(pod: Pod, st: PodState, byName: Map<string, Instances>, terminating: boolean): Promise<PodStatus> {
+  async #status(pod: Pod, st: PodState, v: SyncView, terminating: boolean): Promise<PodStatus> {
     const o = this.#o;
     const mk = async (c: SpecContainer): Promise<ContainerView> => {
-      const inst = byName.get(c.name)?.list ?? [];
-      const current = await this.#observed(st, inst[0]);
-      const previous = await this.#observed(st, inst[1]);
+      const inst = v.rt.containers.get(c.name) ?? [];
+      const current = await this.#observed(st, v, inst[0]);
+      const previous = await this.#observed(st, v, inst[1]);
       const running = current?.state === 'running';
       const started = running && o.prober.isStarted(st.uid, c.name, current!.id);
-      const v: ContainerView = { ready: running && started && o.prober.isReady(st.uid, c.name, current!.id), started };
-      if (current) v.current = current;
-      if (previous) v.previous = previous;
+      const cv: ContainerView = { ready: running && started && o.prober.isReady(st.uid, c.name, current!.id), started };
+      if (current) cv.current = current;
+      if (previous) cv.previous = previous;
       const w = st.waiting.get(c.name);
-      if (w && !running) v.waiting = w;
+      if (w && !running) cv.waiting = w;
       if (running) st.waiting.delete(c.name);
-      return v;
+      return cv;
     };
     const view: PodView = {
       sandboxReady: st.sandboxId !== undefined && !st.terminal && !terminating,
@@ -523,22 +571,13 @@ export class PodSyncer {
   async terminate(pod: Pod, st: PodState, graceSec: number): Promise<PodStatus> {
     const o = this.#o;
     o.prober.removePod(st.uid);
-    const { sandboxes, byName } = await this.#observe(st.uid);
-    const specs = new Map<string, SpecContainer>();
-    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) specs.set(c.name, c);
-    const kills: Promise<void>[] = [];
-    for (const [name, inst] of byName) {
-      for (const c of inst.list) {
-        if (c.state !== 'running' && c.state !== 'created') continue;
-        kills.push(this.killContainer(pod, specs.get(name), c.id, graceSec, `Stopping container ${name}`).catch(() => undefined));
-      }
-    }
-    await Promise.all(kills);
-    await this.#stopSandboxes(sandboxes);
+    const rt = await this.#observe(st.uid);
+    const plan = computeKillPod(pod, rt);
+    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.container, k.id, graceSec, k.message).catch(() => undefined)));
+    for (const id of plan.stopSandboxes) await o.runtime.stopPodSandbox(id);
     st.running.clear();
     st.waiting.clear();
-    const after = await this.#observe(st.uid);
-    return this.#status(pod, st, after.byName, true);
+    return this.#status(pod, st, { rt, statuses: new Map() }, true);
   }
 
   /** Removes everything the pod left on the node: sandboxes, containers, volumes, cgroups, logs. */
@@ -551,13 +590,23 @@ export class PodSyncer {
       await o.runtime.stopPodSandbox(s.id);
       await o.runtime.removePodSandbox(s.id);
     }
-    const { byName } = await this.#observe(uid);
-    for (const inst of byName.values()) for (const c of inst.list) await o.runtime.removeContainer(c.id);
+    // Whatever removing the sandboxes left behind.
+    const { containers } = await this.#observe(uid);
+    for (const list of containers.values()) for (const c of list) await o.runtime.removeContainer(c.id);
     await o.volumes.tearDown(uid);
     await o.cgroups.remove(uid);
     if (pod) await rm(podLogDir(o.logRoot, pod), { recursive: true, force: true });
     else await removeLogDirsOf(o.logRoot, uid);
   }
+}
+
+function allContainers(pod: Pod): SpecContainer[] {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+}
+
+function markExited(rt: PodRuntimeStatus, name: string, id: string): void {
+  const r = rt.containers.get(name)?.find((c) => c.id === id);
+  if (r) r.state = 'exited';
 }
 
 export function gracePeriod(pod: Pod): number {

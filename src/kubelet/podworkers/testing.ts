@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Container, Pod, PodStatus } from '../../api/types.ts';
 import { FakeClock } from '../../util/clock.ts';
-import { FakeRuntime } from '../cri/fake-runtime.ts';
+import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { NoopPodCgroups } from '../cgroups/pod-cgroups.ts';
 import { MemoryEventRecorder } from '../events/recorder.ts';
 import { ProberManager } from '../prober/manager.ts';
@@ -17,7 +17,7 @@ import { MapConfigSource } from '../volumes/sources.ts';
 import { RestartBackoff } from './backoff.ts';
 import { ImagePuller } from './images.ts';
 import { PodWorkers } from './pod-workers.ts';
-import { Pleg } from './pleg.ts';
+import { Pleg } from '../pleg/pleg.ts';
 import { PodSyncer } from './sync.ts';
 
 export class RecordingWriter implements StatusWriter {

@@ -9,7 +9,7 @@
 // the ContainerLocator and report through onResult. Results are read with isReady/isStarted.
 import type { Container, Pod, Probe } from '../../api/types.ts';
 import type { Clock, Timer } from '../../util/clock.ts';
-import type { RuntimeService } from '../cri/runtime.ts';
+import type { RuntimeService } from '../runtime/runtime.ts';
 import { containerFieldPath, podRef, type EventRecorder } from '../events/recorder.ts';
 import { probeTiming, runProbe, type ProbeOutcome, type ProbeTarget } from './probe.ts';
 
@@ -218,7 +218,7 @@ export class ProberManager {
   }
 
   /** Liveness or startup said this container instance must be restarted. */
-  mustRestart(uid: string, name: string, containerId: string): ProbeType | undefined {
+  mustRestart(uid: string, name: string, containerId: string): 'liveness' | 'startup' | undefined {
     for (const type of ['liveness', 'startup'] as const) {
       const w = this.#workers.get(uid)?.get(`${name}/${type}`);
       if (w && w.result === 'failure' && w.resultFor === containerId) return type;

@@ -8,8 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Container, Probe } from '../../api/types.ts';
-import type { RuntimeService } from '../cri/runtime.ts';
-import { CriError } from '../cri/errors.ts';
+import type { RuntimeService } from '../runtime/runtime.ts';
+import { CriError } from '../runtime/errors.ts';
 import { grpcProbe } from './grpc.ts';
 
 export type ProbeOutcome = { ok: true; output?: string } | { ok: false; message: string };

@@ -2,7 +2,7 @@
 // generateAPIPodStatus / getPhase / status.Generate*Condition do. Pure and synchronous: called by the
 // pod worker after every sync; the status manager decides whether anything changed.
 import type { ContainerState as ApiContainerState, ContainerStatus, Pod, PodCondition, PodStatus } from '../../api/types.ts';
-import type { ContainerState as CriState } from '../cri/runtime.ts';
+import type { ContainerState as CriState } from '../runtime/runtime.ts';
 import { rfc3339 } from '../../util/clock.ts';
 import { qosClass } from './qos.ts';
 import { jsonEqual } from '../../api/equality.ts';

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // Test-only: the cluster PKI issues the certificates a real agent and API server would hold.
 import { ensurePki, issueClientCert, issueServingCert, type IssuedCert, type Pki } from '../../apiserver/auth/pki.ts';
-import { CriError } from '../cri/errors.ts';
-import type { ContainerStatus, ExecStreamRequest, StreamRequest } from '../cri/runtime.ts';
+import { CriError } from '../runtime/errors.ts';
+import type { ContainerStatus, ExecStreamRequest, StreamRequest } from '../runtime/runtime.ts';
 import { SpdySession } from '../../util/spdy/session.ts';
 import { dialUpgrade, writeResponseHead } from '../../util/spdy/upgrade.ts';
 import { APISERVER_KUBELET_CLIENT_CN, createStreamingServer, parseRoute, streamFlags, type StreamingServer } from './server.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Secret } from '../../api/types.ts';
+import type { Secret } from '../../../api/types.ts';
 import { authFor, nodeAuths, resolvePullAuth } from './auth.ts';
 import { parseRegistries } from './config.ts';
 import { dockerConfigFromSecret, DockerKeyring, keyMatchesImage, keyringKey, PullSecretError } from './keyring.ts';

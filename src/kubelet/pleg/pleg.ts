@@ -5,8 +5,8 @@
 // Started and stopped by the agent; it calls `onChange(uid)` from its own loop, never concurrently.
 import type { Clock } from '../../util/clock.ts';
 import { Periodic } from '../../util/periodic.ts';
-import type { RuntimeService } from '../cri/runtime.ts';
-import { LABEL_NODE, LABEL_POD_UID } from './labels.ts';
+import type { RuntimeService } from '../runtime/runtime.ts';
+import { LABEL_NODE, LABEL_POD_UID } from '../podworkers/labels.ts';
 
 export interface PlegOptions {
   runtime: Pick<RuntimeService, 'listContainers' | 'listPodSandbox'>;

@@ -10,9 +10,9 @@
 // "docker.io" keys, or a mirror).
 //
 // Pure; called by the pod workers before each pull.
-import type { Secret } from '../../api/types.ts';
-import type { AuthConfig } from '../cri/runtime.ts';
-import { parseImageReference } from '../images/reference.ts';
+import type { Secret } from '../../../api/types.ts';
+import type { AuthConfig } from '../../runtime/runtime.ts';
+import { parseImageReference } from '../reference.ts';
 import type { RegistriesConfig, RegistryAuth } from './config.ts';
 import { hostConfigFor, resolveEndpoints, type Endpoint } from './endpoints.ts';
 import { DockerKeyring, type DockerCredential } from './keyring.ts';

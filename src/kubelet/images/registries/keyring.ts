@@ -12,8 +12,8 @@
 // JSON cannot be read is an error, as it fails the kubelet's pull.
 //
 // Pure. Called by resolvePullAuth (./auth.ts) once per pull.
-import type { Secret } from '../../api/types.ts';
-import { parseImageReference } from '../images/reference.ts';
+import type { Secret } from '../../../api/types.ts';
+import { parseImageReference } from '../reference.ts';
 
 export const SECRET_TYPE_DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
 export const SECRET_TYPE_DOCKERCFG = 'kubernetes.io/dockercfg';

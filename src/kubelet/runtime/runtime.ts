@@ -1,7 +1,7 @@
 // The runtime seam of the node agent: what the pod workers, the PLEG-style relister, probes, logs and
 // streaming need from a container runtime, in plain TypeScript types shaped after CRI v1.
 //
-// Implementations: CriRuntime (containerd over CRI, ./cri-runtime.ts) and FakeRuntime (in memory,
+// Implementations: CriRuntime (containerd over CRI, ../cri/cri-runtime.ts) and FakeRuntime (in memory,
 // ./fake-runtime.ts, for unit tests and simulated nodes). Both pass ./runtime-suite.ts.
 //
 // Callers: one pod worker per pod, so calls for different pods run concurrently; calls for one pod
