@@ -11,6 +11,7 @@ import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/inde
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
+import type { Authorizer } from '../apiserver/auth/authorizer.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import type { Backend } from '../storage/backend.ts';
@@ -28,6 +29,8 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** Events are deleted this long after their last write (kube-apiserver's --event-ttl, default 1 h). */
   eventTTLMs?: number;
+  /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
+  authorizer?: Authorizer;
 }
 
 export interface ControlPlane {
@@ -73,6 +76,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     registry,
     clock,
     authenticate: (req) => authn.authenticate(req),
+    authorizer: opts.authorizer,
     isAnonymousPath,
     serverAddress: `${host}:${port}`,
     connect,

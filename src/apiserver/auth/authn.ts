@@ -23,13 +23,9 @@ import type { ServerOptions } from 'node:https';
 import { createHash } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Pki } from './pki.ts';
+import type { User } from './user.ts';
 
-export interface User {
-  name: string;
-  groups: string[];
-  /** How the user was authenticated; for logs and audit, never for decisions. */
-  via: 'token' | 'x509';
-}
+export type { User };
 
 export interface Authenticator {
   /** The caller's identity, or null when it sent no credentials or invalid ones (→ 401 unless anonymous path). */
