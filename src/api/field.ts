@@ -6,6 +6,7 @@ import { StatusError, type StatusCause } from '../util/status.ts';
 export type FieldErrorType =
   | 'FieldValueRequired'
   | 'FieldValueInvalid'
+  | 'FieldValueTypeInvalid'
   | 'FieldValueForbidden'
   | 'FieldValueNotSupported'
   | 'FieldValueDuplicate'
@@ -66,6 +67,7 @@ export function fieldErrorMessage(e: FieldError): string {
     case 'FieldValueForbidden':
       return `Forbidden${detail}`;
     case 'FieldValueInvalid':
+    case 'FieldValueTypeInvalid':
       return `Invalid value: ${renderValue(e.badValue)}${detail}`;
     case 'FieldValueNotSupported':
       return `Unsupported value: ${renderValue(e.badValue)}${detail}`;
@@ -74,7 +76,8 @@ export function fieldErrorMessage(e: FieldError): string {
     case 'FieldValueTooLong':
       return `Too long${detail}`;
     case 'FieldValueTooMany':
-      return `Too many${detail}`;
+      // apimachinery prints the actual count when it is known: "Too many: 4: must have at most 3 items".
+      return e.badValue === undefined ? `Too many${detail}` : `Too many: ${renderValue(e.badValue)}${detail}`;
     case 'FieldValueNotFound':
       return `Not found: ${renderValue(e.badValue)}${detail}`;
     case 'InternalError':
