@@ -2,17 +2,19 @@
 // protobuf), kind/apiVersion match, and fieldValidation (unknown/duplicate fields, type errors).
 
 import type { KubeObject } from '../api/types.ts';
-import type { ResourceInfo } from '../registry/strategy.ts';
+import { pruneAndDefault } from '../api/apiextensions/index.ts';
+import type { KindDefinition } from '../registry/kind.ts';
 import { badRequest, unsupportedMediaType } from '../util/status.ts';
 import { decodeBodyDetailed } from './decode/body.ts';
-import { parseFieldValidation, validateFields } from './decode/fields.ts';
+import { applyFieldValidation, fieldProblems, parseFieldValidation, validateFields, type FieldValidationMode } from './decode/fields.ts';
 
 export interface DecodeResult {
   object: KubeObject;
   warnings: string[];
 }
 
-export function decodeObject(info: ResourceInfo, contentType: string, raw: Buffer, fieldValidation: string | null): DecodeResult {
+export function decodeObject(kind: KindDefinition, contentType: string, raw: Buffer, fieldValidation: string | null): DecodeResult {
+  const info = kind.info;
   const gvk = { group: info.group, version: info.version, kind: info.kind };
   const mode = parseFieldValidation(fieldValidation);
   // Patch media types are JSON or YAML underneath, but only PATCH accepts them (the apiserver
@@ -33,6 +35,20 @@ export function decodeObject(info: ResourceInfo, contentType: string, raw: Buffe
   if (obj.kind !== undefined && obj.kind !== info.kind) {
     throw badRequest(`${String(obj.kind)} in version "${info.version}" cannot be handled as a ${info.kind}: the kind in the data does not match the expected kind ${info.kind}`);
   }
-  const { warnings } = validateFields(gvk, obj, mode, decoded.duplicateFields);
+  const { warnings } = checkKindFields(kind, obj, mode, decoded.duplicateFields);
   return { object: obj, warnings };
+}
+
+/**
+ * The field check of a decoded body (or a patch result) by the kind's schema: built-in kinds by their
+ * model (type errors are a 400, unknown and duplicate fields follow `mode`); custom resources are
+ * pruned of unknown fields (reported per `mode`, as kube-apiserver's strict decoding does) and
+ * defaulted, and their type errors are left to validation (a 422 naming each field).
+ */
+export function checkKindFields(kind: KindDefinition, obj: KubeObject, mode: FieldValidationMode, duplicates: readonly string[] = []): { warnings: string[] } {
+  const info = kind.info;
+  const gvk = { group: info.group, version: info.version, kind: info.kind };
+  if ('model' in kind.schema) return validateFields(gvk, obj, mode, duplicates);
+  const unknown = pruneAndDefault(kind.schema.openAPIV3, obj, mode !== 'Ignore');
+  return applyFieldValidation(mode, fieldProblems(unknown, duplicates), gvk);
 }

@@ -9,8 +9,10 @@ import type { Clock } from '../util/clock.ts';
 import { badRequest, notFound, StatusError } from '../util/status.ts';
 import { rfc3339 } from '../util/clock.ts';
 import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, decodePatchBody, modelSchema, patchTypeOf } from './patch/index.ts';
-import { parseFieldValidation, validateFields } from './decode/fields.ts';
+import { parseFieldValidation } from './decode/fields.ts';
+import { checkKindFields } from './decoding.ts';
 import { maxBodyBytes } from './respond.ts';
+import { customResourcePatchSchema } from './patch/crd-schema.ts';
 
 export interface PatchRequest {
   store: Store;
@@ -34,10 +36,16 @@ export interface PatchResult {
 export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
   const { store, query } = p;
   const type = patchTypeOf(p.contentType);
+  // Custom resources have no strategic merge patch metadata: kube-apiserver refuses that patch type for them.
+  if (type === 'strategic' && !('model' in store.kind.schema)) {
+    throw new StatusError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+  }
   const patch = decodePatchBody(type, p.body);
   const info = store.info;
-  const gvk = { group: info.group, version: info.version, kind: info.kind };
-  const typeName = modelNameForKind(info.group, info.version, info.kind);
+  // Built-in kinds merge by their client-node models; custom resources by their structural schema.
+  const crSchema = 'model' in store.kind.schema ? undefined : customResourcePatchSchema(store.kind.schema.openAPIV3);
+  const typeName = crSchema ? crSchema.root : modelNameForKind(info.group, info.version, info.kind);
+  const schema = crSchema ? crSchema.schema : modelSchema;
   const mode = parseFieldValidation(query.get('fieldValidation'));
   const dryRun = query.getAll('dryRun').length > 0;
   const manager = query.get('fieldManager') ?? '';
@@ -51,7 +59,7 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the patched object must be a JSON object');
     // The patched document is bounded by the request limit too (a small patch may not grow it unboundedly).
     if (JSON.stringify(obj).length > maxBodyBytes * 2) throw new StatusError(413, 'RequestEntityTooLarge', 'the patched object is too large');
-    warnings = validateFields(gvk, obj, mode).warnings;
+    warnings = checkKindFields(store.kind, obj as KubeObject, mode).warnings;
     // As the apiserver's patcher: the result must still be this kind, and this object (checkName).
     const o = obj as KubeObject;
     const apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
@@ -70,12 +78,12 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
     const existing = await store.tryGet(p.namespace, p.name);
     if (!existing) {
       if (subresource) throw notFound(store.qualifiedResource, p.name);
-      const obj = check(applyServerSideApply(undefined, patch, modelSchema, typeName, manager, { force: force === 'true', now }));
+      const obj = check(applyServerSideApply(undefined, patch, schema, typeName, manager, { force: force === 'true', now }));
       obj.metadata = { ...(obj.metadata ?? {}), name: p.name };
       const created = await store.create(p.namespace, obj, { dryRun, admission: p.admission });
       return { object: created, created: true, warnings };
     }
-    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, modelSchema, typeName, manager, { force: force === 'true', now })), { dryRun, subresource, admission: p.admission });
+    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, schema, typeName, manager, { force: force === 'true', now })), { dryRun, subresource, admission: p.admission });
     return { object: updated, created: false, warnings };
   }
 
@@ -90,7 +98,7 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
         next = applyMergePatch(cur, patch);
         break;
       case 'strategic':
-        next = applyStrategicMergePatch(cur, patch, modelSchema, typeName);
+        next = applyStrategicMergePatch(cur, patch, schema, typeName);
         break;
     }
     const obj = check(next);

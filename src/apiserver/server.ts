@@ -20,8 +20,9 @@ import { parseListOptions, queryInt64 } from './listoptions.ts';
 import { decodeObject, type DecodeResult } from './decoding.ts';
 import { applyPatch } from './patching.ts';
 import { buildTable, parseIncludeObject, tableForObject, wantsTable, WatchTableEncoder, type TableOptions } from './tables/index.ts';
-import { handleOpenAPI } from './openapi/handler.ts';
+import { handleOpenAPI, registryOpenAPI } from './openapi/handler.ts';
 import { readSubresourceBody, serveConnect, type ConnectHandler } from './subresources.ts';
+import { serveScale } from './scale.ts';
 import type { User } from './auth/user.ts';
 import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
 import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer } from './auth/authorizer.ts';
@@ -79,6 +80,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
 
   const authorizer = opts.authorizer ?? alwaysAllow;
+  const openapiDocs = registryOpenAPI(registry);
   const ownAdmission = !opts.admission;
   const admission = opts.admission ?? defaultAdmission(registry);
   // The default chain fills its caches in the background; writes wait for it (at once, after start).
@@ -154,7 +156,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     if (path === '/tinykube/v1/node-serving-cert') return nodeServingCert(req, res);
     if (path.startsWith('/openapi/')) {
-      if (handleOpenAPI(req, res, path, query, opts.openapi)) return;
+      if (handleOpenAPI(req, res, path, query, opts.openapi ?? openapiDocs())) return;
       throw notFound('', path);
     }
     const parts = path.split('/').filter(Boolean);
@@ -203,6 +205,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await admission.validate(attrs, body, undefined);
         await sub.create({ store, namespace: ns, name: info.name, body, dryRun: isDryRun(query), clock });
         return writeJSON(req, res, 201, successStatus());
+      }
+      if (sub.scale) {
+        if (info.verb !== 'get') await admissionReady;
+        const attrs = admissionAttributes('UPDATE', store, info, ns, user, query);
+        return serveScale({ req, res, store, access: sub.scale, namespace: ns, name: info.name, dryRun: isDryRun(query), admission: admission.forWrite(attrs) });
       }
       if (!sub.update || !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed();
     }
@@ -285,7 +292,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function decodeRequest(req: IncomingMessage, store: Store, query: Query): Promise<DecodeResult> {
     const raw = await readBody(req);
-    return decodeObject(store.info, String(req.headers['content-type'] ?? ''), raw, query.get('fieldValidation'));
+    return decodeObject(store.kind, String(req.headers['content-type'] ?? ''), raw, query.get('fieldValidation'));
   }
 
   async function list(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {

@@ -14,6 +14,7 @@ import { createApiServer, type ApiServer } from '../apiserver/server.ts';
 import type { Authorizer } from '../apiserver/auth/authorizer.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
+import { CustomResourceDefinitionController } from '../apiserver/apiextensions/controller.ts';
 import type { Backend } from '../storage/backend.ts';
 import { openBackend } from '../storage/registry.ts';
 import { startCompactor } from '../storage/compactor.ts';
@@ -64,6 +65,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
   const registry = new Registry(backend, { clock });
   await registry.bootstrap();
+  // Custom resources of established CRDs are served from the first request on.
+  const crds = new CustomResourceDefinitionController(registry, { clock });
+  await crds.start();
   // Started in the background: reading the events of a large database (150,000 of them take about a
   // second) must not delay start-up; the watch begins at the list's revision, so no write is missed.
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
@@ -126,6 +130,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (closed) return;
       closed = true;
       registry.stop();
+      crds.stop();
       eventTTL.stop();
       compactor.stop();
       api.close();

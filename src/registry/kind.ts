@@ -10,6 +10,7 @@ import type { FieldError } from '../api/field.ts';
 import type { FieldLabelSet } from '../api/fields.ts';
 import { modelNameForKind } from '../api/models.ts';
 import type { KubeObject } from '../api/types.ts';
+import type { JSONSchemaProps } from '../api/apiextensions/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { TablePrinter } from './printing/types.ts';
 import type { DeletionPolicy, Store } from './store.ts';
@@ -48,6 +49,27 @@ export interface SubresourceDefinition<T extends object = KubeObject> {
   create?(ctx: SubresourceCreateContext): Promise<void>;
   /** Served by the node agent the object runs on (log, exec, attach, portforward). */
   connect?: boolean;
+  /**
+   * The scale subresource: GET answers an autoscaling/v1 Scale made from the object, PUT and PATCH
+   * change the object's replicas through it (`update` then keeps everything else).
+   */
+  scale?: ScaleAccess<T>;
+}
+
+/** autoscaling/v1 Scale, as the scale subresource reads and writes it. */
+export interface Scale {
+  apiVersion: 'autoscaling/v1';
+  kind: 'Scale';
+  metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; creationTimestamp?: string };
+  spec: { replicas?: number };
+  status: { replicas: number; selector?: string };
+}
+
+export interface ScaleAccess<T> {
+  /** The Scale of an object (its metadata is filled in by the caller). */
+  get(obj: T): Pick<Scale, 'spec' | 'status'>;
+  /** Sets the object's desired replicas. */
+  setReplicas(obj: T, replicas: number): void;
 }
 
 export interface FieldSelectors<T> {
@@ -83,7 +105,23 @@ export interface KindSpec<T extends object> {
   createOnUpdate?: boolean;
   /** DELETE answers with the object instead of a Success Status (kube-apiserver's ReturnDeletedObject). */
   returnsDeletedObject?: boolean;
+  /** Where the schema comes from; absent = the client-node model of the kind's name. */
+  schema?: KindSchema;
+  /**
+   * The version objects are stored in, when the kind is served in several (CustomResourceDefinitions):
+   * every served version reads and writes the same objects, whose apiVersion is rewritten (conversion None).
+   */
+  storageVersion?: string;
+  /** Applied to every object read from storage (custom resources: pruned and defaulted, as kube-apiserver does on read). */
+  normalize?(obj: T): void;
 }
+
+/**
+ * Where a kind's schema comes from: built-in kinds use the @kubernetes/client-node model of the same
+ * name ("V1Pod"), which OpenAPI publishes and request bodies are decoded against; custom resources
+ * bring a structural OpenAPI v3 schema.
+ */
+export type KindSchema = { model: string } | { openAPIV3: JSONSchemaProps };
 
 /** A kind as the store and the HTTP layer see it. */
 export interface KindDefinition {
@@ -94,11 +132,9 @@ export interface KindDefinition {
   readonly deletion?: DeletionPolicy;
   readonly createOnUpdate: boolean;
   readonly returnsDeletedObject: boolean;
-  /**
-   * Where the kind's schema comes from: built-in kinds use the @kubernetes/client-node model of the
-   * same name ("V1Pod"), which OpenAPI publishes and request bodies are decoded against.
-   */
-  readonly schema: { model: string };
+  readonly schema: KindSchema;
+  readonly storageVersion?: string;
+  readonly normalize?: (obj: KubeObject) => void;
 }
 
 export const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -136,7 +172,9 @@ export function defineKind<T extends object>(spec: KindSpec<T>): KindDefinition 
     deletion: spec.deletion,
     createOnUpdate: spec.createOnUpdate ?? true,
     returnsDeletedObject: spec.returnsDeletedObject ?? false,
-    schema: { model: modelFor(info) },
+    schema: spec.schema ?? { model: modelFor(info) },
+    storageVersion: spec.storageVersion,
+    normalize: erased.normalize?.bind(erased),
   };
 }
 

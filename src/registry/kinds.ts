@@ -11,5 +11,6 @@ import { secrets } from './core/secrets/kind.ts';
 import { serviceAccounts } from './core/serviceaccounts/kind.ts';
 import { leases } from './coordination/leases/kind.ts';
 import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
+import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, leases, priorityClasses];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, leases, priorityClasses, customResourceDefinitions];

@@ -16,31 +16,35 @@ import { builtinKinds } from './kinds.ts';
 export const bootstrapNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export class Registry {
+  /** By "group/version/resource". */
   readonly #stores = new Map<string, Store>();
+  /** By "group/resource": the stores of every served version, preferred first. */
+  readonly #byResource = new Map<string, Store[]>();
+  readonly #listeners = new Set<() => void>();
   readonly clock: Clock;
   readonly backend: Backend;
+  #generation = 0;
 
   constructor(backend: Backend, opts: { clock?: Clock; kinds?: readonly KindDefinition[] } = {}) {
     this.backend = backend;
     this.clock = opts.clock ?? realClock;
-    for (const kind of opts.kinds ?? builtinKinds) this.#stores.set(`${kind.info.group}/${kind.info.resource}`, new Store(backend, kind, { clock: this.clock }));
+    for (const kind of opts.kinds ?? builtinKinds) this.#add(kind);
   }
 
   lookup(group: string, version: string, resource: string): Store | undefined {
-    const s = this.#stores.get(`${group}/${resource}`);
-    return s && s.info.version === version ? s : undefined;
+    return this.#stores.get(`${group}/${version}/${resource}`);
   }
 
-  /** The store of a kind that must exist (a programming error otherwise). */
+  /** The store (of the preferred version) of a kind that must exist (a programming error otherwise). */
   store(resource: string, group = ''): Store {
-    const s = this.#stores.get(`${group}/${resource}`);
+    const s = this.#byResource.get(`${group}/${resource}`)?.[0];
     if (!s) throw new Error(`no store for ${group}/${resource}`);
     return s;
   }
 
-  /** The store of a kind this registry may not serve (a registry built with fewer kinds). */
+  /** The store (of the preferred version) of a kind this registry may not serve. */
   tryStore(resource: string, group = ''): Store | undefined {
-    return this.#stores.get(`${group}/${resource}`);
+    return this.#byResource.get(`${group}/${resource}`)?.[0];
   }
 
   resources(): ResourceInfo[] {
@@ -53,6 +57,53 @@ export class Registry {
 
   stores(): Store[] {
     return [...this.#stores.values()];
+  }
+
+  /** Counts changes of the served kinds (discovery and OpenAPI are rebuilt when it moves). */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Called after the served kinds change. Returns the removal. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Serves the versions of one resource defined at run time (a CustomResourceDefinition), preferred
+   * version first, replacing whatever versions of it were served before.
+   */
+  setKinds(group: string, resource: string, kinds: readonly KindDefinition[]): void {
+    this.#drop(group, resource);
+    for (const k of kinds) this.#add(k);
+    this.#changed();
+  }
+
+  /** Stops serving a resource defined at run time. */
+  removeKinds(group: string, resource: string): void {
+    if (this.#drop(group, resource)) this.#changed();
+  }
+
+  #add(kind: KindDefinition): void {
+    const store = new Store(this.backend, kind, { clock: this.clock });
+    this.#stores.set(`${kind.info.group}/${kind.info.version}/${kind.info.resource}`, store);
+    const key = `${kind.info.group}/${kind.info.resource}`;
+    this.#byResource.set(key, [...(this.#byResource.get(key) ?? []), store]);
+  }
+
+  #drop(group: string, resource: string): boolean {
+    const key = `${group}/${resource}`;
+    const stores = this.#byResource.get(key);
+    if (!stores) return false;
+    for (const s of stores) this.#stores.delete(`${group}/${s.info.version}/${resource}`);
+    this.#byResource.delete(key);
+    return true;
+  }
+
+  #changed(): void {
+    this.#generation++;
+    for (const l of [...this.#listeners]) l();
   }
 
   /** Creates the namespaces every cluster has and the system PriorityClasses. Idempotent. */

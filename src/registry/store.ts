@@ -150,6 +150,9 @@ export class Store {
   readonly #clock: Clock;
   readonly #prefix: string;
   readonly #deletion: DeletionPolicy | undefined;
+  readonly #apiVersion: string;
+  /** Set when the kind is stored in another version than it is served in. */
+  readonly #storageApiVersion: string | undefined;
 
   constructor(backend: Backend, kind: KindDefinition, opts: { clock?: Clock } = {}) {
     this.#backend = backend;
@@ -158,7 +161,9 @@ export class Store {
     this.info = kind.info;
     this.#clock = opts.clock ?? realClock;
     this.#deletion = kind.deletion;
-    const g = this.info.group ? `${this.info.group}/` : '';
+    const g = kind.info.group ? `${kind.info.group}/` : '';
+    this.#apiVersion = `${g}${kind.info.version}`;
+    this.#storageApiVersion = kind.storageVersion && kind.storageVersion !== kind.info.version ? `${g}${kind.storageVersion}` : undefined;
     this.#prefix = `/registry/${g}${this.info.resource}/`;
   }
 
@@ -238,7 +243,7 @@ export class Store {
         lastKey = kv.key;
         consumed++;
         if (this.info.namespaced && !p.namespace && kv.key.slice(prefix.length).indexOf('/') < 0) continue;
-        if (encoded && !p.filter) {
+        if (encoded && !p.filter && !this.kind.normalize && !this.#storageApiVersion) {
           encoded.push(this.#listItemJSON(kv));
           continue;
         }
@@ -600,7 +605,7 @@ export class Store {
     const rv = meta.resourceVersion;
     delete meta.resourceVersion;
     // Spreading obj after the three keys keeps their positions first and their values from obj.
-    const s = JSON.stringify({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: meta, ...obj });
+    const s = JSON.stringify(this.#storageApiVersion ? { ...obj, apiVersion: this.#storageApiVersion, kind: obj.kind, metadata: meta } : { apiVersion: obj.apiVersion, kind: obj.kind, metadata: meta, ...obj });
     if (rv !== undefined) meta.resourceVersion = rv;
     return s;
   }
@@ -632,6 +637,9 @@ export class Store {
   #decode(kv: KeyValue): KubeObject {
     const obj = JSON.parse(kv.value) as KubeObject;
     (obj.metadata ??= {}).resourceVersion = String(kv.modRevision);
+    // A kind served in several versions reads the stored version as its own (conversion None).
+    if (this.#storageApiVersion) obj.apiVersion = this.#apiVersion;
+    this.kind.normalize?.(obj);
     return obj;
   }
 }

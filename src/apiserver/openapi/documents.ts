@@ -52,9 +52,14 @@ function modelFor(group: string, version: string, kind: string): string {
 /** The document of one group-version, for the given resources (defaults to everything we serve). */
 export function buildGroupVersionDocument(group: string, version: string, resources: readonly ResourceSpec[]): Schema {
   const set = new SchemaSet();
+  const custom = new Map<string, Schema>();
+  for (const r of resources) if (r.customSchema) custom.set(`${r.group}/${r.version}/${r.kind}`, r.customSchema);
   const ctx: PathContext = {
-    kindSchema: (g, v, k) => set.addModel(modelFor(g, v, k), groupPackage(g), [{ group: g, kind: k, version: v }]),
-    listSchema: (g, v, k) => set.addModel(modelFor(g, v, `${k}List`), groupPackage(g), [{ group: g, kind: `${k}List`, version: v }]),
+    kindSchema: (g, v, k) => {
+      const cs = custom.get(`${g}/${v}/${k}`);
+      return cs ? set.addCustomResource(g, v, k, cs) : set.addModel(modelFor(g, v, k), groupPackage(g), [{ group: g, kind: k, version: v }]);
+    },
+    listSchema: (g, v, k) => (custom.has(`${g}/${v}/${k}`) ? set.addCustomResourceList(g, v, k) : set.addModel(modelFor(g, v, `${k}List`), groupPackage(g), [{ group: g, kind: `${k}List`, version: v }])),
     statusSchema: set.addModel('V1Status', 'io.k8s.apimachinery.pkg.apis.meta'),
     deleteOptionsSchema: set.addModel('V1DeleteOptions', 'io.k8s.apimachinery.pkg.apis.meta'),
     patchSchema: set.addPatch(),

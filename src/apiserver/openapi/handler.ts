@@ -8,6 +8,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StatusError, methodNotAllowed } from '../../util/status.ts';
+import type { Registry } from '../../registry/registry.ts';
 import { builtinKinds } from '../../registry/kinds.ts';
 import { OpenAPIDocuments, type OpenAPIDocument } from './documents.ts';
 import { resourceSpecs } from './resources.ts';
@@ -19,7 +20,21 @@ export function builtinOpenAPI(): OpenAPIDocuments {
   return (shared ??= new OpenAPIDocuments(resourceSpecs(builtinKinds)));
 }
 
-/** Builds every document now, so the first kubectl request does not pay for it (~20 ms). */
+/**
+ * The documents of what a registry serves now: the shared built-in ones until a kind is added at run
+ * time (a CRD), then documents of the registry's kinds, built again each time its kinds change (the
+ * new index hashes send kubectl's cached copies to the new URLs).
+ */
+export function registryOpenAPI(registry: Registry): () => OpenAPIDocuments {
+  let built: { generation: number; docs: OpenAPIDocuments } | undefined;
+  return () => {
+    if (registry.generation === 0 && registry.kinds().length === builtinKinds.length) return builtinOpenAPI();
+    if (!built || built.generation !== registry.generation) built = { generation: registry.generation, docs: new OpenAPIDocuments(resourceSpecs(registry.kinds())) };
+    return built.docs;
+  };
+}
+
+/** Builds every built-in document now, so the first kubectl request does not pay for it (~20 ms). */
 export function prepareOpenAPI(): void {
   builtinOpenAPI().index();
 }

@@ -21,6 +21,8 @@ export interface ResourceSpec {
   namespaced: boolean;
   verbs: readonly ('get' | 'list' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection' | 'watch')[];
   subresources: readonly SubresourceSpec[];
+  /** A custom resource's structural schema (built-in kinds are described from their models). */
+  customSchema?: { [key: string]: unknown };
 }
 
 type Verb = ResourceSpec['verbs'][number];
@@ -35,6 +37,7 @@ export function resourceSpecs(kinds: readonly KindDefinition[]): ResourceSpec[] 
     plural: k.info.resource,
     namespaced: k.info.namespaced,
     verbs: k.info.verbs as Verb[],
+    ...('openAPIV3' in k.schema ? { customSchema: k.schema.openAPIV3 as { [key: string]: unknown } } : {}),
     subresources: Object.entries(k.subresources)
       .filter(([, s]) => s.openapi)
       .map(([name, s]) => ({

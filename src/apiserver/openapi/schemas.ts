@@ -166,11 +166,63 @@ export class SchemaSet {
     return name;
   }
 
+  /**
+   * A custom resource's schema under kube-apiserver's name for it (`com.example.stable.v1.CronTab`):
+   * its structural schema, with apiVersion, kind and metadata (ObjectMeta) described as for any kind.
+   */
+  addCustomResource(group: string, version: string, kind: string, structural: Schema): string {
+    const name = customResourceSchemaName(group, version, kind);
+    if (this.schemas[name]) return name;
+    const meta = this.addModel('V1ObjectMeta', 'io.k8s.apimachinery.pkg.apis.meta');
+    const schema: Schema = structuredClone(structural);
+    const props = ((schema.properties as Record<string, Schema> | undefined) ?? {}) as Record<string, Schema>;
+    schema.properties = {
+      apiVersion: { description: TYPE_META.apiVersion, type: 'string' },
+      kind: { description: TYPE_META.kind, type: 'string' },
+      ...props,
+      metadata: { description: "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata", allOf: [{ $ref: `#/components/schemas/${meta}` }] },
+    };
+    schema.type ??= 'object';
+    schema['x-kubernetes-group-version-kind'] = [{ group, kind, version }];
+    this.schemas[name] = schema;
+    return name;
+  }
+
+  /** The list of a custom resource (`com.example.stable.v1.CronTabList`). */
+  addCustomResourceList(group: string, version: string, kind: string): string {
+    const name = `${customResourceSchemaName(group, version, kind)}List`;
+    if (this.schemas[name]) return name;
+    const listMeta = this.addModel('V1ListMeta', 'io.k8s.apimachinery.pkg.apis.meta');
+    this.schemas[name] = {
+      description: `${kind}List is a list of ${kind}`,
+      type: 'object',
+      required: ['items'],
+      properties: {
+        apiVersion: { description: TYPE_META.apiVersion, type: 'string' },
+        items: { description: `List of ${kind.toLowerCase()}s. More info: https://git.k8s.io/community/contributors/devel/api-conventions.md`, type: 'array', items: { $ref: `#/components/schemas/${customResourceSchemaName(group, version, kind)}` } },
+        kind: { description: TYPE_META.kind, type: 'string' },
+        metadata: { description: 'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds', allOf: [{ $ref: `#/components/schemas/${listMeta}` }] },
+      },
+      'x-kubernetes-group-version-kind': [{ group, kind: `${kind}List`, version }],
+    };
+    return name;
+  }
+
   /** The schema PATCH request bodies refer to. */
   addPatch(): string {
     this.schemas[patchSchema] ??= { description: ownDescriptions[patchSchema], type: 'object' };
     return patchSchema;
   }
+}
+
+const TYPE_META = {
+  apiVersion: 'APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources',
+  kind: 'Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
+};
+
+/** `stable.example.com`, `v1`, `CronTab` → `com.example.stable.v1.CronTab` (the group reversed). */
+export function customResourceSchemaName(group: string, version: string, kind: string): string {
+  return `${group.split('.').reverse().join('.')}.${version}.${kind}`;
 }
 
 // Used only when kubernetes-types is not installed or has no text for the type.

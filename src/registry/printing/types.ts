@@ -17,8 +17,8 @@ export interface TableColumnDefinition {
   priority: number;
 }
 
-/** JSON values upstream printers put in cells: strings, int64s and booleans. */
-export type TableCell = string | number | boolean;
+/** JSON values upstream printers put in cells: strings, int64s, floats, booleans, and null for a custom resource column that finds nothing. */
+export type TableCell = string | number | boolean | null;
 
 export interface TableRowCondition {
   type: string;
