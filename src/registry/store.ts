@@ -478,7 +478,8 @@ export class Store {
       this.#check(next, validateObjectMetaUpdate(next.metadata, old.metadata, { kubeFinalizers: false })); // rest.BeforeUpdate
       if (sameObject(next, old)) return this.#decode(kv); // no-op writes keep the resourceVersion, as in Kubernetes
       if (opts.admission?.validate) await opts.admission.validate(next, old);
-      if (!opts.subresource && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
+      // A scale write changes the desired state as much as a spec update does.
+      if ((!opts.subresource || opts.subresource === 'scale') && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
       // An object being deleted whose last finalizer is removed goes away now.
       // (Only for deletions held by finalizers, whose grace period is 0: a gracefully terminating pod is
       // removed by its node's DELETE, not by an update.)

@@ -61,6 +61,8 @@ const writeParams = [p.dryRun, p.fieldManager, p.fieldValidation];
 
 const objectMedia = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
 const patchMedia = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
+// Custom resources take no strategic merge patch; kubectl's apply reads this list to choose its patch type.
+const customPatchMedia = patchMedia.filter((m) => m !== 'application/strategic-merge-patch+json');
 
 function content(types: readonly string[], schema: string): Schema {
   const out: Schema = {};
@@ -160,7 +162,7 @@ export function addResourcePaths(paths: Record<string, Schema>, r: ResourceSpec,
 
 function patchOp(r: ResourceSpec, gvk: GVK, description: string, id: string, kindSchema: string, ctx: PathContext): Schema {
   return op('patch', description, id, r, gvk, [...writeParams, p.force], responses([200, 201], kindSchema), {
-    content: content(patchMedia, ctx.patchSchema),
+    content: content(r.customSchema ? customPatchMedia : patchMedia, ctx.patchSchema),
     required: true,
   });
 }

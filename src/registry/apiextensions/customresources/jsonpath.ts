@@ -1,13 +1,16 @@
-// The simple JSON paths CustomResourceDefinitions use (printer columns, scale paths, selectable
-// fields): `.spec.replicas`, `.status.conditions[0].type`, `.metadata.labels['app.kubernetes.io/name']`.
-// CRD validation admits only such paths, so no general JSONPath engine is needed.
+// The JSON paths CustomResourceDefinitions use (printer columns, scale paths, selectable fields):
+// `.spec.replicas`, `.status.conditions[0].type`, `.metadata.labels['app.kubernetes.io/name']`, and
+// the equality filters printer columns use to pick a list item
+// (`.status.conditions[?(@.type=="Ready")].status`, which takes the first item that matches, as a
+// table cell shows one value). Nothing else of JSONPath is needed for these.
 
-export type PathStep = string | number;
+/** A field name, a list index, or a filter picking the first list item whose `path` equals `value`. */
+export type PathStep = string | number | { path: string[]; value: string | number | boolean };
 
 /** Parses a path into its steps; undefined when it is not a simple path. */
 export function parsePath(path: string): PathStep[] | undefined {
   const steps: PathStep[] = [];
-  const re = /\.([A-Za-z0-9_$-]+)|\[(\d+)\]|\[\s*'([^']*)'\s*\]|\[\s*"([^"]*)"\s*\]/y;
+  const re = /\.([A-Za-z0-9_$-]+)|\[(\d+)\]|\[\s*'([^']*)'\s*\]|\[\s*"([^"]*)"\s*\]|\[\?\(@((?:\.[A-Za-z0-9_$-]+)+)\s*==\s*(?:"([^"]*)"|'([^']*)'|(-?\d+(?:\.\d+)?)|(true|false))\s*\)\]/y;
   let i = 0;
   while (i < path.length) {
     re.lastIndex = i;
@@ -15,7 +18,10 @@ export function parsePath(path: string): PathStep[] | undefined {
     if (!m) return undefined;
     if (m[1] !== undefined) steps.push(m[1]);
     else if (m[2] !== undefined) steps.push(Number(m[2]));
-    else steps.push(m[3] ?? m[4]!);
+    else if (m[5] !== undefined) {
+      const value = m[6] ?? m[7] ?? (m[8] !== undefined ? Number(m[8]) : m[9] === 'true');
+      steps.push({ path: m[5].slice(1).split('.'), value });
+    } else steps.push(m[3] ?? m[4]!);
     i = re.lastIndex;
   }
   return steps.length ? steps : undefined;
@@ -25,7 +31,11 @@ export function parsePath(path: string): PathStep[] | undefined {
 export function getPath(obj: unknown, steps: readonly PathStep[]): unknown {
   let cur: unknown = obj;
   for (const s of steps) {
-    if (typeof s === 'number') {
+    if (typeof s === 'object') {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur.find((item) => getPath(item, s.path) === s.value);
+      if (cur === undefined) return undefined;
+    } else if (typeof s === 'number') {
       if (!Array.isArray(cur) || s >= cur.length) return undefined;
       cur = cur[s];
     } else {

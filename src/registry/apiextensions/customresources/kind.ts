@@ -11,6 +11,7 @@ import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/valid
 import type { FieldError } from '../../../api/field.ts';
 import { defineKind, type KindDefinition, type SubresourceDefinition } from '../../kind.ts';
 import { column, nameColumn } from '../../printing/columns.ts';
+import { timestampSince } from '../../printing/duration.ts';
 import type { TableCell, TablePrinter } from '../../printing/types.ts';
 import { keepStatus, restFromOld, statusOnly, subdomainName } from '../../rules.ts';
 import { getPath, parsePath, setPath, type PathStep } from './jsonpath.ts';
@@ -151,12 +152,12 @@ function printerFor(cols: CustomResourceColumnDefinition[] | undefined): TablePr
   const paths = cols.map((c) => parsePath(c.jsonPath));
   return {
     columns: [nameColumn(), ...cols.map((c) => column(c.name, c.description ?? '', { type: c.type, format: c.format ?? '', priority: c.priority ?? 0 }))],
-    print(obj: KubeObject) {
+    print(obj: KubeObject, now: number) {
       const cells: TableCell[] = [obj.metadata?.name ?? ''];
       cols.forEach((c, i) => {
         const path = paths[i];
         const v = path ? getPath(obj, path) : undefined;
-        cells.push(cell(c, v));
+        cells.push(cell(c, v, now));
       });
       return { cells };
     },
@@ -164,9 +165,12 @@ function printerFor(cols: CustomResourceColumnDefinition[] | undefined): TablePr
 }
 
 /** A printer-column value as kube-apiserver puts it in a Table cell (null when the path finds nothing). */
-function cell(c: CustomResourceColumnDefinition, v: unknown): TableCell {
+function cell(c: CustomResourceColumnDefinition, v: unknown, now: number): TableCell {
   if (v === undefined || v === null) return null;
   switch (c.type) {
+    case 'date':
+      // Dates are shown as ages, computed by the server (kubectl prints the cell as it comes).
+      return timestampSince(v, now);
     case 'integer':
       return typeof v === 'number' ? Math.trunc(v) : null;
     case 'number':
