@@ -78,7 +78,7 @@ function customResourceKind(p: VersionParams): KindDefinition {
   const subresources: Record<string, SubresourceDefinition> = {};
   if (hasStatus) subresources.status = { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: (o, old) => validateObject(o, old) } };
   const scale = v.subresources?.scale;
-  if (scale) subresources.scale = scaleSubresource(scale.specReplicasPath, scale.statusReplicasPath, scale.labelSelectorPath);
+  if (scale) subresources.scale = scaleSubresource(scale.specReplicasPath, scale.statusReplicasPath, scale.labelSelectorPath, (o, old) => validateObject(o, old));
   return defineKind<KubeObject>({
     identity: {
       group: p.group, version: v.name, resource: p.plural, singular: p.singular, kind: p.kind, listKind: p.listKind, namespaced: p.namespaced,
@@ -109,7 +109,7 @@ function customResourceKind(p: VersionParams): KindDefinition {
   });
 }
 
-function scaleSubresource(specPath: string, statusPath: string, selectorPath: string | undefined): SubresourceDefinition {
+function scaleSubresource(specPath: string, statusPath: string, selectorPath: string | undefined, validate: (obj: KubeObject, old: KubeObject) => FieldError[]): SubresourceDefinition {
   const spec = parsePath(specPath) ?? [];
   const status = parsePath(statusPath) ?? [];
   const selector = selectorPath ? parsePath(selectorPath) : undefined;
@@ -141,7 +141,8 @@ function scaleSubresource(specPath: string, statusPath: string, selectorPath: st
         if (old[top] !== undefined) obj[top] = structuredClone(old[top]);
         if (replicas !== undefined) setPath(obj, spec, replicas);
       },
-      validateUpdate: () => [],
+      // The object with its new replicas must still satisfy the schema (maximum, CEL rules...).
+      validateUpdate: validate,
     },
   };
 }
