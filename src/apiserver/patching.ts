@@ -11,6 +11,7 @@ import { rfc3339 } from '../util/clock.ts';
 import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, decodePatchBody, modelSchema, patchTypeOf } from './patch/index.ts';
 import { parseFieldValidation, validateFields } from './decode/fields.ts';
 import { maxBodyBytes } from './respond.ts';
+import { queryBool } from '../api/queryparams.ts';
 
 export interface PatchRequest {
   store: Store;
@@ -40,9 +41,8 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
   const dryRun = query.getAll('dryRun').length > 0;
   const manager = query.get('fieldManager') ?? '';
   const subresource = p.subresource || undefined;
-  const force = query.get('force');
-  if (force !== null && force !== 'true' && force !== 'false') throw badRequest(`force: invalid value ${JSON.stringify(force)}`);
-  if (type !== 'apply' && force !== null) throw badRequest('force may not be specified for non-apply patch');
+  const force = queryBool(query, 'force');
+  if (type !== 'apply' && force !== undefined) throw badRequest('force may not be specified for non-apply patch');
   let warnings: string[] = [];
 
   const check = (obj: unknown): KubeObject => {
@@ -68,13 +68,13 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
     const existing = await store.tryGet(p.namespace, p.name);
     if (!existing) {
       if (subresource) throw notFound(store.qualifiedResource, p.name);
-      const obj = check(applyServerSideApply(undefined, patch, modelSchema, typeName, manager, { force: force === 'true', now }));
+      const obj = check(applyServerSideApply(undefined, patch, modelSchema, typeName, manager, { force: force === true, now }));
       obj.metadata = { ...(obj.metadata ?? {}), name: p.name };
       await p.registry.admitCreate(store, p.namespace, p.name);
       const created = await store.create(p.namespace, obj, { dryRun });
       return { object: created, created: true, warnings };
     }
-    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, modelSchema, typeName, manager, { force: force === 'true', now })), { dryRun, subresource });
+    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, modelSchema, typeName, manager, { force: force === true, now })), { dryRun, subresource });
     return { object: updated, created: false, warnings };
   }
 

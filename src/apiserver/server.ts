@@ -9,7 +9,8 @@ import { badRequest, methodNotAllowed, notFound, StatusError, unauthorized, type
 import { realClock, type Clock } from '../util/clock.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ListParams, Store, StoreWatch, StoreWatchEvent } from '../registry/store.ts';
-import { parseRequestInfo, isTrue, type ResourceRequest } from './requestinfo.ts';
+import { parseRequestInfo, type ResourceRequest } from './requestinfo.ts';
+import { queryBool } from '../api/queryparams.ts';
 import { readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
 import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
@@ -505,9 +506,15 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
   if (!Array.isArray(bodyDry)) throw badRequest('DeleteOptions: json: cannot unmarshal into Go struct field DeleteOptions.dryRun of type []string');
   for (const d of bodyDry) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(d)}: supported values: "All"`);
   const dry = isDryRun(query) || bodyDry.length > 0;
+  // The deprecated orphanDependents is the Orphan (true) or Background (false) policy, as the generic store reads it.
+  const orphan = (body.orphanDependents ?? queryBool(query, 'orphanDependents')) as boolean | null | undefined;
+  if (orphan !== undefined && orphan !== null && policy !== undefined && policy !== null) {
+    throw new StatusError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: "${String(policy)}": orphanDependents and deletionPropagation cannot be both set`);
+  }
+  const effectivePolicy = orphan === true ? 'Orphan' : orphan === false ? 'Background' : policy;
   return {
     gracePeriodSeconds: (grace ?? undefined) as number | undefined,
-    propagationPolicy: policy === null ? undefined : (policy as string | undefined),
+    propagationPolicy: effectivePolicy === null ? undefined : (effectivePolicy as string | undefined),
     preconditions,
     dryRun: dry,
   };
