@@ -11,6 +11,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { ListParams, Store, StoreWatch, StoreWatchEvent } from '../registry/store.ts';
 import { parseRequestInfo, type ResourceRequest } from './requestinfo.ts';
 import { queryBool } from '../api/queryparams.ts';
+import { goJsonType, jsonErrorMessage } from './decode/gojson.ts';
 import { readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
 import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
@@ -459,10 +460,11 @@ async function readJSONBody(req: IncomingMessage): Promise<Record<string, unknow
   const raw = await readBody(req, 64 * 1024);
   try {
     const v: unknown = JSON.parse(raw.toString('utf8'));
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected an object');
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`couldn't decode the request body: json: cannot unmarshal ${goJsonType(v)} into an object`);
     return v as Record<string, unknown>;
   } catch (err) {
-    throw badRequest(`couldn't decode the request body: ${(err as Error).message}`);
+    if (err instanceof StatusError) throw err;
+    throw badRequest(`couldn't decode the request body: ${jsonErrorMessage(raw)}`);
   }
 }
 
@@ -472,10 +474,11 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
   if (raw.length) {
     try {
       const parsed: unknown = JSON.parse(raw.toString('utf8'));
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest(`DeleteOptions: couldn't decode the request body: json: cannot unmarshal ${goJsonType(parsed)} into Go value of type v1.DeleteOptions`);
       body = parsed as Record<string, unknown>;
     } catch (err) {
-      throw badRequest(`DeleteOptions: couldn't decode the request body: ${(err as Error).message}`);
+      if (err instanceof StatusError) throw err;
+      throw badRequest(`DeleteOptions: couldn't decode the request body: ${jsonErrorMessage(raw)}`);
     }
     // The body decodes as DeleteOptions (meta.k8s.io/v1, or v1 as older clients send) and nothing else.
     if (body.kind !== undefined && body.kind !== 'DeleteOptions') throw badRequest(`DeleteOptions: no kind ${JSON.stringify(body.kind)} is registered for version ${JSON.stringify(body.apiVersion ?? '')}`);
