@@ -4,8 +4,9 @@
 import type { KubeObject } from '../api/types.ts';
 import { pruneAndDefault } from '../api/apiextensions/index.ts';
 import type { KindDefinition } from '../registry/kind.ts';
-import { badRequest, unsupportedMediaType } from '../util/status.ts';
-import { decodeBodyDetailed } from './decode/body.ts';
+import { StatusError, badRequest, unsupportedMediaType } from '../util/status.ts';
+import { decodeBodyDetailed, JSON_PARSE_ERROR, type DecodedBody } from './decode/body.ts';
+import { summarizeBody } from './decode/gojson.ts';
 import { applyFieldValidation, fieldProblems, parseFieldValidation, validateFields, type FieldValidationMode } from './decode/fields.ts';
 
 export interface DecodeResult {
@@ -22,7 +23,16 @@ export function decodeObject(kind: KindDefinition, contentType: string, raw: Buf
   if (/^application\/(json-patch\+json|merge-patch\+json|strategic-merge-patch\+json|apply-patch\+yaml)$/.test(contentType.split(';')[0]!.trim().toLowerCase())) {
     throw unsupportedMediaType(contentType);
   }
-  const decoded = decodeBodyDetailed(contentType, raw);
+  let decoded: DecodedBody;
+  try {
+    decoded = decodeBodyDetailed(contentType, raw);
+  } catch (err) {
+    // kube-apiserver's transformDecodeError: a body whose kind could not be read names the expected kind and a summary of the body.
+    if (err instanceof StatusError && err.code === 400 && err.message.startsWith(JSON_PARSE_ERROR)) {
+      throw badRequest(`the object provided is unrecognized (must be of type ${info.kind}): ${err.message} (${summarizeBody(raw)})`);
+    }
+    throw err;
+  }
   const v = decoded.object;
   if (!v || typeof v !== 'object' || Array.isArray(v)) {
     throw badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: the body must be a JSON object`);

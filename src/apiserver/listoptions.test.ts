@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseListOptions, queryBool, queryInt64 } from './listoptions.ts';
+import { parseListOptions, queryInt64 } from './listoptions.ts';
 import { StatusError } from '../util/status.ts';
 
 const q = (s: string) => new URLSearchParams(s);
@@ -43,24 +43,6 @@ describe('queryInt64', () => {
   it('names the value as strconv does', () => {
     assert.throws(() => queryInt64(q('timeoutSeconds=x'), 'timeoutSeconds'), /strconv\.ParseInt: parsing "x": invalid syntax/);
   });
-});
-
-describe('queryBool', () => {
-  const cases: [string, boolean | undefined][] = [
-    ['', undefined],
-    ['b=true', true],
-    ['b=1', true],
-    ['b=perhaps', true],
-    ['b=', true],
-    ['b=false', false],
-    ['b=FALSE', false],
-    ['b=0', false],
-    ['b=f', false],
-    ['b=F', false],
-  ];
-  for (const [query, want] of cases) {
-    it(`${JSON.stringify(query)} -> ${want}`, () => assert.equal(queryBool(q(query), 'b'), want));
-  }
 });
 
 describe('parseListOptions', () => {

@@ -1,12 +1,13 @@
 // Query parameters of list, watch and delete requests, read as the apiserver's parameter codec
 // reads them: integers through strconv.ParseInt (a value that does not parse is a 400, never
-// silently ignored), booleans leniently (anything but 0/f/false is true), then the rules of
+// silently ignored), booleans with ../api/queryparams.ts, then the rules of
 // ValidateListOptions (422 on ListOptions.meta.k8s.io).
 //
 // Called by the REST handlers once per request; pure.
 
 import { FieldPath, forbiddenField, invalidError, notSupported, type FieldError } from '../api/field.ts';
 import { badRequest } from '../util/status.ts';
+import { queryBool } from '../api/queryparams.ts';
 
 export interface ListOptions {
   labelSelector: string | null;
@@ -34,14 +35,6 @@ export function queryInt64(query: URLSearchParams, name: string): number | undef
   const big = BigInt(raw);
   if (big > int64Max || big < int64Min) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: value out of range`);
   return Number(big);
-}
-
-/** A boolean query parameter as Kubernetes converts it: absent is undefined; "0", "f", "false" (any case) are false; anything else is true. */
-export function queryBool(query: URLSearchParams, name: string): boolean | undefined {
-  const raw = query.get(name);
-  if (raw === null) return undefined;
-  const v = raw.toLowerCase();
-  return !(v === '0' || v === 'f' || v === 'false');
 }
 
 export function parseListOptions(query: URLSearchParams, watch: boolean): ListOptions {

@@ -13,6 +13,7 @@ import { parseFieldValidation } from './decode/fields.ts';
 import { checkKindFields } from './decoding.ts';
 import { maxBodyBytes } from './respond.ts';
 import { customResourcePatchSchema } from './patch/crd-schema.ts';
+import { queryBool } from '../api/queryparams.ts';
 
 export interface PatchRequest {
   store: Store;
@@ -50,9 +51,8 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
   const dryRun = query.getAll('dryRun').length > 0;
   const manager = query.get('fieldManager') ?? '';
   const subresource = p.subresource || undefined;
-  const force = query.get('force');
-  if (force !== null && force !== 'true' && force !== 'false') throw badRequest(`force: invalid value ${JSON.stringify(force)}`);
-  if (type !== 'apply' && force !== null) throw badRequest('force may not be specified for non-apply patch');
+  const force = queryBool(query, 'force');
+  if (type !== 'apply' && force !== undefined) throw badRequest('force may not be specified for non-apply patch');
   let warnings: string[] = [];
 
   const check = (obj: unknown): KubeObject => {
@@ -78,12 +78,12 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
     const existing = await store.tryGet(p.namespace, p.name);
     if (!existing) {
       if (subresource) throw notFound(store.qualifiedResource, p.name);
-      const obj = check(applyServerSideApply(undefined, patch, schema, typeName, manager, { force: force === 'true', now }));
+      const obj = check(applyServerSideApply(undefined, patch, schema, typeName, manager, { force: force === true, now }));
       obj.metadata = { ...(obj.metadata ?? {}), name: p.name };
       const created = await store.create(p.namespace, obj, { dryRun, admission: p.admission });
       return { object: created, created: true, warnings };
     }
-    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, schema, typeName, manager, { force: force === 'true', now })), { dryRun, subresource, admission: p.admission });
+    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, schema, typeName, manager, { force: force === true, now })), { dryRun, subresource, admission: p.admission });
     return { object: updated, created: false, warnings };
   }
 

@@ -4,6 +4,8 @@
 //   /apis/{group}/{version}/...                          (same shapes)
 // Pure; called once per request.
 
+import { queryFlag } from '../api/queryparams.ts';
+
 export interface ResourceRequest {
   kind: 'resource';
   group: string;
@@ -63,7 +65,7 @@ function verbOf(method: string, name: string, query: URLSearchParams): string {
     case 'GET':
     case 'HEAD':
       if (name) return 'get';
-      return isTrue(query.get('watch')) ? 'watch' : 'list';
+      return queryFlag(query, 'watch') ? 'watch' : 'list';
     case 'POST':
       return 'create';
     case 'PUT':
@@ -75,10 +77,6 @@ function verbOf(method: string, name: string, query: URLSearchParams): string {
     default:
       return method.toLowerCase();
   }
-}
-
-export function isTrue(v: string | null): boolean {
-  return v === 'true' || v === '1';
 }
 
 function decodeSegment(s: string): string {

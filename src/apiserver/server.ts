@@ -12,6 +12,8 @@ import { realClock, type Clock } from '../util/clock.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ListParams, Store, StoreWatch, StoreWatchEvent } from '../registry/store.ts';
 import { parseRequestInfo, type RequestInfo, type ResourceRequest } from './requestinfo.ts';
+import { queryBool } from '../api/queryparams.ts';
+import { goJsonType, jsonErrorMessage } from './decode/gojson.ts';
 import { readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
 import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
@@ -529,10 +531,11 @@ async function readJSONBody(req: IncomingMessage): Promise<Record<string, unknow
   const raw = await readBody(req, 64 * 1024);
   try {
     const v: unknown = JSON.parse(raw.toString('utf8'));
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected an object');
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`couldn't decode the request body: json: cannot unmarshal ${goJsonType(v)} into an object`);
     return v as Record<string, unknown>;
   } catch (err) {
-    throw badRequest(`couldn't decode the request body: ${(err as Error).message}`);
+    if (err instanceof StatusError) throw err;
+    throw badRequest(`couldn't decode the request body: ${jsonErrorMessage(raw)}`);
   }
 }
 
@@ -542,10 +545,11 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
   if (raw.length) {
     try {
       const parsed: unknown = JSON.parse(raw.toString('utf8'));
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest(`DeleteOptions: couldn't decode the request body: json: cannot unmarshal ${goJsonType(parsed)} into Go value of type v1.DeleteOptions`);
       body = parsed as Record<string, unknown>;
     } catch (err) {
-      throw badRequest(`DeleteOptions: couldn't decode the request body: ${(err as Error).message}`);
+      if (err instanceof StatusError) throw err;
+      throw badRequest(`DeleteOptions: couldn't decode the request body: ${jsonErrorMessage(raw)}`);
     }
     // The body decodes as DeleteOptions (meta.k8s.io/v1, or v1 as older clients send) and nothing else.
     if (body.kind !== undefined && body.kind !== 'DeleteOptions') throw badRequest(`DeleteOptions: no kind ${JSON.stringify(body.kind)} is registered for version ${JSON.stringify(body.apiVersion ?? '')}`);
@@ -576,9 +580,15 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
   if (!Array.isArray(bodyDry)) throw badRequest('DeleteOptions: json: cannot unmarshal into Go struct field DeleteOptions.dryRun of type []string');
   for (const d of bodyDry) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(d)}: supported values: "All"`);
   const dry = isDryRun(query) || bodyDry.length > 0;
+  // The deprecated orphanDependents is the Orphan (true) or Background (false) policy, as the generic store reads it.
+  const orphan = (body.orphanDependents ?? queryBool(query, 'orphanDependents')) as boolean | null | undefined;
+  if (orphan !== undefined && orphan !== null && policy !== undefined && policy !== null) {
+    throw new StatusError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: "${String(policy)}": orphanDependents and deletionPropagation cannot be both set`);
+  }
+  const effectivePolicy = orphan === true ? 'Orphan' : orphan === false ? 'Background' : policy;
   return {
     gracePeriodSeconds: (grace ?? undefined) as number | undefined,
-    propagationPolicy: policy === null ? undefined : (policy as string | undefined),
+    propagationPolicy: effectivePolicy === null ? undefined : (effectivePolicy as string | undefined),
     preconditions,
     dryRun: dry,
   };

@@ -13,6 +13,7 @@ import type { Store } from '../registry/store.ts';
 import type { ResourceRequest } from './requestinfo.ts';
 import { readBody } from './respond.ts';
 import { rejectTypeErrors, typeErrors, type GroupVersionKind } from './decode/fields.ts';
+import { goJsonType, jsonErrorMessage } from './decode/gojson.ts';
 
 export interface SubresourceContext {
   req: IncomingMessage;
@@ -53,10 +54,12 @@ export async function readSubresourceBody(req: IncomingMessage, gvk: GroupVersio
   let v: unknown;
   try {
     v = JSON.parse(raw.toString('utf8') || '{}');
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected an object');
-  } catch (err) {
-    throw badRequest(`${gvk.kind}: couldn't decode the request body: ${(err as Error).message}`);
+  } catch {
+    throw badRequest(`${gvk.kind}: couldn't decode the request body: ${jsonErrorMessage(raw)}`);
   }
+  // Go decodes null into a struct as nothing at all.
+  if (v === null) v = {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${gvk.kind}: couldn't decode the request body: json: cannot unmarshal ${goJsonType(v)} into Go value of type ${gvk.version}.${gvk.kind}`);
   // Decoded as the typed object, as the apiserver does: another kind, or a wrong JSON type
   // (`target.name: 5`), is a 400 and never coerced.
   const kind = (v as { kind?: unknown }).kind;

@@ -756,6 +756,20 @@ function generateCases(fx: Fixtures): Case[] {
     }
   }
 
+  // --- Boolean parameters as clients spell them (Python's True, bare flags) ------------------------------
+  // kube-apiserver reads a bool as false only when absent, "0" or "false" in any case; see the
+  // assertions after the barrage for what each spelling must do.
+  for (const r of res) {
+    for (const raw of ['watch=True', 'watch', 'watch=', 'watch=yes', 'watch=True&allowWatchBookmarks=TRUE', 'watch=1&allowWatchBookmarks']) {
+      add({ family: 'bool-params', name: `${r.resource} ${raw}`, method: 'GET', path: `${collectionPath(r)}?${raw}&timeoutSeconds=1`, expect: [200], stream: true });
+    }
+    for (const raw of ['watch=False', 'watch=FALSE', 'watch=0']) {
+      add({ family: 'bool-params', name: `${r.resource} ${raw}`, method: 'GET', path: `${collectionPath(r)}?${raw}`, expect: [200] });
+    }
+    add({ family: 'bool-params', name: `${r.resource} merge patch force=False`, method: 'PATCH', path: itemPath(r, victim) + q({ force: 'False' }), headers: { 'Content-Type': 'application/merge-patch+json' }, body: '{}', expect: [400] });
+    add({ family: 'bool-params', name: `${r.resource} DELETE orphanDependents and propagationPolicy`, method: 'DELETE', path: itemPath(r, victim) + q({ orphanDependents: 'True', propagationPolicy: 'Background' }), expect: [422] });
+  }
+
   // --- Repeated and conflicting parameters -------------------------------------------------------------
   for (const r of res) {
     add({ family: 'bad-query', name: `${r.resource} limit twice`, method: 'GET', path: collectionPath(r) + '?limit=1&limit=abc', expect: 'any' });
@@ -1063,6 +1077,18 @@ describe('API server under hostile requests', { timeout: 120_000 }, () => {
     const w = await watchLines(cp.port, ca, adminToken, `/api/v1/namespaces/${ns}/configmaps?watch=true&timeoutSeconds=1`);
     assert.equal(w.status, 200);
     assert.ok(w.lines.some((l) => (JSON.parse(l) as { type: string; object: { metadata: { name: string } } }).object.metadata.name === victim), w.lines.join('\n').slice(0, 300));
+
+    // Booleans as the Python client sends them: watch=True streams events, watch=FALSE lists.
+    const pyWatch = await watchLines(cp.port, ca, adminToken, `/api/v1/namespaces/${ns}/configmaps?watch=True&timeoutSeconds=1`);
+    assert.equal(pyWatch.status, 200);
+    assert.ok(pyWatch.lines.length > 0 && pyWatch.lines.every((l) => (JSON.parse(l) as { type?: string }).type === 'ADDED'), pyWatch.lines.join('\n').slice(0, 300));
+    const notWatch = await sendOne({ family: 'after', name: 'watch=FALSE', method: 'GET', path: `/api/v1/namespaces/${ns}/configmaps?watch=FALSE`, expect: [200] });
+    assert.equal((JSON.parse(notWatch.body.toString()) as { kind: string }).kind, 'ConfigMapList');
+    // orphanDependents=True is the Orphan policy: the garbage collector's finalizer is set.
+    const held = await sendOne({ family: 'after', name: 'held', method: 'POST', path: `/api/v1/namespaces/${ns}/configmaps`, headers: jsonType, body: json({ metadata: { name: 'held', finalizers: ['example.com/hold'] } }), expect: [201] });
+    assert.equal(held.status, 201, held.body.toString());
+    const orphaned = await sendOne({ family: 'after', name: 'orphan', method: 'DELETE', path: `/api/v1/namespaces/${ns}/configmaps/held?orphanDependents=True`, expect: [200] });
+    assert.deepEqual((JSON.parse(orphaned.body.toString()) as { metadata: { finalizers: string[] } }).metadata.finalizers, ['example.com/hold', 'orphan']);
 
     // `__proto__` keys in bodies and patches stay data.
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype was polluted');

@@ -77,8 +77,11 @@ test('a stopped agent: node Unknown within the grace period, pods evicted by the
   await until('Ready=Unknown', async () => (readyOf(await client.get<Node>(Nodes, undefined, node)) === 'Unknown' ? true : undefined), GRACE_MS + 5_000);
   const unknownAfter = Date.now() - stopped;
   assert.ok(unknownAfter >= GRACE_MS - 400, `went Unknown after ${unknownAfter} ms, before the grace period`);
-  const taints = (await client.get<Node>(Nodes, undefined, node)).spec?.taints ?? [];
-  assert.ok(taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'), JSON.stringify(taints));
+  // The node lifecycle controller writes the taint after the condition, in a write of its own.
+  await until('the unreachable NoExecute taint', async () => {
+    const taints = (await client.get<Node>(Nodes, undefined, node)).spec?.taints ?? [];
+    return taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute') ? true : undefined;
+  }, 5_000);
 
   await until('evict-now evicted', async () => ((await evicted('evict-now')) ? true : undefined), 3_000);
   assert.equal(await evicted('evict-later'), false, 'a pod tolerating 6 s is not evicted at once');

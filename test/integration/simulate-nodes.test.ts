@@ -173,7 +173,8 @@ describe('simulated nodes', () => {
     const frozen = await renewTime('sim-19');
     const other = await renewTime('sim-18');
     await until('another lease to move', async () => (await renewTime('sim-18')) !== other);
-    await until('another lease to move twice', async () => (await renewTime('sim-18')) !== other);
+    const moved = await renewTime('sim-18');
+    await until('another lease to move twice', async () => (await renewTime('sim-18')) !== moved);
     assert.equal(await renewTime('sim-19'), frozen);
     // A pod bound to the stopped node is not run (its agent is down)...
     await client.create<Pod>(Pods, 'default', makePod('while-down', { nodeName: 'sim-19' }));

@@ -163,6 +163,26 @@ describe('v5 WebSocket to SPDY v4 bridge', () => {
     assert.equal(messages.at(-1)![0], 3, 'the status is the last message');
   });
 
+  it('takes stdin from text frames too (clients that write strings), as kube-apiserver does', async () => {
+    flags = { stdin: true, stdout: true, stderr: true, tty: false };
+    const agent = expectAgent();
+    const { ws, closed } = await connect();
+    const s = await (await agent).streams;
+    ws.send('\u0000from text ', { binary: false });
+    ws.send(Buffer.from([0, ...Buffer.from('and binary')]), { binary: true });
+    ws.send('\u00ff\u0000', { binary: false }); // U+00FF is two bytes in UTF-8: not a close, as for Go's byte reading
+    ws.send(Buffer.from([255, 0]), { binary: true });
+    let stdin = '';
+    for await (const c of s.stdin!) stdin += c.toString();
+    assert.equal(stdin, 'from text and binary');
+    s.stdout!.end();
+    s.stderr!.end();
+    s.error!.write(SUCCESS_STATUS, () => (s.error as SpdyStream).destroy());
+    await new Promise((r) => setTimeout(r, 0));
+    (await agent).session.destroy();
+    assert.equal(await closed, 1000);
+  });
+
   it('forwards resize messages on a TTY and answers pings', async () => {
     flags = { stdin: true, stdout: true, stderr: false, tty: true };
     const agent = expectAgent();

@@ -23,6 +23,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Pod } from '../../api/types.ts';
 import { StatusError, badRequest, type Status } from '../../util/status.ts';
+import { queryFlag } from '../../api/queryparams.ts';
 import { dialUpgrade, rejectUpgrade, splice, upgradeRequestHeaders, upgradeResponseHeaders, writeResponseHead, SPDY_31, STREAM_PROTOCOL_HEADER, type UpgradeOutcome } from '../../util/spdy/upgrade.ts';
 import { SpdySession } from '../../util/spdy/session.ts';
 import type { ConnectHandler, SubresourceContext, UpgradeContext } from '../subresources.ts';
@@ -42,16 +43,14 @@ export interface ConnectHandlerOptions {
   agentTimeoutMs?: number;
 }
 
-/** Query parameters of pods/log that the agent understands (the rest are the API server's). */
-const LOG_PARAMS = ['follow', 'previous', 'timestamps', 'tailLines', 'sinceSeconds', 'sinceTime', 'limitBytes', 'stream'];
-
-function isTrue(v: string | null): boolean {
-  return v === 'true' || v === '1';
-}
+/** Query parameters of pods/log that the agent understands, passed on as given (the rest are the API server's). */
+const LOG_PARAMS = ['tailLines', 'sinceSeconds', 'sinceTime', 'limitBytes', 'stream'];
+/** The boolean ones, passed on as "true" only when set, as kube-apiserver's LogLocation does. */
+const LOG_FLAGS = ['follow', 'previous', 'timestamps'];
 
 function flagsOf(q: URLSearchParams): StreamFlags {
-  const tty = isTrue(q.get('tty'));
-  return { stdin: isTrue(q.get('stdin')), stdout: isTrue(q.get('stdout')), stderr: isTrue(q.get('stderr')) && !tty, tty };
+  const tty = queryFlag(q, 'tty');
+  return { stdin: queryFlag(q, 'stdin'), stdout: queryFlag(q, 'stdout'), stderr: queryFlag(q, 'stderr') && !tty, tty };
 }
 
 function agentUrl(ep: AgentEndpoint, path: string, query?: URLSearchParams): URL {
@@ -191,15 +190,16 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
       if (ctx.info.subresource !== 'log') throw badRequest('Upgrade request required');
       if (ctx.req.method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       const container = logContainerName(pod, ctx.query.get('container'));
-      checkLogsAvailable(pod, container, isTrue(ctx.query.get('previous')));
+      checkLogsAvailable(pod, container, queryFlag(ctx.query, 'previous'));
       const ep = await locate(pod.spec!.nodeName!, ctx.registry);
       const q = new URLSearchParams();
+      for (const k of LOG_FLAGS) if (queryFlag(ctx.query, k)) q.set(k, 'true');
       for (const k of LOG_PARAMS) {
         const v = ctx.query.get(k);
         if (v !== null) q.set(k, v);
       }
       const url = agentUrl(ep, `/containerLogs/${seg(ctx.info.namespace)}/${seg(ctx.info.name)}/${seg(container)}`, q);
-      await proxyLogs(ctx, url);
+      await proxyLogs(ctx, url, queryFlag(ctx.query, 'insecureSkipTLSVerifyBackend'));
     },
 
     close(): void {
@@ -247,9 +247,10 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
     },
   };
 
-  function proxyLogs(ctx: SubresourceContext, url: URL): Promise<void> {
+  /** skipVerify: PodLogOptions.insecureSkipTLSVerifyBackend, the agent's serving certificate is not checked (the client certificate is still presented). */
+  function proxyLogs(ctx: SubresourceContext, url: URL, skipVerify: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      const up = https.get(url, { ...tls, agent: false, timeout: timeoutMs }, (res) => {
+      const up = https.get(url, { ...tls, rejectUnauthorized: !skipVerify, agent: false, timeout: timeoutMs }, (res) => {
         up.setTimeout(0);
         if (res.statusCode !== 200) {
           const parts: Buffer[] = [];

@@ -83,9 +83,10 @@ export function bridgeV5(ws: WebSocket, session: SpdySession, streams: RemoteCom
     ws.send(Buffer.concat([Buffer.from([channel]), payload]), { binary: true }, cb ? () => cb() : undefined);
   };
 
-  // kubectl → agent.
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    if (!isBinary || data.length === 0) return;
+  // kubectl → agent. Text frames count as binary ones (their UTF-8 bytes), as kube-apiserver's wsstream
+  // reads every message: clients that write stdin as a string (the Python client) send text frames.
+  ws.on('message', (data: Buffer) => {
+    if (data.length === 0) return;
     const payload = data.subarray(1);
     switch (data[0]) {
       case Channel.STDIN:

@@ -8,6 +8,10 @@ import { parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Docu
 import { StatusError, badRequest, requestEntityTooLarge, unsupportedMediaType } from '../../util/status.ts';
 import { duplicateKeys } from './duplicates.ts';
 import { decodeProtobuf } from './protobuf.ts';
+import { jsonErrorMessage } from './gojson.ts';
+
+/** How the apiserver's JSON serializer begins a syntax error. */
+export const JSON_PARSE_ERROR = "couldn't get version/kind; json parse error: ";
 
 /** The apiserver's limit on request bodies (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -94,9 +98,9 @@ export function decodeJSON(text: string): DecodedBody {
   let object: unknown;
   try {
     object = JSON.parse(text);
-  } catch (err) {
-    // Same prefix as the apiserver's serializer, so clients see a familiar message.
-    throw badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`);
+  } catch {
+    // The apiserver's serializer's words, with encoding/json's description of the error.
+    throw badRequest(`${JSON_PARSE_ERROR}${jsonErrorMessage(Buffer.from(text, 'utf8'))}`);
   }
   return { object, duplicateFields: duplicateKeys(text) };
 }

@@ -303,3 +303,18 @@ describe('strategic merge patch at scale', () => {
     assert.equal(((got.metadata as { finalizers: string[] }).finalizers).length, 2 * n - 1);
   });
 });
+
+describe('strategic merge patch of Node taints', () => {
+  // kubectl taint sends the whole new list; with no merge key it replaces the stored one, so two
+  // taints that share a key (unreachable NoSchedule and NoExecute) neither collapse nor duplicate.
+  it('replaces the list', () => {
+    const unreachable = [
+      { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: '2024-01-01T00:00:00Z' },
+      { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: '2024-01-01T00:00:00Z' },
+    ];
+    const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: { taints: unreachable } };
+    const taints = [...unreachable, { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }];
+    assert.deepEqual(smp(node, { spec: { taints } }, 'V1Node'), { ...node, spec: { taints } });
+    assert.deepEqual(smp(node, { spec: { taints: [unreachable[1]] } }, 'V1Node'), { ...node, spec: { taints: [unreachable[1]] } });
+  });
+});

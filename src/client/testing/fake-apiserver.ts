@@ -5,6 +5,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { queryFlag } from '../../api/queryparams.ts';
 
 export interface FakeObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
@@ -130,7 +131,7 @@ export class FakeApiServer {
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
-    const watch = query.watch === 'true' || query.watch === '1';
+    const watch = queryFlag(url.searchParams, 'watch');
     this.requests.push({ kind: watch ? 'watch' : 'list', query });
     const fail = this.#failures.shift();
     if (fail !== undefined) return this.#status(res, fail, fail === 410 ? 'Expired' : 'InternalError', 'injected failure');

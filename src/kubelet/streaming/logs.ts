@@ -9,6 +9,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { queryFlag } from '../../api/queryparams.ts';
 
 export class LogOptionsError extends Error {
   readonly code = 'TK_LOGS_BAD_OPTIONS';
@@ -84,10 +85,6 @@ export interface LogOptions {
   stream?: 'stdout' | 'stderr';
 }
 
-function flag(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1' || v === '';
-}
 
 function int(q: URLSearchParams, name: string, min: number): number | undefined {
   const v = q.get(name);
@@ -100,7 +97,7 @@ function int(q: URLSearchParams, name: string, min: number): number | undefined 
 
 /** The query of a kubelet /containerLogs request (the PodLogOptions names); `nowMs` anchors sinceSeconds. */
 export function parseLogQuery(q: URLSearchParams, nowMs: number): LogOptions {
-  const opts: LogOptions = { follow: flag(q, 'follow'), previous: flag(q, 'previous'), timestamps: flag(q, 'timestamps') };
+  const opts: LogOptions = { follow: queryFlag(q, 'follow'), previous: queryFlag(q, 'previous'), timestamps: queryFlag(q, 'timestamps') };
   const tail = int(q, 'tailLines', 0);
   if (tail !== undefined) opts.tailLines = tail;
   const limit = int(q, 'limitBytes', 1);
