@@ -151,6 +151,20 @@ test('delete, in all its forms', async () => {
   assert.match((await c.kubectl(['get', 'pods'])).stderr, /No resources found in default namespace\./);
 });
 
+test('extend the API with a CustomResourceDefinition', async () => {
+  assert.equal(await ok('kubectl apply -f examples/crontab-crd.yaml'), 'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created\n');
+  assert.equal(await ok('kubectl wait --for condition=established crd/crontabs.stable.example.com'), 'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com condition met\n');
+  assert.equal(await ok('kubectl apply -f examples/crontab.yaml'), 'crontab.stable.example.com/my-new-cron-object created\n');
+  assert.match(await ok('kubectl get ct'), /^NAME\s+SPEC\s+REPLICAS\s+AGE\nmy-new-cron-object\s+\* \* \* \* \*\/5\s+1\s+\d+s\n$/);
+  assert.equal(await ok('kubectl scale ct my-new-cron-object --replicas=3'), 'crontab.stable.example.com/my-new-cron-object scaled\n');
+  assert.match(await ok('kubectl explain crontab.spec'), /replicas\t<integer>/);
+  const bad = await run('kubectl apply -f test/fixtures/crd/crontab-invalid.yaml');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^The CronTab "my-bad-cron-object" is invalid: \n\* spec\.cronSpec: Invalid value: "\* \* \* \*": spec\.cronSpec in body should match/);
+  assert.match(bad.stderr, /\* spec\.replicas: Invalid value: 15: spec\.replicas in body should be less than or equal to 10/);
+  assert.equal(await ok('kubectl delete crd crontabs.stable.example.com'), 'customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted\n');
+});
+
 test('every kubectl command of the README walkthrough was run', async () => {
   const readme = await readFile(path.join(repo, 'README.md'), 'utf8');
   const commands = [...readme.matchAll(/^\$ (kubectl .*)$/gm)]

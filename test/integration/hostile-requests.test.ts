@@ -157,6 +157,22 @@ function makeObject(r: ResourceInfo, name: string): Record<string, unknown> {
       return { ...base, spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } };
     case 'nodes':
       return { ...base, spec: {} };
+    case 'customresourcedefinitions': {
+      // A CRD's name must be <plural>.<group>: the plural is made from the name asked for.
+      const plural = name.toLowerCase().replace(/[^a-z0-9-]/g, '') || 'x';
+      return {
+        ...base,
+        metadata: { name: `${plural}.hostile.example.com` },
+        spec: {
+          group: 'hostile.example.com',
+          scope: 'Namespaced',
+          names: { plural, kind: 'Victim' },
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', maximum: 10 }, tags: { type: 'array', items: { type: 'string' } } } } } } } }],
+        },
+      };
+    }
+    case 'crontabs':
+      return { ...base, spec: { cronSpec: '* * * * */5', image: 'img', replicas: 2, tags: ['a'] } };
     default:
       return base;
   }
@@ -1029,6 +1045,39 @@ describe('API server under hostile requests', { timeout: 120_000 }, () => {
       serverErrors.push(args.map(String).join(' ').slice(0, 400));
     };
     cp = await startControlPlane({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0' });
+    // A custom resource kind (schema with bounds, a list-map, a CEL rule, status and scale), so its
+    // endpoints are attacked like the built-in ones.
+    const served = new Promise<void>((resolve) => {
+      const off = cp.registry.onChange(() => {
+        if (cp.registry.lookup('stable.example.com', 'v1', 'crontabs')) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await cp.registry.store('customresourcedefinitions', 'apiextensions.k8s.io').create(undefined, {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'crontabs.stable.example.com' },
+      spec: {
+        group: 'stable.example.com',
+        scope: 'Namespaced',
+        names: { plural: 'crontabs', singular: 'crontab', kind: 'CronTab', shortNames: ['ct'] },
+        versions: [{
+          name: 'v1', served: true, storage: true,
+          subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
+          schema: { openAPIV3Schema: { type: 'object', properties: {
+            spec: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.replicas <= 100', message: 'too many' }], properties: {
+              cronSpec: { type: 'string', pattern: '^[0-9*/ ]+$', maxLength: 64 }, image: { type: 'string' }, replicas: { type: 'integer', minimum: 0, default: 1 },
+              tags: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
+              ports: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, port: { type: 'integer', format: 'int32' } } } },
+            } },
+            status: { type: 'object', properties: { replicas: { type: 'integer' } } },
+          } } },
+        }],
+      },
+    });
+    await served;
     agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   });
 
