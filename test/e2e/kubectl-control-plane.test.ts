@@ -262,10 +262,28 @@ test('delete in all its forms', async () => {
 test('create namespace (protobuf body) and get namespaces', async () => {
   assert.equal(await c.k('create', 'namespace', 'demo'), 'namespace/demo created\n');
   assert.match(await c.k('get', 'ns'), /^demo\s+Active\s+\d+s$/m);
-  const sa = await c.k('get', 'serviceaccounts', '-n', 'demo', '-o', 'name');
+  // The serviceaccount controller gives the new namespace its default service account.
+  let sa = '';
+  for (let i = 0; i < 100 && sa === ''; i++) {
+    sa = await c.k('get', 'serviceaccounts', '-n', 'demo', '-o', 'name');
+    if (sa === '') await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(sa, 'serviceaccount/default\n');
   const gone = await c.kubectl(['run', 'x', '-n', 'nope', '--image=busybox']);
   assert.match(gone.stderr, /Error from server \(NotFound\): namespaces "nope" not found/);
+});
+
+test('the namespaces every cluster needs cannot be deleted; delete ns --all deletes the others', async () => {
+  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    const r = await c.kubectl(['delete', 'namespace', ns]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `Error from server (Forbidden): namespaces "${ns}" is forbidden: this namespace may not be deleted\n`);
+  }
+  await c.k('create', 'namespace', 'scratch');
+  const all = await c.kubectl(['delete', 'ns', '--all']);
+  assert.match(all.stdout, /namespace "scratch" deleted/);
+  assert.match(all.stderr, /namespaces "default" is forbidden: this namespace may not be deleted/);
+  assert.match(await c.k('get', 'ns', 'default', 'kube-system', 'kube-public', '-o', 'name'), /^namespace\/default\nnamespace\/kube-system\nnamespace\/kube-public\n$/);
 });
 
 test('validation errors are 422 with field paths', async () => {

@@ -87,7 +87,7 @@ test('a deleted namespace is emptied, held by a finalizer with conditions saying
 });
 
 test('the namespaces every cluster needs may not be deleted; content needs an existing namespace', async () => {
-  for (const name of ['default', 'kube-system', 'kube-public']) {
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     const err = await refusal(h.client.delete(Namespaces, undefined, name));
     assert.equal(err.code, 403);
     assert.equal(err.message, `namespaces "${name}" is forbidden: this namespace may not be deleted`);

@@ -6,8 +6,12 @@ import type { Registry } from '../../registry/registry.ts';
 import { forbidden, notFound } from '../../util/status.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
-/** kube-apiserver's immortal namespaces. */
-const IMMORTAL = new Set(['default', 'kube-system', 'kube-public']);
+/**
+ * kube-apiserver's immortal namespaces, and kube-node-lease: kube-apiserver lets that one be deleted
+ * and its system-namespaces controller makes it again a minute later, during which no node can renew
+ * its heartbeat. tinykube refuses it as it refuses the others.
+ */
+const IMMORTAL = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 export class NamespaceLifecycle implements AdmissionPlugin {
   readonly name = 'NamespaceLifecycle';
