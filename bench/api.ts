@@ -6,9 +6,11 @@
 //   (c) LIST of 1,000 and 10,000 pods as JSON and as a server-side Table, and the 10,000 as kubectl
 //       pages through them (limit=500);
 //   (d) watch fan-out: 100 watchers on pods, the time from a write to its delivery at every
-//       watcher, and events/s delivered under a burst of writes.
+//       watcher, and events/s delivered under a burst of writes;
+//   (e) custom resource creates/s at concurrency 16 and 64, for a CRD with a 20-field schema and two
+//       CEL rules, beside pod creates in the same run (the ratio is printed).
 //
-// Usage: node bench/api.ts [--quick] [--profile[=DIR]] [--only=a,b,c,d]
+// Usage: node bench/api.ts [--quick] [--profile[=DIR]] [--only=a,b,c,d,e]
 //   --quick      smaller runs (a smoke test of the bench itself)
 //   --profile    runs the server with --cpu-prof and prints where its CPU time went
 //   --only       runs only some of the parts above (to profile one of them)
@@ -28,7 +30,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const profileArg = args.find((a) => a === '--profile' || a.startsWith('--profile='));
 const onlyArg = args.find((a) => a.startsWith('--only='));
-const parts = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'a,b,c,d').split(','));
+const parts = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'a,b,c,d,e').split(','));
 const profileDir = profileArg ? (profileArg.includes('=') ? profileArg.slice('--profile='.length) : join(tmpdir(), `tinykube-api-profile-${Date.now()}`)) : undefined;
 
 const sizes = quick
@@ -241,6 +243,83 @@ async function watchFanOut(c: BenchClient, target: Target, ns: string, watchers:
   ];
 }
 
+/** A CRD whose schema has 20 fields (bounds, enums, a pattern, lists, a nested object) and two CEL rules. */
+const benchCRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'benchapps.bench.tinykube.io' },
+  spec: {
+    group: 'bench.tinykube.io',
+    scope: 'Namespaced',
+    names: { plural: 'benchapps', singular: 'benchapp', kind: 'BenchApp' },
+    versions: [{
+      name: 'v1', served: true, storage: true, subresources: { status: {} },
+      schema: { openAPIV3Schema: { type: 'object', properties: {
+        spec: {
+          type: 'object',
+          required: ['image', 'replicas'],
+          'x-kubernetes-validations': [
+            { rule: 'self.minReplicas <= self.replicas', message: 'replicas must be at least minReplicas' },
+            { rule: "self.image.startsWith(self.registry + '/')", message: 'image must come from the registry' },
+          ],
+          properties: {
+            image: { type: 'string', maxLength: 256 },
+            registry: { type: 'string', default: 'registry.local' },
+            replicas: { type: 'integer', minimum: 0, maximum: 1000 },
+            minReplicas: { type: 'integer', minimum: 0, default: 1 },
+            maxReplicas: { type: 'integer', minimum: 0, default: 10 },
+            tier: { type: 'string', enum: ['frontend', 'backend', 'batch'] },
+            schedule: { type: 'string', pattern: '^[0-9*/ ,-]+$' },
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            protocol: { type: 'string', enum: ['TCP', 'UDP'], default: 'TCP' },
+            paused: { type: 'boolean' },
+            ratio: { type: 'number', minimum: 0, maximum: 1 },
+            owner: { type: 'string', format: 'email' },
+            startAt: { type: 'string', format: 'date-time' },
+            tags: { type: 'array', maxItems: 16, items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
+            env: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, value: { type: 'string' } } } },
+            resources: { type: 'object', properties: { cpu: { 'x-kubernetes-int-or-string': true }, memory: { type: 'string' } } },
+            labels: { type: 'object', additionalProperties: { type: 'string' } },
+            timeoutSeconds: { type: 'integer', format: 'int32', default: 30 },
+          },
+        },
+        status: { type: 'object', properties: { ready: { type: 'integer' } } },
+      } } },
+    }],
+  },
+};
+
+function benchApp(name: string, i: number): unknown {
+  return {
+    apiVersion: 'bench.tinykube.io/v1',
+    kind: 'BenchApp',
+    metadata: { name, labels: { app: 'bench', shard: String(i % 16) } },
+    spec: {
+      image: 'registry.local/app:1.2.3', replicas: 3, minReplicas: 1, tier: 'backend', schedule: '*/5 * * * *', port: 8080, paused: false, ratio: 0.5,
+      owner: 'team@example.com', startAt: '2026-01-01T00:00:00Z', tags: ['a', 'b'], env: [{ name: 'MODE', value: 'prod' }, { name: 'N', value: String(i) }],
+      resources: { cpu: '500m', memory: '128Mi' }, labels: { team: 'x' },
+    },
+  };
+}
+
+async function createApps(c: BenchClient, ns: string, n: number, concurrency: number, prefix = 'a'): Promise<{ lat: number[]; seconds: number }> {
+  const lat: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const body = JSON.stringify(benchApp(`${prefix}-${i}`, i));
+        const s = performance.now();
+        await c.expect(201, 'POST', `/apis/bench.tinykube.io/v1/namespaces/${ns}/benchapps`, body);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  return { lat, seconds: (performance.now() - t0) / 1000 };
+}
+
 async function main(): Promise<void> {
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`tinykube API bench: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average at start ${load}${quick ? ', --quick' : ''}`);
@@ -310,6 +389,33 @@ async function main(): Promise<void> {
     const c = new BenchClient(target, 32);
     await createNamespace(c, 'watch');
     rows.push(...(await watchFanOut(c, target, 'watch', sizes.watchers, sizes.watchWrites, sizes.watchBurst)));
+    c.close();
+  }
+
+  // (e) custom resource creates beside pod creates, same server, same concurrency.
+  if (parts.has('e')) {
+    const c = new BenchClient(target, 64);
+    await c.expect(201, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', JSON.stringify(benchCRD));
+    for (let i = 0; ; i++) {
+      const r = await c.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/benchapps.bench.tinykube.io');
+      const crd = JSON.parse(r.body.toString('utf8')) as { status?: { conditions?: Array<{ type: string; status: string }> } };
+      if (crd.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True') && (await c.request('GET', '/apis/bench.tinykube.io/v1/benchapps')).status === 200) break;
+      if (i > 200) throw new Error('the bench CRD was not established');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await createNamespace(c, 'cr-warm');
+    await createApps(c, 'cr-warm', quick ? 200 : 1_000, 16, 'warm');
+    for (const conc of [16, 64]) {
+      const n = sizes.creates[conc]!;
+      await createNamespace(c, `cr-pods-c${conc}`);
+      const pods = await createPods(c, `cr-pods-c${conc}`, n, conc);
+      await createNamespace(c, `cr-c${conc}`);
+      const apps = await createApps(c, `cr-c${conc}`, n, conc);
+      const podRate = n / pods.seconds;
+      const appRate = n / apps.seconds;
+      rows.push({ what: `pod creates beside (e), concurrency ${conc} (${n})`, value: rate(n, pods.seconds), p50: ms(percentile(pods.lat, 50)), p99: ms(percentile(pods.lat, 99)) });
+      rows.push({ what: `custom resource creates (20 fields, 2 CEL rules), concurrency ${conc} (${n})`, value: `${rate(n, apps.seconds)} (${(appRate / podRate).toFixed(2)}x pods)`, p50: ms(percentile(apps.lat, 50)), p99: ms(percentile(apps.lat, 99)), target: '>= 2,000/s and >= 0.8x pod creates' });
+    }
     c.close();
   }
 

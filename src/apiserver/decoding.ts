@@ -7,7 +7,7 @@ import type { KindDefinition } from '../registry/kind.ts';
 import { StatusError, badRequest, unsupportedMediaType } from '../util/status.ts';
 import { decodeBodyDetailed, JSON_PARSE_ERROR, type DecodedBody } from './decode/body.ts';
 import { summarizeBody } from './decode/gojson.ts';
-import { applyFieldValidation, fieldProblems, parseFieldValidation, validateFields, type FieldValidationMode } from './decode/fields.ts';
+import { applyFieldValidation, checkObjectMeta, fieldProblems, parseFieldValidation, rejectTypeErrors, validateFields, type FieldValidationMode } from './decode/fields.ts';
 
 export interface DecodeResult {
   object: KubeObject;
@@ -59,6 +59,8 @@ export function checkKindFields(kind: KindDefinition, obj: KubeObject, mode: Fie
   const info = kind.info;
   const gvk = { group: info.group, version: info.version, kind: info.kind };
   if ('model' in kind.schema) return validateFields(gvk, obj, mode, duplicates);
+  const meta = checkObjectMeta(obj.metadata);
+  rejectTypeErrors(meta.typeErrors, gvk);
   const unknown = pruneAndDefault(kind.schema.openAPIV3, obj, mode !== 'Ignore');
-  return applyFieldValidation(mode, fieldProblems(unknown, duplicates), gvk);
+  return applyFieldValidation(mode, fieldProblems([...meta.unknown, ...unknown].sort(), duplicates), gvk);
 }

@@ -111,3 +111,22 @@ test('server-side apply merges list-map items by key and set items by value, and
   got = await client.get(ga, 'default', 'applied');
   assert.deepEqual(got.spec.ports, [{ name: 'http', port: 81 }, { name: 'metrics', port: 9090 }]);
 });
+
+test('a CRD asking for names another CRD of its group holds is not established, and says why', async () => {
+  const crds = { apiVersion: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions' };
+  await client.create(crds, undefined, {
+    metadata: { name: 'gadgets.example.io' },
+    spec: { group: 'example.io', scope: 'Namespaced', names: { plural: 'gadgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }] },
+  } as KubeObject & { metadata: { name: string } });
+  type Cond = { type: string; status: string; reason: string; message: string };
+  let conds: Cond[] = [];
+  for (let i = 0; i < 100 && !conds.length; i++) {
+    conds = (await client.get<{ status?: { conditions?: Cond[] } }>(crds, undefined, 'gadgets.example.io')).status?.conditions ?? [];
+    if (!conds.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(conds.map((c) => [c.type, c.status, c.reason, c.message]), [
+    ['NamesAccepted', 'False', 'NameConflict', '"Widget" is already in use'],
+    ['Established', 'False', 'NotAccepted', 'not all names are accepted'],
+  ]);
+  assert.equal(cp.registry.lookup('example.io', 'v1', 'gadgets'), undefined);
+});

@@ -48,6 +48,22 @@ export function checkFields(group: string, version: string, kind: string, obj: u
   return out;
 }
 
+/**
+ * The check of a custom resource's metadata, which is ObjectMeta whatever the CRD's schema says: a
+ * metadata that is not an object, or ObjectMeta fields of the wrong type, are type errors (unknown
+ * metadata fields are reported too).
+ */
+export function checkObjectMeta(meta: unknown): FieldCheck {
+  const out: FieldCheck = { unknown: [], typeErrors: [] };
+  if (meta === undefined || meta === null) return out;
+  if (!isObject(meta)) {
+    out.typeErrors.push(`.metadata accessor error: ${String(JSON.stringify(meta))} is of the type ${jsonKind(meta) === 'number' ? 'int64' : jsonKind(meta)}, expected map[string]interface{}`);
+    return out;
+  }
+  walkModel('V1ObjectMeta', meta, 'metadata', 'ObjectMeta', out);
+  return out;
+}
+
 /** Paths of fields not in the kind's schema, in the apiserver's form. */
 export function unknownFields(group: string, version: string, kind: string, obj: unknown): string[] {
   return checkFields(group, version, kind, obj).unknown;

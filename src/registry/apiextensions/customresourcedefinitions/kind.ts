@@ -5,6 +5,7 @@
 
 import { setCustomResourceDefinitionDefaults, validateCustomResourceDefinition, validateCustomResourceDefinitionStatusUpdate, validateCustomResourceDefinitionUpdate, type CustomResourceDefinition } from '../../../api/apiextensions/index.ts';
 import type { KubeObject } from '../../../api/types.ts';
+import type { FieldError } from '../../../api/field.ts';
 import { rfc3339 } from '../../../util/clock.ts';
 import { defineKind } from '../../kind.ts';
 import { column, nameColumn } from '../../printing/columns.ts';
@@ -31,6 +32,15 @@ const crdDeletion: DeletionPolicy = {
   },
 };
 
+/** A CRD without a spec (or names) object is refused before the rules that read them. */
+function specMissing(crd: CustomResourceDefinition): FieldError[] | undefined {
+  const spec = crd.spec as unknown;
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return [{ type: 'FieldValueRequired', field: 'spec', badValue: '', detail: '' }];
+  const names = crd.spec.names as unknown;
+  if (!names || typeof names !== 'object' || Array.isArray(names)) return [{ type: 'FieldValueRequired', field: 'spec.names', badValue: '', detail: '' }];
+  return undefined;
+}
+
 /** `kubectl get crd`: NAME and CREATED AT, as kube-apiserver's default table has them. */
 const crdPrinter: TablePrinter = {
   columns: [
@@ -56,7 +66,7 @@ export const customResourceDefinitions = defineKind<CustomResourceDefinition>({
       crd.status = { storedVersions: stored ?? [] };
       if (crd.spec && typeof crd.spec === 'object' && crd.spec.names && typeof crd.spec.names === 'object') setCustomResourceDefinitionDefaults(crd);
     },
-    validate: validateCustomResourceDefinition,
+    validate: (crd) => specMissing(crd) ?? validateCustomResourceDefinition(crd),
     prepareForUpdate(crd, old) {
       keepStatus(crd, old);
       // A version newly made the storage version is added to storedVersions, as kube-apiserver does.
@@ -65,7 +75,7 @@ export const customResourceDefinitions = defineKind<CustomResourceDefinition>({
         crd.status = { ...crd.status, storedVersions: [...(crd.status.storedVersions ?? []), storage] };
       }
     },
-    validateUpdate: validateCustomResourceDefinitionUpdate,
+    validateUpdate: (crd, old) => specMissing(crd) ?? validateCustomResourceDefinitionUpdate(crd, old),
   },
   printer: crdPrinter,
   subresources: {
