@@ -4,6 +4,7 @@
 import type { Namespace } from '../../api/types.ts';
 import type { Registry } from '../../registry/registry.ts';
 import { forbidden, notFound } from '../../util/status.ts';
+import { WatchedCache } from './cache.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
 /**
@@ -15,10 +16,18 @@ const IMMORTAL = new Set(['default', 'kube-system', 'kube-public', 'kube-node-le
 
 export class NamespaceLifecycle implements AdmissionPlugin {
   readonly name = 'NamespaceLifecycle';
-  readonly #registry: Registry;
+  readonly #namespaces: WatchedCache<Namespace>;
 
   constructor(registry: Registry) {
-    this.#registry = registry;
+    this.#namespaces = new WatchedCache<Namespace>(registry.store('namespaces'));
+  }
+
+  start(): Promise<void> {
+    return this.#namespaces.start();
+  }
+
+  stop(): void {
+    this.#namespaces.stop();
   }
 
   async validate(a: AdmissionAttributes): Promise<void> {
@@ -27,7 +36,7 @@ export class NamespaceLifecycle implements AdmissionPlugin {
       throw forbidden('namespaces', a.name, 'this namespace may not be deleted');
     }
     if (a.operation !== 'CREATE' || !r.namespaced || !a.namespace) return;
-    const ns = (await this.#registry.store('namespaces').tryGet(undefined, a.namespace)) as Namespace | null;
+    const ns = await this.#namespaces.get(undefined, a.namespace);
     if (!ns) throw notFound('namespaces', a.namespace);
     if (ns.metadata?.deletionTimestamp || ns.status?.phase === 'Terminating') {
       const resource = r.group ? `${r.resource}.${r.group}` : r.resource;

@@ -11,7 +11,7 @@
 import type { KubeObject, Pod, PriorityClass } from '../../api/types.ts';
 import { SYSTEM_PRIORITY_CLASS_OBJECTS } from '../../api/validation/others.ts';
 import type { Registry } from '../../registry/registry.ts';
-import type { Store, StoreWatch } from '../../registry/store.ts';
+import { WatchedCache } from './cache.ts';
 import { forbidden } from '../../util/status.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
@@ -19,39 +19,19 @@ const DEFAULT_POLICY = 'PreemptLowerPriority';
 
 export class PriorityAdmission implements AdmissionPlugin {
   readonly name = 'Priority';
-  readonly #classes: Store | undefined;
-  readonly #cache = new Map<string, PriorityClass>();
-  #watch: StoreWatch | undefined;
-  #stopped = false;
+  readonly #classes: WatchedCache<PriorityClass> | undefined;
 
   constructor(registry: Registry) {
-    this.#classes = registry.tryStore('priorityclasses', 'scheduling.k8s.io');
+    const store = registry.tryStore('priorityclasses', 'scheduling.k8s.io');
+    this.#classes = store && new WatchedCache<PriorityClass>(store);
   }
 
-  /** Fills the cache and keeps it current. */
   async start(): Promise<void> {
-    if (!this.#classes) return;
-    const list = await this.#classes.list({});
-    for (const pc of list.items) this.#cache.set(pc.metadata!.name!, pc as unknown as PriorityClass);
-    const watch = await this.#classes.watch({
-      resourceVersion: list.resourceVersion,
-      onEvent: (ev) => {
-        const name = ev.object.metadata!.name!;
-        if (ev.type === 'DELETED') this.#cache.delete(name);
-        else this.#cache.set(name, ev.object as unknown as PriorityClass);
-      },
-      onError: () => {
-        // Only a closing store ends it; lookups fall back to the store meanwhile.
-        this.#cache.clear();
-      },
-    });
-    if (this.#stopped) watch.close();
-    else this.#watch = watch;
+    await this.#classes?.start();
   }
 
   stop(): void {
-    this.#stopped = true;
-    this.#watch?.close();
+    this.#classes?.stop();
   }
 
   async admit(a: AdmissionAttributes, obj: KubeObject): Promise<void> {
@@ -73,10 +53,7 @@ export class PriorityAdmission implements AdmissionPlugin {
     let policy: string = DEFAULT_POLICY;
     if (spec.priorityClassName) {
       // The system classes always exist (start() makes them); before it ran, they are known anyway.
-      const pc =
-        this.#cache.get(spec.priorityClassName) ??
-        ((await this.#classes!.tryGet(undefined, spec.priorityClassName)) as unknown as PriorityClass | null) ??
-        SYSTEM_PRIORITY_CLASS_OBJECTS.find((c) => c.metadata?.name === spec.priorityClassName);
+      const pc = (await this.#classes!.get(undefined, spec.priorityClassName)) ?? SYSTEM_PRIORITY_CLASS_OBJECTS.find((c) => c.metadata?.name === spec.priorityClassName);
       if (!pc) throw forbidden('pods', podName, `no PriorityClass with name ${spec.priorityClassName} was found`);
       value = pc.value;
       policy = pc.preemptionPolicy ?? DEFAULT_POLICY;
@@ -102,7 +79,7 @@ export class PriorityAdmission implements AdmissionPlugin {
   async admitClass(pc: PriorityClass, old: PriorityClass | undefined): Promise<void> {
     if (!pc.globalDefault || old?.globalDefault) return;
     const name = pc.metadata?.name ?? '';
-    const other = [...this.#cache.values()].find((c) => c.globalDefault && c.metadata?.name !== name);
+    const other = [...(this.#classes?.values() ?? [])].find((c) => c.globalDefault && c.metadata?.name !== name);
     if (other) {
       throw forbidden('priorityclasses.scheduling.k8s.io', name, `PriorityClass ${other.metadata?.name} is already marked as default. Only one default can exist`);
     }
@@ -110,7 +87,7 @@ export class PriorityAdmission implements AdmissionPlugin {
 
   #globalDefault(): PriorityClass | undefined {
     let best: PriorityClass | undefined;
-    for (const pc of this.#cache.values()) if (pc.globalDefault && (!best || pc.value < best.value)) best = pc;
+    for (const pc of this.#classes?.values() ?? []) if (pc.globalDefault && (!best || pc.value < best.value)) best = pc;
     return best;
   }
 }

@@ -11,14 +11,23 @@ import { DEFAULT_SERVICE_ACCOUNT_NAME } from '../../api/defaults/pod.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { Registry } from '../../registry/registry.ts';
 import { forbidden } from '../../util/status.ts';
+import { WatchedCache } from './cache.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
 export class ServiceAccountAdmission implements AdmissionPlugin {
   readonly name = 'ServiceAccount';
-  readonly #registry: Registry;
+  readonly #accounts: WatchedCache<ServiceAccount>;
 
   constructor(registry: Registry) {
-    this.#registry = registry;
+    this.#accounts = new WatchedCache<ServiceAccount>(registry.store('serviceaccounts'));
+  }
+
+  start(): Promise<void> {
+    return this.#accounts.start();
+  }
+
+  stop(): void {
+    this.#accounts.stop();
   }
 
   async admit(a: AdmissionAttributes, obj: KubeObject): Promise<void> {
@@ -31,7 +40,7 @@ export class ServiceAccountAdmission implements AdmissionPlugin {
     spec.serviceAccountName ||= DEFAULT_SERVICE_ACCOUNT_NAME;
     spec.serviceAccount = spec.serviceAccountName;
     const name = spec.serviceAccountName;
-    const sa = (await this.#registry.store('serviceaccounts').tryGet(a.namespace, name)) as ServiceAccount | null;
+    const sa = await this.#accounts.get(a.namespace, name);
     if (!sa) {
       if (name === DEFAULT_SERVICE_ACCOUNT_NAME) return;
       throw forbidden('pods', a.name, `error looking up service account ${a.namespace}/${name}: serviceaccount "${name}" not found`);
