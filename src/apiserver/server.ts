@@ -26,6 +26,8 @@ import { handleOpenAPI, registryOpenAPI } from './openapi/handler.ts';
 import { readSubresourceBody, serveConnect, type ConnectHandler } from './subresources.ts';
 import { serveScale } from './scale.ts';
 import type { User } from './auth/user.ts';
+import { impersonatedUser, impersonationChecks, parseImpersonation } from './auth/impersonation.ts';
+import { invalidError } from '../api/field.ts';
 import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
 import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer } from './auth/authorizer.ts';
 import type { AdmissionChain } from './admission/chain.ts';
@@ -98,6 +100,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     throw unauthorized();
   }
 
+  /** Impersonation headers: the request runs as the impersonated user once the caller may impersonate it. */
+  async function actAs(req: IncomingMessage, user: User): Promise<User> {
+    const imp = parseImpersonation(req.headersDistinct);
+    if (!imp) return user;
+    for (const a of impersonationChecks(user, imp)) await authorize(a);
+    return impersonatedUser(imp);
+  }
+
   /** Step 2: may the caller do this? A 403 is the Status kube-apiserver writes. */
   async function authorize(a: AuthorizationAttributes): Promise<void> {
     const r = await authorizer.authorize(a);
@@ -132,7 +142,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const query = url.searchParams;
-    const user = authenticate(req, path);
+    const user = await actAs(req, authenticate(req, path));
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
     await authorize(authorizationAttributes(user, req.method ?? 'GET', info, path));
     const segs = path.split('/').filter(Boolean);
@@ -215,6 +225,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
       if (!sub.update || !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed();
     }
+    // A verb the kind does not serve (a review's get, a namespace's deletecollection) is a 405, as in kube-apiserver.
+    if (!info.subresource && !kind.info.verbs.includes(info.verb)) throw methodNotAllowed();
     const write = (name = info.name) => {
       const attrs = admissionAttributes('CREATE', store, info, ns, user, query, name);
       return { dryRun: isDryRun(query), admission: admission.forWrite(attrs) };
@@ -233,6 +245,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (info.name && !info.subresource) throw methodNotAllowed();
         const body = await decodeRequest(req, store, query);
         checkNamespace(body.object, ns);
+        if (kind.compute) {
+          // A review: validated, admitted, computed for the caller, never stored.
+          const errs = kind.strategy.validate(body.object);
+          if (errs.length) throw invalidError(kind.info.kind, body.object.metadata?.name ?? '', errs, kind.info.group || undefined);
+          return writeJSON(req, res, 201, kind.compute(body.object, { user }));
+        }
         const created = await store.create(ns, body.object, write(body.object.metadata?.name ?? ''));
         return writeObject(req, res, 201, store, created, query, body.warnings);
       }
@@ -459,7 +477,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       };
       void (async () => {
         // The same pipeline as every request: authenticate, authorize, route, admit (CONNECT).
-        const user = authenticate(req, url.pathname);
+        const user = await actAs(req, authenticate(req, url.pathname));
         const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
         await authorize(authorizationAttributes(user, req.method ?? 'GET', info, url.pathname));
         if (info.kind !== 'resource' || !opts.connect) throw pageNotFound();

@@ -114,6 +114,19 @@ export interface KindSpec<T extends object> {
   storageVersion?: string;
   /** Applied to every object read from storage (custom resources: pruned and defaulted, as kube-apiserver does on read). */
   normalize?(obj: T): void;
+  /**
+   * A kind computed on create and never stored (SelfSubjectReview and the other reviews): a POST
+   * answers 201 with what this returns for the request's user.
+   */
+  compute?(obj: T, ctx: { user: RequestUser }): T;
+}
+
+/** The caller, as kinds computed per request see it. */
+export interface RequestUser {
+  name: string;
+  groups: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
 }
 
 /**
@@ -135,6 +148,7 @@ export interface KindDefinition {
   readonly schema: KindSchema;
   readonly storageVersion?: string;
   readonly normalize?: (obj: KubeObject) => void;
+  readonly compute?: (obj: KubeObject, ctx: { user: RequestUser }) => KubeObject;
 }
 
 export const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -175,6 +189,7 @@ export function defineKind<T extends object>(spec: KindSpec<T>): KindDefinition 
     schema: spec.schema ?? { model: modelFor(info) },
     storageVersion: spec.storageVersion,
     normalize: erased.normalize?.bind(erased),
+    compute: erased.compute?.bind(erased),
   };
 }
 

@@ -12,5 +12,6 @@ import { serviceAccounts } from './core/serviceaccounts/kind.ts';
 import { leases } from './coordination/leases/kind.ts';
 import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
 import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
+import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, leases, priorityClasses, customResourceDefinitions];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews];

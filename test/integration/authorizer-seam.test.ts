@@ -20,10 +20,12 @@ const run = promisify(execFile);
 
 /** Denies what a rule matches ("*" matches anything); allows the rest. Records what it was asked. */
 interface Rule {
+  user?: string;
   verb?: string;
   resource?: string;
   subresource?: string;
   namespace?: string;
+  name?: string;
   path?: string;
   reason?: string;
 }
@@ -35,6 +37,8 @@ const rules: Rule[] = [
   { verb: 'create', resource: 'leases' },
   { resource: 'pods', subresource: 'exec' },
   { path: '/openapi/v3' },
+  { verb: 'impersonate', resource: 'users', name: 'root' },
+  { user: 'jane', verb: 'get', resource: 'configmaps' },
 ];
 const seen: AuthorizationAttributes[] = [];
 const ruleAuthorizer: Authorizer = {
@@ -46,7 +50,7 @@ const ruleAuthorizer: Authorizer = {
         if (!a.isResourceRequest && a.path === r.path) return { decision: 'deny', reason: r.reason ?? '' };
         continue;
       }
-      if (a.isResourceRequest && match(r.verb, a.verb) && match(r.resource, a.resource) && match(r.subresource, a.subresource) && match(r.namespace, a.namespace)) {
+      if (a.isResourceRequest && match(r.user, a.user.name) && match(r.verb, a.verb) && match(r.resource, a.resource) && match(r.subresource, a.subresource) && match(r.namespace, a.namespace) && match(r.name, a.name)) {
         return { decision: 'deny', reason: r.reason ?? '' };
       }
     }
@@ -70,9 +74,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function status(method: string, path: string, query: Record<string, string> = {}): Promise<ApiError> {
+async function status(method: string, path: string, query: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<ApiError> {
   try {
-    await client.requestJson(method, path, { query, body: method === 'POST' ? {} : undefined });
+    await client.requestJson(method, path, { query, headers, body: method === 'POST' ? {} : undefined });
   } catch (err) {
     assert.ok(err instanceof ApiError, String(err));
     return err;
@@ -139,4 +143,31 @@ test('kubectl prints the refusal as it does for kube-apiserver', async () => {
   assert.match(err.stderr, /Error from server \(Forbidden\): secrets is forbidden: User "admin" cannot list resource "secrets" in API group "" in the namespace "default"/);
   const ok = await run('/usr/bin/kubectl', ['get', 'secrets', '-n', 'kube-system', '-o', 'name'], { env });
   assert.equal(ok.stderr, '');
+});
+
+test('impersonation: kubectl --as runs the request as that user, once the caller may impersonate it', async () => {
+  const env = { ...process.env, KUBECONFIG: cp.kubeconfigPath };
+  const who = await run('/usr/bin/kubectl', ['auth', 'whoami', '--as=jane', '--as-group=devs', '--as-group=ops'], { env });
+  assert.match(who.stdout, /^ATTRIBUTE\s+VALUE\nUsername\s+jane\nGroups\s+\[devs ops system:authenticated\]\n$/);
+  const me = await run('/usr/bin/kubectl', ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { env });
+  assert.equal(me.stdout, 'admin');
+  // The authorizer judges the impersonated user.
+  const denied = await run('/usr/bin/kubectl', ['get', 'configmap', 'kube-root-ca.crt', '--as=jane'], { env }).then(
+    () => assert.fail('allowed'),
+    (e: { stderr: string }) => e,
+  );
+  assert.match(denied.stderr, /Error from server \(Forbidden\): configmaps "kube-root-ca.crt" is forbidden: User "jane" cannot get resource "configmaps" in API group "" in the namespace "default"/);
+  // Impersonating someone the caller may not impersonate is refused.
+  const root = await run('/usr/bin/kubectl', ['get', 'ns', '--as=root'], { env }).then(
+    () => assert.fail('allowed'),
+    (e: { stderr: string }) => e,
+  );
+  assert.match(root.stderr, /users "root" is forbidden: User "admin" cannot impersonate resource "users" in API group "" at the cluster scope/);
+  // A service account gets its groups.
+  const sa = await run('/usr/bin/kubectl', ['auth', 'whoami', '--as=system:serviceaccount:kube-system:builder', '-o', 'jsonpath={.status.userInfo.groups}'], { env });
+  assert.equal(sa.stdout, '["system:serviceaccounts","system:serviceaccounts:kube-system","system:authenticated"]');
+  // Malformed impersonation headers are a 400.
+  const err = await status('GET', '/api/v1/namespaces', {}, { 'Impersonate-Group': 'devs' });
+  assert.equal(err.code, 400);
+  assert.equal(err.message, 'requested [{Group  devs}] without impersonating a user');
 });

@@ -5,6 +5,8 @@ export interface User {
   groups: string[];
   /** How the user was authenticated; for logs and audit, never for decisions. */
   via?: 'token' | 'x509' | 'impersonation' | 'none';
+  uid?: string;
+  extra?: Record<string, string[]>;
 }
 
 /** The identity of requests made when no authenticator is configured (in-process tests). */

@@ -125,6 +125,8 @@ const decoders: Record<string, Decoder> = {
   'v1/Secret': decodeSecret,
   'v1/ServiceAccount': decodeServiceAccount,
   'scheduling.k8s.io/v1/PriorityClass': decodePriorityClass,
+  // `kubectl auth whoami`.
+  'authentication.k8s.io/v1/SelfSubjectReview': decodeMetadataOnly,
 };
 
 /** Decodes a protobuf request body into the JSON shape of the object. */
@@ -135,7 +137,7 @@ export function decodeProtobuf(body: Uint8Array): Record<string, unknown> {
     throw new StatusError(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - protobuf is accepted only for v1 Namespace, ConfigMap, Secret, ServiceAccount and scheduling.k8s.io/v1 PriorityClass; send ${env.kind || 'this object'} (${env.apiVersion || 'unknown version'}) as application/json or application/yaml`,
+      `the body of the request was in an unknown format - protobuf is accepted only for v1 Namespace, ConfigMap, Secret, ServiceAccount, scheduling.k8s.io/v1 PriorityClass and authentication.k8s.io/v1 SelfSubjectReview; send ${env.kind || 'this object'} (${env.apiVersion || 'unknown version'}) as application/json or application/yaml`,
     );
   }
   return { kind: env.kind, apiVersion: env.apiVersion, ...decode(env.raw) };
@@ -215,6 +217,18 @@ function decodeServiceAccount(raw: Uint8Array): Record<string, unknown> {
   }
   if (secrets.length > 0) out.secrets = secrets;
   if (pullSecrets.length > 0) out.imagePullSecrets = pullSecrets;
+  return out;
+}
+
+/** A message of which only {1 metadata} matters here (a review's status is the server's to fill in). */
+function decodeMetadataOnly(raw: Uint8Array): Record<string, unknown> {
+  const r = new ProtoReader(raw);
+  const out: Record<string, unknown> = {};
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === 2) out.metadata = decodeObjectMeta(r.bytes());
+    else r.skip(wire);
+  }
   return out;
 }
 

@@ -101,7 +101,7 @@ describe('openapi: core/v1 document', () => {
   });
 
   it('publishes api, api/v1, apis, the coordination and scheduling groups and their versions', () => {
-    assert.deepEqual(documentKeys(served), ['api', 'api/v1', 'apis', 'apis/coordination.k8s.io', 'apis/scheduling.k8s.io', 'apis/apiextensions.k8s.io', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1', 'apis/apiextensions.k8s.io/v1']);
+    assert.deepEqual(documentKeys(served), ['api', 'api/v1', 'apis', 'apis/coordination.k8s.io', 'apis/scheduling.k8s.io', 'apis/apiextensions.k8s.io', 'apis/authentication.k8s.io', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1', 'apis/apiextensions.k8s.io/v1', 'apis/authentication.k8s.io/v1']);
   });
 
   it('scheduling.k8s.io/v1 carries priorityclasses', () => {

@@ -113,13 +113,14 @@ export function addResourcePaths(paths: Record<string, Schema>, r: ResourceSpec,
   const prefix = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   const gvk: GVK = { group: r.group, version: r.version, kind: r.kind };
   const kindSchema = ctx.kindSchema(r.group, r.version, r.kind);
-  const listSchema = ctx.listSchema(r.group, r.version, r.kind);
+  const has = (v: string): boolean => (r.verbs as readonly string[]).includes(v);
+  // Create-only kinds (reviews) have no list type.
+  const listSchema = has('list') ? ctx.listSchema(r.group, r.version, r.kind) : '';
   const og = opGroup(r.group, r.version);
   const scope = r.namespaced ? 'Namespaced' : '';
   const base = r.namespaced ? `${prefix}/namespaces/{namespace}/${r.plural}` : `${prefix}/${r.plural}`;
   const nsParam = pathParam('namespace', 'object name and auth scope, such as for teams and projects');
   const nameParam = pathParam('name', `name of the ${r.kind}`);
-  const has = (v: string): boolean => (r.verbs as readonly string[]).includes(v);
   const bodyOf = (schema: string): Schema => ({ content: { '*/*': { schema: schemaRef(schema) } }, required: true });
 
   const collection: Schema = {};
@@ -138,6 +139,7 @@ export function addResourcePaths(paths: Record<string, Schema>, r: ResourceSpec,
   paths[base] = collection;
 
   const item: Schema = {};
+  const itemVerbs = ['get', 'update', 'delete', 'patch'].some(has);
   if (has('get')) item.get = op('get', `read the specified ${r.kind}`, `read${og}${scope}${r.kind}`, r, gvk, [], responses([200], kindSchema));
   if (has('update')) {
     item.put = op('put', `replace the specified ${r.kind}`, `replace${og}${scope}${r.kind}`, r, gvk, writeParams, responses([200, 201], kindSchema), bodyOf(kindSchema));
@@ -148,7 +150,7 @@ export function addResourcePaths(paths: Record<string, Schema>, r: ResourceSpec,
   }
   if (has('patch')) item.patch = patchOp(r, gvk, `partially update the specified ${r.kind}`, `patch${og}${scope}${r.kind}`, kindSchema, ctx);
   item.parameters = r.namespaced ? [nameParam, nsParam, p.pretty] : [nameParam, p.pretty];
-  paths[`${base}/{name}`] = item;
+  if (itemVerbs) paths[`${base}/{name}`] = item;
 
   if (r.namespaced && has('list')) {
     paths[`${prefix}/${r.plural}`] = {
