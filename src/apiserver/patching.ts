@@ -4,7 +4,7 @@
 
 import type { KubeObject } from '../api/types.ts';
 import { modelNameForKind } from '../api/models.ts';
-import type { Store, WriteAdmission } from '../registry/store.ts';
+import type { Store, WriteAdmission, WriteOptions } from '../registry/store.ts';
 import type { Clock } from '../util/clock.ts';
 import { badRequest, notFound, StatusError } from '../util/status.ts';
 import { rfc3339 } from '../util/clock.ts';
@@ -20,6 +20,8 @@ export interface PatchRequest {
   clock: Clock;
   /** The request's admission (the API server's pipeline). */
   admission?: WriteAdmission;
+  /** Records a non-apply patch in metadata.managedFields (server-side apply records its own). */
+  track?: WriteOptions['track'];
   namespace: string | undefined;
   name: string;
   subresource: string;
@@ -83,7 +85,7 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
       const created = await store.create(p.namespace, obj, { dryRun, admission: p.admission });
       return { object: created, created: true, warnings };
     }
-    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => check(applyServerSideApply(cur, patch, schema, typeName, manager, { force: force === true, now })), { dryRun, subresource, admission: p.admission });
+    const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => withLastApplied(cur, check(applyServerSideApply(cur, patch, schema, typeName, manager, { force: force === true, now })), patch), { dryRun, subresource, admission: p.admission });
     return { object: updated, created: false, warnings };
   }
 
@@ -106,6 +108,25 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
     const want = obj.metadata?.resourceVersion;
     if (want !== undefined && want !== rv) throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${store.qualifiedResource} "${p.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: p.name, kind: store.info.resource });
     return obj;
-  }, { dryRun, subresource, admission: p.admission });
+  }, { dryRun, subresource, admission: p.admission, track: p.track });
   return { object: updated, created: false, warnings };
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * A server-side apply to an object that carries kubectl's last-applied annotation sets it to what was
+ * applied (kube-apiserver's last-applied updater), so a later client-side apply diffs against it.
+ */
+function withLastApplied(live: KubeObject, result: KubeObject, applied: unknown): KubeObject {
+  const had = live.metadata?.annotations?.[LAST_APPLIED];
+  if (had === undefined) return result;
+  const config = structuredClone(applied) as KubeObject;
+  if (config.metadata?.annotations) {
+    delete config.metadata.annotations[LAST_APPLIED];
+    if (Object.keys(config.metadata.annotations).length === 0) delete config.metadata.annotations;
+  }
+  const meta = (result.metadata ??= {});
+  meta.annotations = { ...(meta.annotations ?? {}), [LAST_APPLIED]: JSON.stringify(config) };
+  return result;
 }

@@ -25,6 +25,7 @@ import { buildTable, parseIncludeObject, tableForObject, wantsTable, WatchTableE
 import { handleOpenAPI, registryOpenAPI } from './openapi/handler.ts';
 import { readSubresourceBody, serveConnect, type ConnectHandler } from './subresources.ts';
 import { serveScale } from './scale.ts';
+import { managerOf, trackWrite, validateFieldManager } from './fieldmanager.ts';
 import type { User } from './auth/user.ts';
 import { impersonatedUser, impersonationChecks, parseImpersonation } from './auth/impersonation.ts';
 import { invalidError } from '../api/field.ts';
@@ -227,9 +228,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     // A verb the kind does not serve (a review's get, a namespace's deletecollection) is a 405, as in kube-apiserver.
     if (!info.subresource && !kind.info.verbs.includes(info.verb)) throw methodNotAllowed();
+    // Who writes, for metadata.managedFields (server-side apply records its own).
+    const manager = managerOf(req, query);
+    if (manager !== undefined && (info.verb === 'create' || info.verb === 'update' || info.verb === 'patch')) {
+      validateFieldManager(manager, info.verb === 'create' ? 'CreateOptions' : info.verb === 'update' ? 'UpdateOptions' : 'PatchOptions');
+    }
+    const track = trackWrite(kind, manager, info.subresource || undefined, clock);
     const write = (name = info.name) => {
       const attrs = admissionAttributes('CREATE', store, info, ns, user, query, name);
-      return { dryRun: isDryRun(query), admission: admission.forWrite(attrs) };
+      return { dryRun: isDryRun(query), admission: admission.forWrite(attrs), track };
     };
     if (info.verb !== 'get' && info.verb !== 'list' && info.verb !== 'watch') await admissionReady;
     switch (info.verb) {
@@ -273,7 +280,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (!info.name) throw methodNotAllowed();
         const raw = await readBody(req);
         const contentType = String(req.headers['content-type'] ?? '');
-        const result = await applyPatch({ store, clock, admission: write().admission, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
+        const result = await applyPatch({ store, clock, admission: write().admission, track, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
         return writeObject(req, res, result.created ? 201 : 200, store, result.object, query, result.warnings);
       }
       case 'delete': {

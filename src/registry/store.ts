@@ -88,6 +88,12 @@ export interface StoreWatch {
 export interface WriteOptions {
   dryRun?: boolean;
   admission?: WriteAdmission;
+  /**
+   * Records the write in metadata.managedFields (the API server's field manager): called with the
+   * object as the strategy prepared it and the stored object (undefined on create), before
+   * validation. Must only change `obj.metadata.managedFields`.
+   */
+  track?(obj: KubeObject, old: KubeObject | undefined): void;
 }
 
 export interface DeleteParams extends WriteOptions {
@@ -386,6 +392,7 @@ export class Store {
     if (opts.admission?.mutate) await opts.admission.mutate(obj, undefined);
     this.strategy.prepareForCreate(obj);
     this.#setTypeMeta(obj);
+    opts.track?.(obj, undefined);
     this.#check(obj, this.strategy.validate(obj));
     // Then what every resource gets whatever its strategy checks (rest.BeforeCreate): a name that is
     // a valid path segment (core/v1 events validate no name of their own), sane labels, annotations,
@@ -469,10 +476,12 @@ export class Store {
         if (!sub) throw notFound(this.qualifiedResource, name);
         sub.prepareForUpdate(next, old);
         this.#setTypeMeta(next);
+        opts.track?.(next, old);
         this.#check(next, sub.validateUpdate(next, old));
       } else {
         this.strategy.prepareForUpdate(next, old);
         this.#setTypeMeta(next);
+        opts.track?.(next, old);
         this.#check(next, this.strategy.validateUpdate(next, old));
       }
       this.#check(next, validateObjectMetaUpdate(next.metadata, old.metadata, { kubeFinalizers: false })); // rest.BeforeUpdate
@@ -708,8 +717,13 @@ function randomSuffix(): string {
   return s;
 }
 
-/** Metadata a no-op write may differ in (resourceVersion is the storage revision, managedFields bookkeeping). */
-const volatileMeta: ReadonlySet<string> = new Set(['resourceVersion', 'managedFields']);
+/**
+ * Metadata a no-op write may differ in: resourceVersion is the storage revision. (managedFields are
+ * compared: the field manager leaves them as they were when nothing changed owner, and a write that
+ * changes only them, as kubectl's move of client-side-apply ownership to server-side apply does, must
+ * be stored.)
+ */
+const volatileMeta: ReadonlySet<string> = new Set(['resourceVersion']);
 /** Top-level keys the generation ignores. */
 const notSpec: ReadonlySet<string> = new Set(['metadata', 'status', 'apiVersion', 'kind']);
 const metadataKey: ReadonlySet<string> = new Set(['metadata']);

@@ -21,7 +21,7 @@ import { tooDeep } from './errors.ts';
 import { FieldNode, FieldSet, pathString, type FieldPath } from './fieldset.ts';
 import { MAX_DEPTH, deepClone, deepEqual, deeperThan, getOwn, goJsonTypeName, isObject, setOwn, type JsonObject } from './json.ts';
 import { pruned } from './mergepatch.ts';
-import type { PatchField, PatchSchema } from './schema.ts';
+import { isMapField, type PatchField, type PatchSchema } from './schema.ts';
 
 export interface ApplyOptions {
   /** `force=true`: take over fields other managers own instead of failing with 409 (kubectl sends force=false unless --force-conflicts). */
@@ -133,13 +133,15 @@ export function applyServerSideApply(
   const removed = mine ? mine.fields.difference(owned) : [];
   // Deepest first, so a container emptied by removals is seen empty when its own path comes up.
   removed.sort((a, b) => b.length - a.length);
-  for (const path of removed) if (!others.some((o) => o.fields.ownsAtOrBelow(path))) removeAt(result, path, resultItems);
+  // A map whose `.` it no longer claims stays while it still applies something inside it.
+  for (const path of removed) if (!owned.ownsAtOrBelow(path) && !others.some((o) => o.fields.ownsAtOrBelow(path))) removeAt(result, path, resultItems);
 
   const managed: unknown[] = [];
   let placed = false;
   for (const e of entries) {
     if (e === mine) {
-      managed.push(entry(owned));
+      // An apply that owns what it owned before keeps its entry, time included (no-op applies stay no-ops).
+      managed.push(deepEqual(e.fields.toFieldsV1(), owned.toFieldsV1()) && getOwn(e.raw, 'apiVersion') === applied.apiVersion ? deepClone(e.raw) : entry(owned));
       placed = true;
     } else if (!e.changed) managed.push(deepClone(e.raw));
     else if (!e.fields.isEmpty()) managed.push({ ...(deepClone(e.raw) as JsonObject), fieldsV1: e.fields.toFieldsV1() });
@@ -214,26 +216,36 @@ function keyElement(item: JsonObject, mergeKey: string): string {
 
 class Walker {
   readonly #schema: PatchSchema;
+  /** When set, the paths of every map-typed field met while collecting (their `.` is owned by whoever made them). */
+  readonly maps: FieldSet | undefined;
 
-  constructor(schema: PatchSchema) {
+  constructor(schema: PatchSchema, trackMaps = false) {
     this.#schema = schema;
+    this.maps = trackMaps ? new FieldSet() : undefined;
   }
 
   #field(typeName: string | undefined, k: string): PatchField | undefined {
     return typeName === undefined ? undefined : this.#schema.field(typeName, k);
   }
 
-  /** The field paths an apply configuration sets. */
-  owned(applied: JsonObject, typeName: string | undefined): FieldSet {
+  /**
+   * The field paths an object (an apply configuration) sets. `scope` 'status' tracks only status, as
+   * a status subresource write does; otherwise status is not tracked.
+   */
+  owned(applied: JsonObject, typeName: string | undefined, scope: 'main' | 'status' = 'main'): FieldSet {
     const out = new FieldSet();
     for (const k of Object.keys(applied)) {
       const v = applied[k];
-      if (v === null || unownedTop.has(k)) continue;
+      if (v === null) continue;
+      if (scope === 'status' ? k !== 'status' : unownedTop.has(k)) continue;
       const f = this.#field(typeName, k);
       if (k === 'metadata' && isObject(v)) {
         const meta: JsonObject = {};
         for (const mk of Object.keys(v)) if (!unownedMetadata.has(mk)) setOwn(meta, mk, v[mk]);
-        if (Object.keys(meta).length > 0) this.#collect(meta, f?.typeName, ['f:metadata'], out.root.child('f:metadata'));
+        if (Object.keys(meta).length > 0) {
+          // labels, annotations... are maps of ObjectMeta (#value notices them).
+          for (const mk of Object.keys(meta)) if (meta[mk] !== null) this.#value(meta[mk], this.#field(f?.typeName, mk), ['f:metadata', `f:${mk}`], out.root.child('f:metadata').child(`f:${mk}`));
+        }
         continue;
       }
       this.#value(v, f, [`f:${k}`], out.root.child(`f:${k}`));
@@ -272,8 +284,10 @@ class Walker {
       }
       return;
     }
-    if (isObject(v)) this.#collect(v, f?.typeName, path, node);
-    else node.owned = true;
+    if (isObject(v)) {
+      if (this.maps && isMapField(f)) this.maps.add(path);
+      this.#collect(v, f?.typeName, path, node);
+    } else node.owned = true;
   }
 
   /** Merges the configuration into `target` (mutated and returned). */
@@ -422,4 +436,91 @@ function removeAt(root: unknown, path: FieldPath, items: ItemIndex): void {
     const grandparent = valueAt(root, parentPath.slice(0, -1), items);
     if (isObject(grandparent)) delete grandparent[last.slice(2)];
   }
+}
+
+export interface UpdateTracking {
+  /** apiVersion the write was made in (recorded on the entry). */
+  apiVersion: string;
+  /** The subresource written ("status"...), recorded on the entry; undefined for the main resource. */
+  subresource?: string;
+  /** RFC 3339 time of the write. */
+  now: string;
+}
+
+/**
+ * Records a non-apply write (create, update, patch, a status write) in `next.metadata.managedFields`,
+ * as kube-apiserver's field manager does: the fields this write set or changed become `manager`'s,
+ * under an `Update` entry for its apiVersion and subresource, and leave every other manager's set;
+ * fields it removed leave every set; entries left with nothing are dropped. The managedFields the
+ * write itself carries are the starting point when it sent some (that is how kubectl moves
+ * client-side-apply ownership to server-side apply), except for subresources, which start from
+ * `live`'s. `live` is undefined on create. Mutates `next` only.
+ */
+export function recordUpdate(live: JsonObject | undefined, next: JsonObject, schema: PatchSchema, typeName: string | undefined, manager: string, t: UpdateTracking): void {
+  if (deeperThan(next, MAX_DEPTH)) return;
+  const scope = t.subresource === 'status' ? 'status' : 'main';
+  const nextWalker = new Walker(schema, true);
+  const nextSet = nextWalker.owned(next, typeName, scope);
+  const liveWalker = new Walker(schema, true);
+  const liveSet = live ? liveWalker.owned(live, typeName, scope) : new FieldSet();
+  const liveItems = new ItemIndex();
+  const nextItems = new ItemIndex();
+  const changed: FieldPath[] = [];
+  for (const path of nextSet) {
+    const last = path[path.length - 1] ?? '';
+    // A list item's existence changes owner only when the item is new.
+    if (last.startsWith('k:') || last.startsWith('v:')) {
+      if (!liveSet.has(path)) changed.push(path);
+      continue;
+    }
+    if (!live || !liveSet.has(path) || !deepEqual(valueAt(live, path, liveItems), valueAt(next, path, nextItems))) changed.push(path);
+  }
+  const removed = liveSet.difference(nextSet);
+  // A map this write made is this manager's (`.`); one it removed is nobody's.
+  for (const path of nextWalker.maps ?? []) if (!live || !liveWalker.maps?.has(path)) changed.push(path);
+  if (live) for (const path of liveWalker.maps?.difference(nextWalker.maps ?? new FieldSet()) ?? []) removed.push(path);
+
+  const provided = t.subresource === undefined ? readManagedFields(next) : [];
+  const entries = provided.some((e) => !e.fields.isEmpty()) ? provided : live ? readManagedFields(live) : [];
+  const sub = t.subresource ?? '';
+  const isMine = (e: Entry) => e.manager === manager && e.operation === 'Update' && getOwn(e.raw, 'apiVersion') === t.apiVersion && (getOwn(e.raw, 'subresource') ?? '') === sub;
+  let mine = entries.find(isMine);
+  for (const e of entries) {
+    if (e === mine) continue;
+    for (const p of [...changed, ...removed]) {
+      if (e.fields.has(p)) {
+        e.fields.delete(p);
+        e.changed = true;
+      }
+    }
+  }
+  if (changed.length === 0 && removed.every((p) => !mine?.fields.has(p)) && entries.every((e) => !e.changed)) {
+    // Nothing changed owner: the entries stand as they were.
+    metadataOf(next).managedFields = entries.map((e) => deepClone(e.raw));
+    cleanManaged(next);
+    return;
+  }
+  if (!mine) {
+    mine = { raw: { manager, operation: 'Update', apiVersion: t.apiVersion }, manager, operation: 'Update', fields: new FieldSet(), changed: true };
+    entries.push(mine);
+  }
+  for (const p of changed) mine.fields.add(p);
+  for (const p of removed) mine.fields.delete(p);
+  mine.changed = true;
+  const out: unknown[] = [];
+  for (const e of entries) {
+    if (e.fields.isEmpty()) continue;
+    if (e === mine) {
+      out.push({ manager, operation: 'Update', apiVersion: t.apiVersion, time: t.now, fieldsType: 'FieldsV1', fieldsV1: e.fields.toFieldsV1(), ...(sub ? { subresource: sub } : {}) });
+    } else if (!e.changed) out.push(deepClone(e.raw));
+    else out.push({ ...(deepClone(e.raw) as JsonObject), fieldsV1: e.fields.toFieldsV1() });
+  }
+  metadataOf(next).managedFields = out;
+  cleanManaged(next);
+}
+
+/** An empty managedFields list is not kept (Kubernetes omits it). */
+function cleanManaged(o: JsonObject): void {
+  const meta = getOwn(o, 'metadata');
+  if (isObject(meta) && Array.isArray(getOwn(meta, 'managedFields')) && (getOwn(meta, 'managedFields') as unknown[]).length === 0) delete meta.managedFields;
 }

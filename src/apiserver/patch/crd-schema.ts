@@ -44,7 +44,8 @@ export function customResourcePatchSchema(root: JSONSchemaProps): CustomResource
         const mergeKey = listType === 'map' ? (prop['x-kubernetes-list-map-keys']?.[0] ?? undefined) : listType === 'set' ? '' : undefined;
         return { list: true, typeName: items ? idOf(items) : undefined, mergeKey, strategy: mergeKey !== undefined ? 'merge' : undefined };
       }
-      return { list: false, typeName: prop.type === 'object' || prop.properties || prop.additionalProperties ? idOf(prop) : undefined, mergeKey: undefined, strategy: undefined };
+      const map = !prop.properties && (prop.additionalProperties === true || typeof prop.additionalProperties === 'object');
+      return { list: false, typeName: prop.type === 'object' || prop.properties || prop.additionalProperties ? idOf(prop) : undefined, mergeKey: undefined, strategy: undefined, ...(map ? { map } : {}) };
     },
   };
   out = { schema, root: idOf(root) };

@@ -20,6 +20,13 @@ export interface PatchField {
   mergeKey: string | undefined;
   /** Patch strategy as in x-kubernetes-patch-strategy: 'merge', 'merge,retainKeys', 'replace'; undefined when none. */
   strategy: string | undefined;
+  /** The field is a map (string keys chosen by the user), not a struct: its own existence is owned (`.`) by whoever made it. */
+  map?: boolean;
+}
+
+/** Whether a field holds a map rather than a struct. */
+export function isMapField(f: PatchField | undefined): boolean {
+  return f !== undefined && !f.list && (f.map === true || (f.typeName?.startsWith('map[') ?? false));
 }
 
 export interface PatchSchema {
