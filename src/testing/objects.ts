@@ -21,8 +21,11 @@ export interface StatusOpts {
   ready?: boolean;
   started?: boolean;
   restarts?: number;
+  containerID?: string;
   /** When the previous run ended (lastState.terminated.finishedAt, exit code 1, reason Error). */
   lastFinishedAt?: string;
+  /** The previous state, whole (wins over lastFinishedAt). */
+  lastState?: ContainerState;
 }
 
 type ContainerArg = string | Partial<Container>;
@@ -33,7 +36,9 @@ let uidSeq = 0;
 function containerStatus(c: Container, state: ContainerState, o: StatusOpts): ContainerStatus {
   const s: ContainerStatus = { name: c.name, image: c.image ?? '', imageID: '', ready: o.ready ?? false, restartCount: o.restarts ?? 0, state };
   if (o.started !== undefined) s.started = o.started;
+  if (o.containerID !== undefined) s.containerID = o.containerID;
   if (o.lastFinishedAt !== undefined) s.lastState = { terminated: { exitCode: 1, reason: 'Error', finishedAt: o.lastFinishedAt } };
+  if (o.lastState !== undefined) s.lastState = o.lastState;
   return s;
 }
 
