@@ -24,7 +24,7 @@ test('until: async probes, and errors count as not yet', async () => {
 
 test('until: the timeout names what was awaited and the last error', async () => {
   await assert.rejects(until('pod web bound', () => false, { timeoutMs: 30, intervalMs: 5 }), /timed out after 30 ms waiting for pod web bound$/);
-  await assert.rejects(until(() => 'late label', () => { throw new Error('boom'); }, { timeoutMs: 30 }), /waiting for late label; last error: boom/);
+  await assert.rejects(until('a pod', () => { throw new Error('boom'); }, { timeoutMs: 30, detail: () => 'log tail' }), /waiting for a pod; last error: boom\nlog tail$/);
 });
 
 test('until: event-driven, checked on each event and unsubscribed at the end', async () => {

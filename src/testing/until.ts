@@ -23,13 +23,12 @@ export interface UntilOptions {
    * that unsubscribes. The probe then runs only on events (and once at the start).
    */
   on?: (check: () => void) => (() => void) | void;
+  /** Read on timeout and appended to the message: the state that explains it (events seen, a log tail). */
+  detail?: () => string;
 }
 
-/**
- * Resolves with the probe's first value that is not undefined, null or false. `what` says what is
- * awaited; as a function it is read only on timeout (to report the state at that moment).
- */
-export function until<T>(what: string | (() => string), probe: Probe<T>, opts: UntilOptions = {}): Promise<T> {
+/** Resolves with the probe's first value that is not undefined, null or false; `what` names what is awaited. */
+export function until<T>(what: string, probe: Probe<T>, opts: UntilOptions = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 20;
   return new Promise<T>((resolve, reject) => {
@@ -88,9 +87,9 @@ export function until<T>(what: string | (() => string), probe: Probe<T>, opts: U
     const deadline = setTimeout(() => {
       if (done) return;
       finish();
-      const label = typeof what === 'function' ? what() : what;
       const cause = lastError === undefined ? '' : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}${cause}`, lastError === undefined ? undefined : { cause: lastError }));
+      const detail = opts.detail ? `\n${opts.detail()}` : '';
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}${detail}`, lastError === undefined ? undefined : { cause: lastError }));
     }, timeoutMs);
     if (opts.on) unsubscribe = opts.on(check);
     check();

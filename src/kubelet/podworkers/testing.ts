@@ -112,7 +112,7 @@ export function makeStack(opts: StackOptions = {}): Stack {
   const w = workers;
   // In-process work only: turn the event loop rather than sleep, and name the events seen on timeout.
   const untilHolds = async (cond: () => boolean, what = 'condition'): Promise<void> => {
-    await until(() => `${what}; events: ${recorder.reasons().join(',')}`, cond, { intervalMs: 0, timeoutMs: 5_000 });
+    await until(what, cond, { intervalMs: 0, timeoutMs: 5_000, detail: () => `events: ${recorder.reasons().join(',')}` });
   };
   // Real I/O (hosts file, termination messages) happens inside syncs: wait until every worker rests.
   const settle = async () => {
