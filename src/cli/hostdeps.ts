@@ -8,7 +8,7 @@ import type { StepHandle } from './progress.ts';
 export const nodePackages = ['containerd', 'runc', 'containernetworking-plugins', 'catatonit', 'busybox-static', 'iptables'];
 
 export class HostDepsError extends Error {
-  readonly code = 'TK_ERR_HOST_DEPS';
+  readonly code = 'ERR_HOST_DEPS';
   constructor(message: string) {
     super(message);
     this.name = 'HostDepsError';

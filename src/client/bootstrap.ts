@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { ClientConfigError } from './errors.ts';
 
 export class CaPinError extends Error {
-  readonly code = 'TK_ERR_CA_PIN';
+  readonly code = 'ERR_CA_PIN';
   constructor(message: string) {
     super(message);
     this.name = 'CaPinError';

@@ -20,7 +20,7 @@ export class ApiError extends Error {
 }
 
 export class ClientConfigError extends Error {
-  readonly code = 'TK_ERR_CLIENT_CONFIG';
+  readonly code = 'ERR_CLIENT_CONFIG';
   constructor(message: string) {
     super(message);
     this.name = 'ClientConfigError';
@@ -28,7 +28,7 @@ export class ClientConfigError extends Error {
 }
 
 export class ClientTimeoutError extends Error {
-  readonly code = 'TK_ERR_CLIENT_TIMEOUT';
+  readonly code = 'ERR_CLIENT_TIMEOUT';
   constructor(method: string, path: string, ms: number) {
     super(`${method} ${path}: no answer from the server within ${ms} ms`);
     this.name = 'ClientTimeoutError';
@@ -37,7 +37,7 @@ export class ClientTimeoutError extends Error {
 
 /** The watch stream carried bytes that are not a sequence of JSON watch events. */
 export class WatchDecodeError extends Error {
-  readonly code = 'TK_ERR_WATCH_DECODE';
+  readonly code = 'ERR_WATCH_DECODE';
   constructor(message: string) {
     super(message);
     this.name = 'WatchDecodeError';

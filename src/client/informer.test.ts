@@ -9,6 +9,7 @@ import type { EventHandler } from './informer.ts';
 import { Pods } from './resources.ts';
 import { FakeApiServer } from './testing/fake-apiserver.ts';
 import type { FakeObject } from './testing/fake-apiserver.ts';
+import { until } from '../testing/until.ts';
 
 /** Records handler calls as short strings and lets a test await the n-th one. */
 class Recorder {
@@ -31,15 +32,6 @@ class Recorder {
   take(): string[] {
     return this.events.splice(0);
   }
-}
-
-/** Turns the event loop until `cond` holds (for states only observable by polling, e.g. a timer armed). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 10_000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 interface Harness {
@@ -144,7 +136,7 @@ test('informer: a dropped watch backs off on the clock, then re-watches from the
   h.rec.take();
   h.srv.dropWatches();
   h.srv.put('c'); // missed while disconnected, replayed from history on re-watch
-  await until(() => h.errors.length === 1 && h.clock.pendingTimers() === 1, 'the backoff timer');
+  await until('the backoff timer', () => h.errors.length === 1 && h.clock.pendingTimers() === 1, { intervalMs: 0 });
   assert.equal(h.srv.count('watch'), 1, 'no re-watch before the backoff elapsed');
   h.clock.advance(799);
   await new Promise((r) => setImmediate(r));
@@ -164,7 +156,7 @@ test('informer: re-watch after a drop gets 410 when history was compacted, and r
   h.srv.dropWatches();
   h.srv.remove('a');
   h.srv.compact();
-  await until(() => h.clock.pendingTimers() === 1, 'the backoff timer');
+  await until('the backoff timer', () => h.clock.pendingTimers() === 1, { intervalMs: 0 });
   h.clock.advance(800);
   await h.rec.waitFor(1);
   assert.deepEqual(h.rec.take(), ['delete a']);
@@ -177,11 +169,11 @@ test('informer: a failing list is retried with growing backoff; not synced until
   h.srv.failNext(500);
   h.srv.failNext(503);
   h.inf.start();
-  await until(() => h.errors.length === 1 && h.clock.pendingTimers() === 1, 'first backoff');
+  await until('first backoff', () => h.errors.length === 1 && h.clock.pendingTimers() === 1, { intervalMs: 0 });
   assert.ok(h.errors[0] instanceof ApiError && h.errors[0].code === 500);
   assert.equal(h.inf.hasSynced(), false);
   h.clock.advance(800);
-  await until(() => h.errors.length === 2 && h.clock.pendingTimers() === 1, 'second backoff');
+  await until('second backoff', () => h.errors.length === 2 && h.clock.pendingTimers() === 1, { intervalMs: 0 });
   h.clock.advance(1599);
   await new Promise((r) => setImmediate(r));
   assert.equal(h.srv.count('list'), 2, 'second delay is doubled');
@@ -200,7 +192,7 @@ test('informer: a watch the server ends cleanly is resumed at once; an empty one
   assert.equal(h.srv.count('watch'), 2);
   assert.equal(h.clock.pendingTimers(), 0);
   h.srv.endWatches(); // this watch delivered nothing
-  await until(() => h.clock.pendingTimers() === 1, 'idle backoff');
+  await until('idle backoff', () => h.clock.pendingTimers() === 1, { intervalMs: 0 });
   h.clock.advance(800);
   await h.srv.waitForWatches(1);
   assert.equal(h.srv.count('watch'), 3);
@@ -234,7 +226,7 @@ test('informer: stop closes the watch and ends the loop; the cache stays readabl
   const h = await setup(t, ['a']);
   await startAndSync(h);
   await h.inf.stop();
-  await until(() => h.srv.openWatches === 0, 'the server to see the watch close');
+  await until('the server to see the watch close', () => h.srv.openWatches === 0, { intervalMs: 0 });
   assert.equal(h.inf.store.size, 1);
   h.srv.put('b');
   await new Promise((r) => setImmediate(r));

@@ -18,7 +18,7 @@ export interface WriteQueueOptions {
 }
 
 export class WriteQueueFullError extends Error {
-  readonly code = 'WriteQueueFull';
+  readonly code = 'ERR_SCHEDULER_WRITE_QUEUE_FULL';
 }
 
 export class WriteQueue {

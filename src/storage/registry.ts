@@ -21,7 +21,7 @@ const drivers: ReadonlyMap<string, BackendOpener> = new Map<string, BackendOpene
 
 export class BackendSpecError extends StorageError {
   constructor(message: string) {
-    super('TK_STORAGE_BAD_SPEC', '', message);
+    super('ERR_STORAGE_BAD_SPEC', '', message);
   }
 }
 

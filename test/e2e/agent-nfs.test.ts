@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { startCluster, type Cluster } from './harness.ts';
+import { until } from '../../src/testing/until.ts';
 
 const hasNfsClient = ['/sbin/mount.nfs', '/usr/sbin/mount.nfs'].some((p) => existsSync(p));
 let c: Cluster;
@@ -20,16 +21,8 @@ after(async () => {
   await c?.stop();
 });
 
-/** Polls (kubectl exposes no push for "an event was recorded"). */
-async function until(what: string, fn: () => Promise<string | undefined>, ms = 30_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${c.logs().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** On timeout the message carries the tail of the node's log. */
+const WAIT = { timeoutMs: 30_000, intervalMs: 250, detail: () => c.logs().slice(-4000) };
 
 describe('nfs volumes', () => {
   it('without an NFS client: FailedMount saying so, ContainerCreating, never started', { skip: hasNfsClient && 'this machine has mount.nfs: the no-client path cannot be seen here' }, async () => {
@@ -53,7 +46,7 @@ spec:
     const d = await until('FailedMount', async () => {
       const out = await c.k('describe', 'pod', 'nfs-reader');
       return /Warning\s+FailedMount\s/.test(out) ? out : undefined;
-    });
+    }, WAIT);
     assert.match(d, /Warning\s+FailedMount\s+.*MountVolume\.SetUp failed for volume "share" : this node has no NFS client: \/sbin\/mount\.nfs not found \(install nfs-common\)/);
     assert.match(d, /State:\s+Waiting\n\s+Reason:\s+ContainerCreating/);
     assert.match(await c.k('get', 'pod', 'nfs-reader'), /nfs-reader\s+0\/1\s+ContainerCreating\s+0\s/);

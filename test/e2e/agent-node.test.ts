@@ -13,6 +13,7 @@ import { Events, Leases, Nodes, Pods } from '../../src/client/resources.ts';
 import type { Event, Lease, Node, Pod } from '../../src/api/types.ts';
 import { Agent } from '../../src/kubelet/agent.ts';
 import { FakeRuntime } from '../../src/kubelet/runtime/fake-runtime.ts';
+import { until } from '../../src/testing/until.ts';
 
 let cp: ControlPlane;
 let client: ApiClient;
@@ -20,15 +21,7 @@ let dir: string;
 let runtime: FakeRuntime;
 let agent: Agent;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const WAIT = { timeoutMs: 15_000, intervalMs: 50 };
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tk-agent-node-'));
@@ -55,15 +48,15 @@ describe('agent over a fake runtime', () => {
     const n = await until('node status', async () => {
       const x = await client.get<Node>(Nodes, undefined, 'fake-node');
       return x.status?.conditions ? x : undefined;
-    });
+    }, WAIT);
     assert.equal(cond(n, 'Ready'), 'False');
     assert.match(n.status!.conditions!.find((c) => c.type === 'Ready')!.message ?? '', /NetworkReady=false reason:NetworkPluginNotReady/);
     assert.deepEqual(n.status?.addresses, [{ type: 'InternalIP', address: '192.0.2.7' }, { type: 'Hostname', address: 'fake-node' }]);
     assert.equal(n.spec?.podCIDR, agent.podCIDR);
     assert.equal(n.metadata?.labels?.['kubernetes.io/hostname'], 'fake-node');
     runtime.networkReady = true;
-    await until('Ready', async () => cond(await client.get<Node>(Nodes, undefined, 'fake-node'), 'Ready') === 'True');
-    const lease = await until('lease', () => client.get<Lease>(Leases, 'kube-node-lease', 'fake-node'));
+    await until('Ready', async () => cond(await client.get<Node>(Nodes, undefined, 'fake-node'), 'Ready') === 'True', WAIT);
+    const lease = await until('lease', () => client.get<Lease>(Leases, 'kube-node-lease', 'fake-node'), WAIT);
     assert.equal(lease.spec?.holderIdentity, 'fake-node');
     assert.equal(lease.spec?.leaseDurationSeconds, 40);
     assert.equal(lease.metadata?.ownerReferences?.[0]?.kind, 'Node');
@@ -82,14 +75,14 @@ describe('agent over a fake runtime', () => {
     const pod = await until('Running', async () => {
       const p = await client.get<Pod>(Pods, 'default', 'web');
       return p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready ? p : undefined;
-    });
+    }, WAIT);
     assert.equal(pod.status?.hostIP, '192.0.2.7');
     assert.match(pod.status?.podIP ?? '', /^10\.88\./);
     assert.equal(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
     const events = await until('events', async () => {
       const l = await client.list<Event>(Events, 'default', { fieldSelector: `involvedObject.uid=${pod.metadata!.uid}` });
       return l.items.length >= 3 ? l.items : undefined;
-    });
+    }, WAIT);
     assert.deepEqual(events.map((e) => e.reason).sort(), ['Created', 'Pulled', 'Started']);
     assert.ok(events.every((e) => e.source?.component === 'kubelet' && e.source.host === 'fake-node'));
     const id = pod.status?.containerStatuses?.[0]?.containerID?.replace('containerd://', '');
@@ -109,8 +102,8 @@ describe('agent over a fake runtime', () => {
       } catch (err) {
         return isNotFound(err);
       }
-    });
-    await until('sandbox removed', async () => (await runtime.listPodSandbox()).length === 0);
+    }, WAIT);
+    await until('sandbox removed', async () => (await runtime.listPodSandbox()).length === 0, WAIT);
     assert.ok(runtime.calls.some((c) => c.method === 'stopContainer' && c.args[1] === 5));
   });
 });

@@ -15,6 +15,7 @@ import { mountsUnder, processesUsing } from '../../src/kubelet/containerd/testin
 import { containerdLayout } from '../../src/kubelet/containerd/config.ts';
 import { bridgeName } from '../../src/kubelet/network/cni.ts';
 import { cgroupMounts } from '../../src/kubelet/cgroups/pod-cgroups.ts';
+import { until } from '../../src/testing/until.ts';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const node = `tk-e2e-${randomBytes(3).toString('hex')}`;
@@ -57,21 +58,8 @@ async function stopAgent(signal: NodeJS.Signals): Promise<void> {
   clearTimeout(t);
 }
 
-/** Polls kubectl (the API has no push for "this pod reached that state" that kubectl exposes). */
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\nagent log:\n${agentLog.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Real pods on a real node: seconds; on timeout the message carries the agent's log tail. */
+const WAIT = { timeoutMs: 60_000, intervalMs: 250, detail: () => `agent log:\n${agentLog.slice(-4000)}` };
 
 interface PodJson {
   metadata: { uid: string; name: string; deletionTimestamp?: string };
@@ -136,7 +124,7 @@ before(async () => {
   await until('node Ready', async () => {
     const n = JSON.parse(await c.k('get', 'node', node, '-o', 'json')) as { status?: { conditions?: { type: string; status: string }[] } };
     return n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-  }, 30_000);
+  }, { ...WAIT, timeoutMs: 30_000 });
 });
 
 after(async () => {
@@ -164,7 +152,7 @@ describe('node', () => {
     assert.deepEqual(n.status.conditions.map((x) => x.type).sort(), ['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
     const out = await c.k('get', 'nodes');
     assert.match(out, new RegExp(`^${node}\\s+Ready\\s`, 'm'));
-    const lease = await until('lease', async () => JSON.parse(await c.k('get', 'lease', '-n', 'kube-node-lease', node, '-o', 'json')) as { spec: { holderIdentity: string } });
+    const lease = await until('lease', async () => JSON.parse(await c.k('get', 'lease', '-n', 'kube-node-lease', node, '-o', 'json')) as { spec: { holderIdentity: string } }, WAIT);
     assert.equal(lease.spec.holderIdentity, node);
   });
 });
@@ -195,7 +183,7 @@ spec:
       requests: {cpu: 50m, memory: 16Mi}
       limits: {memory: 64Mi}
 `);
-    await until('linkding 1/1 Running', async () => /^linkding\s+1\/1\s+Running\s+0\s/m.test(await c.k('get', 'pods')));
+    await until('linkding 1/1 Running', async () => /^linkding\s+1\/1\s+Running\s+0\s/m.test(await c.k('get', 'pods')), WAIT);
     const pod = await getPod('linkding');
     assert.equal(pod.status.phase, 'Running');
     assert.match(pod.status.podIP ?? '', /^10\.244\./);
@@ -232,8 +220,8 @@ spec:
     assert.ok(took < 12_000, `delete took ${took} ms`);
     assert.ok(took >= 2_500, `delete took only ${took} ms: the grace period was not honoured`);
     // The node's cleanup follows the API deletion.
-    await until('log dir removed', async () => !existsSync(path.join(logRoot, `default_linkding_${pod.metadata.uid}`)), 10_000);
-    await until('pod cgroups removed', async () => cgroupMounts().every((m) => !existsSync(path.join(m.path, 'tinykube', node, 'kubepods', 'burstable', `pod${pod.metadata.uid}`))), 10_000);
+    await until('log dir removed', async () => !existsSync(path.join(logRoot, `default_linkding_${pod.metadata.uid}`)), { ...WAIT, timeoutMs: 10_000 });
+    await until('pod cgroups removed', async () => cgroupMounts().every((m) => !existsSync(path.join(m.path, 'tinykube', node, 'kubepods', 'burstable', `pod${pod.metadata.uid}`))), { ...WAIT, timeoutMs: 10_000 });
   });
 });
 
@@ -260,14 +248,14 @@ spec:
     command: ["sh", "-c", "touch /tmp/sidecar-only; hostname > /content/hostname-sidecar; echo hello-from-sidecar > /content/index.html; while true; do wget -q -O /content/via-localhost http://127.0.0.1:8080/index.html; sleep 1; done"]
     volumeMounts: [{name: shared, mountPath: /content}]
 `);
-    await until('duo 2/2 Running', async () => /^duo\s+2\/2\s+Running\s+0\s/m.test(await c.k('get', 'pods')));
+    await until('duo 2/2 Running', async () => /^duo\s+2\/2\s+Running\s+0\s/m.test(await c.k('get', 'pods')), WAIT);
     const ip = (await getPod('duo')).status.podIP!;
     const get = async (p: string) => (await sh('wget', ['-q', '-O', '-', '-T', '5', `http://${ip}:8080/${p}`])).stdout;
     assert.equal(await get('index.html'), 'hello-from-sidecar\n');
-    await until('sidecar reached web on localhost', async () => (await get('via-localhost')) === 'hello-from-sidecar\n', 20_000);
+    await until('sidecar reached web on localhost', async () => (await get('via-localhost')) === 'hello-from-sidecar\n', { ...WAIT, timeoutMs: 20_000 });
     assert.equal(await get('hostname-web'), 'duo\n');
     assert.equal(await get('hostname-sidecar'), 'duo\n');
-    await until('web looked for the sidecar file', async () => (await get('web-sees-sidecar-file')) !== '', 10_000);
+    await until('web looked for the sidecar file', async () => (await get('web-sees-sidecar-file')) !== '', { ...WAIT, timeoutMs: 10_000 });
     assert.equal(await get('web-sees-sidecar-file'), 'no\n');
   });
 
@@ -292,9 +280,9 @@ spec:
     const pod = await until('a liveness restart', async () => {
       const p = await getPod('sickly');
       return (p.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? p : undefined;
-    }, 40_000);
+    }, { ...WAIT, timeoutMs: 40_000 });
     assert.equal(pod.status.containerStatuses![0].lastState.terminated?.exitCode, 137);
-    await until('RESTARTS shown', async () => /^sickly\s+\d\/1\s+\S+\s+[1-9]/m.test(await c.k('get', 'pods')));
+    await until('RESTARTS shown', async () => /^sickly\s+\d\/1\s+\S+\s+[1-9]/m.test(await c.k('get', 'pods')), WAIT);
     const d = await c.k('describe', 'pod', 'sickly');
     assert.match(d, /Warning\s+Unhealthy\s.*Liveness probe failed: HTTP probe failed with statuscode: 404/);
     assert.match(d, /Normal\s+Killing\s.*Container app failed liveness probe, will be restarted/);
@@ -322,7 +310,7 @@ spec:
       const cs = p.status.containerStatuses?.[0];
       const t = cs?.lastState.terminated ?? cs?.state.terminated;
       return t?.reason === 'OOMKilled' ? p : undefined;
-    }, 40_000);
+    }, { ...WAIT, timeoutMs: 40_000 });
     const cs = pod.status.containerStatuses![0];
     const t = cs.lastState.terminated ?? cs.state.terminated!;
     assert.equal(t.exitCode, 137);
@@ -354,7 +342,7 @@ spec:
       if (!seen.has(cs.restartCount)) seen.set(cs.restartCount, Date.now());
       if (cs.state.waiting?.reason === 'CrashLoopBackOff') backoffMessage = cs.state.waiting.message ?? '';
       return cs.restartCount >= 3 ? true : undefined;
-    }, 40_000);
+    }, { ...WAIT, timeoutMs: 40_000 });
     assert.ok(seen.has(2) && seen.has(3), `restarts seen: ${[...seen.keys()].join(',')}`);
     const gap23 = seen.get(3)! - seen.get(2)!;
     assert.ok(gap23 >= 3000, `third restart came ${gap23} ms after the second (backoff should be 4 s)`);
@@ -395,7 +383,7 @@ spec:
     const waiting = await until('FailedMount', async () => {
       const d = await c.k('describe', 'pod', 'configured');
       return /Warning\s+FailedMount\s.*MountVolume\.SetUp failed for volume "cfg" : configmap "web-config" not found/.test(d) ? d : undefined;
-    }, 20_000);
+    }, { ...WAIT, timeoutMs: 20_000 });
     assert.match(waiting, /Reason:\s+ContainerCreating/);
     assert.match(await c.k('get', 'pod', 'configured'), /configured\s+0\/1\s+ContainerCreating/);
     // (kubectl create configmap sends protobuf, which the API server does not decode for ConfigMaps yet.)
@@ -404,7 +392,7 @@ kind: ConfigMap
 metadata: {name: web-config}
 data: {index.html: from-configmap, greeting: hi}
 `);
-    await until('configured Running', async () => /^configured\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), 30_000);
+    await until('configured Running', async () => /^configured\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), { ...WAIT, timeoutMs: 30_000 });
     const ip = (await getPod('configured')).status.podIP!;
     const get = async (p: string) => (await sh('wget', ['-q', '-O', '-', '-T', '5', `http://${ip}:8080/${p}`])).stdout;
     assert.equal(await get('index.html'), 'from-configmap');
@@ -412,7 +400,7 @@ data: {index.html: from-configmap, greeting: hi}
     assert.match(await get('mounts'), /^tmpfs \/scratch tmpfs /);
     assert.equal(Number((await get('df')).trim().split(/\s+/)[1]), 8192);
     await c.k('delete', 'pod', 'configured', '--wait=true');
-    await until('tmpfs unmounted', async () => mountsUnder(path.join(agentDir, 'pods')).length === 0, 10_000);
+    await until('tmpfs unmounted', async () => mountsUnder(path.join(agentDir, 'pods')).length === 0, { ...WAIT, timeoutMs: 10_000 });
   });
 
   it('after kill -9 and a restart of the agent, nothing restarts and container IDs stay', async () => {
@@ -436,7 +424,7 @@ spec:
     imagePullPolicy: IfNotPresent
     command: ["sleep", "3600"]
 `);
-    await until('after-restart Running', async () => /^after-restart\s+1\/1\s+Running/m.test(await c.k('get', 'pods')));
+    await until('after-restart Running', async () => /^after-restart\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), WAIT);
     assert.equal(await ids(), before);
     assert.match(await c.k('get', 'pod', 'duo'), /^duo\s+2\/2\s+Running\s+0\s/m);
   });

@@ -7,6 +7,7 @@ import { startCluster, type Cluster } from './harness.ts';
 import { startTestRegistry, type TestRegistry } from '../../src/kubelet/images/testing-registry.ts';
 import { pushOciArchive } from '../../src/kubelet/images/distribution.ts';
 import { buildBusyboxImageArchive } from '../../src/kubelet/images/builtin.ts';
+import { until } from '../../src/testing/until.ts';
 
 let c: Cluster;
 let registry: TestRegistry;
@@ -36,17 +37,12 @@ spec:
     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 ${secret ? `  imagePullSecrets:\n  - name: ${secret}\n` : ''}`;
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Pulls from a real registry: seconds, not milliseconds. */
+const WAIT = { timeoutMs: 60_000, intervalMs: 250 };
 
 test('without credentials the pull fails on authentication', async () => {
   await c.k('apply', '-f', await c.writeFile('anon.yaml', pod('anon')));
-  await until('ErrImagePull or ImagePullBackOff', async () => /^anon\s+0\/1\s+(ErrImagePull|ImagePullBackOff)\s/m.test(await c.k('get', 'pod', 'anon')));
+  await until('ErrImagePull or ImagePullBackOff', async () => /^anon\s+0\/1\s+(ErrImagePull|ImagePullBackOff)\s/m.test(await c.k('get', 'pod', 'anon')), WAIT);
   const d = await c.k('describe', 'pod', 'anon');
   assert.match(d, /Warning\s+Failed\s+.*Failed to pull image ".*\/private\/app:v1".*(401|[Uu]nauthorized|authorization)/);
   await c.k('delete', 'pod', 'anon', '--wait=false');

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startCluster, kubectlBin, type Cluster, type KubectlResult } from './harness.ts';
+import { until } from '../../src/testing/until.ts';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 let c: Cluster;
@@ -39,15 +40,8 @@ async function ok(line: string): Promise<string> {
   return r.stdout;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Real pods on a real node: seconds, not milliseconds. */
+const WAIT = { timeoutMs: 60_000, intervalMs: 250 };
 
 test('the node is Ready', async () => {
   assert.match(await ok('kubectl get nodes'), new RegExp(`^walk-${process.pid}\\s+Ready\\s+<none>\\s+\\S+\\s+v1\\.32\\.`, 'm'));
@@ -117,20 +111,20 @@ test('health checks, limits, volumes', async () => {
   await until('a liveness restart', async () => {
     const out = await ok('kubectl get pod unhealthy');
     return /^unhealthy\s+\d\/1\s+\S+\s+[1-9]\d* \(\S+ ago\)/m.test(out) ? out : undefined;
-  });
+  }, WAIT);
   assert.match(await c.k('describe', 'pod', 'unhealthy'), /Warning\s+Unhealthy\s+.*Liveness probe failed/);
   await ok('kubectl apply -f examples/memory-hog.yaml');
   await until('OOMKilled', async () => {
     const out = await ok('kubectl get pod memory-hog');
     return /^memory-hog\s+0\/1\s+OOMKilled\s+0\s+/m.test(out) ? out : undefined;
-  });
+  }, WAIT);
   assert.match(await c.k('describe', 'pod', 'memory-hog'), /Exit Code:\s+137/);
   await ok('kubectl apply -f examples/sidecar.yaml');
   await c.k('wait', '--for=condition=Ready', 'pod/web-sidecar');
   const page = await until('the sidecar page', async () => {
     const r = await run('kubectl exec web-sidecar -c writer -- wget -qO- http://localhost:8080/');
     return r.code === 0 && /\d{2}:\d{2}:\d{2}/.test(r.stdout) ? r.stdout : undefined;
-  });
+  }, WAIT);
   assert.match(page, /UTC \d{4}/);
   assert.equal(await c.k('exec', 'web-sidecar', '-c', 'web', '--', 'hostname'), 'web-sidecar\n');
   assert.notEqual((await c.kubectl(['exec', 'web-sidecar', '-c', 'web', '--', 'ls', '/data'])).code, 0, 'the writer mounts the volume at /data; the web container does not see that path');

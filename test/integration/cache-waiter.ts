@@ -1,7 +1,8 @@
 // Waiting on an informer's cache in integration tests: a condition re-checked on every event the
-// informer sees, instead of polling the API server.
+// informer sees (until()'s event-driven form), instead of polling the API server.
 import type { Informer } from '../../src/client/informer.ts';
 import type { HasMetadata } from '../../src/client/client.ts';
+import { until } from '../../src/testing/until.ts';
 
 export type CacheWait<T> = (cond: (all: T[]) => boolean, what: string, timeoutMs: number) => Promise<T[]>;
 
@@ -12,20 +13,10 @@ export function cacheWaiter<T extends HasMetadata>(informer: Informer<T>): Cache
     for (const w of [...waiters]) w();
   };
   informer.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
+  const on = (check: () => void) => (waiters.add(check), () => waiters.delete(check));
   return (cond, what, timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        const all = informer.store.list();
-        if (!cond(all)) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(all);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+    until(what, () => {
+      const all = informer.store.list();
+      return cond(all) ? all : undefined;
+    }, { timeoutMs, on });
 }

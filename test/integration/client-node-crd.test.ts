@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, makeInformer, setHeaderOptions, type KubernetesObject, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
+import { until } from '../../src/testing/until.ts';
 
 let dir: string;
 let cp: ControlPlane;
@@ -64,21 +65,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Resolves once `cond` holds for the informer's cache (checked on every event). */
-function until(list: () => readonly CronTab[], on: (f: () => void) => void, cond: (items: readonly CronTab[]) => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 10_000);
-    const check = () => {
-      if (cond(list())) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    on(check);
-    check();
-  });
-}
-
 test('CustomObjectsApi CRUD and an informer on a custom resource', async () => {
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   await ext.createCustomResourceDefinition({ body: crd });
@@ -93,14 +79,16 @@ test('CustomObjectsApi CRUD and an informer on a custom resource', async () => {
   const api = kc.makeApiClient(CustomObjectsApi);
   const listFn = () => api.listNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P }) as Promise<{ items: CronTab[] }>;
   const informer = makeInformer<CronTab>(kc, `/apis/${G}/${V}/namespaces/${NS}/${P}`, listFn as never);
-  const hooks: Array<() => void> = [];
+  const hooks = new Set<() => void>();
   for (const ev of ['add', 'update', 'delete'] as const) informer.on(ev, () => hooks.forEach((h) => h()));
+  // The informer's cache is checked on its events, not polled.
+  const watchCache = (check: () => void) => (hooks.add(check), () => hooks.delete(check));
   await informer.start();
   const cache = () => informer.list(NS);
   try {
     const created = (await api.createNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, body: { apiVersion: `${G}/${V}`, kind: 'CronTab', metadata: { name: 'js' }, spec: { cronSpec: '* * * * */5', image: 'img' } } })) as CronTab;
     assert.equal(created.spec?.replicas, 1, 'defaulted');
-    await until(cache, (f) => hooks.push(f), (items) => items.some((o) => o.metadata?.name === 'js'), 'the informer to see js');
+    await until('the informer to see js', () => cache().some((o) => o.metadata?.name === 'js'), { on: watchCache });
 
     const got = (await api.getNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name: 'js' })) as CronTab;
     assert.equal(got.metadata?.uid, created.metadata?.uid);
@@ -108,7 +96,7 @@ test('CustomObjectsApi CRUD and an informer on a custom resource', async () => {
     assert.deepEqual(listed.items.map((o) => o.metadata?.name), ['js']);
 
     await api.patchNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name: 'js', body: { spec: { replicas: 4 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    await until(cache, (f) => hooks.push(f), (items) => items.some((o) => o.metadata?.name === 'js' && o.spec?.replicas === 4), 'the informer to see replicas 4');
+    await until('the informer to see replicas 4', () => cache().some((o) => o.metadata?.name === 'js' && o.spec?.replicas === 4), { on: watchCache });
 
     await api.patchNamespacedCustomObjectStatus({ group: G, version: V, namespace: NS, plural: P, name: 'js', body: { spec: { replicas: 9 }, status: { replicas: 2 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     const afterStatus = (await api.getNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name: 'js' })) as CronTab;
@@ -120,7 +108,7 @@ test('CustomObjectsApi CRUD and an informer on a custom resource', async () => {
     );
 
     await api.deleteNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name: 'js' });
-    await until(cache, (f) => hooks.push(f), (items) => items.length === 0, 'the informer to see js go');
+    await until('the informer to see js go', () => cache().length === 0, { on: watchCache });
   } finally {
     await informer.stop();
   }

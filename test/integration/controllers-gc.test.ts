@@ -8,7 +8,8 @@ import type { ApiClient } from '../../src/client/client.ts';
 import { isNotFound } from '../../src/client/errors.ts';
 import { ConfigMaps, Events, Leases, Nodes, Pods, Secrets, ServiceAccounts } from '../../src/client/resources.ts';
 import type { ResourceRef } from '../../src/client/resources.ts';
-import { startHarness, makeNode, makePod } from './controllers-harness.ts';
+import { startHarness, readyNode } from './controllers-harness.ts';
+import { makePod } from '../../src/testing/objects.ts';
 import type { Harness, Watched } from './controllers-harness.ts';
 
 let h: Harness;
@@ -69,7 +70,7 @@ test('background: deleting an owner deletes its dependents of every kind', async
   const refs = ownedBy(owner);
   await h.client.create(ConfigMaps, 'default', cm('bg-cm', refs));
   await h.client.create<Secret>(Secrets, 'default', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bg-secret', ownerReferences: refs }, stringData: { a: 'b' } });
-  await h.client.create<Pod>(Pods, 'default', makePod('bg-pod', {}, { ownerReferences: refs }));
+  await h.client.create<Pod>(Pods, 'default', makePod('bg-pod').with((p) => (p.metadata!.ownerReferences = refs)).build());
   await h.client.create(ServiceAccounts, 'default', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'bg-sa', ownerReferences: refs } });
   // One dependent with a second owner that stays: it only loses the reference to the gone one.
   const keeper = await h.client.create<ConfigMap>(ConfigMaps, 'default', cm('bg-keeper'));
@@ -109,7 +110,7 @@ test('orphan: the owner goes, its dependents stay without the reference', async 
 });
 
 test('cluster-scoped owner: deleting a Node deletes its Lease; dangling and unserved owners', async () => {
-  const node = await h.client.create(Nodes, undefined, makeNode('gc-node'));
+  const node = await h.client.create(Nodes, undefined, readyNode('gc-node'));
   await h.client.create<Lease>(Leases, 'kube-node-lease', {
     apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
     metadata: { name: 'gc-node', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'gc-node', uid: node.metadata!.uid! }] },

@@ -1,12 +1,13 @@
 // Shared setup for the controller integration tests: a real control plane in-process (port 0, temp
 // dir), an admin client, the controllers under test with short timings, informers to await states by
-// events rather than by sleeping, and builders for Nodes (plain objects, no agent), their Leases and pods.
+// events rather than by sleeping, Nodes (plain objects, no agent) and their Leases.
 
 import { cacheWaiter } from './cache-waiter.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lease, Node, Pod } from '../../src/api/types.ts';
+import { makeNode } from '../../src/testing/objects.ts';
 import { ApiClient } from '../../src/client/client.ts';
 import type { HasMetadata } from '../../src/client/client.ts';
 import { isNotFound } from '../../src/client/errors.ts';
@@ -67,19 +68,9 @@ export async function startHarness(options: ControllerOptions): Promise<Harness>
   };
 }
 
-export function makeNode(name: string, ready = 'True'): Node {
-  const now = rfc3339(Date.now());
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
-    spec: {},
-    status: {
-      capacity: { cpu: '4', memory: '8Gi', pods: '110' },
-      allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-      conditions: [{ type: 'Ready', status: ready, reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }],
-    },
-  };
+/** A Node as its agent registers it: Ready, with a heartbeat of now (the controller compares it with its clock). */
+export function readyNode(name: string): Node {
+  return makeNode(name).ready('True', rfc3339(Date.now())).build();
 }
 
 /** Creates or renews the node's Lease, as an agent's heartbeat does. */
@@ -107,15 +98,6 @@ export async function postReady(client: ApiClient, node: string, status: string)
   await client.patch(Nodes, undefined, node, 'merge', {
     status: { conditions: [...others, { type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'KubeletNotReady', message: 'test', lastHeartbeatTime: now, lastTransitionTime: now }] },
   }, { subresource: 'status' });
-}
-
-export function makePod(name: string, extra: Partial<NonNullable<Pod['spec']>> = {}, meta: Partial<NonNullable<Pod['metadata']>> = {}): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'default', ...meta },
-    spec: { containers: [{ name: 'c', image: 'busybox' }], ...extra },
-  };
 }
 
 /** Marks a pod Running and Ready, as the agent would. */

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import type { ConfigMap, Namespace, ServiceAccount } from '../../src/api/types.ts';
 import { ApiError } from '../../src/client/errors.ts';
 import { ConfigMaps, Leases, Namespaces, Pods, Secrets, ServiceAccounts } from '../../src/client/resources.ts';
-import { makePod, startHarness, type Harness } from './controllers-harness.ts';
+import { startHarness, type Harness } from './controllers-harness.ts';
+import { makePod } from '../../src/testing/objects.ts';
 
 let h: Harness;
 
@@ -63,7 +64,7 @@ test('a deleted namespace is emptied, held by a finalizer with conditions saying
   await c.create(ConfigMaps, 'doomed', { metadata: { name: 'held', finalizers: ['example.com/hold'] }, data: { a: '1' } });
   await c.create(Secrets, 'doomed', { metadata: { name: 's' }, stringData: { k: 'v' } });
   await c.create(Leases, 'doomed', { metadata: { name: 'l' }, spec: {} });
-  await c.create(Pods, 'doomed', { ...makePod('unbound'), metadata: { name: 'unbound', namespace: 'doomed' } });
+  await c.create(Pods, 'doomed', makePod('unbound', 'doomed').build());
   await c.delete(Namespaces, undefined, 'doomed');
 
   const holding = (n: Namespace) => n.metadata?.name === 'doomed' && (n.status?.conditions ?? []).some((k) => k.type === 'NamespaceFinalizersRemaining' && k.status === 'True');

@@ -8,7 +8,8 @@ import { Nodes, Pods } from '../../src/client/resources.ts';
 import { SharedInformers } from '../../src/controllers/informers.ts';
 import { NodeLifecycleController } from '../../src/controllers/nodelifecycle/controller.ts';
 import { FakeClock } from '../../src/util/clock.ts';
-import { startHarness, makeNode, makePod, renewLease } from './controllers-harness.ts';
+import { startHarness, readyNode, renewLease } from './controllers-harness.ts';
+import { makePod } from '../../src/testing/objects.ts';
 import type { Harness, Watched } from './controllers-harness.ts';
 
 let h: Harness;
@@ -34,9 +35,9 @@ before(async () => {
   pods = await h.watch<Pod>(Pods, 'default');
   informers = new SharedInformers(h.client, { clock, onError: (e) => errors.push(e) });
   controller = new NodeLifecycleController({ client: h.client, informers, clock, onError: (e) => errors.push(e), podCIDRAllocationDelayMs: 0 });
-  await h.client.create(Nodes, undefined, makeNode('slow'));
+  await h.client.create(Nodes, undefined, readyNode('slow'));
   await renewLease(h.client, 'slow');
-  await h.client.create(Pods, 'default', makePod('app', { nodeName: 'slow' }));
+  await h.client.create(Pods, 'default', makePod('app').onNode('slow').build());
   controller.start();
   await informers.waitForSync();
   await nodes.until((items) => !!items.find((n) => n.metadata?.name === 'slow')?.spec?.podCIDR, 'podCIDR');

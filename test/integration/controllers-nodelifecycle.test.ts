@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod, Taint } from '../../src/api/types.ts';
 import { Nodes, Pods } from '../../src/client/resources.ts';
-import { startHarness, makeNode, makePod, markRunning, postReady, renewLease } from './controllers-harness.ts';
+import { startHarness, markRunning, postReady, readyNode, renewLease } from './controllers-harness.ts';
+import { makePod } from '../../src/testing/objects.ts';
 import type { Harness, Watched } from './controllers-harness.ts';
 
 const GRACE_MS = 1000;
@@ -32,7 +33,7 @@ before(async () => {
   nodes = await h.watch<Node>(Nodes);
   pods = await h.watch<Pod>(Pods, 'default');
   for (const n of ['n1', 'n2']) {
-    await h.client.create(Nodes, undefined, makeNode(n));
+    await h.client.create(Nodes, undefined, readyNode(n));
     await renewLease(h.client, n);
     renewing.add(n);
   }
@@ -60,11 +61,11 @@ test('nodes without spec.podCIDR get distinct /24s of the cluster CIDR', async (
 test('a node whose Lease stops goes Unknown within the grace period, is tainted, its pods evicted by their tolerations; back, it is untainted', async () => {
   const unreachableFor = (seconds?: number) => [{ key: UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds }];
   const specs: Array<[string, Pod]> = [
-    ['forever', makePod('forever', { nodeName: 'n1', tolerations: unreachableFor() })],
-    ['zero', makePod('zero', { nodeName: 'n1', tolerations: unreachableFor(0) })],
-    ['two', makePod('two', { nodeName: 'n1', tolerations: unreachableFor(2) })],
-    ['default', makePod('default', { nodeName: 'n1' })], // admission adds the 300 s tolerations
-    ['elsewhere', makePod('elsewhere', { nodeName: 'n2' })],
+    ['forever', makePod('forever').onNode('n1').toleration(...unreachableFor()).build()],
+    ['zero', makePod('zero').onNode('n1').toleration(...unreachableFor(0)).build()],
+    ['two', makePod('two').onNode('n1').toleration(...unreachableFor(2)).build()],
+    ['default', makePod('default').onNode('n1').build()], // admission adds the 300 s tolerations
+    ['elsewhere', makePod('elsewhere').onNode('n2').build()],
   ];
   for (const [, p] of specs) {
     const created = await h.client.create<Pod>(Pods, 'default', p);
@@ -123,8 +124,8 @@ test('a node reporting Ready=False gets not-ready taints; a user NoExecute taint
   await postReady(h.client, 'n2', 'True');
   await nodes.until((items) => !hasTaint(nodeNamed(items, 'n2'), NOT_READY, 'NoExecute'), 'not-ready taint removed');
 
-  const p = await h.client.create<Pod>(Pods, 'default', makePod('victim', { nodeName: 'n2' }));
-  const tolerant = await h.client.create<Pod>(Pods, 'default', makePod('tolerant', { nodeName: 'n2', tolerations: [{ key: 'maintenance', operator: 'Exists', effect: 'NoExecute' }] }));
+  const p = await h.client.create<Pod>(Pods, 'default', makePod('victim').onNode('n2').build());
+  const tolerant = await h.client.create<Pod>(Pods, 'default', makePod('tolerant').onNode('n2').toleration({ key: 'maintenance', operator: 'Exists', effect: 'NoExecute' }).build());
   await h.client.patch(Nodes, undefined, 'n2', 'merge', { spec: { taints: [{ key: 'maintenance', value: 'now', effect: 'NoExecute' }] } });
   const evicted = await pods.until((items) => !!podNamed(items, 'victim')?.metadata?.deletionTimestamp, 'victim evicted', 3000);
   assert.equal(podNamed(evicted, 'victim')?.metadata?.uid, p.metadata?.uid);

@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from '../../src/api/types.ts';
 import { Nodes, Pods } from '../../src/client/resources.ts';
-import { startHarness, makeNode, makePod } from './controllers-harness.ts';
+import { startHarness, readyNode } from './controllers-harness.ts';
+import { makePod } from '../../src/testing/objects.ts';
 import type { Harness, Watched } from './controllers-harness.ts';
 
 const QUARANTINE_MS = 300;
@@ -29,10 +30,10 @@ after(async () => {
 });
 
 test('pods on a node that does not exist are removed after the quarantine, terminating or not; a deleted node\'s pods follow', async () => {
-  await h.client.create(Nodes, undefined, makeNode('real'));
-  await h.client.create(Pods, 'default', makePod('on-real', { nodeName: 'real' }));
-  await h.client.create(Pods, 'default', makePod('on-ghost', { nodeName: 'ghost' }));
-  await h.client.create(Pods, 'default', makePod('stuck', { nodeName: 'ghost' }));
+  await h.client.create(Nodes, undefined, readyNode('real'));
+  await h.client.create(Pods, 'default', makePod('on-real').onNode('real').build());
+  await h.client.create(Pods, 'default', makePod('on-ghost').onNode('ghost').build());
+  await h.client.create(Pods, 'default', makePod('stuck').onNode('ghost').build());
   // Bound to a node, so deletion is graceful and waits for an agent that will never answer.
   await h.client.delete(Pods, 'default', 'stuck');
   const created = Date.now();
@@ -52,11 +53,11 @@ test('terminated pods above the threshold are removed oldest first', async () =>
   // are the oldest either way (the ordering itself is unit-tested in src/controllers/podgc).
   const order = ['t1', 't2', 't3', 't4'];
   for (const [i, name] of order.entries()) {
-    const p = makePod(name, { restartPolicy: 'Never' });
+    const p = makePod(name).restartPolicy('Never').build();
     await h.client.create(Pods, 'default', p);
     await h.client.patch(Pods, 'default', name, 'merge', { status: { phase: i % 2 ? 'Failed' : 'Succeeded' } }, { subresource: 'status' });
   }
-  await h.client.create(Pods, 'default', makePod('pending'));
+  await h.client.create(Pods, 'default', makePod('pending').build());
   const left = await pods.until((items) => names(items).join() === 'pending,t3,t4', 'two oldest terminated removed', 5000);
   assert.deepEqual(names(left), ['pending', 't3', 't4']);
   assert.deepEqual(h.errors, []);

@@ -74,10 +74,10 @@ describe('containerd launcher', () => {
   it('fails start-up with coded errors', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tk-ctd-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    await assert.rejects(Containerd.start({ dataDir, binary: '/nonexistent/containerd' }), { code: 'TK_CONTAINERD_NOT_INSTALLED' });
+    await assert.rejects(Containerd.start({ dataDir, binary: '/nonexistent/containerd' }), { code: 'ERR_CONTAINERD_NOT_INSTALLED' });
     // A "containerd" that exits at once: the readiness wait notices instead of waiting out its timeout.
     const t0 = performance.now();
-    await assert.rejects(Containerd.start({ dataDir, binary: 'false', startTimeoutMs: 10_000 }), { code: 'TK_CONTAINERD_START_FAILED' });
+    await assert.rejects(Containerd.start({ dataDir, binary: 'false', startTimeoutMs: 10_000 }), { code: 'ERR_CONTAINERD_START_FAILED' });
     assert.ok(performance.now() - t0 < 5000);
   });
 });

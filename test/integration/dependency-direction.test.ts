@@ -48,6 +48,7 @@ const LAYERS: Readonly<Record<string, Layer>> = {
     may: ['api', 'util', 'client', 'cmd', 'apiserver', ...COMPONENTS],
     why: 'the tinykube command wires components (see LAYERS), but only src/cmd/ reaches storage and the registry',
   },
+  testing: { may: ['api', 'util'], why: 'the shared test builders and until() sit on the pure base, so any test can use them (only tests may: see below)' },
   cmd: {
     may: ['api', 'util', 'storage', 'registry', 'apiserver', 'client', ...COMPONENTS],
     why: 'src/cmd/ is the composition root: it may import any component, and nothing imports it but the command (src/cli)',
@@ -61,6 +62,16 @@ interface Exception {
   /** Only for test files (*.test.ts). */
   readonly testsOnly?: boolean;
   readonly why: string;
+}
+
+/**
+ * Test code, the only code that may import src/testing: test files, and the testing helpers beside
+ * them (a `testing.ts` file or a `testing/` folder, e.g. the scheduler's harness, the pod-worker stack).
+ */
+function isTestCode(rel: string): boolean {
+  // Tests import src/testing from every layer (an api test builds pods too), so these imports are
+  // outside the layer rules; a non-test file importing it would ship test builders in a component.
+  return rel.endsWith('.test.ts') || rel.startsWith('src/testing/') || /(^|\/)testing(\.ts$|\/)/.test(rel);
 }
 
 /** Imports allowed against the rules, each with its reason. Keep this short; an entry that no longer matches fails the test. */
@@ -79,12 +90,6 @@ const EXCEPTIONS: readonly Exception[] = [
     from: 'src/apiserver/auth/authn.test.ts',
     to: 'src/client/',
     why: 'the test drives the server through the real client, as a user would (bootstrap tokens, client certificates)',
-  },
-  {
-    from: 'src/',
-    to: 'src/scheduler/testing/builders.ts',
-    testsOnly: true,
-    why: "the scheduler's pod and node builders serve other folders' tests (kubelet admission, api/scheduling) until the one test-object builder of issue 10 exists",
   },
 ];
 
@@ -139,6 +144,10 @@ test('dependency direction: every import under src/ points the way design.md say
     const where = `${imp.file}:${imp.line} → ${imp.target}`;
     if (to === undefined) {
       problems.push(`${where}: src/ never imports from outside src/ (test/, bench/, scripts/)`);
+      continue;
+    }
+    if (to === 'testing' && from !== 'testing') {
+      if (!isTestCode(imp.file)) problems.push(`${where}: only tests and testing helpers (*.test.ts, testing.ts, testing/) import src/testing; it is not part of any component`);
       continue;
     }
     if (from === to) continue;
@@ -206,7 +215,9 @@ test('dependency direction: no loop between top-level folders of src/', () => {
   for (const imp of imports) {
     const from = topOf(imp.file);
     const to = topOf(imp.target);
-    if (!from || !to || from === to || exceptionFor(imp)) continue;
+    // Test code importing src/testing makes no loop: nothing imports a test (non-test code importing
+    // src/testing fails the test above).
+    if (!from || !to || from === to || exceptionFor(imp) || (to === 'testing' && isTestCode(imp.file))) continue;
     let outs = graph.get(from);
     if (!outs) graph.set(from, (outs = new Set()));
     outs.add(to);
@@ -222,4 +233,16 @@ test('dependency direction: no loop between top-level folders of src/', () => {
 test('dependency direction: every exception still matches an import', () => {
   const stale = EXCEPTIONS.filter((e) => !imports.some((imp) => covers(e, imp)));
   assert.deepEqual(stale, [], 'exceptions that no import needs any more: remove them');
+});
+
+test('dependency direction: what counts as test code, the only code that may import src/testing', () => {
+  const cases: Array<[string, boolean]> = [
+    ['src/api/scheduling/resources.test.ts', true],
+    ['src/kubelet/podworkers/testing.ts', true],
+    ['src/scheduler/testing/harness.ts', true],
+    ['src/testing/objects.ts', true],
+    ['src/kubelet/podworkers/sync.ts', false],
+    ['src/util/testing-clock.ts', false],
+  ];
+  for (const [file, want] of cases) assert.equal(isTestCode(file), want, file);
 });

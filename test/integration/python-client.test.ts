@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigMaps } from '../../src/client/resources.ts';
 import { startStreamingEnv, type StreamingEnv } from './streaming-harness.ts';
+import { until } from '../../src/testing/until.ts';
 
 const python = '/usr/bin/python3';
 const script = join(import.meta.dirname, 'python', 'client.py');
@@ -23,25 +24,11 @@ async function py<T>(op: string, ...args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-async function until(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!fn()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 before(async () => {
   env = await startStreamingEnv();
   const crash = await env.runPod('crash', [{ name: 'c', instances: [['sh', '-c', 'echo run0'], ['sh', '-c', 'echo run1; exec sleep 3600']] }]);
   await env.runPod('shell', [{ name: 's', instances: [['sleep', '3600']] }]);
-  await until('the crash pod to log', () => {
-    try {
-      return readFileSync(join(env.dir, 'pods', `default_crash_${crash.uid}`, 'c', '1.log'), 'utf8').includes('run1');
-    } catch {
-      return false;
-    }
-  });
+  await until('the crash pod to log', () => readFileSync(join(env.dir, 'pods', `default_crash_${crash.uid}`, 'c', '1.log'), 'utf8').includes('run1'), { intervalMs: 10 });
 });
 
 after(async () => {
@@ -73,7 +60,7 @@ describe('the official Python client', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = once(child, 'exit');
     try {
-      await until('the first line', () => stdout.includes('first\n') || child.exitCode !== null, 20_000);
+      await until('the first line', () => stdout.includes('first\n') || child.exitCode !== null, { timeoutMs: 20_000, intervalMs: 10 });
       const w = await env.kubectl(['exec', 'follow', '--', 'sh', '-c', 'echo second > /tmp/f']);
       assert.equal(w.code, 0, w.stderr);
       const [code] = (await exited) as [number];

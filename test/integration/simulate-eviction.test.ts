@@ -12,6 +12,7 @@ import { ApiClient } from '../../src/client/client.ts';
 import { Nodes, Pods } from '../../src/client/resources.ts';
 import { startServer, type Server } from '../../src/cmd/server.ts';
 import { Simulator } from '../../src/kubelet/simulated/simulator.ts';
+import { until } from '../../src/testing/until.ts';
 
 const GRACE_MS = 1500;
 let dir: string;
@@ -38,16 +39,6 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const unreachable = (seconds?: number): Toleration[] => [
   { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', ...(seconds === undefined ? {} : { tolerationSeconds: seconds }) },
   { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', ...(seconds === undefined ? {} : { tolerationSeconds: seconds }) },
@@ -69,23 +60,23 @@ test('a stopped agent: node Unknown within the grace period, pods evicted by the
   await podOn('evict-later', node, unreachable(6));
   await podOn('stays', node, unreachable());
   for (const p of ['evict-now', 'evict-later', 'stays']) {
-    await until(`${p} Running`, async () => ((await client.get<Pod>(Pods, 'default', p)).status?.phase === 'Running' ? true : undefined), 15_000);
+    await until(`${p} Running`, async () => (await client.get<Pod>(Pods, 'default', p)).status?.phase === 'Running', { timeoutMs: 15_000, intervalMs: 100 });
   }
 
   const stopped = Date.now();
   await sim.stopNode(node);
-  await until('Ready=Unknown', async () => (readyOf(await client.get<Node>(Nodes, undefined, node)) === 'Unknown' ? true : undefined), GRACE_MS + 5_000);
+  await until('Ready=Unknown', async () => readyOf(await client.get<Node>(Nodes, undefined, node)) === 'Unknown', { timeoutMs: GRACE_MS + 5_000, intervalMs: 100 });
   const unknownAfter = Date.now() - stopped;
   assert.ok(unknownAfter >= GRACE_MS - 400, `went Unknown after ${unknownAfter} ms, before the grace period`);
   // The node lifecycle controller writes the taint after the condition, in a write of its own.
   await until('the unreachable NoExecute taint', async () => {
     const taints = (await client.get<Node>(Nodes, undefined, node)).spec?.taints ?? [];
-    return taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute') ? true : undefined;
-  }, 5_000);
+    return taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute');
+  }, { timeoutMs: 5_000, intervalMs: 100 });
 
-  await until('evict-now evicted', async () => ((await evicted('evict-now')) ? true : undefined), 3_000);
+  await until('evict-now evicted', () => evicted('evict-now'), { timeoutMs: 3_000, intervalMs: 100 });
   assert.equal(await evicted('evict-later'), false, 'a pod tolerating 6 s is not evicted at once');
-  await until('evict-later evicted', async () => ((await evicted('evict-later')) ? true : undefined), 10_000);
+  await until('evict-later evicted', () => evicted('evict-later'), { timeoutMs: 10_000, intervalMs: 100 });
   assert.equal(await evicted('stays'), false, 'a pod tolerating forever stays');
 
   // The other node kept its lease and stays Ready.
@@ -94,7 +85,7 @@ test('a stopped agent: node Unknown within the grace period, pods evicted by the
   await sim.startNode(node);
   await until('untainted and Ready', async () => {
     const n = await client.get<Node>(Nodes, undefined, node);
-    return readyOf(n) === 'True' && !(n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/unreachable') ? true : undefined;
-  }, 10_000);
+    return readyOf(n) === 'True' && !(n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/unreachable');
+  }, { timeoutMs: 10_000, intervalMs: 100 });
   assert.equal(await evicted('stays'), false);
 });

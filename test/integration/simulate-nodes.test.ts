@@ -17,6 +17,8 @@ import { Leases, Nodes, Pods } from '../../src/client/resources.ts';
 import { startServer, type Server } from '../../src/cmd/server.ts';
 import { Simulator } from '../../src/kubelet/simulated/simulator.ts';
 import { SIMULATED_LABEL } from '../../src/kubelet/simulated/spec.ts';
+import { makeNode, makePod, type PodBuilder } from '../../src/testing/objects.ts';
+import { until } from '../../src/testing/until.ts';
 
 const NODE = path.resolve(import.meta.dirname, '../../node_modules/.bin/node');
 const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
@@ -33,24 +35,9 @@ function waitForPods(what: string, cond: (all: Pod[]) => boolean, timeoutMs = 20
   return waitPods(cond, what, timeoutMs);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function makePod(name: string, extra: Partial<NonNullable<Pod['spec']>> = {}): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { app: `app-${name.length % 5}` } },
-    spec: { containers: [{ name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '100m', memory: '64Mi' } } }], ...extra },
-  };
-}
+/** A pod of a five-app workload: 100m cpu and 64Mi each, so capacity and spread are visible. */
+const appPod = (name: string): PodBuilder =>
+  makePod(name).labels({ app: `app-${name.length % 5}` }).container({ name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '100m', memory: '64Mi' } } });
 
 async function pool<T>(n: number, items: T[], fn: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;
@@ -70,12 +57,8 @@ before(async () => {
   pods.start();
   await pods.waitForSync();
   // A node made by other means (a real agent's, say): unschedulable for the burst, and one pod bound to it.
-  await client.create<Node>(Nodes, undefined, {
-    metadata: { name: 'real-1', labels: { 'kubernetes.io/hostname': 'real-1' } },
-    spec: { unschedulable: true },
-    status: { capacity: { cpu: '4', memory: '8Gi', pods: '110' }, allocatable: { cpu: '4', memory: '8Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
-  });
-  await client.create<Pod>(Pods, 'default', makePod('on-real', { nodeName: 'real-1' }));
+  await client.create<Node>(Nodes, undefined, makeNode('real-1').allocatable({ cpu: '4', memory: '8Gi', pods: '110' }).unschedulable().ready('True').build());
+  await client.create<Pod>(Pods, 'default', appPod('on-real').onNode('real-1').build());
   sim = new Simulator({
     client,
     nodes: 20,
@@ -116,7 +99,7 @@ describe('simulated nodes', () => {
 
   it('runs 200 pods created through the API on its nodes within a few seconds', async () => {
     const t0 = Date.now();
-    await pool(20, Array.from({ length: 200 }, (_, i) => `p-${i}`), (name) => client.create<Pod>(Pods, 'default', makePod(name)));
+    await pool(20, Array.from({ length: 200 }, (_, i) => `p-${i}`), (name) => client.create<Pod>(Pods, 'default', appPod(name).build()));
     const all = await waitForPods('200 Running pods', (ps) => ps.filter((p) => p.metadata?.name?.startsWith('p-') && p.status?.phase === 'Running').length === 200);
     const took = Date.now() - t0;
     const mine = all.filter((p) => p.metadata?.name?.startsWith('p-'));
@@ -157,7 +140,7 @@ describe('simulated nodes', () => {
 
   it('refuses a pod bound by hand that does not fit, as a kubelet does (Failed, OutOfcpu)', async () => {
     const node = sim.nodeNames[0]!;
-    const big = makePod('by-hand-too-big', { nodeName: node, containers: [{ name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '64' } } }] });
+    const big = makePod('by-hand-too-big').onNode(node).container({ name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '64' } } }).build();
     await client.create<Pod>(Pods, 'default', big);
     const all = await waitForPods('the pod rejected', (ps) => ps.some((x) => x.metadata?.name === 'by-hand-too-big' && x.status?.phase === 'Failed'));
     const p = all.find((x) => x.metadata?.name === 'by-hand-too-big');
@@ -172,19 +155,19 @@ describe('simulated nodes', () => {
     await sim.stopNode('sim-19');
     const frozen = await renewTime('sim-19');
     const other = await renewTime('sim-18');
-    await until('another lease to move', async () => (await renewTime('sim-18')) !== other);
+    await until('another lease to move', async () => (await renewTime('sim-18')) !== other, { timeoutMs: 15_000, intervalMs: 50 });
     const moved = await renewTime('sim-18');
-    await until('another lease to move twice', async () => (await renewTime('sim-18')) !== moved);
+    await until('another lease to move twice', async () => (await renewTime('sim-18')) !== moved, { timeoutMs: 15_000, intervalMs: 50 });
     assert.equal(await renewTime('sim-19'), frozen);
     // A pod bound to the stopped node is not run (its agent is down)...
-    await client.create<Pod>(Pods, 'default', makePod('while-down', { nodeName: 'sim-19' }));
+    await client.create<Pod>(Pods, 'default', appPod('while-down').onNode('sim-19').build());
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await client.get<Pod>(Pods, 'default', 'while-down')).status?.phase, 'Pending');
     // ...until the node comes back and adopts it; its running pods are adopted without a rewrite.
     const writes = sim.stats().statusWrites;
     await sim.startNode('sim-19');
     await waitForPods('while-down Running', (ps) => ps.some((p) => p.metadata?.name === 'while-down' && p.status?.phase === 'Running'));
-    await until('the lease to move again', async () => (await renewTime('sim-19')) !== frozen);
+    await until('the lease to move again', async () => (await renewTime('sim-19')) !== frozen, { timeoutMs: 15_000, intervalMs: 50 });
     await sim.idle();
     assert.equal(sim.stats().statusWrites, writes + 1);
   });
@@ -193,7 +176,7 @@ describe('simulated nodes', () => {
     const renewTime = async () => (await client.get<Lease>(Leases, 'kube-node-lease', 'sim-07')).spec?.renewTime;
     const first = await renewTime();
     assert.ok(first);
-    await until('the lease to move', async () => (await renewTime()) !== first);
+    await until('the lease to move', async () => (await renewTime()) !== first, { timeoutMs: 15_000, intervalMs: 50 });
     await sim.stop();
     const last = await renewTime();
     const renewals = sim.stats().leaseRenewals;

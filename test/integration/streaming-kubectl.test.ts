@@ -10,18 +10,10 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startStreamingEnv, type StreamingEnv } from './streaming-harness.ts';
+import { until } from '../../src/testing/until.ts';
 
 let env: StreamingEnv;
 let webUid = '';
-
-/** Waits for a condition on an external process (containerd writing a log), checking every 10 ms. */
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await fn())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function readUntil(stream: NodeJS.ReadableStream, re: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -64,14 +56,9 @@ before(async () => {
   }]);
   webUid = web.uid;
   await env.runPod('crash', [{ name: 'c', instances: [['sh', '-c', 'echo run0'], ['sh', '-c', 'echo run1; exec sleep 3600']] }]);
-  const logOf = (pod: string, uid: string, c: string, n: number) => () => {
-    try {
-      return readFileSync(join(env.dir, 'pods', `default_${pod}_${uid}`, c, `${n}.log`), 'utf8').split('\n').length > 3;
-    } catch {
-      return false;
-    }
-  };
-  await until('the web pod to log', logOf('web', webUid, 'web', 0));
+  // The log file appears with the container's first write: until() takes a missing file as "not yet".
+  const logOf = (pod: string, uid: string, c: string, n: number) => () => readFileSync(join(env.dir, 'pods', `default_${pod}_${uid}`, c, `${n}.log`), 'utf8').split('\n').length > 3;
+  await until('the web pod to log', logOf('web', webUid, 'web', 0), { intervalMs: 10 });
 });
 
 after(async () => {
@@ -277,18 +264,18 @@ describe('other clients', () => {
 
 describe('connections', () => {
   it('leaves no upgraded connection open once every kubectl exited', async () => {
-    await until('upgraded connections to close', () => env.openUpgrades().length === 0, 5000).catch(() => undefined);
+    await until('upgraded connections to close', () => env.openUpgrades().length === 0, { timeoutMs: 5000, intervalMs: 10 }).catch(() => undefined);
     assert.deepEqual(env.openUpgrades(), []);
   });
 
   it('ends running sessions when the API server shuts them down', async () => {
     const k = env.spawnKubectl(['exec', 'web', '--', 'sleep', '60']);
-    await until('the exec session', () => env.openUpgrades().length === 1);
+    await until('the exec session', () => env.openUpgrades().length === 1, { intervalMs: 10 });
     env.closeUpgrades();
     const [code] = (await once(k, 'exit')) as [number];
     assert.notEqual(code, 0);
     // kubectl may exit before the server has seen its socket close.
-    await until('the session to be gone', () => env.openUpgrades().length === 0, 5000).catch(() => undefined);
+    await until('the session to be gone', () => env.openUpgrades().length === 0, { timeoutMs: 5000, intervalMs: 10 }).catch(() => undefined);
     assert.deepEqual(env.openUpgrades(), []);
   });
 });

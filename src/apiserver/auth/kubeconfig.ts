@@ -46,7 +46,7 @@ export interface WriteAdminKubeconfigOptions {
 export const DEFAULT_CONTEXT = 'tinykube';
 
 export class KubeconfigError extends Error {
-  readonly code = 'TK_ERR_KUBECONFIG';
+  readonly code = 'ERR_KUBECONFIG';
   constructor(message: string) {
     super(message);
     this.name = 'KubeconfigError';

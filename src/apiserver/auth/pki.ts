@@ -68,7 +68,7 @@ export interface IssuedCert {
 }
 
 export class PkiError extends Error {
-  readonly code = 'TK_ERR_PKI';
+  readonly code = 'ERR_PKI';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'PkiError';

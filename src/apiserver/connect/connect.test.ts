@@ -5,21 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { duplexPair } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Node, Pod } from '../../api/types.ts';
+import type { ContainerState, Node, Pod } from '../../api/types.ts';
+import { makePod } from '../../testing/objects.ts';
 import { StatusError } from '../../util/status.ts';
 import { SpdySession, type SpdyStream } from '../../util/spdy/session.ts';
 import { nodeAgentEndpoint } from './agent.ts';
 import { checkLogsAvailable, logContainerName, streamContainerName } from './containers.ts';
 import { bridgeV5, openRemoteCommandStreams, SUCCESS_STATUS, V4_CHANNEL, V5_CHANNEL, type StreamFlags } from './remotecommand.ts';
-
-/** A pod builder: containers by name, and per-container status. */
-function makePod(name: string, containers: string[], opts: { init?: string[]; statuses?: Record<string, object> } = {}): Pod {
-  return {
-    metadata: { name, namespace: 'default' },
-    spec: { containers: containers.map((c) => ({ name: c })), initContainers: opts.init?.map((c) => ({ name: c })) },
-    status: { containerStatuses: Object.entries(opts.statuses ?? {}).map(([n, s]) => ({ name: n, image: '', imageID: '', ready: false, restartCount: 0, ...s })) },
-  } as Pod;
-}
 
 function message(fn: () => unknown): string {
   try {
@@ -34,34 +26,35 @@ function message(fn: () => unknown): string {
 
 describe('container selection (kube-apiserver wording)', () => {
   const cases: [string, () => unknown, string][] = [
-    ['log: the only container', () => logContainerName(makePod('web', ['nginx']), null), ''],
-    ['log: several, none named', () => logContainerName(makePod('p1', ['main', 'side']), null), 'a container name must be specified for pod p1, choose one of: [main side]'],
-    ['log: several with init', () => logContainerName(makePod('p1', ['main', 'side'], { init: ['setup'] }), null), 'a container name must be specified for pod p1, choose one of: [main side] or one of the init containers: [setup]'],
-    ['log: unknown', () => logContainerName(makePod('web', ['nginx']), 'nope'), 'container nope is not valid for pod web'],
-    ['log: an init container by name', () => logContainerName(makePod('web', ['nginx'], { init: ['setup'] }), 'setup'), ''],
-    ['exec: several, none named', () => streamContainerName(makePod('p1', ['main', 'side'], { init: ['setup'] }), null), 'a container name must be specified for pod p1, choose one of: [setup main side]'],
-    ['exec: unknown', () => streamContainerName(makePod('web', ['nginx']), 'c'), 'container c is not valid for pod web'],
+    ['log: the only container', () => logContainerName(makePod('web').container('nginx').build(), null), ''],
+    ['log: several, none named', () => logContainerName(makePod('p1').container('main').container('side').build(), null), 'a container name must be specified for pod p1, choose one of: [main side]'],
+    ['log: several with init', () => logContainerName(makePod('p1').container('main').container('side').init('setup').build(), null), 'a container name must be specified for pod p1, choose one of: [main side] or one of the init containers: [setup]'],
+    ['log: unknown', () => logContainerName(makePod('web').container('nginx').build(), 'nope'), 'container nope is not valid for pod web'],
+    ['log: an init container by name', () => logContainerName(makePod('web').container('nginx').init('setup').build(), 'setup'), ''],
+    ['exec: several, none named', () => streamContainerName(makePod('p1').container('main').container('side').init('setup').build(), null), 'a container name must be specified for pod p1, choose one of: [setup main side]'],
+    ['exec: unknown', () => streamContainerName(makePod('web').container('nginx').build(), 'c'), 'container c is not valid for pod web'],
   ];
   for (const [name, fn, want] of cases) it(name, () => assert.equal(message(fn), want));
 
   it('returns the container it picked', () => {
-    assert.equal(logContainerName(makePod('web', ['nginx']), null), 'nginx');
-    assert.equal(streamContainerName(makePod('web', ['a', 'b']), 'b'), 'b');
+    assert.equal(logContainerName(makePod('web').container('nginx').build(), null), 'nginx');
+    assert.equal(streamContainerName(makePod('web').container('a').container('b').build(), 'b'), 'b');
   });
 });
 
 describe('log availability (kubelet wording)', () => {
-  const running = { state: { running: { startedAt: 'x' } }, containerID: 'containerd://1' };
-  const restarted = { ...running, lastState: { terminated: { containerID: 'containerd://0', exitCode: 1 } } };
+  const running: ContainerState = { running: { startedAt: 'x' } };
+  const waiting = (reason: string): ContainerState => ({ waiting: { reason } });
+  const previous: ContainerState = { terminated: { containerID: 'containerd://0', exitCode: 1 } };
   const cases: [string, Pod, boolean, string][] = [
-    ['running', makePod('web', ['c'], { statuses: { c: running } }), false, ''],
-    ['no status yet', makePod('slow', ['c']), false, 'container "c" in pod "slow" is waiting to start: ContainerCreating'],
-    ['waiting', makePod('slow', ['c'], { statuses: { c: { state: { waiting: { reason: 'ContainerCreating' } } } } }), false, 'container "c" in pod "slow" is waiting to start: ContainerCreating'],
-    ['image pull failing', makePod('p', ['c'], { statuses: { c: { state: { waiting: { reason: 'ImagePullBackOff' } } } } }), false, 'container "c" in pod "p" is waiting to start: trying and failing to pull image'],
-    ['crash looping, current', makePod('p', ['c'], { statuses: { c: { state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { containerID: 'containerd://0' } } } } }), false, ''],
-    ['previous without a restart', makePod('web', ['nginx'], { statuses: { nginx: running } }), true, 'previous terminated container "nginx" in pod "web" not found'],
-    ['previous after a restart', makePod('web', ['c'], { statuses: { c: restarted } }), true, ''],
-    ['terminated', makePod('done', ['c'], { statuses: { c: { state: { terminated: { containerID: 'containerd://2', exitCode: 0 } } } } }), false, ''],
+    ['running', makePod('web').container('c', running, { containerID: 'containerd://1' }).build(), false, ''],
+    ['no status yet', makePod('slow').container('c').build(), false, 'container "c" in pod "slow" is waiting to start: ContainerCreating'],
+    ['waiting', makePod('slow').container('c', waiting('ContainerCreating')).build(), false, 'container "c" in pod "slow" is waiting to start: ContainerCreating'],
+    ['image pull failing', makePod('p').container('c', waiting('ImagePullBackOff')).build(), false, 'container "c" in pod "p" is waiting to start: trying and failing to pull image'],
+    ['crash looping, current', makePod('p').container('c', waiting('CrashLoopBackOff'), { lastState: previous }).build(), false, ''],
+    ['previous without a restart', makePod('web').container('nginx', running, { containerID: 'containerd://1' }).build(), true, 'previous terminated container "nginx" in pod "web" not found'],
+    ['previous after a restart', makePod('web').container('c', running, { containerID: 'containerd://1', lastState: previous }).build(), true, ''],
+    ['terminated', makePod('done').container('c', { terminated: { containerID: 'containerd://2', exitCode: 0 } }).build(), false, ''],
   ];
   for (const [name, pod, previous, want] of cases) it(name, () => assert.equal(message(() => checkLogsAvailable(pod, pod.spec!.containers[0]!.name, previous)), want));
 });

@@ -5,8 +5,11 @@ import { applyFieldValidation, checkFields, fieldProblems, parseFieldValidation,
 
 const pod = { group: '', version: 'v1', kind: 'Pod' };
 
-/** A small builder for pod bodies: `makePod().container({...}).build()`. */
-function makePod(name = 'web') {
+/**
+ * Pod request bodies as clients send them, fields of the wrong type included (`containerPort: '80'`),
+ * which is what these tests feed the decoder: untyped JSON, so not the typed makePod of src/testing.
+ */
+function podBody(name = 'web') {
   const containers: Record<string, unknown>[] = [];
   const extra: Record<string, unknown> = {};
   const b = {
@@ -27,7 +30,7 @@ function makePod(name = 'web') {
 
 describe('fields: unknown fields', () => {
   it('accepts a well-formed pod, including what kubectl run sends', () => {
-    const body = makePod()
+    const body = podBody()
       .container({ ports: [{ containerPort: 9090 }], resources: { limits: { cpu: 1, memory: '256Mi' } }, livenessProbe: { httpGet: { path: '/h', port: 9090 }, initialDelaySeconds: 5 } })
       .spec({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', nodeSelector: { a: 'b' }, volumes: [{ name: 'd', emptyDir: { sizeLimit: '1Gi' } }] })
       .build();
@@ -35,7 +38,7 @@ describe('fields: unknown fields', () => {
   });
 
   it("names the seed's misspelt probe field with list indexes, as the apiserver does", () => {
-    const body = makePod().container({ livenessProbe: { httpGet: { path: '/healthy', port: 9090 }, initialDeleySeconds: 5, timeoutSeconds: 1 } }).build();
+    const body = podBody().container({ livenessProbe: { httpGet: { path: '/healthy', port: 9090 }, initialDeleySeconds: 5, timeoutSeconds: 1 } }).build();
     assert.deepEqual(unknownFields('', 'v1', 'Pod', body), ['spec.containers[0].livenessProbe.initialDeleySeconds']);
   });
 
@@ -63,26 +66,26 @@ describe('fields: unknown fields', () => {
 
 describe('fields: type errors', () => {
   const cases: [string, Record<string, unknown>, string | undefined][] = [
-    ['string into int32', makePod().container({ ports: [{ containerPort: '80' }] }).build(),
+    ['string into int32', podBody().container({ ports: [{ containerPort: '80' }] }).build(),
       'json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32'],
-    ['float into int32', makePod().container({ ports: [{ containerPort: 80.5 }] }).build(),
+    ['float into int32', podBody().container({ ports: [{ containerPort: 80.5 }] }).build(),
       'json: cannot unmarshal number 80.5 into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32'],
-    ['out of int32 range', makePod().container({ livenessProbe: { periodSeconds: 2 ** 31 } }).build(),
+    ['out of int32 range', podBody().container({ livenessProbe: { periodSeconds: 2 ** 31 } }).build(),
       'json: cannot unmarshal number 2147483648 into Go struct field Probe.spec.containers.livenessProbe.periodSeconds of type int32'],
-    ['number into string', makePod().container({ image: 5 }).build(),
+    ['number into string', podBody().container({ image: 5 }).build(),
       'json: cannot unmarshal number into Go struct field Container.spec.containers.image of type string'],
-    ['object into list', makePod().spec({ containers: { name: 'x' } }).build(),
+    ['object into list', podBody().spec({ containers: { name: 'x' } }).build(),
       'json: cannot unmarshal object into Go struct field PodSpec.spec.containers of type []v1.Container'],
     ['string into struct', { spec: 'nope' }, 'json: cannot unmarshal string into Go struct field Pod.spec of type v1.PodSpec'],
     ['bool into map', { metadata: { labels: true } }, 'json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels of type map[string]string'],
     ['number as label value', { metadata: { labels: { a: 1 } } }, 'json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels.a of type string'],
-    ['string into bool', makePod().spec({ hostNetwork: 'yes' }).build(), 'json: cannot unmarshal string into Go struct field PodSpec.spec.hostNetwork of type bool'],
-    ['bool into int-or-string', makePod().container({ livenessProbe: { httpGet: { port: true } } }).build(),
+    ['string into bool', podBody().spec({ hostNetwork: 'yes' }).build(), 'json: cannot unmarshal string into Go struct field PodSpec.spec.hostNetwork of type bool'],
+    ['bool into int-or-string', podBody().container({ livenessProbe: { httpGet: { port: true } } }).build(),
       'json: cannot unmarshal bool into Go struct field HTTPGetAction.spec.containers.livenessProbe.httpGet.port of type int32'],
-    ['named int-or-string', makePod().container({ livenessProbe: { httpGet: { port: 'http' } } }).build(), undefined],
-    ['bad quantity', makePod().container({ resources: { requests: { cpu: 'lots' } } }).build(),
+    ['named int-or-string', podBody().container({ livenessProbe: { httpGet: { port: 'http' } } }).build(), undefined],
+    ['bad quantity', podBody().container({ resources: { requests: { cpu: 'lots' } } }).build(),
       "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"],
-    ['numeric quantity', makePod().container({ resources: { requests: { cpu: 0.5, memory: '128Mi' } } }).build(), undefined],
+    ['numeric quantity', podBody().container({ resources: { requests: { cpu: 0.5, memory: '128Mi' } } }).build(), undefined],
     ['bad timestamp', { metadata: { creationTimestamp: 'yesterday' } },
       'parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"'],
     ['null anywhere', { metadata: { creationTimestamp: null, labels: null }, spec: { containers: null } }, undefined],
@@ -126,7 +129,7 @@ describe('fields: fieldValidation', () => {
   });
 
   it('validateFields: type errors fail even under Ignore', () => {
-    const body = makePod().container({ ports: [{ containerPort: 'x' }] }).build();
+    const body = podBody().container({ ports: [{ containerPort: 'x' }] }).build();
     assert.throws(() => validateFields(pod, body, 'Ignore'), /^StatusError: Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string/);
     const lease = { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease' };
     assert.throws(() => validateFields(lease, { spec: { x: 1 } }, 'Strict'), /^StatusError: Lease in version "v1" cannot be handled as a Lease: strict decoding error: unknown field "spec.x"$/);

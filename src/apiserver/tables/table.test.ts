@@ -7,7 +7,7 @@ import { podPrinter } from '../../registry/core/pods/printer.ts';
 import { configMapPrinter } from '../../registry/core/configmaps/printer.ts';
 import type { KubeObject } from '../../api/types.ts';
 
-const linkding = () => makePod('linkding').node('node-1').ip('10.244.0.10').phase('Running').container('app', running(), { ready: true }).build();
+const linkding = () => makePod('linkding').onNode('node-1').ip('10.244.0.10').phase('Running').container('app', running(), { ready: true }).build();
 
 describe('buildTable', () => {
   it('builds the pod list Table kubectl expects, in the real JSON shape', () => {

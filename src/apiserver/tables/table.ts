@@ -126,7 +126,7 @@ export class WatchTableEncoder {
 
 /** A printer returned a row whose width differs from its column definitions. */
 export class TableShapeError extends Error {
-  readonly code = 'TINYKUBE_ERR_TABLE_SHAPE';
+  readonly code = 'ERR_TABLE_SHAPE';
   constructor(resource: string, columns: number, cells: number) {
     super(`table printer for ${resource} produced ${cells} cells for ${columns} columns`);
     this.name = 'TableShapeError';

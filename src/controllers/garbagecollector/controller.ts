@@ -59,7 +59,7 @@ export const DEFAULT_IGNORED_RESOURCES: readonly string[] = ['/events', 'events.
 
 /** An owner reference whose kind the server does not serve. */
 export class UnresolvableOwnerError extends Error {
-  readonly code = 'TK_ERR_GC_UNRESOLVABLE_OWNER';
+  readonly code = 'ERR_GC_UNRESOLVABLE_OWNER';
   constructor(ref: OwnerReference) {
     super(`owner kind ${ref.kind} of ${ref.apiVersion} is not served`);
     this.name = 'UnresolvableOwnerError';

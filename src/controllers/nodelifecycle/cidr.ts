@@ -8,7 +8,7 @@
 // subnet twice (next() reserves before the write that records it).
 
 export class CidrError extends Error {
-  readonly code = 'TK_ERR_CIDR';
+  readonly code = 'ERR_CIDR';
   constructor(message: string) {
     super(message);
     this.name = 'CidrError';

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Lease, Node, NodeCondition, Pod, Taint, Toleration } from '../../api/types.ts';
 import { FakeClock, rfc3339 } from '../../util/clock.ts';
+import { makeNode, makePod } from '../../testing/objects.ts';
 import { CidrAllocator, CidrError } from './cidr.ts';
 import { evictionDecision } from './eviction.ts';
 import { MESSAGE_UNKNOWN, NodeHealthTracker, REASON_NEVER_UPDATED, REASON_UNKNOWN, conditionsUnknown } from './health.ts';
@@ -9,34 +10,8 @@ import { TAINT_NOT_READY, TAINT_UNREACHABLE, desiredTaints, reconcileTaints, tol
 
 // --- builders ---------------------------------------------------------------------------------------
 
-class NodeBuilder {
-  node: Node = { metadata: { name: 'n1', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: {}, status: { conditions: [] } };
-  ready(status: string, heartbeat = '2026-01-01T00:00:00Z'): this {
-    return this.condition('Ready', status, heartbeat);
-  }
-  condition(type: string, status: string, heartbeat = '2026-01-01T00:00:00Z'): this {
-    const conds = (this.node.status!.conditions ?? []).filter((c) => c.type !== type);
-    conds.push({ type, status, lastHeartbeatTime: heartbeat, lastTransitionTime: heartbeat, reason: 'R', message: 'm' });
-    this.node.status = { ...this.node.status, conditions: conds };
-    return this;
-  }
-  taints(...t: Taint[]): this {
-    this.node.spec = { ...this.node.spec, taints: t };
-    return this;
-  }
-  cordoned(): this {
-    this.node.spec = { ...this.node.spec, unschedulable: true };
-    return this;
-  }
-  build(): Node {
-    return structuredClone(this.node);
-  }
-}
-const makeNode = (): NodeBuilder => new NodeBuilder();
-
-function makePod(...tolerations: Toleration[]): Pod {
-  return { metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i' }], nodeName: 'n1', tolerations } };
-}
+/** The one pod the eviction cases need: on n1, with these tolerations. */
+const podTolerating = (...tolerations: Toleration[]): Pod => makePod('p').onNode('n1').toleration(...tolerations).build();
 
 const lease = (renewTime: string): Lease => ({ metadata: { name: 'n1', namespace: 'kube-node-lease' }, spec: { renewTime } });
 
@@ -50,7 +25,7 @@ test('desiredTaints: controller taints follow conditions and cordon', () => {
     ['no Ready condition yet', makeNode().build(), []],
     ['memory pressure', makeNode().ready('True').condition('MemoryPressure', 'True').build(), ['node.kubernetes.io/memory-pressure:NoSchedule']],
     ['disk pressure unknown is no taint', makeNode().ready('True').condition('DiskPressure', 'Unknown').build(), []],
-    ['cordoned', makeNode().ready('True').cordoned().build(), ['node.kubernetes.io/unschedulable:NoSchedule']],
+    ['cordoned', makeNode().ready('True').unschedulable().build(), ['node.kubernetes.io/unschedulable:NoSchedule']],
   ];
   for (const [name, node, want] of cases) {
     assert.deepEqual(desiredTaints(node).map((t) => `${t.key}:${t.effect}`).sort(), want.sort(), name);
@@ -106,20 +81,20 @@ test('evictionDecision: tolerations decide when a pod on a NoExecute-tainted nod
   const firstSeen = Date.UTC(2026, 0, 1, 0, 0, 50);
   const tol = (key: string, seconds?: number): Toleration => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
   const cases: Array<{ name: string; taints: Taint[]; pod: Pod; want: string }> = [
-    { name: 'no NoExecute taint', taints: [{ key: 'x', effect: 'NoSchedule' }], pod: makePod(), want: 'keep' },
-    { name: 'no toleration: at once', taints: [unreachable], pod: makePod(), want: 'evict' },
-    { name: 'tolerates for ever', taints: [unreachable], pod: makePod(tol(TAINT_UNREACHABLE)), want: 'keep' },
-    { name: '300 s from timeAdded', taints: [unreachable], pod: makePod(tol(TAINT_UNREACHABLE, 300)), want: `wait ${addedAt + 300_000}` },
-    { name: 'deadline passed already', taints: [unreachable], pod: makePod(tol(TAINT_UNREACHABLE, 20)), want: 'evict' },
-    { name: 'exactly at the deadline', taints: [unreachable], pod: makePod(tol(TAINT_UNREACHABLE, 30)), want: 'evict' },
-    { name: 'zero seconds: at once', taints: [unreachable], pod: makePod(tol(TAINT_UNREACHABLE, 0)), want: 'evict' },
-    { name: 'negative seconds count as zero', taints: [unreachable], pod: makePod(tol(TAINT_UNREACHABLE, -5)), want: 'evict' },
-    { name: 'one untolerated taint of two', taints: [unreachable, user], pod: makePod(tol(TAINT_UNREACHABLE)), want: 'evict' },
-    { name: 'earliest deadline wins', taints: [unreachable, user], pod: makePod(tol(TAINT_UNREACHABLE, 600), tol('maintenance', 60)), want: `wait ${firstSeen + 60_000}` },
-    { name: 'forever and timed: timed decides', taints: [unreachable, user], pod: makePod(tol(TAINT_UNREACHABLE), tol('maintenance', 60)), want: `wait ${firstSeen + 60_000}` },
-    { name: 'wildcard toleration', taints: [unreachable, user], pod: makePod({ operator: 'Exists' }), want: 'keep' },
-    { name: 'NoSchedule toleration does not count', taints: [unreachable], pod: makePod({ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoSchedule' }), want: 'evict' },
-    { name: 'first matching toleration decides', taints: [unreachable], pod: makePod(tol(TAINT_UNREACHABLE, 600), tol(TAINT_UNREACHABLE)), want: `wait ${addedAt + 600_000}` },
+    { name: 'no NoExecute taint', taints: [{ key: 'x', effect: 'NoSchedule' }], pod: podTolerating(), want: 'keep' },
+    { name: 'no toleration: at once', taints: [unreachable], pod: podTolerating(), want: 'evict' },
+    { name: 'tolerates for ever', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE)), want: 'keep' },
+    { name: '300 s from timeAdded', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 300)), want: `wait ${addedAt + 300_000}` },
+    { name: 'deadline passed already', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 20)), want: 'evict' },
+    { name: 'exactly at the deadline', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 30)), want: 'evict' },
+    { name: 'zero seconds: at once', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 0)), want: 'evict' },
+    { name: 'negative seconds count as zero', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, -5)), want: 'evict' },
+    { name: 'one untolerated taint of two', taints: [unreachable, user], pod: podTolerating(tol(TAINT_UNREACHABLE)), want: 'evict' },
+    { name: 'earliest deadline wins', taints: [unreachable, user], pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol('maintenance', 60)), want: `wait ${firstSeen + 60_000}` },
+    { name: 'forever and timed: timed decides', taints: [unreachable, user], pod: podTolerating(tol(TAINT_UNREACHABLE), tol('maintenance', 60)), want: `wait ${firstSeen + 60_000}` },
+    { name: 'wildcard toleration', taints: [unreachable, user], pod: podTolerating({ operator: 'Exists' }), want: 'keep' },
+    { name: 'NoSchedule toleration does not count', taints: [unreachable], pod: podTolerating({ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoSchedule' }), want: 'evict' },
+    { name: 'first matching toleration decides', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol(TAINT_UNREACHABLE)), want: `wait ${addedAt + 600_000}` },
   ];
   for (const c of cases) {
     const d = evictionDecision(c.pod, c.taints, clock.now(), () => firstSeen);

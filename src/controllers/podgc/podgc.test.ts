@@ -1,42 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from '../../api/types.ts';
+import { makePod } from '../../testing/objects.ts';
 import { TAINT_OUT_OF_SERVICE, missingNodes, outOfServiceTerminating, terminatedOverThreshold, unscheduledTerminating } from './plan.ts';
 
-class PodBuilder {
-  pod: Pod;
-  constructor(name: string) {
-    this.pod = { metadata: { name, namespace: 'default', uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { containers: [{ name: 'c', image: 'i' }] }, status: { phase: 'Running' } };
-  }
-  phase(p: string): this {
-    this.pod.status = { ...this.pod.status, phase: p };
-    return this;
-  }
-  created(minute: number): this {
-    this.pod.metadata!.creationTimestamp = `2026-01-01T00:${String(minute).padStart(2, '0')}:00Z`;
-    return this;
-  }
-  onNode(n: string): this {
-    this.pod.spec!.nodeName = n;
-    return this;
-  }
-  terminating(): this {
-    this.pod.metadata!.deletionTimestamp = '2026-01-01T01:00:00Z';
-    return this;
-  }
-  build(): Pod {
-    return structuredClone(this.pod);
-  }
-}
-const makePod = (name: string): PodBuilder => new PodBuilder(name);
+/** Created `minute` minutes into 2026. */
+const minute = (m: number): string => `2026-01-01T00:${String(m).padStart(2, '0')}:00Z`;
 
 test('terminatedOverThreshold: oldest terminated pods above the threshold', () => {
   const pods = [
-    makePod('run').phase('Running').created(0).build(),
-    makePod('ok3').phase('Succeeded').created(3).build(),
-    makePod('bad1').phase('Failed').created(1).build(),
-    makePod('ok2').phase('Succeeded').created(2).build(),
-    makePod('pending').phase('Pending').created(0).build(),
+    makePod('run').phase('Running').created(minute(0)).build(),
+    makePod('ok3').phase('Succeeded').created(minute(3)).build(),
+    makePod('bad1').phase('Failed').created(minute(1)).build(),
+    makePod('ok2').phase('Succeeded').created(minute(2)).build(),
+    makePod('pending').phase('Pending').created(minute(0)).build(),
   ];
   const cases: Array<[number, string[]]> = [
     [0, []], // disabled

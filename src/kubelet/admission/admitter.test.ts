@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from '../../api/types.ts';
-import { makeNode, makePod } from '../../scheduler/testing/builders.ts';
+import { makeNode, makePod } from '../../testing/objects.ts';
 import { PodAdmitter, startupOrder } from './admitter.ts';
 
-const node = (): Node => makeNode('n1').allocatable({ cpu: '2', memory: '1Gi', pods: '3' }).obj();
-const cpu = (name: string, q: string) => makePod(name).withRequests({ cpu: q }).onNode('n1').obj();
+const node = (): Node => makeNode('n1').allocatable({ cpu: '2', memory: '1Gi', pods: '3' }).build();
+const cpu = (name: string, q: string) => makePod(name).withRequests({ cpu: q }).onNode('n1').build();
 
 function admitter(released = new Set<string>()): PodAdmitter {
   return new PodAdmitter({ nodeName: 'n1', holdsResources: (uid) => !released.has(uid) });
@@ -56,12 +56,12 @@ test('PodAdmitter: pods added without judging count (restart), and so does a sam
 
 test('PodAdmitter: the pod count includes every admitted pod', () => {
   const a = admitter();
-  for (const n of ['a', 'b', 'c']) assert.equal(a.admitNow(makePod(n).onNode('n1').obj(), node()).admit, true);
-  assert.deepEqual(a.admitNow(makePod('d').onNode('n1').obj(), node()), { admit: false, reason: 'OutOfpods', message: "Node didn't have enough resource: pods, requested: 1, used: 3, capacity: 3" });
+  for (const n of ['a', 'b', 'c']) assert.equal(a.admitNow(makePod(n).onNode('n1').build(), node()).admit, true);
+  assert.deepEqual(a.admitNow(makePod('d').onNode('n1').build(), node()), { admit: false, reason: 'OutOfpods', message: "Node didn't have enough resource: pods, requested: 1, used: 3, capacity: 3" });
 });
 
 test('PodAdmitter: a pod failed only by node labels is judged again on a fresh Node', async () => {
-  const labelled = makeNode('n1').allocatable({ cpu: '2', pods: '10' }).labels({ disk: 'ssd' }).obj();
+  const labelled = makeNode('n1').allocatable({ cpu: '2', pods: '10' }).labels({ disk: 'ssd' }).build();
   const cases: Array<{ name: string; reqs?: Record<string, string>; fresh: () => Promise<Node>; want: string; reads: number }> = [
     { name: 'the label arrived meanwhile', fresh: async () => labelled, want: 'admit', reads: 1 },
     { name: 'still no label', fresh: async () => node(), want: 'NodeAffinity', reads: 1 },
@@ -70,7 +70,7 @@ test('PodAdmitter: a pod failed only by node labels is judged again on a fresh N
   ];
   for (const c of cases) {
     let reads = 0;
-    const pod = makePod('p').withRequests(c.reqs ?? {}).nodeSelector({ disk: 'ssd' }).onNode('n1').obj();
+    const pod = makePod('p').withRequests(c.reqs ?? {}).nodeSelector({ disk: 'ssd' }).onNode('n1').build();
     const r = await admitter().admit(pod, node(), () => {
       reads++;
       return c.fresh();
@@ -90,7 +90,7 @@ test('PodAdmitter: forget drops a rejection', () => {
 
 test('startupOrder: started pods first, then the rest, each oldest first', () => {
   const at = (name: string, created: string, status: Pod['status']) => {
-    const p = makePod(name).onNode('n1').obj();
+    const p = makePod(name).onNode('n1').build();
     p.metadata!.creationTimestamp = created;
     p.status = status;
     return p;

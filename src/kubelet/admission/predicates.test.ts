@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from '../../api/types.ts';
 import { fitNode, fitPod } from '../../api/scheduling/fit.ts';
-import { makeNode, makePod } from '../../scheduler/testing/builders.ts';
-import type { NodeBuilder, PodBuilder } from '../../scheduler/testing/builders.ts';
+import { makeNode, makePod } from '../../testing/objects.ts';
+import type { NodeBuilder, PodBuilder } from '../../testing/objects.ts';
 import { admitPod, generalFilter, onlyNodeAffinity, rejectedStatus, type AdmitResult } from './predicates.ts';
 
 function verdict(pod: PodBuilder, node: NodeBuilder, admitted: Pod[] = []): AdmitResult {
-  return admitPod(fitPod(pod.onNode('n1').obj()), fitNode('n1', node.obj(), admitted.map(fitPod)));
+  return admitPod(fitPod(pod.onNode('n1').build()), fitNode('n1', node.build(), admitted.map(fitPod)));
 }
 
 const node = () => makeNode('n1').allocatable({ cpu: '2', memory: '1Gi', pods: '110', 'ephemeral-storage': '10Gi', 'example.com/dongle': '1' });
@@ -16,8 +16,8 @@ const no = (reason: string, message: string): AdmitResult => ({ admit: false, re
 const ports = no('NodePorts', "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports");
 
 test('admission predicates: the kubelet verdict, reason and message for each check', () => {
-  const small = makePod('small').withRequests({ cpu: '100m', memory: '64Mi' }).onNode('n1').obj();
-  const web = makePod('web').hostPort(8080).onNode('n1').obj();
+  const small = makePod('small').withRequests({ cpu: '100m', memory: '64Mi' }).onNode('n1').build();
+  const web = makePod('web').hostPort(8080).onNode('n1').build();
   const cases: Array<{ name: string; pod: PodBuilder; node?: NodeBuilder; admitted?: Pod[]; want: AdmitResult }> = [
     { name: 'an empty pod on an empty node', pod: makePod('p'), want: ok },
     { name: 'requests that fit beside the admitted', pod: makePod('p').withRequests({ cpu: '1900m' }), admitted: [small], want: ok },
@@ -50,13 +50,13 @@ test('admission predicates: the kubelet verdict, reason and message for each che
     { name: 'limits stand for missing requests', pod: makePod('p').withLimits({ cpu: '3' }), want: no('OutOfcpu', "Node didn't have enough resource: cpu, requested: 3000, used: 0, capacity: 2000") },
     {
       name: 'an init container counts alone while it runs',
-      pod: makePod('p').withRequests({ cpu: '1' }).initContainer({ cpu: '3' }),
+      pod: makePod('p').withRequests({ cpu: '1' }).init({ resources: { requests: { cpu: '3' } } }),
       want: no('OutOfcpu', "Node didn't have enough resource: cpu, requested: 3000, used: 0, capacity: 2000"),
     },
-    { name: 'init and app containers do not add up', pod: makePod('p').withRequests({ cpu: '1500m' }).initContainer({ cpu: '2' }), want: ok },
+    { name: 'init and app containers do not add up', pod: makePod('p').withRequests({ cpu: '1500m' }).init({ resources: { requests: { cpu: '2' } } }), want: ok },
     {
       name: 'a sidecar adds to the app containers',
-      pod: makePod('p').withRequests({ cpu: '1500m' }).initContainer({ cpu: '1' }, true),
+      pod: makePod('p').withRequests({ cpu: '1500m' }).sidecar({ resources: { requests: { cpu: '1' } } }),
       want: no('OutOfcpu', "Node didn't have enough resource: cpu, requested: 2500, used: 0, capacity: 2000"),
     },
     {
@@ -103,16 +103,16 @@ test('admission predicates: the kubelet verdict, reason and message for each che
 });
 
 test('admission predicates: spec.os and the node name', () => {
-  const windows = makePod('p').onNode('n1').obj();
+  const windows = makePod('p').onNode('n1').build();
   windows.spec!.os = { name: 'windows' };
-  assert.deepEqual(admitPod(fitPod(windows), fitNode('n1', node().obj(), [])), no('PodOSNotSupported', "Failed to admit pod as the OS field doesn't match node OS"));
-  const elsewhere = fitPod(makePod('p').onNode('n2').obj());
-  assert.deepEqual(admitPod(elsewhere, fitNode('n1', node().obj(), [])), no('NodeName', "Predicate NodeName failed: node(s) didn't match the requested node name"));
+  assert.deepEqual(admitPod(fitPod(windows), fitNode('n1', node().build(), [])), no('PodOSNotSupported', "Failed to admit pod as the OS field doesn't match node OS"));
+  const elsewhere = fitPod(makePod('p').onNode('n2').build());
+  assert.deepEqual(admitPod(elsewhere, fitNode('n1', node().build(), [])), no('NodeName', "Predicate NodeName failed: node(s) didn't match the requested node name"));
 });
 
 test('admission predicates: only-node-affinity failures are told apart', () => {
-  const n: Node = node().obj();
-  const fails = (p: PodBuilder) => generalFilter(fitPod(p.onNode('n1').obj()), fitNode('n1', n, []));
+  const n: Node = node().build();
+  const fails = (p: PodBuilder) => generalFilter(fitPod(p.onNode('n1').build()), fitNode('n1', n, []));
   assert.equal(onlyNodeAffinity(fails(makePod('p').nodeSelector({ disk: 'ssd' }))), true);
   assert.equal(onlyNodeAffinity(fails(makePod('p').nodeSelector({ disk: 'ssd' }).withRequests({ cpu: '3' }))), false);
   assert.equal(onlyNodeAffinity(fails(makePod('p'))), false);

@@ -14,10 +14,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CriClient } from '../cri/client.ts';
 import { containerdLayout, renderContainerdConfig, type ContainerdConfigOptions, type ContainerdLayout } from './config.ts';
+import type { ErrorCode } from '../../util/errors.ts';
 
 export class ContainerdError extends Error {
-  readonly code: string;
-  constructor(code: 'TK_CONTAINERD_START_FAILED' | 'TK_CONTAINERD_START_TIMEOUT' | 'TK_CONTAINERD_NOT_INSTALLED', message: string) {
+  readonly code: ErrorCode;
+  constructor(code: 'ERR_CONTAINERD_START_FAILED' | 'ERR_CONTAINERD_START_TIMEOUT' | 'ERR_CONTAINERD_NOT_INSTALLED', message: string) {
     super(message);
     this.name = 'ContainerdError';
     this.code = code;
@@ -155,7 +156,7 @@ export class Containerd {
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const early = await Promise.race([spawnError, new Promise<undefined>((r) => child.once('spawn', () => r(undefined)))]);
     if (early) {
-      const code = (early as NodeJS.ErrnoException).code === 'ENOENT' ? 'TK_CONTAINERD_NOT_INSTALLED' : 'TK_CONTAINERD_START_FAILED';
+      const code = (early as NodeJS.ErrnoException).code === 'ENOENT' ? 'ERR_CONTAINERD_NOT_INSTALLED' : 'ERR_CONTAINERD_START_FAILED';
       throw new ContainerdError(code, `cannot run ${opts.binary ?? 'containerd'}: ${early.message}`);
     }
     const pid = child.pid!;
@@ -167,8 +168,8 @@ export class Containerd {
     } catch (err) {
       await self.stop(2000);
       const tail = await logTail(layout.logFile);
-      const code = err instanceof ContainerdError ? err.code : 'TK_CONTAINERD_START_FAILED';
-      throw new ContainerdError(code as 'TK_CONTAINERD_START_FAILED', `containerd did not become ready (${(err as Error).message}); log tail:\n${tail}`);
+      const code = err instanceof ContainerdError ? err.code : 'ERR_CONTAINERD_START_FAILED';
+      throw new ContainerdError(code as 'ERR_CONTAINERD_START_FAILED', `containerd did not become ready (${(err as Error).message}); log tail:\n${tail}`);
     }
     self.#startMs = performance.now() - t0;
     return self;
@@ -223,7 +224,7 @@ async function waitForCri(cri: CriClient, timeoutMs: number, isAlive: () => bool
   const deadline = performance.now() + timeoutMs;
   let lastErr: unknown;
   while (performance.now() < deadline) {
-    if (!isAlive()) throw new ContainerdError('TK_CONTAINERD_START_FAILED', 'containerd exited during start-up');
+    if (!isAlive()) throw new ContainerdError('ERR_CONTAINERD_START_FAILED', 'containerd exited during start-up');
     try {
       await cri.version({ timeoutMs: Math.max(50, Math.min(1000, deadline - performance.now())) });
       return;
@@ -233,7 +234,7 @@ async function waitForCri(cri: CriClient, timeoutMs: number, isAlive: () => bool
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-  throw new ContainerdError('TK_CONTAINERD_START_TIMEOUT', `no CRI answer within ${timeoutMs} ms: ${(lastErr as Error | undefined)?.message ?? ''}`);
+  throw new ContainerdError('ERR_CONTAINERD_START_TIMEOUT', `no CRI answer within ${timeoutMs} ms: ${(lastErr as Error | undefined)?.message ?? ''}`);
 }
 
 async function pollUntilGone(pid: number): Promise<void> {

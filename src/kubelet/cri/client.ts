@@ -4,7 +4,7 @@
 //
 // Callers: CriRuntime (one per agent), the containerd launcher's readiness probe and the image
 // importer. One client multiplexes concurrent calls over one HTTP/2 connection. Every call has a
-// deadline; gRPC failures become CriError with a TK_CRI_* code.
+// deadline; gRPC failures become CriError with an ERR_CRI_* code.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
@@ -113,11 +113,11 @@ export class CriClient {
     this.#client.close();
   }
 
-  /** One unary RPC. Fails with CriError; a missing socket is TK_CRI_UNAVAILABLE. */
+  /** One unary RPC. Fails with CriError; a missing socket is ERR_CRI_UNAVAILABLE. */
   call<Res>(service: Service, method: string, request: Wire, opts: CallOptions = {}): Promise<Res> {
     const def = definition()[`runtime.v1.${service}`];
     const m = def && !isMessageTypeDefinition(def) ? (def as protoLoader.ServiceDefinition)[method] : undefined;
-    if (!m) return Promise.reject(new CriError('TK_CRI_UNIMPLEMENTED', method, `no such CRI method in api.proto: ${service}/${method}`));
+    if (!m) return Promise.reject(new CriError('ERR_CRI_UNIMPLEMENTED', method, `no such CRI method in api.proto: ${service}/${method}`));
     const deadline = Date.now() + (opts.timeoutMs ?? this.#timeoutMs);
     return new Promise<Res>((resolve, reject) => {
       this.#client.makeUnaryRequest<Wire, Res>(

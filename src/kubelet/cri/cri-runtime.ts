@@ -146,10 +146,10 @@ export function refineCriError(e: unknown): never {
   if (e instanceof CriError) {
     const d = e.detail;
     let code: CriError['code'] | undefined;
-    if (e.code === 'TK_CRI_UNKNOWN' && /is reserved for/.test(d)) code = 'TK_CRI_ALREADY_EXISTS';
-    else if (e.code === 'TK_CRI_UNKNOWN' && /is in CONTAINER_[A-Z]+ state/.test(d)) code = 'TK_CRI_FAILED_PRECONDITION';
+    if (e.code === 'ERR_CRI_UNKNOWN' && /is reserved for/.test(d)) code = 'ERR_CRI_ALREADY_EXISTS';
+    else if (e.code === 'ERR_CRI_UNKNOWN' && /is in CONTAINER_[A-Z]+ state/.test(d)) code = 'ERR_CRI_FAILED_PRECONDITION';
     // CreateContainer in a stopped sandbox: the sandbox exists, its task does not.
-    else if (e.code === 'TK_CRI_NOT_FOUND' && e.method === 'CreateContainer' && /no running task found/.test(d)) code = 'TK_CRI_FAILED_PRECONDITION';
+    else if (e.code === 'ERR_CRI_NOT_FOUND' && e.method === 'CreateContainer' && /no running task found/.test(d)) code = 'ERR_CRI_FAILED_PRECONDITION';
     if (code) throw new CriError(code, e.method, d, e.grpcCode);
   }
   throw e;
@@ -210,7 +210,7 @@ export class CriRuntime implements ContainerRuntime {
   async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
     const r = await this.client.podSandboxStatus(id);
     const s = r.status;
-    if (!s) throw new CriError('TK_CRI_NOT_FOUND', 'PodSandboxStatus', `sandbox ${id} not found`);
+    if (!s) throw new CriError('ERR_CRI_NOT_FOUND', 'PodSandboxStatus', `sandbox ${id} not found`);
     const out: PodSandboxStatus = {
       ...sandbox(s),
       ip: s.network?.ip ?? '',
@@ -270,7 +270,7 @@ export class CriRuntime implements ContainerRuntime {
 
   async containerStatus(id: string): Promise<ContainerStatus> {
     const r = await this.client.containerStatus(id);
-    if (!r.status) throw new CriError('TK_CRI_NOT_FOUND', 'ContainerStatus', `container ${id} not found`);
+    if (!r.status) throw new CriError('ERR_CRI_NOT_FOUND', 'ContainerStatus', `container ${id} not found`);
     return containerStatus(r.status);
   }
 
@@ -301,7 +301,7 @@ export class CriRuntime implements ContainerRuntime {
 
   async containerStats(id: string): Promise<ContainerStats> {
     const s = await this.client.containerStats(id);
-    if (!s) throw new CriError('TK_CRI_NOT_FOUND', 'ContainerStats', `container ${id} not found`);
+    if (!s) throw new CriError('ERR_CRI_NOT_FOUND', 'ContainerStats', `container ${id} not found`);
     return stats(s);
   }
 

@@ -8,6 +8,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { buildOciArchive, type BuiltImage } from './oci.ts';
 import type { TarEntry } from './tar.ts';
+import type { ErrorCode } from '../../util/errors.ts';
 
 /**
  * The sandbox image named in containerd's CRI config. Our own registry host, so that nobody mistakes
@@ -25,8 +26,8 @@ const CREATED = '2024-01-01T00:00:00Z';
 const MTIME = Math.floor(Date.parse(CREATED) / 1000);
 
 export class BuiltinImageError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'BuiltinImageError';
     this.code = code;
@@ -38,7 +39,7 @@ const BUSYBOX_PATHS = ['/bin/busybox', '/usr/bin/busybox'];
 
 function findBinary(candidates: readonly string[], pkg: string): string {
   for (const p of candidates) if (existsSync(p)) return p;
-  throw new BuiltinImageError('TK_IMAGE_BINARY_MISSING', `none of ${candidates.join(', ')} exists: install the Debian package ${pkg}`);
+  throw new BuiltinImageError('ERR_IMAGE_BINARY_MISSING', `none of ${candidates.join(', ')} exists: install the Debian package ${pkg}`);
 }
 
 /** True when an ELF executable has no PT_INTERP program header, i.e. needs no dynamic loader. */
@@ -57,7 +58,7 @@ export function isStaticElf(bin: Buffer): boolean {
 
 function readStatic(path: string, pkg: string): Buffer {
   const bin = readFileSync(path);
-  if (!isStaticElf(bin)) throw new BuiltinImageError('TK_IMAGE_BINARY_NOT_STATIC', `${path} is not a static executable: install the Debian package ${pkg}`);
+  if (!isStaticElf(bin)) throw new BuiltinImageError('ERR_IMAGE_BINARY_NOT_STATIC', `${path} is not a static executable: install the Debian package ${pkg}`);
   return bin;
 }
 

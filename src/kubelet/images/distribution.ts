@@ -9,7 +9,7 @@ import { parseImageReference } from './reference.ts';
 import { isLocalhost } from './registries/endpoints.ts';
 
 export class RegistryPushError extends Error {
-  readonly code = 'TK_REGISTRY_PUSH_FAILED';
+  readonly code = 'ERR_REGISTRY_PUSH_FAILED';
   readonly status: number;
   constructor(message: string, status = 0) {
     super(message);

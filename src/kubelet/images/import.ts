@@ -19,12 +19,13 @@ import { buildBusyboxImage, buildPauseImage, builtinFingerprint, defaultBusyboxN
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME } from './oci.ts';
 import { normalizeImageName } from './reference.ts';
 import { readTar } from './tar.ts';
+import type { ErrorCode } from '../../util/errors.ts';
 
 export const K8S_NAMESPACE = 'k8s.io';
 
 export class ImageImportError extends Error {
-  readonly code: string;
-  constructor(code: 'TK_IMAGE_IMPORT_FAILED' | 'TK_IMAGE_ARCHIVE_INVALID', message: string) {
+  readonly code: ErrorCode;
+  constructor(code: 'ERR_IMAGE_IMPORT_FAILED' | 'ERR_IMAGE_ARCHIVE_INVALID', message: string) {
     super(message);
     this.name = 'ImageImportError';
     this.code = code;
@@ -39,11 +40,11 @@ export interface ArchiveImage {
 }
 
 function parseJson(buf: Buffer | undefined, what: string): unknown {
-  if (!buf) throw new ImageImportError('TK_IMAGE_ARCHIVE_INVALID', `archive has no ${what}`);
+  if (!buf) throw new ImageImportError('ERR_IMAGE_ARCHIVE_INVALID', `archive has no ${what}`);
   try {
     return JSON.parse(buf.toString('utf8'));
   } catch {
-    throw new ImageImportError('TK_IMAGE_ARCHIVE_INVALID', `archive's ${what} is not JSON`);
+    throw new ImageImportError('ERR_IMAGE_ARCHIVE_INVALID', `archive's ${what} is not JSON`);
   }
 }
 
@@ -73,7 +74,7 @@ export function inspectArchive(archive: Buffer): ArchiveImage[] {
   if (dockerManifest) {
     // containerd prefers manifest.json when both are present; so do we.
     const list = parseJson(dockerManifest, 'manifest.json');
-    if (!Array.isArray(list)) throw new ImageImportError('TK_IMAGE_ARCHIVE_INVALID', 'manifest.json is not a list');
+    if (!Array.isArray(list)) throw new ImageImportError('ERR_IMAGE_ARCHIVE_INVALID', 'manifest.json is not a list');
     for (const e of list) {
       const config = str(obj(e).Config);
       if (!config) continue;
@@ -127,7 +128,7 @@ async function allPresent(cri: CriClient, images: readonly ArchiveImage[]): Prom
 function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new ImageImportError('TK_IMAGE_IMPORT_FAILED', `${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
+      if (err) reject(new ImageImportError('ERR_IMAGE_IMPORT_FAILED', `${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
       else resolve({ stdout, stderr });
     });
   });
@@ -162,7 +163,7 @@ async function importNow(socket: string, file: string, opts: ImportOptions): Pro
     // CRI learns of new images from containerd's event stream, a moment after ctr returns.
     const deadline = performance.now() + (opts.visibleTimeoutMs ?? 10_000);
     while (images.every((i) => i.names.length > 0) && !(await allPresent(cri, images))) {
-      if (performance.now() > deadline) throw new ImageImportError('TK_IMAGE_IMPORT_FAILED', `imported ${file}, but CRI does not list ${images.flatMap((i) => i.names).join(', ')}`);
+      if (performance.now() > deadline) throw new ImageImportError('ERR_IMAGE_IMPORT_FAILED', `imported ${file}, but CRI does not list ${images.flatMap((i) => i.names).join(', ')}`);
       await new Promise((r) => setTimeout(r, 10));
     }
     return { imported: true, images, ms: performance.now() - t0 };

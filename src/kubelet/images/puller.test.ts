@@ -37,10 +37,10 @@ class StubImages implements ImageService {
 }
 
 const unauthorized = (image: string) =>
-  new CriError('TK_CRI_UNKNOWN', 'PullImage', `failed to pull and unpack image "${image}": failed to resolve reference "${image}": pulling from host 127.0.0.1:5000 failed with status code [manifests latest]: 401 Unauthorized`);
+  new CriError('ERR_CRI_UNKNOWN', 'PullImage', `failed to pull and unpack image "${image}": failed to resolve reference "${image}": pulling from host 127.0.0.1:5000 failed with status code [manifests latest]: 401 Unauthorized`);
 const notFound = (image: string) =>
-  new CriError('TK_CRI_NOT_FOUND', 'PullImage', `failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`, GRPC_CODE.NOT_FOUND);
-const refused = () => new CriError('TK_CRI_UNKNOWN', 'PullImage', 'failed to do request: Head "http://127.0.0.1:1/v2/x/manifests/latest": dial tcp 127.0.0.1:1: connect: connection refused');
+  new CriError('ERR_CRI_NOT_FOUND', 'PullImage', `failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`, GRPC_CODE.NOT_FOUND);
+const refused = () => new CriError('ERR_CRI_UNKNOWN', 'PullImage', 'failed to do request: Head "http://127.0.0.1:1/v2/x/manifests/latest": dial tcp 127.0.0.1:1: connect: connection refused');
 
 test('default pull policy as Kubernetes defaults it', () => {
   const cases: [string, PullPolicy][] = [
@@ -229,11 +229,11 @@ test('progress reports elapsed time (and bytes from a source) while the pull run
 test('classifies containerd pull errors', () => {
   const cases: [unknown, string][] = [
     [unauthorized('x'), 'auth'],
-    [new CriError('TK_CRI_UNKNOWN', 'PullImage', 'failed to resolve reference "x": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope'), 'auth'],
+    [new CriError('ERR_CRI_UNKNOWN', 'PullImage', 'failed to resolve reference "x": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope'), 'auth'],
     [notFound('x'), 'not-found'],
     [refused(), 'unavailable'],
-    [new CriError('TK_CRI_UNKNOWN', 'PullImage', 'http: server gave HTTP response to HTTPS client'), 'unavailable'],
-    [new CriError('TK_CRI_UNKNOWN', 'PullImage', 'failed to unpack image: something else'), 'other'],
+    [new CriError('ERR_CRI_UNKNOWN', 'PullImage', 'http: server gave HTTP response to HTTPS client'), 'unavailable'],
+    [new CriError('ERR_CRI_UNKNOWN', 'PullImage', 'failed to unpack image: something else'), 'other'],
   ];
   for (const [err, want] of cases) assert.equal(classifyPullError(err), want, String(err));
 });

@@ -108,7 +108,7 @@ export function classifyPullError(err: unknown): PullFailureCause {
   if (/\b40[13]\b|unauthori[sz]ed|authorization failed|pull access denied|no basic auth credentials|failed to authorize|authentication required|denied:/i.test(text)) return 'auth';
   if ((err instanceof CriError && err.grpcCode === GRPC_CODE.NOT_FOUND) || /: not found\b|manifest unknown|name unknown|\b404\b/i.test(text)) return 'not-found';
   if (/connection refused|no such host|i\/o timeout|network is unreachable|no route to host|connection reset|tls: |x509: |server gave HTTP response to HTTPS client|dial tcp|deadline exceeded/i.test(text)) return 'unavailable';
-  if (err instanceof CriError && (err.code === 'TK_CRI_UNAVAILABLE' || err.code === 'TK_CRI_DEADLINE_EXCEEDED')) return 'unavailable';
+  if (err instanceof CriError && (err.code === 'ERR_CRI_UNAVAILABLE' || err.code === 'ERR_CRI_DEADLINE_EXCEEDED')) return 'unavailable';
   return 'other';
 }
 

@@ -3,7 +3,7 @@
 // Pure; called by the image builders, the importer and the image pull policy.
 
 export class ImageReferenceError extends Error {
-  readonly code = 'TK_IMAGE_REFERENCE';
+  readonly code = 'ERR_IMAGE_REFERENCE';
   constructor(message: string) {
     super(message);
     this.name = 'ImageReferenceError';

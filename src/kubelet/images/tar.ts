@@ -18,7 +18,7 @@ export interface TarEntry {
 }
 
 export class TarFormatError extends Error {
-  readonly code = 'TK_TAR_FORMAT';
+  readonly code = 'ERR_TAR_FORMAT';
   constructor(message: string) {
     super(message);
     this.name = 'TarFormatError';

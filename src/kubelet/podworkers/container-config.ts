@@ -25,7 +25,7 @@ import {
 } from './labels.ts';
 
 export class ContainerConfigError extends Error {
-  readonly code = 'TK_CONTAINER_CONFIG';
+  readonly code = 'ERR_CONTAINER_CONFIG';
   constructor(message: string) {
     super(message);
     this.name = 'ContainerConfigError';

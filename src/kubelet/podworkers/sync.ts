@@ -88,7 +88,7 @@ export interface PodSyncerOptions {
 const MOUNT_RETRY_MS = 2000;
 
 function isNotFoundErr(err: unknown): boolean {
-  return err instanceof CriError && err.code === 'TK_CRI_NOT_FOUND';
+  return err instanceof CriError && err.code === 'ERR_CRI_NOT_FOUND';
 }
 
 export function podLogDir(logRoot: string, pod: Pod): string {

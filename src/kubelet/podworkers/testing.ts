@@ -5,7 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Container, Pod, PodStatus } from '../../api/types.ts';
+import type { Pod, PodStatus } from '../../api/types.ts';
+import { makePod as sharedMakePod, type PodBuilder } from '../../testing/objects.ts';
+import { until } from '../../testing/until.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { NoopPodCgroups } from '../cgroups/pod-cgroups.ts';
@@ -20,6 +22,8 @@ import { PodWorkers } from './pod-workers.ts';
 import { Pleg } from '../pleg/pleg.ts';
 import { PodSyncer } from './sync.ts';
 
+export type { PodBuilder };
+
 export class RecordingWriter implements StatusWriter {
   readonly writes: { name: string; status: PodStatus }[] = [];
   readonly latest = new Map<string, PodStatus>();
@@ -29,44 +33,18 @@ export class RecordingWriter implements StatusWriter {
   }
 }
 
-let seq = 0;
-
-/** A small pod builder: makePod('web').container({...}).build() */
-export class PodBuilder {
-  readonly pod: Pod;
-  constructor(name: string) {
-    seq++;
-    this.pod = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: 'default', uid: `uid-${name}-${seq}`, resourceVersion: '1' },
-      spec: { nodeName: 'node-1', restartPolicy: 'Always', terminationGracePeriodSeconds: 30, containers: [] },
-      status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
-    };
-  }
-  container(c: Partial<Container> & { name: string }): this {
-    this.pod.spec!.containers.push({ image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], ...c });
-    return this;
-  }
-  init(c: Partial<Container> & { name: string }): this {
-    (this.pod.spec!.initContainers ??= []).push({ image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['true'], ...c });
-    return this;
-  }
-  restartPolicy(p: 'Always' | 'OnFailure' | 'Never'): this {
-    this.pod.spec!.restartPolicy = p;
-    return this;
-  }
-  with(fn: (p: Pod) => void): this {
-    fn(this.pod);
-    return this;
-  }
-  build(): Pod {
-    return this.pod;
-  }
-}
-
+/**
+ * A pod bound to this stack's node, as the agent receives it: restartPolicy Always, a 30 s grace period,
+ * PodScheduled, containers that run `sleep 3600` (init containers `true`) from a present image.
+ */
 export function makePod(name: string): PodBuilder {
-  return new PodBuilder(name);
+  return sharedMakePod(name)
+    .resourceVersion('1')
+    .onNode('node-1')
+    .restartPolicy('Always')
+    .gracePeriod(30)
+    .condition('PodScheduled', 'True')
+    .containerDefaults({ imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }, { imagePullPolicy: 'IfNotPresent', command: ['true'] });
 }
 
 export interface Stack {
@@ -132,13 +110,9 @@ export function makeStack(opts: StackOptions = {}): Stack {
   workers = new PodWorkers({ syncer, status, prober, clock, resyncMs: 60_000, confirmDeletion: async (p) => void deleted.push(p.metadata?.name ?? '') });
   const pleg = new Pleg({ runtime, clock, nodeName: 'node-1', onChange: (uid) => workers!.kick(uid) });
   const w = workers;
-  const until = async (cond: () => boolean, what = 'condition'): Promise<void> => {
-    for (let i = 0; i < 2000; i++) {
-      if (cond()) return;
-      await new Promise((r) => setImmediate(r));
-      if (i > 100) await new Promise((r) => setTimeout(r, 1));
-    }
-    throw new Error(`never reached: ${what}; events: ${recorder.reasons().join(',')}`);
+  // In-process work only: turn the event loop rather than sleep, and name the events seen on timeout.
+  const untilHolds = async (cond: () => boolean, what = 'condition'): Promise<void> => {
+    await until(what, cond, { intervalMs: 0, timeoutMs: 5_000, detail: () => `events: ${recorder.reasons().join(',')}` });
   };
   // Real I/O (hosts file, termination messages) happens inside syncs: wait until every worker rests.
   const settle = async () => {
@@ -149,7 +123,7 @@ export function makeStack(opts: StackOptions = {}): Stack {
     }
   };
   return {
-    clock, runtime, recorder, writer, status, prober, workers: w, syncer, pleg, source, cgroups, dir, deleted, until,
+    clock, runtime, recorder, writer, status, prober, workers: w, syncer, pleg, source, cgroups, dir, deleted, until: untilHolds,
     async advance(ms, stepMs = 500) {
       for (let t = 0; t < ms; t += stepMs) {
         clock.advance(Math.min(stepMs, ms - t));

@@ -121,7 +121,7 @@ export async function execProbe(runtime: Pick<RuntimeService, 'execSync'>, comma
     if (r.exitCode === 0) return { ok: true, output: out };
     return { ok: false, message: out.trim() === '' ? `command ${JSON.stringify(command.join(' '))} exited with ${r.exitCode}` : out };
   } catch (err) {
-    if (err instanceof CriError && err.code === 'TK_CRI_DEADLINE_EXCEEDED') return { ok: false, message: `command ${JSON.stringify(command.join(' '))} timed out` };
+    if (err instanceof CriError && err.code === 'ERR_CRI_DEADLINE_EXCEEDED') return { ok: false, message: `command ${JSON.stringify(command.join(' '))} timed out` };
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
 }

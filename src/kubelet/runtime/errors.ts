@@ -2,15 +2,15 @@
 // ones, so the pod workers handle one error vocabulary whatever runtime is underneath.
 
 export type CriErrorCode =
-  | 'TK_CRI_NOT_FOUND'
-  | 'TK_CRI_ALREADY_EXISTS'
-  | 'TK_CRI_INVALID_ARGUMENT'
-  | 'TK_CRI_FAILED_PRECONDITION'
-  | 'TK_CRI_DEADLINE_EXCEEDED'
-  | 'TK_CRI_UNAVAILABLE'
-  | 'TK_CRI_UNIMPLEMENTED'
-  | 'TK_CRI_CANCELLED'
-  | 'TK_CRI_UNKNOWN';
+  | 'ERR_CRI_NOT_FOUND'
+  | 'ERR_CRI_ALREADY_EXISTS'
+  | 'ERR_CRI_INVALID_ARGUMENT'
+  | 'ERR_CRI_FAILED_PRECONDITION'
+  | 'ERR_CRI_DEADLINE_EXCEEDED'
+  | 'ERR_CRI_UNAVAILABLE'
+  | 'ERR_CRI_UNIMPLEMENTED'
+  | 'ERR_CRI_CANCELLED'
+  | 'ERR_CRI_UNKNOWN';
 
 /** gRPC status code numbers (grpc/doc/statuscodes.md), kept here so fakes need no gRPC import. */
 export const GRPC_CODE = {
@@ -28,14 +28,14 @@ export const GRPC_CODE = {
 } as const;
 
 const BY_GRPC: Record<number, CriErrorCode> = {
-  [GRPC_CODE.CANCELLED]: 'TK_CRI_CANCELLED',
-  [GRPC_CODE.INVALID_ARGUMENT]: 'TK_CRI_INVALID_ARGUMENT',
-  [GRPC_CODE.DEADLINE_EXCEEDED]: 'TK_CRI_DEADLINE_EXCEEDED',
-  [GRPC_CODE.NOT_FOUND]: 'TK_CRI_NOT_FOUND',
-  [GRPC_CODE.ALREADY_EXISTS]: 'TK_CRI_ALREADY_EXISTS',
-  [GRPC_CODE.FAILED_PRECONDITION]: 'TK_CRI_FAILED_PRECONDITION',
-  [GRPC_CODE.UNIMPLEMENTED]: 'TK_CRI_UNIMPLEMENTED',
-  [GRPC_CODE.UNAVAILABLE]: 'TK_CRI_UNAVAILABLE',
+  [GRPC_CODE.CANCELLED]: 'ERR_CRI_CANCELLED',
+  [GRPC_CODE.INVALID_ARGUMENT]: 'ERR_CRI_INVALID_ARGUMENT',
+  [GRPC_CODE.DEADLINE_EXCEEDED]: 'ERR_CRI_DEADLINE_EXCEEDED',
+  [GRPC_CODE.NOT_FOUND]: 'ERR_CRI_NOT_FOUND',
+  [GRPC_CODE.ALREADY_EXISTS]: 'ERR_CRI_ALREADY_EXISTS',
+  [GRPC_CODE.FAILED_PRECONDITION]: 'ERR_CRI_FAILED_PRECONDITION',
+  [GRPC_CODE.UNIMPLEMENTED]: 'ERR_CRI_UNIMPLEMENTED',
+  [GRPC_CODE.UNAVAILABLE]: 'ERR_CRI_UNAVAILABLE',
 };
 
 export class CriError extends Error {
@@ -58,10 +58,10 @@ export class CriError extends Error {
 }
 
 export function criErrorFromGrpc(method: string, grpcCode: number, details: string): CriError {
-  return new CriError(BY_GRPC[grpcCode] ?? 'TK_CRI_UNKNOWN', method, details, grpcCode);
+  return new CriError(BY_GRPC[grpcCode] ?? 'ERR_CRI_UNKNOWN', method, details, grpcCode);
 }
 
 export function isCriNotFound(err: unknown): boolean {
-  return err instanceof CriError && err.code === 'TK_CRI_NOT_FOUND';
+  return err instanceof CriError && err.code === 'ERR_CRI_NOT_FOUND';
 }
 

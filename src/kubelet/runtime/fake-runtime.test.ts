@@ -46,7 +46,7 @@ describe('FakeRuntime scripting', () => {
     const clock = new FakeClock();
     const rt = new FakeRuntime({ clock, images: ['busybox'] })
       .program((c) => (c.config.metadata.name === 'oom' ? { exitAfterMs: 200, exitCode: 137, reason: 'OOMKilled' } : undefined))
-      .program((c) => (c.argv[0] === '/app' ? { startError: new CriError('TK_CRI_UNKNOWN', 'StartContainer', 'exec: "/app": stat /app: no such file or directory') } : undefined));
+      .program((c) => (c.argv[0] === '/app' ? { startError: new CriError('ERR_CRI_UNKNOWN', 'StartContainer', 'exec: "/app": stat /app: no such file or directory') } : undefined));
     const oom = await started(rt, ['anything'], 'oom');
     clock.advance(200);
     assert.deepEqual([(await rt.containerStatus(oom.id)).exitCode, (await rt.containerStatus(oom.id)).reason], [137, 'OOMKilled']);
@@ -70,13 +70,13 @@ describe('FakeRuntime scripting', () => {
     });
     const { id } = await started(rt, ['sleep', '3600']);
     assert.equal((await rt.execSync(id, ['cat', '/tmp/healthy'], 1)).stdout.toString(), 'ok');
-    await assert.rejects(rt.execSync(id, ['slow'], 1), (e: unknown) => e instanceof CriError && e.code === 'TK_CRI_DEADLINE_EXCEEDED');
+    await assert.rejects(rt.execSync(id, ['slow'], 1), (e: unknown) => e instanceof CriError && e.code === 'ERR_CRI_DEADLINE_EXCEEDED');
     assert.equal((await rt.execSync(id, ['echo', 'a', 'b'], 1)).stdout.toString(), 'a b\n');
   });
 
   it('fails the next call of a method when told to, once', async () => {
     const rt = new FakeRuntime({ clock: new FakeClock(), images: ['busybox'] });
-    rt.failNext('runPodSandbox', new CriError('TK_CRI_UNKNOWN', 'RunPodSandbox', 'failed to setup network'));
+    rt.failNext('runPodSandbox', new CriError('ERR_CRI_UNKNOWN', 'RunPodSandbox', 'failed to setup network'));
     await assert.rejects(rt.runPodSandbox(sandbox()), /failed to setup network/);
     assert.ok(await rt.runPodSandbox(sandbox()));
     assert.deepEqual(rt.calls.map((c) => c.method), ['runPodSandbox', 'runPodSandbox']);

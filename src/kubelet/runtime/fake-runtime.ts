@@ -270,7 +270,7 @@ export class FakeRuntime implements ContainerRuntime {
   /** Ends a running container now, as a crash or an OOM kill would. */
   exitContainer(id: string, exitCode: number, reason?: string, message = ''): void {
     const c = this.#containers.get(id);
-    if (!c || c.state !== 'running') throw err('TK_CRI_FAILED_PRECONDITION', 'exitContainer', `container ${id} is not running`);
+    if (!c || c.state !== 'running') throw err('ERR_CRI_FAILED_PRECONDITION', 'exitContainer', `container ${id} is not running`);
     this.#finish(c, exitCode, reason ?? (exitCode === 0 ? 'Completed' : 'Error'), message);
   }
 
@@ -296,11 +296,11 @@ export class FakeRuntime implements ContainerRuntime {
     this.#enter('runPodSandbox', [config, runtimeHandler]);
     const md = config.metadata;
     const hostNetwork = config.linux?.securityContext?.namespaceOptions?.network === 'NODE';
-    if (!hostNetwork && !this.networkReady) throw err('TK_CRI_UNKNOWN', m, 'failed to setup network for sandbox: cni plugin not initialized');
+    if (!hostNetwork && !this.networkReady) throw err('ERR_CRI_UNKNOWN', m, 'failed to setup network for sandbox: cni plugin not initialized');
     const name = `${md.name}_${md.namespace}_${md.uid}_${md.attempt}`;
     for (const s of this.#sandboxes.values()) {
       const o = s.config.metadata;
-      if (`${o.name}_${o.namespace}_${o.uid}_${o.attempt}` === name) throw err('TK_CRI_ALREADY_EXISTS', m, `failed to reserve sandbox name "${name}": name "${name}" is reserved for "${s.id}"`);
+      if (`${o.name}_${o.namespace}_${o.uid}_${o.attempt}` === name) throw err('ERR_CRI_ALREADY_EXISTS', m, `failed to reserve sandbox name "${name}": name "${name}" is reserved for "${s.id}"`);
     }
     const id = randomBytes(32).toString('hex');
     this.#sandboxes.set(id, { id, config: structuredClone(config), state: 'ready', createdAt: this.clock.now(), ip: hostNetwork ? '' : this.#allocIp(m), runtimeHandler });
@@ -356,16 +356,16 @@ export class FakeRuntime implements ContainerRuntime {
     const m = 'CreateContainer';
     this.#enter('createContainer', [podSandboxId, config, sandboxConfig]);
     // containerd 1.6.20 crashes without it (design.md); the fake refuses, so tests catch the omission.
-    if (!sandboxConfig) throw err('TK_CRI_INVALID_ARGUMENT', m, 'sandbox config must not be nil');
+    if (!sandboxConfig) throw err('ERR_CRI_INVALID_ARGUMENT', m, 'sandbox config must not be nil');
     const s = this.#sandbox(m, podSandboxId);
-    if (s.state !== 'ready') throw err('TK_CRI_FAILED_PRECONDITION', m, `sandbox ${podSandboxId} is not running`);
+    if (s.state !== 'ready') throw err('ERR_CRI_FAILED_PRECONDITION', m, `sandbox ${podSandboxId} is not running`);
     const img = this.#imageByRef(config.image.image);
-    if (!img) throw err('TK_CRI_NOT_FOUND', m, `failed to resolve image "${config.image.image}": not found`);
+    if (!img) throw err('ERR_CRI_NOT_FOUND', m, `failed to resolve image "${config.image.image}": not found`);
     const sm = s.config.metadata;
     const name = `${config.metadata.name}_${sm.name}_${sm.namespace}_${sm.uid}_${config.metadata.attempt}`;
     for (const c of this.#containers.values()) {
       if (c.sandboxId === podSandboxId && c.config.metadata.name === config.metadata.name && c.config.metadata.attempt === config.metadata.attempt) {
-        throw err('TK_CRI_ALREADY_EXISTS', m, `failed to reserve container name "${name}": name "${name}" is reserved for "${c.id}"`);
+        throw err('ERR_CRI_ALREADY_EXISTS', m, `failed to reserve container name "${name}": name "${name}" is reserved for "${c.id}"`);
       }
     }
     const id = randomBytes(32).toString('hex');
@@ -392,9 +392,9 @@ export class FakeRuntime implements ContainerRuntime {
     const m = 'StartContainer';
     this.#enter('startContainer', [id]);
     const c = this.#container(m, id);
-    if (c.state !== 'created') throw err('TK_CRI_FAILED_PRECONDITION', m, `failed to set starting state for container "${id}": container is in ${wireState(c.state)} state`);
+    if (c.state !== 'created') throw err('ERR_CRI_FAILED_PRECONDITION', m, `failed to set starting state for container "${id}": container is in ${wireState(c.state)} state`);
     const s = this.#sandboxes.get(c.sandboxId);
-    if (!s || s.state !== 'ready') throw err('TK_CRI_FAILED_PRECONDITION', m, `sandbox container "${c.sandboxId}" is not running`);
+    if (!s || s.state !== 'ready') throw err('ERR_CRI_FAILED_PRECONDITION', m, `sandbox container "${c.sandboxId}" is not running`);
     const p = this.#programFor(c);
     if (p.startError) {
       c.state = 'exited';
@@ -486,19 +486,19 @@ export class FakeRuntime implements ContainerRuntime {
   async reopenContainerLog(id: string): Promise<void> {
     this.#enter('reopenContainerLog', [id]);
     const c = this.#container('ReopenContainerLog', id);
-    if (c.state !== 'running') throw err('TK_CRI_FAILED_PRECONDITION', 'ReopenContainerLog', 'container is not running');
+    if (c.state !== 'running') throw err('ERR_CRI_FAILED_PRECONDITION', 'ReopenContainerLog', 'container is not running');
   }
 
   async execSync(id: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult> {
     const m = 'ExecSync';
     this.#enter('execSync', [id, cmd, timeoutSeconds]);
     const c = this.#container(m, id);
-    if (c.state !== 'running') throw err('TK_CRI_FAILED_PRECONDITION', m, `failed to exec in container: container is in ${wireState(c.state)} state`);
+    if (c.state !== 'running') throw err('ERR_CRI_FAILED_PRECONDITION', m, `failed to exec in container: container is in ${wireState(c.state)} state`);
     const ctx: ExecContext = { ...this.#programContext(c), cmd: [...cmd], timeoutSeconds };
     let r: ExecSyncResult | 'timeout' | undefined;
     for (const script of this.#execs) if ((r = script(ctx)) !== undefined) break;
     r ??= builtinExec(ctx);
-    if (r === 'timeout') throw err('TK_CRI_DEADLINE_EXCEEDED', m, `failed to exec in container: timeout ${timeoutSeconds}s exceeded: context deadline exceeded`);
+    if (r === 'timeout') throw err('ERR_CRI_DEADLINE_EXCEEDED', m, `failed to exec in container: timeout ${timeoutSeconds}s exceeded: context deadline exceeded`);
     return { stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr), exitCode: r.exitCode };
   }
 
@@ -554,11 +554,11 @@ export class FakeRuntime implements ContainerRuntime {
     this.#enter('pullImage', [ref, auth, sandboxConfig]);
     const name = normalizeImageName(ref);
     const src = this.#registry.get(name);
-    if (!src) throw err('TK_CRI_UNKNOWN', m, `failed to pull and unpack image "${name}": failed to resolve reference "${name}": ${name}: not found`);
+    if (!src) throw err('ERR_CRI_UNKNOWN', m, `failed to pull and unpack image "${name}": failed to resolve reference "${name}": ${name}: not found`);
     if (src.credentials) {
       const basic = Buffer.from(`${src.credentials.username}:${src.credentials.password}`).toString('base64');
       const ok = (auth?.username === src.credentials.username && auth?.password === src.credentials.password) || auth?.auth === basic;
-      if (!ok) throw err('TK_CRI_UNKNOWN', m, `failed to pull and unpack image "${name}": failed to resolve reference "${name}": pulling from host failed with status code [manifests ${name}]: 401 Unauthorized`);
+      if (!ok) throw err('ERR_CRI_UNKNOWN', m, `failed to pull and unpack image "${name}": failed to resolve reference "${name}": pulling from host failed with status code [manifests ${name}]: 401 Unauthorized`);
     }
     return this.addImage(name, { id: src.id, size: src.size });
   }
@@ -593,19 +593,19 @@ export class FakeRuntime implements ContainerRuntime {
 
   #sandbox(method: string, id: string): SandboxRec {
     const s = this.#sandboxes.get(id);
-    if (!s) throw err('TK_CRI_NOT_FOUND', method, `an error occurred when try to find sandbox "${id}": not found`);
+    if (!s) throw err('ERR_CRI_NOT_FOUND', method, `an error occurred when try to find sandbox "${id}": not found`);
     return s;
   }
 
   #container(method: string, id: string): ContainerRec {
     const c = this.#containers.get(id);
-    if (!c) throw err('TK_CRI_NOT_FOUND', method, `an error occurred when try to find container "${id}": not found`);
+    if (!c) throw err('ERR_CRI_NOT_FOUND', method, `an error occurred when try to find container "${id}": not found`);
     return c;
   }
 
   #streamable(method: string, id: string): void {
     const c = this.#container(method, id);
-    if (c.state !== 'running') throw err('TK_CRI_FAILED_PRECONDITION', method, `container is in ${wireState(c.state)} state`);
+    if (c.state !== 'running') throw err('ERR_CRI_FAILED_PRECONDITION', method, `container is in ${wireState(c.state)} state`);
   }
 
   #sandboxView(s: SandboxRec): PodSandbox {
@@ -665,7 +665,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   #allocIp(method: string): string {
     const n = this.#freeIps.shift() ?? (this.#nextIp <= this.#lastIp ? this.#nextIp++ : undefined);
-    if (n === undefined) throw err('TK_CRI_UNKNOWN', method, 'failed to setup network for sandbox: no IP addresses available in range set');
+    if (n === undefined) throw err('ERR_CRI_UNKNOWN', method, 'failed to setup network for sandbox: no IP addresses available in range set');
     return intToIpv4(n);
   }
 

@@ -152,7 +152,7 @@ export function runtimeSuite(name: string, makeHarness: () => Promise<RuntimeSui
       assert.equal(s.reason, 'Error');
       assert.ok(s.finishedAt >= s.startedAt);
       await rt.removeContainer(id);
-      await rejectsWith(rt.containerStatus(id), 'TK_CRI_NOT_FOUND');
+      await rejectsWith(rt.containerStatus(id), 'ERR_CRI_NOT_FOUND');
       assert.deepEqual(await rt.listContainers({ id }), []);
     });
 
@@ -203,14 +203,14 @@ export function runtimeSuite(name: string, makeHarness: () => Promise<RuntimeSui
     it('refuses exec and a second start on a container that is not running', async () => {
       const [sid, sc] = await runSandbox();
       const created = await rt.createContainer(sid, containerConfig('idle', ['sleep', '3600']), sc);
-      await rejectsWith(rt.execSync(created, ['true'], 5), 'TK_CRI_FAILED_PRECONDITION');
+      await rejectsWith(rt.execSync(created, ['true'], 5), 'ERR_CRI_FAILED_PRECONDITION');
       // Stopping a container that never started is a no-op: it can still be started afterwards.
       await rt.stopContainer(created, 0);
       assert.equal((await rt.containerStatus(created)).state, 'created');
       const id = await runContainer(sid, sc, 'main', ['true']);
       await waitState(id, 'exited');
-      await rejectsWith(rt.execSync(id, ['true'], 5), 'TK_CRI_FAILED_PRECONDITION');
-      await rejectsWith(rt.startContainer(id), 'TK_CRI_FAILED_PRECONDITION');
+      await rejectsWith(rt.execSync(id, ['true'], 5), 'ERR_CRI_FAILED_PRECONDITION');
+      await rejectsWith(rt.startContainer(id), 'ERR_CRI_FAILED_PRECONDITION');
     });
 
     it('treats stop and remove as idempotent, for unknown ids too', async () => {
@@ -237,20 +237,20 @@ export function runtimeSuite(name: string, makeHarness: () => Promise<RuntimeSui
 
     it('answers NOT_FOUND for unknown sandboxes and containers', async () => {
       const unknown = 'e'.repeat(64);
-      await rejectsWith(rt.podSandboxStatus(unknown), 'TK_CRI_NOT_FOUND');
-      await rejectsWith(rt.containerStatus(unknown), 'TK_CRI_NOT_FOUND');
-      await rejectsWith(rt.startContainer(unknown), 'TK_CRI_NOT_FOUND');
-      await rejectsWith(rt.execSync(unknown, ['true'], 5), 'TK_CRI_NOT_FOUND');
+      await rejectsWith(rt.podSandboxStatus(unknown), 'ERR_CRI_NOT_FOUND');
+      await rejectsWith(rt.containerStatus(unknown), 'ERR_CRI_NOT_FOUND');
+      await rejectsWith(rt.startContainer(unknown), 'ERR_CRI_NOT_FOUND');
+      await rejectsWith(rt.execSync(unknown, ['true'], 5), 'ERR_CRI_NOT_FOUND');
       const [sid, sc] = await runSandbox();
-      await rejectsWith(rt.createContainer(unknown, containerConfig('x', ['true']), sc), 'TK_CRI_NOT_FOUND');
+      await rejectsWith(rt.createContainer(unknown, containerConfig('x', ['true']), sc), 'ERR_CRI_NOT_FOUND');
       void sid;
     });
 
     it('refuses absent images and reused container names', async () => {
       const [sid, sc] = await runSandbox();
-      await rejectsWith(rt.createContainer(sid, { ...containerConfig('x', ['true']), image: { image: h.absentImage } }, sc), 'TK_CRI_NOT_FOUND');
+      await rejectsWith(rt.createContainer(sid, { ...containerConfig('x', ['true']), image: { image: h.absentImage } }, sc), 'ERR_CRI_NOT_FOUND');
       await rt.createContainer(sid, containerConfig('dup', ['true']), sc);
-      await rejectsWith(rt.createContainer(sid, containerConfig('dup', ['true']), sc), 'TK_CRI_ALREADY_EXISTS');
+      await rejectsWith(rt.createContainer(sid, containerConfig('dup', ['true']), sc), 'ERR_CRI_ALREADY_EXISTS');
       // The next attempt of the same container is a new name.
       await rt.createContainer(sid, { ...containerConfig('dup', ['true']), metadata: { name: 'dup', attempt: 1 }, logPath: 'dup/1.log' }, sc);
     });
@@ -264,15 +264,15 @@ export function runtimeSuite(name: string, makeHarness: () => Promise<RuntimeSui
       const ss = await rt.podSandboxStatus(sid);
       assert.equal(ss.state, 'notready');
       assert.equal(ss.ip, '');
-      await rejectsWith(rt.createContainer(sid, containerConfig('late', ['true']), sc), 'TK_CRI_FAILED_PRECONDITION');
+      await rejectsWith(rt.createContainer(sid, containerConfig('late', ['true']), sc), 'ERR_CRI_FAILED_PRECONDITION');
     });
 
     it('removing a ready sandbox removes its running containers', async () => {
       const [sid, sc] = await runSandbox();
       const id = await runContainer(sid, sc, 'main', ['sleep', '3600']);
       await rt.removePodSandbox(sid);
-      await rejectsWith(rt.containerStatus(id), 'TK_CRI_NOT_FOUND');
-      await rejectsWith(rt.podSandboxStatus(sid), 'TK_CRI_NOT_FOUND');
+      await rejectsWith(rt.containerStatus(id), 'ERR_CRI_NOT_FOUND');
+      await rejectsWith(rt.podSandboxStatus(sid), 'ERR_CRI_NOT_FOUND');
       assert.deepEqual(await rt.listPodSandbox({ id: sid }), []);
     });
 

@@ -7,7 +7,7 @@
 // Callers: one pod worker per pod, so calls for different pods run concurrently; calls for one pod
 // are serialised by its worker. Every method may be called concurrently with any other.
 // Idempotent (must not fail when already done): stopPodSandbox, removePodSandbox, stopContainer,
-// removeContainer, removeImage. An unknown id is CriError TK_CRI_NOT_FOUND for everything else.
+// removeContainer, removeImage. An unknown id is CriError ERR_CRI_NOT_FOUND for everything else.
 // Expected outcomes are values (an absent image is `undefined`, a failed command is an exit code);
 // real failures throw CriError (./errors.ts).
 //

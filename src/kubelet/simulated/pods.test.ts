@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod, PodStatus } from '../../api/types.ts';
+import { makePod, type PodBuilder } from '../../testing/objects.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { DueQueue } from './due-queue.ts';
 import { ANNOTATION_EXIT_AFTER, ANNOTATION_EXIT_CODE, ANNOTATION_START_DELAY, SimulatedPods, type PodHost } from './pods.ts';
@@ -12,7 +13,7 @@ import { standInNode } from '../admission/predicates.ts';
 class Host implements PodHost {
   readonly name = 'sim-0';
   readonly hostIP = '198.18.0.1';
-  // 1 cpu: room for ten of makePod's 100m pods.
+  // 1 cpu: room for ten of simPod's 100m pods.
   readonly admission = new SimulatedAdmission('sim-0', () => standInNode('sim-0', { 'kubernetes.io/hostname': 'sim-0' }, { cpu: '1', memory: '4Gi', pods: '110' }));
   readonly written: Array<{ name: string; status: PodStatus }> = [];
   readonly removed: string[] = [];
@@ -33,18 +34,18 @@ class Host implements PodHost {
   }
 }
 
-function makePod(name: string, opts: { node?: string; annotations?: Record<string, string>; restartPolicy?: string; init?: boolean; status?: PodStatus } = {}): Pod {
-  return {
-    metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: '1', ...(opts.annotations ? { annotations: opts.annotations } : {}) },
-    spec: {
-      nodeName: opts.node ?? 'sim-0',
-      restartPolicy: opts.restartPolicy ?? 'Always',
-      containers: [{ name: 'app', image: 'busybox', resources: { requests: { cpu: '100m' }, limits: { cpu: '100m', memory: '64Mi' } } }],
-      ...(opts.init ? { initContainers: [{ name: 'setup', image: 'busybox:1.36' }] } : {}),
-    },
-    status: opts.status ?? { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
-  };
-}
+/**
+ * A pod bound to the simulated node, with one Burstable container (100m of the node's 1 cpu). The uid
+ * follows the name: a pod built twice is the same pod (an update, a DELETED event).
+ */
+const simPod = (name: string): PodBuilder =>
+  makePod(name)
+    .uid(`uid-${name}`)
+    .resourceVersion('1')
+    .onNode('sim-0')
+    .restartPolicy('Always')
+    .condition('PodScheduled', 'True')
+    .container({ name: 'app', resources: { requests: { cpu: '100m' }, limits: { cpu: '100m', memory: '64Mi' } } });
 
 function setup(o: { startDelayMs?: number; deleteDelayMs?: number } = {}) {
   const clock = new FakeClock();
@@ -82,8 +83,8 @@ const flush = () => new Promise((r) => setImmediate(r));
 describe('simulated pods', () => {
   it('ignores pods not bound to a simulated node', () => {
     const t = setup();
-    t.put(makePod('elsewhere', { node: 'real-node' }));
-    t.put(makePod('unbound', { node: '' }));
+    t.put(simPod('elsewhere').onNode('real-node').build());
+    t.put(simPod('unbound').onNode('').build());
     t.clock.advance(1000);
     assert.equal(t.host.written.length, 0);
     assert.equal(t.sim.stats().pods, 0);
@@ -91,7 +92,7 @@ describe('simulated pods', () => {
 
   it('reports a bound pod Running and Ready after the start delay, through the real status code', () => {
     const t = setup({ startDelayMs: 2000 });
-    t.put(makePod('web', { init: true }));
+    t.put(simPod('web').init({ name: 'setup', image: 'busybox:1.36' }).build());
     t.clock.advance(1999);
     assert.equal(t.host.written.length, 0);
     t.clock.advance(1);
@@ -112,7 +113,7 @@ describe('simulated pods', () => {
     assert.match(c.containerID ?? '', /^containerd:\/\/[0-9a-f]{64}$/);
     assert.equal(st.initContainerStatuses?.[0]?.state?.terminated?.reason, 'Completed');
     // Further updates of a running pod cost nothing.
-    t.put({ ...makePod('web', { init: true }), metadata: { ...makePod('web').metadata, labels: { x: 'y' } } });
+    t.put(simPod('web').init({ name: 'setup', image: 'busybox:1.36' }).labels({ x: 'y' }).build());
     t.clock.advance(60_000);
     assert.equal(t.host.written.length, 1);
     assert.equal(t.sim.stats().started, 1);
@@ -120,11 +121,11 @@ describe('simulated pods', () => {
 
   it('rejects a pod that does not fit, as the kubelet does, and admits again once one finishes or goes', () => {
     const t = setup();
-    for (let i = 0; i < 10; i++) t.put(makePod(`p${i}`, { restartPolicy: 'Never', ...(i === 0 ? { annotations: { [ANNOTATION_EXIT_AFTER]: '5s' } } : {}) }));
+    for (let i = 0; i < 10; i++) t.put(simPod(`p${i}`).restartPolicy('Never').annotations(i === 0 ? { [ANNOTATION_EXIT_AFTER]: '5s' } : {}).build());
     t.clock.advance(1);
     assert.equal(t.host.last('p9')?.phase, 'Running');
     // The eleventh 100m pod on a 1-cpu node: Failed, never started.
-    t.put(makePod('over'));
+    t.put(simPod('over').build());
     const over = t.host.last('over')!;
     assert.deepEqual([over.phase, over.reason, over.message], ['Failed', 'OutOfcpu', 'Pod was rejected: Node didn\'t have enough resource: cpu, requested: 100, used: 1000, capacity: 1000']);
     assert.equal(t.sim.stats().rejected, 1);
@@ -132,21 +133,21 @@ describe('simulated pods', () => {
     assert.equal(t.host.written.filter((w) => w.name === 'over').length, 1, 'a rejected pod is never started');
     // p0 exited (Succeeded): its 100m is free again.
     assert.equal(t.host.last('p0')?.phase, 'Succeeded');
-    t.put(makePod('fits'));
+    t.put(simPod('fits').build());
     t.clock.advance(1);
     assert.equal(t.host.last('fits')?.phase, 'Running');
-    t.put(makePod('over-again'));
+    t.put(simPod('over-again').build());
     assert.equal(t.host.last('over-again')?.reason, 'OutOfcpu');
     // A pod that leaves the API frees its share too.
-    t.sim.remove(makePod('p1', { restartPolicy: 'Never' }));
-    t.put(makePod('after-removal'));
+    t.sim.remove(simPod('p1').restartPolicy('Never').build());
+    t.put(simPod('after-removal').build());
     t.clock.advance(1);
     assert.equal(t.host.last('after-removal')?.phase, 'Running');
   });
 
   it('honours a per-pod start delay annotation', () => {
     const t = setup({ startDelayMs: 0 });
-    t.put(makePod('slow', { annotations: { [ANNOTATION_START_DELAY]: '10s' } }));
+    t.put(simPod('slow').annotations({ [ANNOTATION_START_DELAY]: '10s' }).build());
     t.clock.advance(9000);
     assert.equal(t.host.written.length, 0);
     t.clock.advance(1000);
@@ -154,7 +155,7 @@ describe('simulated pods', () => {
   });
 
   it('ends pods told to exit, by restartPolicy', () => {
-    const cases: Array<{ policy: string; code: string; phase: string; restarts: number }> = [
+    const cases: Array<{ policy: 'Always' | 'OnFailure' | 'Never'; code: string; phase: string; restarts: number }> = [
       { policy: 'Never', code: '0', phase: 'Succeeded', restarts: 0 },
       { policy: 'Never', code: '3', phase: 'Failed', restarts: 0 },
       { policy: 'OnFailure', code: '0', phase: 'Succeeded', restarts: 0 },
@@ -163,7 +164,7 @@ describe('simulated pods', () => {
     ];
     for (const c of cases) {
       const t = setup();
-      t.put(makePod('job', { restartPolicy: c.policy, annotations: { [ANNOTATION_EXIT_AFTER]: '5s', [ANNOTATION_EXIT_CODE]: c.code } }));
+      t.put(simPod('job').restartPolicy(c.policy).annotations({ [ANNOTATION_EXIT_AFTER]: '5s', [ANNOTATION_EXIT_CODE]: c.code }).build());
       t.clock.advance(0);
       assert.equal(t.host.last('job')?.phase, 'Running');
       t.clock.advance(5000);
@@ -189,11 +190,11 @@ describe('simulated pods', () => {
 
   it('confirms a deletion after the delete delay, never beyond the grace period, and retries failures', async () => {
     const t = setup({ deleteDelayMs: 10_000 });
-    t.put(makePod('a'));
-    t.put(makePod('b'));
+    t.put(simPod('a').build());
+    t.put(simPod('b').build());
     t.clock.advance(0);
     const del = (name: string, grace: number): void => {
-      const p = makePod(name);
+      const p = simPod(name).build();
       t.put({ ...p, metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:10Z', deletionGracePeriodSeconds: grace } });
     };
     del('a', 30);
@@ -210,8 +211,8 @@ describe('simulated pods', () => {
     await flush();
     assert.deepEqual(t.deleted, ['b', 'a']);
     // The DELETED events free the pods' state and IPs.
-    t.sim.remove(makePod('a'));
-    t.sim.remove(makePod('b'));
+    t.sim.remove(simPod('a').build());
+    t.sim.remove(simPod('b').build());
     assert.equal(t.sim.stats().pods, 0);
     assert.deepEqual(t.host.removed.sort(), ['uid-a', 'uid-b']);
     assert.deepEqual(t.host.released.sort(), ['100.64.0.2', '100.64.0.3']);
@@ -219,7 +220,7 @@ describe('simulated pods', () => {
 
   it('never starts a pod deleted before its start', async () => {
     const t = setup({ startDelayMs: 5000 });
-    const p = makePod('gone');
+    const p = simPod('gone').build();
     t.put(p);
     t.put({ ...p, metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:01Z', deletionGracePeriodSeconds: 30 } });
     t.clock.advance(10_000);
@@ -230,13 +231,13 @@ describe('simulated pods', () => {
 
   it('adopts pods already running or finished without rewriting them', () => {
     const t = setup();
-    const running = makePod('running', {
-      status: { phase: 'Running', podIP: '100.64.0.77', startTime: '2026-01-01T00:00:00Z', containerStatuses: [{ name: 'app', image: '', imageID: '', ready: true, restartCount: 2, state: { running: { startedAt: '2025-12-31T23:59:58Z' } } }] },
-      annotations: { [ANNOTATION_EXIT_AFTER]: '5s' },
-      restartPolicy: 'Never',
-    });
+    const running = simPod('running')
+      .status({ phase: 'Running', podIP: '100.64.0.77', startTime: '2026-01-01T00:00:00Z', containerStatuses: [{ name: 'app', image: '', imageID: '', ready: true, restartCount: 2, state: { running: { startedAt: '2025-12-31T23:59:58Z' } } }] })
+      .annotations({ [ANNOTATION_EXIT_AFTER]: '5s' })
+      .restartPolicy('Never')
+      .build();
     t.put(running);
-    t.put(makePod('done', { status: { phase: 'Succeeded' } }));
+    t.put(simPod('done').status({ phase: 'Succeeded' }).build());
     t.clock.advance(0);
     assert.equal(t.host.written.length, 0);
     // The adopted run keeps its start time: it exits 5 s after 23:59:58, i.e. 3 s from now.
@@ -249,10 +250,9 @@ describe('simulated pods', () => {
 
   it('treats a new uid under the same name as a new pod', () => {
     const t = setup();
-    t.put(makePod('x'));
+    t.put(simPod('x').build());
     t.clock.advance(0);
-    const again = makePod('x');
-    again.metadata!.uid = 'uid-x2';
+    const again = simPod('x').uid('uid-x2').build();
     t.put(again);
     t.clock.advance(0);
     assert.deepEqual(t.host.removed, ['uid-x']);

@@ -11,7 +11,7 @@ import { parseQuantity, QuantityError } from '../../api/quantity.ts';
 import { DurationError, parseDurationMs as parseDuration } from '../../util/duration.ts';
 
 export class SimulateConfigError extends Error {
-  readonly code = 'TK_ERR_SIMULATE_CONFIG';
+  readonly code = 'ERR_SIMULATE_CONFIG';
   constructor(message: string) {
     super(message);
     this.name = 'SimulateConfigError';

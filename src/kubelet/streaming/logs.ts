@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { queryFlag } from '../../api/queryparams.ts';
 
 export class LogOptionsError extends Error {
-  readonly code = 'TK_LOGS_BAD_OPTIONS';
+  readonly code = 'ERR_LOGS_BAD_OPTIONS';
   constructor(message: string) {
     super(message);
     this.name = 'LogOptionsError';

@@ -84,7 +84,7 @@ describe('node agent streaming server', () => {
       runtime: {
         async exec(r: ExecStreamRequest) {
           calls.push({ exec: r });
-          if (execFails) throw new CriError('TK_CRI_UNKNOWN', 'Exec', 'container c1 is not running');
+          if (execFails) throw new CriError('ERR_CRI_UNKNOWN', 'Exec', 'container c1 is not running');
           return fake.url('/exec/tok');
         },
         async attach(r: StreamRequest) {
@@ -96,7 +96,7 @@ describe('node agent streaming server', () => {
           return fake.url('/portforward/tok');
         },
         async containerStatus(): Promise<ContainerStatus> {
-          throw new CriError('TK_CRI_NOT_FOUND', 'ContainerStatus', 'gone');
+          throw new CriError('ERR_CRI_NOT_FOUND', 'ContainerStatus', 'gone');
         },
       },
       logRoot: join(dir, 'logs'),

@@ -191,7 +191,7 @@ export function createStreamingServer(opts: StreamingServerOptions): StreamingSe
             const s = await opts.runtime.containerStatus(containerId);
             return s.state === 'running' || s.state === 'created';
           } catch (err) {
-            if (err instanceof CriError && err.code === 'TK_CRI_NOT_FOUND') return false;
+            if (err instanceof CriError && err.code === 'ERR_CRI_NOT_FOUND') return false;
             throw err;
           }
         },

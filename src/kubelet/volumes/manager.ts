@@ -17,7 +17,7 @@ import { tryParseQuantity, value as quantityValue } from '../../api/quantity.ts'
 import type { ConfigSource } from './sources.ts';
 
 export class VolumeError extends Error {
-  readonly code = 'TK_VOLUME_SETUP_FAILED';
+  readonly code = 'ERR_VOLUME_SETUP_FAILED';
   readonly volume: string;
   constructor(volume: string, message: string) {
     super(`MountVolume.SetUp failed for volume "${volume}" : ${message}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeNode, makePod } from '../testing/builders.ts';
+import { makeNode, makePod } from '../../testing/objects.ts';
 import { harness } from '../testing/harness.ts';
 import { defaultPlugins } from '../plugins/registry.ts';
 import { numFeasibleNodesToFind, SchedulingAlgorithm } from './cycle.ts';
@@ -24,10 +24,10 @@ test('numFeasibleNodesToFind follows percentageOfNodesToScore as Kubernetes defi
 });
 
 test('a cycle stops after enough feasible nodes and rotates where the next starts', () => {
-  const nodes = Array.from({ length: 200 }, (_, i) => makeNode(`n${String(i).padStart(3, '0')}`).obj());
+  const nodes = Array.from({ length: 200 }, (_, i) => makeNode(`n${String(i).padStart(3, '0')}`).build());
   const h = harness(defaultPlugins.filter((p) => p.name !== 'DefaultBinder'), nodes);
   const algo = new SchedulingAlgorithm(h.fw, { percentageOfNodesToScore: 0, random: () => 0 });
-  const r = algo.schedule(newPodInfo(makePod('p').withRequests({ cpu: '1' }).obj()));
+  const r = algo.schedule(newPodInfo(makePod('p').withRequests({ cpu: '1' }).build()));
   assert.equal(r.kind, 'scheduled');
   if (r.kind !== 'scheduled') return;
   // 200 nodes: 50 - 1 = 49% → 98 → at least 100 feasible nodes.
@@ -38,16 +38,16 @@ test('a cycle stops after enough feasible nodes and rotates where the next start
 
 test('the outcome of a cycle: scheduled, unschedulable with the message, or no nodes', () => {
   const none = harness(['NodeResourcesFit'], []);
-  const r0 = new SchedulingAlgorithm(none.fw).schedule(newPodInfo(makePod('p').obj()));
+  const r0 = new SchedulingAlgorithm(none.fw).schedule(newPodInfo(makePod('p').build()));
   assert.deepEqual(r0.kind === 'unschedulable' && r0.message, 'no nodes available to schedule pods');
 
   const h = harness(defaultPlugins, [
-    makeNode('a').allocatable({ cpu: '1', memory: '1Gi', pods: '10' }).obj(),
-    makeNode('b').allocatable({ cpu: '8', memory: '1Gi', pods: '10' }).taint({ key: 'k', value: 'v', effect: 'NoSchedule' }).obj(),
-    makeNode('c').allocatable({ cpu: '8', memory: '1Gi', pods: '10' }).unschedulable().obj(),
+    makeNode('a').allocatable({ cpu: '1', memory: '1Gi', pods: '10' }).build(),
+    makeNode('b').allocatable({ cpu: '8', memory: '1Gi', pods: '10' }).taint({ key: 'k', value: 'v', effect: 'NoSchedule' }).build(),
+    makeNode('c').allocatable({ cpu: '8', memory: '1Gi', pods: '10' }).unschedulable().build(),
   ]);
   const algo = new SchedulingAlgorithm(h.fw);
-  const r1 = algo.schedule(newPodInfo(makePod('big').withRequests({ cpu: '2' }).obj()));
+  const r1 = algo.schedule(newPodInfo(makePod('big').withRequests({ cpu: '2' }).build()));
   assert.equal(r1.kind, 'unschedulable');
   if (r1.kind !== 'unschedulable') return;
   assert.equal(
@@ -56,19 +56,19 @@ test('the outcome of a cycle: scheduled, unschedulable with the message, or no n
       'preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.',
   );
   assert.equal(r1.unresolvable, false);
-  const r2 = algo.schedule(newPodInfo(makePod('tolerant').withRequests({ cpu: '2' }).toleration({ key: 'k', operator: 'Exists' }).obj()));
+  const r2 = algo.schedule(newPodInfo(makePod('tolerant').withRequests({ cpu: '2' }).toleration({ key: 'k', operator: 'Exists' }).build()));
   assert.deepEqual(r2.kind === 'scheduled' && r2.nodeName, 'b');
 });
 
 test('ties are broken at random among the best nodes', () => {
-  const nodes = ['a', 'b', 'c'].map((n) => makeNode(n).obj());
+  const nodes = ['a', 'b', 'c'].map((n) => makeNode(n).build());
   const picks = new Set<string>();
   for (const rnd of [0, 0.5, 0.99]) {
     const h = harness(defaultPlugins, nodes);
     let calls = 0;
     // random() decides replacement at each tie; a constant sequence picks a deterministic node.
     const algo = new SchedulingAlgorithm(h.fw, { random: () => (calls++, rnd) });
-    const r = algo.schedule(newPodInfo(makePod('p').withRequests({ cpu: '1' }).obj()));
+    const r = algo.schedule(newPodInfo(makePod('p').withRequests({ cpu: '1' }).build()));
     if (r.kind === 'scheduled') picks.add(r.nodeName);
   }
   assert.ok(picks.size >= 2, `picked ${[...picks].join(',')}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeNode, makePod } from '../testing/builders.ts';
+import { makeNode, makePod } from '../../testing/objects.ts';
 import { SchedulerCache } from './cache.ts';
 import { CycleState } from './cycle-state.ts';
 import { Framework } from './framework.ts';
@@ -29,8 +29,8 @@ test('extension points run in profile order with Kubernetes semantics', () => {
     Throws: () => ({ name: 'Throws', filter: () => { throw new Error('boom'); } }) as FilterPlugin,
   };
   const cache = new SchedulerCache();
-  cache.addOrUpdateNode(makeNode('n').obj());
-  const pod = newPodInfo(makePod('p').obj());
+  cache.addOrUpdateNode(makeNode('n').build());
+  const pod = newPodInfo(makePod('p').build());
   const node = cache.get('n')!;
 
   const fw = new Framework({ registry, plugins: ['SkipMe', 'Pass', 'Reject', 'After'].map((name) => ({ name })), nodes: cache });
@@ -58,7 +58,7 @@ test('PreFilter rejection, Reserve/Unreserve order and PostFilter outcomes', () 
     PDone: r.post('PDone', success()),
   };
   const cache = new SchedulerCache();
-  const pod = newPodInfo(makePod('p').obj());
+  const pod = newPodInfo(makePod('p').build());
   const pre = new Framework({ registry, plugins: [{ name: 'PreNo' }], nodes: cache }).runPreFilterPlugins(new CycleState(), pod);
   assert.deepEqual([pre.code, pre.plugin], ['UnschedulableAndUnresolvable', 'PreNo']);
   log.splice(0);

@@ -27,7 +27,7 @@ export interface PluginConfig {
 
 /** Failure to build a profile: an unknown plugin name or a duplicate. */
 export class ProfileError extends Error {
-  readonly code = 'TK_ERR_SCHEDULER_PROFILE';
+  readonly code = 'ERR_SCHEDULER_PROFILE';
   constructor(message: string) {
     super(message);
     this.name = 'ProfileError';

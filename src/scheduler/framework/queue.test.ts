@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../util/clock.ts';
-import { makePod } from '../testing/builders.ts';
+import { makePod } from '../../testing/objects.ts';
 import { SchedulingQueue } from './queue.ts';
 import type { QueuedPodInfo } from './queue.ts';
 
@@ -24,7 +24,7 @@ test('activeQ orders by priority, then by time of entry', () => {
   for (const c of cases) {
     const { q, clock } = newQueue();
     for (const [n, p] of c.pods) {
-      q.add(makePod(n).priority(p).obj());
+      q.add(makePod(n).priority(p).build());
       clock.advance(1);
     }
     assert.deepEqual(popAll(q), c.want, c.name);
@@ -42,7 +42,7 @@ test('backoff is 1 s doubling per attempt up to 10 s', () => {
 
 test('an unschedulable pod waits for a cluster event, then for the rest of its backoff', () => {
   const { q, clock } = newQueue();
-  q.add(makePod('p').obj());
+  q.add(makePod('p').build());
   const first = q.tryPop()!;
   const cycle = q.schedulingCycle;
   q.addUnschedulable(first, cycle);
@@ -67,7 +67,7 @@ test('an unschedulable pod waits for a cluster event, then for the rest of its b
 
 test('a move request during the attempt sends the failed pod to backoffQ, not unschedulable', () => {
   const { q, clock } = newQueue();
-  q.add(makePod('p').obj());
+  q.add(makePod('p').build());
   const p = q.tryPop()!;
   const cycle = q.schedulingCycle;
   q.moveAllToActiveOrBackoff('NodeAdd'); // a node arrives while p is being scheduled
@@ -80,8 +80,8 @@ test('a move request during the attempt sends the failed pod to backoffQ, not un
 
 test('errors go to backoffQ; pods left unschedulable for 5 minutes are retried', () => {
   const { q, clock } = newQueue();
-  q.add(makePod('err').obj());
-  q.add(makePod('stuck').obj());
+  q.add(makePod('err').build());
+  q.add(makePod('stuck').build());
   const e = q.tryPop()!;
   const s = q.tryPop()!;
   q.addUnschedulable(e, q.schedulingCycle, { error: true });
@@ -97,18 +97,18 @@ test('errors go to backoffQ; pods left unschedulable for 5 minutes are retried',
 test('updates: meaningful ones move an unschedulable pod, the scheduler\'s own annotation does not', () => {
   const cases: Array<{ name: string; change: (p: ReturnType<typeof makePod>) => void; want: string }> = [
     { name: 'reasons annotation only', change: (b) => b.annotations({ 'scheduler.tinykube.io/unschedulable-reasons': 'n1: Insufficient cpu' }), want: 'unschedulable' },
-    { name: 'status only', change: (b) => (b.pod.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False' }] }), want: 'unschedulable' },
+    { name: 'status only', change: (b) => b.status({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False' }] }), want: 'unschedulable' },
     { name: 'new toleration', change: (b) => b.toleration({ key: 'k', operator: 'Exists' }), want: 'backoff' },
     { name: 'new label', change: (b) => b.labels({ x: 'y' }), want: 'backoff' },
   ];
   for (const c of cases) {
     const { q } = newQueue();
     const old = makePod('p').uid('u1');
-    q.add(old.obj());
+    q.add(old.build());
     q.addUnschedulable(q.tryPop()!, q.schedulingCycle);
     const next = makePod('p').uid('u1');
     c.change(next);
-    q.update(old.obj(), next.obj());
+    q.update(old.build(), next.build());
     assert.equal(q.where('default/p'), c.want, c.name);
     q.close();
   }
@@ -117,7 +117,7 @@ test('updates: meaningful ones move an unschedulable pod, the scheduler\'s own a
 test('pop waits for a pod and ends with undefined on close', async () => {
   const { q } = newQueue();
   const waiting = q.pop();
-  q.add(makePod('late').obj());
+  q.add(makePod('late').build());
   assert.equal((await waiting)?.podInfo.name, 'late');
   const never = q.pop();
   q.close();
@@ -126,11 +126,11 @@ test('pop waits for a pod and ends with undefined on close', async () => {
 
 test('delete removes the pod from whichever part holds it', () => {
   const { q } = newQueue();
-  q.add(makePod('a').obj());
-  q.add(makePod('b').obj());
+  q.add(makePod('a').build());
+  q.add(makePod('b').build());
   q.addUnschedulable(q.tryPop()!, q.schedulingCycle);
-  q.delete(makePod('a').obj());
-  q.delete(makePod('b').obj());
+  q.delete(makePod('a').build());
+  q.delete(makePod('b').build());
   assert.deepEqual(q.lengths, { active: 0, backoff: 0, unschedulable: 0 });
   q.close();
 });

@@ -20,6 +20,6 @@ test('the default profile builds from the registry, each plugin at its extension
 test('unknown or duplicate plugins are profile errors', () => {
   const cases = [[{ name: 'Nope' }], [{ name: 'NodeName' }, { name: 'NodeName' }]];
   for (const plugins of cases) {
-    assert.throws(() => new Framework({ registry, plugins, nodes: new SchedulerCache() }), (e: unknown) => e instanceof ProfileError && e.code === 'TK_ERR_SCHEDULER_PROFILE');
+    assert.throws(() => new Framework({ registry, plugins, nodes: new SchedulerCache() }), (e: unknown) => e instanceof ProfileError && e.code === 'ERR_SCHEDULER_PROFILE');
   }
 });

@@ -20,7 +20,7 @@ test('parseEtcdLocation', () => {
   ];
   for (const [location, want] of cases) {
     if (want === 'error') {
-      assert.throws(() => parseEtcdLocation(location), (e) => e instanceof StorageError && e.code === 'TK_STORAGE_BAD_SPEC', location);
+      assert.throws(() => parseEtcdLocation(location), (e) => e instanceof StorageError && e.code === 'ERR_STORAGE_BAD_SPEC', location);
     } else {
       assert.deepEqual(parseEtcdLocation(location), want, location);
     }

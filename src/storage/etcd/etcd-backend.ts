@@ -50,7 +50,7 @@ export interface EtcdBackendOptions {
 /** An etcd request failed for a reason other than the contract's outcomes (unreachable, auth...). */
 export class EtcdRequestError extends StorageError {
   constructor(op: string, cause: unknown) {
-    super('TK_STORAGE_ETCD', '', `etcd ${op} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super('ERR_STORAGE_ETCD', '', `etcd ${op} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.cause = cause;
   }
 }
@@ -93,7 +93,7 @@ export class EtcdBackend implements Backend {
   #closed = false;
 
   constructor(endpoints: string[], opts: EtcdBackendOptions = {}) {
-    if (endpoints.length === 0) throw new StorageError('TK_STORAGE_BAD_SPEC', '', 'etcd: no endpoints given');
+    if (endpoints.length === 0) throw new StorageError('ERR_STORAGE_BAD_SPEC', '', 'etcd: no endpoints given');
     this.endpoints = endpoints;
     this.keys = new EtcdKeys(opts.prefix ?? '');
     this.#watchRetry = { ...DEFAULT_WATCH_RETRY, ...opts.watchRetry };
@@ -396,20 +396,20 @@ export function parseEtcdLocation(location: string): { endpoints: string[]; pref
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
     } catch {
-      throw new StorageError('TK_STORAGE_BAD_SPEC', '', `etcd: bad endpoint "${raw}"`);
+      throw new StorageError('ERR_STORAGE_BAD_SPEC', '', `etcd: bad endpoint "${raw}"`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new StorageError('TK_STORAGE_BAD_SPEC', '', `etcd: endpoint "${raw}" must be http:// or https://`);
+      throw new StorageError('ERR_STORAGE_BAD_SPEC', '', `etcd: endpoint "${raw}" must be http:// or https://`);
     }
-    if (url.port === '') throw new StorageError('TK_STORAGE_BAD_SPEC', '', `etcd: endpoint "${raw}" has no port`);
+    if (url.port === '') throw new StorageError('ERR_STORAGE_BAD_SPEC', '', `etcd: endpoint "${raw}" has no port`);
     const path = decodeURIComponent(url.pathname.replace(/\/+$/, ''));
     if (prefix !== null && path !== prefix) {
-      throw new StorageError('TK_STORAGE_BAD_SPEC', '', `etcd: endpoints name different key prefixes ("${prefix}", "${path}")`);
+      throw new StorageError('ERR_STORAGE_BAD_SPEC', '', `etcd: endpoints name different key prefixes ("${prefix}", "${path}")`);
     }
     prefix = path;
     endpoints.push(`${url.protocol}//${url.host}`);
   }
-  if (endpoints.length === 0) throw new StorageError('TK_STORAGE_BAD_SPEC', '', 'etcd: no endpoints given');
+  if (endpoints.length === 0) throw new StorageError('ERR_STORAGE_BAD_SPEC', '', 'etcd: no endpoints given');
   return { endpoints, prefix: prefix ?? '' };
 }
 

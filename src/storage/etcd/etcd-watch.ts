@@ -51,7 +51,7 @@ export interface WatchRetry {
 
 export class EtcdWatchError extends StorageError {
   constructor(message: string, cause?: unknown) {
-    super('TK_STORAGE_WATCH_FAILED', '', message);
+    super('ERR_STORAGE_WATCH_FAILED', '', message);
     if (cause !== undefined) this.cause = cause;
   }
 }

@@ -86,7 +86,7 @@ describe('sqlite backend', () => {
     const path = freshPath();
     const a = openSqliteBackend(path);
     await a.create('/k', 'v');
-    assert.throws(() => openSqliteBackend(path), (e) => e instanceof StorageError && e.code === 'TK_STORAGE_LOCKED');
+    assert.throws(() => openSqliteBackend(path), (e) => e instanceof StorageError && e.code === 'ERR_STORAGE_LOCKED');
     await a.close();
     const b = openSqliteBackend(path);
     assert.equal((await b.get('/k'))?.value, 'v');

@@ -162,7 +162,7 @@ export class SqliteBackend implements Backend {
     } catch (err) {
       db.close();
       if (err instanceof Error && /locked|busy/i.test(err.message)) {
-        throw new StorageError('TK_STORAGE_LOCKED', '', `${path} is in use by another process (${err.message})`);
+        throw new StorageError('ERR_STORAGE_LOCKED', '', `${path} is in use by another process (${err.message})`);
       }
       throw err;
     }

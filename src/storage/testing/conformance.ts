@@ -120,7 +120,7 @@ export function runBackendConformance(name: string, open: () => Promise<OpenedBa
       assert.deepEqual(await b.get(P + 'ns/a'), u);
       await assert.rejects(b.update(P + 'ns/a', 'v3', r1), (e) => {
         assert.ok(e instanceof RevisionMismatchError);
-        assert.equal(e.code, 'TK_STORAGE_REVISION_MISMATCH');
+        assert.equal(e.code, 'ERR_STORAGE_REVISION_MISMATCH');
         assert.equal(e.expected, r1);
         assert.equal(e.actual, u.modRevision);
         assert.deepEqual(e.current, u);
@@ -343,7 +343,7 @@ export function runBackendConformance(name: string, open: () => Promise<OpenedBa
       await b.compact(db.modRevision);
       assert.equal(await b.compactedRevision(), db.modRevision);
       for (const read of [() => b.get(P + 'ns/a', rb), () => b.list(P, { revision: rb }), () => b.list(P, { revision: ra, limit: 1 })]) {
-        await assert.rejects(read(), (e) => e instanceof CompactedError && e.code === 'TK_STORAGE_COMPACTED' && e.compacted === db.modRevision);
+        await assert.rejects(read(), (e) => e instanceof CompactedError && e.code === 'ERR_STORAGE_COMPACTED' && e.compacted === db.modRevision);
       }
       assert.deepEqual((await b.list(P, { revision: db.modRevision })).items, [ua]);
       assert.deepEqual(await b.get(P + 'ns/a', db.modRevision), ua);

@@ -3,15 +3,15 @@
 
 export type SpdyErrorCode =
   /** Malformed frame or header block, wrong version, a stream id that breaks the rules. */
-  | 'TK_SPDY_PROTOCOL'
+  | 'ERR_SPDY_PROTOCOL'
   /** The peer did not answer (SYN_REPLY, PING) in time. */
-  | 'TK_SPDY_TIMEOUT'
+  | 'ERR_SPDY_TIMEOUT'
   /** The peer reset a stream before replying to it. */
-  | 'TK_SPDY_STREAM_REFUSED'
+  | 'ERR_SPDY_STREAM_REFUSED'
   /** The session is closed or going away: no new streams. */
-  | 'TK_SPDY_SESSION_CLOSED'
+  | 'ERR_SPDY_SESSION_CLOSED'
   /** An HTTP upgrade was answered with something other than 101. */
-  | 'TK_SPDY_UPGRADE_REJECTED';
+  | 'ERR_SPDY_UPGRADE_REJECTED';
 
 export class SpdyError extends Error {
   readonly code: SpdyErrorCode;

@@ -57,7 +57,7 @@ export type Frame =
 const STREAM_ID_MASK = 0x7fffffff;
 
 function controlHeader(type: number, flags: number, length: number): Buffer {
-  if (length > MAX_FRAME_PAYLOAD) throw new SpdyError('TK_SPDY_PROTOCOL', `control frame payload of ${length} bytes is too large`);
+  if (length > MAX_FRAME_PAYLOAD) throw new SpdyError('ERR_SPDY_PROTOCOL', `control frame payload of ${length} bytes is too large`);
   const b = Buffer.alloc(8);
   b.writeUInt16BE(0x8000 | SPDY_VERSION, 0);
   b.writeUInt16BE(type, 2);
@@ -66,7 +66,7 @@ function controlHeader(type: number, flags: number, length: number): Buffer {
 }
 
 export function encodeData(streamId: number, data: Buffer, flags = 0): Buffer {
-  if (data.length > MAX_FRAME_PAYLOAD) throw new SpdyError('TK_SPDY_PROTOCOL', `data frame payload of ${data.length} bytes is too large`);
+  if (data.length > MAX_FRAME_PAYLOAD) throw new SpdyError('ERR_SPDY_PROTOCOL', `data frame payload of ${data.length} bytes is too large`);
   const b = Buffer.alloc(8 + data.length);
   b.writeUInt32BE(streamId & STREAM_ID_MASK, 0);
   b.writeUInt32BE(((flags & 0xff) << 24 | data.length) >>> 0, 4);
@@ -133,7 +133,7 @@ export function encodeWindowUpdate(streamId: number, delta: number): Buffer {
 }
 
 function need(payload: Buffer, n: number, what: string): void {
-  if (payload.length < n) throw new SpdyError('TK_SPDY_PROTOCOL', `${what} frame too short (${payload.length} bytes)`);
+  if (payload.length < n) throw new SpdyError('ERR_SPDY_PROTOCOL', `${what} frame too short (${payload.length} bytes)`);
 }
 
 function decodeControl(type: number, flags: number, payload: Buffer): Frame {
@@ -213,14 +213,14 @@ export class FrameReader {
       if (this.#length < 8) return out;
       const head = this.#peek(8);
       const length = head.readUInt32BE(4) & 0xffffff;
-      if (length > this.#maxPayload) throw new SpdyError('TK_SPDY_PROTOCOL', `frame of ${length} bytes exceeds the limit of ${this.#maxPayload}`);
+      if (length > this.#maxPayload) throw new SpdyError('ERR_SPDY_PROTOCOL', `frame of ${length} bytes exceeds the limit of ${this.#maxPayload}`);
       if (this.#length < 8 + length) return out;
       const frame = this.#take(8 + length);
       const flags = frame[4]!;
       const payload = frame.subarray(8);
       if (frame[0]! & 0x80) {
         const version = frame.readUInt16BE(0) & 0x7fff;
-        if (version !== SPDY_VERSION) throw new SpdyError('TK_SPDY_PROTOCOL', `unsupported SPDY version ${version}`);
+        if (version !== SPDY_VERSION) throw new SpdyError('ERR_SPDY_PROTOCOL', `unsupported SPDY version ${version}`);
         out.push(decodeControl(frame.readUInt16BE(2), flags, payload));
       } else {
         out.push({ type: 'data', streamId: frame.readUInt32BE(0) & STREAM_ID_MASK, flags, data: payload });

@@ -29,7 +29,7 @@ export function encodeHeaderBlock(headers: SpdyHeaders): Buffer {
 }
 
 export function decodeHeaderBlock(block: Buffer): SpdyHeaders {
-  const bad = (why: string) => new SpdyError('TK_SPDY_PROTOCOL', `malformed header block: ${why}`);
+  const bad = (why: string) => new SpdyError('ERR_SPDY_PROTOCOL', `malformed header block: ${why}`);
   if (block.length === 0) return {};
   if (block.length < 4) throw bad('truncated count');
   const n = block.readUInt32BE(0);
@@ -115,7 +115,7 @@ export class HeaderDecompressor {
     const options: zlib.ZlibOptions & { readableHighWaterMark: number } = { dictionary: SPDY_DICTIONARY, chunkSize: 64 * 1024, readableHighWaterMark: 4 * MAX_INFLATED };
     this.#inflate = zlib.createInflate(options);
     this.#inflate.on('error', (err: Error) => {
-      this.#failure = new SpdyError('TK_SPDY_PROTOCOL', `header block decompression failed: ${err.message}`, { cause: err });
+      this.#failure = new SpdyError('ERR_SPDY_PROTOCOL', `header block decompression failed: ${err.message}`, { cause: err });
       this.#reject?.(this.#failure);
     });
   }
@@ -135,7 +135,7 @@ export class HeaderDecompressor {
           parts.push(c);
           size += c.length;
         }
-        if (size > MAX_INFLATED) return reject(new SpdyError('TK_SPDY_PROTOCOL', `header block inflates to ${size} bytes`));
+        if (size > MAX_INFLATED) return reject(new SpdyError('ERR_SPDY_PROTOCOL', `header block inflates to ${size} bytes`));
         resolve(Buffer.concat(parts, size));
       });
     });

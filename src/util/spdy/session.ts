@@ -106,7 +106,7 @@ export class SpdyStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (!this.#sendOnWrite) return cb(new SpdyError('TK_SPDY_PROTOCOL', `stream ${this.id} is unidirectional`));
+    if (!this.#sendOnWrite) return cb(new SpdyError('ERR_SPDY_PROTOCOL', `stream ${this.id} is unidirectional`));
     // Writes after the session ended are dropped rather than failed: the stream is being destroyed
     // anyway, and an 'error' nobody listens for would take the process down.
     if (!this.#host.alive()) return cb();
@@ -251,7 +251,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   /** Opens a stream and resolves once the peer replied (SYN_REPLY). */
   openStream(headers: SpdyHeaders, options: OpenStreamOptions = {}): Promise<SpdyStream> {
     if (this.#isClosed || this.#goAwaySent || this.#goAwayReceived) {
-      return Promise.reject(new SpdyError('TK_SPDY_SESSION_CLOSED', 'the SPDY session is closed or going away'));
+      return Promise.reject(new SpdyError('ERR_SPDY_SESSION_CLOSED', 'the SPDY session is closed or going away'));
     }
     const id = this.#nextStreamId;
     this.#nextStreamId += 2;
@@ -261,7 +261,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       const timer = setTimeout(() => {
         this.#replyWaiters.delete(id);
         stream.reset();
-        reject(new SpdyError('TK_SPDY_TIMEOUT', `no SYN_REPLY for stream ${id} within ${this.#replyTimeoutMs} ms`));
+        reject(new SpdyError('ERR_SPDY_TIMEOUT', `no SYN_REPLY for stream ${id} within ${this.#replyTimeoutMs} ms`));
       }, this.#replyTimeoutMs);
       this.#replyWaiters.set(id, {
         resolve: () => {
@@ -279,13 +279,13 @@ export class SpdySession extends EventEmitter<SessionEvents> {
 
   /** Round-trip time of a PING in ms. */
   ping(timeoutMs = 30_000): Promise<number> {
-    if (this.#isClosed) return Promise.reject(new SpdyError('TK_SPDY_SESSION_CLOSED', 'the SPDY session is closed'));
+    if (this.#isClosed) return Promise.reject(new SpdyError('ERR_SPDY_SESSION_CLOSED', 'the SPDY session is closed'));
     const id = this.#nextPingId;
     this.#nextPingId = (this.#nextPingId + 2) >>> 0;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pings.delete(id);
-        reject(new SpdyError('TK_SPDY_TIMEOUT', `no PING reply within ${timeoutMs} ms`));
+        reject(new SpdyError('ERR_SPDY_TIMEOUT', `no PING reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pings.set(id, {
         started: performance.now(),
@@ -328,7 +328,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
 
   #send(frames: Buffer[], cb?: (err?: Error | null) => void): void {
     if (this.#isClosed || this.#transport.destroyed || this.#transport.writableEnded) {
-      cb?.(new SpdyError('TK_SPDY_SESSION_CLOSED', 'the SPDY session is closed'));
+      cb?.(new SpdyError('ERR_SPDY_SESSION_CLOSED', 'the SPDY session is closed'));
       return;
     }
     let ok = true;
@@ -346,7 +346,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
 
   #fail(err: Error): void {
     if (this.#isClosed) return;
-    if (err instanceof SpdyError && err.code === 'TK_SPDY_PROTOCOL' && !this.#goAwaySent) {
+    if (err instanceof SpdyError && err.code === 'ERR_SPDY_PROTOCOL' && !this.#goAwaySent) {
       this.#goAwaySent = true;
       this.#transport.write(encodeGoAway(this.#lastPeerStreamId, 1));
     }
@@ -397,7 +397,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
         const w = this.#replyWaiters.get(f.streamId);
         if (w) {
           this.#replyWaiters.delete(f.streamId);
-          w.reject(new SpdyError('TK_SPDY_STREAM_REFUSED', `the peer reset stream ${f.streamId} (status ${f.status})`));
+          w.reject(new SpdyError('ERR_SPDY_STREAM_REFUSED', `the peer reset stream ${f.streamId} (status ${f.status})`));
         }
         this.#streams.get(f.streamId)?._spdyReset(f.status);
         return;
@@ -420,7 +420,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
         for (const [id, w] of this.#replyWaiters) {
           if (id > f.lastGoodStreamId) {
             this.#replyWaiters.delete(id);
-            w.reject(new SpdyError('TK_SPDY_STREAM_REFUSED', `the peer is going away and will not handle stream ${id}`));
+            w.reject(new SpdyError('ERR_SPDY_STREAM_REFUSED', `the peer is going away and will not handle stream ${id}`));
             this.#streams.get(id)?._spdyReset(RstStatus.REFUSED_STREAM);
           }
         }
@@ -439,7 +439,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     const headers = await this.#decompressor.decode(block);
     const peerParity = this.role === 'server' ? 1 : 0;
     if (id === 0 || id % 2 !== peerParity || id <= this.#lastPeerStreamId) {
-      throw new SpdyError('TK_SPDY_PROTOCOL', `invalid stream id ${id} in SYN_STREAM`);
+      throw new SpdyError('ERR_SPDY_PROTOCOL', `invalid stream id ${id} in SYN_STREAM`);
     }
     this.#lastPeerStreamId = id;
     if (this.#goAwaySent || this.listenerCount('stream') === 0) {
@@ -469,7 +469,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.closeError = err;
-    const closedErr = new SpdyError('TK_SPDY_SESSION_CLOSED', 'the SPDY session closed', { cause: err });
+    const closedErr = new SpdyError('ERR_SPDY_SESSION_CLOSED', 'the SPDY session closed', { cause: err });
     for (const w of this.#replyWaiters.values()) w.reject(closedErr);
     this.#replyWaiters.clear();
     for (const p of this.#pings.values()) p.reject(closedErr);

@@ -81,7 +81,7 @@ describe('SPDY header blocks', () => {
   ];
   for (const [what, block] of malformed) {
     it(`rejects a block with ${what}`, () => {
-      assert.throws(() => decodeHeaderBlock(block), (e: unknown) => e instanceof SpdyError && e.code === 'TK_SPDY_PROTOCOL');
+      assert.throws(() => decodeHeaderBlock(block), (e: unknown) => e instanceof SpdyError && e.code === 'ERR_SPDY_PROTOCOL');
     });
   }
 
@@ -117,7 +117,7 @@ describe('SPDY header blocks', () => {
 
   it('reports a corrupt block as a protocol error', async () => {
     const dec = new HeaderDecompressor();
-    await assert.rejects(dec.decompress(Buffer.from([0x78, 0xbb, 1, 2, 3, 4, 5, 6])), (e: unknown) => e instanceof SpdyError && e.code === 'TK_SPDY_PROTOCOL');
+    await assert.rejects(dec.decompress(Buffer.from([0x78, 0xbb, 1, 2, 3, 4, 5, 6])), (e: unknown) => e instanceof SpdyError && e.code === 'ERR_SPDY_PROTOCOL');
     dec.close();
   });
 });
@@ -281,9 +281,9 @@ describe('SPDY sessions', () => {
       if (s.headers.mode === 'reset') s.reset(RstStatus.REFUSED_STREAM);
       // mode "silent": never reply
     });
-    await assert.rejects(client.openStream({ mode: 'reset' }), (e: unknown) => e instanceof SpdyError && e.code === 'TK_SPDY_STREAM_REFUSED');
+    await assert.rejects(client.openStream({ mode: 'reset' }), (e: unknown) => e instanceof SpdyError && e.code === 'ERR_SPDY_STREAM_REFUSED');
     const slow = new SpdySession(duplexPair()[0], { role: 'client', replyTimeoutMs: 30 });
-    await assert.rejects(slow.openStream({ mode: 'silent' }), (e: unknown) => e instanceof SpdyError && e.code === 'TK_SPDY_TIMEOUT');
+    await assert.rejects(slow.openStream({ mode: 'silent' }), (e: unknown) => e instanceof SpdyError && e.code === 'ERR_SPDY_TIMEOUT');
     slow.destroy();
     client.destroy();
   });
@@ -295,7 +295,7 @@ describe('SPDY sessions', () => {
     await client.openStream({});
     server.goAway();
     await once(client, 'goaway');
-    await assert.rejects(client.openStream({}), (e: unknown) => e instanceof SpdyError && e.code === 'TK_SPDY_SESSION_CLOSED');
+    await assert.rejects(client.openStream({}), (e: unknown) => e instanceof SpdyError && e.code === 'ERR_SPDY_SESSION_CLOSED');
     client.destroy();
   });
 
@@ -344,7 +344,7 @@ describe('SPDY sessions', () => {
     y.resume();
     y.write(Buffer.from([0x80, 0x02, 0, 1, 0, 0, 0, 0]));
     await server.closed;
-    assert.ok(server.closeError instanceof SpdyError && server.closeError.code === 'TK_SPDY_PROTOCOL');
+    assert.ok(server.closeError instanceof SpdyError && server.closeError.code === 'ERR_SPDY_PROTOCOL');
   });
 
   it('accepts a SYN_STREAM with FIN as a stream the peer will not write to', async () => {

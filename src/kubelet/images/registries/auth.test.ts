@@ -66,7 +66,7 @@ test('secrets: legacy dockercfg read; other types and empty data ignored; broken
   // A dockerconfigjson key in a dockercfg-typed secret is not read (the kubelet checks type and key together).
   assert.equal(dockerConfigFromSecret({ type: 'kubernetes.io/dockercfg', data: { '.dockerconfigjson': b64('{}') } }), undefined);
   const broken: Secret = { metadata: { name: 's', namespace: 'ns' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64('{"auths": ') } };
-  assert.throws(() => dockerConfigFromSecret(broken), (e: unknown) => e instanceof PullSecretError && e.code === 'TK_PULL_SECRET_INVALID' && /ns\/s: \.dockerconfigjson is not JSON/.test(e.message));
+  assert.throws(() => dockerConfigFromSecret(broken), (e: unknown) => e instanceof PullSecretError && e.code === 'ERR_PULL_SECRET_INVALID' && /ns\/s: \.dockerconfigjson is not JSON/.test(e.message));
   const badAuth = pullSecret('x', { reg: { auth: b64('nocolon') } });
   assert.throws(() => dockerConfigFromSecret(badAuth), /auth must be base64 of "username:password"/);
 });

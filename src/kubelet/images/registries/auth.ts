@@ -68,7 +68,7 @@ function same(a: AuthConfig, b: AuthConfig): boolean {
 /**
  * Candidate credentials for pulling `image`, in the kubelet's order: matching pull-secret entries
  * (most specific key first), then node credentials. Empty means: pull anonymously, once.
- * Throws PullSecretError (TK_PULL_SECRET_INVALID) for a docker config secret whose JSON is broken,
+ * Throws PullSecretError (ERR_PULL_SECRET_INVALID) for a docker config secret whose JSON is broken,
  * which fails the pull as it does in the kubelet.
  */
 export function resolvePullAuth(image: string, sources: PullAuthSources): AuthConfig[] {

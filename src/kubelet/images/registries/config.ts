@@ -16,11 +16,11 @@ import { LineCounter, parseDocument } from 'yaml';
 
 export type RegistryConfigErrorCode =
   /** The file cannot be read (other than not existing, which loadRegistries reports as undefined). */
-  | 'TK_REGISTRY_CONFIG_READ'
+  | 'ERR_REGISTRY_CONFIG_READ'
   /** Not YAML, or YAML with duplicate keys, anchors gone wrong... */
-  | 'TK_REGISTRY_CONFIG_YAML'
+  | 'ERR_REGISTRY_CONFIG_YAML'
   /** YAML, but not the shape of a registries.yaml (wrong types, unknown keys, bad URLs). */
-  | 'TK_REGISTRY_CONFIG_INVALID';
+  | 'ERR_REGISTRY_CONFIG_INVALID';
 
 export class RegistryConfigError extends Error {
   readonly code: RegistryConfigErrorCode;
@@ -86,7 +86,7 @@ function typeName(v: unknown): string {
 }
 
 function invalid(field: string, message: string): RegistryConfigError {
-  return new RegistryConfigError('TK_REGISTRY_CONFIG_INVALID', `registries.yaml: ${field}: ${message}`, field);
+  return new RegistryConfigError('ERR_REGISTRY_CONFIG_INVALID', `registries.yaml: ${field}: ${message}`, field);
 }
 
 function mapAt(v: unknown, field: string): Obj {
@@ -229,7 +229,7 @@ export function parseRegistries(text: string, source = 'registries.yaml'): Regis
     const e = doc.errors[0];
     const pos = lines.linePos(e.pos[0]);
     const where = ` (line ${pos.line}, column ${pos.col})`;
-    throw new RegistryConfigError('TK_REGISTRY_CONFIG_YAML', `${source}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
+    throw new RegistryConfigError('ERR_REGISTRY_CONFIG_YAML', `${source}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
   }
   try {
     return registriesFromObject(doc.toJS({ maxAliasCount: 100 }));
@@ -237,7 +237,7 @@ export function parseRegistries(text: string, source = 'registries.yaml'): Regis
     if (err instanceof RegistryConfigError) {
       throw new RegistryConfigError(err.code, err.message.replace(/^registries\.yaml:/, `${source}:`), err.field);
     }
-    throw new RegistryConfigError('TK_REGISTRY_CONFIG_YAML', `${source}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new RegistryConfigError('ERR_REGISTRY_CONFIG_YAML', `${source}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -252,7 +252,7 @@ export async function loadRegistries(file: string, opts: { optional?: boolean } 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && opts.optional) return undefined;
-    throw new RegistryConfigError('TK_REGISTRY_CONFIG_READ', `cannot read registry config ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new RegistryConfigError('ERR_REGISTRY_CONFIG_READ', `cannot read registry config ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
   return parseRegistries(text, file);
 }

@@ -19,7 +19,7 @@ export const SECRET_TYPE_DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
 export const SECRET_TYPE_DOCKERCFG = 'kubernetes.io/dockercfg';
 
 export class PullSecretError extends Error {
-  readonly code = 'TK_PULL_SECRET_INVALID';
+  readonly code = 'ERR_PULL_SECRET_INVALID';
   /** "namespace/name" of the secret. */
   readonly secret: string;
   constructor(secret: string, message: string) {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { printPod, podPrinter } from './printer.ts';
-import { MIN, NOW, SEC, makePod, running, terminated, waiting } from '../../printing/testing.ts';
+import { MIN, NOW, SEC, ago, makePod, running, terminated, waiting } from '../../printing/testing.ts';
 import type { PodBuilder } from '../../printing/testing.ts';
 
 interface Case {
@@ -11,7 +11,7 @@ interface Case {
   want: [string, string, string];
 }
 
-const scheduled = (name = 'web') => makePod(name).node('node-1').condition('PodScheduled', 'True');
+const scheduled = (name = 'web') => makePod(name).onNode('node-1').condition('PodScheduled', 'True');
 
 const cases: Case[] = [
   {
@@ -29,7 +29,7 @@ const cases: Case[] = [
     name: '1/2 with one container in CrashLoopBackOff',
     pod: scheduled().phase('Running')
       .container('app', running(), { ready: true })
-      .container('log', waiting('CrashLoopBackOff'), { restarts: 5, lastFinishedAgo: 5 * MIN }),
+      .container('log', waiting('CrashLoopBackOff'), { restarts: 5, lastFinishedAt: ago(5 * MIN) }),
     want: ['1/2', 'CrashLoopBackOff', '5 (5m ago)'],
   },
   {
@@ -72,7 +72,7 @@ const cases: Case[] = [
   },
   {
     name: 'Init:CrashLoopBackOff with init restarts',
-    pod: scheduled().init('setup', waiting('CrashLoopBackOff'), { restarts: 4, lastFinishedAgo: 90 * SEC }).container('app', waiting('PodInitializing')),
+    pod: scheduled().init('setup', waiting('CrashLoopBackOff'), { restarts: 4, lastFinishedAt: ago(90 * SEC) }).container('app', waiting('PodInitializing')),
     want: ['0/1', 'Init:CrashLoopBackOff', '4 (90s ago)'],
   },
   { name: 'Init:Error', pod: scheduled().phase('Failed').init('setup', terminated(1, 'Error')).container('app'), want: ['0/1', 'Init:Error', '0'] },
@@ -81,27 +81,27 @@ const cases: Case[] = [
   { name: 'Init:ExitCode:N', pod: scheduled().init('setup', terminated(3)).container('app'), want: ['0/1', 'Init:ExitCode:3', '0'] },
   {
     name: 'restarts of completed (non-sidecar) init containers are not counted once initialized',
-    pod: scheduled().phase('Running').init('setup', terminated(0, 'Completed'), { restarts: 2, lastFinishedAgo: 3 * MIN })
+    pod: scheduled().phase('Running').init('setup', terminated(0, 'Completed'), { restarts: 2, lastFinishedAt: ago(3 * MIN) })
       .container('app', running(), { ready: true }),
     want: ['1/1', 'Running', '0'],
   },
   {
     name: 'started sidecar counts towards READY and its restarts count',
     pod: scheduled().phase('Running').condition('Initialized', 'True')
-      .init('proxy', running(), { sidecar: true, started: true, ready: true, restarts: 2, lastFinishedAgo: 10 * MIN })
+      .sidecar('proxy', running(), { started: true, ready: true, restarts: 2, lastFinishedAt: ago(10 * MIN) })
       .container('app', running(), { ready: true }),
     want: ['2/2', 'Running', '2 (10m ago)'],
   },
   {
     name: 'sidecar not started yet blocks initialization',
-    pod: scheduled().init('proxy', running(), { sidecar: true, started: false }).container('app', waiting('PodInitializing')),
+    pod: scheduled().sidecar('proxy', running(), { started: false }).container('app', waiting('PodInitializing')),
     want: ['0/2', 'Init:0/1', '0'],
   },
   {
     name: 'restarts across containers show the latest restart',
     pod: scheduled().phase('Running')
-      .container('a', running(), { ready: true, restarts: 2, lastFinishedAgo: 20 * MIN })
-      .container('b', running(), { ready: true, restarts: 1, lastFinishedAgo: 5 * MIN + 30 * SEC }),
+      .container('a', running(), { ready: true, restarts: 2, lastFinishedAt: ago(20 * MIN) })
+      .container('b', running(), { ready: true, restarts: 1, lastFinishedAt: ago(5 * MIN + 30 * SEC) }),
     want: ['2/2', 'Running', '3 (5m30s ago)'],
   },
   {
@@ -111,22 +111,22 @@ const cases: Case[] = [
   },
   {
     name: 'terminating',
-    pod: scheduled().phase('Running').deleting().container('app', running(), { ready: true }),
+    pod: scheduled().phase('Running').terminating(ago(0)).container('app', running(), { ready: true }),
     want: ['1/1', 'Terminating', '0'],
   },
   {
     name: 'terminating pending pod',
-    pod: makePod().deleting().container('app'),
+    pod: makePod().terminating(ago(0)).container('app'),
     want: ['0/1', 'Terminating', '0'],
   },
   {
     name: 'deleted pod in a terminal phase keeps its reason',
-    pod: scheduled().phase('Succeeded').deleting().container('app', terminated(0, 'Completed')),
+    pod: scheduled().phase('Succeeded').terminating(ago(0)).container('app', terminated(0, 'Completed')),
     want: ['0/1', 'Completed', '0'],
   },
   {
     name: 'node lost → Unknown',
-    pod: scheduled().phase('Running').reason('NodeLost').deleting().container('app', running(), { ready: true }),
+    pod: scheduled().phase('Running').reason('NodeLost').terminating(ago(0)).container('app', running(), { ready: true }),
     want: ['1/1', 'Unknown', '0'],
   },
   {
@@ -147,7 +147,7 @@ describe('pod STATUS / READY / RESTARTS', () => {
 
 describe('pod row', () => {
   it('prints every cell of a running pod, as in the wire trace', () => {
-    const pod = makePod('linkding').node('node-1').ip('10.244.0.10').phase('Running').container('app', running(), { ready: true }).build();
+    const pod = makePod('linkding').onNode('node-1').ip('10.244.0.10').phase('Running').container('app', running(), { ready: true }).build();
     assert.deepEqual(printPod(pod, NOW), { cells: ['linkding', '1/1', 'Running', '0', '6s', '10.244.0.10', 'node-1', '<none>', '<none>'] });
   });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeNode, makePod } from '../../testing/builders.ts';
+import { makeNode, makePod } from '../../../testing/objects.ts';
 import { harness, scoreAll } from '../../testing/harness.ts';
 import { balancedScore } from './balancedallocation.ts';
 
@@ -18,12 +18,12 @@ test('balancedScore: 1 - the standard deviation of the used fractions', () => {
 
 test('NodeResourcesBalancedAllocation prefers the node whose cpu and memory stay in balance', () => {
   const h = harness(['NodeResourcesBalancedAllocation'], [
-    makeNode('cpu-heavy').allocatable({ cpu: '4', memory: '4Gi', pods: '110' }).obj(),
-    makeNode('even').allocatable({ cpu: '4', memory: '4Gi', pods: '110' }).obj(),
-  ], [makePod('e').withRequests({ cpu: '3' }).onNode('cpu-heavy').obj()]);
-  const s = scoreAll(h, makePod('p').withRequests({ cpu: '1', memory: '1Gi' }).obj());
+    makeNode('cpu-heavy').allocatable({ cpu: '4', memory: '4Gi', pods: '110' }).build(),
+    makeNode('even').allocatable({ cpu: '4', memory: '4Gi', pods: '110' }).build(),
+  ], [makePod('e').withRequests({ cpu: '3' }).onNode('cpu-heavy').build()]);
+  const s = scoreAll(h, makePod('p').withRequests({ cpu: '1', memory: '1Gi' }).build());
   // cpu-heavy: cpu 1.0, memory 0.25 → 62; even: 0.25, 0.25 → 100.
   assert.deepEqual(s, { 'cpu-heavy': 62, even: 100 });
   // Best-effort pods are not scored by this plugin.
-  assert.deepEqual(scoreAll(h, makePod('q').obj()), { 'cpu-heavy': 0, even: 0 });
+  assert.deepEqual(scoreAll(h, makePod('q').build()), { 'cpu-heavy': 0, even: 0 });
 });

@@ -4,7 +4,7 @@ import { CycleState } from '../../framework/cycle-state.ts';
 import { Framework } from '../../framework/framework.ts';
 import { SchedulerCache } from '../../framework/cache.ts';
 import { newPodInfo } from '../../framework/pod-info.ts';
-import { makePod } from '../../testing/builders.ts';
+import { makePod } from '../../../testing/objects.ts';
 import { registry } from '../registry.ts';
 
 test('DefaultBinder binds through the handle and turns failures into Error statuses', async () => {
@@ -24,7 +24,7 @@ test('DefaultBinder binds through the handle and turns failures into Error statu
         await c.bind!();
       }),
     });
-    const s = await fw.runBindPlugins(new CycleState(), newPodInfo(makePod('p').obj()), 'n1');
+    const s = await fw.runBindPlugins(new CycleState(), newPodInfo(makePod('p').build()), 'n1');
     assert.equal(s.code, c.code, c.name);
     assert.equal(s.plugin, 'DefaultBinder');
     if (c.reason) assert.equal(s.reasons[0], c.reason, c.name);

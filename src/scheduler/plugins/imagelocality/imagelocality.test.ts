@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeNode, makePod } from '../../testing/builders.ts';
+import { makeNode, makePod } from '../../../testing/objects.ts';
 import { harness, scoreAll } from '../../testing/harness.ts';
 import { calculatePriority, MAX_CONTAINER_THRESHOLD, MIN_THRESHOLD } from './imagelocality.ts';
 
@@ -21,14 +21,14 @@ test('calculatePriority clamps between 23 MiB and 1000 MiB per container', () =>
 test('ImageLocality prefers nodes holding the images, scaled by how widely they are spread', () => {
   const big = 800 * MB;
   const h = harness(['ImageLocality'], [
-    makeNode('has').images({ names: ['registry.local/app:1.0'], sizeBytes: big }).obj(),
-    makeNode('also').images({ names: ['registry.local/app:1.0'], sizeBytes: big }).obj(),
-    makeNode('none').obj(),
-    makeNode('other').images({ names: ['busybox:latest'], sizeBytes: big }).obj(),
+    makeNode('has').images({ names: ['registry.local/app:1.0'], sizeBytes: big }).build(),
+    makeNode('also').images({ names: ['registry.local/app:1.0'], sizeBytes: big }).build(),
+    makeNode('none').build(),
+    makeNode('other').images({ names: ['busybox:latest'], sizeBytes: big }).build(),
   ]);
-  const s = scoreAll(h, makePod('p').image('registry.local/app:1.0').obj());
+  const s = scoreAll(h, makePod('p').image('registry.local/app:1.0').build());
   // On 2 of 4 nodes: 800 MiB × 0.5 = 400 MiB → (400 - 23) × 100 / 977 = 38.
   assert.deepEqual(s, { has: 38, also: 38, none: 0, other: 0 });
   // An untagged image name means :latest.
-  assert.equal(scoreAll(h, makePod('q').image('busybox').obj()).other, 18);
+  assert.equal(scoreAll(h, makePod('q').image('busybox').build()).other, 18);
 });

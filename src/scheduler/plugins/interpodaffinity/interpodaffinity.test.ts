@@ -1,22 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PodAffinityTerm } from '../../../api/types.ts';
-import { makeNode, makePod } from '../../testing/builders.ts';
-import type { PodBuilder } from '../../testing/builders.ts';
+import { makeNode, makePod } from '../../../testing/objects.ts';
+import type { PodBuilder } from '../../../testing/objects.ts';
 import { filterAll, harness, scoreAll } from '../../testing/harness.ts';
 
 const HOST = 'kubernetes.io/hostname';
 const term = (labels: Record<string, string>, topologyKey = HOST, extra: Partial<PodAffinityTerm> = {}): PodAffinityTerm => ({ labelSelector: { matchLabels: labels }, topologyKey, ...extra });
-const nodes = () => [makeNode('a').labels({ zone: 'z1' }).obj(), makeNode('b').labels({ zone: 'z1' }).obj(), makeNode('c').labels({ zone: 'z2' }).obj()];
+const nodes = () => [makeNode('a').labels({ zone: 'z1' }).build(), makeNode('b').labels({ zone: 'z1' }).build(), makeNode('c').labels({ zone: 'z2' }).build()];
 const AFF = "UnschedulableAndUnresolvable: node(s) didn't match pod affinity rules";
 const ANTI = "Unschedulable: node(s) didn't match pod anti-affinity rules";
 const EXISTING = "Unschedulable: node(s) didn't satisfy existing pods anti-affinity rules";
 
 test('InterPodAffinity filter: required affinity and anti-affinity', () => {
   const existing = [
-    makePod('cache').labels({ app: 'cache' }).onNode('a').obj(),
-    makePod('loner').labels({ app: 'loner' }).podAffinity('anti', [term({ app: 'web' })]).onNode('b').obj(),
-    makePod('otherns', 'other').labels({ app: 'cache' }).onNode('c').obj(),
+    makePod('cache').labels({ app: 'cache' }).onNode('a').build(),
+    makePod('loner').labels({ app: 'loner' }).podAffinity('anti', [term({ app: 'web' })]).onNode('b').build(),
+    makePod('otherns', 'other').labels({ app: 'cache' }).onNode('c').build(),
   ];
   const cases: Array<{ name: string; pod: PodBuilder; want: Record<string, string> }> = [
     { name: 'no terms: only existing anti-affinity applies (web is not targeted)', pod: makePod('p').labels({ app: 'db' }), want: { a: 'ok', b: 'ok', c: 'ok' } },
@@ -31,18 +31,18 @@ test('InterPodAffinity filter: required affinity and anti-affinity', () => {
   ];
   for (const c of cases) {
     const h = harness(['InterPodAffinity'], nodes(), existing);
-    assert.deepEqual(filterAll(h, c.pod.obj()), c.want, c.name);
+    assert.deepEqual(filterAll(h, c.pod.build()), c.want, c.name);
   }
 });
 
 test('InterPodAffinity score: preferred terms both ways and existing required affinity', () => {
-  const existing = [makePod('cache').labels({ app: 'cache' }).onNode('a').obj(), makePod('noisy').labels({ app: 'noisy' }).onNode('c').obj()];
+  const existing = [makePod('cache').labels({ app: 'cache' }).onNode('a').build(), makePod('noisy').labels({ app: 'noisy' }).onNode('c').build()];
   const h = harness(['InterPodAffinity'], nodes(), existing);
   const pod = makePod('p').podAffinity('affinity', [], [{ weight: 10, podAffinityTerm: term({ app: 'cache' }) }]);
-  assert.deepEqual(scoreAll(h, pod.obj()), { a: 100, b: 0, c: 0 });
+  assert.deepEqual(scoreAll(h, pod.build()), { a: 100, b: 0, c: 0 });
   const anti = makePod('q').podAffinity('anti', [], [{ weight: 5, podAffinityTerm: term({ app: 'noisy' }, 'zone') }]);
-  assert.deepEqual(scoreAll(h, anti.obj()), { a: 100, b: 100, c: 0 });
+  assert.deepEqual(scoreAll(h, anti.build()), { a: 100, b: 100, c: 0 });
   // An existing pod that prefers pods like this one attracts it.
-  const h2 = harness(['InterPodAffinity'], nodes(), [makePod('fan').podAffinity('affinity', [], [{ weight: 7, podAffinityTerm: term({ app: 'star' }) }]).onNode('b').obj()]);
-  assert.deepEqual(scoreAll(h2, makePod('star').labels({ app: 'star' }).obj()), { a: 0, b: 100, c: 0 });
+  const h2 = harness(['InterPodAffinity'], nodes(), [makePod('fan').podAffinity('affinity', [], [{ weight: 7, podAffinityTerm: term({ app: 'star' }) }]).onNode('b').build()]);
+  assert.deepEqual(scoreAll(h2, makePod('star').labels({ app: 'star' }).build()), { a: 0, b: 100, c: 0 });
 });

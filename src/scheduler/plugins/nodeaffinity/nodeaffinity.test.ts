@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeNode, makePod } from '../../testing/builders.ts';
-import type { PodBuilder } from '../../testing/builders.ts';
+import { makeNode, makePod } from '../../../testing/objects.ts';
+import type { PodBuilder } from '../../../testing/objects.ts';
 import { filterAll, harness, scoreAll } from '../../testing/harness.ts';
 
 const nodes = () => [
-  makeNode('ssd-a').labels({ disk: 'ssd', zone: 'a', gen: '5' }).obj(),
-  makeNode('hdd-b').labels({ disk: 'hdd', zone: 'b', gen: '3' }).obj(),
-  makeNode('bare').obj(),
+  makeNode('ssd-a').labels({ disk: 'ssd', zone: 'a', gen: '5' }).build(),
+  makeNode('hdd-b').labels({ disk: 'hdd', zone: 'b', gen: '3' }).build(),
+  makeNode('bare').build(),
 ];
 const NO = "UnschedulableAndUnresolvable: node(s) didn't match Pod's node affinity/selector";
 
@@ -27,7 +27,7 @@ test('NodeAffinity filter: nodeSelector and required node affinity', () => {
     { name: 'expressions in a term are ANDed', pod: makePod('p').requiredNodeAffinity([{ key: 'zone', operator: 'In', values: ['a'] }, { key: 'disk', operator: 'In', values: ['hdd'] }]), want: { 'ssd-a': NO, 'hdd-b': NO, bare: NO } },
     { name: 'selector and affinity both apply', pod: makePod('p').nodeSelector({ disk: 'ssd' }).requiredNodeAffinity([{ key: 'zone', operator: 'In', values: ['b'] }]), want: { 'ssd-a': NO, 'hdd-b': NO, bare: NO } },
   ];
-  for (const c of cases) assert.deepEqual(filterAll(h, c.pod.obj()), c.want, c.name);
+  for (const c of cases) assert.deepEqual(filterAll(h, c.pod.build()), c.want, c.name);
 });
 
 test('NodeAffinity score: preferred terms add their weight, normalised to 100', () => {
@@ -35,6 +35,6 @@ test('NodeAffinity score: preferred terms add their weight, normalised to 100', 
   const pod = makePod('p')
     .preferredNodeAffinity(80, [{ key: 'disk', operator: 'In', values: ['ssd'] }])
     .preferredNodeAffinity(20, [{ key: 'zone', operator: 'Exists' }]);
-  assert.deepEqual(scoreAll(h, pod.obj()), { 'ssd-a': 100, 'hdd-b': 20, bare: 0 });
-  assert.deepEqual(scoreAll(h, makePod('q').obj()), { 'ssd-a': 0, 'hdd-b': 0, bare: 0 });
+  assert.deepEqual(scoreAll(h, pod.build()), { 'ssd-a': 100, 'hdd-b': 20, bare: 0 });
+  assert.deepEqual(scoreAll(h, makePod('q').build()), { 'ssd-a': 0, 'hdd-b': 0, bare: 0 });
 });

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeNode, makePod } from '../../testing/builders.ts';
-import type { PodBuilder } from '../../testing/builders.ts';
+import { makeNode, makePod } from '../../../testing/objects.ts';
+import type { PodBuilder } from '../../../testing/objects.ts';
 import { filterAll, harness } from '../../testing/harness.ts';
 
 test('NodePorts filter: host port conflicts', () => {
   const existing = [
-    makePod('web').hostPort(80).onNode('a').obj(),
-    makePod('dns').hostPort(53, 'UDP', '10.0.0.1').onNode('b').obj(),
+    makePod('web').hostPort(80).onNode('a').build(),
+    makePod('dns').hostPort(53, 'UDP', '10.0.0.1').onNode('b').build(),
   ];
-  const h = harness(['NodePorts'], [makeNode('a').obj(), makeNode('b').obj()], existing);
+  const h = harness(['NodePorts'], [makeNode('a').build(), makeNode('b').build()], existing);
   const busy = "Unschedulable: node(s) didn't have free ports for the requested pod ports";
   const cases: Array<{ name: string; pod: PodBuilder; want: Record<string, string> }> = [
     { name: 'no host ports', pod: makePod('p'), want: { a: 'ok', b: 'ok' } },
@@ -19,5 +19,5 @@ test('NodePorts filter: host port conflicts', () => {
     { name: '0.0.0.0 vs a specific address in use', pod: makePod('p').hostPort(53, 'UDP'), want: { a: 'ok', b: busy } },
     { name: 'another specific address', pod: makePod('p').hostPort(53, 'UDP', '10.0.0.2'), want: { a: 'ok', b: 'ok' } },
   ];
-  for (const c of cases) assert.deepEqual(filterAll(h, c.pod.obj()), c.want, c.name);
+  for (const c of cases) assert.deepEqual(filterAll(h, c.pod.build()), c.want, c.name);
 });

@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TopologySpreadConstraint } from '../../../api/types.ts';
-import { makeNode, makePod } from '../../testing/builders.ts';
-import type { PodBuilder } from '../../testing/builders.ts';
+import { makeNode, makePod } from '../../../testing/objects.ts';
+import type { PodBuilder } from '../../../testing/objects.ts';
 import { filterAll, harness, scoreAll } from '../../testing/harness.ts';
 
 const zoneNodes = () => [
-  makeNode('a').labels({ zone: 'z1', disk: 'ssd' }).obj(),
-  makeNode('b').labels({ zone: 'z1' }).obj(),
-  makeNode('c').labels({ zone: 'z2', disk: 'ssd' }).obj(),
-  makeNode('nolabel').obj(),
+  makeNode('a').labels({ zone: 'z1', disk: 'ssd' }).build(),
+  makeNode('b').labels({ zone: 'z1' }).build(),
+  makeNode('c').labels({ zone: 'z2', disk: 'ssd' }).build(),
+  makeNode('nolabel').build(),
 ];
-const web = (name: string, node: string, version = 'v1') => makePod(name).labels({ app: 'web', version }).onNode(node).obj();
+const web = (name: string, node: string, version = 'v1') => makePod(name).labels({ app: 'web', version }).onNode(node).build();
 const hard = (key: string, maxSkew = 1, extra: Partial<TopologySpreadConstraint> = {}): TopologySpreadConstraint => ({
   maxSkew, topologyKey: key, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } }, ...extra,
 });
@@ -19,7 +19,7 @@ const SKEW = "Unschedulable: node(s) didn't match pod topology spread constraint
 const LABEL = "UnschedulableAndUnresolvable: node(s) didn't match pod topology spread constraints (missing required label)";
 
 test('PodTopologySpread filter: DoNotSchedule constraints', () => {
-  const existing = [web('w1', 'a'), web('w2', 'a'), makePod('other').labels({ app: 'db' }).onNode('c').obj()];
+  const existing = [web('w1', 'a'), web('w2', 'a'), makePod('other').labels({ app: 'db' }).onNode('c').build()];
   const cases: Array<{ name: string; pods?: ReturnType<typeof web>[]; pod: PodBuilder; want: Record<string, string> }> = [
     {
       name: 'zone skew: z1 has 2, z2 has 0',
@@ -62,38 +62,38 @@ test('PodTopologySpread filter: DoNotSchedule constraints', () => {
   ];
   for (const c of cases) {
     const h = harness(['PodTopologySpread'], zoneNodes(), c.pods ?? existing);
-    assert.deepEqual(filterAll(h, c.pod.obj()), c.want, c.name);
+    assert.deepEqual(filterAll(h, c.pod.build()), c.want, c.name);
   }
 });
 
 test('PodTopologySpread score: the default spreads pods of one owner, or with the same labels', () => {
-  const nodes = [makeNode('a').obj(), makeNode('b').obj(), makeNode('c').obj()];
+  const nodes = [makeNode('a').build(), makeNode('b').build(), makeNode('c').build()];
   const peers = [
-    makePod('r1').owner('ReplicaSet', 'web').onNode('a').obj(),
-    makePod('r2').owner('ReplicaSet', 'web').onNode('a').obj(),
-    makePod('r3').owner('ReplicaSet', 'web').onNode('b').obj(),
-    makePod('x').owner('ReplicaSet', 'other').onNode('c').obj(),
-    makePod('x2').owner('ReplicaSet', 'other').onNode('c').obj(),
+    makePod('r1').owner('ReplicaSet', 'web').onNode('a').build(),
+    makePod('r2').owner('ReplicaSet', 'web').onNode('a').build(),
+    makePod('r3').owner('ReplicaSet', 'web').onNode('b').build(),
+    makePod('x').owner('ReplicaSet', 'other').onNode('c').build(),
+    makePod('x2').owner('ReplicaSet', 'other').onNode('c').build(),
   ];
   const h = harness(['PodTopologySpread'], nodes, peers);
   // hostname weight ln(3 + 2): a = 2·1.61 + 2 → 5, b → 4, c → 2; normalised 100·(5 + 2 − s)/5.
-  assert.deepEqual(scoreAll(h, makePod('new').owner('ReplicaSet', 'web').obj()), { a: 40, b: 60, c: 100 });
+  assert.deepEqual(scoreAll(h, makePod('new').owner('ReplicaSet', 'web').build()), { a: 40, b: 60, c: 100 });
 
   const unowned = harness(['PodTopologySpread'], nodes, [
-    makePod('l1').labels({ app: 'batch' }).onNode('b').obj(),
-    makePod('l2').labels({ app: 'batch', extra: 'x' }).onNode('c').obj(),
+    makePod('l1').labels({ app: 'batch' }).onNode('b').build(),
+    makePod('l2').labels({ app: 'batch', extra: 'x' }).onNode('c').build(),
   ]);
   // Only l1 has exactly the same labels: b is the crowded node.
-  const s = scoreAll(unowned, makePod('new').labels({ app: 'batch' }).obj());
+  const s = scoreAll(unowned, makePod('new').labels({ app: 'batch' }).build());
   assert.ok(s.b < s.a && s.a === s.c, JSON.stringify(s));
   // No owner and no labels: nothing to spread from.
-  assert.deepEqual(scoreAll(unowned, makePod('bare').obj()), { a: 0, b: 0, c: 0 });
+  assert.deepEqual(scoreAll(unowned, makePod('bare').build()), { a: 0, b: 0, c: 0 });
 });
 
 test('PodTopologySpread score: ScheduleAnyway constraints prefer the emptier zone', () => {
   const h = harness(['PodTopologySpread'], zoneNodes(), [web('w1', 'a'), web('w2', 'b')]);
   const pod = makePod('p').labels({ app: 'web' }).spread({ ...hard('zone'), whenUnsatisfiable: 'ScheduleAnyway' });
-  const s = scoreAll(h, pod.obj());
+  const s = scoreAll(h, pod.build());
   assert.ok(s.c > s.a && s.a === s.b, JSON.stringify(s));
   assert.equal(s.nolabel, 0);
 });

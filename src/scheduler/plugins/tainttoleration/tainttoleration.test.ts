@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Toleration } from '../../../api/types.ts';
-import { makeNode, makePod } from '../../testing/builders.ts';
+import { makeNode, makePod } from '../../../testing/objects.ts';
 import { filterAll, harness, scoreAll } from '../../testing/harness.ts';
 
 test('TaintToleration filter: NoSchedule and NoExecute taints need a toleration', () => {
   const h = harness(['TaintToleration'], [
-    makeNode('clean').obj(),
-    makeNode('gpu').taint({ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }).obj(),
-    makeNode('evict').taint({ key: 'bad', effect: 'NoExecute' }).obj(),
-    makeNode('soft').taint({ key: 'meh', value: 'x', effect: 'PreferNoSchedule' }).obj(),
+    makeNode('clean').build(),
+    makeNode('gpu').taint({ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }).build(),
+    makeNode('evict').taint({ key: 'bad', effect: 'NoExecute' }).build(),
+    makeNode('soft').taint({ key: 'meh', value: 'x', effect: 'PreferNoSchedule' }).build(),
   ]);
   const gpu = 'UnschedulableAndUnresolvable: node(s) had untolerated taint {dedicated: gpu}';
   const evict = 'UnschedulableAndUnresolvable: node(s) had untolerated taint {bad: }';
@@ -25,15 +25,15 @@ test('TaintToleration filter: NoSchedule and NoExecute taints need a toleration'
   for (const c of cases) {
     const p = makePod('p');
     for (const t of c.tolerations) p.toleration(t);
-    assert.deepEqual(filterAll(h, p.obj()), c.want, c.name);
+    assert.deepEqual(filterAll(h, p.build()), c.want, c.name);
   }
 });
 
 test('TaintToleration score: fewer untolerated PreferNoSchedule taints is better', () => {
   const h = harness(['TaintToleration'], [
-    makeNode('none').obj(),
-    makeNode('one').taint({ key: 'a', effect: 'PreferNoSchedule' }).obj(),
-    makeNode('two').taint({ key: 'a', effect: 'PreferNoSchedule' }).taint({ key: 'b', effect: 'PreferNoSchedule' }).obj(),
+    makeNode('none').build(),
+    makeNode('one').taint({ key: 'a', effect: 'PreferNoSchedule' }).build(),
+    makeNode('two').taint({ key: 'a', effect: 'PreferNoSchedule' }).taint({ key: 'b', effect: 'PreferNoSchedule' }).build(),
   ]);
   const cases: Array<{ name: string; tolerations: Toleration[]; want: Record<string, number> }> = [
     { name: 'no toleration', tolerations: [], want: { none: 100, one: 50, two: 0 } },
@@ -43,6 +43,6 @@ test('TaintToleration score: fewer untolerated PreferNoSchedule taints is better
   for (const c of cases) {
     const p = makePod('p');
     for (const t of c.tolerations) p.toleration(t);
-    assert.deepEqual(scoreAll(h, p.obj()), c.want, c.name);
+    assert.deepEqual(scoreAll(h, p.build()), c.want, c.name);
   }
 });
