@@ -9,7 +9,7 @@
 // container waits with CreateContainerConfigError, as in Kubernetes.
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, normalize } from 'node:path';
+import { join } from 'node:path';
 import type { Container, EnvVar, Pod } from '../../api/types.ts';
 import { milliValue, tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
 import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption, PodSandboxConfig, PortMapping } from '../runtime/runtime.ts';
@@ -18,6 +18,7 @@ import { podDnsConfig } from '../network/cni.ts';
 import { qosClass } from '../status/qos.ts';
 import type { MountedVolume } from '../volumes/manager.ts';
 import type { ConfigSource } from '../volumes/sources.ts';
+import type { SubPathPreparer } from '../volumes/subpath.ts';
 import {
   ANNOTATION_GRACE, ANNOTATION_RESTART_COUNT, ANNOTATION_SPEC_HASH, ANNOTATION_TERMINATION_MESSAGE_HOST, ANNOTATION_TERMINATION_MESSAGE_PATH,
   ANNOTATION_TERMINATION_MESSAGE_POLICY, LABEL_CONTAINER_KIND, LABEL_CONTAINER_NAME, LABEL_NODE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID,
@@ -312,6 +313,8 @@ export interface ContainerParams {
   /** The image reference to run (the resolved image ID or the spec's name). */
   image: string;
   volumes: ReadonlyMap<string, MountedVolume>;
+  /** Resolves subPath/subPathExpr mounts (the volume manager). */
+  subPaths: SubPathPreparer;
   podDir: string;
   podIPs: readonly string[];
   source: ConfigSource;
@@ -332,16 +335,19 @@ export async function containerConfig(p: ContainerParams): Promise<ContainerConf
   const env = await resolveEnv(pod, c, p.source, p.node, p.podIPs);
   const vars = new Map(env.map((e) => [e.key, e.value]));
   const mounts: Mount[] = [];
-  for (const vm of c.volumeMounts ?? []) {
+  for (const [i, vm] of (c.volumeMounts ?? []).entries()) {
     const vol = p.volumes.get(vm.name);
     if (!vol) throw new ContainerConfigError(`cannot find volume "${vm.name}" to mount into container "${c.name}"`);
     let hostPath = vol.hostPath;
     const sub = vm.subPathExpr ? expand(vm.subPathExpr, vars) : vm.subPath;
     if (sub) {
-      const rel = normalize(sub);
-      if (rel.startsWith('..') || rel.startsWith('/')) throw new ContainerConfigError(`failed to prepare subPath for volumeMount "${vm.name}" of container "${c.name}": invalid subPath ${JSON.stringify(sub)}`);
-      hostPath = join(hostPath, rel);
-      if (!vol.readOnly) await mkdir(hostPath, { recursive: true }).catch(() => undefined);
+      // Never a path joined and handed to the runtime: a link a container left in the volume would be
+      // followed out of it (CVE-2017-1002101). The preparer resolves, checks and binds it safely.
+      const r = await p.subPaths.prepareSubPath({
+        volumeName: vm.name, volumePath: vol.hostPath, subPath: sub, podDir: p.podDir, containerName: c.name, mountIndex: i, create: !vol.readOnly,
+      });
+      if (!r.ok) throw new ContainerConfigError(r.message);
+      hostPath = r.hostPath;
     }
     const m: Mount = { containerPath: vm.mountPath, hostPath, readonly: Boolean(vm.readOnly) || vol.readOnly };
     if (vm.mountPropagation === 'HostToContainer') m.propagation = 'PROPAGATION_HOST_TO_CONTAINER';
