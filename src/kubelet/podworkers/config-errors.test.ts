@@ -8,7 +8,7 @@ import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { makePod, makeStack } from './testing.ts';
 import { defaultPullPolicy } from '../images/puller.ts';
-import { expand } from './container-config.ts';
+import { ContainerConfigError, expand, expandSubPathExpr } from './container-config.ts';
 
 describe('container configuration', () => {
   it('env from configMaps and secrets, envFrom with prefix', async () => {
@@ -202,5 +202,19 @@ describe('image pulls', () => {
   it('expands $(VAR) as Kubernetes does', () => {
     const v = new Map([['A', 'x']]);
     assert.deepEqual(['$(A)', '$$(A)', '$(B)', 'a$(A)b', '$(A', '$'].map((s) => expand(s, v)), ['x', '$(A)', '$(B)', 'axb', '$(A', '$']);
+  });
+
+  it('expands subPathExpr, refusing references to unset or empty variables as the kubelet does', () => {
+    const v = new Map([['POD', 'web-1'], ['EMPTY', '']]);
+    const cases: { expr: string; want: string | RegExp }[] = [
+      { expr: 'logs/$(POD)', want: 'logs/web-1' },
+      { expr: '$$(POD)/x', want: '$(POD)/x' },
+      { expr: '$(POD)/$(NOPE)', want: /^missing value for NOPE$/ },
+      { expr: '$(ZED)/$(EMPTY)/$(NOPE)', want: /^missing value for EMPTY, NOPE, ZED$/ },
+    ];
+    for (const c of cases) {
+      if (typeof c.want === 'string') assert.equal(expandSubPathExpr(c.expr, v), c.want, c.expr);
+      else assert.throws(() => expandSubPathExpr(c.expr, v), (err: unknown) => err instanceof ContainerConfigError && c.want instanceof RegExp && c.want.test(err.message), c.expr);
+    }
   });
 });

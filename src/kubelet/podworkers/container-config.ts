@@ -102,6 +102,10 @@ export function sandboxConfig(p: SandboxParams): PodSandboxConfig {
 
 /** Kubernetes' $(VAR) expansion: `$$(X)` escapes; unknown references stay as written. */
 export function expand(s: string, vars: ReadonlyMap<string, string>): string {
+  return expandWith(s, (name) => vars.get(name));
+}
+
+function expandWith(s: string, lookup: (name: string) => string | undefined): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     if (s[i] === '$' && s[i + 1] === '$') {
@@ -113,7 +117,7 @@ export function expand(s: string, vars: ReadonlyMap<string, string>): string {
       const end = s.indexOf(')', i + 2);
       if (end > 0) {
         const name = s.slice(i + 2, end);
-        const v = vars.get(name);
+        const v = lookup(name);
         out += v ?? `$(${name})`;
         i = end;
         continue;
@@ -121,6 +125,22 @@ export function expand(s: string, vars: ReadonlyMap<string, string>): string {
     }
     out += s[i];
   }
+  return out;
+}
+
+/**
+ * subPathExpr expanded with the container's environment (kubecontainer.ExpandContainerVolumeMounts):
+ * unlike command and args, a reference to a variable that is unset or empty is an error, so the
+ * mount never lands on a path the user did not name.
+ */
+export function expandSubPathExpr(expr: string, vars: ReadonlyMap<string, string>): string {
+  const missing = new Set<string>();
+  const out = expandWith(expr, (name) => {
+    const v = vars.get(name);
+    if (!v) missing.add(name);
+    return v ?? '';
+  });
+  if (missing.size > 0) throw new ContainerConfigError(`missing value for ${[...missing].sort().join(', ')}`);
   return out;
 }
 
@@ -339,7 +359,7 @@ export async function containerConfig(p: ContainerParams): Promise<ContainerConf
     const vol = p.volumes.get(vm.name);
     if (!vol) throw new ContainerConfigError(`cannot find volume "${vm.name}" to mount into container "${c.name}"`);
     let hostPath = vol.hostPath;
-    const sub = vm.subPathExpr ? expand(vm.subPathExpr, vars) : vm.subPath;
+    const sub = vm.subPathExpr ? expandSubPathExpr(vm.subPathExpr, vars) : vm.subPath;
     if (sub) {
       // Never a path joined and handed to the runtime: a link a container left in the volume would be
       // followed out of it (CVE-2017-1002101). The preparer resolves, checks and binds it safely.
