@@ -227,7 +227,8 @@ export async function safeMakeDir(subdir: string, base: string, mode: number): P
       // (O_NOFOLLOW); by a file, the next mkdirat fails or the user gets a file they could reach anyway.
       let child: FileHandle;
       try {
-        child = await openAt(parent, dir, NOFOLLOW_FLAGS);
+        // O_DIRECTORY too: a FIFO swapped in here would otherwise block the open.
+        child = await openAt(parent, dir, NOFOLLOW_FLAGS | constants.O_DIRECTORY);
       } catch (err) {
         throw new SubPathError(`cannot open ${current}: ${errText(err)}`);
       }
