@@ -403,6 +403,66 @@ data: {index.html: from-configmap, greeting: hi}
     await until('tmpfs unmounted', async () => mountsUnder(path.join(agentDir, 'pods')).length === 0, { ...WAIT, timeoutMs: 10_000 });
   });
 
+  it('a subPath through a link an init container planted out of the volume is refused; links inside are mounted', async () => {
+    // The init container's "/etc" is a name: followed on the host it would be the host's /etc (CVE-2017-1002101).
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: subpath-escape
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: vol
+    emptyDir: {}
+  initContainers:
+  - name: plant
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "ln -s /etc /vol/escape && ln -s ../../../../../../../../../../etc /vol/climb && mkdir /vol/ok && echo inside > /vol/ok/file && mkdir -p /vol/real/cfg && echo linked > /vol/real/cfg/file && ln -s real/cfg /vol/link"]
+    volumeMounts: [{name: vol, mountPath: /vol}]
+  containers:
+  - name: good
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: vol, mountPath: /ok, subPath: ok}, {name: vol, mountPath: /linked, subPath: link}]
+  - name: bad
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: vol, mountPath: /host-etc, subPath: escape}]
+  - name: climber
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    env: [{name: WHERE, value: climb}]
+    volumeMounts: [{name: vol, mountPath: /host-etc, subPathExpr: $(WHERE)}]
+`);
+    const pod = await until('good Running, bad and climber refused', async () => {
+      const p = await getPod('subpath-escape');
+      const st = new Map((p.status.containerStatuses ?? []).map((x) => [x.name, x.state]));
+      return st.get('good')?.running && st.get('bad')?.waiting?.reason === 'CreateContainerConfigError' && st.get('climber')?.waiting?.reason === 'CreateContainerConfigError' ? p : undefined;
+    });
+    const statuses = new Map(pod.status.containerStatuses!.map((x) => [x.name, x]));
+    for (const name of ['bad', 'climber']) {
+      const s = statuses.get(name)!;
+      assert.deepEqual(s.state.waiting, { reason: 'CreateContainerConfigError', message: `failed to prepare subPath for volumeMount "vol" of container "${name}"` });
+      assert.equal(s.containerID, undefined, `${name} was never created`);
+      assert.equal(s.restartCount, 0);
+    }
+    const d = await c.k('describe', 'pod', 'subpath-escape');
+    assert.match(d, /Warning\s+Failed\s.*Error: failed to prepare subPath for volumeMount "vol" of container "bad"/);
+    assert.match(d, /Warning\s+Failed\s.*Error: failed to prepare subPath for volumeMount "vol" of container "climber"/);
+    assert.equal(await c.k('exec', 'subpath-escape', '-c', 'good', '--', 'cat', '/ok/file'), 'inside\n');
+    assert.equal(await c.k('exec', 'subpath-escape', '-c', 'good', '--', 'cat', '/linked/file'), 'linked\n');
+    // The runtime was given the agent's binds of the opened directories, not paths into the volume.
+    const binds = path.join(agentDir, 'pods', pod.metadata.uid, 'volume-subpaths', 'vol');
+    assert.deepEqual(mountsUnder(binds).sort(), [path.join(binds, 'good', '0'), path.join(binds, 'good', '1')]);
+    await c.k('delete', 'pod', 'subpath-escape', '--wait=true');
+    await until('subPath binds unmounted', async () => mountsUnder(path.join(agentDir, 'pods')).length === 0, 10_000);
+  });
+
   it('after kill -9 and a restart of the agent, nothing restarts and container IDs stay', async () => {
     const ids = async () => {
       const p = await getPod('duo');

@@ -1,13 +1,14 @@
 // Container configuration failures, mount failures and image pulls, through the pod worker.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ContainerConfig } from '../runtime/runtime.ts';
 import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { makePod, makeStack } from './testing.ts';
 import { defaultPullPolicy } from '../images/puller.ts';
-import { expand } from './container-config.ts';
+import { ContainerConfigError, expand, expandSubPathExpr } from './container-config.ts';
 
 describe('container configuration', () => {
   it('env from configMaps and secrets, envFrom with prefix', async () => {
@@ -90,6 +91,54 @@ describe('container configuration', () => {
     }
   });
 
+  it('a subPath (or subPathExpr) through a link out of the volume is CreateContainerConfigError with a Failed event; one inside is mounted', async () => {
+    const s = makeStack();
+    try {
+      const outside = join(s.dir, 'host-etc');
+      mkdirSync(outside);
+      writeFileSync(join(outside, 'passwd'), 'root:x:0:0');
+      const pod = makePod('escape')
+        .container({
+          name: 'app',
+          env: [{ name: 'WHERE', value: 'esc2' }],
+          volumeMounts: [
+            { name: 'data', mountPath: '/ok', subPath: 'inside' },
+            { name: 'data', mountPath: '/etc-of-host', subPath: 'escape' },
+          ],
+        })
+        .container({ name: 'expr', volumeMounts: [{ name: 'data', mountPath: '/x', subPathExpr: '$(WHERE)' }], env: [{ name: 'WHERE', value: 'esc2' }] })
+        .with((p) => (p.spec!.volumes = [{ name: 'data', emptyDir: {} }]))
+        .build();
+      // What an init container would have left in the emptyDir.
+      const vol = join(s.dir, 'pods', pod.metadata!.uid!, 'volumes', 'kubernetes.io~empty-dir', 'data');
+      mkdirSync(join(vol, 'inside'), { recursive: true });
+      symlinkSync(outside, join(vol, 'escape'));
+      symlinkSync('../../../../../host-etc', join(vol, 'esc2'));
+      s.workers.update(pod);
+      await s.until(() => (s.statusOf(pod)?.containerStatuses ?? []).filter((c) => c.state?.waiting?.reason === 'CreateContainerConfigError').length === 2, 'both refused');
+      const byName = new Map(s.statusOf(pod)!.containerStatuses!.map((c) => [c.name, c.state?.waiting]));
+      assert.deepEqual(byName.get('app'), { reason: 'CreateContainerConfigError', message: 'failed to prepare subPath for volumeMount "data" of container "app"' });
+      assert.deepEqual(byName.get('expr'), { reason: 'CreateContainerConfigError', message: 'failed to prepare subPath for volumeMount "data" of container "expr"' });
+      const failed = s.recorder.events.filter((e) => e.reason === 'Failed').map((e) => e.message);
+      assert.ok(failed.includes('Error: failed to prepare subPath for volumeMount "data" of container "app"'), failed.join('\n'));
+      assert.ok(failed.includes('Error: failed to prepare subPath for volumeMount "data" of container "expr"'), failed.join('\n'));
+      assert.equal(s.runtime.calls.filter((c) => c.method === 'createContainer').length, 0);
+      // Once the link is gone (the volume holds a real directory there), the same spec starts.
+      rmSync(join(vol, 'escape'));
+      rmSync(join(vol, 'esc2'));
+      mkdirSync(join(vol, 'esc2'));
+      await s.advance(3000);
+      const cfg = s.runtime.calls.filter((c) => c.method === 'createContainer').map((c) => c.args[1] as ContainerConfig).find((c) => c.metadata.name === 'app')!;
+      assert.ok(cfg, 'app created');
+      assert.equal(cfg.mounts!.find((m) => m.containerPath === '/ok')!.hostPath, join(realpathSync(vol), 'inside'));
+      assert.equal(cfg.mounts!.find((m) => m.containerPath === '/etc-of-host')!.hostPath, join(realpathSync(vol), 'escape'));
+      assert.equal(statSync(join(vol, 'escape')).isDirectory(), true);
+      assert.equal(readdirSync(outside).join(','), 'passwd');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('terminationMessagePath and FallbackToLogsOnError feed the terminated message', async () => {
     const s = makeStack();
     try {
@@ -153,5 +202,19 @@ describe('image pulls', () => {
   it('expands $(VAR) as Kubernetes does', () => {
     const v = new Map([['A', 'x']]);
     assert.deepEqual(['$(A)', '$$(A)', '$(B)', 'a$(A)b', '$(A', '$'].map((s) => expand(s, v)), ['x', '$(A)', '$(B)', 'axb', '$(A', '$']);
+  });
+
+  it('expands subPathExpr, refusing references to unset or empty variables as the kubelet does', () => {
+    const v = new Map([['POD', 'web-1'], ['EMPTY', '']]);
+    const cases: { expr: string; want: string | RegExp }[] = [
+      { expr: 'logs/$(POD)', want: 'logs/web-1' },
+      { expr: '$$(POD)/x', want: '$(POD)/x' },
+      { expr: '$(POD)/$(NOPE)', want: /^missing value for NOPE$/ },
+      { expr: '$(ZED)/$(EMPTY)/$(NOPE)', want: /^missing value for EMPTY, NOPE, ZED$/ },
+    ];
+    for (const c of cases) {
+      if (typeof c.want === 'string') assert.equal(expandSubPathExpr(c.expr, v), c.want, c.expr);
+      else assert.throws(() => expandSubPathExpr(c.expr, v), (err: unknown) => err instanceof ContainerConfigError && c.want instanceof RegExp && c.want.test(err.message), c.expr);
+    }
   });
 });

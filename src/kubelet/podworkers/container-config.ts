@@ -9,7 +9,7 @@
 // container waits with CreateContainerConfigError, as in Kubernetes.
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, normalize } from 'node:path';
+import { join } from 'node:path';
 import type { Container, EnvVar, Pod } from '../../api/types.ts';
 import { milliValue, tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
 import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption, PodSandboxConfig, PortMapping } from '../runtime/runtime.ts';
@@ -18,6 +18,7 @@ import { podDnsConfig } from '../network/cni.ts';
 import { qosClass } from '../status/qos.ts';
 import type { MountedVolume } from '../volumes/manager.ts';
 import type { ConfigSource } from '../volumes/sources.ts';
+import type { SubPathPreparer } from '../volumes/subpath.ts';
 import {
   ANNOTATION_GRACE, ANNOTATION_RESTART_COUNT, ANNOTATION_SPEC_HASH, ANNOTATION_TERMINATION_MESSAGE_HOST, ANNOTATION_TERMINATION_MESSAGE_PATH,
   ANNOTATION_TERMINATION_MESSAGE_POLICY, LABEL_CONTAINER_KIND, LABEL_CONTAINER_NAME, LABEL_NODE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID,
@@ -101,6 +102,10 @@ export function sandboxConfig(p: SandboxParams): PodSandboxConfig {
 
 /** Kubernetes' $(VAR) expansion: `$$(X)` escapes; unknown references stay as written. */
 export function expand(s: string, vars: ReadonlyMap<string, string>): string {
+  return expandWith(s, (name) => vars.get(name));
+}
+
+function expandWith(s: string, lookup: (name: string) => string | undefined): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     if (s[i] === '$' && s[i + 1] === '$') {
@@ -112,7 +117,7 @@ export function expand(s: string, vars: ReadonlyMap<string, string>): string {
       const end = s.indexOf(')', i + 2);
       if (end > 0) {
         const name = s.slice(i + 2, end);
-        const v = vars.get(name);
+        const v = lookup(name);
         out += v ?? `$(${name})`;
         i = end;
         continue;
@@ -120,6 +125,22 @@ export function expand(s: string, vars: ReadonlyMap<string, string>): string {
     }
     out += s[i];
   }
+  return out;
+}
+
+/**
+ * subPathExpr expanded with the container's environment (kubecontainer.ExpandContainerVolumeMounts):
+ * unlike command and args, a reference to a variable that is unset or empty is an error, so the
+ * mount never lands on a path the user did not name.
+ */
+export function expandSubPathExpr(expr: string, vars: ReadonlyMap<string, string>): string {
+  const missing = new Set<string>();
+  const out = expandWith(expr, (name) => {
+    const v = vars.get(name);
+    if (!v) missing.add(name);
+    return v ?? '';
+  });
+  if (missing.size > 0) throw new ContainerConfigError(`missing value for ${[...missing].sort().join(', ')}`);
   return out;
 }
 
@@ -312,6 +333,8 @@ export interface ContainerParams {
   /** The image reference to run (the resolved image ID or the spec's name). */
   image: string;
   volumes: ReadonlyMap<string, MountedVolume>;
+  /** Resolves subPath/subPathExpr mounts (the volume manager). */
+  subPaths: SubPathPreparer;
   podDir: string;
   podIPs: readonly string[];
   source: ConfigSource;
@@ -332,16 +355,19 @@ export async function containerConfig(p: ContainerParams): Promise<ContainerConf
   const env = await resolveEnv(pod, c, p.source, p.node, p.podIPs);
   const vars = new Map(env.map((e) => [e.key, e.value]));
   const mounts: Mount[] = [];
-  for (const vm of c.volumeMounts ?? []) {
+  for (const [i, vm] of (c.volumeMounts ?? []).entries()) {
     const vol = p.volumes.get(vm.name);
     if (!vol) throw new ContainerConfigError(`cannot find volume "${vm.name}" to mount into container "${c.name}"`);
     let hostPath = vol.hostPath;
-    const sub = vm.subPathExpr ? expand(vm.subPathExpr, vars) : vm.subPath;
+    const sub = vm.subPathExpr ? expandSubPathExpr(vm.subPathExpr, vars) : vm.subPath;
     if (sub) {
-      const rel = normalize(sub);
-      if (rel.startsWith('..') || rel.startsWith('/')) throw new ContainerConfigError(`failed to prepare subPath for volumeMount "${vm.name}" of container "${c.name}": invalid subPath ${JSON.stringify(sub)}`);
-      hostPath = join(hostPath, rel);
-      if (!vol.readOnly) await mkdir(hostPath, { recursive: true }).catch(() => undefined);
+      // Never a path joined and handed to the runtime: a link a container left in the volume would be
+      // followed out of it (CVE-2017-1002101). The preparer resolves, checks and binds it safely.
+      const r = await p.subPaths.prepareSubPath({
+        volumeName: vm.name, volumePath: vol.hostPath, subPath: sub, podDir: p.podDir, containerName: c.name, mountIndex: i, create: !vol.readOnly,
+      });
+      if (!r.ok) throw new ContainerConfigError(r.message);
+      hostPath = r.hostPath;
     }
     const m: Mount = { containerPath: vm.mountPath, hostPath, readonly: Boolean(vm.readOnly) || vol.readOnly };
     if (vm.mountPropagation === 'HostToContainer') m.propagation = 'PROPAGATION_HOST_TO_CONTAINER';

@@ -444,7 +444,7 @@ export class PodSyncer {
       checkRunAsNonRoot(pod, c, pulled.info);
       await mkdir(join(podLogDir(o.logRoot, pod), c.name), { recursive: true });
       const cfg = await containerConfig({
-        pod, container: c, kind, restartCount, image: c.image ?? '', volumes: st.volumes ?? new Map(), podDir: o.volumes.podDir(st.uid),
+        pod, container: c, kind, restartCount, image: c.image ?? '', volumes: st.volumes ?? new Map(), subPaths: o.volumes, podDir: o.volumes.podDir(st.uid),
         podIPs: st.podIPs, source: o.source, node: o.node, hostsFile: pod.spec?.hostNetwork ? undefined : join(o.volumes.podDir(st.uid), 'etc-hosts'),
       });
       id = await o.runtime.createContainer(st.sandboxId!, cfg, st.sandboxConfig!);

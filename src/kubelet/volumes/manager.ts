@@ -15,6 +15,8 @@ import { dirname, join, normalize } from 'node:path';
 import type { ConfigMapVolumeSource, KeyToPath, Pod, SecretVolumeSource, Volume } from '../../api/types.ts';
 import { tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
 import type { ConfigSource } from './sources.ts';
+import { mountsUnder } from './mountinfo.ts';
+import { prepareSubPath, type SubPathOutcome, type SubPathPreparer, type SubPathRequest } from './subpath.ts';
 
 export class VolumeError extends Error {
   readonly code = 'ERR_VOLUME_SETUP_FAILED';
@@ -64,24 +66,6 @@ const NFS_HELPERS = ['/sbin/mount.nfs', '/usr/sbin/mount.nfs'];
 /** server:path as the kubelet's NFS plugin writes the mount source (brackets around an IPv6 server). */
 export function nfsSource(server: string, path: string): string {
   return `${server.includes(':') ? `[${server}]` : server}:${path}`;
-}
-
-/** Mount points at or below dir, deepest first. */
-export function mountsUnder(dir: string): string[] {
-  const out: string[] = [];
-  let text = '';
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (!mp) continue;
-    const path = mp.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (path === dir || path.startsWith(dir + '/')) out.push(path);
-  }
-  return out.sort((a, b) => b.length - a.length);
 }
 
 /** The files a configMap/secret volume holds: relative path → (content, mode). */
@@ -194,7 +178,7 @@ export interface VolumeManagerOptions {
   mounts?: boolean;
 }
 
-export class VolumeManager {
+export class VolumeManager implements SubPathPreparer {
   readonly #root: string;
   readonly #source: ConfigSource;
   readonly #mounts: boolean;
@@ -269,7 +253,12 @@ export class VolumeManager {
     return dir;
   }
 
-  /** Unmounts and removes everything under the pod dir. Idempotent. */
+  /** A volumeMount's subPath, resolved and bound without leaving the volume (see subpath.ts). */
+  prepareSubPath(req: SubPathRequest): Promise<SubPathOutcome> {
+    return prepareSubPath(req, { mounts: this.#mounts });
+  }
+
+  /** Unmounts (subPath binds under volume-subpaths/ included) and removes everything under the pod dir. Idempotent. */
   async tearDown(uid: string): Promise<void> {
     const dir = this.podDir(uid);
     for (const mp of mountsUnder(dir)) {
