@@ -95,7 +95,7 @@ export async function resolveProxy(registry: Registry, info: ResourceRequest, op
 
 async function backendOf(loc: ProxyLocation, registry: Registry, opts: ProxyOptions): Promise<ProxyBackend> {
   if (loc.to === 'address') {
-    if (!opts.proxyable(loc.host)) throw badRequest('address not allowed');
+    if (!net.isIP(loc.host) || !opts.proxyable(loc.host)) throw badRequest('address not allowed');
     return { scheme: loc.scheme, host: loc.host, port: loc.port };
   }
   const ep = await opts.locateAgent(loc.nodeName, registry);
@@ -243,6 +243,8 @@ export function proxyHttp(ctx: SubresourceContext, backend: ProxyBackend, timeou
   const dropped = listedInConnection(req.rawHeaders);
   const headers = forwardedFor(req, pairs(req.rawHeaders, (n) => HOP_BY_HOP.has(n) || dropped.has(n) || CREDENTIALS(n) || n === 'x-forwarded-uri'));
   headers.push(['X-Forwarded-Uri', requestPath]);
+  // A chunked body stays chunked (Node would send DELETE and OPTIONS bodies unframed otherwise).
+  if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) headers.push(['Transfer-Encoding', 'chunked']);
   const options: https.RequestOptions = { method, headers: toHeaders(headers), agent: false, ...(backend.scheme === 'https' ? tlsOptions(backend) : {}) };
   return new Promise((resolve, reject) => {
     const up = (backend.scheme === 'https' ? https : http).request(target, options, (ures) => {
