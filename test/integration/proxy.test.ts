@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Pod, PodList } from '../../src/api/types.ts';
+import type { Node, Pod, PodList } from '../../src/api/types.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../../src/apiserver/auth/authn.ts';
 import { adminEntries, kubeconfigYaml, serverUrl } from '../../src/apiserver/auth/kubeconfig.ts';
 import { issueClientCert, issueServingCert } from '../../src/apiserver/auth/pki.ts';
@@ -24,6 +24,8 @@ import { createApiServer, type ApiServer } from '../../src/apiserver/server.ts';
 import { ApiClient } from '../../src/client/client.ts';
 import { Nodes, Pods } from '../../src/client/resources.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
+import { Agent } from '../../src/kubelet/agent.ts';
+import type { MachineInfo } from '../../src/kubelet/node/machine.ts';
 import { FakeRuntime } from '../../src/kubelet/runtime/fake-runtime.ts';
 import { createStreamingServer, type StreamingServer } from '../../src/kubelet/streaming/server.ts';
 
@@ -42,6 +44,10 @@ let backend: Server;
 let backendPort = 0;
 let wss: WebSocketServer;
 let agent: StreamingServer;
+let nodeAgent: Agent;
+const machine: MachineInfo = {
+  cpus: 2, memoryBytes: 4 * 2 ** 30, storageBytes: 100 * 2 ** 30, machineID: 'm', systemUUID: 'u', bootID: 'b', kernelVersion: 'k', osImage: 'test', architecture: 'amd64',
+};
 /** Requests the backend saw, newest last. */
 const seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
 /** Resolved by the test that streams a response, to let the backend finish it. */
@@ -78,6 +84,15 @@ function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** Waits for a state another component writes, checking every 20 ms. */
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await fn())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -150,28 +165,29 @@ before(async () => {
   await once(backend, 'listening');
   backendPort = (backend.address() as AddressInfo).port;
 
-  // The node agent's endpoint, over the fake runtime; one pod bound to it.
+  // A node agent over the fake runtime, with its HTTPS endpoint; it registers the Node itself and
+  // publishes the endpoint's port as daemonEndpoints.kubeletEndpoint.
+  nodeAgent = new Agent({ client, runtime: new FakeRuntime({ images: ['busybox'] }), nodeName: NODE, dataDir: join(dir, 'agent'), logRoot: join(dir, 'logs'), nodeIP: '127.0.0.1', mounts: false, plegPeriodMs: 100, machine });
+  await nodeAgent.start();
   const serving = await issueServingCert(cp.pki, NODE, ['127.0.0.1']);
-  const agentPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-node', namespace: 'default', uid: 'u1' }, spec: { nodeName: NODE, containers: [{ name: 'c', image: 'busybox' }] }, status: { phase: 'Running' } } as Pod;
   agent = createStreamingServer({
     runtime: new FakeRuntime(),
     logRoot: join(dir, 'logs'),
-    resolvePod: () => undefined,
-    listPods: () => [agentPod],
+    resolvePod: (ns, name) => nodeAgent.streamingPod(ns, name),
+    listPods: () => nodeAgent.pods(),
     tls: { cert: serving.certPem, key: serving.keyPem, ca: cp.pki.caCertPem },
   });
   const agentAddr = await agent.listen(0, '127.0.0.1');
-  const node = await client.create(Nodes, undefined, { metadata: { name: NODE } });
-  await client.updateStatus(Nodes, undefined, {
-    ...node,
-    status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: NODE }], daemonEndpoints: { kubeletEndpoint: { Port: agentAddr.port } } },
-  } as never);
+  nodeAgent.setKubeletPort(agentAddr.port);
+  await until('the Node publishes the agent port', async () => (await client.get<Node>(Nodes, undefined, NODE)).status?.daemonEndpoints?.kubeletEndpoint?.Port === agentAddr.port);
+  await client.create<Pod>(Pods, 'default', { metadata: { name: 'on-node' }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] } } as Pod);
 
   await makePod('web', [{ name: 'http', containerPort: backendPort }], '127.0.0.1');
   await makePod('pending', [{ containerPort: backendPort }]);
 });
 
 after(async () => {
+  await nodeAgent?.stop({ removePods: true });
   client?.close();
   await agent?.close();
   wss?.close();
@@ -348,11 +364,16 @@ describe('nodes/proxy', () => {
     const health = await call('GET', `/api/v1/nodes/${NODE}/proxy/healthz`);
     assert.equal(health.status, 200, health.body);
     assert.equal(health.body, 'ok');
-    const pods = await call('GET', `/api/v1/nodes/${NODE}/proxy/pods`);
-    assert.equal(pods.status, 200, pods.body);
-    const list = JSON.parse(pods.body) as PodList;
-    assert.equal(list.kind, 'PodList');
-    assert.deepEqual(list.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`), ['default/on-node']);
+    // The agent's pods, with the status it computed (Running once the fake runtime started it).
+    let list: PodList | undefined;
+    await until('the agent lists its pod as Running', async () => {
+      const pods = await call('GET', `/api/v1/nodes/${NODE}/proxy/pods`);
+      assert.equal(pods.status, 200, pods.body);
+      list = JSON.parse(pods.body) as PodList;
+      return list.items[0]?.status?.phase === 'Running';
+    });
+    assert.equal(list!.kind, 'PodList');
+    assert.deepEqual(list!.items.map((p) => `${p.kind} ${p.metadata?.namespace}/${p.metadata?.name}`), ['Pod default/on-node']);
     // The agent's port named explicitly is the agent too.
     const port = (agent.server.address() as AddressInfo).port;
     assert.equal((await call('GET', `/api/v1/nodes/${NODE}:${port}/proxy/healthz`)).body, 'ok');
