@@ -233,6 +233,12 @@ describe('pods/proxy', () => {
     });
   }
 
+  it('a method kube-apiserver does not proxy is a 405', async () => {
+    const r = await call('PROPFIND', podPath(`web:${backendPort}`, '/x'));
+    assert.equal(r.status, 405, r.body);
+    assert.equal(JSON.parse(r.body).reason, 'MethodNotAllowed');
+  });
+
   it('HEAD answers the headers only', async () => {
     const r = await call('HEAD', podPath(`web:${backendPort}`, '/x'));
     assert.equal(r.status, 200);

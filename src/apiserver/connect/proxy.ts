@@ -226,11 +226,15 @@ function subresourcePrefix(requestPath: string, info: ResourceRequest): string {
   return '/' + requestPath.split('/').filter(Boolean).slice(0, n).join('/');
 }
 
+/** The methods kube-apiserver registers for pods/proxy and nodes/proxy (its ConnectMethods). */
+const PROXY_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
 /** Plain HTTP through the proxy subresource: streamed both ways, status and headers passed back. */
 export function proxyHttp(ctx: SubresourceContext, backend: ProxyBackend, timeoutMs: number): Promise<void> {
   const { req, res } = ctx;
   const { requestPath, rawQuery, path } = proxyPath(req, ctx.info);
   const method = req.method ?? 'GET';
+  if (!PROXY_METHODS.has(method)) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   if (path === '' && (method === 'GET' || method === 'HEAD')) {
     // kube-apiserver's answer to https://issue.k8s.io/4958: relative links need the trailing slash.
     res.writeHead(301, { Location: `${requestPath}/${rawQuery ? `?${rawQuery}` : ''}`, 'Content-Length': '0' });
