@@ -1,7 +1,7 @@
 // What the HTTP layer needs for subresources that are not a partial update of their object: the
 // decoding of a create-like subresource's body (pods/binding, pods/eviction: the kind's folder does
-// the rest), and the connect subresources (log, exec, attach, portforward), which the node agent the
-// object runs on serves, through a ConnectHandler.
+// the rest), and the connect subresources, through a ConnectHandler: log, exec, attach, portforward,
+// which the node agent the object runs on serves, and the proxy subresources (pods/proxy, nodes/proxy).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -42,7 +42,9 @@ export interface UpgradeContext {
 export interface ConnectHandler {
   /** Plain HTTP: GET log, and non-upgrade exec/attach/portforward requests. */
   serve(ctx: SubresourceContext, pod: Pod): Promise<void>;
-  /** HTTP/1.1 Upgrade (WebSocket or SPDY) for exec, attach, portforward. */
+  /** Any request to a proxy subresource (pods/proxy, nodes/proxy): the kind's ProxyTarget says where. */
+  proxy(ctx: SubresourceContext): Promise<void>;
+  /** HTTP/1.1 Upgrade (WebSocket or SPDY) for exec, attach, portforward and the proxy subresources. */
   upgrade(ctx: UpgradeContext): Promise<void>;
 }
 
@@ -68,8 +70,12 @@ export async function readSubresourceBody(req: IncomingMessage, gvk: GroupVersio
   return v as Record<string, unknown>;
 }
 
-/** log, exec, attach, portforward without an upgrade: only log is plain HTTP in practice. */
+/** log, exec, attach, portforward without an upgrade (only log is plain HTTP in practice), and proxy. */
 export const serveConnect: Handler = async (ctx) => {
+  if (ctx.store.kind.subresources[ctx.info.subresource]?.proxy) {
+    if (!ctx.connect) throw serviceUnavailable(`the ${ctx.info.resource}/proxy subresource is not served here`);
+    return ctx.connect.proxy(ctx);
+  }
   const pod = (await ctx.store.get(ctx.info.namespace, ctx.info.name)) as Pod;
   if (!pod.spec?.nodeName) {
     const c = ctx.query.get('container') ?? pod.spec?.containers?.[0]?.name ?? '';

@@ -335,6 +335,14 @@ export class Agent {
     return { pod, uid, sandboxId: st?.sandboxId, containers };
   }
 
+  /**
+   * The pods bound to this node with the status the agent last computed for each (the kubelet's
+   * /pods: its pod manager's pods, which may be ahead of what the API server has stored).
+   */
+  pods(): Pod[] {
+    return this.informer.store.list().map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p, status: this.status.getPodStatus(p.metadata?.uid ?? '') ?? p.status }));
+  }
+
   /** The streaming server's PodResolver (src/kubelet/streaming): `resolvePod: (ns, n) => agent.streamingPod(ns, n)`. */
   streamingPod(namespace: string, name: string): StreamingPod | undefined {
     const pod = this.informer.store.get(namespace, name);

@@ -34,7 +34,7 @@ export interface SubresourceCreateContext {
 
 /**
  * A subresource, by what it does. Exactly one of `update`, `create`, `connect` is set (or none, for
- * a subresource that is only advertised, such as pods/proxy today).
+ * a subresource that is only advertised).
  */
 export interface SubresourceDefinition<T extends object = KubeObject> {
   /** Discovery verbs, in kube-apiserver's order. */
@@ -47,13 +47,41 @@ export interface SubresourceDefinition<T extends object = KubeObject> {
   update?: SubresourceStrategy<T>;
   /** A POST of another kind that acts on the parent (binding, eviction); answers 201 Success. */
   create?(ctx: SubresourceCreateContext): Promise<void>;
-  /** Served by the node agent the object runs on (log, exec, attach, portforward). */
+  /** Served by the node agent the object runs on (log, exec, attach, portforward), or proxied (`proxy`). */
   connect?: boolean;
+  /**
+   * With `connect`: the API server proxies every method, path and upgrade under the subresource to
+   * where the object says (pods/proxy, nodes/proxy, addressed as NAME, NAME:PORT or SCHEME:NAME:PORT).
+   */
+  proxy?: ProxyTarget<T>;
   /**
    * The scale subresource: GET answers an autoscaling/v1 Scale made from the object, PUT and PATCH
    * change the object's replicas through it (`update` then keeps everything else).
    */
   scale?: ScaleAccess<T>;
+}
+
+/** What a proxied request named beside the object's name: `https:web:8443` is scheme https, port "8443". */
+export interface ProxyRequest {
+  /** "http", "https" or "" (not given). */
+  scheme: string;
+  /** A number, a port name, or "" (not given). */
+  port: string;
+}
+
+/**
+ * Where a proxied request goes: a plain address (a pod's IP and port, dialled as any client would),
+ * or a node, which the API server reaches through its agent (with its client certificate) when the
+ * port is the agent's own or not given, and on the node's address otherwise.
+ */
+export type ProxyLocation =
+  | { to: 'address'; scheme: 'http' | 'https'; host: string; port: string }
+  | { to: 'node'; nodeName: string; scheme: string; port: string };
+
+/** Called once per proxied request with the object read from storage; pure. */
+export interface ProxyTarget<T> {
+  /** The location, or the reason there is none (a 400 with kube-apiserver's message). */
+  location(obj: T, want: ProxyRequest): ProxyLocation | { refused: string };
 }
 
 /** autoscaling/v1 Scale, as the scale subresource reads and writes it. */

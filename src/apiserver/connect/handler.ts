@@ -29,6 +29,7 @@ import { SpdySession } from '../../util/spdy/session.ts';
 import type { ConnectHandler, SubresourceContext, UpgradeContext } from '../subresources.ts';
 import { nodeObjectLocator, type AgentEndpoint, type AgentLocator } from './agent.ts';
 import { checkLogsAvailable, logContainerName, streamContainerName } from './containers.ts';
+import { isGlobalUnicast, proxyHttp, proxyUpgrade, resolveProxy, type ProxyOptions } from './proxy.ts';
 import { bridgeV5, openRemoteCommandStreams, V4_CHANNEL, V5_CHANNEL, type RemoteCommandStreams, type StreamFlags } from './remotecommand.ts';
 
 export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
@@ -41,6 +42,11 @@ export interface ConnectHandlerOptions {
   locateAgent?: AgentLocator;
   /** Connect + response-head timeout toward the agent (default 30 s). */
   agentTimeoutMs?: number;
+  /**
+   * May pods/proxy and nodes/proxy send requests to this IP? Default: global unicast addresses only,
+   * as kube-apiserver (never its own loopback); tests on one machine allow loopback.
+   */
+  proxyableAddress?: (ip: string) => boolean;
 }
 
 /** Query parameters of pods/log that the agent understands, passed on as given (the rest are the API server's). */
@@ -107,6 +113,7 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
   const locate = opts.locateAgent ?? nodeObjectLocator;
   const tls = { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key };
   const timeoutMs = opts.agentTimeoutMs ?? 30_000;
+  const proxyOpts: ProxyOptions = { agentTls: tls, locateAgent: locate, proxyable: opts.proxyableAddress ?? isGlobalUnicast, timeoutMs };
   // One handshake server per protocol we accept; no compression (kubectl offers none).
   const handshakes = new Map<string, WebSocketServer>(
     [V5_CHANNEL, PORT_FORWARD_TUNNEL_PROTOCOL].map((p) => [p, new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols: () => p })]),
@@ -186,6 +193,10 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
   }
 
   return {
+    async proxy(ctx: SubresourceContext): Promise<void> {
+      await proxyHttp(ctx, await resolveProxy(ctx.registry, ctx.info, proxyOpts), timeoutMs);
+    },
+
     async serve(ctx: SubresourceContext, pod: Pod): Promise<void> {
       if (ctx.info.subresource !== 'log') throw badRequest('Upgrade request required');
       if (ctx.req.method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
@@ -212,6 +223,9 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
       ctx.socket.once('close', () => live.delete(ctx.socket));
       try {
         const sub = ctx.info.subresource;
+        if (ctx.registry.lookup(ctx.info.group, ctx.info.version, ctx.info.resource)?.kind.subresources[sub]?.proxy) {
+          return await proxyUpgrade(ctx, await resolveProxy(ctx.registry, ctx.info, proxyOpts), timeoutMs);
+        }
         if (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward') throw badRequest(`${sub || 'pods'} does not support an upgrade`);
         const pod = await podOf(ctx);
         const nodeName = pod.spec?.nodeName;

@@ -1,4 +1,7 @@
-// The node agent's streaming endpoints, as the kubelet serves them to the API server:
+// The node agent's endpoints, as the kubelet serves them to the API server (which also reaches them
+// for nodes/NAME/proxy/...):
+//   GET  /healthz                                      "ok"
+//   GET  /pods                                         a PodList of the pods bound to this node
 //   GET  /containerLogs/{ns}/{pod}/{container}?follow&previous&tailLines&sinceSeconds&sinceTime&timestamps&limitBytes
 //   GET|POST (Upgrade) /exec/{ns}/{pod}/{container}?command=…&input=1&output=1&error=1&tty=1
 //   GET|POST (Upgrade) /attach/{ns}/{pod}/{container}?input=1&output=1&error=1&tty=1
@@ -22,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { Pod } from '../../api/types.ts';
 import type { RuntimeService } from '../runtime/runtime.ts';
 import { CriError } from '../runtime/errors.ts';
 import { realClock, type Clock } from '../../util/clock.ts';
@@ -52,6 +56,8 @@ export interface StreamingServerOptions {
   followPollMs?: number;
   /** How long to wait for the runtime's streaming server to answer the upgrade (default 30 s). */
   upgradeTimeoutMs?: number;
+  /** The node's pods for GET /pods, as the kubelet's pod manager holds them; absent = /pods is not served. */
+  listPods?: () => Pod[];
 }
 
 export interface StreamingServer {
@@ -216,8 +222,15 @@ export function createStreamingServer(opts: StreamingServerOptions): StreamingSe
     try {
       authenticate(req.socket);
       if (url.pathname === '/healthz') {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.end('ok');
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(req.method === 'HEAD' ? undefined : 'ok');
+        return;
+      }
+      if (url.pathname === '/pods' && opts.listPods) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new StatusError(405, 'MethodNotAllowed', `method ${req.method} is not allowed`);
+        const body = JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: opts.listPods() });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(req.method === 'HEAD' ? undefined : body);
         return;
       }
       const route = parseRoute(url.pathname);

@@ -17,6 +17,8 @@ export interface UpgradeTls {
   cert?: string | Buffer;
   key?: string | Buffer;
   servername?: string;
+  /** false: the peer's certificate is not checked (kube-apiserver's proxy transport toward pods). */
+  rejectUnauthorized?: boolean;
 }
 
 export interface UpgradeRequest {
@@ -24,7 +26,7 @@ export interface UpgradeRequest {
   /** POST for SPDY (as client-go sends it), GET for WebSocket. */
   method?: string;
   headers: OutgoingHttpHeaders;
-  /** Required for https: URLs; the peer's certificate is always verified against `ca`. */
+  /** Required for https: URLs; the peer's certificate is verified against `ca` unless rejectUnauthorized is false. */
   tls?: UpgradeTls;
   /** Connect + response-head timeout (default 30 s). */
   timeoutMs?: number;
@@ -61,7 +63,7 @@ export function dialUpgrade(r: UpgradeRequest): Promise<UpgradeOutcome> {
       timeout: timeoutMs,
     };
     if (secure) {
-      Object.assign(options, { ca: r.tls?.ca, cert: r.tls?.cert, key: r.tls?.key, servername: r.tls?.servername, ALPNProtocols: ['http/1.1'] });
+      Object.assign(options, { ca: r.tls?.ca, cert: r.tls?.cert, key: r.tls?.key, servername: r.tls?.servername, rejectUnauthorized: r.tls?.rejectUnauthorized !== false, ALPNProtocols: ['http/1.1'] });
     }
     const req = secure ? https.request(options) : http.request(options);
     let settled = false;

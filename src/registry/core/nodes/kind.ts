@@ -18,8 +18,13 @@ export const nodes = defineKind<Node>({
   fields: nodeFieldSelectors,
   subresources: {
     status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: v.validateNodeUpdate } },
-    // Advertised as kube-apiserver does; the proxy itself is not served yet (405).
-    proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'NodeProxyOptions' } },
+    // To the node agent's own endpoints (/healthz, /pods...), or another port on the node's address.
+    proxy: {
+      verbs: ['create', 'delete', 'get', 'patch', 'update'],
+      kind: { group: '', version: 'v1', kind: 'NodeProxyOptions' },
+      connect: true,
+      proxy: { location: (node, want) => ({ to: 'node', nodeName: node.metadata?.name ?? '', scheme: want.scheme, port: want.port }) },
+    },
   },
   returnsDeletedObject: true,
 });

@@ -1,5 +1,5 @@
-// Pods (core/v1): graceful deletion on their node, binding by the scheduler, eviction, and the
-// streaming subresources the node agent serves.
+// Pods (core/v1): graceful deletion on their node, binding by the scheduler, eviction, the
+// streaming subresources the node agent serves, and the proxy to the pod's own ports.
 
 import type { Pod } from '../../../api/types.ts';
 import { defineKind } from '../../kind.ts';
@@ -8,6 +8,7 @@ import type { DeletionPolicy } from '../../store.ts';
 import { bindingSubresource, evictionSubresource } from './binding.ts';
 import { podFieldSelectors } from './fields.ts';
 import { podPrinter } from './printer.ts';
+import { podProxy } from './proxy.ts';
 import * as rules from './strategy.ts';
 
 /** Pods bound to a node wait for it (graceful); unbound or finished pods go at once. */
@@ -42,8 +43,7 @@ export const pods = defineKind<Pod>({
     exec: streaming('PodExecOptions', ['create', 'get']),
     attach: streaming('PodAttachOptions', ['create', 'get']),
     portforward: streaming('PodPortForwardOptions', ['create', 'get']),
-    // Advertised as kube-apiserver does; the proxy itself is not served yet (405).
-    proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'PodProxyOptions' } },
+    proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'PodProxyOptions' }, connect: true, proxy: podProxy },
   },
   deletion: podDeletion,
   // kube-apiserver's pod storage does not create on PUT, and answers DELETE with the pod.
