@@ -460,7 +460,7 @@ spec:
     const binds = path.join(agentDir, 'pods', pod.metadata.uid, 'volume-subpaths', 'vol');
     assert.deepEqual(mountsUnder(binds).sort(), [path.join(binds, 'good', '0'), path.join(binds, 'good', '1')]);
     await c.k('delete', 'pod', 'subpath-escape', '--wait=true');
-    await until('subPath binds unmounted', async () => mountsUnder(path.join(agentDir, 'pods')).length === 0, 10_000);
+    await until('subPath binds unmounted', async () => mountsUnder(path.join(agentDir, 'pods')).length === 0, { timeoutMs: 10_000 });
   });
 
   it('after kill -9 and a restart of the agent, nothing restarts and container IDs stay', async () => {
