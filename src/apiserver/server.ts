@@ -254,6 +254,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         checkNamespace(body.object, ns);
         if (kind.compute) {
           // A review: validated, admitted, computed for the caller, never stored.
+          isDryRun(query);
           const errs = kind.strategy.validate(body.object);
           if (errs.length) throw invalidError(kind.info.kind, body.object.metadata?.name ?? '', errs, kind.info.group || undefined);
           return writeJSON(req, res, 201, kind.compute(body.object, { user }));

@@ -1,4 +1,6 @@
-// Which REST collection a call addresses, and the URL paths Kubernetes gives it.
+// Which REST collection a call addresses, and the URL paths Kubernetes gives it. The typed refs
+// below mirror the built-in kinds of src/registry/kinds.ts, which the client may not import (it sits
+// below the registry): test/integration/client-resources.test.ts fails when the two lists differ.
 
 /** `apiVersion` is `v1` for the core group, else `<group>/<version>`; `resource` is the plural. */
 export interface ResourceRef {
@@ -15,6 +17,8 @@ export const ConfigMaps: ResourceRef = { apiVersion: 'v1', resource: 'configmaps
 export const Secrets: ResourceRef = { apiVersion: 'v1', resource: 'secrets' };
 export const ServiceAccounts: ResourceRef = { apiVersion: 'v1', resource: 'serviceaccounts' };
 export const Leases: ResourceRef = { apiVersion: 'coordination.k8s.io/v1', resource: 'leases' };
+export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions' };
+export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

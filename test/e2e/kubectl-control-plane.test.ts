@@ -273,19 +273,6 @@ test('create namespace (protobuf body) and get namespaces', async () => {
   assert.match(gone.stderr, /Error from server \(NotFound\): namespaces "nope" not found/);
 });
 
-test('the namespaces every cluster needs cannot be deleted; delete ns --all deletes the others', async () => {
-  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-    const r = await c.kubectl(['delete', 'namespace', ns]);
-    assert.equal(r.code, 1);
-    assert.equal(r.stderr, `Error from server (Forbidden): namespaces "${ns}" is forbidden: this namespace may not be deleted\n`);
-  }
-  await c.k('create', 'namespace', 'scratch');
-  const all = await c.kubectl(['delete', 'ns', '--all']);
-  assert.match(all.stdout, /namespace "scratch" deleted/);
-  assert.match(all.stderr, /namespaces "default" is forbidden: this namespace may not be deleted/);
-  assert.match(await c.k('get', 'ns', 'default', 'kube-system', 'kube-public', '-o', 'name'), /^namespace\/default\nnamespace\/kube-system\nnamespace\/kube-public\n$/);
-});
-
 test('validation errors are 422 with field paths', async () => {
   const f = await c.writeFile('bad.json', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'c' }] } }));
   const r = await c.kubectl(['create', '-f', f]);
@@ -368,4 +355,18 @@ test('priority classes: create (protobuf), get pc, the Priority admission of pod
   assert.match(forged.stderr, /the integer value of priority \(2000000000\) must not be provided in pod spec; priority admission controller computed 1000 from the given PriorityClass name/);
   await c.k('delete', 'pod', 'pc-high', 'pc-none', '--wait=false');
   await c.k('delete', 'pc', 'batch-default', 'batch-high');
+});
+
+// Last: `delete ns --all` removes every namespace the earlier tests made.
+test('the namespaces every cluster needs cannot be deleted; delete ns --all deletes the others', async () => {
+  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    const r = await c.kubectl(['delete', 'namespace', ns]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `Error from server (Forbidden): namespaces "${ns}" is forbidden: this namespace may not be deleted\n`);
+  }
+  await c.k('create', 'namespace', 'scratch');
+  const all = await c.kubectl(['delete', 'ns', '--all']);
+  assert.match(all.stdout, /namespace "scratch" deleted/);
+  assert.match(all.stderr, /namespaces "default" is forbidden: this namespace may not be deleted/);
+  assert.match(await c.k('get', 'ns', 'default', 'kube-system', 'kube-public', '-o', 'name'), /^namespace\/default\nnamespace\/kube-system\nnamespace\/kube-public\n$/);
 });

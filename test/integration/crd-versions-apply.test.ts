@@ -56,7 +56,7 @@ before(async () => {
       versions: [
         { name: 'v1alpha1', served: false, storage: false, schema: { openAPIV3Schema: schema } },
         { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: schema } },
-        { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } },
+        { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema }, selectableFields: [{ jsonPath: '.spec.size' }] },
       ],
     },
   } as KubeObject & { metadata: { name: string } });
@@ -125,8 +125,20 @@ test('a CRD asking for names another CRD of its group holds is not established, 
     if (!conds.length) await new Promise((r) => setTimeout(r, 20));
   }
   assert.deepEqual(conds.map((c) => [c.type, c.status, c.reason, c.message]), [
-    ['NamesAccepted', 'False', 'NameConflict', '"Widget" is already in use'],
+    // Names are checked plural, singular (here "widget", from the kind), short names, then kind.
+    ['NamesAccepted', 'False', 'NameConflict', '"widget" is already in use'],
     ['Established', 'False', 'NotAccepted', 'not all names are accepted'],
   ]);
   assert.equal(cp.registry.lookup('example.io', 'v1', 'gadgets'), undefined);
+});
+
+test('selectable fields select custom resources; other fields are refused as kube-apiserver does', async () => {
+  for (const [name, size] of [['small', 1], ['big', 9]] as const) {
+    await client.create(ga, 'default', { apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name }, spec: { size } } as KubeObject & { metadata: { name: string } });
+  }
+  const big = await client.list<KubeObject>(ga, 'default', { fieldSelector: 'spec.size=9' });
+  assert.deepEqual(big.items.map((o) => o.metadata?.name), ['big']);
+  const notBig = await client.list<KubeObject>(ga, 'default', { fieldSelector: 'spec.size!=9,metadata.name!=w' });
+  assert.deepEqual(notBig.items.map((o) => o.metadata?.name).sort(), ['applied', 'small']);
+  await assert.rejects(client.list(ga, 'default', { fieldSelector: 'spec.other=1' }), (e: unknown) => e instanceof ApiError && e.code === 400 && /field label not supported: spec\.other/.test(e.message));
 });

@@ -424,7 +424,7 @@ function generateCases(fx: Fixtures): Case[] {
     if (other === 'PUT' || r.resource === 'pods') add({ family: 'huge-body', name: `${r.resource} PUT 4MiB`, method: 'PUT', path: itemPath(r, victim), headers: jsonType, body: bigJSON, expect: [413] });
     if (other === 'PATCH' || r.resource === 'pods') add({ family: 'huge-body', name: `${r.resource} PATCH 4MiB`, method: 'PATCH', path: itemPath(r, victim), headers: { 'Content-Type': 'application/merge-patch+json' }, body: bigJSON, chunked: true, expect: [413] });
     if (other === 'DELETE' || r.resource === 'pods') add({ family: 'huge-body', name: `${r.resource} DELETE 4MiB`, method: 'DELETE', path: itemPath(r, 'absent'), headers: jsonType, body: big, expect: [413] });
-    if (other === 'DELETE collection' || r.resource === 'pods') add({ family: 'huge-body', name: `${r.resource} DELETE collection 4MiB`, method: 'DELETE', path: collectionPath(r) + q({ labelSelector: 'nothing=here' }), headers: jsonType, body: big, chunked: true, expect: [413] });
+    if ((other === 'DELETE collection' || r.resource === 'pods') && r.verbs.includes('deletecollection')) add({ family: 'huge-body', name: `${r.resource} DELETE collection 4MiB`, method: 'DELETE', path: collectionPath(r) + q({ labelSelector: 'nothing=here' }), headers: jsonType, body: big, chunked: true, expect: [413] });
   }
   for (const sub of ['binding', 'eviction', 'status']) {
     add({ family: 'huge-body', name: `pods/${sub} 4MiB`, method: sub === 'status' ? 'PUT' : 'POST', path: itemPath(pods, victim, sub), headers: jsonType, body: big, expect: [413] });
@@ -474,7 +474,8 @@ function generateCases(fx: Fixtures): Case[] {
       add({ family: 'bad-name', name: `${r.resource} ${method} path ${json(n).slice(0, 30)}`, method, path: itemPath(r, n), headers, body, expect: n === '.' || n === '..' ? 'any' : nameRule(n) });
     }
     add({ family: 'bad-name', name: `${r.resource} POST generateName`, method: 'POST', path: collectionPath(r), headers: jsonType, body: json({ ...makeObject(r, ''), metadata: { generateName: 'É\u0000/' } }), expect: 'reject' });
-    add({ family: 'bad-name', name: `${r.resource} POST no name`, method: 'POST', path: collectionPath(r), headers: jsonType, body: json({ ...makeObject(r, ''), metadata: {} }), expect: 'reject' });
+    // A review (create-only kind) needs no name.
+    if (r.verbs.includes('get')) add({ family: 'bad-name', name: `${r.resource} POST no name`, method: 'POST', path: collectionPath(r), headers: jsonType, body: json({ ...makeObject(r, ''), metadata: {} }), expect: 'reject' });
     if (r.namespaced) {
       for (const n of ['..', 'a/b', 'É', 'x'.repeat(64), 'a\u0000', 'missing-ns']) {
         add({ family: 'bad-namespace', name: `${r.resource} POST in ns ${json(n).slice(0, 20)}`, method: 'POST', path: collectionPath(r, n), headers: jsonType, body: json(makeObject(r, fresh('n'))), expect: 'reject' });
@@ -707,7 +708,7 @@ function generateCases(fx: Fixtures): Case[] {
     add({ family: 'method-not-allowed', name: `POST item ${r.resource}`, method: 'POST', path: itemPath(r, victim), headers: jsonType, body: json(makeObject(r, victim)), expect: 'reject' });
     add({ family: 'method-not-allowed', name: `DELETE status ${r.resource}`, method: 'DELETE', path: itemPath(r, victim, 'status'), expect: 'reject' });
     add({ family: 'method-not-allowed', name: `POST status ${r.resource}`, method: 'POST', path: itemPath(r, victim, 'status'), headers: jsonType, body: '{}', expect: 'reject' });
-    add({ family: 'method-not-allowed', name: `HEAD ${r.resource}`, method: 'HEAD', path: collectionPath(r), expect: 'any' });
+    if (r.verbs.includes('list')) add({ family: 'method-not-allowed', name: `HEAD ${r.resource}`, method: 'HEAD', path: collectionPath(r), expect: 'any' });
   }
   for (const sub of ['binding', 'eviction']) {
     for (const m of ['GET', 'PUT', 'DELETE']) add({ family: 'method-not-allowed', name: `${m} pods/${sub}`, method: m, path: itemPath(pods, victim, sub), expect: 'reject' });

@@ -73,7 +73,7 @@ export interface SubPathOptions {
 
 /** A refusal with the kubelet's detail; caught at the boundary of prepareSubPath and made a value. */
 class SubPathError extends Error {
-  readonly code = 'TK_SUBPATH_UNSAFE';
+  readonly code = 'ERR_SUBPATH_UNSAFE';
   constructor(message: string) {
     super(message);
     this.name = 'SubPathError';
