@@ -3,6 +3,7 @@
 
 import type { KubeObject } from '../api/types.ts';
 import { pruneAndDefault } from '../api/apiextensions/index.ts';
+import { modelNameForKind } from '../api/models.ts';
 import type { KindDefinition } from '../registry/kind.ts';
 import { StatusError, badRequest, unsupportedMediaType } from '../util/status.ts';
 import { decodeBodyDetailed, JSON_PARSE_ERROR, type DecodedBody } from './decode/body.ts';
@@ -43,7 +44,7 @@ export function decodeObject(kind: KindDefinition, contentType: string, raw: Buf
     throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${wantApiVersion})`);
   }
   if (obj.kind !== undefined && obj.kind !== info.kind) {
-    throw badRequest(`${String(obj.kind)} in version "${info.version}" cannot be handled as a ${info.kind}: the kind in the data does not match the expected kind ${info.kind}`);
+    throw badRequest(`${String(obj.kind)} in version "${dataVersion(obj.apiVersion, info.version)}" cannot be handled as a ${info.kind}: ${'model' in kind.schema ? kindMismatch(obj, info) : `the kind in the data does not match the expected kind ${info.kind}`}`);
   }
   const { warnings } = checkKindFields(kind, obj, mode, decoded.duplicateFields);
   return { object: obj, warnings };
@@ -63,4 +64,24 @@ export function checkKindFields(kind: KindDefinition, obj: KubeObject, mode: Fie
   rejectTypeErrors(meta.typeErrors, gvk);
   const unknown = pruneAndDefault(kind.schema.openAPIV3, obj, mode !== 'Ignore');
   return applyFieldValidation(mode, fieldProblems([...meta.unknown, ...unknown].sort(), duplicates), gvk);
+}
+
+function dataVersion(apiVersion: unknown, fallback: string): string {
+  return typeof apiVersion === 'string' && apiVersion !== '' ? apiVersion.slice(apiVersion.indexOf('/') + 1) : fallback;
+}
+
+/**
+ * kube-apiserver decodes a body of another built-in kind as that kind, then fails to convert it into the
+ * addressed kind's internal type (Go package names: the internal type of a core kind is `core.X`, of
+ * another group its first label, `apps.Deployment`); a kind its scheme does not know fails to decode.
+ */
+function kindMismatch(obj: KubeObject, info: { group: string; version: string; kind: string }): string {
+  const apiVersion = typeof obj.apiVersion === 'string' && obj.apiVersion !== '' ? obj.apiVersion : info.group ? `${info.group}/${info.version}` : info.version;
+  const slash = apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+  const version = apiVersion.slice(slash + 1);
+  const kind = String(obj.kind);
+  if (!modelNameForKind(group, version, kind)) return `no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(apiVersion)} in scheme "pkg/api/legacyscheme/scheme.go:30"`;
+  const internal = info.group === '' ? 'core' : info.group.split('.')[0];
+  return `converting (${version}.${kind}) to (${internal}.${info.kind}): unknown conversion`;
 }

@@ -9,7 +9,8 @@ import type { Clock } from '../util/clock.ts';
 import { badRequest, notFound, StatusError } from '../util/status.ts';
 import { rfc3339 } from '../util/clock.ts';
 import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, decodePatchBody, modelSchema, patchTypeOf } from './patch/index.ts';
-import { parseFieldValidation } from './decode/fields.ts';
+import { parseFieldValidation, typeErrors } from './decode/fields.ts';
+import { conversionError, goFormat, goJSON, patchInvalid } from './decode/unstructured.ts';
 import { checkKindFields } from './decoding.ts';
 import { maxBodyBytes } from './respond.ts';
 import { customResourcePatchSchema } from './patch/crd-schema.ts';
@@ -103,6 +104,7 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
         next = applyStrategicMergePatch(cur, patch, schema, typeName);
         break;
     }
+    if (!crSchema) notDecodable(info, type, patch, next);
     const obj = check(next);
     // A resourceVersion in the patch is a precondition: a mismatch is a conflict, not an overwrite.
     const want = obj.metadata?.resourceVersion;
@@ -129,4 +131,21 @@ function withLastApplied(live: KubeObject, result: KubeObject, applied: unknown)
   const meta = (result.metadata ??= {});
   meta.annotations = { ...(meta.annotations ?? {}), [LAST_APPLIED]: JSON.stringify(config) };
   return result;
+}
+
+/**
+ * A patched built-in object that does not fit its kind's types: kube-apiserver's 422 on "patch", quoting
+ * the strategic patch as a Go map with the unstructured converter's error, or the patched JSON with
+ * encoding/json's (the same error a create of that JSON gets).
+ */
+function notDecodable(info: { group: string; version: string; kind: string }, type: 'json' | 'merge' | 'strategic', patch: unknown, next: unknown): void {
+  if (!next || typeof next !== 'object' || Array.isArray(next)) return;
+  const { group, version, kind } = info;
+  if (type === 'strategic') {
+    const err = conversionError(group, version, kind, next as Record<string, unknown>);
+    if (err) throw patchInvalid(goFormat(patch), err);
+    return;
+  }
+  const [err] = typeErrors(group, version, kind, next);
+  if (err) throw patchInvalid(goJSON(next), err);
 }

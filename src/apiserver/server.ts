@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { KubeObject } from '../api/types.ts';
-import { badRequest, methodNotAllowed, notFound, StatusError, unauthorized, type Status } from '../util/status.ts';
+import { badRequest, methodNotAllowed, notFound, StatusError, toStatusError, unauthorized, type Status } from '../util/status.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ListParams, Store, StoreWatch, StoreWatchEvent } from '../registry/store.ts';
@@ -479,7 +479,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     upgrade(req, socket, head) {
       const url = new URL(req.url ?? '/', 'http://x');
       const fail = (err: unknown) => {
-        const se = err instanceof StatusError ? err : new StatusError(500, 'InternalError', String(err));
+        const se = toStatusError(err);
         const body = JSON.stringify(se.toStatus());
         socket.end(`HTTP/1.1 ${se.code} ${se.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       };

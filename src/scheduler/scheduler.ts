@@ -9,9 +9,10 @@
 //    same event are folded into one (count, lastTimestamp), as client-go's correlator does.
 //  - On failure, the PodScheduled=False condition (reason Unschedulable, the same message) and
 //    status.nominatedNodeName after a preemption, by a strategic merge patch of pods/status.
-//  - Beyond Kubernetes: the annotation `scheduler.tinykube.io/unschedulable-reasons` with one line per
-//    node, "<node>: <reason>", so `kubectl describe pod` shows why each node was rejected. It is a plain
-//    annotation (kubectl prints multi-line annotations one line each); it is removed once the pod is bound.
+//  - Beyond Kubernetes: the FailedScheduling event adds one line per node, "<node>: <reason>", after
+//    Kubernetes' message, so `kubectl describe pod` (which prints events) shows why each node was
+//    rejected. The pod object gets nothing kube-scheduler would not write: tools that compare or diff
+//    pods see the same object as on Kubernetes.
 //
 // Built by startScheduler (src/cmd wires it); stop() ends the loop, the informers and waits for the
 // writes in flight.
@@ -28,7 +29,7 @@ import { realClock, rfc3339 } from '../util/clock.ts';
 import { SchedulerCache } from './framework/cache.ts';
 import { SchedulingAlgorithm } from './framework/cycle.ts';
 import type { CycleState } from './framework/cycle-state.ts';
-import { formatNodeReasons } from './framework/fit-error.ts';
+import { failedSchedulingEventMessage } from './framework/fit-error.ts';
 import { Framework } from './framework/framework.ts';
 import type { PluginConfig } from './framework/framework.ts';
 import type { PodEvictor } from './framework/interfaces.ts';
@@ -41,8 +42,6 @@ import { defaultPlugins, registry } from './plugins/registry.ts';
 import { WriteQueue } from './write-queue.ts';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
-/** Per-node reasons of the last failed attempt, one "<node>: <reasons>" line per node. */
-export const REASONS_ANNOTATION = 'scheduler.tinykube.io/unschedulable-reasons';
 
 export interface SchedulerOptions {
   client: ApiClient;
@@ -143,7 +142,6 @@ class KubeScheduler implements Scheduler, PodEvictor {
       clock: this.#clock,
       initialBackoffMs: o.initialBackoffMs,
       maxBackoffMs: o.maxBackoffMs,
-      ignoredAnnotations: [REASONS_ANNOTATION],
     });
     this.#eventWrites = new WriteQueue({
       concurrency: EVENT_CONCURRENCY,
@@ -325,9 +323,6 @@ class KubeScheduler implements Scheduler, PodEvictor {
     if (status.code === 'Success') {
       this.#stats.bound++;
       this.#event(pod.pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.namespace}/${pod.name} to ${nodeName}`, 'Binding');
-      if (pod.pod.metadata?.annotations?.[REASONS_ANNOTATION] !== undefined) {
-        this.#write(this.#client.patch(Pods, pod.namespace, pod.name, 'merge', { metadata: { annotations: { [REASONS_ANNOTATION]: null } } }));
-      }
       this.#events.delete(pod.uid);
       return;
     }
@@ -347,14 +342,8 @@ class KubeScheduler implements Scheduler, PodEvictor {
     const cur = this.#current(q.podInfo);
     if (!cur) return;
     this.#queue.addUnschedulable({ ...q, podInfo: newPodInfo(cur) }, cycle, { error: f.error });
-    this.#event(cur, 'Warning', 'FailedScheduling', f.message, 'Scheduling');
+    this.#event(cur, 'Warning', 'FailedScheduling', failedSchedulingEventMessage(f.message, f.statuses), 'Scheduling');
     this.#updateStatus(cur, f.message, f.nominatedNodeName);
-    if (f.statuses) {
-      const detail = formatNodeReasons(f.statuses);
-      if (detail && cur.metadata?.annotations?.[REASONS_ANNOTATION] !== detail) {
-        this.#write(this.#client.patch(Pods, q.podInfo.namespace, q.podInfo.name, 'merge', { metadata: { annotations: { [REASONS_ANNOTATION]: detail } } }));
-      }
-    }
   }
 
   // updatePod: only when the condition (or nomination) actually changes, as Kubernetes does.

@@ -24,8 +24,10 @@ import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Pod } from '../../api/types.ts';
 import { StatusError, badRequest, type Status } from '../../util/status.ts';
 import { queryFlag } from '../../api/queryparams.ts';
+import { goDialError } from '../../util/neterror.ts';
 import { dialUpgrade, rejectUpgrade, splice, upgradeRequestHeaders, upgradeResponseHeaders, writeResponseHead, SPDY_31, STREAM_PROTOCOL_HEADER, type UpgradeOutcome } from '../../util/spdy/upgrade.ts';
 import { SpdySession } from '../../util/spdy/session.ts';
+import { SpdyError } from '../../util/spdy/errors.ts';
 import type { ConnectHandler, SubresourceContext, UpgradeContext } from '../subresources.ts';
 import { nodeObjectLocator, type AgentEndpoint, type AgentLocator } from './agent.ts';
 import { checkLogsAvailable, logContainerName, streamContainerName } from './containers.ts';
@@ -83,12 +85,37 @@ function refusal(code: number, body: Buffer): StatusError {
   return new StatusError(code >= 400 ? code : 502, code === 400 ? 'BadRequest' : code === 404 ? 'NotFound' : 'InternalError', text);
 }
 
-function dialError(err: unknown): StatusError {
-  return new StatusError(500, 'InternalError', `error dialing backend: ${err instanceof Error ? err.message : String(err)}`);
+/** kube-apiserver's words when the agent cannot be reached for exec, attach or port-forward. */
+function dialError(err: unknown, url: URL): StatusError {
+  return new StatusError(500, 'InternalError', `error dialing backend: ${goDialError(err, url.hostname.replace(/^\[|\]$/g, ''), agentPort(url))}`);
+}
+
+/** For logs, kube-apiserver passes on its HTTP client's error: `Get "URL": dial tcp ...`. */
+function logsError(err: unknown, url: URL): StatusError {
+  return new StatusError(500, 'InternalError', `Get ${JSON.stringify(url.toString())}: ${goDialError(err, url.hostname.replace(/^\[|\]$/g, ''), agentPort(url))}`);
+}
+
+function agentPort(url: URL): string {
+  return url.port || (url.protocol === 'https:' ? '443' : '80');
+}
+
+// spdystream's errors (what kube-apiserver's own SPDY client would report) for ours.
+function streamError(err: unknown): string {
+  const code = err instanceof SpdyError ? err.code : '';
+  if (code === 'ERR_SPDY_TIMEOUT') return 'timeout occurred';
+  if (code === 'ERR_SPDY_STREAM_REFUSED') return 'stream reset';
+  if (code === 'ERR_SPDY_SESSION_CLOSED') return 'use of closed network connection';
+  return 'EOF';
+}
+
+function timedOut(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ETIMEDOUT' });
 }
 
 function failUpgrade(socket: Duplex, err: unknown): void {
-  const se = err instanceof StatusError ? err : new StatusError(500, 'InternalError', `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`);
+  // Anything not already a Status is a bug of ours: its text stays in the server's log.
+  if (!(err instanceof StatusError)) console.error(`tinykube apiserver: upgrade failed: ${err instanceof Error ? err.stack : String(err)}`);
+  const se = err instanceof StatusError ? err : new StatusError(500, 'InternalError', 'Internal error occurred: the connection to the node agent failed');
   rejectUpgrade(socket, se.code, JSON.stringify(se.toStatus()));
 }
 
@@ -130,7 +157,7 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
     try {
       out = await dialUpgrade({ url, method, headers: { ...headers, 'Content-Length': '0' }, tls, timeoutMs });
     } catch (err) {
-      throw dialError(err);
+      throw dialError(err, url);
     }
     if (!out.upgraded) throw refusal(out.statusCode, out.body);
     return out;
@@ -166,7 +193,7 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
       streams = await openRemoteCommandStreams(session, flags);
     } catch (err) {
       session.destroy();
-      throw new StatusError(500, 'InternalError', `Internal error occurred: error creating the streams to the node agent: ${(err as Error).message}`);
+      throw new StatusError(500, 'InternalError', `Internal error occurred: error creating the streams to the node agent: ${streamError(err)}`);
     }
     let ws: WebSocket;
     try {
@@ -270,7 +297,7 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
           const parts: Buffer[] = [];
           res.on('data', (c: Buffer) => parts.push(c));
           res.on('end', () => reject(refusal(res.statusCode ?? 502, Buffer.concat(parts))));
-          res.on('error', (err) => reject(dialError(err)));
+          res.on('error', (err) => reject(logsError(err, url)));
           return;
         }
         ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
@@ -282,12 +309,12 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
           resolve();
         });
       });
-      up.on('timeout', () => up.destroy(new Error(`no answer from the node agent within ${timeoutMs} ms`)));
+      up.on('timeout', () => up.destroy(timedOut(`no answer from the node agent within ${timeoutMs} ms`)));
       up.on('error', (err) => {
         if (ctx.res.headersSent) {
           ctx.res.destroy();
           resolve();
-        } else reject(dialError(err));
+        } else reject(logsError(err, url));
       });
       // kubectl stopped reading (Ctrl-C on logs -f): stop the agent's stream too.
       ctx.res.on('close', () => {

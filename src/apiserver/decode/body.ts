@@ -149,10 +149,17 @@ export function decodeYAML(text: string): DecodedBody {
 }
 
 function yamlError(message: string, line: number | undefined): StatusError {
-  // yaml's messages end with " at line L, column C:" and a source excerpt; keep the sentence.
+  return badRequest(yamlToJSONMessage(message, line));
+}
+
+/**
+ * sigs.k8s.io/yaml's wording of a YAML error ("error converting YAML to JSON: yaml: line 3: ..."), from
+ * the yaml library's message, whose " at line L, column C:" and source excerpt are dropped.
+ */
+export function yamlToJSONMessage(message: string, line: number | undefined): string {
   const sentence = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').replace(/^Source contains multiple documents.*$/, 'expected a single document in the body');
   const text = sentence.charAt(0).toLowerCase() + sentence.slice(1);
-  return badRequest(`error converting YAML to JSON: yaml: ${line !== undefined ? `line ${line}: ` : ''}${text}`);
+  return `error converting YAML to JSON: yaml: ${line !== undefined ? `line ${line}: ` : ''}${text}`;
 }
 
 function yamlDuplicates(node: unknown, path: string, out: string[]): void {

@@ -36,19 +36,23 @@ describe('decodePatchBody', () => {
     assert.deepEqual(decodePatchBody('apply', '{"apiVersion":"v1","kind":"Pod"}'), { apiVersion: 'v1', kind: 'Pod' });
   });
 
+  // Go's words: encoding/json's syntax errors, sigs.k8s.io/yaml's "error converting YAML to JSON: yaml: line N: ...".
   const bad: Array<[PatchType, string, string]> = [
-    ['json', '[{', 'error decoding patch'],
-    ['strategic', '', 'error decoding patch'],
-    ['merge', '{"a":1', 'error decoding patch'],
-    ['apply', 'a: [', 'error decoding YAML'],
-    ['apply', 'a: 1\na: 2', 'error decoding YAML'],
-    ['apply', 'a: 1\n---\nb: 2', 'error decoding YAML'],
-    ['json', '['.repeat(100_000) + ']'.repeat(100_000), 'error decoding patch'],
-    ['apply', '['.repeat(10_000) + ']'.repeat(10_000), 'error decoding YAML'],
+    ['json', '[{', 'error decoding patch: unexpected end of JSON input'],
+    ['strategic', '', 'error decoding patch: unexpected end of JSON input'],
+    ['merge', '{"a":1', 'error decoding patch: unexpected end of JSON input'],
+    ['merge', '{"a":}', "error decoding patch: invalid character '}' looking for beginning of value"],
+    ['apply', 'a: [', 'error decoding YAML: error converting YAML to JSON: yaml: line 1: flow sequence in block collection must be sufficiently indented and end with a ]'],
+    ['apply', 'a: 1\na: 2', 'error decoding YAML: error converting YAML to JSON: yaml: line 2: map keys must be unique'],
+    ['apply', 'a: 1\n---\nb: 2', 'error decoding YAML: error converting YAML to JSON: yaml: line 2: expected a single document in the body'],
+    ['apply', 'a:\n  b: 1\n c: 2', 'error decoding YAML: error converting YAML to JSON: yaml: line 3: all mapping items must start at the same column'],
+    ['json', '['.repeat(100_000) + ']'.repeat(100_000), 'error decoding patch: the body nests deeper than the maximum depth of 1000'],
+    ['apply', '['.repeat(10_000) + ']'.repeat(10_000), 'error decoding YAML: error converting YAML to JSON: yaml: exceeded max depth of 10000'],
   ];
   for (const [t, body, message] of bad) {
     it(`400 for a malformed ${t} body ${JSON.stringify(body.slice(0, 12))}`, () => {
-      assertStatus(() => decodePatchBody(t, body), 400, 'BadRequest', message);
+      const err = assertStatus(() => decodePatchBody(t, body), 400, 'BadRequest', message);
+      assert.equal(err.message, message);
     });
   }
 

@@ -2,7 +2,9 @@
 // Called by the HTTP PATCH handler before anything else, as kube-apiserver checks the media type
 // before reading the body. Pure and synchronous.
 
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
+import { jsonErrorMessage } from '../decode/gojson.ts';
+import { yamlToJSONMessage } from '../decode/body.ts';
 import { StatusError, badRequest } from '../../util/status.ts';
 import { MAX_DEPTH, deeperThan } from './json.ts';
 
@@ -31,8 +33,8 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 
 /**
  * Decodes a PATCH body for its kind: JSON for json/merge/strategic, YAML (JSON being YAML) for
- * apply. Malformed bodies → 400 BadRequest (`error decoding patch: ...` / `error decoding YAML:
- * ...`), including bodies nested too deeply for the parser. YAML aliases are capped (no "billion
+ * apply. Malformed bodies → 400 BadRequest in Go's words (`error decoding patch: invalid character ...`
+ * / `error decoding YAML: error converting YAML to JSON: yaml: line 2: ...`), including bodies nested too deeply for the parser. YAML aliases are capped (no "billion
  * laughs"), duplicate keys are rejected as the apiserver's strict YAML decoder does.
  */
 export function decodePatchBody(type: PatchType, body: string | Uint8Array): unknown {
@@ -40,16 +42,20 @@ export function decodePatchBody(type: PatchType, body: string | Uint8Array): unk
   const prefix = type === 'apply' ? 'error decoding YAML' : 'error decoding patch';
   let v: unknown;
   try {
-    v = type === 'apply' ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false, logLevel: 'error' }) : JSON.parse(text);
+    v = type === 'apply' ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: true, logLevel: 'error' }) : JSON.parse(text);
   } catch (err) {
-    throw badRequest(`${prefix}: ${errorMessage(err)}`);
+    throw badRequest(`${prefix}: ${type === 'apply' ? yamlMessage(err) : jsonErrorMessage(Buffer.from(text, 'utf8'))}`);
   }
   // The patch engines would refuse it too; refusing here keeps the deep value away from any logging.
   if (deeperThan(v, MAX_DEPTH)) throw badRequest(`${prefix}: the body nests deeper than the maximum depth of ${MAX_DEPTH}`);
   return v ?? (type === 'apply' ? {} : null);
 }
 
-function errorMessage(err: unknown): string {
-  if (err instanceof RangeError) return 'the body nests too deeply';
-  return err instanceof Error ? err.message.split('\n')[0] : String(err);
+// As kube-apiserver's "error decoding YAML: %v" of sigs.k8s.io/yaml's error.
+// A stack overflow in the parser reads as go-yaml's depth limit.
+function yamlMessage(err: unknown): string {
+  const deep = err instanceof RangeError || (err instanceof Error && /call stack/i.test(err.message));
+  if (deep) return yamlToJSONMessage('exceeded max depth of 10000', undefined);
+  if (err instanceof YAMLError) return yamlToJSONMessage(err.message, err.linePos?.[0].line);
+  return yamlToJSONMessage('the body is not a YAML document', undefined);
 }

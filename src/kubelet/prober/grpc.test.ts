@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -131,5 +132,55 @@ describe('grpc probes', () => {
 
   it('prints durations as Go does', () => {
     assert.deepEqual([0, 300, 1000, 1500, 60_000, 90_000, 3_600_000].map(goDuration), ['0s', '300ms', '1s', '1.5s', '1m0s', '1m30s', '1h0m0s']);
+  });
+});
+
+// As a pod is probed: the server listens on every address ([::] or 0.0.0.0, as grpc-go's ":50051"
+// does), the prober dials the pod IP, which is not loopback; and the prober dials directly, whatever
+// proxy the agent's environment names (the kubelet's gRPC prober uses its own net.Dialer).
+describe('grpc probes as a pod is probed', () => {
+  const external = (family: 'IPv4' | 'IPv6') => Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === family && !a.address.startsWith('fe80'))?.address;
+  let server: grpc.Server;
+  let port = 0;
+  before(async () => {
+    const def = protoLoader.loadSync(fileURLToPath(new URL('./health.proto', import.meta.url)), { enums: String, defaults: true });
+    server = new grpc.Server();
+    // Health for the whole server only, as grpc-health-check's default map ({"": SERVING}).
+    server.addService(def['grpc.health.v1.Health'] as grpc.ServiceDefinition, {
+      Check(call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<{ status: string }>) {
+        if (call.request.service === '') callback(null, { status: 'SERVING' });
+        else callback({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
+      },
+    });
+    port = await new Promise<number>((resolve, reject) => server.bindAsync('[::]:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  });
+  after(() => server.forceShutdown());
+
+  const at = (podIP: string, service?: string) => runProbe(noExec, { grpc: { port, service }, timeoutSeconds: 2 }, { podIP, containerId: 'id', container: { name: 'c' } });
+
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    it(`a server on [::] through the pod's ${family} address`, async (t) => {
+      const ip = external(family);
+      if (!ip) return t.skip(`no non-loopback ${family} address on this machine`);
+      assert.deepEqual(await at(ip), { ok: true, output: 'service healthy' });
+      assert.deepEqual(await at(ip, ''), { ok: true, output: 'service healthy' });
+      assert.deepEqual(await at(ip, 'app'), { ok: false, message: 'error: health rpc probe failed: rpc error: code = NotFound desc = unknown service' });
+    });
+  }
+
+  it('dials directly whatever proxy the environment names', async () => {
+    const saved = { grpc_proxy: process.env.grpc_proxy, http_proxy: process.env.http_proxy, https_proxy: process.env.https_proxy };
+    // A proxy address nothing listens on: a probe through it could not pass.
+    process.env.grpc_proxy = `http://127.0.0.1:${closedPort}`;
+    process.env.http_proxy = process.env.grpc_proxy;
+    process.env.https_proxy = process.env.grpc_proxy;
+    try {
+      assert.deepEqual(await at(external('IPv4') ?? '127.0.0.1'), { ok: true, output: 'service healthy' });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });

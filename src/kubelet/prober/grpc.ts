@@ -1,5 +1,5 @@
 // gRPC probes as the kubelet runs them (pkg/probe/grpc): grpc.health.v1.Health/Check on the pod IP,
-// plaintext HTTP/2, one deadline (the probe's timeout) covering both connecting and the call. Like
+// plaintext HTTP/2 dialed directly (never through a proxy), one deadline (the probe's timeout) covering both connecting and the call. Like
 // grpc-go's blocking dial, connecting waits for a ready connection until the deadline, so a refused
 // port fails as a connect timeout, not at once. Only SERVING passes. Messages are the kubelet's words.
 //
@@ -118,6 +118,10 @@ export function grpcProbe(action: NonNullable<Probe['grpc']>, target: ProbeTarge
     'grpc.primary_user_agent': 'kube-probe/1.32',
     // The subchannel dies with the channel instead of waiting in grpc-js's process-wide pool.
     'grpc.use_local_subchannel_pool': 1,
+    // grpc-js would send the probe through grpc_proxy/https_proxy/http_proxy from the agent's environment,
+    // where it cannot reach a pod IP: every probe would fail. The kubelet dials the pod directly (its
+    // prober passes its own net.Dialer), so no proxy applies.
+    'grpc.enable_http_proxy': 0,
   });
   return new Promise<ProbeOutcome>((resolve) => {
     client.waitForReady(deadline, (connectErr) => {

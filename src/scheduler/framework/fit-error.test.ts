@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitErrorMessage, formatNodeReasons } from './fit-error.ts';
+import { EVENT_MESSAGE_LIMIT, failedSchedulingEventMessage, fitErrorMessage } from './fit-error.ts';
 import { unresolvable, unschedulable } from './status.ts';
 import type { Status } from './status.ts';
 
@@ -37,12 +37,33 @@ test('FailedScheduling messages match Kubernetes 1.32 byte for byte', () => {
   }
 });
 
-test('per-node reasons: one line per node, sorted, summarised beyond the limit', () => {
+test('FailedScheduling event message: Kubernetes\' message, then one line per node within the note limit', () => {
   const statuses = new Map<string, Status>([
     ['b', unschedulable('Insufficient cpu', 'Insufficient memory')],
     ['a', unresolvable('node(s) were unschedulable')],
     ['c', unschedulable('Insufficient cpu')],
   ]);
-  assert.equal(formatNodeReasons(statuses), 'a: node(s) were unschedulable\nb: Insufficient cpu, Insufficient memory\nc: Insufficient cpu');
-  assert.equal(formatNodeReasons(statuses, 1), 'a: node(s) were unschedulable\n(2 more nodes: 1 Insufficient memory, 2 Insufficient cpu)');
+  const head = '0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient cpu, 1 Insufficient memory.';
+  const many = new Map<string, Status>(Array.from({ length: 100 }, (_, i) => [`node-${String(i).padStart(3, '0')}`, unschedulable('Insufficient cpu')]));
+  const cases: Array<{ name: string; statuses?: Map<string, Status>; limit?: number; want: string }> = [
+    { name: 'no statuses (PreFilter or no nodes)', want: head },
+    { name: 'empty map', statuses: new Map(), want: head },
+    { name: 'all nodes, sorted', statuses, want: `${head}\n    a: node(s) were unschedulable\n    b: Insufficient cpu, Insufficient memory\n    c: Insufficient cpu` },
+    // Limits at exactly the length of the wanted message: the boundary is inclusive.
+    { name: 'the rest counted', statuses, limit: 150, want: `${head}\n    a: node(s) were unschedulable\n    (2 more nodes)` },
+    { name: 'one byte short: the first node is counted too', statuses, limit: 149, want: `${head}\n    (3 more nodes)` },
+    { name: 'one byte short of the last node', statuses, limit: 199, want: `${head}\n    a: node(s) were unschedulable\n    b: Insufficient cpu, Insufficient memory\n    (1 more nodes)` },
+    { name: 'the last node needs no room for a count', statuses, limit: 200, want: `${head}\n    a: node(s) were unschedulable\n    b: Insufficient cpu, Insufficient memory\n    c: Insufficient cpu` },
+  ];
+  for (const c of cases) {
+    const got = failedSchedulingEventMessage(head, c.statuses, c.limit);
+    assert.equal(got, c.want, c.name);
+    if (c.limit !== undefined) assert.ok(got.length <= c.limit, c.name);
+  }
+
+  const big = failedSchedulingEventMessage(head, many);
+  assert.ok(Buffer.byteLength(big) <= EVENT_MESSAGE_LIMIT, `${Buffer.byteLength(big)} bytes`);
+  assert.ok(big.startsWith(`${head}\n    node-000: Insufficient cpu\n    node-001: Insufficient cpu\n`));
+  const lines = big.split('\n');
+  assert.equal(lines.at(-1), `    (${100 - (lines.length - 2)} more nodes)`);
 });

@@ -45,19 +45,31 @@ export function byteCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Kubernetes' note limit (events.k8s.io/v1 validation): the FailedScheduling message with its detail stays within it. */
+export const EVENT_MESSAGE_LIMIT = 1024;
+
 /**
- * The per-node detail tinykube adds (annotation `scheduler.tinykube.io/unschedulable-reasons`): one line
- * per node, "<node>: <reasons>", sorted by node name, so `kubectl describe pod` shows each node's reason
- * on its own line. Beyond `limit` nodes the rest are summarised as a histogram, keeping the annotation
- * far below the 256 KiB limit on clusters of thousands of nodes.
+ * The FailedScheduling event message tinykube writes: Kubernetes' message unchanged on the first line, then
+ * the per-node detail Kubernetes only logs, one "<node>: <reasons>" line per node sorted by name, so
+ * `kubectl describe pod` shows why each node was rejected. The lines are indented: describe prints them
+ * flush left otherwise, where they read like sections of its own. The pod object itself carries only what
+ * kube-scheduler writes (the PodScheduled condition with Kubernetes' message). Nodes that do not fit in
+ * `limit` bytes are counted on a last line; their reasons are already in the histogram of the first line.
  */
-export function formatNodeReasons(statuses: ReadonlyMap<string, Status>, limit = 200): string {
+export function failedSchedulingEventMessage(message: string, statuses: ReadonlyMap<string, Status> | undefined, limit = EVENT_MESSAGE_LIMIT): string {
+  if (!statuses || statuses.size === 0) return message;
   const names = [...statuses.keys()].sort(byteCompare);
-  const lines: string[] = [];
-  for (const name of names.slice(0, limit)) lines.push(`${name}: ${statuses.get(name)!.reasons.join(', ')}`);
-  if (names.length > limit) {
-    const rest = names.slice(limit).map((n) => statuses.get(n)!);
-    lines.push(`(${names.length - limit} more nodes: ${reasonHistogram(rest).join(', ')})`);
+  const bytes = (s: string): number => Buffer.byteLength(s);
+  let out = message;
+  let i = 0;
+  for (; i < names.length; i++) {
+    const line = `\n    ${names[i]}: ${statuses.get(names[i])!.reasons.join(', ')}`;
+    const rest = names.length - i - 1;
+    // Room is kept for the "(N more nodes)" line unless this is the last node.
+    const tail = rest > 0 ? bytes(`\n    (${rest} more nodes)`) : 0;
+    if (bytes(out) + bytes(line) + tail > limit) break;
+    out += line;
   }
-  return lines.join('\n');
+  if (i < names.length) out += `\n    (${names.length - i} more nodes)`;
+  return out;
 }

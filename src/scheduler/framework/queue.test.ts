@@ -6,7 +6,7 @@ import { SchedulingQueue } from './queue.ts';
 import type { QueuedPodInfo } from './queue.ts';
 
 function newQueue(clock = new FakeClock()): { q: SchedulingQueue; clock: FakeClock } {
-  return { q: new SchedulingQueue({ clock, ignoredAnnotations: ['scheduler.tinykube.io/unschedulable-reasons'] }), clock };
+  return { q: new SchedulingQueue({ clock }), clock };
 }
 
 function popAll(q: SchedulingQueue): string[] {
@@ -94,9 +94,9 @@ test('errors go to backoffQ; pods left unschedulable for 5 minutes are retried',
   q.close();
 });
 
-test('updates: meaningful ones move an unschedulable pod, the scheduler\'s own annotation does not', () => {
+test('updates: meaningful ones move an unschedulable pod, status-only ones do not', () => {
   const cases: Array<{ name: string; change: (p: ReturnType<typeof makePod>) => void; want: string }> = [
-    { name: 'reasons annotation only', change: (b) => b.annotations({ 'scheduler.tinykube.io/unschedulable-reasons': 'n1: Insufficient cpu' }), want: 'unschedulable' },
+    { name: 'new annotation', change: (b) => b.annotations({ 'example.com/note': 'x' }), want: 'backoff' },
     { name: 'status only', change: (b) => b.status({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False' }] }), want: 'unschedulable' },
     { name: 'new toleration', change: (b) => b.toleration({ key: 'k', operator: 'Exists' }), want: 'backoff' },
     { name: 'new label', change: (b) => b.labels({ x: 'y' }), want: 'backoff' },

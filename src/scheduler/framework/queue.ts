@@ -33,8 +33,6 @@ export interface QueueOptions {
   maxUnschedulableMs?: number;
   /** How often leftovers are checked (Kubernetes: 30 s). */
   flushUnschedulableEveryMs?: number;
-  /** Annotations the scheduler writes itself: changing them is not a reason to retry a pod. */
-  ignoredAnnotations?: readonly string[];
 }
 
 export type QueueName = 'active' | 'backoff' | 'unschedulable';
@@ -45,7 +43,6 @@ export class SchedulingQueue {
   readonly #maxBackoff: number;
   readonly #maxUnschedulable: number;
   readonly #flushEvery: number;
-  readonly #ignoredAnnotations: ReadonlySet<string>;
   readonly #active: KeyedHeap<QueuedPodInfo>;
   readonly #backoff: KeyedHeap<QueuedPodInfo>;
   readonly #unschedulable = new Map<string, QueuedPodInfo>();
@@ -63,7 +60,6 @@ export class SchedulingQueue {
     this.#maxBackoff = o.maxBackoffMs ?? 10_000;
     this.#maxUnschedulable = o.maxUnschedulableMs ?? 5 * 60_000;
     this.#flushEvery = o.flushUnschedulableEveryMs ?? 30_000;
-    this.#ignoredAnnotations = new Set(o.ignoredAnnotations ?? []);
     this.#active = new KeyedHeap<QueuedPodInfo>(
       (q) => q.podInfo.key,
       (a, b) => a.podInfo.priority > b.podInfo.priority || (a.podInfo.priority === b.podInfo.priority && a.timestamp < b.timestamp),
@@ -273,13 +269,9 @@ export class SchedulingQueue {
     }, this.#flushEvery);
   }
 
-  // isPodUpdated: anything but status, resourceVersion, managedFields and the scheduler's own annotations.
+  // isPodUpdated: anything but status, resourceVersion and managedFields.
   #meaningfulUpdate(a: Pod, b: Pod): boolean {
-    const strip = (p: Pod): unknown => {
-      const annotations = { ...(p.metadata?.annotations ?? {}) };
-      for (const k of this.#ignoredAnnotations) delete annotations[k];
-      return { spec: p.spec, labels: p.metadata?.labels ?? {}, annotations, deletion: p.metadata?.deletionTimestamp ?? null };
-    };
+    const strip = (p: Pod): unknown => ({ spec: p.spec, labels: p.metadata?.labels ?? {}, annotations: p.metadata?.annotations ?? {}, deletion: p.metadata?.deletionTimestamp ?? null });
     return JSON.stringify(strip(a)) !== JSON.stringify(strip(b));
   }
 }

@@ -75,7 +75,8 @@ export function dialUpgrade(r: UpgradeRequest): Promise<UpgradeOutcome> {
     };
     req.on('timeout', () => done(() => {
       req.destroy();
-      reject(new Error(`upgrade to ${url.host} timed out after ${timeoutMs} ms`));
+      // code as Node's own dial timeouts carry it, so callers word it as any timeout.
+      reject(Object.assign(new Error(`upgrade to ${url.host} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }));
     req.on('error', (err) => done(() => reject(err)));
     req.on('upgrade', (res, socket, head) => done(() => {
