@@ -1,9 +1,56 @@
 // Discovery documents, built from the resource table. kubectl prefers aggregated discovery (one round
 // trip, recognised only by the response Content-Type) and falls back to the legacy documents.
 
+import { createHash } from 'node:crypto';
 import type { KindDefinition } from '../registry/kind.ts';
 
-export const aggregatedContentType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+/** The aggregated discovery versions served, most preferred first (kubectl 1.32 offers v2, then v2beta1: same JSON shape). */
+export const aggregatedVersions = ['v2', 'v2beta1'] as const;
+export type AggregatedVersion = (typeof aggregatedVersions)[number];
+
+export function aggregatedContentType(version: AggregatedVersion = 'v2'): string {
+  return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
+}
+
+/**
+ * The aggregated discovery version an Accept header asks for (its first alternative that names one we
+ * serve), or undefined for legacy discovery. Parameter order is free and extra parameters are allowed.
+ */
+export function negotiateAggregated(accept: string | undefined): AggregatedVersion | undefined {
+  if (!accept) return undefined;
+  for (const alt of accept.split(',')) {
+    const [type, ...params] = alt.split(';').map((x) => x.trim());
+    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*') continue;
+    const p = new Map(params.map((x) => { const i = x.indexOf('='); return [x.slice(0, i).trim(), x.slice(i + 1).trim()] as const; }));
+    if (p.get('g') !== 'apidiscovery.k8s.io' || p.get('as') !== 'APIGroupDiscoveryList') {
+      // A plain JSON alternative before any aggregated one: legacy discovery is what the client prefers.
+      if (!p.has('as')) return undefined;
+      continue;
+    }
+    const v = p.get('v');
+    if (v === 'v2' || v === 'v2beta1') return v;
+  }
+  return undefined;
+}
+
+/**
+ * kube-apiserver's storageVersionHash (endpoints/discovery.StorageVersionHash): base64 of the first 8
+ * bytes of sha256("<group>/<version>/<kind>") of the version objects are stored in. Clients (the
+ * storage version migrator, garbage collector caches) compare it to notice a storage version change.
+ */
+export function storageVersionHash(group: string, version: string, kind: string): string {
+  return createHash('sha256').update(`${group}/${version}/${kind}`).digest().subarray(0, 8).toString('base64');
+}
+
+/**
+ * A kind's storageVersionHash, or undefined for kinds never stored (reviews computed per request, as
+ * kube-apiserver sets it only for storages with a storage version).
+ */
+export function kindStorageVersionHash(k: KindDefinition): string | undefined {
+  if (k.compute) return undefined;
+  if (k.storage) return storageVersionHash(k.storage.group, k.storage.version, k.storage.kind);
+  return storageVersionHash(k.info.group, k.storageVersion ?? k.info.version, k.info.kind);
+}
 
 /** The kind a subresource answers with (responseKind is required, or kubectl drops the entry). */
 function subKind(k: KindDefinition, sub: string): { group: string; version: string; kind: string; verbs: readonly string[] } {
@@ -49,14 +96,14 @@ function aggregatedResource(k: KindDefinition) {
   return entry;
 }
 
-/** GET /api or /apis in aggregated form. */
-export function aggregatedDiscovery(kinds: readonly KindDefinition[], core: boolean) {
+/** GET /api or /apis in aggregated form (APIResourceDiscovery carries no storageVersionHash). */
+export function aggregatedDiscovery(kinds: readonly KindDefinition[], core: boolean, version: AggregatedVersion = 'v2') {
   const gvs = groupVersions(kinds).filter((g) => (g.group === '') === core);
   const byGroup = new Map<string, GroupVersion[]>();
   for (const gv of gvs) byGroup.set(gv.group, [...(byGroup.get(gv.group) ?? []), gv]);
   return {
     kind: 'APIGroupDiscoveryList',
-    apiVersion: 'apidiscovery.k8s.io/v2',
+    apiVersion: `apidiscovery.k8s.io/${version}`,
     metadata: {},
     items: [...byGroup].map(([group, versions]) => ({
       metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null },
@@ -99,6 +146,8 @@ export function apiResourceList(kinds: readonly KindDefinition[], group: string,
     const e: Record<string, unknown> = { name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs };
     if (r.shortNames?.length) e.shortNames = r.shortNames;
     if (r.categories?.length) e.categories = r.categories;
+    const hash = kindStorageVersionHash(kind);
+    if (hash) e.storageVersionHash = hash;
     list.push(e);
     for (const s of r.subresources ?? []) {
       const k = subKind(kind, s);

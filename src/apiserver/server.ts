@@ -15,7 +15,7 @@ import { parseRequestInfo, type RequestInfo, type ResourceRequest } from './requ
 import { queryBool } from '../api/queryparams.ts';
 import { goJsonType, jsonErrorMessage } from './decode/gojson.ts';
 import { readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
-import { aggregatedContentType, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { aggregatedContentType, aggregatedDiscovery, negotiateAggregated, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
 import { buildFilter } from './selectors.ts';
 import { parseListOptions, queryInt64 } from './listoptions.ts';
@@ -161,8 +161,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       case '/api':
       case '/apis': {
         const core = path === '/api';
-        if (wantsAggregated(req.headers.accept)) {
-          return writeJSON(req, res, 200, aggregatedDiscovery(registry.kinds(), core), { 'Content-Type': aggregatedContentType, Vary: 'Accept' });
+        const aggregated = negotiateAggregated(req.headers.accept);
+        if (aggregated) {
+          return writeJSON(req, res, 200, aggregatedDiscovery(registry.kinds(), core, aggregated), { 'Content-Type': aggregatedContentType(aggregated), Vary: 'Accept' });
         }
         return writeJSON(req, res, 200, core ? apiVersions(serverAddress) : apiGroupList(registry.kinds()), { Vary: 'Accept' });
       }
@@ -518,10 +519,6 @@ function serializeShared(type: string, object: object): string {
 
 function pageNotFound(): StatusError {
   return new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
-}
-
-function wantsAggregated(accept: string | undefined): boolean {
-  return !!accept && accept.includes('as=APIGroupDiscoveryList') && /g=apidiscovery\.k8s\.io/.test(accept);
 }
 
 function tableResource(store: Store): string {

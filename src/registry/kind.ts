@@ -142,11 +142,33 @@ export interface KindSpec<T extends object> {
   storageVersion?: string;
   /** Applied to every object read from storage (custom resources: pruned and defaulted, as kube-apiserver does on read). */
   normalize?(obj: T): void;
+  /** Objects kept in another kind's storage, converted on the way in and out (events.k8s.io/v1 Events). */
+  storage?: SharedStorage<T>;
   /**
    * A kind computed on create and never stored (SelfSubjectReview and the other reviews): a POST
    * answers 201 with what this returns for the request's user.
    */
   compute?(obj: T, ctx: { user: RequestUser }): T;
+}
+
+/**
+ * Where a kind served in another group keeps its objects: at the keys of another kind
+ * (`/registry/<group/><resource>/...`), in that kind's stored form, as kube-apiserver keeps
+ * events.k8s.io/v1 Events with core/v1 Events (cohabiting resources). Writes through either API are
+ * read, listed and watched through both; each object crosses a conversion on every read and write.
+ * Both functions get an object they may keep parts of, and must not modify it; metadata (including
+ * resourceVersion) passes through unchanged.
+ */
+export interface SharedStorage<T> {
+  /** The kind whose storage is shared: its group, stored version, kind and resource (plural). */
+  group: string;
+  version: string;
+  kind: string;
+  resource: string;
+  /** This kind's object in the stored kind's form (apiVersion and kind of the stored kind). */
+  toStorage(obj: T): KubeObject;
+  /** A stored object in this kind's form (apiVersion and kind of this kind). */
+  fromStorage(obj: KubeObject): T;
 }
 
 /** The caller, as kinds computed per request see it. */
@@ -176,6 +198,7 @@ export interface KindDefinition {
   readonly schema: KindSchema;
   readonly storageVersion?: string;
   readonly normalize?: (obj: KubeObject) => void;
+  readonly storage?: SharedStorage<KubeObject>;
   readonly compute?: (obj: KubeObject, ctx: { user: RequestUser }) => KubeObject;
 }
 
@@ -217,6 +240,7 @@ export function defineKind<T extends object>(spec: KindSpec<T>): KindDefinition 
     schema: spec.schema ?? { model: modelFor(info) },
     storageVersion: spec.storageVersion,
     normalize: erased.normalize?.bind(erased),
+    storage: erased.storage,
     compute: erased.compute?.bind(erased),
   };
 }

@@ -9,9 +9,10 @@ import { nodes } from './core/nodes/kind.ts';
 import { pods } from './core/pods/kind.ts';
 import { secrets } from './core/secrets/kind.ts';
 import { serviceAccounts } from './core/serviceaccounts/kind.ts';
+import { eventsV1 } from './events/events/kind.ts';
 import { leases } from './coordination/leases/kind.ts';
 import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
 import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews];

@@ -126,7 +126,6 @@ interface DecodedEvent {
   cur: KubeObject | null;
   prev?: KubeObject | null;
 }
-const decodedEvents = new WeakMap<WatchEvent, DecodedEvent>();
 
 /**
  * Objects decoded for watchers, by key, newest last: an update event's previous state is usually the
@@ -170,7 +169,9 @@ export class Store {
     const g = kind.info.group ? `${kind.info.group}/` : '';
     this.#apiVersion = `${g}${kind.info.version}`;
     this.#storageApiVersion = kind.storageVersion && kind.storageVersion !== kind.info.version ? `${g}${kind.storageVersion}` : undefined;
-    this.#prefix = `/registry/${g}${this.info.resource}/`;
+    // A kind sharing another's storage lives at that kind's keys (kind.ts SharedStorage).
+    const shared = kind.storage;
+    this.#prefix = shared ? `/registry/${shared.group ? `${shared.group}/` : ''}${shared.resource}/` : `/registry/${g}${this.info.resource}/`;
   }
 
   /** The resource name used in Status messages ("pods", "leases.coordination.k8s.io"). */
@@ -249,7 +250,7 @@ export class Store {
         lastKey = kv.key;
         consumed++;
         if (this.info.namespaced && !p.namespace && kv.key.slice(prefix.length).indexOf('/') < 0) continue;
-        if (encoded && !p.filter && !this.kind.normalize && !this.#storageApiVersion) {
+        if (encoded && !p.filter && !this.kind.normalize && !this.#storageApiVersion && !this.kind.storage) {
           encoded.push(this.#listItemJSON(kv));
           continue;
         }
@@ -350,13 +351,19 @@ export class Store {
    * object). The objects are shared: watch consumers must not modify them.
    */
   #decodeEvent(ev: WatchEvent): DecodedEvent {
-    let d = decodedEvents.get(ev);
+    let d = this.#decodedEvents.get(ev);
     if (!d) {
       d = { cur: ev.type === 'delete' ? null : this.#decodeRecent(ev.kv, true) };
-      decodedEvents.set(ev, d);
+      this.#decodedEvents.set(ev, d);
     }
     return d;
   }
+
+  /**
+   * Per store, not per process: stores of other versions (CRDs) or kinds sharing the storage
+   * (events.k8s.io) see the same backend events and decode them to other objects.
+   */
+  readonly #decodedEvents = new WeakMap<WatchEvent, DecodedEvent>();
 
   #prevOf(ev: WatchEvent, d: DecodedEvent): KubeObject | null {
     if (d.prev !== undefined) return d.prev;
@@ -610,7 +617,8 @@ export class Store {
    * list can splice resourceVersion into it without decoding (#listItemJSON). metadata.resourceVersion
    * is never stored: it is the key's modRevision.
    */
-  #encode(obj: KubeObject): string {
+  #encode(served: KubeObject): string {
+    const obj = this.kind.storage ? this.kind.storage.toStorage(served) : served;
     const meta = obj.metadata!;
     const rv = meta.resourceVersion;
     delete meta.resourceVersion;
@@ -645,7 +653,8 @@ export class Store {
   }
 
   #decode(kv: KeyValue): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
+    const stored = JSON.parse(kv.value) as KubeObject;
+    const obj = this.kind.storage ? this.kind.storage.fromStorage(stored) : stored;
     (obj.metadata ??= {}).resourceVersion = String(kv.modRevision);
     // A kind served in several versions reads the stored version as its own (conversion None).
     if (this.#storageApiVersion) obj.apiVersion = this.#apiVersion;

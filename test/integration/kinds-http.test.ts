@@ -14,6 +14,7 @@ import { ApiError } from '../../src/client/errors.ts';
 import type { ResourceRef } from '../../src/client/resources.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
 import { builtinKinds } from '../../src/registry/kinds.ts';
+import { kindStorageVersionHash } from '../../src/apiserver/discovery.ts';
 import type { KindDefinition } from '../../src/registry/kind.ts';
 
 /** A valid object of each kind, by "<plural>.<group>" ("pods." for core). */
@@ -22,6 +23,13 @@ const examples: Record<string, (name: string) => KubeObject> = {
   'namespaces.': (name) => ({ metadata: { name } }),
   'nodes.': (name) => ({ metadata: { name } }),
   'events.': (name) => ({ metadata: { name }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'kinds' }, reason: 'Tested', message: 'by kinds-http', type: 'Normal', source: { component: 'test' } }),
+  'events.events.k8s.io': (name) => ({
+    metadata: { name },
+    eventTime: '2025-01-02T03:04:05.000000Z',
+    regarding: { kind: 'Pod', name: 'p', namespace: 'kinds' },
+    reason: 'Tested', note: 'by kinds-http', type: 'Normal', action: 'Testing',
+    reportingController: 'tinykube.io/kinds-test', reportingInstance: 'kinds-test-1',
+  }),
   'configmaps.': (name) => ({ metadata: { name }, data: { a: '1' } }),
   'secrets.': (name) => ({ metadata: { name }, data: { a: 'MQ==' } }),
   'serviceaccounts.': (name) => ({ metadata: { name } }),
@@ -78,6 +86,7 @@ interface APIResource {
   verbs: string[];
   shortNames?: string[];
   categories?: string[];
+  storageVersionHash?: string;
 }
 
 for (const kind of builtinKinds) {
@@ -90,6 +99,7 @@ for (const kind of builtinKinds) {
       const e = doc.resources.find((r) => r.name === i.resource);
       assert.ok(e, `${i.resource} in ${path}`);
       assert.deepEqual([e.kind, e.singularName, e.namespaced, e.verbs, e.shortNames ?? [], e.categories ?? []], [i.kind, i.singular, i.namespaced, i.verbs, i.shortNames ?? [], i.categories ?? []]);
+      assert.equal(e.storageVersionHash, kindStorageVersionHash(kind));
       for (const sub of Object.keys(kind.subresources)) assert.ok(doc.resources.some((r) => r.name === `${i.resource}/${sub}`), `${i.resource}/${sub}`);
       const agg = await client.requestJson<{ items: Array<{ metadata: { name?: string }; versions: Array<{ version: string; resources: Array<{ resource: string; responseKind: { kind: string } }> }> }> }>('GET', i.group ? '/apis' : '/api', {
         accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',

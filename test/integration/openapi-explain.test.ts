@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { decodeBodyDetailed, readBody } from '../../src/apiserver/decode/body.ts';
 import { parseFieldValidation, validateFields } from '../../src/apiserver/decode/fields.ts';
 import { handleOpenAPI } from '../../src/apiserver/openapi/handler.ts';
+import { decodeSwaggerProto } from '../../src/apiserver/openapi/v2proto.ts';
 import { toStatusError } from '../../src/util/status.ts';
 import { resourceSpecs } from '../../src/apiserver/openapi/resources.ts';
 import { builtinKinds } from '../../src/registry/kinds.ts';
@@ -176,6 +177,53 @@ describe('kubectl explain against the OpenAPI v3 documents', { timeout: 60_000 }
     assert.equal(warn.code, 0, warn.stderr);
     assert.match(warn.stderr, /Warning: unknown field "spec.containers\[0\].livenessProbe.initialDeleySeconds"/);
     assert.match(warn.stdout, /pod\/linkding created/);
+  });
+
+  it('explain --output=plaintext-openapiv2 reads /openapi/v2 as protobuf', async () => {
+    const r = await run('explain', 'pods', '--output=plaintext-openapiv2');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^KIND:\s+Pod\nVERSION:\s+v1\n/);
+    assert.match(r.stdout, /DESCRIPTION:\n\s+Pod is a collection of containers that can run on a host\./);
+    assert.match(r.stdout, /\n {3}spec\t<Object>\n/);
+    const nested = await run('explain', 'pod.spec.containers.livenessProbe', '--output=plaintext-openapiv2');
+    assert.equal(nested.code, 0, nested.stderr);
+    assert.match(nested.stdout, /RESOURCE:\s+livenessProbe <Object>/);
+    assert.match(nested.stdout, /initialDelaySeconds\t<integer>/);
+    const events = await run('explain', 'events', '--api-version=events.k8s.io/v1', '--output=plaintext-openapiv2');
+    assert.equal(events.code, 0, events.stderr);
+    assert.match(events.stdout, /^KIND:\s+Event\nVERSION:\s+events\.k8s\.io\/v1\n/);
+    assert.match(events.stdout, /\n {3}regarding\t<Object>\n/);
+    assert.ok(seen.some((s) => s.url.startsWith('/openapi/v2') && s.status === 200));
+  });
+
+  it('serves /openapi/v2 as JSON or protobuf by Accept, with an ETag for both and 406 otherwise', async () => {
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/openapi/v2`;
+    const json = await fetch(url, { headers: { accept: 'application/json' } });
+    assert.equal(json.status, 200);
+    assert.equal(json.headers.get('content-type'), 'application/json');
+    assert.equal(json.headers.get('vary'), 'Accept, Accept-Encoding');
+    const doc = await json.json() as { swagger: string; paths: Record<string, Record<string, { parameters?: Array<{ in: string; schema?: { $ref: string } }> }>>; definitions: Record<string, { properties?: Record<string, { $ref?: string; allOf?: unknown }> }> };
+    assert.equal(doc.swagger, '2.0');
+    assert.deepEqual(doc.paths['/api/v1/namespaces/{namespace}/pods']!.post!.parameters![0], { name: 'body', in: 'body', required: true, schema: { $ref: '#/definitions/io.k8s.api.core.v1.Pod' } });
+    const meta = doc.definitions['io.k8s.api.core.v1.Pod']!.properties!.metadata!;
+    assert.equal(meta.$ref, '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta');
+    assert.equal(meta.allOf, undefined);
+    const etag = json.headers.get('etag');
+    assert.match(etag ?? '', /^"[0-9A-F]{128}"$/);
+
+    const proto = await fetch(url, { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    assert.equal(proto.status, 200);
+    assert.equal(proto.headers.get('content-type'), 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    assert.equal(proto.headers.get('etag'), etag);
+    const back = decodeSwaggerProto(new Uint8Array(await proto.arrayBuffer())) as { swagger: string; definitions: { additional_properties: Array<{ name: string; value: { vendor_extension?: Array<{ name: string; value: { yaml: string } }> } }> } };
+    assert.equal(back.swagger, '2.0');
+    const pod = back.definitions.additional_properties.find((d) => d.name === 'io.k8s.api.core.v1.Pod');
+    const gvk = pod?.value.vendor_extension?.find((e) => e.name === 'x-kubernetes-group-version-kind');
+    assert.deepEqual(JSON.parse(gvk?.value.yaml ?? 'null'), [{ group: '', kind: 'Pod', version: 'v1' }]);
+
+    assert.equal((await fetch(url, { headers: { 'if-none-match': etag! } })).status, 304);
+    assert.equal((await fetch(url, { headers: { accept: 'text/html' } })).status, 406);
   });
 
   it('fetched the hashed document once and served it from cache afterwards', () => {

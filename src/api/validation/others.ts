@@ -316,6 +316,45 @@ export function validateEventUpdate(ev: Event, _old: Event): FieldError[] {
   return validateEvent(ev);
 }
 
+/**
+ * Events created through events.k8s.io/v1, validated in their core/v1 form (so field paths are the
+ * core names, as kube-apiserver validates the internal type): the legacy rules plus the strict ones
+ * of ValidateEventCreate for events.k8s.io/v1 and newer.
+ */
+export function validateEventV1Create(ev: Event): FieldError[] {
+  const errs = validateEvent(ev);
+  errs.push(...validateObjectMeta(ev.metadata, { namespaced: true, nameFn: nameIsDNSSubdomain, kubeFinalizers: false }));
+  errs.push(...validateEventSeries(ev));
+  if (!ev.eventTime) errs.push(required(new FieldPath('eventTime')));
+  if (ev.type !== 'Normal' && ev.type !== 'Warning') errs.push(invalid(new FieldPath('type'), '', `has invalid value: ${ev.type ?? ''}`));
+  if (ev.firstTimestamp) errs.push(invalid(new FieldPath('firstTimestamp'), '', 'needs to be unset'));
+  if (ev.lastTimestamp) errs.push(invalid(new FieldPath('lastTimestamp'), '', 'needs to be unset'));
+  if (ev.count) errs.push(invalid(new FieldPath('count'), '', 'needs to be unset'));
+  if (ev.source?.component || ev.source?.host) errs.push(invalid(new FieldPath('source'), '', 'needs to be unset'));
+  return errs;
+}
+
+/** Updates through events.k8s.io/v1: everything but metadata and a changed series is immutable. */
+export function validateEventV1Update(ev: Event, old: Event): FieldError[] {
+  const errs = validateEvent(ev);
+  errs.push(...validateObjectMetaUpdate(ev.metadata, old.metadata, { kubeFinalizers: false }));
+  if (!semanticDeepEqual(ev.series, old.series)) errs.push(...validateEventSeries(ev));
+  const immutable = ['involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp', 'count', 'type', 'eventTime', 'action', 'related', 'reportingComponent', 'reportingInstance'] as const;
+  for (const f of immutable) {
+    // The internal field of reportingComponent is ReportingController, and its error names it so.
+    errs.push(...validateImmutableField(ev[f], old[f], new FieldPath(f === 'reportingComponent' ? 'reportingController' : f)));
+  }
+  return errs;
+}
+
+function validateEventSeries(ev: Event): FieldError[] {
+  if (!ev.series) return [];
+  const errs: FieldError[] = [];
+  if ((ev.series.count ?? 0) < 2) errs.push(invalid(new FieldPath('series.count'), '', 'should be at least 2'));
+  if (!ev.series.lastObservedTime) errs.push(required(new FieldPath('series.lastObservedTime')));
+  return errs;
+}
+
 // ---------------------------------------------------------------- leases (coordination.k8s.io/v1)
 
 function validateLeaseSpec(lease: Lease): FieldError[] {

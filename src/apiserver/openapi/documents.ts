@@ -10,6 +10,8 @@ import { serverVersion } from '../version.ts';
 import { addResourcePaths, type PathContext } from './paths.ts';
 import { groupVersionPath, type ResourceSpec } from './resources.ts';
 import { SchemaSet, groupPackage, type Schema } from './schemas.ts';
+import { buildSwagger } from './v2.ts';
+import { encodeSwaggerProto } from './v2proto.ts';
 
 export interface OpenAPIDocument {
   /** Index key: `api/v1`, `apis/coordination.k8s.io/v1`, `api`, `apis`, `apis/coordination.k8s.io`. */
@@ -147,6 +149,33 @@ export function buildIndex(docs: readonly OpenAPIDocument[]): Schema {
   return { paths };
 }
 
+/** The one /openapi/v2 document, in both encodings kube-apiserver serves. */
+export interface SwaggerDocument {
+  json: Buffer;
+  /** gnostic's openapi.v2.Document, encoded on first use. */
+  proto(): Buffer;
+  /** Upper-case hex SHA-512 of `json`: the ETag of both encodings, as kube-openapi's handler computes it. */
+  etag: string;
+  /** When the document was built (Last-Modified). */
+  lastModified: Date;
+  gzip(encoding: 'json' | 'proto'): Buffer;
+}
+
+function makeSwagger(doc: Schema): SwaggerDocument {
+  const json = Buffer.from(JSON.stringify(doc));
+  let proto: Buffer | undefined;
+  const gz: { json?: Buffer; proto?: Buffer } = {};
+  const out: SwaggerDocument = {
+    json,
+    proto: () => (proto ??= encodeSwaggerProto(doc)),
+    etag: createHash('sha512').update(json).digest('hex').toUpperCase(),
+    // HTTP dates have second precision: a later If-Modified-Since compares equal.
+    lastModified: new Date(Math.floor(Date.now() / 1000) * 1000),
+    gzip: (encoding) => (gz[encoding] ??= gzipSync(encoding === 'json' ? json : out.proto(), { level: 6 })),
+  };
+  return out;
+}
+
 /**
  * Lazily built documents of one set of resources. Each group-version is built on its first request
  * (the index needs every hash, so asking for the index builds them all: ~20-30 ms, once). Documents
@@ -170,6 +199,12 @@ export class OpenAPIDocuments {
     this.#docs.set(key, d);
     return d;
   }
+
+  /** The Swagger 2.0 document of everything in this set (built on first request). */
+  v2(): SwaggerDocument {
+    return (this.#v2 ??= makeSwagger(buildSwagger(documentKeys(this.#resources).map((k) => buildDocument(k, this.#resources)!))));
+  }
+  #v2: SwaggerDocument | undefined;
 
   index(): OpenAPIDocument {
     if (!this.#index) {

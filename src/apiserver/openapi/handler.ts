@@ -1,4 +1,4 @@
-// HTTP handler for `/openapi/v3`, `/openapi/v3/<group-version>` and `/openapi/v2`.
+// HTTP handler for `/openapi/v3`, `/openapi/v3/<group-version>` and `/openapi/v2` (v2.ts, v2proto.ts).
 //
 // Called by the API server's router for every request whose path starts with `/openapi/`; may be
 // called concurrently (documents are immutable once built). Caching follows the real apiserver,
@@ -52,10 +52,7 @@ export function handleOpenAPI(req: IncomingMessage, res: ServerResponse, pathnam
     return true;
   }
   if (pathname === '/openapi/v2') {
-    // We publish v3 only. kubectl asks for v2 solely as protobuf (explain --output=plaintext-openapiv2,
-    // or as a fallback when v3 is missing); a 404 Status makes it report "the server could not find
-    // the requested resource" instead of failing to parse JSON as protobuf.
-    writeStatus(res, notFoundPath());
+    serveV2(req, res, docs);
     return true;
   }
   const key = pathname === '/openapi/v3' ? '' : pathname.slice('/openapi/v3/'.length).replace(/\/$/, '');
@@ -88,6 +85,66 @@ export function handleOpenAPI(req: IncomingMessage, res: ServerResponse, pathnam
   }
   send(req, res, doc, headers);
   return true;
+}
+
+/** What /openapi/v2 serves, in kube-openapi's order: JSON, then gnostic protobuf under both of its names. */
+const v2Encodings: ReadonlyArray<{ type: string; subtype: string; contentType: string; encoding: 'json' | 'proto' }> = [
+  { type: 'application', subtype: 'json', contentType: 'application/json', encoding: 'json' },
+  { type: 'application', subtype: 'com.github.proto-openapi.spec.v2@v1.0+protobuf', contentType: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', encoding: 'proto' },
+  { type: 'application', subtype: 'com.github.proto-openapi.spec.v2.v1.0+protobuf', contentType: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', encoding: 'proto' },
+];
+
+/** Accept clauses, most preferred first (by q, then by specificity, as goautoneg sorts them). */
+function acceptClauses(accept: string | undefined): Array<{ type: string; subtype: string }> {
+  const clauses = (accept || '*/*').split(',').map((part, i) => {
+    const [mt, ...params] = part.split(';').map((x) => x.trim());
+    const [type = '', subtype = ''] = (mt ?? '').split('/');
+    const q = params.find((x) => x.startsWith('q='));
+    return { type, subtype, q: q ? Number(q.slice(2)) : 1, wild: (type === '*' ? 2 : 0) + (subtype === '*' ? 1 : 0), i };
+  });
+  return clauses.filter((c) => c.q > 0 && c.type).sort((a, b) => b.q - a.q || a.wild - b.wild || a.i - b.i);
+}
+
+/**
+ * GET /openapi/v2 as kube-openapi's handler answers it: content negotiated over JSON and protobuf
+ * (406 when neither is acceptable), `Vary: Accept`, an ETag of the JSON document's SHA-512 for both
+ * encodings, Last-Modified, 304 for a matching If-None-Match or If-Modified-Since, gzip when asked.
+ */
+function serveV2(req: IncomingMessage, res: ServerResponse, docs: OpenAPIDocuments): void {
+  const accept = req.headers.accept;
+  let chosen: (typeof v2Encodings)[number] | undefined;
+  for (const c of acceptClauses(accept)) {
+    chosen = v2Encodings.find((e) => (c.type === e.type || c.type === '*') && (c.subtype === e.subtype || c.subtype === '*'));
+    if (chosen) break;
+  }
+  if (!chosen) {
+    res.writeHead(406, { Vary: 'Accept', 'Cache-Control': 'no-cache, private', 'Content-Length': '0' });
+    res.end();
+    return;
+  }
+  const doc = docs.v2();
+  const etag = `"${doc.etag}"`;
+  const headers: Record<string, string> = {
+    'Cache-Control': 'no-cache, private',
+    Etag: etag,
+    'Last-Modified': doc.lastModified.toUTCString(),
+    Vary: 'Accept, Accept-Encoding',
+  };
+  const inm = req.headers['if-none-match'];
+  const ims = req.headers['if-modified-since'];
+  const notModified = inm ? ifNoneMatch(inm, etag) : ims !== undefined && Date.parse(ims) >= doc.lastModified.getTime();
+  if (notModified) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const gzip = acceptsGzip(req);
+  const body = gzip ? doc.gzip(chosen.encoding) : chosen.encoding === 'json' ? doc.json : doc.proto();
+  headers['Content-Type'] = chosen.contentType;
+  headers['Content-Length'] = String(body.length);
+  if (gzip) headers['Content-Encoding'] = 'gzip';
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 function ifNoneMatch(header: string | undefined, etag: string): boolean {

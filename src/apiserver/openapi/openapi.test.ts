@@ -100,8 +100,11 @@ describe('openapi: core/v1 document', () => {
     assert.ok(obj(obj(doc.components).schemas)['io.k8s.api.coordination.v1.Lease']);
   });
 
-  it('publishes api, api/v1, apis, the coordination and scheduling groups and their versions', () => {
-    assert.deepEqual(documentKeys(served), ['api', 'api/v1', 'apis', 'apis/coordination.k8s.io', 'apis/scheduling.k8s.io', 'apis/apiextensions.k8s.io', 'apis/authentication.k8s.io', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1', 'apis/apiextensions.k8s.io/v1', 'apis/authentication.k8s.io/v1']);
+  it('publishes api, api/v1, apis, the served groups and their versions', () => {
+    assert.deepEqual(documentKeys(served), [
+      'api', 'api/v1', 'apis', 'apis/events.k8s.io', 'apis/coordination.k8s.io', 'apis/scheduling.k8s.io', 'apis/apiextensions.k8s.io', 'apis/authentication.k8s.io',
+      'apis/events.k8s.io/v1', 'apis/coordination.k8s.io/v1', 'apis/scheduling.k8s.io/v1', 'apis/apiextensions.k8s.io/v1', 'apis/authentication.k8s.io/v1',
+    ]);
   });
 
   it('scheduling.k8s.io/v1 carries priorityclasses', () => {
@@ -182,7 +185,7 @@ describe('openapi: handler', () => {
     assert.match(String(r.headers.location), /^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{128}$/);
   });
 
-  const notFound: [string, number][] = [['/openapi/v2', 404], ['/openapi/v3/apis/apps/v1', 404]];
+  const notFound: [string, number][] = [['/openapi/v3/apis/apps/v1', 404]];
   for (const [path, code] of notFound) {
     it(`answers ${path} with a ${code} Status`, async () => {
       const r = await get(path, { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' });
@@ -192,6 +195,16 @@ describe('openapi: handler', () => {
       assert.equal(s.reason, 'NotFound');
     });
   }
+
+  it('serves /openapi/v2 as protobuf when asked, 304 on its ETag', async () => {
+    const r = await get('/openapi/v2', { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    assert.equal(r.headers['cache-control'], 'no-cache, private');
+    assert.ok(r.headers['last-modified']);
+    const again = await get('/openapi/v2', { accept: 'application/json', 'if-none-match': String(r.headers.etag) });
+    assert.equal(again.status, 304);
+  });
 
   it('refuses writes and ignores other paths', async () => {
     assert.equal((await get('/openapi/v3', {}, 'POST')).status, 405);
