@@ -18,6 +18,7 @@ export const Secrets: ResourceRef = { apiVersion: 'v1', resource: 'secrets' };
 export const ServiceAccounts: ResourceRef = { apiVersion: 'v1', resource: 'serviceaccounts' };
 export const Leases: ResourceRef = { apiVersion: 'coordination.k8s.io/v1', resource: 'leases' };
 export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions' };
+export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource: 'events' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
