@@ -1,6 +1,7 @@
 // A node whose (simulated) agent stops goes Unknown once its lease is older than the node monitor
 // grace period, gets the unreachable NoExecute taint, and its pods are evicted as their tolerations
-// say: at once, after tolerationSeconds, or never. When the agent comes back the taint goes.
+// say: at once, after tolerationSeconds (from when the controller first sees them under the taint),
+// or never. When the agent comes back the taint goes.
 // Short timings: 1.5 s grace, 300 ms leases.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +79,14 @@ test('a stopped agent: node Unknown within the grace period, pods evicted by the
   assert.equal(await evicted('evict-later'), false, 'a pod tolerating 6 s is not evicted at once');
   await until('evict-later evicted', () => evicted('evict-later'), { timeoutMs: 10_000, intervalMs: 100 });
   assert.equal(await evicted('stays'), false, 'a pod tolerating forever stays');
+
+  // The taint is now older than 3 s: a pod bound to the node now still gets its 3 s, counted from
+  // when the controller first sees it there (Kubernetes' taint eviction), not from the taint's timeAdded.
+  const bound = Date.now();
+  await podOn('late-arrival', node, unreachable(3));
+  await until('late-arrival evicted', () => evicted('late-arrival'), { timeoutMs: 10_000, intervalMs: 100 });
+  const after = Date.now() - bound;
+  assert.ok(after >= 2_500, `late-arrival evicted ${after} ms after binding, before its 3 s toleration`);
 
   // The other node kept its lease and stays Ready.
   assert.equal(readyOf(await client.get<Node>(Nodes, undefined, sim.nodeNames[1])), 'True');

@@ -8,14 +8,16 @@
 //    subnet of the cluster CIDR (./cidr.ts).
 //  - pods (key: namespace/name), woken by pod events, by changes of their node's NoExecute taints and by
 //    timers at their toleration deadline: pods on an Unknown node get Ready=False; pods whose NoExecute
-//    taints are not (or no longer) tolerated are deleted (./eviction.ts), with the default grace period
-//    as Kubernetes' taint eviction does, so they show Terminating until their node confirms or goes.
+//    taints are not (or no longer) tolerated are deleted (./eviction.ts: the toleration period starts
+//    when this controller first sees the pod under the taint, as Kubernetes' taint eviction controller),
+//    with the default grace period as Kubernetes does, so they show Terminating until their node
+//    confirms or goes. The periods live in memory: a restarted controller starts them afresh.
 //
 // Every write carries the resourceVersion the decision was made on (a merge patch with
 // metadata.resourceVersion is a precondition), so a decision on a stale cache is a 409 and is retried
 // on fresh data. Built with its dependencies; start()/stop() as every controller.
 
-import type { Lease, Node, Pod, Taint } from '../../api/types.ts';
+import type { Lease, Node, Pod } from '../../api/types.ts';
 import type { ApiClient } from '../../client/client.ts';
 import { isConflict, isNotFound } from '../../client/errors.ts';
 import { keyOf } from '../../client/cache.ts';
@@ -28,7 +30,7 @@ import { NODE_LEASE_NAMESPACE, POD_BY_NODE } from '../informers.ts';
 import type { SharedInformers } from '../informers.ts';
 import { WorkQueue, runWorkers } from '../workqueue.ts';
 import { CidrAllocator } from './cidr.ts';
-import { evictionDecision } from './eviction.ts';
+import { EvictionSchedule } from './eviction.ts';
 import { NodeHealthTracker, conditionsUnknown, readyCondition } from './health.ts';
 import { desiredTaints, reconcileTaints } from './taints.ts';
 
@@ -72,8 +74,7 @@ export class NodeLifecycleController {
   readonly #cidrs: CidrAllocator;
   readonly #nodeQueue: WorkQueue<string>;
   readonly #podQueue: WorkQueue<string>;
-  /** node → taint id → when first seen (for NoExecute taints without timeAdded). */
-  readonly #taintSeen = new Map<string, Map<string, number>>();
+  readonly #evictions = new EvictionSchedule();
   /** node → when first seen without a podCIDR. */
   readonly #noCidrSince = new Map<string, number>();
   /** Nodes told that the cluster CIDR is full. */
@@ -114,6 +115,7 @@ export class NodeLifecycleController {
     const podHandler: EventHandler<Pod> = {
       onAdd: (p) => this.#podChanged(p),
       onUpdate: (_o, p) => this.#podChanged(p),
+      onDelete: (p) => this.#podDeleted(p),
     };
     this.#unsubscribe = [nodes.addEventHandler(nodeHandler), leases.addEventHandler(leaseHandler), pods.addEventHandler(podHandler)];
     this.#informers.start();
@@ -134,6 +136,7 @@ export class NodeLifecycleController {
     this.#podQueue.shutDown();
     await Promise.all(this.#loops);
     this.#loops = [];
+    this.#evictions.clear();
   }
 
   /** True when both queues are empty and nothing is being processed (timers may be pending). */
@@ -146,7 +149,6 @@ export class NodeLifecycleController {
     const cidrs = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
     this.#cidrs.setNode(name, cidrs);
     if (cidrs.length) this.#noCidrSince.delete(name);
-    this.#trackTaints(name, node.spec?.taints);
     this.#nodeQueue.add(name);
     // Pods need a look when the node's NoExecute taints change, or its readiness does (Ready=False marking).
     const noExec = (n: Node | undefined): string => JSON.stringify((n?.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute'));
@@ -158,7 +160,6 @@ export class NodeLifecycleController {
   #nodeDeleted(node: Node): void {
     const name = node.metadata?.name ?? '';
     this.#cidrs.removeNode(name);
-    this.#taintSeen.delete(name);
     this.#noCidrSince.delete(name);
     this.#cidrExhausted.delete(name);
     this.#nodeQueue.add(name);
@@ -173,19 +174,14 @@ export class NodeLifecycleController {
     if (unknown || (node.spec?.taints ?? []).some((t) => t.effect === 'NoExecute')) this.#podQueue.add(keyOf(pod));
   }
 
-  #trackTaints(node: string, taints: readonly Taint[] | undefined): void {
-    const now = this.#clock.now();
-    const seen = this.#taintSeen.get(node) ?? new Map<string, number>();
-    const present = new Set<string>();
-    for (const t of taints ?? []) {
-      if (t.effect !== 'NoExecute') continue;
-      const id = taintId(t);
-      present.add(id);
-      if (!seen.has(id)) seen.set(id, now);
-    }
-    for (const id of [...seen.keys()]) if (!present.has(id)) seen.delete(id);
-    if (seen.size) this.#taintSeen.set(node, seen);
-    else this.#taintSeen.delete(node);
+  #podDeleted(pod: Pod): void {
+    if (this.#evictions.forget(pod.metadata?.uid ?? '')) this.#cancelEvent(pod);
+  }
+
+  #cancelEvent(pod: Pod): void {
+    const ns = pod.metadata?.namespace;
+    const name = pod.metadata?.name ?? '';
+    this.#events?.event({ kind: 'Pod', namespace: ns, name, uid: pod.metadata?.uid }, 'Normal', 'TaintManagerEviction', `Cancelling deletion of Pod ${ns}/${name}`);
   }
 
   /** One pass over one node (exported for tests driving the controller by hand). */
@@ -281,17 +277,17 @@ export class NodeLifecycleController {
       }
     }
 
-    const seen = this.#taintSeen.get(nodeName);
-    const decision = evictionDecision(pod, node.spec?.taints, now, (t) => seen?.get(taintId(t)) ?? now);
+    const decision = this.#evictions.decide(pod, nodeName, node.spec?.taints, now);
     if (decision.action === 'wait') {
       this.#podQueue.addAfter(key, decision.at - now);
       return;
     }
+    if (decision.cancelled) this.#cancelEvent(pod);
     if (decision.action !== 'evict') return;
     this.#events?.event({ kind: 'Pod', namespace: ns, name, uid: pod.metadata?.uid }, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${ns}/${name}`);
     try {
       await this.#client.patch(Pods, ns, name, 'strategic', {
-        status: { conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: `Taint manager: deleting due to NoExecute taint (${decision.taint.key})`, lastTransitionTime: rfc3339(now) }] },
+        status: { conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: rfc3339(now) }] },
       }, { subresource: 'status' });
     } catch (err) {
       // The condition is informative; the deletion is what matters.
@@ -303,11 +299,13 @@ export class NodeLifecycleController {
       // Gone already, or a new pod of the same name (uid precondition): nothing of ours to evict.
       if (!isNotFound(err) && !isConflict(err)) throw err;
     }
+    this.#evictions.evicted(pod, nodeName, now);
   }
-}
 
-function taintId(t: Taint): string {
-  return `${t.key}=${t.value ?? ''}:${t.effect}`;
+  /** When the pod's toleration period started, if one runs (for tests). */
+  evictionPeriodStart(uid: string): number | undefined {
+    return this.#evictions.since(uid);
+  }
 }
 
 export const NODE_CONTROLLER_COMPONENT = COMPONENT;

@@ -4,7 +4,7 @@ import type { Lease, Node, NodeCondition, Pod, Taint, Toleration } from '../../a
 import { FakeClock, rfc3339 } from '../../util/clock.ts';
 import { makeNode, makePod } from '../../testing/objects.ts';
 import { CidrAllocator, CidrError } from './cidr.ts';
-import { evictionDecision } from './eviction.ts';
+import { EvictionSchedule, tolerationVerdict } from './eviction.ts';
 import { MESSAGE_UNKNOWN, NodeHealthTracker, REASON_NEVER_UPDATED, REASON_UNKNOWN, conditionsUnknown } from './health.ts';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE, desiredTaints, reconcileTaints, toleratesTaint } from './taints.ts';
 
@@ -73,34 +73,183 @@ test('toleratesTaint: key, value, operator and effect matching', () => {
 
 // --- eviction timing --------------------------------------------------------------------------------
 
-test('evictionDecision: tolerations decide when a pod on a NoExecute-tainted node goes', () => {
-  const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 1, 0));
-  const addedAt = Date.UTC(2026, 0, 1, 0, 0, 30);
-  const unreachable: Taint = { key: TAINT_UNREACHABLE, effect: 'NoExecute', timeAdded: rfc3339(addedAt) };
-  const user: Taint = { key: 'maintenance', effect: 'NoExecute' }; // no timeAdded: counted from first sight
-  const firstSeen = Date.UTC(2026, 0, 1, 0, 0, 50);
-  const tol = (key: string, seconds?: number): Toleration => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
+const tol = (key: string, seconds?: number): Toleration => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
+const unreachable: Taint = { key: TAINT_UNREACHABLE, effect: 'NoExecute', timeAdded: '2025-12-31T23:00:00Z' };
+const maintenance: Taint = { key: 'maintenance', effect: 'NoExecute' };
+
+test('tolerationVerdict: first matching toleration per taint, smallest tolerationSeconds decides', () => {
   const cases: Array<{ name: string; taints: Taint[]; pod: Pod; want: string }> = [
-    { name: 'no NoExecute taint', taints: [{ key: 'x', effect: 'NoSchedule' }], pod: podTolerating(), want: 'keep' },
-    { name: 'no toleration: at once', taints: [unreachable], pod: podTolerating(), want: 'evict' },
-    { name: 'tolerates for ever', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE)), want: 'keep' },
-    { name: '300 s from timeAdded', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 300)), want: `wait ${addedAt + 300_000}` },
-    { name: 'deadline passed already', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 20)), want: 'evict' },
-    { name: 'exactly at the deadline', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 30)), want: 'evict' },
-    { name: 'zero seconds: at once', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 0)), want: 'evict' },
-    { name: 'negative seconds count as zero', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, -5)), want: 'evict' },
-    { name: 'one untolerated taint of two', taints: [unreachable, user], pod: podTolerating(tol(TAINT_UNREACHABLE)), want: 'evict' },
-    { name: 'earliest deadline wins', taints: [unreachable, user], pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol('maintenance', 60)), want: `wait ${firstSeen + 60_000}` },
-    { name: 'forever and timed: timed decides', taints: [unreachable, user], pod: podTolerating(tol(TAINT_UNREACHABLE), tol('maintenance', 60)), want: `wait ${firstSeen + 60_000}` },
-    { name: 'wildcard toleration', taints: [unreachable, user], pod: podTolerating({ operator: 'Exists' }), want: 'keep' },
-    { name: 'NoSchedule toleration does not count', taints: [unreachable], pod: podTolerating({ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoSchedule' }), want: 'evict' },
-    { name: 'first matching toleration decides', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol(TAINT_UNREACHABLE)), want: `wait ${addedAt + 600_000}` },
+    { name: 'no taints', taints: [], pod: podTolerating(), want: 'untainted' },
+    { name: 'no NoExecute taint', taints: [{ key: 'x', effect: 'NoSchedule' }], pod: podTolerating(), want: 'untainted' },
+    { name: 'no toleration', taints: [unreachable], pod: podTolerating(), want: `untolerated ${TAINT_UNREACHABLE}` },
+    { name: 'tolerated for ever', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE)), want: 'forever' },
+    { name: '300 s', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 300)), want: 'timed 300000' },
+    { name: 'zero seconds', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 0)), want: 'timed 0' },
+    { name: 'negative seconds count as zero', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, -5)), want: 'timed 0' },
+    { name: 'one untolerated taint of two', taints: [unreachable, maintenance], pod: podTolerating(tol(TAINT_UNREACHABLE)), want: 'untolerated maintenance' },
+    { name: 'two taints: the minimum', taints: [unreachable, maintenance], pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol('maintenance', 60)), want: 'timed 60000' },
+    { name: 'for ever and timed: timed decides', taints: [unreachable, maintenance], pod: podTolerating(tol(TAINT_UNREACHABLE), tol('maintenance', 60)), want: 'timed 60000' },
+    { name: 'wildcard toleration', taints: [unreachable, maintenance], pod: podTolerating({ operator: 'Exists' }), want: 'forever' },
+    { name: 'NoSchedule toleration does not count', taints: [unreachable], pod: podTolerating({ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoSchedule' }), want: `untolerated ${TAINT_UNREACHABLE}` },
+    { name: 'first matching toleration decides', taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol(TAINT_UNREACHABLE)), want: 'timed 600000' },
   ];
   for (const c of cases) {
-    const d = evictionDecision(c.pod, c.taints, clock.now(), () => firstSeen);
-    const got = d.action === 'wait' ? `wait ${d.at}` : d.action;
+    const v = tolerationVerdict(c.pod, c.taints);
+    const got = v.kind === 'timed' ? `timed ${v.ms}` : v.kind === 'untolerated' ? `untolerated ${v.taint.key}` : v.kind;
     assert.equal(got, c.want, c.name);
   }
+});
+
+// Each step: advance the clock by `after` ms, then decide with these taints (or a pod change);
+// `want` is the decision printed as `keep`, `keep cancelled`, `evict`, `evict cancelled` or `wait +N`
+// (N: ms from the start of the case).
+interface Step {
+  after: number;
+  taints?: Taint[];
+  pod?: Pod;
+  node?: string;
+  forget?: boolean;
+  evicted?: boolean;
+  want: string;
+}
+
+test('EvictionSchedule: the period starts when the pod is first seen under the taint', () => {
+  const p300 = podTolerating(tol(TAINT_UNREACHABLE, 300));
+  const cases: Array<{ name: string; pod: Pod; steps: Step[] }> = [
+    {
+      name: 'a node tainted long ago (timeAdded an hour back): the full 300 s from first sight',
+      pod: p300,
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +300000' },
+        { after: 299_000, taints: [unreachable], want: 'wait +300000' },
+        { after: 1000, taints: [unreachable], want: 'evict' },
+      ],
+    },
+    {
+      name: 'no taint yet, then the taint: counted from when it is seen',
+      pod: p300,
+      steps: [
+        { after: 0, taints: [], want: 'keep' },
+        { after: 50_000, taints: [unreachable], want: 'wait +350000' },
+        { after: 300_000, taints: [unreachable], want: 'evict' },
+      ],
+    },
+    { name: 'no toleration: at once', pod: podTolerating(), steps: [{ after: 0, taints: [unreachable], want: 'evict' }] },
+    { name: 'tolerationSeconds 0: at once', pod: podTolerating(tol(TAINT_UNREACHABLE, 0)), steps: [{ after: 0, taints: [unreachable], want: 'evict' }] },
+    { name: 'negative tolerationSeconds: at once', pod: podTolerating(tol(TAINT_UNREACHABLE, -10)), steps: [{ after: 0, taints: [unreachable], want: 'evict' }] },
+    { name: 'tolerated for ever', pod: podTolerating(tol(TAINT_UNREACHABLE)), steps: [{ after: 0, taints: [unreachable], want: 'keep' }] },
+    {
+      name: 'taint removed before the deadline cancels; back again starts a new period',
+      pod: p300,
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +300000' },
+        { after: 200_000, taints: [], want: 'keep cancelled' },
+        { after: 0, taints: [], want: 'keep' },
+        { after: 50_000, taints: [unreachable], want: 'wait +550000' },
+      ],
+    },
+    {
+      name: 'two taints, different tolerations: the minimum, from first sight',
+      pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol('maintenance', 60)),
+      steps: [
+        { after: 0, taints: [unreachable, maintenance], want: 'wait +60000' },
+        { after: 60_000, taints: [unreachable, maintenance], want: 'evict' },
+      ],
+    },
+    {
+      name: 'a second taint with a shorter toleration keeps the start and shortens the deadline',
+      pod: podTolerating(tol(TAINT_UNREACHABLE, 600), tol('maintenance', 60)),
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +600000' },
+        { after: 30_000, taints: [unreachable, maintenance], want: 'wait +60000' },
+        { after: 30_000, taints: [unreachable, maintenance], want: 'evict' },
+      ],
+    },
+    {
+      name: 'the taints swap (unreachable to not-ready), both tolerated for a while: the period runs on',
+      pod: podTolerating(tol(TAINT_UNREACHABLE, 300), tol(TAINT_NOT_READY, 300)),
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +300000' },
+        { after: 100_000, taints: [{ key: TAINT_NOT_READY, effect: 'NoExecute' }], want: 'wait +300000' },
+      ],
+    },
+    {
+      name: 'a running period replaced by an untolerated taint: cancelled, then evicted at once',
+      pod: p300,
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +300000' },
+        { after: 1000, taints: [unreachable, maintenance], want: 'evict cancelled' },
+      ],
+    },
+    {
+      name: 'the pod becomes tolerated for ever: cancelled',
+      pod: p300,
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +300000' },
+        { after: 1000, taints: [unreachable], pod: podTolerating(tol(TAINT_UNREACHABLE)), want: 'keep cancelled' },
+      ],
+    },
+    {
+      name: 'the pod goes before its deadline: forget reports the cancelled deletion; gone after eviction: nothing to cancel',
+      pod: p300,
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +300000' },
+        { after: 1000, forget: true, want: 'cancelled' },
+        { after: 1000, forget: true, want: 'nothing' },
+      ],
+    },
+    {
+      name: 'evicted: later passes before the pod goes do nothing',
+      pod: p300,
+      steps: [
+        { after: 300_000, taints: [unreachable], want: 'wait +600000' },
+        { after: 300_000, taints: [unreachable], want: 'evict' },
+        { after: 0, evicted: true, want: 'recorded' },
+        { after: 1000, taints: [unreachable, maintenance], want: 'keep' },
+        { after: 0, taints: [], want: 'keep' },
+      ],
+    },
+    {
+      name: 'seen on another node (a new binding under the same uid): a new period',
+      pod: p300,
+      steps: [
+        { after: 0, taints: [unreachable], want: 'wait +300000' },
+        { after: 100_000, taints: [unreachable], node: 'n2', want: 'wait +400000' },
+      ],
+    },
+  ];
+  for (const c of cases) {
+    const clock = new FakeClock();
+    const start = clock.now();
+    const s = new EvictionSchedule();
+    let pod = c.pod;
+    c.steps.forEach((step, i) => {
+      clock.advance(step.after);
+      if (step.pod) pod = { ...step.pod, metadata: pod.metadata };
+      let got: string;
+      if (step.forget) got = s.forget(pod.metadata!.uid!) ? 'cancelled' : 'nothing';
+      else if (step.evicted) {
+        s.evicted(pod, step.node ?? 'n1', clock.now());
+        got = 'recorded';
+      } else {
+        const d = s.decide(pod, step.node ?? 'n1', step.taints, clock.now());
+        got = d.action === 'wait' ? `wait +${d.at - start}` : `${d.action}${d.cancelled ? ' cancelled' : ''}`;
+      }
+      assert.equal(got, step.want, `${c.name}: step ${i}`);
+    });
+  }
+});
+
+test('EvictionSchedule: clear() (a restart) starts every period afresh', () => {
+  const clock = new FakeClock();
+  const s = new EvictionSchedule();
+  const pod = podTolerating(tol(TAINT_UNREACHABLE, 300));
+  assert.deepEqual(s.decide(pod, 'n1', [unreachable], clock.now()), { action: 'wait', at: clock.now() + 300_000 });
+  clock.advance(200_000);
+  s.clear();
+  assert.equal(s.since(pod.metadata!.uid!), undefined);
+  assert.deepEqual(s.decide(pod, 'n1', [unreachable], clock.now()), { action: 'wait', at: clock.now() + 300_000 });
+  assert.equal(s.since(pod.metadata!.uid!), clock.now());
 });
 
 // --- health -----------------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ export function desiredTaints(node: Node): Taint[] {
 /**
  * The node's taint list with the controller-owned ones brought in line with `desired`: owned taints no
  * longer wanted are removed, missing ones appended (NoExecute ones stamped with `nowRfc3339` as
- * timeAdded, which taint-based eviction counts tolerationSeconds from), others kept as they are.
+ * timeAdded as Kubernetes' node lifecycle controller does; taint-based eviction does not count from it,
+ * see ./eviction.ts), others kept as they are.
  * Undefined when nothing changes.
  */
 export function reconcileTaints(current: readonly Taint[] | undefined, desired: readonly Taint[], nowRfc3339: string): Taint[] | undefined {
