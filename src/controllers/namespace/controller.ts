@@ -16,7 +16,8 @@ import { Namespaces } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import { realClock, rfc3339 } from '../../util/clock.ts';
 import type { SharedInformers } from '../informers.ts';
-import { WorkQueue, runWorkers } from '../workqueue.ts';
+import type { WorkQueue } from '../workqueue.ts';
+import { KeyLoop } from '../keyloop.ts';
 import { namespacedResources, type NamespacedResource } from './discovery.ts';
 
 export interface NamespaceControllerOptions {
@@ -39,51 +40,44 @@ export class NamespaceController {
   readonly #client: ApiClient;
   readonly #informers: SharedInformers;
   readonly #clock: Clock;
-  readonly #workers: number;
-  readonly #onError: (err: unknown) => void;
-  readonly #queue: WorkQueue<string>;
-  #unsubscribe: Array<() => void> = [];
-  #loops: Promise<void> | undefined;
+  readonly #loop: KeyLoop;
 
   constructor(o: NamespaceControllerOptions) {
     this.#client = o.client;
     this.#informers = o.informers;
     this.#clock = o.clock ?? realClock;
-    this.#workers = o.workers ?? 2;
-    this.#onError = o.onError ?? ((err) => console.error(`tinykube: namespace controller: ${(err as Error).message}`));
     // Content that waits for a node or a finalizer is looked at again after 1 s, 2 s... at most 10 s.
-    this.#queue = new WorkQueue<string>({ clock: this.#clock, baseDelayMs: 1000, maxDelayMs: 10_000 });
+    this.#loop = new KeyLoop({
+      clock: this.#clock,
+      workers: o.workers ?? 2,
+      baseDelayMs: 1000,
+      maxDelayMs: 10_000,
+      onError: o.onError ?? ((err) => console.error(`tinykube: namespace controller: ${(err as Error).message}`)),
+      quiet: (err) => err instanceof ContentRemaining || isConflict(err),
+    });
   }
 
   start(): void {
-    if (this.#loops) return;
+    const q = this.#loop.queue;
     const nsHandler: EventHandler<Namespace> = {
-      onAdd: (ns) => this.#changed(ns),
-      onUpdate: (_o, ns) => this.#changed(ns),
+      onAdd: (ns) => this.#changed(q, ns),
+      onUpdate: (_o, ns) => this.#changed(q, ns),
     };
     const podHandler: EventHandler<Pod> = {
       onDelete: (p) => {
         const ns = this.#informers.namespaces().store.get(undefined, p.metadata?.namespace ?? '');
-        if (ns?.metadata?.deletionTimestamp) this.#queue.add(ns.metadata.name!);
+        if (ns?.metadata?.deletionTimestamp) q.add(ns.metadata.name!);
       },
     };
-    this.#unsubscribe = [this.#informers.namespaces().addEventHandler(nsHandler), this.#informers.pods().addEventHandler(podHandler)];
-    this.#informers.start();
-    this.#loops = runWorkers(this.#queue, this.#workers, (name) => this.sync(name), (err) => {
-      if (!(err instanceof ContentRemaining) && !isConflict(err)) this.#onError(err);
-    });
+    this.#loop.start(this.#informers, () => [this.#informers.namespaces().addEventHandler(nsHandler), this.#informers.pods().addEventHandler(podHandler)], (name) => this.sync(name));
   }
 
-  async stop(): Promise<void> {
-    for (const u of this.#unsubscribe) u();
-    this.#unsubscribe = [];
-    this.#queue.shutDown();
-    await this.#loops;
-    this.#loops = undefined;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
-  #changed(ns: Namespace): void {
-    if (ns.metadata?.deletionTimestamp) this.#queue.add(ns.metadata.name!);
+  #changed(q: WorkQueue<string>, ns: Namespace): void {
+    if (ns.metadata?.deletionTimestamp) q.add(ns.metadata.name!);
   }
 
   /** One pass over a namespace: delete what is left, then release it. Throws to be retried. */

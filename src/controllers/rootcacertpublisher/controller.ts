@@ -2,13 +2,12 @@
 // has a ConfigMap `kube-root-ca.crt` whose `ca.crt` is the cluster CA, so programs in pods can verify
 // the API server. A changed or deleted one is put back.
 
-import type { ConfigMap, Namespace } from '../../api/types.ts';
+import type { ConfigMap } from '../../api/types.ts';
 import type { ApiClient } from '../../client/client.ts';
-import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../client/errors.ts';
 import { ConfigMaps } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { SharedInformers } from '../informers.ts';
-import { WorkQueue, runWorkers } from '../workqueue.ts';
+import { KeyLoop, isActiveNamespace, lostCreateRace } from '../keyloop.ts';
 
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 const DESCRIPTION =
@@ -28,45 +27,30 @@ export class RootCACertPublisher {
   readonly #client: ApiClient;
   readonly #informers: SharedInformers;
   readonly #rootCA: string;
-  readonly #workers: number;
-  readonly #onError: (err: unknown) => void;
-  readonly #queue: WorkQueue<string>;
-  #unsubscribe: Array<() => void> = [];
-  #loops: Promise<void> | undefined;
+  readonly #loop: KeyLoop;
 
   constructor(o: RootCACertPublisherOptions) {
     this.#client = o.client;
     this.#informers = o.informers;
     this.#rootCA = o.rootCA;
-    this.#workers = o.workers ?? 1;
-    this.#onError = o.onError ?? ((err) => console.error(`tinykube: root-ca-cert-publisher: ${(err as Error).message}`));
-    this.#queue = new WorkQueue<string>({ clock: o.clock });
+    this.#loop = new KeyLoop({ clock: o.clock, workers: o.workers, onError: o.onError ?? ((err) => console.error(`tinykube: root-ca-cert-publisher: ${(err as Error).message}`)) });
   }
 
   start(): void {
-    if (this.#loops) return;
-    const configMapChanged = (cm: ConfigMap) => this.#queue.add(cm.metadata!.namespace!);
-    this.#unsubscribe = [
-      this.#informers.namespaces().addEventHandler({ onAdd: (ns) => this.#queue.add(ns.metadata!.name!), onUpdate: (_o, ns) => this.#queue.add(ns.metadata!.name!) }),
+    const q = this.#loop.queue;
+    const configMapChanged = (cm: ConfigMap) => q.add(cm.metadata!.namespace!);
+    this.#loop.start(this.#informers, () => [
+      this.#informers.namespaces().addEventHandler({ onAdd: (ns) => q.add(ns.metadata!.name!), onUpdate: (_o, ns) => q.add(ns.metadata!.name!) }),
       this.#informers.rootCAConfigMaps(ROOT_CA_CONFIGMAP).addEventHandler({ onUpdate: (_o, cm) => configMapChanged(cm), onDelete: configMapChanged }),
-    ];
-    this.#informers.start();
-    this.#loops = runWorkers(this.#queue, this.#workers, (ns) => this.sync(ns), (err) => {
-      if (!isConflict(err)) this.#onError(err);
-    });
+    ], (ns) => this.sync(ns));
   }
 
-  async stop(): Promise<void> {
-    for (const u of this.#unsubscribe) u();
-    this.#unsubscribe = [];
-    this.#queue.shutDown();
-    await this.#loops;
-    this.#loops = undefined;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async sync(namespace: string): Promise<void> {
-    const ns = this.#informers.namespaces().store.get(undefined, namespace) as Namespace | undefined;
-    if (!ns || ns.metadata?.deletionTimestamp || ns.status?.phase === 'Terminating') return;
+    if (!isActiveNamespace(this.#informers.namespaces().store.get(undefined, namespace))) return;
     const cm = this.#informers.rootCAConfigMaps(ROOT_CA_CONFIGMAP).store.get(namespace, ROOT_CA_CONFIGMAP);
     const data = { 'ca.crt': this.#rootCA };
     const annotations = { 'kubernetes.io/description': DESCRIPTION };
@@ -77,8 +61,7 @@ export class RootCACertPublisher {
         await this.#client.update<ConfigMap>(ConfigMaps, namespace, { ...cm, metadata: { ...cm.metadata, annotations: { ...(cm.metadata?.annotations ?? {}), ...annotations } }, data, binaryData: undefined });
       }
     } catch (err) {
-      if (isAlreadyExists(err) || isForbidden(err) || isNotFound(err)) return;
-      throw err;
+      if (!lostCreateRace(err)) throw err;
     }
   }
 }
