@@ -8,7 +8,8 @@
 //   - a scalar field is written when non-zero, when its Go field is a pointer (present on the wire
 //     means non-nil), or when the field has no `omitempty`;
 //   - a struct-valued (non-pointer) message field is always written, `{}` when empty;
-//   - empty lists and maps are left out (Go writes `null`, which our pipeline reads as absent).
+//   - empty lists and maps are left out (Go writes `null`, which our pipeline reads as absent);
+//   - an embedded struct's fields (Probe's handler, Volume's source) sit in the parent's object.
 // Unknown fields are skipped as gogo-protobuf does; a known field with the wrong wire type fails.
 //
 // Pure and stateless: safe to call concurrently. Decoding throws ProtoDecodeError for bytes that
@@ -159,6 +160,10 @@ export function decodeMessage(type: string, bytes: Uint8Array, depth = 0): unkno
     const v = values.get(num);
     if (flags.includes('r') || flags.includes('m')) {
       if (present) put(out, name, v);
+    } else if (flags.includes('i')) {
+      // An embedded Go struct (Probe's handler, Volume's source): its fields are the parent's in JSON.
+      const inner = present ? v : decodeMessage(ftype, new Uint8Array(0), depth + 1);
+      if (isObject(inner)) for (const [k, x] of Object.entries(inner)) put(out, k, x);
     } else if (!isScalar(ftype)) {
       if (present) {
         if (v !== undefined) put(out, name, v);
@@ -245,6 +250,10 @@ function writeMessage(w: ProtoWriter, type: string, value: unknown, depth: numbe
   if (!isObject(value)) throw new ProtoEncodeError(`${type}: expected an object`);
   for (const f of def.fields) {
     const [, name, , flags] = f;
+    if (flags.includes('i')) {
+      writeField(w, f, value, depth);
+      continue;
+    }
     if (!has(value, name)) continue;
     const v = value[name];
     if (v === null || v === undefined) continue;

@@ -2,7 +2,8 @@
 //
 // Each field: [number, JSON name, type, flags]. The type is a protobuf scalar or a message of this table.
 // Flags: r repeated, m map (string keys; the type is the value's), p a Go pointer (kept when present
-// even if zero), k no omitempty (a zero value is still written in JSON). A message with `array` is a
+// even if zero), k no omitempty (a zero value is still written in JSON), i inlined (its fields sit in
+// the parent's JSON object). A message with `array` is a
 // named Go slice type, whose JSON is its `items` field's list.
 
 import type { MessageTable, RootTable } from './types.ts';
@@ -55,12 +56,12 @@ export const messages: MessageTable = {
   "core.v1.CinderVolumeSource": { fields: [[1, "volumeID", "string", "k"], [2, "fsType", "string", ""], [3, "readOnly", "bool", ""], [4, "secretRef", "core.v1.LocalObjectReference", "p"]] },
   "core.v1.ClusterTrustBundleProjection": { fields: [[1, "name", "string", "p"], [2, "signerName", "string", "p"], [3, "labelSelector", "meta.v1.LabelSelector", "p"], [4, "path", "string", "k"], [5, "optional", "bool", "p"], [6, "user", "int64", "p"]] },
   "core.v1.ConfigMap": { fields: [[1, "metadata", "meta.v1.ObjectMeta", ""], [2, "data", "string", "m"], [3, "binaryData", "bytes", "m"], [4, "immutable", "bool", "p"]] },
-  "core.v1.ConfigMapEnvSource": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", ""], [2, "optional", "bool", "p"]] },
-  "core.v1.ConfigMapKeySelector": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", ""], [2, "key", "string", "k"], [3, "optional", "bool", "p"]] },
+  "core.v1.ConfigMapEnvSource": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", "i"], [2, "optional", "bool", "p"]] },
+  "core.v1.ConfigMapKeySelector": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", "i"], [2, "key", "string", "k"], [3, "optional", "bool", "p"]] },
   "core.v1.ConfigMapList": { fields: [[1, "metadata", "meta.v1.ListMeta", ""], [2, "items", "core.v1.ConfigMap", "r"]] },
   "core.v1.ConfigMapNodeConfigSource": { fields: [[1, "namespace", "string", "k"], [2, "name", "string", "k"], [3, "uid", "string", ""], [4, "resourceVersion", "string", ""], [5, "kubeletConfigKey", "string", "k"]] },
-  "core.v1.ConfigMapProjection": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", ""], [2, "items", "core.v1.KeyToPath", "r"], [4, "optional", "bool", "p"]] },
-  "core.v1.ConfigMapVolumeSource": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", ""], [2, "items", "core.v1.KeyToPath", "r"], [3, "defaultMode", "int32", "p"], [4, "optional", "bool", "p"], [5, "defaultUser", "int64", "p"]] },
+  "core.v1.ConfigMapProjection": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", "i"], [2, "items", "core.v1.KeyToPath", "r"], [4, "optional", "bool", "p"]] },
+  "core.v1.ConfigMapVolumeSource": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", "i"], [2, "items", "core.v1.KeyToPath", "r"], [3, "defaultMode", "int32", "p"], [4, "optional", "bool", "p"], [5, "defaultUser", "int64", "p"]] },
   "core.v1.Container": { fields: [[1, "name", "string", "k"], [2, "image", "string", ""], [3, "command", "string", "r"], [4, "args", "string", "r"], [5, "workingDir", "string", ""], [6, "ports", "core.v1.ContainerPort", "r"], [7, "env", "core.v1.EnvVar", "r"], [8, "resources", "core.v1.ResourceRequirements", ""], [9, "volumeMounts", "core.v1.VolumeMount", "r"], [10, "livenessProbe", "core.v1.Probe", "p"], [11, "readinessProbe", "core.v1.Probe", "p"], [12, "lifecycle", "core.v1.Lifecycle", "p"], [13, "terminationMessagePath", "string", ""], [14, "imagePullPolicy", "string", ""], [15, "securityContext", "core.v1.SecurityContext", "p"], [16, "stdin", "bool", ""], [17, "stdinOnce", "bool", ""], [18, "tty", "bool", ""], [19, "envFrom", "core.v1.EnvFromSource", "r"], [20, "terminationMessagePolicy", "string", ""], [21, "volumeDevices", "core.v1.VolumeDevice", "r"], [22, "startupProbe", "core.v1.Probe", "p"], [23, "resizePolicy", "core.v1.ContainerResizePolicy", "r"], [24, "restartPolicy", "string", "p"], [25, "restartPolicyRules", "core.v1.ContainerRestartRule", "r"]] },
   "core.v1.ContainerExtendedResourceRequest": { fields: [[1, "containerName", "string", "k"], [2, "resourceName", "string", "k"], [3, "requestName", "string", "k"]] },
   "core.v1.ContainerImage": { fields: [[1, "names", "string", "r"], [2, "sizeBytes", "int64", ""]] },
@@ -82,7 +83,7 @@ export const messages: MessageTable = {
   "core.v1.EnvFromSource": { fields: [[1, "prefix", "string", ""], [2, "configMapRef", "core.v1.ConfigMapEnvSource", "p"], [3, "secretRef", "core.v1.SecretEnvSource", "p"]] },
   "core.v1.EnvVar": { fields: [[1, "name", "string", "k"], [2, "value", "string", ""], [3, "valueFrom", "core.v1.EnvVarSource", "p"]] },
   "core.v1.EnvVarSource": { fields: [[1, "fieldRef", "core.v1.ObjectFieldSelector", "p"], [2, "resourceFieldRef", "core.v1.ResourceFieldSelector", "p"], [3, "configMapKeyRef", "core.v1.ConfigMapKeySelector", "p"], [4, "secretKeyRef", "core.v1.SecretKeySelector", "p"], [5, "fileKeyRef", "core.v1.FileKeySelector", "p"]] },
-  "core.v1.EphemeralContainer": { fields: [[1, "ephemeralContainerCommon", "core.v1.EphemeralContainerCommon", ""], [2, "targetContainerName", "string", ""]] },
+  "core.v1.EphemeralContainer": { fields: [[1, "ephemeralContainerCommon", "core.v1.EphemeralContainerCommon", "i"], [2, "targetContainerName", "string", ""]] },
   "core.v1.EphemeralContainerCommon": { fields: [[1, "name", "string", "k"], [2, "image", "string", ""], [3, "command", "string", "r"], [4, "args", "string", "r"], [5, "workingDir", "string", ""], [6, "ports", "core.v1.ContainerPort", "r"], [7, "env", "core.v1.EnvVar", "r"], [8, "resources", "core.v1.ResourceRequirements", ""], [9, "volumeMounts", "core.v1.VolumeMount", "r"], [10, "livenessProbe", "core.v1.Probe", "p"], [11, "readinessProbe", "core.v1.Probe", "p"], [12, "lifecycle", "core.v1.Lifecycle", "p"], [13, "terminationMessagePath", "string", ""], [14, "imagePullPolicy", "string", ""], [15, "securityContext", "core.v1.SecurityContext", "p"], [16, "stdin", "bool", ""], [17, "stdinOnce", "bool", ""], [18, "tty", "bool", ""], [19, "envFrom", "core.v1.EnvFromSource", "r"], [20, "terminationMessagePolicy", "string", ""], [21, "volumeDevices", "core.v1.VolumeDevice", "r"], [22, "startupProbe", "core.v1.Probe", "p"], [23, "resizePolicy", "core.v1.ContainerResizePolicy", "r"], [24, "restartPolicy", "string", "p"], [25, "restartPolicyRules", "core.v1.ContainerRestartRule", "r"]] },
   "core.v1.EphemeralVolumeSource": { fields: [[1, "volumeClaimTemplate", "core.v1.PersistentVolumeClaimTemplate", "p"]] },
   "core.v1.Event": { fields: [[1, "metadata", "meta.v1.ObjectMeta", ""], [2, "involvedObject", "core.v1.ObjectReference", ""], [3, "reason", "string", ""], [4, "message", "string", ""], [5, "source", "core.v1.EventSource", ""], [6, "firstTimestamp", "meta.v1.Time", ""], [7, "lastTimestamp", "meta.v1.Time", ""], [8, "count", "int32", ""], [9, "type", "string", ""], [10, "eventTime", "meta.v1.MicroTime", ""], [11, "series", "core.v1.EventSeries", "p"], [12, "action", "string", ""], [13, "related", "core.v1.ObjectReference", "p"], [14, "reportingComponent", "string", "k"], [15, "reportingInstance", "string", "k"]] },
@@ -169,7 +170,7 @@ export const messages: MessageTable = {
   "core.v1.PodVolumeHealth": { fields: [[1, "name", "string", "k"], [2, "healthConditions", "core.v1.VolumeHealthCondition", "r"], [3, "lastTransitionTime", "meta.v1.Time", ""]] },
   "core.v1.PortworxVolumeSource": { fields: [[1, "volumeID", "string", "k"], [2, "fsType", "string", ""], [3, "readOnly", "bool", ""]] },
   "core.v1.PreferredSchedulingTerm": { fields: [[1, "weight", "int32", "k"], [2, "preference", "core.v1.NodeSelectorTerm", ""]] },
-  "core.v1.Probe": { fields: [[1, "handler", "core.v1.ProbeHandler", ""], [2, "initialDelaySeconds", "int32", ""], [3, "timeoutSeconds", "int32", ""], [4, "periodSeconds", "int32", ""], [5, "successThreshold", "int32", ""], [6, "failureThreshold", "int32", ""], [7, "terminationGracePeriodSeconds", "int64", "p"]] },
+  "core.v1.Probe": { fields: [[1, "handler", "core.v1.ProbeHandler", "i"], [2, "initialDelaySeconds", "int32", ""], [3, "timeoutSeconds", "int32", ""], [4, "periodSeconds", "int32", ""], [5, "successThreshold", "int32", ""], [6, "failureThreshold", "int32", ""], [7, "terminationGracePeriodSeconds", "int64", "p"]] },
   "core.v1.ProbeHandler": { fields: [[1, "exec", "core.v1.ExecAction", "p"], [2, "httpGet", "core.v1.HTTPGetAction", "p"], [3, "tcpSocket", "core.v1.TCPSocketAction", "p"], [4, "grpc", "core.v1.GRPCAction", "p"]] },
   "core.v1.ProjectedVolumeSource": { fields: [[1, "sources", "core.v1.VolumeProjection", "r"], [2, "defaultMode", "int32", "p"], [3, "defaultUser", "int64", "p"]] },
   "core.v1.QuobyteVolumeSource": { fields: [[1, "registry", "string", "k"], [2, "volume", "string", "k"], [3, "readOnly", "bool", ""], [4, "user", "string", ""], [5, "group", "string", ""], [6, "tenant", "string", ""]] },
@@ -183,10 +184,10 @@ export const messages: MessageTable = {
   "core.v1.ScaleIOVolumeSource": { fields: [[1, "gateway", "string", "k"], [2, "system", "string", "k"], [3, "secretRef", "core.v1.LocalObjectReference", "p"], [4, "sslEnabled", "bool", ""], [5, "protectionDomain", "string", ""], [6, "storagePool", "string", ""], [7, "storageMode", "string", ""], [8, "volumeName", "string", ""], [9, "fsType", "string", ""], [10, "readOnly", "bool", ""]] },
   "core.v1.SeccompProfile": { fields: [[1, "type", "string", "k"], [2, "localhostProfile", "string", "p"]] },
   "core.v1.Secret": { fields: [[1, "metadata", "meta.v1.ObjectMeta", ""], [2, "data", "bytes", "m"], [3, "type", "string", ""], [4, "stringData", "string", "m"], [5, "immutable", "bool", "p"]] },
-  "core.v1.SecretEnvSource": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", ""], [2, "optional", "bool", "p"]] },
-  "core.v1.SecretKeySelector": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", ""], [2, "key", "string", "k"], [3, "optional", "bool", "p"]] },
+  "core.v1.SecretEnvSource": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", "i"], [2, "optional", "bool", "p"]] },
+  "core.v1.SecretKeySelector": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", "i"], [2, "key", "string", "k"], [3, "optional", "bool", "p"]] },
   "core.v1.SecretList": { fields: [[1, "metadata", "meta.v1.ListMeta", ""], [2, "items", "core.v1.Secret", "r"]] },
-  "core.v1.SecretProjection": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", ""], [2, "items", "core.v1.KeyToPath", "r"], [4, "optional", "bool", "p"]] },
+  "core.v1.SecretProjection": { fields: [[1, "localObjectReference", "core.v1.LocalObjectReference", "i"], [2, "items", "core.v1.KeyToPath", "r"], [4, "optional", "bool", "p"]] },
   "core.v1.SecretVolumeSource": { fields: [[1, "secretName", "string", ""], [2, "items", "core.v1.KeyToPath", "r"], [3, "defaultMode", "int32", "p"], [4, "optional", "bool", "p"], [5, "defaultUser", "int64", "p"]] },
   "core.v1.SecurityContext": { fields: [[1, "capabilities", "core.v1.Capabilities", "p"], [2, "privileged", "bool", "p"], [3, "seLinuxOptions", "core.v1.SELinuxOptions", "p"], [4, "runAsUser", "int64", "p"], [5, "runAsNonRoot", "bool", "p"], [6, "readOnlyRootFilesystem", "bool", "p"], [7, "allowPrivilegeEscalation", "bool", "p"], [8, "runAsGroup", "int64", "p"], [9, "procMount", "string", "p"], [10, "windowsOptions", "core.v1.WindowsSecurityContextOptions", "p"], [11, "seccompProfile", "core.v1.SeccompProfile", "p"], [12, "appArmorProfile", "core.v1.AppArmorProfile", "p"]] },
   "core.v1.ServiceAccount": { fields: [[1, "metadata", "meta.v1.ObjectMeta", ""], [2, "secrets", "core.v1.ObjectReference", "r"], [3, "imagePullSecrets", "core.v1.LocalObjectReference", "r"], [4, "automountServiceAccountToken", "bool", "p"]] },
@@ -201,7 +202,7 @@ export const messages: MessageTable = {
   "core.v1.TopologySpreadConstraint": { fields: [[1, "maxSkew", "int32", "k"], [2, "topologyKey", "string", "k"], [3, "whenUnsatisfiable", "string", "k"], [4, "labelSelector", "meta.v1.LabelSelector", "p"], [5, "minDomains", "int32", "p"], [6, "nodeAffinityPolicy", "string", "p"], [7, "nodeTaintsPolicy", "string", "p"], [8, "matchLabelKeys", "string", "r"]] },
   "core.v1.TypedLocalObjectReference": { fields: [[1, "apiGroup", "string", "p"], [2, "kind", "string", "k"], [3, "name", "string", "k"]] },
   "core.v1.TypedObjectReference": { fields: [[1, "apiGroup", "string", "p"], [2, "kind", "string", "k"], [3, "name", "string", "k"], [4, "namespace", "string", "p"]] },
-  "core.v1.Volume": { fields: [[1, "name", "string", "k"], [2, "volumeSource", "core.v1.VolumeSource", ""]] },
+  "core.v1.Volume": { fields: [[1, "name", "string", "k"], [2, "volumeSource", "core.v1.VolumeSource", "i"]] },
   "core.v1.VolumeDevice": { fields: [[1, "name", "string", "k"], [2, "devicePath", "string", "k"]] },
   "core.v1.VolumeHealthCondition": { fields: [[1, "status", "string", "k"], [2, "reason", "string", "k"], [3, "message", "string", ""]] },
   "core.v1.VolumeMount": { fields: [[1, "name", "string", "k"], [2, "readOnly", "bool", ""], [3, "mountPath", "string", "k"], [4, "subPath", "string", ""], [5, "mountPropagation", "string", "p"], [6, "subPathExpr", "string", ""], [7, "recursiveReadOnly", "string", "p"], [8, "bindMountOptions", "string", "r"]] },
@@ -236,7 +237,7 @@ export const messages: MessageTable = {
   "resource.Quantity": { fields: [[1, "string", "string", ""]] },
   "runtime.RawExtension": { fields: [[1, "-", "bytes", "k"]] },
   "runtime.TypeMeta": { fields: [[1, "apiVersion", "string", ""], [2, "kind", "string", ""]] },
-  "runtime.Unknown": { fields: [[1, "typeMeta", "runtime.TypeMeta", ""], [2, "-", "bytes", "k"], [3, "contentEncoding", "string", "k"], [4, "contentType", "string", "k"]] },
+  "runtime.Unknown": { fields: [[1, "typeMeta", "runtime.TypeMeta", "i"], [2, "-", "bytes", "k"], [3, "contentEncoding", "string", "k"], [4, "contentType", "string", "k"]] },
   "scheduling.v1.PriorityClass": { fields: [[1, "metadata", "meta.v1.ObjectMeta", ""], [2, "value", "int32", "k"], [3, "globalDefault", "bool", ""], [4, "description", "string", ""], [5, "preemptionPolicy", "string", "p"]] },
   "scheduling.v1.PriorityClassList": { fields: [[1, "metadata", "meta.v1.ListMeta", ""], [2, "items", "scheduling.v1.PriorityClass", "r"]] },
 };
