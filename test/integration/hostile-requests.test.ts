@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
 import type { ResourceInfo } from '../../src/registry/strategy.ts';
-import { encodeProtobufObject, messageFor as protoMessageFor } from '../../src/apiserver/protobuf/envelope.ts';
+import { decodeProtobufObject, encodeProtobufObject, messageFor as protoMessageFor } from '../../src/apiserver/protobuf/envelope.ts';
 import { messages as protoMessages } from '../../src/apiserver/protobuf/schema.generated.ts';
 
 const kubectl = '/usr/bin/kubectl';
@@ -345,7 +345,8 @@ function generateCases(fx: Fixtures): Case[] {
   // --- Protobuf bodies of every kind with a protobuf form ---------------------------------------------
   // A valid body of each, then the same body broken: truncated, its fields given the wrong wire type,
   // lengths past the end or near 2^64, garbage in a valid envelope, deep nesting, a gzip'd envelope.
-  const protoType = { 'Content-Type': 'application/vnd.kubernetes.protobuf' };
+  // Accepting protobuf first, as kubectl does: answers and Statuses come back as protobuf too.
+  const protoType = { 'Content-Type': 'application/vnd.kubernetes.protobuf', Accept: 'application/vnd.kubernetes.protobuf,application/json' };
   for (const r of writable) {
     const msg = protoMessageFor(apiVersionOf(r), r.kind);
     if (!msg) continue;
@@ -1021,7 +1022,17 @@ function judge(c: Case, o: Outcome): string | null {
   let status: Record<string, unknown> | undefined;
   let parsed: unknown;
   let parseError = '';
-  if (o.body.length) {
+  if (o.body.length && o.contentType.startsWith('application/vnd.kubernetes.protobuf')) {
+    // Asked for with Accept: the answer must be an object (or Status) our own decoder reads.
+    try {
+      const d = decodeProtobufObject(o.body);
+      if (d.ok) parsed = d.object;
+      else parseError = `protobuf answer of unknown kind ${d.apiVersion}/${d.kind}`;
+      if (d.ok && d.object.kind === 'Status') status = d.object;
+    } catch (err) {
+      parseError = (err as Error).message;
+    }
+  } else if (o.body.length) {
     try {
       parsed = JSON.parse(o.body.toString('utf8'));
       if (parsed && typeof parsed === 'object' && (parsed as { kind?: unknown }).kind === 'Status') status = parsed as Record<string, unknown>;
@@ -1039,7 +1050,7 @@ function judge(c: Case, o: Outcome): string | null {
     if (!status) return `${o.status} without a Status body (${parseError || 'not a Status'}): ${o.body.toString('utf8').slice(0, 120)}`;
     if (status.code !== o.status) return `Status.code ${String(status.code)} != HTTP ${o.status}`;
     if (status.status !== 'Failure') return `Status.status ${String(status.status)} on a ${o.status}`;
-    if (!/application\/json/.test(o.contentType)) return `Status with Content-Type ${o.contentType}`;
+    if (!/application\/json|application\/vnd\.kubernetes\.protobuf/.test(o.contentType)) return `Status with Content-Type ${o.contentType}`;
     return null;
   }
   if (c.method === 'HEAD' || c.stream || c.plain) return null;

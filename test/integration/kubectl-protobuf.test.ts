@@ -1,8 +1,9 @@
 // The real kubectl sending protobuf bodies to an in-process API server: `kubectl debug --copy-to`
 // POSTs the copied Pod as application/vnd.kubernetes.protobuf (it used to get a 415), and the typed
-// `kubectl create <kind>` commands send theirs the same way. The request's Content-Type is read from
-// kubectl's own -v=8 log, so the test fails if kubectl stops sending protobuf rather than passing by
-// accident over JSON.
+// `kubectl create <kind>` commands send theirs the same way. They prefer a protobuf answer too, which
+// kube-apiserver gives: kubectl decodes our encoding of the object (or Status) it prints. Both
+// Content-Types are read from kubectl's own -v=8 log, so the test fails if either side falls back
+// to JSON rather than passing by accident.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -25,16 +26,24 @@ function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
-/** The Content-Type of kubectl's POST to a path ending in `suffix`, from its -v=8 log. */
-function postedContentType(stderr: string, suffix: string): string | undefined {
+/** The Content-Types of kubectl's POST to a path ending in `suffix` and of its answer, from its -v=8 log. */
+function postContentTypes(stderr: string, suffix: string): { request?: string; response?: string } {
   const lines = stderr.split('\n');
   const i = lines.findIndex((l) => / POST https?:\/\/\S+/.test(l) && new URL(/ POST (\S+)/.exec(l)![1]!).pathname.endsWith(suffix));
-  if (i < 0) return undefined;
-  for (const l of lines.slice(i + 1, i + 12)) {
+  if (i < 0) return {};
+  const out: { request?: string; response?: string } = {};
+  let answered = false;
+  for (const l of lines.slice(i + 1, i + 30)) {
+    if (l.includes('Response Status')) answered = true;
     const m = /Content-Type: (\S+)/.exec(l);
-    if (m) return m[1];
+    if (!m) continue;
+    if (!answered) out.request ??= m[1];
+    else {
+      out.response = m[1];
+      break;
+    }
   }
-  return undefined;
+  return out;
 }
 
 const protobufType = 'application/vnd.kubernetes.protobuf';
@@ -76,7 +85,8 @@ describe('kubectl with protobuf bodies', () => {
   it('debug --copy-to creates the copy of a Pod (POSTed as protobuf)', async () => {
     const r = await kubectl(['debug', 'web', '--copy-to=web-copy', '--image=busybox:1.36', '--container=dbg', '--', 'sleep', '1d']);
     assert.equal(r.code, 0, r.stderr.split('\n').filter((l) => !l.includes('round_trippers')).join('\n'));
-    assert.equal(postedContentType(r.stderr, '/namespaces/default/pods'), protobufType);
+    // kubectl reads the created Pod back from a protobuf answer (it prefers protobuf, as it asks).
+    assert.deepEqual(postContentTypes(r.stderr, '/namespaces/default/pods'), { request: protobufType, response: protobufType });
     const copy = (await cp.registry.store('pods').get('default', 'web-copy')) as Pod;
     const [app, dbg] = copy.spec!.containers;
     assert.deepEqual(
@@ -103,10 +113,11 @@ describe('kubectl with protobuf bodies', () => {
     assert.deepEqual(dbg!.command, ['sleep', '1d']);
   });
 
-  const creates: { name: string; args: string[]; path: string; check: () => Promise<void> }[] = [
+  const creates: { name: string; args: string[]; path: string; printed: string; check: () => Promise<void> }[] = [
     {
       name: 'create namespace',
       args: ['create', 'namespace', 'team-a'],
+      printed: 'namespace/team-a created',
       path: '/api/v1/namespaces',
       check: async () => {
         const ns = (await cp.registry.store('namespaces').get(undefined, 'team-a')) as { status?: { phase?: string } };
@@ -116,6 +127,7 @@ describe('kubectl with protobuf bodies', () => {
     {
       name: 'create configmap',
       args: ['create', 'configmap', 'cfg', '--from-literal=a=1', '--from-literal=empty='],
+      printed: 'configmap/cfg created',
       path: '/namespaces/default/configmaps',
       check: async () => {
         const cm = (await cp.registry.store('configmaps').get('default', 'cfg')) as { data?: Record<string, string> };
@@ -125,6 +137,7 @@ describe('kubectl with protobuf bodies', () => {
     {
       name: 'create secret generic',
       args: ['create', 'secret', 'generic', 's', '--from-literal=user=admin', '--from-literal=pass=p@ss\u00e9'],
+      printed: 'secret/s created',
       path: '/namespaces/default/secrets',
       check: async () => {
         const s = (await cp.registry.store('secrets').get('default', 's')) as { data?: Record<string, string>; type?: string };
@@ -135,6 +148,7 @@ describe('kubectl with protobuf bodies', () => {
     {
       name: 'create serviceaccount',
       args: ['create', 'serviceaccount', 'robot'],
+      printed: 'serviceaccount/robot created',
       path: '/namespaces/default/serviceaccounts',
       check: async () => {
         await cp.registry.store('serviceaccounts').get('default', 'robot');
@@ -143,6 +157,7 @@ describe('kubectl with protobuf bodies', () => {
     {
       name: 'create priorityclass',
       args: ['create', 'priorityclass', 'low', '--value=-10', '--description=batch', '--preemption-policy=Never'],
+      printed: 'priorityclass.scheduling.k8s.io/low created',
       path: '/priorityclasses',
       check: async () => {
         const pc = (await cp.registry.store('priorityclasses', 'scheduling.k8s.io').get(undefined, 'low')) as { value?: number; description?: string; preemptionPolicy?: string; globalDefault?: boolean };
@@ -154,8 +169,27 @@ describe('kubectl with protobuf bodies', () => {
     it(`${c.name} (POSTed as protobuf)`, async () => {
       const r = await kubectl(c.args);
       assert.equal(r.code, 0, r.stderr.split('\n').filter((l) => !l.includes('round_trippers')).join('\n'));
-      assert.equal(postedContentType(r.stderr, c.path), protobufType);
+      assert.deepEqual(postContentTypes(r.stderr, c.path), { request: protobufType, response: protobufType });
+      // The name printed is read from the protobuf answer.
+      assert.equal(r.stdout.trim(), c.printed);
       await c.check();
     });
   }
+
+  it('auth whoami reads the user from a protobuf SelfSubjectReview', async () => {
+    const r = await kubectl(['auth', 'whoami', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr.split('\n').filter((l) => !l.includes('round_trippers')).join('\n'));
+    assert.deepEqual(postContentTypes(r.stderr, '/selfsubjectreviews'), { request: protobufType, response: protobufType });
+    const review = JSON.parse(r.stdout) as { kind: string; status: { userInfo: { username: string; groups: string[] } } };
+    assert.equal(review.kind, 'SelfSubjectReview');
+    assert.ok(review.status.userInfo.username, r.stdout);
+    assert.ok(review.status.userInfo.groups.includes('system:authenticated'), r.stdout);
+  });
+
+  it('an error comes back as a protobuf Status kubectl reads', async () => {
+    const r = await kubectl(['create', 'namespace', 'team-a']);
+    assert.notEqual(r.code, 0);
+    assert.deepEqual(postContentTypes(r.stderr, '/api/v1/namespaces'), { request: protobufType, response: protobufType });
+    assert.match(r.stderr, /Error from server \(AlreadyExists\): namespaces "team-a" already exists/);
+  });
 });

@@ -249,3 +249,13 @@ describe('protobuf codec: malformed bytes', () => {
     for (const type of Object.values(roots)) assert.ok(messages[type], type);
   });
 });
+
+describe('protobuf codec: JSON values Go reads leniently', () => {
+  it('writes a null list element as its zero value, and keeps a null in raw JSON', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', args: [null, 'x'] }] } };
+    const once = roundTrip(pod as Record<string, unknown>);
+    assert.deepEqual((once.spec as { containers: { args: unknown[] }[] }).containers[0]!.args, ['', 'x']);
+    const schema = { type: 'string', enum: ['a', null] };
+    assert.deepEqual(decodeMessage('apiextensions.v1.JSONSchemaProps', encodeMessage('apiextensions.v1.JSONSchemaProps', schema)), schema);
+  });
+});

@@ -267,7 +267,9 @@ function writeMessage(w: ProtoWriter, type: string, value: unknown, depth: numbe
       }
     } else if (flags.includes('r')) {
       if (!Array.isArray(v)) throw new ProtoEncodeError(`${type}.${name}: expected a list`);
-      for (const item of v) writeField(w, f, item, depth);
+      // A null element is its type's zero value, as Go's JSON decoder reads it (raw JSON keeps its null).
+      const zero = isScalar(f[2]) ? zeroOf(f[2]) : specials[f[2]] ? null : {};
+      for (const item of v) writeField(w, f, item ?? zero, depth);
     } else {
       writeField(w, f, v, depth);
     }
