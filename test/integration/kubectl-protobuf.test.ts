@@ -3,10 +3,10 @@
 // `kubectl create <kind>` commands send theirs the same way. They prefer a protobuf answer too, which
 // kube-apiserver gives: kubectl decodes our encoding of the object (or Status) it prints. Both
 // Content-Types are read from kubectl's own -v=8 log, so the test fails if either side falls back
-// to JSON rather than passing by accident.
+// to JSON rather than passing by accident. `kubectl events` reads a protobuf list and watch stream.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +184,47 @@ describe('kubectl with protobuf bodies', () => {
     assert.equal(review.kind, 'SelfSubjectReview');
     assert.ok(review.status.userInfo.username, r.stdout);
     assert.ok(review.status.userInfo.groups.includes('system:authenticated'), r.stdout);
+  });
+
+  it('events lists from a protobuf EventList and watches a protobuf stream', async () => {
+    const event = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: 'default' },
+      involvedObject: { kind: 'Pod', name: 'web', namespace: 'default' },
+      reason: 'Tested',
+      message: `hello ${name}`,
+      type: 'Normal',
+      count: 1,
+      source: { component: 'test' },
+      firstTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    });
+    await cp.registry.store('events').create('default', event('ev1') as never);
+    const list = await kubectl(['events', '-n', 'default']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /Normal\s+Tested\s+Pod\/web\s+hello ev1/);
+    assert.match(list.stderr, /Content-Type: application\/vnd\.kubernetes\.protobuf\n/);
+
+    const watcher = spawn(kubectlBin, ['--kubeconfig', cp.kubeconfigPath, '--cache-dir', join(dir, 'kube-cache'), '-v=8', 'events', '-n', 'default', '--watch']);
+    let out = '';
+    let err = '';
+    watcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    watcher.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const until = async (what: RegExp) => {
+      for (const deadline = Date.now() + 20_000; !what.test(out); ) {
+        assert.ok(Date.now() < deadline, `no ${what} in ${out}\n${err.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await until(/hello ev1/);
+      await cp.registry.store('events').create('default', event('ev2') as never);
+      await until(/hello ev2/);
+      assert.match(err, /Content-Type: application\/vnd\.kubernetes\.protobuf;stream=watch/);
+    } finally {
+      watcher.kill();
+    }
   });
 
   it('an error comes back as a protobuf Status kubectl reads', async () => {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { decodeMessage, encodeMessage, maxMessageDepth } from './codec.ts';
-import { decodeProtobufObject, encodeProtobufObject } from './envelope.ts';
+import { decodeProtobufObject, decodeWatchFrames, encodeProtobufObject, encodeWatchFrame } from './envelope.ts';
 import { messages, roots } from './schema.generated.ts';
 import { kindFixtures } from './testing.ts';
 import { ProtoDecodeError } from './wire.ts';
@@ -257,5 +257,18 @@ describe('protobuf codec: JSON values Go reads leniently', () => {
     assert.deepEqual((once.spec as { containers: { args: unknown[] }[] }).containers[0]!.args, ['', 'x']);
     const schema = { type: 'string', enum: ['a', null] };
     assert.deepEqual(decodeMessage('apiextensions.v1.JSONSchemaProps', encodeMessage('apiextensions.v1.JSONSchemaProps', schema)), schema);
+  });
+});
+
+describe('protobuf watch frames', () => {
+  it('are a big-endian length and a bare WatchEvent around the enveloped object, as protobufjs reads them', () => {
+    const cm = kindFixtures.ConfigMap!;
+    const frames = Buffer.concat([encodeWatchFrame('ADDED', cm)!, encodeWatchFrame('DELETED', cm)!]);
+    const root = protobuf.parse('syntax = "proto2"; message RawExtension { optional bytes raw = 1; } message WatchEvent { optional string type = 1; optional RawExtension object = 2; }').root;
+    const len = frames.readUInt32BE(0);
+    const ev = root.lookupType('WatchEvent').decode(frames.subarray(4, 4 + len)) as unknown as { type: string; object: { raw: Uint8Array } };
+    assert.equal(ev.type, 'ADDED');
+    assert.deepEqual(decodeProtobufObject(ev.object.raw), { ok: true, object: roundTrip(cm) });
+    assert.deepEqual(decodeWatchFrames(frames).map((f) => f.type), ['ADDED', 'DELETED']);
   });
 });

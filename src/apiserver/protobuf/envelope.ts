@@ -93,3 +93,58 @@ export function encodeProtobufObject(object: Record<string, unknown>): Uint8Arra
   w.bytesField(4, new Uint8Array(0));
   return w.finish();
 }
+
+/** The Content-Type of a protobuf watch stream. */
+export const PROTOBUF_WATCH_MEDIA_TYPE = `${PROTOBUF_MEDIA_TYPE};stream=watch`;
+
+/**
+ * One event of a protobuf watch stream, as kube-apiserver frames it: a 4-byte big-endian length,
+ * then a meta.v1.WatchEvent message with no envelope of its own (apimachinery's RawSerializer)
+ * whose object is the event's object in the full `k8s\0` envelope. Undefined when the object's kind
+ * has no protobuf form; throws ProtoEncodeError when the object does not fit its message.
+ */
+export function encodeWatchFrame(type: string, object: Record<string, unknown>): Uint8Array | undefined {
+  const inner = encodeProtobufObject(object);
+  if (!inner) return undefined;
+  const raw = new ProtoWriter();
+  raw.bytesField(1, inner);
+  const ev = new ProtoWriter();
+  ev.bytesField(1, Buffer.from(type, 'utf8'));
+  ev.bytesField(2, raw.finish());
+  const body = ev.finish();
+  const frame = new Uint8Array(4 + body.length);
+  new DataView(frame.buffer).setUint32(0, body.length, false);
+  frame.set(body, 4);
+  return frame;
+}
+
+/** Reads the frames of a protobuf watch stream back (for tests and clients of our own). */
+export function decodeWatchFrames(stream: Uint8Array): { type: string; object: Record<string, unknown> }[] {
+  const out: { type: string; object: Record<string, unknown> }[] = [];
+  let pos = 0;
+  while (pos < stream.length) {
+    if (pos + 4 > stream.length) throw new ProtoDecodeError('unexpected EOF');
+    const len = new DataView(stream.buffer, stream.byteOffset + pos, 4).getUint32(0, false);
+    if (pos + 4 + len > stream.length) throw new ProtoDecodeError('unexpected EOF');
+    const r = new ProtoReader(stream, pos + 4, pos + 4 + len);
+    pos += 4 + len;
+    let type = '';
+    let raw: Uint8Array = new Uint8Array(0);
+    while (!r.done()) {
+      const { field, wire } = r.tag();
+      if (field === 1 && wire === WIRE_BYTES) type = Buffer.from(r.bytes()).toString('utf8');
+      else if (field === 2 && wire === WIRE_BYTES) {
+        const ext = new ProtoReader(r.bytes());
+        while (!ext.done()) {
+          const t = ext.tag();
+          if (t.field === 1 && t.wire === WIRE_BYTES) raw = ext.bytes();
+          else ext.skip(t.wire);
+        }
+      } else r.skip(wire);
+    }
+    const decoded = decodeProtobufObject(raw);
+    if (!decoded.ok) throw new ProtoDecodeError(`watch event of unknown kind ${decoded.apiVersion}/${decoded.kind}`);
+    out.push({ type, object: decoded.object });
+  }
+  return out;
+}
