@@ -4,12 +4,12 @@
 // this file turns its outcomes into the Statuses kube-apiserver answers.
 
 import { StatusError, badRequest } from '../../util/status.ts';
-import { decodeProtobufObject } from '../protobuf/envelope.ts';
+import { decodeProtobufObject, type DecodedProtobuf } from '../protobuf/envelope.ts';
 import { ProtoDecodeError } from '../protobuf/wire.ts';
 
 /** Decodes a protobuf request body into the JSON shape of the object. Throws 400 for malformed bytes, 415 for a kind with no protobuf form. */
 export function decodeProtobuf(body: Uint8Array): Record<string, unknown> {
-  let decoded;
+  let decoded: DecodedProtobuf;
   try {
     decoded = decodeProtobufObject(body);
   } catch (err) {
