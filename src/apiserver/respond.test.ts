@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { writeJSONList } from './respond.ts';
+import { writeJSON, writeJSONList } from './respond.ts';
+import { decodeProtobufObject } from './protobuf/envelope.ts';
 
 function items(n: number): string[] {
   return Array.from({ length: n }, (_, i) => JSON.stringify({ metadata: { name: `o${i}`, resourceVersion: String(i + 1) }, data: { v: 'x'.repeat(200) } }));
@@ -86,6 +87,53 @@ test('writeJSONList: batches after the first are streamed in order; a failing ba
     failAfter = 600;
     await assert.rejects(get(), /aborted|socket hang up|ECONNRESET/);
     assert.match(String(caught), /store closed/);
+  } finally {
+    server.close();
+  }
+});
+
+test('writeJSON and writeJSONList answer protobuf when the client prefers it and the kind has a protobuf form', async () => {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'd' }, spec: { containers: [{ name: 'c', image: 'i', resources: {} }] }, status: {} };
+  const discovery = { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources: [] };
+  const all = items(700);
+  async function* rest(): AsyncGenerator<string[]> {
+    yield all.slice(500);
+  }
+  const server = createServer((req, res) => {
+    if (req.url === '/pod') writeJSON(req, res, 200, pod);
+    else if (req.url === '/discovery') writeJSON(req, res, 200, discovery);
+    else void writeJSONList(req, res, { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9' } }, all.slice(0, 500), rest());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const get = (path: string, accept: string) =>
+    new Promise<{ type: string; body: Buffer }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, headers: { accept } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
+      }).on('error', reject).end();
+    });
+  const protobuf = 'application/vnd.kubernetes.protobuf';
+  const cases: [string, string, string][] = [
+    ['/pod', `${protobuf}, */*`, protobuf],
+    ['/pod', `${protobuf},application/json`, protobuf],
+    ['/pod', `application/json, ${protobuf}`, 'application/json'],
+    ['/pod', `${protobuf};q=0.5, application/json`, 'application/json'],
+    ['/pod', `${protobuf};as=Table;v=v1;g=meta.k8s.io, application/json`, 'application/json'],
+    ['/pod', '', 'application/json'],
+    ['/discovery', `${protobuf}, */*`, 'application/json'],
+    ['/list', `${protobuf}, */*`, protobuf],
+    ['/list', 'application/json', 'application/json'],
+  ];
+  try {
+    for (const [path, accept, want] of cases) {
+      const r = await get(path, accept);
+      assert.equal(r.type, want, `${path} ${accept}`);
+      const got = want === protobuf ? (decodeProtobufObject(r.body) as { object: unknown }).object : (JSON.parse(r.body.toString('utf8')) as unknown);
+      const expected = path === '/pod' ? pod : path === '/discovery' ? discovery : { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9' }, items: all.map((t) => JSON.parse(t) as unknown) };
+      assert.deepEqual(got, expected, `${path} ${accept}`);
+    }
   } finally {
     server.close();
   }

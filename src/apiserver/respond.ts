@@ -4,11 +4,41 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
 import { toStatusError, type Status } from '../util/status.ts';
+import { ProtoEncodeError } from './protobuf/codec.ts';
+import { encodeProtobufObject, messageFor, PROTOBUF_MEDIA_TYPE } from './protobuf/envelope.ts';
+import { negotiateOutput } from './tables/negotiate.ts';
+
+const servedMediaTypes = ['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE];
+
+/**
+ * True when protobuf is the client's preferred acceptable format, which kube-apiserver then answers
+ * in: kubectl's typed clients send `Accept: application/vnd.kubernetes.protobuf, *\/*`.
+ */
+export function prefersProtobuf(req: IncomingMessage): boolean {
+  const out = negotiateOutput(req.headers.accept, servedMediaTypes);
+  return out?.mediaType === PROTOBUF_MEDIA_TYPE && out.convert === undefined;
+}
+
+/** The protobuf form of a response body, when the client prefers it and the kind has one. */
+function protobufBody(req: IncomingMessage, body: unknown): Buffer | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !prefersProtobuf(req)) return undefined;
+  try {
+    const bytes = encodeProtobufObject(body as Record<string, unknown>);
+    return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
+  } catch (err) {
+    // An object that does not fit its message is a server bug; the client (which accepts JSON too
+    // in practice) still gets the object.
+    if (!(err instanceof ProtoEncodeError)) throw err;
+    console.error(`tinykube apiserver: ${req.method} ${req.url}: answering JSON, not protobuf: ${err.message}`);
+    return undefined;
+  }
+}
 
 export function writeJSON(req: IncomingMessage, res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  let buf: Buffer = Buffer.from(text);
-  const h: Record<string, string | number> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', ...headers };
+  // A caller that names its Content-Type (aggregated discovery) has chosen the format already.
+  const pb = headers['Content-Type'] === undefined ? protobufBody(req, body) : undefined;
+  let buf: Buffer = pb ?? Buffer.from(JSON.stringify(body));
+  const h: Record<string, string | number> = { 'Content-Type': pb ? PROTOBUF_MEDIA_TYPE : 'application/json', 'Cache-Control': 'no-cache, private', ...headers };
   if (buf.length > 16 * 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
     buf = gzipSync(buf, { level: 1 });
     h['Content-Encoding'] = 'gzip';
@@ -41,6 +71,13 @@ export async function writeJSONList(
   items: string[],
   rest?: AsyncIterable<string[]>,
 ): Promise<void> {
+  if (typeof head.apiVersion === 'string' && typeof head.kind === 'string' && messageFor(head.apiVersion, head.kind) && prefersProtobuf(req)) {
+    // A protobuf list is one message: read every batch, then encode.
+    const all = [...items];
+    if (rest) for await (const batch of rest) all.push(...batch);
+    writeJSON(req, res, 200, { ...head, items: all.map((it) => JSON.parse(it) as unknown) });
+    return;
+  }
   // Ends in '"items":[' once the closing ']}' is cut.
   const open = JSON.stringify({ ...head, items: [] }).slice(0, -2);
   let size = open.length + 2;

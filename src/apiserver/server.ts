@@ -14,7 +14,9 @@ import type { ListParams, Store, StoreWatch, StoreWatchEvent } from '../registry
 import { parseRequestInfo, type RequestInfo, type ResourceRequest } from './requestinfo.ts';
 import { queryBool } from '../api/queryparams.ts';
 import { goJsonType, jsonErrorMessage } from './decode/gojson.ts';
-import { readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
+import { prefersProtobuf, readBody, successStatus, writeJSON, writeJSONList, writeStatus } from './respond.ts';
+import { encodeWatchFrame, messageFor, PROTOBUF_WATCH_MEDIA_TYPE } from './protobuf/envelope.ts';
+import { ProtoEncodeError } from './protobuf/codec.ts';
 import { aggregatedContentType, aggregatedDiscovery, negotiateAggregated, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { versionInfo } from './version.ts';
 import { buildFilter } from './selectors.ts';
@@ -372,9 +374,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const asTable = wantsTable(req.headers.accept);
     const bookmarks = lo.allowWatchBookmarks;
     const encoder = asTable ? new WatchTableEncoder(tableResource(store), store.kind.printer, tableOptions(store, query)) : undefined;
+    // Typed Go clients (kubectl run -it's pod watch) prefer protobuf, which kube-apiserver streams.
+    const protobuf = !asTable && prefersProtobuf(req) && messageFor(apiVersionOf(store), store.info.kind) !== undefined;
     let handle: StoreWatch | undefined;
     let ended = false;
-    const pending: string[] = [];
+    const pending: (string | Uint8Array)[] = [];
     let flushing = false;
     // store.watch delivers the initial ADDED events (and may fail) before it returns, that is before
     // the 200 is written: those wait in `pending` until the headers are out.
@@ -383,7 +387,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
     const flush = () => {
       if (!headersSent || pending.length === 0 || res.writableEnded) return;
-      const chunk = pending.join('');
+      const chunk = protobuf ? Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))) : pending.join('');
       pending.length = 0;
       res.write(chunk);
     };
@@ -400,7 +404,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     };
     const send = (ev: { type: string; object: unknown }, shared = false) => {
       if (ended) return;
-      pending.push(shared ? serializeShared(ev.type, ev.object as object) : JSON.stringify(ev) + '\n');
+      if (protobuf) pending.push(protobufFrame(ev.type, ev.object as Record<string, unknown>));
+      else pending.push(shared ? serializeShared(ev.type, ev.object as object) : JSON.stringify(ev) + '\n');
       if (!flushing) {
         flushing = true;
         queueMicrotask(() => {
@@ -427,7 +432,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         queueMicrotask(end);
       },
     });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, { 'Content-Type': protobuf ? PROTOBUF_WATCH_MEDIA_TYPE : 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     // kubectl waits for the headers before it reads events: send them now, not with the first event.
     res.flushHeaders();
     headersSent = true;
@@ -506,6 +511,21 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
 /** Items per read of an unpaginated JSON list (about 1.5 MB of pods): small enough to die young. */
 const LIST_BATCH = 500;
+
+/**
+ * A protobuf watch frame. An object that does not fit its message (a server bug) becomes an ERROR
+ * event, as the stream cannot change format midway.
+ */
+function protobufFrame(type: string, object: Record<string, unknown>): Uint8Array {
+  try {
+    const frame = encodeWatchFrame(type, object);
+    if (frame) return frame;
+  } catch (err) {
+    if (!(err instanceof ProtoEncodeError)) throw err;
+  }
+  const status = new StatusError(500, 'InternalError', `unable to encode ${String(object.kind)} as protobuf`).toStatus();
+  return encodeWatchFrame('ERROR', status as unknown as Record<string, unknown>)!;
+}
 
 /** Watch event lines for shared (decoded-once) objects, serialised once for every watcher. */
 const serialized = new WeakMap<object, Map<string, string>>();

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../../util/status.ts';
 import { decodeBody } from './body.ts';
-import { decodeEnvelope, decodeProtobuf } from './protobuf.ts';
+import { decodeProtobuf } from './protobuf.ts';
+import { decodeEnvelope } from '../protobuf/envelope.ts';
 
 // A minimal protobuf writer for building test messages.
 const varint = (n: number): number[] => {
@@ -70,7 +71,8 @@ describe('decode: protobuf', () => {
   });
 
   const failures: [string, Uint8Array, number][] = [
-    ['another kind → 415', envelope('v1', 'Pod', []), 415],
+    ['a kind with no protobuf form → 415', envelope('apps/v1', 'Deployment', []), 415],
+    ['wrong wire type for metadata → 400', envelope('v1', 'Pod', int(1, 5)), 400],
     ['no magic → 400', Uint8Array.from([0x0a, 0x00]), 400],
     ['truncated → 400', Uint8Array.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x10, 0x0a]), 400],
   ];
