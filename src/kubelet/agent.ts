@@ -350,8 +350,8 @@ export class Agent {
     const uid = pod.metadata?.uid ?? '';
     const st = this.workers.state(uid);
     const containers: StreamingPod['containers'] = {};
-    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
-      const cur = st?.view?.init.get(c.name)?.current ?? st?.view?.app.get(c.name)?.current;
+    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])]) {
+      const cur = st?.view?.init.get(c.name)?.current ?? st?.view?.app.get(c.name)?.current ?? st?.view?.ephemeral?.get(c.name)?.current;
       const running = st?.running.get(c.name);
       containers[c.name] = { restartCount: cur?.restartCount ?? 0, ...(running || cur ? { containerId: running?.id ?? cur!.id } : {}) };
     }

@@ -38,8 +38,9 @@ export function podRef(pod: { metadata?: { name?: string; namespace?: string; ui
 }
 
 /** `spec.containers{name}` or `spec.initContainers{name}`, as the kubelet writes fieldPath. */
-export function containerFieldPath(name: string, init = false): string {
-  return `${init ? 'spec.initContainers' : 'spec.containers'}{${name}}`;
+/** The event's fieldPath for a container: an app container, an init one (true) or an ephemeral one. */
+export function containerFieldPath(name: string, init: boolean | 'ephemeral' = false): string {
+  return `${init === 'ephemeral' ? 'spec.ephemeralContainers' : init ? 'spec.initContainers' : 'spec.containers'}{${name}}`;
 }
 
 interface Aggregate {

@@ -53,6 +53,9 @@ function lines(a: PodActions): string[] {
       case 'startCreated':
         out.push(`startCreated ${n} ${s.id}`);
         break;
+      case 'startEphemeral':
+        out.push(`startEphemeral ${n}${s.target ? ` target ${s.target}` : ''}`);
+        break;
       case 'kill':
         out.push(`kill ${n} ${s.id} ${s.reason}: ${s.message}`);
         break;
@@ -72,6 +75,11 @@ function lines(a: PodActions): string[] {
 const app = (b: PodBuilder) => b.container({ name: 'app' });
 const twoApps = (b: PodBuilder) => b.container({ name: 'a' }).container({ name: 'b' });
 const inits = (b: PodBuilder) => b.init({ name: 'i1' }).init({ name: 'i2' }).container({ name: 'app' });
+/** An app container and the ephemeral containers kubectl debug added (`dbg` targets `app`). */
+const debugged = (b: PodBuilder) =>
+  b.container({ name: 'app' }).with((p) => {
+    p.spec!.ephemeralContainers = [{ name: 'dbg', image: 'busybox', targetContainerName: 'app' }, { name: 'dbg2', image: 'busybox' }];
+  });
 const hashOf = (pod: Pod, name: string) => specHash(pod.spec!.containers.find((c) => c.name === name)!);
 
 interface Case {
@@ -282,6 +290,37 @@ const cases: Case[] = [
     pod: app,
     rt: () => runtime([sandbox('s1')], { app: [ctr('c1', 'running')] }),
     want: ['sandbox keep s1', 'keep app c1', 'initialized'],
+  },
+  // Ephemeral containers: started once in the running sandbox, never restarted.
+  {
+    name: 'ephemeral containers added to a running pod are started first, with their target',
+    pod: debugged,
+    rt: () => runtime([sandbox('s1')], { app: [ctr('c1', 'running')] }),
+    want: ['sandbox keep s1', 'startEphemeral dbg target app', 'startEphemeral dbg2', 'keep app c1', 'initialized'],
+  },
+  {
+    name: 'an ephemeral container that ran, exited or failed is never started again, whatever the restart policy',
+    pod: debugged,
+    rt: () => runtime([sandbox('s1')], { app: [ctr('c1', 'running')], dbg: [exited('e1', 1)], dbg2: [exited('e2', 0)] }),
+    want: ['sandbox keep s1', 'keep app c1', 'initialized'],
+  },
+  {
+    name: 'one still running is left alone; only the new one starts',
+    pod: debugged,
+    rt: () => runtime([sandbox('s1')], { app: [ctr('c1', 'running')], dbg: [ctr('e1', 'running')] }),
+    want: ['sandbox keep s1', 'startEphemeral dbg2', 'keep app c1', 'initialized'],
+  },
+  {
+    name: 'a pod still initializing can be debugged',
+    pod: (b) => debugged(b.init({ name: 'i1' })),
+    rt: () => runtime([sandbox('s1')], { i1: [ctr('i', 'running')] }),
+    want: ['sandbox keep s1', 'startEphemeral dbg target app', 'startEphemeral dbg2', 'initializing'],
+  },
+  {
+    name: 'a new sandbox starts without the ephemeral containers',
+    pod: debugged,
+    rt: () => runtime([sandbox('s1', 'notready')], { app: [exited('c1', 0)], dbg: [exited('e1', 0)] }),
+    want: ['sandbox create #1 SandboxNotReady remove [s1] SandboxChanged', 'start app #0 New', 'initialized'],
   },
 ];
 

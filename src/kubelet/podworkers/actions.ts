@@ -1,7 +1,7 @@
 // What one sync of one pod must do, decided from the pod and one look at the runtime, without touching
 // anything: the kubelet's computePodActions (pkg/kubelet/kuberuntime/kuberuntime_manager.go). Whether
 // to keep the pod's sandbox or kill and re-create it, which init container runs next, which app
-// containers to start, kill or restart, and why, each reason a value. ./sync.ts lists the runtime once,
+// containers to start, kill or restart, which ephemeral containers to start, and why, each reason a value. ./sync.ts lists the runtime once,
 // asks here, and carries the answer out; the restart backoff stays with it (as the kubelet's doBackOff
 // stays in SyncPod), since whether a backoff has run out is a question of the clock.
 //
@@ -74,6 +74,11 @@ export type KillReason = 'LivenessProbe' | 'StartupProbe' | 'SpecChanged';
 export type ContainerStep =
   /** Create and start a new instance with this restart count. */
   | { action: 'start'; container: SpecContainer; init: boolean; restartCount: number; reason: StartReason; backoff: boolean }
+  /**
+   * Create and start an ephemeral container (kubectl debug): once, in the running sandbox, never
+   * restarted. With a target, it joins that container's PID namespace.
+   */
+  | { action: 'startEphemeral'; container: SpecContainer; target?: string }
   /** Start an instance that was created but never started (an agent restarted in between). */
   | { action: 'startCreated'; container: SpecContainer; init: boolean; id: string }
   | { action: 'kill'; container: SpecContainer; id: string; reason: KillReason; message: string }
@@ -90,7 +95,11 @@ export type PodActions =
   | {
       kind: 'run';
       sandbox: SandboxPlan;
-      /** In the order to carry them out: init containers one at a time, then app containers in spec order. */
+      /**
+       * In the order to carry them out: new ephemeral containers (before init containers, so a pod
+       * stuck initializing can still be debugged), init containers one at a time, then app containers
+       * in spec order.
+       */
       steps: ContainerStep[];
       /** Every init container succeeded: the app containers' steps are in `steps`. */
       initialized: boolean;
@@ -129,6 +138,18 @@ export function computePodActions(pod: Pod, rt: PodRuntimeStatus, ctx: PodAction
 
   const steps: ContainerStep[] = [];
   const latestOf = (c: SpecContainer) => containers.get(c.name)?.[0];
+
+  // Ephemeral containers join a sandbox that runs; one that ever had an instance is never started
+  // again, whatever became of it (the kubelet's EphemeralContainersToStart). A new sandbox starts
+  // without them, as in the kubelet.
+  if (sandbox.action === 'keep') {
+    for (const ec of spec.ephemeralContainers ?? []) {
+      if (latestOf(ec as SpecContainer)) continue;
+      const step: ContainerStep = { action: 'startEphemeral', container: ec as SpecContainer };
+      if (ec.targetContainerName) step.target = ec.targetContainerName;
+      steps.push(step);
+    }
+  }
 
   // Init containers, one at a time: the first that has not succeeded is the only one acted on.
   for (const c of spec.initContainers ?? []) {
@@ -216,7 +237,7 @@ export interface KillPodActions {
 /** What terminating a pod (deleted, or gone from the API) does: the kubelet's killPodWithSyncResult. */
 export function computeKillPod(pod: Pod, rt: PodRuntimeStatus): KillPodActions {
   const specs = new Map<string, SpecContainer>();
-  for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) specs.set(c.name, c);
+  for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...((pod.spec?.ephemeralContainers ?? []) as SpecContainer[])]) specs.set(c.name, c);
   const kill: KillPodActions['kill'] = [];
   for (const [name, list] of rt.containers) {
     for (const c of list) {

@@ -283,10 +283,17 @@ export function containerResources(pod: Pod, c: Container, memoryCapacity: numbe
   return r;
 }
 
-function securityContext(pod: Pod, c: Container): LinuxContainerSecurityContext {
+function securityContext(pod: Pod, c: Container, pidTarget: string | undefined): LinuxContainerSecurityContext {
   const psc = pod.spec?.securityContext;
   const csc = c.securityContext;
-  const out: LinuxContainerSecurityContext = { namespaceOptions: namespaceOptions(pod) };
+  const ns = namespaceOptions(pod);
+  // An ephemeral container with a target sees the target's processes (the kubelet does this only
+  // when the pod's containers have PID namespaces of their own: shared or host PID already shows them).
+  if (pidTarget && ns.pid === 'CONTAINER') {
+    ns.pid = 'TARGET';
+    ns.targetId = pidTarget;
+  }
+  const out: LinuxContainerSecurityContext = { namespaceOptions: ns };
   const user = csc?.runAsUser ?? psc?.runAsUser;
   const group = csc?.runAsGroup ?? psc?.runAsGroup;
   if (user !== undefined) out.runAsUser = { value: user };
@@ -341,6 +348,8 @@ export interface ContainerParams {
   node: NodeFacts;
   /** The hosts file to mount at /etc/hosts (absent for host-network pods). */
   hostsFile?: string;
+  /** An ephemeral container's target: the runtime id of the running container whose PID namespace it joins. */
+  pidTarget?: string;
 }
 
 /** A short stable hash of what makes a running container out of date (the image). */
@@ -404,7 +413,7 @@ export async function containerConfig(p: ContainerParams): Promise<ContainerConf
     stdin: c.stdin ?? false,
     stdinOnce: c.stdinOnce ?? false,
     tty: c.tty ?? false,
-    linux: { resources: containerResources(pod, c, p.node.memoryBytes), securityContext: securityContext(pod, c) },
+    linux: { resources: containerResources(pod, c, p.node.memoryBytes), securityContext: securityContext(pod, c, p.pidTarget) },
   };
   if (c.command?.length) cfg.command = c.command.map((s) => expand(s, vars));
   if (c.args?.length) cfg.args = c.args.map((s) => expand(s, vars));

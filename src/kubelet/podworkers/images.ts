@@ -46,7 +46,7 @@ export class ImagePuller {
    * The policy decision, the pull and its events are src/kubelet/images/puller.ts's; this adds what
    * belongs to the worker: the pod's pull secrets, and the per-image backoff (ImagePullBackOff).
    */
-  async ensure(pod: Pod, c: Container, init: boolean): Promise<PullOutcome> {
+  async ensure(pod: Pod, c: Container, init: boolean | 'ephemeral'): Promise<PullOutcome> {
     const image = c.image ?? '';
     const ref = podRef(pod, containerFieldPath(c.name, init));
     const rec = this.#o.recorder;

@@ -10,7 +10,7 @@ export const LABEL_POD_UID = 'io.kubernetes.pod.uid';
 export const LABEL_CONTAINER_NAME = 'io.kubernetes.container.name';
 /** Which node agent made the object: several agents may share one containerd in tests. */
 export const LABEL_NODE = 'io.tinykube.node';
-/** "sandbox" | "init" | "app". */
+/** "sandbox" | "init" | "app" | "ephemeral". */
 export const LABEL_CONTAINER_KIND = 'io.tinykube.container.kind';
 
 export const ANNOTATION_RESTART_COUNT = 'io.kubernetes.container.restartCount';
@@ -22,7 +22,7 @@ export const ANNOTATION_GRACE = 'io.kubernetes.pod.terminationGracePeriod';
 /** A hash of the container's spec: a changed spec (pod update of the image) means restart. */
 export const ANNOTATION_SPEC_HASH = 'io.kubernetes.container.hash';
 
-export type ContainerKind = 'init' | 'app';
+export type ContainerKind = 'init' | 'app' | 'ephemeral';
 
 export function podUidOf(obj: Pick<PodSandbox | Container, 'labels'>): string {
   return obj.labels[LABEL_POD_UID] ?? '';

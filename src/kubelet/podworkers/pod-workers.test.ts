@@ -20,6 +20,38 @@ async function running(s: Stack, pod: Pod, n = 1): Promise<void> {
 }
 
 describe('pod workers', () => {
+
+  it('starts an ephemeral container added to a running pod once, in its target\'s PID namespace, and never restarts it', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('web').container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const appId = s.statusOf(pod)!.containerStatuses![0].containerID!.replace('containerd://', '');
+      const debugged: Pod = { ...pod, metadata: { ...pod.metadata, resourceVersion: '2' }, spec: { ...pod.spec!, ephemeralContainers: [{ name: 'dbg', image: pod.spec!.containers[0].image, imagePullPolicy: 'IfNotPresent', command: ['sh'], stdin: true, tty: true, targetContainerName: 'app', terminationMessagePolicy: 'File' }] } };
+      s.workers.update(debugged);
+      await s.until(() => Boolean(s.statusOf(pod)?.ephemeralContainerStatuses?.[0]?.state?.running), 'dbg running');
+      const cfg = created(s).find((c) => c.metadata.name === 'dbg')!;
+      assert.deepEqual(cfg.linux?.securityContext?.namespaceOptions, { network: 'POD', pid: 'TARGET', ipc: 'POD', targetId: appId });
+      assert.equal(cfg.stdin, true);
+      assert.equal(cfg.tty, true);
+      assert.equal(cfg.labels?.['io.tinykube.container.kind'], 'ephemeral');
+      const es = s.statusOf(pod)!.ephemeralContainerStatuses![0];
+      assert.equal(es.ready, false);
+      assert.equal('started' in es, false);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'Started' && e.obj.fieldPath === 'spec.ephemeralContainers{dbg}'));
+      // It exits: reported terminated, and never started again.
+      s.runtime.exitContainer(es.containerID!.replace('containerd://', ''), 0);
+      await s.advance(5000);
+      await s.until(() => s.statusOf(pod)?.ephemeralContainerStatuses?.[0]?.state?.terminated?.exitCode === 0, 'dbg terminated');
+      await s.advance(30_000);
+      assert.equal(created(s).filter((c) => c.metadata.name === 'dbg').length, 1);
+      assert.equal(s.statusOf(pod)!.phase, 'Running');
+      assert.ok(s.statusOf(pod)!.containerStatuses![0].state?.running);
+    } finally {
+      await s.close();
+    }
+  });
   it('starts a pod: sandbox, container config, status and events', async () => {
     const s = makeStack();
     try {

@@ -3,7 +3,8 @@
 // runtime once (by their labels, which is also how a restarted agent adopts what runs), read the exit
 // codes of those that ended, ask computePodActions (./actions.ts) what to do, then carry it out: set up
 // volumes, keep or re-create the sandbox, run the next init container, start, restart (with
-// CrashLoopBackOff) or kill app containers, detect the terminal phase, and compute the pod's status
+// CrashLoopBackOff) or kill app containers, start ephemeral containers (kubectl debug), detect the
+// terminal phase, and compute the pod's status
 // from the listing as the actions changed it. Also the termination of a pod (preStop, SIGTERM with the
 // grace period, sandbox stop) and its cleanup.
 //
@@ -351,6 +352,22 @@ export class PodSyncer {
         st.running.delete(name);
         st.waiting.delete(name);
         return undefined;
+      case 'startEphemeral': {
+        // The target must run now: its PID namespace is joined by the id of its running instance.
+        let pidTarget: string | undefined;
+        if (step.target) {
+          const t = v.rt.containers.get(step.target)?.[0];
+          if (t?.state !== 'running') {
+            const message = `unable to find target container ${step.target}`;
+            st.waiting.set(name, { reason: 'CreateContainerConfigError', message });
+            o.recorder.event(podRef(pod, containerFieldPath(name, 'ephemeral')), 'Warning', 'Failed', `Error: ${message}`);
+            return MOUNT_RETRY_MS;
+          }
+          pidTarget = t.id;
+        }
+        const started = await this.#startContainer(pod, st, v, step.container, 'ephemeral', 0, pidTarget);
+        return started ? undefined : MOUNT_RETRY_MS;
+      }
       case 'start': {
         const kind: ContainerKind = step.init ? 'init' : 'app';
         if (step.reason === 'Exited' && !step.init) st.running.delete(name);
@@ -428,13 +445,14 @@ export class PodSyncer {
   }
 
   /** Pull, create, start, postStart. Returns false when the container could not be started. */
-  async #startContainer(pod: Pod, st: PodState, v: SyncView, c: SpecContainer, kind: ContainerKind, restartCount: number): Promise<boolean> {
+  async #startContainer(pod: Pod, st: PodState, v: SyncView, c: SpecContainer, kind: ContainerKind, restartCount: number, pidTarget?: string): Promise<boolean> {
     const o = this.#o;
     const init = kind === 'init';
-    const ref = podRef(pod, containerFieldPath(c.name, init));
+    const where = kind === 'ephemeral' ? 'ephemeral' : init;
+    const ref = podRef(pod, containerFieldPath(c.name, where));
     const prefetched = st.prefetched?.container === c.name ? st.prefetched.outcome : undefined;
     st.prefetched = undefined;
-    const pulled = await (prefetched ?? o.images.ensure(pod, c, init));
+    const pulled = await (prefetched ?? o.images.ensure(pod, c, where));
     if (!pulled.ok) {
       st.waiting.set(c.name, { reason: pulled.reason, message: pulled.message });
       return false;
@@ -445,7 +463,7 @@ export class PodSyncer {
       await mkdir(join(podLogDir(o.logRoot, pod), c.name), { recursive: true });
       const cfg = await containerConfig({
         pod, container: c, kind, restartCount, image: c.image ?? '', volumes: st.volumes ?? new Map(), subPaths: o.volumes, podDir: o.volumes.podDir(st.uid),
-        podIPs: st.podIPs, source: o.source, node: o.node, hostsFile: pod.spec?.hostNetwork ? undefined : join(o.volumes.podDir(st.uid), 'etc-hosts'),
+        podIPs: st.podIPs, source: o.source, node: o.node, hostsFile: pod.spec?.hostNetwork ? undefined : join(o.volumes.podDir(st.uid), 'etc-hosts'), pidTarget,
       });
       id = await o.runtime.createContainer(st.sandboxId!, cfg, st.sandboxConfig!);
     } catch (err) {
@@ -479,7 +497,7 @@ export class PodSyncer {
         return true;
       }
     }
-    if (!init) o.prober.containerStarted(st.uid, c.name);
+    if (kind === 'app') o.prober.containerStarted(st.uid, c.name);
     return true;
   }
 
@@ -512,7 +530,7 @@ export class PodSyncer {
   async killContainer(pod: Pod, c: SpecContainer | undefined, id: string, graceSec: number, message: string, runPreStop = true): Promise<void> {
     const o = this.#o;
     const name = c?.name ?? '';
-    const init = Boolean(pod.spec?.initContainers?.some((x) => x.name === name));
+    const init = pod.spec?.ephemeralContainers?.some((x) => x.name === name) ? 'ephemeral' : Boolean(pod.spec?.initContainers?.some((x) => x.name === name));
     o.recorder.event(podRef(pod, containerFieldPath(name, init)), 'Normal', 'Killing', message);
     const t0 = o.clock.now();
     if (runPreStop && c?.lifecycle?.preStop) {
@@ -533,13 +551,13 @@ export class PodSyncer {
 
   async #status(pod: Pod, st: PodState, v: SyncView, terminating: boolean): Promise<PodStatus> {
     const o = this.#o;
-    const mk = async (c: SpecContainer): Promise<ContainerView> => {
+    const mk = async (c: SpecContainer, probed = true): Promise<ContainerView> => {
       const inst = v.rt.containers.get(c.name) ?? [];
       const current = await this.#observed(st, v, inst[0]);
       const previous = await this.#observed(st, v, inst[1]);
       const running = current?.state === 'running';
-      const started = running && o.prober.isStarted(st.uid, c.name, current!.id);
-      const cv: ContainerView = { ready: running && started && o.prober.isReady(st.uid, c.name, current!.id), started };
+      const started = probed && running && o.prober.isStarted(st.uid, c.name, current!.id);
+      const cv: ContainerView = { ready: probed && running && started && o.prober.isReady(st.uid, c.name, current!.id), started };
       if (current) cv.current = current;
       if (previous) cv.previous = previous;
       const w = st.waiting.get(c.name);
@@ -558,6 +576,11 @@ export class PodSyncer {
     if (terminating) view.terminating = true;
     for (const c of pod.spec?.initContainers ?? []) view.init.set(c.name, await mk(c));
     for (const c of pod.spec?.containers ?? []) view.app.set(c.name, await mk(c));
+    // Ephemeral containers are never probed, and never ready.
+    if (pod.spec?.ephemeralContainers?.length) {
+      view.ephemeral = new Map();
+      for (const c of pod.spec.ephemeralContainers) view.ephemeral.set(c.name, await mk(c as SpecContainer, false));
+    }
     st.view = view;
     return generatePodStatus(pod, view, o.clock.now());
   }

@@ -68,3 +68,44 @@ describe('generatePodStatus: reason and message', () => {
     assert.equal(s.message, undefined);
   });
 });
+
+describe('generatePodStatus: ephemeral containers', () => {
+  const pod: Pod = {
+    metadata: { name: 'p', uid: 'u' },
+    spec: {
+      restartPolicy: 'Always',
+      containers: [{ name: 'app', image: 'busybox' }],
+      ephemeralContainers: [{ name: 'dbg', image: 'busybox' }, { name: 'done', image: 'busybox' }, { name: 'new', image: 'alpine' }],
+    },
+  };
+  const inst = (id: string, state: 'running' | 'exited', exitCode = 0) => ({
+    id, state, image: 'docker.io/library/busybox:latest', imageRef: 'sha256:1', restartCount: 0, createdAt: 1000, startedAt: 2000, finishedAt: state === 'exited' ? 3000 : 0, exitCode, reason: '', message: '',
+  });
+  const view: PodView = {
+    sandboxReady: true,
+    podIPs: ['10.42.0.5'],
+    hostIPs: [],
+    init: new Map(),
+    app: new Map([['app', { current: inst('a1', 'running'), ready: true, started: true }]]),
+    ephemeral: new Map([
+      ['dbg', { current: inst('e1', 'running'), ready: false, started: false }],
+      ['done', { current: inst('e2', 'exited', 3), ready: false, started: false }],
+    ]),
+  };
+  it('are reported under ephemeralContainerStatuses, never ready, and count for neither phase nor readiness', () => {
+    const s = generatePodStatus(pod, view, 5000);
+    assert.equal(s.phase, 'Running');
+    assert.equal(s.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+    assert.deepEqual(s.ephemeralContainerStatuses?.map((e) => [e.name, e.ready, 'started' in e, Object.keys(e.state ?? {})[0], e.state?.terminated?.exitCode]), [
+      ['dbg', false, false, 'running', undefined],
+      ['done', false, false, 'terminated', 3],
+      ['new', false, false, 'waiting', undefined],
+    ]);
+    assert.equal(s.ephemeralContainerStatuses?.[2].state?.waiting?.reason, 'ContainerCreating');
+    assert.equal(s.ephemeralContainerStatuses?.[0].containerID, 'containerd://e1');
+  });
+  it('are absent from a pod that has none', () => {
+    const plain: Pod = { ...pod, spec: { ...pod.spec!, ephemeralContainers: undefined } };
+    assert.equal('ephemeralContainerStatuses' in generatePodStatus(plain, { ...view, ephemeral: undefined }, 5000), false);
+  });
+});

@@ -45,6 +45,8 @@ export interface PodView {
   hostIPs: string[];
   init: Map<string, ContainerView>;
   app: Map<string, ContainerView>;
+  /** The pod's ephemeral containers (kubectl debug), when it has any. */
+  ephemeral?: Map<string, ContainerView>;
   /** Set once the worker has decided the pod is over and nothing restarts (terminal phase). */
   terminalPhase?: 'Succeeded' | 'Failed';
   /** The pod is being torn down (deletion): containers that ended are not waiting for a restart. */
@@ -224,6 +226,18 @@ export function generatePodStatus(pod: Pod, view: PodView, now: number): PodStat
     status.podIPs = ips.map((ip) => ({ ip }));
   }
   if (initStatuses.length > 0) status.initContainerStatuses = initStatuses;
+  // Ephemeral containers count for neither phase nor readiness. Their statuses are the kubelet's
+  // (convertToAPIContainerStatuses as for init containers: ContainerCreating until created), without
+  // `started`, which only the prober sets and which never probes them.
+  const ephemeral = spec.ephemeralContainers ?? [];
+  if (ephemeral.length > 0) {
+    status.ephemeralContainerStatuses = ephemeral.map((c) => {
+      const s = containerStatus(c.name, c.image ?? '', view.ephemeral?.get(c.name), 'ContainerCreating');
+      delete s.started;
+      s.ready = false;
+      return s;
+    });
+  }
   // A reason and message belong to the phase they came with (an admission rejection, an eviction):
   // kept while the phase lasts, as the kubelet's generateAPIPodStatus does.
   if (phase === old.phase) {

@@ -214,3 +214,5 @@ function validateOnlyDeletedSchedulingGates(gates: { name: string }[], oldGates:
   });
   return errs;
 }
+
+export { validatePodEphemeralContainersUpdate } from './ephemeral.ts';

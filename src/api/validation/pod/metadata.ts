@@ -39,7 +39,7 @@ export function validatePodMetadataAndSpec(pod: Pod): FieldError[] {
   return errs;
 }
 
-const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 const SECCOMP_POD_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
 const SECCOMP_CONTAINER_PREFIX = 'container.seccomp.security.alpha.kubernetes.io/';

@@ -6,6 +6,7 @@ import { defineKind } from '../../kind.ts';
 import { statusOnly } from '../../rules.ts';
 import type { DeletionPolicy } from '../../store.ts';
 import { bindingSubresource, evictionSubresource } from './binding.ts';
+import { ephemeralContainersSubresource } from './ephemeral.ts';
 import { podFieldSelectors } from './fields.ts';
 import { podPrinter } from './printer.ts';
 import { podProxy } from './proxy.ts';
@@ -39,6 +40,7 @@ export const pods = defineKind<Pod>({
     status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: rules.validateStatusUpdate } },
     binding: bindingSubresource,
     eviction: evictionSubresource,
+    ephemeralcontainers: ephemeralContainersSubresource,
     log: streaming('Pod', ['get']),
     exec: streaming('PodExecOptions', ['create', 'get']),
     attach: streaming('PodAttachOptions', ['create', 'get']),
