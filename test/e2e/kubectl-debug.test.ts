@@ -71,9 +71,8 @@ describe('kubectl debug POD', () => {
 });
 
 describe('kubectl debug node/NAME', () => {
-  // kubectl 1.32 POSTs the node-debugging pod as protobuf, which the Pod kind does not accept yet
-  // (issue 16, item 8, another branch): a todo until then; it passes unchanged once it does.
-  it('creates the node-debugging pod', { todo: 'protobuf Pod bodies (issue 16, item 8)' }, async () => {
+  // kubectl 1.32 POSTs the node-debugging pod as protobuf.
+  it('creates the node-debugging pod', async () => {
     const r = await c.kubectl(['debug', `node/${node}`, '--image=busybox', '--attach=false', '--', 'true']);
     assert.equal(r.code, 0, r.stderr);
   });

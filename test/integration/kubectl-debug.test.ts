@@ -115,10 +115,8 @@ describe('pods/ephemeralcontainers', () => {
     assert.match(direct, /spec: Forbidden: pod updates may not change fields other than/);
   });
 
-  // kubectl 1.32 POSTs the copy (and a node-debugging pod) as application/vnd.kubernetes.protobuf;
-  // Pod protobuf bodies are issue 16 item 8 (another branch). Until then the server answers 415 and
-  // this stays a todo; it passes unchanged once Pods decode from protobuf.
-  it('kubectl debug --copy-to creates a copy of the pod with the debugging container', { todo: 'protobuf Pod bodies (issue 16, item 8)' }, async () => {
+  // kubectl 1.32 POSTs the copy (and a node-debugging pod) as application/vnd.kubernetes.protobuf.
+  it('kubectl debug --copy-to creates a copy of the pod with the debugging container', async () => {
     const r = await kubectl(['debug', 'web', '--image=busybox', '--copy-to=web-copy', '--container=dbg', '--attach=false', '--', 'sleep', '1000']);
     assert.equal(r.code, 0, r.stderr);
     const copy = await getPod('web-copy');
