@@ -79,8 +79,8 @@ async function createNamespace(c: BenchClient, name: string): Promise<void> {
   await c.expect(201, 'POST', '/api/v1/namespaces', JSON.stringify({ metadata: { name } }));
 }
 
-/** Creates `n` pods in `ns` with `concurrency` requests in flight; returns per-request latencies and the wall time. */
-async function createPods(c: BenchClient, ns: string, n: number, concurrency: number, prefix = 'p'): Promise<{ lat: number[]; seconds: number }> {
+/** POSTs `n` bodies to `path` with `concurrency` requests in flight; returns per-request latencies and the wall time. */
+async function createMany(c: BenchClient, path: string, n: number, concurrency: number, body: (i: number) => unknown): Promise<{ lat: number[]; seconds: number }> {
   const lat: number[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -88,14 +88,19 @@ async function createPods(c: BenchClient, ns: string, n: number, concurrency: nu
     Array.from({ length: concurrency }, async () => {
       while (next < n) {
         const i = next++;
-        const body = JSON.stringify(benchPod(`${prefix}-${i}`, i));
+        const text = JSON.stringify(body(i));
         const s = performance.now();
-        await c.expect(201, 'POST', `/api/v1/namespaces/${ns}/pods`, body);
+        await c.expect(201, 'POST', path, text);
         lat.push(performance.now() - s);
       }
     }),
   );
   return { lat, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Creates `n` pods in `ns`. */
+function createPods(c: BenchClient, ns: string, n: number, concurrency: number, prefix = 'p'): Promise<{ lat: number[]; seconds: number }> {
+  return createMany(c, `/api/v1/namespaces/${ns}/pods`, n, concurrency, (i) => benchPod(`${prefix}-${i}`, i));
 }
 
 function sleepUntil(t: number): Promise<void> {
@@ -302,22 +307,8 @@ function benchApp(name: string, i: number): unknown {
   };
 }
 
-async function createApps(c: BenchClient, ns: string, n: number, concurrency: number, prefix = 'a'): Promise<{ lat: number[]; seconds: number }> {
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const body = JSON.stringify(benchApp(`${prefix}-${i}`, i));
-        const s = performance.now();
-        await c.expect(201, 'POST', `/apis/bench.tinykube.io/v1/namespaces/${ns}/benchapps`, body);
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  return { lat, seconds: (performance.now() - t0) / 1000 };
+function createApps(c: BenchClient, ns: string, n: number, concurrency: number, prefix = 'a'): Promise<{ lat: number[]; seconds: number }> {
+  return createMany(c, `/apis/bench.tinykube.io/v1/namespaces/${ns}/benchapps`, n, concurrency, (i) => benchApp(`${prefix}-${i}`, i));
 }
 
 async function main(): Promise<void> {

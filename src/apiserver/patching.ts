@@ -3,17 +3,16 @@
 // Server-side apply creates the object when it is missing.
 
 import type { KubeObject } from '../api/types.ts';
-import { modelNameForKind } from '../api/models.ts';
 import type { Store, WriteAdmission, WriteOptions } from '../registry/store.ts';
 import type { Clock } from '../util/clock.ts';
 import { badRequest, notFound, StatusError } from '../util/status.ts';
 import { rfc3339 } from '../util/clock.ts';
-import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, decodePatchBody, modelSchema, patchTypeOf } from './patch/index.ts';
+import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, decodePatchBody, patchTypeOf } from './patch/index.ts';
 import { parseFieldValidation, typeErrors } from './decode/fields.ts';
 import { conversionError, goFormat, goJSON, patchInvalid } from './decode/unstructured.ts';
 import { checkKindFields } from './decoding.ts';
 import { maxBodyBytes } from './respond.ts';
-import { customResourcePatchSchema } from './patch/crd-schema.ts';
+import { patchSchemaOf } from './fieldmanager.ts';
 import { queryBool } from '../api/queryparams.ts';
 
 export interface PatchRequest {
@@ -47,9 +46,8 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
   const patch = decodePatchBody(type, p.body);
   const info = store.info;
   // Built-in kinds merge by their client-node models; custom resources by their structural schema.
-  const crSchema = 'model' in store.kind.schema ? undefined : customResourcePatchSchema(store.kind.schema.openAPIV3);
-  const typeName = crSchema ? crSchema.root : modelNameForKind(info.group, info.version, info.kind);
-  const schema = crSchema ? crSchema.schema : modelSchema;
+  const { schema, typeName } = patchSchemaOf(store.kind);
+  const custom = 'openAPIV3' in store.kind.schema;
   const mode = parseFieldValidation(query.get('fieldValidation'));
   const dryRun = query.getAll('dryRun').length > 0;
   const manager = query.get('fieldManager') ?? '';
@@ -104,7 +102,7 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
         next = applyStrategicMergePatch(cur, patch, schema, typeName);
         break;
     }
-    if (!crSchema) notDecodable(info, type, patch, next);
+    if (!custom) notDecodable(info, type, patch, next);
     const obj = check(next);
     // A resourceVersion in the patch is a precondition: a mismatch is a conflict, not an overwrite.
     const want = obj.metadata?.resourceVersion;

@@ -232,10 +232,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     // A verb the kind does not serve (a review's get, a namespace's deletecollection) is a 405, as in kube-apiserver.
     if (!info.subresource && !kind.info.verbs.includes(info.verb)) throw methodNotAllowed();
     // Who writes, for metadata.managedFields (server-side apply records its own).
-    const manager = managerOf(req, query);
-    if (manager !== undefined && (info.verb === 'create' || info.verb === 'update' || info.verb === 'patch')) {
-      validateFieldManager(manager, info.verb === 'create' ? 'CreateOptions' : info.verb === 'update' ? 'UpdateOptions' : 'PatchOptions');
-    }
+    // Reads skip it: only create, update and patch record a manager.
+    const writes = info.verb === 'create' || info.verb === 'update' || info.verb === 'patch';
+    const manager = writes ? managerOf(req, query) : undefined;
+    if (manager !== undefined) validateFieldManager(manager, info.verb === 'create' ? 'CreateOptions' : info.verb === 'update' ? 'UpdateOptions' : 'PatchOptions');
     const track = trackWrite(kind, manager, info.subresource || undefined, clock);
     const write = (name = info.name) => {
       const attrs = admissionAttributes('CREATE', store, info, ns, user, query, name);

@@ -129,7 +129,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async close() {
       if (closed) return;
       closed = true;
-      registry.stop();
       crds.stop();
       eventTTL.stop();
       compactor.stop();

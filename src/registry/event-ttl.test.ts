@@ -73,7 +73,6 @@ test('events expire ttl after their last write, before or after the server start
     assert.equal(ttl.pending, 0);
   } finally {
     ttl.stop();
-    registry.stop();
     await backend.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -114,7 +114,6 @@ export class Registry {
     if (classes) for (const sys of SYSTEM_PRIORITY_CLASS_OBJECTS) await createIfMissing(classes, structuredClone(sys) as unknown as KubeObject);
   }
 
-  stop(): void {}
 }
 
 async function createIfMissing(store: Store, obj: KubeObject): Promise<void> {

@@ -2,14 +2,10 @@
 // Store.guaranteedUpdate): the parts an update must keep are moved from it, not copied, and nothing
 // writes to them afterwards.
 
-import type { FieldError } from '../api/field.ts';
 import type { KubeObject } from '../api/types.ts';
-import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation/meta.ts';
-import { isDNS1123Label, isDNS1123Subdomain, type NameValidator } from '../api/validation/names.ts';
-import type { KindStrategy } from './kind.ts';
+import { isDNS1123Subdomain, type NameValidator } from '../api/validation/names.ts';
 
 export const subdomainName: NameValidator = (name) => isDNS1123Subdomain(name);
-export const labelName: NameValidator = (name) => isDNS1123Label(name);
 
 /** Keep what a main-resource update must not touch (status), as Kubernetes' strategies do. */
 export function keepStatus<T extends object>(obj: T, old: T): void {
@@ -31,13 +27,4 @@ export function restFromOld<T extends object>(obj: T, old: T, keep?: string): vo
 /** A status update changes only status. */
 export function statusOnly<T extends object>(obj: T, old: T): void {
   restFromOld(obj, old, 'status');
-}
-
-/** ObjectMeta's own rules only: for kinds whose content Kubernetes does not validate further. */
-export function metaOnly(namespaced: boolean, nameFn: NameValidator = subdomainName, kubeFinalizers = true): KindStrategy<KubeObject> {
-  const rules = { namespaced, nameFn, kubeFinalizers };
-  return {
-    validate: (o: KubeObject): FieldError[] => validateObjectMeta(o.metadata, rules),
-    validateUpdate: (o: KubeObject, old: KubeObject): FieldError[] => validateObjectMetaUpdate(o.metadata, old.metadata, rules),
-  };
 }

@@ -40,7 +40,6 @@ before(async () => {
 
 after(async () => {
   chain.stop();
-  registry.stop();
   await backend.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -265,17 +265,17 @@ async function followFile(file: string, position: number, fmt: LogFormatter, ctl
         return false;
       }
     }
-    let any = false;
+    let readSome = false;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, position);
       if (bytesRead === 0) break;
-      any = true;
+      readSome = true;
       position += bytesRead;
       const { records, rest } = splitRecords(Buffer.concat([pending, buf.subarray(0, bytesRead)]));
       pending = Buffer.from(rest);
       for (const r of records) {
         await fmt.write(r);
-        if (fmt.full) return any;
+        if (fmt.full) return readSome;
       }
     }
     // Rotated (renamed away and recreated) or truncated: continue with the new file from its start.
@@ -287,7 +287,7 @@ async function followFile(file: string, position: number, fmt: LogFormatter, ctl
       pending = Buffer.alloc(0);
       return (await drain()) || true;
     }
-    return any;
+    return readSome;
   };
 
   try {
