@@ -85,7 +85,26 @@ export function fieldErrorMessage(e: FieldError): string {
   }
 }
 
+/**
+ * A bad value as Go prints it (`%#v` of a map or struct), for the messages kube-apiserver renders
+ * from typed values: `map[string]string{"app":"web"}`, `v1.LabelSelector{...}`.
+ */
+export class GoValue {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/** Go's `%#v` of a map[string]string: keys sorted, `nil` maps as `map[string]string(nil)`. */
+export function goStringMap(m: Record<string, string> | undefined | null): GoValue {
+  if (!m) return new GoValue('map[string]string(nil)');
+  const keys = Object.keys(m).sort();
+  return new GoValue(`map[string]string{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(m[k])}`).join(', ')}}`);
+}
+
 function renderValue(v: unknown): string {
+  if (v instanceof GoValue) return v.text;
   if (v === undefined) return '""';
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);

@@ -23,3 +23,27 @@ export interface KubeObject {
   metadata?: ObjectMeta;
   [key: string]: unknown;
 }
+
+// Workloads (apps/v1, batch/v1, policy/v1) and their history. Their status fields are written by
+// controllers through the status subresource; the mutable forms let the strategies set them.
+import type * as apps from 'kubernetes-types/apps/v1.js';
+import type * as batch from 'kubernetes-types/batch/v1.js';
+import type * as policy from 'kubernetes-types/policy/v1.js';
+export type {
+  DeploymentSpec, DeploymentStatus, DeploymentCondition, DeploymentStrategy, RollingUpdateDeployment,
+  ReplicaSetSpec, ReplicaSetStatus, ReplicaSetCondition,
+  DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy, RollingUpdateDaemonSet, DaemonSetCondition,
+  StatefulSetSpec, StatefulSetStatus, StatefulSetUpdateStrategy, RollingUpdateStatefulSetStrategy, StatefulSetCondition,
+  StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetOrdinals,
+} from 'kubernetes-types/apps/v1.js';
+export type { JobSpec, JobStatus, JobCondition, CronJobSpec, CronJobStatus, JobTemplateSpec, PodFailurePolicy, PodFailurePolicyRule, UncountedTerminatedPods, SuccessPolicy } from 'kubernetes-types/batch/v1.js';
+export type { PodDisruptionBudgetSpec, PodDisruptionBudgetStatus, Eviction } from 'kubernetes-types/policy/v1.js';
+export type Deployment = Mutable<Omit<apps.Deployment, 'metadata'>> & { metadata?: ObjectMeta };
+export type ReplicaSet = Mutable<Omit<apps.ReplicaSet, 'metadata'>> & { metadata?: ObjectMeta };
+export type DaemonSet = Mutable<Omit<apps.DaemonSet, 'metadata'>> & { metadata?: ObjectMeta };
+export type StatefulSet = Mutable<Omit<apps.StatefulSet, 'metadata'>> & { metadata?: ObjectMeta };
+export type ControllerRevision = Mutable<Omit<apps.ControllerRevision, 'metadata'>> & { metadata?: ObjectMeta };
+export type Job = Mutable<Omit<batch.Job, 'metadata'>> & { metadata?: ObjectMeta };
+export type CronJob = Mutable<Omit<batch.CronJob, 'metadata'>> & { metadata?: ObjectMeta };
+export type PodDisruptionBudget = Mutable<Omit<policy.PodDisruptionBudget, 'metadata'>> & { metadata?: ObjectMeta };
+export type ReplicationController = Mutable<Omit<core.ReplicationController, 'metadata'>> & { metadata?: ObjectMeta };

@@ -29,7 +29,8 @@ test('trimPodForCache keeps what scheduling and the controllers read, drops the 
     status: {
       phase: 'Running', podIP: '10.0.0.1', startTime: '2026-01-01T00:00:00Z', nominatedNodeName: 'n2',
       conditions: [{ type: 'Ready', status: 'True' }],
-      containerStatuses: [{ name: 'app', image: 'nginx', imageID: '', ready: true, restartCount: 0 }],
+      containerStatuses: [{ name: 'app', image: 'nginx', imageID: '', ready: true, restartCount: 2, state: { running: { startedAt: '2026-01-01T00:00:00Z' } }, lastState: { terminated: { exitCode: 1, reason: 'Error', message: 'boom' } } },
+        { name: 'side', image: 'nginx', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 3, reason: 'Error', message: 'long text' } } }],
     },
   };
   const before = JSON.stringify(pod);
@@ -43,6 +44,7 @@ test('trimPodForCache keeps what scheduling and the controllers read, drops the 
   assert.deepEqual(t.spec!.initContainers, [{ name: 'init', image: 'busybox', resources: { requests: { cpu: '1' } }, restartPolicy: 'Always' }]);
   assert.equal(t.spec!.ephemeralContainers, undefined);
   for (const k of ['nodeName', 'schedulerName', 'priority', 'nodeSelector', 'tolerations', 'overhead', 'volumes'] as const) assert.deepEqual(t.spec![k], pod.spec![k], k);
-  assert.deepEqual(t.status, { phase: 'Running', podIP: '10.0.0.1', startTime: '2026-01-01T00:00:00Z', nominatedNodeName: 'n2', conditions: [{ type: 'Ready', status: 'True' }] });
+  assert.deepEqual(t.status, { phase: 'Running', podIP: '10.0.0.1', startTime: '2026-01-01T00:00:00Z', nominatedNodeName: 'n2', conditions: [{ type: 'Ready', status: 'True' }],
+    containerStatuses: [{ name: 'app', ready: true, restartCount: 2 }, { name: 'side', ready: false, restartCount: 0, state: { terminated: { exitCode: 3, reason: 'Error' } } }] });
   assert.equal(t.apiVersion, 'v1');
 });

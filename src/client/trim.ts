@@ -2,10 +2,11 @@
 // kube-scheduler drops managedFields the same way). At 150,000 pods these caches were most of the
 // server's heap: a pod's env, probes, mounts, container statuses and kubectl's last-applied copy of
 // itself are read by neither. What they do read stays whole: metadata (labels, owners, finalizers,
-// deletion), the spec apart from the containers' runtime details, and the pod-level status.
+// deletion), the spec apart from the containers' runtime details, the pod-level status, and of the
+// container statuses the restart counts and exit codes.
 //
 // Both only ever PATCH pods, so no write is built from a trimmed copy.
-import type { Container, Pod } from '../api/types.ts';
+import type { Container, ContainerStatus, Pod, PodStatus } from '../api/types.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -16,6 +17,14 @@ function trimContainer(c: Container): Container {
   if (c.resources !== undefined) out.resources = c.resources;
   if (c.ports !== undefined) out.ports = c.ports;
   if (c.restartPolicy !== undefined) out.restartPolicy = c.restartPolicy;
+  return out;
+}
+
+/** A container status as the workload controllers read it: restarts, readiness, how it ended. */
+function trimContainerStatus(s: ContainerStatus): ContainerStatus {
+  const out: ContainerStatus = { name: s.name, ready: s.ready, restartCount: s.restartCount } as ContainerStatus;
+  const t = s.state?.terminated;
+  if (t) out.state = { terminated: { exitCode: t.exitCode, reason: t.reason } };
   return out;
 }
 
@@ -36,7 +45,10 @@ export function trimPodForCache(pod: Pod): Pod {
     delete out.spec.ephemeralContainers;
   }
   if (pod.status) {
-    const { containerStatuses: _c, initContainerStatuses: _i, ephemeralContainerStatuses: _e, ...status } = pod.status;
+    const { containerStatuses, initContainerStatuses: _i, ephemeralContainerStatuses: _e, ...rest } = pod.status;
+    const status: PodStatus = rest;
+    // Workload controllers rank pods by restarts and the Job controller reads exit codes.
+    if (containerStatuses) status.containerStatuses = containerStatuses.map(trimContainerStatus);
     out.status = status;
   }
   return out;

@@ -20,7 +20,17 @@ export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 /** Pod index: spec.nodeName ("" for unbound pods). */
 export const POD_BY_NODE = 'nodeName';
 
+/** Pod index: metadata.namespace (workload controllers look for orphans in their namespace). */
+export const POD_BY_NAMESPACE = 'namespace';
+/** Pod index: the uid of the controlling owner (none for pods without one). */
+export const POD_BY_CONTROLLER = 'controller';
+
 const podByNode: IndexFunc<Pod> = (p) => [p.spec?.nodeName ?? ''];
+const podByNamespace: IndexFunc<Pod> = (p) => [p.metadata?.namespace ?? ''];
+const podByController: IndexFunc<Pod> = (p) => {
+  const ref = p.metadata?.ownerReferences?.find((r) => r?.controller === true);
+  return ref?.uid ? [ref.uid] : [];
+};
 
 export class SharedInformers {
   readonly client: ApiClient;
@@ -35,10 +45,10 @@ export class SharedInformers {
     this.#onError = options.onError ?? (() => {});
   }
 
-  /** All pods, indexed by POD_BY_NODE. */
+  /** All pods, indexed by POD_BY_NODE, POD_BY_NAMESPACE and POD_BY_CONTROLLER. */
   pods(): Informer<Pod> {
     // Cached trimmed (client/trim.ts): the controllers read metadata, nodeName, tolerations and phase.
-    return this.#get('pods', () => new Informer<Pod>(transformListWatch(listWatch<Pod>(this.client, Pods), trimPodForCache), { clock: this.#clock, onError: this.#onError, indexers: { [POD_BY_NODE]: podByNode } }));
+    return this.#get('pods', () => new Informer<Pod>(transformListWatch(listWatch<Pod>(this.client, Pods), trimPodForCache), { clock: this.#clock, onError: this.#onError, indexers: { [POD_BY_NODE]: podByNode, [POD_BY_NAMESPACE]: podByNamespace, [POD_BY_CONTROLLER]: podByController } }));
   }
 
   nodes(): Informer<Node> {
