@@ -19,6 +19,9 @@ export const ServiceAccounts: ResourceRef = { apiVersion: 'v1', resource: 'servi
 export const Leases: ResourceRef = { apiVersion: 'coordination.k8s.io/v1', resource: 'leases' };
 export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions' };
 export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource: 'events' };
+export const ReplicaSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'replicasets' };
+export const ReplicationControllers: ResourceRef = { apiVersion: 'v1', resource: 'replicationcontrollers' };
+export const PodTemplates: ResourceRef = { apiVersion: 'v1', resource: 'podtemplates' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
