@@ -22,6 +22,7 @@ export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource:
 export const ReplicaSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'replicasets' };
 export const ReplicationControllers: ResourceRef = { apiVersion: 'v1', resource: 'replicationcontrollers' };
 export const PodTemplates: ResourceRef = { apiVersion: 'v1', resource: 'podtemplates' };
+export const PodDisruptionBudgets: ResourceRef = { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */

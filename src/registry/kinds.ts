@@ -16,6 +16,7 @@ import { customResourceDefinitions } from './apiextensions/customresourcedefinit
 import { replicaSets } from './apps/replicasets/kind.ts';
 import { replicationControllers } from './core/replicationcontrollers/kind.ts';
 import { podTemplates } from './core/podtemplates/kind.ts';
+import { podDisruptionBudgets } from './policy/poddisruptionbudgets/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, podDisruptionBudgets];
