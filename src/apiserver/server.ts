@@ -219,7 +219,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await admissionReady;
         await admission.admit(attrs, body, undefined);
         await admission.validate(attrs, body, undefined);
-        await sub.create({ store, namespace: ns, name: info.name, body, dryRun: isDryRun(query), clock });
+        await sub.create({ store, stores: registry, namespace: ns, name: info.name, body, dryRun: isDryRun(query), clock });
         return writeJSON(req, res, 201, successStatus());
       }
       if (sub.scale) {

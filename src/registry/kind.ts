@@ -25,11 +25,19 @@ export interface GroupVersionKind {
 /** What a create-like subresource (pods/binding, pods/eviction) gets: its decoded body and the parent's store. */
 export interface SubresourceCreateContext {
   store: Store;
+  /** Other kinds' stores, for a subresource whose action reads or writes them (pods/eviction: PodDisruptionBudgets). */
+  stores: StoreLookup;
   namespace: string | undefined;
   name: string;
   body: Record<string, unknown>;
   dryRun: boolean;
   clock: Clock;
+}
+
+/** The registry as a subresource sees it (implemented by Registry). */
+export interface StoreLookup {
+  /** The store (of the preferred version) of a kind, or undefined when the server does not serve it. */
+  tryStore(resource: string, group?: string): Store | undefined;
 }
 
 /**

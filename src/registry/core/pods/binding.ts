@@ -1,5 +1,4 @@
-// pods/binding (the scheduler's write: spec.nodeName once, and the PodScheduled condition) and
-// pods/eviction (a delete that PodDisruptionBudgets will gate; tinykube has none yet).
+// pods/binding: the scheduler's write (spec.nodeName once, and the PodScheduled condition).
 
 import { invalidError } from '../../../api/field.ts';
 import type { Binding, KubeObject, Pod } from '../../../api/types.ts';
@@ -39,20 +38,6 @@ export const bindingSubresource: SubresourceDefinition<Pod> = {
       setCondition(pod, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(clock.now()) });
       return pod;
     }, { subresource: 'binding', dryRun, retryConflicts: true });
-  },
-};
-
-export const evictionSubresource: SubresourceDefinition<Pod> = {
-  verbs: ['create'],
-  kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-  openapi: true,
-  async create({ store, namespace, name, body, dryRun }) {
-    const opts = (body.deleteOptions ?? {}) as { gracePeriodSeconds?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } };
-    const grace = typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined;
-    const preconditions: { uid?: string; resourceVersion?: string } = {};
-    if (typeof opts.preconditions?.uid === 'string') preconditions.uid = opts.preconditions.uid;
-    if (typeof opts.preconditions?.resourceVersion === 'string') preconditions.resourceVersion = opts.preconditions.resourceVersion;
-    await store.delete(namespace, name, { gracePeriodSeconds: grace, preconditions, dryRun });
   },
 };
 
