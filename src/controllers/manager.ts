@@ -18,6 +18,7 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
+import { DISRUPTION_COMPONENT, DisruptionController } from './disruption/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   namespace?: false;
   /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
   serviceAccount?: false;
+  /** The disruption controller (PodDisruptionBudgets' status); false disables it. */
+  disruption?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -46,6 +49,7 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  disruption?: DisruptionController;
   stop(): Promise<void>;
 }
 
@@ -56,12 +60,13 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const onError = o.onError ?? ((err: unknown) => console.error(`tinykube: controllers: ${err instanceof Error ? err.message : String(err)}`));
   const informers = new SharedInformers(client, { clock, onError });
   const events = new ApiEventSink(client, clock, NODE_CONTROLLER_COMPONENT);
+  const disruptionEvents = new ApiEventSink(client, clock, DISRUPTION_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.disruption?.stop()]);
       await informers.stop();
-      await events.flush();
+      await Promise.all([events.flush(), disruptionEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -69,10 +74,12 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client, informers, clock, onError });
   if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
+  if (o.disruption !== false) out.disruption = new DisruptionController({ client, informers, clock, events: disruptionEvents, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
   out.namespace?.start();
   out.serviceAccount?.start();
   out.rootCAPublisher?.start();
+  out.disruption?.start();
   out.nodeLifecycle?.start();
   out.garbageCollector?.start();
   out.podGC?.start();
