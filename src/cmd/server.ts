@@ -35,10 +35,12 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   // on both ends of the same event loop. A burst (50 bindings at once) opening 50 of them cost
   // ~250 ms before the first binding answered; 16 kept-alive sockets carry thousands of requests a
   // second without that.
-  const clientFor = (userAgent: string) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 });
+  // Each watch holds a socket for good, and the controllers watch many kinds (the garbage collector
+  // every one the server serves): their client gets room for those beside its 16 for requests.
+  const clientFor = (userAgent: string, watches = 0) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 + watches });
   try {
     if (opts.controllers !== false) {
-      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager'), clock: opts.clock, options: { rootCA: cp.pki.caCertPem, ...opts.controllerOptions } }));
+      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager', 64), clock: opts.clock, options: { rootCA: cp.pki.caCertPem, ...opts.controllerOptions } }));
     }
     if (opts.scheduler !== false) {
       const client = clientFor('tinykube-scheduler');
