@@ -18,6 +18,7 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
+import { DeploymentController } from './deployment/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   namespace?: false;
   /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
   serviceAccount?: false;
+  /** The deployment controller (rolls Deployments out through ReplicaSets); false disables it. */
+  deployment?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -46,6 +49,7 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  deployment?: DeploymentController;
   stop(): Promise<void>;
 }
 
@@ -59,7 +63,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.deployment?.stop()]);
       await informers.stop();
       await events.flush();
     },
@@ -70,7 +74,9 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
+  if (o.deployment !== false) out.deployment = new DeploymentController({ client, informers, clock, onError });
   out.namespace?.start();
+  out.deployment?.start();
   out.serviceAccount?.start();
   out.rootCAPublisher?.start();
   out.nodeLifecycle?.start();
