@@ -76,6 +76,11 @@ test('newRSNewReplicas: within maxSurge and never beyond desired; Recreate takes
     const newRS = rs('new', c.current);
     assert.equal(r.newRSNewReplicas(c.d, [rs('old', c.old), newRS], newRS), c.want, c.name);
   }
+  // An old ReplicaSet shrunk to 8 whose 10 pods are not yet deleted holds 10: no room for more new pods.
+  const d = deploy(10, { surge: 1, unavailable: 1 });
+  const newRS = rs('new', 1);
+  assert.equal(r.newRSNewReplicas(d, [rs('old', 8, { actual: 10 }), newRS], newRS), 1);
+  assert.equal(r.newRSNewReplicas(d, [rs('old', 8), newRS], newRS), 3);
 });
 
 test('proportional scaling spreads a resize over active ReplicaSets by their share', () => {
@@ -148,6 +153,8 @@ test('scaling old ReplicaSets down: unhealthy replicas first, then within maxUna
   const sick1 = rs('sick1', 4, { available: 2, createdAt: T0 });
   const sick2 = rs('sick2', 6, { available: 4, createdAt: T0 + 1000 });
   assert.deepEqual(r.cleanupUnhealthy([sick2, sick1], 3).map((s) => [s.rs.metadata?.name, s.replicas]), [['sick1', 2], ['sick2', 5]]);
+  // Availability an old ReplicaSet's status still shows beyond its new size is not counted on.
+  assert.deepEqual(r.scaleDownOld(d, [rs('old', 8, { available: 10 }), rs('new', 3, { available: 1 })], [rs('old', 8, { available: 10 })]), []);
   // Nothing available beyond the minimum: nothing goes.
   assert.deepEqual(r.scaleDownOld(d, [rs('old', 10, { available: 9 }), rs('new', 1, { available: 0 })], [old]), []);
 });

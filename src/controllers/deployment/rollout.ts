@@ -224,12 +224,28 @@ export function proportionalScale<T extends ReplicaSet>(d: Deployment, newRS: T 
   return all.map((rs, i) => ({ rs, replicas: sizes[i] }));
 }
 
+/**
+ * The pods the ReplicaSets hold: each its desired count, or more while its status still shows pods
+ * it was told to shed. (Kubernetes counts only spec.replicas, so for a moment after an old
+ * ReplicaSet is shrunk, before its controller has deleted the pods, a rollout may run more than
+ * replicas + maxSurge pods; counting them keeps the bound.)
+ */
+export const podsHeld = (rss: readonly (ReplicaSet | undefined)[]): number => sum(rss, (rs) => Math.max(replicasOf(rs), rs.status?.replicas ?? 0));
+
+/**
+ * The available pods the ReplicaSets will keep: a ReplicaSet shrunk below its available count keeps
+ * at most its new size. (Kubernetes sums status.availableReplicas, which until the ReplicaSet's
+ * controller catches up still counts the pods being deleted, and may then scale old ReplicaSets
+ * down below desired - maxUnavailable.)
+ */
+export const availableKept = (rss: readonly (ReplicaSet | undefined)[]): number => sum(rss, (rs) => Math.min(replicasOf(rs), rs.status?.availableReplicas ?? 0));
+
 /** NewRSNewReplicas: how large the new ReplicaSet may be now (rolling: within maxSurge; recreate: all). */
 export function newRSNewReplicas(d: Deployment, allRSs: readonly (ReplicaSet | undefined)[], newRS: ReplicaSet): number {
   const desired = desiredOf(d);
   if (!isRollingUpdate(d)) return desired;
   const surge = scaledValue(d.spec?.strategy?.rollingUpdate?.maxSurge ?? 0, desired, true);
-  const current = specReplicas(allRSs);
+  const current = podsHeld(allRSs);
   const maxTotal = desired + surge;
   if (current >= maxTotal) return replicasOf(newRS);
   return replicasOf(newRS) + Math.min(maxTotal - current, desired - replicasOf(newRS));
@@ -265,7 +281,7 @@ export function cleanupUnhealthy<T extends ReplicaSet>(oldRSs: readonly T[], max
  */
 export function scaleDownOld<T extends ReplicaSet>(d: Deployment, allRSs: readonly (ReplicaSet | undefined)[], oldRSs: readonly T[]): ScaleStep<T>[] {
   const minAvailable = desiredOf(d) - maxUnavailable(d);
-  const available = availableReplicas(allRSs);
+  const available = availableKept(allRSs);
   if (available <= minAvailable) return [];
   const budget = available - minAvailable;
   const steps: ScaleStep<T>[] = [];
