@@ -7,7 +7,7 @@ import { fromLabelSelector } from '../../../api/labels.ts';
 import { validateDeployment, validateDeploymentStatusUpdate, validateDeploymentUpdate } from '../../../api/validation/deployments.ts';
 import { semanticDeepEqual } from '../../../api/equality.ts';
 import { defineKind } from '../../kind.ts';
-import { keepStatus, statusOnly } from '../../rules.ts';
+import { keepStatus, specReplicasScale, statusOnly } from '../../rules.ts';
 import { deploymentPrinter } from './printer.ts';
 
 /**
@@ -71,16 +71,6 @@ export const deployments = defineKind<Deployment>({
         validateUpdate: validateDeploymentStatusUpdate,
       },
     },
-    scale: {
-      verbs: ['get', 'patch', 'update'],
-      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
-      openapi: true,
-      scale: {
-        get: (d) => ({ spec: { replicas: d.spec?.replicas ?? 0 }, status: { replicas: d.status?.replicas ?? 0, selector: selectorString(d) } }),
-        setReplicas: (d, n) => {
-          d.spec = { ...d.spec!, replicas: n };
-        },
-      },
-    },
+    scale: specReplicasScale(validateDeploymentUpdate, selectorString),
   },
 });
