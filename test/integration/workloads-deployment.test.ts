@@ -72,6 +72,11 @@ describe('Deployment controller', () => {
     assert.equal(d?.metadata?.annotations?.['deployment.kubernetes.io/revision'], '1');
     assert.deepEqual([cond(d, 'Available')?.status, cond(d, 'Available')?.reason], ['True', 'MinimumReplicasAvailable']);
     assert.deepEqual([cond(d, 'Progressing')?.status, cond(d, 'Progressing')?.reason, cond(d, 'Progressing')?.message], ['True', 'NewReplicaSetAvailable', `ReplicaSet "web-${firstHash}" has successfully progressed.`]);
+    const describedDeploy = await kubectlOk(['describe', 'deployment', 'web']);
+    assert.match(describedDeploy, /StrategyType:\s+RollingUpdate\n/);
+    assert.match(describedDeploy, /RollingUpdateStrategy:\s+25% max unavailable, 25% max surge\n/);
+    assert.match(describedDeploy, new RegExp(`NewReplicaSet:\\s+web-${firstHash} \\(3/3 replicas created\\)`));
+    assert.match(describedDeploy, new RegExp(`ScalingReplicaSet\\s+\\S+\\s+deployment-controller\\s+Scaled up replica set web-${firstHash} from 0 to 3`));
     const status = await kubectlOk(['rollout', 'status', 'deployment/web', '--timeout=30s']);
     assert.match(status, /deployment "web" successfully rolled out/);
     const events = await c.client.list<Event>(Events, NS, { fieldSelector: 'involvedObject.name=web,involvedObject.kind=Deployment' });
