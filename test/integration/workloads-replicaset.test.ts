@@ -148,6 +148,25 @@ describe('ReplicaSet controller', () => {
     assert.match(sel.stderr, /spec\.selector: Invalid value: v1\.LabelSelector\{MatchLabels:map\[string\]string\{"app":"web", "x":"y"\}, MatchExpressions:\[\]v1\.LabelSelectorRequirement\(nil\)\}: field is immutable/);
   });
 
+  it('cascades deletion to its pods: background, foreground, and orphan', async () => {
+    for (const [name, cascade] of [['bg', 'background'], ['fg', 'foreground'], ['orph', 'orphan']] as const) {
+      await c.client.create(ReplicaSets, NS, rsManifest(name, 2));
+      await pods.until((ps) => ps.filter(ownedBy(name)).filter(isPodReady).length === 2, `2 pods of ${name}`);
+      const names = pods.items().filter(ownedBy(name)).map((p) => p.metadata!.name!);
+      const r = await c.kubectl(['delete', 'rs', name, `--cascade=${cascade}`]);
+      assert.equal(r.code, 0, r.stderr);
+      if (cascade === 'orphan') {
+        // The pods stay, released: no owner reference left.
+        await pods.until((ps) => names.every((n) => ps.some((p) => p.metadata?.name === n && !p.metadata?.ownerReferences?.length && !p.metadata?.deletionTimestamp)), 'orphaned pods');
+        for (const n of names) await c.client.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
+      } else {
+        // kubectl waits for the ReplicaSet to be gone; foreground means its pods went first.
+        await pods.until((ps) => names.every((n) => !ps.some((p) => p.metadata?.name === n)), `pods of ${name} deleted`);
+      }
+      await assert.rejects(c.client.get(ReplicaSets, NS, name), /not found/);
+    }
+  });
+
   it('reported no unexpected controller errors', () => {
     assert.deepEqual(c.controllerErrors.map(String), []);
   });
