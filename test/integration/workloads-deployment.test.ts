@@ -218,6 +218,24 @@ describe('Deployment controller', () => {
     assert.equal(overlap, false, 'old and new pods never coexisted');
   });
 
+  it('resized in mid-rollout, old and new ReplicaSets grow in proportion', async () => {
+    await kubectlOk(['create', 'deployment', 'prop', '--image=busybox', '--replicas=10']);
+    await kubectlOk(['patch', 'deployment', 'prop', '-p', '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":3,"maxUnavailable":2}}}}']);
+    await deploys.until(rolledOut('prop', 10), 'prop rolled out');
+    // A new template whose pods never start: the rollout stops at 8 old + 5 new (13 = 10 + maxSurge, 8 = 10 - maxUnavailable available).
+    await kubectlOk(['patch', 'deployment', 'prop', '-p', '{"spec":{"template":{"metadata":{"annotations":{"simulate.tinykube.io/start-delay":"1h"}}}}}']);
+    const sizes = (all: ReplicaSet[]) => rssOf('prop')(all).map((r) => r.spec?.replicas).sort((a, b) => (a ?? 0) - (b ?? 0)).join(',');
+    await sets.until((all) => sizes(all) === '5,8', 'old 8 + new 5');
+    await kubectlOk(['scale', 'deployment', 'prop', '--replicas=20']);
+    // 13 → 23 (20 + maxSurge) in proportion 8:5 (round(8 × 23/13) = 14, the rest 9 to the new one).
+    const all = await sets.until((x) => sizes(x) === '9,14', 'old 14 + new 9');
+    for (const r of rssOf('prop')(all)) {
+      assert.equal(r.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'], '20');
+      assert.equal(r.metadata?.annotations?.['deployment.kubernetes.io/max-replicas'], '23');
+    }
+    await kubectlOk(['delete', 'deployment', 'prop']);
+  });
+
   it('a template whose pods never become Ready ends ProgressDeadlineExceeded, and rollout status fails', async () => {
     const manifest = {
       apiVersion: 'apps/v1',

@@ -81,7 +81,9 @@ export class DeploymentController {
       clock: o.clock,
       workers: o.workers ?? 5,
       onError: o.onError ?? ((err) => console.error(`tinykube: ${DEPLOYMENT_CONTROLLER_COMPONENT}: ${(err as Error).message}`)),
-      quiet: (err) => isConflict(err) || err instanceof ReportedFailure,
+      // A conflict means our cache was behind; a NotFound that the Deployment or a ReplicaSet went
+      // away meanwhile (the retry finds it gone or sees it fresh).
+      quiet: (err) => isConflict(err) || isNotFound(err) || err instanceof ReportedFailure,
     });
   }
 
