@@ -56,6 +56,8 @@ export class ReplicaSetController<T extends Owner> {
   readonly #informers: SharedInformers;
   readonly #clock: Clock;
   readonly #events: EventSink;
+  /** Our own sink (no sink given): flushed on stop. */
+  readonly #ownSink: ApiEventSink | undefined;
   readonly #burst: number;
   readonly #loop: KeyLoop;
   readonly expectations: Expectations;
@@ -65,7 +67,8 @@ export class ReplicaSetController<T extends Owner> {
     this.#client = o.client;
     this.#informers = o.informers;
     this.#clock = o.clock ?? realClock;
-    this.#events = o.events ?? new ApiEventSink(o.client, this.#clock, kind.component);
+    this.#ownSink = o.events ? undefined : new ApiEventSink(o.client, this.#clock, kind.component);
+    this.#events = o.events ?? this.#ownSink!;
     this.#burst = o.burstReplicas ?? BURST_REPLICAS;
     this.expectations = new Expectations(this.#clock);
     this.#loop = new KeyLoop({
@@ -101,8 +104,9 @@ export class ReplicaSetController<T extends Owner> {
     ], (key) => this.sync(key));
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.#ownSink?.flush();
   }
 
   /** The owner a controller reference names, when it is one of ours (same uid). */
