@@ -21,6 +21,7 @@ export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensio
 export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource: 'events' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
 export const ControllerRevisions: ResourceRef = { apiVersion: 'apps/v1', resource: 'controllerrevisions' };
+export const DaemonSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'daemonsets' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

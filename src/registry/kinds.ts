@@ -15,5 +15,6 @@ import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
 import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
+import { daemonSets } from './apps/daemonsets/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, controllerRevisions];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, controllerRevisions, daemonSets];

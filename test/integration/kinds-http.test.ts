@@ -36,6 +36,7 @@ const examples: Record<string, (name: string) => KubeObject> = {
   'leases.coordination.k8s.io': (name) => ({ metadata: { name }, spec: { holderIdentity: 'someone' } }),
   'priorityclasses.scheduling.k8s.io': (name) => ({ metadata: { name }, value: 10 }),
   'controllerrevisions.apps': (name) => ({ metadata: { name }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 }),
+  'daemonsets.apps': (name) => ({ metadata: { name }, spec: { selector: { matchLabels: { app: 'ds' } }, template: { metadata: { labels: { app: 'ds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
   'selfsubjectreviews.authentication.k8s.io': () => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
   // A CRD's name must be <plural>.<group>: the example's plural is derived from the name asked for.
   'customresourcedefinitions.apiextensions.k8s.io': (name) => {
