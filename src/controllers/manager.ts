@@ -18,6 +18,7 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
+import { DAEMONSET_CONTROLLER_COMPONENT, DaemonSetController } from './daemonset/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   namespace?: false;
   /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
   serviceAccount?: false;
+  /** The DaemonSet controller; false disables it. */
+  daemonSet?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -46,6 +49,7 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  daemonSet?: DaemonSetController;
   stop(): Promise<void>;
 }
 
@@ -56,12 +60,13 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const onError = o.onError ?? ((err: unknown) => console.error(`tinykube: controllers: ${err instanceof Error ? err.message : String(err)}`));
   const informers = new SharedInformers(client, { clock, onError });
   const events = new ApiEventSink(client, clock, NODE_CONTROLLER_COMPONENT);
+  const dsEvents = new ApiEventSink(client, clock, DAEMONSET_CONTROLLER_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.daemonSet?.stop()]);
       await informers.stop();
-      await events.flush();
+      await Promise.all([events.flush(), dsEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -69,6 +74,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client, informers, clock, onError });
   if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
+  if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client, informers, events: dsEvents, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
   out.namespace?.start();
   out.serviceAccount?.start();
@@ -76,5 +82,6 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.nodeLifecycle?.start();
   out.garbageCollector?.start();
   out.podGC?.start();
+  out.daemonSet?.start();
   return out;
 }
