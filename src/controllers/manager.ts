@@ -18,7 +18,11 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
-import { DAEMONSET_CONTROLLER_COMPONENT, DaemonSetController } from './daemonset/controller.ts';
+import { ReplicaSetController } from './replicaset/controller.ts';
+import type { ReplicaSetControllerOptions } from './replicaset/controller.ts';
+import { replicaSetKind, replicationControllerKind, type RC, type RS } from './replicaset/kinds.ts';
+import { DeploymentController } from './deployment/controller.ts';
+import { DaemonSetController } from './daemonset/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -33,6 +37,10 @@ export interface ControllerOptions {
   namespace?: false;
   /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
   serviceAccount?: false;
+  /** The ReplicaSet controller (also keeps ReplicationControllers) tunables; false disables both. */
+  replicaSet?: Tunables<ReplicaSetControllerOptions> | false;
+  /** The deployment controller (rolls Deployments out through ReplicaSets); false disables it. */
+  deployment?: false;
   /** The DaemonSet controller; false disables it. */
   daemonSet?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
@@ -49,6 +57,9 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  replicaSet?: ReplicaSetController<RS>;
+  replicationController?: ReplicaSetController<RC>;
+  deployment?: DeploymentController;
   daemonSet?: DaemonSetController;
   stop(): Promise<void>;
 }
@@ -60,13 +71,12 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const onError = o.onError ?? ((err: unknown) => console.error(`tinykube: controllers: ${err instanceof Error ? err.message : String(err)}`));
   const informers = new SharedInformers(client, { clock, onError });
   const events = new ApiEventSink(client, clock, NODE_CONTROLLER_COMPONENT);
-  const dsEvents = new ApiEventSink(client, clock, DAEMONSET_CONTROLLER_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.daemonSet?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.daemonSet?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), dsEvents.flush()]);
+      await events.flush();
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -74,9 +84,17 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client, informers, clock, onError });
   if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
-  if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client, informers, events: dsEvents, clock, onError });
+  if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
+  if (o.replicaSet !== false) {
+    out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client, informers, clock, onError });
+    out.replicationController = new ReplicaSetController(replicationControllerKind, { ...o.replicaSet, client, informers, clock, onError });
+  }
   out.namespace?.start();
+  out.replicaSet?.start();
+  out.replicationController?.start();
+  if (o.deployment !== false) out.deployment = new DeploymentController({ client, informers, clock, onError });
+  out.deployment?.start();
   out.serviceAccount?.start();
   out.rootCAPublisher?.start();
   out.nodeLifecycle?.start();

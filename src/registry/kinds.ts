@@ -13,8 +13,12 @@ import { eventsV1 } from './events/events/kind.ts';
 import { leases } from './coordination/leases/kind.ts';
 import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
 import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
+import { replicaSets } from './apps/replicasets/kind.ts';
+import { deployments } from './apps/deployments/kind.ts';
+import { replicationControllers } from './core/replicationcontrollers/kind.ts';
+import { podTemplates } from './core/podtemplates/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
 import { daemonSets } from './apps/daemonsets/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, controllerRevisions, daemonSets];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, deployments, daemonSets, controllerRevisions];

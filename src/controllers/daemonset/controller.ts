@@ -17,7 +17,7 @@ import { isConflict, isNotFound } from '../../client/errors.ts';
 import { ControllerRevisions, DaemonSets, Pods } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import { realClock } from '../../util/clock.ts';
-import type { EventSink } from '../events.ts';
+import { ApiEventSink, type EventSink } from '../events.ts';
 import { CONTROLLER_REVISION_HASH_LABEL, candidateRevisions, nextRevision, RevisionWriter, sameData, sortRevisions } from '../history/history.ts';
 import type { SharedInformers } from '../informers.ts';
 import { POD_BY_NAMESPACE } from '../informers.ts';
@@ -46,7 +46,8 @@ type Claimable<T> = T & KubeObject;
 export interface DaemonSetControllerOptions {
   client: ApiClient;
   informers: SharedInformers;
-  events: EventSink;
+  /** Where events go (default: our own sink, flushed on stop). */
+  events?: EventSink;
   clock?: Clock;
   workers?: number;
   onError?: (err: unknown) => void;
@@ -56,6 +57,7 @@ export class DaemonSetController {
   readonly #client: ApiClient;
   readonly #informers: SharedInformers;
   readonly #events: EventSink;
+  readonly #ownSink: ApiEventSink | undefined;
   readonly #clock: Clock;
   readonly #loop: KeyLoop;
   readonly #expectations: Expectations;
@@ -66,8 +68,9 @@ export class DaemonSetController {
   constructor(o: DaemonSetControllerOptions) {
     this.#client = o.client;
     this.#informers = o.informers;
-    this.#events = o.events;
     this.#clock = o.clock ?? realClock;
+    this.#ownSink = o.events ? undefined : new ApiEventSink(o.client, this.#clock, DAEMONSET_CONTROLLER_COMPONENT);
+    this.#events = o.events ?? this.#ownSink!;
     this.#expectations = new Expectations(this.#clock);
     this.#history = new RevisionWriter(o.client);
     this.#loop = new KeyLoop({ clock: o.clock, workers: o.workers, onError: o.onError ?? ((err) => console.error(`tinykube: daemonset controller: ${(err as Error).message}`)) });
@@ -144,8 +147,9 @@ export class DaemonSetController {
     ], (k) => this.sync(k));
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.#ownSink?.flush();
   }
 
   async sync(key: string): Promise<void> {

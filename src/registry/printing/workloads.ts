@@ -1,0 +1,35 @@
+// Cells and columns the workload printers share (kube-apiserver's printers.go): the `-o wide`
+// CONTAINERS, IMAGES and SELECTOR of anything with a pod template.
+
+import type { LabelSelector, PodTemplateSpec } from '../../api/types.ts';
+import { fromLabelSelector, LabelSelectorError, selectorFromSet } from '../../api/labels.ts';
+import { column } from './columns.ts';
+import type { TableCell, TableColumnDefinition } from './types.ts';
+
+export const containersColumn = (): TableColumnDefinition => column('Containers', 'Names of each container in the template.', { priority: 1 });
+export const imagesColumn = (): TableColumnDefinition => column('Images', 'Images referenced by each container in the template.', { priority: 1 });
+export const selectorColumn = (description = 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.'): TableColumnDefinition =>
+  column('Selector', description, { priority: 1 });
+
+/** CONTAINERS and IMAGES of a template, comma-joined as kubectl shows them. */
+export function templateCells(t: PodTemplateSpec | undefined): [TableCell, TableCell] {
+  const cs = t?.spec?.containers ?? [];
+  return [cs.map((c) => c.name).join(','), cs.map((c) => c.image ?? '').join(',')];
+}
+
+/** A metav1.LabelSelector as a string (`app=web,tier in (a,b)`), `<none>` for nothing, `<invalid>` when bad. */
+export function selectorCell(ls: LabelSelector | undefined | null): string {
+  try {
+    const s = fromLabelSelector(ls).toString();
+    return s === '' ? (ls ? '' : '<none>') : s;
+  } catch (err) {
+    if (err instanceof LabelSelectorError) return '<invalid>';
+    throw err;
+  }
+}
+
+/** A map selector (ReplicationController, Service) as a string; empty shows `<none>`. */
+export function mapSelectorCell(m: Record<string, string> | undefined): string {
+  const s = selectorFromSet(m ?? {}).toString();
+  return s === '' ? '<none>' : s;
+}
