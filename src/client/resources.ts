@@ -25,6 +25,8 @@ export const ReplicationControllers: ResourceRef = { apiVersion: 'v1', resource:
 export const PodTemplates: ResourceRef = { apiVersion: 'v1', resource: 'podtemplates' };
 export const PodDisruptionBudgets: ResourceRef = { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
+export const ControllerRevisions: ResourceRef = { apiVersion: 'apps/v1', resource: 'controllerrevisions' };
+export const DaemonSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'daemonsets' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

@@ -23,6 +23,7 @@ import type { ReplicaSetControllerOptions } from './replicaset/controller.ts';
 import { replicaSetKind, replicationControllerKind, type RC, type RS } from './replicaset/kinds.ts';
 import { DeploymentController } from './deployment/controller.ts';
 import { DISRUPTION_COMPONENT, DisruptionController } from './disruption/controller.ts';
+import { DaemonSetController } from './daemonset/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -43,6 +44,8 @@ export interface ControllerOptions {
   deployment?: false;
   /** The disruption controller (PodDisruptionBudgets' status); false disables it. */
   disruption?: false;
+  /** The DaemonSet controller; false disables it. */
+  daemonSet?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -61,6 +64,7 @@ export interface Controllers {
   replicationController?: ReplicaSetController<RC>;
   deployment?: DeploymentController;
   disruption?: DisruptionController;
+  daemonSet?: DaemonSetController;
   stop(): Promise<void>;
 }
 
@@ -75,7 +79,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush()]);
     },
@@ -86,6 +90,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
   if (o.disruption !== false) out.disruption = new DisruptionController({ client, informers, clock, events: disruptionEvents, onError });
+  if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
   if (o.replicaSet !== false) {
     out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client, informers, clock, onError });
@@ -102,5 +107,6 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.nodeLifecycle?.start();
   out.garbageCollector?.start();
   out.podGC?.start();
+  out.daemonSet?.start();
   return out;
 }

@@ -19,5 +19,7 @@ import { replicationControllers } from './core/replicationcontrollers/kind.ts';
 import { podTemplates } from './core/podtemplates/kind.ts';
 import { podDisruptionBudgets } from './policy/poddisruptionbudgets/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
+import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
+import { daemonSets } from './apps/daemonsets/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, deployments, podDisruptionBudgets];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, deployments, podDisruptionBudgets, daemonSets, controllerRevisions];
