@@ -119,7 +119,7 @@ test('cluster-scoped owner: deleting a Node deletes its Lease; dangling and unse
   // An owner that never existed (the UID of nothing): collected as soon as seen.
   await h.client.create(ConfigMaps, 'default', cm('dangling', [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'nobody', uid: '00000000-0000-0000-0000-000000000001' }]));
   // An owner whose kind the server does not serve: never treated as gone.
-  await h.client.create(ConfigMaps, 'default', cm('unserved', [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: '00000000-0000-0000-0000-000000000002' }]));
+  await h.client.create(ConfigMaps, 'default', cm('unserved', [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'ing', uid: '00000000-0000-0000-0000-000000000002' }]));
   // Same name as a gone owner but another UID: the reference is dangling.
   const first = await h.client.create<ConfigMap>(ConfigMaps, 'default', cm('reborn'));
   await h.client.create(ConfigMaps, 'default', cm('of-first', ownedBy(first)));

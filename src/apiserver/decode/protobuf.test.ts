@@ -71,7 +71,7 @@ describe('decode: protobuf', () => {
   });
 
   const failures: [string, Uint8Array, number][] = [
-    ['a kind with no protobuf form → 415', envelope('apps/v1', 'Deployment', []), 415],
+    ['a kind with no protobuf form → 415', envelope('stable.example.com/v1', 'CronTab', []), 415],
     ['wrong wire type for metadata → 400', envelope('v1', 'Pod', int(1, 5)), 400],
     ['no magic → 400', Uint8Array.from([0x0a, 0x00]), 400],
     ['truncated → 400', Uint8Array.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x10, 0x0a]), 400],

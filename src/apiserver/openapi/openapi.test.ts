@@ -185,7 +185,7 @@ describe('openapi: handler', () => {
     assert.match(String(r.headers.location), /^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{128}$/);
   });
 
-  const notFound: [string, number][] = [['/openapi/v3/apis/apps/v1', 404]];
+  const notFound: [string, number][] = [['/openapi/v3/apis/networking.k8s.io/v1', 404]];
   for (const [path, code] of notFound) {
     it(`answers ${path} with a ${code} Status`, async () => {
       const r = await get(path, { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' });
