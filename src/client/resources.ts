@@ -24,6 +24,7 @@ export const StatefulSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'sta
 export const ReplicationControllers: ResourceRef = { apiVersion: 'v1', resource: 'replicationcontrollers' };
 export const PodTemplates: ResourceRef = { apiVersion: 'v1', resource: 'podtemplates' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
+export const ControllerRevisions: ResourceRef = { apiVersion: 'apps/v1', resource: 'controllerrevisions' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

@@ -18,5 +18,6 @@ import { statefulSets } from './apps/statefulsets/kind.ts';
 import { replicationControllers } from './core/replicationcontrollers/kind.ts';
 import { podTemplates } from './core/podtemplates/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
+import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, statefulSets];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, statefulSets, controllerRevisions];

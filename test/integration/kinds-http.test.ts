@@ -39,6 +39,7 @@ const examples: Record<string, (name: string) => KubeObject> = {
   'statefulsets.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, serviceName: 'kinds', selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
   'replicationcontrollers.': (name) => ({ metadata: { name }, spec: { replicas: 0, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
   'podtemplates.': (name) => ({ metadata: { name }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } }),
+  'controllerrevisions.apps': (name) => ({ metadata: { name }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 }),
   'selfsubjectreviews.authentication.k8s.io': () => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
   // A CRD's name must be <plural>.<group>: the example's plural is derived from the name asked for.
   'customresourcedefinitions.apiextensions.k8s.io': (name) => {
