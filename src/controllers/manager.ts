@@ -18,6 +18,7 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
+import { StatefulSetController } from './statefulset/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   namespace?: false;
   /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
   serviceAccount?: false;
+  /** The statefulset controller; false disables it. */
+  statefulSet?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -46,6 +49,7 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  statefulSet?: StatefulSetController;
   stop(): Promise<void>;
 }
 
@@ -59,7 +63,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.statefulSet?.stop()]);
       await informers.stop();
       await events.flush();
     },
@@ -69,6 +73,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client, informers, clock, onError });
   if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
+  if (o.statefulSet !== false) out.statefulSet = new StatefulSetController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
   out.namespace?.start();
   out.serviceAccount?.start();
@@ -76,5 +81,6 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.nodeLifecycle?.start();
   out.garbageCollector?.start();
   out.podGC?.start();
+  out.statefulSet?.start();
   return out;
 }
