@@ -20,6 +20,8 @@ const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/coordination/v1/generated.proto', go: ['k8s.io/api/coordination/v1/types.go'] },
   { proto: 'k8s.io/api/scheduling/v1/generated.proto', go: ['k8s.io/api/scheduling/v1/types.go'] },
   { proto: 'k8s.io/api/policy/v1/generated.proto', go: ['k8s.io/api/policy/v1/types.go'] },
+  { proto: 'k8s.io/api/apps/v1/generated.proto', go: ['k8s.io/api/apps/v1/types.go'] },
+  { proto: 'k8s.io/api/batch/v1/generated.proto', go: ['k8s.io/api/batch/v1/types.go'] },
   { proto: 'k8s.io/api/autoscaling/v1/generated.proto', go: ['k8s.io/api/autoscaling/v1/types.go'] },
   { proto: 'k8s.io/api/authentication/v1/generated.proto', go: ['k8s.io/api/authentication/v1/types.go'] },
   {
@@ -34,7 +36,7 @@ const sources: { proto: string; go: string[] }[] = [
 ];
 
 /** The bodies a client may send or receive: apiVersion, kind, message. */
-const servedGroupVersions = ['v1', 'coordination.k8s.io/v1', 'scheduling.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
+const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'scheduling.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
 const roots: [string, string, string][] = [
   ['v1', 'Pod', 'core.v1.Pod'],
   ['v1', 'PodList', 'core.v1.PodList'],
@@ -51,6 +53,17 @@ const roots: [string, string, string][] = [
   ['v1', 'ServiceAccount', 'core.v1.ServiceAccount'],
   ['v1', 'ServiceAccountList', 'core.v1.ServiceAccountList'],
   ['v1', 'Binding', 'core.v1.Binding'],
+  // The workload kinds: kubectl's typed clients send them as protobuf (create deployment, create job...).
+  ...['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'ControllerRevision'].flatMap((k): [string, string, string][] => [
+    ['apps/v1', k, `apps.v1.${k}`],
+    ['apps/v1', `${k}List`, `apps.v1.${k}List`],
+  ]),
+  ...['Job', 'CronJob'].flatMap((k): [string, string, string][] => [
+    ['batch/v1', k, `batch.v1.${k}`],
+    ['batch/v1', `${k}List`, `batch.v1.${k}List`],
+  ]),
+  ['policy/v1', 'PodDisruptionBudget', 'policy.v1.PodDisruptionBudget'],
+  ['policy/v1', 'PodDisruptionBudgetList', 'policy.v1.PodDisruptionBudgetList'],
   ['coordination.k8s.io/v1', 'Lease', 'coordination.v1.Lease'],
   ['coordination.k8s.io/v1', 'LeaseList', 'coordination.v1.LeaseList'],
   ['scheduling.k8s.io/v1', 'PriorityClass', 'scheduling.v1.PriorityClass'],

@@ -21,6 +21,7 @@ export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensio
 export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource: 'events' };
 export const ReplicaSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'replicasets' };
 export const StatefulSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'statefulsets' };
+export const Deployments: ResourceRef = { apiVersion: 'apps/v1', resource: 'deployments' };
 export const ReplicationControllers: ResourceRef = { apiVersion: 'v1', resource: 'replicationcontrollers' };
 export const PodTemplates: ResourceRef = { apiVersion: 'v1', resource: 'podtemplates' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };

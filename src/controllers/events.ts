@@ -1,6 +1,7 @@
-// core/v1 Events written by controllers (TaintManagerEviction, NodeNotReady, RemovingNode...), for
-// `kubectl describe` and `kubectl get events`. Controller events are rare (one per eviction or node
-// transition), so unlike the agent's recorder there is no aggregation.
+// core/v1 Events written by controllers (TaintManagerEviction, NodeNotReady, RemovingNode,
+// SuccessfulCreate...), for `kubectl describe` and `kubectl get events`. As client-go's recorder, a
+// spam filter limits each source and object to a burst of 25 events, then one per 5 minutes: a
+// ReplicaSet scaled to 1,000 reports its first 25 creations, not 1,000 (EventSourceObjectSpamFilter).
 //
 // Called from controller workers, concurrently; event() never blocks and never throws: an event is
 // best effort, as in client-go's recorder. flush() lets stop() wait for the writes in flight.
@@ -9,6 +10,11 @@ import type { ApiClient } from '../client/client.ts';
 import { Events } from '../client/resources.ts';
 import type { Clock } from '../util/clock.ts';
 import { rfc3339 } from '../util/clock.ts';
+
+/** client-go's defaults: a burst of 25 events per source and object, refilled at one per 5 minutes. */
+const SPAM_BURST = 25;
+const SPAM_REFILL_MS = 300_000;
+const SPAM_KEYS_MAX = 4096;
 
 export interface EventTarget {
   apiVersion?: string;
@@ -27,6 +33,7 @@ export class ApiEventSink implements EventSink {
   readonly #clock: Clock;
   readonly #component: string;
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
   #seq = 0;
 
   constructor(client: ApiClient, clock: Clock, component: string) {
@@ -36,6 +43,7 @@ export class ApiEventSink implements EventSink {
   }
 
   event(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    if (!this.#allow(`${target.apiVersion ?? 'v1'}/${target.kind}/${target.namespace ?? ''}/${target.name}/${target.uid ?? ''}/${type}`)) return;
     // Cluster-scoped objects' events live in "default", as client-go's recorder puts them.
     const ns = target.namespace || 'default';
     const now = rfc3339(this.#clock.now());
@@ -59,6 +67,27 @@ export class ApiEventSink implements EventSink {
       .catch(() => {});
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
+  }
+
+  /** A token bucket per source and object (the source is this sink's component). */
+  #allow(key: string): boolean {
+    const now = this.#clock.now();
+    let b = this.#buckets.get(key);
+    if (!b) {
+      if (this.#buckets.size >= SPAM_KEYS_MAX) this.#prune(now);
+      b = { tokens: SPAM_BURST, at: now };
+      this.#buckets.set(key, b);
+    }
+    b.tokens = Math.min(SPAM_BURST, b.tokens + (now - b.at) / SPAM_REFILL_MS);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** Forgets buckets that have refilled completely (they would start full anyway). */
+  #prune(now: number): void {
+    for (const [k, b] of this.#buckets) if (b.tokens + (now - b.at) / SPAM_REFILL_MS >= SPAM_BURST) this.#buckets.delete(k);
   }
 
   async flush(): Promise<void> {

@@ -19,6 +19,10 @@ import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
 import { StatefulSetController } from './statefulset/controller.ts';
+import { ReplicaSetController } from './replicaset/controller.ts';
+import type { ReplicaSetControllerOptions } from './replicaset/controller.ts';
+import { replicaSetKind, replicationControllerKind, type RC, type RS } from './replicaset/kinds.ts';
+import { DeploymentController } from './deployment/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -35,6 +39,10 @@ export interface ControllerOptions {
   serviceAccount?: false;
   /** The statefulset controller; false disables it. */
   statefulSet?: false;
+  /** The ReplicaSet controller (also keeps ReplicationControllers) tunables; false disables both. */
+  replicaSet?: Tunables<ReplicaSetControllerOptions> | false;
+  /** The deployment controller (rolls Deployments out through ReplicaSets); false disables it. */
+  deployment?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -50,6 +58,9 @@ export interface Controllers {
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
   statefulSet?: StatefulSetController;
+  replicaSet?: ReplicaSetController<RS>;
+  replicationController?: ReplicaSetController<RC>;
+  deployment?: DeploymentController;
   stop(): Promise<void>;
 }
 
@@ -63,7 +74,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.statefulSet?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.statefulSet?.stop()]);
       await informers.stop();
       await events.flush();
     },
@@ -75,7 +86,15 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
   if (o.statefulSet !== false) out.statefulSet = new StatefulSetController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
+  if (o.replicaSet !== false) {
+    out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client, informers, clock, onError });
+    out.replicationController = new ReplicaSetController(replicationControllerKind, { ...o.replicaSet, client, informers, clock, onError });
+  }
   out.namespace?.start();
+  out.replicaSet?.start();
+  out.replicationController?.start();
+  if (o.deployment !== false) out.deployment = new DeploymentController({ client, informers, clock, onError });
+  out.deployment?.start();
   out.serviceAccount?.start();
   out.rootCAPublisher?.start();
   out.nodeLifecycle?.start();

@@ -15,9 +15,10 @@ import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
 import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
 import { replicaSets } from './apps/replicasets/kind.ts';
 import { statefulSets } from './apps/statefulsets/kind.ts';
+import { deployments } from './apps/deployments/kind.ts';
 import { replicationControllers } from './core/replicationcontrollers/kind.ts';
 import { podTemplates } from './core/podtemplates/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, statefulSets, controllerRevisions];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, deployments, statefulSets, controllerRevisions];

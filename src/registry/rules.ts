@@ -2,7 +2,9 @@
 // Store.guaranteedUpdate): the parts an update must keep are moved from it, not copied, and nothing
 // writes to them afterwards.
 
+import type { FieldError } from '../api/field.ts';
 import type { KubeObject } from '../api/types.ts';
+import type { SubresourceDefinition } from './kind.ts';
 import { isDNS1123Subdomain, type NameValidator } from '../api/validation/names.ts';
 
 export const subdomainName: NameValidator = (name) => isDNS1123Subdomain(name);
@@ -27,4 +29,39 @@ export function restFromOld<T extends object>(obj: T, old: T, keep?: string): vo
 /** A status update changes only status. */
 export function statusOnly<T extends object>(obj: T, old: T): void {
   restFromOld(obj, old, 'status');
+}
+
+/**
+ * The scale subresource of a kind whose desired count is `spec.replicas` (ReplicaSets, Deployments,
+ * StatefulSets, ReplicationControllers): a Scale write changes spec.replicas and nothing else, and the
+ * object must still pass the kind's update validation. `selector` gives the Scale's status.selector.
+ */
+export function specReplicasScale<T extends object>(validateUpdate: (obj: T, old: T) => FieldError[], selector: (obj: T) => string | undefined): SubresourceDefinition<T> {
+  type WithReplicas = { spec?: { replicas?: number }; status?: { replicas?: number } };
+  return {
+    verbs: ['get', 'patch', 'update'],
+    kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+    openapi: true,
+    scale: {
+      get: (obj) => {
+        const o = obj as WithReplicas;
+        const sel = selector(obj);
+        return { spec: { replicas: o.spec?.replicas ?? 0 }, status: { replicas: o.status?.replicas ?? 0, ...(sel !== undefined ? { selector: sel } : {}) } };
+      },
+      setReplicas: (obj, n) => {
+        const o = obj as WithReplicas;
+        o.spec = { ...o.spec, replicas: n };
+      },
+    },
+    update: {
+      prepareForUpdate(obj, old) {
+        const replicas = (obj as WithReplicas).spec?.replicas;
+        restFromOld(obj, old);
+        // `old` is shared and read-only: the spec is copied before its replicas are written.
+        const o = obj as WithReplicas;
+        o.spec = { ...(old as WithReplicas).spec, ...(replicas !== undefined ? { replicas } : {}) };
+      },
+      validateUpdate,
+    },
+  };
 }

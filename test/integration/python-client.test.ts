@@ -85,6 +85,13 @@ describe('the official Python client', () => {
     assert.equal(r.stdout, 'attached:hi\n', r.stderr);
   });
 
+  it('creates a Secret from stringData, read back as base64 data', async () => {
+    const got = await py<{ created: { data: Record<string, string>; string_data: unknown }; read: { data: Record<string, string>; string_data: unknown } }>('secret', 'from-string', 'default', 'password', 's3cr3t');
+    const want = { data: { password: Buffer.from('s3cr3t').toString('base64') }, string_data: null };
+    assert.deepEqual(got.created, want);
+    assert.deepEqual(got.read, want);
+  });
+
   it('applies server-side with force=True', async () => {
     assert.deepEqual(await py<Record<string, string>>('apply', 'applied', 'default', 'v1'), { k: 'v1' });
     assert.deepEqual(await py<Record<string, string>>('apply', 'applied', 'default', 'v2'), { k: 'v2' });

@@ -74,6 +74,13 @@ def main():
         # Client 22.6 sends an apply body only when it is already serialized (a dict is refused locally).
         got = dyn.server_side_apply(cms, body=json.dumps(body), name=name, namespace=ns, field_manager='python-test', force_conflicts=True)
         out(got.to_dict()['data'])
+    elif op == 'secret':
+        # stringData is write-only: the server moves it into data (base64), as kube-apiserver does.
+        name, ns, key, value = args
+        body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={key: value})
+        created = v1.create_namespaced_secret(ns, body)
+        read = v1.read_namespaced_secret(name, ns)
+        out({'created': {'data': created.data, 'string_data': created.string_data}, 'read': {'data': read.data, 'string_data': read.string_data}})
     else:
         raise SystemExit('unknown op ' + op)
 

@@ -6,7 +6,7 @@ import { defaultPodSpec } from '../../../api/defaults/pod.ts';
 import { fromLabelSelector } from '../../../api/labels.ts';
 import { validateReplicaSet, validateReplicaSetStatus, validateReplicaSetUpdate } from '../../../api/validation/replicasets.ts';
 import { defineKind } from '../../kind.ts';
-import { keepStatus, statusOnly } from '../../rules.ts';
+import { keepStatus, specReplicasScale, statusOnly } from '../../rules.ts';
 import { replicaSetPrinter } from './printer.ts';
 
 /** SetDefaults_ReplicaSet (apps/v1): one replica; the template's pod spec as any pod spec. */
@@ -39,16 +39,6 @@ export const replicaSets = defineKind<ReplicaSet>({
   printer: replicaSetPrinter,
   subresources: {
     status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: validateReplicaSetStatus } },
-    scale: {
-      verbs: ['get', 'patch', 'update'],
-      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
-      openapi: true,
-      scale: {
-        get: (rs) => ({ spec: { replicas: rs.spec?.replicas ?? 0 }, status: { replicas: rs.status?.replicas ?? 0, selector: selectorString(rs) } }),
-        setReplicas: (rs, n) => {
-          rs.spec = { ...rs.spec!, replicas: n };
-        },
-      },
-    },
+    scale: specReplicasScale(validateReplicaSetUpdate, selectorString),
   },
 });

@@ -6,7 +6,7 @@ import { canonicalizeResourceList, defaultPodSpec } from '../../../api/defaults/
 import { fromLabelSelector } from '../../../api/labels.ts';
 import { validateStatefulSet, validateStatefulSetStatusUpdate, validateStatefulSetUpdate } from '../../../api/validation/statefulsets.ts';
 import { defineKind } from '../../kind.ts';
-import { keepStatus, statusOnly } from '../../rules.ts';
+import { keepStatus, specReplicasScale, statusOnly } from '../../rules.ts';
 import { statefulSetPrinter } from './printer.ts';
 
 /**
@@ -73,16 +73,6 @@ export const statefulSets = defineKind<StatefulSet>({
   printer: statefulSetPrinter,
   subresources: {
     status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: validateStatefulSetStatusUpdate } },
-    scale: {
-      verbs: ['get', 'patch', 'update'],
-      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
-      openapi: true,
-      scale: {
-        get: (set) => ({ spec: { replicas: set.spec?.replicas ?? 0 }, status: { replicas: set.status?.replicas ?? 0, selector: selectorString(set) } }),
-        setReplicas: (set, n) => {
-          set.spec = { ...set.spec!, replicas: n };
-        },
-      },
-    },
+    scale: specReplicasScale(validateStatefulSetUpdate, selectorString),
   },
 });

@@ -6,7 +6,7 @@ import { defaultPodSpec } from '../../../api/defaults/pod.ts';
 import { selectorFromSet } from '../../../api/labels.ts';
 import { validateReplicaSetStatus, validateReplicationController, validateReplicationControllerUpdate } from '../../../api/validation/replicasets.ts';
 import { defineKind } from '../../kind.ts';
-import { keepStatus, statusOnly } from '../../rules.ts';
+import { keepStatus, specReplicasScale, statusOnly } from '../../rules.ts';
 import { replicationControllerPrinter } from '../../apps/replicasets/printer.ts';
 
 /** SetDefaults_ReplicationController: selector and labels from the template's labels; one replica. */
@@ -35,16 +35,6 @@ export const replicationControllers = defineKind<ReplicationController>({
   printer: replicationControllerPrinter,
   subresources: {
     status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: validateReplicaSetStatus } },
-    scale: {
-      verbs: ['get', 'patch', 'update'],
-      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
-      openapi: true,
-      scale: {
-        get: (rc) => ({ spec: { replicas: rc.spec?.replicas ?? 0 }, status: { replicas: rc.status?.replicas ?? 0, selector: selectorFromSet(rc.spec?.selector ?? {}).toString() } }),
-        setReplicas: (rc, n) => {
-          rc.spec = { ...rc.spec, replicas: n };
-        },
-      },
-    },
+    scale: specReplicasScale(validateReplicationControllerUpdate, (rc) => selectorFromSet(rc.spec?.selector ?? {}).toString()),
   },
 });
