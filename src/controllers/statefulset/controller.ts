@@ -74,8 +74,9 @@ export class StatefulSetController {
       clock: o.clock,
       workers: o.workers ?? 2,
       onError: o.onError ?? ((err) => console.error(`tinykube: statefulset controller: ${(err as Error).message}`)),
-      // A cache behind our own writes: the pod or revision exists already, or changed meanwhile.
-      quiet: (err) => isConflict(err) || isAlreadyExists(err),
+      // A cache behind our own writes (the pod or revision exists already, or changed meanwhile), or
+      // the set deleted meanwhile: the retry sees the truth.
+      quiet: (err) => isConflict(err) || isAlreadyExists(err) || isNotFound(err),
     });
   }
 
@@ -351,7 +352,11 @@ export class StatefulSetController {
     }
   }
 
-  /** updateStatefulSetStatus: written only when it differs (inconsistentStatus). */
+  /**
+   * updateStatefulSetStatus: written only when it differs (inconsistentStatus), as a merge patch (kube
+   * retries its update on a conflict with the same computed status; a patch does that in one request).
+   * The uid makes it a precondition against a set deleted and made again meanwhile.
+   */
   async #writeStatus(set: SetObject, computed: StatefulSetStatus): Promise<void> {
     const status: StatefulSetStatus = { ...computed };
     completeRollingUpdate(set, status);
@@ -359,15 +364,10 @@ export class StatefulSetController {
     const same = (['observedGeneration', 'replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas', 'currentRevision', 'updateRevision', 'collisionCount'] as const).every((k) => (old[k] ?? 0) === (status[k] ?? 0));
     if (same) return;
     // The wire form: replicas and availableReplicas always, the other counts omitted when zero.
-    const wire: StatefulSetStatus = { ...old, replicas: status.replicas, availableReplicas: status.availableReplicas ?? 0 };
-    for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas'] as const) {
-      if (status[k]) wire[k] = status[k];
-      else delete wire[k];
-    }
-    for (const k of ['observedGeneration', 'currentRevision', 'updateRevision', 'collisionCount'] as const) {
-      if (status[k] !== undefined) Object.assign(wire, { [k]: status[k] });
-    }
-    await this.#client.updateStatus(StatefulSets, set.metadata?.namespace, { ...set, status: wire });
+    const patch: Record<string, unknown> = { replicas: status.replicas, availableReplicas: status.availableReplicas ?? 0 };
+    for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas'] as const) patch[k] = status[k] || null;
+    for (const k of ['observedGeneration', 'currentRevision', 'updateRevision', 'collisionCount'] as const) if (status[k] !== undefined) patch[k] = status[k];
+    await this.#client.patch(StatefulSets, set.metadata?.namespace, set.metadata?.name ?? '', 'merge', { metadata: { uid: set.metadata?.uid }, status: patch }, { subresource: 'status' });
   }
 
   /** truncateHistory: revisions neither current, update, nor worn by a pod, beyond revisionHistoryLimit. */
