@@ -94,6 +94,9 @@ test('OrderedReady: web-0, web-1, web-2 created in order, each once its predeces
   const wide = await c.kubectl(['get', 'statefulset', 'web', '-o', 'wide']);
   assert.match(wide.stdout, /^NAME\s+READY\s+AGE\s+CONTAINERS\s+IMAGES\n/);
   assert.match(wide.stdout, /\nweb\s+3\/3\s+\S+\s+c\s+busybox:v1\n/);
+  const described = await c.kubectl(['describe', 'sts', 'web']);
+  assert.match(described.stdout, /Pods Status:\s+3 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
+  assert.match(described.stdout, /SuccessfulCreate\s+\S+\s+statefulset-controller\s+create Pod web-2 in StatefulSet web successful/);
   const status = await c.kubectl(['rollout', 'status', 'sts/web', '--timeout=20s']);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /partitioned roll out complete: 3 new pods have been updated/);
@@ -196,8 +199,10 @@ test('Parallel creates every pod at once, without waiting for readiness', async 
   assert.equal(r.code, 0, r.stderr);
   await pods.until(() => members('par').length === 3, 'par-0, par-1, par-2');
   assert.equal(members('par').filter(isReady).length, 0);
+  // Its pods and revision go with it (garbage collection through the controller references).
   const del = await c.kubectl(['delete', 'sts', 'par', '--wait=false']);
   assert.equal(del.code, 0, del.stderr);
+  await pods.until(() => members('par').length === 0, 'par pods collected');
 });
 
 test('volumeClaimTemplates: the pod names its claim; without a PersistentVolumeClaim API the controller says so', async () => {
