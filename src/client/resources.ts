@@ -20,6 +20,7 @@ export const Leases: ResourceRef = { apiVersion: 'coordination.k8s.io/v1', resou
 export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions' };
 export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource: 'events' };
 export const ReplicaSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'replicasets' };
+export const StatefulSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'statefulsets' };
 export const Deployments: ResourceRef = { apiVersion: 'apps/v1', resource: 'deployments' };
 export const ReplicationControllers: ResourceRef = { apiVersion: 'v1', resource: 'replicationcontrollers' };
 export const PodTemplates: ResourceRef = { apiVersion: 'v1', resource: 'podtemplates' };

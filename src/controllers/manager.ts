@@ -18,6 +18,7 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
+import { StatefulSetController } from './statefulset/controller.ts';
 import { ReplicaSetController } from './replicaset/controller.ts';
 import type { ReplicaSetControllerOptions } from './replicaset/controller.ts';
 import { replicaSetKind, replicationControllerKind, type RC, type RS } from './replicaset/kinds.ts';
@@ -38,6 +39,8 @@ export interface ControllerOptions {
   namespace?: false;
   /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
   serviceAccount?: false;
+  /** The statefulset controller; false disables it. */
+  statefulSet?: false;
   /** The ReplicaSet controller (also keeps ReplicationControllers) tunables; false disables both. */
   replicaSet?: Tunables<ReplicaSetControllerOptions> | false;
   /** The deployment controller (rolls Deployments out through ReplicaSets); false disables it. */
@@ -60,6 +63,7 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  statefulSet?: StatefulSetController;
   replicaSet?: ReplicaSetController<RS>;
   replicationController?: ReplicaSetController<RC>;
   deployment?: DeploymentController;
@@ -79,7 +83,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush()]);
     },
@@ -91,6 +95,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
   if (o.disruption !== false) out.disruption = new DisruptionController({ client, informers, clock, events: disruptionEvents, onError });
   if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client, informers, clock, onError });
+  if (o.statefulSet !== false) out.statefulSet = new StatefulSetController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
   if (o.replicaSet !== false) {
     out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client, informers, clock, onError });
@@ -108,5 +113,6 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.garbageCollector?.start();
   out.podGC?.start();
   out.daemonSet?.start();
+  out.statefulSet?.start();
   return out;
 }

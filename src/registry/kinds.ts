@@ -14,6 +14,7 @@ import { leases } from './coordination/leases/kind.ts';
 import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
 import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
 import { replicaSets } from './apps/replicasets/kind.ts';
+import { statefulSets } from './apps/statefulsets/kind.ts';
 import { deployments } from './apps/deployments/kind.ts';
 import { replicationControllers } from './core/replicationcontrollers/kind.ts';
 import { podTemplates } from './core/podtemplates/kind.ts';
@@ -22,4 +23,15 @@ import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts'
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
 import { daemonSets } from './apps/daemonsets/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, replicaSets, deployments, podDisruptionBudgets, daemonSets, controllerRevisions];
+// Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
+// apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io): `kubectl api-resources` lists them so.
+export const builtinKinds: readonly KindDefinition[] = [
+  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates,
+  deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
+  eventsV1,
+  selfSubjectReviews,
+  podDisruptionBudgets,
+  customResourceDefinitions,
+  priorityClasses,
+  leases,
+];

@@ -36,6 +36,7 @@ const examples: Record<string, (name: string) => KubeObject> = {
   'leases.coordination.k8s.io': (name) => ({ metadata: { name }, spec: { holderIdentity: 'someone' } }),
   'priorityclasses.scheduling.k8s.io': (name) => ({ metadata: { name }, value: 10 }),
   'replicasets.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'statefulsets.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, serviceName: 'kinds', selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
   'deployments.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
   'replicationcontrollers.': (name) => ({ metadata: { name }, spec: { replicas: 0, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
   'podtemplates.': (name) => ({ metadata: { name }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } }),

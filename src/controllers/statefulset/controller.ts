@@ -1,0 +1,445 @@
+// The StatefulSet controller (kube-controller-manager's "statefulset-controller"): keeps each set's
+// members `<set>-<ordinal>` in order (plan.ts), records its templates as ControllerRevisions (the
+// shared history module) so pods carry the revision they were made from and `kubectl rollout
+// history|undo sts` work, and reports replicas, readiness and revisions in the set's status.
+//
+// Built by the manager; start() subscribes to StatefulSets, pods and ControllerRevisions on the shared
+// informers. Syncs of one set never run concurrently (the work queue). A sync whose writes fail
+// throws, so the queue retries it with backoff; refused pod creations are also told as FailedCreate
+// events on the set, which `kubectl describe sts` shows.
+
+import type { ControllerRevision, KubeObject, Pod, PodTemplateSpec, StatefulSet, StatefulSetStatus } from '../../api/types.ts';
+import { fromLabelSelector, LabelSelectorError, type LabelSelectorValue } from '../../api/labels.ts';
+import type { ApiClient, HasMetadata } from '../../client/client.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../../client/errors.ts';
+import { ControllerRevisions, Pods, StatefulSets, type ResourceRef } from '../../client/resources.ts';
+import type { Informer } from '../../client/informer.ts';
+import type { Clock } from '../../util/clock.ts';
+import { realClock } from '../../util/clock.ts';
+import { ApiEventSink, type EventSink, type EventTarget } from '../events.ts';
+import { candidateRevisions, equalRevision, findEqualRevisions, newRevision, nextRevision, revisionsToTruncate, RevisionWriter, sortRevisions, type RevisionOwner } from '../history/history.ts';
+import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
+import { KeyLoop } from '../keyloop.ts';
+import { claim, controllerOf } from '../podcontrol/controllerref.ts';
+import { Expectations } from '../podcontrol/expectations.ts';
+import { slowStartBatch } from '../podcontrol/slowstart.ts';
+import { claimsFor, identityLabels, isMemberOf, newStatefulPod, podRevision } from './identity.ts';
+import { completeRollingUpdate, plan, type Action, type Revision } from './plan.ts';
+
+export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
+
+/**
+ * PersistentVolumeClaims, addressed without a typed ref: the kind is not served yet (the storage issue
+ * adds it), so claims are made only when discovery lists the resource (see ClaimDiscovery).
+ */
+const PersistentVolumeClaims: ResourceRef = { apiVersion: 'v1', resource: 'persistentvolumeclaims' };
+
+/** How long an answer of discovery about persistentvolumeclaims is trusted. */
+const CLAIM_DISCOVERY_TTL_MS = 30_000;
+
+type SetObject = StatefulSet & HasMetadata;
+type RevisionObject = ControllerRevision & HasMetadata & KubeObject;
+type PodObject = Pod & HasMetadata & KubeObject;
+
+export interface StatefulSetControllerOptions {
+  client: ApiClient;
+  informers: SharedInformers;
+  clock?: Clock;
+  events?: EventSink;
+  workers?: number;
+  onError?: (err: unknown) => void;
+}
+
+export class StatefulSetController {
+  readonly #client: ApiClient;
+  readonly #informers: SharedInformers;
+  readonly #clock: Clock;
+  readonly #events: EventSink;
+  readonly #ownSink: ApiEventSink | undefined;
+  readonly #loop: KeyLoop;
+  readonly #expectations: Expectations;
+  readonly #history: RevisionWriter;
+  readonly #claims: ClaimDiscovery;
+
+  constructor(o: StatefulSetControllerOptions) {
+    this.#client = o.client;
+    this.#informers = o.informers;
+    this.#clock = o.clock ?? realClock;
+    if (o.events) this.#events = o.events;
+    else this.#events = this.#ownSink = new ApiEventSink(o.client, this.#clock, STATEFULSET_CONTROLLER_COMPONENT);
+    this.#expectations = new Expectations(this.#clock);
+    this.#history = new RevisionWriter(o.client);
+    this.#claims = new ClaimDiscovery(o.client, this.#clock);
+    this.#loop = new KeyLoop({
+      clock: o.clock,
+      workers: o.workers ?? 2,
+      onError: o.onError ?? ((err) => console.error(`tinykube: statefulset controller: ${(err as Error).message}`)),
+      // A cache behind our own writes (the pod or revision exists already, or changed meanwhile), or
+      // the set deleted meanwhile: the retry sees the truth.
+      quiet: (err) => isConflict(err) || isAlreadyExists(err) || isNotFound(err),
+    });
+  }
+
+  #sets(): Informer<SetObject> {
+    return this.#informers.resource<SetObject>(StatefulSets);
+  }
+
+  #revisions(): Informer<RevisionObject> {
+    return this.#informers.resource<RevisionObject>(ControllerRevisions);
+  }
+
+  start(): void {
+    const q = this.#loop.queue;
+    const keyOf = (o: HasMetadata) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+    this.#loop.start(
+      this.#informers,
+      () => [
+        this.#sets().addEventHandler({
+          onAdd: (s) => q.add(keyOf(s)),
+          onUpdate: (_o, s) => q.add(keyOf(s)),
+          onDelete: (s) => {
+            this.#expectations.forget(keyOf(s));
+            q.add(keyOf(s));
+          },
+        }),
+        this.#informers.pods().addEventHandler({
+          onAdd: (p) => {
+            if (p.metadata?.deletionTimestamp) return this.#podDeleted(p);
+            const owner = this.#ownerKey(p);
+            if (owner) {
+              this.#expectations.creationObserved(owner);
+              q.add(owner);
+            } else if (!controllerOf(p)) for (const k of this.#matchingSets(p)) q.add(k);
+          },
+          onUpdate: (old, p) => {
+            if (p.metadata?.deletionTimestamp && !old.metadata?.deletionTimestamp) return this.#podDeleted(p);
+            const was = this.#ownerKey(old);
+            const now = this.#ownerKey(p);
+            if (was && was !== now) q.add(was);
+            if (now) q.add(now);
+            else if (!controllerOf(p)) for (const k of this.#matchingSets(p)) q.add(k);
+          },
+          onDelete: (p) => this.#podDeleted(p),
+        }),
+        this.#revisions().addEventHandler({
+          onAdd: (r) => this.#revisionChanged(r),
+          onUpdate: (_o, r) => this.#revisionChanged(r),
+          onDelete: (r) => this.#revisionChanged(r),
+        }),
+      ],
+      (key) => this.sync(key),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.#ownSink?.flush();
+  }
+
+  #ownerKey(obj: KubeObject): string | undefined {
+    const ref = controllerOf(obj);
+    if (ref?.kind !== 'StatefulSet' || !ref.apiVersion?.startsWith('apps/')) return undefined;
+    const ns = obj.metadata?.namespace ?? '';
+    const set = this.#sets().store.get(ns, ref.name ?? '');
+    return set && set.metadata?.uid === ref.uid ? `${ns}/${ref.name}` : undefined;
+  }
+
+  #podDeleted(p: Pod): void {
+    const owner = this.#ownerKey(p);
+    if (!owner) return;
+    if (p.metadata?.uid) this.#expectations.deletionObserved(owner, p.metadata.uid);
+    this.#loop.queue.add(owner);
+  }
+
+  #revisionChanged(r: ControllerRevision): void {
+    const owner = this.#ownerKey(r as KubeObject);
+    if (owner) this.#loop.queue.add(owner);
+  }
+
+  /** Sets in the pod's namespace whose selector and name match it (orphans to adopt). */
+  #matchingSets(p: Pod): string[] {
+    const out: string[] = [];
+    for (const s of this.#sets().store.list()) {
+      if (s.metadata?.namespace !== p.metadata?.namespace || !isMemberOf(s, p)) continue;
+      const sel = selectorOf(s);
+      if (sel && !sel.empty() && sel.matches(p.metadata?.labels ?? {})) out.push(`${s.metadata?.namespace}/${s.metadata?.name}`);
+    }
+    return out;
+  }
+
+  async sync(key: string): Promise<void> {
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const cached = this.#sets().store.get(ns, name);
+    if (!cached) {
+      this.#expectations.forget(key);
+      return;
+    }
+    const set = structuredClone(cached) as SetObject;
+    const selector = selectorOf(set);
+    // An invalid or empty selector would select nothing or everything; validation refuses both.
+    if (!selector || selector.empty()) return;
+    const owner: RevisionOwner & { deleting: boolean } = { apiVersion: 'apps/v1', kind: 'StatefulSet', name, uid: set.metadata?.uid ?? '', namespace: ns, deleting: !!set.metadata?.deletionTimestamp };
+    const canAdopt = async () => {
+      const fresh = await this.#client.get<StatefulSet>(StatefulSets, ns, name);
+      return fresh.metadata?.uid === owner.uid && !fresh.metadata?.deletionTimestamp;
+    };
+
+    const revisionCandidates = candidateRevisions(this.#revisions().store.list(), owner, selector);
+    const revisions = sortRevisions(await claim<RevisionObject>({ client: this.#client, ref: ControllerRevisions, owner, matches: (r) => selector.matches(r.metadata?.labels ?? {}), candidates: revisionCandidates, canAdopt }));
+    const podCandidates = this.#informers.pods().store.byIndex(POD_BY_NAMESPACE, ns);
+    const pods = await claim<PodObject>({
+      client: this.#client,
+      ref: Pods,
+      owner,
+      matches: (p) => isMemberOf(set, p) && selector.matches(p.metadata?.labels ?? {}),
+      candidates: podCandidates.filter((p) => isMemberOf(set, p)) as PodObject[],
+      canAdopt,
+    });
+
+    const { current, update, collisionCount, updateRecord, currentRecord } = await this.#revisionsOf(set, owner, revisions);
+    const p = plan({ set, current, update, collisionCount, pods, now: this.#clock.now() });
+    // Until the cache has seen our last creations and deletions, only the status is brought up to date.
+    const err = this.#expectations.satisfied(key) ? await this.#run(set, owner, p.phases, p.monotonic, key) : undefined;
+    await this.#writeStatus(set, p.status);
+    await this.#truncateHistory(set, pods, revisions, currentRecord, updateRecord);
+    if (p.requeueAfterMs !== undefined) this.#loop.queue.addAfter(key, p.requeueAfterMs + 1);
+    if (err) throw err;
+  }
+
+  /**
+   * getStatefulSetRevisions: the update revision is the set's template (made, or an equal older one
+   * renumbered to roll back to it); the current one is the status' currentRevision, or the update
+   * revision for a new set.
+   */
+  async #revisionsOf(set: StatefulSet, owner: RevisionOwner, revisions: ControllerRevision[]): Promise<{ current: Revision; update: Revision; collisionCount: number; currentRecord: ControllerRevision; updateRecord: ControllerRevision }> {
+    let collisionCount = set.status?.collisionCount ?? 0;
+    const wanted = newRevision(owner, set.spec?.template?.metadata?.labels, revisionData(set), nextRevision(revisions), collisionCount);
+    if (set.metadata?.annotations) wanted.metadata!.annotations = { ...set.metadata.annotations };
+    const equal = findEqualRevisions(revisions, wanted);
+    let updateRecord: ControllerRevision;
+    const last = revisions[revisions.length - 1];
+    if (equal.length > 0 && equalRevision(last, equal[equal.length - 1])) updateRecord = last;
+    else if (equal.length > 0) updateRecord = await this.#history.updateRevision(equal[equal.length - 1], wanted.revision ?? 1);
+    else {
+      const made = await this.#history.create(owner, wanted, collisionCount);
+      updateRecord = made.revision;
+      collisionCount = made.collisionCount;
+    }
+    const currentRecord = revisions.find((r) => r.metadata?.name === set.status?.currentRevision) ?? updateRecord;
+    return { current: toRevision(currentRecord, set), update: toRevision(updateRecord, set), collisionCount, currentRecord, updateRecord };
+  }
+
+  /** Runs the plan's phases; returns the first failure (after which nothing more is tried). */
+  async #run(set: StatefulSet, owner: RevisionOwner, phases: Action[][], monotonic: boolean, key: string): Promise<unknown> {
+    for (const actions of phases) {
+      if (actions.length === 0) continue;
+      const creates = actions.filter((a) => a.type === 'create').length;
+      const deletes = actions.flatMap((a) => (a.type === 'delete' && a.pod.metadata?.uid ? [a.pod.metadata.uid] : []));
+      this.#expectations.expect(key, creates, deletes);
+      const one = async (a: Action) => {
+        try {
+          await this.#act(set, owner, a);
+        } catch (err) {
+          if (a.type === 'create') this.#expectations.creationObserved(key);
+          if (a.type === 'delete' && a.pod.metadata?.uid) this.#expectations.deletionObserved(key, a.pod.metadata.uid);
+          throw err;
+        }
+      };
+      if (monotonic) {
+        for (const a of actions) {
+          try {
+            await one(a);
+          } catch (err) {
+            return err;
+          }
+        }
+      } else {
+        const r = await slowStartBatch(actions.length, (i) => one(actions[i]));
+        if (r.error !== undefined) {
+          for (let i = 0; i < r.skipped; i++) {
+            const a = actions[actions.length - 1 - i];
+            if (a.type === 'create') this.#expectations.creationObserved(key);
+            if (a.type === 'delete' && a.pod.metadata?.uid) this.#expectations.deletionObserved(key, a.pod.metadata.uid);
+          }
+          return r.error;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  async #act(set: StatefulSet, owner: RevisionOwner, a: Action): Promise<void> {
+    const target = targetOf(set);
+    const ns = owner.namespace;
+    switch (a.type) {
+      case 'create': {
+        const pod = newStatefulPod(set, owner, a.revision.template, a.ordinal, a.revision.name);
+        const podName = pod.metadata?.name ?? '';
+        await this.#createClaims(set, owner, a.ordinal, podName);
+        try {
+          await this.#client.create(Pods, ns, pod as Pod & HasMetadata);
+        } catch (err) {
+          // One made meanwhile is the cache being behind: retried quietly, no event.
+          if (!isAlreadyExists(err)) this.#events.event(target, 'Warning', 'FailedCreate', `create Pod ${podName} in StatefulSet ${owner.name} failed error: ${messageOf(err)}`);
+          throw err;
+        }
+        this.#events.event(target, 'Normal', 'SuccessfulCreate', `create Pod ${podName} in StatefulSet ${owner.name} successful`);
+        return;
+      }
+      case 'delete': {
+        const podName = a.pod.metadata?.name ?? '';
+        try {
+          await this.#client.delete(Pods, ns, podName, { preconditions: { uid: a.pod.metadata?.uid } });
+        } catch (err) {
+          if (isNotFound(err) || isConflict(err)) return;
+          this.#events.event(target, 'Warning', 'FailedDelete', `delete Pod ${podName} in StatefulSet ${owner.name} failed error: ${messageOf(err)}`);
+          throw err;
+        }
+        this.#events.event(target, 'Normal', 'SuccessfulDelete', `delete Pod ${podName} in StatefulSet ${owner.name} successful`);
+        return;
+      }
+      case 'fixIdentity': {
+        const podName = a.pod.metadata?.name ?? '';
+        try {
+          await this.#client.patch(Pods, ns, podName, 'strategic', { metadata: { uid: a.pod.metadata?.uid, labels: identityLabels(a.pod) } });
+        } catch (err) {
+          if (isNotFound(err) || isConflict(err)) return;
+          this.#events.event(target, 'Warning', 'FailedUpdate', `update Pod ${podName} in StatefulSet ${owner.name} failed error: ${messageOf(err)}`);
+          throw err;
+        }
+        this.#events.event(target, 'Normal', 'SuccessfulUpdate', `update Pod ${podName} in StatefulSet ${owner.name} successful`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * createPersistentVolumeClaims: each claim of the member that does not exist yet is made before
+   * the pod. While the API serves no persistentvolumeclaims (tinykube's storage issue adds them) no
+   * claim can be made: the pod is made anyway (its volume names the claim, and it stays Pending until
+   * the claim exists) and a FailedCreate event says which claim is missing and why.
+   */
+  async #createClaims(set: StatefulSet, owner: RevisionOwner, ordinal: number, podName: string): Promise<void> {
+    const claims = claimsFor(set, owner, ordinal);
+    if (claims.length === 0) return;
+    const target = targetOf(set);
+    if (!(await this.#claims.served())) {
+      for (const c of claims) {
+        this.#events.event(target, 'Warning', 'FailedCreate', `create Claim ${c.metadata?.name} for Pod ${podName} in StatefulSet ${owner.name} failed error: the server does not serve persistentvolumeclaims`);
+      }
+      return;
+    }
+    for (const c of claims) {
+      const claimName = c.metadata?.name ?? '';
+      try {
+        await this.#client.get(PersistentVolumeClaims, owner.namespace, claimName);
+        continue;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      try {
+        await this.#client.create(PersistentVolumeClaims, owner.namespace, c as typeof c & HasMetadata);
+      } catch (err) {
+        if (isAlreadyExists(err)) continue;
+        // A 404 here is the resource going away since discovery said it was served.
+        if (isNotFound(err)) this.#claims.forget();
+        this.#events.event(target, 'Warning', 'FailedCreate', `create Claim ${claimName} for Pod ${podName} in StatefulSet ${owner.name} failed error: ${messageOf(err)}`);
+        throw err;
+      }
+      this.#events.event(target, 'Normal', 'SuccessfulCreate', `create Claim ${claimName} Pod ${podName} in StatefulSet ${owner.name} success`);
+    }
+  }
+
+  /**
+   * updateStatefulSetStatus: written only when it differs (inconsistentStatus), as a merge patch (kube
+   * retries its update on a conflict with the same computed status; a patch does that in one request).
+   * The uid makes it a precondition against a set deleted and made again meanwhile.
+   */
+  async #writeStatus(set: SetObject, computed: StatefulSetStatus): Promise<void> {
+    const status: StatefulSetStatus = { ...computed };
+    completeRollingUpdate(set, status);
+    const old = set.status ?? { replicas: 0 };
+    const same = (['observedGeneration', 'replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas', 'currentRevision', 'updateRevision', 'collisionCount'] as const).every((k) => (old[k] ?? 0) === (status[k] ?? 0));
+    if (same) return;
+    // The wire form: replicas and availableReplicas always, the other counts omitted when zero.
+    const patch: Record<string, unknown> = { replicas: status.replicas, availableReplicas: status.availableReplicas ?? 0 };
+    for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas'] as const) patch[k] = status[k] || null;
+    for (const k of ['observedGeneration', 'currentRevision', 'updateRevision', 'collisionCount'] as const) if (status[k] !== undefined) patch[k] = status[k];
+    await this.#client.patch(StatefulSets, set.metadata?.namespace, set.metadata?.name ?? '', 'merge', { metadata: { uid: set.metadata?.uid }, status: patch }, { subresource: 'status' });
+  }
+
+  /** truncateHistory: revisions neither current, update, nor worn by a pod, beyond revisionHistoryLimit. */
+  async #truncateHistory(set: StatefulSet, pods: readonly Pod[], revisions: readonly ControllerRevision[], current: ControllerRevision, update: ControllerRevision): Promise<void> {
+    const live = new Set([current.metadata?.name, update.metadata?.name, ...pods.map(podRevision)]);
+    const limit = set.spec?.revisionHistoryLimit ?? 10;
+    for (const r of revisionsToTruncate(revisions, Math.max(0, limit), (r) => live.has(r.metadata?.name))) await this.#history.delete(r);
+  }
+}
+
+/**
+ * Whether the API serves persistentvolumeclaims, from core/v1 discovery, remembered for a while: a
+ * server that learns to serve them later is noticed within CLAIM_DISCOVERY_TTL_MS.
+ */
+class ClaimDiscovery {
+  readonly #client: ApiClient;
+  readonly #clock: Clock;
+  #known: { served: boolean; at: number } | undefined;
+
+  constructor(client: ApiClient, clock: Clock) {
+    this.#client = client;
+    this.#clock = clock;
+  }
+
+  async served(): Promise<boolean> {
+    const now = this.#clock.now();
+    if (this.#known && now - this.#known.at < CLAIM_DISCOVERY_TTL_MS) return this.#known.served;
+    const doc = await this.#client.requestJson<{ resources?: Array<{ name?: string }> }>('GET', '/api/v1');
+    const served = (doc.resources ?? []).some((r) => r.name === 'persistentvolumeclaims');
+    this.#known = { served, at: now };
+    return served;
+  }
+
+  forget(): void {
+    this.#known = undefined;
+  }
+}
+
+/**
+ * A revision's data (getPatch): the set's template as a strategic merge patch that replaces it, which
+ * is also what `kubectl rollout undo` applies to the set.
+ */
+export function revisionData(set: StatefulSet): { spec: { template: Record<string, unknown> } } {
+  return { spec: { template: { ...structuredClone(set.spec?.template ?? {}), $patch: 'replace' } } };
+}
+
+/** ApplyRevision: the template a revision records (the set's own when the data is not a template patch). */
+export function templateOf(r: ControllerRevision, set: StatefulSet): PodTemplateSpec | undefined {
+  const data = r.data as { spec?: { template?: Record<string, unknown> } } | undefined;
+  const t = data?.spec?.template;
+  if (!t || typeof t !== 'object') return set.spec?.template;
+  const { $patch: _p, ...template } = t;
+  return template as PodTemplateSpec;
+}
+
+function toRevision(r: ControllerRevision, set: StatefulSet): Revision {
+  return { name: r.metadata?.name ?? '', template: templateOf(r, set) };
+}
+
+function selectorOf(set: StatefulSet): LabelSelectorValue | undefined {
+  try {
+    return fromLabelSelector(set.spec?.selector);
+  } catch (err) {
+    if (err instanceof LabelSelectorError) return undefined;
+    throw err;
+  }
+}
+
+function targetOf(set: StatefulSet): EventTarget {
+  return { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: set.metadata?.namespace, name: set.metadata?.name ?? '', uid: set.metadata?.uid };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
