@@ -160,14 +160,14 @@ test('percentages and maxUnavailable count the owners scale; an owner kind not s
   assert.deepEqual([st2.metadata?.generation, st2.status?.expectedPods, st2.status?.desiredHealthy, st2.status?.disruptionsAllowed], [2, 4, 3, 1]);
 
   // Pods of a kind the server does not serve (yet): no disruption allowed, and why.
-  await c.client.create(Pods, ns, pod('db-0', { app: 'db' }, 'n1', { kind: 'StatefulSet', name: 'db', uid: 'u-db' }));
+  await c.client.create(Pods, ns, pod('db-0', { app: 'db' }, 'n1', { apiVersion: 'example.com/v1', kind: 'Database', name: 'db', uid: 'u-db' }));
   await readyPods(ns, 'db', 1);
   await c.client.create(PodDisruptionBudgets, ns, budget('db', { minAvailable: '50%', selector: { matchLabels: { app: 'db' } } }));
   const failed = await pdbIn(ns, 'db', (p) => p.status?.conditions?.some((x) => x.reason === 'SyncFailed') ?? false, 'SyncFailed');
   assert.equal(failed.status?.disruptionsAllowed, 0);
   const cond = failed.status?.conditions?.find((x) => x.type === 'DisruptionAllowed');
   assert.equal(cond?.status, 'False');
-  assert.equal(cond?.message, 'no matches for kind "StatefulSet" in version "apps/v1"');
+  assert.equal(cond?.message, 'no matches for kind "Database" in version "example.com/v1"');
   const events = await c.watch<{ reason?: string; message?: string; involvedObject?: { name?: string } }>(Events, ns);
   await events.until(
     (all) => all.some((e) => e.involvedObject?.name === 'db' && e.reason === 'CalculateExpectedPodCountFailed' && (e.message ?? '').startsWith('Failed to calculate the number of expected pods: ')),
