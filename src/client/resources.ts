@@ -20,6 +20,8 @@ export const Leases: ResourceRef = { apiVersion: 'coordination.k8s.io/v1', resou
 export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions' };
 export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource: 'events' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
+export const Jobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'jobs' };
+export const CronJobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'cronjobs' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

@@ -14,5 +14,7 @@ import { leases } from './coordination/leases/kind.ts';
 import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
 import { customResourceDefinitions } from './apiextensions/customresourcedefinitions/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
+import { cronJobs } from './batch/cronjobs/kind.ts';
+import { jobs } from './batch/jobs/kind.ts';
 
-export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews];
+export const builtinKinds: readonly KindDefinition[] = [pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, eventsV1, leases, priorityClasses, customResourceDefinitions, selfSubjectReviews, jobs, cronJobs];

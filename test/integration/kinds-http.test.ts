@@ -35,6 +35,8 @@ const examples: Record<string, (name: string) => KubeObject> = {
   'serviceaccounts.': (name) => ({ metadata: { name } }),
   'leases.coordination.k8s.io': (name) => ({ metadata: { name }, spec: { holderIdentity: 'someone' } }),
   'priorityclasses.scheduling.k8s.io': (name) => ({ metadata: { name }, value: 10 }),
+  'jobs.batch': (name) => ({ metadata: { name }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'cronjobs.batch': (name) => ({ metadata: { name }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox' }] } } } } } }),
   'selfsubjectreviews.authentication.k8s.io': () => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
   // A CRD's name must be <plural>.<group>: the example's plural is derived from the name asked for.
   'customresourcedefinitions.apiextensions.k8s.io': (name) => {
