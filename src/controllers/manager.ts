@@ -18,6 +18,9 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
+import { JobController, type JobControllerOptions } from './job/controller.ts';
+import { CronJobController } from './cronjob/controller.ts';
+import { TTLAfterFinishedController } from './ttlafterfinished/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -32,6 +35,10 @@ export interface ControllerOptions {
   namespace?: false;
   /** The serviceaccount controller (a `default` ServiceAccount per namespace); false disables it. */
   serviceAccount?: false;
+  /** The Job controller (backoffBaseMs, backoffMaxMs...) and the TTL-after-finished controller with it; false disables both. */
+  job?: Tunables<JobControllerOptions> | false;
+  /** The CronJob controller; false disables it. */
+  cronJob?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -46,6 +53,9 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  job?: JobController;
+  ttlAfterFinished?: TTLAfterFinishedController;
+  cronJob?: CronJobController;
   stop(): Promise<void>;
 }
 
@@ -56,12 +66,14 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const onError = o.onError ?? ((err: unknown) => console.error(`tinykube: controllers: ${err instanceof Error ? err.message : String(err)}`));
   const informers = new SharedInformers(client, { clock, onError });
   const events = new ApiEventSink(client, clock, NODE_CONTROLLER_COMPONENT);
+  const jobEvents = new ApiEventSink(client, clock, 'job-controller');
+  const cronJobEvents = new ApiEventSink(client, clock, 'cronjob-controller');
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop()]);
       await informers.stop();
-      await events.flush();
+      await Promise.all([events.flush(), jobEvents.flush(), cronJobEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -70,11 +82,19 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
   if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
+  if (o.job !== false) {
+    out.job = new JobController({ ...o.job, client, informers, clock, events: jobEvents, onError });
+    out.ttlAfterFinished = new TTLAfterFinishedController({ client, informers, clock, onError });
+  }
+  if (o.cronJob !== false) out.cronJob = new CronJobController({ client, informers, clock, events: cronJobEvents, onError });
   out.namespace?.start();
   out.serviceAccount?.start();
   out.rootCAPublisher?.start();
   out.nodeLifecycle?.start();
   out.garbageCollector?.start();
   out.podGC?.start();
+  out.job?.start();
+  out.ttlAfterFinished?.start();
+  out.cronJob?.start();
   return out;
 }
