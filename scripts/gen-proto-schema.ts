@@ -22,6 +22,9 @@ const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/policy/v1/generated.proto', go: ['k8s.io/api/policy/v1/types.go'] },
   { proto: 'k8s.io/api/autoscaling/v1/generated.proto', go: ['k8s.io/api/autoscaling/v1/types.go'] },
   { proto: 'k8s.io/api/authentication/v1/generated.proto', go: ['k8s.io/api/authentication/v1/types.go'] },
+  { proto: 'k8s.io/api/batch/v1/generated.proto', go: ['k8s.io/api/batch/v1/types.go'] },
+  // Job templates reach scheduling.k8s.io/v1alpha3's workload pod-group messages.
+  { proto: 'k8s.io/api/scheduling/v1alpha3/generated.proto', go: ['k8s.io/api/scheduling/v1alpha3/types.go'] },
   {
     proto: 'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/generated.proto',
     go: ['k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/types.go', 'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/types_jsonschema.go'],
@@ -34,7 +37,7 @@ const sources: { proto: string; go: string[] }[] = [
 ];
 
 /** The bodies a client may send or receive: apiVersion, kind, message. */
-const servedGroupVersions = ['v1', 'coordination.k8s.io/v1', 'scheduling.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
+const servedGroupVersions = ['v1', 'coordination.k8s.io/v1', 'scheduling.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1', 'batch/v1'];
 const roots: [string, string, string][] = [
   ['v1', 'Pod', 'core.v1.Pod'],
   ['v1', 'PodList', 'core.v1.PodList'],
@@ -60,6 +63,10 @@ const roots: [string, string, string][] = [
   ['authentication.k8s.io/v1', 'SelfSubjectReview', 'authentication.v1.SelfSubjectReview'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'apiextensions.v1.CustomResourceDefinition'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinitionList', 'apiextensions.v1.CustomResourceDefinitionList'],
+  ['batch/v1', 'Job', 'batch.v1.Job'],
+  ['batch/v1', 'JobList', 'batch.v1.JobList'],
+  ['batch/v1', 'CronJob', 'batch.v1.CronJob'],
+  ['batch/v1', 'CronJobList', 'batch.v1.CronJobList'],
   // Meta kinds travel under every group version (client-go sends DeleteOptions with the resource's
   // own apiVersion) and under meta.k8s.io/v1.
   ...['meta.k8s.io/v1', ...servedGroupVersions].flatMap((gv): [string, string, string][] => [
