@@ -133,6 +133,8 @@ export class ApiClient {
   readonly #url: URL;
   readonly #secure: boolean;
   readonly #agent: http.Agent;
+  /** Watches and other streams: they hold their socket for minutes, so they must not take the pool's. */
+  readonly #streamAgent: http.Agent;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
   readonly #servername: string | undefined;
@@ -159,17 +161,19 @@ export class ApiClient {
     this.#url = url;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#servername = options.servername;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' as const };
-    this.#agent = this.#secure
-      ? new https.Agent({
-          ...agentOptions,
-          ca: options.caPem,
-          cert: options.certPem,
-          key: options.keyPem,
-          rejectUnauthorized: options.insecureSkipTlsVerify !== true,
-          ALPNProtocols: ['http/1.1'],
-        })
-      : new http.Agent(agentOptions);
+    const makeAgent = (agentOptions: http.AgentOptions) =>
+      this.#secure
+        ? new https.Agent({
+            ...agentOptions,
+            ca: options.caPem,
+            cert: options.certPem,
+            key: options.keyPem,
+            rejectUnauthorized: options.insecureSkipTlsVerify !== true,
+            ALPNProtocols: ['http/1.1'],
+          })
+        : new http.Agent(agentOptions);
+    this.#agent = makeAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' });
+    this.#streamAgent = makeAgent({ keepAlive: false });
     this.#headers = { 'user-agent': options.userAgent ?? 'tinykube' };
     if (options.token) this.#headers.authorization = `Bearer ${options.token}`;
   }
@@ -182,6 +186,7 @@ export class ApiClient {
   /** Closes idle kept-alive sockets. Open watches are closed by their owners. */
   close(): void {
     this.#agent.destroy();
+    this.#streamAgent.destroy();
   }
 
   // --- typed verbs ---------------------------------------------------------------------------------
@@ -273,7 +278,7 @@ export class ApiClient {
 
   /** Opens a streaming response (no deadline); non-2xx answers throw ApiError after reading their body. */
   async openStream(method: string, path: string, options: RequestOptions = {}): Promise<OpenStream> {
-    const { req, res } = await this.#send(method, path, options, 0);
+    const { req, res } = await this.#send(method, path, options, 0, this.#streamAgent);
     const code = res.statusCode ?? 0;
     if (code < 200 || code > 299) throw errorFromResponse(code, (await readBody(res, method, path)).toString('utf8'));
     return {
@@ -289,7 +294,7 @@ export class ApiClient {
   // timeoutMs bounds socket inactivity while the request is in flight (headers and body), not the total
   // time: a per-request AbortSignal.timeout would leave one live timer per request for the whole
   // deadline, which adds up at benchmark rates.
-  async #send(method: string, path: string, options: RequestOptions, timeoutMs: number): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+  async #send(method: string, path: string, options: RequestOptions, timeoutMs: number, agent: http.Agent = this.#agent): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     let body: Buffer | undefined;
     let contentType = options.contentType;
     if (options.body !== undefined) {
@@ -313,7 +318,7 @@ export class ApiClient {
       port: this.#url.port || (this.#secure ? 443 : 80),
       path: fullPath,
       headers,
-      agent: this.#agent,
+      agent,
       signal: options.signal,
     };
     if (this.#servername !== undefined) requestOptions.servername = this.#servername;
