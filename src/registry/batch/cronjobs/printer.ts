@@ -10,7 +10,7 @@ import { wideCells, wideColumns } from '../wide.ts';
 export function printCronJob(cj: CronJob, now: number): PrintedRow {
   const s = cj.spec;
   const last = cj.status?.lastScheduleTime ? timestampSince(cj.status.lastScheduleTime, now) : '<none>';
-  const suspend = s?.suspend == null ? '<unset>' : String(s.suspend);
+  const suspend = s?.suspend == null ? '<unset>' : s.suspend ? 'True' : 'False';
   const tmpl = s?.jobTemplate?.spec;
   return {
     cells: [cj.metadata?.name ?? '', s?.schedule ?? '', s?.timeZone ?? '<none>', suspend, (cj.status?.active ?? []).length, last, timestampSince(cj.metadata?.creationTimestamp, now), ...wideCells(tmpl?.template, tmpl?.selector)],

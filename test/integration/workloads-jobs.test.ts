@@ -1,0 +1,202 @@
+// Jobs end to end on simulated nodes: completions with a retried failure, an Indexed Job, the
+// backoff limit, TTL cleanup, kubectl's create/wait/get for Jobs and CronJobs, and bad input.
+// Pods exit by the simulator's annotations; one pod is told to fail by patching its exit code
+// before it exits (the first pod the Job creates), so the single failure is deterministic.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CronJob, Job, Pod } from '../../src/api/types.ts';
+import { ApiError } from '../../src/client/errors.ts';
+import { CronJobs, Jobs, Pods } from '../../src/client/resources.ts';
+import { ANNOTATION_EXIT_AFTER, ANNOTATION_EXIT_CODE } from '../../src/kubelet/simulated/pods.ts';
+import { startWorkloadCluster, type Watched, type WorkloadCluster } from './workloads-harness.ts';
+
+const NS = 'default';
+let c: WorkloadCluster;
+let pods: Watched<Pod>;
+let jobs: Watched<Job>;
+
+before(async () => {
+  c = await startWorkloadCluster({ nodes: 2, controllerOptions: { job: { backoffBaseMs: 200, backoffMaxMs: 1000 } } });
+  pods = await c.watch<Pod>(Pods, NS);
+  jobs = await c.watch<Job>(Jobs, NS);
+});
+
+after(async () => {
+  await c?.close();
+});
+
+function jobManifest(name: string, spec: Partial<NonNullable<Job['spec']>>, annotations: Record<string, string>): Job {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: NS },
+    spec: {
+      ...spec,
+      template: { metadata: { annotations }, spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'busybox' }] } },
+    },
+  };
+}
+
+const condition = (j: Job | undefined, type: string) => j?.status?.conditions?.find((x) => x.type === type && x.status === 'True');
+const byName = (all: Job[], name: string) => all.find((j) => j.metadata?.name === name);
+const podsOf = (name: string) => pods.items().filter((p) => p.metadata?.labels?.['batch.kubernetes.io/job-name'] === name);
+
+describe('Job controller', () => {
+  test('5 completions, parallelism 2, the first pod fails once: Complete with 5 succeeded and 1 failed', async () => {
+    let failing: string | undefined;
+    const stop = pods.informer.addEventHandler({
+      onAdd: (p) => {
+        if (failing || p.metadata?.labels?.['job-name'] !== 'five') return;
+        failing = p.metadata.name;
+        void c.client.patch(Pods, NS, failing!, 'merge', { metadata: { annotations: { [ANNOTATION_EXIT_CODE]: '1' } } });
+      },
+    });
+    await c.client.create(Jobs, NS, jobManifest('five', { completions: 5, parallelism: 2 }, { [ANNOTATION_EXIT_AFTER]: '600ms' }));
+    // At no moment more than 2 pods run at once.
+    let maxActive = 0;
+    const all = await jobs.until((js) => {
+      maxActive = Math.max(maxActive, podsOf('five').filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').length);
+      return !!condition(byName(js, 'five'), 'Complete');
+    }, 'job five complete', 30_000);
+    stop();
+    const job = byName(all, 'five')!;
+    assert.equal(job.status?.succeeded, 5);
+    assert.equal(job.status?.failed, 1);
+    assert.equal(job.status?.active ?? 0, 0);
+    assert.ok(condition(job, 'SuccessCriteriaMet'), 'SuccessCriteriaMet precedes Complete');
+    assert.equal(condition(job, 'Complete')?.reason, 'CompletionsReached');
+    assert.ok(job.status?.completionTime && job.status.startTime);
+    assert.ok(maxActive <= 2, `at most 2 active pods, saw ${maxActive}`);
+    // Every pod was released from the tracking finalizer.
+    await pods.until(() => podsOf('five').every((p) => !(p.metadata?.finalizers ?? []).includes('batch.kubernetes.io/job-tracking')), 'finalizers removed');
+    const failedPod = podsOf('five').find((p) => p.metadata?.name === failing);
+    assert.equal(failedPod?.status?.phase, 'Failed');
+    const get = await c.kubectl(['get', 'jobs', 'five']);
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\n/);
+    assert.match(get.stdout, /five\s+Complete\s+5\/5\s+\S+\s+\S+/);
+  });
+
+  test('an Indexed Job runs indexes 0..3 with their annotation, label, hostname and JOB_COMPLETION_INDEX', async () => {
+    await c.client.create(Jobs, NS, jobManifest('idx', { completions: 4, parallelism: 4, completionMode: 'Indexed' }, { [ANNOTATION_EXIT_AFTER]: '300ms' }));
+    const all = await jobs.until((js) => !!condition(byName(js, 'idx'), 'Complete'), 'indexed job complete', 30_000);
+    const job = byName(all, 'idx')!;
+    assert.equal(job.status?.completedIndexes, '0-3');
+    assert.equal(job.status?.succeeded, 4);
+    const mine = podsOf('idx');
+    const indexes = mine.map((p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index']).sort();
+    assert.deepEqual(indexes, ['0', '1', '2', '3']);
+    for (const p of mine) {
+      const ix = p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'];
+      assert.equal(p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'], ix);
+      assert.equal(p.spec?.hostname, `idx-${ix}`);
+      assert.ok(p.metadata?.name?.startsWith(`idx-${ix}-`), p.metadata?.name);
+    }
+    // The cache trims container env: read one pod whole.
+    const full = await c.client.get<Pod>(Pods, NS, mine[0].metadata!.name!);
+    const env = full.spec?.containers[0].env?.find((e) => e.name === 'JOB_COMPLETION_INDEX');
+    assert.equal(env?.valueFrom?.fieldRef?.fieldPath, "metadata.labels['batch.kubernetes.io/job-completion-index']");
+  });
+
+  test('a Job over its backoffLimit ends Failed with BackoffLimitExceeded', async () => {
+    await c.client.create(Jobs, NS, jobManifest('doomed', { backoffLimit: 1 }, { [ANNOTATION_EXIT_AFTER]: '200ms', [ANNOTATION_EXIT_CODE]: '3' }));
+    const all = await jobs.until((js) => !!condition(byName(js, 'doomed'), 'Failed'), 'job doomed failed', 30_000);
+    const job = byName(all, 'doomed')!;
+    assert.equal(condition(job, 'Failed')?.reason, 'BackoffLimitExceeded');
+    assert.equal(condition(job, 'Failed')?.message, 'Job has reached the specified backoff limit');
+    assert.equal(condition(job, 'FailureTarget')?.reason, 'BackoffLimitExceeded');
+    assert.equal(job.status?.failed, 2);
+    assert.equal(job.status?.completionTime, undefined);
+    const get = await c.kubectl(['get', 'job', 'doomed', '-o', 'wide']);
+    assert.match(get.stdout, /doomed\s+Failed\s+0\/1\s+\S+\s+\S+\s+work\s+busybox\s+batch\.kubernetes\.io\/controller-uid=/);
+  });
+
+  test('ttlSecondsAfterFinished deletes the finished Job and its pods', async () => {
+    await c.client.create(Jobs, NS, jobManifest('brief', { ttlSecondsAfterFinished: 1 }, { [ANNOTATION_EXIT_AFTER]: '100ms' }));
+    await jobs.until((js) => !!condition(byName(js, 'brief'), 'Complete'), 'job brief complete', 30_000);
+    await jobs.until((js) => !byName(js, 'brief'), 'job brief deleted by its TTL', 30_000);
+    await pods.until(() => podsOf('brief').length === 0, 'pods of brief deleted', 30_000);
+  });
+
+  test('kubectl create job and kubectl wait --for=condition=complete', async () => {
+    const made = await c.kubectl(['create', 'job', 'hello', '--image=busybox', '--', 'true']);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(made.stdout.trim(), 'job.batch/hello created');
+    // kubectl's job has no exit annotation: tell its pod to exit.
+    await pods.until(() => podsOf('hello').length > 0, 'pod of hello');
+    const [pod] = podsOf('hello');
+    await c.client.patch(Pods, NS, pod.metadata!.name!, 'merge', { metadata: { annotations: { [ANNOTATION_EXIT_AFTER]: '100ms' } } });
+    const wait = await c.kubectl(['wait', '--for=condition=complete', 'job/hello', '--timeout=30s']);
+    assert.equal(wait.code, 0, wait.stderr);
+    assert.equal(wait.stdout.trim(), 'job.batch/hello condition met');
+  });
+});
+
+describe('CronJobs through kubectl', () => {
+  test('kubectl create cronjob, get cronjobs columns, create job --from=cronjob', async () => {
+    const made = await c.kubectl(['create', 'cronjob', 'tick', '--image=busybox', '--schedule=*/5 * * * *', '--', 'date']);
+    assert.equal(made.code, 0, made.stderr);
+    const cj = await c.client.get<CronJob>(CronJobs, NS, 'tick');
+    assert.deepEqual([cj.spec?.concurrencyPolicy, cj.spec?.suspend, cj.spec?.successfulJobsHistoryLimit, cj.spec?.failedJobsHistoryLimit], ['Allow', false, 3, 1]);
+    const get = await c.kubectl(['get', 'cronjobs', '-o', 'wide']);
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /^NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\n/);
+    assert.match(get.stdout, /tick\s+\*\/5 \* \* \* \*\s+<none>\s+False\s+0\s+<none>\s+\S+\s+tick\s+busybox\s+<none>/);
+    const fromCj = await c.kubectl(['create', 'job', 'manual', '--from=cronjob/tick']);
+    assert.equal(fromCj.code, 0, fromCj.stderr);
+    const job = await c.client.get<Job>(Jobs, NS, 'manual');
+    assert.equal(job.metadata?.ownerReferences?.[0]?.kind, 'CronJob');
+    assert.equal(job.metadata?.annotations?.['cronjob.kubernetes.io/instantiate'], 'manual');
+    assert.equal(job.spec?.selector?.matchLabels?.['batch.kubernetes.io/controller-uid'], job.metadata?.uid);
+  });
+
+  test('bad input is a 422 naming the field with kube\'s message', async () => {
+    const cases: Array<{ what: string; ref: typeof Jobs; body: Record<string, unknown>; message: RegExp }> = [
+      {
+        what: 'bad schedule',
+        ref: CronJobs,
+        body: { metadata: { name: 'bad-schedule' }, spec: { schedule: 'bad', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } } },
+        message: /spec\.schedule: Invalid value: "bad": expected exactly 5 fields, found 1: \[bad\]/,
+      },
+      {
+        what: 'unknown time zone',
+        ref: CronJobs,
+        body: { metadata: { name: 'bad-tz' }, spec: { schedule: '@hourly', timeZone: 'Mars/Olympus', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } } },
+        message: /spec\.timeZone: Invalid value: "Mars\/Olympus": unknown time zone Mars\/Olympus/,
+      },
+      {
+        what: 'TZ in the schedule',
+        ref: CronJobs,
+        body: { metadata: { name: 'tz-in-schedule' }, spec: { schedule: 'TZ=UTC 0 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } } },
+        message: /spec\.schedule: Invalid value: "TZ=UTC 0 \* \* \* \*": cannot use TZ or CRON_TZ in schedule, use timeZone field instead/,
+      },
+      {
+        what: 'restartPolicy Always',
+        ref: Jobs,
+        body: { metadata: { name: 'always' }, spec: { template: { spec: { restartPolicy: 'Always', containers: [{ name: 'c', image: 'busybox' }] } } } },
+        message: /spec\.template\.spec\.restartPolicy: Required value: valid values: "OnFailure", "Never"/,
+      },
+      {
+        what: 'Indexed without completions',
+        ref: Jobs,
+        body: { metadata: { name: 'indexed' }, spec: { completionMode: 'Indexed', parallelism: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } },
+        message: /spec\.completions: Required value: when completion mode is Indexed/,
+      },
+    ];
+    for (const k of cases) {
+      await assert.rejects(c.client.create(k.ref, NS, k.body as never), (err: unknown) => {
+        assert.ok(err instanceof ApiError, k.what);
+        assert.equal(err.code, 422, k.what);
+        assert.match(err.message, k.message, k.what);
+        return true;
+      });
+    }
+    // The template of a Job is immutable; its selector too.
+    const job = await c.client.get<Job>(Jobs, NS, 'five');
+    const changed = structuredClone(job);
+    changed.spec!.template.spec!.containers[0].image = 'other';
+    await assert.rejects(c.client.update(Jobs, NS, changed), (err: unknown) => err instanceof ApiError && err.code === 422 && /spec\.template: Invalid value: .*field is immutable/.test(err.message));
+    assert.deepEqual(c.controllerErrors.filter((e) => !(e instanceof ApiError && e.code === 409)), []);
+  });
+});
