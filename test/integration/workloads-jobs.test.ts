@@ -3,12 +3,17 @@
 // Pods exit by the simulator's annotations; one pod is told to fail by patching its exit code
 // before it exits (the first pod the Job creates), so the single failure is deterministic.
 
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CronJob, Job, Pod } from '../../src/api/types.ts';
 import { ApiError } from '../../src/client/errors.ts';
 import { CronJobs, Jobs, Pods } from '../../src/client/resources.ts';
 import { ANNOTATION_EXIT_AFTER, ANNOTATION_EXIT_CODE } from '../../src/kubelet/simulated/pods.ts';
+import { CronJobController } from '../../src/controllers/cronjob/controller.ts';
+import { MemoryEventSink } from '../../src/controllers/events.ts';
+import { SharedInformers } from '../../src/controllers/informers.ts';
+import { FakeClock } from '../../src/util/clock.ts';
+import { until } from '../../src/testing/until.ts';
 import { startWorkloadCluster, type Watched, type WorkloadCluster } from './workloads-harness.ts';
 
 const NS = 'default';
@@ -17,7 +22,8 @@ let pods: Watched<Pod>;
 let jobs: Watched<Job>;
 
 before(async () => {
-  c = await startWorkloadCluster({ nodes: 2, controllerOptions: { job: { backoffBaseMs: 200, backoffMaxMs: 1000 } } });
+  // The cluster's own CronJob controller is off: the one under test runs on a FakeClock below.
+  c = await startWorkloadCluster({ nodes: 2, controllerOptions: { job: { backoffBaseMs: 200, backoffMaxMs: 1000 }, cronJob: false } });
   pods = await c.watch<Pod>(Pods, NS);
   jobs = await c.watch<Job>(Jobs, NS);
 });
@@ -198,5 +204,113 @@ describe('CronJobs through kubectl', () => {
     changed.spec!.template.spec!.containers[0].image = 'other';
     await assert.rejects(c.client.update(Jobs, NS, changed), (err: unknown) => err instanceof ApiError && err.code === 422 && /spec\.template: Invalid value: .*field is immutable/.test(err.message));
     assert.deepEqual(c.controllerErrors.filter((e) => !(e instanceof ApiError && e.code === 409)), []);
+  });
+});
+
+describe('CronJob controller on a FakeClock against the API server', () => {
+  // Each test runs its own controller on a FakeClock starting at the server's (real) time, since the
+  // API server stamps creationTimestamp with it.
+  let clock: FakeClock;
+  let sink: MemoryEventSink;
+  let informers: SharedInformers;
+  let ctl: CronJobController;
+  beforeEach(() => {
+    clock = new FakeClock(Date.now());
+    sink = new MemoryEventSink();
+    informers = new SharedInformers(c.client);
+    ctl = new CronJobController({ client: c.client, informers, clock, events: sink });
+    ctl.start();
+  });
+  afterEach(async () => {
+    await ctl.stop();
+    await informers.stop();
+  });
+
+  const cronJob = (name: string, spec: Partial<NonNullable<CronJob['spec']>>, exitAfter?: string): CronJob => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name, namespace: NS },
+    spec: {
+      schedule: '* * * * *',
+      ...spec,
+      jobTemplate: { spec: { template: { metadata: { annotations: exitAfter ? { [ANNOTATION_EXIT_AFTER]: exitAfter } : {} }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } },
+    },
+  });
+  // Each probe nudges fake time by 10 ms, so a retry the work queue scheduled on it (a conflict) runs.
+  const settle = <T>(what: string, probe: () => T | undefined | false) =>
+    until(what, () => {
+      clock.advance(10);
+      return probe();
+    }, { timeoutMs: 20_000 });
+  const jobsOf = (cj: string) => jobs.items().filter((j) => j.metadata?.ownerReferences?.[0]?.name === cj && !j.metadata?.deletionTimestamp);
+  const eventsOf = (cj: string, reason: string) => sink.events.filter((e) => e.target.name === cj && e.reason === reason);
+  const active = async (cj: string) => (await c.client.get<CronJob>(CronJobs, NS, cj)).status?.active ?? [];
+
+  test('Forbid: one Job per due time, none while the last runs (JobAlreadyActive)', async () => {
+    await c.client.create(CronJobs, NS, cronJob('forbid', { concurrencyPolicy: 'Forbid' }));
+    await settle('first sync of forbid', () => informers.resource(CronJobs).store.get(NS, 'forbid') !== undefined && clock.pendingTimers() > 0);
+    clock.advance(60_000);
+    const [job] = await settle('the first job of forbid', () => jobsOf('forbid').length === 1 && jobsOf('forbid'));
+    const minute = Math.floor(Date.parse(job.metadata!.annotations!['batch.kubernetes.io/cronjob-scheduled-timestamp']) / 60_000);
+    assert.equal(job.metadata?.name, `forbid-${minute}`);
+    assert.equal(job.metadata?.ownerReferences?.[0]?.kind, 'CronJob');
+    await settle('forbid lists its job as active', async () => (await active('forbid')).length === 1);
+    const cj = await c.client.get<CronJob>(CronJobs, NS, 'forbid');
+    assert.equal(Date.parse(cj.status!.lastScheduleTime!), minute * 60_000);
+    clock.advance(60_000);
+    await settle('JobAlreadyActive', () => eventsOf('forbid', 'JobAlreadyActive').length > 0);
+    assert.equal(jobsOf('forbid').length, 1);
+    assert.deepEqual(eventsOf('forbid', 'SuccessfulCreate').map((e) => e.message), [`Created job forbid-${minute}`]);
+    await c.client.delete(CronJobs, NS, 'forbid');
+  });
+
+  test('Replace: the running Job is deleted and the next one takes its place', async () => {
+    await c.client.create(CronJobs, NS, cronJob('replace', { concurrencyPolicy: 'Replace' }));
+    await settle('first sync of replace', () => informers.resource(CronJobs).store.get(NS, 'replace') !== undefined);
+    clock.advance(60_000);
+    const [first] = await settle('the first job of replace', () => jobsOf('replace').length === 1 && jobsOf('replace'));
+    await settle('replace lists its job as active', async () => (await active('replace')).length === 1);
+    clock.advance(60_000);
+    const [second] = await settle('the first job replaced', () => {
+      const js = jobsOf('replace');
+      return js.length === 1 && js[0].metadata?.name !== first.metadata?.name && js;
+    });
+    await settle('only the second job active', async () => {
+      const a = await active('replace');
+      return a.length === 1 && a[0].name === second.metadata?.name;
+    });
+    assert.deepEqual(eventsOf('replace', 'SuccessfulDelete').map((e) => e.message), [`Deleted job ${first.metadata?.name}`]);
+    assert.deepEqual(eventsOf('replace', 'UnexpectedJob'), []);
+    await c.client.delete(CronJobs, NS, 'replace');
+  });
+
+  test('history limits: finished Jobs beyond successfulJobsHistoryLimit go; lastSuccessfulTime is set', async () => {
+    await c.client.create(CronJobs, NS, cronJob('hist', { successfulJobsHistoryLimit: 2 }, '50ms'));
+    await settle('first sync of hist', () => informers.resource(CronJobs).store.get(NS, 'hist') !== undefined);
+    for (let run = 1; run <= 4; run++) {
+      clock.advance(60_000);
+      await settle(`run ${run} of hist seen completed`, () => eventsOf('hist', 'SawCompletedJob').length >= run);
+    }
+    await settle('two finished jobs kept', () => jobsOf('hist').length === 2);
+    const cj = await c.client.get<CronJob>(CronJobs, NS, 'hist');
+    assert.ok(cj.status?.lastSuccessfulTime);
+    assert.equal(eventsOf('hist', 'SuccessfulDelete').length, 2);
+    assert.match(eventsOf('hist', 'SawCompletedJob')[0].message, /^Saw completed job: hist-\d+, condition: Complete$/);
+    await c.client.delete(CronJobs, NS, 'hist');
+  });
+
+  test('more than 100 missed start times: a TooManyMissedTimes warning, and the most recent one runs', async () => {
+    await c.client.create(CronJobs, NS, cronJob('late', {}));
+    const made = await c.client.get<CronJob>(CronJobs, NS, 'late');
+    // As if the controller had been down for 200 minutes since its last run.
+    const long = new Date(Math.floor(clock.now() / 60_000) * 60_000 - 200 * 60_000).toISOString().replace('.000Z', 'Z');
+    await c.client.updateStatus(CronJobs, NS, { ...made, status: { lastScheduleTime: long } });
+    await settle('TooManyMissedTimes', () => eventsOf('late', 'TooManyMissedTimes').length > 0);
+    const [w] = eventsOf('late', 'TooManyMissedTimes');
+    assert.equal(w.type, 'Warning');
+    assert.equal(w.message, 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
+    const [job] = await settle('the most recent run started', () => jobsOf('late').length === 1 && jobsOf('late'));
+    assert.equal(job.metadata?.name, `late-${Math.floor(clock.now() / 60_000)}`);
+    await c.client.delete(CronJobs, NS, 'late');
   });
 });

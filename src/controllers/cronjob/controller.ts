@@ -98,7 +98,7 @@ export class CronJobController {
   /** syncCronJob: changes cj.status in place; returns when to look again (ms), if at all. */
   async #syncCronJob(cj: CronJobObj, jobs: JobObj[]): Promise<number | undefined> {
     const now = this.#clock.now();
-    const status = (cj.status ??= {});
+    let status = (cj.status ??= {});
     const inActive = (u: string | undefined) => (status.active ?? []).some((r) => r.uid === u);
     const dropActive = (u: string | undefined) => {
       status.active = (status.active ?? []).filter((r) => r.uid !== u);
@@ -109,6 +109,15 @@ export class CronJobController {
       children.add(ju);
       const fin = finishedAs(j);
       if (!inActive(ju) && !fin) {
+        // Our cache of the CronJob may be older than the Job we made: read it fresh before complaining.
+        const fresh = await this.#client.get<CronJobObj>(CronJobs, cj.metadata?.namespace, cj.metadata?.name ?? '');
+        if (fresh.metadata?.uid === cj.metadata?.uid && (fresh.status?.active ?? []).some((r) => r.uid === ju)) {
+          cj.metadata = fresh.metadata;
+          cj.spec = fresh.spec;
+          cj.status = fresh.status ?? {};
+          status = cj.status;
+          continue;
+        }
         this.#event(cj, 'Warning', 'UnexpectedJob', `Saw a job that the controller did not create or forgot: ${j.metadata?.name}`);
       } else if (inActive(ju) && fin) {
         dropActive(ju);
