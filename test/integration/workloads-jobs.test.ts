@@ -5,9 +5,9 @@
 
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CronJob, Job, Pod } from '../../src/api/types.ts';
+import type { CronJob, Event, Job, Pod } from '../../src/api/types.ts';
 import { ApiError } from '../../src/client/errors.ts';
-import { CronJobs, Jobs, Pods } from '../../src/client/resources.ts';
+import { CronJobs, Events, Jobs, Pods } from '../../src/client/resources.ts';
 import { ANNOTATION_EXIT_AFTER, ANNOTATION_EXIT_CODE } from '../../src/kubelet/simulated/pods.ts';
 import { CronJobController } from '../../src/controllers/cronjob/controller.ts';
 import { MemoryEventSink } from '../../src/controllers/events.ts';
@@ -116,6 +116,58 @@ describe('Job controller', () => {
     assert.equal(job.status?.completionTime, undefined);
     const get = await c.kubectl(['get', 'job', 'doomed', '-o', 'wide']);
     assert.match(get.stdout, /doomed\s+Failed\s+0\/1\s+\S+\s+\S+\s+work\s+busybox\s+batch\.kubernetes\.io\/controller-uid=/);
+  });
+
+  test('events: SuccessfulCreate for each pod, BackoffLimitExceeded on failure, Completed on success', async () => {
+    const reasons = async (name: string) => (await c.client.list<Event>(Events, NS)).items.filter((e) => e.involvedObject?.name === name && e.involvedObject.kind === 'Job').map((e) => `${e.type} ${e.reason}: ${e.message}`);
+    await until('events of doomed', async () => (await reasons('doomed')).includes('Warning BackoffLimitExceeded: Job has reached the specified backoff limit'));
+    assert.equal((await reasons('doomed')).filter((r) => r.startsWith('Normal SuccessfulCreate: Created pod: doomed-')).length, 2);
+    await until('events of five', async () => (await reasons('five')).includes('Normal Completed: Job completed'));
+  });
+
+  test('activeDeadlineSeconds ends a Job that runs too long (DeadlineExceeded), its pods deleted', async () => {
+    await c.client.create(Jobs, NS, jobManifest('slow', { activeDeadlineSeconds: 1, parallelism: 2, completions: 2 }, {}));
+    const all = await jobs.until((js) => !!condition(byName(js, 'slow'), 'Failed'), 'job slow past its deadline', 30_000);
+    const job = byName(all, 'slow')!;
+    assert.deepEqual([condition(job, 'Failed')?.reason, condition(job, 'Failed')?.message], ['DeadlineExceeded', 'Job was active longer than specified deadline']);
+    assert.equal(job.status?.failed, 2);
+    await pods.until(() => podsOf('slow').length === 0, 'pods of slow gone', 30_000);
+  });
+
+  test('podFailurePolicy FailJob on an exit code fails the Job at once (PodFailurePolicy)', async () => {
+    const j = jobManifest('policy', { backoffLimit: 6, podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [42] } }] } }, { [ANNOTATION_EXIT_AFTER]: '200ms', [ANNOTATION_EXIT_CODE]: '42' });
+    await c.client.create(Jobs, NS, j);
+    const all = await jobs.until((js) => !!condition(byName(js, 'policy'), 'Failed'), 'job policy failed', 30_000);
+    const job = byName(all, 'policy')!;
+    assert.equal(condition(job, 'Failed')?.reason, 'PodFailurePolicy');
+    assert.match(condition(job, 'Failed')?.message ?? '', /^Container work for pod default\/policy-\w+ failed with exit code 42 matching FailJob rule at index 0$/);
+    assert.equal(job.status?.failed, 1);
+  });
+
+  test('suspend: no pods while suspended (Suspended condition), pods once resumed', async () => {
+    await c.client.create(Jobs, NS, jobManifest('later', { suspend: true }, { [ANNOTATION_EXIT_AFTER]: '100ms' }));
+    const all = await jobs.until((js) => !!condition(byName(js, 'later'), 'Suspended'), 'job later suspended');
+    assert.equal(condition(byName(all, 'later'), 'Suspended')?.reason, 'JobSuspended');
+    assert.equal(podsOf('later').length, 0);
+    assert.equal(byName(all, 'later')?.status?.startTime, undefined);
+    const get = await c.kubectl(['get', 'job', 'later']);
+    assert.match(get.stdout, /later\s+Suspended\s+0\/1/);
+    await c.client.patch(Jobs, NS, 'later', 'merge', { spec: { suspend: false } });
+    const done = await jobs.until((js) => !!condition(byName(js, 'later'), 'Complete'), 'job later complete after resume', 30_000);
+    const s = done.find((j) => j.metadata?.name === 'later')!.status!.conditions!.find((x) => x.type === 'Suspended');
+    assert.deepEqual([s?.status, s?.reason], ['False', 'JobResumed']);
+  });
+
+  test('a running pod deleted by hand is counted as failed and replaced; deleting the Job removes its pods', async () => {
+    await c.client.create(Jobs, NS, jobManifest('keep', { backoffLimit: 3 }, {}));
+    await pods.until(() => podsOf('keep').some((p) => p.status?.phase === 'Running'), 'a running pod of keep');
+    const [first] = podsOf('keep');
+    await c.client.delete(Pods, NS, first.metadata!.name!);
+    await jobs.until((js) => byName(js, 'keep')?.status?.failed === 1, 'the deleted pod counted as failed');
+    await pods.until(() => podsOf('keep').some((p) => p.metadata?.name !== first.metadata?.name && p.status?.phase === 'Running'), 'a replacement pod');
+    const del = await c.kubectl(['delete', 'job', 'keep']);
+    assert.equal(del.code, 0, del.stderr);
+    await pods.until(() => podsOf('keep').length === 0, 'pods of keep gone', 30_000);
   });
 
   test('ttlSecondsAfterFinished deletes the finished Job and its pods', async () => {
@@ -294,7 +346,7 @@ describe('CronJob controller on a FakeClock against the API server', () => {
     await settle('two finished jobs kept', () => jobsOf('hist').length === 2);
     const cj = await c.client.get<CronJob>(CronJobs, NS, 'hist');
     assert.ok(cj.status?.lastSuccessfulTime);
-    assert.equal(eventsOf('hist', 'SuccessfulDelete').length, 2);
+    assert.equal(new Set(eventsOf('hist', 'SuccessfulDelete').map((e) => e.message)).size, 2);
     assert.match(eventsOf('hist', 'SawCompletedJob')[0].message, /^Saw completed job: hist-\d+, condition: Complete$/);
     await c.client.delete(CronJobs, NS, 'hist');
   });

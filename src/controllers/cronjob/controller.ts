@@ -207,17 +207,20 @@ export class CronJobController {
 
   /** deleteJob: background deletion and the reference out of status.active. */
   async #deleteJob(cj: CronJobObj, name: string, uid: string | undefined): Promise<void> {
+    let gone = false;
     try {
-      await this.#client.delete(Jobs, cj.metadata?.namespace, name, { propagationPolicy: 'Background' });
+      await this.#client.delete(Jobs, cj.metadata?.namespace, name, { propagationPolicy: 'Background', preconditions: uid ? { uid } : undefined });
     } catch (err) {
+      // Already gone (our cache lagged our own deletion): nothing to report.
       if (!isNotFound(err)) {
         this.#event(cj, 'Warning', 'FailedDelete', `Deleted job: ${(err as Error).message}`);
         throw err;
       }
+      gone = true;
     }
     const status = (cj.status ??= {});
     status.active = (status.active ?? []).filter((r) => r.uid !== uid);
-    this.#event(cj, 'Normal', 'SuccessfulDelete', `Deleted job ${name}`);
+    if (!gone) this.#event(cj, 'Normal', 'SuccessfulDelete', `Deleted job ${name}`);
   }
 
   /** cleanupFinishedJobs: the oldest finished Jobs beyond the history limits go. */

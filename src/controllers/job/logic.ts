@@ -178,7 +178,7 @@ export function deadlineRemaining(job: Job, now: number): number | undefined {
 
 /**
  * Sets a condition of `type` (ensureJobConditionStatus / addConditionToJob): a new one is appended;
- * an existing one changes only when its status does (then its reason, message and times too).
+ * an existing one is replaced when its status, reason or message differ.
  * Returns the new list, or undefined when nothing changed.
  */
 export function withCondition(conditions: readonly JobCondition[] | undefined, type: string, status: 'True' | 'False', reason: string, message: string, now: number): JobCondition[] | undefined {
@@ -191,7 +191,7 @@ export function withCondition(conditions: readonly JobCondition[] | undefined, t
     list.push({ type, status, reason, message, lastProbeTime: ts, lastTransitionTime: ts });
     return list;
   }
-  if (list[i].status === status) return undefined;
+  if (list[i].status === status && list[i].reason === reason && list[i].message === message) return undefined;
   list[i] = { ...list[i], status, reason, message, lastProbeTime: ts, lastTransitionTime: ts };
   return list;
 }
