@@ -158,6 +158,18 @@ describe('Job controller', () => {
     assert.deepEqual([s?.status, s?.reason], ['False', 'JobResumed']);
   });
 
+  test('suspending a running Job deletes its pods without counting them as failed', async () => {
+    await c.client.create(Jobs, NS, jobManifest('pause', { parallelism: 2, completions: 4, backoffLimit: 0 }, {}));
+    await pods.until(() => podsOf('pause').filter((p) => p.status?.phase === 'Running').length === 2, 'two running pods of pause');
+    await c.client.patch(Jobs, NS, 'pause', 'merge', { spec: { suspend: true } });
+    await pods.until(() => podsOf('pause').length === 0, 'pods of pause deleted', 30_000);
+    const all = await jobs.until((js) => !!condition(byName(js, 'pause'), 'Suspended') && byName(js, 'pause')?.status?.active === 0, 'pause suspended');
+    const job = byName(all, 'pause')!;
+    assert.equal(job.status?.failed ?? 0, 0);
+    assert.equal(condition(job, 'Failed'), undefined);
+    await c.client.delete(Jobs, NS, 'pause');
+  });
+
   test('a running pod deleted by hand is counted as failed and replaced; deleting the Job removes its pods', async () => {
     await c.client.create(Jobs, NS, jobManifest('keep', { backoffLimit: 3 }, {}));
     await pods.until(() => podsOf('keep').some((p) => p.status?.phase === 'Running'), 'a running pod of keep');

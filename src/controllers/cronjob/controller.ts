@@ -91,7 +91,15 @@ export class CronJobController {
     const before = JSON.stringify(cj.status ?? {});
     const requeue = await this.#syncCronJob(cj, jobs);
     await this.#cleanupFinished(cj, jobs);
-    if (JSON.stringify(cj.status ?? {}) !== before) await this.#client.updateStatus<CronJobObj>(CronJobs, ns, cj);
+    if (JSON.stringify(cj.status ?? {}) !== before) {
+      try {
+        await this.#client.updateStatus<CronJobObj>(CronJobs, ns, cj);
+      } catch (err) {
+        // Deleted meanwhile: its Jobs go with it.
+        if (isNotFound(err)) return;
+        throw err;
+      }
+    }
     if (requeue !== undefined) this.#loop.queue.addAfter(key, requeue);
   }
 
@@ -110,7 +118,11 @@ export class CronJobController {
       const fin = finishedAs(j);
       if (!inActive(ju) && !fin) {
         // Our cache of the CronJob may be older than the Job we made: read it fresh before complaining.
-        const fresh = await this.#client.get<CronJobObj>(CronJobs, cj.metadata?.namespace, cj.metadata?.name ?? '');
+        const fresh = await this.#client.get<CronJobObj>(CronJobs, cj.metadata?.namespace, cj.metadata?.name ?? '').catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        });
+        if (!fresh) return undefined;
         if (fresh.metadata?.uid === cj.metadata?.uid && (fresh.status?.active ?? []).some((r) => r.uid === ju)) {
           cj.metadata = fresh.metadata;
           cj.spec = fresh.spec;

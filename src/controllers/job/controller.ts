@@ -224,6 +224,11 @@ export class JobController {
         continue;
       }
       if (!L.isPodFailed(p, job)) continue;
+      // Pods a suspension ended are not failures (they are made again on resume).
+      if (spec.suspend && p.status?.phase !== 'Failed') {
+        tracked.push({ pod: p, as: 'ignored' });
+        continue;
+      }
       const match = p.status?.phase === 'Failed' ? L.matchPodFailurePolicy(spec.podFailurePolicy, p) : undefined;
       if (match?.action === 'Ignore') {
         tracked.push({ pod: p, as: 'ignored' });
@@ -302,7 +307,11 @@ export class JobController {
     if (indexed) next.completedIndexes = L.formatIndexes(completed);
     if (perIndex) next.failedIndexes = L.formatIndexes(failedIdx);
     let current: JobObj = job;
-    if (JSON.stringify(next) !== JSON.stringify(st)) current = await this.#client.updateStatus<JobObj>(Jobs, job.metadata?.namespace, { ...job, status: next });
+    if (JSON.stringify(next) !== JSON.stringify(st)) {
+      const written = await this.#writeStatus({ ...job, status: next });
+      if (!written) return;
+      current = written;
+    }
 
     // Then the finalizers of every recorded pod (this sync's and any an earlier sync left).
     const byUid = new Map(pods.map((p) => [uidOf(p), p]));
@@ -333,9 +342,19 @@ export class JobController {
       else this.#event(job, 'Warning', fin.reason, fin.message);
       this.#backoff.delete(key);
     }
-    if (JSON.stringify(after) !== JSON.stringify(current.status ?? {})) await this.#client.updateStatus<JobObj>(Jobs, job.metadata?.namespace, { ...current, status: after });
+    if (JSON.stringify(after) !== JSON.stringify(current.status ?? {})) await this.#writeStatus({ ...current, status: after });
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /** The Job with its new status, or undefined when the Job is gone (deleted meanwhile: nothing left to do). */
+  async #writeStatus(job: JobObj): Promise<JobObj | undefined> {
+    try {
+      return await this.#client.updateStatus<JobObj>(Jobs, job.metadata?.namespace, job);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   async #deletePods(job: Job, key: string, pods: readonly Pod[]): Promise<number> {
