@@ -76,6 +76,9 @@ describe('Job controller', () => {
     assert.ok(maxActive <= 2, `at most 2 active pods, saw ${maxActive}`);
     // Every pod was released from the tracking finalizer.
     await pods.until(() => podsOf('five').every((p) => !(p.metadata?.finalizers ?? []).includes('batch.kubernetes.io/job-tracking')), 'finalizers removed');
+    const describe = await c.kubectl(['describe', 'job', 'five']);
+    assert.equal(describe.code, 0, describe.stderr);
+    assert.match(describe.stdout, /Pods Statuses:\s+0 Active \(0 Ready\) \/ 5 Succeeded \/ 1 Failed/);
     const failedPod = podsOf('five').find((p) => p.metadata?.name === failing);
     assert.equal(failedPod?.status?.phase, 'Failed');
     const get = await c.kubectl(['get', 'jobs', 'five']);
@@ -103,6 +106,24 @@ describe('Job controller', () => {
     const full = await c.client.get<Pod>(Pods, NS, mine[0].metadata!.name!);
     const env = full.spec?.containers[0].env?.find((e) => e.name === 'JOB_COMPLETION_INDEX');
     assert.equal(env?.valueFrom?.fieldRef?.fieldPath, "metadata.labels['batch.kubernetes.io/job-completion-index']");
+  });
+
+  test('backoffLimitPerIndex with a FailIndex rule: failed indexes are not retried, the Job fails with FailedIndexes', async () => {
+    const spec = {
+      completions: 3,
+      parallelism: 3,
+      completionMode: 'Indexed',
+      backoffLimitPerIndex: 2,
+      podFailurePolicy: { rules: [{ action: 'FailIndex', onExitCodes: { operator: 'In', values: [42] } }] },
+    } as Partial<NonNullable<Job['spec']>>;
+    await c.client.create(Jobs, NS, jobManifest('perindex', spec, { [ANNOTATION_EXIT_AFTER]: '200ms', [ANNOTATION_EXIT_CODE]: '42' }));
+    const all = await jobs.until((js) => !!condition(byName(js, 'perindex'), 'Failed'), 'job perindex failed', 30_000);
+    const job = byName(all, 'perindex')!;
+    assert.deepEqual([condition(job, 'Failed')?.reason, condition(job, 'Failed')?.message], ['FailedIndexes', 'Job has failed indexes']);
+    assert.equal(job.status?.failedIndexes, '0-2');
+    assert.equal(job.status?.failed, 3);
+    assert.equal(job.spec?.backoffLimit, 2147483647);
+    assert.equal(podsOf('perindex').length, 3);
   });
 
   test('a Job over its backoffLimit ends Failed with BackoffLimitExceeded', async () => {
