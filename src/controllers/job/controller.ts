@@ -268,8 +268,8 @@ export class JobController {
 
     let startTime = st.startTime;
     let activeCount = active.length;
-    if (interim?.type === 'FailureTarget') {
-      // A failing Job ends every pod still running; each counts as failed.
+    if (interim) {
+      // A finishing Job ends every pod still running; each counts as failed (as kube counts them).
       await this.#deletePods(job, key, active);
       for (const p of pods) if (fresh(p) && p.status?.phase !== 'Succeeded' && !tracked.some((t) => t.pod === p)) tracked.push({ pod: p, as: 'failed' });
       activeCount = 0;
