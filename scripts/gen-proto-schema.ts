@@ -24,6 +24,8 @@ const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/batch/v1/generated.proto', go: ['k8s.io/api/batch/v1/types.go'] },
   { proto: 'k8s.io/api/autoscaling/v1/generated.proto', go: ['k8s.io/api/autoscaling/v1/types.go'] },
   { proto: 'k8s.io/api/authentication/v1/generated.proto', go: ['k8s.io/api/authentication/v1/types.go'] },
+  // Job templates reach scheduling.k8s.io/v1alpha3's workload pod-group messages.
+  { proto: 'k8s.io/api/scheduling/v1alpha3/generated.proto', go: ['k8s.io/api/scheduling/v1alpha3/types.go'] },
   {
     proto: 'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/generated.proto',
     go: ['k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/types.go', 'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/types_jsonschema.go'],

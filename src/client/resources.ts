@@ -28,6 +28,8 @@ export const PodDisruptionBudgets: ResourceRef = { apiVersion: 'policy/v1', reso
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
 export const ControllerRevisions: ResourceRef = { apiVersion: 'apps/v1', resource: 'controllerrevisions' };
 export const DaemonSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'daemonsets' };
+export const Jobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'jobs' };
+export const CronJobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'cronjobs' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

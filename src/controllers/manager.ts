@@ -25,6 +25,9 @@ import { replicaSetKind, replicationControllerKind, type RC, type RS } from './r
 import { DeploymentController } from './deployment/controller.ts';
 import { DISRUPTION_COMPONENT, DisruptionController } from './disruption/controller.ts';
 import { DaemonSetController } from './daemonset/controller.ts';
+import { JobController, type JobControllerOptions } from './job/controller.ts';
+import { CronJobController } from './cronjob/controller.ts';
+import { TTLAfterFinishedController } from './ttlafterfinished/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -49,6 +52,10 @@ export interface ControllerOptions {
   disruption?: false;
   /** The DaemonSet controller; false disables it. */
   daemonSet?: false;
+  /** The Job controller (backoffBaseMs, backoffMaxMs...) and the TTL-after-finished controller with it; false disables both. */
+  job?: Tunables<JobControllerOptions> | false;
+  /** The CronJob controller; false disables it. */
+  cronJob?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -69,6 +76,9 @@ export interface Controllers {
   deployment?: DeploymentController;
   disruption?: DisruptionController;
   daemonSet?: DaemonSetController;
+  job?: JobController;
+  ttlAfterFinished?: TTLAfterFinishedController;
+  cronJob?: CronJobController;
   stop(): Promise<void>;
 }
 
@@ -80,12 +90,14 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const informers = new SharedInformers(client, { clock, onError });
   const events = new ApiEventSink(client, clock, NODE_CONTROLLER_COMPONENT);
   const disruptionEvents = new ApiEventSink(client, clock, DISRUPTION_COMPONENT);
+  const jobEvents = new ApiEventSink(client, clock, 'job-controller');
+  const cronJobEvents = new ApiEventSink(client, clock, 'cronjob-controller');
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush()]);
+      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -101,6 +113,11 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
     out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client, informers, clock, onError });
     out.replicationController = new ReplicaSetController(replicationControllerKind, { ...o.replicaSet, client, informers, clock, onError });
   }
+  if (o.job !== false) {
+    out.job = new JobController({ ...o.job, client, informers, clock, events: jobEvents, onError });
+    out.ttlAfterFinished = new TTLAfterFinishedController({ client, informers, clock, onError });
+  }
+  if (o.cronJob !== false) out.cronJob = new CronJobController({ client, informers, clock, events: cronJobEvents, onError });
   out.namespace?.start();
   out.replicaSet?.start();
   out.replicationController?.start();
@@ -114,5 +131,8 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.podGC?.start();
   out.daemonSet?.start();
   out.statefulSet?.start();
+  out.job?.start();
+  out.ttlAfterFinished?.start();
+  out.cronJob?.start();
   return out;
 }

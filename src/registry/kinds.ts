@@ -22,6 +22,8 @@ import { podDisruptionBudgets } from './policy/poddisruptionbudgets/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
 import { daemonSets } from './apps/daemonsets/kind.ts';
+import { cronJobs } from './batch/cronjobs/kind.ts';
+import { jobs } from './batch/jobs/kind.ts';
 
 // Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
 // apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io): `kubectl api-resources` lists them so.
@@ -30,6 +32,7 @@ export const builtinKinds: readonly KindDefinition[] = [
   deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
   eventsV1,
   selfSubjectReviews,
+  jobs, cronJobs,
   podDisruptionBudgets,
   customResourceDefinitions,
   priorityClasses,

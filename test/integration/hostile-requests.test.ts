@@ -156,6 +156,10 @@ function makeObject(r: ResourceInfo, name: string): Record<string, unknown> {
       if (r.group === 'events.k8s.io') return { ...common, regarding: { kind: 'Pod', name: 'x', namespace: ns }, note: 'hello', reportingController: 'hostile' };
       return { ...common, involvedObject: { kind: 'Pod', name: 'x', namespace: ns }, message: 'hello', reportingComponent: 'hostile' };
     }
+    case 'jobs':
+      return { ...base, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } };
+    case 'cronjobs':
+      return { ...base, spec: { schedule: '@hourly', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } } };
     case 'configmaps':
       return { ...base, data: { key: 'value' } };
     case 'secrets':

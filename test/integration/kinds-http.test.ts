@@ -43,6 +43,8 @@ const examples: Record<string, (name: string) => KubeObject> = {
   'poddisruptionbudgets.policy': (name) => ({ metadata: { name }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'kinds' } } } }),
   'controllerrevisions.apps': (name) => ({ metadata: { name }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 }),
   'daemonsets.apps': (name) => ({ metadata: { name }, spec: { selector: { matchLabels: { app: 'ds' } }, template: { metadata: { labels: { app: 'ds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'jobs.batch': (name) => ({ metadata: { name }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'cronjobs.batch': (name) => ({ metadata: { name }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox' }] } } } } } }),
   'selfsubjectreviews.authentication.k8s.io': () => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
   // A CRD's name must be <plural>.<group>: the example's plural is derived from the name asked for.
   'customresourcedefinitions.apiextensions.k8s.io': (name) => {
