@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
+import { kindExamples } from './kind-examples.ts';
 import type { ResourceInfo } from '../../src/registry/strategy.ts';
 import { decodeProtobufObject, encodeProtobufObject, messageFor as protoMessageFor } from '../../src/apiserver/protobuf/envelope.ts';
 import { messages as protoMessages } from '../../src/apiserver/protobuf/schema.generated.ts';
@@ -184,8 +185,11 @@ function makeObject(r: ResourceInfo, name: string): Record<string, unknown> {
     }
     case 'crontabs':
       return { ...base, spec: { cronSpec: '* * * * */5', image: 'img', replicas: 2, tags: ['a'] } };
-    default:
-      return base;
+    default: {
+      // The other built-in kinds: the example every kind has for kinds-http.test.ts.
+      const example = kindExamples[`${r.resource}.${r.group}`];
+      return example ? { ...example(name), ...base } : base;
+    }
   }
 }
 
@@ -429,7 +433,7 @@ function generateCases(fx: Fixtures): Case[] {
     const variants: Record<string, unknown>[] = [
       { kind: rng.pick(others).kind },
       { apiVersion: 'v2' },
-      { apiVersion: 'apps/v1' },
+      { apiVersion: r.group === 'apps' ? 'batch/v1' : 'apps/v1' },
       { apiVersion: r.group ? 'v1' : 'coordination.k8s.io/v1' },
       { kind: 123 },
       { apiVersion: { group: '' } },
@@ -768,7 +772,7 @@ function generateCases(fx: Fixtures): Case[] {
     `/api/v1/namespaces/${ns}/pods/${victim}/status/extra`, `/api/v1/namespaces/${ns}/pods/${victim}/log/extra/more`,
     `/api/v1/namespaces/${ns}/configmaps/${victim}/status`, `/api/v1/nodes/${victim}/exec`, `/api/v1/namespaces/${ns}/nodes`,
     `/api/v1/namespaces/${ns}/namespaces`, '/api/v1/namespaces/a/b/c/d/e/f/g', '/api/v1/pods/x', '/api/v1/configmaps/x',
-    '/apis', '/apis/', '/apis/apps/v1/deployments', '/openapi/v3/garbage', '/openapi/v3/apis/foo/v1', '/openapi/v2x', '/metrics', '/debug/pprof/',
+    '/apis', '/apis/', '/apis/apps/v1/frobnicators', '/openapi/v3/garbage', '/openapi/v3/apis/foo/v1', '/openapi/v2x', '/metrics', '/debug/pprof/',
     '/logs/', '/swagger.json', '/', '/%', '/%zz', '/%00', '/%c0%af', '/api/%ff%fe', '/api/v1/namespaces/%00/pods', '//api//v1//pods',
     `/api/v1/namespaces/${ns}/pods;jsessionid=1`, `/api/v1/namespaces/${ns}/pods/${victim};x`, '/api/v1/' + 'a/'.repeat(2000),
     '/api/v1/namespaces/' + 'x'.repeat(6000) + '/pods', '/healthz/nope', '/version/extra', '/api/v1/namespaces/default/pods/x/exec/y',

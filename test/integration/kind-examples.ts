@@ -1,0 +1,47 @@
+// A valid object of each built-in kind, shared by the tests that walk every kind (kinds-http, hostile
+// requests). A kind without an example here fails kinds-http.test.ts.
+import type { KubeObject } from '../../src/api/types.ts';
+
+/** A valid object of each kind, by "<plural>.<group>" ("pods." for core). */
+export const kindExamples: Record<string, (name: string) => KubeObject> = {
+  'pods.': (name) => ({ metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }),
+  'namespaces.': (name) => ({ metadata: { name } }),
+  'nodes.': (name) => ({ metadata: { name } }),
+  'events.': (name) => ({ metadata: { name }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'kinds' }, reason: 'Tested', message: 'by kinds-http', type: 'Normal', source: { component: 'test' } }),
+  'events.events.k8s.io': (name) => ({
+    metadata: { name },
+    eventTime: '2025-01-02T03:04:05.000000Z',
+    regarding: { kind: 'Pod', name: 'p', namespace: 'kinds' },
+    reason: 'Tested', note: 'by kinds-http', type: 'Normal', action: 'Testing',
+    reportingController: 'tinykube.io/kinds-test', reportingInstance: 'kinds-test-1',
+  }),
+  'configmaps.': (name) => ({ metadata: { name }, data: { a: '1' } }),
+  'secrets.': (name) => ({ metadata: { name }, data: { a: 'MQ==' } }),
+  'serviceaccounts.': (name) => ({ metadata: { name } }),
+  'leases.coordination.k8s.io': (name) => ({ metadata: { name }, spec: { holderIdentity: 'someone' } }),
+  'priorityclasses.scheduling.k8s.io': (name) => ({ metadata: { name }, value: 10 }),
+  'replicasets.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'statefulsets.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, serviceName: 'kinds', selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'deployments.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'replicationcontrollers.': (name) => ({ metadata: { name }, spec: { replicas: 0, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'podtemplates.': (name) => ({ metadata: { name }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } }),
+  'poddisruptionbudgets.policy': (name) => ({ metadata: { name }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'kinds' } } } }),
+  'controllerrevisions.apps': (name) => ({ metadata: { name }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 }),
+  'daemonsets.apps': (name) => ({ metadata: { name }, spec: { selector: { matchLabels: { app: 'ds' } }, template: { metadata: { labels: { app: 'ds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'jobs.batch': (name) => ({ metadata: { name }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  'cronjobs.batch': (name) => ({ metadata: { name }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox' }] } } } } } }),
+  'selfsubjectreviews.authentication.k8s.io': () => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
+  // A CRD's name must be <plural>.<group>: the example's plural is derived from the name asked for.
+  'customresourcedefinitions.apiextensions.k8s.io': (name) => {
+    const plural = name.replace(/[^a-z0-9]/g, '') || 'things';
+    return {
+      metadata: { name: name.includes('/') ? name : `${plural}.kinds.example.com` },
+      spec: {
+        group: 'kinds.example.com',
+        scope: 'Namespaced',
+        names: { plural, kind: 'Thing' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    };
+  },
+};
