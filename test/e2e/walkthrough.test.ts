@@ -134,22 +134,27 @@ test('replicas, rollouts and jobs', async () => {
   assert.equal(await ok('kubectl apply -f examples/linkding-deployment.yaml'), 'deployment.apps/linkding created\n');
   assert.match(await ok('kubectl rollout status deployment/linkding'), /deployment "linkding" successfully rolled out\n$/);
   assert.match(await ok('kubectl get deployment linkding'), /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nlinkding\s+3\/3\s+3\s+3\s+\d+s\n$/);
-  const described = await ok('kubectl describe pods -l app=linkding');
+  const described = await ok('kubectl describe pods -l app=linkding,pod-template-hash');
   const hash = /pod-template-hash=([a-z0-9]+)/.exec(described)?.[1];
   assert.ok(hash, described);
   assert.equal([...described.matchAll(new RegExp(`Controlled By:\\s+ReplicaSet/linkding-${hash}\\n`, 'g'))].length, 3);
-  const before = (await c.k('get', 'pods', '-l', 'app=linkding', '-o', 'name')).trim().split('\n');
+  // The walkthrough's bare linkding pod has app=linkding too; the Deployment's pods also carry pod-template-hash.
+  const before = (await c.k('get', 'pods', '-l', 'app=linkding,pod-template-hash', '-o', 'name')).trim().split('\n');
   await c.k('delete', before[0]!, '--wait=false');
   await until('a new pod in place of the deleted one', async () => {
-    const now = (await c.k('get', 'pods', '-l', 'app=linkding', '--field-selector=status.phase=Running', '-o', 'name')).trim().split('\n');
+    const now = (await c.k('get', 'pods', '-l', 'app=linkding,pod-template-hash', '--field-selector=status.phase=Running', '-o', 'name')).trim().split('\n');
     return now.length === 3 && !now.includes(before[0]!) ? now : undefined;
   }, WAIT);
   assert.equal(await ok('kubectl scale deployment linkding --replicas=5'), 'deployment.apps/linkding scaled\n');
   await c.k('rollout', 'status', 'deployment/linkding', '--timeout=90s');
   assert.equal(await ok('kubectl set env deployment/linkding GREETING=hello'), 'deployment.apps/linkding env updated\n');
   assert.match(await ok('kubectl rollout status deployment/linkding'), /deployment "linkding" successfully rolled out\n$/);
-  const pod = (await c.k('get', 'pods', '-l', 'app=linkding', '-o', 'jsonpath={.items[0].metadata.name}')).trim();
-  assert.match(await c.k('exec', pod, '--', 'wget', '-qO-', 'http://localhost:9090/'), /linkding hello/);
+  // A pod of the new ReplicaSet (the one with all 5 replicas now) serves the new template. (`kubectl exec
+  // deployment/linkding` could pick the walkthrough's bare linkding pod: it matches the selector too.)
+  const newHash = (await c.k('get', 'rs', '-l', 'app=linkding', '-o', 'jsonpath={.items[?(@.spec.replicas==5)].metadata.labels.pod-template-hash}')).trim();
+  assert.notEqual(newHash, hash);
+  const newPod = (await c.k('get', 'pods', '-l', `pod-template-hash=${newHash}`, '-o', 'jsonpath={.items[0].metadata.name}')).trim();
+  assert.match(await c.k('exec', newPod, '--', 'wget', '-qO-', 'http://localhost:9090/'), /linkding hello/);
   assert.match(await ok('kubectl rollout history deployment/linkding'), /^REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n/m);
   assert.equal(await ok('kubectl rollout undo deployment/linkding'), 'deployment.apps/linkding rolled back\n');
   await c.k('rollout', 'status', 'deployment/linkding', '--timeout=90s');
@@ -159,7 +164,7 @@ test('replicas, rollouts and jobs', async () => {
   assert.equal(await ok('kubectl logs job/hello'), 'hello from a job\n');
   assert.match(await ok('kubectl delete deployment linkding'), /deployment\.apps "linkding" deleted/);
   assert.match(await ok('kubectl delete job hello'), /job\.batch "hello" deleted/);
-  await until('the Deployment\'s pods gone', async () => ((await c.k('get', 'pods', '-l', 'app=linkding', '-o', 'name')).trim() === '' ? true : undefined), WAIT);
+  await until('the Deployment\'s pods gone', async () => ((await c.k('get', 'pods', '-l', 'app=linkding,pod-template-hash', '-o', 'name')).trim() === '' ? true : undefined), WAIT);
 });
 
 test('delete, in all its forms', async () => {
