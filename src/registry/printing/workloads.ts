@@ -17,15 +17,28 @@ export function templateCells(t: PodTemplateSpec | undefined): [TableCell, Table
   return [cs.map((c) => c.name).join(','), cs.map((c) => c.image ?? '').join(',')];
 }
 
-/** A metav1.LabelSelector as a string (`app=web,tier in (a,b)`), `<none>` for nothing, `<invalid>` when bad. */
+/** metav1.FormatLabelSelector: `app=web,tier in (a,b)`; `<none>` for a nil or empty selector, `<error>` for a bad one. */
 export function selectorCell(ls: LabelSelector | undefined | null): string {
   try {
-    const s = fromLabelSelector(ls).toString();
-    return s === '' ? (ls ? '' : '<none>') : s;
+    return fromLabelSelector(ls).toString() || '<none>';
   } catch (err) {
-    if (err instanceof LabelSelectorError) return '<invalid>';
+    if (err instanceof LabelSelectorError) return '<error>';
     throw err;
   }
+}
+
+/** The three `-o wide` columns of a kind with a template and a selector, in kubectl's order. */
+export const wideTemplateColumns = (selectorDescription: string): TableColumnDefinition[] => [containersColumn(), imagesColumn(), selectorColumn(selectorDescription)];
+
+/** CONTAINERS, IMAGES and SELECTOR cells of a template and its selector. */
+export function wideTemplateCells(t: PodTemplateSpec | undefined, selector: LabelSelector | undefined | null): TableCell[] {
+  return [...templateCells(t), selectorCell(selector)];
+}
+
+/** labels.FormatLabels: sorted `k=v` pairs, or `<none>`. */
+export function labelsCell(m: Record<string, string> | undefined): string {
+  const keys = Object.keys(m ?? {}).sort();
+  return keys.length ? keys.map((k) => `${k}=${m?.[k]}`).join(',') : '<none>';
 }
 
 /** A map selector (ReplicationController, Service) as a string; empty shows `<none>`. */

@@ -1,27 +1,14 @@
 // apps/v1 DaemonSet rows (printDaemonSet): NAME DESIRED CURRENT READY UP-TO-DATE AVAILABLE
 // NODE SELECTOR AGE, and with -o wide CONTAINERS IMAGES SELECTOR.
 
-import type { Container, DaemonSet, KubeObject } from '../../../api/types.ts';
-import { selectorOf } from '../../../api/validation/workloads.ts';
+import type { DaemonSet, KubeObject } from '../../../api/types.ts';
+import { labelsCell, wideTemplateCells, wideTemplateColumns } from '../../printing/workloads.ts';
 import { ageColumn, column, nameColumn } from '../../printing/columns.ts';
 import { timestampSince } from '../../printing/duration.ts';
 import type { PrintedRow, TablePrinter } from '../../printing/types.ts';
 
-/** labels.FormatLabels: sorted k=v pairs, or <none>. */
-export function formatLabels(m: Record<string, string> | undefined): string {
-  const keys = Object.keys(m ?? {}).sort();
-  return keys.length ? keys.map((k) => `${k}=${m?.[k]}`).join(',') : '<none>';
-}
-
-/** layoutContainerCells: the template's container names and images, comma-separated. */
-export function containerCells(containers: readonly Container[] | undefined): [string, string] {
-  const list = containers ?? [];
-  return [list.map((c) => c.name).join(','), list.map((c) => c.image ?? '').join(',')];
-}
-
 export function printDaemonSet(ds: DaemonSet, now: number): PrintedRow {
   const st = ds.status;
-  const [names, images] = containerCells(ds.spec?.template?.spec?.containers);
   return {
     cells: [
       ds.metadata?.name ?? '',
@@ -30,11 +17,9 @@ export function printDaemonSet(ds: DaemonSet, now: number): PrintedRow {
       st?.numberReady ?? 0,
       st?.updatedNumberScheduled ?? 0,
       st?.numberAvailable ?? 0,
-      formatLabels(ds.spec?.template?.spec?.nodeSelector),
+      labelsCell(ds.spec?.template?.spec?.nodeSelector),
       timestampSince(ds.metadata?.creationTimestamp, now),
-      names,
-      images,
-      selectorOf(ds.spec?.selector)?.toString() ?? '',
+      ...wideTemplateCells(ds.spec?.template, ds.spec?.selector),
     ],
   };
 }
@@ -49,9 +34,7 @@ export const daemonSetPrinter: TablePrinter = {
     column('Available', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)', { type: 'integer' }),
     column('Node Selector', "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/"),
     ageColumn(),
-    column('Containers', 'Names of each container in the template.', { priority: 1 }),
-    column('Images', 'Images referenced by each container in the template.', { priority: 1 }),
-    column('Selector', "A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors", { priority: 1 }),
+    ...wideTemplateColumns("A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"),
   ],
   print: (obj: KubeObject, now: number) => printDaemonSet(obj as unknown as DaemonSet, now),
 };

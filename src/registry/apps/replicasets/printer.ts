@@ -5,7 +5,7 @@ import type { KubeObject, ReplicaSet, ReplicationController } from '../../../api
 import { ageColumn, column, nameColumn } from '../../printing/columns.ts';
 import { timestampSince } from '../../printing/duration.ts';
 import type { PrintedRow, TableCell, TablePrinter } from '../../printing/types.ts';
-import { containersColumn, imagesColumn, mapSelectorCell, selectorCell, selectorColumn, templateCells } from '../../printing/workloads.ts';
+import { mapSelectorCell, templateCells, wideTemplateCells, wideTemplateColumns } from '../../printing/workloads.ts';
 
 const columns = (selectorDescription: string) => [
   nameColumn(),
@@ -13,14 +13,12 @@ const columns = (selectorDescription: string) => [
   column('Current', 'Replicas is the most recently observed number of replicas.', { type: 'integer' }),
   column('Ready', 'The number of ready replicas for this replica set.', { type: 'integer' }),
   ageColumn(),
-  containersColumn(),
-  imagesColumn(),
-  selectorColumn(selectorDescription),
+  ...wideTemplateColumns(selectorDescription),
 ];
 
 export function printReplicaSet(rs: ReplicaSet, now: number): PrintedRow {
   const cells: TableCell[] = [rs.metadata?.name ?? '', rs.spec?.replicas ?? 0, rs.status?.replicas ?? 0, rs.status?.readyReplicas ?? 0, timestampSince(rs.metadata?.creationTimestamp, now)];
-  cells.push(...templateCells(rs.spec?.template), selectorCell(rs.spec?.selector));
+  cells.push(...wideTemplateCells(rs.spec?.template, rs.spec?.selector));
   return { cells };
 }
 

@@ -5,7 +5,8 @@ import type { CronJob, KubeObject } from '../../../api/types.ts';
 import { ageColumn, column, nameColumn } from '../../printing/columns.ts';
 import { timestampSince } from '../../printing/duration.ts';
 import type { PrintedRow, TablePrinter } from '../../printing/types.ts';
-import { wideCells, wideColumns } from '../wide.ts';
+import { wideTemplateCells, wideTemplateColumns } from '../../printing/workloads.ts';
+import { JOB_SELECTOR_DESCRIPTION } from '../jobs/selector.ts';
 
 export function printCronJob(cj: CronJob, now: number): PrintedRow {
   const s = cj.spec;
@@ -13,7 +14,7 @@ export function printCronJob(cj: CronJob, now: number): PrintedRow {
   const suspend = s?.suspend == null ? '<unset>' : s.suspend ? 'True' : 'False';
   const tmpl = s?.jobTemplate?.spec;
   return {
-    cells: [cj.metadata?.name ?? '', s?.schedule ?? '', s?.timeZone ?? '<none>', suspend, (cj.status?.active ?? []).length, last, timestampSince(cj.metadata?.creationTimestamp, now), ...wideCells(tmpl?.template, tmpl?.selector)],
+    cells: [cj.metadata?.name ?? '', s?.schedule ?? '', s?.timeZone ?? '<none>', suspend, (cj.status?.active ?? []).length, last, timestampSince(cj.metadata?.creationTimestamp, now), ...wideTemplateCells(tmpl?.template, tmpl?.selector)],
   };
 }
 
@@ -26,7 +27,7 @@ export const cronJobPrinter: TablePrinter = {
     column('Active', 'A list of pointers to currently running jobs.', { type: 'integer' }),
     column('Last Schedule', 'Information when was the last time the job was successfully scheduled.'),
     ageColumn(),
-    ...wideColumns(),
+    ...wideTemplateColumns(JOB_SELECTOR_DESCRIPTION),
   ],
   print: (obj: KubeObject, now: number) => printCronJob(obj as CronJob, now),
 };

@@ -5,7 +5,8 @@ import type { Job, KubeObject } from '../../../api/types.ts';
 import { ageColumn, column, nameColumn } from '../../printing/columns.ts';
 import { humanDuration, parseTime, timestampSince } from '../../printing/duration.ts';
 import type { PrintedRow, TablePrinter } from '../../printing/types.ts';
-import { wideCells, wideColumns } from '../wide.ts';
+import { wideTemplateCells, wideTemplateColumns } from '../../printing/workloads.ts';
+import { JOB_SELECTOR_DESCRIPTION } from './selector.ts';
 
 function hasCondition(job: Job, type: string): boolean {
   return (job.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
@@ -33,7 +34,7 @@ export function printJob(job: Job, now: number): PrintedRow {
   const end = parseTime(job.status?.completionTime);
   const duration = start === undefined ? '' : humanDuration((end ?? now) - start);
   return {
-    cells: [job.metadata?.name ?? '', jobStatusCell(job), completions, duration, timestampSince(job.metadata?.creationTimestamp, now), ...wideCells(job.spec?.template, job.spec?.selector)],
+    cells: [job.metadata?.name ?? '', jobStatusCell(job), completions, duration, timestampSince(job.metadata?.creationTimestamp, now), ...wideTemplateCells(job.spec?.template, job.spec?.selector)],
   };
 }
 
@@ -44,7 +45,7 @@ export const jobPrinter: TablePrinter = {
     column('Completions', 'The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.'),
     column('Duration', 'Time required to complete the job.'),
     ageColumn(),
-    ...wideColumns(),
+    ...wideTemplateColumns(JOB_SELECTOR_DESCRIPTION),
   ],
   print: (obj: KubeObject, now: number) => printJob(obj as Job, now),
 };

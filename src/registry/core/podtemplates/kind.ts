@@ -6,7 +6,7 @@ import { validatePodTemplate, validatePodTemplateUpdate } from '../../../api/val
 import { defineKind } from '../../kind.ts';
 import { column, nameColumn } from '../../printing/columns.ts';
 import type { TablePrinter } from '../../printing/types.ts';
-import { templateCells } from '../../printing/workloads.ts';
+import { labelsCell, templateCells } from '../../printing/workloads.ts';
 
 const podTemplatePrinter: TablePrinter = {
   columns: [
@@ -17,8 +17,7 @@ const podTemplatePrinter: TablePrinter = {
   ],
   print: (obj: KubeObject) => {
     const pt = obj as PodTemplate;
-    const labels = Object.entries(pt.template?.metadata?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(',');
-    return { cells: [pt.metadata?.name ?? '', ...templateCells(pt.template), labels || '<none>'] };
+    return { cells: [pt.metadata?.name ?? '', ...templateCells(pt.template), labelsCell(pt.template?.metadata?.labels)] };
   },
 };
 
