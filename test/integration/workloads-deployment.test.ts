@@ -294,4 +294,28 @@ describe('Deployment controller', () => {
     await pods.until((ps) => ps.filter(labelled('batch')).length === 0, 'batch pods gone');
     assert.deepEqual(c.controllerErrors.map((e) => (e as Error).message), []);
   });
+
+  it('minReadySeconds holds availability back; kubectl set resources rolls out a new template', async () => {
+    await kubectlOk(['create', 'deployment', 'slow', '--image=busybox', '--replicas=2']);
+    await kubectlOk(['patch', 'deployment', 'slow', '-p', '{"spec":{"minReadySeconds":2}}']);
+    await deploys.until(rolledOut('slow', 2), 'slow rolled out');
+    const before = hashOf(rssOf('slow')(sets.items())[0]!);
+    await kubectlOk(['set', 'resources', 'deployment/slow', '--requests=cpu=50m,memory=16Mi']);
+    // Pods Ready at once (simulated) are still not available for 2 s: the Deployment says so meanwhile.
+    await deploys.until((all) => all.some((d) => d.metadata?.name === 'slow' && (d.status?.updatedReplicas ?? 0) >= 1 && (d.status?.availableReplicas ?? 0) < 2 + 1 && (d.status?.unavailableReplicas ?? 0) > 0), 'unavailable replicas during the rollout');
+    await deploys.until(rolledOut('slow', 2), 'slow rolled out again');
+    const now = rssOf('slow')(sets.items()).find((r) => (r.spec?.replicas ?? 0) === 2)!;
+    assert.notEqual(hashOf(now), before);
+    assert.deepEqual(now.spec?.minReadySeconds, 2, 'minReadySeconds reaches the ReplicaSet');
+    assert.deepEqual(now.spec?.template?.spec?.containers[0]?.resources?.requests, { cpu: '50m', memory: '16Mi' });
+  });
+
+  it('--cascade=orphan leaves the ReplicaSets and their pods, released', async () => {
+    const mine = pods.items().filter(labelled('slow')).filter(live).map((p) => p.metadata!.name!);
+    await kubectlOk(['delete', 'deployment', 'slow', '--cascade=orphan']);
+    await sets.until((all) => all.filter((r) => r.metadata?.labels?.app === 'slow').every((r) => !r.metadata?.ownerReferences?.length), 'ReplicaSets released');
+    assert.ok(sets.items().some((r) => r.metadata?.labels?.app === 'slow' && r.spec?.replicas === 2), 'the ReplicaSet is kept');
+    assert.deepEqual(pods.items().filter(labelled('slow')).filter(live).map((p) => p.metadata!.name!).sort(), mine.sort(), 'its pods are kept');
+    await kubectlOk(['delete', 'rs', '-l', 'app=slow']);
+  });
 });
