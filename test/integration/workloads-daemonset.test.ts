@@ -94,6 +94,11 @@ describe('DaemonSet', () => {
     const crs = await kubectlOk(['get', 'controllerrevisions']);
     assert.match(crs, /^NAME\s+CONTROLLER\s+REVISION\s+AGE\n/);
     assert.match(crs, /agent-\S+\s+daemonset\.apps\/agent\s+1\s+/);
+    const described = await kubectlOk(['describe', 'ds', 'agent']);
+    assert.match(described, /^Desired Number of Nodes Scheduled: 5$/m);
+    assert.match(described, /^Number of Nodes Scheduled with Up-to-date Pods: 5$/m);
+    assert.match(described, /^Pods Status:\s+5 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m);
+    assert.match(described, /Normal\s+SuccessfulCreate\s+\S+\s+daemonset-controller\s+Created pod: agent-/);
   });
 
   test('rolling update keeps maxUnavailable, rollout status returns, undo goes back', async () => {
