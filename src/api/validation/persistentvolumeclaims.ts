@@ -6,7 +6,7 @@ import { semanticDeepEqual } from '../equality.ts';
 import { FieldPath, forbiddenField, invalid, notSupported, required, type FieldError } from '../field.ts';
 import { cmpQuantity, formatQuantity, parseWireQuantity, QuantityError } from '../quantity.ts';
 import type { Mutable, PersistentVolumeClaim, PersistentVolumeClaimSpec } from '../types.ts';
-import { validateLabelSelector, validateObjectMeta, validateObjectMetaUpdate } from './meta.ts';
+import { validateImmutableField, validateLabelSelector, validateObjectMeta, validateObjectMetaUpdate } from './meta.ts';
 import { isDNS1123Subdomain, nameIsDNSSubdomain } from './names.ts';
 import { validateResourceQuantityValue } from './pod/resources.ts';
 
@@ -132,6 +132,8 @@ export function validatePersistentVolumeClaimUpdate(pvc: PersistentVolumeClaim, 
   if (oldSize && newSize && cmpQuantity(newSize, oldSize) < 0) {
     errs.push(forbiddenField(specPath.child('resources', 'requests', 'storage'), 'field can not be less than previous value'));
   }
+  // Kubernetes reports this one at "volumeMode", without the spec prefix (its path quirk, kept).
+  errs.push(...validateImmutableField(pvc.spec?.volumeMode, old.spec?.volumeMode, new FieldPath('volumeMode')));
   if (old.spec?.volumeAttributesClassName != null && !semanticDeepEqual(old.spec.volumeAttributesClassName, pvc.spec?.volumeAttributesClassName)) {
     const p = specPath.child('volumeAttributesClassName');
     if (pvc.spec?.volumeAttributesClassName == null) errs.push(forbiddenField(p, 'update from non-nil value to nil is forbidden'));
