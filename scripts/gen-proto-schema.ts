@@ -55,6 +55,8 @@ const roots: [string, string, string][] = [
   ['v1', 'ServiceAccount', 'core.v1.ServiceAccount'],
   ['v1', 'ServiceAccountList', 'core.v1.ServiceAccountList'],
   ['v1', 'Binding', 'core.v1.Binding'],
+  ['v1', 'PersistentVolumeClaim', 'core.v1.PersistentVolumeClaim'],
+  ['v1', 'PersistentVolumeClaimList', 'core.v1.PersistentVolumeClaimList'],
   // The workload kinds: kubectl's typed clients send them as protobuf (create deployment, create job...).
   ...['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'ControllerRevision'].flatMap((k): [string, string, string][] => [
     ['apps/v1', k, `apps.v1.${k}`],

@@ -24,6 +24,7 @@ export const StatefulSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'sta
 export const Deployments: ResourceRef = { apiVersion: 'apps/v1', resource: 'deployments' };
 export const ReplicationControllers: ResourceRef = { apiVersion: 'v1', resource: 'replicationcontrollers' };
 export const PodTemplates: ResourceRef = { apiVersion: 'v1', resource: 'podtemplates' };
+export const PersistentVolumeClaims: ResourceRef = { apiVersion: 'v1', resource: 'persistentvolumeclaims' };
 export const PodDisruptionBudgets: ResourceRef = { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
 export const ControllerRevisions: ResourceRef = { apiVersion: 'apps/v1', resource: 'controllerrevisions' };

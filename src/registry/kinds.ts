@@ -18,6 +18,7 @@ import { statefulSets } from './apps/statefulsets/kind.ts';
 import { deployments } from './apps/deployments/kind.ts';
 import { replicationControllers } from './core/replicationcontrollers/kind.ts';
 import { podTemplates } from './core/podtemplates/kind.ts';
+import { persistentVolumeClaims } from './core/persistentvolumeclaims/kind.ts';
 import { podDisruptionBudgets } from './policy/poddisruptionbudgets/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
@@ -28,7 +29,7 @@ import { jobs } from './batch/jobs/kind.ts';
 // Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
 // apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
-  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates,
+  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, persistentVolumeClaims,
   deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
   eventsV1,
   selfSubjectReviews,

@@ -1,4 +1,4 @@
-// The scheduler component: informers on pods, nodes and namespaces feed the cache and the queue; one
+// The scheduler component: informers on pods, nodes, namespaces and claims feed the cache and the queue; one
 // loop takes a pod at a time through the scheduling cycle (synchronous, on the live cache), assumes it on
 // the chosen node and binds it in the background (POST pods/{name}/binding), so the next pod's cycle
 // starts at once and already counts the previous one. Talks to the API server only (design.md).
@@ -18,12 +18,12 @@
 // writes in flight.
 
 import { hostname } from 'node:os';
-import type { Namespace, Node, Pod } from '../api/types.ts';
+import type { Namespace, Node, PersistentVolumeClaim, Pod } from '../api/types.ts';
 import type { ApiClient } from '../client/client.ts';
 import { isConflict, isNotFound } from '../client/errors.ts';
 import { Informer, listWatch, transformListWatch } from '../client/informer.ts';
 import { trimPodForCache } from '../client/trim.ts';
-import { Events, Namespaces, Nodes, Pods } from '../client/resources.ts';
+import { Events, Namespaces, Nodes, PersistentVolumeClaims, Pods } from '../client/resources.ts';
 import type { Clock } from '../util/clock.ts';
 import { realClock, rfc3339 } from '../util/clock.ts';
 import { SchedulerCache } from './framework/cache.ts';
@@ -122,6 +122,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
   readonly #pods: Informer<Pod>;
   readonly #nodes: Informer<Node>;
   readonly #namespaces: Informer<Namespace>;
+  readonly #claims: Informer<PersistentVolumeClaim>;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #eventWrites: WriteQueue;
   /** Pod uid → event key → the event already written (to fold repeats). */
@@ -156,11 +157,13 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#pods = new Informer<Pod>(transformListWatch(listWatch<Pod>(o.client, Pods, undefined, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }), trimPodForCache), informerOptions);
     this.#nodes = new Informer<Node>(listWatch<Node>(o.client, Nodes), informerOptions);
     this.#namespaces = new Informer<Namespace>(listWatch<Namespace>(o.client, Namespaces), informerOptions);
+    this.#claims = new Informer<PersistentVolumeClaim>(listWatch<PersistentVolumeClaim>(o.client, PersistentVolumeClaims), informerOptions);
     this.#fw = new Framework({
       registry,
       plugins: o.plugins ?? defaultPlugins,
       nodes: this.#cache,
       namespaceLabels: (ns) => this.#namespaces.store.get(undefined, ns)?.metadata?.labels,
+      persistentVolumeClaim: (ns, name) => this.#claims.store.get(ns, name),
       evictor: this,
       bindPod: (pod, node) => this.#postBinding(pod, node),
     });
@@ -179,6 +182,12 @@ class KubeScheduler implements Scheduler, PodEvictor {
       },
       onDelete: (n) => this.#cache.removeNode(n.metadata?.name ?? ''),
     });
+    // A claim created, bound or gone can change VolumeBinding's answer (its PersistentVolumeClaim
+    // Add/Update events); the pods it rejected are retried.
+    this.#claims.addEventHandler({
+      onAdd: () => this.#queue.moveAllToActiveOrBackoff('PvcAdd'),
+      onUpdate: () => this.#queue.moveAllToActiveOrBackoff('PvcUpdate'),
+    });
     this.#pods.addEventHandler({
       onAdd: (p) => this.#podAdded(p),
       onUpdate: (a, b) => this.#podUpdated(a, b),
@@ -187,12 +196,13 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#nodes.start();
     this.#pods.start();
     this.#namespaces.start();
+    this.#claims.start();
     this.#loop = this.#run().catch((err) => this.#onError(err));
   }
 
   /** Rejects with the abort reason if the scheduler is stopped first. */
   async waitForSync(): Promise<void> {
-    await Promise.all([this.#pods.waitForSync(this.#abort.signal), this.#nodes.waitForSync(this.#abort.signal)]);
+    await Promise.all([this.#pods.waitForSync(this.#abort.signal), this.#nodes.waitForSync(this.#abort.signal), this.#claims.waitForSync(this.#abort.signal)]);
   }
 
   stats(): SchedulerStats {
@@ -204,7 +214,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#stopped = true;
     this.#abort.abort(new Error('scheduler stopped'));
     this.#queue.close();
-    await Promise.all([this.#pods.stop(), this.#nodes.stop(), this.#namespaces.stop()]);
+    await Promise.all([this.#pods.stop(), this.#nodes.stop(), this.#namespaces.stop(), this.#claims.stop()]);
     await this.#loop;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     await this.#eventWrites.idle();

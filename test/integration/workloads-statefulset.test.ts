@@ -4,8 +4,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ControllerRevision, Event as KubeEvent, Pod, StatefulSet } from '../../src/api/types.ts';
-import { ControllerRevisions, Events, Pods, StatefulSets } from '../../src/client/resources.ts';
+import type { ControllerRevision, Event as KubeEvent, PersistentVolumeClaim, Pod, StatefulSet } from '../../src/api/types.ts';
+import { ControllerRevisions, Events, PersistentVolumeClaims, Pods, StatefulSets } from '../../src/client/resources.ts';
 import { startWorkloadCluster, type Watched, type WorkloadCluster } from './workloads-harness.ts';
 
 let c: WorkloadCluster;
@@ -205,19 +205,53 @@ test('Parallel creates every pod at once, without waiting for readiness', async 
   await pods.until(() => members('par').length === 0, 'par pods collected');
 });
 
-test('volumeClaimTemplates: the pod names its claim; without a PersistentVolumeClaim API the controller says so', async () => {
+test('volumeClaimTemplates: the claim is made before the pod, owned per the retention policy; the pod waits for it to be bound', async () => {
+  const claims = await c.watch<PersistentVolumeClaim>(PersistentVolumeClaims, 'default');
+  const template = { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
   const r = await c.kubectl(['apply', '-f', '-'], {
-    input: manifest('db', { replicas: 1, volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] }),
+    input: manifest('db', { replicas: 1, volumeClaimTemplates: [template], persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' } }),
   });
   assert.equal(r.code, 0, r.stderr);
-  await pods.until(() => !!podNamed('db-0'), 'db-0');
-  assert.deepEqual(podNamed('db-0')?.spec?.volumes?.find((v) => v.name === 'data'), { name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } });
-  await events.until(
-    (all) => all.some((e) => e.type === 'Warning' && e.reason === 'FailedCreate' && e.message === 'create Claim data-db-0 for Pod db-0 in StatefulSet db failed error: the server does not serve persistentvolumeclaims'),
-    'the FailedCreate event of the claim',
-  );
-  const get = await c.kubectl(['get', 'sts', 'db', '-o', 'jsonpath={.spec.volumeClaimTemplates[0].spec.volumeMode}']);
-  assert.equal(get.stdout, 'Filesystem');
+  await claims.until((all) => all.some((x) => x.metadata?.name === 'data-db-0'), 'claim data-db-0');
+  const claim = claims.items().find((x) => x.metadata?.name === 'data-db-0');
+  const set = sets.items().find((x) => x.metadata?.name === 'db');
+  assert.deepEqual(claim?.metadata?.labels, { app: 'db' });
+  // whenDeleted: Delete makes the set the claim's controller, so the garbage collector takes the claim with the set.
+  assert.deepEqual(claim?.metadata?.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: set?.metadata?.uid, controller: true, blockOwnerDeletion: true }]);
+  assert.equal(claim?.status?.phase, 'Pending');
+  assert.equal(claim?.spec?.volumeMode, 'Filesystem');
+
+  // No volume binds it yet: the scheduler's VolumeBinding keeps db-0 Pending, as Kubernetes does.
+  const unbound = 'pod has unbound immediate PersistentVolumeClaims';
+  await pods.until(() => !!podNamed('db-0')?.status?.conditions?.some((x) => x.type === 'PodScheduled' && x.status === 'False'), 'db-0 unschedulable');
+  const pod = podNamed('db-0');
+  assert.deepEqual(pod?.spec?.volumes?.find((v) => v.name === 'data'), { name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } });
+  assert.equal(pod?.status?.phase, 'Pending');
+  assert.equal(pod?.spec?.nodeName, undefined);
+  const cond = pod?.status?.conditions?.find((x) => x.type === 'PodScheduled');
+  assert.equal(cond?.reason, 'Unschedulable');
+  assert.equal(cond?.message, `0/2 nodes are available: ${unbound}. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.`);
+  await events.until((all) => all.some((e) => e.reason === 'FailedScheduling' && e.involvedObject?.name === 'db-0' && !!e.message?.includes(unbound)), 'FailedScheduling of db-0');
+  const get = await c.kubectl(['get', 'pvc', 'data-db-0', '--no-headers']);
+  assert.equal(get.code, 0, get.stderr);
+  assert.match(get.stdout.trim(), /^data-db-0\s+Pending\s+<unset>\s+\S+$/);
+});
+
+test('volumeClaimTemplates: a claim the API refuses is a FailedCreate event, and no pod is made without it', async () => {
+  const r = await c.kubectl(['apply', '-f', '-'], {
+    input: manifest('nomode', { replicas: 1, volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } }] }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const want = 'create Claim data-nomode-0 for Pod nomode-0 in StatefulSet nomode failed error: PersistentVolumeClaim "data-nomode-0" is invalid: spec.accessModes: Required value: at least 1 access mode is required';
+  // Seen twice: the sync was retried, and each attempt stopped before the pod.
+  await events.until((all) => all.filter((e) => e.reason === 'FailedCreate' && e.message === want).length >= 2, 'repeated FailedCreate of the claim');
+  assert.equal(podNamed('nomode-0'), undefined);
+  const del = await c.kubectl(['delete', 'sts', 'nomode']);
+  assert.equal(del.code, 0, del.stderr);
+  // The refused creations were this test's failed syncs (reported like any sync error); no others.
+  const refused = c.controllerErrors.filter((e) => String(e).includes('PersistentVolumeClaim "data-nomode-0" is invalid'));
+  assert.ok(refused.length >= 2);
+  c.controllerErrors.splice(0, c.controllerErrors.length, ...c.controllerErrors.filter((e) => !refused.includes(e)));
 });
 
 test('bad input: 422s with Kubernetes messages, nothing stored', async () => {

@@ -12,7 +12,7 @@ import type { ControllerRevision, KubeObject, Pod, PodTemplateSpec, StatefulSet,
 import { fromLabelSelector, LabelSelectorError, type LabelSelectorValue } from '../../api/labels.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isAlreadyExists, isConflict, isNotFound } from '../../client/errors.ts';
-import { ControllerRevisions, Pods, StatefulSets, type ResourceRef } from '../../client/resources.ts';
+import { ControllerRevisions, PersistentVolumeClaims, Pods, StatefulSets } from '../../client/resources.ts';
 import type { Informer } from '../../client/informer.ts';
 import type { Clock } from '../../util/clock.ts';
 import { realClock } from '../../util/clock.ts';
@@ -28,14 +28,14 @@ import { completeRollingUpdate, plan, type Action, type Revision } from './plan.
 
 export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
 
-/**
- * PersistentVolumeClaims, addressed without a typed ref: the kind is not served yet (the storage issue
- * adds it), so claims are made only when discovery lists the resource (see ClaimDiscovery).
- */
-const PersistentVolumeClaims: ResourceRef = { apiVersion: 'v1', resource: 'persistentvolumeclaims' };
-
-/** How long an answer of discovery about persistentvolumeclaims is trusted. */
-const CLAIM_DISCOVERY_TTL_MS = 30_000;
+/** A claim of the member exists but is on its way out: the pod waits for it to go (then it is made again). */
+export class ClaimBeingDeletedError extends Error {
+  readonly code = 'ERR_STATEFULSET_CLAIM_DELETING';
+  constructor(claimName: string) {
+    super(`pvc ${claimName} is being deleted`);
+    this.name = 'ClaimBeingDeletedError';
+  }
+}
 
 type SetObject = StatefulSet & HasMetadata;
 type RevisionObject = ControllerRevision & HasMetadata & KubeObject;
@@ -59,7 +59,6 @@ export class StatefulSetController {
   readonly #loop: KeyLoop;
   readonly #expectations: Expectations;
   readonly #history: RevisionWriter;
-  readonly #claims: ClaimDiscovery;
 
   constructor(o: StatefulSetControllerOptions) {
     this.#client = o.client;
@@ -69,7 +68,6 @@ export class StatefulSetController {
     else this.#events = this.#ownSink = new ApiEventSink(o.client, this.#clock, STATEFULSET_CONTROLLER_COMPONENT);
     this.#expectations = new Expectations(this.#clock);
     this.#history = new RevisionWriter(o.client);
-    this.#claims = new ClaimDiscovery(o.client, this.#clock);
     this.#loop = new KeyLoop({
       clock: o.clock,
       workers: o.workers ?? 2,
@@ -316,36 +314,36 @@ export class StatefulSetController {
   }
 
   /**
-   * createPersistentVolumeClaims: each claim of the member that does not exist yet is made before
-   * the pod. While the API serves no persistentvolumeclaims (tinykube's storage issue adds them) no
-   * claim can be made: the pod is made anyway (its volume names the claim, and it stays Pending until
-   * the claim exists) and a FailedCreate event says which claim is missing and why.
+   * createPersistentVolumeClaims: each claim of the member that does not exist yet is made before the
+   * pod; a claim that cannot be made (or is being deleted) fails the sync before the pod is created,
+   * so the pod never starts without its storage. The queue retries with backoff.
    */
   async #createClaims(set: StatefulSet, owner: RevisionOwner, ordinal: number, podName: string): Promise<void> {
     const claims = claimsFor(set, owner, ordinal);
-    if (claims.length === 0) return;
     const target = targetOf(set);
-    if (!(await this.#claims.served())) {
-      for (const c of claims) {
-        this.#events.event(target, 'Warning', 'FailedCreate', `create Claim ${c.metadata?.name} for Pod ${podName} in StatefulSet ${owner.name} failed error: the server does not serve persistentvolumeclaims`);
-      }
-      return;
-    }
     for (const c of claims) {
       const claimName = c.metadata?.name ?? '';
+      const failed = (err: unknown): void => {
+        this.#events.event(target, 'Warning', 'FailedCreate', `create Claim ${claimName} for Pod ${podName} in StatefulSet ${owner.name} failed error: ${messageOf(err)}`);
+      };
+      let existing: { metadata?: { deletionTimestamp?: string } } | undefined;
       try {
-        await this.#client.get(PersistentVolumeClaims, owner.namespace, claimName);
-        continue;
+        existing = await this.#client.get(PersistentVolumeClaims, owner.namespace, claimName);
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (!isNotFound(err)) {
+          failed(err);
+          throw err;
+        }
+      }
+      if (existing) {
+        if (existing.metadata?.deletionTimestamp) throw new ClaimBeingDeletedError(claimName);
+        continue;
       }
       try {
         await this.#client.create(PersistentVolumeClaims, owner.namespace, c as typeof c & HasMetadata);
       } catch (err) {
         if (isAlreadyExists(err)) continue;
-        // A 404 here is the resource going away since discovery said it was served.
-        if (isNotFound(err)) this.#claims.forget();
-        this.#events.event(target, 'Warning', 'FailedCreate', `create Claim ${claimName} for Pod ${podName} in StatefulSet ${owner.name} failed error: ${messageOf(err)}`);
+        failed(err);
         throw err;
       }
       this.#events.event(target, 'Normal', 'SuccessfulCreate', `create Claim ${claimName} Pod ${podName} in StatefulSet ${owner.name} success`);
@@ -375,34 +373,6 @@ export class StatefulSetController {
     const live = new Set([current.metadata?.name, update.metadata?.name, ...pods.map(podRevision)]);
     const limit = set.spec?.revisionHistoryLimit ?? 10;
     for (const r of revisionsToTruncate(revisions, Math.max(0, limit), (r) => live.has(r.metadata?.name))) await this.#history.delete(r);
-  }
-}
-
-/**
- * Whether the API serves persistentvolumeclaims, from core/v1 discovery, remembered for a while: a
- * server that learns to serve them later is noticed within CLAIM_DISCOVERY_TTL_MS.
- */
-class ClaimDiscovery {
-  readonly #client: ApiClient;
-  readonly #clock: Clock;
-  #known: { served: boolean; at: number } | undefined;
-
-  constructor(client: ApiClient, clock: Clock) {
-    this.#client = client;
-    this.#clock = clock;
-  }
-
-  async served(): Promise<boolean> {
-    const now = this.#clock.now();
-    if (this.#known && now - this.#known.at < CLAIM_DISCOVERY_TTL_MS) return this.#known.served;
-    const doc = await this.#client.requestJson<{ resources?: Array<{ name?: string }> }>('GET', '/api/v1');
-    const served = (doc.resources ?? []).some((r) => r.name === 'persistentvolumeclaims');
-    this.#known = { served, at: now };
-    return served;
-  }
-
-  forget(): void {
-    this.#known = undefined;
   }
 }
 

@@ -5,6 +5,7 @@
 // Called by the scheduling cycle (cycle.ts), one cycle at a time; runBind may run concurrently.
 
 import type { Labels } from '../../api/labels.ts';
+import type { PersistentVolumeClaim } from '../../api/types.ts';
 import type { CycleState } from './cycle-state.ts';
 import {
   isBind, isFilter, isNormalizeScore, isPostFilter, isPreFilter, isPreFilterExtensions, isPreScore, isReserve, isScore,
@@ -39,6 +40,7 @@ export interface FrameworkOptions {
   plugins: readonly PluginConfig[];
   nodes: NodeInfoLister;
   namespaceLabels?: (namespace: string) => Labels;
+  persistentVolumeClaim?: (namespace: string, name: string) => PersistentVolumeClaim | undefined;
   evictor?: PodEvictor;
   bindPod?: (pod: PodInfo, nodeName: string) => Promise<void>;
 }
@@ -48,6 +50,7 @@ export class Framework implements Handle {
   readonly evictor: PodEvictor | undefined;
   readonly bindPod: ((pod: PodInfo, nodeName: string) => Promise<void>) | undefined;
   readonly #namespaceLabels: (namespace: string) => Labels;
+  readonly #claims: (namespace: string, name: string) => PersistentVolumeClaim | undefined;
   readonly plugins: readonly Plugin[];
   readonly preFilterPlugins: readonly PreFilterPlugin[];
   readonly preFilterExtensions: readonly PreFilterExtensions[];
@@ -64,6 +67,7 @@ export class Framework implements Handle {
     this.evictor = o.evictor;
     this.bindPod = o.bindPod;
     this.#namespaceLabels = o.namespaceLabels ?? (() => undefined);
+    this.#claims = o.persistentVolumeClaim ?? (() => undefined);
     const plugins: Plugin[] = [];
     for (const cfg of o.plugins) {
       const factory = Object.hasOwn(o.registry, cfg.name) ? o.registry[cfg.name] : undefined;
@@ -85,6 +89,10 @@ export class Framework implements Handle {
 
   namespaceLabels(namespace: string): Labels {
     return this.#namespaceLabels(namespace);
+  }
+
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaim | undefined {
+    return this.#claims(namespace, name);
   }
 
   weight(plugin: string): number {

@@ -8,6 +8,7 @@
 // ("does not fit") are Status values; a thrown error is a bug and fails the attempt with an Error status.
 
 import type { Labels } from '../../api/labels.ts';
+import type { PersistentVolumeClaim } from '../../api/types.ts';
 import type { CycleState } from './cycle-state.ts';
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
@@ -104,6 +105,8 @@ export interface Handle {
   readonly nodes: NodeInfoLister;
   /** Labels of a namespace (for namespaceSelector in affinity terms); undefined when unknown. */
   namespaceLabels(namespace: string): Labels;
+  /** A claim from the scheduler's informer (VolumeBinding); undefined when there is none. */
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaim | undefined;
   /** Runs the Filter plugins of this profile on one node (preemption dry runs). */
   runFilterPlugins(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
   /** Runs the PreFilterExtensions' removePod of this profile (preemption dry runs). */

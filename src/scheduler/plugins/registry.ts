@@ -17,6 +17,7 @@ import * as noderesourcesfit from './noderesourcesfit/noderesourcesfit.ts';
 import * as nodeunschedulable from './nodeunschedulable/nodeunschedulable.ts';
 import * as podtopologyspread from './podtopologyspread/podtopologyspread.ts';
 import * as tainttoleration from './tainttoleration/tainttoleration.ts';
+import * as volumebinding from './volumebinding/volumebinding.ts';
 
 export const registry: Readonly<Record<string, PluginFactory>> = Object.freeze({
   [nodeunschedulable.NAME]: nodeunschedulable.factory,
@@ -25,6 +26,7 @@ export const registry: Readonly<Record<string, PluginFactory>> = Object.freeze({
   [nodeaffinity.NAME]: nodeaffinity.factory,
   [nodeports.NAME]: nodeports.factory,
   [noderesourcesfit.NAME]: noderesourcesfit.factory,
+  [volumebinding.NAME]: volumebinding.factory,
   [podtopologyspread.NAME]: podtopologyspread.factory,
   [interpodaffinity.NAME]: interpodaffinity.factory,
   [defaultpreemption.NAME]: defaultpreemption.factory,
@@ -41,6 +43,7 @@ export const defaultPlugins: readonly PluginConfig[] = Object.freeze([
   { name: nodeaffinity.NAME, weight: 2 },
   { name: nodeports.NAME },
   { name: noderesourcesfit.NAME, weight: 1 },
+  { name: volumebinding.NAME },
   { name: podtopologyspread.NAME, weight: 2 },
   { name: interpodaffinity.NAME, weight: 2 },
   { name: defaultpreemption.NAME },

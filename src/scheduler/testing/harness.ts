@@ -1,7 +1,7 @@
 // Runs plugins over a small in-memory cluster, for table-driven plugin tests. Test-only.
 
 import type { Labels } from '../../api/labels.ts';
-import type { Node, Pod } from '../../api/types.ts';
+import type { Node, PersistentVolumeClaim, Pod } from '../../api/types.ts';
 import { SchedulerCache } from '../framework/cache.ts';
 import { CycleState } from '../framework/cycle-state.ts';
 import { Framework } from '../framework/framework.ts';
@@ -15,7 +15,7 @@ export interface Harness {
   fw: Framework;
 }
 
-export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor } = {}): Harness {
+export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor; claims?: PersistentVolumeClaim[] } = {}): Harness {
   const cache = new SchedulerCache();
   for (const n of nodes) cache.addOrUpdateNode(n);
   for (const p of pods) cache.addOrUpdatePod(p);
@@ -24,6 +24,7 @@ export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: No
     plugins: plugins.map((p) => (typeof p === 'string' ? { name: p } : p)),
     nodes: cache,
     namespaceLabels: (ns) => o.namespaceLabels?.[ns],
+    persistentVolumeClaim: (ns, name) => o.claims?.find((c) => c.metadata?.namespace === ns && c.metadata?.name === name),
     evictor: o.evictor,
   });
   return { cache, fw };
