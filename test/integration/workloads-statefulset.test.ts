@@ -251,7 +251,6 @@ test('volumeClaimTemplates: a claim the API refuses is a FailedCreate event, and
   // The refused creations were this test's failed syncs (reported like any sync error); no others.
   const refused = c.controllerErrors.filter((e) => String(e).includes('PersistentVolumeClaim "data-nomode-0" is invalid'));
   assert.ok(refused.length >= 2);
-  c.controllerErrors.splice(0, c.controllerErrors.length, ...c.controllerErrors.filter((e) => !refused.includes(e)));
 });
 
 test('bad input: 422s with Kubernetes messages, nothing stored', async () => {
@@ -271,5 +270,6 @@ test('bad input: 422s with Kubernetes messages, nothing stored', async () => {
   const forbidden = await c.kubectl(['patch', 'sts', 'web', '-p', JSON.stringify({ spec: { serviceName: 'other' } })]);
   assert.notEqual(forbidden.code, 0);
   assert.ok(forbidden.stderr.includes("spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"), forbidden.stderr);
-  assert.deepEqual(c.controllerErrors.map(String), []);
+  // The refused claim's failed syncs (see above; one may still land after its set was deleted) are the only errors.
+  assert.deepEqual(c.controllerErrors.map(String).filter((e) => !e.includes('PersistentVolumeClaim "data-nomode-0" is invalid')), []);
 });
