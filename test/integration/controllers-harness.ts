@@ -2,7 +2,7 @@
 // dir), an admin client, the controllers under test with short timings, informers to await states by
 // events rather than by sleeping, Nodes (plain objects, no agent) and their Leases.
 
-import { cacheWaiter } from './cache-waiter.ts';
+import { watchResource, type Watched } from './cache-waiter.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { makeNode } from '../../src/testing/objects.ts';
 import { ApiClient } from '../../src/client/client.ts';
 import type { HasMetadata } from '../../src/client/client.ts';
 import { isNotFound } from '../../src/client/errors.ts';
-import { Informer, listWatch } from '../../src/client/informer.ts';
+import type { Informer } from '../../src/client/informer.ts';
 import { Leases, Nodes, Pods } from '../../src/client/resources.ts';
 import type { ResourceRef } from '../../src/client/resources.ts';
 import { startControlPlane } from '../../src/cmd/controlplane.ts';
@@ -20,11 +20,7 @@ import { startControllers } from '../../src/controllers/manager.ts';
 import type { ControllerOptions, Controllers } from '../../src/controllers/manager.ts';
 import { rfc3339, rfc3339Micro } from '../../src/util/clock.ts';
 
-export interface Watched<T> {
-  informer: Informer<T & HasMetadata>;
-  /** Resolves with the cache content once `cond` holds (checked on every event). */
-  until(cond: (items: T[]) => boolean, what: string, timeoutMs?: number): Promise<T[]>;
-}
+export type { Watched };
 
 export interface Harness {
   cp: ControlPlane;
@@ -48,15 +44,9 @@ export async function startHarness(options: ControllerOptions): Promise<Harness>
     controllers,
     errors,
     async watch<T>(ref: ResourceRef, namespace?: string): Promise<Watched<T>> {
-      const informer = new Informer<T & HasMetadata>(listWatch<T & HasMetadata>(client, ref, namespace));
-      const wait = cacheWaiter(informer);
-      informer.start();
-      await informer.waitForSync();
-      informers.push(informer as unknown as Informer<HasMetadata>);
-      return {
-        informer,
-        until: (cond, what, timeoutMs = 10_000) => wait(cond, what, timeoutMs),
-      };
+      const w = await watchResource<T>(client, ref, namespace, 10_000);
+      informers.push(w.informer as unknown as Informer<HasMetadata>);
+      return w;
     },
     async close() {
       await controllers.stop();

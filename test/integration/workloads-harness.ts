@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HasMetadata } from '../../src/client/client.ts';
 import { ApiClient } from '../../src/client/client.ts';
-import { Informer, listWatch } from '../../src/client/informer.ts';
+import type { Informer } from '../../src/client/informer.ts';
 import type { ResourceRef } from '../../src/client/resources.ts';
 import { startServer, type Server } from '../../src/cmd/server.ts';
 import type { ControllerOptions } from '../../src/controllers/manager.ts';
 import { Simulator, type SimulatorOptions } from '../../src/kubelet/simulated/simulator.ts';
 import type { SimulatedNodeSpec } from '../../src/kubelet/simulated/spec.ts';
-import { cacheWaiter } from './cache-waiter.ts';
+import { watchResource, type Watched } from './cache-waiter.ts';
 
 export const kubectlBin = process.env.KUBECTL ?? '/usr/bin/kubectl';
 
@@ -31,12 +31,7 @@ export interface KubectlResult {
   stderr: string;
 }
 
-export interface Watched<T> {
-  informer: Informer<T & HasMetadata>;
-  /** Resolves with the cache content once `cond` holds (checked on every event). */
-  until(cond: (items: T[]) => boolean, what: string, timeoutMs?: number): Promise<T[]>;
-  items(): T[];
-}
+export type { Watched };
 
 export interface WorkloadCluster {
   server: Server;
@@ -95,12 +90,9 @@ export async function startWorkloadCluster(o: WorkloadClusterOptions = {}): Prom
     controllerErrors,
     simErrors,
     async watch<T>(ref: ResourceRef, namespace?: string): Promise<Watched<T>> {
-      const informer = new Informer<T & HasMetadata>(listWatch<T & HasMetadata>(client, ref, namespace));
-      const wait = cacheWaiter(informer);
-      informer.start();
-      await informer.waitForSync();
-      informers.push(informer as unknown as Informer<HasMetadata>);
-      return { informer, until: (cond, what, timeoutMs = 15_000) => wait(cond, what, timeoutMs), items: () => informer.store.list() };
+      const w = await watchResource<T>(client, ref, namespace, 15_000);
+      informers.push(w.informer as unknown as Informer<HasMetadata>);
+      return w;
     },
     kubectl(args, opts = {}) {
       return new Promise((resolve) => {
