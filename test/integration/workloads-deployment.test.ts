@@ -83,6 +83,21 @@ describe('Deployment controller', () => {
     assert.ok(events.items.some((e) => e.reason === 'ScalingReplicaSet' && e.message === `Scaled up replica set web-${firstHash} from 0 to 3`), JSON.stringify(events.items.map((e) => e.message)));
   });
 
+  it('kubectl explain describes every workload kind', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['deployment.spec.strategy', /FIELD: strategy <DeploymentStrategy>/],
+      ['rs.spec.replicas', /FIELD: replicas <integer>/],
+      ['ds.spec.updateStrategy', /FIELD: updateStrategy <DaemonSetUpdateStrategy>/],
+      ['sts.spec.volumeClaimTemplates', /FIELD: volumeClaimTemplates <\[\]PersistentVolumeClaim>/],
+      ['job.spec.podFailurePolicy', /FIELD: podFailurePolicy <PodFailurePolicy>/],
+      ['cronjob.spec.concurrencyPolicy', /FIELD: concurrencyPolicy <string>/],
+      ['pdb.spec.minAvailable', /FIELD: minAvailable <IntOrString>/],
+      ['rc.spec.selector', /FIELD: selector <map\[string\]string>/],
+      ['controllerrevision.revision', /FIELD: revision <integer>/],
+    ];
+    for (const [path, want] of cases) assert.match(await kubectlOk(['explain', path]), want, path);
+  });
+
   it('kubectl get deploy prints READY UP-TO-DATE AVAILABLE, and with -o wide CONTAINERS IMAGES SELECTOR', async () => {
     const table = await kubectlOk(['get', 'deploy', 'web']);
     assert.match(table, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\n/);

@@ -237,6 +237,29 @@ test('volumeClaimTemplates: the claim is made before the pod, owned per the rete
   assert.match(get.stdout.trim(), /^data-db-0\s+Pending\s+<unset>\s+\S+$/);
 });
 
+test('persistentVolumeClaimRetentionPolicy whenScaled Delete: a scaled-down member\'s claim goes with it, the others stay', async () => {
+  const claims = await c.watch<PersistentVolumeClaim>(PersistentVolumeClaims, 'default');
+  const r = await c.kubectl(['apply', '-f', '-'], {
+    input: manifest('kept', {
+      replicas: 2,
+      podManagementPolicy: 'Parallel',
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Delete' },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+    }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  await claims.until((all) => ['data-kept-0', 'data-kept-1'].every((n) => all.some((x) => x.metadata?.name === n)), 'both claims');
+  await pods.until(() => !!podNamed('kept-0') && !!podNamed('kept-1'), 'both members');
+  assert.equal((await c.kubectl(['scale', 'sts', 'kept', '--replicas=1'])).code, 0);
+  await claims.until((all) => !all.some((x) => x.metadata?.name === 'data-kept-1'), 'the scaled-down member\'s claim deleted with its pod');
+  assert.ok(claims.items().some((x) => x.metadata?.name === 'data-kept-0' && !x.metadata?.deletionTimestamp), 'the remaining member keeps its claim');
+  assert.equal((await c.kubectl(['delete', 'sts', 'kept'])).code, 0);
+  // whenDeleted Retain: the claim outlives the set.
+  await pods.until(() => !podNamed('kept-0'), 'the set\'s pods gone');
+  assert.ok(claims.items().some((x) => x.metadata?.name === 'data-kept-0'));
+  await c.client.delete(PersistentVolumeClaims, 'default', 'data-kept-0');
+});
+
 test('volumeClaimTemplates: a claim the API refuses is a FailedCreate event, and no pod is made without it', async () => {
   const r = await c.kubectl(['apply', '-f', '-'], {
     input: manifest('nomode', { replicas: 1, volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } }] }),

@@ -23,7 +23,7 @@ import { KeyLoop } from '../keyloop.ts';
 import { claim, controllerOf } from '../podcontrol/controllerref.ts';
 import { Expectations } from '../podcontrol/expectations.ts';
 import { slowStartBatch } from '../podcontrol/slowstart.ts';
-import { claimsFor, identityLabels, isMemberOf, newStatefulPod, podRevision } from './identity.ts';
+import { claimsFor, identityLabels, isMemberOf, newStatefulPod, ordinalOf, podRevision } from './identity.ts';
 import { completeRollingUpdate, plan, type Action, type Revision } from './plan.ts';
 
 export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
@@ -268,6 +268,25 @@ export class StatefulSetController {
     return undefined;
   }
 
+  /**
+   * persistentVolumeClaimRetentionPolicy.whenScaled: Delete (updateClaimOwnerRefForSetAndPod): before a
+   * member condemned by a scale-down goes, its claims lose the set as owner and gain the pod, so the
+   * garbage collector removes them with the pod. A claim already gone is nothing to do.
+   */
+  async #handClaimsToPod(set: StatefulSet, owner: RevisionOwner, pod: Pod): Promise<void> {
+    const podRef = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
+    for (const c of claimsFor(set, owner, ordinalOf(pod))) {
+      const name = c.metadata?.name ?? '';
+      try {
+        const cur = await this.#client.get<KubeObject & HasMetadata>(PersistentVolumeClaims, owner.namespace, name);
+        const refs = (cur.metadata?.ownerReferences ?? []).filter((r) => r.uid !== owner.uid && r.uid !== podRef.uid);
+        await this.#client.update(PersistentVolumeClaims, owner.namespace, { ...cur, metadata: { ...cur.metadata, ownerReferences: [...refs, podRef] } });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
   async #act(set: StatefulSet, owner: RevisionOwner, a: Action): Promise<void> {
     const target = targetOf(set);
     const ns = owner.namespace;
@@ -288,6 +307,7 @@ export class StatefulSetController {
       }
       case 'delete': {
         const podName = a.pod.metadata?.name ?? '';
+        if (a.reason === 'scaleDown' && set.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete') await this.#handClaimsToPod(set, owner, a.pod);
         try {
           await this.#client.delete(Pods, ns, podName, { preconditions: { uid: a.pod.metadata?.uid } });
         } catch (err) {
