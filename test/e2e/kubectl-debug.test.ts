@@ -80,6 +80,29 @@ describe('kubectl debug POD', () => {
     await until('dbg2 terminated', async () => (await ephemeralStatus('dbg2'))?.state.terminated !== undefined, WAIT);
   });
 
+  // -it: kubectl needs a terminal for -t, so it runs under script(1) (util-linux), which gives it a pty.
+  it('kubectl debug -it gives the new container a terminal', async () => {
+    const cmd = [kubectlBin, '--kubeconfig', c.kubeconfig, 'debug', 'web', '-it', '--image=busybox', '--container=dbg4'].join(' ');
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+    try {
+      await until('dbg4 running', async () => (await ephemeralStatus('dbg4'))?.state.running !== undefined, WAIT);
+      await until('an answer through the terminal', async () => {
+        child.stdin.write('tty; echo tty-$((6*7))\r');
+        return /tty-42/.test(out);
+      }, { ...WAIT, intervalMs: 500, detail: () => out });
+      assert.match(out, /\/dev\/pts\/\d+/, 'the shell has a terminal');
+      child.stdin.write('exit\r');
+      assert.equal(await exited, 0, out);
+    } finally {
+      child.kill();
+    }
+    await until('dbg4 terminated', async () => (await ephemeralStatus('dbg4'))?.state.terminated !== undefined, WAIT);
+  });
+
   it('exec reaches a running ephemeral container, which shares the pod\'s network', async () => {
     const r = await c.kubectl(['debug', 'web', '--image=busybox', '--attach=false', '--container=dbg3', '--', 'sleep', '3600']);
     assert.equal(r.code, 0, r.stderr);

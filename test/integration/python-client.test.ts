@@ -85,9 +85,10 @@ describe('the official Python client', () => {
     assert.equal(r.stdout, 'attached:hi\n', r.stderr);
   });
 
-  it('creates a Secret from stringData, read back as base64 data', async () => {
-    const got = await py<{ created: { data: Record<string, string>; string_data: unknown }; read: { data: Record<string, string>; string_data: unknown } }>('secret', 'from-string', 'default', 'password', 's3cr3t');
-    const want = { data: { password: Buffer.from('s3cr3t').toString('base64') }, string_data: null };
+  it('creates a Secret from data and stringData: stringData wins for its keys, read back as base64 data, no stringData', async () => {
+    const got = await py<{ created: { data: Record<string, string>; string_data: unknown }; read: { data: Record<string, string>; string_data: unknown } }>('secret', 'from-string', 'default', 'k2', 'v2');
+    // The case: data {k1: djE=, k2: ""} with stringData {k2: v2} reads back as data {k1: djE=, k2: djI=}.
+    const want = { data: { k1: 'djE=', k2: 'djI=' }, string_data: null };
     assert.deepEqual(got.created, want);
     assert.deepEqual(got.read, want);
   });

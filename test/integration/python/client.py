@@ -76,8 +76,9 @@ def main():
         out(got.to_dict()['data'])
     elif op == 'secret':
         # stringData is write-only: the server moves it into data (base64), as kube-apiserver does.
+        # data k1 and an empty k2; stringData k2 wins over data for the same key.
         name, ns, key, value = args
-        body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={key: value})
+        body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), data={'k1': 'djE=', key: ''}, string_data={key: value})
         created = v1.create_namespaced_secret(ns, body)
         read = v1.read_namespaced_secret(name, ns)
         out({'created': {'data': created.data, 'string_data': created.string_data}, 'read': {'data': read.data, 'string_data': read.string_data}})
