@@ -2,7 +2,11 @@
 // whether it is active, ready, available, and in which order surplus pods are deleted.
 // Pure functions over the (trimmed) cached pods; callable from anywhere.
 
+import { isPodReady, podReadySince } from '../../api/podready.ts';
 import type { Pod } from '../../api/types.ts';
+
+// Readiness and availability are pure pod facts the API server's eviction also reads: they live in src/api.
+export { availableIn, isPodAvailable, isPodReady, podReadySince } from '../../api/podready.ts';
 
 /** A pod that counts towards replicas: not finished and not being deleted. */
 export function isPodActive(p: Pod): boolean {
@@ -12,41 +16,6 @@ export function isPodActive(p: Pod): boolean {
 
 export function isPodTerminating(p: Pod): boolean {
   return !!p.metadata?.deletionTimestamp;
-}
-
-function readyCondition(p: Pod) {
-  return p.status?.conditions?.find((c) => c.type === 'Ready');
-}
-
-export function isPodReady(p: Pod): boolean {
-  return readyCondition(p)?.status === 'True';
-}
-
-/** When the pod last became Ready (epoch ms), or undefined when it is not Ready. */
-export function podReadySince(p: Pod): number | undefined {
-  const c = readyCondition(p);
-  if (c?.status !== 'True') return undefined;
-  const t = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : Number.NaN;
-  return Number.isNaN(t) ? 0 : t;
-}
-
-/** Ready for at least minReadySeconds at `now` (podutil.IsPodAvailable). */
-export function isPodAvailable(p: Pod, minReadySeconds: number, now: number): boolean {
-  const since = podReadySince(p);
-  if (since === undefined) return false;
-  if (minReadySeconds <= 0) return true;
-  return since + minReadySeconds * 1000 <= now;
-}
-
-/**
- * When a Ready pod that is not yet available becomes so (ms from now), or undefined: controllers
- * requeue then, since no pod event marks the moment (kube's "requeue after minReadySeconds").
- */
-export function availableIn(p: Pod, minReadySeconds: number, now: number): number | undefined {
-  const since = podReadySince(p);
-  if (since === undefined || minReadySeconds <= 0) return undefined;
-  const at = since + minReadySeconds * 1000;
-  return at > now ? at - now : undefined;
 }
 
 function restarts(p: Pod): number {

@@ -17,7 +17,7 @@
 
 import type { Pod, PodTemplateSpec, StatefulSet, StatefulSetStatus } from '../../api/types.ts';
 import { scaledValue } from '../../api/validation/workloads.ts';
-import { availableIn, isPodAvailable, isPodReady } from '../podcontrol/pods.ts';
+import { availableIn, isPodAvailable, isPodReady, isPodTerminating } from '../podcontrol/pods.ts';
 import { endOrdinal, identityMatches, ordinalOf, podRevision, startOrdinal } from './identity.ts';
 
 export interface Revision {
@@ -56,7 +56,6 @@ export interface PlanInput {
 
 const isFailed = (p: Pod) => p.status?.phase === 'Failed';
 const isSucceeded = (p: Pod) => p.status?.phase === 'Succeeded';
-const isTerminating = (p: Pod) => !!p.metadata?.deletionTimestamp;
 const isRunningAndReady = (p: Pod) => p.status?.phase === 'Running' && isPodReady(p);
 
 /** isRunningAndAvailable. */
@@ -66,7 +65,7 @@ function isAvailable(p: Pod, minReadySeconds: number, now: number): boolean {
 
 /** isUnavailable: not healthy (running, ready, not terminating) or not yet available. A missing pod is unavailable. */
 function isUnavailable(p: Pod | undefined, minReadySeconds: number, now: number): boolean {
-  return !p || !isRunningAndReady(p) || isTerminating(p) || !isPodAvailable(p, minReadySeconds, now);
+  return !p || !isRunningAndReady(p) || isPodTerminating(p) || !isPodAvailable(p, minReadySeconds, now);
 }
 
 /**
@@ -96,7 +95,7 @@ export function replicaCounts(pods: readonly Pod[], minReadySeconds: number, cur
       s.readyReplicas++;
       if (isAvailable(p, minReadySeconds, now)) s.availableReplicas++;
     }
-    if (!isTerminating(p)) {
+    if (!isPodTerminating(p)) {
       const rev = podRevision(p);
       if (rev === current) s.currentReplicas++;
       if (rev === update) s.updatedReplicas++;
@@ -160,7 +159,7 @@ export function plan(input: PlanInput): Plan {
     const p = replicas[i];
     if (p && (isFailed(p) || isSucceeded(p))) {
       // Made again under the same name on the sync after it is gone.
-      if (!isTerminating(p)) replicaActions.push({ type: 'delete', pod: p, reason: 'failed' });
+      if (!isPodTerminating(p)) replicaActions.push({ type: 'delete', pod: p, reason: 'failed' });
       if (monotonic) return out;
       continue;
     }
@@ -169,7 +168,7 @@ export function plan(input: PlanInput): Plan {
       if (monotonic) return out;
       continue;
     }
-    if (monotonic && (isTerminating(p) || !isRunningAndReady(p) || !isAvailable(p, minReady, now))) return out;
+    if (monotonic && (isPodTerminating(p) || !isRunningAndReady(p) || !isAvailable(p, minReady, now))) return out;
     if (!identityMatches(set, p)) replicaActions.push({ type: 'fixIdentity', pod: p });
   }
 
@@ -177,7 +176,7 @@ export function plan(input: PlanInput): Plan {
   const condemnedActions: Action[] = [];
   out.phases.push(condemnedActions);
   for (const p of condemned) {
-    if (isTerminating(p)) {
+    if (isPodTerminating(p)) {
       if (monotonic) return out;
       continue;
     }
@@ -196,7 +195,7 @@ export function plan(input: PlanInput): Plan {
   let toDelete = budget - unavailable;
   for (let i = count - 1; i >= partition && toDelete > 0; i--) {
     const p = replicas[i];
-    if (p && podRevision(p) !== update.name && !isTerminating(p)) {
+    if (p && podRevision(p) !== update.name && !isPodTerminating(p)) {
       updateActions.push({ type: 'delete', pod: p, reason: 'update' });
       toDelete--;
       status.currentReplicas = Math.max(0, (status.currentReplicas ?? 0) - 1);

@@ -6,6 +6,7 @@
 // not allow it answers 429 TooManyRequests, which clients (kubectl drain) retry.
 
 import { budgetSelects, updateDisruptionAllowedCondition } from '../../../api/disruption.ts';
+import { isPodReady } from '../../../api/podready.ts';
 import type { KubeObject, Pod, PodDisruptionBudget } from '../../../api/types.ts';
 import { rfc3339, type Clock } from '../../../util/clock.ts';
 import { badRequest, forbidden, StatusError } from '../../../util/status.ts';
@@ -67,10 +68,7 @@ function enforceResourceVersion(pod: KubeObject): boolean {
   return !(phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp);
 }
 
-function isReady(pod: KubeObject): boolean {
-  const conds = (pod.status as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions ?? [];
-  return conds.some((c) => c.type === 'Ready' && c.status === 'True');
-}
+const isReady = (pod: KubeObject): boolean => isPodReady(pod as Pod);
 
 const isConflict = (err: unknown) => err instanceof StatusError && err.code === 409;
 
