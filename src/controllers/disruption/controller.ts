@@ -8,12 +8,12 @@
 // ("fail safe": DisruptionAllowed False, reason SyncFailed), is reported in an event, and is retried
 // with backoff.
 
-import type { Pod, PodDisruptionBudget } from '../../api/types.ts';
+import type { ObjectMeta, Pod, PodDisruptionBudget } from '../../api/types.ts';
 import { budgetSelects, setStatusCondition, DISRUPTION_ALLOWED_CONDITION, SYNC_FAILED_REASON } from '../../api/disruption.ts';
 import { fromLabelSelector } from '../../api/labels.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isConflict, isNotFound } from '../../client/errors.ts';
-import { PodDisruptionBudgets } from '../../client/resources.ts';
+import { Deployments, PodDisruptionBudgets, ReplicaSets } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import { realClock } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
@@ -55,7 +55,12 @@ export class DisruptionController {
     this.#informers = o.informers;
     this.#events = o.events;
     this.#clock = o.clock ?? realClock;
-    this.#scales = o.scales ?? new ApiScaleFinder(o.client, this.#clock);
+    const rs = o.informers.resource<HasMetadata & { metadata?: ObjectMeta }>(ReplicaSets);
+    const deploys = o.informers.resource<HasMetadata & { metadata?: ObjectMeta }>(Deployments);
+    this.#scales = o.scales ?? new ApiScaleFinder(o.client, this.#clock, {
+      replicaSet: (ns, name) => rs.store.get(ns, name),
+      deployment: (ns, name) => deploys.store.get(ns, name),
+    });
     this.#loop = new KeyLoop({
       clock: this.#clock,
       workers: o.workers,

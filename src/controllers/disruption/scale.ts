@@ -4,6 +4,10 @@
 // custom resources alike), found by the owner reference's apiVersion and kind in the server's
 // discovery, as the RESTMapper lets kube's controller do.
 //
+// ReplicaSets and Deployments are read from the caches they are given (the shared informers, as kube's
+// listers), and fetched only when a cache does not hold them yet (just made): budgets are synced on
+// every pod event, and a GET per controller per sync would put the API server on that path.
+//
 // Called by the disruption controller's workers; concurrent calls share the discovery cache.
 
 import type { OwnerReference } from '../../api/types.ts';
@@ -42,14 +46,24 @@ interface Mapping {
 /** How long a discovery document is trusted before a kind it lacks is looked up again. */
 const DISCOVERY_TTL_MS = 10_000;
 
+type Scaled = { metadata?: { uid?: string; ownerReferences?: OwnerReference[] }; spec?: { replicas?: number } };
+
+/** Read-only caches of apps/v1 ReplicaSets and Deployments, by namespace and name. */
+export interface ScaleCaches {
+  replicaSet(namespace: string, name: string): Scaled | undefined;
+  deployment(namespace: string, name: string): Scaled | undefined;
+}
+
 export class ApiScaleFinder implements ScaleFinder {
   readonly #client: ApiClient;
   readonly #clock: Clock;
+  readonly #caches: ScaleCaches | undefined;
   readonly #docs = new Map<string, { at: number; resources: APIResource[] | undefined }>();
 
-  constructor(client: ApiClient, clock: Clock) {
+  constructor(client: ApiClient, clock: Clock, caches?: ScaleCaches) {
     this.#client = client;
     this.#clock = clock;
+    this.#caches = caches;
   }
 
   async find(ref: OwnerReference, namespace: string): Promise<ControllerScale | undefined> {
@@ -60,11 +74,11 @@ export class ApiScaleFinder implements ScaleFinder {
 
   /** getPodDeployment + getPodReplicaSet: a Deployment's ReplicaSet counts as the Deployment. */
   async #replicaSet(ref: OwnerReference, namespace: string): Promise<ControllerScale | undefined> {
-    const rs = await this.#get<{ metadata?: { uid?: string; ownerReferences?: OwnerReference[] }; spec?: { replicas?: number } }>(await this.#mapping(ref.apiVersion, ref.kind), namespace, ref.name);
+    const rs = this.#caches?.replicaSet(namespace, ref.name) ?? (await this.#get<Scaled>(await this.#mapping(ref.apiVersion, ref.kind), namespace, ref.name));
     if (!rs || rs.metadata?.uid !== ref.uid) return undefined;
     const owner = rs.metadata?.ownerReferences?.find((r) => r?.controller === true);
     if (owner && owner.kind === 'Deployment' && ['apps', 'extensions'].includes(groupOf(owner.apiVersion))) {
-      const d = await this.#get<{ metadata?: { uid?: string }; spec?: { replicas?: number } }>(await this.#mapping(owner.apiVersion, owner.kind), namespace, owner.name);
+      const d = this.#caches?.deployment(namespace, owner.name) ?? (await this.#get<Scaled>(await this.#mapping(owner.apiVersion, owner.kind), namespace, owner.name));
       if (!d || d.metadata?.uid !== owner.uid) return undefined;
       return { uid: owner.uid, replicas: d.spec?.replicas ?? 1 };
     }
