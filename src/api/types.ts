@@ -47,3 +47,10 @@ export type Job = Mutable<Omit<batch.Job, 'metadata'>> & { metadata?: ObjectMeta
 export type CronJob = Mutable<Omit<batch.CronJob, 'metadata'>> & { metadata?: ObjectMeta };
 export type PodDisruptionBudget = Mutable<Omit<policy.PodDisruptionBudget, 'metadata'>> & { metadata?: ObjectMeta };
 export type ReplicationController = Mutable<Omit<core.ReplicationController, 'metadata'>> & { metadata?: ObjectMeta };
+
+// Services and their endpoints (core/v1 Endpoints, discovery.k8s.io/v1 EndpointSlice): written by the
+// endpoint controllers, read by the node proxy and the cluster DNS.
+import type * as discovery from 'kubernetes-types/discovery/v1.js';
+export type { Endpoint as SliceEndpoint, EndpointConditions, EndpointPort as SliceEndpointPort, EndpointHints, ForZone } from 'kubernetes-types/discovery/v1.js';
+export type Endpoints = Mutable<Omit<core.Endpoints, 'metadata'>> & { metadata?: ObjectMeta };
+export type EndpointSlice = Mutable<Omit<discovery.EndpointSlice, 'metadata'>> & { metadata?: ObjectMeta };
