@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bridgeName, hostsFile, parseResolvConf, pickPodCidr, podDnsConfig, renderConflist } from './cni.ts';
+import { bridgeName, hostsFile, pickPodCidr, renderConflist } from './cni.ts';
 
 describe('pod network', () => {
   it('picks the same /24 of 10.244.0.0/16 for a name, and skips taken ones', () => {
@@ -30,14 +30,5 @@ describe('pod network', () => {
     assert.match(h, /^127\.0\.0\.1\tlocalhost$/m);
     assert.match(h, /^10\.244\.7\.5\tweb$/m);
     assert.match(h, /^1\.2\.3\.4\tfoo\tbar$/m);
-  });
-
-  it('derives pod DNS from the node resolv.conf and dnsConfig', () => {
-    const host = parseResolvConf('# c\nnameserver 10.0.0.2\nsearch a.example b.example\noptions ndots:2\n');
-    assert.deepEqual(host, { servers: ['10.0.0.2'], searches: ['a.example', 'b.example'], options: ['ndots:2'] });
-    const d = podDnsConfig({ spec: { containers: [], dnsConfig: { nameservers: ['1.1.1.1'], options: [{ name: 'edns0' }, { name: 'timeout', value: '2' }] } } }, host);
-    assert.deepEqual(d, { servers: ['10.0.0.2', '1.1.1.1'], searches: ['a.example', 'b.example'], options: ['ndots:2', 'edns0', 'timeout:2'] });
-    const none = podDnsConfig({ spec: { containers: [], dnsPolicy: 'None', dnsConfig: { nameservers: ['9.9.9.9'] } } }, host);
-    assert.deepEqual(none.servers, ['9.9.9.9']);
   });
 });

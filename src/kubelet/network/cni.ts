@@ -13,11 +13,9 @@
 // Pure functions except writeConflist. Called by the agent at start and by pod workers.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Pod } from '../../api/types.ts';
-import type { DNSConfig } from '../runtime/runtime.ts';
+import { DEFAULT_CLUSTER_DOMAIN } from '../../api/network.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 
@@ -92,7 +90,7 @@ export async function writeConflist(confDir: string, o: ConflistOptions): Promis
 }
 
 /** /etc/hosts of a pod (pkg/kubelet/kubelet_pods.go managedHostsFileContent). */
-export function hostsFile(podIPs: readonly string[], hostname: string, subdomain?: string, namespace?: string, hostAliases: readonly { ip?: string; hostnames?: string[] }[] = []): string {
+export function hostsFile(podIPs: readonly string[], hostname: string, subdomain?: string, namespace?: string, hostAliases: readonly { ip?: string; hostnames?: string[] }[] = [], clusterDomain = DEFAULT_CLUSTER_DOMAIN): string {
   const lines = [
     '# Kubernetes-managed hosts file.',
     '127.0.0.1\tlocalhost',
@@ -103,49 +101,13 @@ export function hostsFile(podIPs: readonly string[], hostname: string, subdomain
     'fe00::2\tip6-allrouters',
   ];
   for (const ip of podIPs) {
-    lines.push(subdomain && namespace ? `${ip}\t${hostname}.${subdomain}.${namespace}.svc.cluster.local\t${hostname}` : `${ip}\t${hostname}`);
+    lines.push(subdomain && namespace ? `${ip}\t${hostname}.${subdomain}.${namespace}.svc.${clusterDomain}\t${hostname}` : `${ip}\t${hostname}`);
   }
   if (hostAliases.length > 0) {
     lines.push('', '# Entries added by HostAliases.');
     for (const a of hostAliases) if (a.ip) lines.push(`${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
   }
   return lines.join('\n') + '\n';
-}
-
-/** Parses resolv.conf into CRI DNS settings. */
-export function parseResolvConf(text: string): Required<DNSConfig> {
-  const out: Required<DNSConfig> = { servers: [], searches: [], options: [] };
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/[#;].*$/, '').trim();
-    const [k, ...rest] = line.split(/\s+/);
-    if (k === 'nameserver' && rest[0]) out.servers.push(rest[0]);
-    else if (k === 'search') out.searches = rest;
-    else if (k === 'options') out.options.push(...rest);
-  }
-  return out;
-}
-
-/**
- * The pod's DNS: there is no cluster DNS in tinykube yet, so ClusterFirst falls back to the node's
- * resolv.conf, as the kubelet does when it has no clusterDNS; `None` uses only pod.spec.dnsConfig.
- */
-export function podDnsConfig(pod: Pod, hostResolv = readHostResolv()): DNSConfig {
-  const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
-  const base: Required<DNSConfig> = policy === 'None' ? { servers: [], searches: [], options: [] } : hostResolv;
-  const extra = pod.spec?.dnsConfig;
-  const servers = [...base.servers, ...(extra?.nameservers ?? [])].slice(0, 3);
-  const searches = [...new Set([...base.searches, ...(extra?.searches ?? [])])].slice(0, 32);
-  const options = [...base.options];
-  for (const o of extra?.options ?? []) options.push(o.value !== undefined ? `${o.name}:${o.value}` : (o.name ?? ''));
-  return { servers, searches, options: options.filter(Boolean) };
-}
-
-function readHostResolv(): Required<DNSConfig> {
-  try {
-    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
-  } catch {
-    return { servers: [], searches: [], options: [] };
-  }
 }
 
 function masqueradeRule(podCidr: string, bridge: string): string[] {

@@ -12,9 +12,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Container, EnvVar, Pod } from '../../api/types.ts';
 import { milliValue, tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
-import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption, PodSandboxConfig, PortMapping } from '../runtime/runtime.ts';
+import type { ContainerConfig, DNSConfig, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption, PodSandboxConfig, PortMapping } from '../runtime/runtime.ts';
 import { milliToShares } from '../cgroups/pod-cgroups.ts';
-import { podDnsConfig } from '../network/cni.ts';
+import type { ServiceLister } from '../envvars/envvars.ts';
+import { SERVICES_NOT_SYNCED, serviceEnvVars } from '../envvars/envvars.ts';
 import { qosClass } from '../status/qos.ts';
 import type { MountedVolume } from '../volumes/manager.ts';
 import type { ConfigSource } from '../volumes/sources.ts';
@@ -47,6 +48,8 @@ export interface SandboxParams {
   nodeName: string;
   logDirectory: string;
   cgroupParent: string;
+  /** The pod's resolver settings (../network/dns.ts); absent = the runtime's default. */
+  dns?: DNSConfig;
 }
 
 function podLabels(pod: Pod, nodeName: string): Record<string, string> {
@@ -90,12 +93,12 @@ export function sandboxConfig(p: SandboxParams): PodSandboxConfig {
   const cfg: PodSandboxConfig = {
     metadata: { name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default', uid: pod.metadata?.uid ?? '', attempt: p.attempt },
     logDirectory: p.logDirectory,
-    dnsConfig: podDnsConfig(pod),
     portMappings: ports,
     labels: { ...(pod.metadata?.labels ?? {}), ...podLabels(pod, p.nodeName) },
     annotations: { ...(pod.metadata?.annotations ?? {}) },
     linux: { cgroupParent: p.cgroupParent, securityContext: sc, sysctls },
   };
+  if (p.dns) cfg.dnsConfig = p.dns;
   if (hostname) cfg.hostname = hostname.slice(0, 63);
   return cfg;
 }
@@ -192,9 +195,16 @@ function resourceFieldValue(c: Container, resource: string, divisor: unknown, no
   return String(Math.ceil(bytes / Math.max(1, div)));
 }
 
-/** The container's environment, in order, with $(VAR) references resolved. */
-export async function resolveEnv(pod: Pod, c: Container, source: ConfigSource, node: NodeFacts, podIPs: readonly string[]): Promise<{ key: string; value: string }[]> {
+/**
+ * The container's environment, in the kubelet's order (makeEnvironmentVariables): envFrom, then env
+ * (each $(VAR) in a value resolved against the variables declared before it, then the service
+ * variables), then the service variables the container did not set itself. `services` absent = an
+ * agent without an API server's Services (the kubelet's nil serviceLister): no service variables.
+ */
+export async function resolveEnv(pod: Pod, c: Container, source: ConfigSource, node: NodeFacts, podIPs: readonly string[], services?: ServiceLister): Promise<{ key: string; value: string }[]> {
   const ns = pod.metadata?.namespace ?? 'default';
+  if (services && !services.hasSynced()) throw new ContainerConfigError(SERVICES_NOT_SYNCED);
+  const serviceEnv = services ? serviceEnvVars(services.list(), ns, pod.spec?.enableServiceLinks ?? true) : new Map<string, string>();
   const vars = new Map<string, string>();
   for (const from of c.envFrom ?? []) {
     const prefix = from.prefix ?? '';
@@ -215,13 +225,16 @@ export async function resolveEnv(pod: Pod, c: Container, source: ConfigSource, n
       for (const [k, v] of Object.entries(s.data ?? {})) if (ENV_NAME.test(prefix + k)) vars.set(prefix + k, Buffer.from(v, 'base64').toString('utf8'));
     }
   }
-  for (const e of c.env ?? []) vars.set(e.name, await envValue(pod, c, e, vars, source, node, podIPs, ns));
-  return [...vars].map(([key, value]) => ({ key, value }));
+  const lookup = (name: string) => vars.get(name) ?? serviceEnv.get(name);
+  for (const e of c.env ?? []) vars.set(e.name, await envValue(pod, c, e, lookup, source, node, podIPs, ns));
+  const out = [...vars].map(([key, value]) => ({ key, value }));
+  for (const [key, value] of serviceEnv) if (!vars.has(key)) out.push({ key, value });
+  return out;
 }
 
-async function envValue(pod: Pod, c: Container, e: EnvVar, vars: ReadonlyMap<string, string>, source: ConfigSource, node: NodeFacts, podIPs: readonly string[], ns: string): Promise<string> {
+async function envValue(pod: Pod, c: Container, e: EnvVar, lookup: (name: string) => string | undefined, source: ConfigSource, node: NodeFacts, podIPs: readonly string[], ns: string): Promise<string> {
   const vf = e.valueFrom;
-  if (!vf) return expand(e.value ?? '', vars);
+  if (!vf) return expandWith(e.value ?? '', lookup);
   if (vf.fieldRef) return fieldRefValue(pod, vf.fieldRef.fieldPath, node, podIPs);
   if (vf.resourceFieldRef) {
     const target = vf.resourceFieldRef.containerName ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === vf.resourceFieldRef!.containerName) ?? c : c;
@@ -346,6 +359,8 @@ export interface ContainerParams {
   podIPs: readonly string[];
   source: ConfigSource;
   node: NodeFacts;
+  /** The Services for service environment variables (absent: none). */
+  services?: ServiceLister;
   /** The hosts file to mount at /etc/hosts (absent for host-network pods). */
   hostsFile?: string;
   /** An ephemeral container's target: the runtime id of the running container whose PID namespace it joins. */
@@ -361,7 +376,7 @@ export function specHash(c: Container): string {
 
 export async function containerConfig(p: ContainerParams): Promise<ContainerConfig> {
   const { pod, container: c } = p;
-  const env = await resolveEnv(pod, c, p.source, p.node, p.podIPs);
+  const env = await resolveEnv(pod, c, p.source, p.node, p.podIPs, p.services);
   const vars = new Map(env.map((e) => [e.key, e.value]));
   const mounts: Mount[] = [];
   for (const [i, vm] of (c.volumeMounts ?? []).entries()) {

@@ -19,6 +19,8 @@ import { CriError } from '../runtime/errors.ts';
 import type { PodCgroups } from '../cgroups/pod-cgroups.ts';
 import { containerFieldPath, podRef, type EventRecorder } from '../events/recorder.ts';
 import { hostsFile } from '../network/cni.ts';
+import { PodDnsConfigurer } from '../network/dns.ts';
+import type { ServiceLister } from '../envvars/envvars.ts';
 import { httpGet } from '../prober/probe.ts';
 import type { ProberManager } from '../prober/manager.ts';
 import { generatePodStatus, type ContainerView, type ObservedContainer, type PodView } from '../status/generate.ts';
@@ -80,6 +82,10 @@ export interface PodSyncerOptions {
   backoff: RestartBackoff;
   source: ConfigSource;
   node: NodeFacts;
+  /** The pods' resolv.conf settings (default: the node's /etc/resolv.conf, no cluster DNS). */
+  dns?: PodDnsConfigurer;
+  /** Services for the containers' service environment variables (absent: none). */
+  services?: ServiceLister;
   /** /var/log/pods, or a test's directory. */
   logRoot: string;
   /** How often configMap/secret volumes are refreshed (default 10 s). */
@@ -132,9 +138,12 @@ interface SyncView {
 
 export class PodSyncer {
   readonly #o: PodSyncerOptions;
+  readonly #dns: PodDnsConfigurer;
 
   constructor(o: PodSyncerOptions) {
     this.#o = o;
+    // Without settings (unit tests), pods get the node's resolver, and no warning is recorded.
+    this.#dns = o.dns ?? new PodDnsConfigurer({ nodeName: o.node.nodeName });
   }
 
   get options(): PodSyncerOptions {
@@ -400,12 +409,13 @@ export class PodSyncer {
   }
 
   #sandboxConfig(pod: Pod, attempt: number): PodSandboxConfig {
-    return sandboxConfig({ pod, attempt, nodeName: this.#o.node.nodeName, logDirectory: podLogDir(this.#o.logRoot, pod), cgroupParent: this.#o.cgroups.parentFor(pod) });
+    const o = this.#o;
+    return sandboxConfig({ pod, attempt, nodeName: o.node.nodeName, logDirectory: podLogDir(o.logRoot, pod), cgroupParent: o.cgroups.parentFor(pod), dns: this.#dns.forPod(pod) });
   }
 
   async #writeHosts(pod: Pod, st: PodState): Promise<void> {
     if (pod.spec?.hostNetwork) return;
-    const text = hostsFile(st.podIPs, pod.spec?.hostname ?? pod.metadata?.name ?? '', pod.spec?.subdomain, pod.metadata?.namespace, pod.spec?.hostAliases ?? []);
+    const text = hostsFile(st.podIPs, pod.spec?.hostname ?? pod.metadata?.name ?? '', pod.spec?.subdomain, pod.metadata?.namespace, pod.spec?.hostAliases ?? [], this.#dns.settings.clusterDomain);
     if (st.hostsWritten === text) return;
     const dir = this.#o.volumes.podDir(st.uid);
     await mkdir(dir, { recursive: true });
@@ -463,7 +473,7 @@ export class PodSyncer {
       await mkdir(join(podLogDir(o.logRoot, pod), c.name), { recursive: true });
       const cfg = await containerConfig({
         pod, container: c, kind, restartCount, image: c.image ?? '', volumes: st.volumes ?? new Map(), subPaths: o.volumes, podDir: o.volumes.podDir(st.uid),
-        podIPs: st.podIPs, source: o.source, node: o.node, hostsFile: pod.spec?.hostNetwork ? undefined : join(o.volumes.podDir(st.uid), 'etc-hosts'), pidTarget,
+        podIPs: st.podIPs, source: o.source, node: o.node, services: o.services, hostsFile: pod.spec?.hostNetwork ? undefined : join(o.volumes.podDir(st.uid), 'etc-hosts'), pidTarget,
       });
       id = await o.runtime.createContainer(st.sandboxId!, cfg, st.sandboxConfig!);
     } catch (err) {

@@ -21,6 +21,8 @@ import { ImagePuller } from './images.ts';
 import { PodWorkers } from './pod-workers.ts';
 import { Pleg } from '../pleg/pleg.ts';
 import { PodSyncer } from './sync.ts';
+import type { ServiceLister } from '../envvars/envvars.ts';
+import type { PodDnsConfigurer } from '../network/dns.ts';
 
 export type { PodBuilder };
 
@@ -73,6 +75,10 @@ export interface StackOptions {
   runtime?: FakeRuntime;
   clock?: FakeClock;
   dir?: string;
+  /** Services for service environment variables (default: none, as an agent without an API server). */
+  services?: ServiceLister;
+  /** Pod DNS settings (default: the host's resolv.conf, no cluster DNS, no warnings). */
+  dns?: PodDnsConfigurer;
 }
 
 export function makeStack(opts: StackOptions = {}): Stack {
@@ -104,6 +110,8 @@ export function makeStack(opts: StackOptions = {}): Stack {
     backoff,
     source,
     node: { nodeName: 'node-1', hostIPs: ['192.0.2.10'], cpuMilli: 2000, memoryBytes: 4 * 2 ** 30 },
+    services: opts.services,
+    dns: opts.dns,
     logRoot: join(dir, 'logs'),
   });
   const deleted: string[] = [];
