@@ -5,6 +5,7 @@ import { startAgent } from '../cmd/agent.ts';
 import { defaultDataDir } from './paths.ts';
 import { join } from 'node:path';
 import { waitForSignal } from './server.ts';
+import { parseIPv4 } from '../api/network.ts';
 
 export const agentCommand: Command = {
   summary: 'run a node agent (kubelet) against an API server',
@@ -19,6 +20,10 @@ export const agentCommand: Command = {
     'log-root': { type: 'string' },
     'node-ip': { type: 'string' },
     drain: { type: 'boolean' },
+    // As the kubelet's (and k3s'): comma-separated cluster DNS addresses ("" = none), the cluster domain, the node's resolver file.
+    'cluster-dns': { type: 'string' },
+    'cluster-domain': { type: 'string' },
+    'resolv-conf': { type: 'string' },
     // CrashLoopBackOff as "INITIAL[,MAX]" seconds (default 10,300 as in Kubernetes); for demos and tests.
     'crashloop-backoff': { type: 'string' },
   },
@@ -44,6 +49,12 @@ export const agentCommand: Command = {
       }
       crashLoopBackoff = { initialMs: a * 1000, ...(b !== undefined ? { maxMs: b * 1000 } : {}) };
     }
+    const clusterDNS = values['cluster-dns'] as string | undefined;
+    const badDNS = clusterDNS?.split(',').map((x) => x.trim()).filter((x) => x && parseIPv4(x) === undefined) ?? [];
+    if (badDNS.length > 0) {
+      console.error(`tinykube agent: --cluster-dns: not an IPv4 address: ${badDNS.join(', ')}`);
+      return 2;
+    }
     const dataDir = (values['data-dir'] as string | undefined) ?? join(defaultDataDir(), 'agent');
     const a = await startAgent({
       server,
@@ -56,6 +67,9 @@ export const agentCommand: Command = {
       logRoot: values['log-root'] as string | undefined,
       nodeIP: values['node-ip'] as string | undefined,
       crashLoopBackoff,
+      clusterDNS: clusterDNS === undefined ? undefined : clusterDNS.split(',').map((x) => x.trim()).filter(Boolean),
+      clusterDomain: values['cluster-domain'] as string | undefined,
+      resolvConf: values['resolv-conf'] as string | undefined,
     });
     console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR})`);
     await waitForSignal();

@@ -56,6 +56,12 @@ export interface StartAgentOptions {
   /** Root of pod log files (default /var/log/pods). */
   logRoot?: string;
   nodeIP?: string;
+  /** Cluster DNS addresses for ClusterFirst pods (default: the kube-dns address of the default Service CIDR; [] = none). */
+  clusterDNS?: readonly string[];
+  /** The cluster's DNS domain (default cluster.local). */
+  clusterDomain?: string;
+  /** The node's resolver file for dnsPolicy Default (default /etc/resolv.conf). */
+  resolvConf?: string;
   /** cgroup subtree of this agent (default /tinykube/<node>). */
   cgroupRoot?: string;
   clock?: Clock;
@@ -176,6 +182,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       registries,
       crashLoopBackoff: opts.crashLoopBackoff,
       resyncMs: opts.resyncMs,
+      clusterDNS: opts.clusterDNS,
+      clusterDomain: opts.clusterDomain,
+      resolvConf: opts.resolvConf,
       onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
     });
     await agent.start();

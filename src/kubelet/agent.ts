@@ -1,8 +1,10 @@
 // The node agent: wires the kubelet's subsystems over a ContainerRuntime and an ApiClient, each
 // running its own loop: node status + lease (./node), the pod informer feeding the pod workers
-// (./podworkers), the PLEG relister, the prober (./prober), the status manager (./status), and the
-// event recorder (./events). Building is separate from starting: unit tests build an Agent over a
-// FakeRuntime and a fake API; src/cmd/agent.ts builds it over containerd and a real API server.
+// (./podworkers), the PLEG relister, the prober (./prober), the status manager (./status), the event
+// recorder (./events), and the Service informer behind the containers' service environment variables
+// (./envvars); pods' resolv.conf settings come from ./network/dns.ts. Building is separate from
+// starting: unit tests build an Agent over a FakeRuntime and a fake API; src/cmd/agent.ts builds it
+// over containerd and a real API server.
 //
 // Admission (./admission): a pod seen for the first time is judged before it reaches a pod worker, as
 // the kubelet's HandlePodAdditions does: it must fit beside the pods already admitted (resources, host
@@ -23,7 +25,9 @@ import { join } from 'node:path';
 import type { ApiClient } from '../client/client.ts';
 import { Informer, listWatch } from '../client/informer.ts';
 import { Nodes, Pods } from '../client/resources.ts';
-import type { Node, Pod } from '../api/types.ts';
+import type { Node, Pod, Service } from '../api/types.ts';
+import { clusterDNSIP, DEFAULT_CLUSTER_DOMAIN } from '../api/network.ts';
+import type { ResourceRef } from '../client/resources.ts';
 import { realClock, rfc3339, type Clock } from '../util/clock.ts';
 import { PodAdmitter, startupOrder } from './admission/admitter.ts';
 import { rejectedStatus, standInNode, type Rejection } from './admission/predicates.ts';
@@ -32,6 +36,7 @@ import type { StreamingPod } from './streaming/pods.ts';
 import { NoopPodCgroups, type PodCgroups } from './cgroups/pod-cgroups.ts';
 import { ApiEventRecorder, podRef, type EventRecorder } from './events/recorder.ts';
 import { bridgeName, ensureMasquerade, writeConflist } from './network/cni.ts';
+import { PodDnsConfigurer } from './network/dns.ts';
 import { NodeLease } from './node/lease.ts';
 import { defaultNodeIP, readMachineInfo, type MachineInfo } from './node/machine.ts';
 import { machineCapacity, nodeLabels, NodeStatusManager } from './node/node-status.ts';
@@ -47,6 +52,9 @@ import { qosClass } from './status/qos.ts';
 import { ApiStatusWriter, StatusManager, confirmPodDeletion, type StatusWriter } from './status/manager.ts';
 import { VolumeManager } from './volumes/manager.ts';
 import { ApiConfigSource, type ConfigSource } from './volumes/sources.ts';
+
+/** core/v1 services (kept here until the Service kind's typed ref joins src/client/resources.ts). */
+const SERVICES: ResourceRef = { apiVersion: 'v1', resource: 'services' };
 
 export interface AgentConfig {
   client: ApiClient;
@@ -78,6 +86,16 @@ export interface AgentConfig {
   leaseRenewMs?: number;
   /** Real tmpfs/nfs mounts (default true). */
   mounts?: boolean;
+  /**
+   * The cluster DNS addresses ClusterFirst pods resolve with (the kubelet's --cluster-dns; default the
+   * `kube-system/kube-dns` address of the default Service CIDR). Empty: no cluster DNS, ClusterFirst
+   * pods get the node's resolver and a MissingClusterDNS warning, as with a kubelet without one.
+   */
+  clusterDNS?: readonly string[];
+  /** The kubelet's --cluster-domain (default cluster.local). */
+  clusterDomain?: string;
+  /** The node's resolver file pods with dnsPolicy Default get (the kubelet's --resolv-conf; default /etc/resolv.conf). */
+  resolvConf?: string;
   onError?(err: unknown, context: string): void;
 }
 
@@ -108,6 +126,8 @@ export class Agent {
   readonly informer: Informer<Pod>;
   /** This agent's Node (labels, taints, allocatable), for admission. */
   readonly nodeInformer: Informer<Node>;
+  /** Every Service, for the containers' service environment variables (the kubelet's serviceLister). */
+  readonly serviceInformer: Informer<Service>;
   readonly admission: PodAdmitter;
   readonly cgroups: PodCgroups;
   readonly #cfg: AgentConfig;
@@ -135,6 +155,8 @@ export class Agent {
     const machine = cfg.machine ?? readMachineInfo(cfg.dataDir);
     const backoff = new RestartBackoff(clock, cfg.crashLoopBackoff);
     this.cgroups = cfg.cgroups ?? new NoopPodCgroups();
+    this.serviceInformer = new Informer<Service>(listWatch<Service>(cfg.client, SERVICES), { clock, onError: onError('service informer') });
+    const services = this.serviceInformer;
     // The prober finds containers through the pod workers, which are built after it.
     let workers: PodWorkers | undefined;
     this.prober = new ProberManager({
@@ -158,6 +180,10 @@ export class Agent {
       backoff,
       source,
       node: { nodeName: cfg.nodeName, hostIPs: [this.nodeIP], cpuMilli: machine.cpus * 1000, memoryBytes: machine.memoryBytes },
+      dns: new PodDnsConfigurer({
+        nodeName: cfg.nodeName, clusterDNS: cfg.clusterDNS ?? [clusterDNSIP()], clusterDomain: cfg.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN, resolvConf: cfg.resolvConf, recorder: this.recorder,
+      }),
+      services: { hasSynced: () => services.hasSynced(), list: () => services.store.list() },
       logRoot: this.logRoot,
     });
     workers = this.workers = new PodWorkers({
@@ -228,6 +254,12 @@ export class Agent {
     }
     this.nodeStatus.start();
     this.lease.start();
+    // Not awaited: as the kubelet, pods are not held back by it; a container that needs the service
+    // variables before the first list waits in CreateContainerConfigError and is retried once it is in.
+    this.serviceInformer.start();
+    void this.serviceInformer.waitForSync().then(() => {
+      for (const uid of this.workers.uids()) this.workers.kick(uid);
+    });
     this.nodeInformer.start();
     await this.nodeInformer.waitForSync();
     // The first list is judged as one batch, in the kubelet's order (see the top of this file).
@@ -368,6 +400,7 @@ export class Agent {
     this.#stopped ??= (async () => {
       await this.informer.stop();
       await this.nodeInformer.stop();
+      await this.serviceInformer.stop();
       await this.#config;
       await this.pleg.stop();
       if (opts.removePods) await this.workers.drain();
