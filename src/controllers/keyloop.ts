@@ -34,7 +34,7 @@ export class KeyLoop {
   }
 
   /** Subscribes the handlers (each returns its removal), starts the informers and the workers. Idempotent. */
-  start(informers: SharedInformers, subscribe: () => Array<() => void>, sync: (key: string) => Promise<void>): void {
+  start(informers: Pick<SharedInformers, 'start'>, subscribe: () => Array<() => void>, sync: (key: string) => Promise<void>): void {
     if (this.#loops) return;
     this.#unsubscribe = subscribe();
     informers.start();
