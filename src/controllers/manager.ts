@@ -28,6 +28,7 @@ import { DaemonSetController } from './daemonset/controller.ts';
 import { JobController, type JobControllerOptions } from './job/controller.ts';
 import { CronJobController } from './cronjob/controller.ts';
 import { TTLAfterFinishedController } from './ttlafterfinished/controller.ts';
+import { ApiServiceStatusWriter, fromShared, SERVICELB_COMPONENT, ServiceLBController } from './servicelb/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -56,6 +57,8 @@ export interface ControllerOptions {
   job?: Tunables<JobControllerOptions> | false;
   /** The CronJob controller; false disables it. */
   cronJob?: false;
+  /** ServiceLB (LoadBalancer Services get the nodes' addresses, as k3s' ServiceLB); false disables it. */
+  serviceLB?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -79,6 +82,7 @@ export interface Controllers {
   job?: JobController;
   ttlAfterFinished?: TTLAfterFinishedController;
   cronJob?: CronJobController;
+  serviceLB?: ServiceLBController;
   stop(): Promise<void>;
 }
 
@@ -92,12 +96,13 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const disruptionEvents = new ApiEventSink(client, clock, DISRUPTION_COMPONENT);
   const jobEvents = new ApiEventSink(client, clock, 'job-controller');
   const cronJobEvents = new ApiEventSink(client, clock, 'cronjob-controller');
+  const serviceLBEvents = new ApiEventSink(client, clock, SERVICELB_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.serviceLB?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush()]);
+      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), serviceLBEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -118,6 +123,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
     out.ttlAfterFinished = new TTLAfterFinishedController({ client, informers, clock, onError });
   }
   if (o.cronJob !== false) out.cronJob = new CronJobController({ client, informers, clock, events: cronJobEvents, onError });
+  if (o.serviceLB !== false) out.serviceLB = new ServiceLBController({ informers: fromShared(informers), writer: new ApiServiceStatusWriter(client), clock, events: serviceLBEvents, onError });
   out.namespace?.start();
   out.replicaSet?.start();
   out.replicationController?.start();
@@ -134,5 +140,6 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.job?.start();
   out.ttlAfterFinished?.start();
   out.cronJob?.start();
+  out.serviceLB?.start();
   return out;
 }
