@@ -126,7 +126,7 @@ function fitSearches(searches: string[], warnings: DnsWarning[]): string[] {
 /** The pod's DNS settings over the node's parsed resolv.conf (`host`), and the warnings to record. */
 export function podDns(pod: Pod, settings: DnsSettings, host: ResolvConf): PodDns {
   const warnings: DnsWarning[] = [];
-  let policy = policyOf(pod);
+  const policy = policyOf(pod);
   let cfg: ResolvConf = { servers: [...host.servers], searches: [...host.searches], options: [...host.options] };
   if (policy === 'none') cfg = { servers: [], searches: [], options: [] };
   else if (policy === 'cluster') {
@@ -143,7 +143,7 @@ export function podDns(pod: Pod, settings: DnsSettings, host: ResolvConf): PodDn
       const who = `${pod.metadata?.name ?? ''}_${pod.metadata?.namespace ?? 'default'}(${pod.metadata?.uid ?? ''})`;
       warnings.push({ node: true, reason: 'MissingClusterDNS', message: msg });
       warnings.push({ node: false, reason: 'MissingClusterDNS', message: `pod: "${who}". ${msg}` });
-      policy = 'host';
+      // Falls back to Default: `cfg` already holds the node's settings.
     }
   }
   const extra = pod.spec?.dnsConfig;
