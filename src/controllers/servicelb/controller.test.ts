@@ -124,6 +124,8 @@ interface Harness {
   controller: ServiceLBController;
   ingressOf(name: string): string[] | undefined;
   settled(): Promise<void>;
+  /** How often the controller asked for the EndpointSlice informer. */
+  sliceRequests: number;
 }
 
 let open: Harness | undefined;
@@ -136,13 +138,22 @@ function harness(): Harness {
   const writer = new RecordingWriter(services);
   const events = new RecordingEvents();
   const controller = new ServiceLBController({
-    informers: { ...informers, start: () => Object.values(informers).forEach((i) => i.start()) },
+    informers: {
+      services: informers.services,
+      nodes: informers.nodes,
+      endpointSlices: () => {
+        h.sliceRequests++;
+        informers.endpointSlices.start();
+        return informers.endpointSlices;
+      },
+      start: () => [informers.services, informers.nodes].forEach((i) => i.start()),
+    },
     writer,
     events,
     onError: (err) => assert.fail(err instanceof Error ? err : String(err)),
   });
   const h: Harness = {
-    services, nodes, slices, informers, writer, events, controller,
+    services, nodes, slices, informers, writer, events, controller, sliceRequests: 0,
     ingressOf: (name) => informers.services.store.get('default', name)?.status?.loadBalancer?.ingress?.map((i) => i.ip ?? ''),
     async settled() {
       await until('queue idle', () => controller.queue.idle, { intervalMs: 1, timeoutMs: 5000 });
@@ -179,6 +190,7 @@ describe('ServiceLB controller', () => {
       'Service/web Normal UpdatedLoadBalancer: Updated LoadBalancer with new IPs: [192.0.2.1] -> [192.0.2.1 192.0.2.2]',
       'Service/web Normal UpdatedLoadBalancer: Updated LoadBalancer with new IPs: [192.0.2.1 192.0.2.2] -> [192.0.2.2]',
     ]);
+    assert.equal(h.sliceRequests, 0, 'Cluster policy never needs EndpointSlices');
   });
 
   it('writes nothing when the answer is unchanged (a node heartbeat, a resync)', async () => {

@@ -10,7 +10,8 @@
 // Service that stops being a LoadBalancer has its ingress cleared, as the cloud service controller
 // does. A failed write is retried with backoff by the key loop.
 //
-// Single worker by default; the handlers only enqueue keys.
+// EndpointSlices are watched only once a Local LoadBalancer shows up. Single worker by default; the
+// handlers only enqueue keys.
 import type { EndpointSlice, Node, Service } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isNotFound } from '../../client/errors.ts';
@@ -36,8 +37,12 @@ type Slice = EndpointSlice & HasMetadata;
 export interface ServiceLBInformers {
   services: Informer<Svc>;
   nodes: Informer<Node>;
-  endpointSlices: Informer<Slice>;
-  /** Starts every informer above (idempotent). */
+  /**
+   * The EndpointSlices, asked for only once a Local LoadBalancer exists (Cluster ones never need
+   * them); must return the same started informer on every call.
+   */
+  endpointSlices(): Informer<Slice>;
+  /** Starts the informers above (idempotent). */
   start(): void;
 }
 
@@ -45,7 +50,7 @@ export function fromShared(informers: SharedInformers): ServiceLBInformers {
   return {
     services: informers.resource<Svc>(SERVICES),
     nodes: informers.nodes(),
-    endpointSlices: informers.resource<Slice>(ENDPOINT_SLICES),
+    endpointSlices: () => informers.resource<Slice>(ENDPOINT_SLICES),
     start: () => informers.start(),
   };
 }
@@ -94,6 +99,10 @@ export class ServiceLBController {
   readonly #loop: KeyLoop;
   /** Services last reported as having no node, so the warning is said once per spell. */
   readonly #unavailable = new Set<string>();
+  /** Set once a Local LoadBalancer made the controller watch EndpointSlices. */
+  #slices: Informer<Slice> | undefined;
+  #unsubscribeSlices: (() => void) | undefined;
+  #stopped = false;
 
   constructor(o: ServiceLBControllerOptions) {
     this.#inf = o.informers;
@@ -109,18 +118,9 @@ export class ServiceLBController {
 
   start(): void {
     const q = this.#loop.queue;
-    const { services, nodes, endpointSlices } = this.#inf;
+    const { services, nodes } = this.#inf;
     const enqueueService = (s: Svc) => {
       if (wantsLoadBalancer(s) || (s.status?.loadBalancer?.ingress?.length ?? 0) > 0) q.add(keyOf(s.metadata?.namespace, s.metadata?.name));
-    };
-    const allLoadBalancers = () => {
-      for (const s of services.store.list()) if (wantsLoadBalancer(s)) q.add(keyOf(s.metadata?.namespace, s.metadata?.name));
-    };
-    const sliceChanged = (e: Slice) => {
-      const name = e.metadata?.labels?.[LABEL_SERVICE_NAME];
-      if (!name) return;
-      const s = services.store.get(e.metadata?.namespace, name);
-      if (s && wantsLoadBalancer(s) && s.spec?.externalTrafficPolicy === 'Local') q.add(keyOf(e.metadata?.namespace, name));
     };
     this.#loop.start(this.#inf, () => [
       services.addEventHandler({
@@ -129,20 +129,39 @@ export class ServiceLBController {
         onDelete: (s) => this.#unavailable.delete(keyOf(s.metadata?.namespace, s.metadata?.name)),
       }),
       nodes.addEventHandler({
-        onAdd: allLoadBalancers,
+        onAdd: () => this.#enqueueAll(),
         onUpdate: (a, b) => {
-          if (nodeFacts(a) !== nodeFacts(b)) allLoadBalancers();
+          if (nodeFacts(a) !== nodeFacts(b)) this.#enqueueAll();
         },
-        onDelete: allLoadBalancers,
+        onDelete: () => this.#enqueueAll(),
       }),
-      endpointSlices.addEventHandler({ onAdd: sliceChanged, onUpdate: (_o, e) => sliceChanged(e), onDelete: sliceChanged }),
     ], (key) => this.sync(key));
-    void nodes.waitForSync().then(allLoadBalancers);
-    void endpointSlices.waitForSync().then(allLoadBalancers);
+    void nodes.waitForSync().then(() => this.#enqueueAll());
   }
 
   stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribeSlices?.();
     return this.#loop.stop();
+  }
+
+  #enqueueAll(): void {
+    for (const s of this.#inf.services.store.list()) if (wantsLoadBalancer(s)) this.#loop.queue.add(keyOf(s.metadata?.namespace, s.metadata?.name));
+  }
+
+  /** The EndpointSlice cache, subscribed on first use; its first list enqueues every LoadBalancer again. */
+  #endpointSlices(): Informer<Slice> {
+    if (this.#slices) return this.#slices;
+    const slices = (this.#slices = this.#inf.endpointSlices());
+    const changed = (e: Slice) => {
+      const name = e.metadata?.labels?.[LABEL_SERVICE_NAME];
+      if (!name) return;
+      const s = this.#inf.services.store.get(e.metadata?.namespace, name);
+      if (s && wantsLoadBalancer(s) && s.spec?.externalTrafficPolicy === 'Local') this.#loop.queue.add(keyOf(e.metadata?.namespace, name));
+    };
+    if (!this.#stopped) this.#unsubscribeSlices = slices.addEventHandler({ onAdd: changed, onUpdate: (_o, e) => changed(e), onDelete: changed });
+    void slices.waitForSync().then(() => this.#enqueueAll());
+    return slices;
   }
 
   async sync(key: string): Promise<void> {
@@ -152,7 +171,8 @@ export class ServiceLBController {
     // An answer from incomplete caches could take addresses away (after a restart): wait for the
     // first lists; their sync enqueues every LoadBalancer again (start()).
     if (!this.#inf.nodes.hasSynced()) return;
-    if (svc.spec?.externalTrafficPolicy === 'Local' && !this.#inf.endpointSlices.hasSynced()) return;
+    const local = svc.spec?.externalTrafficPolicy === 'Local';
+    if (local && wantsLoadBalancer(svc) && !this.#endpointSlices().hasSynced()) return;
     if (!wantsLoadBalancer(svc)) {
       // No longer a LoadBalancer: nothing of ours may stay published. Another class's status is its own.
       if (svc.spec?.type !== 'LoadBalancer' && (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
@@ -161,7 +181,7 @@ export class ServiceLBController {
       this.#unavailable.delete(key);
       return;
     }
-    const want = loadBalancerIngress(svc, this.#inf.nodes.store.list(), slicesOf(svc, this.#inf.endpointSlices.store.list()));
+    const want = loadBalancerIngress(svc, this.#inf.nodes.store.list(), local ? slicesOf(svc, this.#endpointSlices().store.list()) : []);
     const previous = svc.status?.loadBalancer?.ingress ?? [];
     if (!ingressEqual(svc.status, want)) {
       await this.#writer.writeStatus({ ...svc, status: { ...svc.status, loadBalancer: want.length > 0 ? { ingress: want.map((x): Ingress => ({ ...x })) } : {} } });
