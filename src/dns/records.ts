@@ -395,7 +395,7 @@ export class ZoneIndex implements LocalResolver {
         // In-zone targets are answered here (kube-dns and CoreDNS do); others are the client's to chase.
         const target = svc.externalName;
         if ((target === this.zone || target.endsWith(this.#zoneSuffix)) && depth < MAX_CNAME_CHAIN) {
-          if (out.answers.some((r, i) => i < out.answers.length - 1 && r.type === 'CNAME' && r.name.toLowerCase() === target)) return;
+          if (out.answers.some((r) => r.type === 'CNAME' && r.name.toLowerCase() === target)) return;
           this.#resolveInto(out, target, target, qtype, depth + 1);
         }
         return;
