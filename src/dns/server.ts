@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Forwarder } from './forward.ts';
 import type { LocalResolver } from './resolver.ts';
 import { RCODE_REFUSED, RCODE_SERVFAIL, TYPE_AXFR, TYPE_IXFR } from './records.ts';
-import type { Query } from './wire.ts';
+import type { Encoded, Query } from './wire.ts';
 import { cacheKey, encodeAnswer, encodeEmpty, encodeHeaderError, finish, parseQuery, questionName, truncated, udpLimit } from './wire.ts';
 
 const CLASS_IN = 1;
@@ -39,7 +39,7 @@ export interface DnsServerOptions {
 
 export class DnsServer {
   readonly #o: DnsServerOptions;
-  readonly #cache = new Map<string, Buffer>();
+  readonly #cache = new Map<string, Encoded>();
   #cacheGeneration = -1;
   #udp: dgram.Socket | undefined;
   #tcp: net.Server | undefined;
@@ -131,7 +131,7 @@ export class DnsServer {
     }
     const key = cacheKey(msg, q);
     const hit = this.#cache.get(key);
-    if (hit) return finish(hit, q);
+    if (hit) return finish(pick(hit, q, tcp), q);
     const name = questionName(msg, q);
     if (!resolver.isLocal(name.lower)) {
       const fwd = this.#o.forwarder;
@@ -148,7 +148,7 @@ export class DnsServer {
       if (this.#cache.size >= (this.#o.maxCacheEntries ?? 50_000)) this.#cache.clear();
       this.#cache.set(key, encoded);
     }
-    return finish(encoded, q);
+    return finish(pick(encoded, q, tcp), q);
   }
 
   #onUdp(udp: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -217,6 +217,14 @@ function writeFrame(sock: net.Socket, b: Buffer | undefined): void {
   const len = Buffer.allocUnsafe(2);
   len.writeUInt16BE(b.length);
   sock.write(Buffer.concat([len, b]));
+}
+
+/** The form of a local answer that fits the transport: whole, without its additional section, or truncated. */
+function pick(e: Encoded, q: Query, tcp: boolean): Buffer {
+  const limit = tcp ? 65535 : udpLimit(q);
+  if (e.full.length <= limit) return e.full;
+  if (e.lean && e.lean.length <= limit) return e.lean;
+  return truncated(e.full, q);
 }
 
 /** The answer as the transport carries it: over UDP within the client's limit (else truncated), over TCP within 64 KiB. */

@@ -1,10 +1,11 @@
 // The DNS wire format on the server's hot path. A query is parsed by hand (a header, one question, an
 // optional EDNS0 OPT record: no objects per label, no decoding of what is not needed) so that a
-// cached answer is found from the question's bytes; answers are encoded with dns-packet. The
+// cached answer is found from the question's bytes; answers are encoded here too, for the name
+// compression dns-packet (the clients' and tests' codec) lacks: without it a four-endpoint SRV answer
+// outgrows 512 bytes. The
 // question is echoed byte for byte (RFC 1035 4.1.2; the asker's case survives), and the OPT record
 // of a response (RFC 6891) is appended last so truncation can keep it.
-import dnsPacket from 'dns-packet';
-import type { Answer } from './records.ts';
+import type { Answer, RR } from './records.ts';
 import { RCODE_FORMERR, RCODE_NOTIMP, TYPE_OPT } from './records.ts';
 
 export const HEADER_BYTES = 12;
@@ -135,28 +136,134 @@ export function udpLimit(q: Query): number {
   return q.edns ? Math.min(q.edns.size, SERVER_UDP_SIZE) : CLASSIC_UDP_SIZE;
 }
 
+/** An encoded answer, and the same without its additional section when that is what fits a client (RFC 2181 9: no TC needed). */
+export interface Encoded {
+  full: Buffer;
+  lean: Buffer | undefined;
+}
+
 /**
- * Encodes an answer to `q` (whose bytes are `buf`). The ID is written by `finish`, so one encoding
- * serves every asker of the same question. `authoritative` sets AA (answers from the cluster's zone).
+ * Encodes an answer to `q` (whose bytes are `buf`), with name compression (RFC 1035 4.1.4) against
+ * the question and earlier names. The ID is written by `finish`, so one encoding serves every asker
+ * of the same question. `authoritative` sets AA (answers from the cluster's zone).
  */
-export function encodeAnswer(buf: Buffer, q: Query, a: Answer, authoritative: boolean): Buffer {
-  const body = dnsPacket.encode({ type: 'response', answers: a.answers, authorities: a.authorities, additionals: a.additionals } as dnsPacket.Packet);
-  const qlen = q.qEnd - HEADER_BYTES;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + qlen + body.length - HEADER_BYTES + (q.edns ? OPT_BYTES : 0));
-  out.writeUInt16BE(0, 0);
-  out.writeUInt16BE(QR | (authoritative ? AA : 0) | RA | (a.rcode & 15), 2);
-  out.writeUInt16BE(1, 4);
-  body.copy(out, 6, 6, 10);
-  out.writeUInt16BE(body.readUInt16BE(10) + (q.edns ? 1 : 0), 10);
-  buf.copy(out, HEADER_BYTES, HEADER_BYTES, q.qEnd);
-  body.copy(out, q.qEnd, HEADER_BYTES);
-  if (q.edns) writeOpt(out, out.length - OPT_BYTES, a.rcode, q.edns.dnssecOk);
-  return out;
+export function encodeAnswer(buf: Buffer, q: Query, a: Answer, authoritative: boolean): Encoded {
+  const full = encodeWith(buf, q, a, authoritative, true);
+  const lean = a.additionals.length > 0 && full.length > CLASSIC_UDP_SIZE ? encodeWith(buf, q, a, authoritative, false) : undefined;
+  return { full, lean };
+}
+
+const scratch = Buffer.allocUnsafe(65535 + 512);
+
+function encodeWith(buf: Buffer, q: Query, a: Answer, authoritative: boolean, extra: boolean): Buffer {
+  const w = scratch;
+  const names = new Map<string, number>();
+  // The question's name is at 12: its suffixes are the first compression targets.
+  let off = HEADER_BYTES;
+  for (;;) {
+    const len = buf[off];
+    if (len === 0) break;
+    let odd = false;
+    for (let i = off + 1; i <= off + len; i++) if (buf[i] === 0x2e) odd = true;
+    if (odd) break;
+    names.set(nameFrom(buf, off).toLowerCase(), off);
+    off += len + 1;
+  }
+  buf.copy(w, 0, 0, q.qEnd);
+  w.writeUInt16BE(0, 0);
+  w.writeUInt16BE(QR | (authoritative ? AA : 0) | RA | (a.rcode & 15), 2);
+  w.writeUInt16BE(1, 4);
+  w.writeUInt16BE(a.answers.length, 6);
+  w.writeUInt16BE(a.authorities.length, 8);
+  const additionals = extra ? a.additionals : [];
+  w.writeUInt16BE(additionals.length + (q.edns ? 1 : 0), 10);
+  off = q.qEnd;
+  for (const list of [a.answers, a.authorities, additionals]) for (const rr of list) off = writeRR(w, off, rr, names);
+  if (q.edns) {
+    writeOpt(w, off, a.rcode, q.edns.dnssecOk);
+    off += OPT_BYTES;
+  }
+  return Buffer.from(w.subarray(0, off));
+}
+
+/** The dotted name whose labels start at `off` (no pointers: used on the question only). */
+function nameFrom(buf: Buffer, off: number): string {
+  let out = '';
+  for (;;) {
+    const len = buf[off];
+    if (len === 0) return out;
+    out += (out ? '.' : '') + buf.toString('latin1', off + 1, off + 1 + len);
+    off += len + 1;
+  }
+}
+
+const TYPE_CODES: { [t in RR['type']]: number } = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, TXT: 16, SRV: 33 };
+
+function writeName(w: Buffer, off: number, name: string, names: Map<string, number>, compress: boolean): number {
+  const labels = name === '' ? [] : name.split('.');
+  for (let i = 0; i < labels.length; i++) {
+    const suffix = labels.slice(i).join('.').toLowerCase();
+    const at = names.get(suffix);
+    if (compress && at !== undefined) {
+      w.writeUInt16BE(0xc000 | at, off);
+      return off + 2;
+    }
+    if (off < 0x3fff && at === undefined) names.set(suffix, off);
+    const len = w.write(labels[i], off + 1, 'latin1');
+    w[off] = len;
+    off += len + 1;
+  }
+  w[off] = 0;
+  return off + 1;
+}
+
+function writeRR(w: Buffer, off: number, rr: RR, names: Map<string, number>): number {
+  off = writeName(w, off, rr.name, names, true);
+  w.writeUInt16BE(TYPE_CODES[rr.type], off);
+  w.writeUInt16BE(1, off + 2);
+  w.writeUInt32BE(rr.ttl, off + 4);
+  const rdStart = off + 10;
+  let end = rdStart;
+  switch (rr.type) {
+    case 'A':
+      for (const o of rr.data.split('.')) w[end++] = Number(o);
+      break;
+    case 'CNAME':
+    case 'PTR':
+    case 'NS':
+      end = writeName(w, rdStart, rr.data, names, true);
+      break;
+    case 'TXT': {
+      const len = w.write(rr.data, rdStart + 1, 'latin1');
+      w[rdStart] = len;
+      end = rdStart + 1 + len;
+      break;
+    }
+    case 'SRV':
+      w.writeUInt16BE(rr.data.priority, rdStart);
+      w.writeUInt16BE(rr.data.weight, rdStart + 2);
+      w.writeUInt16BE(rr.data.port, rdStart + 4);
+      // RFC 2782: the target is never compressed.
+      end = writeName(w, rdStart + 6, rr.data.target, names, false);
+      break;
+    case 'SOA': {
+      end = writeName(w, rdStart, rr.data.mname, names, true);
+      end = writeName(w, end, rr.data.rname, names, true);
+      const d = rr.data;
+      for (const v of [d.serial, d.refresh, d.retry, d.expire, d.minimum]) {
+        w.writeUInt32BE(v >>> 0, end);
+        end += 4;
+      }
+      break;
+    }
+  }
+  w.writeUInt16BE(end - rdStart, off + 8);
+  return end;
 }
 
 /** An answer with no records but the question (and OPT): errors, SERVFAIL, BADVERS. */
 export function encodeEmpty(buf: Buffer, q: Query, rcode: number): Buffer {
-  return encodeAnswer(buf, q, { rcode, answers: [], authorities: [], additionals: [] }, false);
+  return encodeWith(buf, q, { rcode, answers: [], authorities: [], additionals: [] }, false, false);
 }
 
 /** An error answer to what could not be parsed as a question: the header alone, QDCOUNT 0. */
