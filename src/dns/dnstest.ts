@@ -127,7 +127,13 @@ export class FakeUpstream {
   }
 
   #reply(m: Buffer): Buffer {
-    const q = dnsPacket.decode(m);
+    let q: dnsPacket.DecodedPacket;
+    try {
+      q = dnsPacket.decode(m);
+    } catch {
+      // What the fuzz test forwards need not parse; a real resolver answers FORMERR.
+      return Buffer.concat([m.subarray(0, 2), Buffer.from([0x81, 0x01]), Buffer.alloc(8)]);
+    }
     this.questions.push(`${q.questions?.[0]?.name} ${q.questions?.[0]?.type}`);
     return dnsPacket.encode({ ...this.#answer(q), id: q.id, type: 'response', questions: q.questions });
   }
