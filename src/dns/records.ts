@@ -105,9 +105,20 @@ interface ServiceEntry {
 
 interface EndpointEntry {
   ip: string;
-  /** The endpoint's hostname, or its address with dashes (CoreDNS's endpointHostname), lowercased. */
-  host: string;
+  /** Lowercased; unset for most endpoints, whose name is then their address with dashes (hostOf). */
+  hostname: string | undefined;
   ready: boolean;
+}
+
+/** The endpoint's name under its Service: its hostname, or its address with dashes (CoreDNS's endpointHostname). */
+function hostOf(ep: EndpointEntry): string {
+  return ep.hostname ?? ep.ip.replaceAll('.', '-');
+}
+
+/** What a PTR names: a Service (its ClusterIP) or one of its endpoints. Targets are built when asked, not stored. */
+interface PtrRef {
+  svc: ServiceEntry;
+  ep: EndpointEntry | undefined;
 }
 
 interface SliceEntry {
@@ -136,10 +147,10 @@ export class ZoneIndex implements LocalResolver {
   readonly #slicesByService = new Map<string, Set<string>>();
   /** Namespace → how many Services it has. */
   readonly #namespaces = new Map<string, number>();
-  /** Address → the names whose PTR it has (lowercased fqdn). */
-  readonly #ptr = new Map<string, Set<string>>();
-  /** `<ns>/<service>` → the PTR pairs it contributed, so a change removes exactly those. */
-  readonly #ptrBy = new Map<string, Array<[string, string]>>();
+  /** Address → what its PTR names (one, or several when Services share an endpoint). */
+  readonly #ptr = new Map<string, PtrRef | PtrRef[]>();
+  /** `<ns>/<service>` → the addresses it gave a PTR, so a change removes exactly those. */
+  readonly #ptrBy = new Map<string, string[]>();
   #generation = 0;
   #serial: number;
   /** False until the first full list of both kinds arrived: an unknown name is then SERVFAIL, not NXDOMAIN (as CoreDNS). */
@@ -249,24 +260,30 @@ export class ZoneIndex implements LocalResolver {
 
   /** Replaces the PTR names one Service contributes (its ClusterIP, its published endpoints). */
   #reindexPtr(svcKey: string): void {
-    for (const [ip, target] of this.#ptrBy.get(svcKey) ?? []) {
-      const set = this.#ptr.get(ip);
-      set?.delete(target);
-      if (set?.size === 0) this.#ptr.delete(ip);
+    const slash = svcKey.indexOf('/');
+    const ns = svcKey.slice(0, slash);
+    const name = svcKey.slice(slash + 1);
+    for (const ip of this.#ptrBy.get(svcKey) ?? []) {
+      const cur = this.#ptr.get(ip);
+      if (!cur) continue;
+      const keep = (Array.isArray(cur) ? cur : [cur]).filter((r) => r.svc.name !== name || r.svc.namespace !== ns);
+      if (keep.length === 0) this.#ptr.delete(ip);
+      else this.#ptr.set(ip, keep.length === 1 ? keep[0] : keep);
     }
     this.#ptrBy.delete(svcKey);
-    const slash = svcKey.indexOf('/');
-    const svc = this.#services.get(`${svcKey.slice(slash + 1)}.${svcKey.slice(0, slash)}`);
+    const svc = this.#services.get(`${name}.${ns}`);
     if (!svc || svc.kind === 'ExternalName') return;
-    const pairs: Array<[string, string]> = [];
-    if (svc.kind === 'ClusterIP') pairs.push([svc.clusterIP, svc.fqdn]);
-    for (const ep of this.#endpoints(svc)) pairs.push([ep.ip, `${ep.host}.${svc.fqdn}`]);
-    for (const pair of pairs) {
-      let set = this.#ptr.get(pair[0]);
-      if (!set) this.#ptr.set(pair[0], (set = new Set()));
-      set.add(pair[1]);
+    const refs: PtrRef[] = [];
+    if (svc.kind === 'ClusterIP') refs.push({ svc, ep: undefined });
+    for (const ep of this.#endpoints(svc)) refs.push({ svc, ep });
+    const ips: string[] = [];
+    for (const ref of refs) {
+      const ip = ref.ep ? ref.ep.ip : svc.clusterIP;
+      const cur = this.#ptr.get(ip);
+      this.#ptr.set(ip, cur === undefined ? ref : Array.isArray(cur) ? [...cur, ref] : [cur, ref]);
+      ips.push(ip);
     }
-    this.#ptrBy.set(svcKey, pairs);
+    if (ips.length > 0) this.#ptrBy.set(svcKey, ips);
   }
 
   /** The Service's published endpoints (ready ones, or all with publishNotReadyAddresses), one per address and name. */
@@ -278,7 +295,7 @@ export class ZoneIndex implements LocalResolver {
     for (const k of keys) {
       for (const ep of this.#slices.get(k)!.endpoints) {
         if (!ep.ready && !svc.publishNotReady) continue;
-        const id = `${ep.ip}/${ep.host}`;
+        const id = ep.hostname === undefined ? ep.ip : `${ep.ip}/${ep.hostname}`;
         if (seen.has(id)) continue;
         seen.add(id);
         out.push(ep);
@@ -422,7 +439,7 @@ export class ZoneIndex implements LocalResolver {
     }
     if (n === 4) {
       const host = rel[0];
-      const eps = this.#endpoints(svc).filter((ep) => ep.host === host);
+      const eps = this.#endpoints(svc).filter((ep) => hostOf(ep) === host);
       if (eps.length === 0) {
         out.rcode = RCODE_NXDOMAIN;
         return;
@@ -438,7 +455,7 @@ export class ZoneIndex implements LocalResolver {
       for (const p of svc.ports) if (p.name !== '' && p.name === port && p.protocol === proto) srv.push({ port: p.port, target: svc.fqdn, ip: svc.clusterIP });
     } else {
       const ports = port === '' ? [] : this.#slicePorts(svc, port, proto);
-      if (ports.length > 0) for (const ep of this.#endpoints(svc)) for (const p of ports) srv.push({ port: p.port, target: `${ep.host}.${svc.fqdn}`, ip: ep.ip });
+      if (ports.length > 0) for (const ep of this.#endpoints(svc)) for (const p of ports) srv.push({ port: p.port, target: `${hostOf(ep)}.${svc.fqdn}`, ip: ep.ip });
     }
     if (srv.length === 0) {
       out.rcode = RCODE_NXDOMAIN;
@@ -467,12 +484,19 @@ export class ZoneIndex implements LocalResolver {
   }
 
   #reverse(out: Answer, asked: string, ip: string, qtype: number): void {
-    const names = this.#ptr.get(ip);
-    if (!names) {
+    const refs = this.#ptr.get(ip);
+    if (!refs) {
       out.rcode = RCODE_NXDOMAIN;
       return;
     }
-    if (qtype === TYPE_PTR || qtype === TYPE_ANY) for (const name of names) out.answers.push({ type: 'PTR', name: asked, ttl: this.ttl, data: name });
+    if (qtype !== TYPE_PTR && qtype !== TYPE_ANY) return;
+    const seen = new Set<string>();
+    for (const r of Array.isArray(refs) ? refs : [refs]) {
+      const target = r.ep ? `${hostOf(r.ep)}.${r.svc.fqdn}` : r.svc.fqdn;
+      if (seen.has(target)) continue;
+      seen.add(target);
+      out.answers.push({ type: 'PTR', name: asked, ttl: this.ttl, data: target });
+    }
   }
 
   /** The SOA of the zone `lower` lies in (the cluster zone, or the reverse zone of the CIDR it is in). */
@@ -513,7 +537,7 @@ function endpointEntries(e: SliceEndpoint): EndpointEntry[] {
   const ready = e.conditions?.ready !== false;
   return (e.addresses ?? [])
     .filter((ip) => parseIPv4(ip) !== undefined)
-    .map((ip) => ({ ip, host: (e.hostname ?? ip.replaceAll('.', '-')).toLowerCase(), ready }));
+    .map((ip) => ({ ip, hostname: e.hostname?.toLowerCase(), ready }));
 }
 
 /** The address of `d.c.b.a.in-addr.arpa`, or undefined when the name is not a full IPv4 reverse name. */
