@@ -8,8 +8,8 @@ import type { WatchEvent } from '../client/watch.ts';
 import type { EndpointSlice, Service } from '../api/types.ts';
 import { until } from '../testing/until.ts';
 import { ClusterDNS } from './component.ts';
-import { parseResolvConf, withoutSelf } from './forward.ts';
-import { query, tcp, udp } from './dnstest.ts';
+import { UpstreamForwarder, parseResolvConf, withoutSelf } from './forward.ts';
+import { closedPort, query, tcp, udp } from './dnstest.ts';
 import { fixtureServices, fixtureSlices, service, slice } from './testdata.ts';
 
 /** An in-memory collection: a list (held back until `release()` when `gated`) and one watch to push events into. */
@@ -117,4 +117,14 @@ test('upstreams: this server itself is skipped, systemd-resolved is kept', () =>
     [{ host: '0.0.0.0', port: 53 }, ['10.43.0.10', '10.0.0.2']],
   ];
   for (const [self, want] of cases) assert.deepEqual(withoutSelf(ups, self).map((u) => u.host), want, JSON.stringify(self));
+});
+
+test('forwarder: beyond maxConcurrent forwards in flight, a query is not sent (the server answers SERVFAIL)', async () => {
+  const dead = await closedPort();
+  const f = new UpstreamForwarder({ upstreams: () => [{ host: '127.0.0.1', port: dead }], timeoutMs: 5000, maxConcurrent: 2 });
+  const q = query('example.org', 'A');
+  const held = [f.forward(q, q.length, false), f.forward(q, q.length, false)];
+  assert.equal(await f.forward(q, q.length, false), undefined);
+  f.close();
+  assert.deepEqual(await Promise.all(held), [undefined, undefined]);
 });

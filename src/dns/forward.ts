@@ -58,6 +58,12 @@ export interface UpstreamForwarderOptions {
   upstreams: () => readonly Upstream[];
   /** Per upstream. Default 2 s (CoreDNS forward's read timeout is 2 s). */
   timeoutMs?: number;
+  /**
+   * Forwards in flight beyond this are not sent (the caller answers SERVFAIL), so a flood of outside
+   * names towards a dead upstream cannot hold thousands of sockets (CoreDNS forward's max_concurrent).
+   * Default 1000.
+   */
+  maxConcurrent?: number;
 }
 
 const MAX_TCP_ANSWER = 65535;
@@ -65,14 +71,27 @@ const MAX_TCP_ANSWER = 65535;
 export class UpstreamForwarder implements Forwarder {
   readonly #upstreams: () => readonly Upstream[];
   readonly #timeoutMs: number;
+  readonly #maxConcurrent: number;
   readonly #inflight = new Set<() => void>();
+  #forwarding = 0;
 
   constructor(o: UpstreamForwarderOptions) {
     this.#upstreams = o.upstreams;
     this.#timeoutMs = o.timeoutMs ?? 2000;
+    this.#maxConcurrent = o.maxConcurrent ?? 1000;
   }
 
   async forward(query: Buffer, qEnd: number, tcp: boolean): Promise<Buffer | undefined> {
+    if (this.#forwarding >= this.#maxConcurrent) return undefined;
+    this.#forwarding++;
+    try {
+      return await this.#forward(query, qEnd, tcp);
+    } finally {
+      this.#forwarding--;
+    }
+  }
+
+  async #forward(query: Buffer, qEnd: number, tcp: boolean): Promise<Buffer | undefined> {
     for (const u of this.#upstreams()) {
       const id = randomInt(0, 0x10000);
       const out = Buffer.from(query);

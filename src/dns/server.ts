@@ -64,6 +64,12 @@ export class DnsServer {
       });
     });
     this.#udp = udp;
+    // Room for bursts: a full receive buffer drops queries, which clients retry only after seconds.
+    try {
+      udp.setRecvBufferSize(4 << 20);
+    } catch {
+      // capped by net.core.rmem_max; the default then stands
+    }
     const addr = udp.address();
     const tcp = net.createServer((sock) => this.#onTcp(sock));
     tcp.on('error', (err) => this.#log('tcp', `tcp server: ${err.message}`));
