@@ -7,7 +7,8 @@ import type { HasMetadata, ObjectList } from '../client/client.ts';
 import type { WatchEvent } from '../client/watch.ts';
 import type { EndpointSlice, Service } from '../api/types.ts';
 import { until } from '../testing/until.ts';
-import { ClusterDNS } from './component.ts';
+import { ClusterDNS, trimServiceForDNS, trimSliceForDNS } from './component.ts';
+import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME } from '../api/network.ts';
 import { UpstreamForwarder, parseResolvConf, withoutSelf } from './forward.ts';
 import { closedPort, query, tcp, udp } from './dnstest.ts';
 import { fixtureServices, fixtureSlices, service, slice } from './testdata.ts';
@@ -127,4 +128,24 @@ test('forwarder: beyond maxConcurrent forwards in flight, a query is not sent (t
   assert.equal(await f.forward(q, q.length, false), undefined);
   f.close();
   assert.deepEqual(await Promise.all(held), [undefined, undefined]);
+});
+
+test('the informers keep only what the records read; readiness keeps EndpointSlice semantics (unset is ready)', () => {
+  const s = slice('default', 'db-x', 'db', [{ addresses: ['10.244.1.1'], hostname: 'db-0', nodeName: 'n1', conditions: { serving: true } }, { addresses: ['10.244.1.2'], conditions: { ready: false, terminating: true } }], [
+    { name: 'pg', port: 5432, protocol: 'TCP', appProtocol: 'postgres' },
+  ]) as EndpointSlice & HasMetadata;
+  s.metadata!.uid = 'u';
+  s.metadata!.labels![LABEL_MANAGED_BY] = 'endpointslice-controller.k8s.io';
+  const t = trimSliceForDNS(s);
+  assert.deepEqual(JSON.parse(JSON.stringify(t)), {
+    metadata: { name: 'db-x', namespace: 'default', labels: { [LABEL_SERVICE_NAME]: 'db' } },
+    addressType: 'IPv4',
+    endpoints: [
+      { addresses: ['10.244.1.1'], hostname: 'db-0', conditions: { ready: true } },
+      { addresses: ['10.244.1.2'], conditions: { ready: false } },
+    ],
+    ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+  });
+  const svc = trimServiceForDNS({ ...service('default', 'web', { clusterIP: '10.43.0.5', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }), metadata: { name: 'web', namespace: 'default', annotations: { a: 'b' } } } as Service & HasMetadata);
+  assert.deepEqual(JSON.parse(JSON.stringify(svc)), { metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.43.0.5', ports: [{ name: 'http', port: 80 }] } });
 });

@@ -49,12 +49,13 @@ export interface ClusterDNSSources {
 /** Informer sources over the API server, keeping only the fields the records use (10,000 Services stay small). */
 export function apiSources(client: ApiClient): ClusterDNSSources {
   return {
-    services: transformListWatch(listWatch<Service & HasMetadata>(client, SERVICES), trimService),
-    slices: transformListWatch(listWatch<EndpointSlice & HasMetadata>(client, ENDPOINT_SLICES), trimSlice),
+    services: transformListWatch(listWatch<Service & HasMetadata>(client, SERVICES), trimServiceForDNS),
+    slices: transformListWatch(listWatch<EndpointSlice & HasMetadata>(client, ENDPOINT_SLICES), trimSliceForDNS),
   };
 }
 
-function trimService(s: Service & HasMetadata): Service & HasMetadata {
+/** What the DNS keeps of a Service. */
+export function trimServiceForDNS(s: Service & HasMetadata): Service & HasMetadata {
   const spec = s.spec ?? {};
   return {
     metadata: { name: s.metadata?.name, namespace: s.metadata?.namespace, resourceVersion: s.metadata?.resourceVersion },
@@ -68,7 +69,13 @@ function trimService(s: Service & HasMetadata): Service & HasMetadata {
   };
 }
 
-function trimSlice(s: EndpointSlice & HasMetadata): EndpointSlice & HasMetadata {
+// One shared conditions object per state, not one per endpoint (100,000 at 10,000 Services); the
+// index only reads them.
+const READY = Object.freeze({ ready: true });
+const NOT_READY = Object.freeze({ ready: false });
+
+/** What the DNS keeps of an EndpointSlice: addresses, hostnames, readiness, ports. */
+export function trimSliceForDNS(s: EndpointSlice & HasMetadata): EndpointSlice & HasMetadata {
   const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
   return {
     metadata: {
@@ -78,7 +85,10 @@ function trimSlice(s: EndpointSlice & HasMetadata): EndpointSlice & HasMetadata 
       labels: svc === undefined ? undefined : { [LABEL_SERVICE_NAME]: svc },
     },
     addressType: s.addressType,
-    endpoints: (s.endpoints ?? []).map((e) => ({ addresses: e.addresses, hostname: e.hostname, conditions: { ready: e.conditions?.ready } })),
+    endpoints: (s.endpoints ?? []).map((e) => {
+      const conditions = e.conditions?.ready === false ? NOT_READY : READY;
+      return e.hostname === undefined ? { addresses: e.addresses, conditions } : { addresses: e.addresses, hostname: e.hostname, conditions };
+    }),
     ports: s.ports?.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
   };
 }
