@@ -255,7 +255,8 @@ function wrongTypes(original: unknown, path: (string | number)[]): { value: unkn
     { value: true, reject: k !== 'boolean' },
     { value: { nested: { x: 1 } }, reject: true },
     { value: ['a', 1, null], reject: true },
-    { value: '\u0000\uffff\ud83d\ude00', reject: k !== 'string' },
+    // Any JSON string decodes into an IntOrString (a Service's targetPort): only validation refuses it.
+    { value: '\u0000\uffff\ud83d\ude00', reject: k !== 'string' && !/\.targetPort$/.test(path.join('.')) },
   ];
   return candidates.filter((c) => kindOf(c.value) !== k || k === 'number');
 }
