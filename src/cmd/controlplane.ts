@@ -23,7 +23,7 @@ import { realClock, type Clock } from '../util/clock.ts';
 import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
 import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
-import { ensureBootstrapServices } from '../registry/core/services/bootstrap.ts';
+import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -126,6 +126,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // default/kubernetes points at the port actually bound, known only now.
   const boot = await ensureBootstrapServices(services, serviceRanges, actual);
   for (const f of boot.failed) console.error(`tinykube: could not create Service ${f.service}: ${f.reason}`);
+  const kubernetesService = new KubernetesServiceReconciler(services, serviceRanges, actual, clock);
+  kubernetesService.start();
   const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const url = serverUrl(clientHost, actual);
   const kubeconfigPath = await writeAdminKubeconfig(pki, url);
@@ -145,6 +147,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       closed = true;
       crds.stop();
       serviceRepair.stop();
+      kubernetesService.stop();
       eventTTL.stop();
       compactor.stop();
       api.close();

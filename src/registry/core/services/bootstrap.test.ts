@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { openBackend } from '../../../storage/registry.ts';
 import { Registry } from '../../registry.ts';
 import type { KubeObject, Service } from '../../../api/types.ts';
-import { ensureBootstrapServices } from './bootstrap.ts';
+import { ensureBootstrapServices, KubernetesServiceReconciler } from './bootstrap.ts';
+import { FakeClock } from '../../../util/clock.ts';
 
 test('bootstrap Services: made once, the kubernetes port follows the API server, a taken address is reported', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'svc-boot-'));
@@ -36,6 +37,33 @@ test('bootstrap Services: made once, the kubernetes port follows the API server,
     const r = await ensureBootstrapServices(store, ranges, 7443);
     assert.deepEqual(r.failed, [{ service: 'kube-system/kube-dns', reason: 'Service "kube-dns" is invalid: spec.clusterIPs: Invalid value: []string{"10.96.0.10"}: failed to allocate IP 10.96.0.10: provided IP is already allocated' }]);
   } finally {
+    await backend.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the kubernetes Service comes back after `kubectl delete all --all`, at the next 10 s check', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'svc-boot-'));
+  const backend = await openBackend(`sqlite:${join(dir, 'state.db')}`);
+  const clock = new FakeClock();
+  const reg = new Registry(backend, { clock });
+  const rec = new KubernetesServiceReconciler(reg.store('services'), reg.serviceRanges, 6443, clock);
+  try {
+    await reg.bootstrap();
+    const store = reg.store('services');
+    await ensureBootstrapServices(store, reg.serviceRanges, 6443);
+    rec.start();
+    await store.delete('default', 'kubernetes');
+    clock.advance(10_000);
+    // The check runs on the timer; wait for its write (a watch would do; the store is polled between turns).
+    let back: KubeObject | null = null;
+    for (let i = 0; i < 1000 && !back; i++) {
+      await new Promise((r) => setImmediate(r));
+      back = await store.tryGet('default', 'kubernetes');
+    }
+    assert.equal((back as Service | null)?.spec?.clusterIP, '10.43.0.1');
+  } finally {
+    rec.stop();
     await backend.close();
     await rm(dir, { recursive: true, force: true });
   }

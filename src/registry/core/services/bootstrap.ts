@@ -7,6 +7,10 @@ import type { KubeObject, Service } from '../../../api/types.ts';
 import { clusterDNSIP, kubernetesServiceIP, type ServiceRanges } from '../../../api/network.ts';
 import { StatusError } from '../../../util/status.ts';
 import type { Store } from '../../store.ts';
+import type { Clock, Timer } from '../../../util/clock.ts';
+
+/** kube-apiserver's bootstrap controller checks the `kubernetes` Service every 10 seconds. */
+export const KUBERNETES_SERVICE_INTERVAL_MS = 10_000;
 
 /** kube-apiserver's `kubernetes` Service: no selector, https 443 → the API server's secure port. */
 export function kubernetesService(ranges: ServiceRanges, apiServerPort: number): Service {
@@ -68,14 +72,58 @@ export interface BootstrapResult {
  * the administrator may have changed it. Idempotent; safe with several API servers.
  */
 export async function ensureBootstrapServices(store: Store, ranges: ServiceRanges, apiServerPort: number): Promise<BootstrapResult> {
-  const out: BootstrapResult = { changed: [], failed: [] };
-  const want = kubernetesService(ranges, apiServerPort);
-  await ensure(store, want, out, (cur) => {
-    const ports = JSON.stringify((cur as Service).spec?.ports?.map((p) => [p.name, p.port, p.protocol, p.targetPort]));
-    return ports === JSON.stringify(want.spec!.ports!.map((p) => [p.name, p.port, p.protocol, p.targetPort])) ? undefined : { ...cur, spec: { ...(cur as Service).spec, ports: want.spec!.ports } };
-  });
+  const out = await ensureKubernetesService(store, ranges, apiServerPort);
   await ensure(store, kubeDNSService(ranges), out, () => undefined);
   return out;
+}
+
+/** The `kubernetes` Service alone: made when missing (`kubectl delete all --all` removes it), its ports corrected. */
+export async function ensureKubernetesService(store: Store, ranges: ServiceRanges, apiServerPort: number): Promise<BootstrapResult> {
+  const out: BootstrapResult = { changed: [], failed: [] };
+  const want = kubernetesService(ranges, apiServerPort);
+  const portsOf = (svc: Service) => JSON.stringify(svc.spec?.ports?.map((p) => [p.name, p.port, p.protocol, p.targetPort]));
+  await ensure(store, want, out, (cur) => (portsOf(cur as Service) === portsOf(want) ? undefined : ({ ...cur, spec: { ...(cur as Service).spec, ports: want.spec!.ports } } as KubeObject)));
+  return out;
+}
+
+/**
+ * Keeps the `kubernetes` Service, as kube-apiserver's bootstrap controller does: checked every 10
+ * seconds, recreated when deleted. Failures are logged and tried again at the next tick.
+ */
+export class KubernetesServiceReconciler {
+  readonly #store: Store;
+  readonly #ranges: ServiceRanges;
+  readonly #port: number;
+  readonly #clock: Clock;
+  #timer: Timer | undefined;
+  #stopped = false;
+
+  constructor(store: Store, ranges: ServiceRanges, apiServerPort: number, clock: Clock) {
+    this.#store = store;
+    this.#ranges = ranges;
+    this.#port = apiServerPort;
+    this.#clock = clock;
+  }
+
+  start(intervalMs = KUBERNETES_SERVICE_INTERVAL_MS): void {
+    const tick = () => {
+      if (this.#stopped) return;
+      this.#timer = this.#clock.setTimeout(() => {
+        void ensureKubernetesService(this.#store, this.#ranges, this.#port)
+          .then((r) => {
+            for (const f of r.failed) console.error(`tinykube: could not create Service ${f.service}: ${f.reason}`);
+          })
+          .catch((err: unknown) => console.error(`tinykube: kubernetes Service: ${err instanceof Error ? err.message : String(err)}`))
+          .finally(tick);
+      }, intervalMs);
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+  }
 }
 
 async function ensure(store: Store, svc: Service, out: BootstrapResult, correct: (cur: KubeObject) => KubeObject | undefined): Promise<void> {
