@@ -239,7 +239,7 @@ function kindOf(v: unknown): 'null' | 'array' | 'object' | 'string' | 'number' |
 // Fields whose Go types take several JSON shapes: quantities (string or number) and IntOrString.
 function flexibleScalar(path: (string | number)[]): boolean {
   const p = path.join('.');
-  return /resources\.(requests|limits)\.|sizeLimit|\.port$/.test(p);
+  return /resources\.(requests|limits)\.|sizeLimit|\.port$|\.targetPort$/.test(p);
 }
 
 /** Values that put the wrong JSON type where `original` belongs, with whether Go's decoder must refuse them. */
