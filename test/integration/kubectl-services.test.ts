@@ -105,6 +105,10 @@ describe('kubectl and Services', () => {
       ['web', 'ClusterIP', ip(web), '<none>', '80/TCP', 'run=web'],
     ]);
 
+    // Field selectors kube-proxy and the kubelet use to leave headless Services out.
+    assert.deepEqual((await ok(['get', 'svc', '-A', '--field-selector=spec.type=NodePort', '-o', 'name'])).trim().split('\n'), ['service/api', 'service/np']);
+    assert.equal((await ok(['get', 'svc', '-A', '--field-selector=spec.clusterIP=10.43.0.10', '-o', 'name'])).trim(), 'service/kube-dns');
+
     // A load balancer's status (as k3s' ServiceLB writes the nodes' addresses) fills EXTERNAL-IP.
     await ok(['patch', 'svc', 'lb', '--subresource=status', '--type=merge', '-p', '{"status":{"loadBalancer":{"ingress":[{"ip":"192.168.9.2"},{"ip":"192.168.9.1"}]}}}']);
     assert.deepEqual(cells(await ok(['get', 'svc', 'lb']), 'AGE'), [

@@ -9,6 +9,7 @@ import { defineKind } from '../../kind.ts';
 import { statusOnly } from '../../rules.ts';
 import type { WriteHooks } from '../../store.ts';
 import { ServiceAllocator } from './allocator.ts';
+import { serviceFieldSelectors } from './fields.ts';
 import { servicePrinter } from './printer.ts';
 import { dropTypeDependentFields, initIPFamilies, normalizeClusterIPs } from './strategy.ts';
 
@@ -35,6 +36,7 @@ export const services = defineKind<Service>({
     validateUpdate: validateServiceUpdate,
   },
   printer: servicePrinter,
+  fields: serviceFieldSelectors,
   subresources: {
     status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: validateServiceStatusUpdate } },
   },
