@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fieldErrorMessage } from '../field.ts';
-import { defaultService } from '../defaults/service.ts';
-import type { Service } from '../types.ts';
-import { validateService, validateServiceStatusUpdate, validateServiceUpdate } from './services.ts';
-import { dropTypeDependentFields, initIPFamilies, normalizeClusterIPs } from '../../registry/core/services/strategy.ts';
+import { fieldErrorMessage } from '../../../api/field.ts';
+import { defaultService } from '../../../api/defaults/service.ts';
+import type { Service } from '../../../api/types.ts';
+import { validateService, validateServiceStatusUpdate, validateServiceUpdate } from '../../../api/validation/services.ts';
+import { dropTypeDependentFields, initIPFamilies, normalizeClusterIPs } from './strategy.ts';
 
 type Spec = NonNullable<Service['spec']>;
 
