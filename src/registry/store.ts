@@ -428,20 +428,27 @@ export class Store {
     // finalizers and owner references.
     this.#check(obj, validateObjectMeta(meta, { namespaced: this.info.namespaced, nameFn: validatePathSegmentName, kubeFinalizers: false }));
     if (opts.admission?.validate) await opts.admission.validate(obj, undefined);
-    if (!this.#hooks?.beginCreate) return this.#createStored(namespace, obj, opts);
-    const txn = await this.#hooks.beginCreate(obj, opts.dryRun === true);
-    let out: KubeObject;
-    try {
-      out = await this.#createStored(namespace, obj, opts);
-    } catch (err) {
-      await txn.revert();
-      throw err;
+    if (!this.#hooks?.beginCreate) return this.#createStored(namespace, obj, opts, true);
+    // What the hooks claim names the object, so a generated name that collides is replaced here,
+    // with fresh claims, rather than under them.
+    const pristine = meta.generateName ? structuredClone(obj) : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const txn = await this.#hooks.beginCreate(obj, opts.dryRun === true);
+      try {
+        const out = await this.#createStored(namespace, obj, opts, false);
+        await (opts.dryRun ? txn.revert() : txn.commit());
+        return out;
+      } catch (err) {
+        await txn.revert();
+        if (!(err instanceof StatusError && err.code === 409 && pristine && attempt < 5)) throw err;
+        // Again from the object as it was before the hooks filled it in, under a new name.
+        obj = structuredClone(pristine);
+        obj.metadata!.name = pristine.metadata!.generateName + randomSuffix();
+      }
     }
-    await (opts.dryRun ? txn.revert() : txn.commit());
-    return out;
   }
 
-  async #createStored(namespace: string | undefined, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
+  async #createStored(namespace: string | undefined, obj: KubeObject, opts: WriteOptions, rename: boolean): Promise<KubeObject> {
     const meta = obj.metadata!;
     if (opts.dryRun) return obj;
     const name = meta.name!;
@@ -452,7 +459,7 @@ export class Store {
       return obj;
     } catch (err) {
       if (err instanceof KeyExistsError) {
-        if (meta.generateName) {
+        if (meta.generateName && rename) {
           // A generated name collided: try a few fresh suffixes before answering AlreadyExists.
           for (let i = 0; i < 5; i++) {
             meta.name = meta.generateName + randomSuffix();
