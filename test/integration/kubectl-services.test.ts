@@ -174,4 +174,25 @@ describe('kubectl and Services', () => {
     assert.equal((await service('np')).spec?.ports?.[0].nodePort, undefined);
     assert.equal((await ok(['create', 'service', 'nodeport', 'np4', '--tcp=8080:80', '--node-port=30080'])).trim(), 'service/np4 created');
   });
+
+  it('apply (client- and server-side) keeps the allocated address; describe shows the Service', async () => {
+    const file = join(dir, 'app.yaml');
+    const manifest = (extra: string) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  selector: {app: app}\n  ports:\n  - {name: http, port: 80, targetPort: 8080}\n${extra}`;
+    writeFileSync(file, manifest(''));
+    assert.equal((await ok(['apply', '-f', file])).trim(), 'service/app created');
+    const first = (await service('app')).spec!.clusterIP;
+    writeFileSync(file, manifest('  - {name: metrics, port: 9100}\n'));
+    assert.equal((await ok(['apply', '-f', file])).trim(), 'service/app configured');
+    assert.equal((await service('app')).spec!.clusterIP, first);
+    assert.deepEqual((await service('app')).spec!.ports!.map((p) => p.name), ['http', 'metrics']);
+    writeFileSync(file, manifest('  - {name: metrics, port: 9100}\n  type: NodePort\n'));
+    assert.equal((await ok(['apply', '--server-side', '--force-conflicts', '-f', file])).trim(), 'service/app serverside-applied');
+    const np = await service('app');
+    assert.equal(np.spec!.clusterIP, first);
+    assert.ok(np.spec!.ports!.every((p) => p.nodePort! >= 30000), 'NodePort by apply allocates node ports');
+    const described = await ok(['describe', 'svc', 'app']);
+    for (const line of [/^Name:\s+app$/m, /^Type:\s+NodePort$/m, new RegExp(`^IP:\\s+${first!.replace(/\./g, '\\.')}$`, 'm'), /^IP Family Policy:\s+SingleStack$/m, /^IP Families:\s+IPv4$/m, /^Selector:\s+app=app$/m]) {
+      assert.match(described, line);
+    }
+  });
 });
