@@ -215,3 +215,24 @@ test('repair frees claims no Service holds (once old enough) and restores claims
     assert.deepEqual(await claims(backend, NODE_PORT_CLAIM_PREFIX), [String(specOf(a).ports![0].nodePort)]);
   });
 });
+
+test('a restarted API server (the store closed and opened again) keeps every claim', async () => {
+  await withBackend(async (backend, dir) => {
+    const a = (await services(backend).create('default', web('a', { type: 'NodePort' }))) as Service;
+    await backend.close();
+    const reopened = await openBackend(`sqlite:${join(dir, 'state.db')}`);
+    try {
+      const store = services(reopened);
+      const ip = a.spec!.clusterIP!;
+      const np = a.spec!.ports![0].nodePort!;
+      const err = await rejection(store.create('default', web('b', { clusterIP: ip })));
+      assert.equal(err.message, `Service "b" is invalid: spec.clusterIPs: Invalid value: []string{"${ip}"}: failed to allocate IP ${ip}: provided IP is already allocated`);
+      const err2 = await rejection(store.create('default', web('c', { type: 'NodePort', ports: [{ port: 80, nodePort: np }] })));
+      assert.equal(err2.message, `Service "c" is invalid: spec.ports[0].nodePort: Invalid value: ${np}: provided port is already allocated`);
+      await store.delete('default', 'a');
+      assert.equal(specOf(await store.create('default', web('b', { clusterIP: ip }))).clusterIP, ip);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
