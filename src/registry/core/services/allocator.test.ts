@@ -97,6 +97,12 @@ test('requested addresses and ports: out of range, taken, and never leaked by a 
         obj: web('b', { clusterIP: '10.43.0.60', type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }),
         message: 'Service "b" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated',
       },
+      {
+        what: 'requested health-check port taken',
+        obj: web('b', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 30080 }),
+        message: 'Internal error occurred: failed to allocate requested HealthCheck NodePort 30080: provided port is already allocated',
+        code: 500,
+      },
       { what: 'name taken after allocation: AlreadyExists, claims given back', obj: web('a', { clusterIP: '10.43.0.61', type: 'NodePort', ports: [{ port: 80, nodePort: 30081 }] }), message: 'services "a" already exists', code: 409 },
     ];
     for (const c of cases) {

@@ -18,7 +18,7 @@ import { needsHealthCheck } from '../../../api/defaults/service.ts';
 import { goStrings } from '../../../api/validation/services.ts';
 import type { Service } from '../../../api/types.ts';
 import { rfc3339, type Clock } from '../../../util/clock.ts';
-import { internalError } from '../../../util/status.ts';
+import { internalError, StatusError } from '../../../util/status.ts';
 
 /** Where address claims live: the keys networking.k8s.io/v1 IPAddress objects would have. */
 export const IP_CLAIM_PREFIX = '/registry/networking.k8s.io/ipaddresses/';
@@ -468,11 +468,12 @@ class Operation implements AllocationTransaction {
     const spec = this.#spec;
     if (spec.healthCheckNodePort) {
       const n = spec.healthCheckNodePort;
+      // kube-apiserver answers a requested health-check port it cannot have with an internal error.
       try {
         await this.#claimPort(n, new FieldPath('spec').child('healthCheckNodePort'));
-      } catch {
-        const i = this.#al.ports.indexOf(String(n));
-        const why = i === undefined ? `provided port is not in the valid range. The range of valid ports is ${formatNodePortRange(this.#al.ranges.nodePorts)}` : 'provided port is already allocated';
+      } catch (err) {
+        if (!(err instanceof StatusError && err.code === 422)) throw err;
+        const why = err.details?.causes?.[0]?.message?.replace(/^Invalid value: \d+: /, '') ?? err.message;
         throw internalError(new Error(`failed to allocate requested HealthCheck NodePort ${n}: ${why}`));
       }
       return;
