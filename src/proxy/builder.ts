@@ -33,7 +33,7 @@ const LOCAL_DADDR = 'fib daddr type local ip daddr != 127.0.0.0/8';
 export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string, BaseSet> } {
   const chains = new Map<string, BaseChain>([
     ['nat-prerouting', { hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: ['jump services'] }],
-    ['nat-output', { hook: 'type nat hook output priority dstnat; policy accept;', rules: ['jump services'] }],
+    ['nat-output', { hook: 'type nat hook output priority -100; policy accept;', rules: ['jump services'] }],
     ['nat-postrouting', { hook: 'type nat hook postrouting priority srcnat; policy accept;', rules: ['jump masquerading'] }],
     // Filter hooks run before DNAT (priority -110 < dstnat), so a service without endpoints is refused
     // before anything is rewritten; filter-output-post-dnat (-90) sees what output DNAT left alone.
