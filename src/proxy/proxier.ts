@@ -118,8 +118,9 @@ export class Proxier {
     await Promise.all([this.#o.services.waitForSync(signal), this.#o.slices.waitForSync(signal)]);
     if (this.#stopped) return;
     this.#started = true;
-    this.#kick(0);
-    await this.#running;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    await (this.#running ?? this.#runNow());
   }
 
   /** Stops syncing and deletes the table. Returns the outcome of the deletion. */
@@ -160,6 +161,7 @@ export class Proxier {
 
   #setSlice(old: EndpointSlice | undefined, cur: EndpointSlice | undefined): void {
     const sliceKey = keyOf((cur ?? old)!);
+    const touched = new Set<string>();
     for (const [s, keep] of [[old, false], [cur, true]] as const) {
       if (!s) continue;
       const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
@@ -173,8 +175,9 @@ export class Proxier {
         m.delete(sliceKey);
         if (m.size === 0) this.#slices.delete(key);
       }
-      this.#mark(key);
+      touched.add(key);
     }
+    for (const key of touched) this.#mark(key);
   }
 
   /** Schedules a sync in `delayMs` unless one is scheduled or running (a running one re-kicks when done). */
@@ -182,11 +185,16 @@ export class Proxier {
     if (this.#stopped || this.#timer || this.#running) return;
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
-      this.#running = this.#sync().finally(() => {
-        this.#running = undefined;
-        this.#afterSync();
-      });
+      void this.#runNow();
     }, delayMs);
+  }
+
+  #runNow(): Promise<void> {
+    this.#running = this.#sync().finally(() => {
+      this.#running = undefined;
+      this.#afterSync();
+    });
+    return this.#running;
   }
 
   #afterSync(): void {
