@@ -25,6 +25,7 @@ test('removing an endpoint rewrites its service chain and deletes its endpoint c
     `flush chain ${T} service-${W}`,
     `add rule ${T} service-${W} ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade`,
     `add rule ${T} service-${W} goto ${ep('10.244.0.5')}`,
+    `flush chain ${T} ${ep('10.244.1.6')}`,
     `delete chain ${T} ${ep('10.244.1.6')}`,
     '',
   ].join('\n'));
@@ -48,6 +49,9 @@ test('the last endpoint going away swaps the map entry to reject and deletes the
   assert.equal(diffScript(two, next).script, [
     `delete element ${T} service-ips { 10.43.0.10 . tcp . 80 }`,
     `add element ${T} no-endpoint-services { 10.43.0.10 . tcp . 80 : goto reject-chain }`,
+    `flush chain ${T} ${ep('10.244.0.5')}`,
+    `flush chain ${T} ${ep('10.244.1.6')}`,
+    `flush chain ${T} service-${W}`,
     `delete chain ${T} ${ep('10.244.0.5')}`,
     `delete chain ${T} ${ep('10.244.1.6')}`,
     `delete chain ${T} service-${W}`,
@@ -60,6 +64,9 @@ test('a deleted Service: its elements go before its chains', () => {
   assert.equal(diffScript(two, next).script, [
     `delete element ${T} cluster-ips { 10.43.0.10 }`,
     `delete element ${T} service-ips { 10.43.0.10 . tcp . 80 }`,
+    `flush chain ${T} ${ep('10.244.0.5')}`,
+    `flush chain ${T} ${ep('10.244.1.6')}`,
+    `flush chain ${T} service-${W}`,
     `delete chain ${T} ${ep('10.244.0.5')}`,
     `delete chain ${T} ${ep('10.244.1.6')}`,
     `delete chain ${T} service-${W}`,

@@ -143,6 +143,9 @@ export function diffScript(prev: TableModel, next: TableModel, changed?: Iterabl
   }
   w.elements('delete', delElements);
   w.elements('add', addElements);
+  // A chain still named by another chain's rules cannot be deleted, even if that chain goes too:
+  // empty them all first.
+  for (const name of delChains) w.lines.push(`flush chain ${T} ${name}`);
   for (const name of delChains) w.lines.push(`delete chain ${T} ${name}`);
   for (const name of delSets) w.lines.push(`delete set ${T} ${name}`);
   return { script: w.text(), conntrack };
