@@ -20,14 +20,14 @@ function chains(p: ServicePart): Record<string, readonly string[]> {
   return Object.fromEntries(p.chains);
 }
 
-test('a ClusterIP with two ready endpoints: a service chain spreading over two endpoint chains', () => {
-  const p = part(svc('web', '10.43.0.10'), [slice('web', ['10.244.0.5', '10.244.1.6'])]);
+test('a ClusterIP with two ready endpoints: one service chain, hairpin for the local one, a random cascade of DNATs', () => {
+  const p = part(svc('web', '10.43.0.10'), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
   assert.deepEqual(chains(p), {
-    [ep('10.244.0.5')]: ['ip saddr 10.244.0.5 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.244.0.5:8080'],
-    [ep('10.244.1.6')]: ['ip saddr 10.244.1.6 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.244.1.6:8080'],
     [`service-${W}`]: [
       'ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
-      `numgen random mod 2 vmap { 0 : goto ${ep('10.244.0.5')}, 1 : goto ${ep('10.244.1.6')} }`,
+      'ip saddr 10.244.0.5 jump mark-for-masquerade',
+      'numgen random mod 2 0 meta l4proto tcp dnat to 10.244.0.5:8080',
+      'meta l4proto tcp dnat to 10.244.1.6:8080',
     ],
   });
   assert.deepEqual(p.elements, [
@@ -35,6 +35,18 @@ test('a ClusterIP with two ready endpoints: a service chain spreading over two e
     { set: 'service-ips', key: '10.43.0.10 . tcp . 80', value: `goto service-${W}` },
   ]);
   assert.equal(p.sets.size, 0);
+});
+
+test('the cascade picks each of N endpoints with probability 1/N', () => {
+  const p = part(svc('web', '10.43.0.10'), [slice('web', [1, 2, 3, 4].map((i) => ({ ip: `10.244.1.${i}`, node: 'node-b' })))]);
+  const rules = p.chains.get(`service-${W}`)!.slice(1);
+  assert.deepEqual(rules.map((r) => /^numgen random mod (\d) 0 /.exec(r)?.[1] ?? 'last'), ['4', '3', '2', 'last']);
+  // P(i) = 1/(N-i) × Π_{j<i} (1 - 1/(N-j)) = 1/N
+  let rest = 1;
+  for (const k of [4, 3, 2, 1]) {
+    assert.ok(Math.abs(rest / k - 1 / 4) < 1e-12);
+    rest *= 1 - 1 / k;
+  }
 });
 
 test('which endpoints receive traffic and what happens when none may', async (t) => {
@@ -76,8 +88,8 @@ test('which endpoints receive traffic and what happens when none may', async (t)
       const p = part(c.service, [slice('web', c.endpoints)]);
       const e = p.elements.find((x) => x.key === '10.43.0.10 . tcp . 80');
       assert.deepEqual([e?.set, e?.value], c.clusterIP);
-      const endpointChains = [...p.chains.keys()].filter((n) => n.startsWith('endpoint-')).sort();
-      assert.deepEqual(endpointChains, (c.targets ?? []).map((ip) => ep(ip)));
+      const dnat = [...p.chains.values()].flat().map((r) => /dnat to ([\d.]+):/.exec(r)?.[1]).filter((x) => x !== undefined).sort();
+      assert.deepEqual(dnat, c.targets ?? []);
     });
   }
 });
@@ -117,7 +129,7 @@ test('externalTrafficPolicy Local: external traffic to local endpoints only, sou
     `fib saddr type local goto service-${W}`,
     `goto local-${W}`,
   ]);
-  assert.deepEqual(p.chains.get(`local-${W}`), [`goto ${ep('10.244.0.5')}`]);
+  assert.deepEqual(p.chains.get(`local-${W}`), ['ip saddr 10.244.0.5 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.244.0.5:8080']);
   const elsewhere = part(svc('web', '10.43.0.10', spec), [slice('web', [{ ip: '10.244.1.6', node: 'node-b' }])]);
   assert.deepEqual(elsewhere.elements.find((e) => e.set === 'no-endpoint-nodeports'), { set: 'no-endpoint-nodeports', key: 'tcp . 30080', value: 'drop' });
   assert.equal(elsewhere.chains.has(`external-${W}`), false);
@@ -130,15 +142,20 @@ test('sessionAffinity ClientIP: a timed set per endpoint, looked up before the r
     [set('10.244.0.5')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
     [set('10.244.1.6')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
   });
-  assert.deepEqual(p.chains.get(`service-${W}`)!.slice(1, 3), [`ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`, `ip saddr @${set('10.244.1.6')} goto ${ep('10.244.1.6')}`]);
+  assert.deepEqual(p.chains.get(`service-${W}`)!.slice(1), [
+    `ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`,
+    `ip saddr @${set('10.244.1.6')} goto ${ep('10.244.1.6')}`,
+    `numgen random mod 2 0 goto ${ep('10.244.0.5')}`,
+    `goto ${ep('10.244.1.6')}`,
+  ]);
   assert.deepEqual(p.chains.get(ep('10.244.0.5')), ['ip saddr 10.244.0.5 jump mark-for-masquerade', `update @${set('10.244.0.5')} { ip saddr }`, 'meta l4proto tcp dnat to 10.244.0.5:8080']);
 });
 
 test('named ports match slice ports by name and protocol; UDP ports are recorded for conntrack cleanup', () => {
   const s = svc('dns', '10.43.0.10', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] });
   const p = part(s, [slice('dns', ['10.244.0.5'], [{ name: 'dns', port: 5353, protocol: 'UDP' }, { name: 'dns-tcp', port: 5354, protocol: 'TCP' }], 'dns-x')]);
-  assert.deepEqual(p.chains.get('endpoint-default/dns/udp/dns__10.244.0.5/5353')?.at(-1), 'meta l4proto udp dnat to 10.244.0.5:5353');
-  assert.deepEqual(p.chains.get('endpoint-default/dns/tcp/dns-tcp__10.244.0.5/5354')?.at(-1), 'meta l4proto tcp dnat to 10.244.0.5:5354');
+  assert.deepEqual(p.chains.get('service-default/dns/udp/dns')?.at(-1), 'meta l4proto udp dnat to 10.244.0.5:5353');
+  assert.deepEqual(p.chains.get('service-default/dns/tcp/dns-tcp')?.at(-1), 'meta l4proto tcp dnat to 10.244.0.5:5354');
   assert.deepEqual(p.udp.get('default/dns/udp/dns'), { frontends: [{ ip: '10.43.0.10', port: 53 }], nodePort: undefined, endpoints: ['10.244.0.5'] });
 });
 
@@ -154,6 +171,6 @@ test('services the proxy leaves alone', async (t) => {
 test('buildModel joins slices to their Service by label and namespace', () => {
   const m = buildModel([svc('web', '10.43.0.10'), svc('web', '10.43.0.11', {}, 'other')], [slice('web', ['10.244.0.5']), slice('web', ['10.244.0.9'], undefined, 'web-x', 'other')], node);
   assert.deepEqual([...m.services.keys()], ['default/web', 'other/web']);
-  assert.ok(m.services.get('other/web')!.chains.has('endpoint-other/web/tcp/http__10.244.0.9/8080'));
-  assert.ok(!m.services.get('default/web')!.chains.has('endpoint-default/web/tcp/http__10.244.0.9/8080'));
+  assert.match(m.services.get('other/web')!.chains.get('service-other/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.9:8080/);
+  assert.match(m.services.get('default/web')!.chains.get('service-default/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.5:8080/);
 });

@@ -82,7 +82,7 @@ test('start recreates the whole table; a burst of changes becomes one partial tr
   assert.equal(syncs[1].kind, 'partial');
   assert.equal(syncs[1].latenciesMs.length, 2);
   assert.doesNotMatch(runner.scripts[1], /table/);
-  assert.match(runner.scripts[1], /add chain ip tinykube-proxy endpoint-default\/web\/tcp\/http__10\.244\.0\.6\/8080/);
+  assert.match(runner.scripts[1], /add rule ip tinykube-proxy service-default\/web\/tcp\/http meta l4proto tcp dnat to 10\.244\.0\.6:8080/);
   assert.match(runner.scripts[1], /add element ip tinykube-proxy no-endpoint-services \{ 10\.43\.0\.20 \. tcp \. 80 : goto reject-chain \}/);
 
   const stopped = await proxier.stop();

@@ -19,29 +19,42 @@ function change(prev: TableModel, s: Service | undefined, slices: EndpointSlice[
 const web = svc('web', '10.43.0.10');
 const two = buildModel([web, svc('db', '10.43.0.20')], [slice('web', ['10.244.0.5', '10.244.1.6']), slice('db', ['10.244.0.7'])], node);
 
-test('removing an endpoint rewrites its service chain and deletes its endpoint chain, nothing else', () => {
+test('removing an endpoint rewrites only its service chain: no element, no other chain', () => {
   const next = change(two, web, [slice('web', ['10.244.0.5'])]);
   assert.equal(diffScript(two, next, ['default/web']).script, [
     `flush chain ${T} service-${W}`,
     `add rule ${T} service-${W} ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade`,
-    `add rule ${T} service-${W} goto ${ep('10.244.0.5')}`,
-    `flush chain ${T} ${ep('10.244.1.6')}`,
-    `delete chain ${T} ${ep('10.244.1.6')}`,
+    `add rule ${T} service-${W} ip saddr 10.244.0.5 jump mark-for-masquerade`,
+    `add rule ${T} service-${W} meta l4proto tcp dnat to 10.244.0.5:8080`,
     '',
   ].join('\n'));
 });
 
-test('adding an endpoint adds its chain before the service chain names it', () => {
-  const next = change(two, web, [slice('web', ['10.244.0.5', '10.244.1.6', '10.244.2.8'])]);
-  assert.equal(diffScript(two, next).script, [
+test('with session affinity, an added endpoint\'s chain and set exist before the service chain names them', () => {
+  const sticky = svc('web', '10.43.0.10', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+  const a = buildModel([sticky], [slice('web', ['10.244.0.5'])], node);
+  const b = change(a, sticky, [slice('web', ['10.244.0.5', '10.244.2.8'])]);
+  const set = (ip: string): string => `affinity-60s-${W}__${ip}/8080`;
+  assert.equal(diffScript(a, b).script, [
     `add chain ${T} ${ep('10.244.2.8')}`,
+    `add set ${T} ${set('10.244.2.8')} { type ipv4_addr; flags dynamic,timeout; timeout 60s; }`,
     `add rule ${T} ${ep('10.244.2.8')} ip saddr 10.244.2.8 jump mark-for-masquerade`,
+    `add rule ${T} ${ep('10.244.2.8')} update @${set('10.244.2.8')} { ip saddr }`,
     `add rule ${T} ${ep('10.244.2.8')} meta l4proto tcp dnat to 10.244.2.8:8080`,
     `flush chain ${T} service-${W}`,
     `add rule ${T} service-${W} ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade`,
-    `add rule ${T} service-${W} numgen random mod 3 vmap { 0 : goto ${ep('10.244.0.5')}, 1 : goto ${ep('10.244.1.6')}, 2 : goto ${ep('10.244.2.8')} }`,
+    `add rule ${T} service-${W} ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`,
+    `add rule ${T} service-${W} ip saddr @${set('10.244.2.8')} goto ${ep('10.244.2.8')}`,
+    `add rule ${T} service-${W} numgen random mod 2 0 goto ${ep('10.244.0.5')}`,
+    `add rule ${T} service-${W} goto ${ep('10.244.2.8')}`,
     '',
   ].join('\n'));
+  // And taking it away again: the service chain first, then the endpoint's chain, then its set.
+  assert.deepEqual(diffScript(b, a).script.trim().split('\n').slice(-3), [
+    `flush chain ${T} ${ep('10.244.2.8')}`,
+    `delete chain ${T} ${ep('10.244.2.8')}`,
+    `delete set ${T} ${set('10.244.2.8')}`,
+  ]);
 });
 
 test('the last endpoint going away swaps the map entry to reject and deletes the chains', () => {
@@ -49,11 +62,7 @@ test('the last endpoint going away swaps the map entry to reject and deletes the
   assert.equal(diffScript(two, next).script, [
     `delete element ${T} service-ips { 10.43.0.10 . tcp . 80 }`,
     `add element ${T} no-endpoint-services { 10.43.0.10 . tcp . 80 : goto reject-chain }`,
-    `flush chain ${T} ${ep('10.244.0.5')}`,
-    `flush chain ${T} ${ep('10.244.1.6')}`,
     `flush chain ${T} service-${W}`,
-    `delete chain ${T} ${ep('10.244.0.5')}`,
-    `delete chain ${T} ${ep('10.244.1.6')}`,
     `delete chain ${T} service-${W}`,
     '',
   ].join('\n'));
@@ -64,11 +73,7 @@ test('a deleted Service: its elements go before its chains', () => {
   assert.equal(diffScript(two, next).script, [
     `delete element ${T} cluster-ips { 10.43.0.10 }`,
     `delete element ${T} service-ips { 10.43.0.10 . tcp . 80 }`,
-    `flush chain ${T} ${ep('10.244.0.5')}`,
-    `flush chain ${T} ${ep('10.244.1.6')}`,
     `flush chain ${T} service-${W}`,
-    `delete chain ${T} ${ep('10.244.0.5')}`,
-    `delete chain ${T} ${ep('10.244.1.6')}`,
     `delete chain ${T} service-${W}`,
     '',
   ].join('\n'));
@@ -111,7 +116,7 @@ test('recreate deletes and rebuilds the table in one script; refresh keeps affin
   assert.deepEqual(refresh.slice(0, 2), [`add table ${T}`, `flush table ${T}`]);
   for (const map of ['cluster-ips', 'service-ips', 'service-nodeports', 'no-endpoint-services', 'no-endpoint-nodeports']) assert.ok(refresh.some((l) => l.startsWith(`flush `) && l.endsWith(` ${T} ${map}`)), map);
   assert.ok(!refresh.some((l) => l.startsWith('flush set') && l.includes('affinity-')));
-  assert.ok(refresh.includes(`delete chain ${T} ${ep('10.244.1.6')}`));
+  assert.ok(refresh.includes(`add set ${T} affinity-10800s-${W}__10.244.0.5/8080 { type ipv4_addr; flags dynamic,timeout; timeout 10800s; }`));
   assert.ok(refresh.includes(`delete chain ${T} service-default/db/tcp/http`));
 });
 
