@@ -17,6 +17,8 @@ export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 /** Set on a Service to keep the EndpointSlice controller and the proxy off it (a value is the owner). */
 export const LABEL_SERVICE_PROXY_NAME = 'service.kubernetes.io/service-proxy-name';
+/** The service-proxy-name of `kube-system/kube-dns`: each node's DNS serves its address itself. */
+export const NODE_DNS_PROXY_NAME = 'tinykube-node-dns';
 export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
 
 export class IPv4Error extends Error {
@@ -77,4 +79,28 @@ export function kubernetesServiceIP(serviceCidr = DEFAULT_SERVICE_CIDR): string 
 /** The cluster DNS Service's address (`kube-system/kube-dns`): the tenth of the Service CIDR, as k3s and kubeadm pick it. */
 export function clusterDNSIP(serviceCidr = DEFAULT_SERVICE_CIDR): string {
   return nthAddress(serviceCidr, 10);
+}
+
+/** The ranges the API server allocates Service addresses and node ports from. */
+export interface ServiceRanges {
+  /** kube-apiserver's --service-cluster-ip-range (one IPv4 CIDR). */
+  serviceCidr: string;
+  /** kube-apiserver's --service-node-port-range: `size` ports from `base`. */
+  nodePorts: { base: number; size: number };
+}
+
+export const DEFAULT_SERVICE_RANGES: ServiceRanges = { serviceCidr: DEFAULT_SERVICE_CIDR, nodePorts: DEFAULT_NODE_PORT_RANGE };
+
+/** Parses `--service-node-port-range` as kube-apiserver writes it (`30000-32767`, both ends included; or one port). */
+export function parseNodePortRange(s: string): { base: number; size: number } {
+  const m = /^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$/.exec(s);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(lo >= 1 && hi <= 65535 && lo <= hi)) throw new IPv4Error(`invalid port range ${JSON.stringify(s)}: want LOW-HIGH within 1-65535`);
+  return { base: lo, size: hi - lo + 1 };
+}
+
+/** `30000-32767`, as kube-apiserver prints a node port range in its messages. */
+export function formatNodePortRange(r: { base: number; size: number }): string {
+  return `${r.base}-${r.base + r.size - 1}`;
 }

@@ -20,6 +20,10 @@ import { openBackend } from '../storage/registry.ts';
 import { startCompactor } from '../storage/compactor.ts';
 import { EventTTL } from '../registry/event-ttl.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
+import type { Service } from '../api/types.ts';
+import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
+import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -32,6 +36,8 @@ export interface ControlPlaneOptions {
   eventTTLMs?: number;
   /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
   authorizer?: Authorizer;
+  /** Service ClusterIP and node port ranges (default 10.43.0.0/16 and 30000-32767, as k3s). */
+  serviceRanges?: ServiceRanges;
 }
 
 export interface ControlPlane {
@@ -63,8 +69,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const backend: Backend = await openBackend(opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`);
   // Kubernetes compacts every 5 minutes to the revision seen at the previous pass.
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
-  const registry = new Registry(backend, { clock });
+  const serviceRanges = opts.serviceRanges ?? DEFAULT_SERVICE_RANGES;
+  const registry = new Registry(backend, { clock, serviceRanges });
   await registry.bootstrap();
+  // The Service allocators' claims are checked against the stored Services before the first write.
+  const services = registry.store('services');
+  const serviceRepair = new ServiceClaimRepair(backend, serviceRanges, { clock, listServices: async () => (await services.list({})).items as Service[] });
+  await serviceRepair.start();
   // Custom resources of established CRDs are served from the first request on.
   const crds = new CustomResourceDefinitionController(registry, { clock });
   await crds.start();
@@ -112,6 +123,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
   setImmediate(prepareOpenAPI);
   const actual = (server.address() as AddressInfo).port;
+  // default/kubernetes points at the port actually bound, known only now.
+  const boot = await ensureBootstrapServices(services, serviceRanges, actual);
+  for (const f of boot.failed) console.error(`tinykube: could not create Service ${f.service}: ${f.reason}`);
+  const kubernetesService = new KubernetesServiceReconciler(services, serviceRanges, actual, clock);
+  kubernetesService.start();
   const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const url = serverUrl(clientHost, actual);
   const kubeconfigPath = await writeAdminKubeconfig(pki, url);
@@ -130,6 +146,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (closed) return;
       closed = true;
       crds.stop();
+      serviceRepair.stop();
+      kubernetesService.stop();
       eventTTL.stop();
       compactor.stop();
       api.close();
