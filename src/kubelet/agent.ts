@@ -24,10 +24,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiClient } from '../client/client.ts';
 import { Informer, listWatch } from '../client/informer.ts';
-import { Nodes, Pods } from '../client/resources.ts';
+import { Nodes, Pods, Services } from '../client/resources.ts';
 import type { Node, Pod, Service } from '../api/types.ts';
 import { clusterDNSIP, DEFAULT_CLUSTER_DOMAIN } from '../api/network.ts';
-import type { ResourceRef } from '../client/resources.ts';
 import { realClock, rfc3339, type Clock } from '../util/clock.ts';
 import { PodAdmitter, startupOrder } from './admission/admitter.ts';
 import { rejectedStatus, standInNode, type Rejection } from './admission/predicates.ts';
@@ -52,9 +51,6 @@ import { qosClass } from './status/qos.ts';
 import { ApiStatusWriter, StatusManager, confirmPodDeletion, type StatusWriter } from './status/manager.ts';
 import { VolumeManager } from './volumes/manager.ts';
 import { ApiConfigSource, type ConfigSource } from './volumes/sources.ts';
-
-/** core/v1 services (kept here until the Service kind's typed ref joins src/client/resources.ts). */
-const SERVICES: ResourceRef = { apiVersion: 'v1', resource: 'services' };
 
 export interface AgentConfig {
   client: ApiClient;
@@ -155,7 +151,7 @@ export class Agent {
     const machine = cfg.machine ?? readMachineInfo(cfg.dataDir);
     const backoff = new RestartBackoff(clock, cfg.crashLoopBackoff);
     this.cgroups = cfg.cgroups ?? new NoopPodCgroups();
-    this.serviceInformer = new Informer<Service>(listWatch<Service>(cfg.client, SERVICES), { clock, onError: onError('service informer') });
+    this.serviceInformer = new Informer<Service>(listWatch<Service>(cfg.client, Services), { clock, onError: onError('service informer') });
     const services = this.serviceInformer;
     // The prober finds containers through the pod workers, which are built after it.
     let workers: PodWorkers | undefined;

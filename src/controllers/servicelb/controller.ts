@@ -16,7 +16,7 @@ import type { EndpointSlice, Node, Service } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isNotFound } from '../../client/errors.ts';
 import type { Informer } from '../../client/informer.ts';
-import type { ResourceRef } from '../../client/resources.ts';
+import { Services, type ResourceRef } from '../../client/resources.ts';
 import { LABEL_SERVICE_NAME } from '../../api/network.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
@@ -27,7 +27,7 @@ import { ingressEqual, ingressText, loadBalancerIngress, slicesOf, wantsLoadBala
 /** The component its Events are from (k3s' ServiceLB's). */
 export const SERVICELB_COMPONENT = 'service-lb-controller';
 
-export const SERVICES: ResourceRef = { apiVersion: 'v1', resource: 'services' };
+/** discovery.k8s.io/v1 EndpointSlices (their typed ref comes with the EndpointSlice kind). */
 export const ENDPOINT_SLICES: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' };
 
 type Svc = Service & HasMetadata;
@@ -48,7 +48,7 @@ export interface ServiceLBInformers {
 
 export function fromShared(informers: SharedInformers): ServiceLBInformers {
   return {
-    services: informers.resource<Svc>(SERVICES),
+    services: informers.resource<Svc>(Services),
     nodes: informers.nodes(),
     endpointSlices: () => informers.resource<Slice>(ENDPOINT_SLICES),
     start: () => informers.start(),
@@ -67,7 +67,7 @@ export class ApiServiceStatusWriter implements ServiceStatusWriter {
   }
   async writeStatus(svc: Svc): Promise<void> {
     try {
-      await this.#client.updateStatus(SERVICES, svc.metadata?.namespace, svc);
+      await this.#client.updateStatus(Services, svc.metadata?.namespace, svc);
     } catch (err) {
       // Deleted meanwhile: nothing left to publish.
       if (!isNotFound(err)) throw err;
