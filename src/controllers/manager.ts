@@ -28,6 +28,8 @@ import { DaemonSetController } from './daemonset/controller.ts';
 import { JobController, type JobControllerOptions } from './job/controller.ts';
 import { CronJobController } from './cronjob/controller.ts';
 import { TTLAfterFinishedController } from './ttlafterfinished/controller.ts';
+import { ENDPOINTSLICE_COMPONENT, EndpointSliceController, type EndpointSliceControllerOptions } from './endpointslice/controller.ts';
+import { ENDPOINTS_COMPONENT, EndpointsController } from './endpoints/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -56,6 +58,10 @@ export interface ControllerOptions {
   job?: Tunables<JobControllerOptions> | false;
   /** The CronJob controller; false disables it. */
   cronJob?: false;
+  /** The EndpointSlice controller (maxEndpointsPerSlice); false disables it. */
+  endpointSlice?: Tunables<EndpointSliceControllerOptions> | false;
+  /** The Endpoints controller; false disables it. */
+  endpoints?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -79,6 +85,8 @@ export interface Controllers {
   job?: JobController;
   ttlAfterFinished?: TTLAfterFinishedController;
   cronJob?: CronJobController;
+  endpointSlice?: EndpointSliceController;
+  endpoints?: EndpointsController;
   stop(): Promise<void>;
 }
 
@@ -92,12 +100,14 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const disruptionEvents = new ApiEventSink(client, clock, DISRUPTION_COMPONENT);
   const jobEvents = new ApiEventSink(client, clock, 'job-controller');
   const cronJobEvents = new ApiEventSink(client, clock, 'cronjob-controller');
+  const sliceEvents = new ApiEventSink(client, clock, ENDPOINTSLICE_COMPONENT);
+  const endpointsEvents = new ApiEventSink(client, clock, ENDPOINTS_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush()]);
+      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -134,5 +144,9 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.job?.start();
   out.ttlAfterFinished?.start();
   out.cronJob?.start();
+  if (o.endpointSlice !== false) out.endpointSlice = new EndpointSliceController({ ...o.endpointSlice, client, informers, clock, events: sliceEvents, onError });
+  if (o.endpoints !== false) out.endpoints = new EndpointsController({ client, informers, clock, events: endpointsEvents, onError });
+  out.endpointSlice?.start();
+  out.endpoints?.start();
   return out;
 }
