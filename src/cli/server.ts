@@ -10,10 +10,11 @@ export const serverCommand: Command = {
     listen: { type: 'string' },
     store: { type: 'string' },
     'event-ttl': { type: 'string' },
+    'advertise-address': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
-    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined, eventTTLMs: eventTTLOption(values) });
+    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined, eventTTLMs: eventTTLOption(values), advertiseAddress: values['advertise-address'] as string | undefined });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);
     console.log(`kubeconfig: ${cp.kubeconfigPath}`);

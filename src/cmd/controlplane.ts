@@ -4,7 +4,8 @@
 import { createServer, type Server } from 'node:https';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ensurePki, issueClientCert, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
 import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
@@ -20,6 +21,8 @@ import { openBackend } from '../storage/registry.ts';
 import { startCompactor } from '../storage/compactor.ts';
 import { EventTTL } from '../registry/event-ttl.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { LeaseEndpointReconciler } from '../apiserver/endpointreconciler.ts';
+import { isGlobalUnicast } from '../apiserver/connect/proxy.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -32,6 +35,21 @@ export interface ControlPlaneOptions {
   eventTTLMs?: number;
   /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
   authorizer?: Authorizer;
+  /**
+   * The address the `kubernetes` Service's endpoints give for this server (kube-apiserver's
+   * --advertise-address). Default: the listen address when it is a routable IPv4 address, else the
+   * host's first one (as kube-apiserver picks its default interface); false writes no endpoints.
+   */
+  advertiseAddress?: string | false;
+}
+
+/** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
+export function defaultAdvertiseAddress(listenHost: string): string | undefined {
+  if (isIPv4(listenHost) && isGlobalUnicast(listenHost)) return listenHost;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal && isGlobalUnicast(a.address)) return a.address;
+  }
+  return undefined;
 }
 
 export interface ControlPlane {
@@ -115,6 +133,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const url = serverUrl(clientHost, actual);
   const kubeconfigPath = await writeAdminKubeconfig(pki, url);
+  const advertise = opts.advertiseAddress === false ? undefined : (opts.advertiseAddress ?? defaultAdvertiseAddress(host));
+  const endpoints = advertise
+    ? new LeaseEndpointReconciler(registry, backend, { ip: advertise, port: actual, clock, onError: (e) => console.error(`tinykube: kubernetes service endpoints: ${(e as Error).message}`) })
+    : undefined;
+  void endpoints?.start();
   let closed = false;
   return {
     url,
@@ -129,6 +152,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async close() {
       if (closed) return;
       closed = true;
+      await endpoints?.stop();
       crds.stop();
       eventTTL.stop();
       compactor.stop();
