@@ -1,0 +1,149 @@
+// Services and their endpoints end to end on simulated nodes (pods get IPs and turn Ready without
+// containers): the EndpointSlice and Endpoints controllers follow a Deployment's pods through
+// readiness changes, scaling past 100 endpoints a slice and deletions; the real kubectl prints them
+// (`get ep,endpointslices -o wide`, `describe service`); services/proxy answers 503 without endpoints.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { EndpointSlice, Endpoints, Pod } from '../../src/api/types.ts';
+import { EndpointSlices, EndpointsRef, Pods } from '../../src/client/resources.ts';
+import { startWorkloadCluster, type WorkloadCluster } from './workloads-harness.ts';
+
+const manifest = (replicas: number) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  replicas: ${replicas}
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+      - name: c
+        image: busybox
+        ports: [{ name: http, containerPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, labels: { tier: front } }
+spec:
+  selector: { app: web }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`;
+
+const isReady = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true && !!p.status?.podIP;
+const webSlices = (all: EndpointSlice[]) => all.filter((s) => s.metadata?.labels?.['kubernetes.io/service-name'] === 'web');
+const sliceEndpoints = (all: EndpointSlice[]) => webSlices(all).flatMap((s) => s.endpoints ?? []);
+const ipNum = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+const byIP = (a: string, b: string) => ipNum(a) - ipNum(b);
+
+/** kubectl's table with the AGE column's values blanked (they depend on timing). */
+function ageless(out: string): string {
+  return out.replace(/ +\d+[smhd](\d+[smh])?$/gm, ' AGE');
+}
+
+test('a Deployment behind a Service: slices and Endpoints follow readiness, scaling past 100 a slice and deletions', { timeout: 60_000 }, async () => {
+  const c: WorkloadCluster = await startWorkloadCluster({ nodes: 3 });
+  try {
+    const pods = await c.watch<Pod>(Pods, 'default');
+    const slices = await c.watch<EndpointSlice>(EndpointSlices, 'default');
+    const eps = await c.watch<Endpoints>(EndpointsRef, 'default');
+    const applied = await c.kubectl(['apply', '-f', '-'], { input: manifest(3) });
+    assert.equal(applied.code, 0, applied.stderr);
+
+    await pods.until((all) => all.filter(isReady).length === 3, '3 ready pods');
+    await slices.until((all) => sliceEndpoints(all).filter((e) => e.conditions?.ready).length === 3, 'a slice with 3 ready endpoints');
+    const [slice] = webSlices(slices.items());
+    assert.match(slice!.metadata!.name!, /^web-[a-z0-9]{5}$/);
+    assert.deepEqual(slice!.metadata!.labels, { tier: 'front', 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' });
+    assert.equal(slice!.metadata!.ownerReferences?.[0]?.kind, 'Service');
+    assert.deepEqual(slice!.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+    const podIPs = pods.items().map((p) => p.status!.podIP!).sort(byIP);
+    for (const e of slice!.endpoints) {
+      const pod = pods.items().find((p) => p.metadata?.name === e.targetRef?.name)!;
+      assert.deepEqual(e, { addresses: [pod.status!.podIP!], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: 'default', name: pod.metadata!.name, uid: pod.metadata!.uid }, nodeName: pod.spec!.nodeName });
+    }
+    const ep = (await eps.until((all) => all.some((e) => e.metadata?.name === 'web' && e.subsets?.[0]?.addresses?.length === 3), 'Endpoints with 3 addresses')).find((e) => e.metadata?.name === 'web')!;
+    assert.deepEqual(ep.subsets![0]!.addresses!.map((a) => a.ip), podIPs);
+    assert.deepEqual(ep.subsets![0]!.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+
+    // The real kubectl's tables, exactly.
+    const kubernetesEp = (await c.client.get<Endpoints>(EndpointsRef, 'default', 'kubernetes'));
+    const apiAddr = `${kubernetesEp.subsets![0]!.addresses![0]!.ip}:${kubernetesEp.subsets![0]!.ports![0]!.port}`;
+    const table = await c.kubectl(['get', 'ep,endpointslices', '-o', 'wide']);
+    assert.equal(table.code, 0, table.stderr);
+    const eps3 = podIPs.map((ip) => `${ip}:8080`).join(',');
+    const ips3 = podIPs.join(',');
+    const rows = [
+      ['NAME', 'ENDPOINTS', 'AGE'],
+      ['endpoints/kubernetes', apiAddr, 'AGE'],
+      ['endpoints/web', eps3, 'AGE'],
+    ];
+    const sliceRows = [
+      ['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE'],
+      ['endpointslice.discovery.k8s.io/kubernetes', 'IPv4', apiAddr.split(':')[1]!, apiAddr.split(':')[0]!, 'AGE'],
+      [`endpointslice.discovery.k8s.io/${slice!.metadata!.name}`, 'IPv4', '8080', slice!.endpoints.map((e) => e.addresses[0]).join(','), 'AGE'],
+    ];
+    const render = (r: string[][]) => {
+      const w = r[0]!.map((_, i) => Math.max(...r.map((x) => x[i]!.length)));
+      return r.map((x) => x.map((cell, i) => (i === x.length - 1 ? cell : cell.padEnd(w[i]! + 3))).join('')).join('\n');
+    };
+    assert.equal(ageless(table.stdout).trimEnd(), `${render(rows)}\n\n${render(sliceRows)}`.replace(/ +\d+[smhd](\d+[smh])?$/gm, ' AGE'));
+    assert.ok(ips3.length > 0);
+
+    const described = await c.kubectl(['describe', 'service', 'web']);
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, new RegExp(`^Endpoints:\\s+${eps3.replace(/\./g, '\\.')}$`, 'm'));
+
+    // One pod turns unready: ready=false in its slice, notReadyAddresses in the Endpoints.
+    const victim = pods.items().find(isReady)!;
+    const patched = await c.kubectl(['patch', 'pod', victim.metadata!.name!, '--subresource=status', '--type=strategic', '-p', JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'False' }] } })]);
+    assert.equal(patched.code, 0, patched.stderr);
+    await slices.until((all) => sliceEndpoints(all).find((e) => e.targetRef?.name === victim.metadata!.name)?.conditions?.ready === false, 'the unready pod ready=false');
+    const unready = sliceEndpoints(slices.items()).find((e) => e.targetRef?.name === victim.metadata!.name)!;
+    assert.deepEqual(unready.conditions, { ready: false, serving: false, terminating: false });
+    await eps.until((all) => all.find((e) => e.metadata?.name === 'web')?.subsets?.some((s) => s.notReadyAddresses?.some((a) => a.ip === victim.status!.podIP)) === true, 'the unready pod in notReadyAddresses');
+
+    // 250 replicas: 3 slices of at most 100.
+    assert.equal((await c.kubectl(['scale', 'deployment', 'web', '--replicas=250'])).code, 0);
+    await pods.until((all) => all.filter(isReady).length >= 249, '249 ready pods');
+    await slices.until((all) => sliceEndpoints(all).length === 250 && webSlices(all).length === 3, '250 endpoints in 3 slices');
+    assert.deepEqual(webSlices(slices.items()).map((s) => s.endpoints.length).sort((a, b) => b - a), [100, 100, 50]);
+    await eps.until((all) => {
+      const e = all.find((x) => x.metadata?.name === 'web');
+      return (e?.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0), 0) === 250;
+    }, 'Endpoints with 250 addresses');
+
+    // Back to 2: the deleted pods leave both.
+    assert.equal((await c.kubectl(['scale', 'deployment', 'web', '--replicas=2'])).code, 0);
+    await pods.until((all) => all.length === 2, 'two pods left');
+    const left = new Set(pods.items().map((p) => p.status?.podIP));
+    await slices.until((all) => sliceEndpoints(all).length === 2 && sliceEndpoints(all).every((e) => left.has(e.addresses[0])), 'slices with the two pods left');
+    await eps.until((all) => {
+      const ips = (all.find((x) => x.metadata?.name === 'web')?.subsets ?? []).flatMap((s) => [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])]).map((a) => a.ip);
+      return ips.length === 2 && ips.every((ip) => left.has(ip));
+    }, 'Endpoints with the two pods left');
+    assert.ok(webSlices(slices.items()).length <= 3);
+    assert.deepEqual(c.controllerErrors.map(String), []);
+  } finally {
+    await c.close();
+  }
+});
+
+test('services/proxy: 503 when the Service has no endpoints, as kube-apiserver answers', { timeout: 30_000 }, async () => {
+  const c = await startWorkloadCluster({ nodes: 1 });
+  try {
+    const svc = `apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  selector: { app: nothing }\n  ports: [{ name: http, port: 80 }]\n`;
+    assert.equal((await c.kubectl(['apply', '-f', '-'], { input: svc })).code, 0);
+    const eps = await c.watch<Endpoints>(EndpointsRef, 'default');
+    await eps.until((all) => all.some((e) => e.metadata?.name === 'web'), 'the Endpoints of web');
+    const raw = await c.kubectl(['get', '--raw', '/api/v1/namespaces/default/services/web:80/proxy/']);
+    assert.notEqual(raw.code, 0);
+    assert.match(raw.stderr, /Error from server \(ServiceUnavailable\): no endpoints available for service "web"/);
+    const port = await c.kubectl(['get', '--raw', '/api/v1/namespaces/default/services/web:81/proxy/']);
+    assert.match(port.stderr, /no service port 81 found for service "web"/);
+  } finally {
+    await c.close();
+  }
+});
