@@ -40,7 +40,7 @@ const byIP = (a: string, b: string) => ipNum(a) - ipNum(b);
 
 /** kubectl's table with the AGE column's values blanked (they depend on timing). */
 function ageless(out: string): string {
-  return out.replace(/ +\d+[smhd](\d+[smh])?$/gm, ' AGE');
+  return out.replace(/(?<= )\d+[smhd](\d+[smh])?$/gm, 'AGE');
 }
 
 test('a Deployment behind a Service: slices and Endpoints follow readiness, scaling past 100 a slice and deletions', { timeout: 60_000 }, async () => {
@@ -68,33 +68,25 @@ test('a Deployment behind a Service: slices and Endpoints follow readiness, scal
     assert.deepEqual(ep.subsets![0]!.addresses!.map((a) => a.ip), podIPs);
     assert.deepEqual(ep.subsets![0]!.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
 
-    // The real kubectl's tables, exactly.
-    const kubernetesEp = (await c.client.get<Endpoints>(EndpointsRef, 'default', 'kubernetes'));
-    const apiAddr = `${kubernetesEp.subsets![0]!.addresses![0]!.ip}:${kubernetesEp.subsets![0]!.ports![0]!.port}`;
-    const table = await c.kubectl(['get', 'ep,endpointslices', '-o', 'wide']);
+    // The real kubectl's tables, exactly (the Service's labels are on both, which leaves out `kubernetes`).
+    const table = await c.kubectl(['get', 'ep,endpointslices', '-o', 'wide', '-l', 'tier=front']);
     assert.equal(table.code, 0, table.stderr);
     const eps3 = podIPs.map((ip) => `${ip}:8080`).join(',');
-    const ips3 = podIPs.join(',');
-    const rows = [
-      ['NAME', 'ENDPOINTS', 'AGE'],
-      ['endpoints/kubernetes', apiAddr, 'AGE'],
-      ['endpoints/web', eps3, 'AGE'],
-    ];
-    const sliceRows = [
-      ['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE'],
-      ['endpointslice.discovery.k8s.io/kubernetes', 'IPv4', apiAddr.split(':')[1]!, apiAddr.split(':')[0]!, 'AGE'],
-      [`endpointslice.discovery.k8s.io/${slice!.metadata!.name}`, 'IPv4', '8080', slice!.endpoints.map((e) => e.addresses[0]).join(','), 'AGE'],
-    ];
     const render = (r: string[][]) => {
       const w = r[0]!.map((_, i) => Math.max(...r.map((x) => x[i]!.length)));
       return r.map((x) => x.map((cell, i) => (i === x.length - 1 ? cell : cell.padEnd(w[i]! + 3))).join('')).join('\n');
     };
-    assert.equal(ageless(table.stdout).trimEnd(), `${render(rows)}\n\n${render(sliceRows)}`.replace(/ +\d+[smhd](\d+[smh])?$/gm, ' AGE'));
-    assert.ok(ips3.length > 0);
+    const expected = [
+      render([['NAME', 'ENDPOINTS', 'AGE'], ['endpoints/web', eps3, 'AGE']]),
+      render([['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE'], [`endpointslice.discovery.k8s.io/${slice!.metadata!.name}`, 'IPv4', '8080', slice!.endpoints.map((e) => e.addresses[0]).join(','), 'AGE']]),
+    ].join('\n\n');
+    assert.equal(ageless(table.stdout).trimEnd(), expected);
 
     const described = await c.kubectl(['describe', 'service', 'web']);
     assert.equal(described.code, 0, described.stderr);
-    assert.match(described.stdout, new RegExp(`^Endpoints:\\s+${eps3.replace(/\./g, '\\.')}$`, 'm'));
+    // kubectl 1.32 reads the Service's EndpointSlices for this line, in its own order.
+    const line = /^Endpoints:\s+(\S+)$/m.exec(described.stdout)?.[1] ?? '';
+    assert.deepEqual(line.split(',').sort(), eps3.split(',').sort(), described.stdout);
 
     // One pod turns unready: ready=false in its slice, notReadyAddresses in the Endpoints.
     const victim = pods.items().find(isReady)!;
@@ -108,8 +100,12 @@ test('a Deployment behind a Service: slices and Endpoints follow readiness, scal
     // 250 replicas: 3 slices of at most 100.
     assert.equal((await c.kubectl(['scale', 'deployment', 'web', '--replicas=250'])).code, 0);
     await pods.until((all) => all.filter(isReady).length >= 249, '249 ready pods');
-    await slices.until((all) => sliceEndpoints(all).length === 250 && webSlices(all).length === 3, '250 endpoints in 3 slices');
-    assert.deepEqual(webSlices(slices.items()).map((s) => s.endpoints.length).sort((a, b) => b - a), [100, 100, 50]);
+    await slices.until((all) => sliceEndpoints(all).length === 250, '250 endpoints');
+    // Slices fill as the pods come (kube packs incrementally, touching few slices): at most 100 each,
+    // so at least 3, not necessarily 100/100/50.
+    const sizes = webSlices(slices.items()).map((s) => s.endpoints.length);
+    assert.ok(sizes.length >= 3 && sizes.every((n) => n <= 100), `slice sizes ${sizes}`);
+    assert.equal(new Set(sliceEndpoints(slices.items()).map((e) => e.targetRef?.uid)).size, 250, 'no pod twice');
     await eps.until((all) => {
       const e = all.find((x) => x.metadata?.name === 'web');
       return (e?.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0), 0) === 250;

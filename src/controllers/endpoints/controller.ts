@@ -9,7 +9,7 @@
 
 import type { Endpoints, Pod, Service } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
-import { isConflict, isForbidden, isNotFound } from '../../client/errors.ts';
+import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../client/errors.ts';
 import { EndpointsRef } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import { isNamespaceTerminating, ServicesRef } from '../endpointslice/controller.ts';
@@ -61,7 +61,8 @@ export class EndpointsController {
       clock: o.clock,
       workers: o.workers,
       onError: o.onError ?? ((err) => console.error(`tinykube: endpoints controller: ${(err as Error).message}`)),
-      quiet: (err) => isConflict(err) || err instanceof StaleEndpointsError,
+      // A create that finds the object made: our cache has not seen our own create yet; retried.
+      quiet: (err) => isConflict(err) || isAlreadyExists(err) || err instanceof StaleEndpointsError,
     });
   }
 
@@ -147,7 +148,7 @@ export class EndpointsController {
     } catch (err) {
       // A terminating namespace refuses creates until it is gone: nothing left to do.
       if (create && isForbidden(err) && isNamespaceTerminating(err)) return;
-      if (isConflict(err)) throw err;
+      if (isConflict(err) || isAlreadyExists(err)) throw err;
       const target = { kind: 'Endpoints', namespace: ns, name };
       const msg = (err as Error).message;
       if (create) this.#events?.event(target, 'Warning', 'FailedToCreateEndpoint', `Failed to create endpoint for service ${ns}/${name}: ${msg}`);
