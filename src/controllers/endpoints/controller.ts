@@ -7,12 +7,13 @@
 // already replaced is waited out (retried), as kube's staleEndpointsTracker does. Failures are
 // retried with backoff and reported as FailedToCreateEndpoint / FailedToUpdateEndpoint events.
 
-import type { Endpoints, Pod, Service } from '../../api/types.ts';
+import type { Endpoints, Pod } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../client/errors.ts';
 import { EndpointsRef } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
-import { isNamespaceTerminating, ServicesRef } from '../endpointslice/controller.ts';
+import { isNamespaceTerminating } from '../endpointslice/controller.ts';
+import { SERVICE_BY_NAMESPACE, servicesInformer } from '../endpointslice/informers.ts';
 import { keyOf, managesEndpoints, selects, splitKey, TriggerTimeTracker } from '../endpointslice/util.ts';
 import type { EventSink } from '../events.ts';
 import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
@@ -41,7 +42,6 @@ export interface EndpointsControllerOptions {
   onError?: (err: unknown) => void;
 }
 
-type Svc = Service & HasMetadata;
 type Ep = Endpoints & HasMetadata;
 
 export class EndpointsController {
@@ -67,7 +67,7 @@ export class EndpointsController {
   }
 
   #services() {
-    return this.#informers.resource<Svc>(ServicesRef);
+    return servicesInformer(this.#informers);
   }
 
   #endpoints() {
@@ -77,7 +77,7 @@ export class EndpointsController {
   start(): void {
     const q = this.#loop.queue;
     const queuePod = (pod: Pod) => {
-      for (const svc of this.#services().store.list()) if (selects(svc, pod)) q.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
+      for (const svc of this.#services().store.byIndex(SERVICE_BY_NAMESPACE, pod.metadata?.namespace ?? '')) if (selects(svc, pod)) q.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
     };
     const queueObj = (o: HasMetadata) => q.add(keyOf(o.metadata?.namespace, o.metadata?.name));
     this.#loop.start(this.#informers, () => [

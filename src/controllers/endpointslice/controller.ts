@@ -8,20 +8,18 @@
 // A sync that fails is retried with backoff and says why in a FailedToUpdateEndpointSlices event.
 
 import { ENDPOINTSLICE_CONTROLLER, LABEL_MANAGED_BY, LABEL_SERVICE_NAME } from '../../api/network.ts';
-import type { EndpointSlice, Pod, Service } from '../../api/types.ts';
-import type { ApiClient, HasMetadata } from '../../client/client.ts';
+import type { EndpointSlice, Pod } from '../../api/types.ts';
+import type { ApiClient } from '../../client/client.ts';
 import { isConflict, isNotFound } from '../../client/errors.ts';
-import { EndpointSlices, type ResourceRef } from '../../client/resources.ts';
+import { EndpointSlices } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
 import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
 import { MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './reconcile.ts';
 import { EndpointSliceTracker } from './tracker.ts';
+import { SERVICE_BY_NAMESPACE, servicesInformer, SLICE_BY_SERVICE, slicesInformer, type Slice } from './informers.ts';
 import { keyOf, managesEndpoints, selects, splitKey, TriggerTimeTracker } from './util.ts';
-
-/** core/v1 Services, which the controllers read. */
-export const ServicesRef: ResourceRef = { apiVersion: 'v1', resource: 'services' };
 
 export const ENDPOINTSLICE_COMPONENT = 'endpointslice-controller';
 
@@ -44,9 +42,6 @@ export interface EndpointSliceControllerOptions {
   maxEndpointsPerSlice?: number;
   onError?: (err: unknown) => void;
 }
-
-type Svc = Service & HasMetadata;
-type Slice = EndpointSlice & HasMetadata;
 
 function managed(slice: EndpointSlice): boolean {
   return slice.metadata?.labels?.[LABEL_MANAGED_BY] === ENDPOINTSLICE_CONTROLLER && !!slice.metadata?.labels?.[LABEL_SERVICE_NAME];
@@ -79,17 +74,17 @@ export class EndpointSliceController {
   }
 
   #services() {
-    return this.#informers.resource<Svc>(ServicesRef);
+    return servicesInformer(this.#informers);
   }
 
   #slices() {
-    return this.#informers.resource<Slice>(EndpointSlices);
+    return slicesInformer(this.#informers);
   }
 
   start(): void {
     const q = this.#loop.queue;
     const queuePod = (pod: Pod) => {
-      for (const svc of this.#services().store.list()) if (selects(svc, pod)) q.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
+      for (const svc of this.#services().store.byIndex(SERVICE_BY_NAMESPACE, pod.metadata?.namespace ?? '')) if (selects(svc, pod)) q.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
     };
     this.#loop.start(this.#informers, () => [
       this.#services().addEventHandler({
@@ -140,7 +135,7 @@ export class EndpointSliceController {
     // (the latter's are written by whoever manages them).
     if (!managesEndpoints(svc)) return;
     const pods = this.#informers.pods().store.byIndex(POD_BY_NAMESPACE, ns).filter((p) => selects(svc, p));
-    const existing = this.#slices().store.list().filter((s) => s.metadata?.namespace === ns && managed(s) && s.metadata?.labels?.[LABEL_SERVICE_NAME] === name);
+    const existing = this.#slices().store.byIndex(SLICE_BY_SERVICE, key).filter(managed);
     if (this.#tracker.staleSlices(key, existing)) throw new StaleInformerCacheError(key);
     const nodes = this.#informers.nodes().store;
     const plan = reconcileSlices({
