@@ -5,8 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EndpointSlice, Endpoints, Pod } from '../../src/api/types.ts';
-import { EndpointSlices, EndpointsRef, Pods } from '../../src/client/resources.ts';
+import type { Event as CoreEvent, EndpointSlice, Endpoints, Pod } from '../../src/api/types.ts';
+import { EndpointSlices, EndpointsRef, Events, Pods } from '../../src/client/resources.ts';
 import { startWorkloadCluster, type WorkloadCluster } from './workloads-harness.ts';
 
 const manifest = (replicas: number) => `
@@ -127,7 +127,7 @@ test('a Deployment behind a Service: slices and Endpoints follow readiness, scal
   }
 });
 
-test('services/proxy: 503 when the Service has no endpoints, as kube-apiserver answers', { timeout: 30_000 }, async () => {
+test('services/proxy answers 503 without endpoints, as kube-apiserver; a pod on a missing node is reported in an event', { timeout: 30_000 }, async () => {
   const c = await startWorkloadCluster({ nodes: 1 });
   try {
     const svc = `apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  selector: { app: nothing }\n  ports: [{ name: http, port: 80 }]\n`;
@@ -139,6 +139,16 @@ test('services/proxy: 503 when the Service has no endpoints, as kube-apiserver a
     assert.match(raw.stderr, /Error from server \(ServiceUnavailable\): no endpoints available for service "web"/);
     const port = await c.kubectl(['get', '--raw', '/api/v1/namespaces/default/services/web:81/proxy/']);
     assert.match(port.stderr, /no service port 81 found for service "web"/);
+
+    // A pod bound to a node that does not exist is left out, and the Service says why (and is retried).
+    const ghost = `apiVersion: v1\nkind: Pod\nmetadata: { name: ghost, labels: { app: ghost } }\nspec:\n  nodeName: nowhere\n  containers: [{ name: c, image: busybox }]\n---\napiVersion: v1\nkind: Service\nmetadata: { name: ghost }\nspec:\n  selector: { app: ghost }\n  ports: [{ port: 80 }]\n`;
+    assert.equal((await c.kubectl(['apply', '-f', '-'], { input: ghost })).code, 0);
+    const status = { status: { phase: 'Running', podIP: '10.244.9.9', podIPs: [{ ip: '10.244.9.9' }], conditions: [{ type: 'Ready', status: 'True' }] } };
+    const patched = await c.kubectl(['patch', 'pod', 'ghost', '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
+    assert.equal(patched.code, 0, patched.stderr);
+    const events = await c.watch<CoreEvent>(Events, 'default');
+    const ev = (await events.until((all) => all.some((e) => e.reason === 'FailedToUpdateEndpointSlices'), 'the FailedToUpdateEndpointSlices event')).find((e) => e.reason === 'FailedToUpdateEndpointSlices')!;
+    assert.deepEqual([ev.type, ev.involvedObject.kind, ev.involvedObject.name, ev.source?.component, ev.message], ['Warning', 'Service', 'ghost', 'endpointslice-controller', 'Error updating Endpoint Slices for Service default/ghost: skipping Pod ghost for Service default/ghost: Node nowhere Not Found']);
   } finally {
     await c.close();
   }
