@@ -3,10 +3,13 @@
 // readiness changes, scaling past 100 endpoints a slice and deletions; the real kubectl prints them
 // (`get ep,endpointslices -o wide`, `describe service`); services/proxy answers 503 without endpoints.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Event as CoreEvent, EndpointSlice, Endpoints, Pod } from '../../src/api/types.ts';
 import { EndpointSlices, EndpointsRef, Events, Pods } from '../../src/client/resources.ts';
+import { defaultAdvertiseAddress } from '../../src/cmd/controlplane.ts';
 import { startWorkloadCluster, type WorkloadCluster } from './workloads-harness.ts';
 
 const manifest = (replicas: number) => `
@@ -151,5 +154,31 @@ test('services/proxy answers 503 without endpoints, as kube-apiserver; a pod on 
     assert.deepEqual([ev.type, ev.involvedObject.kind, ev.involvedObject.name, ev.source?.component, ev.message], ['Warning', 'Service', 'ghost', 'endpointslice-controller', 'Error updating Endpoint Slices for Service default/ghost: skipping Pod ghost for Service default/ghost: Node nowhere Not Found']);
   } finally {
     await c.close();
+  }
+});
+
+// Simulated pods run no server: a pod whose status gives it this host's routable address stands in
+// for one, in front of a real HTTP server here, behind a Service whose Endpoints are written by hand.
+const hostIP = defaultAdvertiseAddress('0.0.0.0');
+test('services/proxy reaches a ready address of the Service\'s Endpoints', { timeout: 30_000, skip: hostIP ? false : 'no routable IPv4 address on this host' }, async () => {
+  const backend = createServer((req, res) => res.end(`hello from ${req.url}`));
+  await new Promise<void>((r) => backend.listen(0, '0.0.0.0', r));
+  const port = (backend.address() as AddressInfo).port;
+  const c = await startWorkloadCluster({ nodes: 1 });
+  try {
+    const objs = `apiVersion: v1\nkind: Pod\nmetadata: { name: backend }\nspec:\n  nodeName: elsewhere\n  containers: [{ name: c, image: busybox }]\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  ports: [{ name: http, port: 80, targetPort: ${port} }]\n`;
+    assert.equal((await c.kubectl(['apply', '-f', '-'], { input: objs })).code, 0);
+    const pod = await c.client.get<Pod>(Pods, 'default', 'backend');
+    const status = { status: { phase: 'Running', podIP: hostIP, podIPs: [{ ip: hostIP }], conditions: [{ type: 'Ready', status: 'True' }] } };
+    assert.equal((await c.kubectl(['patch', 'pod', 'backend', '--subresource=status', '--type=merge', '-p', JSON.stringify(status)])).code, 0);
+    const ep = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web' }, subsets: [{ addresses: [{ ip: hostIP, targetRef: { kind: 'Pod', namespace: 'default', name: 'backend', uid: pod.metadata!.uid } }], ports: [{ name: 'http', port }] }] };
+    assert.equal((await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(ep) })).code, 0);
+    for (const id of ['web:80', 'web:http', 'http:web:80']) {
+      const got = await c.kubectl(['get', '--raw', `/api/v1/namespaces/default/services/${id}/proxy/some/path?x=1`]);
+      assert.equal(got.stdout, 'hello from /some/path?x=1', `${id}: ${got.stderr}`);
+    }
+  } finally {
+    await c.close();
+    backend.close();
   }
 });

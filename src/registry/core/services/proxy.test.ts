@@ -30,6 +30,7 @@ describe('services/proxy location (kube-apiserver Service ResourceLocation)', ()
     ['no Endpoints object', { scheme: '', port: '80' }, 0, lookup({}), { notFound: { resource: 'endpoints', name: 'web' } }],
     ['no subsets', { scheme: '', port: '80' }, 0, lookup({ 'endpoints/default/web': { ...eps, subsets: undefined } }), { unavailable: 'no endpoints available for service "web"' }],
     ['a pod that is gone is skipped', { scheme: '', port: '80' }, 0, lookup({ 'endpoints/default/web': eps, 'pods/default/b': podAt('b', '10.244.0.4') }), { to: 'address', scheme: 'http', host: '10.244.0.4', port: '8080' }],
+    ['an address without a pod is skipped', { scheme: '', port: '80' }, 0, lookup({ 'endpoints/default/web': { ...eps, subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ name: 'http', port: 8080 }] }] } }), { unavailable: 'no endpoints available for service "web:80"' }],
     ['a pod whose IP changed is skipped; none left', { scheme: '', port: '80' }, 0, lookup({ 'endpoints/default/web': eps, 'pods/default/a': podAt('a', '10.244.1.1') }), { unavailable: 'no endpoints available for service "web:80"' }],
   ];
   for (const [name, want, r, lk, expected] of cases) it(name, async () => assert.deepEqual(await serviceProxyTarget(() => r).location(svc, want, lk), expected));

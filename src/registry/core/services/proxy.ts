@@ -2,22 +2,19 @@
 // kube-apiserver's Service ResourceLocation decides it: a port number is turned into the name of the
 // Service port with that number (none: 503 "no service port N found"), then a random ready address
 // of the Service's Endpoints that serves that port name is picked, starting from a random subset;
-// an address whose pod is gone or no longer has that IP is skipped. No Endpoints: 404; no address:
+// an address that names no pod, or whose pod is gone or no longer has that IP, is skipped. No Endpoints: 404; no address:
 // 503 "no endpoints available for service ...".
 
 import type { Endpoints, Pod, Service } from '../../../api/types.ts';
 import type { ProxyLocation, ProxyLookup, ProxyRefusal, ProxyRequest, ProxyTarget } from '../../kind.ts';
 
-/** isValidAddress: the address names a pod that still exists and still has that IP. */
-async function validAddress(addr: NonNullable<NonNullable<Endpoints['subsets']>[number]['addresses']>[number], lookup: ProxyLookup): Promise<boolean> {
+/** isValidAddress: the address names a pod of the Service's namespace that still exists and still has that IP. */
+async function validAddress(addr: NonNullable<NonNullable<Endpoints['subsets']>[number]['addresses']>[number], namespace: string | undefined, lookup: ProxyLookup): Promise<boolean> {
   const ref = addr.targetRef;
-  // Addresses without a pod (the kubernetes Service's, or written by hand) are taken as they are.
-  if (!ref) return true;
-  if (ref.kind !== 'Pod') return false;
+  // Addresses without a pod (the kubernetes Service's, or written by hand) are skipped, as kube-apiserver does.
+  if (!ref || ref.namespace !== namespace) return false;
   const pod = (await lookup.get('pods', '', ref.namespace, ref.name ?? '')) as Pod | undefined;
-  if (!pod) return false;
-  const ips = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)];
-  return ips.includes(addr.ip);
+  return (pod?.status?.podIPs ?? []).some((p) => p.ip === addr.ip);
 }
 
 /** `random` returns a number in [0, 1) (Math.random; tests pass their own). */
@@ -47,7 +44,7 @@ export function serviceProxyTarget(random: () => number = Math.random): ProxyTar
           const addrSeed = intn(addrs.length);
           for (let t = 0; t < addrs.length; t++) {
             const addr = addrs[(addrSeed + t) % addrs.length]!;
-            if (!(await validAddress(addr, lookup))) continue;
+            if (!(await validAddress(addr, svc.metadata?.namespace, lookup))) continue;
             return { to: 'address', scheme: want.scheme === 'https' ? 'https' : 'http', host: addr.ip, port: String(port.port) };
           }
         }
