@@ -55,6 +55,8 @@ const roots: [string, string, string][] = [
   ['v1', 'SecretList', 'core.v1.SecretList'],
   ['v1', 'ServiceAccount', 'core.v1.ServiceAccount'],
   ['v1', 'ServiceAccountList', 'core.v1.ServiceAccountList'],
+  ['v1', 'Service', 'core.v1.Service'],
+  ['v1', 'ServiceList', 'core.v1.ServiceList'],
   ['v1', 'Binding', 'core.v1.Binding'],
   ['v1', 'PersistentVolumeClaim', 'core.v1.PersistentVolumeClaim'],
   ['v1', 'PersistentVolumeClaimList', 'core.v1.PersistentVolumeClaimList'],

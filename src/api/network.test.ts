@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cidrContains, clusterDNSIP, formatIPv4, kubernetesServiceIP, nthAddress, parseIPv4, parseIPv4Cidr } from './network.ts';
+import { cidrContains, clusterDNSIP, DEFAULT_SERVICE_RANGES, formatIPv4, formatNodePortRange, IPv4Error, kubernetesServiceIP, nthAddress, parseIPv4, parseIPv4Cidr, parseNodePortRange } from './network.ts';
 
 test('IPv4 addresses parse as Go netip does: dotted quads, no leading zeros', () => {
   const cases: [string, number | undefined][] = [
@@ -29,4 +29,11 @@ test('CIDRs: network address, size, membership, well-known Service addresses', (
   assert.equal(clusterDNSIP(), '10.43.0.10');
   assert.equal(clusterDNSIP('10.96.0.0/12'), '10.96.0.10');
   assert.throws(() => nthAddress('10.0.0.0/30', 4), /no address number 4/);
+});
+
+test('node port ranges as kube-apiserver writes them', () => {
+  assert.deepEqual(parseNodePortRange('30000-32767'), { base: 30000, size: 2768 });
+  assert.deepEqual(parseNodePortRange('31000'), { base: 31000, size: 1 });
+  assert.equal(formatNodePortRange(DEFAULT_SERVICE_RANGES.nodePorts), '30000-32767');
+  for (const bad of ['', '0-10', '32767-30000', '30000-70000', 'a-b']) assert.throws(() => parseNodePortRange(bad), IPv4Error, bad);
 });

@@ -78,3 +78,27 @@ export function kubernetesServiceIP(serviceCidr = DEFAULT_SERVICE_CIDR): string 
 export function clusterDNSIP(serviceCidr = DEFAULT_SERVICE_CIDR): string {
   return nthAddress(serviceCidr, 10);
 }
+
+/** The ranges the API server allocates Service addresses and node ports from. */
+export interface ServiceRanges {
+  /** kube-apiserver's --service-cluster-ip-range (one IPv4 CIDR). */
+  serviceCidr: string;
+  /** kube-apiserver's --service-node-port-range: `size` ports from `base`. */
+  nodePorts: { base: number; size: number };
+}
+
+export const DEFAULT_SERVICE_RANGES: ServiceRanges = { serviceCidr: DEFAULT_SERVICE_CIDR, nodePorts: DEFAULT_NODE_PORT_RANGE };
+
+/** Parses `--service-node-port-range` as kube-apiserver writes it (`30000-32767`, both ends included; or one port). */
+export function parseNodePortRange(s: string): { base: number; size: number } {
+  const m = /^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$/.exec(s);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(lo >= 1 && hi <= 65535 && lo <= hi)) throw new IPv4Error(`invalid port range ${JSON.stringify(s)}: want LOW-HIGH within 1-65535`);
+  return { base: lo, size: hi - lo + 1 };
+}
+
+/** `30000-32767`, as kube-apiserver prints a node port range in its messages. */
+export function formatNodePortRange(r: { base: number; size: number }): string {
+  return `${r.base}-${r.base + r.size - 1}`;
+}

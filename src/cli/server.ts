@@ -2,6 +2,7 @@ import type { Command } from './main.ts';
 import { startServer } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
+import { DEFAULT_SERVICE_RANGES, parseIPv4Cidr, parseNodePortRange, type ServiceRanges } from '../api/network.ts';
 
 export const serverCommand: Command = {
   summary: 'run the control plane (API server on the embedded store)',
@@ -10,11 +11,20 @@ export const serverCommand: Command = {
     listen: { type: 'string' },
     store: { type: 'string' },
     'event-ttl': { type: 'string' },
+    'service-cidr': { type: 'string' },
+    'service-node-port-range': { type: 'string' },
     'advertise-address': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
-    const server = await startServer({ dataDir, listen: values.listen as string | undefined, store: values.store as string | undefined, eventTTLMs: eventTTLOption(values), advertiseAddress: values['advertise-address'] as string | undefined });
+    const server = await startServer({
+      dataDir,
+      listen: values.listen as string | undefined,
+      store: values.store as string | undefined,
+      eventTTLMs: eventTTLOption(values),
+      serviceRanges: serviceRangesOption(values),
+      advertiseAddress: values['advertise-address'] as string | undefined,
+    });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);
     console.log(`kubeconfig: ${cp.kubeconfigPath}`);
@@ -30,6 +40,24 @@ export const serverCommand: Command = {
 export function eventTTLOption(values: Record<string, unknown>): number | undefined {
   const ttl = values['event-ttl'] as string | undefined;
   return ttl === undefined ? undefined : parseDurationMs(ttl, '--event-ttl');
+}
+
+/** `--service-cidr` (k3s' name for --service-cluster-ip-range) and `--service-node-port-range`. */
+export function serviceRangesOption(values: Record<string, unknown>): ServiceRanges | undefined {
+  const cidr = values['service-cidr'] as string | undefined;
+  const ports = values['service-node-port-range'] as string | undefined;
+  if (cidr === undefined && ports === undefined) return undefined;
+  if (cidr !== undefined) {
+    const c = parseIPv4Cidr(cidr);
+    // The DNS Service takes the tenth address: /28 is the smallest range holding it. kube-apiserver
+    // refuses IPv4 ranges larger than /12.
+    if (c.prefix > 28) throw new Error(`--service-cidr ${cidr}: the range must be /28 or larger (the cluster DNS takes its tenth address)`);
+    if (c.prefix < 12) throw new Error(`--service-cidr ${cidr}: specified --service-cluster-ip-range is too large; for 32-bit addresses, the mask must be >= 12`);
+  }
+  return {
+    serviceCidr: cidr ?? DEFAULT_SERVICE_RANGES.serviceCidr,
+    nodePorts: ports !== undefined ? parseNodePortRange(ports) : DEFAULT_SERVICE_RANGES.nodePorts,
+  };
 }
 
 export function waitForSignal(): Promise<NodeJS.Signals> {

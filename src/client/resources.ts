@@ -16,6 +16,7 @@ export const PriorityClasses: ResourceRef = { apiVersion: 'scheduling.k8s.io/v1'
 export const ConfigMaps: ResourceRef = { apiVersion: 'v1', resource: 'configmaps' };
 export const Secrets: ResourceRef = { apiVersion: 'v1', resource: 'secrets' };
 export const ServiceAccounts: ResourceRef = { apiVersion: 'v1', resource: 'serviceaccounts' };
+export const Services: ResourceRef = { apiVersion: 'v1', resource: 'services' };
 export const Leases: ResourceRef = { apiVersion: 'coordination.k8s.io/v1', resource: 'leases' };
 export const CustomResourceDefinitions: ResourceRef = { apiVersion: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions' };
 export const EventsV1: ResourceRef = { apiVersion: 'events.k8s.io/v1', resource: 'events' };

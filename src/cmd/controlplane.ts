@@ -23,6 +23,10 @@ import { EventTTL } from '../registry/event-ttl.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { LeaseEndpointReconciler } from '../apiserver/endpointreconciler.ts';
 import { isGlobalUnicast } from '../apiserver/connect/proxy.ts';
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
+import type { Service } from '../api/types.ts';
+import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
+import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -41,6 +45,8 @@ export interface ControlPlaneOptions {
    * host's first one (as kube-apiserver picks its default interface); false writes no endpoints.
    */
   advertiseAddress?: string | false;
+  /** Service ClusterIP and node port ranges (default 10.43.0.0/16 and 30000-32767, as k3s). */
+  serviceRanges?: ServiceRanges;
 }
 
 /** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
@@ -81,8 +87,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const backend: Backend = await openBackend(opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`);
   // Kubernetes compacts every 5 minutes to the revision seen at the previous pass.
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
-  const registry = new Registry(backend, { clock });
+  const serviceRanges = opts.serviceRanges ?? DEFAULT_SERVICE_RANGES;
+  const registry = new Registry(backend, { clock, serviceRanges });
   await registry.bootstrap();
+  // The Service allocators' claims are checked against the stored Services before the first write.
+  const services = registry.store('services');
+  const serviceRepair = new ServiceClaimRepair(backend, serviceRanges, { clock, listServices: async () => (await services.list({})).items as Service[] });
+  await serviceRepair.start();
   // Custom resources of established CRDs are served from the first request on.
   const crds = new CustomResourceDefinitionController(registry, { clock });
   await crds.start();
@@ -130,6 +141,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
   setImmediate(prepareOpenAPI);
   const actual = (server.address() as AddressInfo).port;
+  // default/kubernetes points at the port actually bound, known only now.
+  const boot = await ensureBootstrapServices(services, serviceRanges, actual);
+  for (const f of boot.failed) console.error(`tinykube: could not create Service ${f.service}: ${f.reason}`);
+  const kubernetesService = new KubernetesServiceReconciler(services, serviceRanges, actual, clock);
+  kubernetesService.start();
   const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const url = serverUrl(clientHost, actual);
   const kubeconfigPath = await writeAdminKubeconfig(pki, url);
@@ -154,6 +170,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       closed = true;
       await endpoints?.stop();
       crds.stop();
+      serviceRepair.stop();
+      kubernetesService.stop();
       eventTTL.stop();
       compactor.stop();
       api.close();

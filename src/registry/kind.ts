@@ -13,7 +13,9 @@ import type { KubeObject } from '../api/types.ts';
 import type { JSONSchemaProps } from '../api/apiextensions/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { TablePrinter } from './printing/types.ts';
-import type { DeletionPolicy, Store } from './store.ts';
+import type { Backend } from '../storage/backend.ts';
+import type { ServiceRanges } from '../api/network.ts';
+import type { DeletionPolicy, Store, WriteHooks } from './store.ts';
 import type { ResourceInfo, Strategy, SubresourceStrategy } from './strategy.ts';
 
 export interface GroupVersionKind {
@@ -169,6 +171,15 @@ export interface KindSpec<T extends object> {
    * answers 201 with what this returns for the request's user.
    */
   compute?(obj: T, ctx: { user: RequestUser }): T;
+  /** Work beside the stored object (Services' address and port claims), built once per store. */
+  writeHooks?(env: WriteHookEnv): WriteHooks;
+}
+
+/** What a kind's write hooks are built with: the API server's storage, clock and configured ranges. */
+export interface WriteHookEnv {
+  backend: Backend;
+  clock: Clock;
+  serviceRanges: ServiceRanges;
 }
 
 /**
@@ -220,6 +231,7 @@ export interface KindDefinition {
   readonly normalize?: (obj: KubeObject) => void;
   readonly storage?: SharedStorage<KubeObject>;
   readonly compute?: (obj: KubeObject, ctx: { user: RequestUser }) => KubeObject;
+  readonly writeHooks?: (env: WriteHookEnv) => WriteHooks;
 }
 
 export const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -262,6 +274,7 @@ export function defineKind<T extends object>(spec: KindSpec<T>): KindDefinition 
     normalize: erased.normalize?.bind(erased),
     storage: erased.storage,
     compute: erased.compute?.bind(erased),
+    writeHooks: erased.writeHooks?.bind(erased),
   };
 }
 

@@ -9,6 +9,7 @@ import { nodes } from './core/nodes/kind.ts';
 import { pods } from './core/pods/kind.ts';
 import { secrets } from './core/secrets/kind.ts';
 import { serviceAccounts } from './core/serviceaccounts/kind.ts';
+import { services } from './core/services/kind.ts';
 import { eventsV1 } from './events/events/kind.ts';
 import { leases } from './coordination/leases/kind.ts';
 import { priorityClasses } from './scheduling/priorityclasses/kind.ts';
@@ -31,7 +32,7 @@ import { endpointSlices } from './discovery/endpointslices/kind.ts';
 // Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
 // apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
-  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, replicationControllers, podTemplates, persistentVolumeClaims, endpoints,
+  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumeClaims, endpoints,
   deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
   eventsV1,
   selfSubjectReviews,

@@ -12,6 +12,7 @@ import { Store } from './store.ts';
 import type { KindDefinition } from './kind.ts';
 import type { ResourceInfo } from './strategy.ts';
 import { builtinKinds } from './kinds.ts';
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
 
 export const bootstrapNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -23,11 +24,14 @@ export class Registry {
   readonly #listeners = new Set<() => void>();
   readonly clock: Clock;
   readonly backend: Backend;
+  /** Where Service ClusterIPs and node ports come from (kube-apiserver's --service-cluster-ip-range, --service-node-port-range). */
+  readonly serviceRanges: ServiceRanges;
   #generation = 0;
 
-  constructor(backend: Backend, opts: { clock?: Clock; kinds?: readonly KindDefinition[] } = {}) {
+  constructor(backend: Backend, opts: { clock?: Clock; kinds?: readonly KindDefinition[]; serviceRanges?: ServiceRanges } = {}) {
     this.backend = backend;
     this.clock = opts.clock ?? realClock;
+    this.serviceRanges = opts.serviceRanges ?? DEFAULT_SERVICE_RANGES;
     for (const kind of opts.kinds ?? builtinKinds) this.#add(kind);
   }
 
@@ -86,7 +90,8 @@ export class Registry {
   }
 
   #add(kind: KindDefinition): void {
-    const store = new Store(this.backend, kind, { clock: this.clock });
+    const hooks = kind.writeHooks?.({ backend: this.backend, clock: this.clock, serviceRanges: this.serviceRanges });
+    const store = new Store(this.backend, kind, { clock: this.clock, hooks });
     this.#stores.set(`${kind.info.group}/${kind.info.version}/${kind.info.resource}`, store);
     const key = `${kind.info.group}/${kind.info.resource}`;
     this.#byResource.set(key, [...(this.#byResource.get(key) ?? []), store]);

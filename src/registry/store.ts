@@ -119,6 +119,26 @@ export interface DeletionPolicy {
   onDeleting?(obj: KubeObject): void;
 }
 
+/**
+ * A kind's work beside its stored object, for kinds that hold something outside it (Services: their
+ * ClusterIPs and node ports, claimed by keys of their own, as kube-apiserver's service REST does in its
+ * BeginCreate, BeginUpdate and AfterDelete hooks). The store calls begin* once the object passed
+ * validation and admission, once per attempt (a retried update begins again), and ends every begun
+ * transaction exactly once: commit after the write is stored, revert when it fails or is a dry run.
+ * begin* may change the object (it fills in what it allocated) and throws a StatusError to refuse it.
+ */
+export interface WriteHooks {
+  beginCreate?(obj: KubeObject, dryRun: boolean): Promise<WriteTransaction>;
+  beginUpdate?(obj: KubeObject, old: KubeObject, dryRun: boolean): Promise<WriteTransaction>;
+  /** After the object left storage; failures are the hook's to report (a repair pass catches up). */
+  afterDelete?(obj: KubeObject): Promise<void>;
+}
+
+export interface WriteTransaction {
+  commit(): Promise<void>;
+  revert(): Promise<void>;
+}
+
 const maxRetries = 16;
 
 /** A storage event decoded once for all its watchers; `prev` only once a watcher needs it (undefined = not yet). */
@@ -158,9 +178,11 @@ export class Store {
   readonly #apiVersion: string;
   /** Set when the kind is stored in another version than it is served in. */
   readonly #storageApiVersion: string | undefined;
+  readonly #hooks: WriteHooks | undefined;
 
-  constructor(backend: Backend, kind: KindDefinition, opts: { clock?: Clock } = {}) {
+  constructor(backend: Backend, kind: KindDefinition, opts: { clock?: Clock; hooks?: WriteHooks } = {}) {
     this.#backend = backend;
+    this.#hooks = opts.hooks;
     this.kind = kind;
     this.strategy = kind.strategy;
     this.info = kind.info;
@@ -406,6 +428,28 @@ export class Store {
     // finalizers and owner references.
     this.#check(obj, validateObjectMeta(meta, { namespaced: this.info.namespaced, nameFn: validatePathSegmentName, kubeFinalizers: false }));
     if (opts.admission?.validate) await opts.admission.validate(obj, undefined);
+    if (!this.#hooks?.beginCreate) return this.#createStored(namespace, obj, opts, true);
+    // What the hooks claim names the object, so a generated name that collides is replaced here,
+    // with fresh claims, rather than under them.
+    const pristine = meta.generateName ? structuredClone(obj) : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const txn = await this.#hooks.beginCreate(obj, opts.dryRun === true);
+      try {
+        const out = await this.#createStored(namespace, obj, opts, false);
+        await (opts.dryRun ? txn.revert() : txn.commit());
+        return out;
+      } catch (err) {
+        await txn.revert();
+        if (!(err instanceof StatusError && err.code === 409 && pristine && attempt < 5)) throw err;
+        // Again from the object as it was before the hooks filled it in, under a new name.
+        obj = structuredClone(pristine);
+        obj.metadata!.name = pristine.metadata!.generateName + randomSuffix();
+      }
+    }
+  }
+
+  async #createStored(namespace: string | undefined, obj: KubeObject, opts: WriteOptions, rename: boolean): Promise<KubeObject> {
+    const meta = obj.metadata!;
     if (opts.dryRun) return obj;
     const name = meta.name!;
     const stored = this.#encode(obj);
@@ -415,7 +459,7 @@ export class Store {
       return obj;
     } catch (err) {
       if (err instanceof KeyExistsError) {
-        if (meta.generateName) {
+        if (meta.generateName && rename) {
           // A generated name collided: try a few fresh suffixes before answering AlreadyExists.
           for (let i = 0; i < 5; i++) {
             meta.name = meta.generateName + randomSuffix();
@@ -494,32 +538,65 @@ export class Store {
       this.#check(next, validateObjectMetaUpdate(next.metadata, old.metadata, { kubeFinalizers: false })); // rest.BeforeUpdate
       if (sameObject(next, old)) return this.#decode(kv); // no-op writes keep the resourceVersion, as in Kubernetes
       if (opts.admission?.validate) await opts.admission.validate(next, old);
-      // A scale write changes the desired state as much as a spec update does.
-      if ((!opts.subresource || opts.subresource === 'scale') && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
-      // An object being deleted whose last finalizer is removed goes away now.
-      // (Only for deletions held by finalizers, whose grace period is 0: a gracefully terminating pod is
-      // removed by its node's DELETE, not by an update.)
-      if (meta.deletionTimestamp && meta.deletionGracePeriodSeconds === 0 && (meta.finalizers?.length ?? 0) === 0 && !(this.#deletion?.holds?.(next) ?? false)) {
-        if (opts.dryRun) return next;
-        try {
-          const gone = await this.#backend.delete(key, kv.modRevision);
-          const out = this.#decode(gone);
-          return out;
-        } catch (err) {
-          if (err instanceof RevisionMismatchError && attempt < maxRetries) continue;
-          throw mapStorageError(err, this.qualifiedResource, name);
-        }
-      }
-      if (opts.dryRun) return next;
+      const txn = opts.subresource || !this.#hooks?.beginUpdate ? undefined : await this.#hooks.beginUpdate(next, old, opts.dryRun === true);
+      let written: { obj: KubeObject; retry: boolean; deleted: boolean };
       try {
-        const res = await this.#backend.update(key, this.#encode(next), kv.modRevision);
-        meta.resourceVersion = String(res.modRevision);
-        return next;
+        written = await this.#writeUpdate(key, kv, next, old, meta, opts, attempt);
       } catch (err) {
-        if (err instanceof RevisionMismatchError && opts.retryConflicts !== false && attempt < maxRetries) continue;
-        if (err instanceof RevisionMismatchError) throw conflict(this.qualifiedResource, name);
+        if (txn) await txn.revert();
+        throw err;
+      }
+      if (txn) await (written.retry || opts.dryRun ? txn.revert() : txn.commit());
+      if (written.retry) continue;
+      if (written.deleted && !opts.dryRun) await this.#afterDelete(written.obj);
+      return written.obj;
+    }
+  }
+
+  /** The storage write of one guaranteedUpdate attempt; `retry` when the revision moved and the attempt should run again. */
+  async #writeUpdate(
+    key: string,
+    kv: KeyValue,
+    next: KubeObject,
+    old: KubeObject,
+    meta: ObjectMeta,
+    opts: WriteOptions & { subresource?: string; retryConflicts?: boolean },
+    attempt: number,
+  ): Promise<{ obj: KubeObject; retry: boolean; deleted: boolean }> {
+    const name = meta.name!;
+    // A scale write changes the desired state as much as a spec update does.
+    if ((!opts.subresource || opts.subresource === 'scale') && specChanged(next, old)) meta.generation = (old.metadata!.generation ?? 1) + 1;
+    // An object being deleted whose last finalizer is removed goes away now.
+    // (Only for deletions held by finalizers, whose grace period is 0: a gracefully terminating pod is
+    // removed by its node's DELETE, not by an update.)
+    if (meta.deletionTimestamp && meta.deletionGracePeriodSeconds === 0 && (meta.finalizers?.length ?? 0) === 0 && !(this.#deletion?.holds?.(next) ?? false)) {
+      if (opts.dryRun) return { obj: next, retry: false, deleted: true };
+      try {
+        const gone = await this.#backend.delete(key, kv.modRevision);
+        return { obj: this.#decode(gone), retry: false, deleted: true };
+      } catch (err) {
+        if (err instanceof RevisionMismatchError && attempt < maxRetries) return { obj: next, retry: true, deleted: false };
         throw mapStorageError(err, this.qualifiedResource, name);
       }
+    }
+    if (opts.dryRun) return { obj: next, retry: false, deleted: false };
+    try {
+      const res = await this.#backend.update(key, this.#encode(next), kv.modRevision);
+      meta.resourceVersion = String(res.modRevision);
+      return { obj: next, retry: false, deleted: false };
+    } catch (err) {
+      if (err instanceof RevisionMismatchError && opts.retryConflicts !== false && attempt < maxRetries) return { obj: next, retry: true, deleted: false };
+      if (err instanceof RevisionMismatchError) throw conflict(this.qualifiedResource, name);
+      throw mapStorageError(err, this.qualifiedResource, name);
+    }
+  }
+
+  async #afterDelete(obj: KubeObject): Promise<void> {
+    if (!this.#hooks?.afterDelete) return;
+    try {
+      await this.#hooks.afterDelete(obj);
+    } catch (err) {
+      console.error(`tinykube: after deleting ${this.qualifiedResource} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -569,6 +646,7 @@ export class Store {
       try {
         const gone = await this.#backend.delete(key, kv.modRevision);
         const out = this.#decode(gone);
+        await this.#afterDelete(out);
         return { object: out, deleted: true };
       } catch (err) {
         if (err instanceof RevisionMismatchError && attempt < maxRetries) continue;

@@ -239,7 +239,7 @@ function kindOf(v: unknown): 'null' | 'array' | 'object' | 'string' | 'number' |
 // Fields whose Go types take several JSON shapes: quantities (string or number) and IntOrString.
 function flexibleScalar(path: (string | number)[]): boolean {
   const p = path.join('.');
-  return /resources\.(requests|limits)\.|sizeLimit|\.port$/.test(p);
+  return /resources\.(requests|limits)\.|sizeLimit|\.port$|\.targetPort$/.test(p);
 }
 
 /** Values that put the wrong JSON type where `original` belongs, with whether Go's decoder must refuse them. */
@@ -255,7 +255,8 @@ function wrongTypes(original: unknown, path: (string | number)[]): { value: unkn
     { value: true, reject: k !== 'boolean' },
     { value: { nested: { x: 1 } }, reject: true },
     { value: ['a', 1, null], reject: true },
-    { value: '\u0000\uffff\ud83d\ude00', reject: k !== 'string' },
+    // Any JSON string decodes into an IntOrString (a Service's targetPort): only validation refuses it.
+    { value: '\u0000\uffff\ud83d\ude00', reject: k !== 'string' && !/\.targetPort$/.test(path.join('.')) },
   ];
   return candidates.filter((c) => kindOf(c.value) !== k || k === 'number');
 }

@@ -18,6 +18,7 @@ export const kindExamples: Record<string, (name: string) => KubeObject> = {
   'configmaps.': (name) => ({ metadata: { name }, data: { a: '1' } }),
   'secrets.': (name) => ({ metadata: { name }, data: { a: 'MQ==' } }),
   'serviceaccounts.': (name) => ({ metadata: { name } }),
+  'services.': (name) => ({ metadata: { name }, spec: { selector: { app: 'kinds' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }),
   'leases.coordination.k8s.io': (name) => ({ metadata: { name }, spec: { holderIdentity: 'someone' } }),
   'priorityclasses.scheduling.k8s.io': (name) => ({ metadata: { name }, value: 10 }),
   'replicasets.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),

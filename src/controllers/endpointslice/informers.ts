@@ -6,11 +6,8 @@ import type { EndpointSlice, Service } from '../../api/types.ts';
 import type { HasMetadata } from '../../client/client.ts';
 import type { Informer } from '../../client/informer.ts';
 import { listWatch } from '../../client/informer.ts';
-import { EndpointSlices, type ResourceRef } from '../../client/resources.ts';
+import { EndpointSlices, Services } from '../../client/resources.ts';
 import type { SharedInformers } from '../informers.ts';
-
-/** core/v1 Services, which the controllers read. */
-export const ServicesRef: ResourceRef = { apiVersion: 'v1', resource: 'services' };
 
 export const SERVICE_BY_NAMESPACE = 'namespace';
 /** Slice index: `<namespace>/<kubernetes.io/service-name>` (none for slices without the label). */
@@ -20,7 +17,7 @@ export type Svc = Service & HasMetadata;
 export type Slice = EndpointSlice & HasMetadata;
 
 export function servicesInformer(informers: SharedInformers): Informer<Svc> {
-  return informers.custom<Svc>('endpoints:services', () => listWatch<Svc>(informers.client, ServicesRef), { [SERVICE_BY_NAMESPACE]: (s) => [s.metadata?.namespace ?? ''] });
+  return informers.custom<Svc>('endpoints:services', () => listWatch<Svc>(informers.client, Services), { [SERVICE_BY_NAMESPACE]: (s) => [s.metadata?.namespace ?? ''] });
 }
 
 export function slicesInformer(informers: SharedInformers): Informer<Slice> {
