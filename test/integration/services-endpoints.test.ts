@@ -71,6 +71,12 @@ test('a Deployment behind a Service: slices and Endpoints follow readiness, scal
     assert.deepEqual(ep.subsets![0]!.addresses!.map((a) => a.ip), podIPs);
     assert.deepEqual(ep.subsets![0]!.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
 
+    // The API server lists itself behind the `kubernetes` Service, which the controllers leave alone.
+    const apiEp = (await eps.until((all) => all.some((e) => e.metadata?.name === 'kubernetes'), 'the kubernetes Endpoints')).find((e) => e.metadata?.name === 'kubernetes')!;
+    assert.deepEqual(apiEp.subsets?.[0]?.ports, [{ name: 'https', port: c.server.controlPlane.port, protocol: 'TCP' }]);
+    assert.equal(apiEp.subsets?.[0]?.addresses?.length, 1);
+    assert.equal(slices.items().find((s) => s.metadata?.name === 'kubernetes')?.endpoints[0]?.addresses[0], apiEp.subsets?.[0]?.addresses?.[0]?.ip);
+
     // The real kubectl's tables, exactly (the Service's labels are on both, which leaves out `kubernetes`).
     const table = await c.kubectl(['get', 'ep,endpointslices', '-o', 'wide', '-l', 'tier=front']);
     assert.equal(table.code, 0, table.stderr);
