@@ -29,7 +29,12 @@ export const endpointSlices = defineKind<EndpointSlice>({
     defaults: defaultEndpointSlice,
     prepareForCreate: (s) => dropTopology(s),
     validate: validateEndpointSlice,
-    prepareForUpdate: (s, old) => dropTopology(s, old),
+    prepareForUpdate: (s, old) => {
+      dropTopology(s, old);
+      // endpointSliceStrategy.PrepareForUpdate: a label change is a new generation too (the store
+      // counts the other fields), so the EndpointSlice controller's tracker sees it as news.
+      if (!semanticDeepEqual(s.metadata?.labels ?? {}, old.metadata?.labels ?? {})) s.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
+    },
     validateUpdate: validateEndpointSliceUpdate,
   },
   printer: endpointSlicePrinter,
