@@ -17,6 +17,8 @@ export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 /** Set on a Service to keep the EndpointSlice controller and the proxy off it (a value is the owner). */
 export const LABEL_SERVICE_PROXY_NAME = 'service.kubernetes.io/service-proxy-name';
+/** The service-proxy-name of `kube-system/kube-dns`: each node's DNS serves its address itself. */
+export const NODE_DNS_PROXY_NAME = 'tinykube-node-dns';
 export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
 
 export class IPv4Error extends Error {

@@ -23,8 +23,8 @@ test('bootstrap Services: made once, the kubernetes port follows the API server,
     assert.deepEqual(k.spec?.ports, [{ name: 'https', protocol: 'TCP', port: 443, targetPort: 6443 }]);
     const dns = (await store.get('kube-system', 'kube-dns')) as Service;
     assert.equal(dns.spec?.clusterIP, '10.96.0.10');
-    assert.deepEqual(dns.spec?.ports?.map((p) => `${p.name} ${p.port}/${p.protocol}`), ['dns 53/UDP', 'dns-tcp 53/TCP', 'metrics 9153/TCP']);
-    assert.deepEqual(dns.metadata?.labels, { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' });
+    assert.deepEqual(dns.spec?.ports?.map((p) => `${p.name} ${p.port}/${p.protocol}`), ['dns 53/UDP', 'dns-tcp 53/TCP']);
+    assert.deepEqual(dns.metadata?.labels, { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS', 'service.kubernetes.io/service-proxy-name': 'tinykube-node-dns' });
 
     // A restart on the same port changes nothing; on another port it corrects the target.
     assert.deepEqual(await ensureBootstrapServices(store, ranges, 6443), { changed: [], failed: [] });

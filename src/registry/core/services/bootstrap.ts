@@ -4,7 +4,7 @@
 // Their endpoints are not made here: the endpoints controller and the node agents publish them.
 
 import type { KubeObject, Service } from '../../../api/types.ts';
-import { clusterDNSIP, kubernetesServiceIP, type ServiceRanges } from '../../../api/network.ts';
+import { clusterDNSIP, kubernetesServiceIP, LABEL_SERVICE_PROXY_NAME, NODE_DNS_PROXY_NAME, type ServiceRanges } from '../../../api/network.ts';
 import { StatusError } from '../../../util/status.ts';
 import type { Store } from '../../store.ts';
 import type { Clock, Timer } from '../../../util/clock.ts';
@@ -42,8 +42,9 @@ export function kubeDNSService(ranges: ServiceRanges): Service {
     metadata: {
       name: 'kube-dns',
       namespace: 'kube-system',
-      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
-      annotations: { 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' },
+      // Served by each node's own DNS on this address (src/dns/node-address.ts), not through endpoints:
+      // the service-proxy-name label keeps the node proxy and the EndpointSlice controller off it.
+      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS', [LABEL_SERVICE_PROXY_NAME]: NODE_DNS_PROXY_NAME },
     },
     spec: {
       type: 'ClusterIP',
@@ -53,7 +54,6 @@ export function kubeDNSService(ranges: ServiceRanges): Service {
       ports: [
         { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
         { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
-        { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
       ],
     },
   };

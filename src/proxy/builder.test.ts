@@ -1,0 +1,176 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { EndpointSlice, Service } from '../api/types.ts';
+import { LABEL_SERVICE_PROXY_NAME } from '../api/network.ts';
+import { buildModel, buildServicePart } from './builder.ts';
+import { slice, svc } from './fixtures.ts';
+import type { NodeFacts, ServicePart } from './model.ts';
+
+const node: NodeFacts = { name: 'node-a', addresses: ['10.0.0.1'], podCIDR: '10.244.0.0/24' };
+const W = 'default/web/tcp/http';
+const ep = (ip: string, port = 8080): string => `endpoint-${W}__${ip}/${port}`;
+
+function part(s: Service, slices: EndpointSlice[] = []): ServicePart {
+  const p = buildServicePart(s, slices, node);
+  assert.ok(p, 'service is proxied');
+  return p;
+}
+
+function chains(p: ServicePart): Record<string, readonly string[]> {
+  return Object.fromEntries(p.chains);
+}
+
+test('a ClusterIP with two ready endpoints: one service chain, hairpin for the local one, a random cascade of DNATs', () => {
+  const p = part(svc('web', '10.43.0.10'), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
+  assert.deepEqual(chains(p), {
+    [`service-${W}`]: [
+      'ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
+      'ip saddr 10.244.0.5 jump mark-for-masquerade',
+      'numgen random mod 2 0 meta l4proto tcp dnat to 10.244.0.5:8080',
+      'meta l4proto tcp dnat to 10.244.1.6:8080',
+    ],
+  });
+  assert.deepEqual(p.elements, [
+    { set: 'cluster-ips', key: '10.43.0.10' },
+    { set: 'service-ips', key: '10.43.0.10 . tcp . 80', value: `goto service-${W}` },
+  ]);
+  assert.equal(p.sets.size, 0);
+});
+
+test('the cascade picks each of N endpoints with probability 1/N', () => {
+  const p = part(svc('web', '10.43.0.10'), [slice('web', [1, 2, 3, 4].map((i) => ({ ip: `10.244.1.${i}`, node: 'node-b' })))]);
+  const rules = p.chains.get(`service-${W}`)!.slice(1);
+  assert.deepEqual(rules.map((r) => /^numgen random mod (\d) 0 /.exec(r)?.[1] ?? 'last'), ['4', '3', '2', 'last']);
+  // P(i) = 1/(N-i) × Π_{j<i} (1 - 1/(N-j)) = 1/N
+  let rest = 1;
+  for (const k of [4, 3, 2, 1]) {
+    assert.ok(Math.abs(rest / k - 1 / 4) < 1e-12);
+    rest *= 1 - 1 / k;
+  }
+});
+
+test('which endpoints receive traffic and what happens when none may', async (t) => {
+  const cases: Array<{
+    name: string;
+    service: Service;
+    endpoints: Parameters<typeof slice>[1];
+    /** The ClusterIP's entry: [map, verdict]. */
+    clusterIP: [string, string];
+    /** Endpoint IPs the internal chain spreads over. */
+    targets?: string[];
+  }> = [
+    { name: 'no endpoints: reject at once', service: svc('web', '10.43.0.10'), endpoints: [], clusterIP: ['no-endpoint-services', 'goto reject-chain'] },
+    { name: 'not-ready endpoints are left out', service: svc('web', '10.43.0.10'), endpoints: ['10.244.0.5', { ip: '10.244.0.6', ready: false }], clusterIP: ['service-ips', `goto service-${W}`], targets: ['10.244.0.5'] },
+    {
+      name: 'none ready: serving terminating ones still take traffic',
+      service: svc('web', '10.43.0.10'),
+      endpoints: [{ ip: '10.244.0.5', ready: false, serving: true, terminating: true }, { ip: '10.244.0.6', ready: false, serving: false }],
+      clusterIP: ['service-ips', `goto service-${W}`],
+      targets: ['10.244.0.5'],
+    },
+    { name: 'only unready, not serving: reject', service: svc('web', '10.43.0.10'), endpoints: [{ ip: '10.244.0.6', ready: false, serving: false }], clusterIP: ['no-endpoint-services', 'goto reject-chain'] },
+    {
+      name: 'internalTrafficPolicy Local: only this node\'s endpoints',
+      service: svc('web', '10.43.0.10', { internalTrafficPolicy: 'Local' }),
+      endpoints: ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }],
+      clusterIP: ['service-ips', `goto local-${W}`],
+      targets: ['10.244.0.5'],
+    },
+    {
+      name: 'internalTrafficPolicy Local, endpoints only elsewhere: drop (not reject)',
+      service: svc('web', '10.43.0.10', { internalTrafficPolicy: 'Local' }),
+      endpoints: [{ ip: '10.244.1.6', node: 'node-b' }],
+      clusterIP: ['no-endpoint-services', 'drop'],
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const p = part(c.service, [slice('web', c.endpoints)]);
+      const e = p.elements.find((x) => x.key === '10.43.0.10 . tcp . 80');
+      assert.deepEqual([e?.set, e?.value], c.clusterIP);
+      const dnat = [...p.chains.values()].flat().map((r) => /dnat to ([\d.]+):/.exec(r)?.[1]).filter((x) => x !== undefined).sort();
+      assert.deepEqual(dnat, c.targets ?? []);
+    });
+  }
+});
+
+test('NodePort with Cluster policy: a nodeports entry to an external chain that masquerades off-node sources', () => {
+  const p = part(svc('web', '10.43.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] }), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
+  assert.deepEqual(p.chains.get(`external-${W}`), ['ip saddr != 10.244.0.0/24 jump mark-for-masquerade', `goto service-${W}`]);
+  assert.deepEqual(p.elements.filter((e) => e.set === 'service-nodeports'), [{ set: 'service-nodeports', key: 'tcp . 30080', value: `goto external-${W}` }]);
+});
+
+test('NodePort without endpoints: the nodeport is refused too', () => {
+  const p = part(svc('web', '10.43.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] }));
+  assert.deepEqual(p.elements.filter((e) => e.set.startsWith('no-endpoint')).map((e) => [e.set, e.key, e.value]), [
+    ['no-endpoint-services', '10.43.0.10 . tcp . 80', 'goto reject-chain'],
+    ['no-endpoint-nodeports', 'tcp . 30080', 'goto reject-chain'],
+  ]);
+  assert.equal(p.chains.size, 0);
+});
+
+test('LoadBalancer: ingress IPs (not ipMode Proxy) and external IPs go to the external chain', () => {
+  const s = svc('web', '10.43.0.10', { type: 'LoadBalancer', externalIPs: ['10.9.9.9'], ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] });
+  s.status = { loadBalancer: { ingress: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', ipMode: 'Proxy' }, { hostname: 'lb.example' }] } };
+  const p = part(s, [slice('web', ['10.244.0.5'])]);
+  assert.deepEqual(p.elements.filter((e) => e.set === 'service-ips').map((e) => [e.key, e.value]), [
+    ['10.43.0.10 . tcp . 80', `goto service-${W}`],
+    ['10.9.9.9 . tcp . 80', `goto external-${W}`],
+    ['10.0.0.1 . tcp . 80', `goto external-${W}`],
+  ]);
+});
+
+test('externalTrafficPolicy Local: external traffic to local endpoints only, source kept; node and pods still reach all', () => {
+  const spec = { type: 'NodePort' as const, externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] };
+  const p = part(svc('web', '10.43.0.10', spec), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
+  assert.deepEqual(p.chains.get(`external-${W}`), [
+    `ip saddr 10.244.0.0/24 goto service-${W}`,
+    'fib saddr type local jump mark-for-masquerade',
+    `fib saddr type local goto service-${W}`,
+    `goto local-${W}`,
+  ]);
+  assert.deepEqual(p.chains.get(`local-${W}`), ['ip saddr 10.244.0.5 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.244.0.5:8080']);
+  const elsewhere = part(svc('web', '10.43.0.10', spec), [slice('web', [{ ip: '10.244.1.6', node: 'node-b' }])]);
+  assert.deepEqual(elsewhere.elements.find((e) => e.set === 'no-endpoint-nodeports'), { set: 'no-endpoint-nodeports', key: 'tcp . 30080', value: 'drop' });
+  assert.equal(elsewhere.chains.has(`external-${W}`), false);
+});
+
+test('sessionAffinity ClientIP: a timed set per endpoint, looked up before the random spread and updated on the way', () => {
+  const p = part(svc('web', '10.43.0.10', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }), [slice('web', ['10.244.0.5', '10.244.1.6'])]);
+  const set = (ip: string): string => `affinity-60s-${W}__${ip}/8080`;
+  assert.deepEqual(Object.fromEntries(p.sets), {
+    [set('10.244.0.5')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
+    [set('10.244.1.6')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
+  });
+  assert.deepEqual(p.chains.get(`service-${W}`)!.slice(1), [
+    `ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`,
+    `ip saddr @${set('10.244.1.6')} goto ${ep('10.244.1.6')}`,
+    `numgen random mod 2 0 goto ${ep('10.244.0.5')}`,
+    `goto ${ep('10.244.1.6')}`,
+  ]);
+  assert.deepEqual(p.chains.get(ep('10.244.0.5')), ['ip saddr 10.244.0.5 jump mark-for-masquerade', `update @${set('10.244.0.5')} { ip saddr }`, 'meta l4proto tcp dnat to 10.244.0.5:8080']);
+});
+
+test('named ports match slice ports by name and protocol; UDP ports are recorded for conntrack cleanup', () => {
+  const s = svc('dns', '10.43.0.10', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] });
+  const p = part(s, [slice('dns', ['10.244.0.5'], [{ name: 'dns', port: 5353, protocol: 'UDP' }, { name: 'dns-tcp', port: 5354, protocol: 'TCP' }], 'dns-x')]);
+  assert.deepEqual(p.chains.get('service-default/dns/udp/dns')?.at(-1), 'meta l4proto udp dnat to 10.244.0.5:5353');
+  assert.deepEqual(p.chains.get('service-default/dns/tcp/dns-tcp')?.at(-1), 'meta l4proto tcp dnat to 10.244.0.5:5354');
+  assert.deepEqual(p.udp.get('default/dns/udp/dns'), { frontends: [{ ip: '10.43.0.10', port: 53 }], nodePort: undefined, endpoints: ['10.244.0.5'] });
+});
+
+test('services the proxy leaves alone', async (t) => {
+  const cases: Array<[string, Service]> = [
+    ['ExternalName', svc('x', '', { type: 'ExternalName', externalName: 'example.org' })],
+    ['headless', svc('x', 'None')],
+    ['another proxy\'s', { ...svc('x', '10.43.0.10'), metadata: { name: 'x', namespace: 'default', labels: { [LABEL_SERVICE_PROXY_NAME]: 'other' } } }],
+  ];
+  for (const [name, s] of cases) await t.test(name, () => assert.equal(buildServicePart(s, [], node), undefined));
+});
+
+test('buildModel joins slices to their Service by label and namespace', () => {
+  const m = buildModel([svc('web', '10.43.0.10'), svc('web', '10.43.0.11', {}, 'other')], [slice('web', ['10.244.0.5']), slice('web', ['10.244.0.9'], undefined, 'web-x', 'other')], node);
+  assert.deepEqual([...m.services.keys()], ['default/web', 'other/web']);
+  assert.match(m.services.get('other/web')!.chains.get('service-other/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.9:8080/);
+  assert.match(m.services.get('default/web')!.chains.get('service-default/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.5:8080/);
+});

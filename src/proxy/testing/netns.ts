@@ -1,0 +1,105 @@
+// A throwaway network lab for the proxy's integration test and bench: network namespaces this process
+// creates (names carry its pid), veth pairs made directly between them (never in the host's namespace),
+// small TCP servers and clients run inside them. cleanup() kills every process it started, by pid, and
+// deletes every namespace it made (which removes their links), whatever state a failed test left.
+// Test and bench only; needs root.
+
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export class NetnsLab {
+  readonly #tag: string;
+  readonly #namespaces: string[] = [];
+  readonly #procs: ChildProcess[] = [];
+
+  constructor(tag: string) {
+    this.#tag = `tk${tag}${process.pid}`;
+  }
+
+  /** Creates a namespace with loopback up; returns its name. */
+  async ns(short: string): Promise<string> {
+    const name = `${this.#tag}-${short}`;
+    await run('ip', ['netns', 'add', name]);
+    this.#namespaces.push(name);
+    await this.exec(name, ['ip', 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  /** Runs a command inside `ns` and returns its stdout; throws with its stderr on failure. */
+  async exec(ns: string, argv: readonly string[], input?: string): Promise<string> {
+    if (input === undefined) {
+      const { stdout } = await run('ip', ['netns', 'exec', ns, ...argv], { maxBuffer: 256 * 1024 * 1024 });
+      return stdout;
+    }
+    return new Promise((resolve, reject) => {
+      const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} in ${ns} exited ${code}: ${err}`))));
+      child.stdin.end(input);
+    });
+  }
+
+  /** A veth pair from `a` (interface `ifA`, address `addrA`) to `b`; both ends up. */
+  async veth(a: string, ifA: string, addrA: string | undefined, b: string, ifB: string, addrB: string | undefined): Promise<void> {
+    await run('ip', ['-n', a, 'link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', b]);
+    for (const [ns, dev, addr] of [[a, ifA, addrA], [b, ifB, addrB]] as const) {
+      if (addr) await run('ip', ['-n', ns, 'addr', 'add', addr, 'dev', dev]);
+      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+  }
+
+  /**
+   * Starts a TCP server in `ns` on `port` answering every connection with `<reply> <client address>`
+   * and a newline; resolves once it listens.
+   */
+  async tcpServer(ns: string, port: number, reply: string): Promise<ChildProcess> {
+    const script = `require('net').createServer((s) => { s.on('error', () => {}); s.end(${JSON.stringify(reply)} + ' ' + s.remoteAddress.replace(/^::ffff:/, '') + '\\n'); }).listen(${port}, () => console.log('listening'));`;
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.#procs.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes('listening') && resolve());
+      child.on('exit', (code) => reject(new Error(`server in ${ns} exited ${code}`)));
+    });
+    return child;
+  }
+
+  /**
+   * Makes `count` TCP connections from `ns` to `host:port`, one after another, each read to its end
+   * (or failing: `ERR:<code>`), and returns what each got, trimmed, with its duration in ms.
+   */
+  async connect(ns: string, host: string, port: number, count: number): Promise<Array<{ got: string; ms: number }>> {
+    const script = `
+      const net = require('net');
+      const one = () => new Promise((resolve) => {
+        const t0 = Date.now(); let data = '';
+        const s = net.connect({ host: ${JSON.stringify(host)}, port: ${port} });
+        s.setTimeout(3000, () => { s.destroy(); resolve({ got: 'ERR:TIMEOUT', ms: Date.now() - t0 }); });
+        s.on('data', (d) => (data += d));
+        s.on('end', () => resolve({ got: data.trim(), ms: Date.now() - t0 }));
+        s.on('error', (e) => resolve({ got: 'ERR:' + e.code, ms: Date.now() - t0 }));
+      });
+      (async () => { const out = []; for (let i = 0; i < ${count}; i++) out.push(await one()); console.log(JSON.stringify(out)); })();`;
+    return JSON.parse(await this.exec(ns, [process.execPath, '-e', script])) as Array<{ got: string; ms: number }>;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of this.#procs) {
+      if (p.exitCode === null && p.signalCode === null && p.pid) {
+        const exited = new Promise((r) => p.once('exit', r));
+        try {
+          process.kill(p.pid, 'SIGKILL');
+          await exited;
+        } catch {
+          // already gone
+        }
+      }
+    }
+    for (const ns of this.#namespaces.reverse()) await run('ip', ['netns', 'del', ns]).catch(() => {});
+  }
+}
