@@ -115,29 +115,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     connect,
     issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
   });
-  const server: Server = createServer(createSecureServerOptions(pki), (req, res) => api.handle(req, res));
-  server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
-  // Malformed HTTP gets a Status too, not Node's bare 400.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const reason = code === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadRequest';
-    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `malformed HTTP request: ${err.code ?? err.message}`, reason, code });
-    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
-  // node:http hands CONNECT to its own event and drops the connection when nobody listens: answer it.
-  server.on('connect', (_req, socket: Duplex) => {
-    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', code: 405 });
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const server = httpsServer(api, pki);
+  await listenOn(server, port, host);
   // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
   setImmediate(prepareOpenAPI);
   const actual = (server.address() as AddressInfo).port;
@@ -150,6 +129,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const url = serverUrl(clientHost, actual);
   const kubeconfigPath = await writeAdminKubeconfig(pki, url);
   const advertise = opts.advertiseAddress === false ? undefined : (opts.advertiseAddress ?? defaultAdvertiseAddress(host));
+  // Pods reach the API through the kubernetes Service, whose endpoint is the advertise address: a
+  // server bound to loopback (tinykube up's default) also listens there, on the same port, as
+  // kube-apiserver serves its --advertise-address. A failure leaves the CLI working and says why.
+  let advertised: Server | undefined;
+  if (advertise && advertise !== host && host !== '0.0.0.0' && host !== '::') {
+    advertised = httpsServer(api, pki);
+    await listenOn(advertised, actual, advertise).catch((err: unknown) => {
+      advertised = undefined;
+      console.error(`tinykube: cannot also listen on the advertise address ${advertise}:${actual} (pods will not reach the kubernetes Service): ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
   const endpoints = advertise
     ? new LeaseEndpointReconciler(registry, backend, { ip: advertise, port: actual, clock, onError: (e) => console.error(`tinykube: kubernetes service endpoints: ${(e as Error).message}`) })
     : undefined;
@@ -176,11 +166,46 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       compactor.stop();
       api.close();
       await connect.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
       await backend.close();
     },
   };
+}
+
+/** The HTTPS server in front of the API: one per listening address, all handing requests to `api`. */
+function httpsServer(api: ApiServer, pki: Pki): Server {
+  const server: Server = createServer(createSecureServerOptions(pki), (req, res) => api.handle(req, res));
+  server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
+  // Malformed HTTP gets a Status too, not Node's bare 400.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const reason = code === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadRequest';
+    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `malformed HTTP request: ${err.code ?? err.message}`, reason, code });
+    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  // node:http hands CONNECT to its own event and drops the connection when nobody listens: answer it.
+  server.on('connect', (_req, socket: Duplex) => {
+    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', code: 405 });
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
