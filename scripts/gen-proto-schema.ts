@@ -18,6 +18,7 @@ import { join } from 'node:path';
 const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/core/v1/generated.proto', go: ['k8s.io/api/core/v1/types.go'] },
   { proto: 'k8s.io/api/coordination/v1/generated.proto', go: ['k8s.io/api/coordination/v1/types.go'] },
+  { proto: 'k8s.io/api/discovery/v1/generated.proto', go: ['k8s.io/api/discovery/v1/types.go'] },
   { proto: 'k8s.io/api/scheduling/v1/generated.proto', go: ['k8s.io/api/scheduling/v1/types.go'] },
   { proto: 'k8s.io/api/policy/v1/generated.proto', go: ['k8s.io/api/policy/v1/types.go'] },
   { proto: 'k8s.io/api/apps/v1/generated.proto', go: ['k8s.io/api/apps/v1/types.go'] },
@@ -38,7 +39,7 @@ const sources: { proto: string; go: string[] }[] = [
 ];
 
 /** The bodies a client may send or receive: apiVersion, kind, message. */
-const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'scheduling.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
+const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
 const roots: [string, string, string][] = [
   ['v1', 'Pod', 'core.v1.Pod'],
   ['v1', 'PodList', 'core.v1.PodList'],
@@ -59,6 +60,10 @@ const roots: [string, string, string][] = [
   ['v1', 'Binding', 'core.v1.Binding'],
   ['v1', 'PersistentVolumeClaim', 'core.v1.PersistentVolumeClaim'],
   ['v1', 'PersistentVolumeClaimList', 'core.v1.PersistentVolumeClaimList'],
+  ['v1', 'Endpoints', 'core.v1.Endpoints'],
+  ['v1', 'EndpointsList', 'core.v1.EndpointsList'],
+  ['discovery.k8s.io/v1', 'EndpointSlice', 'discovery.v1.EndpointSlice'],
+  ['discovery.k8s.io/v1', 'EndpointSliceList', 'discovery.v1.EndpointSliceList'],
   // The workload kinds: kubectl's typed clients send them as protobuf (create deployment, create job...).
   ...['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'ControllerRevision'].flatMap((k): [string, string, string][] => [
     ['apps/v1', k, `apps.v1.${k}`],

@@ -13,6 +13,7 @@ export const serverCommand: Command = {
     'event-ttl': { type: 'string' },
     'service-cidr': { type: 'string' },
     'service-node-port-range': { type: 'string' },
+    'advertise-address': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
@@ -22,6 +23,7 @@ export const serverCommand: Command = {
       store: values.store as string | undefined,
       eventTTLMs: eventTTLOption(values),
       serviceRanges: serviceRangesOption(values),
+      advertiseAddress: values['advertise-address'] as string | undefined,
     });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);

@@ -32,6 +32,8 @@ export const ControllerRevisions: ResourceRef = { apiVersion: 'apps/v1', resourc
 export const DaemonSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'daemonsets' };
 export const Jobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'jobs' };
 export const CronJobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'cronjobs' };
+export const EndpointsRef: ResourceRef = { apiVersion: 'v1', resource: 'endpoints' };
+export const EndpointSlices: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

@@ -4,7 +4,8 @@
 import { createServer, type Server } from 'node:https';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ensurePki, issueClientCert, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
 import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
@@ -20,6 +21,8 @@ import { openBackend } from '../storage/registry.ts';
 import { startCompactor } from '../storage/compactor.ts';
 import { EventTTL } from '../registry/event-ttl.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { LeaseEndpointReconciler } from '../apiserver/endpointreconciler.ts';
+import { isGlobalUnicast } from '../apiserver/connect/proxy.ts';
 import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
 import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
@@ -36,8 +39,23 @@ export interface ControlPlaneOptions {
   eventTTLMs?: number;
   /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
   authorizer?: Authorizer;
+  /**
+   * The address the `kubernetes` Service's endpoints give for this server (kube-apiserver's
+   * --advertise-address). Default: the listen address when it is a routable IPv4 address, else the
+   * host's first one (as kube-apiserver picks its default interface); false writes no endpoints.
+   */
+  advertiseAddress?: string | false;
   /** Service ClusterIP and node port ranges (default 10.43.0.0/16 and 30000-32767, as k3s). */
   serviceRanges?: ServiceRanges;
+}
+
+/** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
+export function defaultAdvertiseAddress(listenHost: string): string | undefined {
+  if (isIPv4(listenHost) && isGlobalUnicast(listenHost)) return listenHost;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal && isGlobalUnicast(a.address)) return a.address;
+  }
+  return undefined;
 }
 
 export interface ControlPlane {
@@ -97,6 +115,65 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     connect,
     issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
   });
+  const server = httpsServer(api, pki);
+  await listenOn(server, port, host);
+  // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
+  setImmediate(prepareOpenAPI);
+  const actual = (server.address() as AddressInfo).port;
+  // default/kubernetes points at the port actually bound, known only now.
+  const boot = await ensureBootstrapServices(services, serviceRanges, actual);
+  for (const f of boot.failed) console.error(`tinykube: could not create Service ${f.service}: ${f.reason}`);
+  const kubernetesService = new KubernetesServiceReconciler(services, serviceRanges, actual, clock);
+  kubernetesService.start();
+  const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const url = serverUrl(clientHost, actual);
+  const kubeconfigPath = await writeAdminKubeconfig(pki, url);
+  const advertise = opts.advertiseAddress === false ? undefined : (opts.advertiseAddress ?? defaultAdvertiseAddress(host));
+  // Pods reach the API through the kubernetes Service, whose endpoint is the advertise address: a
+  // server bound to loopback (tinykube up's default) also listens there, on the same port, as
+  // kube-apiserver serves its --advertise-address. A failure leaves the CLI working and says why.
+  let advertised: Server | undefined;
+  if (advertise && advertise !== host && host !== '0.0.0.0' && host !== '::') {
+    advertised = httpsServer(api, pki);
+    await listenOn(advertised, actual, advertise).catch((err: unknown) => {
+      advertised = undefined;
+      console.error(`tinykube: cannot also listen on the advertise address ${advertise}:${actual} (pods will not reach the kubernetes Service): ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+  const endpoints = advertise
+    ? new LeaseEndpointReconciler(registry, backend, { ip: advertise, port: actual, clock, onError: (e) => console.error(`tinykube: kubernetes service endpoints: ${(e as Error).message}`) })
+    : undefined;
+  void endpoints?.start();
+  let closed = false;
+  return {
+    url,
+    port: actual,
+    kubeconfigPath,
+    nodeTokenPath: pki.paths.nodeToken,
+    pki,
+    registry,
+    api,
+    backend,
+    eventTTL,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await endpoints?.stop();
+      crds.stop();
+      serviceRepair.stop();
+      kubernetesService.stop();
+      eventTTL.stop();
+      compactor.stop();
+      api.close();
+      await connect.close();
+      await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
+      await backend.close();
+    },
+  };
+}
+
+/** The HTTPS server in front of the API: one per listening address, all handing requests to `api`. */
+function httpsServer(api: ApiServer, pki: Pki): Server {
   const server: Server = createServer(createSecureServerOptions(pki), (req, res) => api.handle(req, res));
   server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
   // Malformed HTTP gets a Status too, not Node's bare 400.
@@ -113,50 +190,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
+  return server;
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
-  setImmediate(prepareOpenAPI);
-  const actual = (server.address() as AddressInfo).port;
-  // default/kubernetes points at the port actually bound, known only now.
-  const boot = await ensureBootstrapServices(services, serviceRanges, actual);
-  for (const f of boot.failed) console.error(`tinykube: could not create Service ${f.service}: ${f.reason}`);
-  const kubernetesService = new KubernetesServiceReconciler(services, serviceRanges, actual, clock);
-  kubernetesService.start();
-  const clientHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  const url = serverUrl(clientHost, actual);
-  const kubeconfigPath = await writeAdminKubeconfig(pki, url);
-  let closed = false;
-  return {
-    url,
-    port: actual,
-    kubeconfigPath,
-    nodeTokenPath: pki.paths.nodeToken,
-    pki,
-    registry,
-    api,
-    backend,
-    eventTTL,
-    async close() {
-      if (closed) return;
-      closed = true;
-      crds.stop();
-      serviceRepair.stop();
-      kubernetesService.stop();
-      eventTTL.stop();
-      compactor.stop();
-      api.close();
-      await connect.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await backend.close();
-    },
-  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

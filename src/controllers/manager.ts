@@ -28,6 +28,8 @@ import { DaemonSetController } from './daemonset/controller.ts';
 import { JobController, type JobControllerOptions } from './job/controller.ts';
 import { CronJobController } from './cronjob/controller.ts';
 import { TTLAfterFinishedController } from './ttlafterfinished/controller.ts';
+import { ENDPOINTSLICE_COMPONENT, EndpointSliceController, type EndpointSliceControllerOptions } from './endpointslice/controller.ts';
+import { ENDPOINTS_COMPONENT, EndpointsController } from './endpoints/controller.ts';
 import { ApiServiceStatusWriter, fromShared, SERVICELB_COMPONENT, ServiceLBController } from './servicelb/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
@@ -57,6 +59,10 @@ export interface ControllerOptions {
   job?: Tunables<JobControllerOptions> | false;
   /** The CronJob controller; false disables it. */
   cronJob?: false;
+  /** The EndpointSlice controller (maxEndpointsPerSlice); false disables it. */
+  endpointSlice?: Tunables<EndpointSliceControllerOptions> | false;
+  /** The Endpoints controller; false disables it. */
+  endpoints?: false;
   /** ServiceLB (LoadBalancer Services get the nodes' addresses, as k3s' ServiceLB); false disables it. */
   serviceLB?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
@@ -82,6 +88,8 @@ export interface Controllers {
   job?: JobController;
   ttlAfterFinished?: TTLAfterFinishedController;
   cronJob?: CronJobController;
+  endpointSlice?: EndpointSliceController;
+  endpoints?: EndpointsController;
   serviceLB?: ServiceLBController;
   stop(): Promise<void>;
 }
@@ -96,13 +104,15 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const disruptionEvents = new ApiEventSink(client, clock, DISRUPTION_COMPONENT);
   const jobEvents = new ApiEventSink(client, clock, 'job-controller');
   const cronJobEvents = new ApiEventSink(client, clock, 'cronjob-controller');
+  const sliceEvents = new ApiEventSink(client, clock, ENDPOINTSLICE_COMPONENT);
+  const endpointsEvents = new ApiEventSink(client, clock, ENDPOINTS_COMPONENT);
   const serviceLBEvents = new ApiEventSink(client, clock, SERVICELB_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.serviceLB?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), serviceLBEvents.flush()]);
+      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -140,6 +150,10 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.job?.start();
   out.ttlAfterFinished?.start();
   out.cronJob?.start();
+  if (o.endpointSlice !== false) out.endpointSlice = new EndpointSliceController({ ...o.endpointSlice, client, informers, clock, events: sliceEvents, onError });
+  if (o.endpoints !== false) out.endpoints = new EndpointsController({ client, informers, clock, events: endpointsEvents, onError });
+  out.endpointSlice?.start();
+  out.endpoints?.start();
   out.serviceLB?.start();
   return out;
 }

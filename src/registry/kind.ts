@@ -88,10 +88,22 @@ export type ProxyLocation =
   | { to: 'address'; scheme: 'http' | 'https'; host: string; port: string }
   | { to: 'node'; nodeName: string; scheme: string; port: string };
 
-/** Called once per proxied request with the object read from storage; pure. */
+/**
+ * Why a proxied request has nowhere to go: `refused` is a 400, `unavailable` a 503 (a Service
+ * without endpoints), `notFound` a 404 for another object the target needed (a Service's Endpoints).
+ */
+export type ProxyRefusal = { refused: string } | { unavailable: string } | { notFound: { resource: string; name: string } };
+
+/** Other objects a proxy target may read, from storage (services/proxy reads the Service's Endpoints and pods). */
+export interface ProxyLookup {
+  /** The object, or undefined when it does not exist or its kind is not served. */
+  get(resource: string, group: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
+}
+
+/** Called once per proxied request with the object read from storage; may read other objects through `lookup`. */
 export interface ProxyTarget<T> {
-  /** The location, or the reason there is none (a 400 with kube-apiserver's message). */
-  location(obj: T, want: ProxyRequest): ProxyLocation | { refused: string };
+  /** The location, or the reason there is none (with kube-apiserver's message). */
+  location(obj: T, want: ProxyRequest, lookup?: ProxyLookup): ProxyLocation | ProxyRefusal | Promise<ProxyLocation | ProxyRefusal>;
 }
 
 /** autoscaling/v1 Scale, as the scale subresource reads and writes it. */

@@ -26,11 +26,13 @@ import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
 import { daemonSets } from './apps/daemonsets/kind.ts';
 import { cronJobs } from './batch/cronjobs/kind.ts';
 import { jobs } from './batch/jobs/kind.ts';
+import { endpoints } from './core/endpoints/kind.ts';
+import { endpointSlices } from './discovery/endpointslices/kind.ts';
 
 // Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
-// apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io): `kubectl api-resources` lists them so.
+// apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
-  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumeClaims,
+  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumeClaims, endpoints,
   deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
   eventsV1,
   selfSubjectReviews,
@@ -39,4 +41,5 @@ export const builtinKinds: readonly KindDefinition[] = [
   customResourceDefinitions,
   priorityClasses,
   leases,
+  endpointSlices,
 ];

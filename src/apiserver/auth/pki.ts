@@ -25,6 +25,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
+import { kubernetesServiceIP } from '../../api/network.ts';
 
 x509.cryptoProvider.set(globalThis.crypto);
 
@@ -98,6 +99,8 @@ export function defaultServerHosts(): string[] {
     'localhost',
     hostname(),
     ...interfaceAddresses(),
+    // The kubernetes Service's ClusterIP (default Service CIDR), which in-cluster clients dial.
+    kubernetesServiceIP(),
     'kubernetes',
     'kubernetes.default',
     'kubernetes.default.svc',

@@ -18,9 +18,9 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import https from 'node:https';
 import net from 'node:net';
 import { posix } from 'node:path';
-import { StatusError, badRequest } from '../../util/status.ts';
+import { StatusError, badRequest, notFound, serviceUnavailable } from '../../util/status.ts';
 import { dialUpgrade, rejectUpgrade, splice, writeResponseHead, type UpgradeTls } from '../../util/spdy/upgrade.ts';
-import type { ProxyLocation } from '../../registry/kind.ts';
+import type { ProxyLocation, ProxyLookup } from '../../registry/kind.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { ResourceRequest } from '../requestinfo.ts';
 import type { SubresourceContext, UpgradeContext } from '../subresources.ts';
@@ -88,8 +88,11 @@ export async function resolveProxy(registry: Registry, info: ResourceRequest, op
   const id = splitSchemeNamePort(info.name);
   if (!id) throw badRequest(`invalid ${store.info.singular} request ${JSON.stringify(info.name)}`);
   const obj = await store.get(store.info.namespaced ? info.namespace : undefined, id.name);
-  const loc = target.location(obj, { scheme: id.scheme, port: id.port });
+  const lookup: ProxyLookup = { get: async (resource, group, ns, name) => (await registry.tryStore(resource, group)?.tryGet(ns, name)) ?? undefined };
+  const loc = await target.location(obj, { scheme: id.scheme, port: id.port }, lookup);
   if ('refused' in loc) throw badRequest(loc.refused);
+  if ('unavailable' in loc) throw serviceUnavailable(loc.unavailable);
+  if ('notFound' in loc) throw notFound(loc.notFound.resource, loc.notFound.name);
   return backendOf(loc, registry, opts);
 }
 

@@ -144,6 +144,37 @@ export const kindFixtures: Record<string, Record<string, unknown>> = {
       allocatedResourceStatuses: { storage: 'ControllerResizeInProgress' },
     },
   },
+  Endpoints: {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: meta('web', 'default'),
+    subsets: [
+      {
+        addresses: [{ ip: '10.244.1.5', hostname: 'web-0', nodeName: 'n1', targetRef: { kind: 'Pod', namespace: 'default', name: 'web-0', uid: 'u-2' } }],
+        notReadyAddresses: [{ ip: '10.244.1.6', nodeName: 'n2' }],
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP', appProtocol: 'http' }],
+      },
+    ],
+  },
+  EndpointSlice: {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: meta('web-abcde', 'default'),
+    addressType: 'IPv4',
+    endpoints: [
+      {
+        addresses: ['10.244.1.5'],
+        conditions: { ready: true, serving: true, terminating: false },
+        hostname: 'web-0',
+        targetRef: { kind: 'Pod', namespace: 'default', name: 'web-0', uid: 'u-2' },
+        nodeName: 'n1',
+        zone: 'z1',
+        hints: { forZones: [{ name: 'z1' }] },
+      },
+      { addresses: ['10.244.1.6'], conditions: { ready: false } },
+    ],
+    ports: [{ name: '', port: 8080, protocol: 'TCP', appProtocol: 'http' }],
+  },
   Binding: { apiVersion: 'v1', kind: 'Binding', metadata: meta('web', 'default'), target: { kind: 'Node', name: 'n1', apiVersion: 'v1' } },
   Lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: meta('n1', 'kube-node-lease'), spec: { holderIdentity: 'n1', leaseDurationSeconds: 40, acquireTime: '2024-05-06T07:08:09.000000Z', renewTime: '2024-05-06T07:08:19.654321Z', leaseTransitions: 0 } },
   PriorityClass: { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: meta('high'), value: 1_000_000, globalDefault: true, description: 'important', preemptionPolicy: 'Never' },

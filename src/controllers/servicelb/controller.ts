@@ -16,7 +16,7 @@ import type { EndpointSlice, Node, Service } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isNotFound } from '../../client/errors.ts';
 import type { Informer } from '../../client/informer.ts';
-import { Services, type ResourceRef } from '../../client/resources.ts';
+import { EndpointSlices, Services } from '../../client/resources.ts';
 import { LABEL_SERVICE_NAME } from '../../api/network.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
@@ -27,8 +27,6 @@ import { ingressEqual, ingressText, loadBalancerIngress, slicesOf, wantsLoadBala
 /** The component its Events are from (k3s' ServiceLB's). */
 export const SERVICELB_COMPONENT = 'service-lb-controller';
 
-/** discovery.k8s.io/v1 EndpointSlices (their typed ref comes with the EndpointSlice kind). */
-export const ENDPOINT_SLICES: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' };
 
 type Svc = Service & HasMetadata;
 type Slice = EndpointSlice & HasMetadata;
@@ -50,7 +48,7 @@ export function fromShared(informers: SharedInformers): ServiceLBInformers {
   return {
     services: informers.resource<Svc>(Services),
     nodes: informers.nodes(),
-    endpointSlices: () => informers.resource<Slice>(ENDPOINT_SLICES),
+    endpointSlices: () => informers.resource<Slice>(EndpointSlices),
     start: () => informers.start(),
   };
 }

@@ -11,6 +11,7 @@ import type { WriteHooks } from '../../store.ts';
 import { ServiceAllocator } from './allocator.ts';
 import { serviceFieldSelectors } from './fields.ts';
 import { servicePrinter } from './printer.ts';
+import { serviceProxy } from './proxy.ts';
 import { dropTypeDependentFields, initIPFamilies, normalizeClusterIPs } from './strategy.ts';
 
 export const services = defineKind<Service>({
@@ -39,6 +40,7 @@ export const services = defineKind<Service>({
   fields: serviceFieldSelectors,
   subresources: {
     status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: statusOnly, validateUpdate: validateServiceStatusUpdate } },
+    proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'ServiceProxyOptions' }, connect: true, proxy: serviceProxy },
   },
   writeHooks(env): WriteHooks {
     const al = new ServiceAllocator(env.backend, env.serviceRanges, { clock: env.clock });
