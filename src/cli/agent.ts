@@ -5,7 +5,7 @@ import { startAgent } from '../cmd/agent.ts';
 import { defaultDataDir } from './paths.ts';
 import { join } from 'node:path';
 import { waitForSignal } from './server.ts';
-import { parseIPv4 } from '../api/network.ts';
+import { clusterDNSIP, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 
 export const agentCommand: Command = {
   summary: 'run a node agent (kubelet) against an API server',
@@ -24,6 +24,11 @@ export const agentCommand: Command = {
     'cluster-dns': { type: 'string' },
     'cluster-domain': { type: 'string' },
     'resolv-conf': { type: 'string' },
+    // The node's Services half (as k3s' --disable-kube-proxy and --disable=coredns): on unless disabled;
+    // --service-cidr must match the API server's for the DNS address (its tenth).
+    'disable-proxy': { type: 'boolean' },
+    'disable-dns': { type: 'boolean' },
+    'service-cidr': { type: 'string' },
     // CrashLoopBackOff as "INITIAL[,MAX]" seconds (default 10,300 as in Kubernetes); for demos and tests.
     'crashloop-backoff': { type: 'string' },
   },
@@ -55,6 +60,15 @@ export const agentCommand: Command = {
       console.error(`tinykube agent: --cluster-dns: not an IPv4 address: ${badDNS.join(', ')}`);
       return 2;
     }
+    const serviceCIDR = values['service-cidr'] as string | undefined;
+    if (serviceCIDR !== undefined) {
+      try {
+        parseIPv4Cidr(serviceCIDR);
+      } catch (err) {
+        console.error(`tinykube agent: --service-cidr: ${(err as Error).message}`);
+        return 2;
+      }
+    }
     const dataDir = (values['data-dir'] as string | undefined) ?? join(defaultDataDir(), 'agent');
     const a = await startAgent({
       server,
@@ -67,9 +81,10 @@ export const agentCommand: Command = {
       logRoot: values['log-root'] as string | undefined,
       nodeIP: values['node-ip'] as string | undefined,
       crashLoopBackoff,
-      clusterDNS: clusterDNS === undefined ? undefined : clusterDNS.split(',').map((x) => x.trim()).filter(Boolean),
+      clusterDNS: clusterDNS === undefined ? (serviceCIDR ? [clusterDNSIP(serviceCIDR)] : undefined) : clusterDNS.split(',').map((x) => x.trim()).filter(Boolean),
       clusterDomain: values['cluster-domain'] as string | undefined,
       resolvConf: values['resolv-conf'] as string | undefined,
+      nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR },
     });
     console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR})`);
     await waitForSignal();

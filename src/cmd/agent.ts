@@ -23,6 +23,7 @@ import { bridgeName, removeMasquerade } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
 import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/images/registries/index.ts';
 import { createStreamingServer } from '../kubelet/streaming/index.ts';
+import { startNodeServices, type NodeServices, type NodeServicesOptions } from './node-services.ts';
 
 /** What the streaming server (src/kubelet/streaming) gets from the agent. */
 export interface StreamingContext {
@@ -62,6 +63,12 @@ export interface StartAgentOptions {
   clusterDomain?: string;
   /** The node's resolver file for dnsPolicy Default (default /etc/resolv.conf). */
   resolvConf?: string;
+  /**
+   * The node's service proxy and cluster DNS (src/cmd/node-services.ts). Off unless asked: `tinykube up`
+   * and `tinykube agent` turn them on; tests that start several agents on one host leave them off (one
+   * proxy table and one DNS address per network namespace).
+   */
+  nodeServices?: Omit<NodeServicesOptions, 'client' | 'nodeName' | 'nodeIP' | 'podCIDR' | 'onError' | 'clusterDomain'>;
   /** cgroup subtree of this agent (default /tinykube/<node>). */
   cgroupRoot?: string;
   clock?: Clock;
@@ -154,7 +161,10 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const cgroups = new CgroupfsPodCgroups(opts.cgroupRoot ?? `/tinykube/${nodeName}`);
   let agent: NodeAgent | undefined;
   let streaming: { close(): Promise<void> | void } | undefined;
+  let nodeServices: NodeServices | undefined;
   const teardown = async (removePods: boolean) => {
+    // The proxy table and the DNS address go first: they belong to the node, not to its pods.
+    if (nodeServices) await nodeServices.stop();
     if (agent) await agent.stop({ removePods });
     if (streaming) await streaming.close();
     if (removePods) await cgroups.removeRoot();
@@ -192,6 +202,17 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     const s = await hook({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
     streaming = s;
     agent.setKubeletPort(s.port);
+    if (opts.nodeServices) {
+      nodeServices = await startNodeServices({
+        ...opts.nodeServices,
+        client,
+        nodeName,
+        nodeIP: agent.nodeIP,
+        podCIDR: agent.podCIDR || undefined,
+        clusterDomain: opts.clusterDomain,
+        onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
+      });
+    }
   } catch (err) {
     await teardown(false).catch(() => undefined);
     throw err;

@@ -45,6 +45,8 @@ export async function startUp(opts: UpOptions): Promise<Up> {
         dataDir: path.join(opts.dataDir, 'agent'),
         name: opts.nodeName ?? os.hostname().toLowerCase(),
         logRoot: opts.logRoot,
+        // The node's service proxy and cluster DNS: ClusterIPs, NodePorts and names work from the start.
+        nodeServices: {},
       }),
     );
   } catch (err) {
