@@ -94,6 +94,15 @@ spec:
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: web-local}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
 metadata: {name: empty}
 spec:
   selector: {app: nothing-has-this}
@@ -154,13 +163,16 @@ describe('Services on tinykube up', () => {
     }
   });
 
-  it('takes an unready backend out of rotation and brings it back when it recovers', async () => {
+  it('takes an unready backend out of rotation and brings it back when it recovers', async (t) => {
     await c.k('exec', 'web-b', '--', 'rm', '/www/ready.html');
     await c.k('wait', '--for=condition=Ready=false', 'pod/web-b', '--timeout=30s');
+    const unready = Date.now();
     await until('web-b out of rotation', async () => {
       const m = await spread('http://web', 20);
       return m.size === 1 && m.get('web-a') === 20;
     });
+    // A figure, not an assertion (the issue asks for 2 s; machines are noisy): seen by kubectl → 20 requests all to web-a.
+    t.diagnostic(`out of rotation ${Date.now() - unready} ms after kubectl saw Ready=False`);
     await c.k('exec', 'web-b', '--', 'sh', '-c', 'echo ok > /www/ready.html');
     await c.k('wait', '--for=condition=Ready', 'pod/web-b', '--timeout=30s');
     await until('web-b back in rotation', async () => {
@@ -179,8 +191,10 @@ describe('Services on tinykube up', () => {
     const headless = await inClient('nslookup web-headless.default.svc.cluster.local');
     for (const ip of podIPs) assert.match(headless.stdout, new RegExp(`Address: ${ip.replaceAll('.', '\\.')}`), headless.stdout);
     const srv = await inClient('nslookup -type=SRV _http._tcp.web.default.svc.cluster.local');
-    assert.match(srv.stdout, /port = 80\b/, srv.stdout);
-    assert.match(srv.stdout, /web\.default\.svc\.cluster\.local/, srv.stdout);
+    // busybox prints an SRV answer as "service = PRIORITY WEIGHT PORT TARGET".
+    assert.match(srv.stdout, /service = \d+ \d+ 80 web\.default\.svc\.cluster\.local/, srv.stdout);
+    const headlessSrv = await inClient('nslookup -type=SRV _http._tcp.web-headless.default.svc.cluster.local');
+    for (const ip of podIPs) assert.match(headlessSrv.stdout, new RegExp(`service = \\d+ \\d+ 8080 ${ip.replaceAll('.', '-')}\\.web-headless\\.default\\.svc\\.cluster\\.local`), headlessSrv.stdout);
     const ext = await inClient('nslookup -type=CNAME ext.default.svc.cluster.local');
     assert.match(ext.stdout, /canonical name = web\.default\.svc\.cluster\.local/, ext.stdout);
     const dashed = podIPs[0].replaceAll('.', '-');
@@ -217,6 +231,39 @@ describe('Services on tinykube up', () => {
     const ingress = await until('the LoadBalancer ingress address', async () => (await c.k('get', 'svc', 'web-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}')).trim() || undefined);
     assert.equal(ingress, nodeIP);
     assert.match(await httpGet(`http://${ingress}:8081/`), /^web-[ab]\n$/);
+  });
+
+  it('keeps the client address with externalTrafficPolicy Local, and masquerades with Cluster', async () => {
+    // An "outside" client: a network namespace of this test's own, linked to the host by a veth pair.
+    const ns = `tksvc${process.pid}`;
+    const host = `tkh${process.pid}`.slice(0, 15);
+    const octet = 1 + (process.pid % 250);
+    const [hostAddr, clientAddr] = [`10.251.${octet}.1`, `10.251.${octet}.2`];
+    const must = async (cmd: string, args: string[]) => {
+      const r = await sh(cmd, args);
+      assert.equal(r.code, 0, `${cmd} ${args.join(' ')}: ${r.out}`);
+    };
+    try {
+      await must('ip', ['netns', 'add', ns]);
+      await must('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      await must('ip', ['addr', 'add', `${hostAddr}/30`, 'dev', host]);
+      await must('ip', ['link', 'set', host, 'up']);
+      await must('ip', ['-n', ns, 'addr', 'add', `${clientAddr}/30`, 'dev', 'eth0']);
+      await must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+      await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      const get = async (svc: string) => {
+        const port = (await c.k('get', 'svc', svc, '-o', 'jsonpath={.spec.ports[0].nodePort}')).trim();
+        const r = await sh('ip', ['netns', 'exec', ns, 'timeout', '10', 'busybox', 'wget', '-qO-', `http://${hostAddr}:${port}/cgi-bin/ip`]);
+        assert.equal(r.code, 0, `GET ${svc} from outside: ${r.out}`);
+        // busybox httpd listens on IPv6 and reports an IPv4 peer as [::ffff:a.b.c.d].
+        return r.out.trim().replace(/^\[(?:::ffff:)?(.*)\]$/, '$1');
+      };
+      assert.equal(await get('web-local'), clientAddr, 'Local policy: the backend sees the client');
+      assert.notEqual(await get('web-np'), clientAddr, 'Cluster policy: the source is masqueraded');
+    } finally {
+      await sh('ip', ['link', 'del', host]);
+      await sh('ip', ['netns', 'del', ns]);
+    }
   });
 
   it('forwards a local port to the Service and proxies through the API server', async () => {
