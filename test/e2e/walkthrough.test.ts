@@ -167,6 +167,33 @@ test('replicas, rollouts and jobs', async () => {
   await until('the Deployment\'s pods gone', async () => ((await c.k('get', 'pods', '-l', 'app=linkding,pod-template-hash', '-o', 'name')).trim() === '' ? true : undefined), WAIT);
 });
 
+test('services and DNS', async () => {
+  assert.equal(await ok(`kubectl create deployment web --image=busybox --replicas=2 --port=8080 -- sh -c 'hostname > /tmp/index.html; trap "exit 0" TERM; httpd -f -p 8080 -h /tmp & wait'`), 'deployment.apps/web created\n');
+  assert.equal(await ok('kubectl expose deployment web --port=80 --target-port=8080'), 'service/web exposed\n');
+  assert.match(await ok('kubectl get service web'), /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\nweb\s+ClusterIP\s+10\.43\.\d+\.\d+\s+<none>\s+80\/TCP\s+\d+s\n$/);
+  assert.match(await ok('kubectl rollout status deployment/web'), /successfully rolled out/);
+  const podIPs = (await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.podIP}')).trim().split(/\s+/);
+  assert.equal(podIPs.length, 2);
+  const slices = await until('both pods in the EndpointSlice', async () => {
+    const out = await ok('kubectl get endpointslices -l kubernetes.io/service-name=web');
+    return podIPs.every((ip) => out.includes(ip)) ? out : undefined;
+  }, WAIT);
+  assert.match(slices, /^web-\w+\s+IPv4\s+8080\s+/m);
+  assert.equal(await ok('kubectl run client --image=busybox -- sleep 3600'), 'pod/client created\n');
+  assert.equal(await ok('kubectl wait --for=condition=Ready pod/client'), 'pod/client condition met\n');
+  const names = (await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].metadata.name}')).trim().split(/\s+/);
+  assert.ok(names.includes((await ok('kubectl exec client -- wget -qO- http://web')).trim()));
+  assert.match(await ok('kubectl exec client -- nslookup web.default.svc.cluster.local'), /Name:\s+web\.default\.svc\.cluster\.local\nAddress:\s+10\.43\./);
+  const resolv = await ok('kubectl exec client -- cat /etc/resolv.conf');
+  assert.match(resolv, /^nameserver 10\.43\.0\.10$/m);
+  assert.match(resolv, /^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local\b/m);
+  assert.equal(await ok('kubectl expose deployment web --name=web-public --type=NodePort --port=80 --target-port=8080'), 'service/web-public exposed\n');
+  assert.ok(names.includes((await ok('kubectl get --raw /api/v1/namespaces/default/services/web:80/proxy/')).trim()));
+  assert.equal(await ok('kubectl delete service web web-public'), 'service "web" deleted\nservice "web-public" deleted\n');
+  assert.match(await ok('kubectl delete deployment web'), /deployment\.apps "web" deleted/);
+  assert.match(await ok('kubectl delete pod client --now'), /pod "client" deleted/);
+});
+
 test('delete, in all its forms', async () => {
   assert.match(await ok('kubectl delete pod demo'), /^pod "demo" deleted$/m);
   assert.match(await ok('kubectl delete -f examples/linkding.yaml'), /^pod "linkding" deleted$/m);
