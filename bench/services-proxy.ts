@@ -29,31 +29,14 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { formatIPv4, parseIPv4 } from '../src/api/network.ts';
 import type { EndpointSlice, Service } from '../src/api/types.ts';
-import type { EventHandler } from '../src/client/informer.ts';
 import { slice, svc } from '../src/proxy/fixtures.ts';
 import { CommandRunner } from '../src/proxy/nft.ts';
 import { Proxier } from '../src/proxy/proxier.ts';
-import type { InformerSource, SyncRecord } from '../src/proxy/proxier.ts';
+import type { SyncRecord } from '../src/proxy/proxier.ts';
 import { fullScript } from '../src/proxy/script.ts';
 import { NetnsLab } from '../src/proxy/testing/netns.ts';
+import { PushSource } from '../src/proxy/testing/source.ts';
 
-class Source<T> implements InformerSource<T> {
-  readonly handlers = new Set<EventHandler<T>>();
-  addEventHandler(h: EventHandler<T>): () => void {
-    this.handlers.add(h);
-    return () => this.handlers.delete(h);
-  }
-  async waitForSync(): Promise<void> {}
-  add(o: T): void {
-    for (const h of this.handlers) h.onAdd?.(o);
-  }
-  update(old: T, o: T): void {
-    for (const h of this.handlers) h.onUpdate?.(old, o);
-  }
-  delete(o: T): void {
-    for (const h of this.handlers) h.onDelete?.(o);
-  }
-}
 
 export interface ProxyBenchResult {
   readonly services: number;
@@ -83,8 +66,8 @@ function gc(): void {
 
 /** Programs `services` × `endpoints` into namespace `ns` with the real proxier and measures it. */
 export async function runProxyBench(ns: string, services: number, endpoints: number, changes: number): Promise<ProxyBenchResult> {
-  const svcSource = new Source<Service>();
-  const sliceSource = new Source<EndpointSlice>();
+  const svcSource = new PushSource<Service>();
+  const sliceSource = new PushSource<EndpointSlice>();
   const runner = new CommandRunner({ prefix: ['ip', 'netns', 'exec', ns] });
   const waiters: Array<(r: SyncRecord) => void> = [];
   const errors: Error[] = [];

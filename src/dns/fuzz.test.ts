@@ -10,20 +10,10 @@ import { DnsServer } from './server.ts';
 import { UpstreamForwarder } from './forward.ts';
 import { fixtureServices, fixtureSlices } from './testdata.ts';
 import { FakeUpstream, frame, query } from './dnstest.ts';
+import { mulberry32 } from '../testing/random.ts';
 
 const SEED = Number(process.env.DNS_FUZZ_SEED ?? 0x5eed);
 
-/** mulberry32: small, fast, good enough to spread cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const names = [
   'web.default.svc.cluster.local',
@@ -43,7 +33,7 @@ const names = [
 const types: dnsPacket.RecordType[] = ['A', 'AAAA', 'SRV', 'PTR', 'TXT', 'CNAME', 'SOA', 'NS', 'MX', 'HINFO'];
 
 function cases(n: number, seed: number): Buffer[] {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const int = (k: number) => Math.floor(rnd() * k);
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {

@@ -2,32 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Service } from '../api/types.ts';
 import { FakeClock } from '../util/clock.ts';
-import type { EventHandler } from '../client/informer.ts';
 import { slice, svc } from './fixtures.ts';
 import type { NftRunner, RunResult } from './nft.ts';
 import { Proxier } from './proxier.ts';
-import type { InformerSource, SyncRecord } from './proxier.ts';
+import type { SyncRecord } from './proxier.ts';
 import type { ConntrackDelete } from './script.ts';
+import { PushSource } from './testing/source.ts';
 
-class FakeSource<T> implements InformerSource<T> {
-  handlers = new Set<EventHandler<T>>();
-  addEventHandler(h: EventHandler<T>): () => void {
-    this.handlers.add(h);
-    return () => this.handlers.delete(h);
-  }
-  waitForSync(): Promise<void> {
-    return Promise.resolve();
-  }
-  add(o: T): void {
-    for (const h of this.handlers) h.onAdd?.(o);
-  }
-  update(old: T, o: T): void {
-    for (const h of this.handlers) h.onUpdate?.(old, o);
-  }
-  delete(o: T): void {
-    for (const h of this.handlers) h.onDelete?.(o);
-  }
-}
 
 class FakeRunner implements NftRunner {
   scripts: string[] = [];
@@ -49,10 +30,10 @@ class FakeRunner implements NftRunner {
 
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-async function setup(): Promise<{ clock: FakeClock; services: FakeSource<Service>; slices: FakeSource<EndpointSlice>; runner: FakeRunner; proxier: Proxier; syncs: SyncRecord[]; errors: Error[] }> {
+async function setup(): Promise<{ clock: FakeClock; services: PushSource<Service>; slices: PushSource<EndpointSlice>; runner: FakeRunner; proxier: Proxier; syncs: SyncRecord[]; errors: Error[] }> {
   const clock = new FakeClock();
-  const services = new FakeSource<Service>();
-  const slices = new FakeSource<EndpointSlice>();
+  const services = new PushSource<Service>();
+  const slices = new PushSource<EndpointSlice>();
   const runner = new FakeRunner();
   const syncs: SyncRecord[] = [];
   const errors: Error[] = [];

@@ -156,3 +156,31 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   };
   return cluster;
 }
+
+/**
+ * `kubectl port-forward TARGET :REMOTE` (kubectl picks the local port); resolves with that port once
+ * kubectl prints "Forwarding from 127.0.0.1:N -> CONTAINERPORT", and a function that ends the forward.
+ */
+export async function portForward(c: Cluster, target: string, remote: number, containerPort = remote): Promise<{ port: number; close(): void }> {
+  const pf = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'port-forward', target, `:${remote}`], { env: { ...process.env, HOME: c.dir } });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`port-forward did not start: ${out}`)), 30_000);
+      pf.once('exit', (code) => reject(new Error(`port-forward exited with ${code}: ${out}`)));
+      pf.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = new RegExp(`Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${containerPort}\\b`).exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
+      });
+      pf.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    });
+    return { port, close: () => pf.kill() };
+  } catch (err) {
+    pf.kill();
+    throw err;
+  }
+}

@@ -7,9 +7,8 @@
 // services/proxy subresource, and nothing of tinykube's left on the host after it stops.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import path from 'node:path';
-import { kubectlBin, startCluster, type Cluster } from './harness.ts';
+import { execFile } from 'node:child_process';
+import { portForward, startCluster, type Cluster } from './harness.ts';
 
 const node = `svc-${process.pid}`;
 let c: Cluster;
@@ -269,24 +268,11 @@ describe('Services on tinykube up', () => {
   it('forwards a local port to the Service and proxies through the API server', async () => {
     const raw = await c.k('get', '--raw', '/api/v1/namespaces/default/services/web:80/proxy/');
     assert.match(raw, /^web-[ab]\n$/);
-    const pf = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'port-forward', 'svc/web', ':80'], { env: { ...process.env, HOME: c.dir } });
+    const pf = await portForward(c, 'svc/web', 80, 8080);
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        const t = setTimeout(() => reject(new Error(`port-forward did not start: ${out}`)), 30_000);
-        pf.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(out);
-          if (m) {
-            clearTimeout(t);
-            resolve(Number(m[1]));
-          }
-        });
-        pf.stderr.on('data', (b: Buffer) => (out += b.toString()));
-      });
-      assert.match(await httpGet(`http://127.0.0.1:${port}/`), /^web-[ab]\n$/);
+      assert.match(await httpGet(`http://127.0.0.1:${pf.port}/`), /^web-[ab]\n$/);
     } finally {
-      pf.kill();
+      pf.close();
     }
   });
 

@@ -3,10 +3,9 @@
 // so the README cannot drift from what works.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startCluster, kubectlBin, type Cluster, type KubectlResult } from './harness.ts';
+import { portForward, startCluster, type Cluster, type KubectlResult } from './harness.ts';
 import { until } from '../../src/testing/until.ts';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -80,25 +79,12 @@ test('logs, exec, port-forward, cp', async () => {
   assert.equal(await ok('kubectl exec linkding -- hostname'), 'linkding\n');
   // The README forwards 9090:9090; the test lets kubectl pick a free local port instead (no fixed ports in tests).
   ran.add('kubectl port-forward linkding 9090:9090 &');
-  const pf = spawn(kubectlBin, ['--kubeconfig', c.kubeconfig, '--cache-dir', path.join(c.dir, 'kube-cache'), 'port-forward', 'linkding', ':9090'], { env: { ...process.env, HOME: c.dir } });
+  const pf = await portForward(c, 'linkding', 9090);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      const t = setTimeout(() => reject(new Error(`port-forward did not start: ${out}`)), 30_000);
-      pf.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 9090/.exec(out);
-        if (m) {
-          clearTimeout(t);
-          resolve(Number(m[1]));
-        }
-      });
-      pf.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    });
-    const res = await fetch(`http://127.0.0.1:${port}/`);
+    const res = await fetch(`http://127.0.0.1:${pf.port}/`);
     assert.equal(await res.text(), '<h1>linkding</h1>\n');
   } finally {
-    pf.kill();
+    pf.close();
   }
   await ok('kubectl cp linkding:/www/index.html ./index.html');
   assert.equal(await readFile(path.join(c.dir, 'index.html'), 'utf8'), '<h1>linkding</h1>\n');

@@ -19,6 +19,7 @@ import { kindExamples } from './kind-examples.ts';
 import type { ResourceInfo } from '../../src/registry/strategy.ts';
 import { decodeProtobufObject, encodeProtobufObject, messageFor as protoMessageFor } from '../../src/apiserver/protobuf/envelope.ts';
 import { messages as protoMessages } from '../../src/apiserver/protobuf/schema.generated.ts';
+import { mulberry32 } from '../../src/testing/random.ts';
 
 const kubectl = '/usr/bin/kubectl';
 const seed = 0x7ee1_c0de;
@@ -29,16 +30,6 @@ const MiB = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-function mulberry32(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   readonly #next: () => number;

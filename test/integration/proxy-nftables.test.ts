@@ -8,15 +8,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Service } from '../../src/api/types.ts';
-import type { EventHandler } from '../../src/client/informer.ts';
 import { buildModel } from '../../src/proxy/builder.ts';
 import { slice, svc } from '../../src/proxy/fixtures.ts';
 import type { NodeFacts, TableModel } from '../../src/proxy/model.ts';
 import { CommandRunner } from '../../src/proxy/nft.ts';
 import { Proxier } from '../../src/proxy/proxier.ts';
-import type { InformerSource, SyncRecord } from '../../src/proxy/proxier.ts';
+import type { SyncRecord } from '../../src/proxy/proxier.ts';
 import { diffScript, fullScript } from '../../src/proxy/script.ts';
 import { NetnsLab } from '../../src/proxy/testing/netns.ts';
+import { PushSource } from '../../src/proxy/testing/source.ts';
 
 const lab = new NetnsLab('px');
 let NODE = '';
@@ -55,20 +55,6 @@ before(async () => {
 
 after(() => lab.cleanup());
 
-class Source<T> implements InformerSource<T> {
-  readonly handlers = new Set<EventHandler<T>>();
-  addEventHandler(h: EventHandler<T>): () => void {
-    this.handlers.add(h);
-    return () => this.handlers.delete(h);
-  }
-  async waitForSync(): Promise<void> {}
-  add(o: T): void {
-    for (const h of this.handlers) h.onAdd?.(o);
-  }
-  update(old: T, o: T): void {
-    for (const h of this.handlers) h.onUpdate?.(old, o);
-  }
-}
 
 /** The table as comparable data: chain → rules (kernel's own rendering), set → sorted elements. */
 async function listing(ns: string): Promise<{ chains: Map<string, string[]>; sets: Map<string, string[]> }> {
@@ -123,8 +109,8 @@ test('generated scripts pass nft check mode, and a diff leaves the same table as
 });
 
 test('the proxier in the node namespace: ClusterIP and NodePort reach both backends, no endpoints refuses at once, an endpoint removal touches only its own', async () => {
-  const services = new Source<Service>();
-  const sliceSource = new Source<EndpointSlice>();
+  const services = new PushSource<Service>();
+  const sliceSource = new PushSource<EndpointSlice>();
   const syncs: SyncRecord[] = [];
   const errors: Error[] = [];
   const synced: Array<() => void> = [];
