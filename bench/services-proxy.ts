@@ -15,6 +15,9 @@
 //   1,000 × 10: full sync 922 ms, refresh 662 ms, change→kernel p50 47 ms / p99 84 ms, heap +9.9 MiB
 //   10,000 × 10: full sync 6.5 s, refresh 5.5 s, change→kernel p50 158 ms / p99 253 ms, heap +98 MiB
 //     (heap includes this bench's own 20,000 objects, which an informer cache would hold).
+// Measured again on a quiet machine (load average 1.3), through bench/services:
+//   1,000 × 10: full sync 631 ms, refresh 556 ms, change→kernel p50 31 ms / p99 47 ms
+//   10,000 × 10: full sync 5.9 s, refresh 6.7 s, change→kernel p50 114 ms / p99 210 ms (target missed)
 // Where the 10,000 case goes (timed by hand with nft -f in the namespace): ~30 ms nft process and
 // `ip netns exec`, ~40 ms nft's cache dump of the table's 10,000 chains, and ~130 ms of kernel time
 // whenever a transaction adds a rule that DNATs or jumps: the kernel then re-validates every chain
