@@ -7,13 +7,13 @@
 // already replaced is waited out (retried), as kube's staleEndpointsTracker does. Failures are
 // retried with backoff and reported as FailedToCreateEndpoint / FailedToUpdateEndpoint events.
 
-import type { Endpoints, Pod } from '../../api/types.ts';
+import type { Endpoints } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../client/errors.ts';
 import { EndpointsRef } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import { isNamespaceTerminating } from '../endpointslice/controller.ts';
-import { SERVICE_BY_NAMESPACE, servicesInformer } from '../endpointslice/informers.ts';
+import { podServiceHandler, servicesInformer } from '../endpointslice/informers.ts';
 import { keyOf, managesEndpoints, selects, splitKey, TriggerTimeTracker } from '../endpointslice/util.ts';
 import type { EventSink } from '../events.ts';
 import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
@@ -76,21 +76,10 @@ export class EndpointsController {
 
   start(): void {
     const q = this.#loop.queue;
-    const queuePod = (pod: Pod) => {
-      for (const svc of this.#services().store.byIndex(SERVICE_BY_NAMESPACE, pod.metadata?.namespace ?? '')) if (selects(svc, pod)) q.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
-    };
     const queueObj = (o: HasMetadata) => q.add(keyOf(o.metadata?.namespace, o.metadata?.name));
     this.#loop.start(this.#informers, () => [
       this.#services().addEventHandler({ onAdd: queueObj, onUpdate: (_o, s) => queueObj(s), onDelete: queueObj }),
-      this.#informers.pods().addEventHandler({
-        onAdd: queuePod,
-        onUpdate: (old, pod) => {
-          if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return;
-          queuePod(old);
-          queuePod(pod);
-        },
-        onDelete: queuePod,
-      }),
+      this.#informers.pods().addEventHandler(podServiceHandler(this.#services(), (key) => q.add(key))),
       // A Service's Endpoints deleted by someone else are made again.
       this.#endpoints().addEventHandler({ onDelete: queueObj }),
     ], (key) => this.sync(key));

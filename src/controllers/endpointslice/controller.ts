@@ -8,7 +8,7 @@
 // A sync that fails is retried with backoff and says why in a FailedToUpdateEndpointSlices event.
 
 import { ENDPOINTSLICE_CONTROLLER, LABEL_MANAGED_BY, LABEL_SERVICE_NAME } from '../../api/network.ts';
-import type { EndpointSlice, Pod } from '../../api/types.ts';
+import type { EndpointSlice } from '../../api/types.ts';
 import type { ApiClient } from '../../client/client.ts';
 import { isConflict, isNotFound } from '../../client/errors.ts';
 import { EndpointSlices } from '../../client/resources.ts';
@@ -18,7 +18,7 @@ import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
 import { MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './reconcile.ts';
 import { EndpointSliceTracker } from './tracker.ts';
-import { SERVICE_BY_NAMESPACE, servicesInformer, SLICE_BY_SERVICE, slicesInformer, type Slice } from './informers.ts';
+import { podServiceHandler, servicesInformer, SLICE_BY_SERVICE, slicesInformer, type Slice } from './informers.ts';
 import { keyOf, managesEndpoints, selects, splitKey, TriggerTimeTracker } from './util.ts';
 
 export const ENDPOINTSLICE_COMPONENT = 'endpointslice-controller';
@@ -83,24 +83,13 @@ export class EndpointSliceController {
 
   start(): void {
     const q = this.#loop.queue;
-    const queuePod = (pod: Pod) => {
-      for (const svc of this.#services().store.byIndex(SERVICE_BY_NAMESPACE, pod.metadata?.namespace ?? '')) if (selects(svc, pod)) q.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
-    };
     this.#loop.start(this.#informers, () => [
       this.#services().addEventHandler({
         onAdd: (s) => q.add(keyOf(s.metadata?.namespace, s.metadata?.name)),
         onUpdate: (_o, s) => q.add(keyOf(s.metadata?.namespace, s.metadata?.name)),
         onDelete: (s) => q.add(keyOf(s.metadata?.namespace, s.metadata?.name)),
       }),
-      this.#informers.pods().addEventHandler({
-        onAdd: queuePod,
-        onUpdate: (old, pod) => {
-          if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return;
-          queuePod(old);
-          queuePod(pod);
-        },
-        onDelete: queuePod,
-      }),
+      this.#informers.pods().addEventHandler(podServiceHandler(this.#services(), (key) => q.add(key))),
       this.#informers.nodes().addEventHandler({}),
       this.#slices().addEventHandler({
         onAdd: (s) => {

@@ -2,12 +2,13 @@
 // the Services of its namespace only) and EndpointSlices indexed by the Service they belong to.
 
 import { LABEL_SERVICE_NAME } from '../../api/network.ts';
-import type { EndpointSlice, Service } from '../../api/types.ts';
+import type { EndpointSlice, Pod, Service } from '../../api/types.ts';
 import type { HasMetadata } from '../../client/client.ts';
-import type { Informer } from '../../client/informer.ts';
+import type { EventHandler, Informer } from '../../client/informer.ts';
 import { listWatch } from '../../client/informer.ts';
 import { EndpointSlices, Services } from '../../client/resources.ts';
 import type { SharedInformers } from '../informers.ts';
+import { keyOf, selects } from './util.ts';
 
 export const SERVICE_BY_NAMESPACE = 'namespace';
 /** Slice index: `<namespace>/<kubernetes.io/service-name>` (none for slices without the label). */
@@ -27,4 +28,24 @@ export function slicesInformer(informers: SharedInformers): Informer<Slice> {
       return svc ? [`${s.metadata?.namespace ?? ''}/${svc}`] : [];
     },
   });
+}
+
+/**
+ * Pod events as the endpoint controllers take them: each queues the key of every Service of the pod's
+ * namespace that selects the pod, before and after an update (a relabelled pod leaves one Service for
+ * another); resyncs (same resourceVersion) queue nothing.
+ */
+export function podServiceHandler(services: Informer<Svc>, enqueue: (key: string) => void): EventHandler<Pod> {
+  const queuePod = (pod: Pod) => {
+    for (const svc of services.store.byIndex(SERVICE_BY_NAMESPACE, pod.metadata?.namespace ?? '')) if (selects(svc, pod)) enqueue(keyOf(svc.metadata?.namespace, svc.metadata?.name));
+  };
+  return {
+    onAdd: queuePod,
+    onUpdate: (old, pod) => {
+      if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return;
+      queuePod(old);
+      queuePod(pod);
+    },
+    onDelete: queuePod,
+  };
 }
