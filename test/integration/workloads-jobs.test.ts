@@ -379,6 +379,8 @@ describe('CronJob controller on a FakeClock against the API server', () => {
     await settle('two finished jobs kept', () => jobsOf('hist').length === 2);
     const cj = await c.client.get<CronJob>(CronJobs, NS, 'hist');
     assert.ok(cj.status?.lastSuccessfulTime);
+    // The deletions' events are written after the deletions themselves: await them, do not read once.
+    await settle('two SuccessfulDelete events', () => new Set(eventsOf('hist', 'SuccessfulDelete').map((e) => e.message)).size >= 2);
     assert.equal(new Set(eventsOf('hist', 'SuccessfulDelete').map((e) => e.message)).size, 2);
     assert.match(eventsOf('hist', 'SawCompletedJob')[0].message, /^Saw completed job: hist-\d+, condition: Complete$/);
     await c.client.delete(CronJobs, NS, 'hist');
