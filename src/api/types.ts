@@ -54,3 +54,9 @@ import type * as discovery from 'kubernetes-types/discovery/v1.js';
 export type { Endpoint as SliceEndpoint, EndpointConditions, EndpointPort as SliceEndpointPort, EndpointHints, ForZone } from 'kubernetes-types/discovery/v1.js';
 export type Endpoints = Mutable<Omit<core.Endpoints, 'metadata'>> & { metadata?: ObjectMeta };
 export type EndpointSlice = Mutable<Omit<discovery.EndpointSlice, 'metadata'>> & { metadata?: ObjectMeta };
+
+// Storage: PersistentVolumes (core/v1) and StorageClasses (storage.k8s.io/v1); their status and
+// defaulted fields are written by the server and the volume controllers.
+import type * as storage from 'kubernetes-types/storage/v1.js';
+export type PersistentVolume = Mutable<Omit<core.PersistentVolume, 'metadata'>> & { metadata?: ObjectMeta };
+export type StorageClass = Mutable<Omit<storage.StorageClass, 'metadata'>> & { metadata?: ObjectMeta };
