@@ -14,6 +14,7 @@ export const serverCommand: Command = {
     'service-cidr': { type: 'string' },
     'service-node-port-range': { type: 'string' },
     'advertise-address': { type: 'string' },
+    'disable-local-storage': { type: 'boolean' },
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
@@ -24,6 +25,7 @@ export const serverCommand: Command = {
       eventTTLMs: eventTTLOption(values),
       serviceRanges: serviceRangesOption(values),
       advertiseAddress: values['advertise-address'] as string | undefined,
+      localStorage: values['disable-local-storage'] ? false : undefined,
     });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);

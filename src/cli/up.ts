@@ -15,6 +15,7 @@ export const upCommand: Command = {
     'write-kubeconfig': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
     'event-ttl': { type: 'string' },
+    'disable-local-storage': { type: 'boolean' },
   },
   async run(values) {
     const progress = new Progress({ quiet: Boolean(values.quiet) });
@@ -22,7 +23,7 @@ export const upCommand: Command = {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);

@@ -56,6 +56,8 @@ export interface StartAgentOptions {
   registryConfig?: string;
   /** Root of pod log files (default /var/log/pods). */
   logRoot?: string;
+  /** This node's local-path storage (default `<dataDir>/storage`); false: none. */
+  localPathRoot?: string | false;
   nodeIP?: string;
   /** Cluster DNS addresses for ClusterFirst pods (default: the kube-dns address of the default Service CIDR; [] = none). */
   clusterDNS?: readonly string[];
@@ -184,6 +186,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       nodeName,
       dataDir: opts.dataDir,
       logRoot: opts.logRoot,
+      localPathRoot: opts.localPathRoot,
       nodeIP: opts.nodeIP,
       cniConfDir,
       cniIpamDir,

@@ -27,6 +27,7 @@ import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
 import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
 import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
+import { ensureLocalPathStorageClass } from '../registry/storage/storageclasses/bootstrap.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -47,6 +48,11 @@ export interface ControlPlaneOptions {
   advertiseAddress?: string | false;
   /** Service ClusterIP and node port ranges (default 10.43.0.0/16 and 30000-32767, as k3s). */
   serviceRanges?: ServiceRanges;
+  /**
+   * The default `local-path` StorageClass, made at start when missing (k3s' local-storage); false
+   * leaves classes to the administrator (`--disable-local-storage`).
+   */
+  localStorage?: false;
 }
 
 /** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
@@ -122,6 +128,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const actual = (server.address() as AddressInfo).port;
   // default/kubernetes points at the port actually bound, known only now.
   const boot = await ensureBootstrapServices(services, serviceRanges, actual);
+  if (opts.localStorage !== false) await ensureLocalPathStorageClass(registry.store('storageclasses', 'storage.k8s.io'));
   for (const f of boot.failed) console.error(`tinykube: could not create Service ${f.service}: ${f.reason}`);
   const kubernetesService = new KubernetesServiceReconciler(services, serviceRanges, actual, clock);
   kubernetesService.start();

@@ -17,6 +17,8 @@ export interface UpOptions {
   logRoot?: string;
   /** Events are deleted this long after their last write (default 1 h). */
   eventTTLMs?: number;
+  /** false: no default local-path StorageClass, and the node offers no local-path storage. */
+  localStorage?: false;
 }
 
 export interface Up {
@@ -32,6 +34,7 @@ export async function startUp(opts: UpOptions): Promise<Up> {
     dataDir: path.join(opts.dataDir, 'server'),
     listen: opts.listen ?? '127.0.0.1:6443',
     eventTTLMs: opts.eventTTLMs,
+    localStorage: opts.localStorage,
     onStep: (title, fn) => progress.step(title, fn),
   });
   const cp = server.controlPlane;
@@ -45,6 +48,7 @@ export async function startUp(opts: UpOptions): Promise<Up> {
         dataDir: path.join(opts.dataDir, 'agent'),
         name: opts.nodeName ?? os.hostname().toLowerCase(),
         logRoot: opts.logRoot,
+        localPathRoot: opts.localStorage === false ? false : undefined,
         // The node's service proxy and cluster DNS: ClusterIPs, NodePorts and names work from the start.
         nodeServices: {},
       }),

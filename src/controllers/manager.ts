@@ -31,6 +31,8 @@ import { TTLAfterFinishedController } from './ttlafterfinished/controller.ts';
 import { ENDPOINTSLICE_COMPONENT, EndpointSliceController, type EndpointSliceControllerOptions } from './endpointslice/controller.ts';
 import { ENDPOINTS_COMPONENT, EndpointsController } from './endpoints/controller.ts';
 import { ApiServiceStatusWriter, fromShared, SERVICELB_COMPONENT, ServiceLBController } from './servicelb/controller.ts';
+import { PersistentVolumeController, PV_CONTROLLER_COMPONENT, type PersistentVolumeControllerOptions } from './persistentvolume/controller.ts';
+import { LOCAL_PATH_COMPONENT, LocalPathProvisioner } from './localpath/provisioner.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -65,6 +67,10 @@ export interface ControllerOptions {
   endpoints?: false;
   /** ServiceLB (LoadBalancer Services get the nodes' addresses, as k3s' ServiceLB); false disables it. */
   serviceLB?: false;
+  /** The PersistentVolume controller (binds claims to volumes; resyncMs); false disables it. */
+  persistentVolume?: Tunables<PersistentVolumeControllerOptions> | false;
+  /** The built-in local-path provisioner (hostPath volumes under each node's storage root); false disables it. */
+  localPath?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -91,6 +97,8 @@ export interface Controllers {
   endpointSlice?: EndpointSliceController;
   endpoints?: EndpointsController;
   serviceLB?: ServiceLBController;
+  persistentVolume?: PersistentVolumeController;
+  localPath?: LocalPathProvisioner;
   stop(): Promise<void>;
 }
 
@@ -107,12 +115,14 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const sliceEvents = new ApiEventSink(client, clock, ENDPOINTSLICE_COMPONENT);
   const endpointsEvents = new ApiEventSink(client, clock, ENDPOINTS_COMPONENT);
   const serviceLBEvents = new ApiEventSink(client, clock, SERVICELB_COMPONENT);
+  const volumeEvents = new ApiEventSink(client, clock, PV_CONTROLLER_COMPONENT);
+  const localPathEvents = new ApiEventSink(client, clock, LOCAL_PATH_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush()]);
+      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -155,5 +165,9 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.endpointSlice?.start();
   out.endpoints?.start();
   out.serviceLB?.start();
+  if (o.persistentVolume !== false) out.persistentVolume = new PersistentVolumeController({ ...o.persistentVolume, client, informers, clock, events: volumeEvents, onError });
+  if (o.localPath !== false) out.localPath = new LocalPathProvisioner({ client, informers, clock, events: localPathEvents, onError });
+  out.persistentVolume?.start();
+  out.localPath?.start();
   return out;
 }

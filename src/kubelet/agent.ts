@@ -50,6 +50,8 @@ import { ProberManager } from './prober/manager.ts';
 import { qosClass } from './status/qos.ts';
 import { ApiStatusWriter, StatusManager, confirmPodDeletion, type StatusWriter } from './status/manager.ts';
 import { VolumeManager } from './volumes/manager.ts';
+import { LocalPathDeleter, nodeHostname } from './volumes/localpath-deleter.ts';
+import { ANN_LOCAL_PATH_ROOT } from '../api/volumes/localpath.ts';
 import { ApiConfigSource, type ConfigSource } from './volumes/sources.ts';
 
 export interface AgentConfig {
@@ -92,6 +94,12 @@ export interface AgentConfig {
   clusterDomain?: string;
   /** The node's resolver file pods with dnsPolicy Default get (the kubelet's --resolv-conf; default /etc/resolv.conf). */
   resolvConf?: string;
+  /**
+   * Where this node's local-path volumes live (default `<dataDir>/storage`, as k3s'
+   * /var/lib/rancher/k3s/storage); published on the Node for the provisioner, and released volumes
+   * there are removed by the agent. false: the node offers no local-path storage.
+   */
+  localPathRoot?: string | false;
   onError?(err: unknown, context: string): void;
 }
 
@@ -118,6 +126,9 @@ export class Agent {
   readonly syncer: PodSyncer;
   readonly nodeStatus: NodeStatusManager;
   readonly lease: NodeLease;
+  /** This node's local-path storage root, or undefined when it offers none. */
+  readonly localPathRoot: string | undefined;
+  readonly localPathDeleter: LocalPathDeleter | undefined;
   readonly pleg: Pleg;
   readonly informer: Informer<Pod>;
   /** This agent's Node (labels, taints, allocatable), for admission. */
@@ -144,6 +155,7 @@ export class Agent {
     this.logRoot = cfg.logRoot ?? '/var/log/pods';
     this.nodeIP = cfg.nodeIP ?? defaultNodeIP();
     this.#networkConfigured = cfg.cniConfDir === undefined;
+    this.localPathRoot = cfg.localPathRoot === false ? undefined : (cfg.localPathRoot ?? join(cfg.dataDir, 'storage'));
     const onError = (ctx: string) => (err: unknown) => cfg.onError?.(err, ctx);
     this.recorder = cfg.recorder ?? new ApiEventRecorder({ client: cfg.client, host: cfg.nodeName, clock, onError: onError('event') });
     this.status = new StatusManager({ writer: cfg.statusWriter ?? new ApiStatusWriter(cfg.client), clock, onError: onError('pod status') });
@@ -203,7 +215,18 @@ export class Agent {
       networkConfigured: () => this.#networkConfigured,
       periodMs: cfg.nodeStatusPeriodMs,
       onError: onError('node status'),
+      annotations: this.localPathRoot ? { [ANN_LOCAL_PATH_ROOT]: this.localPathRoot } : undefined,
     });
+    if (this.localPathRoot) {
+      this.localPathDeleter = new LocalPathDeleter({
+        client: cfg.client,
+        clock,
+        root: this.localPathRoot,
+        hostname: () => nodeHostname(this.nodeInformer.store.get(undefined, cfg.nodeName), cfg.nodeName),
+        recorder: this.recorder,
+        onError: onError('local-path deleter'),
+      });
+    }
     this.lease = new NodeLease({ client: cfg.client, clock, nodeName: cfg.nodeName, renewMs: cfg.leaseRenewMs, onError: onError('node lease') });
     this.pleg = new Pleg({ runtime: cfg.runtime, clock, nodeName: cfg.nodeName, periodMs: cfg.plegPeriodMs, onChange: (uid) => this.workers.kick(uid), onError: onError('pleg') });
     this.informer = new Informer<Pod>(listWatch<Pod>(cfg.client, Pods, undefined, { fieldSelector: `spec.nodeName=${cfg.nodeName}` }), { clock, onError: onError('pod informer') });
@@ -258,6 +281,8 @@ export class Agent {
     });
     this.nodeInformer.start();
     await this.nodeInformer.waitForSync();
+    if (this.localPathRoot) await mkdir(this.localPathRoot, { recursive: true, mode: 0o700 });
+    this.localPathDeleter?.start();
     // The first list is judged as one batch, in the kubelet's order (see the top of this file).
     const listed: Pod[] = [];
     this.informer.addEventHandler({
@@ -397,6 +422,7 @@ export class Agent {
       await this.informer.stop();
       await this.nodeInformer.stop();
       await this.serviceInformer.stop();
+      await this.localPathDeleter?.stop();
       await this.#config;
       await this.pleg.stop();
       if (opts.removePods) await this.workers.drain();

@@ -18,12 +18,12 @@
 // writes in flight.
 
 import { hostname } from 'node:os';
-import type { Namespace, Node, PersistentVolumeClaim, Pod } from '../api/types.ts';
+import type { Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.ts';
 import type { ApiClient } from '../client/client.ts';
 import { isConflict, isNotFound } from '../client/errors.ts';
 import { Informer, listWatch, transformListWatch } from '../client/informer.ts';
 import { trimPodForCache } from '../client/trim.ts';
-import { Events, Namespaces, Nodes, PersistentVolumeClaims, Pods } from '../client/resources.ts';
+import { Events, Namespaces, Nodes, PersistentVolumeClaims, PersistentVolumes, Pods, StorageClasses } from '../client/resources.ts';
 import type { Clock } from '../util/clock.ts';
 import { realClock, rfc3339 } from '../util/clock.ts';
 import { SchedulerCache } from './framework/cache.ts';
@@ -40,6 +40,7 @@ import type { QueuedPodInfo } from './framework/queue.ts';
 import type { Status } from './framework/status.ts';
 import { defaultPlugins, registry } from './plugins/registry.ts';
 import { WriteQueue } from './write-queue.ts';
+import { ApiVolumeWriter } from './volume-writer.ts';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 
@@ -123,6 +124,8 @@ class KubeScheduler implements Scheduler, PodEvictor {
   readonly #nodes: Informer<Node>;
   readonly #namespaces: Informer<Namespace>;
   readonly #claims: Informer<PersistentVolumeClaim>;
+  readonly #volumes: Informer<PersistentVolume>;
+  readonly #classes: Informer<StorageClass>;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #eventWrites: WriteQueue;
   /** Pod uid → event key → the event already written (to fold repeats). */
@@ -158,6 +161,8 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#nodes = new Informer<Node>(listWatch<Node>(o.client, Nodes), informerOptions);
     this.#namespaces = new Informer<Namespace>(listWatch<Namespace>(o.client, Namespaces), informerOptions);
     this.#claims = new Informer<PersistentVolumeClaim>(listWatch<PersistentVolumeClaim>(o.client, PersistentVolumeClaims), informerOptions);
+    this.#volumes = new Informer<PersistentVolume>(listWatch<PersistentVolume>(o.client, PersistentVolumes), informerOptions);
+    this.#classes = new Informer<StorageClass>(listWatch<StorageClass>(o.client, StorageClasses), informerOptions);
     this.#fw = new Framework({
       registry,
       plugins: o.plugins ?? defaultPlugins,
@@ -166,6 +171,12 @@ class KubeScheduler implements Scheduler, PodEvictor {
       persistentVolumeClaim: (ns, name) => this.#claims.store.get(ns, name),
       evictor: this,
       bindPod: (pod, node) => this.#postBinding(pod, node),
+      volumes: {
+        persistentVolume: (name) => this.#volumes.store.get(undefined, name),
+        persistentVolumes: () => this.#volumes.store.list(),
+        storageClass: (name) => this.#classes.store.get(undefined, name),
+      },
+      volumeWriter: new ApiVolumeWriter(o.client, this.#clock, this.#abort.signal),
     });
     this.#algo = new SchedulingAlgorithm(this.#fw, { percentageOfNodesToScore: o.percentageOfNodesToScore, random: o.random });
   }
@@ -188,6 +199,15 @@ class KubeScheduler implements Scheduler, PodEvictor {
       onAdd: () => this.#queue.moveAllToActiveOrBackoff('PvcAdd'),
       onUpdate: () => this.#queue.moveAllToActiveOrBackoff('PvcUpdate'),
     });
+    // So can a volume or a class appearing or changing (PvAdd, PvUpdate, StorageClassAdd).
+    this.#volumes.addEventHandler({
+      onAdd: () => this.#queue.moveAllToActiveOrBackoff('PvAdd'),
+      onUpdate: () => this.#queue.moveAllToActiveOrBackoff('PvUpdate'),
+    });
+    this.#classes.addEventHandler({
+      onAdd: () => this.#queue.moveAllToActiveOrBackoff('StorageClassAdd'),
+      onUpdate: () => this.#queue.moveAllToActiveOrBackoff('StorageClassUpdate'),
+    });
     this.#pods.addEventHandler({
       onAdd: (p) => this.#podAdded(p),
       onUpdate: (a, b) => this.#podUpdated(a, b),
@@ -197,12 +217,14 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#pods.start();
     this.#namespaces.start();
     this.#claims.start();
+    this.#volumes.start();
+    this.#classes.start();
     this.#loop = this.#run().catch((err) => this.#onError(err));
   }
 
   /** Rejects with the abort reason if the scheduler is stopped first. */
   async waitForSync(): Promise<void> {
-    await Promise.all([this.#pods.waitForSync(this.#abort.signal), this.#nodes.waitForSync(this.#abort.signal), this.#claims.waitForSync(this.#abort.signal)]);
+    await Promise.all([this.#pods.waitForSync(this.#abort.signal), this.#nodes.waitForSync(this.#abort.signal), this.#claims.waitForSync(this.#abort.signal), this.#volumes.waitForSync(this.#abort.signal), this.#classes.waitForSync(this.#abort.signal)]);
   }
 
   stats(): SchedulerStats {
@@ -214,7 +236,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#stopped = true;
     this.#abort.abort(new Error('scheduler stopped'));
     this.#queue.close();
-    await Promise.all([this.#pods.stop(), this.#nodes.stop(), this.#namespaces.stop(), this.#claims.stop()]);
+    await Promise.all([this.#pods.stop(), this.#nodes.stop(), this.#namespaces.stop(), this.#claims.stop(), this.#volumes.stop(), this.#classes.stop()]);
     await this.#loop;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     await this.#eventWrites.idle();
@@ -325,8 +347,13 @@ class KubeScheduler implements Scheduler, PodEvictor {
     const pod = q.podInfo;
     this.#stats.bindingsInFlight++;
     let status: Status;
+    let preBound = false;
     try {
-      status = await this.#fw.runBindPlugins(state, pod, nodeName);
+      status = await this.#fw.runPreBindPlugins(state, pod, nodeName);
+      if (status.code === 'Success') {
+        preBound = true;
+        status = await this.#fw.runBindPlugins(state, pod, nodeName);
+      }
     } finally {
       this.#stats.bindingsInFlight--;
     }
@@ -341,6 +368,11 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#cache.forget(pod.key);
     // The room the pod held is free again.
     this.#queue.moveAllToActiveOrBackoff('AssignedPodDelete');
+    if (!preBound) {
+      // A PreBind write that lost a race (a volume taken meanwhile) is retried with fresh caches.
+      this.#failed(q, this.#queue.schedulingCycle, { message: `running PreBind plugin ${JSON.stringify(status.plugin ?? '')}: ${status.reasons.join(', ')}`, error: true });
+      return;
+    }
     const err = status.error;
     // Already bound elsewhere or gone: the informer delivers the truth; nothing to retry.
     if (isNotFound(err) || isConflict(err)) return;

@@ -71,7 +71,7 @@ export async function startWorkloadCluster(o: WorkloadClusterOptions = {}): Prom
   const sim = new Simulator({
     client,
     nodes: o.nodes ?? 3,
-    spec: { capacity: { cpu: '8', memory: '32Gi', pods: '110' }, ...o.spec },
+    spec: { capacity: { cpu: '8', memory: '32Gi', pods: '110', 'ephemeral-storage': '100Gi' }, ...o.spec },
     startDelayMs: o.startDelayMs ?? 50,
     deleteDelayMs: o.deleteDelayMs ?? 20,
     jitter: 0,

@@ -207,7 +207,9 @@ test('Parallel creates every pod at once, without waiting for readiness', async 
 
 test('volumeClaimTemplates: the claim is made before the pod, owned per the retention policy; the pod waits for it to be bound', async () => {
   const claims = await c.watch<PersistentVolumeClaim>(PersistentVolumeClaims, 'default');
-  const template = { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+  // storageClassName "" asks for a pre-made volume of no class (none exists), so the default class
+  // does not provision one and the claim stays unbound.
+  const template = { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', resources: { requests: { storage: '1Gi' } } } };
   const r = await c.kubectl(['apply', '-f', '-'], {
     input: manifest('db', { replicas: 1, volumeClaimTemplates: [template], persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' } }),
   });

@@ -32,6 +32,8 @@ export interface NodeStatusOptions {
   onError?(err: unknown): void;
   /** Pressure signals (tests inject them). */
   pressure?(): Pressure;
+  /** Annotations the agent keeps on its Node (e.g. its local-path storage root). */
+  annotations?: Readonly<Record<string, string>>;
 }
 
 function quantityBytes(n: number): string {
@@ -134,16 +136,19 @@ export class NodeStatusManager {
 
   /** Creates or adopts the Node and settles its podCIDR; returns the podCIDR. */
   async register(): Promise<string> {
-    const { client, nodeName } = this.#o;
+    const { client, nodeName, annotations } = this.#o;
     let node: Node;
     try {
-      node = await client.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels: this.#labels() }, spec: {} });
+      node = await client.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels: this.#labels(), ...(annotations ? { annotations: { ...annotations } } : {}) }, spec: {} });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       node = await client.get<Node>(Nodes, undefined, nodeName);
       const labels = node.metadata?.labels ?? {};
-      if (Object.entries(this.#labels()).some(([k, v]) => labels[k] !== v)) {
-        node = await client.patch<Node>(Nodes, undefined, nodeName, 'merge', { metadata: { labels: this.#labels() } });
+      const have = node.metadata?.annotations ?? {};
+      const labelsOff = Object.entries(this.#labels()).some(([k, v]) => labels[k] !== v);
+      const annotationsOff = Object.entries(annotations ?? {}).some(([k, v]) => have[k] !== v);
+      if (labelsOff || annotationsOff) {
+        node = await client.patch<Node>(Nodes, undefined, nodeName, 'merge', { metadata: { labels: this.#labels(), ...(annotations ? { annotations: { ...annotations } } : {}) } });
       }
     }
     let cidr = node.spec?.podCIDR ?? '';

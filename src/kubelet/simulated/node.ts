@@ -14,6 +14,7 @@ import type { Clock } from '../../util/clock.ts';
 import type { MachineInfo } from '../node/machine.ts';
 import { NodeLease } from '../node/lease.ts';
 import { buildNodeStatus, nodeLabels } from '../node/node-status.ts';
+import { ANN_LOCAL_PATH_ROOT } from '../../api/volumes/localpath.ts';
 import { ApiStatusWriter, StatusManager, type StatusWriter } from '../status/manager.ts';
 import type { PodHost } from './pods.ts';
 import { podIP, SIMULATED_LABEL, slotAddresses, type SimulatedNodeSpec } from './spec.ts';
@@ -166,7 +167,10 @@ export class SimulatedNode implements PodHost {
       if (this.#o.spec.taints.length > 0) spec.taints = this.#o.spec.taints;
       // The status rides along with the create (Node creation keeps it): one request per node.
       const status = this.#status();
-      await client.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.name, labels }, spec, status });
+      // A local-path storage root, so claims can be provisioned onto simulated nodes (nothing is
+      // written there: simulated pods mount nothing).
+      const annotations = { [ANN_LOCAL_PATH_ROOT]: `/var/lib/tinykube/simulated/${this.name}/storage` };
+      await client.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.name, labels, annotations }, spec, status });
       this.#conditions = status.conditions ?? [];
       return;
     } catch (err) {
