@@ -1,7 +1,6 @@
 // Validation of storage.k8s.io/v1 StorageClasses as Kubernetes 1.32 validates them (ValidateStorageClass,
 // ValidateStorageClassUpdate, ValidateTopologySelectorTerm). Pure and stateless.
 
-import { semanticDeepEqual } from '../equality.ts';
 import { duplicate, FieldPath, forbiddenField, invalid, notSupported, required, type FieldError } from '../field.ts';
 import type { StorageClass } from '../types.ts';
 import { validateImmutableField, validateLabelName, validateObjectMeta, validateObjectMetaUpdate } from './meta.ts';
@@ -60,8 +59,12 @@ function validateTopologySelectorTerm(term: unknown, path: FieldPath): { exprs: 
 }
 
 function sameTerm(a: Map<string, Set<string>>, b: Map<string, Set<string>>): boolean {
-  const plain = (m: Map<string, Set<string>>) => Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]));
-  return semanticDeepEqual(plain(a), plain(b));
+  if (a.size !== b.size) return false;
+  for (const [k, va] of a) {
+    const vb = b.get(k);
+    if (!vb || va.size !== vb.size || [...va].some((v) => !vb.has(v))) return false;
+  }
+  return true;
 }
 
 /**

@@ -4,10 +4,18 @@
 
 import type { Registry } from '../../registry/registry.ts';
 import { AdmissionChain } from './chain.ts';
+import { DefaultStorageClass } from './default-storage-class.ts';
 import { NamespaceLifecycle } from './namespace-lifecycle.ts';
 import { PriorityAdmission } from './priority.ts';
 import { ServiceAccountAdmission } from './service-account.ts';
+import { StorageObjectInUseProtection } from './storage-object-in-use-protection.ts';
 
 export function defaultAdmission(registry: Registry): AdmissionChain {
-  return new AdmissionChain([new NamespaceLifecycle(registry), new ServiceAccountAdmission(registry), new PriorityAdmission(registry)]);
+  return new AdmissionChain([
+    new NamespaceLifecycle(registry),
+    new ServiceAccountAdmission(registry),
+    new PriorityAdmission(registry),
+    new DefaultStorageClass(registry),
+    new StorageObjectInUseProtection(),
+  ]);
 }
