@@ -31,6 +31,8 @@ import { TTLAfterFinishedController } from './ttlafterfinished/controller.ts';
 import { ENDPOINTSLICE_COMPONENT, EndpointSliceController, type EndpointSliceControllerOptions } from './endpointslice/controller.ts';
 import { ENDPOINTS_COMPONENT, EndpointsController } from './endpoints/controller.ts';
 import { ApiServiceStatusWriter, fromShared, SERVICELB_COMPONENT, ServiceLBController } from './servicelb/controller.ts';
+import { EPHEMERAL_COMPONENT, EphemeralVolumeController } from './ephemeral/controller.ts';
+import { PVCProtectionController } from './pvcprotection/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -65,6 +67,10 @@ export interface ControllerOptions {
   endpoints?: false;
   /** ServiceLB (LoadBalancer Services get the nodes' addresses, as k3s' ServiceLB); false disables it. */
   serviceLB?: false;
+  /** The ephemeral-volume controller (claims of pods' generic ephemeral volumes); false disables it. */
+  ephemeralVolume?: false;
+  /** The PVC protection controller (kubernetes.io/pvc-protection: claims in use stay until unused); false disables it. */
+  pvcProtection?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -91,6 +97,8 @@ export interface Controllers {
   endpointSlice?: EndpointSliceController;
   endpoints?: EndpointsController;
   serviceLB?: ServiceLBController;
+  ephemeralVolume?: EphemeralVolumeController;
+  pvcProtection?: PVCProtectionController;
   stop(): Promise<void>;
 }
 
@@ -107,12 +115,13 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const sliceEvents = new ApiEventSink(client, clock, ENDPOINTSLICE_COMPONENT);
   const endpointsEvents = new ApiEventSink(client, clock, ENDPOINTS_COMPONENT);
   const serviceLBEvents = new ApiEventSink(client, clock, SERVICELB_COMPONENT);
+  const ephemeralEvents = new ApiEventSink(client, clock, EPHEMERAL_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush()]);
+      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), ephemeralEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -155,5 +164,9 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.endpointSlice?.start();
   out.endpoints?.start();
   out.serviceLB?.start();
+  if (o.ephemeralVolume !== false) out.ephemeralVolume = new EphemeralVolumeController({ client, informers, clock, events: ephemeralEvents, onError });
+  if (o.pvcProtection !== false) out.pvcProtection = new PVCProtectionController({ client, informers, clock, onError });
+  out.ephemeralVolume?.start();
+  out.pvcProtection?.start();
   return out;
 }
