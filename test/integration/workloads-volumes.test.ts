@@ -68,6 +68,19 @@ test('an ephemeral volume gets its claim <pod>-<volume>, owned by the pod and de
   await claims.until((all) => !all.some((x) => x.metadata?.name === 'eph-scratch'), 'eph-scratch deleted by the garbage collector');
 });
 
+test('an ephemeral claim deleted while its pod waits to be scheduled is made again', async () => {
+  // Without nodeName: the scheduler holds the pod (its claim is unbound), so nothing uses the claim.
+  const spec = JSON.parse(pod('waiter', [ephemeral('scratch')])) as { spec: Record<string, unknown> };
+  delete spec.spec.nodeName;
+  await kubectl(['create', '-f', '-'], JSON.stringify(spec));
+  const [first] = (await claims.until((all) => all.some((x) => x.metadata?.name === 'waiter-scratch' && x.metadata.finalizers?.includes(PROTECTION)), 'waiter-scratch made')).filter((x) => x.metadata?.name === 'waiter-scratch');
+  await kubectl(['delete', 'pvc', 'waiter-scratch', '--wait=false']);
+  const [again] = (await claims.until((all) => all.some((x) => x.metadata?.name === 'waiter-scratch' && x.metadata.uid !== first?.metadata?.uid), 'waiter-scratch made again')).filter((x) => x.metadata?.name === 'waiter-scratch');
+  assert.equal(again?.metadata?.ownerReferences?.[0]?.name, 'waiter');
+  await kubectl(['delete', 'pod', 'waiter']);
+  await claims.until((all) => !all.some((x) => x.metadata?.name === 'waiter-scratch'), 'waiter-scratch collected');
+});
+
 test('a claim in use stays Terminating until its pod is deleted', async () => {
   const claim = (name: string) => JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, finalizers: [PROTECTION, 'example.com/keep'] }, spec: claimSpec });
   await kubectl(['create', '-f', '-'], claim('data'));
