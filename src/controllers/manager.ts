@@ -33,6 +33,7 @@ import { ENDPOINTS_COMPONENT, EndpointsController } from './endpoints/controller
 import { ApiServiceStatusWriter, fromShared, SERVICELB_COMPONENT, ServiceLBController } from './servicelb/controller.ts';
 import { EPHEMERAL_COMPONENT, EphemeralVolumeController } from './ephemeral/controller.ts';
 import { PVCProtectionController } from './pvcprotection/controller.ts';
+import { PVProtectionController } from './pvprotection/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -71,6 +72,8 @@ export interface ControllerOptions {
   ephemeralVolume?: false;
   /** The PVC protection controller (kubernetes.io/pvc-protection: claims in use stay until unused); false disables it. */
   pvcProtection?: false;
+  /** The PV protection controller (kubernetes.io/pv-protection: volumes stay while Bound); false disables it. */
+  pvProtection?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -99,6 +102,7 @@ export interface Controllers {
   serviceLB?: ServiceLBController;
   ephemeralVolume?: EphemeralVolumeController;
   pvcProtection?: PVCProtectionController;
+  pvProtection?: PVProtectionController;
   stop(): Promise<void>;
 }
 
@@ -119,7 +123,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), ephemeralEvents.flush()]);
     },
@@ -166,7 +170,9 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.serviceLB?.start();
   if (o.ephemeralVolume !== false) out.ephemeralVolume = new EphemeralVolumeController({ client, informers, clock, events: ephemeralEvents, onError });
   if (o.pvcProtection !== false) out.pvcProtection = new PVCProtectionController({ client, informers, clock, onError });
+  if (o.pvProtection !== false) out.pvProtection = new PVProtectionController({ client, informers, clock, onError });
   out.ephemeralVolume?.start();
   out.pvcProtection?.start();
+  out.pvProtection?.start();
   return out;
 }

@@ -6,11 +6,12 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Event as KubeEvent, PersistentVolumeClaim, Pod } from '../../src/api/types.ts';
-import { Events, PersistentVolumeClaims, Pods } from '../../src/client/resources.ts';
+import type { Event as KubeEvent, PersistentVolume, PersistentVolumeClaim, Pod } from '../../src/api/types.ts';
+import { Events, PersistentVolumeClaims, PersistentVolumes, Pods } from '../../src/client/resources.ts';
 import { startWorkloadCluster, type Watched, type WorkloadCluster } from './workloads-harness.ts';
 
 const PROTECTION = 'kubernetes.io/pvc-protection';
+const PV_PROTECTION = 'kubernetes.io/pv-protection';
 
 let c: WorkloadCluster;
 let pods: Watched<Pod>;
@@ -115,6 +116,32 @@ test('a claim of the ephemeral name that the pod does not own is reported on the
   assert.equal(claimNamed('clash-scratch')?.metadata?.ownerReferences, undefined);
   const described = await kubectl(['describe', 'pod', 'clash']);
   assert.match(described, /Warning\s+FailedBinding\s+.*ephemeral_volume\s+ephemeral volume scratch: PVC default\/clash-scratch was not created for pod default\/clash \(pod is not owner\)/);
+});
+
+test('a volume being deleted stays Terminating while Bound', async () => {
+  // The volume and its claim name each other, as the PV controller binds them; the phases are set here
+  // as that controller would (it sets the same ones when it runs).
+  const volumes = await c.watch<PersistentVolume>(PersistentVolumes);
+  const pv = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: `/tmp/${name}` }, ...extra } });
+  const setPhase = (name: string, phase: string) => kubectl(['patch', 'pv', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase } })]);
+  await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'vol-claim' }, spec: { ...claimSpec, volumeName: 'pv-bound' } }));
+  const [vc] = (await claims.until((all) => all.some((x) => x.metadata?.name === 'vol-claim'), 'vol-claim')).filter((x) => x.metadata?.name === 'vol-claim');
+  await kubectl(['create', '-f', '-'], pv('pv-bound', { claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'default', name: 'vol-claim', uid: vc?.metadata?.uid } }));
+  await volumes.until((all) => all.some((v) => v.metadata?.name === 'pv-bound' && v.metadata.finalizers?.includes(PV_PROTECTION)), 'pv-bound protected');
+  await setPhase('pv-bound', 'Bound');
+  await volumes.until((all) => all.some((v) => v.metadata?.name === 'pv-bound' && v.status?.phase === 'Bound'), 'pv-bound Bound');
+
+  // An unbound volume deleted after it: once that one is gone, the bound one has been looked at and kept.
+  await kubectl(['create', '-f', '-'], pv('pv-free'));
+  await volumes.until((all) => all.some((v) => v.metadata?.name === 'pv-free' && v.metadata.finalizers?.includes(PV_PROTECTION)), 'pv-free protected');
+  await kubectl(['delete', 'pv', 'pv-bound', 'pv-free', '--wait=false']);
+  await volumes.until((all) => !all.some((v) => v.metadata?.name === 'pv-free'), 'pv-free gone');
+  assert.match(await kubectl(['get', 'pv', 'pv-bound', '--no-headers']), /^pv-bound\s+1Gi\s+RWO\s+Retain\s+Terminating\s+default\/vol-claim\s/);
+
+  // The claim goes, so the volume is Released (Retain) and may go too.
+  await kubectl(['delete', 'pvc', 'vol-claim']);
+  await setPhase('pv-bound', 'Released');
+  await volumes.until((all) => !all.some((v) => v.metadata?.name === 'pv-bound'), 'pv-bound gone once Released');
 });
 
 test('the controllers reported no failures', () => {
