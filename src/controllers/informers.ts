@@ -10,6 +10,7 @@ import type { Lease } from '../api/types.ts';
 import type { ApiClient, HasMetadata } from '../client/client.ts';
 import { Informer, listWatch, transformListWatch } from '../client/informer.ts';
 import { trimPodForCache } from '../client/trim.ts';
+import { podClaimNames } from '../api/volumes/ephemeral.ts';
 import type { ListerWatcher } from '../client/informer.ts';
 import type { IndexFunc } from '../client/cache.ts';
 import { ConfigMaps, Leases, Namespaces, Nodes, Pods, ServiceAccounts } from '../client/resources.ts';
@@ -24,9 +25,12 @@ export const POD_BY_NODE = 'nodeName';
 export const POD_BY_NAMESPACE = 'namespace';
 /** Pod index: the uid of the controlling owner (none for pods without one). */
 export const POD_BY_CONTROLLER = 'controller';
+/** Pod index: `<namespace>/<claim>` of each claim its volumes name, ephemeral ones included (kube's PodPVCIndex). */
+export const POD_BY_CLAIM = 'claim';
 
 const podByNode: IndexFunc<Pod> = (p) => [p.spec?.nodeName ?? ''];
 const podByNamespace: IndexFunc<Pod> = (p) => [p.metadata?.namespace ?? ''];
+const podByClaim: IndexFunc<Pod> = (p) => podClaimNames(p).map((c) => `${p.metadata?.namespace ?? ''}/${c}`);
 const podByController: IndexFunc<Pod> = (p) => {
   const ref = p.metadata?.ownerReferences?.find((r) => r?.controller === true);
   return ref?.uid ? [ref.uid] : [];
@@ -45,10 +49,10 @@ export class SharedInformers {
     this.#onError = options.onError ?? (() => {});
   }
 
-  /** All pods, indexed by POD_BY_NODE, POD_BY_NAMESPACE and POD_BY_CONTROLLER. */
+  /** All pods, indexed by POD_BY_NODE, POD_BY_NAMESPACE, POD_BY_CONTROLLER and POD_BY_CLAIM. */
   pods(): Informer<Pod> {
     // Cached trimmed (client/trim.ts): the controllers read metadata, nodeName, tolerations and phase.
-    return this.#get('pods', () => new Informer<Pod>(transformListWatch(listWatch<Pod>(this.client, Pods), trimPodForCache), { clock: this.#clock, onError: this.#onError, indexers: { [POD_BY_NODE]: podByNode, [POD_BY_NAMESPACE]: podByNamespace, [POD_BY_CONTROLLER]: podByController } }));
+    return this.#get('pods', () => new Informer<Pod>(transformListWatch(listWatch<Pod>(this.client, Pods), trimPodForCache), { clock: this.#clock, onError: this.#onError, indexers: { [POD_BY_NODE]: podByNode, [POD_BY_NAMESPACE]: podByNamespace, [POD_BY_CONTROLLER]: podByController, [POD_BY_CLAIM]: podByClaim } }));
   }
 
   nodes(): Informer<Node> {

@@ -33,6 +33,9 @@ import { ENDPOINTS_COMPONENT, EndpointsController } from './endpoints/controller
 import { ApiServiceStatusWriter, fromShared, SERVICELB_COMPONENT, ServiceLBController } from './servicelb/controller.ts';
 import { PersistentVolumeController, PV_CONTROLLER_COMPONENT, type PersistentVolumeControllerOptions } from './persistentvolume/controller.ts';
 import { LOCAL_PATH_COMPONENT, LocalPathProvisioner } from './localpath/provisioner.ts';
+import { EPHEMERAL_COMPONENT, EphemeralVolumeController } from './ephemeral/controller.ts';
+import { PVCProtectionController } from './pvcprotection/controller.ts';
+import { PVProtectionController } from './pvprotection/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -71,6 +74,12 @@ export interface ControllerOptions {
   persistentVolume?: Tunables<PersistentVolumeControllerOptions> | false;
   /** The built-in local-path provisioner (hostPath volumes under each node's storage root); false disables it. */
   localPath?: false;
+  /** The ephemeral-volume controller (claims of pods' generic ephemeral volumes); false disables it. */
+  ephemeralVolume?: false;
+  /** The PVC protection controller (kubernetes.io/pvc-protection: claims in use stay until unused); false disables it. */
+  pvcProtection?: false;
+  /** The PV protection controller (kubernetes.io/pv-protection: volumes stay while Bound); false disables it. */
+  pvProtection?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Failures the controllers recover from (default: console.error). */
@@ -99,6 +108,9 @@ export interface Controllers {
   serviceLB?: ServiceLBController;
   persistentVolume?: PersistentVolumeController;
   localPath?: LocalPathProvisioner;
+  ephemeralVolume?: EphemeralVolumeController;
+  pvcProtection?: PVCProtectionController;
+  pvProtection?: PVProtectionController;
   stop(): Promise<void>;
 }
 
@@ -117,12 +129,13 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const serviceLBEvents = new ApiEventSink(client, clock, SERVICELB_COMPONENT);
   const volumeEvents = new ApiEventSink(client, clock, PV_CONTROLLER_COMPONENT);
   const localPathEvents = new ApiEventSink(client, clock, LOCAL_PATH_COMPONENT);
+  const ephemeralEvents = new ApiEventSink(client, clock, EPHEMERAL_COMPONENT);
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush()]);
+      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush(), ephemeralEvents.flush()]);
     },
   };
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
@@ -169,5 +182,11 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.localPath !== false) out.localPath = new LocalPathProvisioner({ client, informers, clock, events: localPathEvents, onError });
   out.persistentVolume?.start();
   out.localPath?.start();
+  if (o.ephemeralVolume !== false) out.ephemeralVolume = new EphemeralVolumeController({ client, informers, clock, events: ephemeralEvents, onError });
+  if (o.pvcProtection !== false) out.pvcProtection = new PVCProtectionController({ client, informers, clock, onError });
+  if (o.pvProtection !== false) out.pvProtection = new PVProtectionController({ client, informers, clock, onError });
+  out.ephemeralVolume?.start();
+  out.pvcProtection?.start();
+  out.pvProtection?.start();
   return out;
 }
