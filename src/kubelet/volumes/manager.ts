@@ -164,6 +164,11 @@ export class VolumeManager implements SubPathPreparer {
   readonly #mounts: boolean;
   readonly #node: Allocatable;
   readonly #clock: Clock;
+  /**
+   * `<pod uid>/<volume>` whose ownership is done: the kubelet changes it when it mounts a volume, not
+   * on every resync (files a container makes later keep the modes it gives them).
+   */
+  readonly #owned = new Set<string>();
   /** Service-account tokens by pod uid, then by request. */
   readonly #tokens = new Map<string, Map<string, HeldToken>>();
 
@@ -200,7 +205,7 @@ export class VolumeManager implements SubPathPreparer {
         const opts = q ? `size=${Math.max(4096, quantityValue(q))}` : 'mode=0777';
         await mount(v.name, mountArgs('tmpfs', [q ? `${opts},mode=0777` : opts], 'tmpfs', dir));
       }
-      await setVolumeOwnership(dir, sc?.fsGroup, sc?.fsGroupChangePolicy, false);
+      await this.#ownOnce(uid, v.name, () => setVolumeOwnership(dir, sc?.fsGroup, sc?.fsGroupChangePolicy, false));
       return { hostPath: dir, readOnly: false };
     }
     if (v.hostPath) return { hostPath: await checkHostPath(v.name, v.hostPath.path, v.hostPath.type ?? ''), readOnly: false };
@@ -230,9 +235,11 @@ export class VolumeManager implements SubPathPreparer {
   /** An AtomicWriter volume: the payload written (or the failure reported), then fsGroup ownership. */
   async #written(pod: Pod, volume: string, dir: string, payload: Payload): Promise<MountedVolume> {
     if (!payload.ok) throw new VolumeError(volume, payload.message);
-    await atomicWrite(dir, payload.files);
-    // These volumes are read-only for the kubelet's ownership masks and always changed (no policy).
-    await setVolumeOwnership(dir, pod.spec?.securityContext?.fsGroup, undefined, true);
+    const uid = pod.metadata?.uid ?? '';
+    // These volumes are read-only for the kubelet's ownership masks and always changed (no policy);
+    // new contents are new files to change.
+    if (await atomicWrite(dir, payload.files)) this.#owned.delete(`${uid}/${volume}`);
+    await this.#ownOnce(uid, volume, () => setVolumeOwnership(dir, pod.spec?.securityContext?.fsGroup, undefined, true));
     return { hostPath: dir, readOnly: true };
   }
 
@@ -334,13 +341,14 @@ export class VolumeManager implements SubPathPreparer {
     if (spec.hostPath) return { hostPath: await checkHostPath(volume, spec.hostPath.path, spec.hostPath.type ?? ''), readOnly };
     if (spec.local) {
       // The local plugin bind-mounts a path that must already exist; the runtime's bind mount of it is the same.
-      const st = await lstatFollow(spec.local.path);
-      if (!st) throw new VolumeError(volume, `path "${spec.local.path}" does not exist`);
+      const path = spec.local.path;
+      const st = await lstatFollow(path);
+      if (!st) throw new VolumeError(volume, `path "${path}" does not exist`);
       if (!readOnly && st.isDirectory()) {
         const sc = pod.spec?.securityContext;
-        await setVolumeOwnership(spec.local.path, sc?.fsGroup, sc?.fsGroupChangePolicy, false);
+        await this.#ownOnce(pod.metadata?.uid ?? '', volume, () => setVolumeOwnership(path, sc?.fsGroup, sc?.fsGroupChangePolicy, false));
       }
-      return { hostPath: spec.local.path, readOnly };
+      return { hostPath: path, readOnly };
     }
     if (spec.nfs) {
       const ro = readOnly || (spec.nfs.readOnly ?? false);
@@ -351,6 +359,13 @@ export class VolumeManager implements SubPathPreparer {
     }
     const kinds = Object.keys(spec).filter((k) => !['accessModes', 'capacity', 'claimRef', 'mountOptions', 'nodeAffinity', 'persistentVolumeReclaimPolicy', 'storageClassName', 'volumeMode', 'volumeAttributesClassName'].includes(k));
     throw new VolumeError(volume, `persistent volume source of ${JSON.stringify(kinds)} is not supported by this node agent`);
+  }
+
+  async #ownOnce(uid: string, volume: string, change: () => Promise<void>): Promise<void> {
+    const key = `${uid}/${volume}`;
+    if (this.#owned.has(key)) return;
+    await change();
+    this.#owned.add(key);
   }
 
   async #mountNFS(volume: string, dir: string, server: string, path: string, readOnly: boolean): Promise<void> {
@@ -370,6 +385,7 @@ export class VolumeManager implements SubPathPreparer {
   /** Unmounts (subPath binds under volume-subpaths/ included) and removes everything under the pod dir. Idempotent. */
   async tearDown(uid: string): Promise<void> {
     this.#tokens.delete(uid);
+    for (const k of this.#owned) if (k.startsWith(`${uid}/`)) this.#owned.delete(k);
     const dir = this.podDir(uid);
     for (const mp of mountsUnder(dir)) {
       await sh('umount', [mp]).catch(() => sh('umount', ['-l', mp]).catch(() => undefined));
