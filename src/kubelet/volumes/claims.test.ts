@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, Volume } from '../../api/types.ts';
+import { ApiError } from '../../client/errors.ts';
 import { VolumeManager } from './manager.ts';
 import { MapConfigSource } from './sources.ts';
 
@@ -132,6 +133,16 @@ describe('persistentVolumeClaim volumes', () => {
       message: 'MountVolume.SetUp failed for volume "d" : persistent volume source of ["iscsi"] is not supported by this node agent',
     },
   ];
+  it('reports an API refusal as the FailedMount, not an agent error', async () => {
+    src.getPersistentVolumeClaim = async () => {
+      throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 403, reason: 'Forbidden', message: 'persistentvolumeclaims "data" is forbidden: no relationship found' });
+    };
+    await assert.rejects(vm.setUp(podWith([pvcVolume])), {
+      name: 'VolumeError',
+      message: process('d', 'error processing PVC ns/data: failed to fetch PVC from API server: persistentvolumeclaims "data" is forbidden: no relationship found'),
+    });
+  });
+
   for (const c of cases) {
     it(`fails for ${c.name}`, async () => {
       c.setup();

@@ -19,6 +19,7 @@ import type { TokenRequestSpec } from 'kubernetes-types/authentication/v1.js';
 import type { ConfigMapProjection, Pod, ProjectedVolumeSource, SecretProjection, ServiceAccountTokenProjection, Volume } from '../../api/types.ts';
 import { tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
 import { realClock, type Clock } from '../../util/clock.ts';
+import { isApiError } from '../../client/errors.ts';
 import type { Allocatable } from '../downward/values.ts';
 import { aggregateMessage, VolumeError } from './errors.ts';
 import { setVolumeOwnership } from './ownership.ts';
@@ -245,7 +246,9 @@ export class VolumeManager implements SubPathPreparer {
 
   async #configMapPayload(pod: Pod, src: ConfigMapProjection, mode: number): Promise<Payload> {
     const name = src.name ?? '';
-    const cm = await this.#source.getConfigMap(pod.metadata?.namespace ?? 'default', name);
+    const got = await answer(this.#source.getConfigMap(pod.metadata?.namespace ?? 'default', name));
+    if (!got.ok) return got;
+    const cm = got.value;
     // The kubelet's configMap manager names the resource in the singular: `configmap "x" not found`.
     if (!cm && !src.optional) return { ok: false, message: `configmap "${name}" not found` };
     return keyPayload(configMapData(cm), src.items, mode, src.optional ?? false, 'configmap');
@@ -253,7 +256,9 @@ export class VolumeManager implements SubPathPreparer {
 
   async #secretPayload(pod: Pod, src: SecretProjection, mode: number): Promise<Payload> {
     const name = src.name ?? '';
-    const s = await this.#source.getSecret(pod.metadata?.namespace ?? 'default', name);
+    const got = await answer(this.#source.getSecret(pod.metadata?.namespace ?? 'default', name));
+    if (!got.ok) return got;
+    const s = got.value;
     if (!s && !src.optional) return { ok: false, message: `secret "${name}" not found` };
     return keyPayload(secretData(s), src.items, mode, src.optional ?? false, 'secret');
   }
@@ -296,7 +301,8 @@ export class VolumeManager implements SubPathPreparer {
     const now = this.#clock.now();
     let t = held.get(key);
     if (!t || now >= t.issuedAt + (t.expiresAt - t.issuedAt) * TOKEN_RENEW_FRACTION || now - t.issuedAt >= TOKEN_MAX_AGE_MS) {
-      const r = await this.#source.requestToken(ns, sa, spec);
+      const got = await answer(this.#source.requestToken(ns, sa, spec));
+      const r = got.ok ? got.value : { kind: 'refused' as const, message: got.message };
       if (r.kind !== 'token') {
         // A token still valid is kept through a failed renewal, as the kubelet does.
         if (t && now < t.expiresAt) return { ok: true, files: new Map([[p, { data: Buffer.from(t.token), mode: tokenMode(pod, defaultMode) }]]) };
@@ -318,7 +324,9 @@ export class VolumeManager implements SubPathPreparer {
     const fail = (msg: string): never => {
       throw new VolumeError(volume, `error processing PVC ${ns}/${claimName}: ${msg}`, 'process');
     };
-    const pvc = await this.#source.getPersistentVolumeClaim(ns, claimName);
+    const gotClaim = await answer(this.#source.getPersistentVolumeClaim(ns, claimName));
+    if (!gotClaim.ok) fail(`failed to fetch PVC from API server: ${gotClaim.message}`);
+    const pvc = gotClaim.ok ? gotClaim.value : undefined;
     if (!pvc) fail(`failed to fetch PVC from API server: persistentvolumeclaims "${claimName}" not found`);
     const claim = pvc!;
     if (claim.metadata?.deletionTimestamp) fail('PVC is being deleted');
@@ -331,7 +339,9 @@ export class VolumeManager implements SubPathPreparer {
         throw new VolumeError(volume, `PVC ${ns}/${claimName} was not created for pod ${ns}/${pod.metadata?.name ?? ''} (pod is not owner)`, 'process');
       }
     }
-    const pv = await this.#source.getPersistentVolume(pvName);
+    const gotPV = await answer(this.#source.getPersistentVolume(pvName));
+    if (!gotPV.ok) fail(`failed to fetch PV ${pvName} from API server: ${gotPV.message}`);
+    const pv = gotPV.ok ? gotPV.value : undefined;
     if (!pv) fail(`failed to fetch PV ${pvName} from API server: persistentvolumes "${pvName}" not found`);
     const ref = pv!.spec?.claimRef;
     if (!ref) fail(`found PV object ${pvName} but it has a nil pv.Spec.ClaimRef indicating it is not yet bound to the claim`);
@@ -393,6 +403,19 @@ export class VolumeManager implements SubPathPreparer {
     // Never follow a mount that survived: rm would delete through it (a hostPath or NFS export).
     if (mountsUnder(dir).length > 0) throw new VolumeError('*', `mounts remain under ${dir}`);
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An API read whose refusal (403, 5xx: an ApiError) is the volume's FailedMount rather than an
+ * agent error; transport failures still throw (nothing can be reported then).
+ */
+async function answer<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; message: string }> {
+  try {
+    return { ok: true, value: await p };
+  } catch (err) {
+    if (isApiError(err)) return { ok: false, message: err.message };
+    throw err;
   }
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod, Volume } from '../../api/types.ts';
 import { FakeClock } from '../../util/clock.ts';
+import { ApiError } from '../../client/errors.ts';
 import { VolumeError, VolumeManager } from './manager.ts';
 import { MapConfigSource, type TokenOutcome } from './sources.ts';
 
@@ -131,6 +132,13 @@ describe('projected volumes', () => {
     { name: 'every failure is reported', sources: [{ secret: { name: 'a' } }, { configMap: { name: 'b' } }], message: '[secret "a" not found, configmap "b" not found]' },
     { name: 'a missing key of a present source fails', sources: [{ configMap: { name: 'present', items: [{ key: 'nokey', path: 'x' }] } }], message: 'configmap references non-existent config key: nokey' },
   ];
+  it('reports an API refusal of a source as the FailedMount', async () => {
+    src.getSecret = async () => {
+      throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 403, reason: 'Forbidden', message: 'secrets "creds" is forbidden' });
+    };
+    await assert.rejects(vm.setUp(podWith([projected([{ secret: { name: 'creds' } }])])), { message: 'MountVolume.SetUp failed for volume "all" : secrets "creds" is forbidden' });
+  });
+
   for (const m of missing) {
     it(m.name, async () => {
       src.configMaps.set('ns/present', { data: { k: 'v' } });
