@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { TokenRequestSpec } from 'kubernetes-types/authentication/v1.js';
 import type { ConfigMapProjection, Pod, ProjectedVolumeSource, SecretProjection, ServiceAccountTokenProjection, Volume } from '../../api/types.ts';
@@ -93,6 +93,7 @@ export async function atomicWrite(dir: string, files: Files): Promise<boolean> {
     await mkdir(dirname(full), { recursive: true, mode: 0o755 });
     await writeFile(full, f.data);
     await chmod(full, f.mode);
+    if (f.uid !== undefined) await chown(full, f.uid, -1);
   }
   await chmod(target, 0o755);
   const tmpLink = join(dir, `..data_tmp${randomBytes(4).toString('hex')}`);
@@ -305,14 +306,14 @@ export class VolumeManager implements SubPathPreparer {
       const r = got.ok ? got.value : { kind: 'refused' as const, message: got.message };
       if (r.kind !== 'token') {
         // A token still valid is kept through a failed renewal, as the kubelet does.
-        if (t && now < t.expiresAt) return { ok: true, files: new Map([[p, { data: Buffer.from(t.token), mode: tokenMode(pod, defaultMode) }]]) };
+        if (t && now < t.expiresAt) return { ok: true, files: new Map([[p, tokenFile(pod, t.token, defaultMode)]]) };
         return { ok: false, message: `failed to fetch token: ${r.message}` };
       }
       const exp = Date.parse(r.expirationTimestamp);
       t = { token: r.token, issuedAt: now, expiresAt: Number.isFinite(exp) ? exp : now + spec.expirationSeconds! * 1000 };
       held.set(key, t);
     }
-    return { ok: true, files: new Map([[p, { data: Buffer.from(t.token), mode: tokenMode(pod, defaultMode) }]]) };
+    return { ok: true, files: new Map([[p, tokenFile(pod, t.token, defaultMode)]]) };
   }
 
   /**
@@ -420,11 +421,25 @@ async function answer<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
 }
 
 /**
- * A projected token's file mode: with fsGroup the kubelet writes 0600 and lets the ownership change
- * make it 0640 for the group, so the token is never world-readable.
+ * A projected token's file, as the projected plugin writes it: with fsGroup or a single runAsUser it
+ * is 0600 (owned by that user; fsGroup ownership then makes it 0640), so the token is never
+ * world-readable when the pod says who reads it; otherwise defaultMode.
  */
-function tokenMode(pod: Pod, defaultMode: number): number {
-  return pod.spec?.securityContext?.fsGroup !== undefined ? 0o600 : defaultMode;
+function tokenFile(pod: Pod, token: string, defaultMode: number): { data: Buffer; mode: number; uid?: number } {
+  const uid = fsUser(pod);
+  const mode = uid !== undefined || pod.spec?.securityContext?.fsGroup !== undefined ? 0o600 : defaultMode;
+  return uid !== undefined ? { data: Buffer.from(token), mode, uid } : { data: Buffer.from(token), mode };
+}
+
+/** volumeutil.FsUserFrom: the effective runAsUser when every (init and app) container has the same one. */
+export function fsUser(pod: Pod): number | undefined {
+  let user: number | undefined;
+  for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    const u = c.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser;
+    if (u === undefined || (user !== undefined && u !== user)) return undefined;
+    user = u;
+  }
+  return user;
 }
 
 /** The hostPath `type` checks (pkg/volume/hostpath). Returns the path to mount. */

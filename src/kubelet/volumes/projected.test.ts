@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Pod, Volume } from '../../api/types.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { ApiError } from '../../client/errors.ts';
-import { VolumeError, VolumeManager } from './manager.ts';
+import { fsUser, VolumeError, VolumeManager } from './manager.ts';
 import { MapConfigSource, type TokenOutcome } from './sources.ts';
 
 function podWith(volumes: Volume[], labels: Record<string, string> = { app: 'web' }): Pod {
@@ -189,4 +189,30 @@ describe('projected serviceAccountToken', () => {
     await vm.setUp(podWith([tokenVolume]));
     assert.equal(read(v.hostPath, 'token'), 'jwt-2');
   });
+
+  const modes: { name: string; spec: Partial<NonNullable<Pod['spec']>>; mode: number; uid: number }[] = [
+    { name: 'defaultMode without a user or group', spec: {}, mode: 0o644, uid: 0 },
+    { name: '0600 owned by the one runAsUser', spec: { securityContext: { runAsUser: 1000 } }, mode: 0o600, uid: 1000 },
+    { name: '0640 with fsGroup', spec: { securityContext: { fsGroup: 2000 } }, mode: 0o640, uid: 0 },
+  ];
+  for (const m of modes) {
+    it(`writes the token ${m.name}`, { skip: process.getuid?.() !== 0 && 'needs root to chown' }, async () => {
+      src.tokens = () => ({ kind: 'token', token: 'jwt', expirationTimestamp: new Date(clock.now() + 3600_000).toISOString() });
+      const pod = podWith([tokenVolume]);
+      Object.assign(pod.spec!, m.spec);
+      const v = (await vm.setUp(pod)).get('tok')!;
+      assert.equal(mode(v.hostPath, 'token'), m.mode);
+      assert.equal(statSync(join(v.hostPath, 'token')).uid, m.uid);
+    });
+  }
+});
+
+describe('fsUser', () => {
+  const cases: { name: string; spec: NonNullable<Pod['spec']>; want: number | undefined }[] = [
+    { name: 'pod-level user', spec: { securityContext: { runAsUser: 7 }, containers: [{ name: 'a' }], initContainers: [{ name: 'i' }] }, want: 7 },
+    { name: 'container overrides agreeing', spec: { securityContext: { runAsUser: 7 }, containers: [{ name: 'a', securityContext: { runAsUser: 8 } }, { name: 'b', securityContext: { runAsUser: 8 } }] }, want: 8 },
+    { name: 'containers disagreeing', spec: { containers: [{ name: 'a', securityContext: { runAsUser: 1 } }, { name: 'b', securityContext: { runAsUser: 2 } }] }, want: undefined },
+    { name: 'one container without a user', spec: { containers: [{ name: 'a', securityContext: { runAsUser: 1 } }, { name: 'b' }] }, want: undefined },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(fsUser({ spec: c.spec }), c.want));
 });

@@ -8,7 +8,8 @@ import type { ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Secret } from '.
 import { containerResourceValue, findContainer, podMetadataField, type Allocatable } from '../downward/values.ts';
 import { aggregateMessage } from './errors.ts';
 
-export type Files = Map<string, { data: Buffer; mode: number }>;
+/** `uid`: the file's owner when not root (a projected token for the pod's one runAsUser). */
+export type Files = Map<string, { data: Buffer; mode: number; uid?: number }>;
 export type Payload = { ok: true; files: Files } | { ok: false; message: string };
 
 /** The kubelet's default file mode for configMap, secret, downwardAPI and projected volumes. */
