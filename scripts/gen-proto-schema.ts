@@ -20,6 +20,7 @@ const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/coordination/v1/generated.proto', go: ['k8s.io/api/coordination/v1/types.go'] },
   { proto: 'k8s.io/api/discovery/v1/generated.proto', go: ['k8s.io/api/discovery/v1/types.go'] },
   { proto: 'k8s.io/api/scheduling/v1/generated.proto', go: ['k8s.io/api/scheduling/v1/types.go'] },
+  { proto: 'k8s.io/api/storage/v1/generated.proto', go: ['k8s.io/api/storage/v1/types.go'] },
   { proto: 'k8s.io/api/policy/v1/generated.proto', go: ['k8s.io/api/policy/v1/types.go'] },
   { proto: 'k8s.io/api/apps/v1/generated.proto', go: ['k8s.io/api/apps/v1/types.go'] },
   { proto: 'k8s.io/api/batch/v1/generated.proto', go: ['k8s.io/api/batch/v1/types.go'] },
@@ -39,7 +40,7 @@ const sources: { proto: string; go: string[] }[] = [
 ];
 
 /** The bodies a client may send or receive: apiVersion, kind, message. */
-const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
+const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'storage.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
 const roots: [string, string, string][] = [
   ['v1', 'Pod', 'core.v1.Pod'],
   ['v1', 'PodList', 'core.v1.PodList'],
@@ -60,6 +61,8 @@ const roots: [string, string, string][] = [
   ['v1', 'Binding', 'core.v1.Binding'],
   ['v1', 'PersistentVolumeClaim', 'core.v1.PersistentVolumeClaim'],
   ['v1', 'PersistentVolumeClaimList', 'core.v1.PersistentVolumeClaimList'],
+  ['v1', 'PersistentVolume', 'core.v1.PersistentVolume'],
+  ['v1', 'PersistentVolumeList', 'core.v1.PersistentVolumeList'],
   ['v1', 'Endpoints', 'core.v1.Endpoints'],
   ['v1', 'EndpointsList', 'core.v1.EndpointsList'],
   ['discovery.k8s.io/v1', 'EndpointSlice', 'discovery.v1.EndpointSlice'],
@@ -79,6 +82,8 @@ const roots: [string, string, string][] = [
   ['coordination.k8s.io/v1', 'LeaseList', 'coordination.v1.LeaseList'],
   ['scheduling.k8s.io/v1', 'PriorityClass', 'scheduling.v1.PriorityClass'],
   ['scheduling.k8s.io/v1', 'PriorityClassList', 'scheduling.v1.PriorityClassList'],
+  ['storage.k8s.io/v1', 'StorageClass', 'storage.v1.StorageClass'],
+  ['storage.k8s.io/v1', 'StorageClassList', 'storage.v1.StorageClassList'],
   ['policy/v1', 'Eviction', 'policy.v1.Eviction'],
   ['autoscaling/v1', 'Scale', 'autoscaling.v1.Scale'],
   ['authentication.k8s.io/v1', 'SelfSubjectReview', 'authentication.v1.SelfSubjectReview'],

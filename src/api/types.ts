@@ -55,8 +55,8 @@ export type { Endpoint as SliceEndpoint, EndpointConditions, EndpointPort as Sli
 export type Endpoints = Mutable<Omit<core.Endpoints, 'metadata'>> & { metadata?: ObjectMeta };
 export type EndpointSlice = Mutable<Omit<discovery.EndpointSlice, 'metadata'>> & { metadata?: ObjectMeta };
 
-// Storage: volumes, their claims' classes (storage.k8s.io/v1). The PV controller, the local-path
-// provisioner and the node agent's volume code read and write them.
+// Storage: PersistentVolumes (core/v1) and StorageClasses (storage.k8s.io/v1); their status and
+// defaulted fields are written by the server and the volume controllers.
 import type * as storage from 'kubernetes-types/storage/v1.js';
 export type PersistentVolume = Mutable<Omit<core.PersistentVolume, 'metadata'>> & { metadata?: ObjectMeta };
 export type StorageClass = Mutable<Omit<storage.StorageClass, 'metadata'>> & { metadata?: ObjectMeta };

@@ -20,6 +20,8 @@ import { deployments } from './apps/deployments/kind.ts';
 import { replicationControllers } from './core/replicationcontrollers/kind.ts';
 import { podTemplates } from './core/podtemplates/kind.ts';
 import { persistentVolumeClaims } from './core/persistentvolumeclaims/kind.ts';
+import { persistentVolumes } from './core/persistentvolumes/kind.ts';
+import { storageClasses } from './storage/storageclasses/kind.ts';
 import { podDisruptionBudgets } from './policy/poddisruptionbudgets/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
@@ -30,14 +32,15 @@ import { endpoints } from './core/endpoints/kind.ts';
 import { endpointSlices } from './discovery/endpointslices/kind.ts';
 
 // Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
-// apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
+// storage.k8s.io, apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
-  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumeClaims, endpoints,
+  pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumes, persistentVolumeClaims, endpoints,
   deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
   eventsV1,
   selfSubjectReviews,
   jobs, cronJobs,
   podDisruptionBudgets,
+  storageClasses,
   customResourceDefinitions,
   priorityClasses,
   leases,

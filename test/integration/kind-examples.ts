@@ -27,6 +27,8 @@ export const kindExamples: Record<string, (name: string) => KubeObject> = {
   'replicationcontrollers.': (name) => ({ metadata: { name }, spec: { replicas: 0, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
   'podtemplates.': (name) => ({ metadata: { name }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } }),
   'persistentvolumeclaims.': (name) => ({ metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }),
+  'persistentvolumes.': (name) => ({ metadata: { name }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: `/tmp/kinds/${name}` } } }),
+  'storageclasses.storage.k8s.io': (name) => ({ metadata: { name }, provisioner: 'example.com/kinds' }),
   'poddisruptionbudgets.policy': (name) => ({ metadata: { name }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'kinds' } } } }),
   'controllerrevisions.apps': (name) => ({ metadata: { name }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 }),
   'daemonsets.apps': (name) => ({ metadata: { name }, spec: { selector: { matchLabels: { app: 'ds' } }, template: { metadata: { labels: { app: 'ds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),

@@ -8,11 +8,12 @@ import type { Labels } from '../../api/labels.ts';
 import type { PersistentVolumeClaim } from '../../api/types.ts';
 import type { CycleState } from './cycle-state.ts';
 import {
-  isBind, isFilter, isNormalizeScore, isPostFilter, isPreFilter, isPreFilterExtensions, isPreScore, isReserve, isScore,
+  isBind, isFilter, isNormalizeScore, isPostFilter, isPreBind, isPreFilter, isPreFilterExtensions, isPreScore, isReserve, isScore,
 } from './interfaces.ts';
 import type {
   BindPlugin, FilterPlugin, Handle, NodeInfoLister, NormalizeScorePlugin, Plugin, PluginFactory, PodEvictor,
-  PostFilterPlugin, PostFilterResult, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ReservePlugin, ScorePlugin,
+  PostFilterPlugin, PostFilterResult, PreBindPlugin, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ReservePlugin, ScorePlugin,
+  VolumeLister, VolumeWriter,
 } from './interfaces.ts';
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
@@ -43,12 +44,18 @@ export interface FrameworkOptions {
   persistentVolumeClaim?: (namespace: string, name: string) => PersistentVolumeClaim | undefined;
   evictor?: PodEvictor;
   bindPod?: (pod: PodInfo, nodeName: string) => Promise<void>;
+  volumes?: VolumeLister;
+  volumeWriter?: VolumeWriter;
 }
+
+const NO_VOLUMES: VolumeLister = { persistentVolume: () => undefined, persistentVolumes: () => [], storageClass: () => undefined };
 
 export class Framework implements Handle {
   readonly nodes: NodeInfoLister;
   readonly evictor: PodEvictor | undefined;
   readonly bindPod: ((pod: PodInfo, nodeName: string) => Promise<void>) | undefined;
+  readonly volumes: VolumeLister;
+  readonly volumeWriter: VolumeWriter | undefined;
   readonly #namespaceLabels: (namespace: string) => Labels;
   readonly #claims: (namespace: string, name: string) => PersistentVolumeClaim | undefined;
   readonly plugins: readonly Plugin[];
@@ -59,6 +66,7 @@ export class Framework implements Handle {
   readonly preScorePlugins: readonly PreScorePlugin[];
   readonly scorePlugins: readonly ScorePlugin[];
   readonly reservePlugins: readonly ReservePlugin[];
+  readonly preBindPlugins: readonly PreBindPlugin[];
   readonly bindPlugins: readonly BindPlugin[];
   readonly #weights = new Map<string, number>();
 
@@ -66,6 +74,8 @@ export class Framework implements Handle {
     this.nodes = o.nodes;
     this.evictor = o.evictor;
     this.bindPod = o.bindPod;
+    this.volumes = o.volumes ?? NO_VOLUMES;
+    this.volumeWriter = o.volumeWriter;
     this.#namespaceLabels = o.namespaceLabels ?? (() => undefined);
     this.#claims = o.persistentVolumeClaim ?? (() => undefined);
     const plugins: Plugin[] = [];
@@ -84,6 +94,7 @@ export class Framework implements Handle {
     this.preScorePlugins = plugins.filter(isPreScore);
     this.scorePlugins = plugins.filter(isScore);
     this.reservePlugins = plugins.filter(isReserve);
+    this.preBindPlugins = plugins.filter(isPreBind);
     this.bindPlugins = plugins.filter(isBind);
   }
 
@@ -221,6 +232,21 @@ export class Framework implements Handle {
         // Unreserve is best effort: the pod is requeued whatever a plugin failed to undo.
       }
     }
+  }
+
+  /** Every PreBind plugin in order; the first that does not succeed (or Skip) ends the run. */
+  async runPreBindPlugins(state: CycleState, pod: PodInfo, nodeName: string): Promise<Status> {
+    for (const pl of this.preBindPlugins) {
+      let s: Status;
+      try {
+        s = await pl.preBind(state, pod, nodeName);
+      } catch (err) {
+        s = errorStatus(err);
+      }
+      if (s.code === 'Success' || s.code === 'Skip') continue;
+      return withPlugin(s, pl.name);
+    }
+    return success();
   }
 
   /** The first bind plugin that does not Skip binds the pod. */

@@ -3,12 +3,12 @@
 // (`class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, ScorePlugin`).
 //
 // Calling contract: the scheduler runs one cycle at a time, synchronously, from PreFilter to Reserve, on
-// the live cache (nothing changes under a cycle: it never awaits). Only Bind is asynchronous and runs
-// concurrently for different pods. Plugins keep no per-pod state outside CycleState. Expected outcomes
+// the live cache (nothing changes under a cycle: it never awaits). Only PreBind and Bind are
+// asynchronous (the binding cycle) and run concurrently for different pods. Plugins keep no per-pod state outside CycleState. Expected outcomes
 // ("does not fit") are Status values; a thrown error is a bug and fails the attempt with an Error status.
 
 import type { Labels } from '../../api/labels.ts';
-import type { PersistentVolumeClaim } from '../../api/types.ts';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../api/types.ts';
 import type { CycleState } from './cycle-state.ts';
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
@@ -72,6 +72,14 @@ export interface ReservePlugin extends Plugin {
   unreserve(state: CycleState, pod: PodInfo, nodeName: string): void;
 }
 
+/**
+ * In the binding cycle, before Bind: make what the pod needs on its node exist (VolumeBinding binds or
+ * provisions its claims and waits for them). A failure unreserves the pod and retries it.
+ */
+export interface PreBindPlugin extends Plugin {
+  preBind(state: CycleState, pod: PodInfo, nodeName: string): Promise<Status>;
+}
+
 /** Writes the decision to the API. Runs asynchronously, concurrently for different pods. */
 export interface BindPlugin extends Plugin {
   bind(state: CycleState, pod: PodInfo, nodeName: string): Promise<Status>;
@@ -100,6 +108,26 @@ export interface PodEvictor {
   evict(victim: PodInfo, preemptor: PodInfo, nodeName: string): void;
 }
 
+/** The scheduler's caches of volumes and classes (VolumeBinding). */
+export interface VolumeLister {
+  persistentVolume(name: string): PersistentVolume | undefined;
+  persistentVolumes(): readonly PersistentVolume[];
+  storageClass(name: string): StorageClass | undefined;
+}
+
+/** VolumeBinding's writes in PreBind (the API), and its wait for the PV controller. */
+export interface VolumeWriter {
+  /** Pre-binds a static volume to the claim (claimRef + bound-by-controller), as kube-scheduler does. */
+  bindVolume(pv: PersistentVolume, claim: PersistentVolumeClaim): Promise<void>;
+  /**
+   * Names the node on a WaitForFirstConsumer claim (volume.kubernetes.io/selected-node) for its
+   * provisioner; resolves to the claim's resourceVersion after the write.
+   */
+  selectNode(claim: PersistentVolumeClaim, nodeName: string): Promise<string | undefined>;
+  /** Resolves after ms (the scheduler's clock); used between checks of the claims' binding. */
+  sleep(ms: number): Promise<void>;
+}
+
 /** What plugins get at construction: the cluster view and a few framework services. */
 export interface Handle {
   readonly nodes: NodeInfoLister;
@@ -107,6 +135,10 @@ export interface Handle {
   namespaceLabels(namespace: string): Labels;
   /** A claim from the scheduler's informer (VolumeBinding); undefined when there is none. */
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaim | undefined;
+  /** Volumes and classes from the scheduler's informers (empty in plugin tests that give none). */
+  readonly volumes: VolumeLister;
+  /** Where VolumeBinding writes in PreBind; undefined when the scheduler runs without an API. */
+  readonly volumeWriter: VolumeWriter | undefined;
   /** Runs the Filter plugins of this profile on one node (preemption dry runs). */
   runFilterPlugins(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
   /** Runs the PreFilterExtensions' removePod of this profile (preemption dry runs). */
@@ -128,4 +160,5 @@ export const isPreScore = (p: Plugin): p is PreScorePlugin => typeof (p as PreSc
 export const isScore = (p: Plugin): p is ScorePlugin => typeof (p as ScorePlugin).score === 'function';
 export const isNormalizeScore = (p: Plugin): p is NormalizeScorePlugin => typeof (p as NormalizeScorePlugin).normalizeScore === 'function';
 export const isReserve = (p: Plugin): p is ReservePlugin => typeof (p as ReservePlugin).reserve === 'function';
+export const isPreBind = (p: Plugin): p is PreBindPlugin => typeof (p as PreBindPlugin).preBind === 'function';
 export const isBind = (p: Plugin): p is BindPlugin => typeof (p as BindPlugin).bind === 'function';

@@ -1,7 +1,7 @@
 // Runs plugins over a small in-memory cluster, for table-driven plugin tests. Test-only.
 
 import type { Labels } from '../../api/labels.ts';
-import type { Node, PersistentVolumeClaim, Pod } from '../../api/types.ts';
+import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../api/types.ts';
 import { SchedulerCache } from '../framework/cache.ts';
 import { CycleState } from '../framework/cycle-state.ts';
 import { Framework } from '../framework/framework.ts';
@@ -15,7 +15,7 @@ export interface Harness {
   fw: Framework;
 }
 
-export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor; claims?: PersistentVolumeClaim[] } = {}): Harness {
+export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor; claims?: PersistentVolumeClaim[]; volumes?: PersistentVolume[]; classes?: StorageClass[] } = {}): Harness {
   const cache = new SchedulerCache();
   for (const n of nodes) cache.addOrUpdateNode(n);
   for (const p of pods) cache.addOrUpdatePod(p);
@@ -26,6 +26,11 @@ export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: No
     namespaceLabels: (ns) => o.namespaceLabels?.[ns],
     persistentVolumeClaim: (ns, name) => o.claims?.find((c) => c.metadata?.namespace === ns && c.metadata?.name === name),
     evictor: o.evictor,
+    volumes: {
+      persistentVolume: (name) => o.volumes?.find((v) => v.metadata?.name === name),
+      persistentVolumes: () => o.volumes ?? [],
+      storageClass: (name) => o.classes?.find((c) => c.metadata?.name === name),
+    },
   });
   return { cache, fw };
 }

@@ -86,7 +86,7 @@ function validateNodeSelectorTerm(term: NodeSelectorTerm, allowInvalidValues: bo
   return errs;
 }
 
-function validateNodeSelector(sel: NodeSelector, path: FieldPath): FieldError[] {
+export function validateNodeSelector(sel: NodeSelector, path: FieldPath): FieldError[] {
   const terms = arr(sel.nodeSelectorTerms);
   if (terms.length === 0) return [required(path.child('nodeSelectorTerms'), 'must have at least one node selector term')];
   const errs: FieldError[] = [];

@@ -1,20 +1,39 @@
-// VolumeBinding (PreFilter part): a pod waits until every claim it names exists, is not being deleted
-// and is bound, with the reasons kube-scheduler gives. Which node a bound volume may be used on (its
-// node affinity) and binding WaitForFirstConsumer claims at Reserve/PreBind come with PersistentVolumes
-// and StorageClasses (the storage issue); until then there is no class that delays binding, so every
-// unbound claim counts as an immediate one, as a claim without a class does in Kubernetes.
+// VolumeBinding: a pod is placed only where its claims' volumes can be used, and its
+// WaitForFirstConsumer claims are bound for the node it goes to.
+//
+// PreFilter: every claim the pod names must exist, not be being deleted, and be bound, unless its
+// class delays binding (WaitForFirstConsumer), with the reasons kube-scheduler gives.
+// Filter, per node: a bound claim's volume must allow the node (its node affinity); an unbound
+// delayed claim needs either an available static volume that fits it on that node, or a provisioner
+// that can make one there (the class's allowedTopologies; for the built-in local-path class, a storage
+// root on the node and enough of its storage free).
+// Reserve: the static volumes chosen are held for this pod so another pod's cycle does not pick them.
+// PreBind (the binding cycle, asynchronous): static volumes are pre-bound to their claims and claims to
+// provision get volume.kubernetes.io/selected-node; then it waits until the PV controller reports
+// every claim bound. A provisioner that gives up removes the annotation, which fails the wait, and the
+// pod is scheduled again, as in Kubernetes.
 
 import type { CycleState } from '../../framework/cycle-state.ts';
-import type { Handle, PreFilterPlugin } from '../../framework/interfaces.ts';
+import { stateKey } from '../../framework/cycle-state.ts';
+import type { FilterPlugin, Handle, PreBindPlugin, PreFilterPlugin, ReservePlugin } from '../../framework/interfaces.ts';
+import type { NodeInfo } from '../../framework/node-info.ts';
 import type { PodInfo } from '../../framework/pod-info.ts';
-import { skip, success, unresolvable } from '../../framework/status.ts';
+import { errorStatus, skip, success, unresolvable } from '../../framework/status.ts';
 import type { Status } from '../../framework/status.ts';
-import type { PersistentVolumeClaim, Pod } from '../../../api/types.ts';
+import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../../api/types.ts';
+import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, claimClass, findMatchingVolume, requestedBytes, volumeFitsNode } from '../../../api/volumes/binding.ts';
+import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot } from '../../../api/volumes/localpath.ts';
 
 export const NAME = 'VolumeBinding';
 export const ERR_REASON_UNBOUND_IMMEDIATE = 'pod has unbound immediate PersistentVolumeClaims';
-/** Set by the volume controller once it has bound a claim (isPVCFullyBound checks it). */
-const BIND_COMPLETED_ANNOTATION = 'pv.kubernetes.io/bind-completed';
+export const ERR_REASON_NODE_CONFLICT = 'node(s) had volume node affinity conflict';
+export const ERR_REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind";
+export const ERR_REASON_PV_NOT_EXIST = 'node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)';
+export const ERR_REASON_NOT_ENOUGH_SPACE = 'node(s) did not have enough free storage';
+/** How often PreBind looks at its claims while the PV controller and provisioner work. */
+const BIND_POLL_MS = 100;
+/** kube-scheduler's bindTimeoutSeconds default. */
+const BIND_TIMEOUT_MS = 600_000;
 
 /** The claims a pod's volumes name: persistentVolumeClaim volumes, and generic ephemeral volumes' `<pod>-<volume>`. */
 export function podClaimNames(pod: Pod): { name: string; ephemeral: boolean }[] {
@@ -29,25 +48,64 @@ export function podClaimNames(pod: Pod): { name: string; ephemeral: boolean }[] 
 /** isPVCFullyBound, also accepting the Bound phase a volume controller reports. */
 export function claimIsBound(pvc: PersistentVolumeClaim): boolean {
   if (!pvc.spec?.volumeName) return false;
-  return pvc.status?.phase === 'Bound' || pvc.metadata?.annotations?.[BIND_COMPLETED_ANNOTATION] !== undefined;
+  return pvc.status?.phase === 'Bound' || pvc.metadata?.annotations?.[ANN_BIND_COMPLETED] !== undefined;
 }
 
-export class VolumeBinding implements PreFilterPlugin {
+interface PodClaims {
+  /** Bound claims and their volumes' names. */
+  bound: { claim: PersistentVolumeClaim; volumeName: string }[];
+  /** Unbound claims of WaitForFirstConsumer classes. */
+  toBind: PersistentVolumeClaim[];
+}
+
+/** What binding the pod's delayed claims on one node takes. */
+interface NodeDecision {
+  /** Claim → the static volume it will be bound to. */
+  statics: { claim: PersistentVolumeClaim; pv: PersistentVolume }[];
+  /** Claims its class's provisioner will make a volume for. */
+  provision: PersistentVolumeClaim[];
+}
+
+interface BindingState {
+  claims: PodClaims;
+  decisions: Map<string, NodeDecision>;
+  chosen?: NodeDecision;
+}
+
+const STATE = stateKey<BindingState>('VolumeBinding');
+const claimKey = (c: PersistentVolumeClaim) => `${c.metadata?.namespace ?? ''}/${c.metadata?.name ?? ''}`;
+
+/** The class's allowedTopologies hold for the node (none: every node). */
+function topologyAllows(sc: StorageClass, node: NodeInfo): boolean {
+  const terms = sc.allowedTopologies ?? [];
+  if (terms.length === 0) return true;
+  return terms.some((t) => (t.matchLabelExpressions ?? []).every((e) => (e.values ?? []).includes(node.labels[e.key] ?? '\u0000')));
+}
+
+/** A resourceVersion as a number (the store's are revisions); 0 when it is not one. */
+function revision(rv: string | undefined): bigint {
+  return rv && /^[0-9]+$/.test(rv) ? BigInt(rv) : 0n;
+}
+
+export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlugin, PreBindPlugin {
   readonly name = NAME;
   readonly #handle: Handle;
+  /** Static volumes held by pods between Reserve and the end of PreBind: volume name → claim key. */
+  readonly #assumed = new Map<string, string>();
 
   constructor(handle: Handle) {
     this.#handle = handle;
   }
 
-  /** podHasPVCs, then GetPodVolumeClaims' unbound immediate claims; all UnschedulableAndUnresolvable. */
-  preFilter(_state: CycleState, info: PodInfo): Status {
+  /** podHasPVCs, then GetPodVolumeClaims: bound, delayed (to bind per node) and immediate unbound ones. */
+  preFilter(state: CycleState, info: PodInfo): Status {
     const pod = info.pod;
-    const claims = podClaimNames(pod);
-    if (claims.length === 0) return skip();
+    const names = podClaimNames(pod);
+    if (names.length === 0) return skip();
     const namespace = pod.metadata?.namespace ?? '';
-    let unbound = false;
-    for (const { name, ephemeral } of claims) {
+    const claims: PodClaims = { bound: [], toBind: [] };
+    let immediate = false;
+    for (const { name, ephemeral } of names) {
       const pvc = this.#handle.persistentVolumeClaim(namespace, name);
       if (!pvc) {
         return unresolvable(ephemeral ? `waiting for ephemeral volume controller to create the persistentvolumeclaim "${name}"` : `persistentvolumeclaim "${name}" not found`);
@@ -57,9 +115,116 @@ export class VolumeBinding implements PreFilterPlugin {
       if (ephemeral && !(pvc.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === pod.metadata?.uid)) {
         return unresolvable(`PVC ${namespace}/${name} was not created for pod ${namespace}/${pod.metadata?.name ?? ''} (pod is not owner)`);
       }
-      if (!claimIsBound(pvc)) unbound = true;
+      if (claimIsBound(pvc)) {
+        claims.bound.push({ claim: pvc, volumeName: pvc.spec?.volumeName ?? '' });
+        continue;
+      }
+      const cls = claimClass(pvc);
+      if (cls && this.#handle.volumes.storageClass(cls)?.volumeBindingMode === 'WaitForFirstConsumer' && !pvc.spec?.volumeName) claims.toBind.push(pvc);
+      else immediate = true;
     }
-    return unbound ? unresolvable(ERR_REASON_UNBOUND_IMMEDIATE) : success();
+    if (immediate) return unresolvable(ERR_REASON_UNBOUND_IMMEDIATE);
+    state.write(STATE, { claims, decisions: new Map() });
+    return success();
+  }
+
+  filter(state: CycleState, _info: PodInfo, node: NodeInfo): Status {
+    const s = state.read(STATE);
+    if (!s) return success();
+    const labels = { name: node.name, labels: node.labels };
+    for (const { volumeName } of s.claims.bound) {
+      const pv = this.#handle.volumes.persistentVolume(volumeName);
+      if (!pv) return unresolvable(ERR_REASON_PV_NOT_EXIST);
+      if (!volumeFitsNode(pv, labels)) return unresolvable(ERR_REASON_NODE_CONFLICT);
+    }
+    if (s.claims.toBind.length === 0) return success();
+    const decision: NodeDecision = { statics: [], provision: [] };
+    const taken = new Set<string>();
+    const volumes = this.#handle.volumes.persistentVolumes();
+    let localPathWanted = 0;
+    for (const claim of s.claims.toBind) {
+      const key = claimKey(claim);
+      const available = volumes.filter((pv) => {
+        const name = pv.metadata?.name ?? '';
+        const holder = this.#assumed.get(name);
+        return !taken.has(name) && (holder === undefined || holder === key);
+      });
+      const pv = findMatchingVolume(claim, available, { delayBinding: true, node: labels });
+      if (pv) {
+        taken.add(pv.metadata?.name ?? '');
+        decision.statics.push({ claim, pv });
+        continue;
+      }
+      const sc = this.#handle.volumes.storageClass(claimClass(claim));
+      if (!sc || !sc.provisioner || sc.provisioner === 'kubernetes.io/no-provisioner' || !topologyAllows(sc, node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
+      if (sc.provisioner === LOCAL_PATH_PROVISIONER) {
+        if (!node.node || !localPathRoot(node.node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
+        localPathWanted += requestedBytes(claim);
+      }
+      decision.provision.push(claim);
+    }
+    if (localPathWanted > 0 && node.node && localPathFreeBytes(node.node, volumes) < localPathWanted) return unresolvable(ERR_REASON_NOT_ENOUGH_SPACE);
+    s.decisions.set(node.name, decision);
+    return success();
+  }
+
+  reserve(state: CycleState, _info: PodInfo, nodeName: string): Status {
+    const s = state.read(STATE);
+    if (!s || s.claims.toBind.length === 0) return success();
+    const d = s.decisions.get(nodeName);
+    if (!d) return errorStatus(new Error(`no volume decision for node ${nodeName}`));
+    for (const { claim, pv } of d.statics) this.#assumed.set(pv.metadata?.name ?? '', claimKey(claim));
+    s.chosen = d;
+    return success();
+  }
+
+  unreserve(state: CycleState): void {
+    this.#release(state.read(STATE)?.chosen);
+  }
+
+  #release(d: NodeDecision | undefined): void {
+    for (const { pv } of d?.statics ?? []) this.#assumed.delete(pv.metadata?.name ?? '');
+  }
+
+  async preBind(state: CycleState, info: PodInfo, nodeName: string): Promise<Status> {
+    const s = state.read(STATE);
+    const d = s?.chosen;
+    if (!d || (d.statics.length === 0 && d.provision.length === 0)) return skip();
+    const writer = this.#handle.volumeWriter;
+    if (!writer) return errorStatus(new Error('binding volumes: this scheduler has no API to bind them with'));
+    try {
+      for (const { claim, pv } of d.statics) await writer.bindVolume(pv, claim);
+      const annotated = new Map<string, bigint>();
+      for (const claim of d.provision) annotated.set(claimKey(claim), revision(await writer.selectNode(claim, nodeName)));
+      return await this.#waitBound(writer, d, annotated, nodeName);
+    } catch (err) {
+      return errorStatus(err);
+    } finally {
+      this.#release(d);
+    }
+  }
+
+  /** checkBindings until every claim is bound, a provisioner gave up, or the bind timeout passes. */
+  async #waitBound(writer: NonNullable<Handle['volumeWriter']>, d: NodeDecision, annotated: ReadonlyMap<string, bigint>, nodeName: string): Promise<Status> {
+    const claims = [...d.statics.map((x) => x.claim), ...d.provision];
+    for (let waited = 0; waited <= BIND_TIMEOUT_MS; waited += BIND_POLL_MS) {
+      let all = true;
+      for (const c of claims) {
+        const cur = this.#handle.persistentVolumeClaim(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
+        if (!cur || cur.metadata?.uid !== c.metadata?.uid) return errorStatus(new Error(`binding volumes: PVC ${JSON.stringify(claimKey(c))} was deleted`));
+        if (claimIsBound(cur)) continue;
+        all = false;
+        // The informer may still show the claim as it was before our annotation: only a later
+        // version without it means the provisioner gave up (it removes the annotation).
+        const ours = annotated.get(claimKey(c));
+        if (ours !== undefined && revision(cur.metadata?.resourceVersion) > ours && cur.metadata?.annotations?.[ANN_SELECTED_NODE] !== nodeName) {
+          return errorStatus(new Error(`binding volumes: selectedNode annotation reset for PVC ${JSON.stringify(c.metadata?.name ?? '')}`));
+        }
+      }
+      if (all) return success();
+      await writer.sleep(BIND_POLL_MS);
+    }
+    return errorStatus(new Error('binding volumes: timed out waiting for the condition'));
   }
 }
 
