@@ -55,6 +55,16 @@ describe('persistentVolumeClaim volumes', () => {
     assert.ok(statSync(path).isDirectory());
   });
 
+  it('makes a local-path volume\'s directory writable for any user, as rancher\'s provisioner does', async () => {
+    const path = join(dir, 'storage', 'pvc-2_ns_data');
+    src.claims.set('ns/data', claim('data'));
+    const pv = volume('pv-1', 'data-uid', { hostPath: { path, type: 'DirectoryOrCreate' } });
+    pv.metadata!.annotations = { 'pv.kubernetes.io/provisioned-by': 'tinykube.io/local-path' };
+    src.volumes.set('pv-1', pv);
+    await vm.setUp(podWith([{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }]));
+    assert.equal(statSync(path).mode & 0o777, 0o777);
+  });
+
   it('makes the volume read-only when the pod\'s claim reference says so', async () => {
     mkdirSync(join(dir, 'local'));
     src.claims.set('ns/data', claim('data'));

@@ -19,6 +19,8 @@ import type { TokenRequestSpec } from 'kubernetes-types/authentication/v1.js';
 import type { ConfigMapProjection, Pod, ProjectedVolumeSource, SecretProjection, ServiceAccountTokenProjection, Volume } from '../../api/types.ts';
 import { tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
 import { realClock, type Clock } from '../../util/clock.ts';
+import { ANN_DYNAMICALLY_PROVISIONED } from '../../api/volumes/binding.ts';
+import { LOCAL_PATH_PROVISIONER } from '../../api/volumes/localpath.ts';
 import { isApiError } from '../../client/errors.ts';
 import type { Allocatable } from '../downward/values.ts';
 import { aggregateMessage, VolumeError } from './errors.ts';
@@ -349,7 +351,15 @@ export class VolumeManager implements SubPathPreparer {
     if (ref!.uid !== claim.metadata?.uid) fail(`found PV object ${pvName} but its pv.Spec.ClaimRef.UID ${ref!.uid ?? ''} does not point to claim.UID ${claim.metadata?.uid ?? ''}`);
     const spec = pv!.spec!;
     if (spec.volumeMode === 'Block') fail(`volume ${volume} has volumeMode Block, but is specified in volumeMounts`);
-    if (spec.hostPath) return { hostPath: await checkHostPath(volume, spec.hostPath.path, spec.hostPath.type ?? ''), readOnly };
+    if (spec.hostPath) {
+      // rancher's local-path provisioner makes its directories 0777 (`mkdir -m 0777`), so a pod of any
+      // user can write its claim; the kubelet's DirectoryOrCreate alone would make it 0755.
+      if (pv!.metadata?.annotations?.[ANN_DYNAMICALLY_PROVISIONED] === LOCAL_PATH_PROVISIONER && !(await lstatFollow(spec.hostPath.path))) {
+        await mkdir(spec.hostPath.path, { recursive: true });
+        await chmod(spec.hostPath.path, 0o777);
+      }
+      return { hostPath: await checkHostPath(volume, spec.hostPath.path, spec.hostPath.type ?? ''), readOnly };
+    }
     if (spec.local) {
       // The local plugin bind-mounts a path that must already exist; the runtime's bind mount of it is the same.
       const path = spec.local.path;
