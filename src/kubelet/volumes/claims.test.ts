@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, Volume } from '../../api/types.ts';
 import { ApiError } from '../../client/errors.ts';
-import { VolumeManager } from './manager.ts';
+import { VolumeError, VolumeManager } from './manager.ts';
 import { MapConfigSource } from './sources.ts';
 
 const POD_UID = 'pod-uid';
@@ -63,6 +63,19 @@ describe('persistentVolumeClaim volumes', () => {
     src.volumes.set('pv-1', pv);
     await vm.setUp(podWith([{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }]));
     assert.equal(statSync(path).mode & 0o777, 0o777);
+  });
+
+  it('mounts an nfs PV under a directory named after the PV (a FailedMount where the node cannot mount NFS)', async () => {
+    src.claims.set('ns/data', claim('data'));
+    src.volumes.set('pv-1', volume('pv-1', 'data-uid', { nfs: { server: '192.0.2.1', path: '/exports' }, mountOptions: ['nfsvers=4.1'] }));
+    const want = join(dir, 'agent', 'pods', POD_UID, 'volumes', 'kubernetes.io~nfs', 'pv-1');
+    // Unit tests make no mounts: with an NFS client the directory is the volume, without one the FailedMount says so.
+    const outcome = await vm.setUp(podWith([{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }])).then(
+      (v) => v.get('d')!.hostPath,
+      (e: unknown) => (e instanceof VolumeError ? e.message : String(e)),
+    );
+    assert.ok(outcome === want || outcome === 'MountVolume.SetUp failed for volume "d" : this node has no NFS client: /sbin/mount.nfs not found (install nfs-common)', outcome);
+    assert.ok(statSync(want).isDirectory());
   });
 
   it('makes the volume read-only when the pod\'s claim reference says so', async () => {

@@ -67,6 +67,11 @@ function mount(volume: string, args: string[]): Promise<void> {
 /** The NFS client mount(8) runs for `-t nfs` (Debian's nfs-common). */
 const NFS_HELPERS = ['/sbin/mount.nfs', '/usr/sbin/mount.nfs'];
 
+/** A PV's mountOptions joined with the plugin's own: sorted, without repeats (util.JoinMountOptions). */
+export function joinMountOptions(user: readonly string[], system: readonly string[]): string[] {
+  return [...new Set([...user, ...system])].sort();
+}
+
 /** server:path as the kubelet's NFS plugin writes the mount source (brackets around an IPv6 server). */
 export function nfsSource(server: string, path: string): string {
   return `${server.includes(':') ? `[${server}]` : server}:${path}`;
@@ -375,7 +380,7 @@ export class VolumeManager implements SubPathPreparer {
       const ro = readOnly || (spec.nfs.readOnly ?? false);
       // The kubelet names a PV's mount directory after the PV.
       const dir = join(base, 'kubernetes.io~nfs', pvName);
-      await this.#mountNFS(volume, dir, spec.nfs.server, spec.nfs.path, ro);
+      await this.#mountNFS(volume, dir, spec.nfs.server, spec.nfs.path, ro, spec.mountOptions ?? []);
       return { hostPath: dir, readOnly: ro };
     }
     const kinds = Object.keys(spec).filter((k) => !['accessModes', 'capacity', 'claimRef', 'mountOptions', 'nodeAffinity', 'persistentVolumeReclaimPolicy', 'storageClassName', 'volumeMode', 'volumeAttributesClassName'].includes(k));
@@ -389,13 +394,14 @@ export class VolumeManager implements SubPathPreparer {
     this.#owned.add(key);
   }
 
-  async #mountNFS(volume: string, dir: string, server: string, path: string, readOnly: boolean): Promise<void> {
+  async #mountNFS(volume: string, dir: string, server: string, path: string, readOnly: boolean, pvOptions: readonly string[] = []): Promise<void> {
     await mkdir(dir, { recursive: true });
     if (mountsUnder(dir)[0] === dir) return;
     // The kubelet would run mount(8) anyway and pass on its "you might need a /sbin/mount.<type>
     // helper program"; saying which package is missing is more use to whoever reads the event.
     if (!NFS_HELPERS.some((h) => existsSync(h))) throw new VolumeError(volume, 'this node has no NFS client: /sbin/mount.nfs not found (install nfs-common)');
-    await mount(volume, mountArgs('nfs', readOnly ? ['ro'] : [], nfsSource(server, path), dir));
+    if (!this.#mounts) return;
+    await mount(volume, mountArgs('nfs', joinMountOptions(pvOptions, readOnly ? ['ro'] : []), nfsSource(server, path), dir));
   }
 
   /** A volumeMount's subPath, resolved and bound without leaving the volume (see subpath.ts). */
