@@ -177,17 +177,18 @@ export class Agent {
       },
       onResult: (uid) => workers?.kick(uid),
     });
+    const nodeFacts = { nodeName: cfg.nodeName, hostIPs: [this.nodeIP], cpuMilli: machine.cpus * 1000, memoryBytes: machine.memoryBytes, ephemeralStorageBytes: machine.storageBytes };
     this.syncer = new PodSyncer({
       runtime: cfg.runtime,
       clock,
       recorder: this.recorder,
       prober: this.prober,
-      volumes: new VolumeManager({ root: cfg.dataDir, source, mounts: cfg.mounts }),
+      volumes: new VolumeManager({ root: cfg.dataDir, source, mounts: cfg.mounts, node: nodeFacts, clock }),
       cgroups: this.cgroups,
       images: new ImagePuller({ images: cfg.runtime, recorder: this.recorder, source, backoff, registries: cfg.registries, now: () => clock.now() }),
       backoff,
       source,
-      node: { nodeName: cfg.nodeName, hostIPs: [this.nodeIP], cpuMilli: machine.cpus * 1000, memoryBytes: machine.memoryBytes },
+      node: nodeFacts,
       dns: new PodDnsConfigurer({
         nodeName: cfg.nodeName, clusterDNS: cfg.clusterDNS ?? [clusterDNSIP()], clusterDomain: cfg.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN, resolvConf: cfg.resolvConf, recorder: this.recorder,
       }),

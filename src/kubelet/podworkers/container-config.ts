@@ -17,6 +17,7 @@ import { milliToShares } from '../cgroups/pod-cgroups.ts';
 import type { ServiceLister } from '../envvars/envvars.ts';
 import { SERVICES_NOT_SYNCED, serviceEnvVars } from '../envvars/envvars.ts';
 import { qosClass } from '../status/qos.ts';
+import { containerResourceValue, findContainer, podMetadataField, type Allocatable } from '../downward/values.ts';
 import type { MountedVolume } from '../volumes/manager.ts';
 import type { ConfigSource } from '../volumes/sources.ts';
 import type { SubPathPreparer } from '../volumes/subpath.ts';
@@ -34,12 +35,10 @@ export class ContainerConfigError extends Error {
   }
 }
 
-export interface NodeFacts {
+/** The node as env and downward API values see it; cpuMilli, memoryBytes... are its allocatable. */
+export interface NodeFacts extends Allocatable {
   nodeName: string;
   hostIPs: string[];
-  /** Allocatable, for resourceFieldRef of an unset limit. */
-  cpuMilli: number;
-  memoryBytes: number;
 }
 
 export interface SandboxParams {
@@ -149,20 +148,12 @@ export function expandSubPathExpr(expr: string, vars: ReadonlyMap<string, string
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
+/**
+ * podFieldSelectorRuntimeValue: the spec and status fields only environment variables may name, then
+ * the pod metadata a downwardAPI volume names too (one implementation, ../downward/values.ts).
+ */
 function fieldRefValue(pod: Pod, path: string, node: NodeFacts, podIPs: readonly string[]): string {
-  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return (m[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[m[2]] ?? '';
   switch (path) {
-    case 'metadata.name':
-      return pod.metadata?.name ?? '';
-    case 'metadata.namespace':
-      return pod.metadata?.namespace ?? 'default';
-    case 'metadata.uid':
-      return pod.metadata?.uid ?? '';
-    case 'metadata.labels':
-      return Object.entries(pod.metadata?.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
-    case 'metadata.annotations':
-      return Object.entries(pod.metadata?.annotations ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
     case 'spec.nodeName':
       return pod.spec?.nodeName ?? node.nodeName;
     case 'spec.serviceAccountName':
@@ -175,24 +166,10 @@ function fieldRefValue(pod: Pod, path: string, node: NodeFacts, podIPs: readonly
       return podIPs[0] ?? '';
     case 'status.podIPs':
       return podIPs.join(',');
-    default:
-      throw new ContainerConfigError(`unsupported fieldPath: ${path}`);
   }
-}
-
-function resourceFieldValue(c: Container, resource: string, divisor: unknown, node: NodeFacts): string {
-  const [kind, name] = resource.split('.') as ['limits' | 'requests', string];
-  const raw = (c.resources?.[kind] as Record<string, unknown> | undefined)?.[name];
-  const q = tryParseQuantity(raw);
-  const d = tryParseQuantity(divisor);
-  if (name === 'cpu') {
-    const milli = q ? milliValue(q) : kind === 'limits' ? node.cpuMilli : 0;
-    const div = d ? milliValue(d) : 1000;
-    return String(Math.max(kind === 'limits' || milli > 0 ? 1 : 0, Math.ceil(milli / Math.max(1, div))));
-  }
-  const bytes = q ? quantityValue(q) : kind === 'limits' && name === 'memory' ? node.memoryBytes : 0;
-  const div = d ? quantityValue(d) : 1;
-  return String(Math.ceil(bytes / Math.max(1, div)));
+  const r = podMetadataField(pod, path);
+  if (!r.ok) throw new ContainerConfigError(r.message);
+  return r.value;
 }
 
 /**
@@ -237,8 +214,12 @@ async function envValue(pod: Pod, c: Container, e: EnvVar, lookup: (name: string
   if (!vf) return expandWith(e.value ?? '', lookup);
   if (vf.fieldRef) return fieldRefValue(pod, vf.fieldRef.fieldPath, node, podIPs);
   if (vf.resourceFieldRef) {
-    const target = vf.resourceFieldRef.containerName ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === vf.resourceFieldRef!.containerName) ?? c : c;
-    return resourceFieldValue(target, vf.resourceFieldRef.resource, vf.resourceFieldRef.divisor, node);
+    const ref = vf.resourceFieldRef;
+    const found = ref.containerName ? findContainer(pod, ref.containerName) : { ok: true as const, value: '', container: c };
+    if (!found.ok) throw new ContainerConfigError(found.message);
+    const r = containerResourceValue(found.container ?? c, ref.resource, ref.divisor, node);
+    if (!r.ok) throw new ContainerConfigError(r.message);
+    return r.value;
   }
   if (vf.configMapKeyRef) {
     const ref = vf.configMapKeyRef;

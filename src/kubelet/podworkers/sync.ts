@@ -53,6 +53,8 @@ export interface PodState {
   messages: Map<string, string>;
   volumes?: Map<string, MountedVolume>;
   volumesAt: number;
+  /** The pod labels and annotations the volumes were last set up with (downwardAPI files show them). */
+  volumesMeta?: string;
   /** The latest instance per container name, for the prober's locator. */
   running: Map<string, { id: string; startedAt: number }>;
   /** Nothing of this pod is in the runtime yet (set by the agent for pods new since its start-up). */
@@ -88,7 +90,7 @@ export interface PodSyncerOptions {
   services?: ServiceLister;
   /** /var/log/pods, or a test's directory. */
   logRoot: string;
-  /** How often configMap/secret volumes are refreshed (default 10 s). */
+  /** How often configMap/secret/projected volumes are refreshed (default 10 s; label and annotation changes at once). */
   volumeRefreshMs?: number;
 }
 
@@ -280,10 +282,14 @@ export class PodSyncer {
   /** Sets up (or refreshes) the pod's volumes; false when they were never set up and cannot be yet. */
   async #setUpVolumes(pod: Pod, st: PodState): Promise<boolean> {
     const o = this.#o;
-    if (st.volumes && o.clock.now() - st.volumesAt < (o.volumeRefreshMs ?? 10_000)) return true;
+    // A label or annotation change is written at once, as the kubelet remounts downwardAPI volumes
+    // on a pod update; other contents (configMaps, secrets) are refreshed every volumeRefreshMs.
+    const meta = JSON.stringify([pod.metadata?.labels ?? {}, pod.metadata?.annotations ?? {}]);
+    if (st.volumes && st.volumesMeta === meta && o.clock.now() - st.volumesAt < (o.volumeRefreshMs ?? 10_000)) return true;
     try {
       st.volumes = await o.volumes.setUp(pod);
       st.volumesAt = o.clock.now();
+      st.volumesMeta = meta;
       for (const [k, w] of st.waiting) if (w.reason === 'ContainerCreating' && w.message?.startsWith('MountVolume')) st.waiting.delete(k);
       return true;
     } catch (err) {

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from '../../api/types.ts';
-import { checkHostPath, mountArgs, mountFailedMessage, nfsSource, VolumeError, VolumeManager } from './manager.ts';
+import { checkHostPath, joinMountOptions, mountArgs, mountFailedMessage, nfsSource, VolumeError, VolumeManager } from './manager.ts';
 import { MapConfigSource } from './sources.ts';
 
 function podWith(volumes: NonNullable<Pod['spec']>['volumes']): Pod {
@@ -111,6 +111,16 @@ describe('mount failures in the kubelet\'s words', () => {
   it('builds mount(8) arguments as mount-utils does, options only when there are some', () => {
     assert.deepEqual(mountArgs('nfs', [], '10.0.0.5:/exports', '/p/v'), ['-t', 'nfs', '10.0.0.5:/exports', '/p/v']);
     assert.deepEqual(mountArgs('nfs', ['ro'], '10.0.0.5:/exports', '/p/v'), ['-t', 'nfs', '-o', 'ro', '10.0.0.5:/exports', '/p/v']);
+  });
+
+  it('joins a PV\'s mountOptions with the plugin\'s, sorted and without repeats', () => {
+    const cases: [string[], string[], string[]][] = [
+      [[], [], []],
+      [[], ['ro'], ['ro']],
+      [['nfsvers=4.1', 'hard'], ['ro'], ['hard', 'nfsvers=4.1', 'ro']],
+      [['ro'], ['ro'], ['ro']],
+    ];
+    for (const [user, system, want] of cases) assert.deepEqual(joinMountOptions(user, system), want);
   });
 
   it('writes the NFS source with brackets around an IPv6 server', () => {
