@@ -41,7 +41,7 @@ import type { Informer } from '../../client/informer.ts';
 import { PersistentVolumeClaims, PersistentVolumes, StorageClasses } from '../../client/resources.ts';
 import { realClock, type Clock, type Timer } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
-import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
+import { POD_BY_CLAIM, type SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
 
 export const PV_CONTROLLER_COMPONENT = 'persistentvolume-controller';
@@ -62,15 +62,6 @@ export interface PersistentVolumeControllerOptions {
 
 const CLAIM = 'claim:';
 const VOLUME = 'volume:';
-
-/** The pods that name a claim (persistentVolumeClaim volumes, or generic ephemeral ones' `<pod>-<volume>`). */
-export function podUsesClaim(pod: Pod, claim: string): boolean {
-  for (const v of pod.spec?.volumes ?? []) {
-    if (v.persistentVolumeClaim?.claimName === claim) return true;
-    if (v.ephemeral && `${pod.metadata?.name ?? ''}-${v.name}` === claim) return true;
-  }
-  return false;
-}
 
 function isTerminated(p: Pod): boolean {
   return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
@@ -251,8 +242,8 @@ export class PersistentVolumeController {
     const ns = claim.metadata?.namespace ?? '';
     const name = claim.metadata?.name ?? '';
     const waiting = this.#pods.store
-      .byIndex(POD_BY_NAMESPACE, ns)
-      .filter((p) => !isTerminated(p) && !p.spec?.nodeName && podUsesClaim(p, name))
+      .byIndex(POD_BY_CLAIM, `${ns}/${name}`)
+      .filter((p) => !isTerminated(p) && !p.spec?.nodeName)
       .map((p) => p.metadata?.name ?? '');
     if (waiting.length === 0) this.#say(claim, 'Normal', 'WaitForFirstConsumer', 'waiting for first consumer to be created before binding');
     else this.#say(claim, 'Normal', 'WaitForPodScheduled', waiting.length === 1 ? `waiting for pod ${waiting[0]} to be scheduled` : `waiting for pods ${waiting.join(',')} to be scheduled`);

@@ -22,6 +22,7 @@ import { errorStatus, skip, success, unresolvable } from '../../framework/status
 import type { Status } from '../../framework/status.ts';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../../api/types.ts';
 import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, claimClass, findMatchingVolume, requestedBytes, volumeFitsNode } from '../../../api/volumes/binding.ts';
+import { ephemeralClaimMismatch, ephemeralClaimName } from '../../../api/volumes/ephemeral.ts';
 import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot } from '../../../api/volumes/localpath.ts';
 
 export const NAME = 'VolumeBinding';
@@ -35,12 +36,12 @@ const BIND_POLL_MS = 100;
 /** kube-scheduler's bindTimeoutSeconds default. */
 const BIND_TIMEOUT_MS = 600_000;
 
-/** The claims a pod's volumes name: persistentVolumeClaim volumes, and generic ephemeral volumes' `<pod>-<volume>`. */
-export function podClaimNames(pod: Pod): { name: string; ephemeral: boolean }[] {
+/** The claims a pod's volumes name, and which are generic ephemeral volumes' `<pod>-<volume>`. */
+function podClaims(pod: Pod): { name: string; ephemeral: boolean }[] {
   const out: { name: string; ephemeral: boolean }[] = [];
   for (const v of pod.spec?.volumes ?? []) {
     if (v.persistentVolumeClaim) out.push({ name: v.persistentVolumeClaim.claimName, ephemeral: false });
-    else if (v.ephemeral) out.push({ name: `${pod.metadata?.name ?? ''}-${v.name}`, ephemeral: true });
+    else if (v.ephemeral) out.push({ name: ephemeralClaimName(pod, v), ephemeral: true });
   }
   return out;
 }
@@ -100,7 +101,7 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
   /** podHasPVCs, then GetPodVolumeClaims: bound, delayed (to bind per node) and immediate unbound ones. */
   preFilter(state: CycleState, info: PodInfo): Status {
     const pod = info.pod;
-    const names = podClaimNames(pod);
+    const names = podClaims(pod);
     if (names.length === 0) return skip();
     const namespace = pod.metadata?.namespace ?? '';
     const claims: PodClaims = { bound: [], toBind: [] };
@@ -112,9 +113,8 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
       }
       if (pvc.status?.phase === 'Lost') return unresolvable(`persistentvolumeclaim "${name}" bound to non-existent persistentvolume "${pvc.spec?.volumeName ?? ''}"`);
       if (pvc.metadata?.deletionTimestamp) return unresolvable(`persistentvolumeclaim "${name}" is being deleted`);
-      if (ephemeral && !(pvc.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === pod.metadata?.uid)) {
-        return unresolvable(`PVC ${namespace}/${name} was not created for pod ${namespace}/${pod.metadata?.name ?? ''} (pod is not owner)`);
-      }
+      const foreign = ephemeral ? ephemeralClaimMismatch(pod, pvc) : undefined;
+      if (foreign) return unresolvable(foreign);
       if (claimIsBound(pvc)) {
         claims.bound.push({ claim: pvc, volumeName: pvc.spec?.volumeName ?? '' });
         continue;
