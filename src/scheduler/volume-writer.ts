@@ -2,10 +2,12 @@
 // volume's claimRef (marked bound-by-controller, so the PV controller may undo it if the claim ends up
 // elsewhere), and the selected-node annotation on a claim to provision. Both are updates of the
 // object as the scheduler last saw it (its resourceVersion a precondition): a conflict fails the
-// binding cycle and the pod is scheduled again with fresh caches.
+// binding cycle and the pod is scheduled again with fresh caches, unless the claim already names the
+// same node (another pod sharing the claim, placed there a moment before, wrote it first).
 import type { PersistentVolume, PersistentVolumeClaim } from '../api/types.ts';
 import { ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE } from '../api/volumes/binding.ts';
 import type { ApiClient, HasMetadata } from '../client/client.ts';
+import { isConflict } from '../client/errors.ts';
 import { PersistentVolumeClaims, PersistentVolumes } from '../client/resources.ts';
 import type { Clock } from '../util/clock.ts';
 import type { VolumeWriter } from './framework/interfaces.ts';
@@ -38,8 +40,15 @@ export class ApiVolumeWriter implements VolumeWriter {
   async selectNode(claim: PersistentVolumeClaim, nodeName: string): Promise<string | undefined> {
     if (claim.metadata?.annotations?.[ANN_SELECTED_NODE] === nodeName) return claim.metadata?.resourceVersion;
     const body: PersistentVolumeClaim & HasMetadata = { ...claim, metadata: { ...claim.metadata, annotations: { ...claim.metadata?.annotations, [ANN_SELECTED_NODE]: nodeName } } };
-    const out = await this.#client.update(PersistentVolumeClaims, claim.metadata?.namespace, body);
-    return out.metadata?.resourceVersion;
+    try {
+      const out = await this.#client.update(PersistentVolumeClaims, claim.metadata?.namespace, body);
+      return out.metadata?.resourceVersion;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const cur = await this.#client.get<PersistentVolumeClaim & HasMetadata>(PersistentVolumeClaims, claim.metadata?.namespace, claim.metadata?.name ?? '');
+      if (cur.metadata?.uid !== claim.metadata?.uid || cur.metadata?.annotations?.[ANN_SELECTED_NODE] !== nodeName) throw err;
+      return cur.metadata?.resourceVersion;
+    }
   }
 
   sleep(ms: number): Promise<void> {

@@ -190,6 +190,19 @@ test('a claim on the default class waits for its first pod, is provisioned on th
   assert.equal(second.spec?.nodeName, node);
 });
 
+test('pods sharing one unbound claim, created at once, all go to the node its volume is provisioned on', async () => {
+  const names = ['share-a', 'share-b', 'share-c'];
+  await kubectl(['create', '-f', '-'], { apiVersion: 'v1', kind: 'List', items: [claim('shared'), ...names.map((n) => pod(n, 'shared'))] });
+  for (const n of names) await podWhere(n, running, 'Running');
+  const pv = await volumeWhere(claimNamed('shared')?.spec?.volumeName ?? '', (v) => v.status?.phase === 'Bound', 'Bound');
+  const node = affinityNode(pv);
+  assert.deepEqual(names.map((n) => named(pods.items(), n)?.spec?.nodeName), [node, node, node]);
+  // No pod's binding cycle failed on the way (each one after the first follows the first's choice).
+  assert.deepEqual(events.items().filter((e) => names.includes(e.involvedObject?.name ?? '') && e.reason === 'FailedScheduling').map((e) => e.message), []);
+  await kubectl(['delete', 'pod', ...names]);
+  await kubectl(['delete', 'pvc', 'shared']);
+});
+
 test('static volumes bind Immediately: the smallest that fits, by selector, by volumeName; misfits are reported', async () => {
   for (const v of [
     staticVolume('pv-tiny', '100Mi'),

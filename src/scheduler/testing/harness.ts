@@ -6,7 +6,7 @@ import { SchedulerCache } from '../framework/cache.ts';
 import { CycleState } from '../framework/cycle-state.ts';
 import { Framework } from '../framework/framework.ts';
 import type { PluginConfig } from '../framework/framework.ts';
-import type { PodEvictor } from '../framework/interfaces.ts';
+import type { PodEvictor, VolumeWriter } from '../framework/interfaces.ts';
 import { newPodInfo } from '../framework/pod-info.ts';
 import { registry } from '../plugins/registry.ts';
 
@@ -15,7 +15,7 @@ export interface Harness {
   fw: Framework;
 }
 
-export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor; claims?: PersistentVolumeClaim[]; volumes?: PersistentVolume[]; classes?: StorageClass[] } = {}): Harness {
+export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: Node[], pods: Pod[] = [], o: { namespaceLabels?: Record<string, Labels>; evictor?: PodEvictor; claims?: PersistentVolumeClaim[]; volumes?: PersistentVolume[]; classes?: StorageClass[]; volumeWriter?: VolumeWriter } = {}): Harness {
   const cache = new SchedulerCache();
   for (const n of nodes) cache.addOrUpdateNode(n);
   for (const p of pods) cache.addOrUpdatePod(p);
@@ -26,6 +26,7 @@ export function harness(plugins: ReadonlyArray<string | PluginConfig>, nodes: No
     namespaceLabels: (ns) => o.namespaceLabels?.[ns],
     persistentVolumeClaim: (ns, name) => o.claims?.find((c) => c.metadata?.namespace === ns && c.metadata?.name === name),
     evictor: o.evictor,
+    volumeWriter: o.volumeWriter,
     volumes: {
       persistentVolume: (name) => o.volumes?.find((v) => v.metadata?.name === name),
       persistentVolumes: () => o.volumes ?? [],

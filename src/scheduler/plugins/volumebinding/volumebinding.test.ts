@@ -166,3 +166,65 @@ test('VolumeBinding Reserve holds a static volume for its pod; Unreserve gives i
   assert.equal(pre.code, 'Error');
   assert.match(pre.reasons.join(), /no API/);
 });
+
+const LOCAL_ROOT = { 'local-path.tinykube.io/storage-root': '/var/lib/tinykube/agent/storage' };
+const rootedNode = (name: string) => makeNode(name).with((n) => (n.metadata!.annotations = { ...LOCAL_ROOT })).allocatable({ cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '100Gi' }).build();
+
+test('VolumeBinding Filter: a claim that names its node (selected-node, or a reserved pod\'s choice) fits that node only', () => {
+  const classes = [storageClass('local-path', 'tinykube.io/local-path')];
+  const claims = [
+    claim('chosen', { storageClassName: 'local-path', annotations: { 'volume.kubernetes.io/selected-node': 'n2' } }),
+    claim('shared', { storageClassName: 'local-path' }),
+  ];
+  // A static volume on n1 would fit `chosen`, but its node is already named.
+  const volumes = [volume('static-n1', { node: 'n1', storageClassName: 'local-path' })];
+  const h = harness(['VolumeBinding'], [rootedNode('n1'), rootedNode('n2')], [], { claims, volumes, classes });
+  const noPV = "UnschedulableAndUnresolvable: node(s) didn't find available persistent volumes to bind";
+  assert.deepEqual(filterAll(h, podWith(pvcVolume('chosen'))), { n1: noPV, n2: 'ok' });
+
+  // Pod a is reserved on n2 with `shared` to provision; pod b with the same claim, scheduled before the
+  // informers show a's selected-node, goes to n2 too; once a's cycle is undone, anywhere again.
+  const state = new CycleState();
+  const a = newPodInfo(podWith(pvcVolume('shared')));
+  assert.equal(h.fw.runPreFilterPlugins(state, a).code, 'Success');
+  const n2 = h.cache.list().find((n) => n.name === 'n2')!;
+  assert.equal(h.fw.runFilterPlugins(state, a, n2).code, 'Success');
+  assert.equal(h.fw.runReservePlugins(state, a, 'n2').code, 'Success');
+  assert.deepEqual(filterAll(h, podWith(pvcVolume('shared'))), { n1: noPV, n2: 'ok' });
+  h.fw.runUnreservePlugins(state, a, 'n2');
+  assert.deepEqual(filterAll(h, podWith(pvcVolume('shared'))), { n1: 'ok', n2: 'ok' });
+});
+
+test('VolumeBinding PreBind: a claim bound to a volume that its node affinity keeps off the node fails the binding (checkBindings)', async () => {
+  const cases = [
+    { name: 'volume on the chosen node', volumeNode: 'n1', want: 'Success' },
+    { name: 'volume on another node', volumeNode: 'n2', want: 'Error: binding volumes: pv "pvc-data" node affinity doesn\'t match node "n1": no matching NodeSelectorTerms' },
+  ];
+  for (const c of cases) {
+    const classes = [storageClass('local-path', 'tinykube.io/local-path')];
+    const claims = [claim('data', { storageClassName: 'local-path' })];
+    const volumes: PersistentVolume[] = [];
+    const at = (rv: string, patch: Partial<PersistentVolumeClaim>): PersistentVolumeClaim => ({ ...claims[0], ...patch, metadata: { ...claims[0]!.metadata, ...patch.metadata, resourceVersion: rv } });
+    const volumeWriter = {
+      bindVolume: () => Promise.resolve(),
+      selectNode: (_c: PersistentVolumeClaim, node: string) => {
+        claims[0] = at('2', { metadata: { annotations: { 'volume.kubernetes.io/selected-node': node } } });
+        return Promise.resolve('2');
+      },
+      // Meanwhile the provisioner made the volume (on c.volumeNode) and the PV controller bound both.
+      sleep: () => {
+        volumes.push(volume('pvc-data', { node: c.volumeNode, storageClassName: 'local-path', claimRef: 'data' }));
+        claims[0] = at('3', { spec: { ...claims[0]!.spec, volumeName: 'pvc-data' }, status: { phase: 'Bound' } });
+        return Promise.resolve();
+      },
+    };
+    const h = harness(['VolumeBinding'], [rootedNode('n1'), rootedNode('n2')], [], { claims, volumes, classes, volumeWriter });
+    const state = new CycleState();
+    const info = newPodInfo(podWith(pvcVolume('data')));
+    assert.equal(h.fw.runPreFilterPlugins(state, info).code, 'Success');
+    assert.equal(h.fw.runFilterPlugins(state, info, h.cache.list().find((n) => n.name === 'n1')!).code, 'Success');
+    assert.equal(h.fw.runReservePlugins(state, info, 'n1').code, 'Success');
+    const s = await h.fw.runPreBindPlugins(state, info, 'n1');
+    assert.equal(s.code === 'Success' ? 'Success' : `${s.code}: ${s.reasons.join()}`, c.want, c.name);
+  }
+});

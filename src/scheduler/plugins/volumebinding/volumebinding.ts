@@ -4,14 +4,19 @@
 // PreFilter: every claim the pod names must exist, not be being deleted, and be bound, unless its
 // class delays binding (WaitForFirstConsumer), with the reasons kube-scheduler gives.
 // Filter, per node: a bound claim's volume must allow the node (its node affinity); an unbound
-// delayed claim needs either an available static volume that fits it on that node, or a provisioner
-// that can make one there (the class's allowedTopologies; for the built-in local-path class, a storage
-// root on the node and enough of its storage free).
-// Reserve: the static volumes chosen are held for this pod so another pod's cycle does not pick them.
+// delayed claim that already names a node (volume.kubernetes.io/selected-node, or chosen by another
+// pod's Reserve in this scheduler) fits that node only, as kube's FindPodVolumes fast path; any other
+// needs either an available static volume that fits it on that node (claims matched smallest first),
+// or a provisioner that can make one there (the class's allowedTopologies; for the built-in local-path
+// class, a storage root on the node and enough of its storage free).
+// Reserve: the static volumes chosen are held for this pod, and the nodes chosen for claims to
+// provision are remembered (kube's assume caches), so another pod's cycle neither picks the same
+// volume nor sends a shared claim to another node before the informers show this pod's writes.
 // PreBind (the binding cycle, asynchronous): static volumes are pre-bound to their claims and claims to
 // provision get volume.kubernetes.io/selected-node; then it waits until the PV controller reports
-// every claim bound. A provisioner that gives up removes the annotation, which fails the wait, and the
-// pod is scheduled again, as in Kubernetes.
+// every claim bound, to a volume whose node affinity allows the node (checkBindings). A provisioner
+// that gives up removes the annotation, which fails the wait, and the pod is scheduled again, as in
+// Kubernetes.
 
 import type { CycleState } from '../../framework/cycle-state.ts';
 import { stateKey } from '../../framework/cycle-state.ts';
@@ -21,6 +26,7 @@ import type { PodInfo } from '../../framework/pod-info.ts';
 import { errorStatus, skip, success, unresolvable } from '../../framework/status.ts';
 import type { Status } from '../../framework/status.ts';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../../api/types.ts';
+import type { NodeLabels } from '../../../api/scheduling/node-affinity.ts';
 import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, claimClass, findMatchingVolume, requestedBytes, volumeFitsNode } from '../../../api/volumes/binding.ts';
 import { ephemeralClaimMismatch, ephemeralClaimName } from '../../../api/volumes/ephemeral.ts';
 import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot } from '../../../api/volumes/localpath.ts';
@@ -61,6 +67,8 @@ interface PodClaims {
 
 /** What binding the pod's delayed claims on one node takes. */
 interface NodeDecision {
+  /** The node's name and labels (PreBind checks the bound volumes' node affinity against them). */
+  node: NodeLabels;
   /** Claim → the static volume it will be bound to. */
   statics: { claim: PersistentVolumeClaim; pv: PersistentVolume }[];
   /** Claims its class's provisioner will make a volume for. */
@@ -93,6 +101,8 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
   readonly #handle: Handle;
   /** Static volumes held by pods between Reserve and the end of PreBind: volume name → claim key. */
   readonly #assumed = new Map<string, string>();
+  /** Claims to provision whose node a reserved pod chose, until its PreBind ends: claim key → node and how many pods hold it. */
+  readonly #selected = new Map<string, { node: string; holders: number }>();
 
   constructor(handle: Handle) {
     this.#handle = handle;
@@ -138,18 +148,22 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
       if (!volumeFitsNode(pv, labels)) return unresolvable(ERR_REASON_NODE_CONFLICT);
     }
     if (s.claims.toBind.length === 0) return success();
-    const decision: NodeDecision = { statics: [], provision: [] };
+    const decision: NodeDecision = { node: labels, statics: [], provision: [] };
     const taken = new Set<string>();
     const volumes = this.#handle.volumes.persistentVolumes();
     let localPathWanted = 0;
-    for (const claim of s.claims.toBind) {
+    // byPVCSize: the smallest claims pick their volumes first.
+    const toBind = [...s.claims.toBind].sort((a, b) => requestedBytes(a) - requestedBytes(b));
+    for (const claim of toBind) {
       const key = claimKey(claim);
+      const selected = this.#selected.get(key)?.node ?? claim.metadata?.annotations?.[ANN_SELECTED_NODE];
+      if (selected !== undefined && selected !== node.name) return unresolvable(ERR_REASON_BIND_CONFLICT);
       const available = volumes.filter((pv) => {
         const name = pv.metadata?.name ?? '';
         const holder = this.#assumed.get(name);
         return !taken.has(name) && (holder === undefined || holder === key);
       });
-      const pv = findMatchingVolume(claim, available, { delayBinding: true, node: labels });
+      const pv = selected === undefined ? findMatchingVolume(claim, available, { delayBinding: true, node: labels }) : undefined;
       if (pv) {
         taken.add(pv.metadata?.name ?? '');
         decision.statics.push({ claim, pv });
@@ -159,7 +173,8 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
       if (!sc || !sc.provisioner || sc.provisioner === 'kubernetes.io/no-provisioner' || !topologyAllows(sc, node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
       if (sc.provisioner === LOCAL_PATH_PROVISIONER) {
         if (!node.node || !localPathRoot(node.node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
-        localPathWanted += requestedBytes(claim);
+        // A volume already made for the claim (not bound yet) is counted among the node's used storage.
+        if (!volumes.some((v) => v.spec?.claimRef?.uid === claim.metadata?.uid)) localPathWanted += requestedBytes(claim);
       }
       decision.provision.push(claim);
     }
@@ -174,6 +189,11 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
     const d = s.decisions.get(nodeName);
     if (!d) return errorStatus(new Error(`no volume decision for node ${nodeName}`));
     for (const { claim, pv } of d.statics) this.#assumed.set(pv.metadata?.name ?? '', claimKey(claim));
+    for (const claim of d.provision) {
+      const held = this.#selected.get(claimKey(claim));
+      if (held) held.holders++;
+      else this.#selected.set(claimKey(claim), { node: nodeName, holders: 1 });
+    }
     s.chosen = d;
     return success();
   }
@@ -184,11 +204,16 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
 
   #release(d: NodeDecision | undefined): void {
     for (const { pv } of d?.statics ?? []) this.#assumed.delete(pv.metadata?.name ?? '');
+    for (const claim of d?.provision ?? []) {
+      const held = this.#selected.get(claimKey(claim));
+      if (held && --held.holders === 0) this.#selected.delete(claimKey(claim));
+    }
   }
 
   async preBind(state: CycleState, info: PodInfo, nodeName: string): Promise<Status> {
     const s = state.read(STATE);
     const d = s?.chosen;
+    if (s) s.chosen = undefined;
     if (!d || (d.statics.length === 0 && d.provision.length === 0)) return skip();
     const writer = this.#handle.volumeWriter;
     if (!writer) return errorStatus(new Error('binding volumes: this scheduler has no API to bind them with'));
@@ -212,7 +237,16 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
       for (const c of claims) {
         const cur = this.#handle.persistentVolumeClaim(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
         if (!cur || cur.metadata?.uid !== c.metadata?.uid) return errorStatus(new Error(`binding volumes: PVC ${JSON.stringify(claimKey(c))} was deleted`));
-        if (claimIsBound(cur)) continue;
+        if (claimIsBound(cur)) {
+          const pv = this.#handle.volumes.persistentVolume(cur.spec?.volumeName ?? '');
+          // Not in the cache yet: looked at again on the next round.
+          if (!pv) {
+            all = false;
+            continue;
+          }
+          if (!volumeFitsNode(pv, d.node)) return errorStatus(new Error(`binding volumes: pv ${JSON.stringify(pv.metadata?.name ?? '')} node affinity doesn't match node ${JSON.stringify(nodeName)}: no matching NodeSelectorTerms`));
+          continue;
+        }
         all = false;
         // The informer may still show the claim as it was before our annotation: only a later
         // version without it means the provisioner gave up (it removes the annotation).
