@@ -25,14 +25,14 @@ export const ANN_BETA_DEFAULT_STORAGE_CLASS = 'storageclass.beta.kubernetes.io/i
 export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
 export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
 
-/** GetPersistentVolumeClaimClass: spec.storageClassName, else the beta annotation, else "". */
+/** GetPersistentVolumeClaimClass: the beta annotation first, then spec.storageClassName, else "". */
 export function claimClass(pvc: PersistentVolumeClaim): string {
-  return pvc.spec?.storageClassName ?? pvc.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? '';
+  return pvc.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? pvc.spec?.storageClassName ?? '';
 }
 
-/** GetPersistentVolumeClass. */
+/** GetPersistentVolumeClass: the beta annotation first, as for claims. */
 export function volumeClass(pv: PersistentVolume): string {
-  return pv.spec?.storageClassName ?? pv.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? '';
+  return pv.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? pv.spec?.storageClassName ?? '';
 }
 
 export function isDefaultClass(sc: StorageClass): boolean {
@@ -117,33 +117,45 @@ export interface MatchOptions {
   node?: NodeLabels;
 }
 
+/** How many distinct access modes a volume offers (the PV controller's index searches the fewest first). */
+function modeCount(pv: PersistentVolume): number {
+  return new Set(pv.spec?.accessModes ?? []).size;
+}
+
 /**
- * findMatchingVolume: a volume pre-bound to the claim wins; otherwise the smallest available volume of
- * the claim's class that satisfies it and the claim's selector (and, with a node, its node affinity).
- * Volumes being deleted, bound to another claim or in phase Released/Failed are never chosen.
+ * FindMatchingVolume, as the PV controller (no node) and the scheduler (a node) use it. A volume
+ * pre-bound to the claim (its claimRef) wins whatever the claim's selector says, if it is big enough,
+ * of the claim's volume mode and access modes and not being deleted; with a node that its affinity
+ * excludes, nothing matches. Otherwise: the smallest Available volume of the claim's class that fits
+ * it, its selector and (with a node) the node's labels. The PV controller searches its volumes by
+ * access-mode sets, fewest modes first, and across classes for a pre-bound volume; the scheduler lists
+ * the claim's class only. A WaitForFirstConsumer claim (delayBinding) without a node takes only a
+ * pre-bound volume.
  */
 export function findMatchingVolume(pvc: PersistentVolumeClaim, volumes: Iterable<PersistentVolume>, o: MatchOptions): PersistentVolume | undefined {
   const want = requestedBytes(pvc);
   const cls = claimClass(pvc);
   const selector = pvc.spec?.selector ? fromLabelSelector(pvc.spec.selector) : undefined;
   let best: PersistentVolume | undefined;
+  const better = (pv: PersistentVolume, than: PersistentVolume): boolean => {
+    if (!o.node && modeCount(pv) !== modeCount(than)) return modeCount(pv) < modeCount(than);
+    return capacityBytes(pv) < capacityBytes(than);
+  };
   for (const pv of volumes) {
-    if (volumeClass(pv) !== cls) continue;
+    // The scheduler looks at the claim's class only (its cache lists volumes by class).
+    if (o.node && volumeClass(pv) !== cls) continue;
+    if (pv.spec?.claimRef && !volumeBoundToClaim(pv, pvc)) continue;
+    if (capacityBytes(pv) < want) continue;
     if (volumeModeMismatch(pvc, pv)) continue;
     if (pv.metadata?.deletionTimestamp) continue;
-    if (o.node && !volumeFitsNode(pv, o.node)) continue;
-    if (pv.spec?.claimRef) {
-      if (!volumeBoundToClaim(pv, pvc)) continue;
-      // Pre-bound to this claim: taken if it is big enough, whatever the selector says.
-      if (capacityBytes(pv) >= want && accessModesFit(pvc, pv)) return pv;
-      continue;
-    }
+    if (!accessModesFit(pvc, pv)) continue;
+    const fitsNode = !o.node || volumeFitsNode(pv, o.node);
+    if (volumeBoundToClaim(pv, pvc)) return fitsNode ? pv : undefined;
     if (o.delayBinding && !o.node) continue;
-    const phase = pv.status?.phase;
-    if (phase === 'Released' || phase === 'Failed') continue;
+    if (pv.status?.phase !== 'Available') continue;
     if (selector && !selectorMatches(selector, pv.metadata?.labels)) continue;
-    if (!accessModesFit(pvc, pv) || capacityBytes(pv) < want) continue;
-    if (!best || capacityBytes(pv) < capacityBytes(best)) best = pv;
+    if (volumeClass(pv) !== cls || !fitsNode) continue;
+    if (!best || better(pv, best)) best = pv;
   }
   return best;
 }
