@@ -237,6 +237,10 @@ test('static volumes bind Immediately: the smallest that fits, by selector, by v
   assert.equal(none.type, 'Normal');
   assert.equal(none.message, 'no persistent volumes available for this claim and no storage class is set');
   assert.equal(claimNamed('huge')?.status?.phase, 'Pending');
+  await kubectl(['create', '-f', '-'], pod('needs-huge', 'huge'));
+  const unbound = await eventFor('Pod', 'needs-huge', 'FailedScheduling');
+  assert.equal(unbound.message?.split('\n')[0], '0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.');
+  await kubectl(['delete', 'pod', 'needs-huge']);
 
   await kubectl(['create', '-f', '-'], claim('squeezed', { storageClassName: '', volumeName: 'pv-tiny' }));
   const mismatch = await eventFor('PersistentVolumeClaim', 'squeezed', 'VolumeMismatch');
@@ -297,6 +301,27 @@ test('an unknown class and a claim no node has room for are reported', async () 
   assert.equal(claimNamed('vast')?.metadata?.annotations?.['volume.kubernetes.io/selected-node'], undefined);
   assert.equal(claimNamed('vast')?.status?.phase, 'Pending');
   await kubectl(['delete', 'pod', 'hoarder']);
+});
+
+test('a class with Immediate binding is provisioned before any pod, on a node with room, and its pods follow the volume', async () => {
+  await kubectl(['create', '-f', '-'], { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'eager' }, provisioner: 'tinykube.io/local-path', reclaimPolicy: 'Retain', volumeBindingMode: 'Immediate' });
+  await kubectl(['create', '-f', '-'], claim('early', { storageClassName: 'eager' }));
+  const bound = await claimWhere('early', (x) => x.status?.phase === 'Bound', 'Bound');
+  assert.equal(bound.metadata?.annotations?.['volume.kubernetes.io/selected-node'], undefined);
+  const pv = await volumeWhere(bound.spec?.volumeName ?? '', (v) => v.status?.phase === 'Bound', 'Bound');
+  assert.equal(pv.spec?.persistentVolumeReclaimPolicy, 'Retain');
+  const node = affinityNode(pv);
+  assert.ok(c.sim.nodeNames.includes(node ?? ''), `pinned to a node: ${node}`);
+  await kubectl(['create', '-f', '-'], pod('early-user', 'early'));
+  assert.equal((await podWhere('early-user', running, 'Running')).spec?.nodeName, node);
+
+  // Too big for any node: refused, not over-committed.
+  await kubectl(['create', '-f', '-'], claim('early-vast', { storageClassName: 'eager', resources: { requests: { storage: '500Gi' } } }));
+  const refused = await eventFor('PersistentVolumeClaim', 'early-vast', 'ProvisioningFailed');
+  assert.equal(refused.type, 'Warning');
+  assert.match(refused.message ?? '', /^failed to provision volume with StorageClass "eager": node "sim-\d" has not enough free storage: requested 500Gi, free \d+(\.\d+)?[GM]i$/);
+  assert.equal(claimNamed('early-vast')?.status?.phase, 'Pending');
+  await kubectl(['delete', 'pod', 'early-user']);
 });
 
 test('a StatefulSet\'s claims are provisioned per replica and a replaced pod returns to its volume', async () => {
