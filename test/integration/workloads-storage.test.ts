@@ -254,6 +254,35 @@ test('static volumes bind Immediately: the smallest that fits, by selector, by v
   assert.equal(volumeNamed('pv-tiny')?.status?.phase, 'Available');
 });
 
+test('local volumes of a WaitForFirstConsumer class without a provisioner are bound by the scheduler on the pod\'s node', async () => {
+  await kubectl(['create', '-f', '-'], { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local-storage' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' });
+  for (const n of c.sim.nodeNames) {
+    await kubectl(['create', '-f', '-'], staticVolume(`local-${n}`, '5Gi', {
+      storageClassName: 'local-storage',
+      hostPath: undefined,
+      local: { path: '/mnt/disks/ssd1' },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [n] }] }] } },
+    }));
+  }
+  const target = c.sim.nodeNames[1]!;
+  await kubectl(['create', '-f', '-'], claim('fast-disk', { storageClassName: 'local-storage' }));
+  assert.equal((await eventFor('PersistentVolumeClaim', 'fast-disk', 'WaitForFirstConsumer')).message, 'waiting for first consumer to be created before binding');
+  const pin = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [target] }] }] } } };
+  await kubectl(['create', '-f', '-'], pod('disk-user', 'fast-disk', { affinity: pin }));
+  assert.equal((await podWhere('disk-user', running, 'Running')).spec?.nodeName, target);
+  const bound = await claimWhere('fast-disk', (x) => x.status?.phase === 'Bound', 'Bound');
+  assert.equal(bound.spec?.volumeName, `local-${target}`);
+  assert.equal(bound.metadata?.annotations?.['volume.kubernetes.io/selected-node'], undefined, 'a static volume needs no provisioner');
+  assert.equal(volumeNamed(`local-${target}`)?.metadata?.annotations?.['pv.kubernetes.io/bound-by-controller'], 'yes');
+
+  // No local volume is big enough anywhere, and nothing can provision one.
+  await kubectl(['create', '-f', '-'], claim('big-disk', { storageClassName: 'local-storage', resources: { requests: { storage: '20Gi' } } }));
+  await kubectl(['create', '-f', '-'], pod('big-disk-user', 'big-disk'));
+  const failed = await eventFor('Pod', 'big-disk-user', 'FailedScheduling');
+  assert.equal(failed.message?.split('\n')[0], "0/2 nodes are available: 2 node(s) didn't find available persistent volumes to bind. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
+  await kubectl(['delete', 'pod', 'disk-user', 'big-disk-user']);
+});
+
 test('reclaim: Retain keeps a Released volume, Delete without a deleter fails, a local-path volume waits for its node', async () => {
   await kubectl(['delete', 'pvc', 'small']);
   const released = await volumeWhere('pv-1g', (v) => v.status?.phase === 'Released', 'Released');
@@ -276,6 +305,15 @@ test('reclaim: Retain keeps a Released volume, Delete without a deleter fails, a
   assert.equal(ev.type, 'Warning');
   assert.equal(ev.message, message);
   assert.match(await kubectl(['describe', 'pv', 'pv-nfs']), /^Message:\s+error getting deleter volume plugin for volume "pv-nfs": no deletable volume plugin matched$/m);
+
+  // A bound volume removed from under its claim (its protection taken off by hand): the claim is Lost.
+  await kubectl(['delete', 'pv', 'pv-fast', '--wait=false']);
+  await kubectl(['patch', 'pv', 'pv-fast', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+  await claimWhere('picky', (x) => x.status?.phase === 'Lost', 'Lost');
+  const lost = await eventFor('PersistentVolumeClaim', 'picky', 'ClaimLost');
+  assert.equal(lost.type, 'Warning');
+  assert.equal(lost.message, 'Bound claim has lost its PersistentVolume. Data on the volume is lost!');
+  assert.equal(rowOf(await kubectl(['get', 'pvc', 'picky'])).STATUS, 'Lost');
 
   // The local-path volume of the first test: Released; on a real node its agent removes directory and volume.
   const pvName = claimNamed('data')?.spec?.volumeName ?? '';
