@@ -330,6 +330,13 @@ test('an unknown class and a claim no node has room for are reported', async () 
   assert.equal(unknown.type, 'Warning');
   assert.equal(unknown.message, 'storageclass.storage.k8s.io "nope" not found');
   assert.equal(claimNamed('lost')?.status?.phase, 'Pending');
+  // The local volumes' class binds Immediately here: no in-tree plugin provisions for it.
+  await kubectl(['create', '-f', '-'], { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'static-only' }, provisioner: 'kubernetes.io/no-provisioner' });
+  await kubectl(['create', '-f', '-'], claim('no-plugin', { storageClassName: 'static-only' }));
+  const noPlugin = await eventFor('PersistentVolumeClaim', 'no-plugin', 'ProvisioningFailed');
+  assert.equal(noPlugin.type, 'Warning');
+  assert.equal(noPlugin.message, 'no volume plugin matched name: kubernetes.io/no-provisioner');
+  assert.equal(claimNamed('no-plugin')?.metadata?.annotations?.['volume.kubernetes.io/storage-provisioner'], undefined);
 
   await kubectl(['create', '-f', '-'], claim('vast', { resources: { requests: { storage: '500Gi' } } }));
   await kubectl(['create', '-f', '-'], pod('hoarder', 'vast'));

@@ -6,7 +6,8 @@
 // or names the node in volume.kubernetes.io/selected-node). With no volume: a claim without a class
 // gets the default class; a claim with a class is handed to that class's provisioner (the
 // storage-provisioner annotations and an ExternalProvisioning event: every provisioner here is
-// "external" to this controller, as CSI drivers are to kube's). A bound claim whose volume went away
+// "external" to this controller, as CSI drivers are to kube's; an in-tree "kubernetes.io/" name matches
+// no plugin, as in a kube-controller-manager without in-tree provisioners). A bound claim whose volume went away
 // is Lost. Binding writes the volume first (claimRef, phase Bound), then the claim (volumeName,
 // bind-completed, phase Bound with the volume's capacity and access modes), as kube does, so a crash
 // between the writes is finished by the next sync.
@@ -61,6 +62,7 @@ export interface PersistentVolumeControllerOptions {
 }
 
 const CLAIM = 'claim:';
+const IN_TREE_PREFIX = 'kubernetes.io/';
 const VOLUME = 'volume:';
 
 function isTerminated(p: Pod): boolean {
@@ -258,6 +260,14 @@ export class PersistentVolumeController {
       return;
     }
     const provisioner = sc.provisioner ?? '';
+    // findProvisionablePlugin: a "kubernetes.io/" name is an in-tree plugin's, and none provisions here
+    // (kubernetes.io/no-provisioner, the local volumes' class, is the usual one); any other name is an
+    // external provisioner's.
+    if (provisioner.startsWith(IN_TREE_PREFIX)) {
+      this.#say(claim, 'Warning', 'ProvisioningFailed', `no volume plugin matched name: ${provisioner}`);
+      await this.#claimStatus(claim, 'Pending', undefined);
+      return;
+    }
     const ann = claim.metadata?.annotations ?? {};
     if (ann[ANN_STORAGE_PROVISIONER] !== provisioner || ann[ANN_BETA_STORAGE_PROVISIONER] !== provisioner) {
       await this.#client.update(PersistentVolumeClaims, claim.metadata?.namespace, {
