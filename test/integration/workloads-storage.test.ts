@@ -436,6 +436,25 @@ test('a generic ephemeral volume on the default class is provisioned for its pod
   await volumeWhere(pv.metadata?.name ?? '', (v) => v.status?.phase === 'Released', 'Released');
 });
 
+test('local-path storage is never over-committed: of three 60Gi claims on two nodes, the third pod waits', async () => {
+  const names = ['big-a', 'big-b', 'big-c'];
+  await kubectl(['create', '-f', '-'], { apiVersion: 'v1', kind: 'List', items: names.flatMap((n) => [claim(`${n}-data`, { resources: { requests: { storage: '60Gi' } } }), pod(n, `${n}-data`)]) });
+  const tooBig = (e: KubeEvent) => names.includes(e.involvedObject?.name ?? '') && e.reason === 'FailedScheduling' && (e.message ?? '').startsWith('0/2 nodes are available: 2 node(s) did not have enough free storage.');
+  const all = await events.until((es) => es.some(tooBig), 'a pod that fits nowhere');
+  const waiting = all.find(tooBig)?.involvedObject?.name ?? '';
+  const placed = names.filter((n) => n !== waiting);
+  for (const n of placed) await podWhere(n, running, 'Running');
+  const nodes = placed.map((n) => named(pods.items(), n)?.spec?.nodeName);
+  assert.equal(new Set(nodes).size, 2, `one 60Gi volume per node: ${nodes.join()}`);
+  assert.equal(named(pods.items(), waiting)?.spec?.nodeName, undefined);
+  assert.equal(volumes.items().filter((v) => v.spec?.claimRef?.name === `${waiting}-data`).length, 0, 'no volume for the claim that fits nowhere');
+  // When the provisioner refused a node the scheduler had picked, it said so and the pod was scheduled again.
+  for (const e of events.items().filter((x) => x.involvedObject?.name === waiting && x.reason === 'FailedScheduling' && !tooBig(x))) {
+    assert.equal(e.message, `running PreBind plugin "VolumeBinding": binding volumes: provisioning failed for PVC "${waiting}-data"`);
+  }
+  await kubectl(['delete', 'pod', ...names]);
+});
+
 test('the controllers reported no failures', () => {
   assert.deepEqual(c.controllerErrors.map((e) => (e as Error).message), []);
 });

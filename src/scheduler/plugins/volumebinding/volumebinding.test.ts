@@ -195,10 +195,12 @@ test('VolumeBinding Filter: a claim that names its node (selected-node, or a res
   assert.deepEqual(filterAll(h, podWith(pvcVolume('shared'))), { n1: 'ok', n2: 'ok' });
 });
 
-test('VolumeBinding PreBind: a claim bound to a volume that its node affinity keeps off the node fails the binding (checkBindings)', async () => {
-  const cases = [
+test('VolumeBinding PreBind waits for the claims to be bound to volumes the node may use, or fails as checkBindings does', async () => {
+  const cases: Array<{ name: string; volumeNode?: string; gaveUp?: Record<string, string>; want: string }> = [
     { name: 'volume on the chosen node', volumeNode: 'n1', want: 'Success' },
     { name: 'volume on another node', volumeNode: 'n2', want: 'Error: binding volumes: pv "pvc-data" node affinity doesn\'t match node "n1": no matching NodeSelectorTerms' },
+    { name: 'the provisioner gave up', gaveUp: { 'volume.kubernetes.io/storage-provisioner': 'tinykube.io/local-path' }, want: 'Error: binding volumes: provisioning failed for PVC "data"' },
+    { name: 'every annotation removed', gaveUp: {}, want: 'Error: binding volumes: selectedNode annotation reset for PVC "data"' },
   ];
   for (const c of cases) {
     const classes = [storageClass('local-path', 'tinykube.io/local-path')];
@@ -211,9 +213,14 @@ test('VolumeBinding PreBind: a claim bound to a volume that its node affinity ke
         claims[0] = at('2', { metadata: { annotations: { 'volume.kubernetes.io/selected-node': node } } });
         return Promise.resolve('2');
       },
-      // Meanwhile the provisioner made the volume (on c.volumeNode) and the PV controller bound both.
+      // Meanwhile the provisioner made the volume (on c.volumeNode) and the PV controller bound both,
+      // or the provisioner gave up and took the selected node off the claim.
       sleep: () => {
-        volumes.push(volume('pvc-data', { node: c.volumeNode, storageClassName: 'local-path', claimRef: 'data' }));
+        if (c.gaveUp) {
+          claims[0] = { ...at('3', {}), metadata: { ...claims[0]!.metadata, resourceVersion: '3', annotations: c.gaveUp } };
+          return Promise.resolve();
+        }
+        volumes.push(volume('pvc-data', { node: c.volumeNode ?? '', storageClassName: 'local-path', claimRef: 'data' }));
         claims[0] = at('3', { spec: { ...claims[0]!.spec, volumeName: 'pvc-data' }, status: { phase: 'Bound' } });
         return Promise.resolve();
       },

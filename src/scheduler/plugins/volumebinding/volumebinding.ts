@@ -252,7 +252,8 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
         // version without it means the provisioner gave up (it removes the annotation).
         const ours = annotated.get(claimKey(c));
         if (ours !== undefined && revision(cur.metadata?.resourceVersion) > ours && cur.metadata?.annotations?.[ANN_SELECTED_NODE] !== nodeName) {
-          return errorStatus(new Error(`binding volumes: selectedNode annotation reset for PVC ${JSON.stringify(c.metadata?.name ?? '')}`));
+          const why = Object.keys(cur.metadata?.annotations ?? {}).length === 0 ? 'selectedNode annotation reset' : 'provisioning failed';
+          return errorStatus(new Error(`binding volumes: ${why} for PVC ${JSON.stringify(c.metadata?.name ?? '')}`));
         }
       }
       if (all) return success();
