@@ -436,6 +436,17 @@ test('a generic ephemeral volume on the default class is provisioned for its pod
   await volumeWhere(pv.metadata?.name ?? '', (v) => v.status?.phase === 'Released', 'Released');
 });
 
+test('a claim made while no class is default gets the default class once there is one', async () => {
+  await kubectl(['annotate', 'storageclass', 'local-path', 'storageclass.kubernetes.io/is-default-class=false', '--overwrite']);
+  const created = JSON.parse(await kubectl(['create', '-f', '-', '-o', 'json'], claim('early-bird'))) as PersistentVolumeClaim;
+  assert.equal(created.spec?.storageClassName, undefined);
+  assert.equal((await eventFor('PersistentVolumeClaim', 'early-bird', 'FailedBinding')).message, 'no persistent volumes available for this claim and no storage class is set');
+  await kubectl(['annotate', 'storageclass', 'local-path', 'storageclass.kubernetes.io/is-default-class=true', '--overwrite']);
+  await claimWhere('early-bird', (x) => x.spec?.storageClassName === 'local-path', 'given the default class');
+  await eventFor('PersistentVolumeClaim', 'early-bird', 'WaitForFirstConsumer');
+  await kubectl(['delete', 'pvc', 'early-bird']);
+});
+
 test('local-path storage is never over-committed: of three 60Gi claims on two nodes, the third pod waits', async () => {
   const names = ['big-a', 'big-b', 'big-c'];
   await kubectl(['create', '-f', '-'], { apiVersion: 'v1', kind: 'List', items: names.flatMap((n) => [claim(`${n}-data`, { resources: { requests: { storage: '60Gi' } } }), pod(n, `${n}-data`)]) });

@@ -31,6 +31,7 @@ import {
   claimClass,
   defaultClass,
   findMatchingVolume,
+  isDefaultClass,
   isDelayBinding,
   volumeBoundToClaim,
   volumeSatisfiesClaim,
@@ -129,8 +130,12 @@ export class PersistentVolumeController {
           if (ready && ref) q.add(`${CLAIM}${ref.namespace ?? ''}/${ref.name ?? ''}`);
         },
       }),
-      // A new default class can serve the claims that had none.
-      this.#classes.addEventHandler({ onAdd: () => ready && this.#enqueueAll(), onUpdate: () => undefined }),
+      // A new default class (or one just marked default) can serve the claims that had none, now
+      // rather than at the next resync.
+      this.#classes.addEventHandler({
+        onAdd: () => ready && this.#enqueueAll(),
+        onUpdate: (old, sc) => ready && !isDefaultClass(old) && isDefaultClass(sc) && this.#enqueueAll(),
+      }),
     ], (key) => this.sync(key));
     void synced.then(() => {
       if (this.#stopped) return;
