@@ -31,8 +31,8 @@ export const ERR_REASON_NODE_CONFLICT = 'node(s) had volume node affinity confli
 export const ERR_REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind";
 export const ERR_REASON_PV_NOT_EXIST = 'node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)';
 export const ERR_REASON_NOT_ENOUGH_SPACE = 'node(s) did not have enough free storage';
-/** How often PreBind looks at its claims while the PV controller and provisioner work. */
-const BIND_POLL_MS = 100;
+/** PreBind looks at its claims at every claim change, and at least this often. */
+const BIND_POLL_MS = 1000;
 /** kube-scheduler's bindTimeoutSeconds default. */
 const BIND_TIMEOUT_MS = 600_000;
 
@@ -207,7 +207,8 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
   /** checkBindings until every claim is bound, a provisioner gave up, or the bind timeout passes. */
   async #waitBound(writer: NonNullable<Handle['volumeWriter']>, d: NodeDecision, annotated: ReadonlyMap<string, bigint>, nodeName: string): Promise<Status> {
     const claims = [...d.statics.map((x) => x.claim), ...d.provision];
-    for (let waited = 0; waited <= BIND_TIMEOUT_MS; waited += BIND_POLL_MS) {
+    const deadline = writer.now() + BIND_TIMEOUT_MS;
+    for (;;) {
       let all = true;
       for (const c of claims) {
         const cur = this.#handle.persistentVolumeClaim(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
@@ -222,9 +223,9 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
         }
       }
       if (all) return success();
-      await writer.sleep(BIND_POLL_MS);
+      if (writer.now() >= deadline) return errorStatus(new Error('binding volumes: timed out waiting for the condition'));
+      await writer.claimChange(BIND_POLL_MS);
     }
-    return errorStatus(new Error('binding volumes: timed out waiting for the condition'));
   }
 }
 
