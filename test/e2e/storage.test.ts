@@ -64,7 +64,7 @@ describe('Storage on tinykube up', () => {
   it('serves local-path as the default class', async () => {
     const sc = await c.k('get', 'storageclass');
     assert.match(sc, /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE\n/);
-    assert.match(sc, /\nlocal-path \(default\)\s+tinykube\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s+\S+\n/);
+    assert.match(sc, /\nlocal-path \(default\)\s+tinykube\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+true\s+\S+\n/);
     assert.equal(await jsonpath('node', node, `{.metadata.annotations.local-path\\.tinykube\\.io/storage-root}`), storageRoot);
   });
 
@@ -90,6 +90,16 @@ spec:
     assert.equal(dir, path.join(storageRoot, `pvc-${uid}_default_data`));
     assert.equal(readFileSync(path.join(dir, 'hello'), 'utf8'), 'kept-across-pods\n');
     assert.equal(await jsonpath('pv', pv, '{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}'), node);
+
+    // The class allows expansion: the claim grows in place (a directory needs no file-system resize).
+    await c.k('patch', 'pvc', 'data', '-p', '{"spec":{"resources":{"requests":{"storage":"128Mi"}}}}');
+    await until('the claim resized', async () => (await jsonpath('pvc', 'data', '{.status.capacity.storage}')) === '128Mi');
+    assert.equal(await jsonpath('pv', pv, '{.spec.capacity.storage}'), '128Mi');
+    assert.equal(await jsonpath('pvc', 'data', '{.status.allocatedResources.storage}|{.status.allocatedResourceStatuses}'), '128Mi|');
+    await until('VolumeResizeSuccessful event', async () => /VolumeResizeSuccessful\s+.*Resize volume succeeded/.test(await c.k('describe', 'pvc', 'data')));
+    const shrink = await c.kubectl(['patch', 'pvc', 'data', '-p', '{"spec":{"resources":{"requests":{"storage":"64Mi"}}}}']);
+    assert.equal(shrink.code, 1);
+    assert.match(shrink.stderr, /spec\.resources\.requests\.storage: Forbidden: field can not be less than previous value/);
 
     await c.k('delete', 'pod', 'writer', '--wait=true');
     await apply('reader.yaml', pod('reader', 'data', 'exec sleep 3600'));
@@ -126,6 +136,10 @@ spec:
     await c.k('wait', '--for=condition=Ready', 'pod/keeper', '--timeout=90s');
     const pv = await jsonpath('pvc', 'precious', '{.spec.volumeName}');
     const dir = await jsonpath('pv', pv, '{.spec.hostPath.path}');
+    // This class does not allow expansion.
+    const grow = await c.kubectl(['patch', 'pvc', 'precious', '-p', '{"spec":{"resources":{"requests":{"storage":"32Mi"}}}}']);
+    assert.equal(grow.code, 1);
+    assert.match(grow.stderr, /persistentvolumeclaims "precious" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize/);
     await c.k('delete', 'pod', 'keeper', '--wait=true');
     await c.k('delete', 'pvc', 'precious', '--wait=true');
     await until('the volume Released', async () => (await jsonpath('pv', pv, '{.status.phase}')) === 'Released');

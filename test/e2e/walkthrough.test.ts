@@ -181,7 +181,7 @@ test('services and DNS', async () => {
 });
 
 test('data that outlives a pod', async () => {
-  assert.match(await ok('kubectl get storageclass'), /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE\nlocal-path \(default\)\s+tinykube\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s+\S+\n$/);
+  assert.match(await ok('kubectl get storageclass'), /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE\nlocal-path \(default\)\s+tinykube\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+true\s+\S+\n$/);
   assert.equal(await ok('kubectl apply -f examples/notes.yaml'), 'persistentvolumeclaim/notes created\npod/notes created\n');
   assert.equal(await ok('kubectl wait --for=condition=Ready pod/notes'), 'pod/notes condition met\n');
   assert.match(await ok('kubectl get pvc notes'), /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE\nnotes\s+Bound\s+pvc-[0-9a-f-]{36}\s+100Mi\s+RWO\s+local-path\s+<unset>\s+\d+s\n$/);
