@@ -162,6 +162,9 @@ export class LocalPathProvisioner {
 
   #volumeFor(claim: Claim, cls: Class, node: Node, pvName: string): Volume {
     const nodeName = node.metadata?.name ?? '';
+    // A directory on one node: one node's pods at a time (rancher's provisioner says the same).
+    const modes = claim.spec?.accessModes ?? [];
+    if (modes.some((m) => m !== 'ReadWriteOnce' && m !== 'ReadWriteOncePod')) throw new ProvisionRefused('the local-path provisioner only supports ReadWriteOnce and ReadWriteOncePod access modes');
     if (claim.spec?.volumeMode === 'Block') throw new ProvisionRefused('the local-path provisioner provides volumeMode Filesystem only, not Block');
     if (claim.spec?.dataSource || claim.spec?.dataSourceRef) throw new ProvisionRefused('the local-path provisioner cannot populate a volume from a data source');
     const root = localPathRoot(node);
