@@ -23,7 +23,7 @@ import type { Status } from '../../framework/status.ts';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../../api/types.ts';
 import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, claimClass, findMatchingVolume, requestedBytes, volumeFitsNode } from '../../../api/volumes/binding.ts';
 import { ephemeralClaimMismatch, ephemeralClaimName } from '../../../api/volumes/ephemeral.ts';
-import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot } from '../../../api/volumes/localpath.ts';
+import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot, localPathUnsupported } from '../../../api/volumes/localpath.ts';
 
 export const NAME = 'VolumeBinding';
 export const ERR_REASON_UNBOUND_IMMEDIATE = 'pod has unbound immediate PersistentVolumeClaims';
@@ -158,7 +158,7 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
       const sc = this.#handle.volumes.storageClass(claimClass(claim));
       if (!sc || !sc.provisioner || sc.provisioner === 'kubernetes.io/no-provisioner' || !topologyAllows(sc, node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
       if (sc.provisioner === LOCAL_PATH_PROVISIONER) {
-        if (!node.node || !localPathRoot(node.node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
+        if (!node.node || !localPathRoot(node.node) || localPathUnsupported(claim)) return unresolvable(ERR_REASON_BIND_CONFLICT);
         localPathWanted += requestedBytes(claim);
       }
       decision.provision.push(claim);
