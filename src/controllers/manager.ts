@@ -33,6 +33,7 @@ import { ENDPOINTS_COMPONENT, EndpointsController } from './endpoints/controller
 import { ApiServiceStatusWriter, fromShared, SERVICELB_COMPONENT, ServiceLBController } from './servicelb/controller.ts';
 import { PersistentVolumeController, PV_CONTROLLER_COMPONENT, type PersistentVolumeControllerOptions } from './persistentvolume/controller.ts';
 import { LOCAL_PATH_COMPONENT, LocalPathProvisioner } from './localpath/provisioner.ts';
+import { LocalPathResizer } from './localpath/resizer.ts';
 import { EPHEMERAL_COMPONENT, EphemeralVolumeController } from './ephemeral/controller.ts';
 import { PVCProtectionController } from './pvcprotection/controller.ts';
 import { PVProtectionController } from './pvprotection/controller.ts';
@@ -108,6 +109,7 @@ export interface Controllers {
   serviceLB?: ServiceLBController;
   persistentVolume?: PersistentVolumeController;
   localPath?: LocalPathProvisioner;
+  localPathResizer?: LocalPathResizer;
   ephemeralVolume?: EphemeralVolumeController;
   pvcProtection?: PVCProtectionController;
   pvProtection?: PVProtectionController;
@@ -133,7 +135,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush(), ephemeralEvents.flush()]);
     },
@@ -179,9 +181,13 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.endpoints?.start();
   out.serviceLB?.start();
   if (o.persistentVolume !== false) out.persistentVolume = new PersistentVolumeController({ ...o.persistentVolume, client, informers, clock, events: volumeEvents, onError });
-  if (o.localPath !== false) out.localPath = new LocalPathProvisioner({ client, informers, clock, events: localPathEvents, onError });
+  if (o.localPath !== false) {
+    out.localPath = new LocalPathProvisioner({ client, informers, clock, events: localPathEvents, onError });
+    out.localPathResizer = new LocalPathResizer({ client, informers, clock, events: localPathEvents, onError });
+  }
   out.persistentVolume?.start();
   out.localPath?.start();
+  out.localPathResizer?.start();
   if (o.ephemeralVolume !== false) out.ephemeralVolume = new EphemeralVolumeController({ client, informers, clock, events: ephemeralEvents, onError });
   if (o.pvcProtection !== false) out.pvcProtection = new PVCProtectionController({ client, informers, clock, onError });
   if (o.pvProtection !== false) out.pvProtection = new PVProtectionController({ client, informers, clock, onError });

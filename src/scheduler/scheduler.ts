@@ -126,6 +126,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
   readonly #claims: Informer<PersistentVolumeClaim>;
   readonly #volumes: Informer<PersistentVolume>;
   readonly #classes: Informer<StorageClass>;
+  readonly #volumeWriter: ApiVolumeWriter;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #eventWrites: WriteQueue;
   /** Pod uid → event key → the event already written (to fold repeats). */
@@ -163,6 +164,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
     this.#claims = new Informer<PersistentVolumeClaim>(listWatch<PersistentVolumeClaim>(o.client, PersistentVolumeClaims), informerOptions);
     this.#volumes = new Informer<PersistentVolume>(listWatch<PersistentVolume>(o.client, PersistentVolumes), informerOptions);
     this.#classes = new Informer<StorageClass>(listWatch<StorageClass>(o.client, StorageClasses), informerOptions);
+    this.#volumeWriter = new ApiVolumeWriter(o.client, this.#clock, this.#abort.signal);
     this.#fw = new Framework({
       registry,
       plugins: o.plugins ?? defaultPlugins,
@@ -176,7 +178,7 @@ class KubeScheduler implements Scheduler, PodEvictor {
         persistentVolumes: () => this.#volumes.store.list(),
         storageClass: (name) => this.#classes.store.get(undefined, name),
       },
-      volumeWriter: new ApiVolumeWriter(o.client, this.#clock, this.#abort.signal),
+      volumeWriter: this.#volumeWriter,
     });
     this.#algo = new SchedulingAlgorithm(this.#fw, { percentageOfNodesToScore: o.percentageOfNodesToScore, random: o.random });
   }
@@ -196,8 +198,14 @@ class KubeScheduler implements Scheduler, PodEvictor {
     // A claim created, bound or gone can change VolumeBinding's answer (its PersistentVolumeClaim
     // Add/Update events); the pods it rejected are retried.
     this.#claims.addEventHandler({
-      onAdd: () => this.#queue.moveAllToActiveOrBackoff('PvcAdd'),
-      onUpdate: () => this.#queue.moveAllToActiveOrBackoff('PvcUpdate'),
+      onAdd: () => {
+        this.#queue.moveAllToActiveOrBackoff('PvcAdd');
+        this.#volumeWriter.claimChanged();
+      },
+      onUpdate: () => {
+        this.#queue.moveAllToActiveOrBackoff('PvcUpdate');
+        this.#volumeWriter.claimChanged();
+      },
     });
     // So can a volume or a class appearing or changing (PvAdd, PvUpdate, StorageClassAdd).
     this.#volumes.addEventHandler({

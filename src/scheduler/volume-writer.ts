@@ -16,11 +16,17 @@ export class ApiVolumeWriter implements VolumeWriter {
   readonly #client: ApiClient;
   readonly #clock: Clock;
   readonly #signal: AbortSignal;
+  readonly #waiters = new Set<() => void>();
 
   constructor(client: ApiClient, clock: Clock, signal: AbortSignal) {
     this.#client = client;
     this.#clock = clock;
     this.#signal = signal;
+  }
+
+  /** Called by the scheduler's claim informer on every add or update. */
+  claimChanged(): void {
+    for (const w of [...this.#waiters]) w();
   }
 
   async bindVolume(pv: PersistentVolume, claim: PersistentVolumeClaim): Promise<void> {
@@ -51,7 +57,26 @@ export class ApiVolumeWriter implements VolumeWriter {
     }
   }
 
-  sleep(ms: number): Promise<void> {
-    return this.#clock.sleep(ms, this.#signal);
+  now(): number {
+    return this.#clock.now();
+  }
+
+  claimChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#signal.aborted) return reject(this.#signal.reason);
+      const done = () => {
+        this.#waiters.delete(done);
+        timer.cancel();
+        this.#signal.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => {
+        done();
+        reject(this.#signal.reason);
+      };
+      const timer = this.#clock.setTimeout(done, ms);
+      this.#waiters.add(done);
+      this.#signal.addEventListener('abort', aborted, { once: true });
+    });
   }
 }

@@ -180,6 +180,20 @@ test('services and DNS', async () => {
   assert.match(await ok('kubectl delete pod client --now'), /pod "client" deleted/);
 });
 
+test('data that outlives a pod', async () => {
+  assert.match(await ok('kubectl get storageclass'), /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE\nlocal-path \(default\)\s+tinykube\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+true\s+\S+\n$/);
+  assert.equal(await ok('kubectl apply -f examples/notes.yaml'), 'persistentvolumeclaim/notes created\npod/notes created\n');
+  assert.equal(await ok('kubectl wait --for=condition=Ready pod/notes'), 'pod/notes condition met\n');
+  assert.match(await ok('kubectl get pvc notes'), /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE\nnotes\s+Bound\s+pvc-[0-9a-f-]{36}\s+100Mi\s+RWO\s+local-path\s+<unset>\s+\d+s\n$/);
+  assert.equal(await ok(`kubectl exec notes -- sh -c 'echo remember me >> /data/notes'`), '');
+  assert.equal(await ok('kubectl delete pod notes'), 'pod "notes" deleted\n');
+  assert.equal(await ok('kubectl apply -f examples/notes.yaml'), 'persistentvolumeclaim/notes unchanged\npod/notes created\n');
+  assert.equal(await ok('kubectl wait --for=condition=Ready pod/notes'), 'pod/notes condition met\n');
+  assert.equal(await ok('kubectl exec notes -- cat /data/notes'), 'remember me\n');
+  assert.equal(await ok('kubectl delete -f examples/notes.yaml'), 'persistentvolumeclaim "notes" deleted\npod "notes" deleted\n');
+  await until('the notes volume deleted with its claim', async () => ((await c.k('get', 'pv', '-o', 'name')).trim() === '' ? true : undefined), WAIT);
+});
+
 test('delete, in all its forms', async () => {
   assert.match(await ok('kubectl delete pod demo'), /^pod "demo" deleted$/m);
   assert.match(await ok('kubectl delete -f examples/linkding.yaml'), /^pod "linkding" deleted$/m);

@@ -40,18 +40,18 @@ export function isDefaultClass(sc: StorageClass): boolean {
   return a[ANN_DEFAULT_STORAGE_CLASS] === 'true' || a[ANN_BETA_DEFAULT_STORAGE_CLASS] === 'true';
 }
 
-/** GetDefaultClass: the newest class marked default (several: the newest, then the name, as kube 1.28+). */
-export function defaultClass(classes: readonly StorageClass[]): StorageClass | undefined {
+/** GetDefaultClass: among the default classes, the newest; the first name between equally new ones (kube 1.28+). */
+export function defaultClass(classes: Iterable<StorageClass>): StorageClass | undefined {
   let best: StorageClass | undefined;
+  let bestTime = 0;
   for (const sc of classes) {
     if (!isDefaultClass(sc)) continue;
-    if (!best) {
+    const t = Date.parse(sc.metadata?.creationTimestamp ?? '') || 0;
+    const name = sc.metadata?.name ?? '';
+    if (!best || t > bestTime || (t === bestTime && name < (best.metadata?.name ?? ''))) {
       best = sc;
-      continue;
+      bestTime = t;
     }
-    const a = sc.metadata?.creationTimestamp ?? '';
-    const b = best.metadata?.creationTimestamp ?? '';
-    if (a > b || (a === b && (sc.metadata?.name ?? '') < (best.metadata?.name ?? ''))) best = sc;
   }
   return best;
 }

@@ -53,3 +53,12 @@ export function localPathFreeBytes(node: Node, volumes: Iterable<PersistentVolum
   for (const pv of volumes) if (localPathNode(pv) === host) used += capacityBytes(pv);
   return quantityValue(q) - used;
 }
+
+/** Why no local-path volume can serve the claim on any node (its shape, not room), or undefined. */
+export function localPathUnsupported(pvc: PersistentVolumeClaim): string | undefined {
+  // A directory on one node: one node's pods at a time (rancher's provisioner says the same).
+  if ((pvc.spec?.accessModes ?? []).some((m) => m !== 'ReadWriteOnce' && m !== 'ReadWriteOncePod')) return 'the local-path provisioner only supports ReadWriteOnce and ReadWriteOncePod access modes';
+  if (pvc.spec?.volumeMode === 'Block') return 'the local-path provisioner provides volumeMode Filesystem only, not Block';
+  if (pvc.spec?.dataSource || pvc.spec?.dataSourceRef) return 'the local-path provisioner cannot populate a volume from a data source';
+  return undefined;
+}

@@ -10,27 +10,11 @@
 import type { KubeObject, PersistentVolumeClaim, StorageClass } from '../../api/types.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { Store } from '../../registry/store.ts';
-import { isDefaultClass } from '../../registry/storage/storageclasses/printer.ts';
+import { defaultClass as pickDefaultClass } from '../../api/volumes/binding.ts';
 import { WatchedCache } from './cache.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
 const BETA_STORAGE_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
-
-/** GetDefaultClass: among the default classes, the newest; the first name between equally new ones. */
-export function pickDefaultClass(classes: Iterable<StorageClass>): StorageClass | undefined {
-  let best: StorageClass | undefined;
-  let bestTime = 0;
-  for (const sc of classes) {
-    if (!isDefaultClass(sc)) continue;
-    const t = Date.parse(sc.metadata?.creationTimestamp ?? '') || 0;
-    const name = sc.metadata?.name ?? '';
-    if (!best || t > bestTime || (t === bestTime && name < (best.metadata?.name ?? ''))) {
-      best = sc;
-      bestTime = t;
-    }
-  }
-  return best;
-}
 
 export class DefaultStorageClass implements AdmissionPlugin {
   readonly name = 'DefaultStorageClass';

@@ -7,6 +7,7 @@ import { AdmissionChain } from './chain.ts';
 import { DefaultStorageClass } from './default-storage-class.ts';
 import { NamespaceLifecycle } from './namespace-lifecycle.ts';
 import { PriorityAdmission } from './priority.ts';
+import { PersistentVolumeClaimResize } from './pvc-resize.ts';
 import { ServiceAccountAdmission } from './service-account.ts';
 import { StorageObjectInUseProtection } from './storage-object-in-use-protection.ts';
 
@@ -17,5 +18,6 @@ export function defaultAdmission(registry: Registry): AdmissionChain {
     new PriorityAdmission(registry),
     new DefaultStorageClass(registry),
     new StorageObjectInUseProtection(),
+    new PersistentVolumeClaimResize(registry),
   ]);
 }

@@ -15,7 +15,7 @@ import { Registry } from '../../registry/registry.ts';
 import type { Store, WriteOptions } from '../../registry/store.ts';
 import { UNAUTHENTICATED_ADMIN } from '../auth/user.ts';
 import type { AdmissionChain } from './chain.ts';
-import { pickDefaultClass } from './default-storage-class.ts';
+import { defaultClass as pickDefaultClass } from '../../api/volumes/binding.ts';
 import { defaultAdmission } from './plugins.ts';
 
 let dir: string;

@@ -16,7 +16,7 @@
 // ProvisioningFailed ("failed to provision volume with StorageClass ..."); a failure is said once
 // until its message changes.
 import { ANN_DYNAMICALLY_PROVISIONED, ANN_SELECTED_NODE, ANN_STORAGE_PROVISIONER, claimClass } from '../../api/volumes/binding.ts';
-import { ANN_LOCAL_PATH_ROOT, claimDirectory, hostnameOf, HOSTNAME_LABEL, LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot } from '../../api/volumes/localpath.ts';
+import { ANN_LOCAL_PATH_ROOT, claimDirectory, localPathUnsupported, hostnameOf, HOSTNAME_LABEL, LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot } from '../../api/volumes/localpath.ts';
 import { formatQuantity, quantityOf, tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
 import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
@@ -114,6 +114,12 @@ export class LocalPathProvisioner {
     if (!cls || cls.provisioner !== LOCAL_PATH_PROVISIONER) return;
     const delayed = cls.volumeBindingMode === 'WaitForFirstConsumer';
     const selected = claim.metadata?.annotations?.[ANN_SELECTED_NODE];
+    // A claim no local-path volume can serve is said at once (the scheduler never selects a node for it).
+    const unsupported = localPathUnsupported(claim);
+    if (unsupported) {
+      this.#refused(key, claim, clsName, unsupported);
+      return;
+    }
     if (delayed && !selected) return;
     try {
       const node = delayed ? this.#selectedNode(selected ?? '') : this.#pickNode();
@@ -128,14 +134,17 @@ export class LocalPathProvisioner {
       this.#event(claim, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${pvName}`);
     } catch (err) {
       if (!(err instanceof ProvisionRefused)) throw err;
-      const message = `failed to provision volume with StorageClass ${JSON.stringify(clsName)}: ${err.message}`;
-      if (this.#said.get(key) !== message) {
-        this.#said.set(key, message);
-        this.#event(claim, 'Warning', 'ProvisioningFailed', message);
-      }
+      this.#refused(key, claim, clsName, err.message);
       // Let the scheduler choose again (it also filters nodes by the same free-storage figure).
       if (delayed && selected) await this.#unselect(claim);
     }
+  }
+
+  #refused(key: string, claim: Claim, clsName: string, why: string): void {
+    const message = `failed to provision volume with StorageClass ${JSON.stringify(clsName)}: ${why}`;
+    if (this.#said.get(key) === message) return;
+    this.#said.set(key, message);
+    this.#event(claim, 'Warning', 'ProvisioningFailed', message);
   }
 
   #selectedNode(name: string): Node {
@@ -162,8 +171,6 @@ export class LocalPathProvisioner {
 
   #volumeFor(claim: Claim, cls: Class, node: Node, pvName: string): Volume {
     const nodeName = node.metadata?.name ?? '';
-    if (claim.spec?.volumeMode === 'Block') throw new ProvisionRefused('the local-path provisioner provides volumeMode Filesystem only, not Block');
-    if (claim.spec?.dataSource || claim.spec?.dataSourceRef) throw new ProvisionRefused('the local-path provisioner cannot populate a volume from a data source');
     const root = localPathRoot(node);
     if (!root) throw new ProvisionRefused(`node ${JSON.stringify(nodeName)} publishes no local-path storage directory (annotation ${ANN_LOCAL_PATH_ROOT})`);
     const request = tryParseQuantity(claim.spec?.resources?.requests?.storage);

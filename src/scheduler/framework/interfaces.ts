@@ -124,8 +124,13 @@ export interface VolumeWriter {
    * provisioner; resolves to the claim's resourceVersion after the write.
    */
   selectNode(claim: PersistentVolumeClaim, nodeName: string): Promise<string | undefined>;
-  /** Resolves after ms (the scheduler's clock); used between checks of the claims' binding. */
-  sleep(ms: number): Promise<void>;
+  /**
+   * Resolves at the next change of any claim in the scheduler's cache, or after ms (the scheduler's
+   * clock) at the latest; PreBind looks at its claims again each time.
+   */
+  claimChange(ms: number): Promise<void>;
+  /** The scheduler's clock (PreBind's bind timeout). */
+  now(): number;
 }
 
 /** What plugins get at construction: the cluster view and a few framework services. */

@@ -8,7 +8,7 @@ test('the default profile builds from the registry, each plugin at its extension
   const fw = new Framework({ registry, plugins: defaultPlugins, nodes: new SchedulerCache() });
   const names = (ps: readonly { name: string }[]) => ps.map((p) => p.name);
   assert.deepEqual(names(fw.filterPlugins), ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'VolumeBinding', 'PodTopologySpread', 'InterPodAffinity']);
-  assert.deepEqual(names(fw.preFilterPlugins), ['NodeAffinity', 'NodePorts', 'VolumeBinding', 'PodTopologySpread', 'InterPodAffinity']);
+  assert.deepEqual(names(fw.preFilterPlugins), ['NodeAffinity', 'NodePorts', 'VolumeRestrictions', 'VolumeBinding', 'PodTopologySpread', 'InterPodAffinity']);
   assert.deepEqual(names(fw.postFilterPlugins), ['DefaultPreemption']);
   assert.deepEqual(names(fw.scorePlugins), ['TaintToleration', 'NodeAffinity', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity', 'NodeResourcesBalancedAllocation', 'ImageLocality']);
   assert.deepEqual(names(fw.reservePlugins), ['VolumeBinding']);

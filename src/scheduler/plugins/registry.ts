@@ -18,6 +18,7 @@ import * as nodeunschedulable from './nodeunschedulable/nodeunschedulable.ts';
 import * as podtopologyspread from './podtopologyspread/podtopologyspread.ts';
 import * as tainttoleration from './tainttoleration/tainttoleration.ts';
 import * as volumebinding from './volumebinding/volumebinding.ts';
+import * as volumerestrictions from './volumerestrictions/volumerestrictions.ts';
 
 export const registry: Readonly<Record<string, PluginFactory>> = Object.freeze({
   [nodeunschedulable.NAME]: nodeunschedulable.factory,
@@ -27,6 +28,7 @@ export const registry: Readonly<Record<string, PluginFactory>> = Object.freeze({
   [nodeports.NAME]: nodeports.factory,
   [noderesourcesfit.NAME]: noderesourcesfit.factory,
   [volumebinding.NAME]: volumebinding.factory,
+  [volumerestrictions.NAME]: volumerestrictions.factory,
   [podtopologyspread.NAME]: podtopologyspread.factory,
   [interpodaffinity.NAME]: interpodaffinity.factory,
   [defaultpreemption.NAME]: defaultpreemption.factory,
@@ -43,6 +45,7 @@ export const defaultPlugins: readonly PluginConfig[] = Object.freeze([
   { name: nodeaffinity.NAME, weight: 2 },
   { name: nodeports.NAME },
   { name: noderesourcesfit.NAME, weight: 1 },
+  { name: volumerestrictions.NAME },
   { name: volumebinding.NAME },
   { name: podtopologyspread.NAME, weight: 2 },
   { name: interpodaffinity.NAME, weight: 2 },

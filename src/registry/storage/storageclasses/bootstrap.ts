@@ -1,6 +1,6 @@
 // The default StorageClass `tinykube up` starts with: `local-path`, served by the built-in local-path
 // provisioner (src/controllers/localpath, src/kubelet/volumes/localpath-deleter.ts), Delete reclaim and
-// WaitForFirstConsumer binding, marked default, as k3s ships rancher's local-path class. Made once
+// WaitForFirstConsumer binding, expansion allowed, marked default, as k3s ships rancher's local-path class. Made once
 // when missing at start (as k3s applies its local-storage manifest at start): a class the
 // administrator changed is left as it is, and one deleted comes back only with the next start.
 import type { KubeObject, StorageClass } from '../../../api/types.ts';
@@ -17,6 +17,8 @@ export function localPathStorageClass(): StorageClass {
     provisioner: LOCAL_PATH_PROVISIONER,
     reclaimPolicy: 'Delete',
     volumeBindingMode: 'WaitForFirstConsumer',
+    // A directory grows for free: claims may ask for more (the local-path resizer checks the node's room).
+    allowVolumeExpansion: true,
   };
 }
 

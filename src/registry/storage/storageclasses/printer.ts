@@ -2,18 +2,10 @@
 // policy and binding mode show their defaults.
 
 import type { KubeObject, StorageClass } from '../../../api/types.ts';
+import { isDefaultClass } from '../../../api/volumes/binding.ts';
 import { ageColumn, column, nameColumn } from '../../printing/columns.ts';
 import { timestampSince } from '../../printing/duration.ts';
 import type { PrintedRow, TablePrinter } from '../../printing/types.ts';
-
-export const IS_DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
-const BETA_IS_DEFAULT_CLASS_ANNOTATION = 'storageclass.beta.kubernetes.io/is-default-class';
-
-/** IsDefaultAnnotation: the GA or the beta annotation set to "true". */
-export function isDefaultClass(sc: StorageClass): boolean {
-  const ann = sc.metadata?.annotations;
-  return ann?.[IS_DEFAULT_CLASS_ANNOTATION] === 'true' || ann?.[BETA_IS_DEFAULT_CLASS_ANNOTATION] === 'true';
-}
 
 export function printStorageClass(sc: StorageClass, now: number): PrintedRow {
   const name = (sc.metadata?.name ?? '') + (isDefaultClass(sc) ? ' (default)' : '');

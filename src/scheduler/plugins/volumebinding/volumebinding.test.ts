@@ -215,7 +215,8 @@ test('VolumeBinding PreBind waits for the claims to be bound to volumes the node
       },
       // Meanwhile the provisioner made the volume (on c.volumeNode) and the PV controller bound both,
       // or the provisioner gave up and took the selected node off the claim.
-      sleep: () => {
+      now: () => 0,
+      claimChange: () => {
         if (c.gaveUp) {
           claims[0] = { ...at('3', {}), metadata: { ...claims[0]!.metadata, resourceVersion: '3', annotations: c.gaveUp } };
           return Promise.resolve();

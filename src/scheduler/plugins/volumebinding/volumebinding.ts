@@ -29,7 +29,7 @@ import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from 
 import type { NodeLabels } from '../../../api/scheduling/node-affinity.ts';
 import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, claimClass, findMatchingVolume, requestedBytes, volumeFitsNode } from '../../../api/volumes/binding.ts';
 import { ephemeralClaimMismatch, ephemeralClaimName } from '../../../api/volumes/ephemeral.ts';
-import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot } from '../../../api/volumes/localpath.ts';
+import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathRoot, localPathUnsupported } from '../../../api/volumes/localpath.ts';
 
 export const NAME = 'VolumeBinding';
 export const ERR_REASON_UNBOUND_IMMEDIATE = 'pod has unbound immediate PersistentVolumeClaims';
@@ -37,8 +37,8 @@ export const ERR_REASON_NODE_CONFLICT = 'node(s) had volume node affinity confli
 export const ERR_REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind";
 export const ERR_REASON_PV_NOT_EXIST = 'node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)';
 export const ERR_REASON_NOT_ENOUGH_SPACE = 'node(s) did not have enough free storage';
-/** How often PreBind looks at its claims while the PV controller and provisioner work. */
-const BIND_POLL_MS = 100;
+/** PreBind looks at its claims at every claim change, and at least this often. */
+const BIND_POLL_MS = 1000;
 /** kube-scheduler's bindTimeoutSeconds default. */
 const BIND_TIMEOUT_MS = 600_000;
 
@@ -172,7 +172,7 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
       const sc = this.#handle.volumes.storageClass(claimClass(claim));
       if (!sc || !sc.provisioner || sc.provisioner === 'kubernetes.io/no-provisioner' || !topologyAllows(sc, node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
       if (sc.provisioner === LOCAL_PATH_PROVISIONER) {
-        if (!node.node || !localPathRoot(node.node)) return unresolvable(ERR_REASON_BIND_CONFLICT);
+        if (!node.node || !localPathRoot(node.node) || localPathUnsupported(claim)) return unresolvable(ERR_REASON_BIND_CONFLICT);
         // A volume already made for the claim (not bound yet) is counted among the node's used storage.
         if (!volumes.some((v) => v.spec?.claimRef?.uid === claim.metadata?.uid)) localPathWanted += requestedBytes(claim);
       }
@@ -232,7 +232,8 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
   /** checkBindings until every claim is bound, a provisioner gave up, or the bind timeout passes. */
   async #waitBound(writer: NonNullable<Handle['volumeWriter']>, d: NodeDecision, annotated: ReadonlyMap<string, bigint>, nodeName: string): Promise<Status> {
     const claims = [...d.statics.map((x) => x.claim), ...d.provision];
-    for (let waited = 0; waited <= BIND_TIMEOUT_MS; waited += BIND_POLL_MS) {
+    const deadline = writer.now() + BIND_TIMEOUT_MS;
+    for (;;) {
       let all = true;
       for (const c of claims) {
         const cur = this.#handle.persistentVolumeClaim(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
@@ -257,9 +258,9 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
         }
       }
       if (all) return success();
-      await writer.sleep(BIND_POLL_MS);
+      if (writer.now() >= deadline) return errorStatus(new Error('binding volumes: timed out waiting for the condition'));
+      await writer.claimChange(BIND_POLL_MS);
     }
-    return errorStatus(new Error('binding volumes: timed out waiting for the condition'));
   }
 }
 
