@@ -436,6 +436,26 @@ test('a generic ephemeral volume on the default class is provisioned for its pod
   await volumeWhere(pv.metadata?.name ?? '', (v) => v.status?.phase === 'Released', 'Released');
 });
 
+test('a ReadWriteOncePod claim serves one pod at a time; ReadWriteMany is refused by local-path', async () => {
+  await kubectl(['create', '-f', '-'], claim('solo', { accessModes: ['ReadWriteOncePod'] }));
+  await kubectl(['create', '-f', '-'], pod('solo-1', 'solo'));
+  await podWhere('solo-1', running, 'Running');
+  const soloRow = rowOf(await kubectl(['get', 'pvc', 'solo']));
+  assert.deepEqual([soloRow.STATUS, soloRow['ACCESS MODES']], ['Bound', 'RWOP']);
+  await kubectl(['create', '-f', '-'], pod('solo-2', 'solo'));
+  const conflict = await eventFor('Pod', 'solo-2', 'FailedScheduling');
+  assert.match(conflict.message ?? '', /^0\/2 nodes are available: (2 )?node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode\./);
+  await kubectl(['delete', 'pod', 'solo-1']);
+  await podWhere('solo-2', running, 'Running once solo-1 is gone');
+  await kubectl(['delete', 'pod', 'solo-2']);
+
+  await kubectl(['create', '-f', '-'], claim('many', { accessModes: ['ReadWriteMany'] }));
+  await kubectl(['create', '-f', '-'], pod('many-user', 'many'));
+  const refused = await eventFor('Pod', 'many-user', 'FailedScheduling');
+  assert.equal(refused.message?.split('\n')[0], "0/2 nodes are available: 2 node(s) didn't find available persistent volumes to bind. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
+  await kubectl(['delete', 'pod', 'many-user']);
+});
+
 test('a claim made while no class is default gets the default class once there is one', async () => {
   await kubectl(['annotate', 'storageclass', 'local-path', 'storageclass.kubernetes.io/is-default-class=false', '--overwrite']);
   const created = JSON.parse(await kubectl(['create', '-f', '-', '-o', 'json'], claim('early-bird'))) as PersistentVolumeClaim;
