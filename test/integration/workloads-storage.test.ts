@@ -249,6 +249,12 @@ test('static volumes bind Immediately: the smallest that fits, by selector, by v
   assert.equal(claimNamed('squeezed')?.status?.phase, 'Pending');
   assert.match(await kubectl(['describe', 'pvc', 'squeezed']), /Warning\s+VolumeMismatch\s+\S+\s+persistentvolume-controller\s+Cannot bind to requested volume "pv-tiny": requested PV is too small/);
 
+  await kubectl(['create', '-f', '-'], claim('thief', { storageClassName: '', volumeName: 'pv-named' }));
+  const taken = await eventFor('PersistentVolumeClaim', 'thief', 'FailedBinding');
+  assert.equal(taken.type, 'Warning');
+  assert.equal(taken.message, 'volume "pv-named" already bound to a different claim.');
+  assert.equal(claimNamed('thief')?.status?.phase, 'Pending');
+
   // What is left over stays Available.
   assert.equal(volumeNamed('pv-5g')?.status?.phase, 'Available');
   assert.equal(volumeNamed('pv-tiny')?.status?.phase, 'Available');
@@ -293,6 +299,11 @@ test('reclaim: Retain keeps a Released volume, Delete without a deleter fails, a
   // A Released volume is not offered to a new claim.
   await kubectl(['create', '-f', '-'], claim('small-again', { storageClassName: '', resources: { requests: { storage: '500Mi' } } }));
   assert.equal((await claimWhere('small-again', (x) => x.status?.phase === 'Bound', 'Bound')).spec?.volumeName, 'pv-5g');
+  // An administrator who has dealt with the data frees the volume by removing its claimRef.
+  await kubectl(['patch', 'pv', 'pv-1g', '--type=merge', '-p', '{"spec":{"claimRef":null}}']);
+  await volumeWhere('pv-1g', (v) => v.status?.phase === 'Available', 'Available again');
+  await kubectl(['create', '-f', '-'], claim('reuse', { storageClassName: '', resources: { requests: { storage: '500Mi' } } }));
+  assert.equal((await claimWhere('reuse', (x) => x.status?.phase === 'Bound', 'Bound')).spec?.volumeName, 'pv-1g');
 
   await kubectl(['create', '-f', '-'], staticVolume('pv-nfs', '1Gi', { persistentVolumeReclaimPolicy: 'Delete', hostPath: undefined, nfs: { server: '192.0.2.1', path: '/exports/a' } }));
   await kubectl(['create', '-f', '-'], claim('on-nfs', { storageClassName: '', volumeName: 'pv-nfs' }));
