@@ -422,6 +422,31 @@ test('a StatefulSet\'s claims are provisioned per replica and a replaced pod ret
 
   await kubectl(['delete', 'statefulset', 'web']);
   await pods.until((all) => !all.some((p) => p.metadata?.name?.startsWith('web-')), 'web pods gone');
+  // The default retention policy (Retain): the claims outlive the set.
+  assert.deepEqual(['data-web-0', 'data-web-1'].map((n) => claimNamed(n)?.status?.phase), ['Bound', 'Bound']);
+});
+
+test('a StatefulSet whose claims are deleted when it scales down and when it is deleted (persistentVolumeClaimRetentionPolicy)', async () => {
+  await kubectl(['create', '-f', '-'], {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db' },
+    spec: {
+      serviceName: 'db',
+      replicas: 2,
+      persistentVolumeClaimRetentionPolicy: { whenScaled: 'Delete', whenDeleted: 'Delete' },
+      selector: { matchLabels: { app: 'db' } },
+      template: { metadata: { labels: { app: 'db' } }, spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox' }] } },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+    },
+  });
+  const db1 = await claimWhere('data-db-1', (x) => x.status?.phase === 'Bound', 'Bound');
+  await claimWhere('data-db-0', (x) => x.status?.phase === 'Bound', 'Bound');
+  await kubectl(['scale', 'statefulset', 'db', '--replicas=1']);
+  await claims.until((all) => !all.some((x) => x.metadata?.name === 'data-db-1'), 'data-db-1 deleted on scale-down');
+  await volumeWhere(db1.spec?.volumeName ?? '', (v) => v.status?.phase === 'Released', 'Released');
+  await kubectl(['delete', 'statefulset', 'db']);
+  await claims.until((all) => !all.some((x) => x.metadata?.name === 'data-db-0'), 'data-db-0 deleted with the set');
 });
 
 test('a generic ephemeral volume on the default class is provisioned for its pod and deleted with it', async () => {
