@@ -262,3 +262,17 @@ export class SummaryProvider {
     return out;
   }
 }
+
+/** The summary as `?only_cpu_and_memory=true` asks for it (the kubelet's GetCPUAndMemoryStats). */
+export function cpuAndMemoryOnly(s: Summary): Summary {
+  const pick = <T extends { cpu?: CPUStats; memory?: MemoryStats }>(o: T) => ({ ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.memory ? { memory: o.memory } : {}) });
+  return {
+    node: { nodeName: s.node.nodeName, startTime: s.node.startTime, ...pick(s.node) },
+    pods: s.pods.map((p) => ({
+      podRef: p.podRef,
+      startTime: p.startTime,
+      containers: p.containers.map((c) => ({ name: c.name, startTime: c.startTime, ...pick(c) })),
+      ...pick(p),
+    })),
+  };
+}
