@@ -7,13 +7,36 @@ import { FakeClock, rfc3339 } from '../../util/clock.ts';
 import { makePod } from '../../testing/objects.ts';
 import type { ContainerStats as CriContainerStats } from '../runtime/runtime.ts';
 import { LABEL_CONTAINER_NAME, LABEL_POD_UID } from '../podworkers/labels.ts';
-import { cpuAndMemoryOnly, SummaryProvider, type StatsPod } from './summary.ts';
+import { claimOf, cpuAndMemoryOnly, isLocalEphemeralVolume, SummaryProvider, volumeMetrics, type StatsPod } from './summary.ts';
+import type { Volume } from '../../api/types.ts';
 import { diskUsage } from './usage.ts';
 
 async function fill(dir: string, bytes: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'data'), Buffer.alloc(bytes, 7));
 }
+
+describe('volume classification', () => {
+  const cases: Array<[Volume, string, boolean, string | undefined]> = [
+    [{ name: 'e', emptyDir: {} }, 'du', true, undefined],
+    [{ name: 'm', emptyDir: { medium: 'Memory' } }, 'du', false, undefined],
+    [{ name: 'c', configMap: { name: 'x' } }, 'du', true, undefined],
+    [{ name: 's', secret: { secretName: 'x' } }, 'du', false, undefined],
+    [{ name: 'p', projected: { sources: [] } }, 'du', false, undefined],
+    [{ name: 'd', downwardAPI: {} }, 'du', false, undefined],
+    [{ name: 'v', persistentVolumeClaim: { claimName: 'claim' } }, 'du', false, 'claim'],
+    [{ name: 'g', ephemeral: {} }, 'du', false, 'web-g'],
+    [{ name: 'n', nfs: { server: 'h', path: '/x' } }, 'statfs', false, undefined],
+    [{ name: 'h', hostPath: { path: '/x' } }, 'none', false, undefined],
+  ];
+  for (const [v, metrics, local, claim] of cases) {
+    it(`${Object.keys(v).filter((k) => k !== 'name')[0]}${v.emptyDir?.medium ? ` (${v.emptyDir.medium})` : ''}`, () => {
+      assert.equal(volumeMetrics(v), metrics);
+      assert.equal(isLocalEphemeralVolume(v), local);
+      assert.equal(claimOf(makePod('web').build(), v), claim);
+    });
+  }
+});
 
 describe('SummaryProvider', () => {
   it('the kubelet Summary shape: node fs, containers, volumes with pvcRef, ephemeral storage', async () => {
@@ -107,6 +130,16 @@ describe('SummaryProvider', () => {
       assert.equal(listed, 2);
       const [a, b] = await Promise.all([provider.get(0), provider.get(0)]);
       assert.equal(a, b, 'concurrent callers share one measurement');
+
+      // A fresh summary re-walks the emptyDir at once; a claim only after the volume stats period.
+      const used = (sum: typeof s, name: string) => sum.pods[0]!.volume!.find((v) => v.name === name)!.usedBytes;
+      await writeFile(join(paths.cache, 'more'), Buffer.alloc(50_000, 1));
+      await writeFile(join(paths.data, 'more'), Buffer.alloc(50_000, 1));
+      const s2 = await provider.get(0);
+      assert.equal(used(s2, 'cache'), (await diskUsage(paths.cache)).bytes);
+      assert.equal(used(s2, 'data'), used(s, 'data'));
+      clock.advance(60_000);
+      assert.equal(used(await provider.get(0), 'data'), (await diskUsage(paths.data)).bytes);
 
       assert.deepEqual(cpuAndMemoryOnly(s).pods[0], {
         podRef: p.podRef, startTime: p.startTime, containers: [{ name: 'app', startTime: c.startTime, cpu: c.cpu, memory: c.memory }], cpu: p.cpu, memory: p.memory,

@@ -6,11 +6,15 @@
 // plus statfs of its filesystem for emptyDir, configMap, secret, downwardAPI, projected and claims
 // (claims with their pvcRef); statfs alone for nfs; nothing for hostPath (the kubelet's hostPath
 // plugin has no metrics). Ephemeral storage is, as in the kubelet's calcEphemeralStorage, the
-// containers' writable layers, the pod's logs, its etc-hosts file and its volumes that are not claims.
+// containers' writable layers, the pod's logs, its etc-hosts file and its local ephemeral volumes
+// (util.IsLocalEphemeralVolume: disk-backed emptyDir and configMap), which the Summary lists first.
 //
 // Measuring walks directories, so a summary is kept for `cacheMs` and concurrent callers share one
-// measurement; the eviction manager asks for a fresh one (maxAgeMs 0). Callers: the streaming
-// server's GET /stats/summary and the eviction manager, concurrently.
+// measurement; the eviction manager asks for a fresh one (maxAgeMs 0). Volumes that cannot be over a
+// local-storage limit (claims, secrets, projected...) are walked at most every `volumeStatsMs`, as the
+// kubelet refreshes volume stats every --volume-stats-agg-period, so a large claim is not walked on
+// every eviction pass. Callers: the streaming server's GET /stats/summary and the eviction manager,
+// concurrently.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -49,13 +53,15 @@ export interface SummaryProviderOptions {
   runtime?: Pick<ContainerRuntime, 'listContainerStats'>;
   /** How long a measurement serves callers that do not ask for a fresher one (default 5 s). */
   cacheMs?: number;
+  /** How long a du of a volume no limit applies to is reused (default 60 s). */
+  volumeStatsMs?: number;
   /** The node's cpu and memory (default: /proc); tests give fixed figures. */
   machine?: () => Promise<{ cpu?: Omit<CPUStats, 'time'>; memory?: Omit<MemoryStats, 'time'> }>;
   /** When the node booted (epoch ms; default from the uptime). */
   bootTime?: number;
 }
 
-/** The volumes whose usage counts toward the pod's ephemeral storage, as opposed to claims. */
+/** How a volume is measured: a du plus statfs, statfs alone, or not at all. */
 export type VolumeMetrics = 'du' | 'statfs' | 'none';
 
 /** How the kubelet measures a volume of this type (which plugins have MetricsDu, MetricsStatFS, none). */
@@ -64,6 +70,11 @@ export function volumeMetrics(v: Volume): VolumeMetrics {
   if (v.nfs) return 'statfs';
   if (v.emptyDir || v.configMap || v.secret || v.downwardAPI || v.projected || v.persistentVolumeClaim || v.ephemeral) return 'du';
   return 'none';
+}
+
+/** util.IsLocalEphemeralVolume: what counts toward the pod's ephemeral storage. */
+export function isLocalEphemeralVolume(v: Volume): boolean {
+  return Boolean(v.configMap || (v.emptyDir && (v.emptyDir.medium ?? '') === ''));
 }
 
 /** The claim behind a volume (a generic ephemeral volume's is `<pod>-<volume>`), or undefined. */
@@ -107,6 +118,9 @@ export class SummaryProvider {
   readonly #o: SummaryProviderOptions;
   #cached: { at: number; summary: Summary } | undefined;
   #inflight: Promise<Summary> | undefined;
+  /** du results of volumes, by path, for volumeStatsMs; paths not measured in a pass are dropped. */
+  #du = new Map<string, { at: number; usage: Usage }>();
+  #duSeen = new Set<string>();
   /** The previous node cpu sample, for usageNanoCores. */
   #lastCpu: { at: number; ns: number } | undefined;
 
@@ -150,7 +164,9 @@ export class SummaryProvider {
       list.push(c);
     }
     const out: PodStats[] = [];
+    this.#duSeen = new Set();
     for (const p of pods) out.push(await this.#podStats(p, time, rootFs, byPod.get(p.pod.metadata?.uid ?? '') ?? []));
+    for (const k of this.#du.keys()) if (!this.#duSeen.has(k)) this.#du.delete(k);
     const summary: Summary = { node, pods: out };
     this.#cached = { at, summary };
     return summary;
@@ -198,29 +214,31 @@ export class SummaryProvider {
     if (cpu) ps.cpu = cpu;
     if (memory) ps.memory = memory;
 
-    const volumes: VolumeStats[] = [];
-    const claims: VolumeStats[] = [];
+    const ephemeral: VolumeStats[] = [];
+    const others: VolumeStats[] = [];
     for (const v of pod.spec?.volumes ?? []) {
       const dir = p.volumes.get(v.name);
       const how = volumeMetrics(v);
       if (!dir || how === 'none') continue;
       const info = await maybe(fsInfo(dir));
       if (!info) continue;
-      const used = how === 'du' ? await maybe(diskUsage(dir)) : undefined;
+      const local = isLocalEphemeralVolume(v);
+      // Every emptyDir may have a sizeLimit to check.
+      const used = how === 'du' ? await this.#volumeUsage(dir, local || Boolean(v.emptyDir)) : undefined;
       if (how === 'du' && !used) continue;
       const vs: VolumeStats = { ...fsStats(time, info, used), name: v.name };
       const claim = claimOf(pod, v);
-      if (claim !== undefined) {
-        vs.pvcRef = { name: claim, namespace: pod.metadata?.namespace ?? '' };
-        claims.push(vs);
-      } else {
-        volumes.push(vs);
+      if (claim !== undefined) vs.pvcRef = { name: claim, namespace: pod.metadata?.namespace ?? '' };
+      if (local) {
+        ephemeral.push(vs);
         eph.bytes += vs.usedBytes ?? 0;
         eph.inodes += vs.inodesUsed ?? 0;
+      } else {
+        others.push(vs);
       }
     }
-    // The kubelet lists the ephemeral volumes first, then the claims.
-    if (volumes.length + claims.length > 0) ps.volume = [...volumes, ...claims];
+    // The kubelet lists the local ephemeral volumes first, then the others.
+    if (ephemeral.length + others.length > 0) ps.volume = [...ephemeral, ...others];
     for (const path of [p.logDir, p.etcHosts]) {
       if (!path) continue;
       const u = await maybe(diskUsage(path));
@@ -231,6 +249,18 @@ export class SummaryProvider {
     }
     ps['ephemeral-storage'] = fsStats(time, rootFs, eph);
     return ps;
+  }
+
+  /** A volume's du: always fresh when a local-storage limit may apply to it, else reused for volumeStatsMs. */
+  async #volumeUsage(dir: string, fresh: boolean): Promise<Usage | undefined> {
+    const now = this.#o.clock.now();
+    this.#duSeen.add(dir);
+    const hit = this.#du.get(dir);
+    if (!fresh && hit && now - hit.at < (this.#o.volumeStatsMs ?? 60_000)) return hit.usage;
+    const usage = await maybe(diskUsage(dir));
+    if (usage) this.#du.set(dir, { at: now, usage });
+    else this.#du.delete(dir);
+    return usage;
   }
 
   /** The node's cpu (all non-idle time in /proc/stat) and memory (/proc/meminfo). */
