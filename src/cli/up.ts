@@ -3,7 +3,7 @@ import { startUp } from '../cmd/up.ts';
 import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { installPackages, missingPackages, nodePackages } from './hostdeps.ts';
-import { eventTTLOption, waitForSignal } from './server.ts';
+import { eventTTLOption, serviceRangesOption, waitForSignal } from './server.ts';
 import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
 
 export const upCommand: Command = {
@@ -16,14 +16,17 @@ export const upCommand: Command = {
     quiet: { type: 'boolean', short: 'q' },
     'event-ttl': { type: 'string' },
     'disable-local-storage': { type: 'boolean' },
+    'service-cidr': { type: 'string' },
+    'service-node-port-range': { type: 'string' },
   },
   async run(values) {
     const progress = new Progress({ quiet: Boolean(values.quiet) });
     const eventTTLMs = eventTTLOption(values);
+    const serviceRanges = serviceRangesOption(values);
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);

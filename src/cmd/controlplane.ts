@@ -23,7 +23,7 @@ import { EventTTL } from '../registry/event-ttl.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { LeaseEndpointReconciler } from '../apiserver/endpointreconciler.ts';
 import { isGlobalUnicast } from '../apiserver/connect/proxy.ts';
-import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
+import { DEFAULT_SERVICE_RANGES, kubernetesServiceIP, type ServiceRanges } from '../api/network.ts';
 import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
 import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
@@ -89,7 +89,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const clock = opts.clock ?? realClock;
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const pki = await ensurePki(opts.dataDir, { hosts: host === '0.0.0.0' || host === '::' ? [] : [host] });
+  // The serving cert also names the kubernetes Service's address of this cluster's Service range.
+  const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
+  const pki = await ensurePki(opts.dataDir, { hosts: host === '0.0.0.0' || host === '::' ? [serviceIP] : [host, serviceIP] });
   const backend: Backend = await openBackend(opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`);
   // Kubernetes compacts every 5 minutes to the revision seen at the previous pass.
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { startServer, type Server } from './server.ts';
 import { startAgent, type Agent } from './agent.ts';
 import type { Progress } from '../cli/progress.ts';
+import { clusterDNSIP, type ServiceRanges } from '../api/network.ts';
 
 export interface UpOptions {
   dataDir: string;
@@ -19,6 +20,8 @@ export interface UpOptions {
   eventTTLMs?: number;
   /** false: no default local-path StorageClass, and the node offers no local-path storage. */
   localStorage?: false;
+  /** Service ClusterIP and node port ranges (default 10.43.0.0/16, 30000-32767); the node's DNS and proxy follow. */
+  serviceRanges?: ServiceRanges;
 }
 
 export interface Up {
@@ -35,6 +38,7 @@ export async function startUp(opts: UpOptions): Promise<Up> {
     listen: opts.listen ?? '127.0.0.1:6443',
     eventTTLMs: opts.eventTTLMs,
     localStorage: opts.localStorage,
+    serviceRanges: opts.serviceRanges,
     onStep: (title, fn) => progress.step(title, fn),
   });
   const cp = server.controlPlane;
@@ -50,7 +54,8 @@ export async function startUp(opts: UpOptions): Promise<Up> {
         logRoot: opts.logRoot,
         localPathRoot: opts.localStorage === false ? false : undefined,
         // The node's service proxy and cluster DNS: ClusterIPs, NodePorts and names work from the start.
-        nodeServices: {},
+        nodeServices: { serviceCIDR: opts.serviceRanges?.serviceCidr },
+        clusterDNS: opts.serviceRanges ? [clusterDNSIP(opts.serviceRanges.serviceCidr)] : undefined,
       }),
     );
   } catch (err) {

@@ -184,3 +184,22 @@ export async function portForward(c: Cluster, target: string, remote: number, co
     throw err;
   }
 }
+
+/**
+ * Polls fn until it returns a value (not undefined/false); on timeout fails with the last error and the
+ * cluster's last log lines.
+ */
+export async function untilValue<T>(c: Cluster, what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n${c.logs().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { portForward, startCluster, type Cluster } from './harness.ts';
+import { portForward, startCluster, type Cluster, untilValue } from './harness.ts';
 
 const node = `svc-${process.pid}`;
 let c: Cluster;
@@ -17,21 +17,8 @@ function sh(cmd: string, args: string[]): Promise<{ code: number; out: string }>
   return new Promise((resolve) => execFile(cmd, args, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: String(stdout) + String(stderr) })));
 }
 
-/** Polls fn until it returns a value (not undefined/false); fails with the cluster's last log lines. */
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n${c.logs().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** untilValue on this file's cluster. */
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => untilValue(c, what, fn, ms);
 
 /** Runs a shell line in the client pod; returns its output and exit code (kubectl's own failures included). */
 async function inClient(script: string): Promise<{ code: number; stdout: string; stderr: string }> {

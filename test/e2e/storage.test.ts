@@ -9,27 +9,14 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startCluster, type Cluster } from './harness.ts';
+import { startCluster, type Cluster, untilValue } from './harness.ts';
 
 const node = `storage-${process.pid}`;
 let c: Cluster;
 let storageRoot: string;
 
-/** Polls fn until it returns a value (not undefined/false); fails with the cluster's last log lines. */
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n${c.logs().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** untilValue on this file's cluster. */
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> => untilValue(c, what, fn, ms);
 
 const apply = async (name: string, yaml: string) => c.k('apply', '-f', await c.writeFile(name, yaml));
 const jsonpath = (kind: string, name: string, expr: string) => c.k('get', kind, name, '-o', `jsonpath=${expr}`);
