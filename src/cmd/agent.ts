@@ -116,6 +116,7 @@ function defaultStreaming(client: ApiClient, caPem: string): StreamingHook {
       logRoot: ctx.logRoot,
       resolvePod: (ns, name) => ctx.agent.streamingPod(ns, name),
       listPods: () => ctx.agent.pods(),
+      summary: () => ctx.agent.summary.get(),
       tls: { cert: cert.certPem, key: cert.keyPem, ca: caPem },
     });
     const addr = await server.listen(0, ctx.nodeIP || '127.0.0.1');

@@ -53,6 +53,9 @@ import { VolumeManager } from './volumes/manager.ts';
 import { LocalPathDeleter, nodeHostname } from './volumes/localpath-deleter.ts';
 import { ANN_LOCAL_PATH_ROOT } from '../api/volumes/localpath.ts';
 import { ApiConfigSource, type ConfigSource } from './volumes/sources.ts';
+import { EvictionManager } from './eviction/manager.ts';
+import { SummaryProvider, type StatsPod } from './stats/summary.ts';
+import { podLogDir } from './podworkers/sync.ts';
 
 export interface AgentConfig {
   client: ApiClient;
@@ -79,6 +82,8 @@ export interface AgentConfig {
   crashLoopBackoff?: Partial<BackoffPolicy>;
   /** Quiet pods are re-synced this often (default 10 s). */
   resyncMs?: number;
+  /** How often local-storage limits are checked (the eviction manager's housekeeping; default 10 s). */
+  evictionPeriodMs?: number;
   plegPeriodMs?: number;
   nodeStatusPeriodMs?: number;
   leaseRenewMs?: number;
@@ -137,6 +142,9 @@ export class Agent {
   readonly serviceInformer: Informer<Service>;
   readonly admission: PodAdmitter;
   readonly cgroups: PodCgroups;
+  /** The node's Summary (GET /stats/summary), also what the eviction manager measures with. */
+  readonly summary: SummaryProvider;
+  readonly eviction: EvictionManager;
   readonly #cfg: AgentConfig;
   readonly #standInNode: Node;
   /** The pod config loop: informer events are handled in order, one at a time. */
@@ -233,6 +241,22 @@ export class Agent {
     this.informer = new Informer<Pod>(listWatch<Pod>(cfg.client, Pods, undefined, { fieldSelector: `spec.nodeName=${cfg.nodeName}` }), { clock, onError: onError('pod informer') });
     this.nodeInformer = new Informer<Node>(listWatch<Node>(cfg.client, Nodes, undefined, { fieldSelector: `metadata.name=${cfg.nodeName}` }), { clock, onError: onError('node informer') });
     this.#standInNode = standInNode(cfg.nodeName, nodeLabels(cfg.nodeName, machine.architecture), machineCapacity(machine));
+    this.summary = new SummaryProvider({
+      nodeName: cfg.nodeName,
+      clock,
+      rootDir: cfg.dataDir,
+      runtime: cfg.runtime,
+      pods: { activePods: () => this.#statsPods() },
+    });
+    this.eviction = new EvictionManager({
+      clock,
+      activePods: () => this.#activePods(),
+      summary: (maxAgeMs) => this.summary.get(maxAgeMs),
+      terminator: this.workers,
+      recorder: this.recorder,
+      periodMs: cfg.evictionPeriodMs,
+      onError: onError('eviction manager'),
+    });
     this.admission = new PodAdmitter({
       nodeName: cfg.nodeName,
       holdsResources: (uid) => this.workers.couldHaveRunningContainers(uid),
@@ -300,6 +324,25 @@ export class Agent {
     await this.#enqueue(() => this.#podsListed(listed));
     await this.#cleanupOrphans();
     this.pleg.start();
+    this.eviction.start();
+  }
+
+  /** The pods whose containers may run (the kubelet's GetActivePods), as the API last showed them. */
+  #activePods(): Pod[] {
+    return this.informer.store.list().filter((p) => this.workers.couldHaveRunningContainers(p.metadata?.uid ?? ''));
+  }
+
+  #statsPods(): StatsPod[] {
+    return this.#activePods().map((pod) => {
+      const st = this.workers.state(pod.metadata?.uid ?? '');
+      const volumes = new Map<string, string>();
+      for (const [name, v] of st?.volumes ?? []) volumes.set(name, v.hostPath);
+      const started = new Map<string, number>();
+      for (const [name, c] of st?.running ?? []) started.set(name, c.startedAt);
+      const out: StatsPod = { pod, volumes, logDir: podLogDir(this.logRoot, pod), started };
+      if (st?.hostsWritten !== undefined) out.etcHosts = join(this.#cfg.dataDir, 'pods', st.uid, 'etc-hosts');
+      return out;
+    });
   }
 
   /** Runs `fn` after every pod event before it; a failure is reported and the loop goes on. */
@@ -424,6 +467,7 @@ export class Agent {
       await this.nodeInformer.stop();
       await this.serviceInformer.stop();
       await this.localPathDeleter?.stop();
+      await this.eviction.stop();
       await this.#config;
       await this.pleg.stop();
       if (opts.removePods) await this.workers.drain();

@@ -175,6 +175,7 @@ before(async () => {
     logRoot: join(dir, 'logs'),
     resolvePod: (ns, name) => nodeAgent.streamingPod(ns, name),
     listPods: () => nodeAgent.pods(),
+    summary: () => nodeAgent.summary.get(),
     tls: { cert: serving.certPem, key: serving.keyPem, ca: cp.pki.caCertPem },
   });
   const agentAddr = await agent.listen(0, '127.0.0.1');
@@ -406,5 +407,11 @@ describe('nodes/proxy', () => {
     const pods = await kubectl(['get', '--raw', `/api/v1/nodes/${NODE}/proxy/pods`]);
     assert.equal(pods.code, 0, pods.stderr);
     assert.equal((JSON.parse(pods.stdout) as PodList).items[0]?.metadata?.name, 'on-node');
+    const stats = await kubectl(['get', '--raw', `/api/v1/nodes/${NODE}/proxy/stats/summary`]);
+    assert.equal(stats.code, 0, stats.stderr);
+    const summary = JSON.parse(stats.stdout) as { node: { nodeName: string; fs?: { capacityBytes?: number } }; pods: Array<{ podRef: { name: string } }> };
+    assert.equal(summary.node.nodeName, NODE);
+    assert.ok((summary.node.fs?.capacityBytes ?? 0) > 0);
+    assert.ok(summary.pods.some((p) => p.podRef.name === 'on-node'), stats.stdout);
   });
 });

@@ -13,6 +13,7 @@ import type { Clock, Timer } from '../../util/clock.ts';
 import type { ContainerLocator } from '../prober/manager.ts';
 import type { ProberManager } from '../prober/manager.ts';
 import type { StatusManager } from '../status/manager.ts';
+import type { PodTerminator, Termination } from '../eviction/manager.ts';
 import { gracePeriod, newPodState, type PodState, type PodSyncer } from './sync.ts';
 
 export interface PodWorkersOptions {
@@ -42,6 +43,9 @@ class Worker {
   busy = false;
   /** Its termination has stopped every container (cleanup may still be going on). */
   terminated = false;
+  /** Ended outside its lifecycle (an eviction): pending until `abnormalDone`. */
+  abnormal: Termination | undefined;
+  abnormalDone = false;
   timer: Timer | undefined;
   loop: Promise<void> | undefined;
 
@@ -78,7 +82,7 @@ class Worker {
   }
 }
 
-export class PodWorkers implements ContainerLocator {
+export class PodWorkers implements ContainerLocator, PodTerminator {
   readonly #o: PodWorkersOptions;
   readonly #workers = new Map<string, Worker>();
   #stopped = false;
@@ -133,6 +137,19 @@ export class PodWorkers implements ContainerLocator {
     this.#workers.get(uid)?.kick();
   }
 
+  /**
+   * The kubelet's TerminatePodAbnormally (evictions): the worker kills the pod's containers within the
+   * grace period and the pod stays Failed with the reason and message; nothing restarts, whatever the
+   * restart policy. The API object is left for its owner (a controller replaces it) or the user.
+   */
+  terminateAbnormally(pod: Pod, t: Termination): boolean {
+    const w = this.#workers.get(pod.metadata?.uid ?? '');
+    if (!w || w.removed || w.drain || w.abnormal || w.terminated || w.state.terminal || w.pod.metadata?.deletionTimestamp) return false;
+    w.abnormal = t;
+    w.kick();
+    return true;
+  }
+
   has(uid: string): boolean {
     return this.#workers.has(uid);
   }
@@ -148,6 +165,7 @@ export class PodWorkers implements ContainerLocator {
    */
   couldHaveRunningContainers(uid: string): boolean {
     const w = this.#workers.get(uid);
+    if (w?.abnormal && !w.abnormalDone) return true;
     return w !== undefined && !w.terminated && !w.state.terminal;
   }
 
@@ -227,6 +245,10 @@ export class PodWorkers implements ContainerLocator {
           await this.#finish(w, pod);
           return;
         }
+        if (w.abnormal && !w.abnormalDone) {
+          await this.#terminateAbnormally(w, pod, w.abnormal);
+          continue;
+        }
         o.prober.addPod(pod);
         const res = await o.syncer.sync(pod, w.state);
         if (!this.#stopped) o.status.setPodStatus(pod, res.status);
@@ -237,6 +259,18 @@ export class PodWorkers implements ContainerLocator {
         this.#schedule(w, 1000);
       }
     }
+  }
+
+  /** Kills the containers, writes the Failed status, then frees the volumes as for any terminated pod. */
+  async #terminateAbnormally(w: Worker, pod: Pod, t: Termination): Promise<void> {
+    const o = this.#o;
+    const status = await o.syncer.terminateAbnormally(pod, w.state, t);
+    w.abnormalDone = true;
+    if (!this.#stopped) o.status.setPodStatus(pod, status);
+    // An evicted pod's emptyDirs are what the node needed back (the kubelet unmounts and removes the
+    // volumes of terminated pods).
+    await o.syncer.releaseVolumes(w.state).catch((err: unknown) => o.onError?.(err, pod));
+    this.#schedule(w, o.resyncMs ?? 10_000);
   }
 
   async #finish(w: Worker, pod: Pod): Promise<void> {

@@ -49,6 +49,8 @@ export interface PodState {
   waiting: Map<string, { reason: string; message?: string }>;
   view?: PodView;
   terminal?: 'Succeeded' | 'Failed';
+  /** Why the pod was ended outside its lifecycle (an eviction): its status's reason and message. */
+  abnormal?: { reason: string; message: string };
   /** Termination messages read so far, by container id. */
   messages: Map<string, string>;
   volumes?: Map<string, MountedVolume>;
@@ -589,6 +591,7 @@ export class PodSyncer {
       app: new Map(),
     };
     if (st.terminal) view.terminalPhase = st.terminal;
+    if (st.abnormal) view.ended = st.abnormal;
     if (terminating) view.terminating = true;
     for (const c of pod.spec?.initContainers ?? []) view.init.set(c.name, await mk(c));
     for (const c of pod.spec?.containers ?? []) view.app.set(c.name, await mk(c));
@@ -617,6 +620,23 @@ export class PodSyncer {
     st.running.clear();
     st.waiting.clear();
     return this.#status(pod, st, { rt, statuses: new Map() }, true);
+  }
+
+  /**
+   * Ends the pod outside its lifecycle (the kubelet's TerminatePodAbnormally for an eviction): it is
+   * Failed from now on with the reason and message, and its containers are stopped as in a deletion,
+   * within `t.gracePeriodSeconds`. Returns the status.
+   */
+  async terminateAbnormally(pod: Pod, st: PodState, t: { gracePeriodSeconds: number; reason: string; message: string }): Promise<PodStatus> {
+    st.terminal = 'Failed';
+    st.abnormal = { reason: t.reason, message: t.message };
+    return this.terminate(pod, st, t.gracePeriodSeconds);
+  }
+
+  /** Unmounts and removes a terminated pod's volumes (its containers are gone; nothing sets them up again). */
+  async releaseVolumes(st: PodState): Promise<void> {
+    st.volumes = undefined;
+    await this.#o.volumes.tearDown(st.uid);
   }
 
   /** Removes everything the pod left on the node: sandboxes, containers, volumes, cgroups, logs. */

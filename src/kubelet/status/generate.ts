@@ -51,6 +51,8 @@ export interface PodView {
   terminalPhase?: 'Succeeded' | 'Failed';
   /** The pod is being torn down (deletion): containers that ended are not waiting for a restart. */
   terminating?: boolean;
+  /** The pod was ended outside its lifecycle (an eviction): the status's reason and message. */
+  ended?: { reason: string; message: string };
 }
 
 function iso(ms: number): string | undefined {
@@ -240,7 +242,10 @@ export function generatePodStatus(pod: Pod, view: PodView, now: number): PodStat
   }
   // A reason and message belong to the phase they came with (an admission rejection, an eviction):
   // kept while the phase lasts, as the kubelet's generateAPIPodStatus does.
-  if (phase === old.phase) {
+  if (view.ended) {
+    status.reason = view.ended.reason;
+    status.message = view.ended.message;
+  } else if (phase === old.phase) {
     if (old.reason) status.reason = old.reason;
     if (old.message) status.message = old.message;
   }

@@ -103,6 +103,14 @@ describe('node agent streaming server', () => {
       resolvePod: (ns, name) => pods[`${ns}/${name}`],
       tls: { cert: serving.certPem, key: serving.keyPem, ca: pki.caCertPem },
       followPollMs: 5,
+      summary: async () => ({
+        node: { nodeName: 'n1', startTime: '2026-01-01T00:00:00Z', fs: { time: '2026-01-01T00:00:01Z', capacityBytes: 100, availableBytes: 60, usedBytes: 40 } },
+        pods: [{
+          podRef: { name: 'p', namespace: 'default', uid: 'u1' }, startTime: '2026-01-01T00:00:00Z',
+          containers: [{ name: 'c', startTime: '2026-01-01T00:00:00Z', cpu: { time: '2026-01-01T00:00:01Z', usageCoreNanoSeconds: 5 }, logs: { time: '2026-01-01T00:00:01Z', usedBytes: 4096 } }],
+          volume: [{ time: '2026-01-01T00:00:01Z', name: 'data', usedBytes: 8192 }],
+        }],
+      }),
     });
     port = (await agent.listen(0, '127.0.0.1')).port;
   });
@@ -134,6 +142,20 @@ describe('node agent streaming server', () => {
     const node = await get('/healthz', nodeCert);
     assert.equal(node.status, 403);
     assert.match(msg(node.body), /system:node:n2/);
+  });
+
+  it('serves the Summary, and its cpu-and-memory-only form', async () => {
+    const full = await get('/stats/summary');
+    assert.equal(full.status, 200, full.body);
+    const s = JSON.parse(full.body) as { node: { fs?: unknown }; pods: Array<{ volume?: unknown[]; containers: Array<{ logs?: unknown; cpu?: unknown }> }> };
+    assert.deepEqual(s.node.fs, { time: '2026-01-01T00:00:01Z', capacityBytes: 100, availableBytes: 60, usedBytes: 40 });
+    assert.equal(s.pods[0]!.volume?.length, 1);
+    const only = JSON.parse((await get('/stats/summary?only_cpu_and_memory=true')).body) as typeof s;
+    assert.deepEqual(only, {
+      node: { nodeName: 'n1', startTime: '2026-01-01T00:00:00Z' },
+      pods: [{ podRef: { name: 'p', namespace: 'default', uid: 'u1' }, startTime: '2026-01-01T00:00:00Z', containers: [{ name: 'c', startTime: '2026-01-01T00:00:00Z', cpu: { time: '2026-01-01T00:00:01Z', usageCoreNanoSeconds: 5 } }] }],
+    });
+    assert.equal((await get('/stats/summary', nodeCert)).status, 403);
   });
 
   const logCases: [string, string, number, string][] = [

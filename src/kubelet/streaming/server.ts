@@ -2,6 +2,7 @@
 // for nodes/NAME/proxy/...):
 //   GET  /healthz                                      "ok"
 //   GET  /pods                                         a PodList of the pods bound to this node
+//   GET  /stats/summary?only_cpu_and_memory            the node's Summary (../stats/summary.ts)
 //   GET  /containerLogs/{ns}/{pod}/{container}?follow&previous&tailLines&sinceSeconds&sinceTime&timestamps&limitBytes
 //   GET|POST (Upgrade) /exec/{ns}/{pod}/{container}?command=…&input=1&output=1&error=1&tty=1
 //   GET|POST (Upgrade) /attach/{ns}/{pod}/{container}?input=1&output=1&error=1&tty=1
@@ -33,6 +34,8 @@ import { StatusError, badRequest, forbidden, internalError, notFound, unauthoriz
 import { dialUpgrade, rejectUpgrade, splice, upgradeRequestHeaders, upgradeResponseHeaders, writeResponseHead } from '../../util/spdy/upgrade.ts';
 import { LogOptionsError, parseLogQuery, writeContainerLog, type LogOptions } from './logs.ts';
 import type { PodResolver, StreamingContainer, StreamingPod } from './pods.ts';
+import type { Summary } from '../stats/types.ts';
+import { cpuAndMemoryOnly } from '../stats/summary.ts';
 
 /** The CN the API server's client certificate carries toward node agents (as kubeadm names it). */
 export const APISERVER_KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
@@ -58,6 +61,8 @@ export interface StreamingServerOptions {
   upgradeTimeoutMs?: number;
   /** The node's pods for GET /pods, as the kubelet's pod manager holds them; absent = /pods is not served. */
   listPods?: () => Pod[];
+  /** The node's Summary for GET /stats/summary (measured with a short cache); absent = not served. */
+  summary?: () => Promise<Summary>;
 }
 
 export interface StreamingServer {
@@ -231,6 +236,16 @@ export function createStreamingServer(opts: StreamingServerOptions): StreamingSe
         const body = JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: opts.listPods() });
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
         res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      if (url.pathname === '/stats/summary' && opts.summary) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new StatusError(405, 'MethodNotAllowed', `method ${req.method} is not allowed`);
+        const only = url.searchParams.get('only_cpu_and_memory') === 'true';
+        opts.summary().then((s) => {
+          const body = JSON.stringify(only ? cpuAndMemoryOnly(s) : s);
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+          res.end(req.method === 'HEAD' ? undefined : body);
+        }).catch(fail);
         return;
       }
       const route = parseRoute(url.pathname);
