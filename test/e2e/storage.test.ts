@@ -266,4 +266,47 @@ spec:
     await until('the labels file rewritten', async () => (await c.k('exec', 'info', '--', 'cat', '/etc/podinfo/labels')) === 'tier="two"', 30_000);
     await c.k('delete', 'pod', 'info', '--wait=false');
   });
+
+  it('evicts a pod whose emptyDir outgrows its sizeLimit, and reports volume usage in the node\'s Summary', async () => {
+    await apply('hog.yaml', `apiVersion: v1
+kind: Pod
+metadata: {name: disk-hog}
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "dd if=/dev/zero of=/scratch/big bs=1M count=4 && exec sleep 3600"]
+    volumeMounts: [{name: scratch, mountPath: /scratch}]
+  volumes:
+  - name: scratch
+    emptyDir: {sizeLimit: 1Mi}
+`);
+    const status = await until('the pod evicted', async () => {
+      const s = await jsonpath('pod', 'disk-hog', '{.status.phase}|{.status.reason}|{.status.message}');
+      return s.startsWith('Failed|Evicted|') ? s : undefined;
+    }, 60_000);
+    assert.equal(status, 'Failed|Evicted|Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". ');
+    assert.match(await c.k('describe', 'pod', 'disk-hog'), /Warning\s+Evicted\s+.*Usage of EmptyDir volume "scratch" exceeds the limit "1Mi"\./);
+    await c.k('delete', 'pod', 'disk-hog', '--wait=true');
+
+    await apply('usage.yaml', `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: measured}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 16Mi}}
+---
+${pod('measurer', 'measured', 'dd if=/dev/zero of=/data/f bs=1M count=2 && exec sleep 3600')}`);
+    await c.k('wait', '--for=condition=Ready', 'pod/measurer', '--timeout=90s');
+    const volume = await until('the claim\'s usage in the Summary', async () => {
+      const summary = JSON.parse(await c.k('get', '--raw', `/api/v1/nodes/${node}/proxy/stats/summary`)) as { pods?: { podRef: { name: string }; volume?: { name: string; usedBytes?: number; pvcRef?: { name: string; namespace: string } }[] }[] };
+      const v = summary.pods?.find((p) => p.podRef.name === 'measurer')?.volume?.find((x) => x.name === 'data');
+      return v && (v.usedBytes ?? 0) >= 2 * 1024 * 1024 ? v : undefined;
+    }, 90_000);
+    assert.deepEqual(volume.pvcRef, { name: 'measured', namespace: 'default' });
+    await c.k('delete', 'pod', 'measurer', '--wait=false');
+  });
 });
