@@ -262,6 +262,26 @@ test('persistentVolumeClaimRetentionPolicy whenScaled Delete: a scaled-down memb
   await c.client.delete(PersistentVolumeClaims, 'default', 'data-kept-0');
 });
 
+test('a retention policy changed after the claims were made applies to them (whenDeleted: Delete, then the set deleted)', async () => {
+  const claims = await c.watch<PersistentVolumeClaim>(PersistentVolumeClaims, 'default');
+  const r = await c.kubectl(['apply', '-f', '-'], {
+    input: manifest('late', {
+      replicas: 1,
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', resources: { requests: { storage: '1Gi' } } } }],
+    }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  await claims.until((all) => all.some((x) => x.metadata?.name === 'data-late-0'), 'claim data-late-0');
+  // Retain (the default): the set does not own the claim.
+  assert.equal(claims.items().find((x) => x.metadata?.name === 'data-late-0')?.metadata?.ownerReferences, undefined);
+  const p = await c.kubectl(['patch', 'sts', 'late', '--type=merge', '-p', '{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenDeleted":"Delete"}}}']);
+  assert.equal(p.code, 0, p.stderr);
+  const set = sets.items().find((x) => x.metadata?.name === 'late');
+  await claims.until((all) => !!all.find((x) => x.metadata?.name === 'data-late-0')?.metadata?.ownerReferences?.some((o) => o.kind === 'StatefulSet' && o.uid === set?.metadata?.uid), 'the set owns the claim');
+  assert.equal((await c.kubectl(['delete', 'sts', 'late'])).code, 0);
+  await claims.until((all) => !all.some((x) => x.metadata?.name === 'data-late-0'), 'the claim deleted with the set');
+});
+
 test('volumeClaimTemplates: a claim the API refuses is a FailedCreate event, and no pod is made without it', async () => {
   const r = await c.kubectl(['apply', '-f', '-'], {
     input: manifest('nomode', { replicas: 1, volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } }] }),

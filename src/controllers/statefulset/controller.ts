@@ -8,7 +8,7 @@
 // throws, so the queue retries it with backoff; refused pod creations are also told as FailedCreate
 // events on the set, which `kubectl describe sts` shows.
 
-import type { ControllerRevision, KubeObject, Pod, PodTemplateSpec, StatefulSet, StatefulSetStatus } from '../../api/types.ts';
+import type { ControllerRevision, KubeObject, PersistentVolumeClaim, Pod, PodTemplateSpec, StatefulSet, StatefulSetStatus } from '../../api/types.ts';
 import { fromLabelSelector, LabelSelectorError, type LabelSelectorValue } from '../../api/labels.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
 import { isAlreadyExists, isConflict, isNotFound } from '../../client/errors.ts';
@@ -23,7 +23,7 @@ import { KeyLoop } from '../keyloop.ts';
 import { claim, controllerOf } from '../podcontrol/controllerref.ts';
 import { Expectations } from '../podcontrol/expectations.ts';
 import { slowStartBatch } from '../podcontrol/slowstart.ts';
-import { claimsFor, identityLabels, isMemberOf, newStatefulPod, ordinalOf, podRevision } from './identity.ts';
+import { claimsFor, endOrdinal, identityLabels, isMemberOf, newStatefulPod, ordinalOf, podRevision, startOrdinal } from './identity.ts';
 import { completeRollingUpdate, plan, type Action, type Revision } from './plan.ts';
 
 export const STATEFULSET_CONTROLLER_COMPONENT = 'statefulset-controller';
@@ -89,6 +89,8 @@ export class StatefulSetController {
   start(): void {
     const q = this.#loop.queue;
     const keyOf = (o: HasMetadata) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+    // The claims' cache (shared with the volume controllers), read to keep the retention policy's owners.
+    this.#informers.resource<PersistentVolumeClaim & HasMetadata>(PersistentVolumeClaims);
     this.#loop.start(
       this.#informers,
       () => [
@@ -200,6 +202,7 @@ export class StatefulSetController {
     const p = plan({ set, current, update, collisionCount, pods, now: this.#clock.now() });
     // Until the cache has seen our last creations and deletions, only the status is brought up to date.
     const err = this.#expectations.satisfied(key) ? await this.#run(set, owner, p.phases, p.monotonic, key) : undefined;
+    if (!owner.deleting) await this.#claimOwnership(set, owner, pods);
     await this.#writeStatus(set, p.status);
     await this.#truncateHistory(set, pods, revisions, currentRecord, updateRecord);
     if (p.requeueAfterMs !== undefined) this.#loop.queue.addAfter(key, p.requeueAfterMs + 1);
@@ -283,6 +286,38 @@ export class StatefulSetController {
         await this.#client.update(PersistentVolumeClaims, owner.namespace, { ...cur, metadata: { ...cur.metadata, ownerReferences: [...refs, podRef] } });
       } catch (err) {
         if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * The retention policy as it is now, on the claims of the members the set keeps
+   * (updateClaimOwnerRefForSetAndPod for pods that are not condemned): with whenDeleted: Delete the set
+   * owns each claim, with Retain it does not; a member kept (again) takes back a claim it was handed
+   * at a scale-down. So a policy changed after the claims were made applies to them, as in kube.
+   * Reads the claims from the shared cache; writes only claims whose owners differ.
+   */
+  async #claimOwnership(set: StatefulSet, owner: RevisionOwner, pods: readonly Pod[]): Promise<void> {
+    if ((set.spec?.volumeClaimTemplates ?? []).length === 0) return;
+    const claims = this.#informers.resource<PersistentVolumeClaim & HasMetadata>(PersistentVolumeClaims);
+    if (!claims.hasSynced()) return;
+    const byDelete = set.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted === 'Delete';
+    const last = endOrdinal(set);
+    for (const pod of pods) {
+      const ordinal = ordinalOf(pod);
+      if (ordinal < startOrdinal(set) || ordinal > last || pod.metadata?.deletionTimestamp) continue;
+      for (const want of claimsFor(set, owner, ordinal)) {
+        const cur = claims.store.get(owner.namespace, want.metadata?.name ?? '');
+        if (!cur || cur.metadata?.deletionTimestamp) continue;
+        const refs = cur.metadata?.ownerReferences ?? [];
+        const kept = refs.filter((r) => r.uid !== owner.uid && !(r.kind === 'Pod' && r.name === pod.metadata?.name));
+        const next = byDelete ? [...kept, ...(want.metadata?.ownerReferences ?? [])] : kept;
+        if (JSON.stringify(next) === JSON.stringify(refs)) continue;
+        try {
+          await this.#client.update(PersistentVolumeClaims, owner.namespace, { ...cur, metadata: { ...cur.metadata, ownerReferences: next.length > 0 ? next : undefined } });
+        } catch (err) {
+          if (!isNotFound(err) && !isConflict(err)) throw err;
+        }
       }
     }
   }
