@@ -50,7 +50,7 @@ const PV_SOURCES: [string, string][] = [
 ];
 export const PERSISTENT_VOLUME_SOURCE_KEYS: readonly string[] = PV_SOURCES.map(([k]) => k);
 
-/** Sources whose plugins take mount options (checkMountOption): any other refuses the annotation. */
+/** Sources whose plugins take mount options (checkMountOption): the others refuse the annotation. */
 const MOUNT_OPTION_SOURCES = ['gcePersistentDisk', 'awsElasticBlockStore', 'glusterfs', 'nfs', 'rbd', 'quobyte', 'iscsi', 'cinder', 'cephfs', 'azureFile', 'vsphereVolume', 'azureDisk', 'photonPersistentDisk'];
 
 const str = (s: AnyRecord, k: string): string => (typeof s[k] === 'string' ? (s[k] as string) : '');

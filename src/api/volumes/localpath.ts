@@ -54,7 +54,7 @@ export function localPathFreeBytes(node: Node, volumes: Iterable<PersistentVolum
   return quantityValue(q) - used;
 }
 
-/** Why no local-path volume can serve the claim on any node (its shape, not room), or undefined. */
+/** Why no local-path volume can serve the claim wherever it goes (its shape, not room), or undefined. */
 export function localPathUnsupported(pvc: PersistentVolumeClaim): string | undefined {
   // A directory on one node: one node's pods at a time (rancher's provisioner says the same).
   if ((pvc.spec?.accessModes ?? []).some((m) => m !== 'ReadWriteOnce' && m !== 'ReadWriteOncePod')) return 'the local-path provisioner only supports ReadWriteOnce and ReadWriteOncePod access modes';

@@ -234,7 +234,7 @@ export class PersistentVolumeController {
     this.#event('PersistentVolumeClaim', claim, 'Warning', reason, message);
   }
 
-  /** The retroactive default class: a claim created before any default existed gets it now. */
+  /** The retroactive default class: a claim created before a default existed gets it now. */
   async #assignDefaultClass(claim: Claim): Promise<boolean> {
     if (claim.spec?.storageClassName !== undefined && claim.spec.storageClassName !== null) return false;
     if (claim.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] !== undefined) return false;
@@ -266,7 +266,7 @@ export class PersistentVolumeController {
     }
     const provisioner = sc.provisioner ?? '';
     // findProvisionablePlugin: a "kubernetes.io/" name is an in-tree plugin's, and none provisions here
-    // (kubernetes.io/no-provisioner, the local volumes' class, is the usual one); any other name is an
+    // (kubernetes.io/no-provisioner, the local volumes' class, is the usual one); every other name is an
     // external provisioner's.
     if (provisioner.startsWith(IN_TREE_PREFIX)) {
       this.#say(claim, 'Warning', 'ProvisioningFailed', `no volume plugin matched name: ${provisioner}`);

@@ -261,7 +261,7 @@ export class PodWorkers implements ContainerLocator, PodTerminator {
     }
   }
 
-  /** Kills the containers, writes the Failed status, then frees the volumes as for any terminated pod. */
+  /** Kills the containers, writes the Failed status, then frees the volumes as for every terminated pod. */
   async #terminateAbnormally(w: Worker, pod: Pod, t: Termination): Promise<void> {
     const o = this.#o;
     const status = await o.syncer.terminateAbnormally(pod, w.state, t);

@@ -104,7 +104,7 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** A measurement of something that may not (yet or any longer) exist: undefined then. */
+/** A measurement of something that may not exist (yet, or no longer): undefined then. */
 async function maybe<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;

@@ -55,7 +55,7 @@ describe('persistentVolumeClaim volumes', () => {
     assert.ok(statSync(path).isDirectory());
   });
 
-  it('makes a local-path volume\'s directory writable for any user, as rancher\'s provisioner does', async () => {
+  it('makes a local-path volume\'s directory writable for every user, as rancher\'s provisioner does', async () => {
     const path = join(dir, 'storage', 'pvc-2_ns_data');
     src.claims.set('ns/data', claim('data'));
     const pv = volume('pv-1', 'data-uid', { hostPath: { path, type: 'DirectoryOrCreate' } });

@@ -4,7 +4,7 @@
 // does). Volumes under Retain stay Released with their data; volumes of other nodes are theirs.
 //
 // Safety: only a directory directly under this node's storage root whose name the provisioner gives
-// (`pvc-...`) is removed, never through a symlink and never while something is mounted under it; any
+// (`pvc-...`) is removed, never through a symlink and never while something is mounted under it; every
 // other path is refused with a VolumeFailedDelete event and left alone.
 //
 // Runs in the agent: an informer on PersistentVolumes, one removal at a time; a failure is retried

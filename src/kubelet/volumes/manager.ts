@@ -357,8 +357,8 @@ export class VolumeManager implements SubPathPreparer {
     const spec = pv!.spec!;
     if (spec.volumeMode === 'Block') fail(`volume ${volume} has volumeMode Block, but is specified in volumeMounts`);
     if (spec.hostPath) {
-      // rancher's local-path provisioner makes its directories 0777 (`mkdir -m 0777`), so a pod of any
-      // user can write its claim; the kubelet's DirectoryOrCreate alone would make it 0755.
+      // rancher's local-path provisioner makes its directories 0777 (`mkdir -m 0777`), so pods of every
+      // user can write their claim; the kubelet's DirectoryOrCreate alone would make it 0755.
       if (pv!.metadata?.annotations?.[ANN_DYNAMICALLY_PROVISIONED] === LOCAL_PATH_PROVISIONER && !(await lstatFollow(spec.hostPath.path))) {
         await mkdir(spec.hostPath.path, { recursive: true });
         await chmod(spec.hostPath.path, 0o777);

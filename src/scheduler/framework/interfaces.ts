@@ -125,7 +125,7 @@ export interface VolumeWriter {
    */
   selectNode(claim: PersistentVolumeClaim, nodeName: string): Promise<string | undefined>;
   /**
-   * Resolves at the next change of any claim in the scheduler's cache, or after ms (the scheduler's
+   * Resolves at the next change of a claim in the scheduler's cache, or after ms (the scheduler's
    * clock) at the latest; PreBind looks at its claims again each time.
    */
   claimChange(ms: number): Promise<void>;

@@ -5,8 +5,8 @@
 // class delays binding (WaitForFirstConsumer), with the reasons kube-scheduler gives.
 // Filter, per node: a bound claim's volume must allow the node (its node affinity); an unbound
 // delayed claim that already names a node (volume.kubernetes.io/selected-node, or chosen by another
-// pod's Reserve in this scheduler) fits that node only, as kube's FindPodVolumes fast path; any other
-// needs either an available static volume that fits it on that node (claims matched smallest first),
+// pod's Reserve in this scheduler) fits that node only, as kube's FindPodVolumes fast path; the others
+// need either an available static volume that fits it on that node (claims matched smallest first),
 // or a provisioner that can make one there (the class's allowedTopologies; for the built-in local-path
 // class, a storage root on the node and enough of its storage free).
 // Reserve: the static volumes chosen are held for this pod, and the nodes chosen for claims to
