@@ -12,6 +12,21 @@ import { validateResourceQuantityValue } from './pod/resources.ts';
 
 /** The access modes a claim may ask for, in Kubernetes' sorted order (its NotSupported lists them so). */
 export const SUPPORTED_ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
+
+/** Access modes of a claim or a volume: each supported, and ReadWriteOncePod alone. */
+export function accessModeErrors(modes: readonly string[], path: FieldPath): FieldError[] {
+  const errs: FieldError[] = [];
+  let rwop = false;
+  let other = false;
+  for (const mode of modes) {
+    const supported = SUPPORTED_ACCESS_MODES.includes(mode);
+    if (!supported) errs.push(notSupported(path, mode, SUPPORTED_ACCESS_MODES));
+    if (mode === 'ReadWriteOncePod') rwop = true;
+    else if (supported) other = true;
+  }
+  if (rwop && other) errs.push(forbiddenField(path, 'may not use ReadWriteOncePod with other access modes'));
+  return errs;
+}
 export const SUPPORTED_VOLUME_MODES = ['Block', 'Filesystem'];
 
 /** The storage class annotation that predates spec.storageClassName; still immutable once set. */
@@ -35,15 +50,7 @@ export function validatePersistentVolumeClaimSpec(spec: PersistentVolumeClaimSpe
   const modes = Array.isArray(s.accessModes) ? s.accessModes : [];
   if (modes.length === 0) errs.push(required(path.child('accessModes'), 'at least 1 access mode is required'));
   if (s.selector) errs.push(...validateLabelSelector(s.selector, { allowInvalidLabelValueInSelector: false }, path.child('selector')));
-  let rwop = false;
-  let other = false;
-  for (const mode of modes) {
-    const supported = SUPPORTED_ACCESS_MODES.includes(mode);
-    if (!supported) errs.push(notSupported(path.child('accessModes'), mode, SUPPORTED_ACCESS_MODES));
-    if (mode === 'ReadWriteOncePod') rwop = true;
-    else if (supported) other = true;
-  }
-  if (rwop && other) errs.push(forbiddenField(path.child('accessModes'), 'may not use ReadWriteOncePod with other access modes'));
+  errs.push(...accessModeErrors(modes, path.child('accessModes')));
 
   const storagePath = path.child('resources').key('storage');
   const requests = s.resources?.requests;

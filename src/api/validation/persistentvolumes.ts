@@ -8,7 +8,7 @@ import { formatQuantity } from '../quantity.ts';
 import type { NodeSelector, PersistentVolume, PersistentVolumeSpec } from '../types.ts';
 import { validateImmutableField, validateObjectMeta, validateObjectMetaUpdate } from './meta.ts';
 import { isDNS1123Subdomain, nameIsDNSSubdomain } from './names.ts';
-import { SUPPORTED_ACCESS_MODES, SUPPORTED_VOLUME_MODES } from './persistentvolumeclaims.ts';
+import { accessModeErrors, SUPPORTED_VOLUME_MODES } from './persistentvolumeclaims.ts';
 import { isRecord, list, validatePathNoBacksteps, type AnyRecord } from './pod/helpers.ts';
 import { quantityOrError } from './pod/resources.ts';
 import { validateNodeSelector } from './pod/scheduling.ts';
@@ -156,15 +156,7 @@ export function validatePersistentVolumeSpec(spec: PersistentVolumeSpec | undefi
   const errs: FieldError[] = [];
   const modes = list(s.accessModes);
   if (modes.length === 0) errs.push(required(path.child('accessModes'), ''));
-  let rwop = false;
-  let other = false;
-  for (const mode of modes) {
-    const supported = SUPPORTED_ACCESS_MODES.includes(mode);
-    if (!supported) errs.push(notSupported(path.child('accessModes'), mode, SUPPORTED_ACCESS_MODES));
-    if (mode === 'ReadWriteOncePod') rwop = true;
-    else if (supported) other = true;
-  }
-  if (rwop && other) errs.push(forbiddenField(path.child('accessModes'), 'may not use ReadWriteOncePod with other access modes'));
+  errs.push(...accessModeErrors(modes, path.child('accessModes')));
 
   const capacity = isRecord(s.capacity) ? (s.capacity as Record<string, unknown>) : undefined;
   const capKeys = Object.keys(capacity ?? {});
