@@ -80,7 +80,7 @@ export interface ProxyRequest {
 }
 
 /**
- * Where a proxied request goes: a plain address (a pod's IP and port, dialled as any client would),
+ * Where a proxied request goes: a plain address (a pod's IP and port, dialled as a client would),
  * or a node, which the API server reaches through its agent (with its client certificate) when the
  * port is the agent's own or not given, and on the node's address otherwise.
  */

@@ -1,6 +1,6 @@
 // The string formats a CRD schema's `format` is checked against, as kube-openapi's strfmt.Default
 // registry checks them, limited to the formats apiextensions-apiserver keeps
-// (StripUnsupportedFormatsPostProcessor at compatibility version 1.32): any other format is
+// (StripUnsupportedFormatsPostProcessor at compatibility version 1.32): every other format is
 // ignored, as Kubernetes strips it before validating. Names are compared without '-', as go-openapi
 // normalizes them ("date-time" is "datetime").
 

@@ -40,7 +40,7 @@ export const BURST_REPLICAS = 250;
 const FAILED_POD_BACKOFF_MS = { base: 1000, max: 15 * 60 * 1000 };
 
 type Cached<T> = T & HasMetadata;
-/** What claim() handles: any object with metadata. */
+/** What claim() handles: an object with metadata. */
 type Claimable<T> = T & KubeObject;
 
 export interface DaemonSetControllerOptions {

@@ -151,7 +151,7 @@ export const readyReplicas = (rss: readonly (ReplicaSet | undefined)[]): number 
 export const availableReplicas = (rss: readonly (ReplicaSet | undefined)[]): number => sum(rss, (rs) => rs.status?.availableReplicas ?? 0);
 
 /**
- * FindActiveOrLatest: the only ReplicaSet with replicas, or when none has any the new one (else the
+ * FindActiveOrLatest: the only ReplicaSet with replicas, or when none has replicas the new one (else the
  * newest old one); undefined when several have replicas (a rollout is under way).
  */
 export function findActiveOrLatest<T extends ReplicaSet>(newRS: T | undefined, oldRSs: readonly T[]): T | undefined {

@@ -45,7 +45,7 @@ export interface PodView {
   hostIPs: string[];
   init: Map<string, ContainerView>;
   app: Map<string, ContainerView>;
-  /** The pod's ephemeral containers (kubectl debug), when it has any. */
+  /** The pod's ephemeral containers (kubectl debug), when it has some. */
   ephemeral?: Map<string, ContainerView>;
   /** Set once the worker has decided the pod is over and nothing restarts (terminal phase). */
   terminalPhase?: 'Succeeded' | 'Failed';

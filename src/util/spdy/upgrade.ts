@@ -75,7 +75,7 @@ export function dialUpgrade(r: UpgradeRequest): Promise<UpgradeOutcome> {
     };
     req.on('timeout', () => done(() => {
       req.destroy();
-      // code as Node's own dial timeouts carry it, so callers word it as any timeout.
+      // code as Node's own dial timeouts carry it, so callers word it as every other timeout.
       reject(Object.assign(new Error(`upgrade to ${url.host} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }));
     req.on('error', (err) => done(() => reject(err)));

@@ -12,7 +12,7 @@ import { deploymentPrinter } from './printer.ts';
 
 /**
  * SetDefaults_Deployment (apps/v1): one replica, RollingUpdate with 25% surge and unavailability,
- * ten old ReplicaSets kept, a 600 s progress deadline; the template's pod spec as any pod spec.
+ * ten old ReplicaSets kept, a 600 s progress deadline; the template's pod spec as every pod spec.
  */
 export function defaultDeployment(d: Deployment): void {
   d.spec ??= { selector: {}, template: {} };

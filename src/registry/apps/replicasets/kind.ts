@@ -9,7 +9,7 @@ import { defineKind } from '../../kind.ts';
 import { keepStatus, specReplicasScale, statusOnly } from '../../rules.ts';
 import { replicaSetPrinter } from './printer.ts';
 
-/** SetDefaults_ReplicaSet (apps/v1): one replica; the template's pod spec as any pod spec. */
+/** SetDefaults_ReplicaSet (apps/v1): one replica; the template's pod spec as every pod spec. */
 export function defaultReplicaSet(rs: ReplicaSet): void {
   rs.spec ??= { selector: {}, template: {} };
   if (rs.spec.replicas == null) rs.spec.replicas = 1;

@@ -27,7 +27,7 @@ function defaultClaimTemplate(pvc: Mutable<PersistentVolumeClaim>): void {
 
 /**
  * SetDefaults_StatefulSet (apps/v1, Kubernetes 1.32): OrderedReady, RollingUpdate from partition 0,
- * claims retained, one replica, ten revisions kept; the template's pod spec as any pod spec.
+ * claims retained, one replica, ten revisions kept; the template's pod spec as every pod spec.
  * maxUnavailable is not defaulted (the MaxUnavailableStatefulSet gate is off by default in 1.32);
  * when given it is kept and honoured.
  */
