@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiClient } from '../client/client.ts';
 import { FakeClock } from '../util/clock.ts';
-import { ApiEventSink } from './events.ts';
+import { ApiEventSink, coreTarget, MemoryEventSink, OnceEvents } from './events.ts';
 
 test('events per source and object: a burst of 25, then one per 5 minutes (client-go spam filter)', async () => {
   const posted: Array<{ name: string; reason: string }> = [];
@@ -42,4 +42,24 @@ test('events per source and object: a burst of 25, then one per 5 minutes (clien
     client.close();
     server.close();
   }
+});
+
+test('OnceEvents says an event once per object until what it says changes, and again after forget', () => {
+  const sink = new MemoryEventSink();
+  const once = new OnceEvents(sink);
+  const claim = coreTarget('PersistentVolumeClaim', { metadata: { namespace: 'default', name: 'data', uid: 'u1' } });
+  once.say(claim, 'Normal', 'WaitForFirstConsumer', 'waiting');
+  once.say(claim, 'Normal', 'WaitForFirstConsumer', 'waiting'); // a resync: not said again
+  once.say({ ...claim, name: 'other' }, 'Normal', 'WaitForFirstConsumer', 'waiting');
+  once.say(claim, 'Warning', 'ProvisioningFailed', 'no room');
+  once.say({ ...claim, uid: 'u2' }, 'Warning', 'ProvisioningFailed', 'no room'); // a new claim of the same name
+  once.forget(claim);
+  once.say({ ...claim, uid: 'u2' }, 'Warning', 'ProvisioningFailed', 'no room');
+  assert.deepEqual(sink.events.map((e) => `${e.target.name}/${e.target.uid}:${e.reason}`), [
+    'data/u1:WaitForFirstConsumer',
+    'other/u1:WaitForFirstConsumer',
+    'data/u1:ProvisioningFailed',
+    'data/u2:ProvisioningFailed',
+    'data/u2:ProvisioningFailed',
+  ]);
 });

@@ -102,3 +102,40 @@ export class MemoryEventSink implements EventSink {
     this.events.push({ target, type, reason, message });
   }
 }
+
+/** The event target of a namespaced or cluster-scoped core/v1 object (claims, volumes). */
+export function coreTarget(kind: string, obj: { metadata?: { namespace?: string; name?: string; uid?: string } }): EventTarget {
+  return { apiVersion: 'v1', kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '', uid: obj.metadata?.uid };
+}
+
+/**
+ * Events a controller would otherwise repeat on every resync of an unchanged state (a claim waiting
+ * for its first consumer, a provisioning refused): each is said once per object until what it says
+ * changes. Called from one controller's worker.
+ */
+export class OnceEvents {
+  readonly #sink: EventSink;
+  readonly #said = new Map<string, string>();
+
+  constructor(sink: EventSink) {
+    this.#sink = sink;
+  }
+
+  static #key(t: EventTarget): string {
+    return `${t.kind}/${t.namespace ?? ''}/${t.name}`;
+  }
+
+  /** Says it unless it is what was last said about this object (the same uid, reason and message). */
+  say(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const key = OnceEvents.#key(target);
+    const text = `${target.uid ?? ''}\n${reason}\n${message}`;
+    if (this.#said.get(key) === text) return;
+    this.#said.set(key, text);
+    this.#sink.event(target, type, reason, message);
+  }
+
+  /** The object went away or its state moved on: the next say() about it is said again. */
+  forget(target: EventTarget): void {
+    this.#said.delete(OnceEvents.#key(target));
+  }
+}

@@ -24,7 +24,7 @@ import { isAlreadyExists, isNotFound } from '../../client/errors.ts';
 import type { Informer } from '../../client/informer.ts';
 import { PersistentVolumeClaims, PersistentVolumes, StorageClasses } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
-import type { EventSink } from '../events.ts';
+import { coreTarget, OnceEvents, type EventSink } from '../events.ts';
 import type { SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
 
@@ -58,11 +58,12 @@ export class LocalPathProvisioner {
   readonly #volumes: Informer<Volume>;
   readonly #classes: Informer<Class>;
   readonly #nodes: Informer<Node & HasMetadata>;
-  readonly #said = new Map<string, string>();
+  readonly #once: OnceEvents;
 
   constructor(o: LocalPathProvisionerOptions) {
     this.#client = o.client;
     this.#events = o.events;
+    this.#once = new OnceEvents(o.events);
     this.#informers = o.informers;
     this.#claims = o.informers.resource<Claim>(PersistentVolumeClaims);
     this.#volumes = o.informers.resource<Volume>(PersistentVolumes);
@@ -85,7 +86,7 @@ export class LocalPathProvisioner {
       for (const c of this.#claims.store.list()) enqueue(c);
     };
     this.#loop.start(this.#informers, () => [
-      this.#claims.addEventHandler({ onAdd: enqueue, onUpdate: (_a, c) => enqueue(c), onDelete: (c) => this.#said.delete(key(c)) }),
+      this.#claims.addEventHandler({ onAdd: enqueue, onUpdate: (_a, c) => enqueue(c), onDelete: (c) => this.#once.forget(coreTarget('PersistentVolumeClaim', c)) }),
       // A node that joins or grows can take claims that did not fit; a volume removed frees room.
       this.#nodes.addEventHandler({ onAdd: enqueuePending, onUpdate: () => undefined }),
       this.#volumes.addEventHandler({ onAdd: () => undefined, onUpdate: () => undefined, onDelete: enqueuePending }),
@@ -117,7 +118,7 @@ export class LocalPathProvisioner {
     // A claim no local-path volume can serve is said at once (the scheduler never selects a node for it).
     const unsupported = localPathUnsupported(claim);
     if (unsupported) {
-      this.#refused(key, claim, clsName, unsupported);
+      this.#refused(claim, clsName, unsupported);
       return;
     }
     if (delayed && !selected) return;
@@ -130,21 +131,18 @@ export class LocalPathProvisioner {
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
-      this.#said.delete(key);
+      this.#once.forget(coreTarget('PersistentVolumeClaim', claim));
       this.#event(claim, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${pvName}`);
     } catch (err) {
       if (!(err instanceof ProvisionRefused)) throw err;
-      this.#refused(key, claim, clsName, err.message);
+      this.#refused(claim, clsName, err.message);
       // Let the scheduler choose again (it also filters nodes by the same free-storage figure).
       if (delayed && selected) await this.#unselect(claim);
     }
   }
 
-  #refused(key: string, claim: Claim, clsName: string, why: string): void {
-    const message = `failed to provision volume with StorageClass ${JSON.stringify(clsName)}: ${why}`;
-    if (this.#said.get(key) === message) return;
-    this.#said.set(key, message);
-    this.#event(claim, 'Warning', 'ProvisioningFailed', message);
+  #refused(claim: Claim, clsName: string, why: string): void {
+    this.#once.say(coreTarget('PersistentVolumeClaim', claim), 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass ${JSON.stringify(clsName)}: ${why}`);
   }
 
   #selectedNode(name: string): Node {
@@ -210,6 +208,6 @@ export class LocalPathProvisioner {
   }
 
   #event(claim: Claim, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.#events.event({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: claim.metadata?.namespace, name: claim.metadata?.name ?? '', uid: claim.metadata?.uid }, type, reason, message);
+    this.#events.event(coreTarget('PersistentVolumeClaim', claim), type, reason, message);
   }
 }

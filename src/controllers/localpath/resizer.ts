@@ -11,7 +11,7 @@
 // Events: Resizing, VolumeResizeSuccessful, VolumeResizeFailed (once per message).
 import { capacityBytes, requestedBytes } from '../../api/volumes/binding.ts';
 import { LOCAL_PATH_PROVISIONER, localPathFreeBytes, localPathNode } from '../../api/volumes/localpath.ts';
-import { formatQuantity, quantityOf } from '../../api/quantity.ts';
+import { formatQuantity, quantityOf, tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
 import { ANN_DYNAMICALLY_PROVISIONED } from '../../api/volumes/binding.ts';
 import type { Node, PersistentVolume, PersistentVolumeClaim } from '../../api/types.ts';
 import type { ApiClient, HasMetadata } from '../../client/client.ts';
@@ -19,7 +19,7 @@ import { isNotFound } from '../../client/errors.ts';
 import type { Informer } from '../../client/informer.ts';
 import { PersistentVolumeClaims, PersistentVolumes } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
-import type { EventSink } from '../events.ts';
+import { coreTarget, OnceEvents, type EventSink } from '../events.ts';
 import type { SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
 
@@ -42,11 +42,12 @@ export class LocalPathResizer {
   readonly #claims: Informer<Claim>;
   readonly #volumes: Informer<Volume>;
   readonly #nodes: Informer<Node & HasMetadata>;
-  readonly #said = new Map<string, string>();
+  readonly #once: OnceEvents;
 
   constructor(o: LocalPathResizerOptions) {
     this.#client = o.client;
     this.#events = o.events;
+    this.#once = new OnceEvents(o.events);
     this.#informers = o.informers;
     this.#claims = o.informers.resource<Claim>(PersistentVolumeClaims);
     this.#volumes = o.informers.resource<Volume>(PersistentVolumes);
@@ -65,7 +66,7 @@ export class LocalPathResizer {
       if (this.#wantsResize(c)) q.add(key(c));
     };
     this.#loop.start(this.#informers, () => [
-      this.#claims.addEventHandler({ onAdd: enqueue, onUpdate: (_a, c) => enqueue(c), onDelete: (c) => this.#said.delete(key(c)) }),
+      this.#claims.addEventHandler({ onAdd: enqueue, onUpdate: (_a, c) => enqueue(c), onDelete: (c) => this.#once.forget(coreTarget('PersistentVolumeClaim', c)) }),
     ], (k) => this.sync(k));
   }
 
@@ -76,9 +77,8 @@ export class LocalPathResizer {
   /** Bound, and asking for more than it has (and not already refused at this size). */
   #wantsResize(c: Claim): boolean {
     if (c.status?.phase !== 'Bound' || !c.spec?.volumeName) return false;
-    const cap = c.status?.capacity?.storage;
-    if (!cap) return false;
-    return requestedBytes(c) > requestedBytes({ spec: { resources: { requests: { storage: cap } } } });
+    const cap = tryParseQuantity(c.status?.capacity?.storage);
+    return cap !== undefined && requestedBytes(c) > quantityValue(cap);
   }
 
   async sync(key: string): Promise<void> {
@@ -119,8 +119,8 @@ export class LocalPathResizer {
       capacity: { ...inProgress.status?.capacity, storage: wantText },
       allocatedResourceStatuses: Object.keys(statuses).length > 0 ? statuses : undefined,
     });
-    this.#said.delete(key);
-    this.#events.event(this.#target(claim), 'Normal', 'VolumeResizeSuccessful', 'Resize volume succeeded');
+    this.#once.forget(coreTarget('PersistentVolumeClaim', claim));
+    this.#events.event(coreTarget('PersistentVolumeClaim', claim), 'Normal', 'VolumeResizeSuccessful', 'Resize volume succeeded');
   }
 
   async #status(claim: Claim, patch: Partial<NonNullable<PersistentVolumeClaim['status']>>): Promise<Claim | undefined> {
@@ -132,15 +132,7 @@ export class LocalPathResizer {
     }
   }
 
-  #target(claim: Claim) {
-    return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: claim.metadata?.namespace, name: claim.metadata?.name ?? '', uid: claim.metadata?.uid };
-  }
-
   #say(claim: Claim, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const key = `${claim.metadata?.namespace ?? ''}/${claim.metadata?.name ?? ''}`;
-    const text = `${reason}\n${message}`;
-    if (this.#said.get(key) === text) return;
-    this.#said.set(key, text);
-    this.#events.event(this.#target(claim), type, reason, message);
+    this.#once.say(coreTarget('PersistentVolumeClaim', claim), type, reason, message);
   }
 }

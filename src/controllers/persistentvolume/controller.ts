@@ -42,7 +42,7 @@ import { isNotFound } from '../../client/errors.ts';
 import type { Informer } from '../../client/informer.ts';
 import { PersistentVolumeClaims, PersistentVolumes, StorageClasses } from '../../client/resources.ts';
 import { realClock, type Clock, type Timer } from '../../util/clock.ts';
-import type { EventSink } from '../events.ts';
+import { coreTarget, OnceEvents, type EventSink } from '../events.ts';
 import { POD_BY_CLAIM, type SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
 
@@ -82,7 +82,7 @@ export class PersistentVolumeController {
   readonly #pods: Informer<Pod & HasMetadata>;
   readonly #informers: SharedInformers;
   /** Object key → the last event said about it (reason + message), so a resync does not repeat it. */
-  readonly #said = new Map<string, string>();
+  readonly #once: OnceEvents;
   #timer: Timer | undefined;
   #stopped = false;
 
@@ -92,6 +92,7 @@ export class PersistentVolumeController {
     this.#clock = o.clock ?? realClock;
     this.#resyncMs = o.resyncMs ?? 15_000;
     this.#informers = o.informers;
+    this.#once = new OnceEvents(o.events);
     this.#claims = o.informers.resource<Claim>(PersistentVolumeClaims);
     this.#volumes = o.informers.resource<Volume>(PersistentVolumes);
     this.#classes = o.informers.resource<Class>(StorageClasses);
@@ -114,7 +115,7 @@ export class PersistentVolumeController {
         onAdd: (c) => ready && q.add(claimKey(c)),
         onUpdate: (_a, c) => ready && q.add(claimKey(c)),
         onDelete: (c) => {
-          this.#said.delete(claimKey(c));
+          this.#once.forget(coreTarget('PersistentVolumeClaim', c));
           // Its volume is Released now.
           const v = c.spec?.volumeName;
           if (ready && v) q.add(`${VOLUME}${v}`);
@@ -125,7 +126,7 @@ export class PersistentVolumeController {
         onAdd: (v) => ready && q.add(volumeKey(v)),
         onUpdate: (_a, v) => ready && q.add(volumeKey(v)),
         onDelete: (v) => {
-          this.#said.delete(volumeKey(v));
+          this.#once.forget(coreTarget('PersistentVolume', v));
           const ref = v.spec?.claimRef;
           if (ready && ref) q.add(`${CLAIM}${ref.namespace ?? ''}/${ref.name ?? ''}`);
         },
@@ -466,15 +467,11 @@ export class PersistentVolumeController {
   // --- events ------------------------------------------------------------------------------------
 
   #event(kind: 'PersistentVolumeClaim' | 'PersistentVolume', obj: Claim | Volume, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.#events.event({ apiVersion: 'v1', kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '', uid: obj.metadata?.uid }, type, reason, message);
+    this.#events.event(coreTarget(kind, obj), type, reason, message);
   }
 
   /** An event about a claim, said once until what it says changes (resyncs would repeat it). */
   #say(claim: Claim, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const key = `${CLAIM}${claim.metadata?.namespace ?? ''}/${claim.metadata?.name ?? ''}`;
-    const text = `${claim.metadata?.uid ?? ''}\n${reason}\n${message}`;
-    if (this.#said.get(key) === text) return;
-    this.#said.set(key, text);
-    this.#event('PersistentVolumeClaim', claim, type, reason, message);
+    this.#once.say(coreTarget('PersistentVolumeClaim', claim), type, reason, message);
   }
 }
