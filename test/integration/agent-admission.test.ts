@@ -14,13 +14,11 @@ import { Events, Nodes, Pods } from '../../src/client/resources.ts';
 import type { Container, Event, Pod } from '../../src/api/types.ts';
 import { Agent } from '../../src/kubelet/agent.ts';
 import { FakeRuntime } from '../../src/kubelet/runtime/fake-runtime.ts';
-import type { MachineInfo } from '../../src/kubelet/node/machine.ts';
+import { TEST_MACHINE } from './test-machine.ts';
 import { cacheWaiter, type CacheWait } from './cache-waiter.ts';
 
 const NODE = 'adm-node';
-const machine: MachineInfo = {
-  cpus: 2, memoryBytes: 4 * 2 ** 30, storageBytes: 100 * 2 ** 30, machineID: 'm', systemUUID: 'u', bootID: 'b', kernelVersion: 'k', osImage: 'test', architecture: 'amd64',
-};
+const machine = TEST_MACHINE;
 
 let cp: ControlPlane;
 let client: ApiClient;

@@ -13,14 +13,12 @@ import type { Pod, Service } from '../../src/api/types.ts';
 import { Agent } from '../../src/kubelet/agent.ts';
 import { FakeRuntime } from '../../src/kubelet/runtime/fake-runtime.ts';
 import type { ContainerConfig, PodSandboxConfig } from '../../src/kubelet/runtime/runtime.ts';
-import type { MachineInfo } from '../../src/kubelet/node/machine.ts';
+import { TEST_MACHINE } from './test-machine.ts';
 import { until } from '../../src/testing/until.ts';
 import { cacheWaiter } from './cache-waiter.ts';
 
 const NODE = 'svc-node';
-const machine: MachineInfo = {
-  cpus: 2, memoryBytes: 4 * 2 ** 30, storageBytes: 100 * 2 ** 30, machineID: 'm', systemUUID: 'u', bootID: 'b', kernelVersion: 'k', osImage: 'test', architecture: 'amd64',
-};
+const machine = TEST_MACHINE;
 
 let cp: ControlPlane;
 let client: ApiClient;

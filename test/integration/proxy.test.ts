@@ -25,7 +25,7 @@ import { ApiClient } from '../../src/client/client.ts';
 import { Nodes, Pods } from '../../src/client/resources.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
 import { Agent } from '../../src/kubelet/agent.ts';
-import type { MachineInfo } from '../../src/kubelet/node/machine.ts';
+import { TEST_MACHINE } from './test-machine.ts';
 import { FakeRuntime } from '../../src/kubelet/runtime/fake-runtime.ts';
 import { createStreamingServer, type StreamingServer } from '../../src/kubelet/streaming/server.ts';
 
@@ -45,9 +45,7 @@ let backendPort = 0;
 let wss: WebSocketServer;
 let agent: StreamingServer;
 let nodeAgent: Agent;
-const machine: MachineInfo = {
-  cpus: 2, memoryBytes: 4 * 2 ** 30, storageBytes: 100 * 2 ** 30, machineID: 'm', systemUUID: 'u', bootID: 'b', kernelVersion: 'k', osImage: 'test', architecture: 'amd64',
-};
+const machine = TEST_MACHINE;
 /** Requests the backend saw, newest last. */
 const seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
 /** Resolved by the test that streams a response, to let the backend finish it. */
