@@ -17,7 +17,6 @@ export interface DecodeResult {
 
 export function decodeObject(kind: KindDefinition, contentType: string, raw: Buffer, fieldValidation: string | null): DecodeResult {
   const info = kind.info;
-  const gvk = { group: info.group, version: info.version, kind: info.kind };
   const mode = parseFieldValidation(fieldValidation);
   // Patch media types are JSON or YAML underneath, but only PATCH accepts them (the apiserver
   // answers 415 to a create or update sent as a patch).

@@ -9,7 +9,6 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ApiClient } from '../client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
 import type { Clock } from '../util/clock.ts';

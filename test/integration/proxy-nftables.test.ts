@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { EndpointSlice, Service } from '../../src/api/types.ts';
 import { buildModel } from '../../src/proxy/builder.ts';
 import { slice, svc } from '../../src/proxy/fixtures.ts';
-import type { NodeFacts, TableModel } from '../../src/proxy/model.ts';
+import type { NodeFacts } from '../../src/proxy/model.ts';
 import { CommandRunner } from '../../src/proxy/nft.ts';
 import { Proxier } from '../../src/proxy/proxier.ts';
 import type { SyncRecord } from '../../src/proxy/proxier.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Node, Pod } from '../../api/types.ts';
+import type { Node } from '../../api/types.ts';
 import { makePod } from '../../testing/objects.ts';
 import { TAINT_OUT_OF_SERVICE, missingNodes, outOfServiceTerminating, terminatedOverThreshold, unscheduledTerminating } from './plan.ts';
 
