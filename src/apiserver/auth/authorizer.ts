@@ -66,3 +66,26 @@ export function forbiddenMessage(a: AuthorizationAttributes, reason: string): st
   }
   return reason ? `${msg}: ${reason}` : msg;
 }
+
+/** A rule as SelfSubjectRulesReview reports it (authorization.k8s.io/v1 ResourceRule). */
+export interface ResourceRuleInfo {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+}
+
+/** authorization.k8s.io/v1 NonResourceRule. */
+export interface NonResourceRuleInfo {
+  verbs: string[];
+  nonResourceURLs?: string[];
+}
+
+/**
+ * What a user may do in a namespace, as rules (RBAC's rule resolver; SelfSubjectRulesReview and
+ * `kubectl auth can-i --list`). `incomplete` is true when an authorizer could not list its rules
+ * (or some bindings named roles that do not exist: then `evaluationError` says which).
+ */
+export interface RuleResolver {
+  rulesFor(user: User, namespace: string): Promise<{ resourceRules: ResourceRuleInfo[]; nonResourceRules: NonResourceRuleInfo[]; incomplete: boolean; evaluationError?: string }>;
+}

@@ -11,3 +11,18 @@ export interface User {
 
 /** The identity of requests made when no authenticator is configured (in-process tests). */
 export const UNAUTHENTICATED_ADMIN: User = { name: 'admin', groups: ['system:masters', 'system:authenticated'], via: 'none' };
+
+/** What a bearer token authenticates as (TokenReview's answer). */
+export interface TokenAuthResult {
+  user: User;
+  /** The audiences the token is good for among those asked; empty when none were asked. */
+  audiences: string[];
+}
+
+/**
+ * Bearer tokens checked by what they are rather than by a table (service-account JWTs): the
+ * token's user, or null when it is not valid for any of `audiences` (empty = the API server's own).
+ */
+export interface TokenAuthenticator {
+  authenticateToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | null>;
+}
