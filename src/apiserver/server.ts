@@ -32,6 +32,7 @@ import type { User } from './auth/user.ts';
 import { impersonatedUser, impersonationChecks, parseImpersonation } from './auth/impersonation.ts';
 import { invalidError } from '../api/field.ts';
 import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
+import type { ServiceAccountTokens } from './auth/serviceaccount/tokens.ts';
 import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer } from './auth/authorizer.ts';
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
@@ -44,7 +45,7 @@ export interface ApiServerOptions {
   registry: Registry;
   clock?: Clock;
   /** Returns the caller, or null when the credentials are missing or invalid. Absent = no authentication (tests). */
-  authenticate?: (req: IncomingMessage) => User | null;
+  authenticate?: (req: IncomingMessage) => User | null | Promise<User | null>;
   /** Decides what each user may do. Absent = every authenticated user may do everything (until RBAC). */
   authorizer?: Authorizer;
   /** The admission chain; absent = the default plugins (admission/plugins.ts), started by the server. */
@@ -63,6 +64,11 @@ export interface ApiServerOptions {
    * and admin callers.
    */
   issueNodeServingCert?: (nodeName: string, hosts: string[]) => Promise<{ certPem: string; keyPem: string }>;
+  /**
+   * Service-account tokens: signs TokenRequests (serviceaccounts/token) and serves the issuer's
+   * discovery document and key set (/.well-known/openid-configuration, /openid/v1/jwks).
+   */
+  serviceAccountTokens?: ServiceAccountTokens;
   /** Longest a watch without timeoutSeconds stays open (the apiserver uses 30-60 min, randomised). */
   maxWatchSeconds?: number;
   /** How often bookmarks are sent to watchers that asked for them. */
@@ -95,9 +101,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   admissionReady.catch((err: unknown) => console.error(`tinykube: admission did not start: ${(err as Error).message}`));
 
   /** Step 1: the caller. Anonymous paths (/version, /healthz...) are served to callers without credentials. */
-  function authenticate(req: IncomingMessage, path: string): User {
+  async function authenticate(req: IncomingMessage, path: string): Promise<User> {
     if (!opts.authenticate) return UNAUTHENTICATED_ADMIN;
-    const user = opts.authenticate(req);
+    const user = await opts.authenticate(req);
     if (user) return user;
     if (opts.isAnonymousPath?.(path)) return ANONYMOUS;
     throw unauthorized();
@@ -125,7 +131,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') throw methodNotAllowed();
-    const user = opts.authenticate?.(req);
+    const user = await opts.authenticate?.(req);
     if (!opts.issueNodeServingCert || (user && !user.groups.some((g) => g === 'system:nodes' || g === 'system:masters'))) {
       throw new StatusError(403, 'Forbidden', 'node serving certificates are issued to nodes only');
     }
@@ -145,7 +151,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const query = url.searchParams;
-    const user = await actAs(req, authenticate(req, path));
+    const user = await actAs(req, await authenticate(req, path));
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
     await authorize(authorizationAttributes(user, req.method ?? 'GET', info, path));
     const segs = path.split('/').filter(Boolean);
@@ -171,6 +177,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
     }
     if (path === '/tinykube/v1/node-serving-cert') return nodeServingCert(req, res);
+    if ((path === '/.well-known/openid-configuration' || path === '/openid/v1/jwks') && opts.serviceAccountTokens) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
+      // As kube-apiserver's issuer discovery: public documents that relying parties may cache for an hour.
+      const sat = opts.serviceAccountTokens;
+      const jwks = path === '/openid/v1/jwks';
+      return writeJSON(req, res, 200, jwks ? await sat.jwks() : sat.discovery(), { 'Content-Type': jwks ? 'application/jwk-set+json' : 'application/json', 'Cache-Control': 'public, max-age=3600' });
+    }
     if (path.startsWith('/openapi/')) {
       if (handleOpenAPI(req, res, path, query, opts.openapi ?? openapiDocs())) return;
       throw notFound('', path);
@@ -219,8 +232,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await admissionReady;
         await admission.admit(attrs, body, undefined);
         await admission.validate(attrs, body, undefined);
-        await sub.create({ store, stores: registry, namespace: ns, name: info.name, body, dryRun: isDryRun(query), clock });
-        return writeJSON(req, res, 201, successStatus());
+        const made = await sub.create({ store, stores: registry, namespace: ns, name: info.name, body, dryRun: isDryRun(query), clock, tokens: opts.serviceAccountTokens });
+        return writeJSON(req, res, 201, made ?? successStatus());
       }
       if (sub.scale) {
         if (info.verb !== 'get') await admissionReady;
@@ -491,7 +504,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       };
       void (async () => {
         // The same pipeline as every request: authenticate, authorize, route, admit (CONNECT).
-        const user = await actAs(req, authenticate(req, url.pathname));
+        const user = await actAs(req, await authenticate(req, url.pathname));
         const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
         await authorize(authorizationAttributes(user, req.method ?? 'GET', info, url.pathname));
         if (info.kind !== 'resource' || !opts.connect) throw pageNotFound();

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ensurePki, issueClientCert, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
 import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
+import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
 import type { Authorizer } from '../apiserver/auth/authorizer.ts';
@@ -46,6 +47,8 @@ export interface ControlPlaneOptions {
    * host's first one (as kube-apiserver picks its default interface); false writes no endpoints.
    */
   advertiseAddress?: string | false;
+  /** Service-account token issuer (kube-apiserver's --service-account-issuer); default https://kubernetes.default.svc.cluster.local. */
+  serviceAccountIssuer?: string;
   /** Service ClusterIP and node port ranges (default 10.43.0.0/16 and 30000-32767, as k3s). */
   serviceRanges?: ServiceRanges;
   /**
@@ -71,6 +74,7 @@ export interface ControlPlane {
   nodeTokenPath: string;
   pki: Pki;
   registry: Registry;
+  serviceAccountTokens: ServiceAccountTokens;
   api: ApiServer;
   backend: Backend;
   eventTTL: EventTTL;
@@ -110,6 +114,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
   void eventTTL.start().catch((err: unknown) => console.error(`tinykube: event expiry did not start: ${err instanceof Error ? err.message : String(err)}`));
   const authn = createAuthenticator(pki);
+  const serviceAccountTokens = new ServiceAccountTokens({
+    keyPem: pki.serviceAccountKeyPem,
+    issuer: opts.serviceAccountIssuer,
+    clock,
+    objects: { get: (resource, namespace, name) => registry.store(resource).tryGet(namespace, name) },
+  });
+  authn.addTokenAuthenticator(serviceAccountTokens);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
   const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: agentClient.certPem, key: agentClient.keyPem } });
@@ -122,6 +133,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     serverAddress: `${host}:${port}`,
     connect,
     issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
+    serviceAccountTokens,
   });
   const server = httpsServer(api, pki);
   await listenOn(server, port, host);
@@ -138,6 +150,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const url = serverUrl(clientHost, actual);
   const kubeconfigPath = await writeAdminKubeconfig(pki, url);
   const advertise = opts.advertiseAddress === false ? undefined : (opts.advertiseAddress ?? defaultAdvertiseAddress(host));
+  serviceAccountTokens.jwksUri = `${advertise ? serverUrl(advertise, actual) : url}/openid/v1/jwks`;
   // Pods reach the API through the kubernetes Service, whose endpoint is the advertise address: a
   // server bound to loopback (tinykube up's default) also listens there, on the same port, as
   // kube-apiserver serves its --advertise-address. A failure leaves the CLI working and says why.
@@ -161,6 +174,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     nodeTokenPath: pki.paths.nodeToken,
     pki,
     registry,
+    serviceAccountTokens,
     api,
     backend,
     eventTTL,
