@@ -127,7 +127,10 @@ export class ServiceAccountTokens implements TokenAuthenticator, TokenSigner {
       .setExpirationTime(exp)
       .setJti(randomUUID())
       .sign(this.#private);
-    return { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    // The answer states the lifetime asked for, also when the token itself lasts longer (kube's
+    // TokenREST): the kubelet renews on that schedule, so extended tokens are still rotated hourly.
+    const stated = now + spec.expirationSeconds;
+    return { token, expirationTimestamp: new Date(stated * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
   }
 
   /** Signs a legacy token for a `kubernetes.io/service-account-token` Secret (no expiry, no audience). */
