@@ -173,7 +173,9 @@ export class RequestAudit {
     fill('name');
     fill('uid');
     fill('resourceVersion');
-    if (levelAtLeast(this.config.level, 'Request')) this.#event.requestObject = this.#withoutManagedFields(obj);
+    // A copy: the store fills in the object it was given (uid, creationTimestamp), and the event
+    // records the request as it came.
+    if (levelAtLeast(this.config.level, 'Request')) this.#event.requestObject = this.#withoutManagedFields(structuredClone(obj));
   }
 
   /** A patch body is the request object as sent (kube's LogRequestPatch). */
