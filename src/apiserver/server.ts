@@ -189,7 +189,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const attrs = authorizationAttributes(authenticated, method, info, path);
     const audit = beginAudit(req, auditID, receivedAt, attrs);
     const tracked = trackResponse(res, audit, isLongRunning(attrs));
-    audit.processStage('RequestReceived');
+    if (!audit.processStage('RequestReceived')) {
+      // Blocking mode: a request whose event cannot be stored is not served (kube's WithAudit).
+      tracked.markFinished();
+      throw new StatusError(500, 'InternalError', 'Internal error occurred: failed to store audit event');
+    }
     let release = () => {};
     try {
       // URL parsing resolves dot segments (also %2e%2e), which would turn /namespaces/%2e%2e/pods into
