@@ -28,6 +28,9 @@ rules:
 - level: Metadata
   resources: [{group: "", resources: [secrets]}]
   omitStages: [RequestReceived]
+- level: Metadata
+  verbs: [list]
+  resources: [{group: "", resources: [namespaces]}]
 - level: RequestResponse
   resources: [{group: "", resources: [services]}]
   namespaces: [limits]
@@ -178,6 +181,9 @@ test('every answer carries an Audit-Id; a client\'s own Audit-ID is kept', async
   const c = await call('GET', '/api/v1/namespaces', { headers: { Authorization: 'Bearer wrong' } });
   assert.equal(c.code, 401);
   assert.ok(c.headers['audit-id']);
+  // A failed authentication is recorded without a user, its only stage ResponseStarted (kube's WithFailedAuthenticationAudit).
+  const failed = events().filter((e) => e.auditID === c.headers['audit-id']);
+  assert.deepEqual(failed.map((e) => [e.stage, e.user, e.responseStatus]), [['ResponseStarted', {}, { metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }]]);
 });
 
 test('a body over 3 MiB is refused with 413, by its length or while it streams', async () => {
