@@ -29,6 +29,8 @@ import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
 import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
 import { ensureLocalPathStorageClass } from '../registry/storage/storageclasses/bootstrap.ts';
+import type { InFlightLimits } from '../apiserver/maxinflight.ts';
+import { openAudit, type AuditFlags } from '../apiserver/audit/setup.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -56,6 +58,10 @@ export interface ControlPlaneOptions {
    * leaves classes to the administrator (`--disable-local-storage`).
    */
   localStorage?: false;
+  /** --max-requests-inflight / --max-mutating-requests-inflight (kube's 400 / 200; 0 = no limit). */
+  inFlight?: InFlightLimits;
+  /** The audit log (--audit-policy-file, --audit-log-path, rotation); a malformed policy fails the start. */
+  audit?: AuditFlags;
 }
 
 /** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
@@ -93,6 +99,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const clock = opts.clock ?? realClock;
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything starts: a malformed policy is a start-up error, as in kube-apiserver.
+  const audit = opts.audit ? openAudit(opts.audit, clock) : undefined;
   // The serving cert also names the kubernetes Service's address of this cluster's Service range.
   const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
   const pki = await ensurePki(opts.dataDir, { hosts: host === '0.0.0.0' || host === '::' ? [serviceIP] : [host, serviceIP] });
@@ -134,6 +142,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     connect,
     issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
     serviceAccountTokens,
+    inFlight: opts.inFlight,
+    audit,
   });
   const server = httpsServer(api, pki);
   await listenOn(server, port, host);
@@ -191,6 +201,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await connect.close();
       await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
       await backend.close();
+      audit?.sink.close();
     },
   };
 }
