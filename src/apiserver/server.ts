@@ -279,6 +279,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           if (ns) meta.namespace = ns;
           else delete meta.namespace;
           body.object.metadata = meta;
+          // The caller's fields are recorded before the review is computed, as kube-apiserver's create
+          // handler does (a review that echoes its metadata answers with managedFields).
+          track?.(body.object, undefined);
           const errs = kind.strategy.validate(body.object);
           if (errs.length) throw invalidError('', '', errs, kind.info.group || undefined);
           return writeJSON(req, res, 201, await kind.compute(body.object, { user, namespace: ns, ...reviewServices }));

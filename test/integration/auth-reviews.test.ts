@@ -192,6 +192,14 @@ describe('SubjectAccessReview and LocalSubjectAccessReview', () => {
     assert.deepEqual(await statusOf(sar({ user: 'jane', nonResourceAttributes: { verb: 'get', path: '/healthz' } })), { allowed: false });
   });
 
+  test("the answer is the review sent, with the caller's fields recorded", async () => {
+    const r = await kubectl(['create', '-f', '-', '-o', 'json', '--show-managed-fields'], sar({ user: 'jane', resourceAttributes: { namespace: 'dev', verb: 'list', resource: 'pods' } }));
+    const out = JSON.parse(r.stdout) as { kind: string; metadata: { managedFields?: Array<{ manager: string; operation: string; fieldsV1: object }> }; spec: object };
+    assert.equal(out.kind, 'SubjectAccessReview');
+    assert.deepEqual(out.spec, { user: 'jane', resourceAttributes: { namespace: 'dev', verb: 'list', resource: 'pods' } });
+    assert.deepEqual(out.metadata.managedFields?.map((f) => [f.manager, f.operation]), [['kubectl-create', 'Update']]);
+  });
+
   test('a review asking nothing of nobody is a 422 naming both fields', async () => {
     const r = await kubectl(['create', '-f', '-'], sar({}));
     assert.equal(r.code, 1);
