@@ -54,6 +54,16 @@ describe('access review validation (kube pkg/apis/authorization/validation)', ()
         "spec.resourceAttributes.labelSelector.requirements[1].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
       ],
     },
+    {
+      name: 'field requirements: a key, and values as the operator needs',
+      kind: 'ssar',
+      review: { spec: { resourceAttributes: { ...pods, fieldSelector: { requirements: [{ operator: 'In', values: ['x'] }, { key: 'spec.nodeName', operator: 'NotIn' }, { key: 'a', operator: 'DoesNotExist', values: ['x'] }, { key: 'b', operator: 'Newer' }] } } } },
+      want: [
+        'spec.resourceAttributes.fieldSelector.requirements[0].key: Required value: must be specified',
+        "spec.resourceAttributes.fieldSelector.requirements[1].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
+        "spec.resourceAttributes.fieldSelector.requirements[2].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+      ],
+    },
     { name: 'a LocalSubjectAccessReview in its namespace', kind: 'lsar', review: { metadata: { namespace: 'ns' }, spec: { user: 'jane', resourceAttributes: pods } }, want: [] },
     {
       name: 'a LocalSubjectAccessReview about another namespace',

@@ -3,7 +3,7 @@
 // kube-apiserver's messages (pkg/apis/authorization/validation), the authorizer attributes a spec
 // asks about (pkg/registry/authorization/util) and the status an authorizer's decision becomes.
 
-import { FieldPath, GoValue, goStringMap, invalid, required, type FieldError } from '../../api/field.ts';
+import { FieldPath, forbiddenField, GoValue, goStringMap, invalid, required, type FieldError } from '../../api/field.ts';
 import type { KubeObject, ObjectMeta } from '../../api/types.ts';
 import { validateLabelSelectorRequirement } from '../../api/validation/meta.ts';
 import type { RequestUser } from '../kind.ts';
@@ -108,12 +108,21 @@ function validateSelector(sel: SelectorAttributes | undefined, path: FieldPath, 
   const reqs = sel.requirements ?? [];
   if (sel.rawSelector && reqs.length) errs.push(invalid(path.child('rawSelector'), sel.rawSelector, 'may not specified at the same time as requirements'));
   if (!sel.rawSelector && !reqs.length) errs.push(required(path.child('requirements'), `when ${String(path)} is specified, requirements or rawSelector is required`));
-  if (labels) {
-    reqs.forEach((r, i) => {
-      const at = path.child('requirements').index(i);
-      errs.push(...validateLabelSelectorRequirement(r, {}, at).filter((e) => e.field !== String(at.child('operator'))));
-    });
-  }
+  reqs.forEach((r, i) => {
+    const at = path.child('requirements').index(i);
+    if (labels) errs.push(...validateLabelSelectorRequirement(r, {}, at).filter((e) => e.field !== String(at.child('operator'))));
+    else errs.push(...validateFieldSelectorRequirement(r, at));
+  });
+  return errs;
+}
+
+// metav1validation.ValidateFieldSelectorRequirement, unknown operators allowed.
+function validateFieldSelectorRequirement(r: SelectorRequirement, path: FieldPath): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!r.key) errs.push(required(path.child('key'), 'must be specified'));
+  const values = r.values ?? [];
+  if ((r.operator === 'In' || r.operator === 'NotIn') && !values.length) errs.push(required(path.child('values'), "must be specified when `operator` is 'In' or 'NotIn'"));
+  if ((r.operator === 'Exists' || r.operator === 'DoesNotExist') && values.length) errs.push(forbiddenField(path.child('values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
   return errs;
 }
 
