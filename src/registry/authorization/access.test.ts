@@ -117,6 +117,24 @@ describe('access review attributes and status', () => {
       want: { allowed: false, evaluationError: 'cache not synced' },
     },
   ];
+  const selectors: Array<{ name: string; ra: object; want: string | undefined }> = [
+    { name: 'selectors that parse', ra: { fieldSelector: { rawSelector: 'spec.nodeName=n1' }, labelSelector: { requirements: [{ key: 'app', operator: 'In', values: ['web'] }] } }, want: undefined },
+    { name: 'a raw field selector that does not parse', ra: { fieldSelector: { rawSelector: 'spec.nodeName' } }, want: 'spec.resourceAttributes.fieldSelector ignored due to parse error' },
+    {
+      name: 'some requirements that do not convert, of both kinds',
+      ra: { fieldSelector: { requirements: [{ key: 'a', operator: 'In', values: ['x', 'y'] }, { key: 'b', operator: 'In', values: ['x'] }] }, labelSelector: { requirements: [{ key: 'app', operator: 'Newer' }] } },
+      want: 'spec.resourceAttributes.fieldSelector partially ignored due to parse error; spec.resourceAttributes.labelSelector ignored due to parse error',
+    },
+    { name: 'a raw label selector that does not parse', ra: { labelSelector: { rawSelector: 'a in (' } }, want: 'spec.resourceAttributes.labelSelector ignored due to parse error' },
+  ];
+  for (const c of selectors) {
+    it(`evaluationError: ${c.name}`, async () => {
+      const spec = { resourceAttributes: { ...pods, ...c.ra } };
+      const s = await reviewStatus({ authorize: () => ({ decision: 'allow', reason: '' }) }, attributesOf({ name: 'me', groups: [] }, spec), spec);
+      assert.deepEqual(s, c.want === undefined ? { allowed: true } : { allowed: true, evaluationError: c.want });
+    });
+  }
+
   for (const c of statuses) {
     it(`status: ${c.name}`, async () => {
       assert.deepEqual(await reviewStatus({ authorize: c.decide }, attributesOf({ name: 'me', groups: [] }, { resourceAttributes: pods })), c.want);

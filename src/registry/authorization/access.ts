@@ -6,6 +6,8 @@
 import { FieldPath, forbiddenField, GoValue, goStringMap, invalid, required, type FieldError } from '../../api/field.ts';
 import type { KubeObject, ObjectMeta } from '../../api/types.ts';
 import { validateLabelSelectorRequirement } from '../../api/validation/meta.ts';
+import { parseFieldSelector } from '../../api/fields.ts';
+import { newRequirement, parseLabelSelector, type LabelOperator } from '../../api/labels.ts';
 import type { RequestUser } from '../kind.ts';
 import type { AccessAttributes, AccessAuthorizer } from '../review.ts';
 
@@ -147,16 +149,65 @@ export function attributesOf(user: RequestUser, spec: AccessReviewSpec): AccessA
   return { user, verb: nra.verb ?? '', isResourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path: nra.path ?? '' };
 }
 
-/** The authorizer's decision as a review status; an authorizer that fails gives its error as evaluationError. */
-export async function reviewStatus(authorizer: AccessAuthorizer, a: AccessAttributes): Promise<AccessReviewStatus> {
+/**
+ * The authorizer's decision as a review status (kube's BuildEvaluationError): an authorizer that fails
+ * gives its error, and selectors that do not parse are said to be ignored, in whole or in part.
+ */
+export async function reviewStatus(authorizer: AccessAuthorizer, a: AccessAttributes, spec: AccessReviewSpec = {}): Promise<AccessReviewStatus> {
+  const errors: string[] = [];
+  let status: AccessReviewStatus;
   try {
     const d = await authorizer.authorize(a);
-    const status: AccessReviewStatus = { allowed: d.decision === 'allow' };
+    status = { allowed: d.decision === 'allow' };
     if (d.decision === 'deny') status.denied = true;
     if (d.reason) status.reason = d.reason;
-    return status;
   } catch (err) {
-    return { allowed: false, evaluationError: err instanceof Error ? err.message : String(err) };
+    status = { allowed: false };
+    errors.push(err instanceof Error ? err.message : String(err));
+  }
+  const ra = spec.resourceAttributes;
+  if (ra) {
+    for (const [which, sel, parse] of [['fieldSelector', ra.fieldSelector, fieldRequirementParses], ['labelSelector', ra.labelSelector, labelRequirementParses]] as const) {
+      const outcome = selectorOutcome(sel, which === 'fieldSelector' ? parseFieldSelector : parseLabelSelector, parse);
+      if (outcome !== 'ok') errors.push(`spec.resourceAttributes.${which} ${outcome} due to parse error`);
+    }
+  }
+  if (errors.length) status.evaluationError = errors.join('; ');
+  return status;
+}
+
+// ResourceAttributesFrom: a raw selector that does not parse is ignored; requirements that do not
+// convert are dropped, the others kept ("partially ignored").
+function selectorOutcome(sel: SelectorAttributes | undefined, parseRaw: (raw: string) => unknown, parses: (r: SelectorRequirement) => boolean): 'ok' | 'ignored' | 'partially ignored' {
+  if (!sel) return 'ok';
+  const reqs = sel.requirements ?? [];
+  if (reqs.length) {
+    const good = reqs.filter(parses).length;
+    return good === reqs.length ? 'ok' : good ? 'partially ignored' : 'ignored';
+  }
+  if (!sel.rawSelector) return 'ok';
+  try {
+    parseRaw(sel.rawSelector);
+    return 'ok';
+  } catch {
+    return 'ignored';
+  }
+}
+
+// fieldSelectorAsSelector: one value, and only In or NotIn.
+function fieldRequirementParses(r: SelectorRequirement): boolean {
+  return (r.operator === 'In' || r.operator === 'NotIn') && (r.values ?? []).length === 1;
+}
+
+// labelSelectorAsSelector: a known operator, and labels.NewRequirement's checks.
+function labelRequirementParses(r: SelectorRequirement): boolean {
+  if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(r.operator ?? '')) return false;
+  const op = ({ In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' } as Record<string, LabelOperator>)[r.operator!]!;
+  try {
+    newRequirement(r.key ?? '', op, r.values ?? []);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -14,6 +14,6 @@ export const localSubjectAccessReviews = defineKind<AccessReview>({
     if (!namespace) throw badRequest(`namespace is required on this type: ${namespace ?? ''}`);
     if (namespace !== o.metadata?.namespace) throw badRequest(`spec.resourceAttributes.namespace must match namespace: ${namespace}`);
     const spec = o.spec ?? {};
-    return answered(o, await reviewStatus(authorizer, attributesOf(subjectOf(spec), spec)));
+    return answered(o, await reviewStatus(authorizer, attributesOf(subjectOf(spec), spec), spec));
   },
 });

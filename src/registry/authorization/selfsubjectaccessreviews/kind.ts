@@ -8,6 +8,7 @@ export const selfSubjectAccessReviews = defineKind<AccessReview>({
   identity: { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] },
   strategy: { validate: (o) => validateClusterAccessReview(o, false), validateUpdate: () => [] },
   async compute(o, { authorizer, user }) {
-    return answered(o, await reviewStatus(authorizer, attributesOf(user, o.spec ?? {})));
+    const spec = o.spec ?? {};
+    return answered(o, await reviewStatus(authorizer, attributesOf(user, spec), spec));
   },
 });

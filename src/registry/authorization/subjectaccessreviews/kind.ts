@@ -9,6 +9,6 @@ export const subjectAccessReviews = defineKind<AccessReview>({
   strategy: { validate: (o) => validateClusterAccessReview(o, true), validateUpdate: () => [] },
   async compute(o, { authorizer }) {
     const spec = o.spec ?? {};
-    return answered(o, await reviewStatus(authorizer, attributesOf(subjectOf(spec), spec)));
+    return answered(o, await reviewStatus(authorizer, attributesOf(subjectOf(spec), spec), spec));
   },
 });
