@@ -33,7 +33,8 @@ import { impersonatedUser, impersonationChecks, parseImpersonation } from './aut
 import { invalidError } from '../api/field.ts';
 import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
 import type { ServiceAccountTokens } from './auth/serviceaccount/tokens.ts';
-import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer } from './auth/authorizer.ts';
+import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer, type RuleResolver } from './auth/authorizer.ts';
+import type { TokenAuthenticator } from './auth/user.ts';
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
@@ -53,6 +54,15 @@ export interface ApiServerOptions {
   authenticate?: (req: IncomingMessage) => User | null | Promise<User | null>;
   /** Decides what each user may do. Absent = every authenticated user may do everything (until RBAC). */
   authorizer?: Authorizer;
+  /**
+   * What a user may do, as rules (SelfSubjectRulesReview, `kubectl auth can-i --list`). Absent: with
+   * no authorizer, everything (kube's AlwaysAllow rules); with one, the answer is incomplete.
+   */
+  ruleResolver?: RuleResolver;
+  /** Bearer tokens, for TokenReview; absent = TokenReviews answer without a status, as kube-apiserver without token authenticators. */
+  tokenAuthenticator?: TokenAuthenticator;
+  /** The audiences the API server accepts tokens for (kube-apiserver's --api-audiences): a TokenReview naming none is checked against these. */
+  apiAudiences?: readonly string[];
   /** The admission chain; absent = the default plugins (admission/plugins.ts), started by the server. */
   admission?: AdmissionChain;
   /** OpenAPI documents to serve; absent = the built-in kinds' documents. */
@@ -103,6 +113,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   const authorizer = opts.authorizer ?? alwaysAllow;
   const limiter = new InFlightLimiter(opts.inFlight ?? DEFAULT_IN_FLIGHT_LIMITS);
+  const reviewServices = {
+    authorizer,
+    ruleResolver: opts.ruleResolver ?? (opts.authorizer ? undefined : alwaysAllowRules),
+    tokens: opts.tokenAuthenticator ? { authenticator: opts.tokenAuthenticator, apiAudiences: opts.apiAudiences ?? [] } : undefined,
+  };
   const openapiDocs = registryOpenAPI(registry);
   const ownAdmission = !opts.admission;
   const admission = opts.admission ?? defaultAdmission(registry);
@@ -350,11 +365,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const body = await decodeRequest(req, store, query);
         checkNamespace(body.object, ns);
         if (kind.compute) {
-          // A review: validated, admitted, computed for the caller, never stored.
+          // A review: validated, computed for the caller, never stored. Its namespace is the URL's, as
+          // kube-apiserver's create handler sets it. kube-apiserver's REST storages of reviews decode
+          // into objects without a kind, so their 422 names none: `.authorization.k8s.io "" is invalid`.
           isDryRun(query);
+          const meta = { ...(body.object.metadata ?? {}) };
+          if (ns) meta.namespace = ns;
+          else delete meta.namespace;
+          body.object.metadata = meta;
+          // The caller's fields are recorded before the review is computed, as kube-apiserver's create
+          // handler does (a review that echoes its metadata answers with managedFields).
+          track?.(body.object, undefined);
           const errs = kind.strategy.validate(body.object);
-          if (errs.length) throw invalidError(kind.info.kind, body.object.metadata?.name ?? '', errs, kind.info.group || undefined);
-          return writeJSON(req, res, 201, kind.compute(body.object, { user }));
+          if (errs.length) throw invalidError('', '', errs, kind.info.group || undefined);
+          return writeJSON(req, res, 201, await kind.compute(body.object, { user, namespace: ns, ...reviewServices }));
         }
         const created = await store.create(ns, body.object, write(body.object.metadata?.name ?? ''));
         return writeObject(req, res, 201, store, created, query, body.warnings);
@@ -699,6 +723,11 @@ function authorizationAttributes(user: User, method: string, info: RequestInfo, 
   }
   return { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
 }
+
+/** The rules of kube's AlwaysAllow authorizer: everything, complete. */
+const alwaysAllowRules: RuleResolver = {
+  rulesFor: () => Promise.resolve({ resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }], incomplete: false }),
+};
 
 function isDryRun(query: Query): boolean {
   const v = query.getAll('dryRun');

@@ -9,11 +9,11 @@ import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ensurePki, issueClientCert, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
 import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
-import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
+import { createAuthenticator, createSecureServerOptions, isAnonymousPath, TokenAuthenticators } from '../apiserver/auth/authn.ts';
 import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
-import type { Authorizer } from '../apiserver/auth/authorizer.ts';
+import type { Authorizer, RuleResolver } from '../apiserver/auth/authorizer.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import { CustomResourceDefinitionController } from '../apiserver/apiextensions/controller.ts';
@@ -43,6 +43,8 @@ export interface ControlPlaneOptions {
   eventTTLMs?: number;
   /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
   authorizer?: Authorizer;
+  /** What a user may do, as rules (SelfSubjectRulesReview); absent with an authorizer = answers are incomplete. */
+  ruleResolver?: RuleResolver;
   /**
    * The address the `kubernetes` Service's endpoints give for this server (kube-apiserver's
    * --advertise-address). Default: the listen address when it is a routable IPv4 address, else the
@@ -121,14 +123,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // second) must not delay start-up; the watch begins at the list's revision, so no write is missed.
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
   void eventTTL.start().catch((err: unknown) => console.error(`tinykube: event expiry did not start: ${err instanceof Error ? err.message : String(err)}`));
-  const authn = createAuthenticator(pki);
   const serviceAccountTokens = new ServiceAccountTokens({
     keyPem: pki.serviceAccountKeyPem,
     issuer: opts.serviceAccountIssuer,
     clock,
     objects: { get: (resource, namespace, name) => registry.store(resource).tryGet(namespace, name) },
   });
+  // Static tokens are good for the API server's own audiences, which are the issuer's.
+  const authn = createAuthenticator(pki, { apiAudiences: serviceAccountTokens.apiAudiences });
   authn.addTokenAuthenticator(serviceAccountTokens);
+  // Tokens as TokenReview checks them: the static ones, then service-account JWTs (added here).
+  const tokens = new TokenAuthenticators(authn);
+  tokens.add(serviceAccountTokens);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
   const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: agentClient.certPem, key: agentClient.keyPem } });
@@ -137,6 +143,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     clock,
     authenticate: (req) => authn.authenticate(req),
     authorizer: opts.authorizer,
+    ruleResolver: opts.ruleResolver,
+    tokenAuthenticator: tokens,
+    apiAudiences: serviceAccountTokens.apiAudiences,
     isAnonymousPath,
     serverAddress: `${host}:${port}`,
     connect,

@@ -37,6 +37,11 @@ export const kindExamples: Record<string, (name: string) => KubeObject> = {
   'endpoints.': (name) => ({ metadata: { name }, subsets: [{ addresses: [{ ip: '10.244.0.5' }], ports: [{ port: 80 }] }] }),
   'endpointslices.discovery.k8s.io': (name) => ({ metadata: { name }, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.0.5'], conditions: { ready: true } }], ports: [{ name: 'http', port: 80 }] }),
   'selfsubjectreviews.authentication.k8s.io': () => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
+  'tokenreviews.authentication.k8s.io': () => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: 'not-a-token' } }),
+  'subjectaccessreviews.authorization.k8s.io': () => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'jane', resourceAttributes: { verb: 'get', resource: 'pods', namespace: 'kinds' } } }),
+  'localsubjectaccessreviews.authorization.k8s.io': () => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'LocalSubjectAccessReview', spec: { user: 'jane', resourceAttributes: { verb: 'get', resource: 'pods', namespace: 'kinds' } } }),
+  'selfsubjectaccessreviews.authorization.k8s.io': () => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { nonResourceAttributes: { verb: 'get', path: '/healthz' } } }),
+  'selfsubjectrulesreviews.authorization.k8s.io': () => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: 'kinds' } }),
   // A CRD's name must be <plural>.<group>: the example's plural is derived from the name asked for.
   'customresourcedefinitions.apiextensions.k8s.io': (name) => {
     const plural = name.replace(/[^a-z0-9]/g, '') || 'things';
