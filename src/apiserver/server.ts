@@ -36,6 +36,7 @@ import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Autho
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
+import { requestRecord } from './admission/recorder.ts';
 import type { OpenAPIDocuments } from './openapi/documents.ts';
 
 export type { User };
@@ -119,8 +120,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     throw new StatusError(403, 'Forbidden', forbiddenMessage(a, r.reason), details);
   }
 
-  function admissionAttributes(operation: AdmissionOperation, store: Store, info: ResourceRequest, ns: string | undefined, user: User, query: Query, name = info.name): AdmissionAttributes {
-    return { operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query) };
+  function admissionAttributes(req: IncomingMessage, operation: AdmissionOperation, store: Store, info: ResourceRequest, ns: string | undefined, user: User, query: Query, name = info.name): AdmissionAttributes {
+    const record = requestRecord(req);
+    return {
+      operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query),
+      warn: (text) => record.warn(text),
+      addAuditAnnotation: (key, value) => record.addAuditAnnotation(key, value),
+    };
   }
 
   async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -208,14 +214,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (info.subresource) {
       const sub = kind.subresources[info.subresource]!;
       if (sub.connect) {
-        await admission.validate(admissionAttributes('CONNECT', store, info, ns, user, query), undefined, undefined);
+        await admission.validate(admissionAttributes(req, 'CONNECT', store, info, ns, user, query), undefined, undefined);
         return serveConnect({ req, res, registry, store, info, query, clock, connect: opts.connect });
       }
       if (sub.create) {
         if (req.method !== 'POST') throw methodNotAllowed();
         const gvk = sub.kind ?? { group: store.info.group, version: store.info.version, kind: store.info.kind };
         const body = await readSubresourceBody(req, gvk);
-        const attrs = admissionAttributes('CREATE', store, info, ns, user, query);
+        const attrs = admissionAttributes(req, 'CREATE', store, info, ns, user, query);
         await admissionReady;
         await admission.admit(attrs, body, undefined);
         await admission.validate(attrs, body, undefined);
@@ -224,7 +230,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
       if (sub.scale) {
         if (info.verb !== 'get') await admissionReady;
-        const attrs = admissionAttributes('UPDATE', store, info, ns, user, query);
+        const attrs = admissionAttributes(req, 'UPDATE', store, info, ns, user, query);
         return serveScale({ req, res, store, access: sub.scale, namespace: ns, name: info.name, dryRun: isDryRun(query), admission: admission.forWrite(attrs) });
       }
       if (!sub.update || !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed();
@@ -238,7 +244,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (manager !== undefined) validateFieldManager(manager, info.verb === 'create' ? 'CreateOptions' : info.verb === 'update' ? 'UpdateOptions' : 'PatchOptions');
     const track = trackWrite(kind, manager, info.subresource || undefined, clock);
     const write = (name = info.name) => {
-      const attrs = admissionAttributes('CREATE', store, info, ns, user, query, name);
+      const attrs = admissionAttributes(req, 'CREATE', store, info, ns, user, query, name);
       return { dryRun: isDryRun(query), admission: admission.forWrite(attrs), track };
     };
     if (info.verb !== 'get' && info.verb !== 'list' && info.verb !== 'watch') await admissionReady;
@@ -291,7 +297,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (info.subresource) throw methodNotAllowed();
         const opts = await deleteOptions(req, query);
         // Validating admission of a delete sees the request, not the stored object (no plugin needs it yet).
-        await admission.validate(admissionAttributes('DELETE', store, info, ns, user, query), undefined, undefined);
+        await admission.validate(admissionAttributes(req, 'DELETE', store, info, ns, user, query), undefined, undefined);
         const out = await store.delete(ns, info.name, opts);
         // Pods, namespaces and other "return deleted object" kinds answer with the object.
         if (out.deleted && !kind.returnsDeletedObject) {
@@ -307,7 +313,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const items: KubeObject[] = [];
         for (const obj of all.items) {
           try {
-            await admission.validate(admissionAttributes('DELETE', store, info, obj.metadata?.namespace, user, query, obj.metadata!.name!), undefined, undefined);
+            await admission.validate(admissionAttributes(req, 'DELETE', store, info, obj.metadata?.namespace, user, query, obj.metadata!.name!), undefined, undefined);
             const out = await store.delete(obj.metadata?.namespace, obj.metadata!.name!, opts);
             items.push(out.object);
           } catch (err) {
@@ -471,7 +477,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   function writeObject(req: IncomingMessage, res: ServerResponse, code: number, store: Store, obj: KubeObject, query: Query, warnings: string[] = []): void {
     const headers: Record<string, string> = {};
-    if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+    const all = [...warnings, ...requestRecord(req).warnings];
+    if (all.length) headers['Warning'] = warningHeader(all);
     if (wantsTable(req.headers.accept) && req.method === 'GET') {
       return writeJSON(req, res, code, tableForObject(tableResource(store), store.kind.printer, obj, tableOptions(store, query)), headers);
     }
@@ -480,7 +487,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   return {
     handle(req, res) {
-      route(req, res).catch((err: unknown) => writeStatus(req, res, err));
+      route(req, res).catch((err: unknown) => {
+        // Warnings admission gave before a refusal still reach the client, as in kube-apiserver.
+        const warnings = requestRecord(req).warnings;
+        if (warnings.length && !res.headersSent) res.setHeader('Warning', warningHeader(warnings));
+        writeStatus(req, res, err);
+      });
     },
     upgrade(req, socket, head) {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -498,7 +510,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const store = registry.lookup(info.group, info.version, info.resource);
         if (!store || !store.kind.subresources[info.subresource]?.connect) throw pageNotFound();
         const ns = store.info.namespaced ? info.namespace || undefined : undefined;
-        await admission.validate(admissionAttributes('CONNECT', store, info, ns, user, url.searchParams), undefined, undefined);
+        await admission.validate(admissionAttributes(req, 'CONNECT', store, info, ns, user, url.searchParams), undefined, undefined);
         await opts.connect.upgrade({ req, socket, head, registry, info, query: url.searchParams });
       })().catch(fail);
     },
@@ -638,3 +650,8 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
 }
 
 export type { Status };
+
+/** RFC 7234 Warning values (code 299, agent "-"), as kube-apiserver sends them. */
+function warningHeader(warnings: readonly string[]): string {
+  return warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+}
