@@ -33,7 +33,7 @@ const cases: Case[] = [
 
   // baseline
   { name: 'hostProcess on pod and containers', level: 'baseline', spec: pod([c('a', { windowsOptions: { hostProcess: true } }), c('b', { windowsOptions: { hostProcess: true } })], { securityContext: { windowsOptions: { hostProcess: true } } }), want: ['hostProcess (pod and containers "a", "b" must not set securityContext.windowsOptions.hostProcess=true)'] },
-  { name: 'host namespaces are listed sorted', level: 'baseline', spec: pod([c('c')], { hostPID: true, hostNetwork: true, hostIPC: true }), want: ['host namespaces (hostIPC, hostNetwork, hostPID)'] },
+  { name: 'host namespaces', level: 'baseline', spec: pod([c('c')], { hostPID: true, hostNetwork: true, hostIPC: true }), want: ['host namespaces (hostNetwork=true, hostPID=true, hostIPC=true)'] },
   { name: 'privileged container', level: 'baseline', spec: pod([c('c', { privileged: true })]), want: ['privileged (container "c" must not set securityContext.privileged=true)'] },
   { name: 'privileged init and ephemeral containers', level: 'baseline', spec: pod([c('c')], { initContainers: [c('i', { privileged: true })], ephemeralContainers: [{ ...c('e', { privileged: true }) }] }), want: ['privileged (containers "i", "e" must not set securityContext.privileged=true)'] },
   { name: 'capabilities beyond the default set', level: 'baseline', spec: pod([c('c', { capabilities: { add: ['NET_RAW', 'CHOWN', 'SYS_ADMIN'] } })]), want: ['non-default capabilities (container "c" must not include "NET_RAW", "SYS_ADMIN" in securityContext.capabilities.add)'] },
@@ -59,7 +59,7 @@ const cases: Case[] = [
   // kube orders results by check id: capabilities_baseline, hostNamespaces, hostPathVolumes, hostPorts, privileged, procMount...
   { name: 'all baseline violations in kube order', level: 'baseline', spec: pod([c('c', { privileged: true, procMount: 'Unmasked', capabilities: { add: ['SYS_ADMIN'] } }, { ports: [{ containerPort: 1, hostPort: 1 }] })], { hostNetwork: true, volumes: [{ name: 'h', hostPath: { path: '/' } }] }), want: [
     'non-default capabilities (container "c" must not include "SYS_ADMIN" in securityContext.capabilities.add)',
-    'host namespaces (hostNetwork)',
+    'host namespaces (hostNetwork=true)',
     'hostPath volumes (volume "h")',
     'hostPort (container "c" uses hostPort 1)',
     'privileged (container "c" must not set securityContext.privileged=true)',
@@ -110,7 +110,7 @@ describe('Pod Security checks', () => {
   it('joins reasons and details as kube prints them', () => {
     const r = evaluate({ level: 'baseline', version: LATEST }, {}, pod([c('c', { privileged: true })], { hostPID: true }));
     assert.equal(forbiddenReason(r), 'host namespaces, privileged');
-    assert.equal(forbiddenDetail(r), 'host namespaces (hostPID), privileged (container "c" must not set securityContext.privileged=true)');
+    assert.equal(forbiddenDetail(r), 'host namespaces (hostPID=true), privileged (container "c" must not set securityContext.privileged=true)');
   });
 
   it('a version past the newest check evaluates as latest', () => {

@@ -122,12 +122,11 @@ function capabilitiesBaseline(_meta: ObjectMeta, spec: PodSpec): CheckResult {
 }
 
 function hostNamespaces(_meta: ObjectMeta, spec: PodSpec): CheckResult {
-  const used = new Set<string>();
-  if (spec.hostNetwork) used.add('hostNetwork');
-  if (spec.hostPID) used.add('hostPID');
-  if (spec.hostIPC) used.add('hostIPC');
-  if (!used.size) return ALLOWED;
-  return forbid('host namespaces', sortedSet(used).join(', '));
+  const used: string[] = [];
+  if (spec.hostNetwork) used.push('hostNetwork=true');
+  if (spec.hostPID) used.push('hostPID=true');
+  if (spec.hostIPC) used.push('hostIPC=true');
+  return used.length ? forbid('host namespaces', used.join(', ')) : ALLOWED;
 }
 
 function hostPathVolumes(_meta: ObjectMeta, spec: PodSpec): CheckResult {

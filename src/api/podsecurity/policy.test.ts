@@ -17,10 +17,13 @@ describe('Pod Security namespace labels', () => {
         'metadata.labels[pod-security.kubernetes.io/warn]: Invalid value: "Baseline": must be one of privileged, baseline, restricted',
       ],
     },
+    { name: 'warn defaults to enforce', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.30' }, want: ['restricted:v1.30', 'privileged:latest', 'restricted:v1.30'] },
+    { name: 'warn defaults to enforce, keeping its own version', labels: { 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn-version': 'v1.29' }, want: ['baseline:latest', 'privileged:latest', 'baseline:v1.29'] },
+    { name: 'an explicit warn level is kept', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'privileged' }, want: ['restricted:latest', 'privileged:latest', 'privileged:latest'] },
     {
       name: 'a bad version is latest',
       labels: { 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/enforce-version': 'v1.01' },
-      want: ['baseline:latest', 'privileged:latest', 'privileged:latest'],
+      want: ['baseline:latest', 'privileged:latest', 'baseline:latest'],
       errors: ['metadata.labels[pod-security.kubernetes.io/enforce-version]: Invalid value: "v1.01": must be "latest" or "v1.x"'],
     },
   ];

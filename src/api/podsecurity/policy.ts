@@ -72,7 +72,9 @@ const labelsPath = new FieldPath('metadata').child('labels');
 /**
  * The policy a namespace's labels ask for, over the defaults, and what is wrong with its labels
  * (api.PolicyToEvaluate): a bad enforce level is taken as restricted (fail closed), a bad audit
- * or warn level as privileged (fail open), a bad version as latest.
+ * or warn level as privileged (fail open), a bad version as latest. Since 1.26 an enforce label
+ * without a warn label also warns at the enforce level (and version, unless warn-version is set),
+ * so workload resources, which are never refused, still get warnings.
  */
 export function policyToEvaluate(labels: Record<string, string> | undefined, defaults: Policy = PRIVILEGED_POLICY): { policy: Policy; errors: FieldError[] } {
   const policy: Policy = { enforce: { ...defaults.enforce }, audit: { ...defaults.audit }, warn: { ...defaults.warn } };
@@ -91,6 +93,10 @@ export function policyToEvaluate(labels: Record<string, string> | undefined, def
       if (!parsed) errors.push(invalid(labelsPath.key(versionLabel(mode)), version, 'must be "latest" or "v1.x"'));
       policy[mode].version = parsed ?? LATEST;
     }
+  }
+  if (labels[levelLabel('enforce')] !== undefined && labels[levelLabel('warn')] === undefined && compareLevels(policy.enforce.level, policy.warn.level) > 0) {
+    policy.warn.level = policy.enforce.level;
+    if (labels[versionLabel('warn')] === undefined) policy.warn.version = policy.enforce.version;
   }
   return { policy, errors };
 }
