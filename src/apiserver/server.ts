@@ -36,7 +36,7 @@ import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Autho
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
-import { requestRecord } from './admission/recorder.ts';
+import { recordedWarnings, requestRecord } from './admission/recorder.ts';
 import type { OpenAPIDocuments } from './openapi/documents.ts';
 
 export type { User };
@@ -477,7 +477,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   function writeObject(req: IncomingMessage, res: ServerResponse, code: number, store: Store, obj: KubeObject, query: Query, warnings: string[] = []): void {
     const headers: Record<string, string> = {};
-    const all = [...warnings, ...requestRecord(req).warnings];
+    const all = [...warnings, ...recordedWarnings(req)];
     if (all.length) headers['Warning'] = warningHeader(all);
     if (wantsTable(req.headers.accept) && req.method === 'GET') {
       return writeJSON(req, res, code, tableForObject(tableResource(store), store.kind.printer, obj, tableOptions(store, query)), headers);
@@ -489,7 +489,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     handle(req, res) {
       route(req, res).catch((err: unknown) => {
         // Warnings admission gave before a refusal still reach the client, as in kube-apiserver.
-        const warnings = requestRecord(req).warnings;
+        const warnings = recordedWarnings(req);
         if (warnings.length && !res.headersSent) res.setHeader('Warning', warningHeader(warnings));
         writeStatus(req, res, err);
       });

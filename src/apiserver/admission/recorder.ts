@@ -36,5 +36,10 @@ export function requestRecord(req: IncomingMessage): RequestRecord {
   return r;
 }
 
+/** The warnings admission gave a request (none if it recorded nothing). */
+export function recordedWarnings(req: IncomingMessage): readonly string[] {
+  return records.get(req)?.warnings ?? [];
+}
+
 /** A recorder that keeps nothing: for admission run outside an HTTP request (tests, the server's own writes). */
 export const discardRecorder: RequestRecorder = { warn() {}, addAuditAnnotation() {} };
