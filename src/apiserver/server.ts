@@ -38,6 +38,7 @@ import type { TokenAuthenticator } from './auth/user.ts';
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
+import { recordedWarnings, requestRecord } from './admission/recorder.ts';
 import type { OpenAPIDocuments } from './openapi/documents.ts';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, isLongRunning, writeTooManyRequests, type InFlightLimits } from './maxinflight.ts';
@@ -165,8 +166,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   function admissionAttributes(req: IncomingMessage, operation: AdmissionOperation, store: Store, info: ResourceRequest, ns: string | undefined, user: User, query: Query, name = info.name): AdmissionAttributes {
+    const record = requestRecord(req);
     const audit = auditOf(req);
-    return { operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query), ...(audit ? { addAuditAnnotation: (k: string, v: string) => audit.addAnnotation(k, v) } : {}) };
+    return {
+      operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query),
+      warn: (text) => record.warn(text),
+      // The audit event is what the log writes; a request not audited keeps nothing.
+      addAuditAnnotation: (key, value) => audit?.addAnnotation(key, value),
+    };
   }
 
   async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -592,7 +599,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   function writeObject(req: IncomingMessage, res: ServerResponse, code: number, store: Store, obj: KubeObject, query: Query, warnings: string[] = []): void {
     const headers: Record<string, string> = {};
-    if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+    const all = [...warnings, ...recordedWarnings(req)];
+    if (all.length) headers['Warning'] = warningHeader(all);
     if (wantsTable(req.headers.accept) && req.method === 'GET') {
       return writeJSON(req, res, code, tableForObject(tableResource(store), store.kind.printer, obj, tableOptions(store, query)), headers);
     }
@@ -601,7 +609,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   return {
     handle(req, res) {
-      serve(req, res).catch((err: unknown) => writeStatus(req, res, err));
+      serve(req, res).catch((err: unknown) => {
+        // Warnings admission gave before a refusal still reach the client, as in kube-apiserver.
+        const warnings = recordedWarnings(req);
+        if (warnings.length && !res.headersSent) res.setHeader('Warning', warningHeader(warnings));
+        writeStatus(req, res, err);
+      });
     },
     upgrade(req, socket, head) {
       const receivedAt = clock.now();
@@ -808,3 +821,8 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
 }
 
 export type { Status };
+
+/** RFC 7234 Warning values (code 299, agent "-"), as kube-apiserver sends them. */
+function warningHeader(warnings: readonly string[]): string {
+  return warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+}

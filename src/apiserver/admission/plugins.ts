@@ -1,11 +1,12 @@
 // The admission plugins and their order: the one place that lists them (kube-apiserver's
 // recommended order, reduced to the plugins tinykube has). Later plugins (LimitRanger,
-// ResourceQuota, PodSecurity, NodeRestriction...) are added here.
+// ResourceQuota, NodeRestriction...) are added here.
 
 import type { Registry } from '../../registry/registry.ts';
 import { AdmissionChain } from './chain.ts';
 import { DefaultStorageClass } from './default-storage-class.ts';
 import { NamespaceLifecycle } from './namespace-lifecycle.ts';
+import { PodSecurity } from './pod-security.ts';
 import { PriorityAdmission } from './priority.ts';
 import { PersistentVolumeClaimResize } from './pvc-resize.ts';
 import { ServiceAccountAdmission } from './service-account.ts';
@@ -15,6 +16,7 @@ export function defaultAdmission(registry: Registry): AdmissionChain {
   return new AdmissionChain([
     new NamespaceLifecycle(registry),
     new ServiceAccountAdmission(registry),
+    new PodSecurity(registry),
     new PriorityAdmission(registry),
     new DefaultStorageClass(registry),
     new StorageObjectInUseProtection(),
