@@ -12,7 +12,9 @@ import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/inde
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
-import type { Authorizer } from '../apiserver/auth/authorizer.ts';
+import { unionAuthorizer, type Authorizer } from '../apiserver/auth/authorizer.ts';
+import { privilegedGroups, RBACAuthorizer } from '../apiserver/auth/rbac/authorizer.ts';
+import { ensureBootstrapPolicy } from '../apiserver/auth/rbac/bootstrap.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import { CustomResourceDefinitionController } from '../apiserver/apiextensions/controller.ts';
@@ -38,7 +40,10 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** Events are deleted this long after their last write (kube-apiserver's --event-ttl, default 1 h). */
   eventTTLMs?: number;
-  /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
+  /**
+   * Who may do what; absent = kube-apiserver's default: system:masters may do everything, everyone
+   * else what RBAC grants (`alwaysAllow` for tests that need every caller to be allowed).
+   */
   authorizer?: Authorizer;
   /**
    * The address the `kubernetes` Service's endpoints give for this server (kube-apiserver's
@@ -109,6 +114,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // second) must not delay start-up; the watch begins at the list's revision, so no write is missed.
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
   void eventTTL.start().catch((err: unknown) => console.error(`tinykube: event expiry did not start: ${err instanceof Error ? err.message : String(err)}`));
+  // The default roles exist before the first request is authorized (the rbac/bootstrap-roles hook).
+  const rbacBoot = await ensureBootstrapPolicy(registry.store('clusterroles', 'rbac.authorization.k8s.io'), registry.store('clusterrolebindings', 'rbac.authorization.k8s.io'));
+  for (const f of rbacBoot.failed) console.error(`tinykube: could not reconcile RBAC default ${f.name}: ${f.reason}`);
+  const rbac = opts.authorizer ? undefined : new RBACAuthorizer(registry);
+  await rbac?.start();
+  const authorizer = opts.authorizer ?? unionAuthorizer(privilegedGroups('system:masters'), rbac!);
   const authn = createAuthenticator(pki);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
@@ -117,7 +128,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     registry,
     clock,
     authenticate: (req) => authn.authenticate(req),
-    authorizer: opts.authorizer,
+    authorizer,
     isAnonymousPath,
     serverAddress: `${host}:${port}`,
     connect,
@@ -174,6 +185,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       eventTTL.stop();
       compactor.stop();
       api.close();
+      rbac?.stop();
       await connect.close();
       await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
       await backend.close();
