@@ -92,6 +92,7 @@ const roots: [string, string, string][] = [
   ]),
   ['autoscaling/v1', 'Scale', 'autoscaling.v1.Scale'],
   ['authentication.k8s.io/v1', 'SelfSubjectReview', 'authentication.v1.SelfSubjectReview'],
+  ['authentication.k8s.io/v1', 'TokenRequest', 'authentication.v1.TokenRequest'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'apiextensions.v1.CustomResourceDefinition'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinitionList', 'apiextensions.v1.CustomResourceDefinitionList'],
   // Meta kinds travel under every group version (client-go sends DeleteOptions with the resource's

@@ -14,6 +14,7 @@ import type { ResourceRequest } from './requestinfo.ts';
 import { readBody } from './respond.ts';
 import { rejectTypeErrors, typeErrors, type GroupVersionKind } from './decode/fields.ts';
 import { goJsonType, jsonErrorMessage } from './decode/gojson.ts';
+import { bodyFormat, decodeBodyDetailed } from './decode/body.ts';
 
 export interface SubresourceContext {
   req: IncomingMessage;
@@ -54,10 +55,15 @@ type Handler = (ctx: SubresourceContext) => Promise<void>;
 export async function readSubresourceBody(req: IncomingMessage, gvk: GroupVersionKind): Promise<Record<string, unknown>> {
   const raw = await readBody(req);
   let v: unknown;
-  try {
-    v = JSON.parse(raw.toString('utf8') || '{}');
-  } catch {
-    throw badRequest(`${gvk.kind}: couldn't decode the request body: ${jsonErrorMessage(raw)}`);
+  // client-go's typed clients send built-in kinds as protobuf (kubectl create token's TokenRequest).
+  if (raw.length && bodyFormat(req.headers['content-type']) === 'protobuf') {
+    v = decodeBodyDetailed(req.headers['content-type'], raw).object;
+  } else {
+    try {
+      v = JSON.parse(raw.toString('utf8') || '{}');
+    } catch {
+      throw badRequest(`${gvk.kind}: couldn't decode the request body: ${jsonErrorMessage(raw)}`);
+    }
   }
   // Go decodes null into a struct as nothing at all.
   if (v === null) v = {};

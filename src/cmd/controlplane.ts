@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ensurePki, issueClientCert, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
 import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
+import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
 import { unionAuthorizer, type Authorizer } from '../apiserver/auth/authorizer.ts';
@@ -30,6 +31,8 @@ import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
 import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
 import { ensureLocalPathStorageClass } from '../registry/storage/storageclasses/bootstrap.ts';
+import type { InFlightLimits } from '../apiserver/maxinflight.ts';
+import { openAudit, type AuditFlags } from '../apiserver/audit/setup.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -51,6 +54,8 @@ export interface ControlPlaneOptions {
    * host's first one (as kube-apiserver picks its default interface); false writes no endpoints.
    */
   advertiseAddress?: string | false;
+  /** Service-account token issuer (kube-apiserver's --service-account-issuer); default https://kubernetes.default.svc.cluster.local. */
+  serviceAccountIssuer?: string;
   /** Service ClusterIP and node port ranges (default 10.43.0.0/16 and 30000-32767, as k3s). */
   serviceRanges?: ServiceRanges;
   /**
@@ -58,6 +63,10 @@ export interface ControlPlaneOptions {
    * leaves classes to the administrator (`--disable-local-storage`).
    */
   localStorage?: false;
+  /** --max-requests-inflight / --max-mutating-requests-inflight (kube's 400 / 200; 0 = no limit). */
+  inFlight?: InFlightLimits;
+  /** The audit log (--audit-policy-file, --audit-log-path, rotation); a malformed policy fails the start. */
+  audit?: AuditFlags;
 }
 
 /** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
@@ -76,6 +85,7 @@ export interface ControlPlane {
   nodeTokenPath: string;
   pki: Pki;
   registry: Registry;
+  serviceAccountTokens: ServiceAccountTokens;
   api: ApiServer;
   backend: Backend;
   eventTTL: EventTTL;
@@ -94,6 +104,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const clock = opts.clock ?? realClock;
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything starts: a malformed policy is a start-up error, as in kube-apiserver.
+  const audit = opts.audit ? openAudit(opts.audit, clock) : undefined;
   // The serving cert also names the kubernetes Service's address of this cluster's Service range.
   const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
   const pki = await ensurePki(opts.dataDir, { hosts: host === '0.0.0.0' || host === '::' ? [serviceIP] : [host, serviceIP] });
@@ -121,6 +133,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await rbac?.start();
   const authorizer = opts.authorizer ?? unionAuthorizer(privilegedGroups('system:masters'), rbac!);
   const authn = createAuthenticator(pki);
+  const serviceAccountTokens = new ServiceAccountTokens({
+    keyPem: pki.serviceAccountKeyPem,
+    issuer: opts.serviceAccountIssuer,
+    clock,
+    objects: { get: (resource, namespace, name) => registry.store(resource).tryGet(namespace, name) },
+  });
+  authn.addTokenAuthenticator(serviceAccountTokens);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
   const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: agentClient.certPem, key: agentClient.keyPem } });
@@ -133,6 +152,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     serverAddress: `${host}:${port}`,
     connect,
     issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
+    serviceAccountTokens,
+    inFlight: opts.inFlight,
+    audit,
   });
   const server = httpsServer(api, pki);
   await listenOn(server, port, host);
@@ -149,6 +171,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const url = serverUrl(clientHost, actual);
   const kubeconfigPath = await writeAdminKubeconfig(pki, url);
   const advertise = opts.advertiseAddress === false ? undefined : (opts.advertiseAddress ?? defaultAdvertiseAddress(host));
+  serviceAccountTokens.jwksUri = `${advertise ? serverUrl(advertise, actual) : url}/openid/v1/jwks`;
   // Pods reach the API through the kubernetes Service, whose endpoint is the advertise address: a
   // server bound to loopback (tinykube up's default) also listens there, on the same port, as
   // kube-apiserver serves its --advertise-address. A failure leaves the CLI working and says why.
@@ -172,6 +195,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     nodeTokenPath: pki.paths.nodeToken,
     pki,
     registry,
+    serviceAccountTokens,
     api,
     backend,
     eventTTL,
@@ -189,6 +213,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await connect.close();
       await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
       await backend.close();
+      audit?.sink.close();
     },
   };
 }

@@ -18,6 +18,7 @@ import type { PodGCOptions } from './podgc/controller.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { ServiceAccountController } from './serviceaccount/controller.ts';
 import { RootCACertPublisher } from './rootcacertpublisher/controller.ts';
+import { TokensController, type LegacyTokenSigner } from './serviceaccount/tokens.ts';
 import { StatefulSetController } from './statefulset/controller.ts';
 import { ReplicaSetController } from './replicaset/controller.ts';
 import type { ReplicaSetControllerOptions } from './replicaset/controller.ts';
@@ -86,6 +87,8 @@ export interface ControllerOptions {
   clusterRoleAggregation?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
+  /** Signs legacy tokens for kubernetes.io/service-account-token Secrets (with rootCA); absent disables the tokens controller. */
+  legacyTokenSigner?: LegacyTokenSigner;
   /** Failures the controllers recover from (default: console.error). */
   onError?: (err: unknown) => void;
 }
@@ -98,6 +101,7 @@ export interface Controllers {
   namespace?: NamespaceController;
   serviceAccount?: ServiceAccountController;
   rootCAPublisher?: RootCACertPublisher;
+  tokens?: TokensController;
   statefulSet?: StatefulSetController;
   replicaSet?: ReplicaSetController<RS>;
   replicationController?: ReplicaSetController<RC>;
@@ -139,7 +143,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop(), out.clusterRoleAggregation?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop(), out.clusterRoleAggregation?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush(), ephemeralEvents.flush()]);
     },
@@ -153,6 +157,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client, informers, clock, onError });
   if (o.statefulSet !== false) out.statefulSet = new StatefulSetController({ client, informers, clock, onError });
   if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
+  if (o.rootCA && o.legacyTokenSigner) out.tokens = new TokensController({ client, informers, sign: o.legacyTokenSigner, rootCA: o.rootCA, clock, onError });
   if (o.replicaSet !== false) {
     out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client, informers, clock, onError });
     out.replicationController = new ReplicaSetController(replicationControllerKind, { ...o.replicaSet, client, informers, clock, onError });
@@ -170,6 +175,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.deployment?.start();
   out.serviceAccount?.start();
   out.rootCAPublisher?.start();
+  out.tokens?.start();
   out.disruption?.start();
   out.nodeLifecycle?.start();
   out.garbageCollector?.start();

@@ -17,6 +17,7 @@ import type { Backend } from '../storage/backend.ts';
 import type { ServiceRanges } from '../api/network.ts';
 import type { DeletionPolicy, Store, WriteHooks } from './store.ts';
 import type { ResourceInfo, Strategy, SubresourceStrategy } from './strategy.ts';
+import type { TokenSigner } from './core/serviceaccounts/token.ts';
 
 export interface GroupVersionKind {
   group: string;
@@ -34,6 +35,8 @@ export interface SubresourceCreateContext {
   body: Record<string, unknown>;
   dryRun: boolean;
   clock: Clock;
+  /** Signs service-account tokens (serviceaccounts/token); absent when the server has no signing key. */
+  tokens?: TokenSigner;
 }
 
 /** The registry as a subresource sees it (implemented by Registry). */
@@ -55,8 +58,11 @@ export interface SubresourceDefinition<T extends object = KubeObject> {
   openapi?: boolean;
   /** A PUT/PATCH of the parent object that may change only part of it (status, finalize). */
   update?: SubresourceStrategy<T>;
-  /** A POST of another kind that acts on the parent (binding, eviction); answers 201 Success. */
-  create?(ctx: SubresourceCreateContext): Promise<void>;
+  /**
+   * A POST of another kind that acts on the parent (binding, eviction): answers 201 Success, or 201
+   * with the object returned (serviceaccounts/token answers the TokenRequest with its token).
+   */
+  create?(ctx: SubresourceCreateContext): Promise<void | KubeObject>;
   /** Served by the node agent the object runs on (log, exec, attach, portforward), or proxied (`proxy`). */
   connect?: boolean;
   /**

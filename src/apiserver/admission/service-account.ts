@@ -4,8 +4,13 @@
 // One difference, chosen: a missing `default` service account is accepted. The serviceaccount
 // controller makes it as soon as a namespace appears, and refusing the first pod of a namespace
 // created a moment before is a race Kubernetes users only ever retry.
-// Token projection (MountServiceAccountToken) comes with service-account tokens.
+//
+// MountServiceAccountToken: unless the pod or its account says automountServiceAccountToken: false,
+// every container and init container gets the `kube-api-access-<random>` projected volume (a
+// TokenRequest token bound to the pod, the cluster CA from kube-root-ca.crt, the namespace) at
+// /var/run/secrets/kubernetes.io/serviceaccount, as kube-apiserver's plugin adds it.
 
+import { randomBytes } from 'node:crypto';
 import type { Pod, ServiceAccount } from '../../api/types.ts';
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from '../../api/defaults/pod.ts';
 import type { KubeObject } from '../../api/types.ts';
@@ -41,12 +46,59 @@ export class ServiceAccountAdmission implements AdmissionPlugin {
     spec.serviceAccount = spec.serviceAccountName;
     const name = spec.serviceAccountName;
     const sa = await this.#accounts.get(a.namespace, name);
-    if (!sa) {
-      if (name === DEFAULT_SERVICE_ACCOUNT_NAME) return;
+    if (!sa && name !== DEFAULT_SERVICE_ACCOUNT_NAME) {
       throw forbidden('pods', a.name, `error looking up service account ${a.namespace}/${name}: serviceaccount "${name}" not found`);
     }
-    if (!spec.imagePullSecrets?.length && sa.imagePullSecrets?.length) {
+    if (spec.automountServiceAccountToken ?? sa?.automountServiceAccountToken ?? true) mountServiceAccountToken(spec);
+    if (sa && !spec.imagePullSecrets?.length && sa.imagePullSecrets?.length) {
       spec.imagePullSecrets = sa.imagePullSecrets.map((s) => ({ name: s.name }));
     }
   }
+}
+
+export const SERVICE_ACCOUNT_VOLUME_PREFIX = 'kube-api-access-';
+export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** The kubelet asks for this lifetime; the API server extends such tokens (WarnOnlyBoundTokenExpirationSeconds). */
+const TOKEN_EXPIRATION_SECONDS = 3607;
+// apimachinery's utilrand alphabet: no vowels (no words), no look-alike digits.
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** Adds the token volume and its mounts where a container does not mount something there already. */
+function mountServiceAccountToken(spec: NonNullable<Pod['spec']>): void {
+  const volumes = spec.volumes ?? [];
+  let volumeName = volumes.find((v) => v.name.startsWith(SERVICE_ACCOUNT_VOLUME_PREFIX))?.name;
+  const hasVolume = volumeName !== undefined;
+  if (!volumeName) {
+    const taken = new Set(volumes.map((v) => v.name));
+    do volumeName = SERVICE_ACCOUNT_VOLUME_PREFIX + randomName(5);
+    while (taken.has(volumeName));
+  }
+  let needed = false;
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+    if (c.volumeMounts?.some((m) => m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)) continue;
+    (c.volumeMounts ??= []).push({ name: volumeName, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH });
+    needed = true;
+  }
+  if (hasVolume || !needed) return;
+  spec.volumes = [
+    ...volumes,
+    {
+      name: volumeName,
+      projected: {
+        sources: [
+          { serviceAccountToken: { expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        ],
+        defaultMode: 0o644,
+      },
+    },
+  ];
+}
+
+function randomName(n: number): string {
+  const bytes = randomBytes(n);
+  let out = '';
+  for (const b of bytes) out += NAME_ALPHABET[b % NAME_ALPHABET.length];
+  return out;
 }

@@ -23,6 +23,11 @@ export interface AdmissionAttributes {
   name: string;
   user: User;
   dryRun: boolean;
+  /**
+   * Adds an annotation to the request's audit event (kube's admission.Attributes.AddAnnotation, e.g.
+   * pod-security.kubernetes.io/enforce-policy); absent when the request is not audited.
+   */
+  addAuditAnnotation?: (key: string, value: string) => void;
 }
 
 export interface MutatingAdmission {

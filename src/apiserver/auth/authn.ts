@@ -1,7 +1,8 @@
 // Request authentication for the API server: bearer tokens and client certificates.
 //
-// Called by: the HTTP layer, once per request, before routing (synchronous, no I/O, safe to call
-// concurrently; pure apart from reading the socket's already-verified peer certificate).
+// Called by: the HTTP layer, once per request, before routing (safe to call concurrently; static
+// tokens and certificates are answered without I/O, service-account JWTs read the objects they are
+// bound to).
 //
 // Identities (our decision, documented for the rest of the project):
 //  - admin bearer token              → user `admin`, groups `system:masters`, `system:authenticated`
@@ -12,24 +13,25 @@
 //  - client certificate verified against the cluster CA → user = CN, groups = each O, plus
 //    `system:authenticated` (Kubernetes' x509 authenticator convention).
 //  - extra static tokens added with addToken (in-process components, tests).
+//  - tokens that are not in the table go to the token authenticators added with
+//    addTokenAuthenticator (service-account JWTs), for the API server's own audiences.
 // When both a valid certificate and an Authorization header are present the certificate wins, as in
 // kube-apiserver's union authenticator (x509 is consulted first). A *wrong* bearer token is not
 // rescued by a certificate, though: a request that sends a bad token is rejected (401) rather than
 // silently authenticated otherwise, so misconfigured clients notice.
-// There is no authorization layer: every authenticated user may do everything.
 
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'node:https';
 import { createHash } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Pki } from './pki.ts';
-import type { User } from './user.ts';
+import type { TokenAuthenticator, User } from './user.ts';
 
 export type { User };
 
 export interface Authenticator {
   /** The caller's identity, or null when it sent no credentials or invalid ones (→ 401 unless anonymous path). */
-  authenticate(req: IncomingMessage): User | null;
+  authenticate(req: IncomingMessage): User | null | Promise<User | null>;
 }
 
 export const ADMIN_USER = 'admin';
@@ -40,6 +42,7 @@ export class TokenCertAuthenticator implements Authenticator {
   // Keyed by the token's SHA-256 so lookups compare fixed-length digests (no early-exit string compare
   // on the secret itself leaks its prefix through timing).
   readonly #tokens = new Map<string, { name: string; groups: string[] }>();
+  readonly #others: TokenAuthenticator[] = [];
 
   constructor(pki: Pick<Pki, 'adminToken' | 'nodeToken'>) {
     this.addToken(pki.adminToken, ADMIN_USER, ['system:masters']);
@@ -55,16 +58,31 @@ export class TokenCertAuthenticator implements Authenticator {
     this.#tokens.delete(digest(token));
   }
 
-  authenticate(req: IncomingMessage): User | null {
+  /** Consulted, in the order added, for bearer tokens the static table does not hold. */
+  addTokenAuthenticator(t: TokenAuthenticator): void {
+    this.#others.push(t);
+  }
+
+  authenticate(req: IncomingMessage): User | null | Promise<User | null> {
     const cert = verifiedPeerCert(req);
     const header = req.headers.authorization;
     if (header !== undefined) {
       const token = bearer(header);
-      const entry = token === undefined ? undefined : this.#lookup(token);
-      if (!entry) return null;
-      if (!cert) return { name: entry.name, groups: [...entry.groups], via: 'token' };
+      if (token === undefined) return null;
+      const entry = this.#lookup(token);
+      if (entry) return cert ? certUser(cert) : { name: entry.name, groups: [...entry.groups], via: 'token' };
+      if (!this.#others.length) return null;
+      return this.#fromOthers(token).then((user) => (user && cert ? certUser(cert) : user));
     }
     if (cert) return certUser(cert);
+    return null;
+  }
+
+  async #fromOthers(token: string): Promise<User | null> {
+    for (const t of this.#others) {
+      const r = await t.authenticateToken(token, []);
+      if (r) return r.user;
+    }
     return null;
   }
 
@@ -86,6 +104,8 @@ export function isAnonymousPath(path: string): boolean {
   const q = path.indexOf('?');
   const p = q < 0 ? path : path.slice(0, q);
   if (p === '/version' || p === '/version/') return true;
+  // Service-account issuer discovery, for relying parties outside the cluster (design: served anonymously).
+  if (p === '/.well-known/openid-configuration' || p === '/openid/v1/jwks') return true;
   for (const base of ['/healthz', '/livez', '/readyz']) {
     if (p === base || p.startsWith(base + '/')) return true;
   }

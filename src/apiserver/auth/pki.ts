@@ -10,6 +10,8 @@
 //   <dataDir>/pki/ca.crt ca.key           cluster CA, ECDSA P-256, 10 years
 //   <dataDir>/pki/server.crt server.key   API server serving cert (SANs below), 1 year
 //   <dataDir>/pki/admin.crt admin.key     client cert CN=admin O=system:masters, 1 year
+//   <dataDir>/pki/service-account.key     RSA 2048 key signing service-account tokens (RS256, as
+//                                         kube-apiserver's --service-account-signing-key-file)
 //   <dataDir>/admin-token                 bearer token of the admin user
 //   <dataDir>/node-token                  join token for agents: K10<sha256(CA DER)>::node:<secret>
 // Keys and tokens are written 0600, the directories 0700.
@@ -19,7 +21,7 @@
 
 import './reflect-shim.ts';
 import * as x509 from '@peculiar/x509';
-import { X509Certificate as NodeX509, createHash, randomBytes } from 'node:crypto';
+import { X509Certificate as NodeX509, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -40,6 +42,7 @@ export interface PkiPaths {
   adminKey: string;
   adminToken: string;
   nodeToken: string;
+  serviceAccountKey: string;
 }
 
 export interface Pki {
@@ -51,6 +54,8 @@ export interface Pki {
   adminKeyPem: string;
   adminToken: string;
   nodeToken: string;
+  /** PKCS#8 PEM of the key service-account tokens are signed with. */
+  serviceAccountKeyPem: string;
   /** Every DNS name and IP in the serving certificate. */
   serverHosts: string[];
   paths: PkiPaths;
@@ -134,6 +139,7 @@ export function pkiPaths(dataDir: string): PkiPaths {
     adminKey: path.join(pkiDir, 'admin.key'),
     adminToken: path.join(dataDir, 'admin-token'),
     nodeToken: path.join(dataDir, 'node-token'),
+    serviceAccountKey: path.join(pkiDir, 'service-account.key'),
   };
 }
 
@@ -195,7 +201,15 @@ export async function ensurePki(dataDir: string, options: EnsurePkiOptions = {})
     await writeSecret(paths.nodeToken, nodeToken + '\n');
   }
 
-  return { caCertPem, caKeyPem, serverCertPem, serverKeyPem, adminCertPem, adminKeyPem, adminToken, nodeToken, serverHosts, paths };
+  // Never rotated by itself: every token it signed would stop working (kube-apiserver keeps its
+  // signing key until the administrator replaces it).
+  let serviceAccountKeyPem = await readOptional(paths.serviceAccountKey);
+  if (!serviceAccountKeyPem) {
+    serviceAccountKeyPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await writeSecret(paths.serviceAccountKey, serviceAccountKeyPem);
+  }
+
+  return { caCertPem, caKeyPem, serverCertPem, serverKeyPem, adminCertPem, adminKeyPem, adminToken, nodeToken, serviceAccountKeyPem, serverHosts, paths };
 }
 
 /**

@@ -124,7 +124,16 @@ export function defaultBusyboxNames(): string[] {
   return names;
 }
 
-export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMAGE]): BuiltImage {
+/** A file for a layer above busybox's (tests: the host's static kubectl in a pod). */
+export interface ExtraFile {
+  /** Relative to the image's root, without a leading slash. */
+  path: string;
+  data: Buffer;
+  mode?: number;
+}
+
+/** busybox, with `extra` files in a second layer (their parent directories are made). */
+export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMAGE], extra: readonly ExtraFile[] = []): BuiltImage {
   const path = findBinary(BUSYBOX_PATHS, 'busybox-static');
   const bin = readStatic(path, 'busybox-static');
   const applets = execFileSync(path, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a !== '' && a !== 'busybox' && !a.includes('/'));
@@ -139,9 +148,18 @@ export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMA
     dir('usr'), dir('usr/bin'), link('usr/bin/env', '/bin/env'), dir('usr/sbin'),
     dir('var'), dir('var/www'),
   ];
+  const layers = [entries];
+  if (extra.length) {
+    const dirs = new Set<string>();
+    for (const f of extra) {
+      const parts = f.path.split('/').slice(0, -1);
+      for (let i = 1; i <= parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+    }
+    layers.push([...[...dirs].sort().map((d) => dir(d)), ...extra.map((f) => file(f.path, f.data, f.mode ?? 0o755))]);
+  }
   return buildOciArchive({
     names,
-    layers: [entries],
+    layers,
     config: { cmd: ['sh'], env: [DEFAULT_PATH_ENV], labels: { 'io.tinykube.image': 'busybox' } },
     created: CREATED,
     createdBy: `tinykube: busybox image from busybox-static ${busyboxVersion(path) ?? ''}`.trim(),
