@@ -223,6 +223,10 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     binding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
     binding('system:volume-scheduler', 'system:volume-scheduler', [user('system:kube-scheduler')]),
     binding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
+    // Not Kubernetes' default (there an administrator binds the role for relying parties outside the
+    // cluster): tinykube serves issuer discovery to anyone, as its design says, through this binding
+    // an administrator may delete.
+    binding('system:tinykube:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:authenticated'), group('system:unauthenticated')]),
     ...Object.keys(CONTROLLERS).map((c) => binding(`system:controller:${c}`, `system:controller:${c}`, [{ kind: 'ServiceAccount', name: c, namespace: 'kube-system' }])),
   ];
 }
