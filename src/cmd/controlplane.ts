@@ -127,7 +127,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
   void eventTTL.start().catch((err: unknown) => console.error(`tinykube: event expiry did not start: ${err instanceof Error ? err.message : String(err)}`));
   // The default roles exist before the first request is authorized (the rbac/bootstrap-roles hook).
-  const rbacBoot = await ensureBootstrapPolicy(registry.store('clusterroles', 'rbac.authorization.k8s.io'), registry.store('clusterrolebindings', 'rbac.authorization.k8s.io'));
+  const rbacStore = (resource: string) => registry.store(resource, 'rbac.authorization.k8s.io');
+  const rbacBoot = await ensureBootstrapPolicy({ clusterRoles: rbacStore('clusterroles'), clusterRoleBindings: rbacStore('clusterrolebindings'), roles: rbacStore('roles'), roleBindings: rbacStore('rolebindings') });
   for (const f of rbacBoot.failed) console.error(`tinykube: could not reconcile RBAC default ${f.name}: ${f.reason}`);
   const rbac = opts.authorizer ? undefined : new RBACAuthorizer(registry);
   await rbac?.start();

@@ -5,18 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../../api/types.ts';
 import type { ClusterRole, ClusterRoleBinding } from '../../../api/rbac/types.ts';
-import { validateClusterRole, validateClusterRoleBinding } from '../../../api/validation/rbac.ts';
+import { validateClusterRole, validateClusterRoleBinding, validateRole, validateRoleBinding } from '../../../api/validation/rbac.ts';
 import { Registry } from '../../../registry/registry.ts';
 import { openBackend } from '../../../storage/registry.ts';
 import type { Backend } from '../../../storage/backend.ts';
 import { FakeClock } from '../../../util/clock.ts';
-import { AUTOUPDATE_ANNOTATION, bootstrapClusterRoleBindings, bootstrapClusterRoles, ensureBootstrapPolicy, reconcileClusterRole, reconcileClusterRoleBinding } from './bootstrap.ts';
+import { AUTOUPDATE_ANNOTATION, bootstrapClusterRoleBindings, bootstrapClusterRoles, bootstrapNamespaceRoleBindings, bootstrapNamespaceRoles, ensureBootstrapPolicy, reconcileClusterRole, reconcileClusterRoleBinding } from './bootstrap.ts';
 
 test('every default object is valid, labelled rbac-defaults and annotated autoupdate "true"', () => {
   for (const r of bootstrapClusterRoles()) {
     assert.deepEqual(validateClusterRole(r), [], r.metadata!.name);
     assert.equal(r.metadata!.labels!['kubernetes.io/bootstrapping'], 'rbac-defaults');
     assert.equal(r.metadata!.annotations![AUTOUPDATE_ANNOTATION], 'true');
+  }
+  for (const r of bootstrapNamespaceRoles()) assert.deepEqual(validateRole(r), [], r.metadata!.name);
+  for (const b of bootstrapNamespaceRoleBindings()) {
+    assert.deepEqual(validateRoleBinding(b), [], b.metadata!.name);
+    assert.ok(bootstrapNamespaceRoles().some((r) => r.metadata!.name === b.roleRef.name), `${b.metadata!.name} binds an existing default role`);
   }
   const roles = new Set(bootstrapClusterRoles().map((r) => r.metadata!.name));
   for (const b of bootstrapClusterRoleBindings()) {
@@ -76,18 +81,21 @@ after(async () => {
 });
 
 test('at start: created once, then a changed role is repaired and an opted-out one kept', async () => {
-  const roles = registry.store('clusterroles', 'rbac.authorization.k8s.io');
-  const bindings = registry.store('clusterrolebindings', 'rbac.authorization.k8s.io');
-  const first = await ensureBootstrapPolicy(roles, bindings);
-  assert.equal(first.created.length, bootstrapClusterRoles().length + bootstrapClusterRoleBindings().length);
+  const store = (resource: string) => registry.store(resource, 'rbac.authorization.k8s.io');
+  const roles = store('clusterroles');
+  const bindings = store('clusterrolebindings');
+  const stores = { clusterRoles: roles, clusterRoleBindings: bindings, roles: store('roles'), roleBindings: store('rolebindings') };
+  const first = await ensureBootstrapPolicy(stores);
+  assert.equal(first.created.length, bootstrapClusterRoles().length + bootstrapClusterRoleBindings().length + bootstrapNamespaceRoles().length + bootstrapNamespaceRoleBindings().length);
+  assert.ok(first.created.includes('kube-system/system::leader-locking-kube-scheduler'));
   assert.deepEqual(first.failed, []);
-  assert.deepEqual(await ensureBootstrapPolicy(roles, bindings), { created: [], updated: [], failed: [] });
+  assert.deepEqual(await ensureBootstrapPolicy(stores), { created: [], updated: [], failed: [] });
   const edit = (await roles.get(undefined, 'system:basic-user')) as ClusterRole & KubeObject;
   await roles.update(undefined, 'system:basic-user', { ...edit, rules: [] } as KubeObject);
   const kept = (await roles.get(undefined, 'system:discovery')) as ClusterRole & KubeObject;
   await roles.update(undefined, 'system:discovery', { ...kept, metadata: { ...kept.metadata, annotations: { [AUTOUPDATE_ANNOTATION]: 'false' } }, rules: [] } as KubeObject);
   await bindings.delete(undefined, 'cluster-admin');
-  const again = await ensureBootstrapPolicy(roles, bindings);
+  const again = await ensureBootstrapPolicy(stores);
   assert.deepEqual([again.created, again.updated], [['cluster-admin'], ['system:basic-user']]);
   assert.equal(((await roles.get(undefined, 'system:basic-user')) as ClusterRole).rules!.length, 3);
   assert.deepEqual(((await roles.get(undefined, 'system:discovery')) as ClusterRole).rules ?? [], []);

@@ -5,7 +5,7 @@
 // "false" gets the rules (subjects) it lacks, its missing labels and annotations, and the
 // aggregation selectors it lacks. Rules are never removed.
 
-import type { ClusterRole, ClusterRoleBinding, PolicyRule, Subject } from '../../../api/rbac/types.ts';
+import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../../api/rbac/types.ts';
 import type { KubeObject } from '../../../api/types.ts';
 import { covers } from '../../../api/rbac/rules.ts';
 import { StatusError } from '../../../util/status.ts';
@@ -231,22 +231,58 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
   ];
 }
 
+const leaderLocking = [r(['create', 'get', 'list', 'update', 'watch'], ['coordination.k8s.io'], ['leases']), r(['create', 'get', 'list', 'update', 'watch'], ['coordination.k8s.io'], ['leasecandidates'])];
+
+/** NamespaceRoles() in kube-system that tinykube's components can use (the bootstrap-signer, token-cleaner and cloud-provider ones are left out with their controllers). */
+export function bootstrapNamespaceRoles(): Role[] {
+  const nsRole = (name: string, rules: PolicyRule[]): Role => ({
+    apiVersion: `${GROUP}/v1`,
+    kind: 'Role',
+    metadata: { name, namespace: 'kube-system', labels: { ...BOOTSTRAP_LABELS }, annotations: { [AUTOUPDATE_ANNOTATION]: 'true' } },
+    rules,
+  });
+  return [
+    nsRole('extension-apiserver-authentication-reader', [r(READ, [''], ['configmaps'], ['extension-apiserver-authentication'])]),
+    nsRole('system::leader-locking-kube-controller-manager', leaderLocking),
+    nsRole('system::leader-locking-kube-scheduler', leaderLocking),
+  ];
+}
+
+/** NamespaceRoleBindings() for those roles. */
+export function bootstrapNamespaceRoleBindings(): RoleBinding[] {
+  const nsBinding = (name: string, roleName: string, subjects: Subject[]): RoleBinding => ({
+    apiVersion: `${GROUP}/v1`,
+    kind: 'RoleBinding',
+    metadata: { name, namespace: 'kube-system', labels: { ...BOOTSTRAP_LABELS }, annotations: { [AUTOUPDATE_ANNOTATION]: 'true' } },
+    roleRef: { apiGroup: GROUP, kind: 'Role', name: roleName },
+    subjects,
+  });
+  const sa = (name: string): Subject => ({ kind: 'ServiceAccount', name, namespace: 'kube-system' });
+  return [
+    nsBinding('system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [user('system:kube-controller-manager'), user('system:kube-scheduler')]),
+    nsBinding('system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [user('system:kube-controller-manager'), sa('kube-controller-manager'), sa('leader-election-controller')]),
+    nsBinding('system::leader-locking-kube-scheduler', 'system::leader-locking-kube-scheduler', [user('system:kube-scheduler'), sa('kube-scheduler')]),
+  ];
+}
+
 /** ReconcileRole's result for one ClusterRole: the object to write, or null when it is as wanted. */
-export function reconcileClusterRole(existing: ClusterRole, expected: ClusterRole): ClusterRole | null {
+export function reconcileClusterRole<T extends ClusterRole | Role>(existing: T, expected: T): T | null {
   if (existing.metadata?.annotations?.[AUTOUPDATE_ANNOTATION] === 'false') return null;
-  const out: ClusterRole = structuredClone(existing);
+  const out: T = structuredClone(existing);
   let changed = mergeMeta(out, expected);
   const { missing } = covers(existing.rules ?? [], expected.rules ?? []);
   if (missing.length) {
     out.rules = [...(existing.rules ?? []), ...missing];
     changed = true;
   }
-  const want = expected.aggregationRule?.clusterRoleSelectors ?? [];
+  const want = ('aggregationRule' in expected ? expected.aggregationRule?.clusterRoleSelectors : undefined) ?? [];
   if (want.length) {
-    const have = out.aggregationRule?.clusterRoleSelectors ?? [];
+    // Only ClusterRoles have selectors to want.
+    const agg = out as ClusterRole;
+    const have = agg.aggregationRule?.clusterRoleSelectors ?? [];
     const lacking = want.filter((w) => !have.some((h) => JSON.stringify(h) === JSON.stringify(w)));
     if (lacking.length) {
-      out.aggregationRule = { clusterRoleSelectors: [...have, ...lacking] };
+      agg.aggregationRule = { clusterRoleSelectors: [...have, ...lacking] };
       changed = true;
     }
   }
@@ -254,12 +290,12 @@ export function reconcileClusterRole(existing: ClusterRole, expected: ClusterRol
 }
 
 /** ReconcileRoleBinding's result: the binding to write (null = as wanted), or `recreate` when roleRef differs. */
-export function reconcileClusterRoleBinding(existing: ClusterRoleBinding, expected: ClusterRoleBinding): ClusterRoleBinding | 'recreate' | null {
+export function reconcileClusterRoleBinding<T extends ClusterRoleBinding | RoleBinding>(existing: T, expected: T): T | 'recreate' | null {
   if (existing.metadata?.annotations?.[AUTOUPDATE_ANNOTATION] === 'false') return null;
   const a = existing.roleRef;
   const b = expected.roleRef;
   if (a.apiGroup !== b.apiGroup || a.kind !== b.kind || a.name !== b.name) return 'recreate';
-  const out: ClusterRoleBinding = structuredClone(existing);
+  const out: T = structuredClone(existing);
   let changed = mergeMeta(out, expected);
   const key = (s: Subject) => `${s.kind}/${s.apiGroup ?? ''}/${s.namespace ?? ''}/${s.name}`;
   const have = new Set((existing.subjects ?? []).map(key));
@@ -272,7 +308,7 @@ export function reconcileClusterRoleBinding(existing: ClusterRoleBinding, expect
 }
 
 /** Labels and annotations the expected object has and the existing one lacks (existing values win). */
-function mergeMeta(out: ClusterRole | ClusterRoleBinding, expected: ClusterRole | ClusterRoleBinding): boolean {
+function mergeMeta(out: ClusterRole | ClusterRoleBinding | Role | RoleBinding, expected: ClusterRole | ClusterRoleBinding | Role | RoleBinding): boolean {
   let changed = false;
   const meta = (out.metadata ??= {});
   for (const field of ['labels', 'annotations'] as const) {
@@ -293,34 +329,45 @@ export interface BootstrapOutcome {
   failed: Array<{ name: string; reason: string }>;
 }
 
-/** The post-start hook: every default ClusterRole, then every default ClusterRoleBinding, made or reconciled. */
-export async function ensureBootstrapPolicy(clusterRoles: Store, clusterRoleBindings: Store): Promise<BootstrapOutcome> {
+export interface PolicyStores {
+  clusterRoles: Store;
+  clusterRoleBindings: Store;
+  roles: Store;
+  roleBindings: Store;
+}
+
+/** The post-start hook: every default ClusterRole and ClusterRoleBinding, then the kube-system Roles and RoleBindings, made or reconciled. */
+export async function ensureBootstrapPolicy(stores: PolicyStores): Promise<BootstrapOutcome> {
   const out: BootstrapOutcome = { created: [], updated: [], failed: [] };
-  const apply = async <T extends ClusterRole | ClusterRoleBinding>(store: Store, want: T, reconcile: (e: T, w: T) => T | 'recreate' | null) => {
+  const apply = async <T extends ClusterRole | ClusterRoleBinding | Role | RoleBinding>(store: Store, want: T, reconcile: (e: T, w: T) => T | 'recreate' | null) => {
     const name = want.metadata!.name!;
+    const ns = want.metadata!.namespace;
+    const label = ns ? `${ns}/${name}` : name;
     try {
-      const existing = (await store.tryGet(undefined, name)) as T | null;
+      const existing = (await store.tryGet(ns, name)) as T | null;
       if (!existing) {
-        await store.create(undefined, structuredClone(want) as KubeObject);
-        out.created.push(name);
+        await store.create(ns, structuredClone(want) as KubeObject);
+        out.created.push(label);
         return;
       }
       const next = reconcile(existing, want);
       if (next === null) return;
       if (next === 'recreate') {
-        await store.delete(undefined, name);
-        await store.create(undefined, structuredClone(want) as KubeObject);
+        await store.delete(ns, name);
+        await store.create(ns, structuredClone(want) as KubeObject);
       } else {
-        await store.update(undefined, name, next as KubeObject);
+        await store.update(ns, name, next as KubeObject);
       }
-      out.updated.push(name);
+      out.updated.push(label);
     } catch (err) {
       // Another API server wrote it at the same moment: its write is as good as ours.
       if (err instanceof StatusError && err.code === 409) return;
-      out.failed.push({ name, reason: err instanceof Error ? err.message : String(err) });
+      out.failed.push({ name: label, reason: err instanceof Error ? err.message : String(err) });
     }
   };
-  for (const r of bootstrapClusterRoles()) await apply(clusterRoles, r, reconcileClusterRole);
-  for (const b of bootstrapClusterRoleBindings()) await apply(clusterRoleBindings, b, reconcileClusterRoleBinding);
+  for (const r of bootstrapClusterRoles()) await apply(stores.clusterRoles, r, reconcileClusterRole);
+  for (const b of bootstrapClusterRoleBindings()) await apply(stores.clusterRoleBindings, b, reconcileClusterRoleBinding);
+  for (const r of bootstrapNamespaceRoles()) await apply(stores.roles, r, reconcileClusterRole);
+  for (const b of bootstrapNamespaceRoleBindings()) await apply(stores.roleBindings, b, reconcileClusterRoleBinding);
   return out;
 }
