@@ -22,6 +22,7 @@ const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/scheduling/v1/generated.proto', go: ['k8s.io/api/scheduling/v1/types.go'] },
   { proto: 'k8s.io/api/storage/v1/generated.proto', go: ['k8s.io/api/storage/v1/types.go'] },
   { proto: 'k8s.io/api/policy/v1/generated.proto', go: ['k8s.io/api/policy/v1/types.go'] },
+  { proto: 'k8s.io/api/rbac/v1/generated.proto', go: ['k8s.io/api/rbac/v1/types.go'] },
   { proto: 'k8s.io/api/apps/v1/generated.proto', go: ['k8s.io/api/apps/v1/types.go'] },
   { proto: 'k8s.io/api/batch/v1/generated.proto', go: ['k8s.io/api/batch/v1/types.go'] },
   { proto: 'k8s.io/api/autoscaling/v1/generated.proto', go: ['k8s.io/api/autoscaling/v1/types.go'] },
@@ -41,7 +42,7 @@ const sources: { proto: string; go: string[] }[] = [
 ];
 
 /** The bodies a client may send or receive: apiVersion, kind, message. */
-const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'storage.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'authorization.k8s.io/v1', 'apiextensions.k8s.io/v1'];
+const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'storage.k8s.io/v1', 'policy/v1', 'rbac.authorization.k8s.io/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'authorization.k8s.io/v1', 'apiextensions.k8s.io/v1'];
 const roots: [string, string, string][] = [
   ['v1', 'Pod', 'core.v1.Pod'],
   ['v1', 'PodList', 'core.v1.PodList'],
@@ -86,6 +87,10 @@ const roots: [string, string, string][] = [
   ['storage.k8s.io/v1', 'StorageClass', 'storage.v1.StorageClass'],
   ['storage.k8s.io/v1', 'StorageClassList', 'storage.v1.StorageClassList'],
   ['policy/v1', 'Eviction', 'policy.v1.Eviction'],
+  ...['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].flatMap((k): [string, string, string][] => [
+    ['rbac.authorization.k8s.io/v1', k, `rbac.v1.${k}`],
+    ['rbac.authorization.k8s.io/v1', `${k}List`, `rbac.v1.${k}List`],
+  ]),
   ['autoscaling/v1', 'Scale', 'autoscaling.v1.Scale'],
   ['authentication.k8s.io/v1', 'SelfSubjectReview', 'authentication.v1.SelfSubjectReview'],
   ['authentication.k8s.io/v1', 'TokenRequest', 'authentication.v1.TokenRequest'],

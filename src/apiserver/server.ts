@@ -121,7 +121,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
   const openapiDocs = registryOpenAPI(registry);
   const ownAdmission = !opts.admission;
-  const admission = opts.admission ?? defaultAdmission(registry);
+  const admission = opts.admission ?? defaultAdmission(registry, opts.authorizer);
   // The default chain fills its caches in the background; writes wait for it (at once, after start).
   const admissionReady = ownAdmission ? admission.start() : Promise.resolve();
   admissionReady.catch((err: unknown) => console.error(`tinykube: admission did not start: ${(err as Error).message}`));

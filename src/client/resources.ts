@@ -41,6 +41,10 @@ export const Jobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'jobs' };
 export const CronJobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'cronjobs' };
 export const EndpointsRef: ResourceRef = { apiVersion: 'v1', resource: 'endpoints' };
 export const EndpointSlices: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' };
+export const ClusterRoleBindings: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'clusterrolebindings' };
+export const ClusterRoles: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'clusterroles' };
+export const RoleBindings: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'rolebindings' };
+export const Roles: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'roles' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

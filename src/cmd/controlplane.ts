@@ -13,7 +13,9 @@ import { createAuthenticator, createSecureServerOptions, isAnonymousPath, TokenA
 import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
-import type { Authorizer, RuleResolver } from '../apiserver/auth/authorizer.ts';
+import { unionAuthorizer, type Authorizer, type RuleResolver } from '../apiserver/auth/authorizer.ts';
+import { privilegedGroups, RBACAuthorizer } from '../apiserver/auth/rbac/authorizer.ts';
+import { ensureBootstrapPolicy } from '../apiserver/auth/rbac/bootstrap.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import { CustomResourceDefinitionController } from '../apiserver/apiextensions/controller.ts';
@@ -41,7 +43,10 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** Events are deleted this long after their last write (kube-apiserver's --event-ttl, default 1 h). */
   eventTTLMs?: number;
-  /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
+  /**
+   * Who may do what; absent = kube-apiserver's default: system:masters may do everything, everyone
+   * else what RBAC grants (`alwaysAllow` for tests that need every caller to be allowed).
+   */
   authorizer?: Authorizer;
   /** What a user may do, as rules (SelfSubjectRulesReview); absent with an authorizer = answers are incomplete. */
   ruleResolver?: RuleResolver;
@@ -123,6 +128,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // second) must not delay start-up; the watch begins at the list's revision, so no write is missed.
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
   void eventTTL.start().catch((err: unknown) => console.error(`tinykube: event expiry did not start: ${err instanceof Error ? err.message : String(err)}`));
+  // The default roles exist before the first request is authorized (the rbac/bootstrap-roles hook).
+  const rbacStore = (resource: string) => registry.store(resource, 'rbac.authorization.k8s.io');
+  const rbacBoot = await ensureBootstrapPolicy({ clusterRoles: rbacStore('clusterroles'), clusterRoleBindings: rbacStore('clusterrolebindings'), roles: rbacStore('roles'), roleBindings: rbacStore('rolebindings') });
+  for (const f of rbacBoot.failed) console.error(`tinykube: could not reconcile RBAC default ${f.name}: ${f.reason}`);
+  const rbac = opts.authorizer ? undefined : new RBACAuthorizer(registry);
+  await rbac?.start();
+  const authorizer = opts.authorizer ?? unionAuthorizer(privilegedGroups('system:masters'), rbac!);
   const serviceAccountTokens = new ServiceAccountTokens({
     keyPem: pki.serviceAccountKeyPem,
     issuer: opts.serviceAccountIssuer,
@@ -142,8 +154,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     registry,
     clock,
     authenticate: (req) => authn.authenticate(req),
-    authorizer: opts.authorizer,
-    ruleResolver: opts.ruleResolver,
+    authorizer,
+    ruleResolver: opts.authorizer ? opts.ruleResolver : rbac,
     tokenAuthenticator: tokens,
     apiAudiences: serviceAccountTokens.apiAudiences,
     isAnonymousPath,
@@ -207,6 +219,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       eventTTL.stop();
       compactor.stop();
       api.close();
+      rbac?.stop();
       await connect.close();
       await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
       await backend.close();

@@ -35,9 +35,13 @@ import { cronJobs } from './batch/cronjobs/kind.ts';
 import { jobs } from './batch/jobs/kind.ts';
 import { endpoints } from './core/endpoints/kind.ts';
 import { endpointSlices } from './discovery/endpointslices/kind.ts';
+import { clusterRoleBindings } from './rbac/clusterrolebindings/kind.ts';
+import { clusterRoles } from './rbac/clusterroles/kind.ts';
+import { roleBindings } from './rbac/rolebindings/kind.ts';
+import { roles } from './rbac/roles/kind.ts';
 
 // Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, authorization.k8s.io, batch, policy,
-// storage.k8s.io, apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
+// rbac.authorization.k8s.io, storage.k8s.io, apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
   pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumes, persistentVolumeClaims, endpoints,
   deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
@@ -46,6 +50,7 @@ export const builtinKinds: readonly KindDefinition[] = [
   localSubjectAccessReviews, selfSubjectAccessReviews, selfSubjectRulesReviews, subjectAccessReviews,
   jobs, cronJobs,
   podDisruptionBudgets,
+  clusterRoleBindings, clusterRoles, roleBindings, roles,
   storageClasses,
   customResourceDefinitions,
   priorityClasses,
