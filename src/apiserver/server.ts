@@ -34,6 +34,7 @@ import { invalidError } from '../api/field.ts';
 import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
 import type { ServiceAccountTokens } from './auth/serviceaccount/tokens.ts';
 import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer } from './auth/authorizer.ts';
+import { parseFieldSelector, type FieldSelectorValue } from '../api/fields.ts';
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
@@ -153,7 +154,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const query = url.searchParams;
     const user = await actAs(req, await authenticate(req, path));
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
-    await authorize(authorizationAttributes(user, req.method ?? 'GET', info, path));
+    await authorize(authorizationAttributes(user, req.method ?? 'GET', info, path, query));
     const segs = path.split('/').filter(Boolean);
     const readOnly = ['/version', '/healthz', '/livez', '/readyz', '/api', '/apis'].includes(path) || path.startsWith('/openapi/') || (segs[0] === 'api' && segs.length === 2) || (segs[0] === 'apis' && (segs.length === 2 || segs.length === 3));
     if (readOnly && req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
@@ -506,7 +507,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         // The same pipeline as every request: authenticate, authorize, route, admit (CONNECT).
         const user = await actAs(req, await authenticate(req, url.pathname));
         const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
-        await authorize(authorizationAttributes(user, req.method ?? 'GET', info, url.pathname));
+        await authorize(authorizationAttributes(user, req.method ?? 'GET', info, url.pathname, url.searchParams));
         if (info.kind !== 'resource' || !opts.connect) throw pageNotFound();
         const store = registry.lookup(info.group, info.version, info.resource);
         if (!store || !store.kind.subresources[info.subresource]?.connect) throw pageNotFound();
@@ -565,11 +566,31 @@ export function apiVersionOf(store: Store): string {
 const ANONYMOUS: User = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
 
 /** Kubernetes' authorization attributes of a request (RequestInfo plus the user). */
-function authorizationAttributes(user: User, method: string, info: RequestInfo, path: string): AuthorizationAttributes {
+function authorizationAttributes(user: User, method: string, info: RequestInfo, path: string, query: Query): AuthorizationAttributes {
   if (info.kind !== 'resource') {
     return { user, verb: method.toLowerCase(), isResourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
   }
-  return { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
+  const a: AuthorizationAttributes = { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
+  return info.verb === 'list' || info.verb === 'watch' || info.verb === 'deletecollection' ? withSelector(a, query) : a;
+}
+
+/**
+ * As kube's RequestInfoFactory and AuthorizeWithSelectors: a list or watch of one object by a
+ * metadata.name field selector is authorized as a request for that name (the kubelet watches each
+ * secret and configmap its pods use this way), and authorizers see the field selector.
+ */
+function withSelector(a: AuthorizationAttributes, query: Query): AuthorizationAttributes {
+  const raw = query.get('fieldSelector');
+  if (!raw) return a;
+  let sel: FieldSelectorValue;
+  try {
+    sel = parseFieldSelector(raw);
+  } catch {
+    return a;
+  }
+  const name = a.verb === 'deletecollection' ? undefined : sel.requiresExactMatch('metadata.name');
+  const validName = name !== undefined && name !== '' && name !== '.' && name !== '..' && !/[/%]/.test(name);
+  return { ...a, fieldSelector: sel.requirements, ...(validName && !a.name ? { name } : {}) };
 }
 
 function isDryRun(query: Query): boolean {

@@ -13,7 +13,8 @@ import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from 
 import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
-import type { Authorizer } from '../apiserver/auth/authorizer.ts';
+import { alwaysAllow, unionAuthorizer, type Authorizer } from '../apiserver/auth/authorizer.ts';
+import { createNodeAuthorizer } from '../apiserver/auth/node/authorizer.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import { CustomResourceDefinitionController } from '../apiserver/apiextensions/controller.ts';
@@ -124,11 +125,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
   const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: agentClient.certPem, key: agentClient.keyPem } });
+  // Node users (system:node:<name>) are decided by the Node authorizer first, as kube-apiserver's
+  // --authorization-mode=Node,RBAC; its graph fills in the background, node requests wait for it.
+  const nodeAuthorizer = createNodeAuthorizer(registry, clock);
+  void nodeAuthorizer.start().catch((err: unknown) => console.error(`tinykube: node authorizer did not start: ${err instanceof Error ? err.message : String(err)}`));
   const api = createApiServer({
     registry,
     clock,
     authenticate: (req) => authn.authenticate(req),
-    authorizer: opts.authorizer,
+    authorizer: unionAuthorizer(nodeAuthorizer, opts.authorizer ?? alwaysAllow),
     isAnonymousPath,
     serverAddress: `${host}:${port}`,
     connect,
@@ -183,6 +188,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       closed = true;
       await endpoints?.stop();
       crds.stop();
+      nodeAuthorizer.stop();
       serviceRepair.stop();
       kubernetesService.stop();
       eventTTL.stop();

@@ -6,6 +6,7 @@ import type { Registry } from '../../registry/registry.ts';
 import { AdmissionChain } from './chain.ts';
 import { DefaultStorageClass } from './default-storage-class.ts';
 import { NamespaceLifecycle } from './namespace-lifecycle.ts';
+import { NodeRestriction } from './node-restriction.ts';
 import { PriorityAdmission } from './priority.ts';
 import { PersistentVolumeClaimResize } from './pvc-resize.ts';
 import { ServiceAccountAdmission } from './service-account.ts';
@@ -15,6 +16,7 @@ export function defaultAdmission(registry: Registry): AdmissionChain {
   return new AdmissionChain([
     new NamespaceLifecycle(registry),
     new ServiceAccountAdmission(registry),
+    new NodeRestriction(registry),
     new PriorityAdmission(registry),
     new DefaultStorageClass(registry),
     new StorageObjectInUseProtection(),

@@ -1,0 +1,221 @@
+// The Node authorizer's graph (kube's plugin/pkg/auth/authorizer/node/graph.go): which objects a
+// node may read because a pod bound to it uses them. All relationships point towards nodes:
+//
+//   node <- pod                                  (spec.nodeName)
+//   pod  <- secret, configmap, pvc, serviceaccount (what the pod's spec names)
+//   pvc  <- pv                                   (the PV's claimRef)
+//   pv   <- secret                               (secrets the kubelet uses to mount the PV)
+//
+// The graph is shallow, so it is kept as indexes rather than a general DAG: a pod's references,
+// the pods that reference each object, the PVs bound to each claim and the PVs that name each
+// secret. Called by the graph populator (one watch at a time, never concurrently) and read by the
+// authorizer for every request of a node; JavaScript's single thread makes each update atomic.
+
+import type { PersistentVolume, Pod } from '../../../api/types.ts';
+import { podClaimNames } from '../../../api/volumes/ephemeral.ts';
+
+/** The kinds of objects the graph relates to nodes (kube's vertex types, reduced to tinykube's kinds). */
+export type VertexType = 'pod' | 'secret' | 'configmap' | 'serviceaccount' | 'pvc' | 'pv';
+
+type PodRefType = 'secret' | 'configmap' | 'serviceaccount' | 'pvc';
+
+interface PodEntry {
+  node: string;
+  /** `<type>:<namespace>/<name>` of every object the pod references. */
+  refs: string[];
+}
+
+interface PVEntry {
+  /** `pvc:<namespace>/<name>` of the bound claim. */
+  claim: string;
+  /** `secret:<namespace>/<name>` of each kubelet-visible secret. */
+  secrets: string[];
+}
+
+const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+
+export class NodeGraph {
+  readonly #pods = new Map<string, PodEntry>();
+  readonly #podsByRef = new Map<string, Set<string>>();
+  readonly #pvs = new Map<string, PVEntry>();
+  readonly #pvsByRef = new Map<string, Set<string>>();
+
+  /** Adds or replaces a pod; a pod not bound to a node relates nothing. */
+  setPod(pod: Pod): void {
+    const ns = pod.metadata?.namespace ?? '';
+    const name = pod.metadata?.name ?? '';
+    this.deletePod(ns, name);
+    const node = pod.spec?.nodeName;
+    if (!node) return;
+    const key = `${ns}/${name}`;
+    // A mirror pod grants nothing beyond itself: a node must never be able to create a pod that
+    // gives it access to other objects (NodeRestriction also refuses such pods).
+    const refs = pod.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined ? [] : podReferences(pod);
+    this.#pods.set(key, { node, refs });
+    for (const r of refs) addTo(this.#podsByRef, r, key);
+  }
+
+  deletePod(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const entry = this.#pods.get(key);
+    if (!entry) return;
+    this.#pods.delete(key);
+    for (const r of entry.refs) removeFrom(this.#podsByRef, r, key);
+  }
+
+  /** Adds or replaces a PV; only a PV bound to a claim relates anything (kube's AddPV). */
+  setPV(pv: PersistentVolume): void {
+    const name = pv.metadata?.name ?? '';
+    this.deletePV(name);
+    const claim = pv.spec?.claimRef;
+    if (!claim?.name) return;
+    const entry: PVEntry = { claim: `pvc:${claim.namespace ?? ''}/${claim.name}`, secrets: pvSecretRefs(pv).map((s) => `secret:${s}`) };
+    this.#pvs.set(name, entry);
+    addTo(this.#pvsByRef, entry.claim, name);
+    for (const s of entry.secrets) addTo(this.#pvsByRef, s, name);
+  }
+
+  deletePV(name: string): void {
+    const entry = this.#pvs.get(name);
+    if (!entry) return;
+    this.#pvs.delete(name);
+    removeFrom(this.#pvsByRef, entry.claim, name);
+    for (const s of entry.secrets) removeFrom(this.#pvsByRef, s, name);
+  }
+
+  /** Forgets everything (before a re-list). */
+  clear(): void {
+    this.#pods.clear();
+    this.#podsByRef.clear();
+    this.#pvs.clear();
+    this.#pvsByRef.clear();
+  }
+
+  /** Whether a path leads from the object to the node (kube's hasPathFrom). */
+  related(node: string, type: VertexType, namespace: string, name: string): boolean {
+    switch (type) {
+      case 'pod':
+        return this.#pods.get(`${namespace}/${name}`)?.node === node;
+      case 'pv':
+        return this.#pvRelated(node, name);
+      case 'secret':
+        if (this.#referencedOnNode(node, `secret:${namespace}/${name}`)) return true;
+        for (const pv of this.#pvsByRef.get(`secret:${namespace}/${name}`) ?? []) if (this.#pvRelated(node, pv)) return true;
+        return false;
+      default:
+        return this.#referencedOnNode(node, `${type}:${namespace}/${name}`);
+    }
+  }
+
+  #referencedOnNode(node: string, ref: string): boolean {
+    for (const pod of this.#podsByRef.get(ref) ?? []) if (this.#pods.get(pod)?.node === node) return true;
+    return false;
+  }
+
+  #pvRelated(node: string, pv: string): boolean {
+    const entry = this.#pvs.get(pv);
+    return entry !== undefined && this.#referencedOnNode(node, entry.claim);
+  }
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, value: string): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, value: string): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
+}
+
+/** Every object a pod references, as `<type>:<namespace>/<name>` (deduplicated). */
+export function podReferences(pod: Pod): string[] {
+  const ns = pod.metadata?.namespace ?? '';
+  const out = new Set<string>();
+  const add = (type: PodRefType, name: string | undefined) => {
+    if (name) out.add(`${type}:${ns}/${name}`);
+  };
+  // The pod always gets its service account (kube grants it whether or not a token is mounted).
+  add('serviceaccount', pod.spec?.serviceAccountName);
+  for (const s of podSecretNames(pod)) add('secret', s);
+  for (const c of podConfigMapNames(pod)) add('configmap', c);
+  for (const c of podClaimNames(pod)) add('pvc', c);
+  return [...out];
+}
+
+type AnyContainer = NonNullable<NonNullable<Pod['spec']>['containers']>[number];
+
+function allContainers(pod: Pod): AnyContainer[] {
+  const spec = pod.spec;
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...((spec?.ephemeralContainers ?? []) as AnyContainer[])];
+}
+
+/** The secrets a pod names (podutil.VisitPodSecretNames, all containers). */
+export function podSecretNames(pod: Pod): string[] {
+  const out: (string | undefined)[] = [];
+  for (const s of pod.spec?.imagePullSecrets ?? []) out.push(s.name);
+  for (const c of allContainers(pod)) {
+    for (const e of c.envFrom ?? []) out.push(e.secretRef?.name);
+    for (const e of c.env ?? []) out.push(e.valueFrom?.secretKeyRef?.name);
+  }
+  for (const v of pod.spec?.volumes ?? []) {
+    out.push(
+      v.secret?.secretName,
+      v.azureFile?.secretName,
+      v.cephfs?.secretRef?.name,
+      v.cinder?.secretRef?.name,
+      v.flexVolume?.secretRef?.name,
+      v.rbd?.secretRef?.name,
+      v.scaleIO?.secretRef?.name,
+      v.iscsi?.secretRef?.name,
+      v.storageos?.secretRef?.name,
+      v.csi?.nodePublishSecretRef?.name,
+    );
+    for (const src of v.projected?.sources ?? []) out.push(src.secret?.name);
+  }
+  return out.filter((n): n is string => !!n);
+}
+
+/** The configmaps a pod names (podutil.VisitPodConfigmapNames): kube-root-ca.crt comes through the kube-api-access projected volume. */
+export function podConfigMapNames(pod: Pod): string[] {
+  const out: (string | undefined)[] = [];
+  for (const c of allContainers(pod)) {
+    for (const e of c.envFrom ?? []) out.push(e.configMapRef?.name);
+    for (const e of c.env ?? []) out.push(e.valueFrom?.configMapKeyRef?.name);
+  }
+  for (const v of pod.spec?.volumes ?? []) {
+    out.push(v.configMap?.name);
+    for (const src of v.projected?.sources ?? []) out.push(src.configMap?.name);
+  }
+  return out.filter((n): n is string => !!n);
+}
+
+/**
+ * The secrets the kubelet reads to mount a PV, as `<namespace>/<name>` (pvutil.VisitPVSecretNames,
+ * kubelet-visible ones only: CSI's controller-publish and controller-expand secrets are not).
+ * A reference without a namespace is in the bound claim's namespace.
+ */
+export function pvSecretRefs(pv: PersistentVolume): string[] {
+  const spec = pv.spec;
+  if (!spec) return [];
+  const claimNs = spec.claimRef?.namespace ?? '';
+  const out: string[] = [];
+  const add = (namespace: string | undefined, name: string | undefined) => {
+    if (name) out.push(`${namespace || claimNs}/${name}`);
+  };
+  if (spec.azureFile) add(spec.azureFile.secretNamespace, spec.azureFile.secretName);
+  for (const ref of [spec.cephfs?.secretRef, spec.flexVolume?.secretRef, spec.rbd?.secretRef, spec.scaleIO?.secretRef, spec.iscsi?.secretRef]) {
+    add(ref?.namespace, ref?.name);
+  }
+  // Cinder's and StorageOS' references are taken as written, without the claim's namespace.
+  for (const ref of [spec.cinder?.secretRef, spec.storageos?.secretRef]) {
+    if (ref?.name) out.push(`${ref.namespace ?? ''}/${ref.name}`);
+  }
+  for (const ref of [spec.csi?.nodePublishSecretRef, spec.csi?.nodeStageSecretRef, spec.csi?.nodeExpandSecretRef]) {
+    if (ref?.name) out.push(`${ref.namespace ?? ''}/${ref.name}`);
+  }
+  return out;
+}
