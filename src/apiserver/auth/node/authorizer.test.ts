@@ -179,3 +179,9 @@ test('Node authorizer: no opinion for other users; unknown node named', async ()
   assert.deepEqual(await z.authorize(attrs({ ...get, user: { name: 'system:node-bootstrap', groups: ['system:nodes'] } })), { decision: 'noOpinion', reason: '' });
   assert.deepEqual(await z.authorize(attrs({ ...get, user: { name: 'system:node:', groups: ['system:nodes'] } })), { decision: 'noOpinion', reason: 'unknown node for user "system:node:"' });
 });
+
+test('Node authorizer rules: incomplete for nodes, empty for others', async () => {
+  const z = new NodeAuthorizer();
+  assert.deepEqual(await z.rulesFor(nodeA), { resourceRules: [], nonResourceRules: [], incomplete: true, evaluationError: 'node authorizer does not support user rule resolution' });
+  assert.deepEqual(await z.rulesFor({ name: 'alice', groups: [] }), { resourceRules: [], nonResourceRules: [], incomplete: false });
+});

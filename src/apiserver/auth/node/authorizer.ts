@@ -20,7 +20,8 @@
 import type { FieldRequirement } from '../../../api/fields.ts';
 import type { Registry } from '../../../registry/registry.ts';
 import type { Clock } from '../../../util/clock.ts';
-import type { AuthorizationAttributes, AuthorizationResult, Authorizer } from '../authorizer.ts';
+import type { AuthorizationAttributes, AuthorizationResult, Authorizer, RuleResolver } from '../authorizer.ts';
+import type { User } from '../user.ts';
 import { NodeGraph, type VertexType } from './graph.ts';
 import { nodeIdentity } from './identity.ts';
 import { GraphPopulator } from './populator.ts';
@@ -79,7 +80,7 @@ function hasRequirement(reqs: readonly FieldRequirement[] | undefined, field: st
   return (reqs ?? []).some((r) => r.field === field && r.operator === '=' && r.value === value);
 }
 
-export class NodeAuthorizer implements Authorizer {
+export class NodeAuthorizer implements Authorizer, RuleResolver {
   readonly graph: NodeGraph;
   readonly #populator: GraphPopulator | undefined;
 
@@ -102,6 +103,12 @@ export class NodeAuthorizer implements Authorizer {
 
   stop(): void {
     this.#populator?.stop();
+  }
+
+  /** A node's permissions depend on its pods, so they are not listed: incomplete, as kube says. */
+  async rulesFor(user: User): ReturnType<RuleResolver['rulesFor']> {
+    if (nodeIdentity(user).isNode) return { resourceRules: [], nonResourceRules: [], incomplete: true, evaluationError: 'node authorizer does not support user rule resolution' };
+    return { resourceRules: [], nonResourceRules: [], incomplete: false };
   }
 
   authorize(a: AuthorizationAttributes): AuthorizationResult | Promise<AuthorizationResult> {
