@@ -10,9 +10,12 @@ import type { NodeGraph } from './graph.ts';
 
 const RELIST_DELAY_MS = 1000;
 
+/** What the populator reads of a kind's store. */
+export type WatchableStore = Pick<Store, 'list' | 'watch'>;
+
 export interface GraphSources {
-  pods: Store;
-  persistentVolumes: Store;
+  pods: WatchableStore;
+  persistentVolumes: WatchableStore;
 }
 
 export class GraphPopulator {
