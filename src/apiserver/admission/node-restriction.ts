@@ -126,8 +126,8 @@ export class NodeRestriction implements AdmissionPlugin {
     const owners = pod.metadata?.ownerReferences ?? [];
     if (owners.length > 1) throw refuse(a, pod, `node ${q} can only create pods with a single owner reference set to itself`);
     if (owners.length === 0) throw refuse(a, pod, `node ${q} can only create pods with an owner reference set to itself`);
-    const owner = owners[0]!;
-    if (owner.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== node) {
+    const owner = owners[0];
+    if (!owner || owner.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== node) {
       throw refuse(a, pod, `node ${q} can only create pods with an owner reference set to itself`);
     }
     if (owner.controller !== true) throw refuse(a, pod, `node ${q} can only create pods with a controller owner reference set to itself`);
@@ -139,12 +139,13 @@ export class NodeRestriction implements AdmissionPlugin {
     if (pod.spec?.serviceAccountName) throw refuse(a, pod, `node ${q} can not create pods that reference a service account`);
     if (podSecretNames(pod).length) throw refuse(a, pod, `node ${q} can not create pods that reference secrets`);
     if (podConfigMapNames(pod).length) throw refuse(a, pod, `node ${q} can not create pods that reference configmaps`);
-    for (const v of pod.spec?.volumes ?? []) {
-      for (const src of v.projected?.sources ?? []) {
-        if ((src as { clusterTrustBundle?: unknown }).clusterTrustBundle) throw refuse(a, pod, `node ${q} can not create pods that reference clustertrustbundles`);
+    const volumes = Array.isArray(pod.spec?.volumes) ? pod.spec.volumes : [];
+    for (const v of volumes) {
+      for (const src of Array.isArray(v?.projected?.sources) ? v.projected.sources : []) {
+        if ((src as { clusterTrustBundle?: unknown } | null)?.clusterTrustBundle) throw refuse(a, pod, `node ${q} can not create pods that reference clustertrustbundles`);
       }
     }
-    if ((pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim)) throw refuse(a, pod, `node ${q} can not create pods that reference persistentvolumeclaims`);
+    if (volumes.some((v) => v?.persistentVolumeClaim)) throw refuse(a, pod, `node ${q} can not create pods that reference persistentvolumeclaims`);
   }
 
   async #admitPodEviction(node: string, a: AdmissionAttributes, obj: KubeObject | undefined): Promise<void> {

@@ -148,20 +148,25 @@ export function podReferences(pod: Pod): string[] {
 
 type AnyContainer = NonNullable<NonNullable<Pod['spec']>['containers']>[number];
 
+// NodeRestriction reads pods a node sends before validation: list entries may be null there.
+function entries<T>(list: readonly (T | null | undefined)[] | null | undefined): T[] {
+  return Array.isArray(list) ? list.filter((x): x is T => x !== null && typeof x === 'object') : [];
+}
+
 function allContainers(pod: Pod): AnyContainer[] {
   const spec = pod.spec;
-  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...((spec?.ephemeralContainers ?? []) as AnyContainer[])];
+  return [...entries(spec?.initContainers), ...entries(spec?.containers), ...entries(spec?.ephemeralContainers as AnyContainer[] | undefined)];
 }
 
 /** The secrets a pod names (podutil.VisitPodSecretNames, all containers). */
 export function podSecretNames(pod: Pod): string[] {
   const out: (string | undefined)[] = [];
-  for (const s of pod.spec?.imagePullSecrets ?? []) out.push(s.name);
+  for (const s of entries(pod.spec?.imagePullSecrets)) out.push(s.name);
   for (const c of allContainers(pod)) {
-    for (const e of c.envFrom ?? []) out.push(e.secretRef?.name);
-    for (const e of c.env ?? []) out.push(e.valueFrom?.secretKeyRef?.name);
+    for (const e of entries(c.envFrom)) out.push(e.secretRef?.name);
+    for (const e of entries(c.env)) out.push(e.valueFrom?.secretKeyRef?.name);
   }
-  for (const v of pod.spec?.volumes ?? []) {
+  for (const v of entries(pod.spec?.volumes)) {
     out.push(
       v.secret?.secretName,
       v.azureFile?.secretName,
@@ -174,23 +179,23 @@ export function podSecretNames(pod: Pod): string[] {
       v.storageos?.secretRef?.name,
       v.csi?.nodePublishSecretRef?.name,
     );
-    for (const src of v.projected?.sources ?? []) out.push(src.secret?.name);
+    for (const src of entries(v.projected?.sources)) out.push(src.secret?.name);
   }
-  return out.filter((n): n is string => !!n);
+  return out.filter((n): n is string => typeof n === 'string' && n !== '');
 }
 
 /** The configmaps a pod names (podutil.VisitPodConfigmapNames): kube-root-ca.crt comes through the kube-api-access projected volume. */
 export function podConfigMapNames(pod: Pod): string[] {
   const out: (string | undefined)[] = [];
   for (const c of allContainers(pod)) {
-    for (const e of c.envFrom ?? []) out.push(e.configMapRef?.name);
-    for (const e of c.env ?? []) out.push(e.valueFrom?.configMapKeyRef?.name);
+    for (const e of entries(c.envFrom)) out.push(e.configMapRef?.name);
+    for (const e of entries(c.env)) out.push(e.valueFrom?.configMapKeyRef?.name);
   }
-  for (const v of pod.spec?.volumes ?? []) {
+  for (const v of entries(pod.spec?.volumes)) {
     out.push(v.configMap?.name);
-    for (const src of v.projected?.sources ?? []) out.push(src.configMap?.name);
+    for (const src of entries(v.projected?.sources)) out.push(src.configMap?.name);
   }
-  return out.filter((n): n is string => !!n);
+  return out.filter((n): n is string => typeof n === 'string' && n !== '');
 }
 
 /**
