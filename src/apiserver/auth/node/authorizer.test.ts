@@ -101,6 +101,19 @@ test('graph: relations follow pods, claims and PVs, and disappear with them', ()
   assert.equal(rel('a', 'pv', 'vol-p'), false);
 });
 
+test('graph: an object shared by two pods of one node stays related until both are gone', () => {
+  const g = new NodeGraph();
+  g.setPod(podUsingEverything('p1', 'a'));
+  g.setPod(podUsingEverything('p2', 'a'));
+  g.setPod(podUsingEverything('p1', 'a'));
+  g.deletePod('default', 'p1');
+  assert.equal(g.related('a', 'configmap', 'default', 'kube-root-ca.crt'), true);
+  g.deletePod('default', 'p2');
+  assert.equal(g.related('a', 'configmap', 'default', 'kube-root-ca.crt'), false);
+  g.deletePod('default', 'p2');
+  assert.equal(g.related('a', 'configmap', 'default', 'kube-root-ca.crt'), false);
+});
+
 test('graph: a mirror pod relates nothing but itself; an unbound pod nothing at all', () => {
   const g = new NodeGraph();
   const mirror = podUsingEverything('m', 'a');

@@ -7,8 +7,8 @@
 //   pv   <- secret                               (secrets the kubelet uses to mount the PV)
 //
 // The graph is shallow, so it is kept as indexes rather than a general DAG: a pod's references,
-// the pods that reference each object, the PVs bound to each claim and the PVs that name each
-// secret. Called by the graph populator (one watch at a time, never concurrently) and read by the
+// for each referenced object how many pods on each node reference it, the PVs bound to each claim
+// and the PVs that name each secret. Called by the graph populator (one watch at a time, never concurrently) and read by the
 // authorizer for every request of a node; JavaScript's single thread makes each update atomic.
 
 import type { PersistentVolume, Pod } from '../../../api/types.ts';
@@ -19,10 +19,20 @@ export type VertexType = 'pod' | 'secret' | 'configmap' | 'serviceaccount' | 'pv
 
 type PodRefType = 'secret' | 'configmap' | 'serviceaccount' | 'pvc';
 
+/**
+ * One object pods reference, with how many pods on each node reference it: the answer for a node
+ * is one lookup however many pods share the object (every pod of a namespace mounts its
+ * kube-root-ca.crt), as kube's destination-edge index makes it.
+ */
+interface RefEntry {
+  /** `<type>:<namespace>/<name>`. */
+  key: string;
+  nodes: Map<string, number>;
+}
+
 interface PodEntry {
   node: string;
-  /** `<type>:<namespace>/<name>` of every object the pod references. */
-  refs: string[];
+  refs: RefEntry[];
 }
 
 interface PVEntry {
@@ -36,7 +46,9 @@ const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
 export class NodeGraph {
   readonly #pods = new Map<string, PodEntry>();
-  readonly #podsByRef = new Map<string, Set<string>>();
+  readonly #refs = new Map<string, RefEntry>();
+  /** Node names, shared by the entries of their pods. */
+  readonly #nodeNames = new Map<string, string>();
   readonly #pvs = new Map<string, PVEntry>();
   readonly #pvsByRef = new Map<string, Set<string>>();
 
@@ -45,14 +57,21 @@ export class NodeGraph {
     const ns = pod.metadata?.namespace ?? '';
     const name = pod.metadata?.name ?? '';
     this.deletePod(ns, name);
-    const node = pod.spec?.nodeName;
-    if (!node) return;
-    const key = `${ns}/${name}`;
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName) return;
+    let node = this.#nodeNames.get(nodeName);
+    if (node === undefined) this.#nodeNames.set(nodeName, (node = nodeName));
     // A mirror pod grants nothing beyond itself: a node must never be able to create a pod that
     // gives it access to other objects (NodeRestriction also refuses such pods).
-    const refs = pod.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined ? [] : podReferences(pod);
-    this.#pods.set(key, { node, refs });
-    for (const r of refs) addTo(this.#podsByRef, r, key);
+    const keys = pod.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined ? [] : podReferences(pod);
+    const refs: RefEntry[] = [];
+    for (const k of keys) {
+      let ref = this.#refs.get(k);
+      if (!ref) this.#refs.set(k, (ref = { key: k, nodes: new Map() }));
+      ref.nodes.set(node, (ref.nodes.get(node) ?? 0) + 1);
+      refs.push(ref);
+    }
+    this.#pods.set(`${ns}/${name}`, { node, refs });
   }
 
   deletePod(namespace: string, name: string): void {
@@ -60,7 +79,12 @@ export class NodeGraph {
     const entry = this.#pods.get(key);
     if (!entry) return;
     this.#pods.delete(key);
-    for (const r of entry.refs) removeFrom(this.#podsByRef, r, key);
+    for (const ref of entry.refs) {
+      const n = (ref.nodes.get(entry.node) ?? 1) - 1;
+      if (n > 0) ref.nodes.set(entry.node, n);
+      else ref.nodes.delete(entry.node);
+      if (ref.nodes.size === 0) this.#refs.delete(ref.key);
+    }
   }
 
   /** Adds or replaces a PV; only a PV bound to a claim relates anything (kube's AddPV). */
@@ -86,7 +110,8 @@ export class NodeGraph {
   /** Forgets everything (before a re-list). */
   clear(): void {
     this.#pods.clear();
-    this.#podsByRef.clear();
+    this.#refs.clear();
+    this.#nodeNames.clear();
     this.#pvs.clear();
     this.#pvsByRef.clear();
   }
@@ -108,8 +133,7 @@ export class NodeGraph {
   }
 
   #referencedOnNode(node: string, ref: string): boolean {
-    for (const pod of this.#podsByRef.get(ref) ?? []) if (this.#pods.get(pod)?.node === node) return true;
-    return false;
+    return (this.#refs.get(ref)?.nodes.get(node) ?? 0) > 0;
   }
 
   #pvRelated(node: string, pv: string): boolean {
