@@ -35,6 +35,7 @@ import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
 import type { ServiceAccountTokens } from './auth/serviceaccount/tokens.ts';
 import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer, type RuleResolver } from './auth/authorizer.ts';
 import type { TokenAuthenticator } from './auth/user.ts';
+import { parseFieldSelector, type FieldSelectorValue } from '../api/fields.ts';
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
@@ -209,12 +210,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       authenticated = await authenticate(req, path);
     } catch (err) {
       // kube's WithFailedAuthenticationAudit: no user, and ResponseStarted is the only stage.
-      const attrs = { ...authorizationAttributes(ANONYMOUS, method, info, path), user: undefined };
+      const attrs = { ...authorizationAttributes(ANONYMOUS, method, info, path, query), user: undefined };
       const audit = beginAudit(req, auditID, receivedAt, attrs);
       trackResponse(res, audit, true, false);
       throw err;
     }
-    const attrs = authorizationAttributes(authenticated, method, info, path);
+    const attrs = authorizationAttributes(authenticated, method, info, path, query);
     const audit = beginAudit(req, auditID, receivedAt, attrs);
     const tracked = trackResponse(res, audit, isLongRunning(attrs));
     if (!audit.processStage('RequestReceived')) {
@@ -231,7 +232,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       const slot = limiter.admit({ ...attrs, groups: user.groups });
       if (!slot.admitted) return writeTooManyRequests(req, res);
       release = slot.release;
-      await authorize(authorizationAttributes(user, method, info, path), audit);
+      await authorize(authorizationAttributes(user, method, info, path, query), audit);
       await route(req, res, path, query, user, info);
     } catch (err) {
       if (!(err instanceof StatusError) && audit.enabled && !tracked.finished()) {
@@ -642,14 +643,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         try {
           caller = await authenticate(req, url.pathname);
         } catch (err) {
-          audit = beginAudit(req, auditID, receivedAt, { ...authorizationAttributes(ANONYMOUS, method, info, url.pathname), user: undefined });
+          audit = beginAudit(req, auditID, receivedAt, { ...authorizationAttributes(ANONYMOUS, method, info, url.pathname, url.searchParams), user: undefined });
           throw err;
         }
         authenticated = true;
-        audit = beginAudit(req, auditID, receivedAt, authorizationAttributes(caller, method, info, url.pathname));
+        audit = beginAudit(req, auditID, receivedAt, authorizationAttributes(caller, method, info, url.pathname, url.searchParams));
         audit.processStage('RequestReceived');
         const user = await actAs(req, caller, audit);
-        await authorize(authorizationAttributes(user, method, info, url.pathname), audit);
+        await authorize(authorizationAttributes(user, method, info, url.pathname, url.searchParams), audit);
         if (info.kind !== 'resource' || !opts.connect) throw pageNotFound();
         const store = registry.lookup(info.group, info.version, info.resource);
         if (!store || !store.kind.subresources[info.subresource]?.connect) throw pageNotFound();
@@ -730,11 +731,31 @@ function auditIDOf(req: IncomingMessage): string {
 }
 
 /** Kubernetes' authorization attributes of a request (RequestInfo plus the user). */
-function authorizationAttributes(user: User, method: string, info: RequestInfo, path: string): AuthorizationAttributes {
+function authorizationAttributes(user: User, method: string, info: RequestInfo, path: string, query: Query): AuthorizationAttributes {
   if (info.kind !== 'resource') {
     return { user, verb: method.toLowerCase(), isResourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
   }
-  return { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
+  const a: AuthorizationAttributes = { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
+  return info.verb === 'list' || info.verb === 'watch' || info.verb === 'deletecollection' ? withSelector(a, query) : a;
+}
+
+/**
+ * As kube's RequestInfoFactory and AuthorizeWithSelectors: a list or watch of one object by a
+ * metadata.name field selector is authorized as a request for that name (the kubelet watches each
+ * secret and configmap its pods use this way), and authorizers see the field selector.
+ */
+function withSelector(a: AuthorizationAttributes, query: Query): AuthorizationAttributes {
+  const raw = query.get('fieldSelector');
+  if (!raw) return a;
+  let sel: FieldSelectorValue;
+  try {
+    sel = parseFieldSelector(raw);
+  } catch {
+    return a;
+  }
+  const name = a.verb === 'deletecollection' ? undefined : sel.requiresExactMatch('metadata.name');
+  const validName = name !== undefined && name !== '' && name !== '.' && name !== '..' && !/[/%]/.test(name);
+  return { ...a, fieldSelector: sel.requirements, ...(validName && !a.name ? { name } : {}) };
 }
 
 /** The rules of kube's AlwaysAllow authorizer: everything, complete. */

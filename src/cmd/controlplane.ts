@@ -16,6 +16,7 @@ import { createApiServer, type ApiServer } from '../apiserver/server.ts';
 import { unionAuthorizer, type Authorizer, type RuleResolver } from '../apiserver/auth/authorizer.ts';
 import { privilegedGroups, RBACAuthorizer } from '../apiserver/auth/rbac/authorizer.ts';
 import { ensureBootstrapPolicy } from '../apiserver/auth/rbac/bootstrap.ts';
+import { createNodeAuthorizer } from '../apiserver/auth/node/authorizer.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import { CustomResourceDefinitionController } from '../apiserver/apiextensions/controller.ts';
@@ -134,7 +135,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   for (const f of rbacBoot.failed) console.error(`tinykube: could not reconcile RBAC default ${f.name}: ${f.reason}`);
   const rbac = opts.authorizer ? undefined : new RBACAuthorizer(registry);
   await rbac?.start();
-  const authorizer = opts.authorizer ?? unionAuthorizer(privilegedGroups('system:masters'), rbac!);
+  // kube-apiserver's --authorization-mode=Node,RBAC behind the system:masters short cut: node users
+  // (system:node:<name>) are decided by the Node authorizer first; its graph fills in the background
+  // and node requests wait for it.
+  const nodeAuthorizer = createNodeAuthorizer(registry, clock);
+  void nodeAuthorizer.start().catch((err: unknown) => console.error(`tinykube: node authorizer did not start: ${err instanceof Error ? err.message : String(err)}`));
+  const authorizer = opts.authorizer ? unionAuthorizer(nodeAuthorizer, opts.authorizer) : unionAuthorizer(privilegedGroups('system:masters'), nodeAuthorizer, rbac!);
   const serviceAccountTokens = new ServiceAccountTokens({
     keyPem: pki.serviceAccountKeyPem,
     issuer: opts.serviceAccountIssuer,
@@ -214,6 +220,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       closed = true;
       await endpoints?.stop();
       crds.stop();
+      nodeAuthorizer.stop();
       serviceRepair.stop();
       kubernetesService.stop();
       eventTTL.stop();

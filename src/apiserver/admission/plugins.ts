@@ -7,6 +7,7 @@ import type { Authorizer } from '../auth/authorizer.ts';
 import { AdmissionChain } from './chain.ts';
 import { DefaultStorageClass } from './default-storage-class.ts';
 import { NamespaceLifecycle } from './namespace-lifecycle.ts';
+import { NodeRestriction } from './node-restriction.ts';
 import { PodSecurity } from './pod-security.ts';
 import { PriorityAdmission } from './priority.ts';
 import { PersistentVolumeClaimResize } from './pvc-resize.ts';
@@ -19,6 +20,7 @@ export function defaultAdmission(registry: Registry, authorizer?: Authorizer): A
   return new AdmissionChain([
     new NamespaceLifecycle(registry),
     new ServiceAccountAdmission(registry),
+    new NodeRestriction(registry),
     new PodSecurity(registry),
     new PriorityAdmission(registry),
     new DefaultStorageClass(registry),

@@ -212,10 +212,10 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     binding('system:discovery', 'system:discovery', [group('system:authenticated')]),
     binding('system:basic-user', 'system:basic-user', [group('system:authenticated')]),
     binding('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
-    // Kubernetes binds system:node to no one (the Node authorizer decides for nodes). tinykube's
-    // agents still share the join token's identity (system:node-bootstrap in system:nodes) until the
-    // Node authorizer and per-node credentials land, so the group gets the role meanwhile.
-    binding('system:node', 'system:node', [group('system:nodes')]),
+    // Kubernetes binds system:node to no one: the Node authorizer decides for system:node:<name>
+    // users, limited to what their pods use. Agents that still share the join token's identity
+    // (system:node-bootstrap) name no node, so that user alone gets the role meanwhile.
+    binding('system:node', 'system:node', [user('system:node-bootstrap')]),
     binding(AGENT_ROLE, AGENT_ROLE, [group('system:nodes')]),
     binding('system:node-proxier', 'system:node-proxier', [user('system:kube-proxy')]),
     binding('system:kube-controller-manager', 'system:kube-controller-manager', [user('system:kube-controller-manager')]),
