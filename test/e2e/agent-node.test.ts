@@ -70,7 +70,8 @@ describe('agent over a fake runtime', () => {
   it('runs a pod bound to it and writes its status and events through the API', async () => {
     await client.create<Pod>(Pods, 'default', {
       metadata: { name: 'web' },
-      spec: { nodeName: 'fake-node', containers: [{ name: 'web', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] },
+      // No controllers run here (no default account, no kube-root-ca.crt): no token volume.
+      spec: { nodeName: 'fake-node', automountServiceAccountToken: false, containers: [{ name: 'web', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] },
     });
     const pod = await until('Running', async () => {
       const p = await client.get<Pod>(Pods, 'default', 'web');

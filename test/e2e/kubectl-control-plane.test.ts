@@ -120,7 +120,11 @@ test('apply: created, unchanged, configured, immutable change rejected', async (
 });
 
 test('replace -f and a stale resourceVersion conflict', async () => {
-  const f = await c.writeFile('web-replace.yaml', webPod('nginx:1.29'));
+  // The stored pod, image changed: a manifest without the kube-api-access volume the ServiceAccount
+  // admission added would be a forbidden spec change, as on any Kubernetes.
+  const current = JSON.parse(await c.k('get', 'pod', 'web', '-o', 'json'));
+  current.spec.containers[0].image = 'nginx:1.29';
+  const f = await c.writeFile('web-replace.json', JSON.stringify(current));
   assert.equal(await c.k('replace', '-f', f), 'pod/web replaced\n');
   const pod = JSON.parse(await c.k('get', 'pod', 'web', '-o', 'json'));
   pod.metadata.resourceVersion = '1';
