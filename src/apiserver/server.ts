@@ -252,7 +252,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const track = trackWrite(kind, manager, info.subresource || undefined, clock);
     const write = (name = info.name) => {
       const attrs = admissionAttributes('CREATE', store, info, ns, user, query, name);
-      return { dryRun: isDryRun(query), admission: admission.forWrite(attrs), track };
+      return { dryRun: isDryRun(query), admission: admission.forWrite(attrs), track, user };
     };
     if (info.verb !== 'get' && info.verb !== 'list' && info.verb !== 'watch') await admissionReady;
     switch (info.verb) {
@@ -297,7 +297,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (!info.name) throw methodNotAllowed();
         const raw = await readBody(req);
         const contentType = String(req.headers['content-type'] ?? '');
-        const result = await applyPatch({ store, clock, admission: write().admission, track, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
+        const result = await applyPatch({ store, clock, admission: write().admission, track, user, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
         return writeObject(req, res, result.created ? 201 : 200, store, result.object, query, result.warnings);
       }
       case 'delete': {

@@ -36,6 +36,7 @@ export const Jobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'jobs' };
 export const CronJobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'cronjobs' };
 export const EndpointsRef: ResourceRef = { apiVersion: 'v1', resource: 'endpoints' };
 export const EndpointSlices: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' };
+export const CertificateSigningRequests: ResourceRef = { apiVersion: 'certificates.k8s.io/v1', resource: 'certificatesigningrequests' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

@@ -30,8 +30,9 @@ import { cronJobs } from './batch/cronjobs/kind.ts';
 import { jobs } from './batch/jobs/kind.ts';
 import { endpoints } from './core/endpoints/kind.ts';
 import { endpointSlices } from './discovery/endpointslices/kind.ts';
+import { certificateSigningRequests } from './certificates/certificatesigningrequests/kind.ts';
 
-// Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
+// Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, certificates.k8s.io, policy,
 // storage.k8s.io, apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
   pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumes, persistentVolumeClaims, endpoints,
@@ -39,6 +40,7 @@ export const builtinKinds: readonly KindDefinition[] = [
   eventsV1,
   selfSubjectReviews,
   jobs, cronJobs,
+  certificateSigningRequests,
   podDisruptionBudgets,
   storageClasses,
   customResourceDefinitions,
