@@ -38,6 +38,9 @@ import { LocalPathResizer } from './localpath/resizer.ts';
 import { EPHEMERAL_COMPONENT, EphemeralVolumeController } from './ephemeral/controller.ts';
 import { PVCProtectionController } from './pvcprotection/controller.ts';
 import { PVProtectionController } from './pvprotection/controller.ts';
+import { CSRApprovingController, type ApprovalAuthorizer } from './certificates/approver.ts';
+import { CSRSigningController } from './certificates/signer.ts';
+import type { SigningCA } from './certificates/sign.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -86,6 +89,12 @@ export interface ControllerOptions {
   rootCA?: string;
   /** Signs legacy tokens for kubernetes.io/service-account-token Secrets (with rootCA); absent disables the tokens controller. */
   legacyTokenSigner?: LegacyTokenSigner;
+  /** The CSR approver (kubelet client and serving requests); false disables it. `authorize` replaces its default grants. */
+  csrApproving?: { authorize?: ApprovalAuthorizer } | false;
+  /** The CA the CSR signer issues with (kubernetes.io/kube-apiserver-client, -kubelet, kubelet-serving); absent disables the signer. */
+  signingCA?: SigningCA;
+  /** Longest certificate the CSR signer issues (--cluster-signing-duration; default one year). */
+  signingDurationMs?: number;
   /** Failures the controllers recover from (default: console.error). */
   onError?: (err: unknown) => void;
 }
@@ -117,6 +126,8 @@ export interface Controllers {
   ephemeralVolume?: EphemeralVolumeController;
   pvcProtection?: PVCProtectionController;
   pvProtection?: PVProtectionController;
+  csrApproving?: CSRApprovingController;
+  csrSigning?: CSRSigningController;
   stop(): Promise<void>;
 }
 
@@ -139,7 +150,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop(), out.csrApproving?.stop(), out.csrSigning?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush(), ephemeralEvents.flush()]);
     },
@@ -200,5 +211,9 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.ephemeralVolume?.start();
   out.pvcProtection?.start();
   out.pvProtection?.start();
+  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client, informers, authorize: o.csrApproving?.authorize, clock, onError });
+  if (o.signingCA) out.csrSigning = new CSRSigningController({ client, informers, ca: o.signingCA, certTTLMs: o.signingDurationMs, clock, onError });
+  out.csrApproving?.start();
+  out.csrSigning?.start();
   return out;
 }
