@@ -59,12 +59,6 @@ export interface ApiServerOptions {
   /** Proxies log/exec/attach/portforward to the pod's node agent. */
   connect?: ConnectHandler;
   /**
-   * Issues a node agent's serving certificate (for its streaming endpoint), signed by the cluster CA,
-   * as k3s hands agents theirs on join. Served at POST /tinykube/v1/node-serving-cert to node-token
-   * and admin callers.
-   */
-  issueNodeServingCert?: (nodeName: string, hosts: string[]) => Promise<{ certPem: string; keyPem: string }>;
-  /**
    * Service-account tokens: signs TokenRequests (serviceaccounts/token) and serves the issuer's
    * discovery document and key set (/.well-known/openid-configuration, /openid/v1/jwks).
    */
@@ -129,21 +123,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return { operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query) };
   }
 
-  async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') throw methodNotAllowed();
-    const user = await opts.authenticate?.(req);
-    if (!opts.issueNodeServingCert || (user && !user.groups.some((g) => g === 'system:nodes' || g === 'system:masters'))) {
-      throw new StatusError(403, 'Forbidden', 'node serving certificates are issued to nodes only');
-    }
-    const body = await readJSONBody(req);
-    const nodeName = typeof body.nodeName === 'string' ? body.nodeName : '';
-    const hosts = Array.isArray(body.hosts) ? body.hosts.filter((h): h is string => typeof h === 'string') : [];
-    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw badRequest('nodeName must be a DNS-1123 subdomain');
-    if (hosts.length > 32 || hosts.some((h) => !/^[A-Za-z0-9.:-]{1,253}$/.test(h))) throw badRequest('hosts must be up to 32 DNS names or IP addresses');
-    const issued = await opts.issueNodeServingCert(nodeName, hosts);
-    writeJSON(req, res, 201, issued);
-  }
-
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // URL parsing resolves dot segments (also %2e%2e), which would turn /namespaces/%2e%2e/pods into
     // the cluster-wide /pods: such a path addresses nothing here.
@@ -176,7 +155,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return writeJSON(req, res, 200, core ? apiVersions(serverAddress) : apiGroupList(registry.kinds()), { Vary: 'Accept' });
       }
     }
-    if (path === '/tinykube/v1/node-serving-cert') return nodeServingCert(req, res);
     if ((path === '/.well-known/openid-configuration' || path === '/openid/v1/jwks') && opts.serviceAccountTokens) {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
       // As kube-apiserver's issuer discovery: public documents that relying parties may cache for an hour.
@@ -581,18 +559,6 @@ function isDryRun(query: Query): boolean {
 function checkNamespace(obj: KubeObject, ns: string | undefined): void {
   const bodyNs = obj.metadata?.namespace;
   if (ns && bodyNs && bodyNs !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-}
-
-async function readJSONBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, 64 * 1024);
-  try {
-    const v: unknown = JSON.parse(raw.toString('utf8'));
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`couldn't decode the request body: json: cannot unmarshal ${goJsonType(v)} into an object`);
-    return v as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof StatusError) throw err;
-    throw badRequest(`couldn't decode the request body: ${jsonErrorMessage(raw)}`);
-  }
 }
 
 async function deleteOptions(req: IncomingMessage, query: Query) {

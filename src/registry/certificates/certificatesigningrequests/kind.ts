@@ -4,10 +4,11 @@
 //
 // As kube-apiserver's csrStrategy: who asked is the server's to record (spec.username, uid, groups,
 // extra come from the authenticated user, whatever the client sent), a new request carries no status,
-// and the spec never changes after create; status writes keep the approval conditions, approval writes
-// change only the conditions.
+// and the spec never changes after create; status writes keep the Approved/Denied conditions,
+// approval writes change only the conditions.
 
-import type { CertificateSigningRequest } from '../../../api/certificates/csr.ts';
+import { APPROVED, DENIED, type CertificateSigningRequest } from '../../../api/certificates/csr.ts';
+import { rfc3339 } from '../../../util/clock.ts';
 import { notSupported, type FieldLabelSet } from '../../../api/fields.ts';
 import {
   validateCertificateSigningRequest,
@@ -41,19 +42,47 @@ function keepSpecAndStatus(csr: CertificateSigningRequest, old: CertificateSigni
   else csr.status = old.status;
 }
 
-function keepSpecAndConditions(csr: CertificateSigningRequest, old: CertificateSigningRequest): void {
-  csr.spec = old.spec;
-  const status = { ...(csr.status ?? {}) };
-  if (old.status?.conditions === undefined) delete status.conditions;
-  else status.conditions = old.status.conditions;
-  csr.status = status;
+/**
+ * populateConditionTimestamps: conditions without lastUpdateTime get now; without lastTransitionTime,
+ * that of the stored condition of the same type and status, else now. (The strategy has no clock of
+ * its own: the wall clock, as kube-apiserver's nowFunc.)
+ */
+function populateConditionTimestamps(csr: CertificateSigningRequest, old: CertificateSigningRequest): void {
+  const now = rfc3339(Date.now());
+  for (const c of csr.status?.conditions ?? []) {
+    c.lastUpdateTime ||= now;
+    if (!c.lastTransitionTime) {
+      c.lastTransitionTime = (old.status?.conditions ?? []).find((o) => o.type === c.type && o.status === c.status && o.lastTransitionTime)?.lastTransitionTime ?? now;
+    }
+  }
 }
 
-function keepSpecAndCertificate(csr: CertificateSigningRequest, old: CertificateSigningRequest): void {
+/**
+ * The status subresource: the spec stays; Approved and Denied conditions keep their stored values when
+ * their number is unchanged (adding or removing them is left to validation to refuse); the rest of the
+ * status (the certificate, Failed and other conditions) is the writer's.
+ */
+function prepareStatusUpdate(csr: CertificateSigningRequest, old: CertificateSigningRequest): void {
+  csr.spec = old.spec;
+  const conditions = csr.status?.conditions;
+  if (conditions) {
+    for (const type of [APPROVED, DENIED]) {
+      const was = (old.status?.conditions ?? []).filter((c) => c.type === type);
+      const at = conditions.flatMap((c, i) => (c.type === type ? [i] : []));
+      if (was.length === at.length) at.forEach((i, k) => (conditions[i] = structuredClone(was[k]!)));
+    }
+  }
+  populateConditionTimestamps(csr, old);
+}
+
+/** The approval subresource: only the conditions change. */
+function prepareApprovalUpdate(csr: CertificateSigningRequest, old: CertificateSigningRequest): void {
+  populateConditionTimestamps(csr, old);
+  const conditions = csr.status?.conditions;
   csr.spec = old.spec;
   const status = { ...(old.status ?? {}) };
-  if (csr.status?.conditions === undefined) delete status.conditions;
-  else status.conditions = csr.status.conditions;
+  if (conditions === undefined) delete status.conditions;
+  else status.conditions = conditions;
   csr.status = status;
 }
 
@@ -82,8 +111,8 @@ export const certificateSigningRequests = defineKind<CertificateSigningRequest>(
     of: (csr) => ({ 'metadata.name': csr.metadata?.name ?? '', 'spec.signerName': csr.spec?.signerName ?? '' }),
   },
   subresources: {
-    approval: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: keepSpecAndCertificate, validateUpdate: validateCertificateSigningRequestApprovalUpdate } },
-    status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: keepSpecAndConditions, validateUpdate: validateCertificateSigningRequestStatusUpdate } },
+    approval: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: prepareApprovalUpdate, validateUpdate: validateCertificateSigningRequestApprovalUpdate } },
+    status: { verbs: ['get', 'patch', 'update'], openapi: true, update: { prepareForUpdate: prepareStatusUpdate, validateUpdate: validateCertificateSigningRequestStatusUpdate } },
   },
   createOnUpdate: false,
 });
