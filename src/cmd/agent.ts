@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../client/client.ts';
-import { bootstrapNodeClientCertificate, caHashFromToken, fetchPinnedCa, nodeClientRequest, nodeServingCertificate } from '../client/bootstrap.ts';
+import { bootstrapNodeClientCertificate, caHashFromToken, fetchPinnedCa, NODE_SERVING_FILE, nodeClientRequest, nodeServingCertificate, nodeServingRequest } from '../client/bootstrap.ts';
 import { CertificateRotator, requestCertificate } from '../client/certificates.ts';
 import type { Clock } from '../util/clock.ts';
 import { Agent as NodeAgent } from '../kubelet/agent.ts';
@@ -122,8 +122,23 @@ function defaultStreaming(client: ApiClient, caPem: string, pkiDir: string, cloc
       summary: () => ctx.agent.summary.get(),
       tls: { cert: cert.certPem, key: cert.keyPem, ca: caPem },
     });
+    // Renewed like the client certificate; new connections get the new one, open streams keep theirs.
+    const rotator = new CertificateRotator({
+      file: join(pkiDir, NODE_SERVING_FILE),
+      request: () => requestCertificate(client, nodeServingRequest(ctx.nodeName, hosts), { clock }),
+      onRotate: (pair) => server.server.setSecureContext({ cert: pair.certPem, key: pair.keyPem, ca: caPem, minVersion: 'TLSv1.2' }),
+      clock,
+      onError: (err) => console.error(`tinykube agent: serving certificate rotation: ${err instanceof Error ? err.message : String(err)}`),
+    });
     const addr = await server.listen(0, ctx.nodeIP || '127.0.0.1');
-    return { port: addr.port, close: () => server.close() };
+    rotator.start(cert);
+    return {
+      port: addr.port,
+      close: async () => {
+        await rotator.stop();
+        await server.close();
+      },
+    };
   };
 }
 

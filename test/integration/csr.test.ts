@@ -100,6 +100,12 @@ test('kubectl: create, get csr, certificate approve → issued by the signer →
   const row2 = (await kubectl(['get', 'csr', 'alice', '--no-headers'])).stdout.trim().split(/\s+/);
   assert.equal(row2.at(-1), 'Approved,Issued');
 
+  const described = await kubectl(['describe', 'csr', 'alice']);
+  assert.equal(described.code, 0, described.stderr);
+  for (const line of [/^Name:\s+alice$/m, /^Requesting User:\s+admin$/m, /^Signer:\s+kubernetes.io\/kube-apiserver-client$/m, /^Requested Duration:\s+60m$/m, /^Status:\s+Approved,Issued$/m, /^\s+Common Name:\s+alice$/m, /^\s+Organization:\s+dev$/m]) {
+    assert.match(described.stdout, line);
+  }
+
   const certPem = Buffer.from(issued.status!.certificate!, 'base64').toString();
   assert.deepEqual(await whoami({ certPem, keyPem }), { username: 'alice', groups: ['dev', 'system:authenticated'] });
 });
