@@ -45,7 +45,7 @@ const cases: Case[] = [
   { what: 'serving: asked with the bootstrap token', cn: 'system:node:a', hosts: ['a'], signer: SERVING, usages: ['digital signature', 'server auth'], by: BOOTSTRAP, want: false },
   { what: 'serving: for a node that does not exist', cn: 'system:node:c', hosts: ['c'], signer: SERVING, usages: ['digital signature', 'server auth'], by: { username: 'system:node:c', groups: ['system:nodes'] }, want: false },
   { what: 'serving: client usages', cn: 'system:node:a', hosts: ['a'], signer: SERVING, usages: ['digital signature', 'client auth'], by: NODE_A, want: false },
-  { what: 'serving: by a node in the node\'s group but with a user-made CN', cn: 'system:node:b', hosts: ['b', '10.0.0.2'], signer: SERVING, usages: ['digital signature', 'server auth'], by: NODE_B, want: "Auto approving kubelet serving certificate: its names are its node's name and addresses." },
+  { what: 'serving: node b for its own name and address', cn: 'system:node:b', hosts: ['b', '10.0.0.2'], signer: SERVING, usages: ['digital signature', 'server auth'], by: NODE_B, want: "Auto approving kubelet serving certificate: its names are its node's name and addresses." },
 ];
 
 test('the approver approves exactly the kubelet requests kube (and k3s, for serving) approves', async () => {
