@@ -28,6 +28,7 @@ const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/autoscaling/v1/generated.proto', go: ['k8s.io/api/autoscaling/v1/types.go'] },
   { proto: 'k8s.io/api/authentication/v1/generated.proto', go: ['k8s.io/api/authentication/v1/types.go'] },
   { proto: 'k8s.io/api/authorization/v1/generated.proto', go: ['k8s.io/api/authorization/v1/types.go'] },
+  { proto: 'k8s.io/api/certificates/v1/generated.proto', go: ['k8s.io/api/certificates/v1/types.go'] },
   // Job templates reach scheduling.k8s.io/v1alpha3's workload pod-group messages.
   { proto: 'k8s.io/api/scheduling/v1alpha3/generated.proto', go: ['k8s.io/api/scheduling/v1alpha3/types.go'] },
   {
@@ -42,7 +43,7 @@ const sources: { proto: string; go: string[] }[] = [
 ];
 
 /** The bodies a client may send or receive: apiVersion, kind, message. */
-const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'storage.k8s.io/v1', 'policy/v1', 'rbac.authorization.k8s.io/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'authorization.k8s.io/v1', 'apiextensions.k8s.io/v1'];
+const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'storage.k8s.io/v1', 'policy/v1', 'rbac.authorization.k8s.io/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'authorization.k8s.io/v1', 'certificates.k8s.io/v1', 'apiextensions.k8s.io/v1'];
 const roots: [string, string, string][] = [
   ['v1', 'Pod', 'core.v1.Pod'],
   ['v1', 'PodList', 'core.v1.PodList'],
@@ -97,6 +98,8 @@ const roots: [string, string, string][] = [
   ['authentication.k8s.io/v1', 'TokenReview', 'authentication.v1.TokenReview'],
   // kubectl auth can-i sends its reviews as protobuf.
   ...['SubjectAccessReview', 'LocalSubjectAccessReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview'].map((k): [string, string, string] => ['authorization.k8s.io/v1', k, `authorization.v1.${k}`]),
+  ['certificates.k8s.io/v1', 'CertificateSigningRequest', 'certificates.v1.CertificateSigningRequest'],
+  ['certificates.k8s.io/v1', 'CertificateSigningRequestList', 'certificates.v1.CertificateSigningRequestList'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'apiextensions.v1.CustomResourceDefinition'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinitionList', 'apiextensions.v1.CustomResourceDefinitionList'],
   // Meta kinds travel under every group version (client-go sends DeleteOptions with the resource's

@@ -22,6 +22,8 @@ export interface PatchRequest {
   admission?: WriteAdmission;
   /** Records a non-apply patch in metadata.managedFields (server-side apply records its own). */
   track?: WriteOptions['track'];
+  /** The requesting user, for kinds that record it on create (CertificateSigningRequests). */
+  user?: WriteOptions['user'];
   namespace: string | undefined;
   name: string;
   subresource: string;
@@ -81,7 +83,7 @@ export async function applyPatch(p: PatchRequest): Promise<PatchResult> {
       if (subresource) throw notFound(store.qualifiedResource, p.name);
       const obj = check(applyServerSideApply(undefined, patch, schema, typeName, manager, { force: force === true, now }));
       obj.metadata = { ...(obj.metadata ?? {}), name: p.name };
-      const created = await store.create(p.namespace, obj, { dryRun, admission: p.admission });
+      const created = await store.create(p.namespace, obj, { dryRun, admission: p.admission, user: p.user });
       return { object: created, created: true, warnings };
     }
     const updated = await store.guaranteedUpdate(p.namespace, p.name, (cur) => withLastApplied(cur, check(applyServerSideApply(cur, patch, schema, typeName, manager, { force: force === true, now })), patch), { dryRun, subresource, admission: p.admission });

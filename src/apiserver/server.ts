@@ -76,12 +76,6 @@ export interface ApiServerOptions {
   /** Proxies log/exec/attach/portforward to the pod's node agent. */
   connect?: ConnectHandler;
   /**
-   * Issues a node agent's serving certificate (for its streaming endpoint), signed by the cluster CA,
-   * as k3s hands agents theirs on join. Served at POST /tinykube/v1/node-serving-cert to node-token
-   * and admin callers.
-   */
-  issueNodeServingCert?: (nodeName: string, hosts: string[]) => Promise<{ certPem: string; keyPem: string }>;
-  /**
    * Service-account tokens: signs TokenRequests (serviceaccounts/token) and serves the issuer's
    * discovery document and key set (/.well-known/openid-configuration, /openid/v1/jwks).
    */
@@ -177,21 +171,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     };
   }
 
-  async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') throw methodNotAllowed();
-    const user = await opts.authenticate?.(req);
-    if (!opts.issueNodeServingCert || (user && !user.groups.some((g) => g === 'system:nodes' || g === 'system:masters'))) {
-      throw new StatusError(403, 'Forbidden', 'node serving certificates are issued to nodes only');
-    }
-    const body = await readJSONBody(req);
-    const nodeName = typeof body.nodeName === 'string' ? body.nodeName : '';
-    const hosts = Array.isArray(body.hosts) ? body.hosts.filter((h): h is string => typeof h === 'string') : [];
-    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw badRequest('nodeName must be a DNS-1123 subdomain');
-    if (hosts.length > 32 || hosts.some((h) => !/^[A-Za-z0-9.:-]{1,253}$/.test(h))) throw badRequest('hosts must be up to 32 DNS names or IP addresses');
-    const issued = await opts.issueNodeServingCert(nodeName, hosts);
-    writeJSON(req, res, 201, issued);
-  }
-
   /**
    * The filters in front of the routes, in kube-apiserver's order: audit ID, authentication (a
    * failure audited on its own), audit, impersonation, max-in-flight, authorization.
@@ -279,7 +258,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return writeJSON(req, res, 200, core ? apiVersions(serverAddress) : apiGroupList(registry.kinds()), { Vary: 'Accept' });
       }
     }
-    if (path === '/tinykube/v1/node-serving-cert') return nodeServingCert(req, res);
     if ((path === '/.well-known/openid-configuration' || path === '/openid/v1/jwks') && opts.serviceAccountTokens) {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
       // As kube-apiserver's issuer discovery: public documents that relying parties may cache for an hour.
@@ -356,7 +334,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const track = trackWrite(kind, manager, info.subresource || undefined, clock);
     const write = (name = info.name) => {
       const attrs = admissionAttributes(req, 'CREATE', store, info, ns, user, query, name);
-      return { dryRun: isDryRun(query), admission: admission.forWrite(attrs), track };
+      return { dryRun: isDryRun(query), admission: admission.forWrite(attrs), track, user };
     };
     if (info.verb !== 'get' && info.verb !== 'list' && info.verb !== 'watch') await admissionReady;
     switch (info.verb) {
@@ -411,7 +389,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const raw = await readBody(req);
         auditOf(req)?.logRequestPatch(raw);
         const contentType = String(req.headers['content-type'] ?? '');
-        const result = await applyPatch({ store, clock, admission: write().admission, track, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
+        const result = await applyPatch({ store, clock, admission: write().admission, track, user, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
         return writeObject(req, res, result.created ? 201 : 200, store, result.object, query, result.warnings);
       }
       case 'delete': {
@@ -772,18 +750,6 @@ function isDryRun(query: Query): boolean {
 function checkNamespace(obj: KubeObject, ns: string | undefined): void {
   const bodyNs = obj.metadata?.namespace;
   if (ns && bodyNs && bodyNs !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-}
-
-async function readJSONBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, 64 * 1024);
-  try {
-    const v: unknown = JSON.parse(raw.toString('utf8'));
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`couldn't decode the request body: json: cannot unmarshal ${goJsonType(v)} into an object`);
-    return v as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof StatusError) throw err;
-    throw badRequest(`couldn't decode the request body: ${jsonErrorMessage(raw)}`);
-  }
 }
 
 async function deleteOptions(req: IncomingMessage, query: Query) {

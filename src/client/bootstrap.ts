@@ -5,12 +5,83 @@
 // does not yet verify, keeps the certificate whose hash the token names, checks that it signed the
 // server's certificate, and from then on verifies the server normally against that CA.
 //
-// Called by: the node agent at start, once. Idempotent, read-only.
+// With the CA pinned, the agent gets its own identity as kubelet TLS bootstrapping does: the join
+// token only creates a CertificateSigningRequest for CN=system:node:<name>, O=system:nodes (signer
+// kubernetes.io/kube-apiserver-client-kubelet), which the approver auto-approves and the signer
+// issues; the key and certificate are kept under the agent's data dir and used from then on, and
+// reused on restart while valid. Rotation (src/client/certificates.ts) renews it as the node itself.
+//
+// Called by: the node agent at start, once. fetchPinnedCa is read-only; the certificate functions
+// write only the agent's pki directory.
 
 import { X509Certificate, createHash } from 'node:crypto';
+import path from 'node:path';
 import type { DetailedPeerCertificate } from 'node:tls';
 import tls from 'node:tls';
+import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, NODE_USER_PREFIX, NODES_GROUP } from '../api/certificates/csr.ts';
+import type { Clock } from '../util/clock.ts';
+import { realClock } from '../util/clock.ts';
+import { loadKeyPair, requestCertificate, rotationDeadline, saveKeyPair, type CertificateRequest, type KeyPair } from './certificates.ts';
+import { ApiClient } from './client.ts';
 import { ClientConfigError } from './errors.ts';
+
+/** kubelet's file names under its pki directory: certificate and key in one PEM file each. */
+export const NODE_CLIENT_FILE = 'kubelet-client-current.pem';
+export const NODE_SERVING_FILE = 'kubelet-server-current.pem';
+
+/** The kubelet client request: the usages of an ECDSA key (no key encipherment), no SANs. */
+export function nodeClientRequest(nodeName: string, expirationSeconds?: number): CertificateRequest {
+  return { signerName: KUBELET_CLIENT_SIGNER, commonName: NODE_USER_PREFIX + nodeName, organizations: [NODES_GROUP], usages: ['digital signature', 'client auth'], expirationSeconds };
+}
+
+/** The kubelet serving request for the node's own names (its name and addresses, as its Node lists them). */
+export function nodeServingRequest(nodeName: string, hosts: string[]): CertificateRequest {
+  return { signerName: KUBELET_SERVING_SIGNER, commonName: NODE_USER_PREFIX + nodeName, organizations: [NODES_GROUP], hosts, usages: ['digital signature', 'server auth'] };
+}
+
+export interface NodeClientCertificateOptions {
+  server: string;
+  caPem: string;
+  /** The join token; used only when there is no valid certificate yet. */
+  token: string;
+  nodeName: string;
+  /** Where the pair is kept (the agent's `<dataDir>/pki`). */
+  pkiDir: string;
+  clock?: Clock;
+  /** spec.expirationSeconds of the request (default: the signer's lifetime). */
+  expirationSeconds?: number;
+  timeoutMs?: number;
+}
+
+/** The node's client certificate: the stored one while it is valid, else a new one asked for with the join token. */
+export async function bootstrapNodeClientCertificate(o: NodeClientCertificateOptions): Promise<{ pair: KeyPair; file: string; bootstrapped: boolean }> {
+  const clock = o.clock ?? realClock;
+  const file = path.join(o.pkiDir, NODE_CLIENT_FILE);
+  const stored = await loadKeyPair(file, { caPem: o.caPem, commonName: NODE_USER_PREFIX + o.nodeName, now: clock.now() });
+  if (stored) return { pair: stored, file, bootstrapped: false };
+  const bootstrap = new ApiClient({ server: o.server, caPem: o.caPem, token: o.token, userAgent: `tinykube-agent/${o.nodeName} (bootstrap)` });
+  try {
+    const pair = await requestCertificate(bootstrap, nodeClientRequest(o.nodeName, o.expirationSeconds), { clock, timeoutMs: o.timeoutMs });
+    await saveKeyPair(file, pair);
+    return { pair, file, bootstrapped: true };
+  } finally {
+    bootstrap.close();
+  }
+}
+
+/**
+ * The node's serving certificate for `hosts`: the stored one while it names them all and is less
+ * than 70% through its life, else a new one asked for by the node (`client` holds its identity).
+ */
+export async function nodeServingCertificate(client: ApiClient, o: { caPem: string; nodeName: string; hosts: string[]; pkiDir: string; clock?: Clock; timeoutMs?: number }): Promise<KeyPair> {
+  const clock = o.clock ?? realClock;
+  const file = path.join(o.pkiDir, NODE_SERVING_FILE);
+  const stored = await loadKeyPair(file, { caPem: o.caPem, commonName: NODE_USER_PREFIX + o.nodeName, hosts: o.hosts, now: clock.now() });
+  if (stored && rotationDeadline(stored.certPem, 0) > clock.now()) return stored;
+  const pair = await requestCertificate(client, nodeServingRequest(o.nodeName, o.hosts), { clock, timeoutMs: o.timeoutMs });
+  await saveKeyPair(file, pair);
+  return pair;
+}
 
 export class CaPinError extends Error {
   readonly code = 'ERR_CA_PIN';

@@ -187,6 +187,20 @@ export class ApiClient {
     return new ApiClient({ ...readKubeconfigFile(file, options.context), userAgent: options.userAgent });
   }
 
+  /**
+   * Uses another client certificate from now on (a node agent's rotated identity): new connections
+   * present it, idle kept-alive ones are closed. Requests and watches in flight finish on their
+   * connection, as client-go's rotating transport leaves them until they end.
+   */
+  setClientCertificate(certPem: string, keyPem: string): void {
+    if (!this.#secure) throw new ClientConfigError('credentials are only sent over https; the server URL is http');
+    for (const agent of [this.#agent, this.#streamAgent] as https.Agent[]) {
+      agent.options.cert = certPem;
+      agent.options.key = keyPem;
+      for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+    }
+  }
+
   /** Closes idle kept-alive sockets. Open watches are closed by their owners. */
   close(): void {
     this.#agent.destroy();

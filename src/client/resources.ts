@@ -45,6 +45,7 @@ export const ClusterRoleBindings: ResourceRef = { apiVersion: 'rbac.authorizatio
 export const ClusterRoles: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'clusterroles' };
 export const RoleBindings: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'rolebindings' };
 export const Roles: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'roles' };
+export const CertificateSigningRequests: ResourceRef = { apiVersion: 'certificates.k8s.io/v1', resource: 'certificatesigningrequests' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

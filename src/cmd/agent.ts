@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../client/client.ts';
-import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
+import { bootstrapNodeClientCertificate, caHashFromToken, fetchPinnedCa, NODE_SERVING_FILE, nodeClientRequest, nodeServingCertificate, nodeServingRequest } from '../client/bootstrap.ts';
+import { CertificateRotator, requestCertificate } from '../client/certificates.ts';
 import type { Clock } from '../util/clock.ts';
 import { Agent as NodeAgent } from '../kubelet/agent.ts';
 import { CgroupfsPodCgroups } from '../kubelet/cgroups/pod-cgroups.ts';
@@ -73,6 +74,8 @@ export interface StartAgentOptions {
   /** cgroup subtree of this agent (default /tinykube/<node>). */
   cgroupRoot?: string;
   clock?: Clock;
+  /** spec.expirationSeconds of the node's client certificate requests (default: the signer's lifetime, one year). */
+  clientCertExpirationSeconds?: number;
   crashLoopBackoff?: Partial<BackoffPolicy>;
   resyncMs?: number;
   streaming?: StreamingHook;
@@ -103,13 +106,14 @@ function sh(cmd: string, args: string[]): Promise<void> {
 
 /**
  * The agent's streaming endpoint (logs, exec, attach, port-forward) on the node IP and a free port,
- * with a serving certificate the API server issues to the node (signed by the cluster CA, which the
- * API server's client certificate is checked against too).
+ * with a serving certificate from a kubernetes.io/kubelet-serving CSR for the node's name and IP (the
+ * names its Node lists, which the approver checks), signed by the cluster CA, which the API server's
+ * client certificate is checked against too.
  */
-function defaultStreaming(client: ApiClient, caPem: string): StreamingHook {
+function defaultStreaming(client: ApiClient, caPem: string, pkiDir: string, clock: Clock | undefined): StreamingHook {
   return async (ctx) => {
-    const hosts = [...new Set([ctx.nodeIP, os.hostname().toLowerCase()].filter(Boolean))];
-    const cert = await client.requestJson<{ certPem: string; keyPem: string }>('POST', '/tinykube/v1/node-serving-cert', { body: { nodeName: ctx.nodeName, hosts } });
+    const hosts = [...new Set([ctx.nodeName, ctx.nodeIP].filter(Boolean))];
+    const cert = await nodeServingCertificate(client, { caPem, nodeName: ctx.nodeName, hosts, pkiDir, clock });
     const server = createStreamingServer({
       runtime: ctx.runtime,
       logRoot: ctx.logRoot,
@@ -118,8 +122,23 @@ function defaultStreaming(client: ApiClient, caPem: string): StreamingHook {
       summary: () => ctx.agent.summary.get(),
       tls: { cert: cert.certPem, key: cert.keyPem, ca: caPem },
     });
+    // Renewed like the client certificate; new connections get the new one, open streams keep theirs.
+    const rotator = new CertificateRotator({
+      file: join(pkiDir, NODE_SERVING_FILE),
+      request: () => requestCertificate(client, nodeServingRequest(ctx.nodeName, hosts), { clock }),
+      onRotate: (pair) => server.server.setSecureContext({ cert: pair.certPem, key: pair.keyPem, ca: caPem, minVersion: 'TLSv1.2' }),
+      clock,
+      onError: (err) => console.error(`tinykube agent: serving certificate rotation: ${err instanceof Error ? err.message : String(err)}`),
+    });
     const addr = await server.listen(0, ctx.nodeIP || '127.0.0.1');
-    return { port: addr.port, close: () => server.close() };
+    rotator.start(cert);
+    return {
+      port: addr.port,
+      close: async () => {
+        await rotator.stop();
+        await server.close();
+      },
+    };
   };
 }
 
@@ -140,9 +159,21 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     if (!hash) throw new Error('the token does not pin a CA (K10<hash>::…); pass the CA explicitly');
     caPem = await fetchPinnedCa(opts.server, hash);
   }
+  // The join token only asks for the node's own client certificate (kubelet TLS bootstrapping); the
+  // agent then is system:node:<name>, renewing its certificate before it expires.
+  const pkiDir = join(opts.dataDir, 'pki');
+  const identity = await bootstrapNodeClientCertificate({ server: opts.server, caPem, token, nodeName, pkiDir, clock: opts.clock, expirationSeconds: opts.clientCertExpirationSeconds });
   // 16 kept-alive connections: a burst of pods (status writes, events) reuses them instead of opening
   // (and TLS-handshaking) one per request in flight; the kubelet itself talks over one HTTP/2 connection.
-  const client = new ApiClient({ server: opts.server, token, caPem, userAgent: `tinykube-agent/${nodeName}`, maxSockets: 16 });
+  const client = new ApiClient({ server: opts.server, caPem, certPem: identity.pair.certPem, keyPem: identity.pair.keyPem, userAgent: `tinykube-agent/${nodeName}`, maxSockets: 16 });
+  const rotator = new CertificateRotator({
+    file: identity.file,
+    request: () => requestCertificate(client, nodeClientRequest(nodeName, opts.clientCertExpirationSeconds), { clock: opts.clock }),
+    onRotate: (pair) => client.setClientCertificate(pair.certPem, pair.keyPem),
+    clock: opts.clock,
+    onError: (err) => (opts.onError ?? ((e, ctx) => console.error(`tinykube agent: ${ctx}: ${e instanceof Error ? e.message : String(e)}`)))(err, 'client certificate rotation'),
+  });
+  rotator.start(identity.pair);
   const registries = await loadRegistryConfig(opts.registryConfig, opts.dataDir);
 
   let containerd: Containerd | undefined;
@@ -165,6 +196,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   let streaming: { close(): Promise<void> | void } | undefined;
   let nodeServices: NodeServices | undefined;
   const teardown = async (removePods: boolean) => {
+    await rotator.stop();
     // The proxy table and the DNS address go first: they belong to the node, not to its pods.
     if (nodeServices) await nodeServices.stop();
     if (agent) await agent.stop({ removePods });
@@ -201,7 +233,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
     });
     await agent.start();
-    const hook = opts.streaming ?? defaultStreaming(client, caPem);
+    const hook = opts.streaming ?? defaultStreaming(client, caPem, pkiDir, opts.clock);
     const s = await hook({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
     streaming = s;
     agent.setKubeletPort(s.port);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isIPv4, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { ensurePki, issueClientCert, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
+import { ensurePki, issueClientCert, type Pki } from '../apiserver/auth/pki.ts';
 import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath, TokenAuthenticators } from '../apiserver/auth/authn.ts';
 import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
@@ -167,7 +167,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     isAnonymousPath,
     serverAddress: `${host}:${port}`,
     connect,
-    issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
     serviceAccountTokens,
     inFlight: opts.inFlight,
     audit,

@@ -41,7 +41,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const clientFor = (userAgent: string, watches = 0) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 + watches });
   try {
     if (opts.controllers !== false) {
-      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager', 64), clock: opts.clock, options: { rootCA: cp.pki.caCertPem, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), ...opts.controllerOptions } }));
+      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager', 64), clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), ...opts.controllerOptions } }));
     }
     if (opts.scheduler !== false) {
       // The scheduler runs as kube-scheduler does, as user system:kube-scheduler with only what the

@@ -39,6 +39,9 @@ import { EPHEMERAL_COMPONENT, EphemeralVolumeController } from './ephemeral/cont
 import { PVCProtectionController } from './pvcprotection/controller.ts';
 import { PVProtectionController } from './pvprotection/controller.ts';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/controller.ts';
+import { CSRApprovingController, type ApprovalAuthorizer } from './certificates/approver.ts';
+import { CSRSigningController } from './certificates/signer.ts';
+import type { SigningCA } from './certificates/sign.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -89,6 +92,12 @@ export interface ControllerOptions {
   rootCA?: string;
   /** Signs legacy tokens for kubernetes.io/service-account-token Secrets (with rootCA); absent disables the tokens controller. */
   legacyTokenSigner?: LegacyTokenSigner;
+  /** The CSR approver (kubelet client and serving requests); false disables it. `authorize` replaces its default grants. */
+  csrApproving?: { authorize?: ApprovalAuthorizer } | false;
+  /** The CA the CSR signer issues with (kubernetes.io/kube-apiserver-client, -kubelet, kubelet-serving); absent disables the signer. */
+  signingCA?: SigningCA;
+  /** Longest certificate the CSR signer issues (--cluster-signing-duration; default one year). */
+  signingDurationMs?: number;
   /** Failures the controllers recover from (default: console.error). */
   onError?: (err: unknown) => void;
 }
@@ -121,6 +130,8 @@ export interface Controllers {
   pvcProtection?: PVCProtectionController;
   pvProtection?: PVProtectionController;
   clusterRoleAggregation?: ClusterRoleAggregationController;
+  csrApproving?: CSRApprovingController;
+  csrSigning?: CSRSigningController;
   stop(): Promise<void>;
 }
 
@@ -143,7 +154,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop(), out.clusterRoleAggregation?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.csrApproving?.stop(), out.csrSigning?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop(), out.clusterRoleAggregation?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush(), ephemeralEvents.flush()]);
     },
@@ -206,5 +217,9 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.pvProtection?.start();
   if (o.clusterRoleAggregation !== false) out.clusterRoleAggregation = new ClusterRoleAggregationController({ client, informers, clock, onError });
   out.clusterRoleAggregation?.start();
+  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client, informers, authorize: o.csrApproving?.authorize, clock, onError });
+  if (o.signingCA) out.csrSigning = new CSRSigningController({ client, informers, ca: o.signingCA, certTTLMs: o.signingDurationMs, clock, onError });
+  out.csrApproving?.start();
+  out.csrSigning?.start();
   return out;
 }

@@ -16,7 +16,7 @@ import type { TablePrinter } from './printing/types.ts';
 import type { Backend } from '../storage/backend.ts';
 import type { ServiceRanges } from '../api/network.ts';
 import type { DeletionPolicy, Store, WriteHooks } from './store.ts';
-import type { ResourceInfo, Strategy, SubresourceStrategy } from './strategy.ts';
+import type { CreateContext, ResourceInfo, Strategy, SubresourceStrategy } from './strategy.ts';
 import type { TokenSigner } from './core/serviceaccounts/token.ts';
 import type { ComputeContext } from './review.ts';
 
@@ -139,7 +139,7 @@ export interface FieldSelectors<T> {
 /** The typed strategy hooks a kind writes (see strategy.ts for when the store calls each). */
 export interface KindStrategy<T> {
   defaults?(obj: T): void;
-  prepareForCreate?(obj: T): void;
+  prepareForCreate?(obj: T, ctx?: CreateContext): void;
   validate(obj: T): FieldError[];
   prepareForUpdate?(obj: T, old: T): void;
   validateUpdate(obj: T, old: T): FieldError[];

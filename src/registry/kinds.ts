@@ -40,7 +40,9 @@ import { clusterRoles } from './rbac/clusterroles/kind.ts';
 import { roleBindings } from './rbac/rolebindings/kind.ts';
 import { roles } from './rbac/roles/kind.ts';
 
-// Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, authorization.k8s.io, batch, policy,
+import { certificateSigningRequests } from './certificates/certificatesigningrequests/kind.ts';
+
+// Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, authorization.k8s.io, batch, certificates.k8s.io, policy,
 // rbac.authorization.k8s.io, storage.k8s.io, apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
   pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumes, persistentVolumeClaims, endpoints,
@@ -49,6 +51,7 @@ export const builtinKinds: readonly KindDefinition[] = [
   selfSubjectReviews, tokenReviews,
   localSubjectAccessReviews, selfSubjectAccessReviews, selfSubjectRulesReviews, subjectAccessReviews,
   jobs, cronJobs,
+  certificateSigningRequests,
   podDisruptionBudgets,
   clusterRoleBindings, clusterRoles, roleBindings, roles,
   storageClasses,

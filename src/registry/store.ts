@@ -15,7 +15,7 @@ import { jsonObjectEqual } from '../api/equality.ts';
 
 import type { KubeObject, ObjectMeta } from '../api/types.ts';
 import { realClock, rfc3339, type Clock } from '../util/clock.ts';
-import type { KindDefinition } from './kind.ts';
+import type { KindDefinition, RequestUser } from './kind.ts';
 import type { ResourceInfo, Strategy } from './strategy.ts';
 
 export interface ObjectFilter {
@@ -94,6 +94,8 @@ export interface WriteOptions {
    * validation. Must only change `obj.metadata.managedFields`.
    */
   track?(obj: KubeObject, old: KubeObject | undefined): void;
+  /** Who asks for a create, for strategies that record it (CertificateSigningRequests' spec.username). */
+  user?: RequestUser;
 }
 
 export interface DeleteParams extends WriteOptions {
@@ -419,7 +421,7 @@ export class Store {
     this.strategy.defaults(obj);
     this.#resetServerMeta(meta);
     if (opts.admission?.mutate) await opts.admission.mutate(obj, undefined);
-    this.strategy.prepareForCreate(obj);
+    this.strategy.prepareForCreate(obj, { user: opts.user });
     this.#setTypeMeta(obj);
     opts.track?.(obj, undefined);
     this.#check(obj, this.strategy.validate(obj));

@@ -5,6 +5,12 @@
 import type { FieldError } from '../api/field.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { FieldLabelSet } from '../api/fields.ts';
+import type { RequestUser } from './kind.ts';
+
+/** What a create knows besides the object (kube-apiserver's request context). */
+export interface CreateContext {
+  user?: RequestUser;
+}
 
 export interface ResourceInfo {
   /** API group, "" for core. */
@@ -30,8 +36,11 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   /** Applies API defaults (as the apiserver's defaulting funcs). Called on every incoming object: create, update, patch result. */
   defaults(obj: T): void;
 
-  /** Adjusts a new object before validation on create (e.g. pods: reset status, phase Pending, qosClass). */
-  prepareForCreate(obj: T): void;
+  /**
+   * Adjusts a new object before validation on create (e.g. pods: reset status, phase Pending, qosClass).
+   * `ctx.user` is the requesting user when the create comes from a request.
+   */
+  prepareForCreate(obj: T, ctx?: CreateContext): void;
 
   /** Validation of a new object. */
   validate(obj: T): FieldError[];

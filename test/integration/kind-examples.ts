@@ -19,6 +19,11 @@ export const kindExamples: Record<string, (name: string) => KubeObject> = {
   'secrets.': (name) => ({ metadata: { name }, data: { a: 'MQ==' } }),
   'serviceaccounts.': (name) => ({ metadata: { name } }),
   'services.': (name) => ({ metadata: { name }, spec: { selector: { app: 'kinds' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }),
+  // A signed PKCS#10 request for CN=kinds-example (openssl req -new, P-256), base64 of its PEM.
+  'certificatesigningrequests.certificates.k8s.io': (name) => ({
+    metadata: { name },
+    spec: { request: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0KTUlIUk1Ib0NBUUF3R0RFV01CUUdBMVVFQXd3TmEybHVaSE10WlhoaGJYQnNaVEJaTUJNR0J5cUdTTTQ5QWdFRwpDQ3FHU000OUF3RUhBMElBQklmMWNGVHlraURUbTBwUmZRcnFOSDNLcW1mVHFGN1VzUnNGWlV4R2RabjM4L29mCjJnY3hDZEhDR3NJTDVBTzdxNFFPY1FCeUpPNG9TWXNUeUJaUVIrS2dBREFLQmdncWhrak9QUVFEQWdOSEFEQkUKQWlBV2RvRld5K3dJd1c1UFBBMG5JR01QZENlb1NIZlRPT1Y1M0kxeWZGYkxQd0lnYlh1aHBVNVUwWWcxb0VkeQpJYlRkM1huZ3F0Z2R5d1dYdVAwbUFxdjJLNEU9Ci0tLS0tRU5EIENFUlRJRklDQVRFIFJFUVVFU1QtLS0tLQo=', signerName: 'example.com/kinds', usages: ['client auth'] },
+  }),
   'leases.coordination.k8s.io': (name) => ({ metadata: { name }, spec: { holderIdentity: 'someone' } }),
   'priorityclasses.scheduling.k8s.io': (name) => ({ metadata: { name }, value: 10 }),
   'replicasets.apps': (name) => ({ metadata: { name }, spec: { replicas: 0, selector: { matchLabels: { app: 'kinds' } }, template: { metadata: { labels: { app: 'kinds' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),

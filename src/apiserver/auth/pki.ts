@@ -19,7 +19,7 @@
 // The node token carries the CA's hash (as k3s does) so an agent that only knows the server URL and the
 // token can fetch the CA over an unverified connection and then pin it (see src/client/bootstrap.ts).
 
-import './reflect-shim.ts';
+import '../../util/reflect-shim.ts';
 import * as x509 from '@peculiar/x509';
 import { X509Certificate as NodeX509, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';

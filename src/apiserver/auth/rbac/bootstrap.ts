@@ -150,8 +150,9 @@ export function bootstrapClusterRoles(): ClusterRole[] {
       r(['list', 'watch'], [''], ['endpoints']),
       r(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
       r(['delete', 'get', 'list', 'watch'], [''], ['persistentvolumes']),
+      // Every node's pod CIDR is read to pick a free one; the proxy and DNS read Services.
+      r(['list', 'watch'], [''], ['nodes', 'services']),
       EVENTS,
-      urls(['post'], ['/tinykube/v1/node-serving-cert']),
     ]),
   ];
 }
@@ -217,6 +218,8 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     // (system:node-bootstrap) name no node, so that user alone gets the role meanwhile.
     binding('system:node', 'system:node', [user('system:node-bootstrap')]),
     binding(AGENT_ROLE, AGENT_ROLE, [group('system:nodes')]),
+    // kube binds it to system:bootstrappers (bootstrap tokens); tinykube's join token is that user.
+    binding('system:node-bootstrapper', 'system:node-bootstrapper', [user('system:node-bootstrap')]),
     binding('system:node-proxier', 'system:node-proxier', [user('system:kube-proxy')]),
     binding('system:kube-controller-manager', 'system:kube-controller-manager', [user('system:kube-controller-manager')]),
     binding('system:kube-dns', 'system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),
