@@ -141,7 +141,7 @@ export const certsCommand: Command = {
         if (report.caWarning) console.error(`\nWARNING: ${report.caWarning}`);
         const expired = report.rows.filter((r) => r.facts.notAfter <= now);
         if (expired.length) {
-          console.error(`\n${expired.length} certificate(s) expired: ${expired.map((r) => r.name).join(', ')}. Leaf certificates of the server: \`tinykube certs rotate\`.`);
+          console.error(`\n${expired.length} certificate(s) expired: ${expired.map((r) => r.name).join(', ')}. The server's leaf certificates: \`tinykube certs rotate\`; a node agent's are renewed by the agent.`);
           return 1;
         }
         return 0;
