@@ -207,3 +207,40 @@ describe('certificate rotation while the server runs', { timeout: 240_000 }, () 
     assert.match(bad.stderr, /unknown service "ca" \(one of: serving, admin, agent-client; the CA is not rotated by this command\)/);
   });
 });
+
+describe('a server started with expired leaves and a CA in its last year', { timeout: 120_000 }, () => {
+  it('renews the leaves at start, warns loudly about the CA (re-join needed), and kubectl works', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'tk-certold-'));
+    const data2 = join(dir2, 'data');
+    const realNow = Date.now();
+    // Everything issued 9.5 years ago: the leaves long expired, the CA half a year from its end.
+    const old = await ensurePki(data2, { hosts: ['127.0.0.1'], now: () => realNow - 3470 * DAY });
+    const logged: string[] = [];
+    const origError = console.error;
+    console.error = (...args: unknown[]) => {
+      logged.push(args.map(String).join(' '));
+    };
+    let cp2: ControlPlane | undefined;
+    try {
+      cp2 = await startControlPlane({ dataDir: data2, listen: '127.0.0.1:0' });
+    } finally {
+      console.error = origError;
+    }
+    try {
+      assert.equal(cp2.pki.caCertPem, old.caCertPem, 'the CA is never replaced automatically');
+      for (const pem of [cp2.pki.serverCertPem, cp2.pki.adminCertPem, cp2.pki.agentClientCertPem]) {
+        assert.ok(new X509Certificate(pem).validToDate.getTime() > realNow + 360 * DAY, 'renewed at start');
+      }
+      assert.ok(logged.some((l) => /WARNING: the cluster CA expires on .* \(in 1\d\d days\).*every node re-joined/.test(l)), logged.join('\n'));
+      const r = await run(kubectlBin, ['--kubeconfig', cp2.kubeconfigPath, '--cache-dir', join(dir2, 'kube-cache'), 'get', 'namespace', 'default', '-o', 'name']);
+      assert.equal(r.code, 0, r.stderr);
+      const check = await run(tinykubeBin, ['certs', 'check', '--data-dir', data2]);
+      assert.equal(check.code, 0, check.stderr);
+      assert.match(check.stdout, /^ca\s.*\sCA EXPIRES SOON\b/m);
+      assert.match(check.stderr, /WARNING: the cluster CA expires on .*re-joined/);
+    } finally {
+      await cp2?.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});
