@@ -26,6 +26,7 @@ import {
   LEAF_NAMES,
   leafCertPem,
   pkiPaths,
+  PkiError,
   RENEW_BEFORE_MS,
   type CertificateFacts,
   type LeafName,
@@ -106,7 +107,7 @@ function status(facts: CertificateFacts, left: number): string {
  */
 export async function rotateCertificates(dir: string, services: readonly LeafName[], now: number): Promise<CertificateRow[]> {
   const serverDataDir = serverDataDirOf(dir);
-  if (!serverDataDir) throw new Error(`no tinykube server PKI under ${dir} (looked for pki/ca.crt and server/pki/ca.crt)`);
+  if (!serverDataDir) throw new PkiError(`no tinykube server PKI under ${dir} (looked for pki/ca.crt and server/pki/ca.crt)`);
   const paths = pkiPaths(serverDataDir);
   const serving = await readIfExists(paths.serverCert);
   const renew = services.length ? services : LEAF_NAMES;

@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -18,9 +20,10 @@ import { ApiClient } from '../../src/client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../../src/client/bootstrap.ts';
 import { Nodes } from '../../src/client/resources.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
-import { ensurePki, LEAF_NAMES, type LeafName } from '../../src/apiserver/auth/pki.ts';
+import { ensurePki, issueServingCert, LEAF_NAMES, type LeafName } from '../../src/apiserver/auth/pki.ts';
 import { FakeClock } from '../../src/util/clock.ts';
-import type { Node } from '../../src/api/types.ts';
+import type { Node, Pod } from '../../src/api/types.ts';
+import { Pods } from '../../src/client/resources.ts';
 
 const kubectlBin = process.env.KUBECTL ?? '/usr/bin/kubectl';
 const tinykubeBin = join(import.meta.dirname, '../../bin/tinykube');
@@ -32,6 +35,9 @@ let cp: ControlPlane;
 let clock: FakeClock;
 let agent: ApiClient;
 let pinnedCa: string;
+let fakeAgent: HttpsServer;
+/** Serial numbers of the client certificates the API server presented to the fake agent, in order. */
+const agentSawClients: string[] = [];
 
 function run(bin: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -104,10 +110,43 @@ before(async () => {
   // As an agent does: only the server URL and the node token, the CA fetched and pinned by its hash.
   pinnedCa = await fetchPinnedCa(cp.url, caHashFromToken(cp.pki.nodeToken)!);
   agent = new ApiClient({ server: cp.url, token: cp.pki.nodeToken, caPem: pinnedCa, userAgent: 'cert-rotation-test' });
+
+  // A node agent's log endpoint that requires a client certificate from the cluster CA and records
+  // which one the API server presented, behind a Node and a running Pod bound to it.
+  const serving = await issueServingCert(cp.pki, 'system:node:n1', ['127.0.0.1']);
+  fakeAgent = createHttpsServer({ key: serving.keyPem, cert: serving.certPem, ca: cp.pki.caCertPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    agentSawClients.push((req.socket as TLSSocket).getPeerCertificate().serialNumber);
+    res.end('hello from n1\n');
+  });
+  await new Promise<void>((resolve) => fakeAgent.listen(0, '127.0.0.1', resolve));
+  const admin = ApiClient.fromKubeconfig(cp.kubeconfigPath);
+  try {
+    await admin.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
+    await admin.updateStatus<Node>(Nodes, undefined, {
+      apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' },
+      status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: (fakeAgent.address() as AddressInfo).port } } },
+    });
+    const pod = await admin.create<Pod>(Pods, 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { nodeName: 'n1', automountServiceAccountToken: false, containers: [{ name: 'web', image: 'busybox' }] } });
+    pod.status = { ...pod.status, phase: 'Running', containerStatuses: [{ name: 'web', image: 'busybox', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } }] };
+    await admin.updateStatus<Pod>(Pods, 'default', pod);
+  } finally {
+    admin.close();
+  }
 });
+
+/** `kubectl logs web`: the API server dials the agent with its client certificate; returns the serial it presented. */
+async function logsThroughAgent(): Promise<string> {
+  const before = agentSawClients.length;
+  const r = await kubectl(cp.kubeconfigPath, ['logs', 'web']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'hello from n1\n');
+  assert.equal(agentSawClients.length, before + 1);
+  return agentSawClients[before];
+}
 
 after(async () => {
   agent?.close();
+  fakeAgent?.close();
   await cp?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -126,6 +165,7 @@ describe('certificate rotation while the server runs', { timeout: 240_000 }, () 
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'namespace/default');
     assert.ok((await agent.list(Nodes)).items);
+    assert.equal(await logsThroughAgent(), oldSerials['agent-client'], 'the API server presents its agent-client certificate to agents');
 
     const rows = await certsCheck();
     for (const name of ['ca', ...LEAF_NAMES]) assert.ok(rows.has(name), `certs check lists ${name}`);
@@ -156,6 +196,7 @@ describe('certificate rotation while the server runs', { timeout: 240_000 }, () 
     assert.equal(await servingSerial(), fresh.serving, 'new handshakes get the new serving certificate, trusted through the pinned CA');
     assert.equal(serialOf(kubeconfigClientCert(cp.kubeconfigPath)), fresh.admin, 'the admin kubeconfig embeds the new certificate');
     assert.equal(serialOf(readFileSync(join(dataDir, 'pki', 'apiserver-kubelet-client.crt'), 'utf8')), fresh['agent-client']);
+    assert.equal(await logsThroughAgent(), fresh['agent-client'], 'agents now see the renewed client certificate');
 
     for (const kubeconfig of [cp.kubeconfigPath, oldKubeconfig]) {
       const r = await kubectl(kubeconfig, ['get', 'namespace', 'default', '-o', 'name']);

@@ -17,7 +17,7 @@
 
 import { watch, type FSWatcher } from 'node:fs';
 import type { Clock, Timer } from '../../util/clock.ts';
-import { ensurePki, LEAF_NAMES, leafCertPem, type LeafName, type Pki } from './pki.ts';
+import { ensurePki, LEAF_NAMES, leafCertPem, PkiError, type LeafName, type Pki } from './pki.ts';
 
 export interface CertificateRotatorOptions {
   dataDir: string;
@@ -112,7 +112,7 @@ export class CertificateRotator {
     const fresh = await ensurePki(this.#opts.dataDir, { hosts: this.#opts.hosts, now: () => this.#opts.clock.now(), createCa: false });
     if (this.#stopped) return [];
     if (fresh.caCertPem !== pki.caCertPem) {
-      throw new Error(`the cluster CA in ${pki.paths.pkiDir} changed under the running server: it keeps the CA it started with until it is restarted (every node must then re-join with the new node token)`);
+      throw new PkiError(`the cluster CA in ${pki.paths.pkiDir} changed under the running server: it keeps the CA it started with until it is restarted (every node must then re-join with the new node token)`);
     }
     const renewed = LEAF_NAMES.filter((name) => leafCertPem(fresh, name) !== leafCertPem(pki, name));
     if (renewed.length === 0) return [];
