@@ -8,7 +8,10 @@
 //   (d) watch fan-out: 100 watchers on pods, the time from a write to its delivery at every
 //       watcher, and events/s delivered under a burst of writes;
 //   (e) custom resource creates/s at concurrency 16 and 64, for a CRD with a 20-field schema and two
-//       CEL rules, beside pod creates in the same run (the ratio is printed).
+//       CEL rules, beside pod creates in the same run (the ratio is printed);
+//   (f) RBAC: pod creates/s at concurrency 16 by a service account whose namespace holds 1,000
+//       RoleBindings, on a server authorizing with RBAC and on one with AlwaysAllow (the ratio is
+//       printed); each on a fresh server of its own.
 //
 // Usage: node bench/api.ts [--quick] [--profile[=DIR]] [--only=a,b,c,d,e]
 //   --quick      smaller runs (a smoke test of the bench itself)
@@ -30,7 +33,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const profileArg = args.find((a) => a === '--profile' || a.startsWith('--profile='));
 const onlyArg = args.find((a) => a.startsWith('--only='));
-const parts = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'a,b,c,d,e').split(','));
+const parts = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'a,b,c,d,e,f').split(','));
 const profileDir = profileArg ? (profileArg.includes('=') ? profileArg.slice('--profile='.length) : join(tmpdir(), `tinykube-api-profile-${Date.now()}`)) : undefined;
 
 const sizes = quick
@@ -44,14 +47,14 @@ const tableAccept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/js
 const dir = mkdtempSync(join(tmpdir(), 'tk-bench-api-'));
 let child: ChildProcess | undefined;
 
-async function startServer(): Promise<ChildInfo> {
+async function startServer(data = 'data', extra: string[] = []): Promise<ChildInfo> {
   const script = join(import.meta.dirname, 'lib', 'controlplane-child.ts');
   const nodeArgs: string[] = [];
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   }
-  child = spawn(process.execPath, [...nodeArgs, script, join(dir, 'data')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child = spawn(process.execPath, [...nodeArgs, script, join(dir, data), ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   return new Promise((resolve, reject) => {
     child!.once('exit', (code) => reject(new Error(`control plane exited with ${code} before it was ready`)));
@@ -311,6 +314,42 @@ function createApps(c: BenchClient, ns: string, n: number, concurrency: number, 
   return createMany(c, `/apis/bench.tinykube.io/v1/namespaces/${ns}/benchapps`, n, concurrency, (i) => benchApp(`${prefix}-${i}`, i));
 }
 
+/**
+ * (f) On a fresh server: 1,000 RoleBindings in one namespace (999 to other users, one granting the
+ * bench service account pod creation), then pod creates/s at concurrency 16 with that account's token.
+ */
+async function rbacCreates(allowAll: boolean, n: number): Promise<{ lat: number[]; seconds: number }> {
+  const info = await startServer(allowAll ? 'data-allow' : 'data-rbac', allowAll ? ['--always-allow'] : []);
+  try {
+    const admin = new BenchClient({ port: info.port, ca: info.ca, token: info.token }, 16);
+    const g = 'rbac.authorization.k8s.io';
+    await createNamespace(admin, 'rbac');
+    await admin.expect(201, 'POST', `/apis/${g}/v1/clusterroles`, JSON.stringify({ metadata: { name: 'bench-pods' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }] }));
+    await admin.expect(201, 'POST', '/api/v1/namespaces/rbac/serviceaccounts', JSON.stringify({ metadata: { name: 'bench' } }));
+    await createMany(admin, `/apis/${g}/v1/namespaces/rbac/rolebindings`, 1_000, 16, (i) => ({
+      metadata: { name: `rb-${i}` },
+      roleRef: { apiGroup: g, kind: 'ClusterRole', name: 'bench-pods' },
+      subjects: [i === 500 ? { kind: 'ServiceAccount', name: 'bench' } : { kind: 'User', apiGroup: g, name: `user-${i}` }],
+    }));
+    const tr = await admin.request('POST', '/api/v1/namespaces/rbac/serviceaccounts/bench/token', JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } }));
+    const token = (JSON.parse(tr.body.toString('utf8')) as { status?: { token?: string } }).status?.token;
+    if (!token) throw new Error(`TokenRequest: ${tr.status} ${tr.body.toString('utf8')}`);
+    admin.close();
+    const c = new BenchClient({ port: info.port, ca: info.ca, token }, 16);
+    // The authorizer follows the bindings through a watch: wait until the account may create.
+    for (let i = 0; (await c.request('POST', '/api/v1/namespaces/rbac/pods', JSON.stringify(benchPod(`first-${i}`, i)))).status !== 201; i++) {
+      if (i > 200) throw new Error('the service account never got its binding');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await createPods(c, 'rbac', quick ? 200 : 1_000, 16, 'warm');
+    const out = await createPods(c, 'rbac', n, 16);
+    c.close();
+    return out;
+  } finally {
+    await stopServer();
+  }
+}
+
 async function main(): Promise<void> {
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`tinykube API bench: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average at start ${load}${quick ? ', --quick' : ''}`);
@@ -411,6 +450,17 @@ async function main(): Promise<void> {
   }
 
   rows.push({ what: 'server RSS after the run', value: `${serverRssMiB(info.pid).toFixed(0)} MiB` });
+  await stopServer();
+
+  // (f) RBAC against AlwaysAllow, each on a server of its own.
+  if (parts.has('f')) {
+    const n = sizes.creates[16]!;
+    const off = await rbacCreates(true, n);
+    const on = await rbacCreates(false, n);
+    const ratio = n / on.seconds / (n / off.seconds);
+    rows.push({ what: `pod creates by a service account, AlwaysAllow, concurrency 16 (${n})`, value: rate(n, off.seconds), p50: ms(percentile(off.lat, 50)), p99: ms(percentile(off.lat, 99)) });
+    rows.push({ what: `same with RBAC and 1,000 RoleBindings in the namespace`, value: `${rate(n, on.seconds)} (${ratio.toFixed(2)}x)`, p50: ms(percentile(on.lat, 50)), p99: ms(percentile(on.lat, 99)), target: '>= 0.9x AlwaysAllow' });
+  }
   printTable('figures (latency columns: p50 / p99 unless noted)', rows);
 }
 

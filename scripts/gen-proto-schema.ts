@@ -22,10 +22,12 @@ const sources: { proto: string; go: string[] }[] = [
   { proto: 'k8s.io/api/scheduling/v1/generated.proto', go: ['k8s.io/api/scheduling/v1/types.go'] },
   { proto: 'k8s.io/api/storage/v1/generated.proto', go: ['k8s.io/api/storage/v1/types.go'] },
   { proto: 'k8s.io/api/policy/v1/generated.proto', go: ['k8s.io/api/policy/v1/types.go'] },
+  { proto: 'k8s.io/api/rbac/v1/generated.proto', go: ['k8s.io/api/rbac/v1/types.go'] },
   { proto: 'k8s.io/api/apps/v1/generated.proto', go: ['k8s.io/api/apps/v1/types.go'] },
   { proto: 'k8s.io/api/batch/v1/generated.proto', go: ['k8s.io/api/batch/v1/types.go'] },
   { proto: 'k8s.io/api/autoscaling/v1/generated.proto', go: ['k8s.io/api/autoscaling/v1/types.go'] },
   { proto: 'k8s.io/api/authentication/v1/generated.proto', go: ['k8s.io/api/authentication/v1/types.go'] },
+  { proto: 'k8s.io/api/authorization/v1/generated.proto', go: ['k8s.io/api/authorization/v1/types.go'] },
   // Job templates reach scheduling.k8s.io/v1alpha3's workload pod-group messages.
   { proto: 'k8s.io/api/scheduling/v1alpha3/generated.proto', go: ['k8s.io/api/scheduling/v1alpha3/types.go'] },
   {
@@ -40,7 +42,7 @@ const sources: { proto: string; go: string[] }[] = [
 ];
 
 /** The bodies a client may send or receive: apiVersion, kind, message. */
-const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'storage.k8s.io/v1', 'policy/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'apiextensions.k8s.io/v1'];
+const servedGroupVersions = ['v1', 'apps/v1', 'batch/v1', 'coordination.k8s.io/v1', 'discovery.k8s.io/v1', 'scheduling.k8s.io/v1', 'storage.k8s.io/v1', 'policy/v1', 'rbac.authorization.k8s.io/v1', 'autoscaling/v1', 'authentication.k8s.io/v1', 'authorization.k8s.io/v1', 'apiextensions.k8s.io/v1'];
 const roots: [string, string, string][] = [
   ['v1', 'Pod', 'core.v1.Pod'],
   ['v1', 'PodList', 'core.v1.PodList'],
@@ -85,9 +87,16 @@ const roots: [string, string, string][] = [
   ['storage.k8s.io/v1', 'StorageClass', 'storage.v1.StorageClass'],
   ['storage.k8s.io/v1', 'StorageClassList', 'storage.v1.StorageClassList'],
   ['policy/v1', 'Eviction', 'policy.v1.Eviction'],
+  ...['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].flatMap((k): [string, string, string][] => [
+    ['rbac.authorization.k8s.io/v1', k, `rbac.v1.${k}`],
+    ['rbac.authorization.k8s.io/v1', `${k}List`, `rbac.v1.${k}List`],
+  ]),
   ['autoscaling/v1', 'Scale', 'autoscaling.v1.Scale'],
   ['authentication.k8s.io/v1', 'SelfSubjectReview', 'authentication.v1.SelfSubjectReview'],
   ['authentication.k8s.io/v1', 'TokenRequest', 'authentication.v1.TokenRequest'],
+  ['authentication.k8s.io/v1', 'TokenReview', 'authentication.v1.TokenReview'],
+  // kubectl auth can-i sends its reviews as protobuf.
+  ...['SubjectAccessReview', 'LocalSubjectAccessReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview'].map((k): [string, string, string] => ['authorization.k8s.io/v1', k, `authorization.v1.${k}`]),
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'apiextensions.v1.CustomResourceDefinition'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinitionList', 'apiextensions.v1.CustomResourceDefinitionList'],
   // Meta kinds travel under every group version (client-go sends DeleteOptions with the resource's

@@ -3,8 +3,10 @@
 // compete with it inside one thread. Prints one JSON line with how to reach it, then serves until
 // SIGTERM (which also lets `--cpu-prof` write its profile).
 //
-// Usage: node bench/lib/controlplane-child.ts DATA_DIR
+// Usage: node bench/lib/controlplane-child.ts DATA_DIR [--always-allow]
+//   --always-allow  authorizes every request (the server's default is system:masters + RBAC)
 
+import { alwaysAllow } from '../../src/apiserver/auth/authorizer.ts';
 import { startControlPlane } from '../../src/cmd/controlplane.ts';
 
 export interface ChildInfo {
@@ -21,7 +23,7 @@ if (!dataDir) {
   console.error('usage: controlplane-child.ts DATA_DIR');
   process.exit(2);
 }
-const cp = await startControlPlane({ dataDir, listen: '127.0.0.1:0' });
+const cp = await startControlPlane({ dataDir, listen: '127.0.0.1:0', ...(process.argv.includes('--always-allow') ? { authorizer: alwaysAllow } : {}) });
 const info: ChildInfo = { url: cp.url, port: cp.port, ca: cp.pki.caCertPem, token: cp.pki.adminToken, kubeconfig: cp.kubeconfigPath, pid: process.pid };
 process.stdout.write(JSON.stringify(info) + '\n');
 let closing = false;

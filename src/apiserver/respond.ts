@@ -7,6 +7,7 @@ import { toStatusError, type Status } from '../util/status.ts';
 import { ProtoEncodeError } from './protobuf/codec.ts';
 import { encodeProtobufObject, messageFor, PROTOBUF_MEDIA_TYPE } from './protobuf/envelope.ts';
 import { negotiateOutput } from './tables/negotiate.ts';
+import { auditOf } from './audit/event.ts';
 
 const servedMediaTypes = ['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE];
 
@@ -35,6 +36,7 @@ function protobufBody(req: IncomingMessage, body: unknown): Buffer | undefined {
 }
 
 export function writeJSON(req: IncomingMessage, res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  auditOf(req)?.logResponseObject(body);
   // A caller that names its Content-Type (aggregated discovery) has chosen the format already.
   const pb = headers['Content-Type'] === undefined ? protobufBody(req, body) : undefined;
   let buf: Buffer = pb ?? Buffer.from(JSON.stringify(body));
@@ -78,12 +80,16 @@ export async function writeJSONList(
     writeJSON(req, res, 200, { ...head, items: all.map((it) => JSON.parse(it) as unknown) });
     return;
   }
+  // At level RequestResponse the audit event carries the list (kube's LogResponseObject).
+  const audit = auditOf(req)?.wantsResponseObject ? auditOf(req) : undefined;
+  const audited: string[] | undefined = audit ? [...items] : undefined;
   // Ends in '"items":[' once the closing ']}' is cut.
   const open = JSON.stringify({ ...head, items: [] }).slice(0, -2);
   let size = open.length + 2;
   for (const it of items) size += it.length + 1;
   if (!rest && size <= streamThreshold) {
     const text = open + items.join(',') + ']}';
+    audit?.logResponseObject(JSON.parse(text));
     let buf: Buffer = Buffer.from(text);
     const h: Record<string, string | number> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
     if (buf.length > 16 * 1024 && acceptsGzip(req)) {
@@ -146,10 +152,12 @@ export async function writeJSONList(
   if (rest) {
     for await (const batch of rest) {
       if (closed) break;
+      audited?.push(...batch);
       await send(batch);
     }
   }
   if (closed) return;
+  if (audit && audited) audit.logResponseObject({ ...head, items: audited.map((it) => JSON.parse(it) as unknown) });
   parts.push(']}');
   out.end(parts.join(''));
 }

@@ -33,11 +33,19 @@ import { impersonatedUser, impersonationChecks, parseImpersonation } from './aut
 import { invalidError } from '../api/field.ts';
 import { UNAUTHENTICATED_ADMIN } from './auth/user.ts';
 import type { ServiceAccountTokens } from './auth/serviceaccount/tokens.ts';
-import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer } from './auth/authorizer.ts';
+import { alwaysAllow, forbiddenMessage, type AuthorizationAttributes, type Authorizer, type RuleResolver } from './auth/authorizer.ts';
+import type { TokenAuthenticator } from './auth/user.ts';
+import { parseFieldSelector, type FieldSelectorValue } from '../api/fields.ts';
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
+import { recordedWarnings, requestRecord } from './admission/recorder.ts';
 import type { OpenAPIDocuments } from './openapi/documents.ts';
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_IN_FLIGHT_LIMITS, InFlightLimiter, isLongRunning, writeTooManyRequests, type InFlightLimits } from './maxinflight.ts';
+import { attachAudit, auditOf, RequestAudit, type AuditSink } from './audit/event.ts';
+import { evaluatePolicy, type AuditPolicy, type RequestAuditConfig } from './audit/policy.ts';
+import { trackResponse } from './audit/response.ts';
 
 export type { User };
 
@@ -48,6 +56,15 @@ export interface ApiServerOptions {
   authenticate?: (req: IncomingMessage) => User | null | Promise<User | null>;
   /** Decides what each user may do. Absent = every authenticated user may do everything (until RBAC). */
   authorizer?: Authorizer;
+  /**
+   * What a user may do, as rules (SelfSubjectRulesReview, `kubectl auth can-i --list`). Absent: with
+   * no authorizer, everything (kube's AlwaysAllow rules); with one, the answer is incomplete.
+   */
+  ruleResolver?: RuleResolver;
+  /** Bearer tokens, for TokenReview; absent = TokenReviews answer without a status, as kube-apiserver without token authenticators. */
+  tokenAuthenticator?: TokenAuthenticator;
+  /** The audiences the API server accepts tokens for (kube-apiserver's --api-audiences): a TokenReview naming none is checked against these. */
+  apiAudiences?: readonly string[];
   /** The admission chain; absent = the default plugins (admission/plugins.ts), started by the server. */
   admission?: AdmissionChain;
   /** OpenAPI documents to serve; absent = the built-in kinds' documents. */
@@ -73,6 +90,10 @@ export interface ApiServerOptions {
   maxWatchSeconds?: number;
   /** How often bookmarks are sent to watchers that asked for them. */
   bookmarkIntervalMs?: number;
+  /** Requests served at once (kube-apiserver's max-in-flight filter); absent = kube's defaults, 400 and 200. */
+  inFlight?: InFlightLimits;
+  /** The audit policy and where its events go (--audit-policy-file, --audit-log-path); absent = no audit. */
+  audit?: { policy: AuditPolicy; sink: AuditSink };
 }
 
 export interface ApiServer {
@@ -93,9 +114,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
 
   const authorizer = opts.authorizer ?? alwaysAllow;
+  const limiter = new InFlightLimiter(opts.inFlight ?? DEFAULT_IN_FLIGHT_LIMITS);
+  const reviewServices = {
+    authorizer,
+    ruleResolver: opts.ruleResolver ?? (opts.authorizer ? undefined : alwaysAllowRules),
+    tokens: opts.tokenAuthenticator ? { authenticator: opts.tokenAuthenticator, apiAudiences: opts.apiAudiences ?? [] } : undefined,
+  };
   const openapiDocs = registryOpenAPI(registry);
   const ownAdmission = !opts.admission;
-  const admission = opts.admission ?? defaultAdmission(registry);
+  const admission = opts.admission ?? defaultAdmission(registry, opts.authorizer);
   // The default chain fills its caches in the background; writes wait for it (at once, after start).
   const admissionReady = ownAdmission ? admission.start() : Promise.resolve();
   admissionReady.catch((err: unknown) => console.error(`tinykube: admission did not start: ${(err as Error).message}`));
@@ -110,23 +137,44 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   /** Impersonation headers: the request runs as the impersonated user once the caller may impersonate it. */
-  async function actAs(req: IncomingMessage, user: User): Promise<User> {
+  async function actAs(req: IncomingMessage, user: User, audit?: RequestAudit): Promise<User> {
     const imp = parseImpersonation(req.headersDistinct);
     if (!imp) return user;
     for (const a of impersonationChecks(user, imp)) await authorize(a);
-    return impersonatedUser(imp);
+    const acting = impersonatedUser(imp);
+    audit?.setImpersonatedUser(acting);
+    return acting;
   }
 
-  /** Step 2: may the caller do this? A 403 is the Status kube-apiserver writes. */
-  async function authorize(a: AuthorizationAttributes): Promise<void> {
-    const r = await authorizer.authorize(a);
+  /**
+   * Step 2: may the caller do this? A 403 is the Status kube-apiserver writes. With `audit`, the
+   * decision and its reason are the event's authorization.k8s.io annotations, as kube's
+   * authorization filter adds them.
+   */
+  async function authorize(a: AuthorizationAttributes, audit?: RequestAudit): Promise<void> {
+    let r: Awaited<ReturnType<Authorizer['authorize']>>;
+    try {
+      r = await authorizer.authorize(a);
+    } catch (err) {
+      audit?.addAnnotation('authorization.k8s.io/reason', 'internal error');
+      throw err;
+    }
+    audit?.addAnnotation('authorization.k8s.io/decision', r.decision === 'allow' ? 'allow' : 'forbid');
+    audit?.addAnnotation('authorization.k8s.io/reason', r.reason);
     if (r.decision === 'allow') return;
     const details = a.isResourceRequest ? { ...(a.name ? { name: a.name } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource } : undefined;
     throw new StatusError(403, 'Forbidden', forbiddenMessage(a, r.reason), details);
   }
 
-  function admissionAttributes(operation: AdmissionOperation, store: Store, info: ResourceRequest, ns: string | undefined, user: User, query: Query, name = info.name): AdmissionAttributes {
-    return { operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query) };
+  function admissionAttributes(req: IncomingMessage, operation: AdmissionOperation, store: Store, info: ResourceRequest, ns: string | undefined, user: User, query: Query, name = info.name): AdmissionAttributes {
+    const record = requestRecord(req);
+    const audit = auditOf(req);
+    return {
+      operation, resource: store.info, subresource: info.subresource, namespace: ns, name, user, dryRun: isDryRun(query),
+      warn: (text) => record.warn(text),
+      // The audit event is what the log writes; a request not audited keeps nothing.
+      addAuditAnnotation: (key, value) => audit?.addAnnotation(key, value),
+    };
   }
 
   async function nodeServingCert(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -144,16 +192,71 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     writeJSON(req, res, 201, issued);
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // URL parsing resolves dot segments (also %2e%2e), which would turn /namespaces/%2e%2e/pods into
-    // the cluster-wide /pods: such a path addresses nothing here.
-    if (/(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i.test((req.url ?? '/').split('?')[0]!)) throw pageNotFound();
+  /**
+   * The filters in front of the routes, in kube-apiserver's order: audit ID, authentication (a
+   * failure audited on its own), audit, impersonation, max-in-flight, authorization.
+   */
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = clock.now();
+    const auditID = auditIDOf(req);
+    res.setHeader('Audit-Id', auditID);
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const query = url.searchParams;
-    const user = await actAs(req, await authenticate(req, path));
-    const info = parseRequestInfo(req.method ?? 'GET', path, query);
-    await authorize(authorizationAttributes(user, req.method ?? 'GET', info, path));
+    const method = req.method ?? 'GET';
+    const info = parseRequestInfo(method, path, query);
+    let authenticated: User;
+    try {
+      authenticated = await authenticate(req, path);
+    } catch (err) {
+      // kube's WithFailedAuthenticationAudit: no user, and ResponseStarted is the only stage.
+      const attrs = { ...authorizationAttributes(ANONYMOUS, method, info, path, query), user: undefined };
+      const audit = beginAudit(req, auditID, receivedAt, attrs);
+      trackResponse(res, audit, true, false);
+      throw err;
+    }
+    const attrs = authorizationAttributes(authenticated, method, info, path, query);
+    const audit = beginAudit(req, auditID, receivedAt, attrs);
+    const tracked = trackResponse(res, audit, isLongRunning(attrs));
+    if (!audit.processStage('RequestReceived')) {
+      // Blocking mode: a request whose event cannot be stored is not served (kube's WithAudit).
+      tracked.markFinished();
+      throw new StatusError(500, 'InternalError', 'Internal error occurred: failed to store audit event');
+    }
+    let release = () => {};
+    try {
+      // URL parsing resolves dot segments (also %2e%2e), which would turn /namespaces/%2e%2e/pods into
+      // the cluster-wide /pods: such a path addresses nothing here.
+      if (/(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i.test((req.url ?? '/').split('?')[0]!)) throw pageNotFound();
+      const user = await actAs(req, authenticated, audit);
+      const slot = limiter.admit({ ...attrs, groups: user.groups });
+      if (!slot.admitted) return writeTooManyRequests(req, res);
+      release = slot.release;
+      await authorize(authorizationAttributes(user, method, info, path, query), audit);
+      await route(req, res, path, query, user, info);
+    } catch (err) {
+      if (!(err instanceof StatusError) && audit.enabled && !tracked.finished()) {
+        // An unexpected failure is kube's Panic stage (its handlers panic where ours throw).
+        tracked.markFinished();
+        audit.logResponseObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'InternalError', message: `APIServer panic'd: ${err instanceof Error ? err.message : String(err)}`, code: 500 });
+        audit.processStage('Panic');
+      }
+      throw err;
+    } finally {
+      release();
+    }
+  }
+
+  /** Evaluates the audit policy for a request and fills the event's request metadata. */
+  function beginAudit(req: IncomingMessage, auditID: string, receivedAt: number, attrs: Omit<AuthorizationAttributes, 'user'> & { user?: User }): RequestAudit {
+    const config = opts.audit ? evaluatePolicy(opts.audit.policy, attrs) : NO_AUDIT;
+    const audit = new RequestAudit(auditID, config, opts.audit?.sink, clock, receivedAt);
+    attachAudit(req, audit);
+    if (audit.enabled) audit.logRequestMetadata(req, attrs);
+    return audit;
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, query: Query, user: User, info: RequestInfo): Promise<void> {
     const segs = path.split('/').filter(Boolean);
     const readOnly = ['/version', '/healthz', '/livez', '/readyz', '/api', '/apis'].includes(path) || path.startsWith('/openapi/') || (segs[0] === 'api' && segs.length === 2) || (segs[0] === 'apis' && (segs.length === 2 || segs.length === 3));
     if (readOnly && req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
@@ -221,14 +324,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (info.subresource) {
       const sub = kind.subresources[info.subresource]!;
       if (sub.connect) {
-        await admission.validate(admissionAttributes('CONNECT', store, info, ns, user, query), undefined, undefined);
+        await admission.validate(admissionAttributes(req, 'CONNECT', store, info, ns, user, query), undefined, undefined);
         return serveConnect({ req, res, registry, store, info, query, clock, connect: opts.connect });
       }
       if (sub.create) {
         if (req.method !== 'POST') throw methodNotAllowed();
         const gvk = sub.kind ?? { group: store.info.group, version: store.info.version, kind: store.info.kind };
         const body = await readSubresourceBody(req, gvk);
-        const attrs = admissionAttributes('CREATE', store, info, ns, user, query);
+        auditOf(req)?.logRequestObject(body);
+        const attrs = admissionAttributes(req, 'CREATE', store, info, ns, user, query);
         await admissionReady;
         await admission.admit(attrs, body, undefined);
         await admission.validate(attrs, body, undefined);
@@ -237,7 +341,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
       if (sub.scale) {
         if (info.verb !== 'get') await admissionReady;
-        const attrs = admissionAttributes('UPDATE', store, info, ns, user, query);
+        const attrs = admissionAttributes(req, 'UPDATE', store, info, ns, user, query);
         return serveScale({ req, res, store, access: sub.scale, namespace: ns, name: info.name, dryRun: isDryRun(query), admission: admission.forWrite(attrs) });
       }
       if (!sub.update || !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed();
@@ -251,7 +355,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (manager !== undefined) validateFieldManager(manager, info.verb === 'create' ? 'CreateOptions' : info.verb === 'update' ? 'UpdateOptions' : 'PatchOptions');
     const track = trackWrite(kind, manager, info.subresource || undefined, clock);
     const write = (name = info.name) => {
-      const attrs = admissionAttributes('CREATE', store, info, ns, user, query, name);
+      const attrs = admissionAttributes(req, 'CREATE', store, info, ns, user, query, name);
       return { dryRun: isDryRun(query), admission: admission.forWrite(attrs), track };
     };
     if (info.verb !== 'get' && info.verb !== 'list' && info.verb !== 'watch') await admissionReady;
@@ -269,11 +373,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const body = await decodeRequest(req, store, query);
         checkNamespace(body.object, ns);
         if (kind.compute) {
-          // A review: validated, admitted, computed for the caller, never stored.
+          // A review: validated, computed for the caller, never stored. Its namespace is the URL's, as
+          // kube-apiserver's create handler sets it. kube-apiserver's REST storages of reviews decode
+          // into objects without a kind, so their 422 names none: `.authorization.k8s.io "" is invalid`.
           isDryRun(query);
+          const meta = { ...(body.object.metadata ?? {}) };
+          if (ns) meta.namespace = ns;
+          else delete meta.namespace;
+          body.object.metadata = meta;
+          // The caller's fields are recorded before the review is computed, as kube-apiserver's create
+          // handler does (a review that echoes its metadata answers with managedFields).
+          track?.(body.object, undefined);
           const errs = kind.strategy.validate(body.object);
-          if (errs.length) throw invalidError(kind.info.kind, body.object.metadata?.name ?? '', errs, kind.info.group || undefined);
-          return writeJSON(req, res, 201, kind.compute(body.object, { user }));
+          if (errs.length) throw invalidError('', '', errs, kind.info.group || undefined);
+          return writeJSON(req, res, 201, await kind.compute(body.object, { user, namespace: ns, ...reviewServices }));
         }
         const created = await store.create(ns, body.object, write(body.object.metadata?.name ?? ''));
         return writeObject(req, res, 201, store, created, query, body.warnings);
@@ -296,6 +409,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       case 'patch': {
         if (!info.name) throw methodNotAllowed();
         const raw = await readBody(req);
+        auditOf(req)?.logRequestPatch(raw);
         const contentType = String(req.headers['content-type'] ?? '');
         const result = await applyPatch({ store, clock, admission: write().admission, track, namespace: ns, name: info.name, subresource: info.subresource, contentType, body: raw, query });
         return writeObject(req, res, result.created ? 201 : 200, store, result.object, query, result.warnings);
@@ -304,7 +418,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (info.subresource) throw methodNotAllowed();
         const opts = await deleteOptions(req, query);
         // Validating admission of a delete sees the request, not the stored object (no plugin needs it yet).
-        await admission.validate(admissionAttributes('DELETE', store, info, ns, user, query), undefined, undefined);
+        await admission.validate(admissionAttributes(req, 'DELETE', store, info, ns, user, query), undefined, undefined);
         const out = await store.delete(ns, info.name, opts);
         // Pods, namespaces and other "return deleted object" kinds answer with the object.
         if (out.deleted && !kind.returnsDeletedObject) {
@@ -320,7 +434,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const items: KubeObject[] = [];
         for (const obj of all.items) {
           try {
-            await admission.validate(admissionAttributes('DELETE', store, info, obj.metadata?.namespace, user, query, obj.metadata!.name!), undefined, undefined);
+            await admission.validate(admissionAttributes(req, 'DELETE', store, info, obj.metadata?.namespace, user, query, obj.metadata!.name!), undefined, undefined);
             const out = await store.delete(obj.metadata?.namespace, obj.metadata!.name!, opts);
             items.push(out.object);
           } catch (err) {
@@ -336,7 +450,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function decodeRequest(req: IncomingMessage, store: Store, query: Query): Promise<DecodeResult> {
     const raw = await readBody(req);
-    return decodeObject(store.kind, String(req.headers['content-type'] ?? ''), raw, query.get('fieldValidation'));
+    const decoded = decodeObject(store.kind, String(req.headers['content-type'] ?? ''), raw, query.get('fieldValidation'));
+    auditOf(req)?.logRequestObject(decoded.object);
+    return decoded;
   }
 
   async function list(req: IncomingMessage, res: ServerResponse, store: Store, ns: string | undefined, query: Query): Promise<void> {
@@ -484,7 +600,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   function writeObject(req: IncomingMessage, res: ServerResponse, code: number, store: Store, obj: KubeObject, query: Query, warnings: string[] = []): void {
     const headers: Record<string, string> = {};
-    if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+    const all = [...warnings, ...recordedWarnings(req)];
+    if (all.length) headers['Warning'] = warningHeader(all);
     if (wantsTable(req.headers.accept) && req.method === 'GET') {
       return writeJSON(req, res, code, tableForObject(tableResource(store), store.kind.printer, obj, tableOptions(store, query)), headers);
     }
@@ -493,26 +610,66 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   return {
     handle(req, res) {
-      route(req, res).catch((err: unknown) => writeStatus(req, res, err));
+      serve(req, res).catch((err: unknown) => {
+        // Warnings admission gave before a refusal still reach the client, as in kube-apiserver.
+        const warnings = recordedWarnings(req);
+        if (warnings.length && !res.headersSent) res.setHeader('Warning', warningHeader(warnings));
+        writeStatus(req, res, err);
+      });
     },
     upgrade(req, socket, head) {
+      const receivedAt = clock.now();
+      const auditID = auditIDOf(req);
       const url = new URL(req.url ?? '/', 'http://x');
+      const method = req.method ?? 'GET';
+      const info = parseRequestInfo(method, url.pathname, url.searchParams);
+      let audit: RequestAudit | undefined;
+      let authenticated = false;
       const fail = (err: unknown) => {
         const se = toStatusError(err);
-        const body = JSON.stringify(se.toStatus());
-        socket.end(`HTTP/1.1 ${se.code} ${se.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        const status = se.toStatus();
+        if (audit) {
+          audit.logResponseObject(status);
+          audit.setResponseCode(se.code);
+          audit.processStage('ResponseStarted');
+          if (authenticated) audit.processStage('ResponseComplete');
+        }
+        const body = JSON.stringify(status);
+        socket.end(`HTTP/1.1 ${se.code} ${se.reason}\r\nAudit-Id: ${auditID}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       };
       void (async () => {
-        // The same pipeline as every request: authenticate, authorize, route, admit (CONNECT).
-        const user = await actAs(req, await authenticate(req, url.pathname));
-        const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
-        await authorize(authorizationAttributes(user, req.method ?? 'GET', info, url.pathname));
+        // The same pipeline as every request: authenticate, audit, authorize, route, admit (CONNECT).
+        let caller: User;
+        try {
+          caller = await authenticate(req, url.pathname);
+        } catch (err) {
+          audit = beginAudit(req, auditID, receivedAt, { ...authorizationAttributes(ANONYMOUS, method, info, url.pathname, url.searchParams), user: undefined });
+          throw err;
+        }
+        authenticated = true;
+        audit = beginAudit(req, auditID, receivedAt, authorizationAttributes(caller, method, info, url.pathname, url.searchParams));
+        audit.processStage('RequestReceived');
+        const user = await actAs(req, caller, audit);
+        await authorize(authorizationAttributes(user, method, info, url.pathname, url.searchParams), audit);
         if (info.kind !== 'resource' || !opts.connect) throw pageNotFound();
         const store = registry.lookup(info.group, info.version, info.resource);
         if (!store || !store.kind.subresources[info.subresource]?.connect) throw pageNotFound();
         const ns = store.info.namespaced ? info.namespace || undefined : undefined;
-        await admission.validate(admissionAttributes('CONNECT', store, info, ns, user, url.searchParams), undefined, undefined);
+        await admission.validate(admissionAttributes(req, 'CONNECT', store, info, ns, user, url.searchParams), undefined, undefined);
+        const upgraded = audit;
+        socket.once('close', () => {
+          // The session is over (kube's WithAudit returns when the hijacked stream ends).
+          if (!upgraded.hasResponseStatus) {
+            upgraded.setResponseCode(101);
+            upgraded.processStage('ResponseStarted');
+          }
+          upgraded.processStage('ResponseComplete');
+        });
         await opts.connect.upgrade({ req, socket, head, registry, info, query: url.searchParams });
+        if (!socket.destroyed && !upgraded.hasResponseStatus) {
+          upgraded.setResponseCode(101);
+          upgraded.processStage('ResponseStarted');
+        }
       })().catch(fail);
     },
     close() {
@@ -564,13 +721,47 @@ export function apiVersionOf(store: Store): string {
 
 const ANONYMOUS: User = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
 
+const NO_AUDIT: RequestAuditConfig = { level: 'None', omitStages: [], omitManagedFields: false };
+
+/** The request's Audit-ID header when the client sent one (kube keeps it), else a new UUID. */
+function auditIDOf(req: IncomingMessage): string {
+  const sent = req.headers['audit-id'];
+  const id = Array.isArray(sent) ? sent[0] : sent;
+  return id ? id : randomUUID();
+}
+
 /** Kubernetes' authorization attributes of a request (RequestInfo plus the user). */
-function authorizationAttributes(user: User, method: string, info: RequestInfo, path: string): AuthorizationAttributes {
+function authorizationAttributes(user: User, method: string, info: RequestInfo, path: string, query: Query): AuthorizationAttributes {
   if (info.kind !== 'resource') {
     return { user, verb: method.toLowerCase(), isResourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
   }
-  return { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
+  const a: AuthorizationAttributes = { user, verb: info.verb, isResourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path };
+  return info.verb === 'list' || info.verb === 'watch' || info.verb === 'deletecollection' ? withSelector(a, query) : a;
 }
+
+/**
+ * As kube's RequestInfoFactory and AuthorizeWithSelectors: a list or watch of one object by a
+ * metadata.name field selector is authorized as a request for that name (the kubelet watches each
+ * secret and configmap its pods use this way), and authorizers see the field selector.
+ */
+function withSelector(a: AuthorizationAttributes, query: Query): AuthorizationAttributes {
+  const raw = query.get('fieldSelector');
+  if (!raw) return a;
+  let sel: FieldSelectorValue;
+  try {
+    sel = parseFieldSelector(raw);
+  } catch {
+    return a;
+  }
+  const name = a.verb === 'deletecollection' ? undefined : sel.requiresExactMatch('metadata.name');
+  const validName = name !== undefined && name !== '' && name !== '.' && name !== '..' && !/[/%]/.test(name);
+  return { ...a, fieldSelector: sel.requirements, ...(validName && !a.name ? { name } : {}) };
+}
+
+/** The rules of kube's AlwaysAllow authorizer: everything, complete. */
+const alwaysAllowRules: RuleResolver = {
+  rulesFor: () => Promise.resolve({ resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }], incomplete: false }),
+};
 
 function isDryRun(query: Query): boolean {
   const v = query.getAll('dryRun');
@@ -651,3 +842,8 @@ async function deleteOptions(req: IncomingMessage, query: Query) {
 }
 
 export type { Status };
+
+/** RFC 7234 Warning values (code 299, agent "-"), as kube-apiserver sends them. */
+function warningHeader(warnings: readonly string[]): string {
+  return warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+}

@@ -2,7 +2,42 @@ import type { Command } from './main.ts';
 import { startServer } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
+import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
+import type { AuditFlags } from '../apiserver/audit/setup.ts';
 import { DEFAULT_SERVICE_RANGES, parseIPv4Cidr, parseNodePortRange, type ServiceRanges } from '../api/network.ts';
+
+/** kube-apiserver's request-limit and audit flags, for `server` and `up`. */
+export const apiServerFlags = {
+  'max-requests-inflight': { type: 'string' },
+  'max-mutating-requests-inflight': { type: 'string' },
+  'audit-policy-file': { type: 'string' },
+  'audit-log-path': { type: 'string' },
+  'audit-log-maxsize': { type: 'string' },
+  'audit-log-maxbackup': { type: 'string' },
+  'audit-log-maxage': { type: 'string' },
+} as const;
+
+/** The flags of apiServerFlags as control-plane options; absent flags keep kube's defaults. */
+export function apiServerOptions(values: Record<string, unknown>): { inFlight: InFlightLimits; audit?: AuditFlags } {
+  const int = (name: string): number | undefined => {
+    const v = values[name] as string | undefined;
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new Error(`--${name} ${JSON.stringify(v)}: must be a non-negative integer`);
+    return Number(v);
+  };
+  const inFlight: InFlightLimits = {
+    maxRequestsInFlight: int('max-requests-inflight') ?? DEFAULT_IN_FLIGHT_LIMITS.maxRequestsInFlight,
+    maxMutatingRequestsInFlight: int('max-mutating-requests-inflight') ?? DEFAULT_IN_FLIGHT_LIMITS.maxMutatingRequestsInFlight,
+  };
+  const audit: AuditFlags = {
+    policyFile: values['audit-policy-file'] as string | undefined,
+    logPath: values['audit-log-path'] as string | undefined,
+    maxSizeMB: int('audit-log-maxsize'),
+    maxBackups: int('audit-log-maxbackup'),
+    maxAgeDays: int('audit-log-maxage'),
+  };
+  return { inFlight, audit: audit.policyFile || audit.logPath ? audit : undefined };
+}
 
 export const serverCommand: Command = {
   summary: 'run the control plane (API server on the embedded store)',
@@ -15,6 +50,7 @@ export const serverCommand: Command = {
     'service-node-port-range': { type: 'string' },
     'advertise-address': { type: 'string' },
     'disable-local-storage': { type: 'boolean' },
+    ...apiServerFlags,
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
@@ -26,6 +62,7 @@ export const serverCommand: Command = {
       serviceRanges: serviceRangesOption(values),
       advertiseAddress: values['advertise-address'] as string | undefined,
       localStorage: values['disable-local-storage'] ? false : undefined,
+      ...apiServerOptions(values),
     });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);

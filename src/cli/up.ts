@@ -3,7 +3,7 @@ import { startUp } from '../cmd/up.ts';
 import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { installPackages, missingPackages, nodePackages } from './hostdeps.ts';
-import { eventTTLOption, serviceRangesOption, waitForSignal } from './server.ts';
+import { apiServerFlags, apiServerOptions, eventTTLOption, serviceRangesOption, waitForSignal } from './server.ts';
 import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
 
 export const upCommand: Command = {
@@ -18,15 +18,17 @@ export const upCommand: Command = {
     'disable-local-storage': { type: 'boolean' },
     'service-cidr': { type: 'string' },
     'service-node-port-range': { type: 'string' },
+    ...apiServerFlags,
   },
   async run(values) {
     const progress = new Progress({ quiet: Boolean(values.quiet) });
     const eventTTLMs = eventTTLOption(values);
     const serviceRanges = serviceRangesOption(values);
+    const apiServer = apiServerOptions(values);
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);

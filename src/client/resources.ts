@@ -30,12 +30,21 @@ export const PersistentVolumes: ResourceRef = { apiVersion: 'v1', resource: 'per
 export const StorageClasses: ResourceRef = { apiVersion: 'storage.k8s.io/v1', resource: 'storageclasses' };
 export const PodDisruptionBudgets: ResourceRef = { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets' };
 export const SelfSubjectReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'selfsubjectreviews' };
+export const TokenReviews: ResourceRef = { apiVersion: 'authentication.k8s.io/v1', resource: 'tokenreviews' };
+export const SubjectAccessReviews: ResourceRef = { apiVersion: 'authorization.k8s.io/v1', resource: 'subjectaccessreviews' };
+export const LocalSubjectAccessReviews: ResourceRef = { apiVersion: 'authorization.k8s.io/v1', resource: 'localsubjectaccessreviews' };
+export const SelfSubjectAccessReviews: ResourceRef = { apiVersion: 'authorization.k8s.io/v1', resource: 'selfsubjectaccessreviews' };
+export const SelfSubjectRulesReviews: ResourceRef = { apiVersion: 'authorization.k8s.io/v1', resource: 'selfsubjectrulesreviews' };
 export const ControllerRevisions: ResourceRef = { apiVersion: 'apps/v1', resource: 'controllerrevisions' };
 export const DaemonSets: ResourceRef = { apiVersion: 'apps/v1', resource: 'daemonsets' };
 export const Jobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'jobs' };
 export const CronJobs: ResourceRef = { apiVersion: 'batch/v1', resource: 'cronjobs' };
 export const EndpointsRef: ResourceRef = { apiVersion: 'v1', resource: 'endpoints' };
 export const EndpointSlices: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' };
+export const ClusterRoleBindings: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'clusterrolebindings' };
+export const ClusterRoles: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'clusterroles' };
+export const RoleBindings: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'rolebindings' };
+export const Roles: ResourceRef = { apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'roles' };
 
 /** Collection path: `/api/v1/namespaces/default/pods`, `/apis/coordination.k8s.io/v1/leases` (namespace undefined or '' = cluster scope or all namespaces). */
 export function collectionPath(ref: ResourceRef, namespace?: string): string {

@@ -10,11 +10,14 @@ import type { Duplex } from 'node:stream';
 import { caExpiryWarning, ensurePki, issueServingCert, type Pki } from '../apiserver/auth/pki.ts';
 import { CertificateRotator } from '../apiserver/auth/rotation.ts';
 import { createConnectHandler } from '../apiserver/connect/index.ts';
-import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../apiserver/auth/authn.ts';
+import { createAuthenticator, createSecureServerOptions, isAnonymousPath, TokenAuthenticators } from '../apiserver/auth/authn.ts';
 import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
-import type { Authorizer } from '../apiserver/auth/authorizer.ts';
+import { unionAuthorizer, type Authorizer, type RuleResolver } from '../apiserver/auth/authorizer.ts';
+import { privilegedGroups, RBACAuthorizer } from '../apiserver/auth/rbac/authorizer.ts';
+import { ensureBootstrapPolicy } from '../apiserver/auth/rbac/bootstrap.ts';
+import { createNodeAuthorizer } from '../apiserver/auth/node/authorizer.ts';
 import { prepareOpenAPI } from '../apiserver/openapi/handler.ts';
 import { Registry } from '../registry/registry.ts';
 import { CustomResourceDefinitionController } from '../apiserver/apiextensions/controller.ts';
@@ -30,6 +33,8 @@ import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
 import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
 import { ensureLocalPathStorageClass } from '../registry/storage/storageclasses/bootstrap.ts';
+import type { InFlightLimits } from '../apiserver/maxinflight.ts';
+import { openAudit, type AuditFlags } from '../apiserver/audit/setup.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -48,8 +53,13 @@ export interface ControlPlaneOptions {
   certificateCheckIntervalMs?: number;
   /** Events are deleted this long after their last write (kube-apiserver's --event-ttl, default 1 h). */
   eventTTLMs?: number;
-  /** Who may do what; absent = every authenticated user may do everything (until RBAC). */
+  /**
+   * Who may do what; absent = kube-apiserver's default: system:masters may do everything, everyone
+   * else what RBAC grants (`alwaysAllow` for tests that need every caller to be allowed).
+   */
   authorizer?: Authorizer;
+  /** What a user may do, as rules (SelfSubjectRulesReview); absent with an authorizer = answers are incomplete. */
+  ruleResolver?: RuleResolver;
   /**
    * The address the `kubernetes` Service's endpoints give for this server (kube-apiserver's
    * --advertise-address). Default: the listen address when it is a routable IPv4 address, else the
@@ -65,6 +75,10 @@ export interface ControlPlaneOptions {
    * leaves classes to the administrator (`--disable-local-storage`).
    */
   localStorage?: false;
+  /** --max-requests-inflight / --max-mutating-requests-inflight (kube's 400 / 200; 0 = no limit). */
+  inFlight?: InFlightLimits;
+  /** The audit log (--audit-policy-file, --audit-log-path, rotation); a malformed policy fails the start. */
+  audit?: AuditFlags;
 }
 
 /** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
@@ -104,6 +118,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const clock = opts.clock ?? realClock;
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything starts: a malformed policy is a start-up error, as in kube-apiserver.
+  const audit = opts.audit ? openAudit(opts.audit, clock) : undefined;
   // The serving cert also names the kubernetes Service's address of this cluster's Service range.
   const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
   const certClock = opts.certificateClock ?? realClock;
@@ -128,26 +144,47 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // second) must not delay start-up; the watch begins at the list's revision, so no write is missed.
   const eventTTL = new EventTTL(registry.store('events'), clock, { ttlMs: opts.eventTTLMs });
   void eventTTL.start().catch((err: unknown) => console.error(`tinykube: event expiry did not start: ${err instanceof Error ? err.message : String(err)}`));
-  const authn = createAuthenticator(pki);
+  // The default roles exist before the first request is authorized (the rbac/bootstrap-roles hook).
+  const rbacStore = (resource: string) => registry.store(resource, 'rbac.authorization.k8s.io');
+  const rbacBoot = await ensureBootstrapPolicy({ clusterRoles: rbacStore('clusterroles'), clusterRoleBindings: rbacStore('clusterrolebindings'), roles: rbacStore('roles'), roleBindings: rbacStore('rolebindings') });
+  for (const f of rbacBoot.failed) console.error(`tinykube: could not reconcile RBAC default ${f.name}: ${f.reason}`);
+  const rbac = opts.authorizer ? undefined : new RBACAuthorizer(registry);
+  await rbac?.start();
+  // kube-apiserver's --authorization-mode=Node,RBAC behind the system:masters short cut: node users
+  // (system:node:<name>) are decided by the Node authorizer first; its graph fills in the background
+  // and node requests wait for it.
+  const nodeAuthorizer = createNodeAuthorizer(registry, clock);
+  void nodeAuthorizer.start().catch((err: unknown) => console.error(`tinykube: node authorizer did not start: ${err instanceof Error ? err.message : String(err)}`));
+  const authorizer = opts.authorizer ? unionAuthorizer(nodeAuthorizer, opts.authorizer) : unionAuthorizer(privilegedGroups('system:masters'), nodeAuthorizer, rbac!);
   const serviceAccountTokens = new ServiceAccountTokens({
     keyPem: pki.serviceAccountKeyPem,
     issuer: opts.serviceAccountIssuer,
     clock,
     objects: { get: (resource, namespace, name) => registry.store(resource).tryGet(namespace, name) },
   });
+  // Static tokens are good for the API server's own audiences, which are the issuer's.
+  const authn = createAuthenticator(pki, { apiAudiences: serviceAccountTokens.apiAudiences });
   authn.addTokenAuthenticator(serviceAccountTokens);
+  // Tokens as TokenReview checks them: the static ones, then service-account JWTs (added here).
+  const tokens = new TokenAuthenticators(authn);
+  tokens.add(serviceAccountTokens);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
   const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: pki.agentClientCertPem, key: pki.agentClientKeyPem } });
   const api = createApiServer({
     registry,
     clock,
     authenticate: (req) => authn.authenticate(req),
-    authorizer: opts.authorizer,
+    authorizer,
+    ruleResolver: opts.authorizer ? opts.ruleResolver : rbac,
+    tokenAuthenticator: tokens,
+    apiAudiences: serviceAccountTokens.apiAudiences,
     isAnonymousPath,
     serverAddress: `${host}:${port}`,
     connect,
     issueNodeServingCert: (nodeName, hosts) => issueServingCert(pki, `system:node:${nodeName}`, [nodeName, ...hosts]),
     serviceAccountTokens,
+    inFlight: opts.inFlight,
+    audit,
   });
   const server = httpsServer(api, pki);
   await listenOn(server, port, host);
@@ -218,14 +255,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       certificates.stop();
       await endpoints?.stop();
       crds.stop();
+      nodeAuthorizer.stop();
       serviceRepair.stop();
       kubernetesService.stop();
       eventTTL.stop();
       compactor.stop();
       api.close();
+      rbac?.stop();
       await connect.close();
       await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
       await backend.close();
+      audit?.sink.close();
     },
   };
 }

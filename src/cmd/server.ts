@@ -6,6 +6,7 @@ import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '
 import { startScheduler, type Scheduler } from '../scheduler/scheduler.ts';
 import { startControllers, type ControllerOptions, type Controllers } from '../controllers/manager.ts';
 import { ApiClient } from '../client/client.ts';
+import { issueClientCert } from '../apiserver/auth/pki.ts';
 
 export interface ServerOptions extends ControlPlaneOptions {
   /** Run the scheduler in this process (default true). */
@@ -43,7 +44,10 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager', 64), clock: opts.clock, options: { rootCA: cp.pki.caCertPem, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), ...opts.controllerOptions } }));
     }
     if (opts.scheduler !== false) {
-      const client = clientFor('tinykube-scheduler');
+      // The scheduler runs as kube-scheduler does, as user system:kube-scheduler with only what the
+      // system:kube-scheduler and system:volume-scheduler roles grant (its own client certificate).
+      const identity = await issueClientCert(cp.pki, 'system:kube-scheduler');
+      const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, certPem: identity.certPem, keyPem: identity.keyPem, userAgent: 'tinykube-scheduler', maxSockets: 16 });
       scheduler = await step('scheduler', async () => {
         const s = startScheduler({ client, onError: (e) => console.error(`tinykube scheduler: ${(e as Error).message}`) });
         await s.waitForSync();

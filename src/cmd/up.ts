@@ -3,7 +3,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type Server } from './server.ts';
+import { startServer, type Server, type ServerOptions } from './server.ts';
 import { startAgent, type Agent } from './agent.ts';
 import type { Progress } from '../cli/progress.ts';
 import { clusterDNSIP, type ServiceRanges } from '../api/network.ts';
@@ -22,6 +22,8 @@ export interface UpOptions {
   localStorage?: false;
   /** Service ClusterIP and node port ranges (default 10.43.0.0/16, 30000-32767); the node's DNS and proxy follow. */
   serviceRanges?: ServiceRanges;
+  /** Request limits and the audit log (kube-apiserver's flags). */
+  apiServer?: Pick<ServerOptions, 'inFlight' | 'audit'>;
 }
 
 export interface Up {
@@ -39,6 +41,7 @@ export async function startUp(opts: UpOptions): Promise<Up> {
     eventTTLMs: opts.eventTTLMs,
     localStorage: opts.localStorage,
     serviceRanges: opts.serviceRanges,
+    ...opts.apiServer,
     onStep: (title, fn) => progress.step(title, fn),
   });
   const cp = server.controlPlane;

@@ -38,6 +38,7 @@ import { LocalPathResizer } from './localpath/resizer.ts';
 import { EPHEMERAL_COMPONENT, EphemeralVolumeController } from './ephemeral/controller.ts';
 import { PVCProtectionController } from './pvcprotection/controller.ts';
 import { PVProtectionController } from './pvprotection/controller.ts';
+import { ClusterRoleAggregationController } from './clusterroleaggregation/controller.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -82,6 +83,8 @@ export interface ControllerOptions {
   pvcProtection?: false;
   /** The PV protection controller (kubernetes.io/pv-protection: volumes stay while Bound); false disables it. */
   pvProtection?: false;
+  /** The ClusterRole aggregation controller (aggregationRule → rules); false disables it. */
+  clusterRoleAggregation?: false;
   /** The cluster CA to publish as `kube-root-ca.crt` in every namespace; absent disables the publisher. */
   rootCA?: string;
   /** Signs legacy tokens for kubernetes.io/service-account-token Secrets (with rootCA); absent disables the tokens controller. */
@@ -117,6 +120,7 @@ export interface Controllers {
   ephemeralVolume?: EphemeralVolumeController;
   pvcProtection?: PVCProtectionController;
   pvProtection?: PVProtectionController;
+  clusterRoleAggregation?: ClusterRoleAggregationController;
   stop(): Promise<void>;
 }
 
@@ -139,7 +143,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const out: Controllers = {
     informers,
     async stop() {
-      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop()]);
+      await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop(), out.clusterRoleAggregation?.stop()]);
       await informers.stop();
       await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush(), ephemeralEvents.flush()]);
     },
@@ -200,5 +204,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.ephemeralVolume?.start();
   out.pvcProtection?.start();
   out.pvProtection?.start();
+  if (o.clusterRoleAggregation !== false) out.clusterRoleAggregation = new ClusterRoleAggregationController({ client, informers, clock, onError });
+  out.clusterRoleAggregation?.start();
   return out;
 }

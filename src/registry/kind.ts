@@ -18,6 +18,7 @@ import type { ServiceRanges } from '../api/network.ts';
 import type { DeletionPolicy, Store, WriteHooks } from './store.ts';
 import type { ResourceInfo, Strategy, SubresourceStrategy } from './strategy.ts';
 import type { TokenSigner } from './core/serviceaccounts/token.ts';
+import type { ComputeContext } from './review.ts';
 
 export interface GroupVersionKind {
   group: string;
@@ -174,9 +175,10 @@ export interface KindSpec<T extends object> {
   storage?: SharedStorage<T>;
   /**
    * A kind computed on create and never stored (SelfSubjectReview and the other reviews): a POST
-   * answers 201 with what this returns for the request's user.
+   * answers 201 with what this returns for the request's user, after `strategy.validate`. It may
+   * throw a StatusError (a 400, a 500) as kube-apiserver's REST storage of the kind answers.
    */
-  compute?(obj: T, ctx: { user: RequestUser }): T;
+  compute?(obj: T, ctx: ComputeContext): T | Promise<T>;
   /** Work beside the stored object (Services' address and port claims), built once per store. */
   writeHooks?(env: WriteHookEnv): WriteHooks;
 }
@@ -236,7 +238,7 @@ export interface KindDefinition {
   readonly storageVersion?: string;
   readonly normalize?: (obj: KubeObject) => void;
   readonly storage?: SharedStorage<KubeObject>;
-  readonly compute?: (obj: KubeObject, ctx: { user: RequestUser }) => KubeObject;
+  readonly compute?: (obj: KubeObject, ctx: ComputeContext) => KubeObject | Promise<KubeObject>;
   readonly writeHooks?: (env: WriteHookEnv) => WriteHooks;
 }
 

@@ -24,22 +24,33 @@ import { persistentVolumes } from './core/persistentvolumes/kind.ts';
 import { storageClasses } from './storage/storageclasses/kind.ts';
 import { podDisruptionBudgets } from './policy/poddisruptionbudgets/kind.ts';
 import { selfSubjectReviews } from './authentication/selfsubjectreviews/kind.ts';
+import { tokenReviews } from './authentication/tokenreviews/kind.ts';
+import { localSubjectAccessReviews } from './authorization/localsubjectaccessreviews/kind.ts';
+import { selfSubjectAccessReviews } from './authorization/selfsubjectaccessreviews/kind.ts';
+import { selfSubjectRulesReviews } from './authorization/selfsubjectrulesreviews/kind.ts';
+import { subjectAccessReviews } from './authorization/subjectaccessreviews/kind.ts';
 import { controllerRevisions } from './apps/controllerrevisions/kind.ts';
 import { daemonSets } from './apps/daemonsets/kind.ts';
 import { cronJobs } from './batch/cronjobs/kind.ts';
 import { jobs } from './batch/jobs/kind.ts';
 import { endpoints } from './core/endpoints/kind.ts';
 import { endpointSlices } from './discovery/endpointslices/kind.ts';
+import { clusterRoleBindings } from './rbac/clusterrolebindings/kind.ts';
+import { clusterRoles } from './rbac/clusterroles/kind.ts';
+import { roleBindings } from './rbac/rolebindings/kind.ts';
+import { roles } from './rbac/roles/kind.ts';
 
-// Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, batch, policy,
-// storage.k8s.io, apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
+// Groups in kube-apiserver's discovery order (apps, events.k8s.io, authentication.k8s.io, authorization.k8s.io, batch, policy,
+// rbac.authorization.k8s.io, storage.k8s.io, apiextensions.k8s.io, scheduling.k8s.io, coordination.k8s.io, discovery.k8s.io): `kubectl api-resources` lists them so.
 export const builtinKinds: readonly KindDefinition[] = [
   pods, namespaces, nodes, events, configMaps, secrets, serviceAccounts, services, replicationControllers, podTemplates, persistentVolumes, persistentVolumeClaims, endpoints,
   deployments, replicaSets, statefulSets, daemonSets, controllerRevisions,
   eventsV1,
-  selfSubjectReviews,
+  selfSubjectReviews, tokenReviews,
+  localSubjectAccessReviews, selfSubjectAccessReviews, selfSubjectRulesReviews, subjectAccessReviews,
   jobs, cronJobs,
   podDisruptionBudgets,
+  clusterRoleBindings, clusterRoles, roleBindings, roles,
   storageClasses,
   customResourceDefinitions,
   priorityClasses,

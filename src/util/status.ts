@@ -91,8 +91,9 @@ export function unsupportedMediaType(contentType: string): StatusError {
   return new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${JSON.stringify(contentType)})`);
 }
 
+/** kube-apiserver's limitedReadBody refusal (errors.NewRequestEntityTooLargeError). */
 export function requestEntityTooLarge(limitBytes: number): StatusError {
-  return new StatusError(413, 'RequestEntityTooLarge', `the request body is too large: limit is ${limitBytes} bytes`);
+  return new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limitBytes}`);
 }
 
 export function expired(message: string): StatusError {

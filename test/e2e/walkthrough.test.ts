@@ -209,6 +209,18 @@ test('delete, in all its forms', async () => {
   assert.match((await c.kubectl(['get', 'pods'])).stderr, /No resources found in default namespace\./);
 });
 
+test('who may do what', async () => {
+  assert.equal(await ok('kubectl create serviceaccount reader'), 'serviceaccount/reader created\n');
+  assert.equal(await ok('kubectl create rolebinding reader-view --clusterrole=view --serviceaccount=default:reader'), 'rolebinding.rbac.authorization.k8s.io/reader-view created\n');
+  assert.equal(await ok('kubectl auth can-i list pods --as=system:serviceaccount:default:reader'), 'yes\n');
+  const no = await run('kubectl auth can-i list secrets --as=system:serviceaccount:default:reader');
+  assert.equal(no.code, 1);
+  assert.equal(no.stdout, 'no\n');
+  assert.match(await ok('kubectl create token reader --duration=10m'), /^eyJhbGciOiJSUzI1NiIsImtpZCI6I[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  await ok('kubectl delete rolebinding reader-view');
+  await ok('kubectl delete serviceaccount reader');
+});
+
 test('extend the API with a CustomResourceDefinition', async () => {
   assert.equal(await ok('kubectl apply -f examples/crontab-crd.yaml'), 'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created\n');
   assert.equal(await ok('kubectl wait --for condition=established crd/crontabs.stable.example.com'), 'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com condition met\n');

@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Node, Pod, PodList } from '../../src/api/types.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath } from '../../src/apiserver/auth/authn.ts';
+import { alwaysAllow } from '../../src/apiserver/auth/authorizer.ts';
 import { adminEntries, kubeconfigYaml, serverUrl } from '../../src/apiserver/auth/kubeconfig.ts';
 import { issueClientCert, issueServingCert } from '../../src/apiserver/auth/pki.ts';
 import { AGENT_CLIENT_CN, createConnectHandler, type ClosableConnectHandler } from '../../src/apiserver/connect/index.ts';
@@ -110,7 +111,8 @@ async function makePod(name: string, ports: { name?: string; containerPort: numb
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tk-proxy-'));
-  cp = await startControlPlane({ dataDir: join(dir, 'cp'), listen: '127.0.0.1:0' });
+  // AlwaysAllow: the impersonated user below is about credentials not reaching the pod, not about RBAC.
+  cp = await startControlPlane({ dataDir: join(dir, 'cp'), listen: '127.0.0.1:0', authorizer: alwaysAllow });
   const apiClientCert = await issueClientCert(cp.pki, AGENT_CLIENT_CN, ['system:masters']);
   // Loopback is refused by default (kube-apiserver's rule): this test's pods and node live there.
   connect = createConnectHandler({ tls: { ca: cp.pki.caCertPem, cert: apiClientCert.certPem, key: apiClientCert.keyPem }, proxyableAddress: () => true });

@@ -16,6 +16,7 @@ import { fieldErrorMessage } from '../../api/field.ts';
 import { Registry } from '../../registry/registry.ts';
 import type { Store, WriteOptions } from '../../registry/store.ts';
 import { UNAUTHENTICATED_ADMIN } from '../auth/user.ts';
+import { discardRecorder } from './recorder.ts';
 import type { AdmissionChain } from './chain.ts';
 import { defaultAdmission } from './plugins.ts';
 
@@ -26,7 +27,7 @@ let chain: AdmissionChain;
 
 /** A write through the admission chain, as the API server makes it. */
 const admitted = (store: Store, namespace?: string): WriteOptions => ({
-  admission: chain.forWrite({ operation: 'CREATE', resource: store.info, subresource: '', namespace, name: '', user: UNAUTHENTICATED_ADMIN, dryRun: false }),
+  admission: chain.forWrite({ operation: 'CREATE', resource: store.info, subresource: '', namespace, name: '', user: UNAUTHENTICATED_ADMIN, dryRun: false, ...discardRecorder }),
 });
 
 before(async () => {

@@ -65,18 +65,23 @@ const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** Adds the token volume and its mounts where a container does not mount something there already. */
 function mountServiceAccountToken(spec: NonNullable<Pod['spec']>): void {
+  // Admission sees the body before validation: a malformed one is left for validation to refuse.
+  const lists = [spec.volumes, spec.initContainers, spec.containers];
+  if (lists.some((l) => l !== undefined && !Array.isArray(l))) return;
   const volumes = spec.volumes ?? [];
-  let volumeName = volumes.find((v) => v.name.startsWith(SERVICE_ACCOUNT_VOLUME_PREFIX))?.name;
+  const names = volumes.map((v: unknown) => (isRecord(v) && typeof v.name === 'string' ? v.name : ''));
+  let volumeName = names.find((n) => n.startsWith(SERVICE_ACCOUNT_VOLUME_PREFIX));
   const hasVolume = volumeName !== undefined;
   if (!volumeName) {
-    const taken = new Set(volumes.map((v) => v.name));
     do volumeName = SERVICE_ACCOUNT_VOLUME_PREFIX + randomName(5);
-    while (taken.has(volumeName));
+    while (names.includes(volumeName));
   }
   let needed = false;
-  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
-    if (c.volumeMounts?.some((m) => m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)) continue;
-    (c.volumeMounts ??= []).push({ name: volumeName, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH });
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])] as unknown[]) {
+    if (!isRecord(c) || (c.volumeMounts !== undefined && !Array.isArray(c.volumeMounts))) continue;
+    const mounts = (c.volumeMounts ?? []) as unknown[];
+    if (mounts.some((m) => isRecord(m) && m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)) continue;
+    c.volumeMounts = [...mounts, { name: volumeName, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH }];
     needed = true;
   }
   if (hasVolume || !needed) return;
@@ -94,6 +99,10 @@ function mountServiceAccountToken(spec: NonNullable<Pod['spec']>): void {
       },
     },
   ];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function randomName(n: number): string {

@@ -14,6 +14,7 @@ import type { KubeObject, PersistentVolume, PersistentVolumeClaim, StorageClass 
 import { Registry } from '../../registry/registry.ts';
 import type { Store, WriteOptions } from '../../registry/store.ts';
 import { UNAUTHENTICATED_ADMIN } from '../auth/user.ts';
+import { discardRecorder } from './recorder.ts';
 import type { AdmissionChain } from './chain.ts';
 import { defaultClass as pickDefaultClass } from '../../api/volumes/binding.ts';
 import { defaultAdmission } from './plugins.ts';
@@ -25,7 +26,7 @@ let chain: AdmissionChain;
 const clock = new FakeClock();
 
 const admitted = (store: Store, namespace?: string): WriteOptions => ({
-  admission: chain.forWrite({ operation: 'CREATE', resource: store.info, subresource: '', namespace, name: '', user: UNAUTHENTICATED_ADMIN, dryRun: false }),
+  admission: chain.forWrite({ operation: 'CREATE', resource: store.info, subresource: '', namespace, name: '', user: UNAUTHENTICATED_ADMIN, dryRun: false, ...discardRecorder }),
 });
 
 before(async () => {
@@ -85,7 +86,7 @@ test('a claim without a class gets the default class; "", a named class and the 
 
   // Only creates are defaulted: an update leaves a classless claim alone.
   const updated = (await claims.guaranteedUpdate('default', 'before-any-class', (o) => ({ ...o, metadata: { ...o.metadata, labels: { touched: 'yes' } } }), {
-    admission: chain.forWrite({ operation: 'UPDATE', resource: claims.info, subresource: '', namespace: 'default', name: 'before-any-class', user: UNAUTHENTICATED_ADMIN, dryRun: false }),
+    admission: chain.forWrite({ operation: 'UPDATE', resource: claims.info, subresource: '', namespace: 'default', name: 'before-any-class', user: UNAUTHENTICATED_ADMIN, dryRun: false, ...discardRecorder }),
   })) as PersistentVolumeClaim;
   assert.equal(updated.spec?.storageClassName, undefined);
 });

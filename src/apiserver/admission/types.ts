@@ -10,10 +10,12 @@
 import type { KubeObject } from '../../api/types.ts';
 import type { ResourceInfo } from '../../registry/strategy.ts';
 import type { User } from '../auth/user.ts';
+import type { RequestRecorder } from './recorder.ts';
 
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
-export interface AdmissionAttributes {
+/** warn() and addAuditAnnotation() reach the request's response and audit event (recorder.ts). */
+export interface AdmissionAttributes extends RequestRecorder {
   operation: AdmissionOperation;
   resource: ResourceInfo;
   /** "" for the main resource. */

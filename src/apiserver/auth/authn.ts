@@ -15,6 +15,9 @@
 //  - extra static tokens added with addToken (in-process components, tests).
 //  - tokens that are not in the table go to the token authenticators added with
 //    addTokenAuthenticator (service-account JWTs), for the API server's own audiences.
+// The static tokens are also a TokenAuthenticator (TokenReview): like kube's token file, they are not
+// audience-aware, so they are good only for the API server's own audiences (kube's
+// WrapAudienceAgnosticToken). TokenAuthenticators composes them with the others (service-account JWTs).
 // When both a valid certificate and an Authorization header are present the certificate wins, as in
 // kube-apiserver's union authenticator (x509 is consulted first). A *wrong* bearer token is not
 // rescued by a certificate, though: a request that sends a bad token is rejected (401) rather than
@@ -25,7 +28,8 @@ import type { ServerOptions } from 'node:https';
 import { createHash } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Pki } from './pki.ts';
-import type { TokenAuthenticator, User } from './user.ts';
+import { DEFAULT_ISSUER } from './serviceaccount/tokens.ts';
+import type { TokenAuthenticator, TokenAuthResult, User } from './user.ts';
 
 export type { User };
 
@@ -37,14 +41,19 @@ export interface Authenticator {
 export const ADMIN_USER = 'admin';
 export const NODE_BOOTSTRAP_USER = 'system:node-bootstrap';
 const AUTHENTICATED = 'system:authenticated';
+/** The audiences the API server accepts (kube-apiserver's --api-audiences, which default to its service-account issuer). */
+export const DEFAULT_API_AUDIENCES: readonly string[] = [DEFAULT_ISSUER];
 
-export class TokenCertAuthenticator implements Authenticator {
+export class TokenCertAuthenticator implements Authenticator, TokenAuthenticator {
   // Keyed by the token's SHA-256 so lookups compare fixed-length digests (no early-exit string compare
   // on the secret itself leaks its prefix through timing).
   readonly #tokens = new Map<string, { name: string; groups: string[] }>();
   readonly #others: TokenAuthenticator[] = [];
 
-  constructor(pki: Pick<Pki, 'adminToken' | 'nodeToken'>) {
+  readonly #apiAudiences: readonly string[];
+
+  constructor(pki: Pick<Pki, 'adminToken' | 'nodeToken'>, opts: { apiAudiences?: readonly string[] } = {}) {
+    this.#apiAudiences = opts.apiAudiences ?? DEFAULT_API_AUDIENCES;
     this.addToken(pki.adminToken, ADMIN_USER, ['system:masters']);
     this.addToken(pki.nodeToken, NODE_BOOTSTRAP_USER, ['system:nodes']);
   }
@@ -86,13 +95,47 @@ export class TokenCertAuthenticator implements Authenticator {
     return null;
   }
 
+  /** A static token's user; with audiences asked, only when one of them is the API server's own. */
+  authenticateToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | null> {
+    const entry = this.#lookup(token);
+    if (!entry) return Promise.resolve(null);
+    const good = audiences.length ? this.#apiAudiences.filter((a) => audiences.includes(a)) : [];
+    if (audiences.length && !good.length) return Promise.resolve(null);
+    return Promise.resolve({ user: { name: entry.name, groups: [...entry.groups], via: 'token' }, audiences: good });
+  }
+
   #lookup(token: string): { name: string; groups: string[] } | undefined {
     return this.#tokens.get(digest(token));
   }
 }
 
-export function createAuthenticator(pki: Pick<Pki, 'adminToken' | 'nodeToken'>): TokenCertAuthenticator {
-  return new TokenCertAuthenticator(pki);
+/**
+ * Token authenticators asked in turn, the first that knows the token answering (kube's union token
+ * authenticator): the static tokens first, then those added (service-account JWTs). Safe to call
+ * concurrently; add() is for start-up.
+ */
+export class TokenAuthenticators implements TokenAuthenticator {
+  readonly #all: TokenAuthenticator[];
+
+  constructor(...authenticators: TokenAuthenticator[]) {
+    this.#all = authenticators;
+  }
+
+  add(a: TokenAuthenticator): void {
+    this.#all.push(a);
+  }
+
+  async authenticateToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | null> {
+    for (const a of this.#all) {
+      const r = await a.authenticateToken(token, audiences);
+      if (r) return r;
+    }
+    return null;
+  }
+}
+
+export function createAuthenticator(pki: Pick<Pki, 'adminToken' | 'nodeToken'>, opts: { apiAudiences?: readonly string[] } = {}): TokenCertAuthenticator {
+  return new TokenCertAuthenticator(pki, opts);
 }
 
 /**

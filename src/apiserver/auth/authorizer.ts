@@ -4,6 +4,7 @@
 //
 // Until RBAC lands the server's default is AlwaysAllow: every authenticated user may do everything.
 
+import type { FieldRequirement } from '../../api/fields.ts';
 import type { User } from './user.ts';
 
 export interface AuthorizationAttributes {
@@ -20,6 +21,8 @@ export interface AuthorizationAttributes {
   name: string;
   /** Non-resource requests (/healthz, /openapi/v3...): the path. */
   path: string;
+  /** list, watch, deletecollection: the fieldSelector's requirements (kube's AuthorizeWithSelectors); absent when none or unparsable. */
+  fieldSelector?: readonly FieldRequirement[];
 }
 
 export type Decision = 'allow' | 'deny' | 'noOpinion';

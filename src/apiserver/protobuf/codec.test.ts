@@ -46,7 +46,7 @@ describe('protobuf codec: round trips of every kind', () => {
 
   it('every served kind and subresource body has a fixture', () => {
     const kinds = new Set(Object.keys(roots).map((k) => k.slice(k.lastIndexOf('/') + 1)));
-    for (const k of ['Pod', 'Namespace', 'Node', 'Event', 'ConfigMap', 'Secret', 'ServiceAccount', 'Service', 'PersistentVolume', 'StorageClass', 'Lease', 'PriorityClass', 'CustomResourceDefinition', 'SelfSubjectReview', 'Binding', 'Eviction', 'Scale', 'DeleteOptions', 'Status']) {
+    for (const k of ['Pod', 'Namespace', 'Node', 'Event', 'ConfigMap', 'Secret', 'ServiceAccount', 'Service', 'PersistentVolume', 'StorageClass', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'Lease', 'PriorityClass', 'CustomResourceDefinition', 'SelfSubjectReview', 'TokenReview', 'SubjectAccessReview', 'LocalSubjectAccessReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview', 'Binding', 'Eviction', 'Scale', 'DeleteOptions', 'Status']) {
       assert.ok(kinds.has(k), `${k} is a root`);
       assert.ok(kindFixtures[k], `${k} has a fixture`);
     }
