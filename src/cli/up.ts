@@ -35,6 +35,12 @@ export const upCommand: Command = {
       const file = defaultKubeconfigPath();
       await mergeIntoKubeconfig(file, cluster, user, context, { setCurrentContext: true });
       progress.info(`merged context "${context.name}" into ${file} and made it current`);
+      // The merged entry embeds the admin certificate: keep it current when the server renews it.
+      cp.certificates.onRenewed((renewed) => {
+        if (!renewed.includes('admin')) return;
+        const fresh = adminEntries(cp.pki, cp.url);
+        mergeIntoKubeconfig(file, fresh.cluster, fresh.user, fresh.context, { setCurrentContext: false }).catch((err: unknown) => console.error(`tinykube: updating ${file}: ${(err as Error).message}`));
+      });
     }
     console.log(`\ntinykube is up: node ${up.agent.nodeName}, API server ${cp.url}\n`);
     console.log(`  export KUBECONFIG=${cp.kubeconfigPath}`);

@@ -7,8 +7,9 @@ import path from 'node:path';
 import { isIPv4, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { ensurePki, issueClientCert, type Pki } from '../apiserver/auth/pki.ts';
-import { AGENT_CLIENT_CN, createConnectHandler } from '../apiserver/connect/index.ts';
+import { caExpiryWarning, ensurePki, type Pki } from '../apiserver/auth/pki.ts';
+import { CertificateRotator } from '../apiserver/auth/rotation.ts';
+import { createConnectHandler } from '../apiserver/connect/index.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath, TokenAuthenticators } from '../apiserver/auth/authn.ts';
 import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
@@ -42,6 +43,14 @@ export interface ControlPlaneOptions {
   /** Storage spec: "sqlite:PATH" (default "sqlite:<dataDir>/state.db"). */
   store?: string;
   clock?: Clock;
+  /**
+   * The clock certificates are issued and renewed by (default: the real one). Separate from `clock`:
+   * peers check certificates against their own real clocks, so a test's fake time for leases and
+   * tokens must not date them.
+   */
+  certificateClock?: Clock;
+  /** Time between checks of the leaf certificates' expiry (default 1 hour). */
+  certificateCheckIntervalMs?: number;
   /** Events are deleted this long after their last write (kube-apiserver's --event-ttl, default 1 h). */
   eventTTLMs?: number;
   /**
@@ -89,6 +98,8 @@ export interface ControlPlane {
   pki: Pki;
   registry: Registry;
   serviceAccountTokens: ServiceAccountTokens;
+  /** Renews the leaf certificates before they expire and installs renewed ones without a restart. */
+  certificates: CertificateRotator;
   api: ApiServer;
   backend: Backend;
   eventTTL: EventTTL;
@@ -111,7 +122,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const audit = opts.audit ? openAudit(opts.audit, clock) : undefined;
   // The serving cert also names the kubernetes Service's address of this cluster's Service range.
   const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
-  const pki = await ensurePki(opts.dataDir, { hosts: host === '0.0.0.0' || host === '::' ? [serviceIP] : [host, serviceIP] });
+  const certClock = opts.certificateClock ?? realClock;
+  const pkiHosts = host === '0.0.0.0' || host === '::' ? [serviceIP] : [host, serviceIP];
+  const pki = await ensurePki(opts.dataDir, { hosts: pkiHosts, now: () => certClock.now(), createCa: true });
+  const caWarning = caExpiryWarning(pki.caCertPem, certClock.now());
+  if (caWarning) console.error(`tinykube: WARNING: ${caWarning}`);
   const backend: Backend = await openBackend(opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`);
   // Kubernetes compacts every 5 minutes to the revision seen at the previous pass.
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
@@ -154,8 +169,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const tokens = new TokenAuthenticators(authn);
   tokens.add(serviceAccountTokens);
   // The API server reaches node agents (logs, exec, attach, port-forward) with its own client certificate.
-  const agentClient = await issueClientCert(pki, AGENT_CLIENT_CN, ['system:masters']);
-  const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: agentClient.certPem, key: agentClient.keyPem } });
+  const connect = createConnectHandler({ tls: { ca: pki.caCertPem, cert: pki.agentClientCertPem, key: pki.agentClientKeyPem } });
   const api = createApiServer({
     registry,
     clock,
@@ -202,6 +216,25 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ? new LeaseEndpointReconciler(registry, backend, { ip: advertise, port: actual, clock, onError: (e) => console.error(`tinykube: kubernetes service endpoints: ${(e as Error).message}`) })
     : undefined;
   void endpoints?.start();
+  // Renewed certificates are installed in place: new TLS handshakes get the new serving certificate
+  // while open connections (watches, exec streams) keep theirs; the old admin certificate stays valid
+  // until its own expiry, so kubeconfigs copied before the renewal keep working for 90 days.
+  const certificates = new CertificateRotator(pki, {
+    dataDir: opts.dataDir,
+    hosts: pkiHosts,
+    clock: certClock,
+    intervalMs: opts.certificateCheckIntervalMs,
+    async onRenewed(current, renewed) {
+      if (renewed.includes('serving')) {
+        for (const s of [server, advertised]) s?.setSecureContext(createSecureServerOptions(current));
+      }
+      if (renewed.includes('agent-client')) connect.setClientCertificate(current.agentClientCertPem, current.agentClientKeyPem);
+      if (renewed.includes('admin')) await writeAdminKubeconfig(current, url);
+      console.error(`tinykube: renewed certificates: ${renewed.join(', ')}`);
+    },
+    onError: (err) => console.error(`tinykube: certificate renewal: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  certificates.start();
   let closed = false;
   return {
     url,
@@ -211,12 +244,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     pki,
     registry,
     serviceAccountTokens,
+    certificates,
     api,
     backend,
     eventTTL,
     async close() {
       if (closed) return;
       closed = true;
+      certificates.stop();
       await endpoints?.stop();
       crds.stop();
       nodeAuthorizer.stop();

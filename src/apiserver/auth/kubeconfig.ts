@@ -1,7 +1,8 @@
 // Writing kubeconfig files for kubectl and for tinykube's own components.
 //
 // Called by: `tinykube up` / `tinykube server` at start (writeAdminKubeconfig, every start: the file is
-// derived state, rewritten from the PKI), and by `up --write-kubeconfig` (mergeIntoKubeconfig into
+// derived state, rewritten from the PKI) and whenever the server renews the admin certificate (its
+// CertificateRotator), and by `up --write-kubeconfig` (mergeIntoKubeconfig into
 // ~/.kube/config). Not concurrent-safe for one path (last writer wins, but never a torn file: writes are
 // write-then-rename). Both are idempotent.
 // Reading kubeconfigs is the client's business (src/client/kubeconfig.ts): dependencies point one way.

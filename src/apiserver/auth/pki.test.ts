@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
-import { caHash, ensurePki, issueClientCert, issueServingCert, parseNodeTokenHash } from './pki.ts';
+import { AGENT_CLIENT_CN, caExpiryWarning, caHash, ensurePki, issueClientCert, issueServingCert, LEAF_NAMES, leafCertPem, needsRenewal, parseNodeTokenHash, type LeafName, type Pki } from './pki.ts';
+import { FakeClock } from '../../util/clock.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -112,4 +113,101 @@ test('issueClientCert / issueServingCert: signed by the CA, subject and names as
   assert.ok(s.verify(ca.publicKey));
   assert.equal(s.checkIP('10.9.9.9'), '10.9.9.9');
   assert.equal(s.checkHost('n1.local'), 'n1.local');
+});
+
+function serial(pem: string): string {
+  return new X509Certificate(pem).serialNumber;
+}
+
+function leafSerials(pki: Pki): Record<LeafName, string> {
+  return Object.fromEntries(LEAF_NAMES.map((n) => [n, serial(leafCertPem(pki, n))])) as Record<LeafName, string>;
+}
+
+test('ensurePki: the API server\'s client certificate toward agents is kept on disk like the other leaves', async (t) => {
+  const dir = await tempDir(t);
+  const pki = await ensurePki(dir);
+  const cert = new X509Certificate(pki.agentClientCertPem);
+  assert.equal(cert.subject, `CN=${AGENT_CLIENT_CN}\nO=system:masters`);
+  assert.ok(cert.verify(new X509Certificate(pki.caCertPem).publicKey));
+  assert.ok(cert.checkPrivateKey(createPrivateKey(pki.agentClientKeyPem)));
+  assert.equal(await readFile(pki.paths.agentClientCert, 'utf8'), pki.agentClientCertPem);
+  assert.equal((await stat(pki.paths.agentClientKey)).mode & 0o777, 0o600);
+  assert.equal((await ensurePki(dir)).agentClientCertPem, pki.agentClientCertPem);
+});
+
+test('renewal threshold on a fake clock: leaves are renewed once 90 days or less are left, never the CA', async (t) => {
+  const cases: Array<{ name: string; afterDays: number; renewed: boolean }> = [
+    { name: 'just issued', afterDays: 0, renewed: false },
+    { name: '91 days left', afterDays: 274, renewed: false },
+    { name: '89 days left', afterDays: 276, renewed: true },
+    { name: 'expired', afterDays: 400, renewed: true },
+  ];
+  for (const c of cases) {
+    const dir = await tempDir(t);
+    const clock = new FakeClock(Date.UTC(2030, 5, 1));
+    const first = await ensurePki(dir, { now: () => clock.now() });
+    clock.advance(c.afterDays * DAY);
+    for (const name of LEAF_NAMES) assert.equal(needsRenewal(leafCertPem(first, name), clock.now()), c.renewed, `${c.name}: needsRenewal(${name})`);
+    const again = await ensurePki(dir, { now: () => clock.now() });
+    assert.equal(again.caCertPem, first.caCertPem, `${c.name}: CA kept`);
+    for (const name of LEAF_NAMES) {
+      assert.equal(serial(leafCertPem(again, name)) !== serial(leafCertPem(first, name)), c.renewed, `${c.name}: ${name} renewed?`);
+    }
+    if (c.renewed) {
+      const s = new X509Certificate(again.serverCertPem);
+      assert.equal(s.validToDate.getTime(), clock.now() + 365 * DAY, `${c.name}: a year from the clock's now`);
+      assert.ok(s.validFromDate.getTime() < clock.now());
+    }
+  }
+});
+
+test('ensurePki renew: re-issues exactly the named leaves; createCa false refuses a dir without a CA', async (t) => {
+  const dir = await tempDir(t);
+  const first = await ensurePki(dir);
+  const only = await ensurePki(dir, { renew: ['admin'], createCa: false });
+  const before = leafSerials(first);
+  const after = leafSerials(only);
+  assert.notEqual(after.admin, before.admin);
+  assert.equal(after.serving, before.serving);
+  assert.equal(after['agent-client'], before['agent-client']);
+  assert.equal(only.nodeToken, first.nodeToken);
+
+  const empty = await tempDir(t);
+  await assert.rejects(ensurePki(empty, { createCa: false }), { code: 'ERR_PKI', message: /no cluster CA/ });
+});
+
+test('ensurePki: a certificate beside a key that is not its own is re-issued', async (t) => {
+  const dir = await tempDir(t);
+  const first = await ensurePki(dir);
+  await writeFile(first.paths.serverKey, first.adminKeyPem);
+  const again = await ensurePki(dir);
+  assert.notEqual(again.serverCertPem, first.serverCertPem);
+  assert.ok(new X509Certificate(again.serverCertPem).checkPrivateKey(createPrivateKey(await readFile(first.paths.serverKey, 'utf8'))));
+});
+
+test('ensurePki: concurrent renewals (server and `certs rotate`) leave every certificate beside its own key', async (t) => {
+  const dir = await tempDir(t);
+  await ensurePki(dir);
+  await Promise.all(Array.from({ length: 4 }, () => ensurePki(dir, { renew: LEAF_NAMES })));
+  const p = (await ensurePki(dir)).paths;
+  for (const [crt, key] of [[p.serverCert, p.serverKey], [p.adminCert, p.adminKey], [p.agentClientCert, p.agentClientKey]]) {
+    assert.ok(new X509Certificate(await readFile(crt, 'utf8')).checkPrivateKey(createPrivateKey(await readFile(key, 'utf8'))), crt);
+  }
+  await assert.rejects(stat(path.join(p.pkiDir, '.lock')), { code: 'ENOENT' });
+});
+
+test('caExpiryWarning: silent with more than a year left, loud (and says re-join) within a year and after expiry', async (t) => {
+  const clock = new FakeClock(Date.UTC(2030, 0, 1));
+  const pki = await ensurePki(await tempDir(t), { now: () => clock.now() });
+  const cases: Array<{ afterDays: number; match: RegExp | undefined }> = [
+    { afterDays: 0, match: undefined },
+    { afterDays: 3650 - 366, match: undefined },
+    { afterDays: 3650 - 300, match: /expires on .* \(in 300 days\).*re-joined/ },
+    { afterDays: 3651, match: /EXPIRED/ },
+  ];
+  for (const c of cases) {
+    const w = caExpiryWarning(pki.caCertPem, clock.now() + c.afterDays * DAY);
+    if (c.match) assert.match(w ?? '', c.match, `after ${c.afterDays} days`);
+    else assert.equal(w, undefined, `after ${c.afterDays} days`);
+  }
 });

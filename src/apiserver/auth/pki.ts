@@ -4,12 +4,18 @@
 // built; by the server later (issueClientCert / issueServingCert) when a node agent or an in-process
 // component needs an identity. Not meant to be called concurrently for one data dir (the server owns it);
 // idempotent: a second call re-uses what is on disk and only regenerates what is missing, expiring, not
-// signed by the current CA, or (for the serving cert) lacking a requested name.
+// signed by the current CA, not matching its key, or (for the serving cert) lacking a requested name.
+// The running server calls it again on its renewal timer (src/apiserver/auth/rotation.ts) and
+// `tinykube certs rotate` with `renew`: both take the PKI lock, so neither reads a certificate whose
+// key is being replaced.
 //
 // Layout (k3s-like):
 //   <dataDir>/pki/ca.crt ca.key           cluster CA, ECDSA P-256, 10 years
 //   <dataDir>/pki/server.crt server.key   API server serving cert (SANs below), 1 year
 //   <dataDir>/pki/admin.crt admin.key     client cert CN=admin O=system:masters, 1 year
+//   <dataDir>/pki/apiserver-kubelet-client.crt .key
+//                                         the API server's client cert toward node agents
+//                                         (CN=kube-apiserver-kubelet-client, kubeadm's name), 1 year
 //   <dataDir>/pki/service-account.key     RSA 2048 key signing service-account tokens (RS256, as
 //                                         kube-apiserver's --service-account-signing-key-file)
 //   <dataDir>/admin-token                 bearer token of the admin user
@@ -21,9 +27,10 @@
 
 import '../../util/reflect-shim.ts';
 import * as x509 from '@peculiar/x509';
-import { X509Certificate as NodeX509, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate as NodeX509, createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
@@ -40,6 +47,8 @@ export interface PkiPaths {
   serverKey: string;
   adminCert: string;
   adminKey: string;
+  agentClientCert: string;
+  agentClientKey: string;
   adminToken: string;
   nodeToken: string;
   serviceAccountKey: string;
@@ -52,6 +61,9 @@ export interface Pki {
   serverKeyPem: string;
   adminCertPem: string;
   adminKeyPem: string;
+  /** The API server's client certificate toward node agents (logs, exec, attach, port-forward). */
+  agentClientCertPem: string;
+  agentClientKeyPem: string;
   adminToken: string;
   nodeToken: string;
   /** PKCS#8 PEM of the key service-account tokens are signed with. */
@@ -66,7 +78,21 @@ export interface EnsurePkiOptions {
   hosts?: string[];
   /** Epoch ms; injected so expiry-driven renewal can be tested. */
   now?: () => number;
+  /** Leaf certificates to re-issue even if they are still good (`tinykube certs rotate`). */
+  renew?: readonly LeafName[];
+  /**
+   * false: a missing CA is an error instead of a new cluster (renewal of a running server, `certs
+   * rotate`): a new CA would cut off every node that pinned the old one.
+   */
+  createCa?: boolean;
 }
+
+/** The leaf certificates the server keeps and renews: the API server's serving cert, the admin's, and the API server's toward agents. */
+export const LEAF_NAMES = ['serving', 'admin', 'agent-client'] as const;
+export type LeafName = (typeof LEAF_NAMES)[number];
+
+/** The CN of the client certificate the API server holds toward agents (kubeadm's apiserver-kubelet-client). */
+export const AGENT_CLIENT_CN = 'kube-apiserver-kubelet-client';
 
 export interface IssuedCert {
   certPem: string;
@@ -84,8 +110,10 @@ export class PkiError extends Error {
 const DAY = 24 * 60 * 60 * 1000;
 const CA_LIFETIME = 3650 * DAY;
 const LEAF_LIFETIME = 365 * DAY;
-// Leaf certs are renewed at start when less than this is left, as k3s does (90 days).
-const RENEW_BEFORE = 90 * DAY;
+/** Leaf certs are renewed (at start and while running) when less than this is left, as k3s does (90 days). */
+export const RENEW_BEFORE_MS = 90 * DAY;
+/** A CA with less than this left is reported loudly: replacing it means re-joining every node. */
+export const CA_WARN_BEFORE_MS = 365 * DAY;
 // Backdate notBefore so nodes with slightly slow clocks accept fresh certs.
 const BACKDATE = 60 * 60 * 1000;
 
@@ -137,6 +165,8 @@ export function pkiPaths(dataDir: string): PkiPaths {
     serverKey: path.join(pkiDir, 'server.key'),
     adminCert: path.join(pkiDir, 'admin.crt'),
     adminKey: path.join(pkiDir, 'admin.key'),
+    agentClientCert: path.join(pkiDir, 'apiserver-kubelet-client.crt'),
+    agentClientKey: path.join(pkiDir, 'apiserver-kubelet-client.key'),
     adminToken: path.join(dataDir, 'admin-token'),
     nodeToken: path.join(dataDir, 'node-token'),
     serviceAccountKey: path.join(pkiDir, 'service-account.key'),
@@ -144,14 +174,20 @@ export function pkiPaths(dataDir: string): PkiPaths {
 }
 
 export async function ensurePki(dataDir: string, options: EnsurePkiOptions = {}): Promise<Pki> {
-  const now = options.now ?? Date.now;
   const paths = pkiPaths(dataDir);
   await mkdir(paths.pkiDir, { recursive: true, mode: 0o700 });
+  return withPkiLock(paths.pkiDir, () => ensureLocked(paths, options));
+}
+
+async function ensureLocked(paths: PkiPaths, options: EnsurePkiOptions): Promise<Pki> {
+  const now = options.now ?? Date.now;
+  const renew = new Set(options.renew ?? []);
 
   let caCertPem = await readOptional(paths.caCert);
   let caKeyPem = await readOptional(paths.caKey);
   let caIsNew = false;
   if (caCertPem === undefined || caKeyPem === undefined) {
+    if (options.createCa === false) throw new PkiError(`no cluster CA in ${paths.pkiDir} (ca.crt and ca.key): is this a tinykube server's data dir?`);
     const ca = await createCa(now());
     caCertPem = ca.certPem;
     caKeyPem = ca.keyPem;
@@ -162,30 +198,18 @@ export async function ensurePki(dataDir: string, options: EnsurePkiOptions = {})
   const ca = await loadCa(caCertPem, caKeyPem);
 
   const serverHosts = normalizeHosts([...defaultServerHosts(), ...(options.hosts ?? [])]);
-  let serverCertPem = caIsNew ? undefined : await readOptional(paths.serverCert);
-  let serverKeyPem = caIsNew ? undefined : await readOptional(paths.serverKey);
-  if (
-    serverCertPem === undefined ||
-    serverKeyPem === undefined ||
-    !leafIsUsable(serverCertPem, ca.node, now()) ||
-    !coversHosts(serverCertPem, serverHosts)
-  ) {
-    const issued = await issueWith(ca, { cn: 'kube-apiserver', orgs: [], hosts: serverHosts, usage: 'server' }, now());
-    serverCertPem = issued.certPem;
-    serverKeyPem = issued.keyPem;
-    await writeSecret(paths.serverKey, serverKeyPem);
-    await writePublic(paths.serverCert, serverCertPem);
-  }
-
-  let adminCertPem = caIsNew ? undefined : await readOptional(paths.adminCert);
-  let adminKeyPem = caIsNew ? undefined : await readOptional(paths.adminKey);
-  if (adminCertPem === undefined || adminKeyPem === undefined || !leafIsUsable(adminCertPem, ca.node, now())) {
-    const issued = await issueWith(ca, { cn: 'admin', orgs: ['system:masters'], hosts: [], usage: 'client' }, now());
-    adminCertPem = issued.certPem;
-    adminKeyPem = issued.keyPem;
-    await writeSecret(paths.adminKey, adminKeyPem);
-    await writePublic(paths.adminCert, adminCertPem);
-  }
+  const leaf = async (name: LeafName, certFile: string, keyFile: string, spec: LeafSpec, extraCheck: (pem: string) => boolean = () => true): Promise<IssuedCert> => {
+    const certPem = caIsNew || renew.has(name) ? undefined : await readOptional(certFile);
+    const keyPem = caIsNew || renew.has(name) ? undefined : await readOptional(keyFile);
+    if (certPem !== undefined && keyPem !== undefined && leafIsUsable(certPem, keyPem, ca.node, now()) && extraCheck(certPem)) return { certPem, keyPem };
+    const issued = await issueWith(ca, spec, now());
+    await writeSecret(keyFile, issued.keyPem);
+    await writePublic(certFile, issued.certPem);
+    return issued;
+  };
+  const serving = await leaf('serving', paths.serverCert, paths.serverKey, { cn: 'kube-apiserver', orgs: [], hosts: serverHosts, usage: 'server' }, (pem) => coversHosts(pem, serverHosts));
+  const admin = await leaf('admin', paths.adminCert, paths.adminKey, { cn: 'admin', orgs: ['system:masters'], hosts: [], usage: 'client' });
+  const agentClient = await leaf('agent-client', paths.agentClientCert, paths.agentClientKey, { cn: AGENT_CLIENT_CN, orgs: ['system:masters'], hosts: [], usage: 'client' });
 
   let adminToken = (await readOptional(paths.adminToken))?.trim();
   if (!adminToken) {
@@ -209,7 +233,71 @@ export async function ensurePki(dataDir: string, options: EnsurePkiOptions = {})
     await writeSecret(paths.serviceAccountKey, serviceAccountKeyPem);
   }
 
-  return { caCertPem, caKeyPem, serverCertPem, serverKeyPem, adminCertPem, adminKeyPem, adminToken, nodeToken, serviceAccountKeyPem, serverHosts, paths };
+  return {
+    caCertPem,
+    caKeyPem,
+    serverCertPem: serving.certPem,
+    serverKeyPem: serving.keyPem,
+    adminCertPem: admin.certPem,
+    adminKeyPem: admin.keyPem,
+    agentClientCertPem: agentClient.certPem,
+    agentClientKeyPem: agentClient.keyPem,
+    adminToken,
+    nodeToken,
+    serviceAccountKeyPem,
+    serverHosts,
+    paths,
+  };
+}
+
+/** The PEM of one leaf certificate of a Pki. */
+export function leafCertPem(pki: Pki, name: LeafName): string {
+  return name === 'serving' ? pki.serverCertPem : name === 'admin' ? pki.adminCertPem : pki.agentClientCertPem;
+}
+
+/** What a certificate says about itself, for `tinykube certs check` and the start-up warnings. */
+export interface CertificateFacts {
+  subject: string;
+  issuer: string;
+  /** DNS names and IP addresses (serving certificates). */
+  sans: string[];
+  notBefore: number;
+  notAfter: number;
+  isCa: boolean;
+  serialNumber: string;
+}
+
+export function certificateFacts(pem: string): CertificateFacts {
+  const cert = new x509.X509Certificate(pem);
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    sans: san ? san.names.items.map((n) => n.value) : [],
+    notBefore: cert.notBefore.getTime(),
+    notAfter: cert.notAfter.getTime(),
+    isCa: cert.getExtension(x509.BasicConstraintsExtension)?.ca ?? false,
+    serialNumber: cert.serialNumber,
+  };
+}
+
+/** True when a leaf certificate has less than RENEW_BEFORE_MS left at `now`. */
+export function needsRenewal(certPem: string, now: number): boolean {
+  return new NodeX509(certPem).validToDate.getTime() - now <= RENEW_BEFORE_MS;
+}
+
+/**
+ * The loud words for a CA with less than a year left (or none), else undefined. The CA is never
+ * replaced automatically: every node pinned it (the node token carries its hash), so a new CA means
+ * a new node token and every agent re-joined.
+ */
+export function caExpiryWarning(caCertPem: string, now: number): string | undefined {
+  const notAfter = new NodeX509(caCertPem).validToDate.getTime();
+  const left = notAfter - now;
+  if (left > CA_WARN_BEFORE_MS) return undefined;
+  const when = new Date(notAfter).toISOString();
+  const head = left <= 0 ? `the cluster CA EXPIRED on ${when}` : `the cluster CA expires on ${when} (in ${Math.floor(left / DAY)} days)`;
+  return `${head}: no certificate it signs will be accepted after that. Replacing the CA is not automatic: it needs a new CA (move ca.crt and ca.key away and restart the server), then every node re-joined with the new node token, and every kubeconfig re-distributed.`;
 }
 
 /**
@@ -313,11 +401,13 @@ async function issueWith(ca: LoadedCa, spec: LeafSpec, now: number): Promise<Iss
   return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey) };
 }
 
-function leafIsUsable(certPem: string, ca: NodeX509, now: number): boolean {
+// A pair whose key does not match (a crash between the two renames, two writers) is re-issued.
+function leafIsUsable(certPem: string, keyPem: string, ca: NodeX509, now: number): boolean {
   try {
     const leaf = new NodeX509(certPem);
     if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return false;
-    return Date.parse(leaf.validTo) - now > RENEW_BEFORE;
+    if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) return false;
+    return leaf.validToDate.getTime() - now > RENEW_BEFORE_MS;
   } catch {
     return false;
   }
@@ -388,4 +478,57 @@ async function writeAtomic(file: string, content: string, mode: number): Promise
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(tmp, content, { mode });
   await rename(tmp, file);
+}
+
+const LOCK_STALE_MS = 60_000;
+
+/**
+ * Runs `fn` holding `<pkiDir>/.lock` (created exclusively, holding the holder's pid). The server's
+ * renewal and `tinykube certs rotate` may run at once: without the lock one could read a new key
+ * beside an old certificate, or the two could leave one's key beside the other's certificate. A lock
+ * left by a dead process, or older than a minute, is taken over. The wait is real time: it is about
+ * another process's file I/O, not the cluster's clock.
+ */
+async function withPkiLock<T>(pkiDir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(pkiDir, '.lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(lock, 'wx', 0o600);
+      await fh.writeFile(`${process.pid} ${Date.now()}\n`);
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (await lockIsStale(lock)) {
+        await unlink(lock).catch(() => undefined);
+        continue;
+      }
+      if (attempt > 500) throw new PkiError(`${lock} is held by another process (a running \`tinykube certs rotate\`?); remove it if no tinykube process is using ${pkiDir}`);
+      await sleep(20);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
+async function lockIsStale(lock: string): Promise<boolean> {
+  let age: number;
+  try {
+    age = Date.now() - (await stat(lock)).mtimeMs;
+  } catch {
+    return false;
+  }
+  if (age > LOCK_STALE_MS) return true;
+  // Empty: its holder has just created it and not yet written its pid.
+  const pid = Number((await readOptional(lock))?.trim().split(' ')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

@@ -123,8 +123,8 @@ function offered(req: IncomingMessage): string[] {
   return String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** The CN of the client certificate the API server should hold toward agents (kubeadm's name for it). */
-export const AGENT_CLIENT_CN = 'kube-apiserver-kubelet-client';
+// The CN of the API server's client certificate toward agents lives with the PKI that issues it.
+export { AGENT_CLIENT_CN } from '../auth/pki.ts';
 
 export interface ClosableConnectHandler extends ConnectHandler {
   /**
@@ -133,6 +133,11 @@ export interface ClosableConnectHandler extends ConnectHandler {
    * closeAllConnections() does not reach them and server.close() would wait for them.
    */
   close(): void;
+  /**
+   * Replaces the client certificate presented to agents (after renewal); connections already open
+   * keep the one they were made with.
+   */
+  setClientCertificate(cert: string, key: string): void;
 }
 
 export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConnectHandler {
@@ -242,6 +247,12 @@ export function createConnectHandler(opts: ConnectHandlerOptions): ClosableConne
 
     close(): void {
       for (const s of [...live]) s.destroy();
+    },
+
+    // Every dial (logs, exec, proxy) reads these fields when it starts.
+    setClientCertificate(cert: string, key: string): void {
+      tls.cert = cert;
+      tls.key = key;
     },
 
     async upgrade(ctx: UpgradeContext): Promise<void> {
