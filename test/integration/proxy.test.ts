@@ -181,7 +181,8 @@ before(async () => {
   const agentAddr = await agent.listen(0, '127.0.0.1');
   nodeAgent.setKubeletPort(agentAddr.port);
   await until('the Node publishes the agent port', async () => (await client.get<Node>(Nodes, undefined, NODE)).status?.daemonEndpoints?.kubeletEndpoint?.Port === agentAddr.port);
-  await client.create<Pod>(Pods, 'default', { metadata: { name: 'on-node' }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] } } as Pod);
+  // No controllers run here (no default account, no kube-root-ca.crt): no token volume for the agent to fill.
+  await client.create<Pod>(Pods, 'default', { metadata: { name: 'on-node' }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] } } as Pod);
 
   await makePod('web', [{ name: 'http', containerPort: backendPort }], '127.0.0.1');
   await makePod('pending', [{ containerPort: backendPort }]);

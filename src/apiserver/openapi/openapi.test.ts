@@ -103,8 +103,8 @@ describe('openapi: core/v1 document', () => {
   it('publishes api, api/v1, apis, the served groups and their versions', () => {
     assert.deepEqual(documentKeys(served), [
       'api', 'api/v1', 'apis',
-      'apis/apps', 'apis/events.k8s.io', 'apis/authentication.k8s.io', 'apis/authorization.k8s.io', 'apis/batch', 'apis/policy', 'apis/storage.k8s.io', 'apis/apiextensions.k8s.io', 'apis/scheduling.k8s.io', 'apis/coordination.k8s.io', 'apis/discovery.k8s.io',
-      'apis/apps/v1', 'apis/events.k8s.io/v1', 'apis/authentication.k8s.io/v1', 'apis/authorization.k8s.io/v1', 'apis/batch/v1', 'apis/policy/v1', 'apis/storage.k8s.io/v1', 'apis/apiextensions.k8s.io/v1', 'apis/scheduling.k8s.io/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1',
+      'apis/apps', 'apis/events.k8s.io', 'apis/authentication.k8s.io', 'apis/authorization.k8s.io', 'apis/batch', 'apis/certificates.k8s.io', 'apis/policy', 'apis/rbac.authorization.k8s.io', 'apis/storage.k8s.io', 'apis/apiextensions.k8s.io', 'apis/scheduling.k8s.io', 'apis/coordination.k8s.io', 'apis/discovery.k8s.io',
+      'apis/apps/v1', 'apis/events.k8s.io/v1', 'apis/authentication.k8s.io/v1', 'apis/authorization.k8s.io/v1', 'apis/batch/v1', 'apis/certificates.k8s.io/v1', 'apis/policy/v1', 'apis/rbac.authorization.k8s.io/v1', 'apis/storage.k8s.io/v1', 'apis/apiextensions.k8s.io/v1', 'apis/scheduling.k8s.io/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1',
     ]);
   });
 
