@@ -62,8 +62,9 @@ function container(extra: Partial<Container> = {}): Container {
   return { name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], ...extra };
 }
 
+// No controllers run here (no default account, no kube-root-ca.crt): no token volume.
 async function createPod(name: string, c: Partial<Container> = {}, spec: Partial<NonNullable<Pod['spec']>> = {}): Promise<Pod> {
-  return client.create<Pod>(Pods, 'default', { metadata: { name }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, containers: [container(c)], ...spec } });
+  return client.create<Pod>(Pods, 'default', { metadata: { name }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, automountServiceAccountToken: false, containers: [container(c)], ...spec } });
 }
 
 const named = (all: Pod[], name: string) => all.find((p) => p.metadata?.name === name);

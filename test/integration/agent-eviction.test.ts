@@ -59,6 +59,8 @@ describe('agent local-storage eviction', () => {
     const created = await client.create<Pod>(Pods, 'default', {
       metadata: { name: 'hog' },
       spec: {
+        // No controllers run here (no default account, no kube-root-ca.crt): no token volume.
+        automountServiceAccountToken: false,
         nodeName: NODE,
         terminationGracePeriodSeconds: 30,
         containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],

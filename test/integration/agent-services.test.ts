@@ -60,7 +60,8 @@ describe('service links and pod DNS in the agent', () => {
 
     const pod = await client.create<Pod>(Pods, 'default', {
       metadata: { name: 'app' },
-      spec: { nodeName: NODE, containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], env: [{ name: 'REDIS', value: '$(REDIS_PRIMARY_SERVICE_HOST):$(REDIS_PRIMARY_SERVICE_PORT)' }] }] },
+      // No controllers run here (no default account, no kube-root-ca.crt): no token volume.
+      spec: { nodeName: NODE, automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], env: [{ name: 'REDIS', value: '$(REDIS_PRIMARY_SERVICE_HOST):$(REDIS_PRIMARY_SERVICE_PORT)' }] }] },
     });
     const uid = pod.metadata!.uid!;
     const cfg = await until('container created', () => created(uid), { timeoutMs: 15_000 });
@@ -82,7 +83,7 @@ describe('service links and pod DNS in the agent', () => {
     const pod = await client.create<Pod>(Pods, 'default', {
       metadata: { name: 'quiet' },
       spec: {
-        nodeName: NODE, enableServiceLinks: false, dnsPolicy: 'None', dnsConfig: { nameservers: ['192.0.2.53'], searches: ['corp.example'] },
+        nodeName: NODE, automountServiceAccountToken: false, enableServiceLinks: false, dnsPolicy: 'None', dnsConfig: { nameservers: ['192.0.2.53'], searches: ['corp.example'] },
         containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }],
       },
     });

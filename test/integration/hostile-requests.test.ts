@@ -291,6 +291,29 @@ const badDryRun = ['foo', 'all', 'true', 'ALL', 'All,Foo'];
 const badFieldValidation = ['foo', 'strict', 'Warning', 'STRICT', '1'];
 const badGrace = ['abc', '1.5', 'NaN', '1e400', '99999999999999999999'];
 
+/** Tokens shaped like a service-account JWT, derived from a real one, that must all be refused. */
+function jwtForgeries(real: string, rng: Rng): [string, string][] {
+  const [h, p, sig] = real.split('.') as [string, string, string];
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
+  const flipped = sig.slice(0, -2) + (sig.endsWith('AA') ? 'BB' : 'AA');
+  return [
+    ['jwt alg none', `${enc({ alg: 'none', typ: 'JWT' })}.${p}.`],
+    ['jwt alg none, signature kept', `${enc({ alg: 'none' })}.${p}.${sig}`],
+    ['jwt HS256 header', `${enc({ ...header, alg: 'HS256' })}.${p}.${sig}`],
+    ['jwt signature flipped', `${h}.${p}.${flipped}`],
+    ['jwt other subject', `${h}.${enc({ ...claims, sub: 'system:serviceaccount:kube-system:default' })}.${sig}`],
+    ['jwt longer life', `${h}.${enc({ ...claims, exp: Number(claims.exp) + 86400 })}.${sig}`],
+    ['jwt no signature', `${h}.${p}.`],
+    ['jwt four parts', `${h}.${p}.${sig}.${sig}`],
+    ['jwt payload not JSON', `${h}.${Buffer.from('{"sub":').toString('base64url')}.${sig}`],
+    ['jwt header not JSON', `${Buffer.from('[[').toString('base64url')}.${p}.${sig}`],
+    ['jwt random bytes', `${rng.bytes(24).toString('base64url')}.${rng.bytes(200).toString('base64url')}.${rng.bytes(256).toString('base64url')}`],
+    ['jwt crit header', `${enc({ ...header, crit: ['exp'] })}.${p}.${sig}`],
+  ];
+}
+
 function q(params: Record<string, string>): string {
   return '?' + new URLSearchParams(params).toString();
 }
@@ -298,6 +321,8 @@ function q(params: Record<string, string>): string {
 interface Fixtures {
   resources: ResourceInfo[];
   adminToken: string;
+  /** A service account's token (TokenRequest) that RBAC grants nothing beyond the defaults. */
+  accountToken: string;
 }
 
 function generateCases(fx: Fixtures): Case[] {
@@ -839,6 +864,8 @@ function generateCases(fx: Fixtures): Case[] {
     ['two headers', { header: ['Bearer wrong', `Bearer ${fx.adminToken}`] }],
     ['spaces', { header: `Bearer   ${fx.adminToken}  x` }],
     ['non-ascii bytes', { header: 'Bearer \u00ff\u00fe' }],
+    // Service-account JWTs that are not ours to accept: every one is a 401, never a 500.
+    ...jwtForgeries(fx.accountToken, rng).map(([what, t]): [string, Token] => [what, { header: `Bearer ${t}` }]),
   ];
   for (const r of res) {
     for (const [what, token] of tokens) {
@@ -862,6 +889,25 @@ function generateCases(fx: Fixtures): Case[] {
   }
   for (const p of ['/version', '/healthz', '/livez', '/readyz', '/readyz/etcd']) {
     add({ family: 'unauthenticated', name: `GET ${p} anonymous`, method: 'GET', path: p, token: 'none', expect: 'any', plain: true });
+  }
+
+  // --- Authorization: a service account RBAC grants nothing is refused with kube's 403 everywhere ------------------
+  // (the reviews every authenticated user may create excepted, as system:basic-user allows them).
+  const everyoneMay = new Set(['selfsubjectreviews', 'selfsubjectaccessreviews', 'selfsubjectrulesreviews']);
+  for (const r of res) {
+    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) {
+      const c: Case = { family: 'forbidden', name: `${r.resource} ${verb} as an account`, method: 'GET', path: collectionPath(r), token: { header: `Bearer ${fx.accountToken}` }, expect: everyoneMay.has(r.resource) ? 'any' : [403] };
+      switch (verb) {
+        case 'get': c.path = itemPath(r, victim); break;
+        case 'watch': c.path += '?watch=true'; c.stream = true; break;
+        case 'create': c.method = 'POST'; c.headers = jsonType; c.body = json(makeObject(r, fresh('forbidden'))); break;
+        case 'update': c.method = 'PUT'; c.path = itemPath(r, victim); c.headers = jsonType; c.body = json(makeObject(r, victim)); break;
+        case 'patch': c.method = 'PATCH'; c.path = itemPath(r, victim); c.headers = { 'Content-Type': 'application/merge-patch+json' }; c.body = '{}'; break;
+        case 'delete': c.method = 'DELETE'; c.path = itemPath(r, victim); break;
+      }
+      if (everyoneMay.has(r.resource) && verb !== 'create') c.expect = 'reject';
+      add(c);
+    }
   }
 
   // --- Watch with bad parameters -----------------------------------------------------------------------------------
@@ -1236,7 +1282,11 @@ describe('API server under hostile requests', { timeout: 240_000 }, () => {
 
     // HOSTILE_FAMILY=bad-limit,bad-watch narrows a run while debugging.
     const only = process.env.HOSTILE_FAMILY?.split(',');
-    const cases = generateCases({ resources, adminToken }).filter((c) => !only || only.includes(c.family));
+    // A service account with a token and no role: its requests test authorization, its token's forgeries authentication.
+    await sendOne({ family: 'setup', name: 'account', method: 'POST', path: `/api/v1/namespaces/${ns}/serviceaccounts`, headers: jsonType, body: json({ metadata: { name: 'nobody' } }), expect: [201] });
+    const minted = await sendOne({ family: 'setup', name: 'token', method: 'POST', path: `/api/v1/namespaces/${ns}/serviceaccounts/nobody/token`, headers: jsonType, body: json({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }), expect: [201] });
+    const accountToken = (JSON.parse(minted.body.toString()) as { status: { token: string } }).status.token;
+    const cases = generateCases({ resources, adminToken, accountToken }).filter((c) => !only || only.includes(c.family));
     assert.ok(only || cases.length >= 1000, `only ${cases.length} cases`);
     const results = await runAll(cases, sendOne);
 
