@@ -242,7 +242,8 @@ function kindOf(v: unknown): 'null' | 'array' | 'object' | 'string' | 'number' |
 // Fields whose Go types take several JSON shapes: quantities (string or number) and IntOrString.
 function flexibleScalar(path: (string | number)[]): boolean {
   const p = path.join('.');
-  return /resources\.(requests|limits)\.|sizeLimit|\.port$|\.targetPort$|\.(minAvailable|maxUnavailable)$/.test(p);
+  // Quantities (requests, limits, sizeLimit, a volume's capacity) decode from bare numbers too, as Go's Quantity does.
+  return /resources\.(requests|limits)\.|sizeLimit|capacity\.|\.port$|\.targetPort$|\.(minAvailable|maxUnavailable)$/.test(p);
 }
 
 /** Values that put the wrong JSON type where `original` belongs, with whether Go's decoder must refuse them. */
@@ -592,12 +593,14 @@ function generateCases(fx: Fixtures): Case[] {
     'a\u0000b', '\u0000', 'é', 'naïve', '\ud83d\ude00', 'a\u200bb', '\u202eevil', 'a/b', '..', '.', 'a%2Fb', 'A', 'UPPER', '-a', 'a-', 'a b',
     'a\nb', 'a\tb', 'x'.repeat(254), 'a_b', 'a..b', '\\', 'a:b', '%', '?', '#', 'a*', '\ufffd', '\u0085',
   ];
-  // core/v1 events validate no name format of their own: only the generic path-segment rule applies.
+  // core/v1 events, the RBAC kinds (ValidateRBACName) and CertificateSigningRequests validate no name
+  // format of their own: only the generic path-segment rule applies, as in kube-apiserver.
   const pathSegmentInvalid = (n: string) => n === '' || n === '.' || n === '..' || n.includes('/') || n.includes('%');
+  const segmentNamed = (r: ResourceInfo) => (r.resource === 'events' && r.group === '') || r.group === 'rbac.authorization.k8s.io' || r.group === 'certificates.k8s.io';
   for (const r of res) {
-    const nameRule = (n: string): 'reject' | 'any' => (r.resource !== 'events' || r.group !== '' || pathSegmentInvalid(n) ? 'reject' : 'any');
+    const nameRule = (n: string): 'reject' | 'any' => (!segmentNamed(r) || pathSegmentInvalid(n) ? 'reject' : 'any');
     // events.k8s.io/v1 refuses such names on create but reaches the core events made with them (one storage).
-    const pathRule = (n: string): 'reject' | 'any' => (r.resource !== 'events' || pathSegmentInvalid(n) ? 'reject' : 'any');
+    const pathRule = (n: string): 'reject' | 'any' => ((r.resource !== 'events' && !segmentNamed(r)) || pathSegmentInvalid(n) ? 'reject' : 'any');
     for (const n of badNames) {
       const obj = makeObject(r, n);
       add({ family: 'bad-name', name: `${r.resource} POST name ${json(n).slice(0, 30)}`, method: 'POST', path: collectionPath(r), headers: jsonType, body: json(obj), expect: metadataBlind(r) || (isReview(r) && n === '') ? 'any' : nameRule(n) });
