@@ -11,10 +11,22 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** The longest delay Node's setTimeout keeps (2^31-1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
+    // Node fires a timer of more than 2^31-1 ms (24.8 days) at once: longer waits (a certificate's
+    // renewal months away) are chained in steps below the limit.
+    let t: ReturnType<typeof setTimeout>;
+    const due = Date.now() + ms;
+    const arm = () => {
+      const left = due - Date.now();
+      t = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+    };
+    if (ms > MAX_TIMER_MS) arm();
+    else t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };
   },
   sleep(ms, signal) {
