@@ -134,21 +134,30 @@ function forbidden(user: string, t: Target, ns: string): string {
   return `${what} is forbidden: User "${user}" cannot ${t.verb} resource "${sub ? `${resource}/${sub}` : resource}" in API group "${t.group}" in the namespace "${ns}"`;
 }
 
-describe('403 matrix: default roles bound in one namespace', () => {
+describe('403 matrix: default roles bound in one namespace, and kubectl auth can-i agreeing', () => {
   for (const [roleName, yes] of Object.entries(allowed)) {
     for (const ns of [NS, OTHER]) {
       test(`${roleName} in ${ns === NS ? 'its namespace' : 'another namespace'}`, async () => {
         const user = `${roleName}-user`;
         const got: string[] = [];
         const want: string[] = [];
+        const canIs: string[] = [];
+        const wantCanIs: string[] = [];
         for (const [what, t] of Object.entries(targets)) {
           const path = t.path.replace('{ns}', ns) + (t.name && !t.path.endsWith(t.name) ? `/${t.name}` : '');
           const res = await client.request(t.method, path, { headers: { 'Impersonate-User': user }, ...(t.body ? { body: t.body } : {}) });
           const status = JSON.parse(res.body.toString('utf8') || '{}') as { message?: string };
           got.push(`${what}: ${res.statusCode === 403 ? `403 ${status.message}` : 'allowed'}`);
           want.push(`${what}: ${ns === NS && yes.includes(what) ? 'allowed' : `403 ${forbidden(user, t, ns)}`}`);
+          // kubectl auth can-i (a SelfSubjectAccessReview as the impersonated user) agrees with the request.
+          const [resource, sub] = t.resource.split('/') as [string, string | undefined];
+          const typed = t.group ? `${resource}.${t.group}` : resource;
+          const canI = await kubectl(['auth', 'can-i', t.verb, t.name ? `${typed}/${t.name}` : typed, ...(sub ? [`--subresource=${sub}`] : []), '-n', ns, '--as', user]);
+          canIs.push(`${what}: ${canI.stdout.trim()} (exit ${canI.code})`);
+          wantCanIs.push(`${what}: ${res.statusCode === 403 ? 'no (exit 1)' : 'yes (exit 0)'}`);
         }
         assert.deepEqual(got, want);
+        assert.deepEqual(canIs, wantCanIs);
       });
     }
   }
