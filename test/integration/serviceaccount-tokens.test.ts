@@ -99,6 +99,23 @@ describe('TokenRequest and service-account tokens', () => {
     });
   });
 
+  it('a TokenReview of a token from kubectl create token names the account, its groups and audiences', async () => {
+    const token = (await ok(['-n', 'team', 'create', 'token', 'robot', '--audience', 'vault', '--audience', 'api'])).trim();
+    const review = (audiences?: string[]) => call('/apis/authentication.k8s.io/v1/tokenreviews', cp.pki.adminToken, 'POST', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences ? { audiences } : {}) } });
+    const r = await review(['vault']);
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    const status = r.json.status as { authenticated: boolean; user: { username: string; uid: string; groups: string[] }; audiences: string[] };
+    const sa = await cp.registry.store('serviceaccounts').get('team', 'robot');
+    assert.equal(status.authenticated, true);
+    assert.equal(status.user.username, 'system:serviceaccount:team:robot');
+    assert.equal(status.user.uid, sa.metadata?.uid);
+    assert.deepEqual(status.user.groups, ['system:serviceaccounts', 'system:serviceaccounts:team', 'system:authenticated']);
+    assert.deepEqual(status.audiences, ['vault']);
+    // Not for the API server's own audience (the review's default), nor for an audience it lacks.
+    assert.equal(((await review()).json.status as { authenticated?: boolean }).authenticated ?? false, false);
+    assert.equal(((await review(['other'])).json.status as { authenticated?: boolean }).authenticated ?? false, false);
+  });
+
   it('the discovery document and key set verify tokens with a standard JWT library', async () => {
     const disco = await call('/.well-known/openid-configuration');
     assert.equal(disco.status, 200);
