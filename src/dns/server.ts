@@ -52,7 +52,11 @@ export class DnsServer {
   }
 
   /** Binds UDP and TCP on the same port (the TCP port follows the UDP one when port is 0). */
-  async start(): Promise<AddressInfo> {
+  start(): Promise<AddressInfo> {
+    return this.#bind(1);
+  }
+
+  async #bind(attempt: number): Promise<AddressInfo> {
     const udp = dgram.createSocket({ type: 'udp4' });
     udp.on('message', (msg, rinfo) => this.#onUdp(udp, msg, rinfo));
     udp.on('error', (err) => this.#log('udp', `udp socket: ${err.message}`));
@@ -84,6 +88,8 @@ export class DnsServer {
     } catch (err) {
       udp.close();
       this.#udp = undefined;
+      // Port 0 picked a UDP port whose TCP twin is taken (another program, another test): pick again.
+      if (this.#o.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 20) return this.#bind(attempt + 1);
       throw err;
     }
     this.#tcp = tcp;
