@@ -1,12 +1,12 @@
 // `tinykube certs`: the cluster's certificates and their expiry.
 //   certs check [--data-dir DIR]
 //       prints every certificate (the CA, the API server's serving, admin and agent-client
-//       certificates, and any certificate or kubeconfig a node agent keeps under DIR) with its
-//       subject, names, validity and days left; exits 1 if any has expired.
+//       certificates, and each certificate or kubeconfig a node agent keeps under DIR) with its
+//       subject, names, validity and days left; exits 1 if one has expired.
 //   certs rotate [--data-dir DIR] [--service NAME...]
 //       renews the server's leaf certificates now (all, or the named ones: serving, admin,
 //       agent-client). A running server needs no restart: it watches its PKI directory and installs
-//       the new files within moments (and re-reads them on its hourly renewal check in any case),
+//       the new files within moments (and re-reads them on its hourly renewal check regardless),
 //       rewriting its admin kubeconfig. Unlike k3s' `certificate rotate`, no restart is needed.
 // The CA is never rotated here: every node pinned it, so replacing it means re-joining every node.
 //

@@ -5,7 +5,7 @@ import type { ObjectMeta, PodSpec } from '../types.ts';
 import { CHECKS, type Check, type CheckResult, type VersionedCheck } from './checks.ts';
 import type { LevelVersion, Version } from './policy.ts';
 
-/** The newest minor any check names: "latest", and any version past it, evaluate as this one. */
+/** The newest minor a check names: "latest", and every version past it, evaluate as this one. */
 export const MAX_POLICY_MINOR = Math.max(...CHECKS.flatMap((c) => c.versions.map((v) => v.minimumMinor)));
 
 export interface AggregateResult {

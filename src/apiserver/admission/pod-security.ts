@@ -44,7 +44,7 @@ const AUDIT_PREFIX = 'pod-security.kubernetes.io/';
 // Checks against one namespace's pods when its enforce level rises stop after this many (kube's default).
 const NAMESPACE_MAX_PODS_TO_CHECK = 3000;
 
-/** Pod subresources that cannot change what the checks read. Any other (ephemeralcontainers, resize) is checked. */
+/** Pod subresources that cannot change what the checks read. Every other one (ephemeralcontainers, resize) is checked. */
 const IGNORED_POD_SUBRESOURCES = new Set(['exec', 'attach', 'binding', 'eviction', 'log', 'portforward', 'proxy', 'status']);
 
 type Template = { metadata?: ObjectMeta; spec?: PodSpec } | undefined | null;
@@ -239,7 +239,7 @@ export class PodSecurity implements AdmissionPlugin {
     this.#evaluate(a, policy, errors, template.metadata, template.spec, false, '');
   }
 
-  /** Evaluates and records the decision on the request: audit annotations, warnings, and the refusal (a pod's 403) if any. */
+  /** Evaluates and records the decision on the request: audit annotations, warnings, and the refusal (a pod's 403) when there is one. */
   #evaluate(a: AdmissionAttributes, policy: Policy, errors: readonly FieldError[], meta: ObjectMeta | undefined, podSpec: PodSpec | undefined, enforce: boolean, podName: string): void {
     if (this.#exemptRuntimeClass(podSpec?.runtimeClassName)) {
       a.addAuditAnnotation(`${AUDIT_PREFIX}exempt`, 'runtimeClass');

@@ -15,7 +15,7 @@ export const AUDIT_STAGES = ['RequestReceived', 'ResponseStarted', 'ResponseComp
 export type AuditStage = (typeof AUDIT_STAGES)[number];
 
 export interface GroupResources {
-  /** "" is the core group; "*" any group. */
+  /** "" is the core group; "*" every group. */
   group: string;
   /** "pods", "pods/log", "*\/scale", "pods/*", "*"; empty = every resource of the group. */
   resources: string[];

@@ -30,7 +30,7 @@ export function trackResponse(res: ServerResponse, audit: RequestAudit, startedS
     if (finished) return;
     finished = true;
     if (!audit.hasResponseStatus) {
-      // The client went away before any answer (kube's fakedSuccessStatus).
+      // The client went away before an answer (kube's fakedSuccessStatus).
       audit.logResponseObject({ kind: 'Status', apiVersion: 'v1', status: 'Success', message: 'Connection closed early', code: 200 });
       if (startedStage) audit.processStage('ResponseStarted');
     }

@@ -1,7 +1,7 @@
 // Renewal of the API server's leaf certificates while it runs.
 //
 // Called by: the control plane (src/cmd/controlplane.ts), which builds one CertificateRotator for its
-// data dir after ensurePki and starts it. check() may be called at any time and concurrently: calls
+// data dir after ensurePki and starts it. check() may be called at all times and concurrently: calls
 // are serialised, and a call made while a check waits to run shares that check. Idempotent: a check
 // that finds nothing to do changes nothing.
 //
@@ -78,7 +78,7 @@ export class CertificateRotator {
     this.#watcher = undefined;
   }
 
-  /** Called with the names of the leaves installed by each check that changed any. */
+  /** Called with the names of the leaves installed by each check that changed one. */
   onRenewed(listener: RenewalListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -21,7 +21,7 @@ export interface TokenAuthResult {
 
 /**
  * Bearer tokens checked by what they are rather than by a table (service-account JWTs): the
- * token's user, or null when it is not valid for any of `audiences` (empty = the API server's own).
+ * token's user, or null when it is valid for none of `audiences` (empty = the API server's own).
  */
 export interface TokenAuthenticator {
   authenticateToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | null>;

@@ -1,7 +1,7 @@
 // The ClusterRole aggregation controller (kube-controller-manager's "clusterrole-aggregation"): a
 // ClusterRole with an aggregationRule gets as its rules the union of the rules of every other
 // ClusterRole one of its selectors matches, in selector order and by name within a selector, each
-// rule once. Any ClusterRole change re-checks every aggregating role, as kube's controller does.
+// rule once. Every ClusterRole change re-checks every aggregating role, as kube's controller does.
 
 import { semanticDeepEqual } from '../../api/equality.ts';
 import { fromLabelSelector } from '../../api/labels.ts';

@@ -9,7 +9,7 @@
 // Two kinds of token, told apart by their issuer:
 //  - bound tokens (iss = the configured issuer): audiences, expiry, and the objects they are bound to
 //    under the private claim "kubernetes.io" (service account, and a pod, secret or node). A token
-//    stops working when any of them is gone or was recreated (another uid).
+//    stops working when one of them is gone or was recreated (another uid).
 //  - legacy tokens (iss "kubernetes/serviceaccount"): no expiry and no audience; valid while their
 //    Secret holds exactly this token and the service account is the one named.
 // Only RS256 with our key is accepted: `alg: none`, HMAC with the public key as secret, and every
