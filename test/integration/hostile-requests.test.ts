@@ -292,6 +292,19 @@ const badDryRun = ['foo', 'all', 'true', 'ALL', 'All,Foo'];
 const badFieldValidation = ['foo', 'strict', 'Warning', 'STRICT', '1'];
 const badGrace = ['abc', '1.5', 'NaN', '1e400', '99999999999999999999'];
 
+/** Points a case at what `verb` addresses on resource `r` (the victim, or a new object named `name`). */
+function addressVerb(c: Case, r: ResourceInfo, verb: string, name: string): void {
+  switch (verb) {
+    case 'get': c.path = itemPath(r, victim); break;
+    case 'watch': c.path += '?watch=true'; c.stream = true; break;
+    case 'create': c.method = 'POST'; c.headers = jsonType; c.body = json(makeObject(r, name)); break;
+    case 'update': c.method = 'PUT'; c.path = itemPath(r, victim); c.headers = jsonType; c.body = json(makeObject(r, victim)); break;
+    case 'patch': c.method = 'PATCH'; c.path = itemPath(r, victim); c.headers = { 'Content-Type': 'application/merge-patch+json' }; c.body = '{}'; break;
+    case 'delete': c.method = 'DELETE'; c.path = itemPath(r, victim); break;
+    case 'deletecollection': c.method = 'DELETE'; break;
+  }
+}
+
 /** Tokens shaped like a service-account JWT, derived from a real one, that must all be refused. */
 function jwtForgeries(real: string, rng: Rng): [string, string][] {
   const [h, p, sig] = real.split('.') as [string, string, string];
@@ -874,15 +887,7 @@ function generateCases(fx: Fixtures): Case[] {
     for (const [what, token] of tokens) {
       const verb = rng.pick(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']);
       const c: Case = { family: 'unauthenticated', name: `${r.resource} ${verb} token ${what}`, method: 'GET', path: collectionPath(r), token, expect: [401] };
-      switch (verb) {
-        case 'get': c.path = itemPath(r, victim); break;
-        case 'watch': c.path += '?watch=true'; c.stream = true; break;
-        case 'create': c.method = 'POST'; c.headers = jsonType; c.body = json(makeObject(r, fresh('auth'))); break;
-        case 'update': c.method = 'PUT'; c.path = itemPath(r, victim); c.headers = jsonType; c.body = json(makeObject(r, victim)); break;
-        case 'patch': c.method = 'PATCH'; c.path = itemPath(r, victim); c.headers = { 'Content-Type': 'application/merge-patch+json' }; c.body = '{}'; break;
-        case 'delete': c.method = 'DELETE'; c.path = itemPath(r, victim); break;
-        case 'deletecollection': c.method = 'DELETE'; break;
-      }
+      addressVerb(c, r, verb, fresh('auth'));
       add(c);
     }
   }
@@ -900,14 +905,7 @@ function generateCases(fx: Fixtures): Case[] {
   for (const r of res) {
     for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) {
       const c: Case = { family: 'forbidden', name: `${r.resource} ${verb} as an account`, method: 'GET', path: collectionPath(r), token: { header: `Bearer ${fx.accountToken}` }, expect: everyoneMay.has(r.resource) ? 'any' : [403] };
-      switch (verb) {
-        case 'get': c.path = itemPath(r, victim); break;
-        case 'watch': c.path += '?watch=true'; c.stream = true; break;
-        case 'create': c.method = 'POST'; c.headers = jsonType; c.body = json(makeObject(r, fresh('forbidden'))); break;
-        case 'update': c.method = 'PUT'; c.path = itemPath(r, victim); c.headers = jsonType; c.body = json(makeObject(r, victim)); break;
-        case 'patch': c.method = 'PATCH'; c.path = itemPath(r, victim); c.headers = { 'Content-Type': 'application/merge-patch+json' }; c.body = '{}'; break;
-        case 'delete': c.method = 'DELETE'; c.path = itemPath(r, victim); break;
-      }
+      addressVerb(c, r, verb, fresh('forbidden'));
       if (everyoneMay.has(r.resource) && verb !== 'create') c.expect = 'reject';
       add(c);
     }
