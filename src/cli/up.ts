@@ -7,7 +7,7 @@ import { apiServerFlags, apiServerOptions, eventTTLOption, serviceRangesOption, 
 import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
 
 export const upCommand: Command = {
-  summary: 'run a whole single-node cluster: control plane, scheduler and a node agent with its own containerd',
+  summary: 'run a whole cluster on this machine: control plane, scheduler and a node agent with its own containerd (--nodes N: N nodes in network namespaces)',
   options: {
     'data-dir': { type: 'string' },
     listen: { type: 'string' },
@@ -18,6 +18,10 @@ export const upCommand: Command = {
     'disable-local-storage': { type: 'boolean' },
     'service-cidr': { type: 'string' },
     'service-node-port-range': { type: 'string' },
+    // kind/k3d-style multi-node on one machine: N network namespaces, one agent process each.
+    nodes: { type: 'string' },
+    'node-cidr': { type: 'string' },
+    'flannel-backend': { type: 'string' },
     ...apiServerFlags,
   },
   async run(values) {
@@ -26,9 +30,21 @@ export const upCommand: Command = {
     const serviceRanges = serviceRangesOption(values);
     const apiServer = apiServerOptions(values);
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
+    const nodesFlag = values.nodes as string | undefined;
+    const nodes = nodesFlag === undefined ? 1 : Number(nodesFlag);
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 99) {
+      console.error(`tinykube up: --nodes ${JSON.stringify(nodesFlag)}: must be a whole number from 1 to 99`);
+      return 2;
+    }
+    if (nodes === 1 && (values['node-cidr'] !== undefined || values['flannel-backend'] !== undefined)) {
+      console.error('tinykube up: --node-cidr and --flannel-backend are for --nodes 2 or more (one node runs on the host itself)');
+      return 2;
+    }
+    const backend = values['flannel-backend'] as string | undefined;
+    const agentArgs = backend ? ['--flannel-backend', backend] : [];
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);
@@ -42,13 +58,13 @@ export const upCommand: Command = {
         mergeIntoKubeconfig(file, fresh.cluster, fresh.user, fresh.context, { setCurrentContext: false }).catch((err: unknown) => console.error(`tinykube: updating ${file}: ${(err as Error).message}`));
       });
     }
-    console.log(`\ntinykube is up: node ${up.agent.nodeName}, API server ${cp.url}\n`);
+    console.log(`\ntinykube is up: node${up.nodeNames.length > 1 ? 's' : ''} ${up.nodeNames.join(', ')}, API server ${cp.url}\n`);
     console.log(`  export KUBECONFIG=${cp.kubeconfigPath}`);
     console.log(`  kubectl get nodes`);
     console.log(`  kubectl run demo --image=busybox -- sleep 3600\n`);
     console.log('Press Ctrl-C to stop (pods are kept and start again with the next `tinykube up`).');
     await waitForSignal();
-    progress.info('stopping: containers, containerd, control plane');
+    progress.info(up.nodeProcesses ? 'stopping: node agents (their containers and containerd), node network, control plane' : 'stopping: containers, containerd, control plane');
     await up.stop();
   },
 };

@@ -124,6 +124,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
   const certClock = opts.certificateClock ?? realClock;
   const pkiHosts = host === '0.0.0.0' || host === '::' ? [serviceIP] : [host, serviceIP];
+  // Nodes and pods dial the advertise address: the serving certificate names it.
+  if (typeof opts.advertiseAddress === 'string') pkiHosts.push(opts.advertiseAddress);
   const pki = await ensurePki(opts.dataDir, { hosts: pkiHosts, now: () => certClock.now(), createCa: true });
   const caWarning = caExpiryWarning(pki.caCertPem, certClock.now());
   if (caWarning) console.error(`tinykube: WARNING: ${caWarning}`);

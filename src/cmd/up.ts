@@ -7,6 +7,11 @@ import { startServer, type Server, type ServerOptions } from './server.ts';
 import { startAgent, type Agent } from './agent.ts';
 import type { Progress } from '../cli/progress.ts';
 import { clusterDNSIP, type ServiceRanges } from '../api/network.ts';
+import { ApiClient } from '../client/client.ts';
+import { Informer, listWatch } from '../client/informer.ts';
+import { Nodes } from '../client/resources.ts';
+import type { Node } from '../api/types.ts';
+import { HostPodRoutes, planNodeNetwork, setupNodeNetwork, startNodeProcess, teardownNodeNetwork, type NodeProcess } from './netns-nodes.ts';
 
 export interface UpOptions {
   dataDir: string;
@@ -24,16 +29,27 @@ export interface UpOptions {
   serviceRanges?: ServiceRanges;
   /** Request limits and the audit log (kube-apiserver's flags). */
   apiServer?: Pick<ServerOptions, 'inFlight' | 'audit'>;
+  /** 2 or more: that many nodes, each in its own network namespace with its own agent process (netns-nodes.ts). */
+  nodes?: number;
+  /** The namespace nodes' network (default 10.45.0.0/24). */
+  nodeCidr?: string;
+  /** More `tinykube agent` flags for the namespace nodes. */
+  agentArgs?: readonly string[];
 }
 
 export interface Up {
   server: Server;
-  agent: Agent;
+  /** The in-process node of a one-node cluster. */
+  agent?: Agent;
+  /** The namespace nodes' processes of `--nodes N`. */
+  nodeProcesses?: NodeProcess[];
+  nodeNames: string[];
   /** Stops the node's containers and containerd, then the control plane; pods stay in the store. */
   stop(): Promise<void>;
 }
 
 export async function startUp(opts: UpOptions): Promise<Up> {
+  if ((opts.nodes ?? 1) > 1) return startMultiNode(opts);
   const { progress } = opts;
   const server = await startServer({
     dataDir: path.join(opts.dataDir, 'server'),
@@ -68,9 +84,96 @@ export async function startUp(opts: UpOptions): Promise<Up> {
   return {
     server,
     agent,
+    nodeNames: [agent.nodeName],
     async stop() {
       await agent.stop({ removePods: true });
       await server.close();
     },
   };
+}
+
+/**
+ * `--nodes N`: the control plane in this process (listening on loopback and on the node bridge), and
+ * N agent processes, one per network namespace. Resolves once every node is Ready.
+ */
+async function startMultiNode(opts: UpOptions): Promise<Up> {
+  const { progress } = opts;
+  const count = opts.nodes!;
+  const plan = planNodeNetwork(opts.dataDir, opts.nodeName ?? os.hostname().toLowerCase(), count, opts.nodeCidr);
+  await progress.step(`node network ${plan.cidr} (bridge ${plan.bridge}, ${count} namespaces)`, () => setupNodeNetwork(plan));
+  const listen = opts.listen ?? '127.0.0.1:6443';
+  let server: Server;
+  try {
+    server = await startServer({
+      dataDir: path.join(opts.dataDir, 'server'),
+      listen,
+      // The nodes reach the API server, and pods the kubernetes Service, at the host's bridge address.
+      advertiseAddress: plan.hostIP,
+      eventTTLMs: opts.eventTTLMs,
+      localStorage: opts.localStorage,
+      serviceRanges: opts.serviceRanges,
+      ...opts.apiServer,
+      onStep: (title, fn) => progress.step(title, fn),
+    });
+  } catch (err) {
+    await teardownNodeNetwork(plan);
+    throw err;
+  }
+  const cp = server.controlPlane;
+  const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent: 'tinykube-up' });
+  const routes = new HostPodRoutes(client, plan);
+  routes.start();
+  const processes: NodeProcess[] = [];
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await routes.stop();
+    const problems = await teardownNodeNetwork(plan);
+    for (const p of problems) console.error(`tinykube: cleaning up: ${p}`);
+    client.close();
+    await server.close();
+  };
+  try {
+    const agentArgs = [...(opts.serviceRanges ? ['--service-cidr', opts.serviceRanges.serviceCidr] : []), ...(opts.agentArgs ?? [])];
+    await progress.step(`${count} node agents (containerd, CNI, offline images each)`, async () => {
+      for (const node of plan.nodes) {
+        processes.push(await startNodeProcess({
+          plan,
+          node,
+          server: `https://${plan.hostIP}:${cp.port}`,
+          tokenFile: cp.nodeTokenPath,
+          dataDir: path.join(opts.dataDir, 'nodes', node.name),
+          args: agentArgs,
+        }));
+      }
+      await waitForReadyNodes(client, processes);
+      await routes.settled();
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { server, nodeProcesses: processes, nodeNames: plan.nodes.map((n) => n.name), stop };
+}
+
+/** Resolves when every process's Node is Ready; rejects, with the agent's last words, when one exits first. */
+async function waitForReadyNodes(client: ApiClient, processes: readonly NodeProcess[]): Promise<void> {
+  const informer = new Informer<Node>(listWatch<Node>(client, Nodes));
+  const names = new Set(processes.map((p) => p.node.name));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        const ready = informer.store.list().filter((n) => names.has(n.metadata?.name ?? '') && (n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false));
+        if (ready.length === names.size) resolve();
+      };
+      informer.addEventHandler({ onAdd: check, onUpdate: check });
+      for (const p of processes) {
+        void p.exited.then(async ({ code, signal }) => {
+          reject(new Error(`the agent of node ${p.node.name} exited (${signal ?? `code ${code}`}) before its node was Ready; its log ${p.logFile} ends:\n${await p.tail()}`));
+        });
+      }
+      informer.start();
+    });
+  } finally {
+    await informer.stop();
+  }
 }

@@ -1,0 +1,348 @@
+// `tinykube up --nodes N`: N nodes on one machine, each a network namespace with its own address on a
+// bridge the host owns, and its own agent process (with its own containerd, CNI state, proxy table and
+// DNS address) started inside that namespace, as kind and k3d do with containers but without Docker.
+//
+// A namespace node is a machine in every respect the agent can see: it joins with the node token over
+// the bridge (the API server also listens on the bridge's address, its advertise address), registers
+// with its own InternalIP, and gets its podCIDR from the control plane. Pods on different nodes reach
+// each other through the agents' overlay; the host reaches every pod through routes to the pod CIDRs
+// via the nodes' addresses (HostPodRoutes).
+//
+// Only the network namespace is entered (nsenter --net), not a mount namespace: containerd's mounts
+// and the agents' volume mounts live in the host's mount table as with one node, and are removed by
+// the agents when they drain. Each agent is started under `setpriv --pdeathsig TERM`, so a `kill -9`
+// of `tinykube up` still stops (and drains) its nodes; the namespaces and the bridge are then adopted
+// by the next `tinykube up --nodes` with the same data dir (set-up is idempotent).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatIPv4, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
+import type { Node } from '../api/types.ts';
+import type { ApiClient } from '../client/client.ts';
+import { Informer, listWatch } from '../client/informer.ts';
+import { Nodes } from '../client/resources.ts';
+
+/** The node network of `up --nodes` when --node-cidr is not given. */
+export const DEFAULT_NODE_CIDR = '10.45.0.0/24';
+
+export interface NamespaceNode {
+  /** Node name (the first keeps the base name, the others get -m02, -m03… as minikube's). */
+  name: string;
+  /** The network namespace (/run/netns/<netns>). */
+  netns: string;
+  /** The host's end of the node's veth (the node's end is eth0 inside the namespace). */
+  hostVeth: string;
+  /** The node's address on the bridge. */
+  ip: string;
+}
+
+export interface NodeNetworkPlan {
+  /** Short hash of the data dir: link and namespace names of two clusters on one host differ. */
+  id: string;
+  bridge: string;
+  /** The host's address on the bridge: the nodes' gateway and the API server's advertise address. */
+  hostIP: string;
+  prefix: number;
+  cidr: string;
+  /** nftables table (inet) holding the masquerade of the nodes' traffic leaving the host. */
+  nftTable: string;
+  nodes: NamespaceNode[];
+}
+
+export class NodeNetworkError extends Error {}
+
+/** Node names as minikube's multi-node: `base`, `base-m02`, `base-m03`… */
+export function namespaceNodeNames(base: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? base : `${base}-m${String(i + 1).padStart(2, '0')}`));
+}
+
+/**
+ * Names and addresses for `count` nodes. The host takes the first address of the CIDR, node i the
+ * (i+1)th. Interface names stay within the kernel's 15 characters.
+ */
+export function planNodeNetwork(dataDir: string, base: string, count: number, cidr = DEFAULT_NODE_CIDR): NodeNetworkPlan {
+  const { base: net, prefix } = parseIPv4Cidr(cidr);
+  if (prefix > 29) throw new NodeNetworkError(`--node-cidr ${cidr}: too small, a /29 or larger is needed`);
+  const size = 2 ** (32 - prefix);
+  if (count + 2 > size - 1) throw new NodeNetworkError(`--node-cidr ${cidr} holds ${size - 3} nodes, ${count} asked`);
+  if (count > 99) throw new NodeNetworkError('--nodes: at most 99 nodes on one machine');
+  const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 4);
+  const nodes = namespaceNodeNames(base, count).map((name, i) => ({
+    name,
+    netns: `tinykube-${id}-${i + 1}`,
+    hostVeth: `tk${id}n${i + 1}`,
+    ip: formatIPv4(net + 2 + i),
+  }));
+  return { id, bridge: `tk${id}br`, hostIP: formatIPv4(net + 1), prefix, cidr: `${formatIPv4(net)}/${prefix}`, nftTable: `tinykube-nodes-${id}`, nodes };
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: readonly string[], input?: string): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && code === 127 ? err.message : '') });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+async function must(cmd: string, args: readonly string[], what: string, input?: string): Promise<string> {
+  const r = await run(cmd, args, input);
+  if (r.code !== 0) throw new NodeNetworkError(`${what}: ${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return r.stdout;
+}
+
+interface IpRoute {
+  dst: string;
+  dev?: string;
+  gateway?: string;
+  protocol?: string;
+}
+
+/** The host's routes that overlap `cidr` on another link than ours: two networks on one range fail in odd ways. */
+export function conflictingRoutes(routes: readonly IpRoute[], cidr: string, ownBridge: string): IpRoute[] {
+  const { base, prefix } = parseIPv4Cidr(cidr);
+  return routes.filter((r) => {
+    if (r.dev === ownBridge || r.dst === 'default') return false;
+    const [addr, bits] = r.dst.split('/');
+    const a = parseIPv4(addr ?? '');
+    if (a === undefined) return false;
+    const p = bits === undefined ? 32 : Number(bits);
+    const shorter = Math.min(p, prefix);
+    const mask = shorter === 0 ? 0 : (0xffffffff << (32 - shorter)) >>> 0;
+    return ((a & mask) >>> 0) === ((base & mask) >>> 0);
+  });
+}
+
+async function linkExists(name: string, netns?: string): Promise<boolean> {
+  return (await run('ip', [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name])).code === 0;
+}
+
+async function netnsExists(name: string): Promise<boolean> {
+  return (await run('ip', ['netns', 'exec', name, 'true'])).code === 0;
+}
+
+/**
+ * Makes (or adopts) the bridge, the namespaces and their links, the nodes' addresses and default
+ * routes, and the masquerade of the nodes' traffic leaving the host. Idempotent: a second call with
+ * the same plan (after a crash) changes nothing that is already right.
+ */
+export async function setupNodeNetwork(plan: NodeNetworkPlan): Promise<void> {
+  const routes = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
+  const clash = conflictingRoutes(routes, plan.cidr, plan.bridge);
+  if (clash.length > 0) {
+    throw new NodeNetworkError(`the node network ${plan.cidr} overlaps ${clash.map((r) => `${r.dst} on ${r.dev ?? '?'}`).join(', ')} on this host: choose another with --node-cidr`);
+  }
+  if (!(await linkExists(plan.bridge))) await must('ip', ['link', 'add', plan.bridge, 'type', 'bridge'], 'creating the node bridge');
+  await must('ip', ['addr', 'replace', `${plan.hostIP}/${plan.prefix}`, 'dev', plan.bridge], 'addressing the node bridge');
+  await must('ip', ['link', 'set', plan.bridge, 'up'], 'bringing up the node bridge');
+  for (const n of plan.nodes) {
+    if (!(await netnsExists(n.netns))) await must('ip', ['netns', 'add', n.netns], `creating the namespace of node ${n.name}`);
+    if (!(await linkExists('eth0', n.netns))) {
+      // A host end left from an earlier run without its peer goes first.
+      if (await linkExists(n.hostVeth)) await must('ip', ['link', 'del', n.hostVeth], `removing a stale link of node ${n.name}`);
+      const peer = `tk${plan.id}p${plan.nodes.indexOf(n) + 1}`;
+      await must('ip', ['link', 'add', n.hostVeth, 'type', 'veth', 'peer', 'name', peer, 'netns', n.netns], `linking node ${n.name}`);
+      await must('ip', ['-n', n.netns, 'link', 'set', peer, 'name', 'eth0'], `naming eth0 of node ${n.name}`);
+    }
+    await must('ip', ['link', 'set', n.hostVeth, 'master', plan.bridge, 'up'], `attaching node ${n.name} to the bridge`);
+    await must('ip', ['-n', n.netns, 'link', 'set', 'lo', 'up'], `bringing up lo of node ${n.name}`);
+    await must('ip', ['-n', n.netns, 'addr', 'replace', `${n.ip}/${plan.prefix}`, 'dev', 'eth0'], `addressing node ${n.name}`);
+    await must('ip', ['-n', n.netns, 'link', 'set', 'eth0', 'up'], `bringing up eth0 of node ${n.name}`);
+    await must('ip', ['-n', n.netns, 'route', 'replace', 'default', 'via', plan.hostIP, 'dev', 'eth0'], `routing node ${n.name}`);
+    // The node routes for its pods (and the overlay's traffic between pods).
+    await must('ip', ['netns', 'exec', n.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], `forwarding on node ${n.name}`);
+  }
+  // Nodes pull images and pods reach the world through the host: their traffic leaving by another link
+  // than the bridge is masqueraded to the host's address, as a home router (kind's nodes go through
+  // Docker's NAT the same way). Pods' traffic is already masqueraded to the node address by each node.
+  const t = plan.nftTable;
+  await must('nft', ['-f', '-'], 'the node network masquerade', [
+    `table ip ${t}`,
+    `delete table ip ${t}`,
+    `table ip ${t} {`,
+    `  chain postrouting {`,
+    `    type nat hook postrouting priority srcnat; policy accept;`,
+    `    ip saddr ${plan.cidr} oifname != "${plan.bridge}" masquerade`,
+    `  }`,
+    `  chain forward {`,
+    `    type filter hook forward priority filter; policy accept;`,
+    `    iifname "${plan.bridge}" accept`,
+    `    oifname "${plan.bridge}" ct state established,related accept`,
+    `  }`,
+    `}`,
+  ].join('\n') + '\n');
+  if ((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '1')).trim() !== '1') {
+    await writeFile('/proc/sys/net/ipv4/ip_forward', '1\n').catch((err: unknown) => {
+      console.error(`tinykube: cannot turn on IPv4 forwarding (nodes will not reach beyond this host): ${(err as Error).message}`);
+    });
+  }
+}
+
+/** Removes what setupNodeNetwork made: namespaces (their links and routes go with them), the bridge, the table. */
+export async function teardownNodeNetwork(plan: NodeNetworkPlan): Promise<string[]> {
+  const problems: string[] = [];
+  for (const n of plan.nodes) {
+    if (await netnsExists(n.netns)) {
+      const r = await run('ip', ['netns', 'del', n.netns]);
+      if (r.code !== 0) problems.push(`namespace ${n.netns}: ${r.stderr.trim()}`);
+    }
+    if (await linkExists(n.hostVeth)) await run('ip', ['link', 'del', n.hostVeth]);
+  }
+  if (await linkExists(plan.bridge)) {
+    const r = await run('ip', ['link', 'del', plan.bridge]);
+    if (r.code !== 0) problems.push(`bridge ${plan.bridge}: ${r.stderr.trim()}`);
+  }
+  await run('nft', ['delete', 'table', 'ip', plan.nftTable]);
+  return problems;
+}
+
+/**
+ * The host's routes to the pods: each node's spec.podCIDR via its address on the bridge. Kept from a
+ * Node informer; a node that goes away, or whose address is not on the bridge, loses its route.
+ */
+export class HostPodRoutes {
+  readonly #informer: Informer<Node>;
+  readonly #plan: NodeNetworkPlan;
+  #pending: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(client: ApiClient, plan: NodeNetworkPlan) {
+    this.#plan = plan;
+    this.#informer = new Informer<Node>(listWatch<Node>(client, Nodes), { onError: () => undefined });
+    const kick = () => this.#queue();
+    this.#informer.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+  }
+
+  start(): void {
+    this.#informer.start();
+  }
+
+  /** The routes the nodes ask for now: podCIDR → node address, for nodes with an address on the bridge. */
+  desired(): Map<string, string> {
+    const out = new Map<string, string>();
+    const onBridge = new Set(this.#plan.nodes.map((n) => n.ip));
+    for (const node of this.#informer.store.list()) {
+      const cidr = node.spec?.podCIDR;
+      const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      if (cidr && ip && onBridge.has(ip)) out.set(cidr, ip);
+    }
+    return out;
+  }
+
+  #queue(): void {
+    this.#pending = this.#pending.then(() => (this.#stopped ? undefined : this.#sync())).catch((err: unknown) => {
+      console.error(`tinykube: host routes to pods: ${(err as Error).message}`);
+    });
+  }
+
+  async #sync(): Promise<void> {
+    const want = this.desired();
+    const have = JSON.parse((await run('ip', ['-j', 'route', 'show', 'dev', this.#plan.bridge])).stdout || '[]') as IpRoute[];
+    for (const r of have) {
+      if (r.protocol === 'kernel' || !r.gateway) continue;
+      if (want.get(r.dst) !== r.gateway) await run('ip', ['route', 'del', r.dst, 'dev', this.#plan.bridge]);
+    }
+    for (const [dst, via] of want) {
+      if (have.some((r) => r.dst === dst && r.gateway === via)) continue;
+      await must('ip', ['route', 'replace', dst, 'via', via, 'dev', this.#plan.bridge], `routing ${dst}`);
+    }
+  }
+
+  /** Resolves once every route asked for so far is in place. */
+  async settled(): Promise<void> {
+    await this.#pending;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#informer.stop();
+    await this.#pending;
+  }
+}
+
+export interface NodeProcessOptions {
+  plan: NodeNetworkPlan;
+  node: NamespaceNode;
+  /** The API server as the nodes reach it (on the bridge). */
+  server: string;
+  tokenFile: string;
+  dataDir: string;
+  /** Extra `tinykube agent` flags (service CIDR, overlay backend…). */
+  args?: readonly string[];
+}
+
+export interface NodeProcess {
+  node: NamespaceNode;
+  child: ChildProcess;
+  logFile: string;
+  /** Settles when the process has exited, with its exit code or signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (the agent drains its pods, stops containerd), then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+  /** The last lines of its log, for an error message. */
+  tail(lines?: number): Promise<string>;
+}
+
+/** The entry of this very tinykube (compiled or TypeScript), for the agents' processes. */
+function tinykubeMain(): string {
+  return fileURLToPath(new URL(`../cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+}
+
+/** Starts `tinykube agent` inside the node's namespace; its output goes to `<dataDir>/agent.log`. */
+export async function startNodeProcess(o: NodeProcessOptions): Promise<NodeProcess> {
+  await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+  const logFile = join(o.dataDir, 'agent.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  await new Promise<void>((resolve, reject) => log.once('open', () => resolve()).once('error', reject));
+  const args = [
+    '--pdeathsig', 'TERM', '--',
+    'nsenter', `--net=/run/netns/${o.node.netns}`, '--',
+    process.execPath, '--max-semi-space-size=2', tinykubeMain(), 'agent',
+    '--server', o.server,
+    '--token-file', o.tokenFile,
+    '--data-dir', o.dataDir,
+    '--name', o.node.name,
+    '--node-ip', o.node.ip,
+    '--drain',
+    ...(o.args ?? []),
+  ];
+  const child = spawn('setpriv', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (err) => {
+      log.write(`tinykube: cannot start the agent: ${err.message}\n`);
+      resolve({ code: 127, signal: null });
+    });
+  });
+  void exited.then(() => new Promise<void>((r) => setTimeout(r, 50))).then(() => log.end());
+  return {
+    node: o.node,
+    child,
+    logFile,
+    exited,
+    async stop(graceMs = 60_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+    async tail(lines = 15) {
+      const text = await readFile(logFile, 'utf8').catch(() => '');
+      return text.trimEnd().split('\n').slice(-lines).join('\n');
+    },
+  };
+}
