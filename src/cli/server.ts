@@ -1,5 +1,5 @@
 import type { Command } from './main.ts';
-import { startServer } from '../cmd/server.ts';
+import { startServer, type ServerOptions } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
@@ -16,6 +16,21 @@ export const apiServerFlags = {
   'audit-log-maxbackup': { type: 'string' },
   'audit-log-maxage': { type: 'string' },
 } as const;
+
+/** kube-controller-manager's flags that `server` and `up` take. */
+export const controllerFlags = {
+  // How long a node may be silent before it is Unknown and its pods are marked NotReady (kube: 40s).
+  'node-monitor-grace-period': { type: 'string' },
+} as const;
+
+/** The flags of controllerFlags as controller options; undefined keeps every default. */
+export function controllerOptions(values: Record<string, unknown>): ServerOptions['controllerOptions'] {
+  const grace = values['node-monitor-grace-period'] as string | undefined;
+  if (grace === undefined) return undefined;
+  const ms = parseDurationMs(grace, '--node-monitor-grace-period');
+  if (ms <= 0) throw new Error(`--node-monitor-grace-period ${JSON.stringify(grace)}: must be a positive duration such as 40s`);
+  return { nodeLifecycle: { nodeMonitorGracePeriodMs: ms } };
+}
 
 /** The flags of apiServerFlags as control-plane options; absent flags keep kube's defaults. */
 export function apiServerOptions(values: Record<string, unknown>): { inFlight: InFlightLimits; audit?: AuditFlags } {
@@ -51,6 +66,7 @@ export const serverCommand: Command = {
     'advertise-address': { type: 'string' },
     'disable-local-storage': { type: 'boolean' },
     ...apiServerFlags,
+    ...controllerFlags,
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
@@ -62,6 +78,7 @@ export const serverCommand: Command = {
       serviceRanges: serviceRangesOption(values),
       advertiseAddress: values['advertise-address'] as string | undefined,
       localStorage: values['disable-local-storage'] ? false : undefined,
+      controllerOptions: controllerOptions(values),
       ...apiServerOptions(values),
     });
     const cp = server.controlPlane;

@@ -3,7 +3,7 @@ import { startUp } from '../cmd/up.ts';
 import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { installPackages, missingPackages, nodePackages } from './hostdeps.ts';
-import { apiServerFlags, apiServerOptions, eventTTLOption, serviceRangesOption, waitForSignal } from './server.ts';
+import { apiServerFlags, apiServerOptions, controllerFlags, controllerOptions, eventTTLOption, serviceRangesOption, waitForSignal } from './server.ts';
 import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
 
 export const upCommand: Command = {
@@ -23,6 +23,7 @@ export const upCommand: Command = {
     'node-cidr': { type: 'string' },
     'flannel-backend': { type: 'string' },
     ...apiServerFlags,
+    ...controllerFlags,
   },
   async run(values) {
     const progress = new Progress({ quiet: Boolean(values.quiet) });
@@ -44,7 +45,7 @@ export const upCommand: Command = {
     const agentArgs = backend ? ['--flannel-backend', backend] : [];
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs, controllerOptions: controllerOptions(values) });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);

@@ -346,3 +346,56 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<NodeProce
     },
   };
 }
+
+/**
+ * Keeps one node's agent running, as a service manager keeps k3s' agent: an agent that exits while the
+ * cluster is up is started again after 1, 2, 4, 8… s (at most 10 s; back to 1 s after a minute of
+ * running), with the reason in up's output. A node whose agent cannot come back (its link down, its
+ * containerd broken) goes on trying and stays NotReady in the meantime, as a real machine would.
+ */
+export class NodeSupervisor {
+  readonly #opts: NodeProcessOptions;
+  readonly #log: (line: string) => void;
+  #current: NodeProcess;
+  #stopped = false;
+  #delayMs = 1000;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(first: NodeProcess, opts: NodeProcessOptions, log: (line: string) => void) {
+    this.#opts = opts;
+    this.#log = log;
+    this.#current = first;
+    this.#watch(first, Date.now());
+  }
+
+  get current(): NodeProcess {
+    return this.#current;
+  }
+
+  #watch(p: NodeProcess, startedAt: number): void {
+    void p.exited.then(({ code, signal }) => {
+      if (this.#stopped) return;
+      if (Date.now() - startedAt > 60_000) this.#delayMs = 1000;
+      this.#log(`the agent of node ${p.node.name} exited (${signal ?? `code ${code}`}); starting it again in ${this.#delayMs / 1000} s (log: ${p.logFile})`);
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        if (this.#stopped) return;
+        startNodeProcess(this.#opts).then((next) => {
+          if (this.#stopped) {
+            void next.stop();
+            return;
+          }
+          this.#current = next;
+          this.#watch(next, Date.now());
+        }, (err: unknown) => this.#log(`node ${p.node.name}: ${(err as Error).message}`));
+      }, this.#delayMs);
+      this.#delayMs = Math.min(this.#delayMs * 2, 10_000);
+    });
+  }
+
+  async stop(graceMs?: number): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#current.stop(graceMs);
+  }
+}

@@ -11,7 +11,7 @@ import { ApiClient } from '../client/client.ts';
 import { Informer, listWatch } from '../client/informer.ts';
 import { Nodes } from '../client/resources.ts';
 import type { Node } from '../api/types.ts';
-import { HostPodRoutes, planNodeNetwork, setupNodeNetwork, startNodeProcess, teardownNodeNetwork, type NodeProcess } from './netns-nodes.ts';
+import { HostPodRoutes, NodeSupervisor, planNodeNetwork, setupNodeNetwork, startNodeProcess, teardownNodeNetwork, type NodeProcess } from './netns-nodes.ts';
 
 export interface UpOptions {
   dataDir: string;
@@ -35,14 +35,16 @@ export interface UpOptions {
   nodeCidr?: string;
   /** More `tinykube agent` flags for the namespace nodes. */
   agentArgs?: readonly string[];
+  /** Controller settings (kube-controller-manager's flags). */
+  controllerOptions?: ServerOptions['controllerOptions'];
 }
 
 export interface Up {
   server: Server;
   /** The in-process node of a one-node cluster. */
   agent?: Agent;
-  /** The namespace nodes' processes of `--nodes N`. */
-  nodeProcesses?: NodeProcess[];
+  /** The namespace nodes' agents of `--nodes N` (each restarted if it exits). */
+  nodeProcesses?: NodeSupervisor[];
   nodeNames: string[];
   /** Stops the node's containers and containerd, then the control plane; pods stay in the store. */
   stop(): Promise<void>;
@@ -57,6 +59,7 @@ export async function startUp(opts: UpOptions): Promise<Up> {
     eventTTLMs: opts.eventTTLMs,
     localStorage: opts.localStorage,
     serviceRanges: opts.serviceRanges,
+    controllerOptions: opts.controllerOptions,
     ...opts.apiServer,
     onStep: (title, fn) => progress.step(title, fn),
   });
@@ -112,6 +115,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       eventTTLMs: opts.eventTTLMs,
       localStorage: opts.localStorage,
       serviceRanges: opts.serviceRanges,
+      controllerOptions: opts.controllerOptions,
       ...opts.apiServer,
       onStep: (title, fn) => progress.step(title, fn),
     });
@@ -124,8 +128,9 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   const routes = new HostPodRoutes(client, plan);
   routes.start();
   const processes: NodeProcess[] = [];
+  const supervisors: NodeSupervisor[] = [];
   const stop = async () => {
-    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all([...supervisors.map((s) => s.stop()), ...processes.filter((p) => !supervisors.some((s) => s.current === p)).map((p) => p.stop())]);
     await routes.stop();
     const problems = await teardownNodeNetwork(plan);
     for (const p of problems) console.error(`tinykube: cleaning up: ${p}`);
@@ -134,25 +139,25 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   };
   try {
     const agentArgs = [...(opts.serviceRanges ? ['--service-cidr', opts.serviceRanges.serviceCidr] : []), ...(opts.agentArgs ?? [])];
+    const processOptions = plan.nodes.map((node) => ({
+      plan,
+      node,
+      server: `https://${plan.hostIP}:${cp.port}`,
+      tokenFile: cp.nodeTokenPath,
+      dataDir: path.join(opts.dataDir, 'nodes', node.name),
+      args: agentArgs,
+    }));
     await progress.step(`${count} node agents (containerd, CNI, offline images each)`, async () => {
-      for (const node of plan.nodes) {
-        processes.push(await startNodeProcess({
-          plan,
-          node,
-          server: `https://${plan.hostIP}:${cp.port}`,
-          tokenFile: cp.nodeTokenPath,
-          dataDir: path.join(opts.dataDir, 'nodes', node.name),
-          args: agentArgs,
-        }));
-      }
+      for (const o of processOptions) processes.push(await startNodeProcess(o));
       await waitForReadyNodes(client, processes);
       await routes.settled();
     });
+    processes.forEach((p, i) => supervisors.push(new NodeSupervisor(p, processOptions[i]!, (line) => progress.info(line))));
   } catch (err) {
     await stop();
     throw err;
   }
-  return { server, nodeProcesses: processes, nodeNames: plan.nodes.map((n) => n.name), stop };
+  return { server, nodeProcesses: supervisors, nodeNames: plan.nodes.map((n) => n.name), stop };
 }
 
 /** Resolves when every process's Node is Ready; rejects, with the agent's last words, when one exits first. */
