@@ -3,11 +3,18 @@
 // address as the source (no NAT between pods); a ClusterIP Service with a backend on every node answers
 // from a pod on every node, by DNS name, and from every node itself; after Ctrl-C nothing of it is
 // left on the host (namespaces, links, routes, nftables table, processes, mounts).
+//
+// Node loss on the same cluster: one node's agent and containerd are killed and its link taken down;
+// the node goes Unknown, its Deployment pods are evicted after their tolerations, replacements start on
+// the other nodes, the Service's endpoints move and traffic through it recovers (the time from the
+// failure to the Service answering again is printed). When the node comes back (its link up, its agent
+// started again by `up`), the evicted pods it still ran are stopped and removed: nothing runs twice.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { startCluster, untilValue, type Cluster } from './harness.ts';
 
 const base = `mn${process.pid}`;
@@ -53,6 +60,78 @@ spec:
   ports: [{port: 80, targetPort: http}]
 `;
 
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      # Evicted 2 s after the node is unreachable instead of DefaultTolerationSeconds' 300 s.
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm:
+              topologyKey: kubernetes.io/hostname
+              labelSelector: {matchLabels: {app: web}}
+      containers:
+      - name: web
+        image: busybox
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $(hostname) $REMOTE_ADDR\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www"]
+        ports:
+        - {name: http, containerPort: 8080}
+        readinessProbe:
+          tcpSocket: {port: http}
+          periodSeconds: 1
+---
+`;
+
+const webService = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+`;
+
+interface WebPod {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec: { nodeName: string };
+  status: { conditions?: Array<{ type: string; status: string }> };
+}
+
+async function webPods(): Promise<WebPod[]> {
+  return (JSON.parse(await c.k('get', 'pods', '-l', 'app=web', '-o', 'json')) as { items: WebPod[] }).items;
+}
+
+/** PIDs of the processes whose command line contains any of the strings. */
+async function processesWith(...needles: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
+    if (Number(pid) !== process.pid && needles.some((n) => cmd.includes(n))) out.push(Number(pid));
+  }
+  return out;
+}
+
+/** PIDs of the processes in the pod cgroups (`…/pod<uid>`) of these pods. */
+async function processesInPods(uids: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const cg = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+    if (uids.some((u) => cg.includes(`pod${u}`))) out.push(Number(pid));
+  }
+  return out;
+}
+
 const pods = nodes.map((n, i) => ({ name: `echo-${i + 1}`, node: n }));
 const podIP = new Map<string, string>();
 
@@ -66,7 +145,8 @@ async function fetchIn(pod: string, url: string): Promise<string> {
 
 describe('tinykube up --nodes 3', () => {
   before(async () => {
-    c = await startCluster({ command: 'up', args: ['--nodes', '3', '--name', base, '--node-cidr', nodeCidr] });
+    // A short node-monitor grace period: the node-loss part would otherwise wait kube's 40 s.
+    c = await startCluster({ command: 'up', args: ['--nodes', '3', '--name', base, '--node-cidr', nodeCidr, '--node-monitor-grace-period', '8s'] });
     id = createHash('sha256').update(c.dataDir).digest('hex').slice(0, 4);
   });
   after(async () => {
@@ -135,6 +215,68 @@ describe('tinykube up --nodes 3', () => {
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, new RegExp(`^${p.name} `));
     }
+  });
+
+  it('survives losing a node: pods evicted, replaced elsewhere, the Service answers again; the node returns and nothing runs twice', async (t) => {
+    await c.k('apply', '-f', await c.writeFile('web.yaml', deployment + webService));
+    await c.k('rollout', 'status', 'deployment/web', '--timeout=120s');
+    const lost = nodes[2]!;
+    const before = await webPods();
+    const onLost = before.filter((p) => p.spec.nodeName === lost).map((p) => p.metadata.name);
+    assert.ok(onLost.length > 0, `a web pod on ${lost} (preferred anti-affinity spreads them): ${before.map((p) => `${p.metadata.name}@${p.spec.nodeName}`)}`);
+    // The client is echo-1, on the first node, which stays.
+    const ask = async () => (await c.kubectl(['exec', 'echo-1', '--', 'timeout', '3', 'wget', '-qO-', 'http://web/cgi-bin/ip'], { timeoutMs: 20_000 })).code === 0;
+    assert.ok(await ask(), 'the Service answers before the failure');
+
+    // The failure: the agent and containerd of the node killed (SIGKILL, by PID), its link down.
+    const nodeDir = path.join(c.dataDir, 'nodes', lost);
+    const pids = await processesWith(`${nodeDir} `, `${nodeDir}/containerd`);
+    assert.ok(pids.length >= 2, `agent and containerd of ${lost}: ${pids}`);
+    const failedAt = Date.now();
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    const down = await sh('ip', ['-n', `tinykube-${id}-3`, 'link', 'set', 'eth0', 'down']);
+    assert.equal(down.code, 0, down.out);
+
+    await until(`node ${lost} Unknown`, async () => {
+      const n = JSON.parse(await c.k('get', 'node', lost, '-o', 'json')) as { status: { conditions: Array<{ type: string; status: string }> } };
+      return n.status.conditions.find((x) => x.type === 'Ready')?.status === 'Unknown';
+    });
+    const unknownAfter = Date.now() - failedAt;
+    // Answering again: ten requests in a row through the Service succeed.
+    let streak = 0;
+    await until('the Service answering again', async () => {
+      streak = (await ask()) ? streak + 1 : 0;
+      return streak >= 10;
+    }, 120_000);
+    const recoveredAfter = Date.now() - failedAt;
+    await until('three available web replicas on the remaining nodes', async () => {
+      const pods = (await webPods()).filter((p) => !p.metadata.deletionTimestamp);
+      const ready = pods.filter((p) => p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));
+      return ready.length === 3 && ready.every((p) => p.spec.nodeName !== lost);
+    }, 120_000);
+    const replacedAfter = Date.now() - failedAt;
+    const evicted = (await webPods()).filter((p) => onLost.includes(p.metadata.name));
+    assert.ok(evicted.every((p) => p.metadata.deletionTimestamp), 'the pods of the lost node are being deleted');
+    t.diagnostic(`node loss: Unknown after ${(unknownAfter / 1000).toFixed(1)} s, Service answering again after ${(recoveredAfter / 1000).toFixed(1)} s, 3 replicas available again after ${(replacedAfter / 1000).toFixed(1)} s (node-monitor-grace-period 8s, tolerationSeconds 2)`);
+    console.log(`# node loss: the Service answered again ${(recoveredAfter / 1000).toFixed(1)} s after the node failed`);
+
+    // The node returns: its link up; `up` has kept starting its agent again.
+    const upAgain = await sh('ip', ['-n', `tinykube-${id}-3`, 'link', 'set', 'eth0', 'up']);
+    assert.equal(upAgain.code, 0, upAgain.out);
+    await until(`node ${lost} Ready again`, async () => {
+      const n = JSON.parse(await c.k('get', 'node', lost, '-o', 'json')) as { status: { conditions: Array<{ type: string; status: string }> } };
+      return n.status.conditions.find((x) => x.type === 'Ready')?.status === 'True';
+    }, 120_000);
+    await until('the evicted pods stopped and removed by the returned node', async () => {
+      const names = (await webPods()).map((p) => p.metadata.name);
+      return onLost.every((n) => !names.includes(n));
+    }, 120_000);
+    const after = await webPods();
+    assert.equal(after.length, 3, `exactly three web pods: ${after.map((p) => `${p.metadata.name}@${p.spec.nodeName}`)}`);
+    // Nothing of the evicted pods runs on the node any more: no container process of theirs.
+    const uids = before.filter((p) => onLost.includes(p.metadata.name)).map((p) => p.metadata.uid);
+    const running = await processesInPods(uids);
+    assert.deepEqual(running, [], 'no process of an evicted pod is left on the returned node');
   });
 
   it('after Ctrl-C nothing of it is left on the host', async () => {
