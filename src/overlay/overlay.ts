@@ -103,14 +103,17 @@ export class Overlay {
     return this.#self.backend;
   }
 
-  /** Sets the node up, publishes its facts, and resolves after the first sync against all Nodes. */
+  /** Sets the node up, publishes its facts, and resolves after the first sync against all Nodes (failed or not: failures are retried). */
   async start(): Promise<void> {
     if (!this.#stopped) return;
     this.#stopped = false;
     const forwarding = await this.#kernel.sysctl('net.ipv4.ip_forward', '1');
     if (forwarding) this.#o.onError?.(new Error(forwarding), 'overlay');
-    await this.#ensureDevice();
-    await this.#publish();
+    // A failure here (the node IP on no link yet, the API away) is retried by the sync loop, which
+    // makes the device and publishes too: the agent runs on, its pods on this node unaffected.
+    await this.#ensureDevice()
+      .then(() => this.#publish())
+      .catch((err: unknown) => this.#o.onError?.(err, 'overlay start'));
     this.#removeHandler = this.#informer.addEventHandler({
       onAdd: () => this.#kick(),
       onUpdate: (a, b) => {
