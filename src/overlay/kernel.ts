@@ -77,7 +77,8 @@ export class Kernel {
       created = true;
     }
     await this.apply(addressCommands(await this.#out(['ip', '-j', '-4', 'addr', 'show', 'dev', spec.name]), spec.name, vtep), true);
-    await this.#out(['ip', 'link', 'set', 'dev', spec.name, 'up']);
+    const flags = created ? [] : ((existing?.flags ?? []) as unknown[]);
+    if (!flags.includes('UP')) await this.#out(['ip', 'link', 'set', 'dev', spec.name, 'up']);
     return recreated ? { created, recreated } : { created };
   }
 
