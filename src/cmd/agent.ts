@@ -25,7 +25,8 @@ import { bridgeName, removeMasquerade } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
 import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/images/registries/index.ts';
 import { createStreamingServer } from '../kubelet/streaming/index.ts';
-import { Overlay } from '../overlay/overlay.ts';
+import { defaultNodeIP } from '../kubelet/node/machine.ts';
+import { Overlay, podMTU } from '../overlay/overlay.ts';
 import type { Backend as OverlayBackend } from '../overlay/model.ts';
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from './node-services.ts';
 
@@ -235,6 +236,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       nodeIP: opts.nodeIP,
       cniConfDir,
       cniIpamDir,
+      // Pods' packets must fit the VXLAN device once encapsulated (flannel writes the same into its CNI config).
+      podMTU: opts.overlay && cniConfDir ? await podMTU(opts.overlay.backend, opts.nodeIP ?? defaultNodeIP()) : undefined,
       cgroups,
       clock: opts.clock,
       registries,

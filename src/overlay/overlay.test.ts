@@ -8,7 +8,7 @@ import { MemoryListerWatcher } from '../client/testing/memory-listwatch.ts';
 import { until } from '../testing/until.ts';
 import { FakeClock } from '../util/clock.ts';
 import { BACKEND_TYPE_ANNOTATION, PUBLIC_IP_ANNOTATION, vtepMac, VTEP_MAC_ANNOTATION, type Backend } from './model.ts';
-import { Overlay, type SyncResult } from './overlay.ts';
+import { Overlay, podMTU, type SyncResult } from './overlay.ts';
 import { FakeKernel } from './testing.ts';
 
 function node(name: string, podCIDR?: string, ip?: string, backend: Backend = 'vxlan'): Node {
@@ -141,4 +141,15 @@ test('host-gw: a VXLAN device left from before goes, routes via the node IPs, no
     await h.overlay.stop({ deleteDevice: true });
   }
   assert.equal(kernel.routes.size, 0);
+});
+
+test("the pods' MTU: the node link's, less the VXLAN headers with vxlan", async () => {
+  const kernel = new FakeKernel();
+  kernel.parent = { name: 'eth0', ip: '10.0.0.1', mtu: 9000 };
+  const cases: Array<[Backend, string, number | undefined]> = [
+    ['vxlan', '10.0.0.1', 8950],
+    ['host-gw', '10.0.0.1', 9000],
+    ['vxlan', '10.0.0.99', undefined],
+  ];
+  for (const [backend, ip, want] of cases) assert.equal(await podMTU(backend, ip, kernel), want, `${backend} ${ip}`);
 });

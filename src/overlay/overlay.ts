@@ -27,6 +27,7 @@ import {
   publishedAnnotations,
   VTEP_MAC_ANNOTATION,
   VXLAN_DEVICE,
+  VXLAN_OVERHEAD,
   vtepAddress,
   type Backend,
   type Command,
@@ -247,3 +248,16 @@ function overlayFacts(n: Node): string {
 }
 
 
+
+/**
+ * The MTU pods on this node should use (flannel's FLANNEL_MTU): the node IP's link's, less the VXLAN
+ * headers with that backend. Undefined when no link holds the IP (then the CNI plugin's default).
+ */
+export async function podMTU(backend: Backend, nodeIP: string, exec: NetExec = new CommandExec()): Promise<number | undefined> {
+  try {
+    const parent = await new Kernel(exec).parentOf(nodeIP);
+    return backend === 'vxlan' ? parent.mtu - VXLAN_OVERHEAD : parent.mtu;
+  } catch {
+    return undefined;
+  }
+}
