@@ -6,6 +6,7 @@ import { defaultDataDir } from './paths.ts';
 import { join } from 'node:path';
 import { waitForSignal } from './server.ts';
 import { clusterDNSIP, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
+import { BACKENDS, type Backend } from '../overlay/model.ts';
 
 export const agentCommand: Command = {
   summary: 'run a node agent (kubelet) against an API server',
@@ -29,6 +30,8 @@ export const agentCommand: Command = {
     'disable-proxy': { type: 'boolean' },
     'disable-dns': { type: 'boolean' },
     'service-cidr': { type: 'string' },
+    // The pod network between nodes, as k3s' flag: vxlan (default), host-gw (nodes on one link) or none.
+    'flannel-backend': { type: 'string' },
     // CrashLoopBackOff as "INITIAL[,MAX]" seconds (default 10,300 as in Kubernetes); for demos and tests.
     'crashloop-backoff': { type: 'string' },
   },
@@ -69,6 +72,11 @@ export const agentCommand: Command = {
         return 2;
       }
     }
+    const flannelBackend = (values['flannel-backend'] as string | undefined) ?? 'vxlan';
+    if (flannelBackend !== 'none' && !BACKENDS.includes(flannelBackend as Backend)) {
+      console.error(`tinykube agent: --flannel-backend: "${flannelBackend}" is not one of ${[...BACKENDS, 'none'].join(', ')}`);
+      return 2;
+    }
     const dataDir = (values['data-dir'] as string | undefined) ?? join(defaultDataDir(), 'agent');
     const a = await startAgent({
       server,
@@ -85,6 +93,7 @@ export const agentCommand: Command = {
       clusterDomain: values['cluster-domain'] as string | undefined,
       resolvConf: values['resolv-conf'] as string | undefined,
       nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR },
+      overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend },
     });
     console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR})`);
     await waitForSignal();

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { StepHandle } from './progress.ts';
 
 /** What the node agent runs: containerd + runc, the CNI plugins, the pause binary, busybox for the demo image, iptables for portmap. */
-export const nodePackages = ['containerd', 'runc', 'containernetworking-plugins', 'catatonit', 'busybox-static', 'iptables'];
+export const nodePackages = ['containerd', 'runc', 'containernetworking-plugins', 'catatonit', 'busybox-static', 'iptables', 'ethtool'];
 
 export class HostDepsError extends Error {
   readonly code = 'ERR_HOST_DEPS';

@@ -5,6 +5,8 @@
 //
 // stop() leaves containers running (a later start adopts them); stop({ removePods: true }) removes
 // every pod from the node first and then takes down containerd, the pod cgroup tree and the bridge.
+// With `overlay`, the pod network between nodes (src/overlay) starts once the agent knows its podCIDR
+// and node IP; stop() keeps its device (a restart adopts it), stop({ removePods: true }) removes it.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +25,9 @@ import { bridgeName, removeMasquerade } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
 import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/images/registries/index.ts';
 import { createStreamingServer } from '../kubelet/streaming/index.ts';
+import { defaultNodeIP } from '../kubelet/node/machine.ts';
+import { Overlay, podMTU } from '../overlay/overlay.ts';
+import type { Backend as OverlayBackend } from '../overlay/model.ts';
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from './node-services.ts';
 
 /** What the streaming server (src/kubelet/streaming) gets from the agent. */
@@ -71,6 +76,11 @@ export interface StartAgentOptions {
    * proxy table and one DNS address per network namespace).
    */
   nodeServices?: Omit<NodeServicesOptions, 'client' | 'nodeName' | 'nodeIP' | 'podCIDR' | 'onError' | 'clusterDomain'>;
+  /**
+   * The pod network between nodes (src/overlay, flannel's backends). Off unless asked: `tinykube agent`
+   * turns it on (vxlan by default, as k3s' --flannel-backend); a single node needs none.
+   */
+  overlay?: { backend: OverlayBackend } | false;
   /** cgroup subtree of this agent (default /tinykube/<node>). */
   cgroupRoot?: string;
   clock?: Clock;
@@ -195,8 +205,12 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   let agent: NodeAgent | undefined;
   let streaming: { close(): Promise<void> | void } | undefined;
   let nodeServices: NodeServices | undefined;
+  let overlay: Overlay | undefined;
+  const report = opts.onError ?? ((err: unknown, ctx: string) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`));
   const teardown = async (removePods: boolean) => {
     await rotator.stop();
+    // Its device (and the routes on it) goes only with the node's pods: a restart adopts it as it is.
+    if (overlay) await overlay.stop({ deleteDevice: removePods }).catch((err: unknown) => report(err, 'stopping the pod network'));
     // The proxy table and the DNS address go first: they belong to the node, not to its pods.
     if (nodeServices) await nodeServices.stop();
     if (agent) await agent.stop({ removePods });
@@ -222,6 +236,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       nodeIP: opts.nodeIP,
       cniConfDir,
       cniIpamDir,
+      // Pods' packets must fit the VXLAN device once encapsulated (flannel writes the same into its CNI config).
+      podMTU: opts.overlay && cniConfDir ? await podMTU(opts.overlay.backend, opts.nodeIP ?? defaultNodeIP()) : undefined,
       cgroups,
       clock: opts.clock,
       registries,
@@ -237,6 +253,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     const s = await hook({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
     streaming = s;
     agent.setKubeletPort(s.port);
+    if (opts.overlay) overlay = await startOverlay(opts.overlay.backend, agent, client, nodeName, report);
     if (opts.nodeServices) {
       nodeServices = await startNodeServices({
         ...opts.nodeServices,
@@ -265,4 +282,32 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       return stopping;
     },
   };
+}
+
+/**
+ * The pod network between nodes, once the agent has its podCIDR and node IP. Nodes the overlay
+ * refuses (an overlapping podCIDR, another backend) get a Warning event on their Node, as the reason
+ * this node sends their pods nothing, and a log line.
+ */
+async function startOverlay(backend: OverlayBackend, agent: NodeAgent, client: ApiClient, nodeName: string, report: (err: unknown, ctx: string) => void): Promise<Overlay | undefined> {
+  if (!agent.podCIDR || !agent.nodeIP) {
+    report(new Error(`the node has no ${agent.podCIDR ? 'IP' : 'podCIDR'}: no pod network to other nodes`), 'pod network');
+    return undefined;
+  }
+  const overlay = new Overlay({
+    client,
+    nodeName,
+    nodeIP: agent.nodeIP,
+    podCIDR: agent.podCIDR,
+    backend,
+    onRefused: (node, reason) => {
+      const message = `Node ${nodeName} does not route to node ${node}: ${reason}`;
+      console.error(`tinykube agent: pod network: ${message}`);
+      agent.recorder.event({ kind: 'Node', apiVersion: 'v1', name: node }, 'Warning', 'PodNetworkRefused', message);
+    },
+    onWarning: (w) => console.error(`tinykube agent: pod network: ${w}`),
+    onError: (err, ctx) => report(err, ctx),
+  });
+  await overlay.start();
+  return overlay;
 }

@@ -71,6 +71,8 @@ export interface AgentConfig {
   cniConfDir?: string;
   /** host-local IPAM state dir (default `<dataDir>/cni/ipam`). */
   cniIpamDir?: string;
+  /** The pods' MTU (default: the bridge plugin's, the host link's); below it when an overlay encapsulates. */
+  podMTU?: number;
   cgroups?: PodCgroups;
   clock?: Clock;
   recorder?: EventRecorder;
@@ -291,6 +293,7 @@ export class Agent {
         bridge: bridgeName(this.nodeName),
         podCidr: cidr,
         ipamDataDir: cfg.cniIpamDir ?? join(cfg.dataDir, 'cni', 'ipam'),
+        mtu: cfg.podMTU,
       });
       // Egress NAT for the pod range; pods still start (and talk to each other) if this fails.
       await ensureMasquerade(cidr, bridgeName(this.nodeName)).catch((err: unknown) => cfg.onError?.(err, 'pod network masquerade'));

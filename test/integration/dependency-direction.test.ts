@@ -24,7 +24,7 @@ interface Layer {
 }
 
 const COMPONENT = 'a component talks to the API server through src/client, never to storage, the registry or another component';
-const COMPONENTS = ['scheduler', 'controllers', 'kubelet', 'proxy', 'dns'];
+const COMPONENTS = ['scheduler', 'controllers', 'kubelet', 'proxy', 'dns', 'overlay'];
 
 /**
  * Who may import whom. `api` and `util` are the pure base; `util` imports nothing because `api` already

@@ -110,32 +110,55 @@ export function hostsFile(podIPs: readonly string[], hostname: string, subdomain
   return lines.join('\n') + '\n';
 }
 
-function masqueradeRule(podCidr: string, bridge: string): string[] {
-  // As the bridge plugin's ipMasq: traffic from the pod range to anything outside it is masqueraded.
+/** Where the masquerade rule goes: the cluster's pod network, and the network namespace (tests; default this process's). */
+export interface MasqueradeOptions {
+  /** Traffic to it keeps its pod source address (default CLUSTER_CIDR). */
+  clusterCidr?: string;
+  netns?: string;
+}
+
+function masqueradeRule(podCidr: string, bridge: string, clusterCidr: string): string[] {
+  // Pods reach pods on every node by their own address (no NAT between pods, as Kubernetes' network
+  // model asks and flannel does): only traffic leaving the cluster's pod network is masqueraded.
+  return ['-t', 'nat', '-s', podCidr, '!', '-d', clusterCidr, '-m', 'comment', '--comment', `tinykube ${bridge}`, '-j', 'MASQUERADE'];
+}
+
+/** The rule agents before the pod network between nodes added: it masqueraded traffic to other nodes' pods too. */
+function legacyMasqueradeRule(podCidr: string, bridge: string): string[] {
   return ['-t', 'nat', '-s', podCidr, '!', '-d', podCidr, '-m', 'comment', '--comment', `tinykube ${bridge}`, '-j', 'MASQUERADE'];
 }
 
-function iptables(args: string[]): Promise<{ code: number; stderr: string }> {
+function iptables(args: string[], netns?: string): Promise<{ code: number; stderr: string }> {
+  const argv = netns ? ['nsenter', `--net=/run/netns/${netns}`, 'iptables', '-w', ...args] : ['iptables', '-w', ...args];
   return new Promise((resolve) => {
-    execFile('iptables', ['-w', ...args], (err, _stdout, stderr) => {
+    execFile(argv[0]!, argv.slice(1), (err, _stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 127) : 0, stderr: String(stderr) });
     });
   });
 }
 
-/** Adds the node's MASQUERADE rule for its pod range, once (idempotent). */
-export async function ensureMasquerade(podCidr: string, bridge: string): Promise<void> {
-  const rule = masqueradeRule(podCidr, bridge);
+async function deleteAll(rule: string[], netns?: string): Promise<void> {
   const [table, nat, ...rest] = rule;
-  if ((await iptables([table!, nat!, '-C', 'POSTROUTING', ...rest])).code === 0) return;
-  const r = await iptables([table!, nat!, '-A', 'POSTROUTING', ...rest]);
+  while ((await iptables([table!, nat!, '-D', 'POSTROUTING', ...rest], netns)).code === 0) {
+    // a rule added twice (by an older agent) is removed twice
+  }
+}
+
+/**
+ * Adds the node's MASQUERADE rule for its pod range, once (idempotent), and removes the rule an
+ * earlier agent added (which also masqueraded traffic to other nodes' pods) when the two differ.
+ */
+export async function ensureMasquerade(podCidr: string, bridge: string, o: MasqueradeOptions = {}): Promise<void> {
+  const clusterCidr = o.clusterCidr ?? CLUSTER_CIDR;
+  if (clusterCidr !== podCidr) await deleteAll(legacyMasqueradeRule(podCidr, bridge), o.netns);
+  const [table, nat, ...rest] = masqueradeRule(podCidr, bridge, clusterCidr);
+  if ((await iptables([table!, nat!, '-C', 'POSTROUTING', ...rest], o.netns)).code === 0) return;
+  const r = await iptables([table!, nat!, '-A', 'POSTROUTING', ...rest], o.netns);
   if (r.code !== 0) throw new Error(`iptables: cannot add the pod masquerade rule: ${r.stderr.trim()}`);
 }
 
-/** Removes the node's MASQUERADE rule (when the node is drained and its bridge removed). Idempotent. */
-export async function removeMasquerade(podCidr: string, bridge: string): Promise<void> {
-  const [table, nat, ...rest] = masqueradeRule(podCidr, bridge);
-  while ((await iptables([table!, nat!, '-D', 'POSTROUTING', ...rest])).code === 0) {
-    // a rule added twice (by an older agent) is removed twice
-  }
+/** Removes the node's MASQUERADE rule, and an earlier agent's (when the node is drained and its bridge removed). Idempotent. */
+export async function removeMasquerade(podCidr: string, bridge: string, o: MasqueradeOptions = {}): Promise<void> {
+  await deleteAll(masqueradeRule(podCidr, bridge, o.clusterCidr ?? CLUSTER_CIDR), o.netns);
+  await deleteAll(legacyMasqueradeRule(podCidr, bridge), o.netns);
 }

@@ -150,7 +150,8 @@ export function bootstrapClusterRoles(): ClusterRole[] {
       r(['list', 'watch'], [''], ['endpoints']),
       r(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
       r(['delete', 'get', 'list', 'watch'], [''], ['persistentvolumes']),
-      // Every node's pod CIDR is read to pick a free one; the proxy and DNS read Services.
+      // Every node's pod CIDR is read to pick a free one, and by the pod network (src/overlay) for its
+      // routes to the other nodes; the proxy and DNS read Services.
       r(['list', 'watch'], [''], ['nodes', 'services']),
       EVENTS,
     ]),
