@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tinykube and its tests use, when they are missing (root only).
 set -euo pipefail
-pkgs=(containerd runc containernetworking-plugins catatonit busybox-static iptables etcd-server iproute2 kmod docker-registry python3-kubernetes nftables conntrack dnsperf iperf3)
+pkgs=(containerd runc containernetworking-plugins catatonit busybox-static iptables etcd-server iproute2 kmod docker-registry python3-kubernetes nftables conntrack dnsperf iperf3 ethtool)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

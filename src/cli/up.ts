@@ -1,4 +1,5 @@
 import type { Command } from './main.ts';
+import { BACKENDS, type Backend } from '../overlay/model.ts';
 import { startUp } from '../cmd/up.ts';
 import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
@@ -42,6 +43,10 @@ export const upCommand: Command = {
       return 2;
     }
     const backend = values['flannel-backend'] as string | undefined;
+    if (backend !== undefined && backend !== 'none' && !BACKENDS.includes(backend as Backend)) {
+      console.error(`tinykube up: --flannel-backend: "${backend}" is not one of ${[...BACKENDS, 'none'].join(', ')}`);
+      return 2;
+    }
     const agentArgs = backend ? ['--flannel-backend', backend] : [];
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
