@@ -133,6 +133,19 @@ async function processesInPods(uids: string[]): Promise<number[]> {
 }
 
 const pods = nodes.map((n, i) => ({ name: `echo-${i + 1}`, node: n }));
+// Clients of the Service that are not its backends: the node proxy masquerades a backend reaching its
+// own Service wherever it lands (a documented difference from kube-proxy, src/proxy/builder.ts).
+const clientPod = (name: string, node: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}
+---
+`;
+const clients = nodes.map((n, i) => ({ name: `client-${i + 1}`, node: n }));
 const podIP = new Map<string, string>();
 
 /** busybox httpd gives REMOTE_ADDR as "[::ffff:10.244.1.2]": the plain IPv4 address. */
@@ -171,14 +184,14 @@ describe('tinykube up --nodes 3', () => {
   });
 
   it('pods on different nodes reach each other by address, each seeing the other pod\'s own address', async () => {
-    await c.k('apply', '-f', await c.writeFile('echo.yaml', pods.map((p) => echoPod(p.name, p.node)).join('') + service));
-    await c.k('wait', '--for=condition=Ready', ...pods.map((p) => `pod/${p.name}`), '--timeout=90s');
-    for (const p of pods) {
+    await c.k('apply', '-f', await c.writeFile('echo.yaml', pods.map((p) => echoPod(p.name, p.node)).join('') + clients.map((p) => clientPod(p.name, p.node)).join('') + service));
+    await c.k('wait', '--for=condition=Ready', ...[...pods, ...clients].map((p) => `pod/${p.name}`), '--timeout=90s');
+    for (const p of [...pods, ...clients]) {
       const pod = JSON.parse(await c.k('get', 'pod', p.name, '-o', 'json')) as { spec: { nodeName: string }; status: { podIP: string } };
       assert.equal(pod.spec.nodeName, p.node);
       podIP.set(p.name, pod.status.podIP);
     }
-    assert.equal(new Set([...podIP.values()].map((ip) => ip.split('.').slice(0, 3).join('.'))).size, 3, `each node its own pod range: ${[...podIP.values()]}`);
+    assert.equal(new Set(pods.map((p) => podIP.get(p.name)!).map((ip) => ip.split('.').slice(0, 3).join('.'))).size, 3, `each node its own pod range: ${[...podIP.values()]}`);
     for (const from of pods) {
       for (const to of pods) {
         if (from === to) continue;
@@ -189,7 +202,7 @@ describe('tinykube up --nodes 3', () => {
   });
 
   it('a ClusterIP Service with a backend on every node answers from a pod on every node, by name', async () => {
-    for (const from of pods) {
+    for (const from of clients) {
       const seen = new Set<string>();
       await until(`${from.name} reaching every backend of the echo Service`, async () => {
         const answer = (await fetchIn(from.name, 'http://echo.default.svc.cluster.local/cgi-bin/ip')).trim();
@@ -225,8 +238,8 @@ describe('tinykube up --nodes 3', () => {
     const before = await webPods();
     const onLost = before.filter((p) => p.spec.nodeName === lost).map((p) => p.metadata.name);
     assert.ok(onLost.length > 0, `a web pod on ${lost} (preferred anti-affinity spreads them): ${before.map((p) => `${p.metadata.name}@${p.spec.nodeName}`)}`);
-    // The client is echo-1, on the first node, which stays.
-    const ask = async () => (await c.kubectl(['exec', 'echo-1', '--', 'timeout', '3', 'wget', '-qO-', 'http://web/cgi-bin/ip'], { timeoutMs: 20_000 })).code === 0;
+    // The client is client-1, on the first node, which stays.
+    const ask = async () => (await c.kubectl(['exec', 'client-1', '--', 'timeout', '3', 'wget', '-qO-', 'http://web/cgi-bin/ip'], { timeoutMs: 20_000 })).code === 0;
     assert.ok(await ask(), 'the Service answers before the failure');
 
     // The failure: the agent and containerd of the node killed (SIGKILL, by PID), its link down.
