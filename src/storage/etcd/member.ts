@@ -86,10 +86,10 @@ export class EtcdMemberProcess {
 
   #launch(): ChildProcess {
     // The kernel ends etcd with its server (killed by a signal, too), so a crashed server leaves no
-    // member holding the ports its restart needs.
-    const child = existsSync(SETPRIV)
-      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', this.#o.binary, ...this.#o.args], { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(this.#o.binary, this.#o.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // member holding the ports its restart needs. Its own process group: a terminal's Ctrl-C reaches
+    // the server only, which stops etcd after the API server has let go of it.
+    const opts = { stdio: ['ignore', 'ignore', 'pipe'] as ('ignore' | 'pipe')[], detached: true };
+    const child = existsSync(SETPRIV) ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', this.#o.binary, ...this.#o.args], opts) : spawn(this.#o.binary, this.#o.args, opts);
     this.#child = child;
     this.#startedAt = Date.now();
     this.#tail = [];
