@@ -34,7 +34,7 @@ import { Etcd3, type IMember } from 'etcd3';
 import { caHash, createCertificateAuthority, issueFromCa, ensurePki, type IssuedCert } from '../apiserver/auth/pki.ts';
 import { fetchPinnedCa, caHashFromToken } from '../client/bootstrap.ts';
 import type { Backend } from '../storage/backend.ts';
-import { openEtcdBackend } from '../storage/etcd/etcd-backend.ts';
+import { openEtcdBackend, passThrough } from '../storage/etcd/etcd-backend.ts';
 import { EtcdMemberProcess } from '../storage/etcd/member.ts';
 
 export const ETCD_BINARY = '/usr/bin/etcd';
@@ -218,7 +218,7 @@ export async function startManagedEtcd(o: ManagedEtcdOptions): Promise<ManagedEt
     throw err;
   }
   const tls = { ca: ca.certPem, cert: client.certPem, key: client.keyPem };
-  const cluster = new Etcd3({ hosts: [cfg.clientURL], credentials, defaultCallOptions: () => ({ deadline: Date.now() + 10_000 }) });
+  const cluster = membershipClient(cfg.clientURL, credentials);
   const members = () => memberStatuses(cluster, tls);
   const health = o.healthIntervalMs === 0 ? undefined : startHealthLog(members, o.healthIntervalMs ?? 10_000, log);
   return {
@@ -331,12 +331,16 @@ async function localCluster(dataDir: string): Promise<{ cluster: Etcd3; tls: { c
   const cfg = await readConfig(p.config);
   if (!cfg) throw new ManagedEtcdError(`${dataDir} is not the data dir of a server with a managed etcd member (no ${p.config})`);
   const tls = { ca: await readFile(p.caCert, 'utf8'), cert: await readFile(p.clientCert, 'utf8'), key: await readFile(p.clientKey, 'utf8') };
-  const cluster = new Etcd3({
-    hosts: [cfg.clientURL],
-    credentials: { rootCertificate: Buffer.from(tls.ca), certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) },
-    defaultCallOptions: () => ({ deadline: Date.now() + 10_000 }),
-  });
+  const cluster = membershipClient(cfg.clientURL, { rootCertificate: Buffer.from(tls.ca), certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) });
   return { cluster, tls };
+}
+
+/**
+ * A client of one member for membership calls. Without etcd3's default circuit breaker: the
+ * refusals reconfigure() retries would open it and turn the retries into instant failures.
+ */
+function membershipClient(clientURL: string, credentials: { rootCertificate: Buffer; certChain: Buffer; privateKey: Buffer }): Etcd3 {
+  return new Etcd3({ hosts: [clientURL], credentials, faultHandling: { host: () => passThrough }, defaultCallOptions: () => ({ deadline: Date.now() + 10_000 }) });
 }
 
 /** The members and their health, through the member of the server owning `dataDir`. */
@@ -356,11 +360,8 @@ export async function removeMember(dataDir: string, name: string): Promise<Membe
     const list = await memberStatuses(cluster, tls);
     const target = list.find((m) => m.name === name || BigInt(m.id).toString(16) === name.toLowerCase());
     if (!target) throw new ManagedEtcdError(`no etcd member named ${JSON.stringify(name)}; members: ${list.map((m) => m.name || `(unstarted ${BigInt(m.id).toString(16)})`).join(', ')}`);
-    try {
-      await cluster.cluster.memberRemove({ ID: target.id });
-    } catch (err) {
-      throw new ManagedEtcdError(`etcd refused to remove member ${name}: ${(err as Error).message}`, { cause: err });
-    }
+    const outcome = await reconfigure(() => cluster.cluster.memberRemove({ ID: target.id }));
+    if (typeof outcome === 'string') throw new ManagedEtcdError(`etcd refused to remove member ${name}: ${outcome}`);
     return target;
   } finally {
     cluster.close();
@@ -420,9 +421,9 @@ async function handleJoin(ctx: { dataDir: string; cluster: Etcd3; log: (line: st
     // A joiner retrying after its member failed to start: the member is already added.
     newId = String(samePeer.ID);
   } else {
-    const added = await addMember(ctx.cluster, join.peerURL);
-    if (typeof added === 'string') return sendStatus(res, 503, 'ServiceUnavailable', added);
-    newId = String(added.ID);
+    const added = await reconfigure(() => ctx.cluster.cluster.memberAdd({ peerURLs: [join.peerURL] }));
+    if (typeof added === 'string') return sendStatus(res, 503, 'ServiceUnavailable', `etcd refused to add the member: ${added}`);
+    newId = String(added.member.ID);
     ctx.log(`etcd member ${join.name} (${join.peerURL}) added to the cluster`);
   }
   const now = (await ctx.cluster.cluster.memberList({})).members ?? [];
@@ -438,20 +439,20 @@ async function handleJoin(ctx: { dataDir: string; cluster: Etcd3; log: (line: st
 }
 
 /**
- * MemberAdd, retried while etcd refuses it for the time being: it adds a voting member only when
- * every member has been connected for 5 s and enough are started (its strict reconfiguration
- * check), so a third server joining right after the second waits a few seconds. Returns the member,
- * or why it could not be added.
+ * A membership change, retried while etcd refuses it for the time being: it changes the voters only
+ * when every member has been connected for 5 s and enough are started (its strict reconfiguration
+ * check), so a third server joining right after the second, or a removal right after a member
+ * restarted, waits a few seconds. Returns the answer, or etcd's reason for refusing.
  */
-async function addMember(cluster: Etcd3, peerURL: string): Promise<IMember | string> {
+async function reconfigure<T>(change: () => Promise<T>): Promise<T | string> {
   const deadline = Date.now() + 20_000;
   for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
     try {
-      return (await cluster.cluster.memberAdd({ peerURLs: [peerURL] })).member;
+      return await change();
     } catch (err) {
       const msg = (err as Error).message;
       const transient = /unhealthy cluster|not enough started members|too many learner|timed out|leader changed/i.test(msg);
-      if (!transient || Date.now() + delay > deadline) return `etcd refused to add the member: ${msg}`;
+      if (!transient || Date.now() + delay > deadline) return msg;
       await new Promise((r) => setTimeout(r, delay));
     }
   }

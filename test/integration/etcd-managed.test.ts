@@ -3,7 +3,8 @@
 // Writes through one server are read through the others; a member killed with SIGKILL is restarted
 // by its server while the other two keep the quorum and no acknowledged write is lost; a stopped
 // member is reported unhealthy and removed; a join without the server token is refused; a server
-// restarted on its data dir restarts its member without adding it again.
+// restarted on its data dir restarts its member without adding it again; a running member removed
+// from the cluster is not restarted (no crash loop) and keeps its data.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -196,5 +197,15 @@ describe('managed etcd: cluster-init, join, member loss and removal', { skip: et
     await restarted;
     assert.deepEqual((await listMembers(a.dir)).map((m) => [m.name, m.healthy]).sort(), [['a', true], ['b', true]]);
     assert.equal((await b.client!.get<{ data: { v: string } }>(ConfigMaps, NS, 'w-19')).data.v, '19');
+  });
+
+  test('a running member removed from the cluster is not restarted, and its data are kept', async () => {
+    const removedLine = b.logs.next(/etcd member b was removed from the cluster and exited .*; not restarting it/);
+    await removeMember(a.dir, 'b');
+    await removedLine;
+    assert.equal(b.etcd!.pid, undefined);
+    assert.ok(existsSync(join(b.dir, 'etcd', 'data', 'member')));
+    assert.deepEqual((await listMembers(a.dir)).map((m) => m.name), ['a']);
+    await a.client!.create(ConfigMaps, NS, cm('alone', 'a'));
   });
 });
