@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from './main.ts';
 import { defaultDataDir } from './paths.ts';
-import { installPackages, missingPackages } from './hostdeps.ts';
+import { etcdPackages, installPackages, missingPackages } from './hostdeps.ts';
 import { Progress } from './progress.ts';
 import { defaultAdvertiseAddress, parseListen } from '../cmd/controlplane.ts';
 import type { ManagedEtcd } from '../cmd/etcd-cluster.ts';
@@ -36,7 +36,7 @@ export async function startManagedEtcdFromFlags(values: Record<string, unknown>,
     if (!file) throw new Error('--server needs --token-file (the server token, <data-dir>/server-token of a server)');
     join = { server, token: (await readFile(file, 'utf8')).trim() };
   }
-  const missing = missingPackages(['etcd-server']);
+  const missing = missingPackages(etcdPackages);
   if (missing.length) await new Progress({}).step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
   const port = (name: string, dflt: number): number => {
     const v = values[name] as string | undefined;

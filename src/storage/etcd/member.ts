@@ -125,7 +125,8 @@ export class EtcdMemberProcess {
       const onExit = (code: number | null, signal: string | null) => {
         clearTimeout(guard);
         child.stderr!.off('data', onData);
-        reject(new EtcdMemberStartError(`etcd member ${this.#o.name} exited (${signal ?? `code ${code}`}) before serving clients; its last lines:\n${this.#tail.join('\n')}`));
+        const removed = this.#tail.some((l) => REMOVED.test(l)) ? ` It was removed from the cluster: move ${this.#o.dataDir} away to join again as a new member.` : '';
+        reject(new EtcdMemberStartError(`etcd member ${this.#o.name} exited (${signal ?? `code ${code}`}) before serving clients.${removed} Its last lines:\n${this.#tail.join('\n')}`));
       };
       child.stderr!.on('data', onData);
       child.once('exit', onExit);
