@@ -80,9 +80,9 @@ async function stop(m: Member): Promise<void> {
 
 const serverToken = () => readFileSync(join(a.dir, 'server-token'), 'utf8').trim();
 
-function postJoin(server: string, caPem: string, token: string): Promise<{ code: number; message: string }> {
+function postJoin(server: string, caPem: string, token: string, name = 'intruder'): Promise<{ code: number; message: string }> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ name: 'intruder', peerURL: 'https://127.0.0.1:1', clientURL: 'https://127.0.0.1:2' });
+    const body = JSON.stringify({ name, peerURL: 'https://127.0.0.1:1', clientURL: 'https://127.0.0.1:2' });
     const req = request(new URL(JOIN_PATH, server), { method: 'POST', ca: caPem, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (res) => {
       let out = '';
       res.on('data', (d: Buffer) => (out += d.toString()));
@@ -132,7 +132,7 @@ describe('managed etcd: cluster-init, join, member loss and removal', { skip: et
     viaC.close();
   });
 
-  test('a join without the server token is refused, and adds no member', async () => {
+  test('a join without the server token, with a taken name or through a silent server fails clearly and adds no member', async () => {
     const caPem = a.cp!.pki.caCertPem;
     const withNodeToken = await postJoin(a.cp!.url, caPem, a.cp!.pki.nodeToken);
     assert.equal(withNodeToken.code, 403);
@@ -141,6 +141,10 @@ describe('managed etcd: cluster-init, join, member loss and removal', { skip: et
     const withForged = await postJoin(a.cp!.url, caPem, forged);
     assert.equal(withForged.code, 401);
     assert.match(withForged.message, /needs the server token/);
+    // The right token, but a name taken: refused before any member is added.
+    const taken = await postJoin(a.cp!.url, caPem, serverToken(), 'b');
+    assert.equal(taken.code, 409);
+    assert.match(taken.message, /an etcd member named b already exists: remove it first \(tinykube etcd remove-member b\)/);
     const dir = mkdtempSync(join(base, 'tk-etcd-managed-d-'));
     try {
       await assert.rejects(
@@ -151,6 +155,14 @@ describe('managed etcd: cluster-init, join, member loss and removal', { skip: et
         startManagedEtcd({ dataDir: dir, host: '127.0.0.1', name: 'd', join: { server: a.cp!.url, token: a.cp!.pki.nodeToken }, healthIntervalMs: 0 }),
         (err: unknown) => err instanceof ManagedEtcdError && /not a server token/.test(err.message),
       );
+      // A server that does not answer: retried with back-off, then a clear error.
+      const logs = new LogLines();
+      const silent = `https://127.0.0.1:${await freePort()}`;
+      await assert.rejects(
+        startManagedEtcd({ dataDir: dir, host: '127.0.0.1', name: 'd', join: { server: silent, token: serverToken() }, joinTimeoutMs: 1500, healthIntervalMs: 0, log: logs.log }),
+        (err: unknown) => err instanceof ManagedEtcdError && new RegExp(`cannot join through ${silent}: .*ECONNREFUSED.* \\(gave up after 2 s\\)`).test(err.message),
+      );
+      assert.match(logs.lines[0], /joining through .*ECONNREFUSED.*; retrying in 1000 ms/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
