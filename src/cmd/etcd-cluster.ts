@@ -39,6 +39,7 @@ import { EtcdMemberProcess } from '../storage/etcd/member.ts';
 
 export const ETCD_BINARY = '/usr/bin/etcd';
 export const JOIN_PATH = '/v1-tinykube/etcd/join';
+const MEMBER_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 /** k3s' (and etcd's) default client and peer ports. */
 export const DEFAULT_ETCD_CLIENT_PORT = 2379;
 export const DEFAULT_ETCD_PEER_PORT = 2380;
@@ -162,7 +163,8 @@ export async function startManagedEtcd(o: ManagedEtcdOptions): Promise<ManagedEt
   } else {
     const clientURL = `https://${urlHost(o.host)}:${o.clientPort ?? DEFAULT_ETCD_CLIENT_PORT}`;
     const peerURL = `https://${urlHost(o.host)}:${o.peerPort ?? DEFAULT_ETCD_PEER_PORT}`;
-    const name = o.name ?? config?.name ?? `${hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
+    const name = o.name ?? config?.name ?? `${hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 54) || 'server'}-${randomBytes(4).toString('hex')}`;
+    if (!MEMBER_NAME.test(name)) throw new ManagedEtcdError(`etcd member name ${JSON.stringify(name)}: lowercase letters, digits, '.' and '-', starting with a letter or digit, at most 63`);
     if (o.join) {
       const answer = await requestJoin(o.join.server, o.join.token, { name, peerURL, clientURL }, o.joinTimeoutMs ?? 120_000, log);
       for (const f of SHARED_FILES) {
@@ -303,6 +305,8 @@ function probeHealth(clientURL: string, tls: { ca: string; cert: string; key: st
 function startHealthLog(members: () => Promise<MemberStatus[]>, intervalMs: number, log: (line: string) => void): { stop(): void } {
   const last = new Map<string, boolean>();
   let running = false;
+  // A member list that keeps failing (this server's member is down) is said once per reason.
+  let lastError = '';
   const check = async () => {
     if (running) return;
     running = true;
@@ -315,8 +319,11 @@ function startHealthLog(members: () => Promise<MemberStatus[]>, intervalMs: numb
         last.set(m.id, m.healthy);
       }
       for (const id of [...last.keys()]) if (!list.some((m) => m.id === id)) last.delete(id);
+      lastError = '';
     } catch (err) {
-      log(`etcd member list failed: ${(err as Error).message}`);
+      const msg = (err as Error).message;
+      if (msg !== lastError) log(`etcd member list failed (members' health unknown until it answers): ${msg}`);
+      lastError = msg;
     } finally {
       running = false;
     }
@@ -370,7 +377,6 @@ export async function removeMember(dataDir: string, name: string): Promise<Membe
 
 // --- the join, server side ------------------------------------------------------------------------
 
-const MEMBER_NAME = /^[a-z0-9]([a-z0-9.-]{0,62})$/;
 
 function joinRoute(ctx: { dataDir: string; cluster: Etcd3; log: (line: string) => void }): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
@@ -402,7 +408,7 @@ async function handleJoin(ctx: { dataDir: string; cluster: Etcd3; log: (line: st
   } catch {
     return sendStatus(res, 400, 'BadRequest', 'the join request is not JSON');
   }
-  if (typeof join.name !== 'string' || !MEMBER_NAME.test(join.name)) return sendStatus(res, 400, 'BadRequest', `member name ${JSON.stringify(join.name)}: lowercase letters, digits, '.' and '-', at most 63`);
+  if (typeof join.name !== 'string' || !MEMBER_NAME.test(join.name)) return sendStatus(res, 400, 'BadRequest', `member name ${JSON.stringify(join.name)}: lowercase letters, digits, '.' and '-', starting with a letter or digit, at most 63`);
   for (const u of [join.peerURL, join.clientURL]) {
     if (typeof u !== 'string' || !/^https:\/\/[^/]+:\d+$/.test(u)) return sendStatus(res, 400, 'BadRequest', `member URL ${JSON.stringify(u)}: must be https://HOST:PORT`);
   }
