@@ -7,6 +7,9 @@ import type { StepHandle } from './progress.ts';
 /** What the node agent runs: containerd + runc, the CNI plugins, the pause binary, busybox for the demo image, iptables for portmap. */
 export const nodePackages = ['containerd', 'runc', 'containernetworking-plugins', 'catatonit', 'busybox-static', 'iptables', 'ethtool'];
 
+/** What a server with a managed etcd member runs (`server --cluster-init` / `--server`): /usr/bin/etcd. */
+export const etcdPackages = ['etcd-server'];
+
 export class HostDepsError extends Error {
   readonly code = 'ERR_HOST_DEPS';
   constructor(message: string) {

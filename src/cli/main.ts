@@ -11,6 +11,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./agent.ts')).agentCommand,
   certs: async () => (await import('./certs.ts')).certsCommand,
+  etcd: async () => (await import('./etcd.ts')).etcdCommand,
   image: async () => (await import('./image.ts')).imageCommand,
   server: async () => (await import('./server.ts')).serverCommand,
   simulate: async () => (await import('./simulate.ts')).simulateCommand,

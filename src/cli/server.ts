@@ -5,6 +5,7 @@ import { parseDurationMs } from '../util/duration.ts';
 import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
 import type { AuditFlags } from '../apiserver/audit/setup.ts';
 import { DEFAULT_SERVICE_RANGES, parseIPv4Cidr, parseNodePortRange, type ServiceRanges } from '../api/network.ts';
+import { managedEtcdFlags, startManagedEtcdFromFlags } from './etcd.ts';
 
 /** kube-apiserver's request-limit and audit flags, for `server` and `up`. */
 export const apiServerFlags = {
@@ -67,10 +68,14 @@ export const serverCommand: Command = {
     'disable-local-storage': { type: 'boolean' },
     ...apiServerFlags,
     ...controllerFlags,
+    ...managedEtcdFlags,
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
+    const etcd = await startManagedEtcdFromFlags(values, dataDir);
     const server = await startServer({
+      backend: etcd?.backend,
+      extraRoutes: etcd?.routes,
       dataDir,
       listen: values.listen as string | undefined,
       store: values.store as string | undefined,
@@ -80,15 +85,21 @@ export const serverCommand: Command = {
       localStorage: values['disable-local-storage'] ? false : undefined,
       controllerOptions: controllerOptions(values),
       ...apiServerOptions(values),
+    }).catch(async (err: unknown) => {
+      await etcd?.backend.close();
+      await etcd?.stop();
+      throw err;
     });
     const cp = server.controlPlane;
     console.log(`tinykube server listening on ${cp.url}`);
     console.log(`kubeconfig: ${cp.kubeconfigPath}`);
     console.log(`node token: ${cp.nodeTokenPath}`);
+    if (etcd) console.log(`etcd member ${etcd.name} at ${etcd.clientURL}; server token (for --server ${cp.url} --token-file): ${etcd.serverTokenPath}`);
     console.log(`\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get namespaces\n`);
     await waitForSignal();
     console.log('tinykube server: stopping');
     await server.close();
+    await etcd?.stop();
   },
 };
 

@@ -2,6 +2,7 @@
 // `tinykube up` both start it; tests start it in-process on port 0.
 
 import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isIPv4, type AddressInfo } from 'node:net';
@@ -42,6 +43,13 @@ export interface ControlPlaneOptions {
   listen?: string;
   /** Storage spec: "sqlite:PATH" (default "sqlite:<dataDir>/state.db"). */
   store?: string;
+  /** An opened store used instead of `store` (the managed etcd member's); closed by close(). */
+  backend?: Backend;
+  /**
+   * Requests outside the Kubernetes API answered before it (the managed etcd's server join); returns
+   * false for a request it does not serve.
+   */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
   clock?: Clock;
   /**
    * The clock certificates are issued and renewed by (default: the real one). Separate from `clock`:
@@ -129,7 +137,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const pki = await ensurePki(opts.dataDir, { hosts: pkiHosts, now: () => certClock.now(), createCa: true });
   const caWarning = caExpiryWarning(pki.caCertPem, certClock.now());
   if (caWarning) console.error(`tinykube: WARNING: ${caWarning}`);
-  const backend: Backend = await openBackend(opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`);
+  const backend: Backend = opts.backend ?? (await openBackend(opts.store ?? `sqlite:${path.join(opts.dataDir, 'state.db')}`));
   // Kubernetes compacts every 5 minutes to the revision seen at the previous pass.
   const compactor = startCompactor(backend, { clock, onError: (e) => console.error(`tinykube: compaction: ${(e as Error).message}`) });
   const serviceRanges = opts.serviceRanges ?? DEFAULT_SERVICE_RANGES;
@@ -187,7 +195,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     inFlight: opts.inFlight,
     audit,
   });
-  const server = httpsServer(api, pki);
+  const server = httpsServer(api, pki, opts.extraRoutes);
   await listenOn(server, port, host);
   // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
   setImmediate(prepareOpenAPI);
@@ -208,7 +216,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // kube-apiserver serves its --advertise-address. A failure leaves the CLI working and says why.
   let advertised: Server | undefined;
   if (advertise && advertise !== host && host !== '0.0.0.0' && host !== '::') {
-    advertised = httpsServer(api, pki);
+    advertised = httpsServer(api, pki, opts.extraRoutes);
     await listenOn(advertised, actual, advertise).catch((err: unknown) => {
       advertised = undefined;
       console.error(`tinykube: cannot also listen on the advertise address ${advertise}:${actual} (pods will not reach the kubernetes Service): ${err instanceof Error ? err.message : String(err)}`);
@@ -272,8 +280,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 }
 
 /** The HTTPS server in front of the API: one per listening address, all handing requests to `api`. */
-function httpsServer(api: ApiServer, pki: Pki): Server {
-  const server: Server = createServer(createSecureServerOptions(pki), (req, res) => api.handle(req, res));
+function httpsServer(api: ApiServer, pki: Pki, extraRoutes?: ControlPlaneOptions['extraRoutes']): Server {
+  const server: Server = createServer(createSecureServerOptions(pki), (req, res) => {
+    if (!extraRoutes?.(req, res)) api.handle(req, res);
+  });
   server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
   // Malformed HTTP gets a Status too, not Node's bare 400.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

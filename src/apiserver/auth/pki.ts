@@ -316,6 +316,22 @@ export async function issueServingCert(pki: Pki, cn: string, hosts: string[], op
   return issueWith(ca, { cn, orgs: [], hosts: normalizeHosts(hosts), usage: 'server' }, options.now ?? Date.now());
 }
 
+/**
+ * A CA of its own trust domain, apart from the cluster's (the managed etcd's: certificates the cluster
+ * CA signs for nodes must never open etcd). Nothing is written to disk.
+ */
+export function createCertificateAuthority(cn: string, now: number = Date.now()): Promise<IssuedCert> {
+  return createCa(now, cn);
+}
+
+/**
+ * Issues a certificate from the CA pair `ca`; usage 'peer' is both serving and client (an etcd
+ * member's certificate, which it serves with and dials its peers with). Nothing is written to disk.
+ */
+export async function issueFromCa(ca: IssuedCert, spec: { cn: string; orgs?: string[]; hosts?: string[]; usage: 'server' | 'client' | 'peer' }, now: number = Date.now()): Promise<IssuedCert> {
+  return issueWith(await loadCa(ca.certPem, ca.keyPem), { cn: spec.cn, orgs: spec.orgs ?? [], hosts: normalizeHosts(spec.hosts ?? []), usage: spec.usage }, now);
+}
+
 /** Hex SHA-256 of the CA certificate's DER, as embedded in the node token. */
 export function caHash(caCertPem: string): string {
   return createHash('sha256').update(new NodeX509(caCertPem).raw).digest('hex');
@@ -341,14 +357,14 @@ interface LeafSpec {
   cn: string;
   orgs: string[];
   hosts: string[];
-  usage: 'server' | 'client';
+  usage: 'server' | 'client' | 'peer';
 }
 
-async function createCa(now: number): Promise<IssuedCert> {
+async function createCa(now: number, cn = `tinykube-ca@${Math.floor(now / 1000)}`): Promise<IssuedCert> {
   const keys = await globalThis.crypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: [{ CN: [`tinykube-ca@${Math.floor(now / 1000)}`] }],
+    name: [{ CN: [cn] }],
     notBefore: new Date(now - BACKDATE),
     notAfter: new Date(now + CA_LIFETIME),
     signingAlgorithm: SIGN_ALG,
@@ -380,7 +396,9 @@ async function issueWith(ca: LoadedCa, spec: LeafSpec, now: number): Promise<Iss
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-    new x509.ExtendedKeyUsageExtension([spec.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    new x509.ExtendedKeyUsageExtension(
+      spec.usage === 'peer' ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [spec.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+    ),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
   ];
   if (ca.keyId) extensions.push(new x509.AuthorityKeyIdentifierExtension(ca.keyId));

@@ -63,7 +63,7 @@ type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>[
  * counting) and then refuses every call to it for 5 s, even once etcd is back. With several
  * endpoints that steers calls to the others; with one it only turns a restart into 5 s of errors.
  */
-const passThrough: HostPolicy = {
+export const passThrough: HostPolicy = {
   _altReturn: undefined as never,
   onSuccess: () => ({ dispose() {} }),
   onFailure: () => ({ dispose() {} }),
