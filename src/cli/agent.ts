@@ -78,6 +78,9 @@ export const agentCommand: Command = {
       return 2;
     }
     const dataDir = (values['data-dir'] as string | undefined) ?? join(defaultDataDir(), 'agent');
+    // A stop asked for while the node is starting (its containerd already up) is kept and honoured as
+    // soon as the start is done, instead of Node's default exit that would leave containerd behind.
+    const signalled = waitForSignal();
     const a = await startAgent({
       server,
       token,
@@ -96,7 +99,7 @@ export const agentCommand: Command = {
       overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend },
     });
     console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR})`);
-    await waitForSignal();
+    await signalled;
     console.log('tinykube agent: stopping');
     await a.stop({ removePods: Boolean(values.drain) });
   },

@@ -16,7 +16,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIPv4, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
@@ -24,6 +24,7 @@ import type { Node } from '../api/types.ts';
 import type { ApiClient } from '../client/client.ts';
 import { Informer, listWatch } from '../client/informer.ts';
 import { Nodes } from '../client/resources.ts';
+import { CgroupfsPodCgroups } from '../kubelet/cgroups/pod-cgroups.ts';
 
 /** The node network of `up --nodes` when --node-cidr is not given. */
 export const DEFAULT_NODE_CIDR = '10.45.0.0/24';
@@ -357,6 +358,7 @@ export class NodeSupervisor {
   readonly #opts: NodeProcessOptions;
   readonly #log: (line: string) => void;
   #current: NodeProcess;
+  #starting: Promise<void> | undefined;
   #stopped = false;
   #delayMs = 1000;
   #timer: NodeJS.Timeout | undefined;
@@ -380,13 +382,9 @@ export class NodeSupervisor {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         if (this.#stopped) return;
-        startNodeProcess(this.#opts).then((next) => {
-          if (this.#stopped) {
-            void next.stop();
-            return;
-          }
+        this.#starting = startNodeProcess(this.#opts).then((next) => {
           this.#current = next;
-          this.#watch(next, Date.now());
+          if (!this.#stopped) this.#watch(next, Date.now());
         }, (err: unknown) => this.#log(`node ${p.node.name}: ${(err as Error).message}`));
       }, this.#delayMs);
       this.#delayMs = Math.min(this.#delayMs * 2, 10_000);
@@ -396,6 +394,54 @@ export class NodeSupervisor {
   async stop(graceMs?: number): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    // A start under way finishes first, so the process it makes is stopped too.
+    await this.#starting;
     await this.#current.stop(graceMs);
+  }
+}
+
+async function cgroupProcs(dir: string, out: Set<number>): Promise<void> {
+  for (const pid of (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n')) if (/^\d+$/.test(pid)) out.add(Number(pid));
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await cgroupProcs(join(dir, e.name), out);
+}
+
+/**
+ * What an agent that did not stop cleanly (killed during its start, or SIGKILLed after its grace) left
+ * of its node: its containerd and shims (their command lines name the node's data dir), the processes
+ * still in its pod cgroups, those cgroups, and mounts under its data dir. The namespace goes next, so
+ * none of it could serve again. Returns what it found, for a log line; nothing when the agent drained.
+ */
+export async function reapNode(dataDir: string, nodeName: string): Promise<{ processes: number; mounts: number }> {
+  const pids = new Set<number>();
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
+    if (cmd.includes(`${dataDir}/`) && Number(pid) !== process.pid) pids.add(Number(pid));
+  }
+  const cgroupRoot = `/tinykube/${nodeName}`;
+  const mountTable = await readFile('/proc/self/mounts', 'utf8');
+  for (const line of mountTable.split('\n')) {
+    const [, mp, fstype] = line.split(' ');
+    if (mp && (fstype === 'cgroup' || fstype === 'cgroup2')) await cgroupProcs(join(mp, cgroupRoot), pids);
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 50 && [...pids].some((pid) => isAlive(pid)); i++) await new Promise((r) => setTimeout(r, 20));
+  await new CgroupfsPodCgroups(cgroupRoot).removeRoot();
+  const mounts = mountTable.split('\n').map((l) => l.split(' ')[1] ?? '').filter((mp) => mp.startsWith(`${dataDir}/`)).sort((a, b) => b.length - a.length);
+  for (const mp of mounts) await run('umount', ['-l', mp]);
+  return { processes: pids.size, mounts: mounts.length };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -11,7 +11,7 @@ import { ApiClient } from '../client/client.ts';
 import { Informer, listWatch } from '../client/informer.ts';
 import { Nodes } from '../client/resources.ts';
 import type { Node } from '../api/types.ts';
-import { HostPodRoutes, NodeSupervisor, planNodeNetwork, setupNodeNetwork, startNodeProcess, teardownNodeNetwork, type NodeProcess } from './netns-nodes.ts';
+import { HostPodRoutes, NodeSupervisor, planNodeNetwork, reapNode, setupNodeNetwork, startNodeProcess, teardownNodeNetwork, type NodeProcess } from './netns-nodes.ts';
 
 export interface UpOptions {
   dataDir: string;
@@ -131,6 +131,10 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   const supervisors: NodeSupervisor[] = [];
   const stop = async () => {
     await Promise.all([...supervisors.map((s) => s.stop()), ...processes.filter((p) => !supervisors.some((s) => s.current === p)).map((p) => p.stop())]);
+    for (const node of plan.nodes) {
+      const left = await reapNode(path.join(opts.dataDir, 'nodes', node.name), node.name);
+      if (left.processes + left.mounts > 0) progress.info(`node ${node.name}: its agent did not stop cleanly; ended ${left.processes} processes and unmounted ${left.mounts} mounts it left`);
+    }
     await routes.stop();
     const problems = await teardownNodeNetwork(plan);
     for (const p of problems) console.error(`tinykube: cleaning up: ${p}`);
