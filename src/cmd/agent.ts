@@ -70,6 +70,8 @@ export interface StartAgentOptions {
   clusterDomain?: string;
   /** The node's resolver file for dnsPolicy Default (default /etc/resolv.conf). */
   resolvConf?: string;
+  /** How long registration waits for the control plane's podCIDR before picking one (default 5 s; tests without controllers: 0). */
+  podCIDRWaitMs?: number;
   /**
    * The node's service proxy and cluster DNS (src/cmd/node-services.ts). Off unless asked: `tinykube up`
    * and `tinykube agent` turn them on; tests that start several agents on one host leave them off (one
@@ -246,6 +248,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       clusterDNS: opts.clusterDNS,
       clusterDomain: opts.clusterDomain,
       resolvConf: opts.resolvConf,
+      podCIDRWaitMs: opts.podCIDRWaitMs,
       onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
     });
     await agent.start();

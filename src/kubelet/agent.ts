@@ -101,6 +101,8 @@ export interface AgentConfig {
   clusterDomain?: string;
   /** The node's resolver file pods with dnsPolicy Default get (the kubelet's --resolv-conf; default /etc/resolv.conf). */
   resolvConf?: string;
+  /** How long registration waits for the control plane's podCIDR before picking one (default 5 s; 0 without node IPAM). */
+  podCIDRWaitMs?: number;
   /**
    * Where this node's local-path volumes live (default `<dataDir>/storage`, as k3s'
    * /var/lib/rancher/k3s/storage); published on the Node for the provisioner, and released volumes
@@ -227,6 +229,7 @@ export class Agent {
       periodMs: cfg.nodeStatusPeriodMs,
       onError: onError('node status'),
       annotations: this.localPathRoot ? { [ANN_LOCAL_PATH_ROOT]: this.localPathRoot } : undefined,
+      podCIDRWaitMs: cfg.podCIDRWaitMs,
     });
     if (this.localPathRoot) {
       this.localPathDeleter = new LocalPathDeleter({

@@ -28,7 +28,7 @@ before(async () => {
   cp = await startControlPlane({ dataDir: path.join(dir, 'server'), listen: '127.0.0.1:0' });
   client = ApiClient.fromKubeconfig(cp.kubeconfigPath);
   runtime = new FakeRuntime({ images: ['busybox'], networkReady: false });
-  agent = new Agent({ client, runtime, nodeName: 'fake-node', dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'), nodeIP: '192.0.2.7', mounts: false, plegPeriodMs: 100 });
+  agent = new Agent({ client, runtime, nodeName: 'fake-node', dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'), nodeIP: '192.0.2.7', mounts: false, plegPeriodMs: 100, podCIDRWaitMs: 0 });
   await agent.start();
 });
 
@@ -63,7 +63,7 @@ describe('agent over a fake runtime', () => {
   });
 
   it('keeps the podCIDR across restarts of the agent', async () => {
-    const again = new Agent({ client, runtime, nodeName: 'fake-node', dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'), mounts: false });
+    const again = new Agent({ client, runtime, nodeName: 'fake-node', dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'), mounts: false, podCIDRWaitMs: 0 });
     assert.equal(await again.nodeStatus.register(), agent.podCIDR);
   });
 

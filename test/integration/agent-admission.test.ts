@@ -31,7 +31,7 @@ let pods: CacheWait<Pod>;
 let events: CacheWait<Event>;
 
 function newAgent(): Agent {
-  return new Agent({ client, runtime, nodeName: NODE, dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'), nodeIP: '192.0.2.9', mounts: false, plegPeriodMs: 100, machine });
+  return new Agent({ client, runtime, nodeName: NODE, dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'), nodeIP: '192.0.2.9', mounts: false, plegPeriodMs: 100, machine, podCIDRWaitMs: 0 });
 }
 
 before(async () => {

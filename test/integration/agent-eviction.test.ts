@@ -39,6 +39,8 @@ before(async () => {
   podInformer.start();
   eventInformer.start();
   agent = new Agent({
+    // No node IPAM runs here: the agent picks its pod range at once.
+    podCIDRWaitMs: 0,
     client, runtime: new FakeRuntime({ images: ['busybox'] }), nodeName: NODE, dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'),
     nodeIP: '192.0.2.9', mounts: false, plegPeriodMs: 100, evictionPeriodMs: 200, machine,
   });

@@ -32,6 +32,8 @@ before(async () => {
   client = ApiClient.fromKubeconfig(cp.kubeconfigPath);
   runtime = new FakeRuntime({ images: ['busybox'] });
   agent = new Agent({
+    // No node IPAM runs here: the agent picks its pod range at once.
+    podCIDRWaitMs: 0,
     client, runtime, nodeName: NODE, dataDir: path.join(dir, 'agent'), logRoot: path.join(dir, 'logs'), nodeIP: '192.0.2.9', mounts: false, plegPeriodMs: 100, machine,
     resolvConf: path.join(dir, 'no-such-resolv.conf'),
   });

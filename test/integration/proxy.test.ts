@@ -167,7 +167,7 @@ before(async () => {
 
   // A node agent over the fake runtime, with its HTTPS endpoint; it registers the Node itself and
   // publishes the endpoint's port as daemonEndpoints.kubeletEndpoint.
-  nodeAgent = new Agent({ client, runtime: new FakeRuntime({ images: ['busybox'] }), nodeName: NODE, dataDir: join(dir, 'agent'), logRoot: join(dir, 'logs'), nodeIP: '127.0.0.1', mounts: false, plegPeriodMs: 100, machine });
+  nodeAgent = new Agent({ client, runtime: new FakeRuntime({ images: ['busybox'] }), nodeName: NODE, dataDir: join(dir, 'agent'), logRoot: join(dir, 'logs'), nodeIP: '127.0.0.1', mounts: false, plegPeriodMs: 100, machine, podCIDRWaitMs: 0 });
   await nodeAgent.start();
   const serving = await issueServingCert(cp.pki, NODE, ['127.0.0.1']);
   agent = createStreamingServer({

@@ -48,10 +48,10 @@ export interface NodeLifecycleOptions {
   /** Allocate spec.podCIDR for nodes without one (default true). */
   allocateNodeCIDRs?: boolean;
   /**
-   * How long a node must have been seen without spec.podCIDR before we allocate one (default 1 s).
-   * The agent picks its own subnet at registration when none is set (kubelet/node/node-status.ts):
-   * allocating the instant the Node appears would race that write, and podCIDR is immutable once set,
-   * so the loser's write fails. The delay lets a registering agent win; nodes without one still get ours.
+   * How long a node must have been seen without spec.podCIDR before we allocate one (default 0: at
+   * once, as kube's range allocator). Registering agents wait for our assignment (kubelet/node/
+   * node-status.ts) and pick a range themselves only when none comes, so the one allocator that sees
+   * every claim decides and no two nodes share a range.
    */
   podCIDRAllocationDelayMs?: number;
   workers?: number;
@@ -89,7 +89,7 @@ export class NodeLifecycleController {
     this.#events = o.events;
     this.#grace = o.nodeMonitorGracePeriodMs ?? 40_000;
     this.#allocate = o.allocateNodeCIDRs ?? true;
-    this.#cidrDelay = o.podCIDRAllocationDelayMs ?? 1000;
+    this.#cidrDelay = o.podCIDRAllocationDelayMs ?? 0;
     this.#workers = o.workers ?? 2;
     this.#onError = o.onError ?? ((err) => console.error(`tinykube: node lifecycle: ${(err as Error).message}`));
     this.#cidrs = new CidrAllocator(o.clusterCIDR ?? '10.244.0.0/16', o.nodeCIDRMaskSize ?? 24);

@@ -34,6 +34,8 @@ export interface NodeStatusOptions {
   pressure?(): Pressure;
   /** Annotations the agent keeps on its Node (e.g. its local-path storage root). */
   annotations?: Readonly<Record<string, string>>;
+  /** How long registration waits for the control plane to assign spec.podCIDR before picking one (default 5 s). */
+  podCIDRWaitMs?: number;
 }
 
 function quantityBytes(n: number): string {
@@ -152,8 +154,18 @@ export class NodeStatusManager {
       }
     }
     let cidr = node.spec?.podCIDR ?? '';
-    // The node lifecycle controller also assigns pod CIDRs, and the field is set-once: claim one with the
-    // Node's resourceVersion as a precondition, and if the controller won the race, take what it assigned.
+    // As the kubelet, wait for the control plane's node IPAM (the node lifecycle controller) to assign
+    // one: it is the only allocator that sees every claim, so no two nodes get the same range. Two agents
+    // picking for themselves at the same moment can (two names hashing alike, found by the e2e test of
+    // `up --nodes 3`). Only a control plane without node IPAM leaves the agent to pick after the wait.
+    const waitUntil = Date.now() + (this.#o.podCIDRWaitMs ?? 5000);
+    for (let delay = 20; !cidr && Date.now() < waitUntil; delay = Math.min(delay * 2, 400)) {
+      await new Promise((r) => setTimeout(r, delay));
+      node = await client.get<Node>(Nodes, undefined, nodeName);
+      cidr = node.spec?.podCIDR ?? '';
+    }
+    // Picking ourselves: the field is set-once, so claim one with the Node's resourceVersion as a
+    // precondition, and if the controller won the race after all, take what it assigned.
     for (let attempt = 0; !cidr && attempt < 5; attempt++) {
       const others = await client.list<Node>(Nodes);
       const taken = new Set(others.items.filter((n) => n.metadata?.name !== nodeName).map((n) => n.spec?.podCIDR ?? '').filter(Boolean));
