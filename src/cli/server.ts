@@ -4,6 +4,7 @@ import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
 import type { AuditFlags } from '../apiserver/audit/setup.ts';
+import type { LeaderElectionSettings } from '../cmd/leader.ts';
 import { DEFAULT_SERVICE_RANGES, parseIPv4Cidr, parseNodePortRange, type ServiceRanges } from '../api/network.ts';
 
 /** kube-apiserver's request-limit and audit flags, for `server` and `up`. */
@@ -51,6 +52,11 @@ export const serverCommand: Command = {
     'advertise-address': { type: 'string' },
     'disable-local-storage': { type: 'boolean' },
     ...apiServerFlags,
+    // kube-scheduler's and kube-controller-manager's: --leader-elect=false runs both unconditionally.
+    'leader-elect': { type: 'string' },
+    'leader-elect-lease-duration': { type: 'string' },
+    'leader-elect-renew-deadline': { type: 'string' },
+    'leader-elect-retry-period': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
@@ -62,6 +68,7 @@ export const serverCommand: Command = {
       serviceRanges: serviceRangesOption(values),
       advertiseAddress: values['advertise-address'] as string | undefined,
       localStorage: values['disable-local-storage'] ? false : undefined,
+      leaderElection: leaderElectionOption(values),
       ...apiServerOptions(values),
     });
     const cp = server.controlPlane;
@@ -74,6 +81,23 @@ export const serverCommand: Command = {
     await server.close();
   },
 };
+
+/** The --leader-elect flags (Go durations); false when --leader-elect=false. */
+export function leaderElectionOption(values: Record<string, unknown>): LeaderElectionSettings | false {
+  const on = values['leader-elect'] as string | undefined;
+  if (on !== undefined && on !== 'true' && on !== 'false') throw new Error(`--leader-elect ${JSON.stringify(on)}: must be true or false`);
+  if (on === 'false') return false;
+  const ms = (name: string) => {
+    const v = values[name] as string | undefined;
+    return v === undefined ? undefined : parseDurationMs(v, `--${name}`);
+  };
+  return {
+    leaseDurationMs: ms('leader-elect-lease-duration'),
+    renewDeadlineMs: ms('leader-elect-renew-deadline'),
+    retryPeriodMs: ms('leader-elect-retry-period'),
+    log: (m) => console.error(`tinykube server: ${m}`),
+  };
+}
 
 /** `--event-ttl` (a Go duration) in ms, for `server` and `up`; undefined keeps the 1 h default. */
 export function eventTTLOption(values: Record<string, unknown>): number | undefined {

@@ -42,6 +42,9 @@ export async function startUp(opts: UpOptions): Promise<Up> {
     localStorage: opts.localStorage,
     serviceRanges: opts.serviceRanges,
     ...opts.apiServer,
+    // One process on SQLite: no second scheduler can exist, and a fresh identity after an unclean stop
+    // would leave pods unscheduled until the old holder's lease (15 s) ran out.
+    leaderElection: false,
     onStep: (title, fn) => progress.step(title, fn),
   });
   const cp = server.controlPlane;
