@@ -41,7 +41,15 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const step = opts.onStep ?? plain;
   const cp = await step('control plane (API server on SQLite)', () => startControlPlane(opts));
   const elect = opts.leaderElection === false ? undefined : (opts.leaderElection ?? {});
-  const onError = (component: string) => (e: unknown) => console.error(`tinykube ${component}: leader election: ${e instanceof Error ? e.message : String(e)}`);
+  // A candidate whose server is gone fails every retry period with the same error: said once per change.
+  const onError = (component: string) => {
+    let last = '';
+    return (e: unknown) => {
+      const m = e instanceof Error ? e.message : String(e);
+      if (m !== last) console.error(`tinykube ${component}: leader election: ${m}`);
+      last = m;
+    };
+  };
   // Without election a component is one that is always "elected".
   const run = async <T extends { stop(): Promise<void> }>(lease: string, client: ApiClient, start: () => Promise<T>): Promise<Elected<T>> => {
     if (elect) return runElected({ client, lease, settings: elect, start, onError: onError(lease) });
