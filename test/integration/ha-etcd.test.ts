@@ -3,7 +3,8 @@
 // addresses keeps writing when the leader's API server dies, and its informer's watch continues on
 // the other server from its resourceVersion without a relist; the scheduler's and the controller
 // manager's leadership moves to the other server once, after the dead holder's lease ran out, and only
-// after the old holder stopped its components.
+// after the old holder stopped its components; a server that stops cleanly hands the leases to a
+// standby at its next try.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,4 +117,23 @@ test('two servers on one etcd: one leader each for scheduler and controllers; AP
   await client.create({ apiVersion: 'v1', resource: 'namespaces' }, undefined, { metadata: { name: 'ha-after' } });
   await until('b\'s controllers made the default ServiceAccount', () => client.get({ apiVersion: 'v1', resource: 'serviceaccounts' }, 'ha-after', 'default'), { timeoutMs: 20_000 });
   console.log(`# API fail-over: ${failoverMs} ms from the server's close to the next write acknowledged through the other`);
+
+  // A third server stands by; b stopping cleanly gives the leases up (ReleaseOnCancel), so c takes
+  // over on its next try rather than a lease duration later.
+  const pc = pkiPaths(join(dir, 'c'));
+  cpSync(pa.pkiDir, pc.pkiDir, { recursive: true });
+  for (const f of ['adminToken', 'nodeToken'] as const) cpSync(pa[f], pc[f]);
+  const c = await start('c');
+  assert.equal(c.scheduler, undefined);
+  const cClient = new ApiClient({ server: c.controlPlane.url, caPem: c.controlPlane.pki.caCertPem, token: c.controlPlane.pki.adminToken, userAgent: 'ha-test' });
+  t.after(() => cClient.close());
+  await b.close();
+  await until('c runs the scheduler and the controllers', () => c.scheduler && c.controllers, { timeoutMs: 20_000 });
+  for (const name of ['kube-scheduler', 'kube-controller-manager']) {
+    const l = await cClient.get<Lease>(Leases, 'kube-system', name);
+    assert.deepEqual([l.spec?.holderIdentity, l.spec?.leaseTransitions], ['c_test', 2], name);
+    const released = log.find((e) => e.server === 'b' && e.message === `stopped leading: lease kube-system/${name}`);
+    const acquired = log.find((e) => e.server === 'c' && e.message === `successfully acquired lease kube-system/${name}`);
+    assert.ok(released && acquired && released.at <= acquired.at, `${name}: b stopped before c started`);
+  }
 });
