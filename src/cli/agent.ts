@@ -38,7 +38,7 @@ export const agentCommand: Command = {
   async run(values) {
     const server = values.server as string | undefined;
     if (!server) {
-      console.error('tinykube agent: --server URL is required');
+      console.error('tinykube agent: --server URL[,URL...] is required');
       return 2;
     }
     const tokenFile = values['token-file'] as string | undefined;

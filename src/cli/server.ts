@@ -4,6 +4,7 @@ import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
 import type { AuditFlags } from '../apiserver/audit/setup.ts';
+import type { LeaderElectionSettings } from '../cmd/leader.ts';
 import { DEFAULT_SERVICE_RANGES, parseIPv4Cidr, parseNodePortRange, type ServiceRanges } from '../api/network.ts';
 import { managedEtcdFlags, startManagedEtcdFromFlags } from './etcd.ts';
 
@@ -69,6 +70,11 @@ export const serverCommand: Command = {
     ...apiServerFlags,
     ...controllerFlags,
     ...managedEtcdFlags,
+    // kube-scheduler's and kube-controller-manager's: --leader-elect=false runs both unconditionally.
+    'leader-elect': { type: 'string' },
+    'leader-elect-lease-duration': { type: 'string' },
+    'leader-elect-renew-deadline': { type: 'string' },
+    'leader-elect-retry-period': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
@@ -84,6 +90,7 @@ export const serverCommand: Command = {
       advertiseAddress: values['advertise-address'] as string | undefined,
       localStorage: values['disable-local-storage'] ? false : undefined,
       controllerOptions: controllerOptions(values),
+      leaderElection: leaderElectionOption(values),
       ...apiServerOptions(values),
     }).catch(async (err: unknown) => {
       await etcd?.backend.close();
@@ -102,6 +109,23 @@ export const serverCommand: Command = {
     await etcd?.stop();
   },
 };
+
+/** The --leader-elect flags (Go durations); false when --leader-elect=false. */
+export function leaderElectionOption(values: Record<string, unknown>): LeaderElectionSettings | false {
+  const on = values['leader-elect'] as string | undefined;
+  if (on !== undefined && on !== 'true' && on !== 'false') throw new Error(`--leader-elect ${JSON.stringify(on)}: must be true or false`);
+  if (on === 'false') return false;
+  const ms = (name: string) => {
+    const v = values[name] as string | undefined;
+    return v === undefined ? undefined : parseDurationMs(v, `--${name}`);
+  };
+  return {
+    leaseDurationMs: ms('leader-elect-lease-duration'),
+    renewDeadlineMs: ms('leader-elect-renew-deadline'),
+    retryPeriodMs: ms('leader-elect-retry-period'),
+    log: (m) => console.error(`tinykube server: ${m}`),
+  };
+}
 
 /** `--event-ttl` (a Go duration) in ms, for `server` and `up`; undefined keeps the 1 h default. */
 export function eventTTLOption(values: Record<string, unknown>): number | undefined {

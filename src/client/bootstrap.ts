@@ -97,8 +97,26 @@ export function caHashFromToken(token: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** Fetches the cluster CA from `server` (https URL) and returns it as PEM, if it matches `caHash`. */
+/**
+ * Fetches the cluster CA from `server` (an https URL, or several comma-separated: each is tried in
+ * turn until one answers with the pinned CA) and returns it as PEM, if it matches `caHash`.
+ */
 export async function fetchPinnedCa(server: string, caHash: string, options: { timeoutMs?: number } = {}): Promise<string> {
+  const servers = server.split(',').map((s) => s.trim()).filter(Boolean);
+  if (servers.length === 0) throw new ClientConfigError('no server URL');
+  let last: unknown;
+  for (const s of servers) {
+    try {
+      return await fetchPinnedCaFrom(s, caHash, options);
+    } catch (err) {
+      if (err instanceof ClientConfigError) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
+async function fetchPinnedCaFrom(server: string, caHash: string, options: { timeoutMs?: number }): Promise<string> {
   const url = new URL(server);
   if (url.protocol !== 'https:') throw new ClientConfigError('joining needs an https server URL');
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');

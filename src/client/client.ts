@@ -4,11 +4,19 @@
 // One ApiClient per process and identity is the intended use: it owns a keep-alive agent and may be
 // called concurrently from anywhere. Reads and watches are idempotent; writes are not retried except
 // when a kept-alive socket turned out to be closed before the request reached the server.
+//
+// Several servers (`servers`, or a comma-separated `server`: the API servers of one cluster, sharing
+// its CA) make a client-side load balancer like k3s' agent's: requests go to one server and stay
+// there while it answers; a request that cannot reach it (refused, unreachable, no connection within
+// the connect timeout, or reset before any answer when the verb is idempotent) goes to the next
+// one, which then becomes the one used. A write is never sent twice: only a request that provably
+// never left (no connection was made) is retried for POST and PATCH. Watches fail over when they are
+// opened again; an informer does that from its last resourceVersion, so no relist is needed.
 
 import http from 'node:http';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { ClientConfigError, ClientTimeoutError, errorFromResponse } from './errors.ts';
+import { ClientConfigError, ClientConnectTimeoutError, ClientTimeoutError, errorFromResponse } from './errors.ts';
 import { readKubeconfigFile } from './kubeconfig.ts';
 import type { ClientCredentials } from './kubeconfig.ts';
 import { collectionPath, objectPath } from './resources.ts';
@@ -16,7 +24,9 @@ import type { ResourceRef } from './resources.ts';
 import { WatchStream } from './watch.ts';
 import type { Status } from '../util/status.ts';
 
-export interface ApiClientOptions extends ClientCredentials {
+export interface ApiClientOptions extends Omit<ClientCredentials, 'server'> {
+  /** The API server's URL, or several comma-separated (see `servers`). */
+  server?: string;
   userAgent?: string;
   /** Longest silence from the server during a non-streaming request (default 60 s). Watches and streams have none. */
   timeoutMs?: number;
@@ -24,6 +34,10 @@ export interface ApiClientOptions extends ClientCredentials {
   maxSockets?: number;
   /** TLS server name to verify instead of the URL's host (e.g. when dialing a node IP). */
   servername?: string;
+  /** The cluster's API servers, tried in this order (default: `server` split at commas). */
+  servers?: readonly string[];
+  /** Longest wait for a TCP connection before the next server is tried (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /** The metadata the client reads from objects; kubernetes-types' ObjectMeta satisfies it. */
@@ -124,13 +138,21 @@ export interface OpenStream {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+// connect(2) and resolver failures: nothing was sent, so any verb may go to the next server.
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_CLIENT_CONNECT_TIMEOUT']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 export class ApiClient {
+  /** The server option as given (with several servers, all of them, comma-separated). */
   readonly server: string;
+  readonly servers: readonly string[];
   /** The kubeconfig context's namespace, or "default". */
   readonly namespace: string;
-  readonly #url: URL;
+  readonly #urls: URL[];
+  /** Index into #urls of the server requests go to; moves on when it cannot be reached. */
+  #current = 0;
+  readonly #connectTimeoutMs: number;
   readonly #secure: boolean;
   readonly #agent: http.Agent;
   /**
@@ -144,14 +166,20 @@ export class ApiClient {
   readonly #servername: string | undefined;
 
   constructor(options: ApiClientOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.server);
-    } catch {
-      throw new ClientConfigError(`invalid server URL ${JSON.stringify(options.server)}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClientConfigError(`unsupported server URL scheme ${url.protocol}`);
-    this.#secure = url.protocol === 'https:';
+    const servers = (options.servers ?? options.server?.split(',') ?? []).map((s) => s.trim()).filter(Boolean);
+    if (servers.length === 0) throw new ClientConfigError('no server URL');
+    const urls = servers.map((s) => {
+      let url: URL;
+      try {
+        url = new URL(s);
+      } catch {
+        throw new ClientConfigError(`invalid server URL ${JSON.stringify(s)}`);
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClientConfigError(`unsupported server URL scheme ${url.protocol}`);
+      return url;
+    });
+    if (new Set(urls.map((u) => u.protocol)).size > 1) throw new ClientConfigError('the server URLs mix http and https');
+    this.#secure = urls[0].protocol === 'https:';
     // kubectl never sends credentials over plain HTTP (kubectl-wire.md §1.1); refusing loudly beats
     // dropping them silently and chasing 401s.
     if (!this.#secure && (options.token || options.certPem || options.keyPem)) {
@@ -160,9 +188,11 @@ export class ApiClient {
     if ((options.certPem === undefined) !== (options.keyPem === undefined)) {
       throw new ClientConfigError('a client certificate needs both certPem and keyPem');
     }
-    this.server = options.server;
+    this.server = options.servers || options.server === undefined ? servers.join(',') : options.server;
+    this.servers = servers;
     this.namespace = options.namespace ?? 'default';
-    this.#url = url;
+    this.#urls = urls;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#servername = options.servername;
     const makeAgent = (agentOptions: http.AgentOptions) =>
@@ -180,6 +210,11 @@ export class ApiClient {
     this.#streamAgent = makeAgent({ keepAlive: true, scheduling: 'lifo' });
     this.#headers = { 'user-agent': options.userAgent ?? 'tinykube' };
     if (options.token) this.#headers.authorization = `Bearer ${options.token}`;
+  }
+
+  /** The server requests go to now (the first that answered, of several). */
+  get currentServer(): string {
+    return this.servers[this.#current];
   }
 
   /** A client from a kubeconfig file (its current context unless `context` is given). */
@@ -328,24 +363,48 @@ export class ApiClient {
       headers['content-type'] = contentType ?? 'application/json';
       headers['content-length'] = String(body.length);
     }
-    const basePath = this.#url.pathname.replace(/\/+$/, '');
-    const fullPath = basePath + path + queryString(options.query);
-    const requestOptions: https.RequestOptions = {
-      method,
-      hostname: this.#url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: this.#url.port || (this.#secure ? 443 : 80),
-      path: fullPath,
-      headers,
-      agent,
-      signal: options.signal,
-    };
-    if (this.#servername !== undefined) requestOptions.servername = this.#servername;
     const mod = this.#secure ? https : http;
-    for (let attempt = 0; ; attempt++) {
+    // Each server is tried at most once per request, starting with the current one; a reused
+    // kept-alive socket found closed gets one more try on the same server (it never reached it).
+    let tried = 0;
+    let reusedRetry = false;
+    for (;;) {
+      const index = this.#current;
+      const url = this.#urls[index];
+      const requestOptions: https.RequestOptions = {
+        method,
+        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port || (this.#secure ? 443 : 80),
+        path: url.pathname.replace(/\/+$/, '') + path + queryString(options.query),
+        headers,
+        agent,
+        signal: options.signal,
+      };
+      if (this.#servername !== undefined) requestOptions.servername = this.#servername;
       try {
         return await new Promise((resolve, reject) => {
           let response: IncomingMessage | undefined;
-          const req = mod.request(requestOptions, (res) => resolve({ req, res: (response = res) }));
+          // Whether the request may have reached the server: a socket that connected (and finished
+          // its TLS handshake) or a reused kept-alive one.
+          let connected = false;
+          let connectTimer: ReturnType<typeof setTimeout> | undefined;
+          const req = mod.request(requestOptions, (res) => {
+            clearTimeout(connectTimer);
+            resolve({ req, res: (response = res) });
+          });
+          req.once('socket', (socket) => {
+            if (!socket.connecting) {
+              connected = true;
+              return;
+            }
+            if (this.#urls.length > 1 && this.#connectTimeoutMs > 0) {
+              connectTimer = setTimeout(() => req.destroy(new ClientConnectTimeoutError(this.servers[index], this.#connectTimeoutMs)), this.#connectTimeoutMs);
+            }
+            socket.once(this.#secure ? 'secureConnect' : 'connect', () => {
+              connected = true;
+              clearTimeout(connectTimer);
+            });
+          });
           if (timeoutMs > 0) {
             req.setTimeout(timeoutMs, () => {
               // Silence mid-body fails the body's reader with the same error as silence before the headers.
@@ -355,22 +414,42 @@ export class ApiClient {
             });
           }
           req.on('error', (err) => {
-            // A kept-alive socket the server closed meanwhile fails before any byte of answer; the request
-            // never reached the server, so one retry on a fresh socket is safe for idempotent verbs.
-            if (req.reusedSocket && isReset(err) && IDEMPOTENT.has(method) && attempt === 0) reject(new RetryableReset());
-            else reject(err);
+            clearTimeout(connectTimer);
+            if (response === undefined && !options.signal?.aborted) {
+              const code = (err as NodeJS.ErrnoException).code ?? '';
+              // Nothing was sent, or an idempotent request got no answer: another server may serve it.
+              if (NOT_CONNECTED.has(code) || (!connected && isReset(err)) || (isReset(err) && IDEMPOTENT.has(method))) {
+                return reject(new Unreachable(err, req.reusedSocket && isReset(err)));
+              }
+            }
+            reject(err);
           });
           req.end(body);
         });
       } catch (err) {
-        if (err instanceof RetryableReset) continue;
-        throw err;
+        if (!(err instanceof Unreachable)) throw err;
+        // A kept-alive socket the server closed meanwhile: the request never reached the server, so one
+        // retry on a fresh socket is safe, on the same server.
+        if (err.reusedSocket && !reusedRetry) {
+          reusedRetry = true;
+          continue;
+        }
+        if (++tried >= this.#urls.length) throw err.cause;
+        // Another request may have moved on already; only the first to see this server fail moves.
+        if (this.#current === index) this.#current = (index + 1) % this.#urls.length;
       }
     }
   }
 }
 
-class RetryableReset extends Error {}
+/** A request that did not reach its server (or got no answer to an idempotent verb); `cause` is the socket error. */
+class Unreachable extends Error {
+  readonly reusedSocket: boolean;
+  constructor(cause: unknown, reusedSocket: boolean) {
+    super('server unreachable', { cause });
+    this.reusedSocket = reusedSocket;
+  }
+}
 
 /**
  * A whole response body. Listeners rather than `for await`: the async iterator costs a few

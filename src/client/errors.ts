@@ -35,6 +35,15 @@ export class ClientTimeoutError extends Error {
   }
 }
 
+/** No TCP connection to the server within the connect timeout (a host that drops packets). */
+export class ClientConnectTimeoutError extends Error {
+  readonly code = 'ERR_CLIENT_CONNECT_TIMEOUT';
+  constructor(server: string, ms: number) {
+    super(`dial ${server}: i/o timeout (no connection within ${ms} ms)`);
+    this.name = 'ClientConnectTimeoutError';
+  }
+}
+
 /** The watch stream carried bytes that are not a sequence of JSON watch events. */
 export class WatchDecodeError extends Error {
   readonly code = 'ERR_WATCH_DECODE';

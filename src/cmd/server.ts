@@ -7,6 +7,7 @@ import { startScheduler, type Scheduler } from '../scheduler/scheduler.ts';
 import { startControllers, type ControllerOptions, type Controllers } from '../controllers/manager.ts';
 import { ApiClient } from '../client/client.ts';
 import { issueClientCert } from '../apiserver/auth/pki.ts';
+import { runElected, type Elected, type LeaderElectionSettings } from './leader.ts';
 
 export interface ServerOptions extends ControlPlaneOptions {
   /** Run the scheduler in this process (default true). */
@@ -16,12 +17,21 @@ export interface ServerOptions extends ControlPlaneOptions {
   /** Controller settings (tests use short node-monitor grace periods). */
   controllerOptions?: ControllerOptions;
   onStep?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
+  /**
+   * The scheduler and the controllers run only while this server holds their Leases
+   * (kube-system/kube-scheduler, kube-system/kube-controller-manager), so that of several servers on
+   * one store one of each acts. Default on, as kube's --leader-elect; false runs them unconditionally.
+   */
+  leaderElection?: LeaderElectionSettings | false;
 }
 
 export interface Server {
   controlPlane: ControlPlane;
-  scheduler?: Scheduler;
-  controllers?: Controllers;
+  /** The scheduler and controllers running in this process (undefined while another server leads). */
+  readonly scheduler?: Scheduler;
+  readonly controllers?: Controllers;
+  /** Their elections, with leader election on. */
+  elections: { scheduler?: Elected<Scheduler>; controllers?: Elected<Controllers> };
   close(): Promise<void>;
 }
 
@@ -30,8 +40,24 @@ const plain = <T>(_title: string, fn: () => Promise<T>) => fn();
 export async function startServer(opts: ServerOptions): Promise<Server> {
   const step = opts.onStep ?? plain;
   const cp = await step('control plane (API server on SQLite)', () => startControlPlane(opts));
-  let scheduler: Scheduler | undefined;
-  let controllers: Controllers | undefined;
+  const elect = opts.leaderElection === false ? undefined : (opts.leaderElection ?? {});
+  // A candidate whose server is gone fails every retry period with the same error: said once per change.
+  const onError = (component: string) => {
+    let last = '';
+    return (e: unknown) => {
+      const m = e instanceof Error ? e.message : String(e);
+      if (m !== last) console.error(`tinykube ${component}: leader election: ${m}`);
+      last = m;
+    };
+  };
+  // Without election a component is one that is always "elected".
+  const run = async <T extends { stop(): Promise<void> }>(lease: string, client: ApiClient, start: () => Promise<T>): Promise<Elected<T>> => {
+    if (elect) return runElected({ client, lease, settings: elect, start, onError: onError(lease) });
+    let c: T | undefined = await start();
+    return { current: () => c, stop: async () => { await c?.stop(); c = undefined; } };
+  };
+  let scheduler: Elected<Scheduler> | undefined;
+  let controllers: Elected<Controllers> | undefined;
   // In-process clients open their connections to this very thread: each new one is a TLS handshake
   // on both ends of the same event loop. A burst (50 bindings at once) opening 50 of them cost
   // ~250 ms before the first binding answered; 16 kept-alive sockets carry thousands of requests a
@@ -41,18 +67,26 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const clientFor = (userAgent: string, watches = 0) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 + watches });
   try {
     if (opts.controllers !== false) {
-      controllers = await step('controllers', async () => startControllers({ client: clientFor('tinykube-controller-manager', 64), clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), ...opts.controllerOptions } }));
+      const client = clientFor('tinykube-controller-manager', 64);
+      controllers = await step('controllers', () => run('kube-controller-manager', client, async () => startControllers({ client, clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), ...opts.controllerOptions } })));
     }
     if (opts.scheduler !== false) {
       // The scheduler runs as kube-scheduler does, as user system:kube-scheduler with only what the
       // system:kube-scheduler and system:volume-scheduler roles grant (its own client certificate).
       const identity = await issueClientCert(cp.pki, 'system:kube-scheduler');
       const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, certPem: identity.certPem, keyPem: identity.keyPem, userAgent: 'tinykube-scheduler', maxSockets: 16 });
-      scheduler = await step('scheduler', async () => {
-        const s = startScheduler({ client, onError: (e) => console.error(`tinykube scheduler: ${(e as Error).message}`) });
-        await s.waitForSync();
-        return s;
-      });
+      scheduler = await step('scheduler', () =>
+        run('kube-scheduler', client, async () => {
+          const s = startScheduler({ client, onError: (e) => console.error(`tinykube scheduler: ${(e as Error).message}`) });
+          try {
+            await s.waitForSync();
+          } catch (err) {
+            await s.stop();
+            throw err;
+          }
+          return s;
+        }),
+      );
     }
   } catch (err) {
     await controllers?.stop();
@@ -61,9 +95,15 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   }
   return {
     controlPlane: cp,
-    scheduler,
-    controllers,
+    get scheduler() {
+      return scheduler?.current();
+    },
+    get controllers() {
+      return controllers?.current();
+    },
+    elections: elect ? { scheduler, controllers } : {},
     async close() {
+      // Each component stops before its lease is released, and both before the API server goes.
       await scheduler?.stop();
       await controllers?.stop();
       await cp.close();

@@ -61,6 +61,9 @@ export async function startUp(opts: UpOptions): Promise<Up> {
     serviceRanges: opts.serviceRanges,
     controllerOptions: opts.controllerOptions,
     ...opts.apiServer,
+    // One process on SQLite: no second scheduler can exist, and a fresh identity after an unclean stop
+    // would leave pods unscheduled until the old holder's lease (15 s) ran out.
+    leaderElection: false,
     onStep: (title, fn) => progress.step(title, fn),
   });
   const cp = server.controlPlane;
@@ -112,6 +115,8 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       listen,
       // The nodes reach the API server, and pods the kubernetes Service, at the host's bridge address.
       advertiseAddress: plan.hostIP,
+      // One control plane in this process: nothing to elect (as a one-node up).
+      leaderElection: false,
       eventTTLMs: opts.eventTTLMs,
       localStorage: opts.localStorage,
       serviceRanges: opts.serviceRanges,
