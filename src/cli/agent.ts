@@ -98,7 +98,7 @@ export const agentCommand: Command = {
       nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR },
       overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend },
     });
-    console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR})`);
+    console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR}); started in ${a.startup.map(([name, ms]) => `${name} ${ms} ms`).join(', ')}`);
     await signalled;
     console.log('tinykube agent: stopping');
     await a.stop({ removePods: Boolean(values.drain) });

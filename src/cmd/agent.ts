@@ -109,6 +109,8 @@ export interface Agent {
   runtime: ContainerRuntime;
   containerd: Containerd | undefined;
   client: ApiClient;
+  /** How long each start-up step took (ms), in order: what `tinykube agent` prints once it runs. */
+  startup: ReadonlyArray<readonly [string, number]>;
   stop(opts?: StopAgentOptions): Promise<void>;
 }
 
@@ -162,6 +164,13 @@ async function loadRegistryConfig(file: string | undefined, dataDir: string): Pr
 }
 
 export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
+  const startup: Array<[string, number]> = [];
+  let mark = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    startup.push([name, Math.round(now - mark)]);
+    mark = now;
+  };
   const nodeName = (opts.name ?? os.hostname()).toLowerCase();
   const token = (opts.token ?? (opts.tokenFile ? await readFile(opts.tokenFile, 'utf8') : '')).trim();
   if (!token) throw new Error('a node token is needed (--token-file)');
@@ -186,6 +195,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     onError: (err) => (opts.onError ?? ((e, ctx) => console.error(`tinykube agent: ${ctx}: ${e instanceof Error ? e.message : String(e)}`)))(err, 'client certificate rotation'),
   });
   rotator.start(identity.pair);
+  step('certificate');
   const registries = await loadRegistryConfig(opts.registryConfig, opts.dataDir);
 
   let containerd: Containerd | undefined;
@@ -202,6 +212,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     cniConfDir = containerd.layout.cniConfDir;
     cniIpamDir = containerd.layout.cniIpamDir;
   }
+  step('containerd');
   const socket = opts.containerdSocket ?? containerd!.socket;
   const cgroups = new CgroupfsPodCgroups(opts.cgroupRoot ?? `/tinykube/${nodeName}`);
   let agent: NodeAgent | undefined;
@@ -228,6 +239,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   };
   try {
     await ensureBuiltinImages(socket, join(opts.dataDir, 'images'), { cri: runtime.client });
+    step('images');
     agent = new NodeAgent({
       client,
       runtime,
@@ -252,22 +264,31 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
     });
     await agent.start();
+    step('node');
     const hook = opts.streaming ?? defaultStreaming(client, caPem, pkiDir, opts.clock);
     const s = await hook({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
     streaming = s;
     agent.setKubeletPort(s.port);
-    if (opts.overlay) overlay = await startOverlay(opts.overlay.backend, agent, client, nodeName, report);
-    if (opts.nodeServices) {
-      nodeServices = await startNodeServices({
-        ...opts.nodeServices,
-        client,
-        nodeName,
-        nodeIP: agent.nodeIP,
-        podCIDR: agent.podCIDR || undefined,
-        clusterDomain: opts.clusterDomain,
-        onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
-      });
-    }
+    step('streaming');
+    // The pod network to other nodes and the node's proxy and DNS are independent: started together.
+    // allSettled: a failure of one is thrown only once the other is done, so the teardown sees both.
+    const a0 = agent;
+    const started = await Promise.allSettled([
+      opts.overlay ? startOverlay(opts.overlay.backend, a0, client, nodeName, report).then((o) => (overlay = o)) : undefined,
+      opts.nodeServices
+        ? startNodeServices({
+            ...opts.nodeServices,
+            client,
+            nodeName,
+            nodeIP: a0.nodeIP,
+            podCIDR: a0.podCIDR || undefined,
+            clusterDomain: opts.clusterDomain,
+            onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
+          }).then((n) => (nodeServices = n))
+        : undefined,
+    ]);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
+    if (opts.overlay || opts.nodeServices) step([opts.overlay ? 'pod network' : '', opts.nodeServices ? 'proxy and DNS' : ''].filter(Boolean).join(', '));
   } catch (err) {
     await teardown(false).catch(() => undefined);
     throw err;
@@ -280,6 +301,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     runtime,
     containerd,
     client,
+    startup,
     stop(o: StopAgentOptions = {}) {
       stopping ??= teardown(Boolean(o.removePods || o.stopContainers));
       return stopping;

@@ -146,23 +146,30 @@ export async function setupNodeNetwork(plan: NodeNetworkPlan): Promise<void> {
   if (!(await linkExists(plan.bridge))) await must('ip', ['link', 'add', plan.bridge, 'type', 'bridge'], 'creating the node bridge');
   await must('ip', ['addr', 'replace', `${plan.hostIP}/${plan.prefix}`, 'dev', plan.bridge], 'addressing the node bridge');
   await must('ip', ['link', 'set', plan.bridge, 'up'], 'bringing up the node bridge');
-  for (const n of plan.nodes) {
-    if (!(await netnsExists(n.netns))) await must('ip', ['netns', 'add', n.netns], `creating the namespace of node ${n.name}`);
-    if (!(await linkExists('eth0', n.netns))) {
-      // A host end left from an earlier run without its peer goes first.
-      if (await linkExists(n.hostVeth)) await must('ip', ['link', 'del', n.hostVeth], `removing a stale link of node ${n.name}`);
-      const peer = `tk${plan.id}p${plan.nodes.indexOf(n) + 1}`;
-      await must('ip', ['link', 'add', n.hostVeth, 'type', 'veth', 'peer', 'name', peer, 'netns', n.netns], `linking node ${n.name}`);
-      await must('ip', ['-n', n.netns, 'link', 'set', peer, 'name', 'eth0'], `naming eth0 of node ${n.name}`);
-    }
-    await must('ip', ['link', 'set', n.hostVeth, 'master', plan.bridge, 'up'], `attaching node ${n.name} to the bridge`);
-    await must('ip', ['-n', n.netns, 'link', 'set', 'lo', 'up'], `bringing up lo of node ${n.name}`);
-    await must('ip', ['-n', n.netns, 'addr', 'replace', `${n.ip}/${plan.prefix}`, 'dev', 'eth0'], `addressing node ${n.name}`);
-    await must('ip', ['-n', n.netns, 'link', 'set', 'eth0', 'up'], `bringing up eth0 of node ${n.name}`);
-    await must('ip', ['-n', n.netns, 'route', 'replace', 'default', 'via', plan.hostIP, 'dev', 'eth0'], `routing node ${n.name}`);
-    // The node routes for its pods (and the overlay's traffic between pods).
-    await must('ip', ['netns', 'exec', n.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], `forwarding on node ${n.name}`);
+  // Each node is ~10 `ip` runs in a row; the nodes are made side by side.
+  await Promise.all(plan.nodes.map((n) => setupNamespaceNode(plan, n)));
+  await setupHostMasquerade(plan);
+}
+
+async function setupNamespaceNode(plan: NodeNetworkPlan, n: NamespaceNode): Promise<void> {
+  if (!(await netnsExists(n.netns))) await must('ip', ['netns', 'add', n.netns], `creating the namespace of node ${n.name}`);
+  if (!(await linkExists('eth0', n.netns))) {
+    // A host end left from an earlier run without its peer goes first.
+    if (await linkExists(n.hostVeth)) await must('ip', ['link', 'del', n.hostVeth], `removing a stale link of node ${n.name}`);
+    const peer = `tk${plan.id}p${plan.nodes.indexOf(n) + 1}`;
+    await must('ip', ['link', 'add', n.hostVeth, 'type', 'veth', 'peer', 'name', peer, 'netns', n.netns], `linking node ${n.name}`);
+    await must('ip', ['-n', n.netns, 'link', 'set', peer, 'name', 'eth0'], `naming eth0 of node ${n.name}`);
   }
+  await must('ip', ['link', 'set', n.hostVeth, 'master', plan.bridge, 'up'], `attaching node ${n.name} to the bridge`);
+  await must('ip', ['-n', n.netns, 'link', 'set', 'lo', 'up'], `bringing up lo of node ${n.name}`);
+  await must('ip', ['-n', n.netns, 'addr', 'replace', `${n.ip}/${plan.prefix}`, 'dev', 'eth0'], `addressing node ${n.name}`);
+  await must('ip', ['-n', n.netns, 'link', 'set', 'eth0', 'up'], `bringing up eth0 of node ${n.name}`);
+  await must('ip', ['-n', n.netns, 'route', 'replace', 'default', 'via', plan.hostIP, 'dev', 'eth0'], `routing node ${n.name}`);
+  // The node routes for its pods (and the overlay's traffic between pods).
+  await must('ip', ['netns', 'exec', n.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], `forwarding on node ${n.name}`);
+}
+
+async function setupHostMasquerade(plan: NodeNetworkPlan): Promise<void> {
   // Nodes pull images and pods reach the world through the host: their traffic leaving by another link
   // than the bridge is masqueraded to the host's address, as a home router (kind's nodes go through
   // Docker's NAT the same way). Pods' traffic is already masqueraded to the node address by each node.
