@@ -81,26 +81,49 @@ export const agentCommand: Command = {
     // A stop asked for while the node is starting (its containerd already up) is kept and honoured as
     // soon as the start is done, instead of Node's default exit that would leave containerd behind.
     const signalled = waitForSignal();
-    const a = await startAgent({
-      server,
-      token,
-      tokenFile,
-      dataDir,
-      name: values.name as string | undefined,
-      containerdSocket: values['containerd-socket'] as string | undefined,
-      registryConfig: values['registry-config'] as string | undefined,
-      logRoot: values['log-root'] as string | undefined,
-      nodeIP: values['node-ip'] as string | undefined,
-      crashLoopBackoff,
-      clusterDNS: clusterDNS === undefined ? (serviceCIDR ? [clusterDNSIP(serviceCIDR)] : undefined) : clusterDNS.split(',').map((x) => x.trim()).filter(Boolean),
-      clusterDomain: values['cluster-domain'] as string | undefined,
-      resolvConf: values['resolv-conf'] as string | undefined,
-      nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR },
-      overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend },
-    });
+    // A server that cannot be reached (not up yet, the network down) is tried again with back-off, as
+    // the kubelet and k3s' agent keep trying; anything else (a bad token, a bad flag) ends the agent.
+    let a: Awaited<ReturnType<typeof startAgent>> | undefined;
+    for (let delayMs = 1000; !a; delayMs = Math.min(delayMs * 2, 10_000)) {
+      try {
+        a = await startAgent({
+          server,
+          token,
+          tokenFile,
+          dataDir,
+          name: values.name as string | undefined,
+          containerdSocket: values['containerd-socket'] as string | undefined,
+          registryConfig: values['registry-config'] as string | undefined,
+          logRoot: values['log-root'] as string | undefined,
+          nodeIP: values['node-ip'] as string | undefined,
+          crashLoopBackoff,
+          clusterDNS: clusterDNS === undefined ? (serviceCIDR ? [clusterDNSIP(serviceCIDR)] : undefined) : clusterDNS.split(',').map((x) => x.trim()).filter(Boolean),
+          clusterDomain: values['cluster-domain'] as string | undefined,
+          resolvConf: values['resolv-conf'] as string | undefined,
+          nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR },
+          overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend },
+        });
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+        console.error(`tinykube agent: cannot reach ${server}: ${(err as Error).message}; trying again in ${delayMs / 1000} s`);
+        let timer: NodeJS.Timeout | undefined;
+        const woke = await Promise.race([signalled.then(() => 'signal' as const), new Promise<'retry'>((r) => (timer = setTimeout(() => r('retry'), delayMs)))]);
+        clearTimeout(timer);
+        if (woke === 'signal') return 1;
+      }
+    }
     console.log(`tinykube agent: node ${a.nodeName} registered with ${server} (podCIDR ${a.agent.podCIDR}); started in ${a.startup.map(([name, ms]) => `${name} ${ms} ms`).join(', ')}`);
     await signalled;
     console.log('tinykube agent: stopping');
     await a.stop({ removePods: Boolean(values.drain) });
   },
 };
+
+const UNREACHABLE = /\b(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|ECONNRESET|EAI_AGAIN|ENOTFOUND|ERR_CLIENT_CONNECT_TIMEOUT)\b/;
+
+/** A failure to reach the server (by the error's code, or its message when a layer rewrapped it). */
+function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNREACHABLE.test(code)) return true;
+  return err instanceof Error && UNREACHABLE.test(err.message);
+}
