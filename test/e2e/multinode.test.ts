@@ -4,6 +4,9 @@
 // from a pod on every node, by DNS name, and from every node itself; after Ctrl-C nothing of it is
 // left on the host (namespaces, links, routes, nftables table, processes, mounts).
 //
+// A local-path claim on the same cluster (issue 15): provisioned on the node its pod was scheduled
+// to, the pod's replacement scheduled to that node, the data still there.
+//
 // Node loss on the same cluster: one node's agent and containerd are killed and its link taken down;
 // the node goes Unknown, its Deployment pods are evicted after their tolerations, replacements start on
 // the other nodes, the Service's endpoints move and traffic through it recovers (the time from the
@@ -229,6 +232,48 @@ describe('tinykube up --nodes 3', () => {
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, new RegExp(`^${p.name} `));
     }
+  });
+
+  it('a WaitForFirstConsumer claim is provisioned on its pod\'s node, and the replacement pod goes to that node (issue 15)', async () => {
+    const claimPod = (name: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, "test -f /data/note || hostname > /data/note; exec sleep 3600"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - {name: data, persistentVolumeClaim: {claimName: notes}}
+---
+`;
+    const claim = `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: notes}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 16Mi}}
+---
+`;
+    await c.k('apply', '-f', await c.writeFile('claim.yaml', claim + claimPod('writer')));
+    await c.k('wait', '--for=condition=Ready', 'pod/writer', '--timeout=90s');
+    const writer = JSON.parse(await c.k('get', 'pod', 'writer', '-o', 'json')) as { spec: { nodeName: string } };
+    const pvName = (await c.k('get', 'pvc', 'notes', '-o', 'jsonpath={.spec.volumeName}')).trim();
+    const pv = JSON.parse(await c.k('get', 'pv', pvName, '-o', 'json')) as { spec: { nodeAffinity: { required: { nodeSelectorTerms: Array<{ matchExpressions: Array<{ key: string; values: string[] }> }> } } } };
+    const affinity = pv.spec.nodeAffinity.required.nodeSelectorTerms[0]!.matchExpressions[0]!;
+    assert.deepEqual([affinity.key, affinity.values], ['kubernetes.io/hostname', [writer.spec.nodeName]], 'the volume is on the node its pod was scheduled to');
+    // The pod goes; its replacement (any node would do for the scheduler) lands where the volume is.
+    await c.k('delete', 'pod', 'writer', '--wait=true');
+    await c.k('apply', '-f', await c.writeFile('reader.yaml', claimPod('reader')));
+    await c.k('wait', '--for=condition=Ready', 'pod/reader', '--timeout=90s');
+    const reader = JSON.parse(await c.k('get', 'pod', 'reader', '-o', 'json')) as { spec: { nodeName: string } };
+    assert.equal(reader.spec.nodeName, writer.spec.nodeName);
+    assert.equal((await c.k('exec', 'reader', '--', 'cat', '/data/note')).trim(), 'writer', 'the data the first pod wrote');
+    await c.k('delete', 'pod', 'reader', '--wait=true');
+    await c.k('delete', 'pvc', 'notes', '--wait=true');
   });
 
   it('survives losing a node: pods evicted, replaced elsewhere, the Service answers again; the node returns and nothing runs twice', async (t) => {
