@@ -204,6 +204,8 @@ test('three etcd members, two servers: a member and a server killed under load l
     const old = before.get(name)!.spec!;
     const now = moved.get(name)!.lease.spec!;
     assert.equal(now.leaseTransitions, (old.leaseTransitions ?? 0) + 1, `${name}: one transition`);
+    // b's log line may arrive a moment after the Lease changed.
+    await until(`b says it acquired ${name}`, () => acquired(b, name) > 0, { timeoutMs: 10_000 });
     assert.equal(acquired(b, name), 1, `${name}: b acquired it once`);
     // No two leaders: b took the lease no sooner than a lease duration after a's last renewal.
     const gap = micro(now.acquireTime) - micro(lastRenew.get(name)!.spec!.renewTime);
