@@ -41,6 +41,8 @@ export interface ClusterOptions {
   command?: 'server' | 'up';
   /** Extra arguments for the command (e.g. --name for up). */
   args?: string[];
+  /** Runs on the empty data dir before the first start (e.g. a second server gets the cluster's PKI). */
+  beforeStart?: (dataDir: string) => Promise<void> | void;
 }
 
 async function launch(dataDir: string, listen: string, log: string[], o: ClusterOptions): Promise<{ proc: ChildProcess; url: string }> {
@@ -67,6 +69,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tinykube-e2e-'));
   const dataDir = path.join(dir, 'data');
   const log: string[] = [];
+  await o.beforeStart?.(dataDir);
   let { proc, url } = await launch(dataDir, '127.0.0.1:0', log, o);
   const port = new URL(url).port;
   // `up` keeps the control plane's files under <data-dir>/server.

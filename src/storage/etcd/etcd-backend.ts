@@ -59,9 +59,12 @@ type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>[
 
 /**
  * A per-endpoint policy that lets every call through. etcd3's default opens a circuit breaker on an
- * endpoint after three failures in a row (an etcd restart breaks every watch stream at once, each
- * counting) and then refuses every call to it for 5 s, even once etcd is back. With several
- * endpoints that steers calls to the others; with one it only turns a restart into 5 s of errors.
+ * endpoint after three "recoverable" failures in a row and then refuses every call to it for 5 s,
+ * even once etcd is back. Healthy members count such failures too (the CANCELLED of a watch stream
+ * this backend ends, a follower's "request timed out" during an election): with one of three
+ * members SIGKILLed under load, all three breakers were seen open at once and every call failed for
+ * seconds (test/e2e/ha-control-plane.test.ts). Without breakers a dead member fails a call at once
+ * (no connection) and safeRetry sends it to the next.
  */
 export const passThrough: HostPolicy = {
   _altReturn: undefined as never,
@@ -71,6 +74,35 @@ export const passThrough: HostPolicy = {
     return fn({ signal: signal ?? new AbortController().signal });
   },
 };
+
+/**
+ * Whether a failed call provably never reached etcd: no connection to the member was made. Only such
+ * calls are sent again, as etcd's Go client does for mutations (isSafeRetryMutableRPC: "there is no
+ * connection available"). etcd3's default retries any "recoverable" error, etcd's "request timed out"
+ * included, whose write may have been applied: a create sent again then meets its own key and the
+ * API server answers AlreadyExists for an object it did create (seen when the raft leader died).
+ */
+export function neverSent(err: unknown): boolean {
+  return err instanceof Error && /\bUNAVAILABLE\b/.test(err.message) && /No connection established|ECONNREFUSED/.test(err.message);
+}
+
+/** etcd3's client-wide policy: a call that never left is tried on the next member, up to `attempts` times in all. */
+export function safeRetry(attempts: number): HostPolicy {
+  return {
+    _altReturn: undefined as never,
+    onSuccess: () => ({ dispose() {} }),
+    onFailure: () => ({ dispose() {} }),
+    async execute(fn, signal) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fn({ signal: signal ?? new AbortController().signal });
+        } catch (err) {
+          if (attempt >= attempts || !neverSent(err)) throw err;
+        }
+      }
+    },
+  };
+}
 
 const DEFAULT_WATCH_RETRY: WatchRetry = { initialDelayMs: 100, maxDelayMs: 2000, giveUpAfterMs: 30_000 };
 
@@ -112,7 +144,8 @@ export class EtcdBackend implements Backend {
       },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     };
-    if (endpoints.length === 1) options.faultHandling = { host: () => passThrough };
+    // Each member once more than their number: a single member gets one try on a fresh connection.
+    options.faultHandling = { host: () => passThrough, global: safeRetry(endpoints.length + 1) };
     if (opts.credentials) options.credentials = opts.credentials;
     if (opts.auth) options.auth = opts.auth;
     this.#client = new Etcd3(options);

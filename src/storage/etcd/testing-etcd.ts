@@ -201,3 +201,95 @@ export async function startTestEtcd(opts: { readyTimeoutMs?: number } = {}): Pro
     };
   }
 }
+
+export interface TestEtcdMember {
+  name: string;
+  /** "http://127.0.0.1:PORT", this member's client URL. */
+  endpoint: string;
+  /** The PID of its etcd while it runs; undefined once it exited. */
+  readonly pid: number | undefined;
+  /** Resolves when its etcd has exited (killed by the test or on its own). */
+  readonly exited: Promise<void>;
+}
+
+export interface TestEtcdCluster {
+  members: readonly TestEtcdMember[];
+  /** Every member's client URL, comma-separated: the location of an "etcd:" store spec. */
+  endpoints: string;
+  /** The name of the member that leads the raft group now, asked from `via` (a member's endpoint). */
+  leader(via: string): Promise<string>;
+  /** Kills every member still running and removes the data dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A real etcd cluster of `size` members (default 3) on loopback, for the tests of losing a member:
+ * members are started together (a new cluster only serves once a quorum formed) and are killed by
+ * the test through their PIDs.
+ */
+export async function startTestEtcdCluster(opts: { size?: number; readyTimeoutMs?: number } = {}): Promise<TestEtcdCluster> {
+  const size = opts.size ?? 3;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  await sweepOrphans(base);
+  const dataDir = await mkdtemp(join(base, 'tk-etcd-'));
+  await writeFile(join(dataDir, OWNER_FILE), String(process.pid));
+  const specs: Array<{ name: string; client: string; peer: string }> = [];
+  for (let i = 0; i < size; i++) specs.push({ name: `m${i}`, client: `http://127.0.0.1:${await freePort()}`, peer: `http://127.0.0.1:${await freePort()}` });
+  const initialCluster = specs.map((s) => `${s.name}=${s.peer}`).join(',');
+  const procs = specs.map((s) =>
+    launch(
+      [
+        '--name', s.name,
+        '--data-dir', join(dataDir, s.name),
+        '--listen-client-urls', s.client,
+        '--advertise-client-urls', s.client,
+        '--listen-peer-urls', s.peer,
+        '--initial-advertise-peer-urls', s.peer,
+        '--initial-cluster', initialCluster,
+        '--initial-cluster-state', 'new',
+        '--initial-cluster-token', `tk-test-${process.pid}-${dataDir.slice(-6)}`,
+      ],
+      dataDir,
+    ),
+  );
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all(procs.map((p) => kill(p)));
+      await rm(dataDir, { recursive: true, force: true });
+    })());
+  try {
+    await Promise.all(procs.map((p) => awaitReady(p.child, readyTimeoutMs)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const members = specs.map((s, i): TestEtcdMember => ({
+    name: s.name,
+    endpoint: s.client,
+    get pid() {
+      const c = procs[i].child;
+      return c.exitCode === null && c.signalCode === null ? c.pid : undefined;
+    },
+    exited: procs[i].exited,
+  }));
+  return {
+    members,
+    endpoints: specs.map((s) => s.client).join(','),
+    async leader(via) {
+      // etcd's JSON gateway: Maintenance.Status answers with the leader's member ID, MemberList maps it to a name.
+      const post = async <T>(path: string): Promise<T> => {
+        const res = await fetch(`${via}${path}`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5000) });
+        if (!res.ok) throw new Error(`etcd ${path} at ${via}: ${res.status}`);
+        return (await res.json()) as T;
+      };
+      const status = await post<{ leader?: string }>('/v3/maintenance/status');
+      const list = await post<{ members?: Array<{ ID?: string; name?: string }> }>('/v3/cluster/member/list');
+      const m = list.members?.find((x) => x.ID === status.leader);
+      if (!m?.name) throw new Error(`etcd at ${via}: no leader (${JSON.stringify(status)})`);
+      return m.name;
+    },
+    stop,
+  };
+}
