@@ -50,7 +50,7 @@ import { realClock } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
 import type { SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
-import { isNotFound } from '../../client/errors.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../../client/errors.ts';
 import {
   decideNodePassword,
   hashNodePassword,
@@ -226,9 +226,19 @@ export class CSRApprovingController {
    * Checks (and on a first join records) the password of a bootstrap request for `nodeName`; returns
    * why it is refused, or undefined. Reads the Secret and the Node from the server, not the caches: a
    * cache that has not seen them yet must not let a second machine in. A create or replace that
-   * loses a race throws (AlreadyExists, Conflict) and the request is decided again.
+   * loses a race (two joins of one name at once) is decided again against the winner's Secret.
    */
   async #checkNodePassword(nodeName: string, password: string | undefined): Promise<{ message: string; node: Node | undefined } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#checkNodePasswordOnce(nodeName, password);
+      } catch (err) {
+        if (attempt >= 3 || !(isAlreadyExists(err) || isConflict(err))) throw err;
+      }
+    }
+  }
+
+  async #checkNodePasswordOnce(nodeName: string, password: string | undefined): Promise<{ message: string; node: Node | undefined } | undefined> {
     const secretName = nodePasswordSecretName(nodeName);
     const [secret, node] = await Promise.all([
       this.#getOrUndefined<Secret>(() => this.#client.get<Secret>(Secrets, NODE_PASSWORD_NAMESPACE, secretName)),

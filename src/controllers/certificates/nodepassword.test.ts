@@ -55,6 +55,9 @@ test('the decision: first join records, same password joins, another is refused,
     { what: 'a Secret without a hash refuses rather than lets in', password: 'pw-a', secret: garbled, node, want: { accept: false, message: K3S_REJECTED_MESSAGE } },
   ];
   for (const c of cases) assert.deepEqual(await decideNodePassword({ nodeName: 'n1', password: c.password, secret: c.secret, node: c.node }), c.want, c.what);
+  const long = await decideNodePassword({ nodeName: 'a'.repeat(231), password: 'pw', secret: undefined, node: undefined });
+  assert.equal(long.accept ? '' : long.message, `node name "${'a'.repeat(231)}" is longer than 230 characters, too long for its node password Secret`);
+  assert.deepEqual(await decideNodePassword({ nodeName: 'a'.repeat(230), password: 'pw', secret: undefined, node: undefined }), { accept: true, store: 'create' });
   for (const password of [undefined, '']) {
     const d = await decideNodePassword({ nodeName: 'n1', password, secret: undefined, node: undefined });
     assert.equal(d.accept, false, 'a request without a password never joins');

@@ -98,6 +98,10 @@ export async function decideNodePassword(i: NodePasswordInput): Promise<NodePass
   if (i.password === undefined || i.password === '') {
     return { accept: false, message: `the request for node "${i.nodeName}" carries no node password (challengePassword); ${K3S_REJECTED_MESSAGE}` };
   }
+  // The Secret's name must be a DNS subdomain (253 characters): refuse now rather than leave the
+  // request pending while its create fails.
+  const max = 253 - nodePasswordSecretName('').length;
+  if (i.nodeName.length > max) return { accept: false, message: `node name "${i.nodeName}" is longer than ${max} characters, too long for its node password Secret` };
   if (!i.secret) return { accept: true, store: 'create' };
   const owners = (i.secret.metadata?.ownerReferences ?? []).filter((o) => o.kind === 'Node' && o.apiVersion === 'v1');
   if (owners.length > 0 && !i.node) return { accept: true, store: 'replace' };
