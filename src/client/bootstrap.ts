@@ -11,23 +11,32 @@
 // issues; the key and certificate are kept under the agent's data dir and used from then on, and
 // reused on restart while valid. Rotation (src/client/certificates.ts) renews it as the node itself.
 //
+// As k3s' agent keeps /etc/rancher/node/password, the agent keeps a random password in
+// `<dataDir>/node-password` (0600, made once) and sends it with each bootstrap request; the server
+// records it on the node's first join and refuses a join of that name with another password
+// (src/controllers/certificates/nodepassword.ts), so a second machine with an existing node's name
+// stops with an error that says what to do, instead of taking over the node.
+//
 // Called by: the node agent at start, once. fetchPinnedCa is read-only; the certificate functions
 // write only the agent's pki directory.
 
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DetailedPeerCertificate } from 'node:tls';
 import tls from 'node:tls';
-import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, NODE_USER_PREFIX, NODES_GROUP } from '../api/certificates/csr.ts';
+import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, NODE_PASSWORD_REJECTED, NODE_USER_PREFIX, NODES_GROUP } from '../api/certificates/csr.ts';
 import type { Clock } from '../util/clock.ts';
 import { realClock } from '../util/clock.ts';
-import { loadKeyPair, requestCertificate, rotationDeadline, saveKeyPair, type CertificateRequest, type KeyPair } from './certificates.ts';
+import { CertificateRequestError, loadKeyPair, requestCertificate, rotationDeadline, saveKeyPair, type CertificateRequest, type KeyPair } from './certificates.ts';
 import { ApiClient } from './client.ts';
 import { ClientConfigError } from './errors.ts';
 
 /** kubelet's file names under its pki directory: certificate and key in one PEM file each. */
 export const NODE_CLIENT_FILE = 'kubelet-client-current.pem';
 export const NODE_SERVING_FILE = 'kubelet-server-current.pem';
+/** The node password's file name in the agent's data dir (k3s: /etc/rancher/node/password). */
+export const NODE_PASSWORD_FILE = 'node-password';
 
 /** The kubelet client request: the usages of an ECDSA key (no key encipherment), no SANs. */
 export function nodeClientRequest(nodeName: string, expirationSeconds?: number): CertificateRequest {
@@ -47,6 +56,8 @@ export interface NodeClientCertificateOptions {
   nodeName: string;
   /** Where the pair is kept (the agent's `<dataDir>/pki`). */
   pkiDir: string;
+  /** The node password's file (default `<pkiDir>/../node-password`, i.e. `<dataDir>/node-password`); made when absent. */
+  passwordFile?: string;
   clock?: Clock;
   /** spec.expirationSeconds of the request (default: the signer's lifetime). */
   expirationSeconds?: number;
@@ -59,11 +70,16 @@ export async function bootstrapNodeClientCertificate(o: NodeClientCertificateOpt
   const file = path.join(o.pkiDir, NODE_CLIENT_FILE);
   const stored = await loadKeyPair(file, { caPem: o.caPem, commonName: NODE_USER_PREFIX + o.nodeName, now: clock.now() });
   if (stored) return { pair: stored, file, bootstrapped: false };
+  const passwordFile = o.passwordFile ?? path.join(path.dirname(o.pkiDir), NODE_PASSWORD_FILE);
+  const password = await ensureNodePassword(passwordFile);
   const bootstrap = new ApiClient({ server: o.server, caPem: o.caPem, token: o.token, userAgent: `tinykube-agent/${o.nodeName} (bootstrap)` });
   try {
-    const pair = await requestCertificate(bootstrap, nodeClientRequest(o.nodeName, o.expirationSeconds), { clock, timeoutMs: o.timeoutMs });
+    const pair = await requestCertificate(bootstrap, { ...nodeClientRequest(o.nodeName, o.expirationSeconds), challengePassword: password }, { clock, timeoutMs: o.timeoutMs });
     await saveKeyPair(file, pair);
     return { pair, file, bootstrapped: true };
+  } catch (err) {
+    if (err instanceof CertificateRequestError && err.condition?.reason === NODE_PASSWORD_REJECTED) throw new NodePasswordRejectedError(o.nodeName, passwordFile, err.condition.message ?? '');
+    throw err;
   } finally {
     bootstrap.close();
   }
@@ -81,6 +97,50 @@ export async function nodeServingCertificate(client: ApiClient, o: { caPem: stri
   const pair = await requestCertificate(client, nodeServingRequest(o.nodeName, o.hosts), { clock, timeoutMs: o.timeoutMs });
   await saveKeyPair(file, pair);
   return pair;
+}
+
+/** The server refused this machine's join: another machine joined with this node name first. */
+export class NodePasswordRejectedError extends Error {
+  readonly code = 'ERR_NODE_PASSWORD_REJECTED';
+  readonly nodeName: string;
+  constructor(nodeName: string, passwordFile: string, serverMessage: string) {
+    super(
+      `node "${nodeName}": the server refused this machine's join (${serverMessage}). Another machine already joined as "${nodeName}" ` +
+        `with another password than this one's (${passwordFile}). If that machine is gone, run \`kubectl delete node ${nodeName}\` ` +
+        `(or, if no such Node is listed, \`kubectl -n kube-system delete secret ${nodeName}.node-password.tinykube\`) and start this agent again; ` +
+        'otherwise start this agent with another --name.',
+    );
+    this.name = 'NodePasswordRejectedError';
+    this.nodeName = nodeName;
+  }
+}
+
+/**
+ * The node password kept in `file`, made (random, 0600) when the file does not exist yet. An empty
+ * file is an error rather than replaced: a new password would lock this machine out of its own name.
+ */
+export async function ensureNodePassword(file: string): Promise<string> {
+  for (;;) {
+    try {
+      const text = (await readFile(file, 'utf8')).trim();
+      if (!text) throw new ClientConfigError(`${file} is empty: restore this node's password, or remove the file to join with a new one (as a new machine)`);
+      return text;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    // Written aside and linked into place: a reader never sees a half-written file, and of two agents
+    // starting on one data dir, one link wins and both read the same password.
+    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, randomBytes(16).toString('hex') + '\n', { mode: 0o600 });
+    try {
+      await link(tmp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      await unlink(tmp);
+    }
+  }
 }
 
 export class CaPinError extends Error {

@@ -18,9 +18,12 @@ import { CertificateSigningRequests } from './resources.ts';
 
 export class CertificateRequestError extends Error {
   readonly code = 'ERR_CERTIFICATE_REQUEST';
-  constructor(message: string) {
+  /** The Denied or Failed condition that ended the request, when one did. */
+  readonly condition: { type: string; reason?: string; message?: string } | undefined;
+  constructor(message: string, condition?: { type: string; reason?: string; message?: string }) {
     super(message);
     this.name = 'CertificateRequestError';
+    this.condition = condition;
   }
 }
 
@@ -39,6 +42,8 @@ export interface CertificateRequest {
   usages: string[];
   /** spec.expirationSeconds (the signer may issue less; default: the signer's). */
   expirationSeconds?: number;
+  /** A PKCS#9 challengePassword for the request (a joining node's password, see bootstrap.ts). */
+  challengePassword?: string;
 }
 
 /**
@@ -47,7 +52,7 @@ export interface CertificateRequest {
  */
 export async function requestCertificate(client: ApiClient, want: CertificateRequest, options: { clock?: Clock; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<KeyPair> {
   const clock = options.clock ?? realClock;
-  const { csrPem, keyPem } = await createCsr({ commonName: want.commonName, organizations: want.organizations }, want.hosts ?? []);
+  const { csrPem, keyPem } = await createCsr({ commonName: want.commonName, organizations: want.organizations }, want.hosts ?? [], { challengePassword: want.challengePassword });
   const created = await client.create<CertificateSigningRequest>(CertificateSigningRequests, undefined, {
     apiVersion: 'certificates.k8s.io/v1',
     kind: 'CertificateSigningRequest',
@@ -94,7 +99,7 @@ export async function requestCertificate(client: ApiClient, want: CertificateReq
 function issued(csr: CertificateSigningRequest): string | undefined {
   for (const c of csr.status?.conditions ?? []) {
     if ((c.type === 'Denied' || c.type === 'Failed') && c.status === 'True') {
-      throw new CertificateRequestError(`certificate signing request ${csr.metadata?.name} is ${c.type.toLowerCase()}: ${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`);
+      throw new CertificateRequestError(`certificate signing request ${csr.metadata?.name} is ${c.type.toLowerCase()}: ${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`, { type: c.type, reason: c.reason, message: c.message });
     }
   }
   return csr.status?.certificate ? Buffer.from(csr.status.certificate, 'base64').toString() : undefined;

@@ -217,7 +217,7 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.pvProtection?.start();
   if (o.clusterRoleAggregation !== false) out.clusterRoleAggregation = new ClusterRoleAggregationController({ client, informers, clock, onError });
   out.clusterRoleAggregation?.start();
-  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client, informers, authorize: o.csrApproving?.authorize, clock, onError });
+  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client, informers, authorize: o.csrApproving?.authorize, clock, events: new ApiEventSink(client, clock, 'csrapproving'), onError });
   if (o.signingCA) out.csrSigning = new CSRSigningController({ client, informers, ca: o.signingCA, certTTLMs: o.signingDurationMs, clock, onError });
   out.csrApproving?.start();
   out.csrSigning?.start();

@@ -33,6 +33,9 @@ export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubele
 export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
 export const LEGACY_UNKNOWN_SIGNER = 'kubernetes.io/legacy-unknown';
 
+/** The Denied reason of a node's bootstrap request refused by its node password (tinykube's; k3s refuses the join over HTTP). */
+export const NODE_PASSWORD_REJECTED = 'NodePasswordRejected';
+
 export const APPROVED = 'Approved';
 export const DENIED = 'Denied';
 export const FAILED = 'Failed';
@@ -70,6 +73,8 @@ export interface ParsedCsr {
   subject: x509.Name;
   /** The DER of the whole request. */
   der: Buffer;
+  /** The PKCS#9 challengePassword attribute, if the request carries one (the node password of a joining agent). */
+  challengePassword?: string;
 }
 
 /** The PEM document of spec.request (base64 of PEM on the wire); Buffer.from is lenient, as Go's decoder of []byte is not, but both take valid input. */
@@ -103,6 +108,8 @@ export function parseCsr(pem: Buffer | string): ParsedCsr {
     subject: req.subjectName,
     der,
   };
+  const challenge = req.getAttribute(CHALLENGE_PASSWORD_OID);
+  if (challenge instanceof x509.ChallengePasswordAttribute) out.challengePassword = challenge.password;
   const san = req.extensions.find((e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension);
   for (const n of san?.names.items ?? []) {
     if (n.type === 'dns') out.dnsNames.push(n.value);
@@ -112,6 +119,9 @@ export function parseCsr(pem: Buffer | string): ParsedCsr {
   }
   return out;
 }
+
+/** PKCS#9 challengePassword (RFC 2985 5.4.1). */
+const CHALLENGE_PASSWORD_OID = '1.2.840.113549.1.9.7';
 
 // Signature algorithm OIDs Go's x509 checks CSRs with, and the digest each uses.
 const SIGNATURE_ALGORITHMS: Record<string, { hash: string | null; family: 'ECDSA' | 'RSA' | 'Ed25519' }> = {
@@ -206,16 +216,18 @@ export interface NewCsr {
 
 /**
  * A fresh ECDSA P-256 key and a request for it (what kubelet's certificate manager makes): subject
- * CN and O, SANs split by kind (IP literals as IP SANs, the rest as DNS names).
+ * CN and O, SANs split by kind (IP literals as IP SANs, the rest as DNS names), and optionally a
+ * PKCS#9 challengePassword attribute.
  */
-export async function createCsr(subject: { commonName: string; organizations?: string[] }, hosts: string[] = []): Promise<NewCsr> {
+export async function createCsr(subject: { commonName: string; organizations?: string[] }, hosts: string[] = [], options: { challengePassword?: string } = {}): Promise<NewCsr> {
   const alg: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
   const keys = await globalThis.crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const name: x509.JsonName = [{ CN: [subject.commonName] }];
   for (const o of subject.organizations ?? []) name.push({ O: [o] });
   const extensions: x509.Extension[] = [];
   if (hosts.length) extensions.push(new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIP(h) ? 'ip' : 'dns', value: h }))));
-  const req = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams, extensions });
+  const attributes = options.challengePassword !== undefined ? [new x509.ChallengePasswordAttribute(options.challengePassword)] : [];
+  const req = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams, extensions, attributes });
   const der = Buffer.from(await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey));
   return { csrPem: req.toString('pem') + '\n', keyPem: toPem('PRIVATE KEY', der) };
 }

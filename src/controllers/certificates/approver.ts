@@ -17,6 +17,16 @@
 // subresources certificatesigningrequests/{selfnodeclient,nodeclient}; here `authorize` answers it,
 // by default with the bindings kube's bootstrap policy and kubeadm make, mapped to tinykube's
 // identities (see defaultAuthorize). Everything else stays pending for `kubectl certificate approve`.
+//
+// A new node's request made with the bootstrap identity must also carry the node's password (see
+// nodepassword.ts): the first join of a name records it, a join with another password is Denied
+// (reason NodePasswordRejected, with k3s' message) so that its agent stops with an error instead of
+// waiting; renewals, made by the node with its own certificate, need none. The password travels as
+// the PKCS#10 challengePassword attribute rather than as an annotation: it is covered by the
+// request's signature and the request is immutable, so nobody can edit it on a pending request, and
+// `kubectl get/describe csr` never print it. Readers of CertificateSigningRequests (admins, nodes and
+// the bootstrap identity, as kube's roles grant) can still decode it: it guards a name against a
+// second machine by mistake, not against someone who holds the join token and watches requests.
 
 import {
   approvalOf,
@@ -31,14 +41,27 @@ import {
   type CertificateSigningRequest,
   type ParsedCsr,
 } from '../../api/certificates/csr.ts';
-import type { Node } from '../../api/types.ts';
+import type { Node, Secret } from '../../api/types.ts';
 import type { ApiClient } from '../../client/client.ts';
-import { CertificateSigningRequests } from '../../client/resources.ts';
+import { listWatch } from '../../client/informer.ts';
+import { CertificateSigningRequests, Nodes, Secrets } from '../../client/resources.ts';
 import { rfc3339, type Clock } from '../../util/clock.ts';
 import { realClock } from '../../util/clock.ts';
+import type { EventSink } from '../events.ts';
 import type { SharedInformers } from '../informers.ts';
 import { KeyLoop } from '../keyloop.ts';
-import { isNotFound } from '../../client/errors.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../../client/errors.ts';
+import {
+  decideNodePassword,
+  hashNodePassword,
+  NODE_PASSWORD_NAMESPACE,
+  NODE_PASSWORD_REJECTED,
+  NODE_PASSWORD_SECRET_TYPE,
+  nodeOfPasswordSecret,
+  nodeOwnerReference,
+  nodePasswordSecret,
+  nodePasswordSecretName,
+} from './nodepassword.ts';
 
 /** The permissions kube's approver checks with a SubjectAccessReview (virtual subresources of certificatesigningrequests). */
 export type ApprovalPermission = 'selfnodeclient' | 'nodeclient' | 'nodeserving';
@@ -104,14 +127,20 @@ export interface CSRApprovingControllerOptions {
   informers: SharedInformers;
   authorize?: ApprovalAuthorizer;
   clock?: Clock;
+  /** Where refused joins are reported (a Warning on the request, and on the Node it claimed). */
+  events?: EventSink;
   onError?: (err: unknown) => void;
 }
+
+/** Work queue keys that are not request names (which cannot contain ':'): link node NAME's password Secret to its Node. */
+const LINK_PREFIX = 'node-password:';
 
 export class CSRApprovingController {
   readonly #client: ApiClient;
   readonly #informers: SharedInformers;
   readonly #authorize: ApprovalAuthorizer;
   readonly #clock: Clock;
+  readonly #events: EventSink | undefined;
   readonly #loop: KeyLoop;
 
   constructor(o: CSRApprovingControllerOptions) {
@@ -119,11 +148,17 @@ export class CSRApprovingController {
     this.#informers = o.informers;
     this.#authorize = o.authorize ?? defaultAuthorize;
     this.#clock = o.clock ?? realClock;
+    this.#events = o.events;
     this.#loop = new KeyLoop({ clock: o.clock, onError: o.onError ?? ((err) => console.error(`tinykube: csrapproving: ${(err as Error).message}`)) });
   }
 
   #csrs() {
     return this.#informers.resource<CertificateSigningRequest & { metadata?: { name?: string } }>(CertificateSigningRequests);
+  }
+
+  /** Only the node-password Secrets (one per node that ever joined), not every Secret of the cluster. */
+  #passwordSecrets() {
+    return this.#informers.custom<Secret>('node-password-secrets', () => listWatch<Secret>(this.#client, Secrets, NODE_PASSWORD_NAMESPACE, { fieldSelector: `type=${NODE_PASSWORD_SECRET_TYPE}` }));
   }
 
   start(): void {
@@ -132,8 +167,21 @@ export class CSRApprovingController {
     this.#loop.start(this.#informers, () => [
       this.#csrs().addEventHandler({ onAdd: add, onUpdate: (_o, c) => add(c) }),
       // A serving request may come before its Node lists the addresses it names: look again when nodes change.
-      this.#informers.nodes().addEventHandler({ onAdd: () => this.#requeuePending(), onUpdate: () => this.#requeuePending() }),
-    ], (name) => this.sync(name));
+      this.#informers.nodes().addEventHandler({
+        onAdd: (n) => {
+          this.#requeuePending();
+          q.add(LINK_PREFIX + n.metadata!.name!);
+        },
+        onUpdate: () => this.#requeuePending(),
+      }),
+      // The first join comes before its Node: the Secret is linked to the Node once both exist.
+      this.#passwordSecrets().addEventHandler({
+        onAdd: (s) => {
+          const node = nodeOfPasswordSecret(s.metadata?.name ?? '');
+          if (node) q.add(LINK_PREFIX + node);
+        },
+      }),
+    ], (key) => (key.startsWith(LINK_PREFIX) ? this.#link(key.slice(LINK_PREFIX.length)) : this.sync(key)));
   }
 
   stop(): Promise<void> {
@@ -162,8 +210,89 @@ export class CSRApprovingController {
     }
     const decision = await decideApproval(csr, req, (n) => this.#informers.nodes().store.get(undefined, n), this.#authorize);
     if (!decision.approve) return;
+    if (decision.permission === 'nodeclient' && csr.spec.username === NODE_BOOTSTRAP_USER) {
+      const refused = await this.#checkNodePassword(req.commonName.slice(NODE_USER_PREFIX.length), req.challengePassword);
+      if (refused !== undefined) {
+        await this.#setCondition(csr, 'Denied', NODE_PASSWORD_REJECTED, refused.message);
+        this.#events?.event({ apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', name, uid: csr.metadata?.uid }, 'Warning', NODE_PASSWORD_REJECTED, refused.message);
+        if (refused.node) this.#events?.event({ apiVersion: 'v1', kind: 'Node', name: refused.node.metadata!.name!, uid: refused.node.metadata?.uid }, 'Warning', NODE_PASSWORD_REJECTED, `a join as this node was refused (certificate signing request ${name}): ${refused.message}`);
+        return;
+      }
+    }
+    await this.#setCondition(csr, 'Approved', 'AutoApproved', decision.message);
+  }
+
+  /**
+   * Checks (and on a first join records) the password of a bootstrap request for `nodeName`; returns
+   * why it is refused, or undefined. Reads the Secret and the Node from the server, not the caches: a
+   * cache that has not seen them yet must not let a second machine in. A create or replace that
+   * loses a race (two joins of one name at once) is decided again against the winner's Secret.
+   */
+  async #checkNodePassword(nodeName: string, password: string | undefined): Promise<{ message: string; node: Node | undefined } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#checkNodePasswordOnce(nodeName, password);
+      } catch (err) {
+        if (attempt >= 3 || !(isAlreadyExists(err) || isConflict(err))) throw err;
+      }
+    }
+  }
+
+  async #checkNodePasswordOnce(nodeName: string, password: string | undefined): Promise<{ message: string; node: Node | undefined } | undefined> {
+    const secretName = nodePasswordSecretName(nodeName);
+    const [secret, node] = await Promise.all([
+      this.#getOrUndefined<Secret>(() => this.#client.get<Secret>(Secrets, NODE_PASSWORD_NAMESPACE, secretName)),
+      this.#getOrUndefined<Node>(() => this.#client.get<Node>(Nodes, undefined, nodeName)),
+    ]);
+    const d = await decideNodePassword({ nodeName, password, secret, node });
+    if (!d.accept) return { message: d.message, node };
+    if (d.store === 'keep') return undefined;
+    const fresh = nodePasswordSecret(nodeName, await hashNodePassword(password!), node);
+    if (d.store === 'create') await this.#client.create<Secret>(Secrets, NODE_PASSWORD_NAMESPACE, fresh);
+    else await this.#client.update<Secret>(Secrets, NODE_PASSWORD_NAMESPACE, { ...fresh, metadata: { ...fresh.metadata, resourceVersion: secret!.metadata?.resourceVersion } });
+    return undefined;
+  }
+
+  async #getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await get();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Makes node `nodeName`'s password Secret a dependent of its Node, so that the garbage collector
+   * deletes it with the Node and the name can be joined again. The Node is read from the server: a
+   * reference to a uid that is already gone would have the Secret collected at once.
+   */
+  async #link(nodeName: string): Promise<void> {
+    const secret = this.#passwordSecrets().store.get(NODE_PASSWORD_NAMESPACE, nodePasswordSecretName(nodeName));
+    const cached = this.#informers.nodes().store.get(undefined, nodeName);
+    if (!secret || !cached) return;
+    const refs = secret.metadata?.ownerReferences ?? [];
+    if (refs.some((r) => r.kind === 'Node' && r.uid === cached.metadata?.uid)) return;
+    const node = await this.#getOrUndefined<Node>(() => this.#client.get<Node>(Nodes, undefined, nodeName));
+    if (!node?.metadata?.uid || node.metadata.deletionTimestamp) return;
+    // A reference to an earlier Node of this name is replaced: no join has replaced the Secret since
+    // that Node went, so the new one was registered by the machine holding the node's certificate,
+    // whose password this still is. (Should the garbage collector delete it first, the next join
+    // records its password anew.)
+    const others = refs.filter((r) => !(r.kind === 'Node' && r.apiVersion === 'v1'));
+    try {
+      await this.#client.patch(Secrets, NODE_PASSWORD_NAMESPACE, secret.metadata!.name!, 'merge', {
+        metadata: { resourceVersion: secret.metadata?.resourceVersion, ownerReferences: [...others, nodeOwnerReference(nodeName, node.metadata.uid)] },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async #setCondition(csr: CertificateSigningRequest, type: 'Approved' | 'Denied', reason: string, message: string): Promise<void> {
+    const name = csr.metadata!.name!;
     const now = rfc3339(this.#clock.now());
-    const conditions = [...(csr.status?.conditions ?? []), { type: 'Approved', status: 'True', reason: 'AutoApproved', message: decision.message, lastUpdateTime: now, lastTransitionTime: now }];
+    const conditions = [...(csr.status?.conditions ?? []), { type, status: 'True', reason, message, lastUpdateTime: now, lastTransitionTime: now }];
     try {
       await this.#client.replaceSubresource(CertificateSigningRequests, undefined, name, 'approval', { ...csr, status: { ...csr.status, conditions } });
     } catch (err) {
