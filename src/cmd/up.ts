@@ -2,6 +2,9 @@
 // and a node agent with its private containerd — talking to each other through the API server.
 
 import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { NODE_PASSWORD_FILE } from '../client/bootstrap.ts';
 import path from 'node:path';
 import { startServer, type Server, type ServerOptions } from './server.ts';
 import { startAgent, type Agent } from './agent.ts';
@@ -156,6 +159,15 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       dataDir: path.join(opts.dataDir, 'nodes', node.name),
       args: agentArgs,
     }));
+    // A data dir first used by a one-node `up` has a Node of the first node's name, joined with the
+    // password of <data-dir>/agent: the first namespace node is that machine, so it keeps the password
+    // (a new one would be refused as a second machine taking the name).
+    const single = path.join(opts.dataDir, 'agent', NODE_PASSWORD_FILE);
+    const first = path.join(processOptions[0]!.dataDir, NODE_PASSWORD_FILE);
+    if (existsSync(single) && !existsSync(first)) {
+      await mkdir(processOptions[0]!.dataDir, { recursive: true, mode: 0o700 });
+      await copyFile(single, first);
+    }
     await progress.step(`${count} node agents (containerd, CNI, offline images each)`, async () => {
       for (const o of processOptions) processes.push(await startNodeProcess(o));
       await waitForReadyNodes(client, processes);
