@@ -38,8 +38,8 @@ export const upCommand: Command = {
       console.error(`tinykube up: --nodes ${JSON.stringify(nodesFlag)}: must be a whole number from 1 to 99`);
       return 2;
     }
-    if (nodes === 1 && (values['node-cidr'] !== undefined || values['flannel-backend'] !== undefined)) {
-      console.error('tinykube up: --node-cidr and --flannel-backend are for --nodes 2 or more (one node runs on the host itself)');
+    if (nodes === 1 && values['node-cidr'] !== undefined) {
+      console.error('tinykube up: --node-cidr is for --nodes 2 or more (one node runs on the host itself)');
       return 2;
     }
     const backend = values['flannel-backend'] as string | undefined;
@@ -50,7 +50,7 @@ export const upCommand: Command = {
     const agentArgs = backend ? ['--flannel-backend', backend] : [];
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs, controllerOptions: controllerOptions(values) });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs, overlay: backend === undefined ? undefined : backend === 'none' ? false : { backend: backend as Backend }, controllerOptions: controllerOptions(values) });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);
