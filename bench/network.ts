@@ -62,10 +62,14 @@ async function startCluster(dataDir: string): Promise<Cluster> {
     startupMs,
     async stop() {
       if (proc.exitCode === null) {
+        const from = lines.length;
         proc.kill('SIGINT');
         const t = setTimeout(() => proc.kill('SIGKILL'), 90_000);
-        await exited;
+        const code = await exited;
         clearTimeout(t);
+        // What stopping said, when it was more than the one line it says when all goes well.
+        const said = lines.slice(from).filter((l) => !l.startsWith('stopping:'));
+        if (code !== 0 || said.length > 0) console.log(`  (up exited ${code}: ${said.join(' | ') || 'nothing said'})`);
       }
     },
   };

@@ -77,6 +77,8 @@ export const serverCommand: Command = {
     'leader-elect-retry-period': { type: 'string' },
   },
   async run(values) {
+    // Installed first: a stop asked while the server starts (or as it prints that it listens) is kept.
+    const signalled = waitForSignal();
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
     const etcd = await startManagedEtcdFromFlags(values, dataDir);
     const server = await startServer({
@@ -103,7 +105,7 @@ export const serverCommand: Command = {
     console.log(`node token: ${cp.nodeTokenPath}`);
     if (etcd) console.log(`etcd member ${etcd.name} at ${etcd.clientURL}; server token (for --server ${cp.url} --token-file): ${etcd.serverTokenPath}`);
     console.log(`\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get namespaces\n`);
-    await waitForSignal();
+    await signalled;
     console.log('tinykube server: stopping');
     await server.close();
     await etcd?.stop();

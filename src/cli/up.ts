@@ -50,6 +50,10 @@ export const upCommand: Command = {
     const agentArgs = backend ? ['--flannel-backend', backend] : [];
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
+    // Listening for Ctrl-C before anything starts: a signal that comes while the cluster starts (or the
+    // instant "tinykube is up" is printed, before a later handler would be in place) is kept, and the
+    // cluster is stopped cleanly once started, instead of Node's default exit leaving namespaces behind.
+    const signalled = waitForSignal();
     const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs, overlay: backend === undefined ? undefined : backend === 'none' ? false : { backend: backend as Backend }, controllerOptions: controllerOptions(values) });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
@@ -69,7 +73,7 @@ export const upCommand: Command = {
     console.log(`  kubectl get nodes`);
     console.log(`  kubectl run demo --image=busybox -- sleep 3600\n`);
     console.log('Press Ctrl-C to stop (pods are kept and start again with the next `tinykube up`).');
-    await waitForSignal();
+    await signalled;
     progress.info(up.nodeProcesses ? 'stopping: node agents (their containers and containerd), node network, control plane' : 'stopping: containers, containerd, control plane');
     await up.stop();
   },
