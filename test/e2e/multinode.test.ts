@@ -33,6 +33,9 @@ function sh(cmd: string, args: string[]): Promise<{ code: number; out: string }>
 
 const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => untilValue(c, what, fn, ms);
 
+// The echo server: cgi-bin/ip answers "<pod name> <the address the connection came from>".
+const ECHO_COMMAND = '["sh", "-c", "mkdir -p /www/cgi-bin && printf \'#!/bin/sh\\\\necho Content-Type: text/plain\\\\necho\\\\necho $(hostname) $REMOTE_ADDR\\\\n\' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www"]';
+
 const echoPod = (name: string, node: string) => `apiVersion: v1
 kind: Pod
 metadata:
@@ -46,7 +49,7 @@ spec:
     image: busybox
     imagePullPolicy: IfNotPresent
     # cgi-bin/ip answers "<pod name> <the address the connection came from>".
-    command: ["sh", "-c", "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\\\necho Content-Type: text/plain\\\\necho\\\\necho $(hostname) $REMOTE_ADDR\\\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www"]
+    command: ${ECHO_COMMAND}
     ports:
     - {name: http, containerPort: 8080}
     readinessProbe:
@@ -88,7 +91,7 @@ spec:
       - name: web
         image: busybox
         imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $(hostname) $REMOTE_ADDR\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www"]
+        command: ${ECHO_COMMAND}
         ports:
         - {name: http, containerPort: 8080}
         readinessProbe:

@@ -10,27 +10,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/client/client.ts';
 import { ConfigMaps, Namespaces } from '../../src/client/resources.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
 import { JOIN_PATH, listMembers, ManagedEtcdError, removeMember, startManagedEtcd, type ManagedEtcd } from '../../src/cmd/etcd-cluster.ts';
-import { etcdBinary } from '../../src/storage/etcd/testing-etcd.ts';
+import { etcdBinary, freePort } from '../../src/storage/etcd/testing-etcd.ts';
 
 const NS = 'ha';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** A server's log lines, and a way to await the one that says something. */
 class LogLines {

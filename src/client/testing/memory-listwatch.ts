@@ -10,6 +10,8 @@ export class MemoryListerWatcher<T extends HasMetadata> implements ListerWatcher
   readonly #log: WatchEvent<T>[] = [];
   readonly #watchers = new Set<(ev: WatchEvent<T> | undefined) => void>();
   #rv = 1;
+  /** Lists wait for this (a cache that has not synced yet). */
+  gate: Promise<void> = Promise.resolve();
 
   static key(obj: HasMetadata): string {
     return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
@@ -42,6 +44,7 @@ export class MemoryListerWatcher<T extends HasMetadata> implements ListerWatcher
   }
 
   async list(): Promise<ObjectList<T>> {
+    await this.gate;
     return { items: [...this.#items.values()], metadata: { resourceVersion: String(this.#rv) } };
   }
 

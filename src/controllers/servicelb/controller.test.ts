@@ -3,81 +3,13 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Node, Service } from '../../api/types.ts';
-import type { HasMetadata, ObjectList, WatchOptions } from '../../client/client.ts';
+import type { HasMetadata } from '../../client/client.ts';
 import { ApiError } from '../../client/errors.ts';
-import { Informer, type ListerWatcher } from '../../client/informer.ts';
-import type { WatchEvent } from '../../client/watch.ts';
+import { Informer } from '../../client/informer.ts';
+import { MemoryListerWatcher } from '../../client/testing/memory-listwatch.ts';
 import { until } from '../../testing/until.ts';
 import type { EventSink, EventTarget } from '../events.ts';
 import { ServiceLBController, type ServiceStatusWriter } from './controller.ts';
-
-/** A ListerWatcher over a map: set()/remove() reach watches as events, replayed from the resourceVersion asked. */
-class MemoryListerWatcher<T extends HasMetadata> implements ListerWatcher<T> {
-  readonly #items = new Map<string, T>();
-  readonly #log: WatchEvent<T>[] = [];
-  readonly #watchers = new Set<(ev: WatchEvent<T> | undefined) => void>();
-  #rv = 1;
-  /** Lists wait for this (a cache that has not synced yet). */
-  gate: Promise<void> = Promise.resolve();
-
-  set(obj: T): T {
-    const o = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.#rv) } } as T;
-    const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-    const type = this.#items.has(key) ? 'MODIFIED' : 'ADDED';
-    this.#items.set(key, o);
-    this.#emit({ type, object: o });
-    return o;
-  }
-
-  get(obj: T): T | undefined {
-    return this.#items.get(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
-  }
-
-  remove(obj: T): void {
-    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-    const cur = this.#items.get(key);
-    if (!cur) return;
-    this.#items.delete(key);
-    const o = { ...cur, metadata: { ...cur.metadata, resourceVersion: String(++this.#rv) } } as T;
-    this.#emit({ type: 'DELETED', object: o });
-  }
-
-  #emit(ev: WatchEvent<T>): void {
-    this.#log.push(ev);
-    for (const w of this.#watchers) w(ev);
-  }
-
-  async list(): Promise<ObjectList<T>> {
-    await this.gate;
-    return { items: [...this.#items.values()], metadata: { resourceVersion: String(this.#rv) } };
-  }
-
-  async watch(o: WatchOptions): Promise<AsyncIterable<WatchEvent<T>> & { close(): void }> {
-    const from = Number(o.resourceVersion ?? 0);
-    const buffered: (WatchEvent<T> | undefined)[] = this.#log.filter((ev) => Number(ev.object.metadata?.resourceVersion) > from);
-    let wake: (() => void) | undefined;
-    const push = (ev: WatchEvent<T> | undefined) => {
-      buffered.push(ev);
-      wake?.();
-    };
-    this.#watchers.add(push);
-    const watchers = this.#watchers;
-    return {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (buffered.length === 0) await new Promise<void>((r) => (wake = r));
-          const ev = buffered.shift();
-          if (!ev) return;
-          yield ev;
-        }
-      },
-      close() {
-        watchers.delete(push);
-        push(undefined);
-      },
-    };
-  }
-}
 
 type Svc = Service & HasMetadata;
 type Slice = EndpointSlice & HasMetadata;

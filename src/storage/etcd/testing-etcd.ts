@@ -33,7 +33,8 @@ export function etcdBinary(): string | undefined {
   return existsSync(ETCD_BIN) ? ETCD_BIN : undefined;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (listened on, then closed). */
+export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
