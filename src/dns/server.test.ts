@@ -262,8 +262,10 @@ test('no upstream answers: SERVFAIL over UDP and TCP, said once in the log', asy
     assert.equal(r.id, 99);
     assert.equal(r.questions?.[0].name, 'example.org');
   }
-  assert.equal(seen.length, 1);
-  assert.match(seen[0], /no upstream answered for example\.org/);
+  // Said once for both queries. Other kinds of lines may come too under load (a client socket reset is
+  // logged once under its own kind): a CI run saw two lines here.
+  const servfails = seen.filter((m) => /no upstream answered for example\.org/.test(m));
+  assert.equal(servfails.length, 1, `log: ${JSON.stringify(seen)}`);
   await s.stop();
 });
 
