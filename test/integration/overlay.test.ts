@@ -194,9 +194,10 @@ test('a node whose podCIDR overlaps another is refused, with its reason, and get
     metadata: { name: 'intruder', annotations: { [BACKEND_TYPE_ANNOTATION]: 'vxlan', [PUBLIC_IP_ANNOTATION]: '10.99.0.9', [VTEP_MAC_ANNOTATION]: vtepMac('intruder') } },
     spec: { podCIDR: '10.244.102.128/25', podCIDRs: ['10.244.102.128/25'] },
   });
-  await until('n1 refuses the intruder', () => refusals.find((r) => r.on === 'n1' && r.node === 'intruder'), { intervalMs: 50 });
+  // Each node's overlay sees the Node on its own watch: await both refusals, not the first.
+  await until('n1 and n2 refuse the intruder', () => ['n1', 'n2'].every((on) => refusals.some((r) => r.on === on && r.node === 'intruder')), { intervalMs: 50 });
   assert.match(refusals.find((r) => r.on === 'n1' && r.node === 'intruder')!.reason, /podCIDR 10.244.102.128\/25 overlaps node n2's 10.244.102.0\/24/);
-  assert.match(refusals.find((r) => r.on === 'n2' && r.node === 'intruder')?.reason ?? '', /overlaps this node's own 10.244.102.0\/24/);
+  assert.match(refusals.find((r) => r.on === 'n2' && r.node === 'intruder')!.reason, /overlaps this node's own 10.244.102.0\/24/);
   await running.get('n1')!.syncNow();
   assert.deepEqual(await routeDsts(nodes[0]), ['10.244.102.0/24']);
   const fdb = await json(nodes[0], ['bridge', '-j', 'fdb', 'show', 'dev', 'tinykube.1']);

@@ -100,10 +100,12 @@ export class CronJobController {
         throw err;
       }
     }
-    if (requeue !== undefined) this.#loop.queue.addAfter(key, requeue);
+    // The time to look again is absolute: the sync awaits the API, and an injected clock may move meanwhile
+    // (a delay taken from the sync's start would then be counted from the later time, and a run skipped).
+    if (requeue !== undefined) this.#loop.queue.addAfter(key, requeue - this.#clock.now());
   }
 
-  /** syncCronJob: changes cj.status in place; returns when to look again (ms), if at all. */
+  /** syncCronJob: changes cj.status in place; returns when to look again (clock ms), if at all. */
   async #syncCronJob(cj: CronJobObj, jobs: JobObj[]): Promise<number | undefined> {
     const now = this.#clock.now();
     let status = (cj.status ??= {});
@@ -167,7 +169,7 @@ export class CronJobController {
       this.#event(cj, 'Warning', 'InvalidSchedule', `invalid schedule: ${spec.schedule} : ${due.error}`);
       return undefined;
     }
-    const again = () => L.requeueAfter(cj, now, sched);
+    const again = () => now + L.requeueAfter(cj, now, sched);
     if (due.time === undefined) return again();
     const scheduled = due.time;
     const sds = spec.startingDeadlineSeconds;
