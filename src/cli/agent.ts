@@ -6,7 +6,7 @@ import { defaultDataDir } from './paths.ts';
 import { join } from 'node:path';
 import { waitForSignal } from './server.ts';
 import { clusterDNSIP, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
-import { BACKENDS, type Backend } from '../overlay/model.ts';
+import { BACKENDS, CHECKSUM_OFFLOAD_MODES, type Backend, type ChecksumOffload } from '../overlay/model.ts';
 
 export const agentCommand: Command = {
   summary: 'run a node agent (kubelet) against an API server',
@@ -32,6 +32,7 @@ export const agentCommand: Command = {
     'service-cidr': { type: 'string' },
     // The pod network between nodes, as k3s' flag: vxlan (default), host-gw (nodes on one link) or none.
     'flannel-backend': { type: 'string' },
+    'vxlan-tx-checksum-offload': { type: 'string' },
     // CrashLoopBackOff as "INITIAL[,MAX]" seconds (default 10,300 as in Kubernetes); for demos and tests.
     'crashloop-backoff': { type: 'string' },
   },
@@ -77,6 +78,11 @@ export const agentCommand: Command = {
       console.error(`tinykube agent: --flannel-backend: "${flannelBackend}" is not one of ${[...BACKENDS, 'none'].join(', ')}`);
       return 2;
     }
+    const txChecksumOffload = ((values['vxlan-tx-checksum-offload'] as string | undefined) ?? 'auto') as ChecksumOffload;
+    if (!CHECKSUM_OFFLOAD_MODES.includes(txChecksumOffload)) {
+      console.error(`tinykube agent: --vxlan-tx-checksum-offload: "${txChecksumOffload}" is not one of ${CHECKSUM_OFFLOAD_MODES.join(', ')}`);
+      return 2;
+    }
     const dataDir = (values['data-dir'] as string | undefined) ?? join(defaultDataDir(), 'agent');
     // A stop asked for while the node is starting (its containerd already up) is kept and honoured as
     // soon as the start is done, instead of Node's default exit that would leave containerd behind.
@@ -101,7 +107,7 @@ export const agentCommand: Command = {
           clusterDomain: values['cluster-domain'] as string | undefined,
           resolvConf: values['resolv-conf'] as string | undefined,
           nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR },
-          overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend },
+          overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend, txChecksumOffload },
         });
       } catch (err) {
         if (!isUnreachable(err)) throw err;

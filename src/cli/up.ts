@@ -1,5 +1,5 @@
 import type { Command } from './main.ts';
-import { BACKENDS, type Backend } from '../overlay/model.ts';
+import { BACKENDS, CHECKSUM_OFFLOAD_MODES, type Backend, type ChecksumOffload } from '../overlay/model.ts';
 import { startUp } from '../cmd/up.ts';
 import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
@@ -23,6 +23,7 @@ export const upCommand: Command = {
     nodes: { type: 'string' },
     'node-cidr': { type: 'string' },
     'flannel-backend': { type: 'string' },
+    'vxlan-tx-checksum-offload': { type: 'string' },
     ...apiServerFlags,
     ...controllerFlags,
   },
@@ -47,14 +48,19 @@ export const upCommand: Command = {
       console.error(`tinykube up: --flannel-backend: "${backend}" is not one of ${[...BACKENDS, 'none'].join(', ')}`);
       return 2;
     }
-    const agentArgs = backend ? ['--flannel-backend', backend] : [];
+    const offload = values['vxlan-tx-checksum-offload'] as string | undefined;
+    if (offload !== undefined && !CHECKSUM_OFFLOAD_MODES.includes(offload as ChecksumOffload)) {
+      console.error(`tinykube up: --vxlan-tx-checksum-offload: "${offload}" is not one of ${CHECKSUM_OFFLOAD_MODES.join(', ')}`);
+      return 2;
+    }
+    const agentArgs = [...(backend ? ['--flannel-backend', backend] : []), ...(offload ? ['--vxlan-tx-checksum-offload', offload] : [])];
     const missing = missingPackages(nodePackages);
     if (missing.length) await progress.step(`installing ${missing.join(', ')}`, (h) => installPackages(missing, h));
     // Listening for Ctrl-C before anything starts: a signal that comes while the cluster starts (or the
     // instant "tinykube is up" is printed, before a later handler would be in place) is kept, and the
     // cluster is stopped cleanly once started, instead of Node's default exit leaving namespaces behind.
     const signalled = waitForSignal();
-    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs, overlay: backend === undefined ? undefined : backend === 'none' ? false : { backend: backend as Backend }, controllerOptions: controllerOptions(values) });
+    const up = await startUp({ dataDir, listen: values.listen as string | undefined, nodeName: values.name as string | undefined, progress, eventTTLMs, localStorage: values['disable-local-storage'] ? false : undefined, serviceRanges, apiServer, nodes, nodeCidr: values['node-cidr'] as string | undefined, agentArgs, overlay: backend === undefined ? undefined : backend === 'none' ? false : { backend: backend as Backend, txChecksumOffload: offload as ChecksumOffload | undefined }, controllerOptions: controllerOptions(values) });
     const cp = up.server.controlPlane;
     if (values['write-kubeconfig']) {
       const { cluster, user, context } = adminEntries(cp.pki, cp.url);

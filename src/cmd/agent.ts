@@ -27,7 +27,7 @@ import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig }
 import { createStreamingServer } from '../kubelet/streaming/index.ts';
 import { defaultNodeIP } from '../kubelet/node/machine.ts';
 import { Overlay, podMTU } from '../overlay/overlay.ts';
-import type { Backend as OverlayBackend } from '../overlay/model.ts';
+import type { ChecksumOffload, Backend as OverlayBackend } from '../overlay/model.ts';
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from './node-services.ts';
 
 /** What the streaming server (src/kubelet/streaming) gets from the agent. */
@@ -82,7 +82,7 @@ export interface StartAgentOptions {
    * The pod network between nodes (src/overlay, flannel's backends). Off unless asked: `tinykube agent`
    * turns it on (vxlan by default, as k3s' --flannel-backend); a single node needs none.
    */
-  overlay?: { backend: OverlayBackend } | false;
+  overlay?: { backend: OverlayBackend; txChecksumOffload?: ChecksumOffload } | false;
   /** cgroup subtree of this agent (default /tinykube/<node>). */
   cgroupRoot?: string;
   clock?: Clock;
@@ -274,7 +274,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     // allSettled: a failure of one is thrown only once the other is done, so the teardown sees both.
     const a0 = agent;
     const started = await Promise.allSettled([
-      opts.overlay ? startOverlay(opts.overlay.backend, a0, client, nodeName, report).then((o) => (overlay = o)) : undefined,
+      opts.overlay ? startOverlay(opts.overlay, a0, client, nodeName, report).then((o) => (overlay = o)) : undefined,
       opts.nodeServices
         ? startNodeServices({
             ...opts.nodeServices,
@@ -314,7 +314,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
  * refuses (an overlapping podCIDR, another backend) get a Warning event on their Node, as the reason
  * this node sends their pods nothing, and a log line.
  */
-async function startOverlay(backend: OverlayBackend, agent: NodeAgent, client: ApiClient, nodeName: string, report: (err: unknown, ctx: string) => void): Promise<Overlay | undefined> {
+async function startOverlay({ backend, txChecksumOffload }: { backend: OverlayBackend; txChecksumOffload?: ChecksumOffload }, agent: NodeAgent, client: ApiClient, nodeName: string, report: (err: unknown, ctx: string) => void): Promise<Overlay | undefined> {
   if (!agent.podCIDR || !agent.nodeIP) {
     report(new Error(`the node has no ${agent.podCIDR ? 'IP' : 'podCIDR'}: no pod network to other nodes`), 'pod network');
     return undefined;
@@ -325,6 +325,7 @@ async function startOverlay(backend: OverlayBackend, agent: NodeAgent, client: A
     nodeIP: agent.nodeIP,
     podCIDR: agent.podCIDR,
     backend,
+    txChecksumOffload,
     onRefused: (node, reason) => {
       const message = `Node ${nodeName} does not route to node ${node}: ${reason}`;
       console.error(`tinykube agent: pod network: ${message}`);

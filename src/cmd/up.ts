@@ -5,7 +5,7 @@ import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { NODE_PASSWORD_FILE } from '../client/bootstrap.ts';
-import type { Backend as OverlayBackend } from '../overlay/model.ts';
+import type { ChecksumOffload, Backend as OverlayBackend } from '../overlay/model.ts';
 import path from 'node:path';
 import { startServer, type Server, type ServerOptions } from './server.ts';
 import { startAgent, type Agent } from './agent.ts';
@@ -38,7 +38,7 @@ export interface UpOptions {
   /** The namespace nodes' network (default 10.45.0.0/24). */
   nodeCidr?: string;
   /** The one-node cluster's pod network to agents joining from other machines (default: none). */
-  overlay?: { backend: OverlayBackend } | false;
+  overlay?: { backend: OverlayBackend; txChecksumOffload?: ChecksumOffload } | false;
   /** More `tinykube agent` flags for the namespace nodes. */
   agentArgs?: readonly string[];
   /** Controller settings (kube-controller-manager's flags). */

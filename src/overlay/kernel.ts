@@ -115,14 +115,14 @@ export class Kernel {
   }
 
   /**
-   * Turns off TX checksum offload on the device (k3s issue 6880: with it on, some kernels and NICs
-   * send VXLAN-encapsulated packets with bad inner checksums that the receiver drops). Returns a
-   * warning when it could not be done, ethtool missing included.
+   * Sets TX checksum offload on the device (see ChecksumOffload in model.ts for when it is off).
+   * Returns a warning when it could not be done, ethtool missing included.
    */
-  async disableTxChecksumOffload(device: string): Promise<string | undefined> {
-    const r = await this.exec.run(['ethtool', '-K', device, 'tx-checksum-ip-generic', 'off']);
+  async setTxChecksumOffload(device: string, on: boolean): Promise<string | undefined> {
+    const state = on ? 'on' : 'off';
+    const r = await this.exec.run(['ethtool', '-K', device, 'tx-checksum-ip-generic', state]);
     if (r.code === 0) return undefined;
-    if (r.missing) return `ethtool is not installed: TX checksum offload stays on for ${device} (install the Debian package ethtool; see k3s issue 6880)`;
-    return `ethtool -K ${device} tx-checksum-ip-generic off: ${r.stderr.trim() || `exit ${r.code}`}`;
+    if (r.missing) return on ? undefined : `ethtool is not installed: TX checksum offload stays on for ${device} (install the Debian package ethtool; see k3s issue 6880)`;
+    return `ethtool -K ${device} tx-checksum-ip-generic ${state}: ${r.stderr.trim() || `exit ${r.code}`}`;
   }
 }

@@ -31,6 +31,26 @@ export const VXLAN_OVERHEAD = 50;
 /** The rtnetlink protocol number on the overlay's routes ("ip route show proto 77"). */
 export const ROUTE_PROTO = 77;
 
+/**
+ * TX checksum offload on the VXLAN device. With it off the kernel checksums every encapsulated packet in
+ * software and loses TSO through the device: pod-to-pod throughput across nodes fell to 0.4× of the
+ * host's here (bench/network). It is off only where it is known to break: kernels before 5.7 send bad
+ * checksums for VXLAN packets that MASQUERADE --random-fully rewrites (calico issue 3145, flannel
+ * 1279; Calico's rule since felix 3.19), and `off` is there for a node whose public IP sits behind a NAT
+ * that corrupts them (flannel's troubleshooting guide, k3s issue 6880).
+ */
+export type ChecksumOffload = 'auto' | 'on' | 'off';
+export const CHECKSUM_OFFLOAD_MODES: readonly ChecksumOffload[] = ['auto', 'on', 'off'];
+
+/** Whether the offload stays on, for a mode and a kernel release string (`uname -r`). */
+export function txChecksumOffloadOn(mode: ChecksumOffload, kernelRelease: string): boolean {
+  if (mode !== 'auto') return mode === 'on';
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 5 || (major === 5 && minor >= 7);
+}
+
 /** This node, as the overlay sees it. */
 export interface Self {
   readonly name: string;

@@ -8,7 +8,7 @@ import { MemoryListerWatcher } from '../client/testing/memory-listwatch.ts';
 import { until } from '../testing/until.ts';
 import { FakeClock } from '../util/clock.ts';
 import { BACKEND_TYPE_ANNOTATION, PUBLIC_IP_ANNOTATION, vtepMac, VTEP_MAC_ANNOTATION, type Backend } from './model.ts';
-import { Overlay, podMTU, type SyncResult } from './overlay.ts';
+import { Overlay, podMTU, type OverlayOptions, type SyncResult } from './overlay.ts';
 import { FakeKernel } from './testing.ts';
 
 function node(name: string, podCIDR?: string, ip?: string, backend: Backend = 'vxlan'): Node {
@@ -16,7 +16,7 @@ function node(name: string, podCIDR?: string, ip?: string, backend: Backend = 'v
   return { metadata: { name, annotations, creationTimestamp: `2026-01-01T00:00:0${name.length}Z` }, spec: podCIDR ? { podCIDR } : {} };
 }
 
-function harness(kernel = new FakeKernel(), lw = new MemoryListerWatcher<Node>(), backend: Backend = 'vxlan') {
+function harness(kernel = new FakeKernel(), lw = new MemoryListerWatcher<Node>(), backend: Backend = 'vxlan', offload: Pick<OverlayOptions, 'txChecksumOffload' | 'kernelRelease'> = { kernelRelease: '5.4.0-150-generic' }) {
   const clock = new FakeClock();
   const patches: unknown[] = [];
   const refused: string[] = [];
@@ -45,6 +45,7 @@ function harness(kernel = new FakeKernel(), lw = new MemoryListerWatcher<Node>()
     backend,
     exec: kernel,
     clock,
+    ...offload,
     onRefused: (n, why) => refused.push(`${n}: ${why}`),
     onWarning: (w) => warnings.push(w),
     onError: (err, ctx) => errors.push(`${ctx}: ${err instanceof Error ? err.message : String(err)}`),
@@ -52,6 +53,26 @@ function harness(kernel = new FakeKernel(), lw = new MemoryListerWatcher<Node>()
   });
   return { kernel, lw, clock, patches, refused, warnings, errors, syncs, overlay };
 }
+
+test('TX checksum offload: off only on kernels before 5.7 or when asked; ethtool missing is a warning only when it had to go off', async () => {
+  const cases: [OverlayOptions['txChecksumOffload'], string, 'on' | 'off'][] = [
+    [undefined, '5.4.0-150-generic', 'off'],
+    ['auto', '5.6.19', 'off'],
+    ['auto', '5.7.0', 'on'],
+    [undefined, '6.18.44-fc-v1272', 'on'],
+    ['auto', 'weird', 'off'],
+    ['on', '4.19.0', 'on'],
+    ['off', '6.1.0', 'off'],
+  ];
+  for (const [mode, kernelRelease, want] of cases) {
+    const h = harness(new FakeKernel(), new MemoryListerWatcher<Node>(), 'vxlan', { txChecksumOffload: mode, kernelRelease });
+    await h.overlay.start();
+    await h.overlay.stop({ deleteDevice: false });
+    const ethtool = h.kernel.ran.filter((c) => c[0] === 'ethtool').map((c) => c.join(' '));
+    assert.deepEqual(ethtool, [`ethtool -K tinykube.1 tx-checksum-ip-generic ${want}`], `${mode} on ${kernelRelease}`);
+    assert.equal(h.warnings.some((w) => /ethtool is not installed/.test(w)), want === 'off', `${mode} on ${kernelRelease}: ${h.warnings.join('; ')}`);
+  }
+});
 
 test('vxlan: the device and the annotations at start, then entries that follow the Nodes', async () => {
   const h = harness();

@@ -8,6 +8,7 @@
 // done); stop() ends the loop, and with deleteDevice removes the device (its routes, neighbours and
 // fdb entries go with it) or, for host-gw, the overlay's routes. Restarting adopts a device whose
 // settings match. stop() is idempotent.
+import { release } from 'node:os';
 import type { Node } from '../api/types.ts';
 import type { ApiClient } from '../client/client.ts';
 import { Informer, listWatch, type ListerWatcher } from '../client/informer.ts';
@@ -29,7 +30,9 @@ import {
   VXLAN_DEVICE,
   VXLAN_OVERHEAD,
   vtepAddress,
+  txChecksumOffloadOn,
   type Backend,
+  type ChecksumOffload,
   type Command,
   type Exclusion,
   type Self,
@@ -53,6 +56,10 @@ export interface OverlayOptions {
   retryMs?: number;
   /** A node refused (its podCIDR overlaps, another backend...): said once per new reason. */
   onRefused?(node: string, reason: string): void;
+  /** TX checksum offload on the VXLAN device (default auto: on, except on kernels before 5.7). */
+  txChecksumOffload?: ChecksumOffload;
+  /** The kernel's release, for `auto` (default os.release()). */
+  kernelRelease?: string;
   /** Things that did not work but need no action from the caller (ethtool missing). */
   onWarning?(message: string): void;
   onError?(err: unknown, context: string): void;
@@ -167,7 +174,9 @@ export class Overlay {
     const r = await this.#kernel.ensureVxlan(spec, vtepAddress(this.#self.podCIDR));
     if (r.recreated) this.#o.onWarning?.(`${VXLAN_DEVICE} was made again: ${r.recreated}`);
     if (r.created || !this.#deviceChecked) {
-      const warning = await this.#kernel.disableTxChecksumOffload(VXLAN_DEVICE);
+      // Set either way: a device an older agent made has it off.
+      const on = txChecksumOffloadOn(this.#o.txChecksumOffload ?? 'auto', this.#o.kernelRelease ?? release());
+      const warning = await this.#kernel.setTxChecksumOffload(VXLAN_DEVICE, on);
       if (warning) this.#o.onWarning?.(warning);
     }
     this.#mac = spec.mac;
