@@ -4,7 +4,7 @@ import type { Command } from './main.ts';
 import { startAgent } from '../cmd/agent.ts';
 import { defaultDataDir } from './paths.ts';
 import { join } from 'node:path';
-import { waitForSignal } from './server.ts';
+import { waitForSignal } from './signals.ts';
 import { clusterDNSIP, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import { BACKENDS, CHECKSUM_OFFLOAD_MODES, type Backend, type ChecksumOffload } from '../overlay/model.ts';
 

@@ -1,3 +1,4 @@
+import { waitForSignal } from './signals.ts';
 import type { Command } from './main.ts';
 import { startServer, type ServerOptions } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
@@ -151,16 +152,4 @@ export function serviceRangesOption(values: Record<string, unknown>): ServiceRan
     serviceCidr: cidr ?? DEFAULT_SERVICE_RANGES.serviceCidr,
     nodePorts: ports !== undefined ? parseNodePortRange(ports) : DEFAULT_SERVICE_RANGES.nodePorts,
   };
-}
-
-export function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }

@@ -4,7 +4,7 @@
 // (--delete-nodes removes the Node objects instead).
 import { readFile } from 'node:fs/promises';
 import type { Command } from './main.ts';
-import { waitForSignal } from './server.ts';
+import { waitForSignal } from './signals.ts';
 import { ApiClient } from '../client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
 import { Simulator } from '../kubelet/simulated/simulator.ts';

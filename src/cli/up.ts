@@ -4,7 +4,8 @@ import { startUp } from '../cmd/up.ts';
 import { defaultDataDir } from './paths.ts';
 import { Progress } from './progress.ts';
 import { installPackages, missingPackages, nodePackages } from './hostdeps.ts';
-import { apiServerFlags, apiServerOptions, controllerFlags, controllerOptions, eventTTLOption, serviceRangesOption, waitForSignal } from './server.ts';
+import { apiServerFlags, apiServerOptions, controllerFlags, controllerOptions, eventTTLOption, serviceRangesOption } from './server.ts';
+import { waitForSignal } from './signals.ts';
 import { mergeIntoKubeconfig, adminEntries, defaultKubeconfigPath } from '../apiserver/auth/kubeconfig.ts';
 
 export const upCommand: Command = {

@@ -3,8 +3,8 @@
 // Called by ApiClient.fromKubeconfig and the CLI; synchronous because it runs once at start.
 
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { ClientConfigError } from './errors.ts';
 
 export interface ClientCredentials {
@@ -18,13 +18,21 @@ export interface ClientCredentials {
   namespace?: string;
 }
 
+// yaml is loaded on first use: every ApiClient imports this module, and a node agent, which never
+// reads a kubeconfig, would otherwise load yaml's 72 modules at every start.
+let yamlParse: ((text: string) => unknown) | undefined;
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text);
+}
+
 export function readKubeconfigFile(file: string, context?: string): ClientCredentials {
   return parseKubeconfig(readFileSync(file, 'utf8'), { context, baseDir: path.dirname(path.resolve(file)), source: file });
 }
 
 export function parseKubeconfig(text: string, options: { context?: string; baseDir?: string; source?: string } = {}): ClientCredentials {
   const source = options.source ?? 'kubeconfig';
-  const doc = record(parse(text), source);
+  const doc = record(parseYaml(text), source);
   const ctxName = options.context ?? str(doc['current-context']);
   if (!ctxName) throw new ClientConfigError(`${source}: no context given and no current-context`);
   const ctx = record(named(doc.contexts, ctxName, 'context', source).context, `${source}: context ${ctxName}`);

@@ -159,13 +159,20 @@ export interface CriRuntimeOptions {
   /** Socket path; ignored when `client` is given. */
   socket?: string;
   client?: CriClient;
+  /**
+   * Settles once the node's built-in images are in containerd: sandboxes, image lookups and pulls wait
+   * for it (the agent imports them while the node registers).
+   */
+  ready?: Promise<unknown>;
 }
 
 export class CriRuntime implements ContainerRuntime {
   readonly client: CriClient;
   readonly #ownsClient: boolean;
+  readonly #ready: Promise<unknown> | undefined;
 
   constructor(opts: CriRuntimeOptions) {
+    this.#ready = opts.ready;
     if (opts.client) this.client = opts.client;
     else if (opts.socket) this.client = new CriClient({ socket: opts.socket });
     else throw new TypeError('CriRuntime needs a socket or a client');
@@ -186,7 +193,8 @@ export class CriRuntime implements ContainerRuntime {
     return (s.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
   }
 
-  runPodSandbox(config: PodSandboxConfig, runtimeHandler = ''): Promise<string> {
+  async runPodSandbox(config: PodSandboxConfig, runtimeHandler = ''): Promise<string> {
+    await this.#ready;
     return this.client.runPodSandbox(withPidDefault(config), runtimeHandler).catch(refineCriError);
   }
 
@@ -314,11 +322,13 @@ export class CriRuntime implements ContainerRuntime {
   }
 
   async imageStatus(ref: string): Promise<ImageInfo | undefined> {
+    await this.#ready;
     const i = await this.client.imageStatus(ref);
     return i ? image(i) : undefined;
   }
 
-  pullImage(ref: string, auth?: AuthConfig, sandboxConfig?: PodSandboxConfig): Promise<string> {
+  async pullImage(ref: string, auth?: AuthConfig, sandboxConfig?: PodSandboxConfig): Promise<string> {
+    await this.#ready;
     // Large images take minutes and containerd 1.6 has no stalled-pull timeout of its own: be generous.
     return this.client.pullImage(ref, auth, sandboxConfig ? withPidDefault(sandboxConfig) : undefined, { timeoutMs: 30 * 60_000 });
   }

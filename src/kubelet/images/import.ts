@@ -172,6 +172,20 @@ async function importNow(socket: string, file: string, opts: ImportOptions): Pro
   }
 }
 
+/**
+ * The pause and busybox archives in cacheDir, built unless this binary's version of them is there
+ * (`up --nodes` builds them once for all its nodes and links them into each node's cache).
+ */
+export async function buildBuiltinImages(cacheDir: string): Promise<{ pauseFile: string; busyboxFile: string }> {
+  const pauseFile = join(cacheDir, `pause-${builtinFingerprint('pause')}.tar`);
+  const busyboxFile = join(cacheDir, `busybox-${builtinFingerprint('busybox')}.tar`);
+  await Promise.all([
+    existsSync(pauseFile) ? undefined : buildPauseImage(pauseFile, [PAUSE_IMAGE]),
+    existsSync(busyboxFile) ? undefined : buildBusyboxImage(busyboxFile, defaultBusyboxNames()),
+  ]);
+  return { pauseFile, busyboxFile };
+}
+
 export interface BuiltinImagesResult {
   pause: ImportResult;
   busybox: ImportResult;
@@ -184,12 +198,7 @@ export interface BuiltinImagesResult {
  */
 export async function ensureBuiltinImages(socket: string, cacheDir: string, opts: Omit<ImportOptions, 'force'> = {}): Promise<BuiltinImagesResult> {
   const t0 = performance.now();
-  const pauseFile = join(cacheDir, `pause-${builtinFingerprint('pause')}.tar`);
-  const busyboxFile = join(cacheDir, `busybox-${builtinFingerprint('busybox')}.tar`);
-  await Promise.all([
-    existsSync(pauseFile) ? undefined : buildPauseImage(pauseFile, [PAUSE_IMAGE]),
-    existsSync(busyboxFile) ? undefined : buildBusyboxImage(busyboxFile, defaultBusyboxNames()),
-  ]);
+  const { pauseFile, busyboxFile } = await buildBuiltinImages(cacheDir);
   const cri = opts.cri ?? new CriClient({ socket });
   try {
     const pause = await importImage(socket, pauseFile, { ...opts, cri });

@@ -12,7 +12,7 @@
 // Parsed once at agent start (loadRegistries) and turned into containerd hosts.toml files
 // (./hosts.ts) and CRI credentials (./auth.ts). Pure apart from reading the file.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
 
 export type RegistryConfigErrorCode =
   /** The file cannot be read (other than not existing, which loadRegistries reports as undefined). */
@@ -221,8 +221,14 @@ export function registriesFromObject(doc: unknown): RegistriesConfig {
   return out;
 }
 
+// yaml is loaded on first use: most nodes have no registries.yaml, and the agent's start-up is shorter
+// without yaml's 72 modules.
+let yamlModule: typeof import('yaml') | undefined;
+
 /** Parses the text of a registries.yaml. `source` names the file in error messages. */
 export function parseRegistries(text: string, source = 'registries.yaml'): RegistriesConfig {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  const { LineCounter, parseDocument } = yamlModule;
   const lines = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
