@@ -11,6 +11,8 @@ class FakeLeaseStore {
   writes = 0;
   events: string[] = [];
   down = new Set<string>();
+  /** Watchers of the Lease (LeaseLock.observe's informer), told of every write. */
+  watchers = new Set<(current: { record: LeaderElectionRecord; raw: string }) => void>();
 }
 
 class CodedError extends Error {
@@ -25,10 +27,17 @@ class FakeLock implements ResourceLock {
   readonly identity: string;
   readonly #store: FakeLeaseStore;
   #seenRv = -1;
-  constructor(store: FakeLeaseStore, identity: string) {
+  constructor(store: FakeLeaseStore, identity: string, watch = false) {
     this.#store = store;
     this.identity = identity;
+    if (watch) {
+      this.observe = (onChange) => {
+        store.watchers.add(onChange);
+        return () => void store.watchers.delete(onChange);
+      };
+    }
   }
+  observe?: ResourceLock['observe'];
   describe(): string {
     return 'kube-system/kube-scheduler';
   }
@@ -57,6 +66,7 @@ class FakeLock implements ResourceLock {
     this.#store.rv++;
     this.#store.writes++;
     this.#seenRv = this.#store.rv;
+    for (const w of this.#store.watchers) w({ record: { ...record }, raw: rawRecord(record) });
   }
   #reachable() {
     if (this.#store.down.has(this.identity)) throw new CodedError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:6443');
@@ -87,10 +97,10 @@ function cluster() {
   const store = new FakeLeaseStore();
   const leading = new Set<string>();
   let maxLeading = 0;
-  const candidate = (id: string, extra: Partial<LeaderElectionConfig> = {}): Candidate => {
+  const candidate = (id: string, extra: Partial<LeaderElectionConfig> = {}, watch = false): Candidate => {
     const c: Candidate = { log: [], elector: undefined as unknown as LeaderElector };
     c.elector = new LeaderElector({
-      lock: new FakeLock(store, id),
+      lock: new FakeLock(store, id, watch),
       clock,
       random: () => 0,
       callbacks: {
@@ -174,6 +184,28 @@ test('a leader that cannot renew stops before another takes over, after a whole 
   assert.equal(store.record?.leaderTransitions, 1);
   await a.elector.stop();
   await b.elector.stop();
+});
+
+test('a candidate that watches the Lease takes over one lease duration after the last renewal, not a poll later', async () => {
+  for (const watch of [false, true]) {
+    const { clock, store, candidate, maxLeading } = cluster();
+    // The longest jitter: polls 4.4 s apart, so a polling candidate sees a renewal late and tries late.
+    const a = candidate('a', { random: () => 1 });
+    const b = candidate('b', { random: () => 1 }, watch);
+    a.elector.start();
+    await a.elector.firstTry();
+    b.elector.start();
+    await advance(clock, 7_000);
+    store.down.add('a');
+    const lastRenew = store.record!.renewTime;
+    await advance(clock, 60_000, () => b.startedAt !== undefined);
+    assert.ok(b.startedAt! >= lastRenew + 15_000, `watch ${watch}: b waited a lease duration`);
+    if (watch) assert.ok(b.startedAt! <= lastRenew + 15_000 + 100, `b took over at ${b.startedAt! - lastRenew} ms after the last renewal`);
+    else assert.ok(b.startedAt! > lastRenew + 15_000 + 100, `a polling candidate is later (${b.startedAt! - lastRenew} ms)`);
+    assert.equal(maxLeading(), 1);
+    await a.elector.stop();
+    await b.elector.stop();
+  }
 });
 
 test('stop() stops the work, then clears the holder: the next candidate takes over on its next try', async () => {

@@ -17,7 +17,13 @@
 //    candidate takes over on its next try instead of after a whole lease duration.
 //  - Events on the Lease: Normal LeaderElection "<identity> became leader" / "<identity> stopped leading".
 //
-// One deviation: kube's components exit when they lose the lease; here the elector calls
+// A deviation for a faster fail-over, with the same clock-skew safety: a candidate also watches the
+// Lease (ResourceLock.observe) so it sees each renewal as it happens instead of at its next poll (up to
+// 2.4 × retryPeriod later), and when the holder's lease would expire before its next poll it tries at
+// the moment of expiry. A dead leader is so replaced about one lease duration after its last renewal
+// (client-go's candidates take up to 15 s + 2 × 4.4 s).
+//
+// Another deviation: kube's components exit when they lose the lease; here the elector calls
 // onStoppedLeading, waits for it (the component stops its work), releases, and becomes a candidate
 // again. onStartedLeading/onStoppedLeading never overlap and are called from the elector's one loop.
 // The holder gives up at most retryPeriod + renewDeadline after its last successful renewal, while
@@ -30,6 +36,7 @@ import type { Clock } from '../util/clock.ts';
 import { realClock, rfc3339, rfc3339Micro } from '../util/clock.ts';
 import type { ApiClient } from './client.ts';
 import { isNotFound } from './errors.ts';
+import { Informer, listWatch } from './informer.ts';
 import { Events, Leases } from './resources.ts';
 import type { Lease } from '../api/types.ts';
 
@@ -62,6 +69,12 @@ export interface ResourceLock {
   update(record: LeaderElectionRecord, signal?: AbortSignal): Promise<void>;
   /** "<identity> <message>" as an event on the lock object; best effort, never throws. */
   recordEvent(message: string): void;
+  /**
+   * Optional: calls back with the record whenever the lock object changes (a watch), until the
+   * returned function is called. A candidate that sees a renewal the moment it happens counts the
+   * lease duration from then, not from its next poll.
+   */
+  observe?(onChange: (current: { record: LeaderElectionRecord; raw: string }) => void): () => void;
 }
 
 export class LeaderElectionConfigError extends Error {
@@ -129,6 +142,17 @@ export class LeaseLock implements ResourceLock {
   async update(record: LeaderElectionRecord, signal?: AbortSignal): Promise<void> {
     if (!this.#lease) throw new LeaderElectionConfigError('lease not initialized, call get or create first');
     this.#lease = await this.#client.update<Lease>(Leases, this.#namespace, { ...this.#lease, spec: specFromRecord(record) }, { signal });
+  }
+
+  observe(onChange: (current: { record: LeaderElectionRecord; raw: string }) => void): () => void {
+    const informer = new Informer<Lease>(listWatch<Lease>(this.#client, Leases, this.#namespace, { fieldSelector: `metadata.name=${this.#name}` }), { clock: this.#clock });
+    const seen = (lease: Lease) => {
+      const record = recordFromSpec(lease.spec ?? {});
+      onChange({ record, raw: rawRecord(record) });
+    };
+    informer.addEventHandler({ onAdd: seen, onUpdate: (_old, lease) => seen(lease) });
+    informer.start();
+    return () => void informer.stop();
   }
 
   recordEvent(message: string): void {
@@ -236,6 +260,7 @@ export class LeaderElector {
   #loop: Promise<void> | undefined;
   #firstTry: Promise<void>;
   #firstTryDone: () => void = () => {};
+  #unobserve: (() => void) | undefined;
 
   constructor(config: LeaderElectionConfig) {
     this.#leaseDurationMs = config.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
@@ -282,12 +307,19 @@ export class LeaderElector {
     if (this.#loop) return;
     const abort = new AbortController();
     this.#abort = abort;
+    this.#unobserve = this.#lock.observe?.((current) => {
+      if (current.raw === this.#observedRaw) return;
+      this.#setObserved(current.record);
+      this.#observedRaw = current.raw;
+    });
     this.#loop = this.#run(abort.signal).catch((err: unknown) => this.#onError(err));
   }
 
   /** Ends the loop: a leader stops its work (onStoppedLeading), then releases the lease. Idempotent. */
   async stop(): Promise<void> {
     this.#abort?.abort();
+    this.#unobserve?.();
+    this.#unobserve = undefined;
     await this.#loop;
     this.#firstTryDone();
   }
@@ -338,7 +370,10 @@ export class LeaderElector {
       if (ok) return true;
       this.#firstTryDone();
       try {
-        await this.#clock.sleep(this.#jittered(), signal);
+        // The next poll, or the moment the observed holder's lease runs out if that comes first.
+        const expiresIn = this.#observedTime + (this.#observed?.leaseDurationSeconds ?? 0) * 1000 - this.#clock.now();
+        const wait = this.#jittered();
+        await this.#clock.sleep(expiresIn > 0 && expiresIn < wait ? expiresIn + 1 : wait, signal);
       } catch {
         return false;
       }
