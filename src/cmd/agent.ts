@@ -19,6 +19,7 @@ import { Agent as NodeAgent } from '../kubelet/agent.ts';
 import { CgroupfsPodCgroups } from '../kubelet/cgroups/pod-cgroups.ts';
 import { Containerd } from '../kubelet/containerd/launcher.ts';
 import { CriClient } from '../kubelet/cri/client.ts';
+import { chooseResolvConf } from '../kubelet/network/resolvconf.ts';
 import { CriRuntime } from '../kubelet/cri/cri-runtime.ts';
 import type { ContainerRuntime } from '../kubelet/runtime/runtime.ts';
 import { ensureBuiltinImages } from '../kubelet/images/import.ts';
@@ -271,6 +272,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     }
     client.close();
   };
+  // A host whose /etc/resolv.conf names only systemd-resolved's 127.0.0.53 gives pods its real upstreams.
+  const resolv = chooseResolvConf(opts.resolvConf);
+  if (resolv.warning) report(new Error(resolv.warning), 'resolv.conf');
   try {
     // Mirrors and TLS settings go to containerd's hosts.toml dirs (re-read on every pull).
     if (containerd) await writeHostsDir(registries ?? emptyRegistries(), containerd.layout.registryConfigDir);
@@ -293,7 +297,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       resyncMs: opts.resyncMs,
       clusterDNS: opts.clusterDNS,
       clusterDomain: opts.clusterDomain,
-      resolvConf: opts.resolvConf,
+      resolvConf: resolv.path,
       podCIDRWaitMs: opts.podCIDRWaitMs,
       onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
     });
@@ -317,6 +321,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
             nodeIP: a0.nodeIP,
             podCIDR: a0.podCIDR || undefined,
             clusterDomain: opts.clusterDomain,
+            resolvConf: resolv.path,
             onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
           }).then((n) => (nodeServices = n))
         : undefined,

@@ -20,6 +20,8 @@ export interface NodeServicesOptions {
   serviceCIDR?: string;
   clusterCIDR?: string;
   clusterDomain?: string;
+  /** Where the DNS forwards names outside the cluster (default /etc/resolv.conf). */
+  resolvConf?: string;
   /** false: no proxy on this node (its pods reach no ClusterIP). */
   proxy?: boolean;
   /** false: no DNS on this node. */
@@ -59,6 +61,7 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
         zone: o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
         reverseCidrs: [serviceCIDR, o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR],
         serverIP: want.host,
+        resolvConf: o.resolvConf,
         log: (msg) => o.onError(new Error(msg), 'dns'),
       });
       const addr = await dns.start();
