@@ -370,6 +370,9 @@ async function startOverlay({ backend, txChecksumOffload }: { backend: OverlayBa
       console.error(`tinykube agent: pod network: ${message}`);
       agent.recorder.event({ kind: 'Node', apiVersion: 'v1', name: node }, 'Warning', 'PodNetworkRefused', message);
     },
+    // As Calico and Cilium do: the node lifecycle controller taints a node whose condition is True
+    // (node.kubernetes.io/network-unavailable:NoSchedule), so no new pod lands where it cannot talk.
+    onState: (up, message) => agent.nodeStatus.setCondition({ type: 'NetworkUnavailable', status: !up, reason: up ? 'PodNetworkIsUp' : 'PodNetworkFailed', message }),
     onWarning: (w) => console.error(`tinykube agent: pod network: ${w}`),
     onError: (err, ctx) => report(err, ctx),
   });

@@ -23,6 +23,7 @@ function harness(kernel = new FakeKernel(), lw = new MemoryListerWatcher<Node>()
   const warnings: string[] = [];
   const errors: string[] = [];
   const syncs: SyncResult[] = [];
+  const states: string[] = [];
   if (!lw.get(node('a'))) lw.set(node('a', '10.244.1.0/24'));
   const client = {
     patch: async <T>(_ref: unknown, _ns: unknown, name: string, _type: unknown, body: unknown): Promise<T> => {
@@ -50,8 +51,9 @@ function harness(kernel = new FakeKernel(), lw = new MemoryListerWatcher<Node>()
     onWarning: (w) => warnings.push(w),
     onError: (err, ctx) => errors.push(`${ctx}: ${err instanceof Error ? err.message : String(err)}`),
     onSync: (r) => syncs.push(r),
+    onState: (up, message) => states.push(`${up ? 'up' : 'down'}: ${message}`),
   });
-  return { kernel, lw, clock, patches, refused, warnings, errors, syncs, overlay };
+  return { kernel, lw, clock, patches, refused, warnings, errors, syncs, states, overlay };
 }
 
 test('TX checksum offload: off only on kernels before 5.7 or when asked; ethtool missing is a warning only when it had to go off', async () => {
@@ -114,6 +116,13 @@ test('a failed change is reported and retried after the back-off; a refusal is s
     assert.ok(!h.kernel.routes.has('10.244.4.0/24'));
     h.clock.advance(1000);
     await until('the retry adds the route', () => h.kernel.routes.has('10.244.4.0/24'));
+    // What the agent posts as NetworkUnavailable: said on each change only.
+    await until('up again', () => h.states.length === 3);
+    assert.deepEqual(h.states.map((s) => s.replace(/:.*Operation not permitted$/, ': …Operation not permitted')), [
+      'up: the vxlan pod network is up on this node (0 other nodes)',
+      'down: …Operation not permitted',
+      'up: the vxlan pod network is up on this node (1 other node)',
+    ]);
 
     h.lw.set(node('e', '10.244.4.0/25', '10.0.0.5'));
     await until('e refused', () => h.refused.length > 0);

@@ -60,6 +60,12 @@ export interface OverlayOptions {
   txChecksumOffload?: ChecksumOffload;
   /** The kernel's release, for `auto` (default os.release()). */
   kernelRelease?: string;
+  /**
+   * Whether this node's pod network works, when that changes: up after a sync that changed the kernel
+   * as it should, down (with why) after one that failed. The agent posts it as the Node's
+   * NetworkUnavailable condition.
+   */
+  onState?(up: boolean, message: string): void;
   /** Things that did not work but need no action from the caller (ethtool missing). */
   onWarning?(message: string): void;
   onError?(err: unknown, context: string): void;
@@ -92,6 +98,7 @@ export class Overlay {
   #mac: string | undefined;
   #deviceChecked = false;
   #stopping: Promise<void> | undefined;
+  #said: { up: boolean; message: string } | undefined;
 
   constructor(o: OverlayOptions) {
     this.#o = o;
@@ -208,18 +215,28 @@ export class Overlay {
       try {
         const r = await this.#syncOnce();
         if (r.failures.length) {
-          this.#o.onError?.(new Error(`overlay: ${r.failures.length} kernel change(s) failed: ${r.failures.join('; ')}`), 'overlay sync');
+          const message = `${r.failures.length} kernel change(s) failed: ${r.failures.join('; ')}`;
+          this.#o.onError?.(new Error(`overlay: ${message}`), 'overlay sync');
+          this.#state(false, message);
           next = this.#backoff();
         } else {
           this.#retryMs = this.#o.retryMs ?? 1000;
+          this.#state(true, `the ${this.#self.backend} pod network is up on this node (${r.peers.length} other node${r.peers.length === 1 ? '' : 's'})`);
         }
         this.#o.onSync?.(r);
       } catch (err) {
         this.#o.onError?.(err, 'overlay sync');
+        this.#state(false, err instanceof Error ? err.message : String(err));
         next = this.#backoff();
       }
       if (!this.#dirty && !this.#stopped) this.#timer = this.#clock.setTimeout(() => this.#kick(), next);
     }
+  }
+
+  #state(up: boolean, message: string): void {
+    if (this.#said?.up === up && this.#said.message === message) return;
+    this.#said = { up, message };
+    this.#o.onState?.(up, message);
   }
 
   #backoff(): number {

@@ -187,6 +187,11 @@ describe('tinykube up --nodes 3', () => {
       ips.add(cols[5]!);
     }
     assert.equal(ips.size, 3, 'distinct internal IPs');
+    // Each node's pod network says it is up, as Calico's and Cilium's do (no network-unavailable taint).
+    await until('NetworkUnavailable False on every node', async () => {
+      const list = JSON.parse(await c.k('get', 'nodes', '-o', 'json')) as { items: Array<{ status: { conditions: Array<{ type: string; status: string; reason: string }> } }> };
+      return list.items.every((n) => n.status.conditions.some((x) => x.type === 'NetworkUnavailable' && x.status === 'False' && x.reason === 'PodNetworkIsUp'));
+    });
   });
 
   it('pods on different nodes reach each other by address, each seeing the other pod\'s own address', async () => {

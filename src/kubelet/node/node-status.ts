@@ -64,6 +64,11 @@ export interface NodeStatusInput {
   pressure: Pressure;
   /** The conditions posted last time: transition times are kept for unchanged statuses. */
   previous: readonly NodeCondition[];
+  /**
+   * Conditions other components of the node own, posted first (NetworkUnavailable from the pod
+   * network, as Calico and Cilium set it; kube's describe lists it first).
+   */
+  extra?: readonly OwnedCondition[];
   runtimeVersion: string;
   images: NonNullable<NodeStatus['images']>;
   kubeletPort: number;
@@ -74,6 +79,14 @@ function condition(previous: readonly NodeCondition[], type: string, status: boo
   const s = status ? 'True' : 'False';
   const prev = previous.find((c) => c.type === type);
   return { type, status: s, lastHeartbeatTime: now, lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : now, reason, message };
+}
+
+/** A node condition another component of the agent reports (status true = the condition holds). */
+export interface OwnedCondition {
+  type: string;
+  status: boolean;
+  reason: string;
+  message: string;
 }
 
 /** The kubelet's four node conditions with its reasons and messages. */
@@ -96,7 +109,7 @@ export function buildNodeStatus(i: NodeStatusInput): NodeStatus {
   return {
     capacity: { ...i.capacity },
     allocatable: { ...i.capacity },
-    conditions: nodeConditions(i.previous, i.ready, i.pressure, i.now),
+    conditions: [...(i.extra ?? []).map((c) => condition(i.previous, c.type, c.status, c.reason, c.message, rfc3339(i.now))), ...nodeConditions(i.previous, i.ready, i.pressure, i.now)],
     addresses: [{ type: 'InternalIP', address: i.nodeIP }, { type: 'Hostname', address: i.nodeName }],
     daemonEndpoints: { kubeletEndpoint: { Port: i.kubeletPort } },
     nodeInfo: {
@@ -121,6 +134,7 @@ export class NodeStatusManager {
   #stopped = true;
   #posting: Promise<void> | undefined;
   #conditions: NodeCondition[] = [];
+  readonly #extra = new Map<string, OwnedCondition>();
   #ready = false;
   podCIDR = '';
 
@@ -197,6 +211,13 @@ export class NodeStatusManager {
   }
 
   /** Posts the status soon (readiness may have changed). */
+  /** Sets a condition another component owns, and posts it soon if it changed. */
+  setCondition(c: OwnedCondition): void {
+    const prev = this.#extra.get(c.type);
+    this.#extra.set(c.type, { ...c });
+    if (!prev || prev.status !== c.status || prev.reason !== c.reason || prev.message !== c.message) this.kick();
+  }
+
   kick(): void {
     if (this.#stopped) return;
     this.#timer?.cancel();
@@ -251,6 +272,7 @@ export class NodeStatusManager {
       ready: r,
       pressure: o.pressure?.() ?? readPressure(o.dataDir),
       previous: this.#conditions,
+      extra: [...this.#extra.values()],
       runtimeVersion,
       images,
       kubeletPort: o.kubeletPort(),
