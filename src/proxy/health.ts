@@ -80,7 +80,7 @@ export interface HealthEvents {
 /** What the proxier calls after each successful sync; one call at a time. */
 export interface ServiceHealthSync {
   /**
-   * The health checks of the given Services (undefined: none any more). `full`: the map holds every
+   * The health checks of the given Services (undefined: none now). `full`: the map holds every
    * Service, and those it does not name are closed.
    */
   sync(checks: ReadonlyMap<string, HealthCheck | undefined>, full: boolean): void;

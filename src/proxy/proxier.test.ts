@@ -166,3 +166,21 @@ test('health: changes are queued until a sync succeeds; health check ports get t
   assert.deepEqual(checks.at(-1), { checks: { 'default/lb': undefined }, full: false });
   await proxier.stop();
 });
+
+test('health: a first sync that keeps failing turns the proxy unhealthy after the timeout', async () => {
+  const clock = new FakeClock();
+  const runner = new FakeRunner();
+  runner.failNext = 1000;
+  const health = new ProxyHealth(clock);
+  const errors: Error[] = [];
+  const proxier = new Proxier({ services: new PushSource<Service>(), slices: new PushSource<EndpointSlice>(), runner, clock, health, node: { name: 'node-a', addresses: [] }, onError: (e) => errors.push(e) });
+  await proxier.start();
+  assert.equal(errors.length, 1);
+  assert.equal(health.status().healthy, true, 'not late yet');
+  for (let t = 0; t < 60_000; t += 1000) {
+    clock.advance(1000);
+    await settle();
+  }
+  assert.equal(health.status().healthy, false);
+  await proxier.stop();
+});

@@ -276,6 +276,9 @@ export class Proxier {
       this.#needRecreate = true;
       this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs ? this.#retryMs * 2 : RETRY_MIN_MS);
       for (const k of dirty) this.#dirty.add(k);
+      // What failed is still waiting for the kernel, the first full sync's initial lists included
+      // (kube-proxy counts only events after start, so a first sync failing for good never turned it unhealthy).
+      this.#o.health?.queued();
       this.#eventTimes.push(...events.slice(0, MAX_SAMPLES - this.#eventTimes.length));
       this.#o.onError?.(new ProxyError(`${kind} sync failed: ${result.error}`));
     }
