@@ -16,7 +16,9 @@
 //   filter-prerouting / filter-output ──▶ firewall-check: ip daddr . meta l4proto . th dport vmap
 //       @firewall-ips ──goto──▶ firewall-<port>: `ip saddr != { loadBalancerSourceRanges } drop`
 //       (new connections to a LoadBalancer ingress IP from outside the ranges are dropped, before DNAT;
-//       NodePorts are not subject to the ranges, as in kube-proxy)
+//       NodePorts are not subject to the ranges, as in kube-proxy). The allowed sources are the table's
+//       one kind of anonymous set (see below why there are no others): few Services have them, and a
+//       set's name scan costs little among the table's handful of named sets.
 //
 // Deviations from kube-proxy, measured: kube-proxy gives every endpoint a chain and spreads with
 // `numgen random mod N vmap { ... }`, an anonymous map per service port. Debian's nft 1.0.6 dumps every
