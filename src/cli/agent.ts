@@ -29,6 +29,8 @@ export const agentCommand: Command = {
     // --service-cidr must match the API server's for the DNS address (its tenth).
     'disable-proxy': { type: 'boolean' },
     'disable-dns': { type: 'boolean' },
+    // kube-proxy's: where the proxy serves /healthz and /livez ('' for nowhere).
+    'healthz-bind-address': { type: 'string' },
     'service-cidr': { type: 'string' },
     // The pod network between nodes, as k3s' flag: vxlan (default), host-gw (nodes on one link) or none.
     'flannel-backend': { type: 'string' },
@@ -106,7 +108,7 @@ export const agentCommand: Command = {
           clusterDNS: clusterDNS === undefined ? (serviceCIDR ? [clusterDNSIP(serviceCIDR)] : undefined) : clusterDNS.split(',').map((x) => x.trim()).filter(Boolean),
           clusterDomain: values['cluster-domain'] as string | undefined,
           resolvConf: values['resolv-conf'] as string | undefined,
-          nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR },
+          nodeServices: { proxy: !values['disable-proxy'], dns: !values['disable-dns'], serviceCIDR, healthzBindAddress: values['healthz-bind-address'] as string | undefined },
           overlay: flannelBackend === 'none' ? false : { backend: flannelBackend as Backend, txChecksumOffload },
         });
       } catch (err) {

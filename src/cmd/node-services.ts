@@ -2,12 +2,16 @@
 // (src/dns: the kube-dns address on a dummy link, UDP and TCP port 53), started after the node agent
 // (the proxy needs the node's pod CIDR) and stopped before it. Both go away with the node: stop()
 // deletes the table, closes the DNS sockets and removes the link, so no rule, address or listener of
-// tinykube stays behind on the host.
+// tinykube stays behind on the host. The proxy also serves kube-proxy's health ports (src/proxy/health.ts):
+// each healthCheckNodePort and /healthz on 0.0.0.0:10256.
 import { ApiClient } from '../client/client.ts';
 import { clusterDNSIP, DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CIDR } from '../api/network.ts';
 import { Proxier, type SyncRecord } from '../proxy/proxier.ts';
 import { proxyInformers } from '../proxy/informers.ts';
 import { CommandRunner } from '../proxy/nft.ts';
+import { DEFAULT_HEALTHZ_ADDRESS, ProxyHealth, ProxyHealthzServer, ServiceHealthServer } from '../proxy/health.ts';
+import { ApiEventSink } from '../controllers/events.ts';
+import { realClock } from '../util/clock.ts';
 import { ClusterDNS, apiSources, DEFAULT_CLUSTER_CIDR } from '../dns/component.ts';
 import { DNS_LINK, ensureDnsAddress, removeDnsAddress } from '../dns/node-address.ts';
 
@@ -29,6 +33,8 @@ export interface NodeServicesOptions {
   /** The DNS listener's address (default: the kube-dns ClusterIP on the dummy link). */
   dnsAddress?: { host: string; port: number; link: boolean };
   onProxySync?: (r: SyncRecord) => void;
+  /** The proxy's /healthz and /livez (kube-proxy's --healthz-bind-address, default 0.0.0.0:10256); '' for none. */
+  healthzBindAddress?: string;
   onError(err: unknown, context: string): void;
 }
 
@@ -71,6 +77,25 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     }
     if (o.proxy !== false) {
       const informers = proxyInformers(o.client, undefined, (err) => o.onError(err, 'proxy informer'));
+      const health = new ProxyHealth();
+      const events = new ApiEventSink(o.client, realClock, 'kube-proxy');
+      const serviceHealth = new ServiceHealthServer({
+        nodeName: o.nodeName,
+        health,
+        events: { serviceWarning: (svc, reason, message) => events.event({ kind: 'Service', ...svc }, 'Warning', reason, message) },
+        onError: (err) => o.onError(err, 'proxy'),
+      });
+      // Stopped after the proxier (stops run in reverse): no sync opens a port once these are closed.
+      stops.push(async () => {
+        await serviceHealth.stop();
+        await events.flush();
+      });
+      const healthzAddress = o.healthzBindAddress ?? DEFAULT_HEALTHZ_ADDRESS;
+      if (healthzAddress) {
+        const healthz = new ProxyHealthzServer({ health, address: healthzAddress, onError: (err) => o.onError(err, 'proxy') });
+        stops.push(() => healthz.stop());
+        await healthz.start();
+      }
       const proxier = new Proxier({
         services: informers.services,
         slices: informers.slices,
@@ -78,6 +103,8 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
         runner: new CommandRunner(),
         onError: (err) => o.onError(err, 'proxy'),
         onSync: o.onProxySync,
+        health,
+        serviceHealth,
       });
       informers.services.start();
       informers.slices.start();

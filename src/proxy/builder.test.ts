@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Service } from '../api/types.ts';
 import { LABEL_SERVICE_PROXY_NAME } from '../api/network.ts';
-import { buildModel, buildServicePart } from './builder.ts';
+import { buildModel, buildServicePart, firewallSources } from './builder.ts';
 import { slice, svc } from './fixtures.ts';
 import type { NodeFacts, ServicePart } from './model.ts';
 
@@ -118,6 +118,66 @@ test('LoadBalancer: ingress IPs (not ipMode Proxy) and external IPs go to the ex
     ['10.9.9.9 . tcp . 80', `goto external-${W}`],
     ['10.0.0.1 . tcp . 80', `goto external-${W}`],
   ]);
+});
+
+test('loadBalancerSourceRanges: a firewall chain per port, reached from firewall-ips by each ingress IP (not NodePorts, not external IPs)', () => {
+  const s = svc('web', '10.43.0.10', {
+    type: 'LoadBalancer',
+    externalIPs: ['10.9.9.9'],
+    loadBalancerSourceRanges: [' 192.168.7.0/24', '172.16.0.0/12'],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }],
+  });
+  s.status = { loadBalancer: { ingress: [{ ip: '10.0.0.1' }, { ip: '10.0.0.7' }] } };
+  // The rule is there with or without endpoints (kube-proxy checks the source before anything else).
+  for (const slices of [[slice('web', ['10.244.0.5'])], []]) {
+    const p = part(s, slices);
+    assert.deepEqual(p.chains.get(`firewall-${W}`), ['ip saddr != { 192.168.7.0/24, 172.16.0.0/12 } drop']);
+    assert.deepEqual(p.elements.filter((e) => e.set === 'firewall-ips').map((e) => [e.key, e.value]), [
+      ['10.0.0.1 . tcp . 80', `goto firewall-${W}`],
+      ['10.0.0.7 . tcp . 80', `goto firewall-${W}`],
+    ]);
+  }
+  // No ingress address yet, or no ranges: no firewall.
+  const pending = svc('web', '10.43.0.10', { type: 'LoadBalancer', loadBalancerSourceRanges: ['192.168.7.0/24'] });
+  assert.equal(part(pending, []).chains.has(`firewall-${W}`), false);
+  const open = svc('web', '10.43.0.10', { type: 'LoadBalancer' });
+  open.status = s.status;
+  assert.deepEqual(part(open, []).elements.filter((e) => e.set === 'firewall-ips'), []);
+});
+
+test('firewallSources: trimmed, host bits cleared, deduplicated, IPv4 only; the ingress IPs join when a range holds the node', async (t) => {
+  const cases: Array<[string, string[], string | undefined]> = [
+    ['one range: no set', ['192.168.7.0/24'], '192.168.7.0/24'],
+    ['host bits cleared and duplicates dropped', ['192.168.7.9/24', '192.168.7.0/24 ', '10.1.0.0/16'], '{ 192.168.7.0/24, 10.1.0.0/16 }'],
+    ['IPv6 ranges are another family\'s', ['2001:db8::/32'], undefined],
+    ['IPv6 beside IPv4', ['2001:db8::/32', '10.1.0.0/16'], '10.1.0.0/16'],
+    ['a range holding the node address allows the ingress IPs too', ['10.0.0.0/24'], '{ 10.0.0.0/24, 10.0.0.1, 10.0.0.7 }'],
+    ['none', [], undefined],
+  ];
+  for (const [name, ranges, want] of cases) await t.test(name, () => assert.equal(firewallSources(ranges, ['10.0.0.1', '10.0.0.7'], node), want));
+});
+
+test('healthCheck: LoadBalancer with externalTrafficPolicy Local counts this node\'s ready endpoints (distinct ip:port over ports)', async (t) => {
+  const ports = [{ name: 'http', port: 80, protocol: 'TCP' as const, nodePort: 30080 }, { name: 'alt', port: 81, protocol: 'TCP' as const, nodePort: 30081 }];
+  const lb = (extra: Record<string, unknown> = {}): Service => {
+    const s = svc('web', '10.43.0.10', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, ports, ...extra });
+    s.metadata!.uid = 'u-1';
+    return s;
+  };
+  const eps = [
+    '10.244.0.5',
+    { ip: '10.244.0.6', ready: false },
+    { ip: '10.244.0.7', ready: false, serving: true, terminating: true },
+    { ip: '10.244.1.6', node: 'node-b' },
+  ];
+  const both = slice('web', eps, [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'alt', port: 8080, protocol: 'TCP' }]);
+  const cases: Array<[string, Service, EndpointSlice[], ServicePart['healthCheck']]> = [
+    ['one local ready endpoint behind two ports counts once', lb(), [both], { port: 32000, localEndpoints: 1, uid: 'u-1' }],
+    ['no local ready endpoint: 0 (terminating ones do not count)', lb(), [slice('web', eps.slice(1), [{ name: 'http', port: 8080, protocol: 'TCP' }])], { port: 32000, localEndpoints: 0, uid: 'u-1' }],
+    ['Cluster policy: none', lb({ externalTrafficPolicy: 'Cluster' }), [both], undefined],
+    ['NodePort with Local policy: none', lb({ type: 'NodePort' }), [both], undefined],
+  ];
+  for (const [name, s, slices, want] of cases) await t.test(name, () => assert.deepEqual(part(s, slices).healthCheck, want));
 });
 
 test('externalTrafficPolicy Local: external traffic to local endpoints only, source kept; node and pods still reach all', () => {

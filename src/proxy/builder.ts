@@ -13,6 +13,12 @@
 //   filter-input/forward/output ──▶ no-endpoint-services / no-endpoint-nodeports vmaps: goto reject-chain
 //       (no endpoints anywhere: "connection refused" at once) or drop (endpoints exist, none usable here)
 //   nat-postrouting ──▶ masquerading: masquerade what carries the 0x4000 mark
+//   filter-prerouting / filter-output ──▶ firewall-check: ip daddr . meta l4proto . th dport vmap
+//       @firewall-ips ──goto──▶ firewall-<port>: `ip saddr != { loadBalancerSourceRanges } drop`
+//       (new connections to a LoadBalancer ingress IP from outside the ranges are dropped, before DNAT;
+//       NodePorts are not subject to the ranges, as in kube-proxy). The allowed sources are the table's
+//       one kind of anonymous set (see below why there are no others): few Services have them, and a
+//       set's name scan costs little among the table's handful of named sets.
 //
 // Deviations from kube-proxy, measured: kube-proxy gives every endpoint a chain and spreads with
 // `numgen random mod N vmap { ... }`, an anonymous map per service port. Debian's nft 1.0.6 dumps every
@@ -29,7 +35,7 @@
 // `/`, so no hash is needed (kube-proxy adds one only to share names with its iptables mode).
 
 import type { EndpointSlice, Service, ServicePort } from '../api/types.ts';
-import { LABEL_SERVICE_NAME } from '../api/network.ts';
+import { cidrContains, formatIPv4, LABEL_SERVICE_NAME, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import { categorize, endpointsForPort, proxied, proxiedSlice } from './endpoints.ts';
 import type { Endpoint } from './endpoints.ts';
 import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, TableModel, UdpPort } from './model.ts';
@@ -52,7 +58,9 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     // before anything is rewritten; filter-output-post-dnat (-90) sees what output DNAT left alone.
     ['filter-input', { hook: 'type filter hook input priority -110; policy accept;', rules: ['ct state new jump nodeport-endpoints-check', 'ct state new jump service-endpoints-check'] }],
     ['filter-forward', { hook: 'type filter hook forward priority -110; policy accept;', rules: ['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check'] }],
-    ['filter-output', { hook: 'type filter hook output priority -110; policy accept;', rules: ['ct state new jump service-endpoints-check'] }],
+    ['filter-output', { hook: 'type filter hook output priority -110; policy accept;', rules: ['ct state new jump service-endpoints-check', 'ct state new jump firewall-check'] }],
+    // loadBalancerSourceRanges are checked on the original destination, before DNAT (kube-proxy's filter-prerouting).
+    ['filter-prerouting', { hook: 'type filter hook prerouting priority -110; policy accept;', rules: ['ct state new jump firewall-check'] }],
     ['filter-output-post-dnat', { hook: 'type filter hook output priority -90; policy accept;', rules: ['ct state new jump cluster-ips-check'] }],
     ['services', { rules: ['ip daddr . meta l4proto . th dport vmap @service-ips', `${LOCAL_DADDR} meta l4proto . th dport vmap @service-nodeports`] }],
     ['masquerading', { rules: [`meta mark & ${MASQ_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQ_MARK}`, 'masquerade fully-random'] }],
@@ -62,6 +70,7 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     // A ClusterIP on a port it does not serve: refuse rather than let it wander off (kube-proxy 1.29+).
     ['cluster-ips-check', { rules: ['ip daddr @cluster-ips reject'] }],
     ['reject-chain', { rules: ['reject'] }],
+    ['firewall-check', { rules: ['ip daddr . meta l4proto . th dport vmap @firewall-ips'] }],
   ]);
   const sets = new Map<string, BaseSet>([
     ['cluster-ips', { kind: 'set', decl: 'type ipv4_addr;' }],
@@ -69,6 +78,7 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     ['service-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
     ['no-endpoint-services', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
     ['no-endpoint-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
+    ['firewall-ips', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
   ]);
   return { chains, sets };
 }
@@ -101,11 +111,13 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
   const elements: Element[] = [];
   const udp = new Map<string, UdpPort>();
   const type = spec.type ?? 'ClusterIP';
-  const externalIPs = [...(spec.externalIPs ?? [])];
+  const lbIPs: string[] = [];
   if (type === 'LoadBalancer') {
     // ipMode Proxy means the load balancer rewrites the destination itself; kube-proxy then leaves the address alone.
-    for (const ing of svc.status?.loadBalancer?.ingress ?? []) if (ing.ip && ing.ipMode !== 'Proxy') externalIPs.push(ing.ip);
+    for (const ing of svc.status?.loadBalancer?.ingress ?? []) if (ing.ip && ing.ipMode !== 'Proxy') lbIPs.push(ing.ip);
   }
+  const externalIPs = [...(spec.externalIPs ?? []), ...lbIPs];
+  const allowed = lbIPs.length > 0 ? firewallSources(spec.loadBalancerSourceRanges ?? [], lbIPs, node) : undefined;
   const nodePortType = type === 'NodePort' || type === 'LoadBalancer';
   const externallyAccessible = nodePortType || externalIPs.length > 0;
   const externalLocal = externallyAccessible && spec.externalTrafficPolicy === 'Local';
@@ -130,6 +142,11 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     // (kube-proxy's local detector); traffic from this node's pods keeps its source.
     const clusterIPMasq = node.podCIDR ? `ip daddr ${clusterIP} ${proto} dport ${port.port} ip saddr != ${node.podCIDR} jump mark-for-masquerade` : undefined;
     const endpointChain = (ep: Endpoint): string => `endpoint-${id}__${ep.ip}/${ep.port}`;
+    if (allowed) {
+      // Checked whether or not the Service has endpoints, as kube-proxy: a refused source never learns more.
+      chains.set(`firewall-${id}`, [`ip saddr != ${allowed} drop`]);
+      for (const ip of lbIPs) elements.push({ set: 'firewall-ips', key: `${ip} . ${proto} . ${port.port}`, value: `goto firewall-${id}` });
+    }
     // The timeout is part of the set's name: a set's declaration cannot change in place, and a new
     // name lets one transaction swap the set with the chains that use it.
     const affinitySet = (ep: Endpoint): string => `affinity-${affinity}s-${id}__${ep.ip}/${ep.port}`;
@@ -197,7 +214,49 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     }
     if (proto === 'udp') udp.set(id, udpPort(clusterIP, externalIPs, port, [...new Set([...internal, ...external].map((e) => e.ip))]));
   }
-  return { chains, sets, elements, udp };
+  return { chains, sets, elements, udp, healthCheck: healthCheck(svc, slices, node) };
+}
+
+/**
+ * The allowed sources of a firewalled LoadBalancer as an nft expression (a set when several), or
+ * undefined when the Service has no IPv4 source ranges. As kube-proxy: ranges are trimmed (validation
+ * lets padding through) and filtered to IPv4; when one of them holds the node's address, the ingress IPs
+ * are allowed too, since a node reaching a VIP it holds as a local address sends from that VIP.
+ */
+export function firewallSources(ranges: readonly string[], lbIPs: readonly string[], node: NodeFacts): string | undefined {
+  const cidrs = new Map<string, ReturnType<typeof parseIPv4Cidr>>();
+  for (const r of ranges) {
+    try {
+      const c = parseIPv4Cidr(r.trim());
+      // Host bits cleared, as Go's net.ParseCIDR reads a range; nft refuses a prefix with host bits set.
+      cidrs.set(`${formatIPv4(c.base)}/${c.prefix}`, c);
+    } catch {
+      // validation admits only CIDRs; anything else is another family
+    }
+  }
+  if (cidrs.size === 0) return undefined;
+  const sources = [...cidrs.keys()];
+  const fromNode = node.addresses.some((a) => {
+    const ip = parseIPv4(a);
+    return ip !== undefined && [...cidrs.values()].some((c) => cidrContains(c, ip));
+  });
+  if (fromNode) for (const ip of lbIPs) if (!sources.includes(ip)) sources.push(ip);
+  return sources.length === 1 ? sources[0] : `{ ${sources.join(', ')} }`;
+}
+
+/**
+ * What the Service's health check node port answers: kube-proxy serves one for a LoadBalancer with
+ * externalTrafficPolicy Local, counting this node's ready endpoints (distinct ip:port over all ports,
+ * as its LocalReadyEndpoints; serving-terminating ones do not count).
+ */
+function healthCheck(svc: Service, slices: readonly EndpointSlice[], node: NodeFacts): ServicePart['healthCheck'] {
+  const spec = svc.spec!;
+  if (spec.type !== 'LoadBalancer' || spec.externalTrafficPolicy !== 'Local' || !spec.healthCheckNodePort) return undefined;
+  const local = new Set<string>();
+  for (const port of spec.ports ?? []) {
+    for (const ep of endpointsForPort(slices, port, node.name)) if (ep.local && ep.ready) local.add(`${ep.ip}:${ep.port}`);
+  }
+  return { port: spec.healthCheckNodePort, localEndpoints: local.size, uid: svc.metadata?.uid };
 }
 
 function udpPort(clusterIP: string, externalIPs: readonly string[], port: ServicePort, endpoints: string[]): UdpPort {

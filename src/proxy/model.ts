@@ -48,6 +48,17 @@ export interface ServicePart {
   readonly elements: readonly Element[];
   /** Keyed by service port name (`ns/name:port/proto`). */
   readonly udp: ReadonlyMap<string, UdpPort>;
+  /** The Service's health check node port (LoadBalancer with externalTrafficPolicy Local), served beside the table. */
+  readonly healthCheck?: HealthCheck;
+}
+
+/** What a Service's healthCheckNodePort serves on this node. */
+export interface HealthCheck {
+  readonly port: number;
+  /** This node's ready endpoints of the Service. */
+  readonly localEndpoints: number;
+  /** The Service's uid, for events about the port. */
+  readonly uid?: string;
 }
 
 export interface BaseChain {

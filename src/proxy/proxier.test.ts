@@ -8,6 +8,9 @@ import { Proxier } from './proxier.ts';
 import type { SyncRecord } from './proxier.ts';
 import type { ConntrackDelete } from './script.ts';
 import { PushSource } from './testing/source.ts';
+import { ProxyHealth } from './health.ts';
+import type { ServiceHealthSync } from './health.ts';
+import type { HealthCheck } from './model.ts';
 
 
 class FakeRunner implements NftRunner {
@@ -114,5 +117,70 @@ test('the periodic full resync refreshes the table without deleting it; removed 
   await settle();
   assert.equal(syncs.at(-1)!.kind, 'refresh');
   assert.match(runner.scripts.at(-1)!, /^add table ip tinykube-proxy\nflush table ip tinykube-proxy\n/);
+  await proxier.stop();
+});
+
+test('health: changes are queued until a sync succeeds; health check ports get their local endpoint counts after successful syncs only', async () => {
+  const clock = new FakeClock();
+  const services = new PushSource<Service>();
+  const slices = new PushSource<EndpointSlice>();
+  const runner = new FakeRunner();
+  const health = new ProxyHealth(clock);
+  const checks: Array<{ checks: Record<string, HealthCheck | undefined>; full: boolean }> = [];
+  const serviceHealth: ServiceHealthSync = { sync: (c, full) => void checks.push({ checks: Object.fromEntries(c), full }) };
+  const proxier = new Proxier({ services, slices, runner, clock, health, serviceHealth, node: { name: 'node-a', addresses: [], podCIDR: '10.244.0.0/24' } });
+  const lb = svc('lb', '10.43.0.11', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] });
+  services.add(svc('web', '10.43.0.10'));
+  services.add(lb);
+  slices.add(slice('lb', ['10.244.0.5']));
+  await proxier.start();
+  assert.deepEqual(checks, [{ checks: { 'default/lb': { port: 32000, localEndpoints: 1, uid: undefined } }, full: true }]);
+
+  // A failing partial sync: nothing reported; after the timeout with the change still pending, unhealthy.
+  runner.failNext = 100;
+  clock.advance(10);
+  slices.update(slice('lb', ['10.244.0.5']), slice('lb', [{ ip: '10.244.0.5', ready: false }]));
+  clock.advance(0);
+  await settle();
+  assert.equal(checks.length, 1);
+  assert.equal(health.status().healthy, true);
+  for (let t = 0; t < 60_000; t += 1000) {
+    clock.advance(1000);
+    await settle();
+  }
+  assert.equal(health.status().healthy, false);
+  assert.equal(checks.length, 1);
+
+  // The kernel takes it again (the retry is a recreate, a full sync): healthy, and the count drops to 0.
+  runner.failNext = 0;
+  clock.advance(30_000);
+  await settle();
+  assert.equal(health.status().healthy, true);
+  assert.deepEqual(checks.at(-1), { checks: { 'default/lb': { port: 32000, localEndpoints: 0, uid: undefined } }, full: true });
+
+  // A partial sync names the changed Services only, and a Service without a check as undefined.
+  clock.advance(10);
+  services.delete(lb);
+  clock.advance(10);
+  await settle();
+  assert.deepEqual(checks.at(-1), { checks: { 'default/lb': undefined }, full: false });
+  await proxier.stop();
+});
+
+test('health: a first sync that keeps failing turns the proxy unhealthy after the timeout', async () => {
+  const clock = new FakeClock();
+  const runner = new FakeRunner();
+  runner.failNext = 1000;
+  const health = new ProxyHealth(clock);
+  const errors: Error[] = [];
+  const proxier = new Proxier({ services: new PushSource<Service>(), slices: new PushSource<EndpointSlice>(), runner, clock, health, node: { name: 'node-a', addresses: [] }, onError: (e) => errors.push(e) });
+  await proxier.start();
+  assert.equal(errors.length, 1);
+  assert.equal(health.status().healthy, true, 'not late yet');
+  for (let t = 0; t < 60_000; t += 1000) {
+    clock.advance(1000);
+    await settle();
+  }
+  assert.equal(health.status().healthy, false);
   await proxier.stop();
 });

@@ -12,6 +12,9 @@
 //    and one after any failed transaction recreate the whole table; every FULL_SYNC_PERIOD_MS a refresh
 //    rewrites everything from the caches, repairing drift (someone flushing a chain, a lost element).
 //  - stop() deletes the table: nothing of the proxy stays in the kernel.
+//  - Health (health.ts): a change seen is "queued" until a sync succeeds; after each successful sync
+//    the Services' health check node ports get their local endpoint counts (as kube-proxy, only what
+//    reached the kernel is reported).
 
 import type { EndpointSlice, Service } from '../api/types.ts';
 import { LABEL_SERVICE_NAME } from '../api/network.ts';
@@ -21,7 +24,8 @@ import type { EventHandler } from '../client/informer.ts';
 import { keyOf } from '../client/cache.ts';
 import { buildModel, buildServicePart, serviceKey, updateModel } from './builder.ts';
 import { proxiedSlice } from './endpoints.ts';
-import type { NodeFacts, ServicePart, TableModel } from './model.ts';
+import type { HealthCheck, NodeFacts, ServicePart, TableModel } from './model.ts';
+import type { ProxyHealth, ServiceHealthSync } from './health.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './model.ts';
 import type { NftRunner, RunResult } from './nft.ts';
 import { diffScript, fullScript } from './script.ts';
@@ -62,6 +66,10 @@ export interface ProxierOptions {
   /** Failed transactions, failed conntrack cleanups, handler errors. */
   readonly onError?: (err: Error) => void;
   readonly onSync?: (r: SyncRecord) => void;
+  /** The proxy's health (kube-proxy's healthz state), told of queued changes and successful syncs. */
+  readonly health?: ProxyHealth;
+  /** The Services' health check node ports, given their local endpoint counts after each successful sync. */
+  readonly serviceHealth?: ServiceHealthSync;
 }
 
 export class ProxyError extends Error {
@@ -115,6 +123,8 @@ export class Proxier {
 
   /** Waits for both informers' first lists, then programs the whole table. Resolves after that first sync. */
   async start(signal?: AbortSignal): Promise<void> {
+    // Healthy from the start, as kube-proxy's SyncLoop marks itself updated before its first sync.
+    this.#o.health?.updated();
     await Promise.all([this.#o.services.waitForSync(signal), this.#o.slices.waitForSync(signal)]);
     if (this.#stopped) return;
     this.#started = true;
@@ -144,7 +154,10 @@ export class Proxier {
   #mark(key: string): void {
     this.#dirty.add(key);
     if (this.#eventTimes.length < MAX_SAMPLES) this.#eventTimes.push(this.#clock.now());
-    if (this.#started) this.#kick(Math.max(0, this.#lastStart + this.#minInterval - this.#clock.now()));
+    if (this.#started) {
+      this.#o.health?.queued();
+      this.#kick(Math.max(0, this.#lastStart + this.#minInterval - this.#clock.now()));
+    }
   }
 
   #setService(s: Service): void {
@@ -247,6 +260,13 @@ export class Proxier {
       this.#needRecreate = false;
       this.#retryMs = 0;
       if (kind !== 'partial') this.#lastFull = start;
+      this.#o.health?.updated();
+      if (this.#o.serviceHealth) {
+        const checks = new Map<string, HealthCheck | undefined>();
+        if (kind === 'partial') for (const key of dirty) checks.set(key, next.services.get(key)?.healthCheck);
+        else for (const [key, part] of next.services) if (part.healthCheck) checks.set(key, part.healthCheck);
+        this.#o.serviceHealth.sync(checks, kind !== 'partial');
+      }
       if (conntrack.length > 0) {
         const ct = await this.#o.runner.flushConntrack(conntrack);
         if (!ct.ok) this.#o.onError?.(new ProxyError(`conntrack cleanup: ${ct.error}`));
@@ -256,6 +276,9 @@ export class Proxier {
       this.#needRecreate = true;
       this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs ? this.#retryMs * 2 : RETRY_MIN_MS);
       for (const k of dirty) this.#dirty.add(k);
+      // What failed is still waiting for the kernel, the first full sync's initial lists included
+      // (kube-proxy counts only events after start, so a first sync failing for good never turned it unhealthy).
+      this.#o.health?.queued();
       this.#eventTimes.push(...events.slice(0, MAX_SAMPLES - this.#eventTimes.length));
       this.#o.onError?.(new ProxyError(`${kind} sync failed: ${result.error}`));
     }

@@ -74,7 +74,10 @@ const cluster = (): Service[] => [
   svc('web', '10.43.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }] }),
   svc('empty', '10.43.0.11'),
   svc('sticky', '10.43.0.12', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }),
-  svc('local', '10.43.0.13', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30081 }] }),
+  {
+    ...svc('local', '10.43.0.13', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32081, loadBalancerSourceRanges: ['10.0.0.0/24', '192.168.0.0/16'], ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30081 }] }),
+    status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } },
+  },
   svc('dns', '10.43.0.14', { internalTrafficPolicy: 'Local', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
 ];
 const slices = (webIPs: string[]): EndpointSlice[] => [
@@ -88,6 +91,7 @@ test('generated scripts pass nft check mode, and a diff leaves the same table as
   const prev = buildModel(cluster(), slices(['10.244.0.2', '10.244.0.3']), node);
   const nextSvcs = cluster();
   nextSvcs[0].spec!.sessionAffinity = 'ClientIP';
+  nextSvcs[3].spec!.loadBalancerSourceRanges = ['192.168.0.0/16'];
   nextSvcs.push(svc('new', '10.43.0.15'));
   const next = buildModel(nextSvcs.slice(1), slices(['10.244.0.3']), node);
   const runner = new CommandRunner({ prefix: ['ip', 'netns', 'exec', NODE] });

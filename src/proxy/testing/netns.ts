@@ -88,6 +88,94 @@ export class NetnsLab {
     return JSON.parse(await this.exec(ns, [process.execPath, '-e', script])) as Array<{ got: string; ms: number }>;
   }
 
+  /** Starts `argv` inside `ns` (killed by cleanup()); stdin and stdout are pipes, stderr is inherited. */
+  spawn(ns: string, argv: readonly string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.#procs.push(child);
+    return child;
+  }
+
+  /** A TCP server in `ns` that answers each line with `<reply> <line>`, keeping the connection open. */
+  async echoServer(ns: string, port: number, reply: string): Promise<ChildProcess> {
+    const script = `require('net').createServer((s) => { s.on('error', () => {}); let buf = ''; s.setEncoding('utf8'); s.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { s.write(${JSON.stringify(reply)} + ' ' + buf.slice(0, i) + '\\n'); buf = buf.slice(i + 1); } }); }).listen(${port}, () => console.log('listening'));`;
+    return this.#listening(ns, script);
+  }
+
+  /** A UDP server in `ns` answering every datagram with `reply`. */
+  async udpServer(ns: string, port: number, reply: string): Promise<ChildProcess> {
+    const script = `const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(${JSON.stringify(reply)}, r.port, r.address)); s.bind(${port}, () => console.log('listening'));`;
+    return this.#listening(ns, script);
+  }
+
+  async #listening(ns: string, script: string): Promise<ChildProcess> {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.#procs.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes('listening') && resolve());
+      child.on('exit', (code) => reject(new Error(`server in ${ns} exited ${code}`)));
+    });
+    return child;
+  }
+
+  /**
+   * One datagram from `ns`, from source port `srcPort` (the same port makes the same conntrack flow
+   * each time), to `host:port`; resolves with the reply or `TIMEOUT` after 2 s.
+   */
+  async udpAsk(ns: string, host: string, port: number, srcPort: number): Promise<string> {
+    const script = `const s = require('dgram').createSocket({ type: 'udp4', reuseAddr: true });
+      const t = setTimeout(() => { console.log('TIMEOUT'); s.close(); }, 2000);
+      s.on('message', (m) => { clearTimeout(t); console.log(m.toString()); s.close(); });
+      s.bind(${srcPort}, () => s.send('?', ${port}, ${JSON.stringify(host)}));`;
+    return (await this.exec(ns, [process.execPath, '-e', script])).trim();
+  }
+
+  /**
+   * A long-lived TCP connection from `ns` to `host:port`: send() writes a line and resolves with the
+   * next line the server sends back (or `ERR:<code>`/`ERR:TIMEOUT` after 3 s).
+   */
+  async session(ns: string, host: string, port: number): Promise<{ send(line: string): Promise<string>; close(): void }> {
+    const script = `const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => console.log('connected'));
+      let buf = ''; let t;
+      s.setEncoding('utf8');
+      s.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { clearTimeout(t); console.log(buf.slice(0, i)); buf = buf.slice(i + 1); } });
+      s.on('error', (e) => { console.log('ERR:' + e.code); process.exit(0); });
+      require('readline').createInterface({ input: process.stdin }).on('line', (l) => { t = setTimeout(() => console.log('ERR:TIMEOUT'), 3000); s.write(l + '\\n'); }).on('close', () => s.destroy());`;
+    const child = this.spawn(ns, [process.execPath, '-e', script]);
+    const lines: string[] = [];
+    const waiters: Array<(l: string) => void> = [];
+    let buf = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const w = waiters.shift();
+        if (w) w(line);
+        else lines.push(line);
+      }
+    });
+    child.on('exit', () => {
+      for (const w of waiters.splice(0)) w('ERR:EXITED');
+    });
+    const next = (): Promise<string> => (lines.length ? Promise.resolve(lines.shift()!) : new Promise((r) => waiters.push(r)));
+    const hello = await next();
+    if (hello !== 'connected') throw new Error(`no connection from ${ns} to ${host}:${port}: ${hello}`);
+    return {
+      send: (line: string) => {
+        child.stdin!.write(line + '\n');
+        return next();
+      },
+      close: () => void child.stdin!.end(),
+    };
+  }
+
+  /** An HTTP GET from `ns`: status, the headers asked for, and the body (`status: 0` and the error code when it fails). */
+  async httpGet(ns: string, url: string): Promise<{ status: number; headers: Record<string, string | null>; body: string }> {
+    const script = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(3000) }).then(async (r) => console.log(JSON.stringify({ status: r.status, headers: { 'content-type': r.headers.get('content-type'), 'x-content-type-options': r.headers.get('x-content-type-options') }, body: await r.text() })), (e) => console.log(JSON.stringify({ status: 0, headers: {}, body: String(e.cause?.code ?? e.name) })));`;
+    return JSON.parse(await this.exec(ns, [process.execPath, '-e', script])) as { status: number; headers: Record<string, string | null>; body: string };
+  }
+
   async cleanup(): Promise<void> {
     for (const p of this.#procs) {
       if (p.exitCode === null && p.signalCode === null && p.pid) {
