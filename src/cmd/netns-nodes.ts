@@ -15,7 +15,7 @@
 // by the next `tinykube up --nodes` with the same data dir (set-up is idempotent).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,12 @@ async function netnsExists(name: string): Promise<boolean> {
  * the same plan (after a crash) changes nothing that is already right.
  */
 export async function setupNodeNetwork(plan: NodeNetworkPlan): Promise<void> {
+  await setupNodeBridge(plan);
+  await setupNodeNamespaces(plan);
+}
+
+/** The bridge and the host's address on it (what the API server listens on); refuses a clashing range. */
+export async function setupNodeBridge(plan: NodeNetworkPlan): Promise<void> {
   const routes = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
   const clash = conflictingRoutes(routes, plan.cidr, plan.bridge);
   if (clash.length > 0) {
@@ -146,12 +152,36 @@ export async function setupNodeNetwork(plan: NodeNetworkPlan): Promise<void> {
   if (!(await linkExists(plan.bridge))) await must('ip', ['link', 'add', plan.bridge, 'type', 'bridge'], 'creating the node bridge');
   await must('ip', ['addr', 'replace', `${plan.hostIP}/${plan.prefix}`, 'dev', plan.bridge], 'addressing the node bridge');
   await must('ip', ['link', 'set', plan.bridge, 'up'], 'bringing up the node bridge');
+}
+
+/** The nodes' namespaces on the bridge, and the host's masquerade for them (after setupNodeBridge). */
+export async function setupNodeNamespaces(plan: NodeNetworkPlan): Promise<void> {
   // Each node is ~10 `ip` runs in a row; the nodes are made side by side.
   await Promise.all(plan.nodes.map((n) => setupNamespaceNode(plan, n)));
   await setupHostMasquerade(plan);
 }
 
 async function setupNamespaceNode(plan: NodeNetworkPlan, n: NamespaceNode): Promise<void> {
+  // A new node: two `ip -batch` runs instead of ~10 `ip` runs. Each spawn costs the up process (a big
+  // heap to fork) 10-20 ms of its one thread: ~0.8 s of a 3-node start went to spawning (profiled).
+  if (!existsSync(join('/run/netns', n.netns)) && !(await linkExists(n.hostVeth))) {
+    const peer = `tk${plan.id}p${plan.nodes.indexOf(n) + 1}`;
+    await must('ip', ['-batch', '-'], `creating node ${n.name}`, [
+      `netns add ${n.netns}`,
+      `link add ${n.hostVeth} type veth peer name ${peer} netns ${n.netns}`,
+      `link set ${n.hostVeth} master ${plan.bridge} up`,
+    ].join('\n') + '\n');
+    await must('ip', ['-n', n.netns, '-batch', '-'], `configuring node ${n.name}`, [
+      `link set ${peer} name eth0`,
+      'link set lo up',
+      `addr replace ${n.ip}/${plan.prefix} dev eth0`,
+      'link set eth0 up',
+      `route replace default via ${plan.hostIP} dev eth0`,
+    ].join('\n') + '\n');
+    await must('ip', ['netns', 'exec', n.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], `forwarding on node ${n.name}`);
+    return;
+  }
+  // What an earlier run left (a crash): checked and fixed step by step.
   if (!(await netnsExists(n.netns))) await must('ip', ['netns', 'add', n.netns], `creating the namespace of node ${n.name}`);
   if (!(await linkExists('eth0', n.netns))) {
     // A host end left from an earlier run without its peer goes first.

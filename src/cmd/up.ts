@@ -15,7 +15,7 @@ import { ApiClient } from '../client/client.ts';
 import { Informer, listWatch } from '../client/informer.ts';
 import { Nodes } from '../client/resources.ts';
 import type { Node } from '../api/types.ts';
-import { HostPodRoutes, NodeSupervisor, planNodeNetwork, reapNode, setupNodeNetwork, startNodeProcess, teardownNodeNetwork, type NodeProcess, type NodeProcessOptions } from './netns-nodes.ts';
+import { HostPodRoutes, NodeSupervisor, planNodeNetwork, reapNode, setupNodeBridge, setupNodeNamespaces, startNodeProcess, teardownNodeNetwork, type NodeProcess, type NodeProcessOptions } from './netns-nodes.ts';
 import type { ControlPlane } from './controlplane.ts';
 import { buildBuiltinImages } from '../kubelet/images/import.ts';
 
@@ -117,7 +117,10 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   const { progress } = opts;
   const count = opts.nodes!;
   const plan = planNodeNetwork(opts.dataDir, opts.nodeName ?? os.hostname().toLowerCase(), count, opts.nodeCidr);
-  await progress.step(`node network ${plan.cidr} (bridge ${plan.bridge}, ${count} namespaces)`, () => setupNodeNetwork(plan));
+  await progress.step(`node network ${plan.cidr} (bridge ${plan.bridge})`, () => setupNodeBridge(plan));
+  // The namespaces (~10 `ip` runs per node) are made while the control plane starts; the agents wait for them.
+  const namespaces = setupNodeNamespaces(plan);
+  namespaces.catch(() => undefined);
   const listen = opts.listen ?? '127.0.0.1:6443';
   // The built-in images' archives are built once for all nodes, while the control plane starts, and
   // linked into each node's image cache (each agent would otherwise build its own: ~0.6 s of CPU each).
@@ -135,6 +138,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   // certificate overlap the controllers' and the scheduler's start (a node registered before the node
   // IPAM controller runs waits for its podCIDR).
   const spawnAgents = async (cp: ControlPlane) => {
+    await namespaces;
     const agentArgs = [...(opts.serviceRanges ? ['--service-cidr', opts.serviceRanges.serviceCidr] : []), ...(opts.agentArgs ?? [])];
     processOptions = plan.nodes.map((node) => ({
       plan,
@@ -191,6 +195,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
     });
   } catch (err) {
     await stopAgents();
+    await namespaces.catch(() => undefined);
     await teardownNodeNetwork(plan);
     throw err;
   }
@@ -208,6 +213,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   };
   try {
     await progress.step(`${count} node agents (containerd, CNI, offline images each)`, async () => {
+      await namespaces;
       await spawning;
       await waitForReadyNodes(client, processes);
       await routes.settled();
