@@ -149,7 +149,12 @@ describe('node', () => {
     assert.match(n.status.capacity.memory, /^\d+Ki$/);
     assert.ok(n.status.addresses.some((a) => a.type === 'InternalIP'));
     assert.match(n.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
-    assert.deepEqual(n.status.conditions.map((x) => x.type).sort(), ['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
+    // The kubelet's four, and the pod network's (tinykube agent runs the overlay by default) once it is up.
+    const conditions = await until('NetworkUnavailable False', async () => {
+      const cs = (JSON.parse(await c.k('get', 'node', node, '-o', 'json')) as { status: { conditions: { type: string; status: string }[] } }).status.conditions;
+      return cs.some((x) => x.type === 'NetworkUnavailable' && x.status === 'False') && cs;
+    }, WAIT);
+    assert.deepEqual(conditions.map((x) => x.type).sort(), ['DiskPressure', 'MemoryPressure', 'NetworkUnavailable', 'PIDPressure', 'Ready']);
     const out = await c.k('get', 'nodes');
     assert.match(out, new RegExp(`^${node}\\s+Ready\\s`, 'm'));
     const lease = await until('lease', async () => JSON.parse(await c.k('get', 'lease', '-n', 'kube-node-lease', node, '-o', 'json')) as { spec: { holderIdentity: string } }, WAIT);
