@@ -134,8 +134,8 @@ export function plan(input: PlanInput): Plan {
   let requeueAt: number | undefined;
   for (const p of counted) {
     if (!isRunningAndReady(p)) continue;
-    const at = availableIn(p, minReady, now);
-    if (at !== undefined) requeueAt = Math.min(requeueAt ?? now + at, now + at);
+    const wait = availableIn(p, minReady, now);
+    if (wait !== undefined) requeueAt = Math.min(requeueAt ?? Infinity, now + wait);
   }
   const monotonic = set.spec?.podManagementPolicy !== 'Parallel';
   const out: Plan = { phases: [], monotonic, status, ...(requeueAt !== undefined ? { requeueAt } : {}) };
