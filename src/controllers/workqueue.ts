@@ -2,7 +2,8 @@
 //  - a key is queued at most once however often it is added (dedup);
 //  - a key being processed is never handed to a second worker; adding it meanwhile marks it dirty and it
 //    is queued again when the worker calls done();
-//  - addAfter() delays an add on the injected clock (only the earliest pending delay per key is kept);
+//  - addAfter()/addAt() delay an add on the injected clock, by a duration or to an absolute time (only the
+//    earliest pending time per key is kept);
 //  - addRateLimited() requeues a failing key with per-key exponential backoff until forget().
 //
 // Called from informer handlers (synchronously, any time) and from the controller's workers; all on the
@@ -60,15 +61,27 @@ export class WorkQueue<K = string> {
   addAfter(key: K, ms: number): void {
     if (this.#shutDown) return;
     if (ms <= 0) return this.add(key);
-    const at = this.#clock.now() + ms;
+    this.addAt(key, this.#clock.now() + ms);
+  }
+
+  /**
+   * Adds `key` when the injected clock reaches `atMs` (epoch ms), at once if that time has passed; the
+   * earliest pending time per key wins, as with addAfter. For a time computed before an await: a delay
+   * taken from a `now` read before the await would be counted from after it, late by however far the
+   * clock moved meanwhile.
+   */
+  addAt(key: K, atMs: number): void {
+    if (this.#shutDown) return;
+    const now = this.#clock.now();
+    if (atMs <= now) return this.add(key);
     const pending = this.#delayed.get(key);
-    if (pending && pending.at <= at) return;
+    if (pending && pending.at <= atMs) return;
     pending?.timer.cancel();
     const timer = this.#clock.setTimeout(() => {
       this.#delayed.delete(key);
       this.add(key);
-    }, ms);
-    this.#delayed.set(key, { at, timer });
+    }, atMs - now);
+    this.#delayed.set(key, { at: atMs, timer });
   }
 
   /** Requeues after this key's next backoff delay (base doubling per failure, capped). */

@@ -102,7 +102,7 @@ export class CronJobController {
     }
     // The time to look again is absolute: the sync awaits the API, and an injected clock may move meanwhile
     // (a delay taken from the sync's start would then be counted from the later time, and a run skipped).
-    if (requeue !== undefined) this.#loop.queue.addAfter(key, requeue - this.#clock.now());
+    if (requeue !== undefined) this.#loop.queue.addAt(key, requeue);
   }
 
   /** syncCronJob: changes cj.status in place; returns when to look again (clock ms), if at all. */

@@ -390,7 +390,8 @@ export class DaemonSetController {
     if (minReady > 0 && counts.numberReady !== counts.numberAvailable) {
       let soonest = minReady * 1000;
       for (const pods of nodePods.values()) for (const p of pods) soonest = Math.min(soonest, availableIn(p, minReady, now) ?? soonest);
-      this.#loop.queue.addAfter(`${ds.metadata?.namespace}/${ds.metadata?.name}`, soonest);
+      // Absolute: `now` was read before the status write, and the clock moved meanwhile.
+      this.#loop.queue.addAt(`${ds.metadata?.namespace}/${ds.metadata?.name}`, now + soonest);
     }
   }
 }

@@ -152,7 +152,8 @@ export class DisruptionController {
     const status = nextStatus(pdb, { ...expected, currentHealthy, disruptedPods: disrupted.kept }, now);
     if (status) await this.#writeStatus(pdb, status);
     // A recorded eviction whose pod is still there counts again once it expires: look then.
-    if (disrupted.recheckAt !== undefined) this.#loop.queue.addAfter(keyOf(pdb.metadata?.namespace, pdb.metadata?.name), Math.max(0, disrupted.recheckAt - now) + 1000);
+    // At an absolute time: `now` was read before the awaits above, and the clock moved meanwhile.
+    if (disrupted.recheckAt !== undefined) this.#loop.queue.addAt(keyOf(pdb.metadata?.namespace, pdb.metadata?.name), disrupted.recheckAt + 1000);
   }
 
   /** getExpectedPodCount, with unmanaged pods reported (they cannot be counted against a scale). */

@@ -221,7 +221,8 @@ export class NodeLifecycleController {
     const since = this.#noCidrSince.get(name) ?? now;
     this.#noCidrSince.set(name, since);
     if (now - since < this.#cidrDelay) {
-      this.#nodeQueue.addAfter(name, since + this.#cidrDelay - now);
+      // Absolute: `now` was read before syncNode's patches, and the clock moved meanwhile.
+      this.#nodeQueue.addAt(name, since + this.#cidrDelay);
       return;
     }
     const cidr = this.#cidrs.next(name);
@@ -279,7 +280,8 @@ export class NodeLifecycleController {
 
     const decision = this.#evictions.decide(pod, nodeName, node.spec?.taints, now);
     if (decision.action === 'wait') {
-      this.#podQueue.addAfter(key, decision.at - now);
+      // Absolute: `now` was read before the Ready=False patch above.
+      this.#podQueue.addAt(key, decision.at);
       return;
     }
     if (decision.cancelled) this.#cancelEvent(pod);

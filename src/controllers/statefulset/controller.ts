@@ -205,7 +205,7 @@ export class StatefulSetController {
     if (!owner.deleting) await this.#claimOwnership(set, owner, pods);
     await this.#writeStatus(set, p.status);
     await this.#truncateHistory(set, pods, revisions, currentRecord, updateRecord);
-    if (p.requeueAfterMs !== undefined) this.#loop.queue.addAfter(key, p.requeueAfterMs + 1);
+    if (p.requeueAt !== undefined) this.#loop.queue.addAt(key, p.requeueAt + 1);
     if (err) throw err;
   }
 

@@ -103,7 +103,7 @@ const cases: Array<{ name: string; spec?: Record<string, unknown>; pods: Pod[]; 
   },
   { name: 'OnDelete never deletes for an update', spec: { updateStrategy: { type: 'OnDelete' } }, pods: [member(0), member(1), member(2)], want: [] },
   { name: 'a drifted identity label is put back', pods: [member(0, 'ready', 'web-new', { noIdentity: true })], current: NEW, spec: { replicas: 1 }, want: ['fix web-0'] },
-  { name: 'minReadySeconds: not yet available, sync again when it is', spec: { minReadySeconds: 10 }, pods: [member(0, 'readyRecently', 'web-new')], current: NEW, want: [], requeue: 5000 },
+  { name: 'minReadySeconds: not yet available, sync again when it is', spec: { minReadySeconds: 10 }, pods: [member(0, 'readyRecently', 'web-new')], current: NEW, want: [], requeue: NOW + 5000 },
   { name: 'a set being deleted only reports', spec: {}, pods: [], want: [] },
 ];
 
@@ -113,7 +113,7 @@ for (const c of cases) {
     if (c.name.startsWith('a set being deleted')) s.metadata!.deletionTimestamp = '2026-01-01T00:00:00Z';
     const p = plan({ set: s, current: c.current ?? OLD, update: NEW, collisionCount: 0, pods: c.pods, now: NOW });
     assert.deepEqual(p.phases.flat().map(show), c.want);
-    if (c.requeue !== undefined) assert.equal(p.requeueAfterMs, c.requeue);
+    if (c.requeue !== undefined) assert.equal(p.requeueAt, c.requeue);
   });
 }
 

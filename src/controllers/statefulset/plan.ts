@@ -40,8 +40,11 @@ export interface Plan {
   monotonic: boolean;
   /** The status the set should show once the actions are made (before any pod event). */
   status: StatefulSetStatus;
-  /** When a Ready pod becomes available (minReadySeconds), in ms from now: sync again then. */
-  requeueAfterMs?: number;
+  /**
+   * When a Ready pod becomes available (minReadySeconds), epoch ms: sync again then. Absolute, since the
+   * sync awaits the API between planning and requeueing and the clock moves meanwhile.
+   */
+  requeueAt?: number;
 }
 
 export interface PlanInput {
@@ -128,14 +131,14 @@ export function plan(input: PlanInput): Plan {
     collisionCount: input.collisionCount,
     ...replicaCounts(counted, minReady, current.name, update.name, now),
   };
-  let requeueAfterMs: number | undefined;
+  let requeueAt: number | undefined;
   for (const p of counted) {
     if (!isRunningAndReady(p)) continue;
-    const at = availableIn(p, minReady, now);
-    if (at !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? at, at);
+    const wait = availableIn(p, minReady, now);
+    if (wait !== undefined) requeueAt = Math.min(requeueAt ?? Infinity, now + wait);
   }
   const monotonic = set.spec?.podManagementPolicy !== 'Parallel';
-  const out: Plan = { phases: [], monotonic, status, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+  const out: Plan = { phases: [], monotonic, status, ...(requeueAt !== undefined ? { requeueAt } : {}) };
   // A set being deleted only reports (the garbage collector removes its pods).
   if (set.metadata?.deletionTimestamp) return out;
 

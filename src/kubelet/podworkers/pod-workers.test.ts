@@ -11,6 +11,28 @@ import { LABEL_POD_UID } from './labels.ts';
 import { makePod, makeStack, type Stack } from './testing.ts';
 import type { Pod } from '../../api/types.ts';
 
+/** A FakeRuntime whose containerStatus can be held (once, for a call `match` picks) until released. */
+class HoldingRuntime extends FakeRuntime {
+  #hold: { match: (id: string) => boolean; enter: () => void; gate: Promise<void> } | undefined;
+  holdContainerStatus(match: (id: string) => boolean): { entered: Promise<void>; release: () => void } {
+    let enter!: () => void;
+    let release!: () => void;
+    const entered = new Promise<void>((r) => (enter = r));
+    const gate = new Promise<void>((r) => (release = r));
+    this.#hold = { match, enter, gate };
+    return { entered, release };
+  }
+  override async containerStatus(id: string): ReturnType<FakeRuntime['containerStatus']> {
+    const h = this.#hold;
+    if (h?.match(id)) {
+      this.#hold = undefined;
+      h.enter();
+      await h.gate;
+    }
+    return super.containerStatus(id);
+  }
+}
+
 function created(s: Stack): ContainerConfig[] {
   return s.runtime.calls.filter((c) => c.method === 'createContainer').map((c) => c.args[1] as ContainerConfig);
 }
@@ -158,6 +180,38 @@ describe('pod workers', () => {
       }
       assert.equal(s.statusOf(pod)!.containerStatuses![0].restartCount, 5);
       assert.ok(s.recorder.reasons().includes('BackOff'));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a CrashLoopBackOff restart comes when the backoff ends, however far the clock moved while the sync went on awaiting the runtime', async () => {
+    const clock = new FakeClock();
+    const runtime = new HoldingRuntime({ clock, images: ['busybox'] });
+    const s = makeStack({ runtime, clock });
+    try {
+      const pod = makePod('crashy').container({ name: 'c', command: ['sh', '-c', 'exit 2'] }).container({ name: 'b' }).build();
+      const createdC = () => created(s).filter((c) => c.metadata.name === 'c').length;
+      s.workers.update(pod);
+      await s.until(() => createdC() === 1, 'first start');
+      await s.advance(1000);
+      await s.until(() => s.statusOf(pod)?.containerStatuses?.find((c) => c.name === 'c')?.state?.waiting?.reason === 'CrashLoopBackOff', 'c in CrashLoopBackOff');
+      assert.equal(createdC(), 2, 'the first restart is immediate; the next waits 10 s');
+      const b = s.statusOf(pod)!.containerStatuses!.find((c) => c.name === 'b')!.containerID!.replace('containerd://', '');
+      // The next sync decides the backoff (a BackOff event), then reads b's status: hold that read.
+      const backOffs = () => s.recorder.reasons().filter((r) => r === 'BackOff').length;
+      const seen = backOffs();
+      const held = runtime.holdContainerStatus((id) => id === b && backOffs() > seen);
+      s.workers.kick(pod.metadata!.uid!);
+      await held.entered;
+      const decidedAt = clock.now();
+      clock.advance(5000);
+      held.release();
+      await s.until(() => !s.workers.busy(), 'the held sync finished');
+      // The backoff ends within 10 s of the decision (the crash was before it): the restart is due by then,
+      // not 5 s later as a delay counted from after the held read would make it.
+      clock.advance(decidedAt + 10_000 - clock.now());
+      await s.until(() => createdC() === 3, 'c restarted when its backoff ended');
     } finally {
       await s.close();
     }

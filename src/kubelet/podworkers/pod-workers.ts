@@ -253,7 +253,7 @@ export class PodWorkers implements ContainerLocator, PodTerminator {
         const res = await o.syncer.sync(pod, w.state);
         if (!this.#stopped) o.status.setPodStatus(pod, res.status);
         const resync = o.resyncMs ?? 10_000;
-        this.#schedule(w, Math.min(resync, res.requeueMs ?? resync));
+        this.#schedule(w, Math.min(resync, res.requeueAt === undefined ? resync : res.requeueAt - o.clock.now()));
       } catch (err) {
         o.onError?.(err, pod);
         this.#schedule(w, 1000);

@@ -71,8 +71,11 @@ export function newPodState(uid: string): PodState {
 
 export interface SyncResult {
   status: PodStatus;
-  /** Sync again after this long at the latest (a backoff ending, a mount retry). */
-  requeueMs?: number;
+  /**
+   * Sync again at this time (epoch ms on the agent's clock) at the latest: a backoff ending, a mount retry.
+   * Absolute, since the sync goes on awaiting the runtime after deciding it, and the clock moves meanwhile.
+   */
+  requeueAt?: number;
 }
 
 export interface PodSyncerOptions {
@@ -248,7 +251,7 @@ export class PodSyncer {
     }
 
     // Volumes first: no sandbox for a pod whose mounts cannot be made.
-    if (!(await this.#setUpVolumes(pod, st))) return { status: await this.#status(pod, st, v, false), requeueMs: MOUNT_RETRY_MS };
+    if (!(await this.#setUpVolumes(pod, st))) return { status: await this.#status(pod, st, v, false), requeueAt: o.clock.now() + MOUNT_RETRY_MS };
 
     if (actions.kind === 'sandboxLost') {
       st.sandboxId = undefined;
@@ -259,14 +262,14 @@ export class PodSyncer {
     if (actions.sandbox.action === 'keep') {
       await this.#adoptSandbox(pod, st, actions.sandbox.sandbox);
     } else if (!(await this.#createSandbox(pod, st, v, actions.sandbox))) {
-      return { status: await this.#status(pod, st, v, false), requeueMs: MOUNT_RETRY_MS };
+      return { status: await this.#status(pod, st, v, false), requeueAt: o.clock.now() + MOUNT_RETRY_MS };
     }
     await this.#writeHosts(pod, st);
 
-    let requeue: number | undefined;
+    let requeueAt: number | undefined;
     for (const step of actions.steps) {
-      const wait = await this.#carryOut(pod, st, v, step);
-      if (wait !== undefined) requeue = requeue === undefined ? wait : Math.min(requeue, wait);
+      const at = await this.#carryOut(pod, st, v, step);
+      if (at !== undefined) requeueAt = Math.min(requeueAt ?? at, at);
     }
 
     if (actions.failed) st.terminal = 'Failed';
@@ -278,7 +281,7 @@ export class PodSyncer {
       for (const s of v.rt.sandboxes) if (s.state === 'ready') await o.runtime.stopPodSandbox(s.id);
     }
     await this.#gc(v.rt);
-    return { status: await this.#status(pod, st, v, false), requeueMs: requeue };
+    return { status: await this.#status(pod, st, v, false), requeueAt };
   }
 
   /** Sets up (or refreshes) the pod's volumes; false when they were never set up and cannot be yet. */
@@ -346,7 +349,7 @@ export class PodSyncer {
     return true;
   }
 
-  /** Carries out one container step; returns how soon to sync again, if it matters. */
+  /** Carries out one container step; returns when to sync again (clock ms), if it matters. */
   async #carryOut(pod: Pod, st: PodState, v: SyncView, step: ContainerStep): Promise<number | undefined> {
     const o = this.#o;
     const name = step.container.name;
@@ -378,23 +381,23 @@ export class PodSyncer {
             const message = `unable to find target container ${step.target}`;
             st.waiting.set(name, { reason: 'CreateContainerConfigError', message });
             o.recorder.event(podRef(pod, containerFieldPath(name, 'ephemeral')), 'Warning', 'Failed', `Error: ${message}`);
-            return MOUNT_RETRY_MS;
+            return o.clock.now() + MOUNT_RETRY_MS;
           }
           pidTarget = t.id;
         }
         const started = await this.#startContainer(pod, st, v, step.container, 'ephemeral', 0, pidTarget);
-        return started ? undefined : MOUNT_RETRY_MS;
+        return started ? undefined : o.clock.now() + MOUNT_RETRY_MS;
       }
       case 'start': {
         const kind: ContainerKind = step.init ? 'init' : 'app';
         if (step.reason === 'Exited' && !step.init) st.running.delete(name);
         if (step.backoff) {
-          const wait = this.#backingOff(pod, st, step.container, kind, v);
-          if (wait > 0) return wait;
+          const until = this.#backingOff(pod, st, step.container, kind, v);
+          if (until !== undefined) return until;
         }
         const started = await this.#startContainer(pod, st, v, step.container, kind, step.restartCount);
         // A new app container that could not start (its image, its config) is retried soon.
-        return !started && step.reason === 'New' && !step.init ? MOUNT_RETRY_MS : undefined;
+        return !started && step.reason === 'New' && !step.init ? o.clock.now() + MOUNT_RETRY_MS : undefined;
       }
     }
   }
@@ -432,10 +435,10 @@ export class PodSyncer {
   }
 
   /**
-   * Whether an exited container must still wait before it restarts (CrashLoopBackOff): returns the
-   * wait, or 0 when it may restart now (and the next backoff step is taken).
+   * Whether an exited container must still wait before it restarts (CrashLoopBackOff): returns when
+   * the wait ends (clock ms), or undefined when it may restart now (and the next backoff step is taken).
    */
-  #backingOff(pod: Pod, st: PodState, c: SpecContainer, kind: ContainerKind, v: SyncView): number {
+  #backingOff(pod: Pod, st: PodState, c: SpecContainer, kind: ContainerKind, v: SyncView): number | undefined {
     const o = this.#o;
     const key = `${st.uid}/${c.name}`;
     const latest = v.rt.containers.get(c.name)?.[0];
@@ -446,10 +449,10 @@ export class PodSyncer {
       const msg = `back-off ${goDuration(o.backoff.current(key))} restarting failed container=${c.name} pod=${podDesc}`;
       st.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: msg });
       o.recorder.event(podRef(pod, containerFieldPath(c.name, kind === 'init')), 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${podDesc}`);
-      return wait;
+      return o.clock.now() + wait;
     }
     o.backoff.next(key);
-    return 0;
+    return undefined;
   }
 
   async #startCreated(pod: Pod, c: SpecContainer, id: string, init: boolean): Promise<void> {

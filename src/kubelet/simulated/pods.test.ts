@@ -188,6 +188,19 @@ describe('simulated pods', () => {
     }
   });
 
+  it('honours an exit-after annotation added to a pod already running, counted from its start', () => {
+    const t = setup();
+    t.put(simPod('late').restartPolicy('Never').build());
+    t.clock.advance(2000);
+    assert.equal(t.host.last('late')?.phase, 'Running');
+    const p = simPod('late').restartPolicy('Never').annotations({ [ANNOTATION_EXIT_AFTER]: '5s' }).build();
+    t.put({ ...p, metadata: { ...p.metadata, resourceVersion: '2' } });
+    t.clock.advance(2999);
+    assert.equal(t.host.last('late')?.phase, 'Running', 'not before 5 s after the start');
+    t.clock.advance(1);
+    assert.equal(t.host.last('late')?.phase, 'Succeeded');
+  });
+
   it('confirms a deletion after the delete delay, never beyond the grace period, and retries failures', async () => {
     const t = setup({ deleteDelayMs: 10_000 });
     t.put(simPod('a').build());

@@ -135,6 +135,10 @@ export class SimulatedPods {
       st = this.#adopt(pod, key, uid, host);
     }
     if (pod.metadata?.deletionTimestamp && !st.deleting) this.#beginDeletion(st, pod);
+    // An exit-after annotation added to a running pod takes effect then (counted from the container's
+    // start): a test tells the pod of `kubectl create job` to finish by patching it, and the patch may
+    // arrive after the start delay, above all on a loaded machine.
+    else if (st.run && !st.terminal && !st.deleting && st.timer === undefined) this.#scheduleExit(st, pod);
   }
 
   /** A node's agent died: its pods are dropped (timers, pending status writes, IPs) until re-adopted. */
