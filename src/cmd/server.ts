@@ -67,8 +67,10 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const clientFor = (userAgent: string, watches = 0) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 + watches });
   try {
     if (opts.controllers !== false) {
+      // The root client: shared informers, the Lease, and the controllers' accounts and tokens; each
+      // controller writes as its own kube-system service account (useServiceAccountCredentials).
       const client = clientFor('tinykube-controller-manager', 64);
-      controllers = await step('controllers', () => run('kube-controller-manager', client, async () => startControllers({ client, clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), ...opts.controllerOptions } })));
+      controllers = await step('controllers', () => run('kube-controller-manager', client, async () => startControllers({ client, clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), useServiceAccountCredentials: true, ...opts.controllerOptions } })));
     }
     if (opts.scheduler !== false) {
       // The scheduler runs as kube-scheduler does, as user system:kube-scheduler with only what the
