@@ -76,8 +76,11 @@ interface Issued {
   expiresAt: number;
 }
 
+/** What a token source asks of the root client. */
+export type TokenRequester = Pick<ApiClient, 'get' | 'create' | 'createSubresource'>;
+
 export interface ServiceAccountTokenSourceOptions {
-  root: ApiClient;
+  root: TokenRequester;
   clock: Clock;
   namespace: string;
   name: string;
