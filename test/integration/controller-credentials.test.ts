@@ -83,6 +83,20 @@ describe('controllers as their own service accounts', () => {
     assert.deepEqual(podCreates.map((e) => e.user.username), [SA('replicaset-controller'), SA('replicaset-controller')]);
   });
 
+  test('every account the controllers run as is bound to its system:controller role', async () => {
+    type Binding = { metadata: { name: string }; roleRef: { name: string }; subjects?: Array<{ kind: string; name: string; namespace?: string }> };
+    const bindings = (JSON.parse(await ok(['get', 'clusterrolebindings', '-o', 'json'])) as { items: Binding[] }).items;
+    const accounts = (JSON.parse(await ok(['-n', 'kube-system', 'get', 'serviceaccounts', '-o', 'json'])) as { items: Array<{ metadata: { name: string } }> }).items
+      .map((a) => a.metadata.name)
+      .filter((n) => n !== 'default');
+    // Every controller of the manager runs by default in the harness (the tokens controller on the root client).
+    assert.ok(accounts.length >= 25, accounts.join(' '));
+    for (const name of accounts) {
+      const roles = bindings.filter((x) => x.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === name && s.namespace === 'kube-system')).map((x) => x.roleRef.name);
+      assert.ok(roles.includes(`system:controller:${name}`), `kube-system/${name} is bound to ${roles.join(', ') || 'nothing'}`);
+    }
+  });
+
   test('without its ClusterRoleBinding the ReplicaSet controller is refused, reports it and backs off; the binding back, it recovers', async () => {
     const forbidden = new RegExp(`User "${SA('replicaset-controller')}" cannot create resource "pods" in API group "" in the namespace "${NS}"`);
     await ok(['delete', 'clusterrolebinding', 'system:controller:replicaset-controller']);
