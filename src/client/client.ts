@@ -21,6 +21,7 @@ import { readKubeconfigFile } from './kubeconfig.ts';
 import type { ClientCredentials } from './kubeconfig.ts';
 import { collectionPath, objectPath } from './resources.ts';
 import type { ResourceRef } from './resources.ts';
+import type { TokenSource } from './tokensource.ts';
 import { WatchStream } from './watch.ts';
 import type { Status } from '../util/status.ts';
 
@@ -38,6 +39,14 @@ export interface ApiClientOptions extends Omit<ClientCredentials, 'server'> {
   servers?: readonly string[];
   /** Longest wait for a TCP connection before the next server is tried (default 10 s). */
   connectTimeoutMs?: number;
+  /** Supplies the bearer token of each request (a token that is renewed); replaces `token`. */
+  tokenSource?: TokenSource;
+}
+
+/** Keep-alive agents one client lends another (see withTokenSource). */
+interface Transport {
+  agent: http.Agent;
+  streamAgent: http.Agent;
 }
 
 /** The metadata the client reads from objects; kubernetes-types' ObjectMeta satisfies it. */
@@ -164,8 +173,12 @@ export class ApiClient {
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
   readonly #servername: string | undefined;
+  readonly #tokenSource: TokenSource | undefined;
+  readonly #options: ApiClientOptions;
+  /** Whether the agents are this client's own (a derived client leaves them to its parent). */
+  readonly #ownsAgents: boolean;
 
-  constructor(options: ApiClientOptions) {
+  constructor(options: ApiClientOptions, transport?: Transport) {
     const servers = (options.servers ?? options.server?.split(',') ?? []).map((s) => s.trim()).filter(Boolean);
     if (servers.length === 0) throw new ClientConfigError('no server URL');
     const urls = servers.map((s) => {
@@ -182,7 +195,7 @@ export class ApiClient {
     this.#secure = urls[0].protocol === 'https:';
     // kubectl never sends credentials over plain HTTP (kubectl-wire.md §1.1); refusing loudly beats
     // dropping them silently and chasing 401s.
-    if (!this.#secure && (options.token || options.certPem || options.keyPem)) {
+    if (!this.#secure && (options.token || options.tokenSource || options.certPem || options.keyPem)) {
       throw new ClientConfigError('credentials are only sent over https; the server URL is http');
     }
     if ((options.certPem === undefined) !== (options.keyPem === undefined)) {
@@ -206,10 +219,24 @@ export class ApiClient {
             ALPNProtocols: ['http/1.1'],
           })
         : new http.Agent(agentOptions);
-    this.#agent = makeAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' });
-    this.#streamAgent = makeAgent({ keepAlive: true, scheduling: 'lifo' });
+    this.#options = options;
+    this.#ownsAgents = transport === undefined;
+    this.#agent = transport?.agent ?? makeAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' });
+    this.#streamAgent = transport?.streamAgent ?? makeAgent({ keepAlive: true, scheduling: 'lifo' });
     this.#headers = { 'user-agent': options.userAgent ?? 'tinykube' };
-    if (options.token) this.#headers.authorization = `Bearer ${options.token}`;
+    this.#tokenSource = options.tokenSource;
+    if (options.token && !options.tokenSource) this.#headers.authorization = `Bearer ${options.token}`;
+  }
+
+  /**
+   * A client for another identity over this client's connections: a bearer token travels with each
+   * request, so the kept-alive sockets can be shared (kube-controller-manager's per-controller
+   * clients, without a TLS handshake each). Its close() leaves the sockets to this client. A client
+   * with a certificate cannot lend its connections: they would authenticate as its own user.
+   */
+  withTokenSource(tokenSource: TokenSource, userAgent?: string): ApiClient {
+    if (this.#options.certPem) throw new ClientConfigError('a client with a certificate cannot lend its connections to another identity');
+    return new ApiClient({ ...this.#options, token: undefined, tokenSource, userAgent: userAgent ?? this.#options.userAgent }, { agent: this.#agent, streamAgent: this.#streamAgent });
   }
 
   /** The server requests go to now (the first that answered, of several). */
@@ -238,6 +265,7 @@ export class ApiClient {
 
   /** Closes idle kept-alive sockets. Open watches are closed by their owners. */
   close(): void {
+    if (!this.#ownsAgents) return;
     this.#agent.destroy();
     this.#streamAgent.destroy();
   }
@@ -359,6 +387,8 @@ export class ApiClient {
       }
     }
     const headers: Record<string, string> = { ...this.#headers, accept: options.accept ?? 'application/json', ...options.headers };
+    const token = this.#tokenSource ? await this.#tokenSource.token() : undefined;
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) {
       headers['content-type'] = contentType ?? 'application/json';
       headers['content-length'] = String(body.length);
@@ -390,6 +420,8 @@ export class ApiClient {
           let connectTimer: ReturnType<typeof setTimeout> | undefined;
           const req = mod.request(requestOptions, (res) => {
             clearTimeout(connectTimer);
+            // A token the server no longer accepts (its account was deleted and made again): the source fetches another.
+            if (res.statusCode === 401 && token !== undefined) this.#tokenSource?.invalidate?.(token);
             resolve({ req, res: (response = res) });
           });
           req.once('socket', (socket) => {

@@ -7,6 +7,7 @@ import { startScheduler, type Scheduler } from '../scheduler/scheduler.ts';
 import { startControllers, type ControllerOptions, type Controllers } from '../controllers/manager.ts';
 import { ApiClient } from '../client/client.ts';
 import { issueClientCert } from '../apiserver/auth/pki.ts';
+import { realClock } from '../util/clock.ts';
 import { runElected, type Elected, type LeaderElectionSettings } from './leader.ts';
 
 export interface ServerOptions extends ControlPlaneOptions {
@@ -34,6 +35,8 @@ export interface Server {
   readonly controllers?: Controllers;
   /** Their elections, with leader election on. */
   elections: { scheduler?: Elected<Scheduler>; controllers?: Elected<Controllers> };
+  /** The scheduler's client certificate now (it is renewed while the server runs). */
+  schedulerCertPem(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   };
   let scheduler: Elected<Scheduler> | undefined;
   let controllers: Elected<Controllers> | undefined;
+  let schedulerIdentity: (() => string) | undefined;
   // In-process clients open their connections to this very thread: each new one is a TLS handshake
   // on both ends of the same event loop. A burst (50 bindings at once) opening 50 of them cost
   // ~250 ms before the first binding answered; 16 kept-alive sockets carry thousands of requests a
@@ -70,14 +74,29 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const clientFor = (userAgent: string, watches = 0) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 + watches });
   try {
     if (opts.controllers !== false) {
+      // The root client: shared informers, the Lease, and the controllers' accounts and tokens; each
+      // controller writes as its own kube-system service account (useServiceAccountCredentials).
       const client = clientFor('tinykube-controller-manager', 64);
-      controllers = await step('controllers', () => run('kube-controller-manager', client, async () => startControllers({ client, clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), ...opts.controllerOptions } })));
+      controllers = await step('controllers', () => run('kube-controller-manager', client, async () => startControllers({ client, clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), useServiceAccountCredentials: true, ...opts.controllerOptions } })));
     }
     if (opts.scheduler !== false) {
       // The scheduler runs as kube-scheduler does, as user system:kube-scheduler with only what the
       // system:kube-scheduler and system:volume-scheduler roles grant (its own client certificate).
-      const identity = await issueClientCert(cp.pki, 'system:kube-scheduler');
+      // Issued in memory for a year on the certificate clock and renewed by the certificate rotator's
+      // checks when 90 days are left, as the leaves under pki/ are: new connections present the new one.
+      const certClock = opts.certificateClock ?? realClock;
+      let identity = await issueClientCert(cp.pki, 'system:kube-scheduler', [], { now: certClock.now() });
       const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, certPem: identity.certPem, keyPem: identity.keyPem, userAgent: 'tinykube-scheduler', maxSockets: 16 });
+      schedulerIdentity = () => identity.certPem;
+      cp.certificates.track({
+        name: 'kube-scheduler client',
+        certPem: () => identity.certPem,
+        async renew(now) {
+          identity = await issueClientCert(cp.pki, 'system:kube-scheduler', [], { now });
+          client.setClientCertificate(identity.certPem, identity.keyPem);
+          console.error('tinykube: renewed certificates: kube-scheduler client');
+        },
+      });
       scheduler = await step('scheduler', () =>
         run('kube-scheduler', client, async () => {
           const s = startScheduler({ client, onError: (e) => console.error(`tinykube scheduler: ${(e as Error).message}`) });
@@ -105,6 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       return controllers?.current();
     },
     elections: elect ? { scheduler, controllers } : {},
+    schedulerCertPem: () => schedulerIdentity?.(),
     async close() {
       // Each component stops before its lease is released, and both before the API server goes.
       await scheduler?.stop();

@@ -3,7 +3,7 @@
 // being reported). Built by a controller in its constructor; start() and stop() are the controller's.
 
 import type { Namespace } from '../api/types.ts';
-import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../client/errors.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../client/errors.ts';
 import type { Clock } from '../util/clock.ts';
 import type { SharedInformers } from './informers.ts';
 import { WorkQueue, runWorkers } from './workqueue.ts';
@@ -57,7 +57,16 @@ export function isActiveNamespace(ns: Namespace | undefined): ns is Namespace {
   return !!ns && !ns.metadata?.deletionTimestamp && ns.status?.phase !== 'Terminating';
 }
 
-/** A create that lost a race: made meanwhile, or its namespace started terminating or went away. */
+/**
+ * A create that lost a race: made meanwhile, or its namespace started terminating or went away. Any
+ * other Forbidden (RBAC refusing the controller's account) is a failure to report.
+ */
 export function lostCreateRace(err: unknown): boolean {
-  return isAlreadyExists(err) || isForbidden(err) || isNotFound(err);
+  return isAlreadyExists(err) || isNamespaceTerminating(err) || isNotFound(err);
+}
+
+/** A create refused because the namespace is being deleted (Status cause NamespaceTerminating). */
+export function isNamespaceTerminating(err: unknown): boolean {
+  const causes = (err as { status?: { details?: { causes?: { type?: string; reason?: string }[] } } }).status?.details?.causes ?? [];
+  return causes.some((c) => c.type === 'NamespaceTerminating' || c.reason === 'NamespaceTerminating');
 }

@@ -42,6 +42,7 @@ import { ClusterRoleAggregationController } from './clusterroleaggregation/contr
 import { CSRApprovingController, type ApprovalAuthorizer } from './certificates/approver.ts';
 import { CSRSigningController } from './certificates/signer.ts';
 import type { SigningCA } from './certificates/sign.ts';
+import { rootClients, ServiceAccountClients, type ControllerClients } from './credentials.ts';
 
 type Tunables<T> = Omit<T, 'client' | 'informers' | 'clock' | 'events' | 'onError'>;
 
@@ -98,6 +99,13 @@ export interface ControllerOptions {
   signingCA?: SigningCA;
   /** Longest certificate the CSR signer issues (--cluster-signing-duration; default one year). */
   signingDurationMs?: number;
+  /**
+   * Each controller talks to the API server as its own kube-system service account, with a
+   * TokenRequest token kept fresh (kube-controller-manager's --use-service-account-credentials);
+   * `client` then only makes the accounts, asks for their tokens and feeds the shared informers.
+   * Default false: every controller uses `client`.
+   */
+  useServiceAccountCredentials?: boolean;
   /** Failures the controllers recover from (default: console.error). */
   onError?: (err: unknown) => void;
 }
@@ -132,6 +140,8 @@ export interface Controllers {
   clusterRoleAggregation?: ClusterRoleAggregationController;
   csrApproving?: CSRApprovingController;
   csrSigning?: CSRSigningController;
+  /** The per-controller clients (each the root client itself without useServiceAccountCredentials). */
+  clients: ControllerClients;
   stop(): Promise<void>;
 }
 
@@ -141,48 +151,51 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   const o = args.options ?? {};
   const onError = o.onError ?? ((err: unknown) => console.error(`tinykube: controllers: ${err instanceof Error ? err.message : String(err)}`));
   const informers = new SharedInformers(client, { clock, onError });
-  const events = new ApiEventSink(client, clock, NODE_CONTROLLER_COMPONENT);
-  const disruptionEvents = new ApiEventSink(client, clock, DISRUPTION_COMPONENT);
-  const jobEvents = new ApiEventSink(client, clock, 'job-controller');
-  const cronJobEvents = new ApiEventSink(client, clock, 'cronjob-controller');
-  const sliceEvents = new ApiEventSink(client, clock, ENDPOINTSLICE_COMPONENT);
-  const endpointsEvents = new ApiEventSink(client, clock, ENDPOINTS_COMPONENT);
-  const serviceLBEvents = new ApiEventSink(client, clock, SERVICELB_COMPONENT);
-  const volumeEvents = new ApiEventSink(client, clock, PV_CONTROLLER_COMPONENT);
-  const localPathEvents = new ApiEventSink(client, clock, LOCAL_PATH_COMPONENT);
-  const ephemeralEvents = new ApiEventSink(client, clock, EPHEMERAL_COMPONENT);
+  const clients: ControllerClients = o.useServiceAccountCredentials ? new ServiceAccountClients({ root: client, clock, onError }) : rootClients(client);
+  // kube's account names (controller_policy.go), or tinykube's for its own controllers; a client is
+  // made (and its account with it) only for a controller that runs.
+  const as = (account: string) => clients.clientFor(account);
+  const sinks: ApiEventSink[] = [];
+  const sink = (account: string, component: string) => {
+    const s = new ApiEventSink(as(account), clock, component);
+    sinks.push(s);
+    return s;
+  };
   const out: Controllers = {
     informers,
+    clients,
     async stop() {
       await Promise.all([out.nodeLifecycle?.stop(), out.garbageCollector?.stop(), out.podGC?.stop(), out.namespace?.stop(), out.serviceAccount?.stop(), out.rootCAPublisher?.stop(), out.tokens?.stop(), out.csrApproving?.stop(), out.csrSigning?.stop(), out.replicaSet?.stop(), out.replicationController?.stop(), out.deployment?.stop(), out.disruption?.stop(), out.daemonSet?.stop(), out.statefulSet?.stop(), out.job?.stop(), out.ttlAfterFinished?.stop(), out.cronJob?.stop(), out.endpointSlice?.stop(), out.endpoints?.stop(), out.serviceLB?.stop(), out.persistentVolume?.stop(), out.localPath?.stop(), out.localPathResizer?.stop(), out.ephemeralVolume?.stop(), out.pvcProtection?.stop(), out.pvProtection?.stop(), out.clusterRoleAggregation?.stop()]);
       await informers.stop();
-      await Promise.all([events.flush(), disruptionEvents.flush(), jobEvents.flush(), cronJobEvents.flush(), sliceEvents.flush(), endpointsEvents.flush(), serviceLBEvents.flush(), volumeEvents.flush(), localPathEvents.flush(), ephemeralEvents.flush()]);
+      await Promise.all(sinks.map((s) => s.flush()));
+      clients.stop();
     },
   };
-  if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client, informers, clock, events, onError });
-  if (o.garbageCollector !== false) out.garbageCollector = new GarbageCollector({ ...o.garbageCollector, client, informers, clock, onError });
-  if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client, informers, clock, onError });
-  if (o.namespace !== false) out.namespace = new NamespaceController({ client, informers, clock, onError });
-  if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client, informers, clock, onError });
-  if (o.disruption !== false) out.disruption = new DisruptionController({ client, informers, clock, events: disruptionEvents, onError });
-  if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client, informers, clock, onError });
-  if (o.statefulSet !== false) out.statefulSet = new StatefulSetController({ client, informers, clock, onError });
-  if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client, informers, rootCA: o.rootCA, clock, onError });
+  if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client: as('node-controller'), informers, clock, events: sink('node-controller', NODE_CONTROLLER_COMPONENT), onError });
+  if (o.garbageCollector !== false) out.garbageCollector = new GarbageCollector({ ...o.garbageCollector, client: as('generic-garbage-collector'), informers, clock, onError });
+  if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client: as('pod-garbage-collector'), informers, clock, onError });
+  if (o.namespace !== false) out.namespace = new NamespaceController({ client: as('namespace-controller'), informers, clock, onError });
+  if (o.serviceAccount !== false) out.serviceAccount = new ServiceAccountController({ client: as('service-account-controller'), informers, clock, onError });
+  if (o.disruption !== false) out.disruption = new DisruptionController({ client: as('disruption-controller'), informers, clock, events: sink('disruption-controller', DISRUPTION_COMPONENT), onError });
+  if (o.daemonSet !== false) out.daemonSet = new DaemonSetController({ client: as('daemon-set-controller'), informers, clock, onError });
+  if (o.statefulSet !== false) out.statefulSet = new StatefulSetController({ client: as('statefulset-controller'), informers, clock, onError });
+  if (o.rootCA) out.rootCAPublisher = new RootCACertPublisher({ client: as('root-ca-cert-publisher'), informers, rootCA: o.rootCA, clock, onError });
+  // On the root client, as kube starts its tokens controller (it writes every account's token Secret).
   if (o.rootCA && o.legacyTokenSigner) out.tokens = new TokensController({ client, informers, sign: o.legacyTokenSigner, rootCA: o.rootCA, clock, onError });
   if (o.replicaSet !== false) {
-    out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client, informers, clock, onError });
-    out.replicationController = new ReplicaSetController(replicationControllerKind, { ...o.replicaSet, client, informers, clock, onError });
+    out.replicaSet = new ReplicaSetController(replicaSetKind, { ...o.replicaSet, client: as('replicaset-controller'), informers, clock, onError });
+    out.replicationController = new ReplicaSetController(replicationControllerKind, { ...o.replicaSet, client: as('replication-controller'), informers, clock, onError });
   }
   if (o.job !== false) {
-    out.job = new JobController({ ...o.job, client, informers, clock, events: jobEvents, onError });
-    out.ttlAfterFinished = new TTLAfterFinishedController({ client, informers, clock, onError });
+    out.job = new JobController({ ...o.job, client: as('job-controller'), informers, clock, events: sink('job-controller', 'job-controller'), onError });
+    out.ttlAfterFinished = new TTLAfterFinishedController({ client: as('ttl-after-finished-controller'), informers, clock, onError });
   }
-  if (o.cronJob !== false) out.cronJob = new CronJobController({ client, informers, clock, events: cronJobEvents, onError });
-  if (o.serviceLB !== false) out.serviceLB = new ServiceLBController({ informers: fromShared(informers), writer: new ApiServiceStatusWriter(client), clock, events: serviceLBEvents, onError });
+  if (o.cronJob !== false) out.cronJob = new CronJobController({ client: as('cronjob-controller'), informers, clock, events: sink('cronjob-controller', 'cronjob-controller'), onError });
+  if (o.serviceLB !== false) out.serviceLB = new ServiceLBController({ informers: fromShared(informers), writer: new ApiServiceStatusWriter(as('service-lb-controller')), clock, events: sink('service-lb-controller', SERVICELB_COMPONENT), onError });
   out.namespace?.start();
   out.replicaSet?.start();
   out.replicationController?.start();
-  if (o.deployment !== false) out.deployment = new DeploymentController({ client, informers, clock, onError });
+  if (o.deployment !== false) out.deployment = new DeploymentController({ client: as('deployment-controller'), informers, clock, onError });
   out.deployment?.start();
   out.serviceAccount?.start();
   out.rootCAPublisher?.start();
@@ -196,29 +209,29 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.job?.start();
   out.ttlAfterFinished?.start();
   out.cronJob?.start();
-  if (o.endpointSlice !== false) out.endpointSlice = new EndpointSliceController({ ...o.endpointSlice, client, informers, clock, events: sliceEvents, onError });
-  if (o.endpoints !== false) out.endpoints = new EndpointsController({ client, informers, clock, events: endpointsEvents, onError });
+  if (o.endpointSlice !== false) out.endpointSlice = new EndpointSliceController({ ...o.endpointSlice, client: as('endpointslice-controller'), informers, clock, events: sink('endpointslice-controller', ENDPOINTSLICE_COMPONENT), onError });
+  if (o.endpoints !== false) out.endpoints = new EndpointsController({ client: as('endpoint-controller'), informers, clock, events: sink('endpoint-controller', ENDPOINTS_COMPONENT), onError });
   out.endpointSlice?.start();
   out.endpoints?.start();
   out.serviceLB?.start();
-  if (o.persistentVolume !== false) out.persistentVolume = new PersistentVolumeController({ ...o.persistentVolume, client, informers, clock, events: volumeEvents, onError });
+  if (o.persistentVolume !== false) out.persistentVolume = new PersistentVolumeController({ ...o.persistentVolume, client: as('persistent-volume-binder'), informers, clock, events: sink('persistent-volume-binder', PV_CONTROLLER_COMPONENT), onError });
   if (o.localPath !== false) {
-    out.localPath = new LocalPathProvisioner({ client, informers, clock, events: localPathEvents, onError });
-    out.localPathResizer = new LocalPathResizer({ client, informers, clock, events: localPathEvents, onError });
+    out.localPath = new LocalPathProvisioner({ client: as('local-path-provisioner'), informers, clock, events: sink('local-path-provisioner', LOCAL_PATH_COMPONENT), onError });
+    out.localPathResizer = new LocalPathResizer({ client: as('local-path-resizer'), informers, clock, events: sink('local-path-resizer', LOCAL_PATH_COMPONENT), onError });
   }
   out.persistentVolume?.start();
   out.localPath?.start();
   out.localPathResizer?.start();
-  if (o.ephemeralVolume !== false) out.ephemeralVolume = new EphemeralVolumeController({ client, informers, clock, events: ephemeralEvents, onError });
-  if (o.pvcProtection !== false) out.pvcProtection = new PVCProtectionController({ client, informers, clock, onError });
-  if (o.pvProtection !== false) out.pvProtection = new PVProtectionController({ client, informers, clock, onError });
+  if (o.ephemeralVolume !== false) out.ephemeralVolume = new EphemeralVolumeController({ client: as('ephemeral-volume-controller'), informers, clock, events: sink('ephemeral-volume-controller', EPHEMERAL_COMPONENT), onError });
+  if (o.pvcProtection !== false) out.pvcProtection = new PVCProtectionController({ client: as('pvc-protection-controller'), informers, clock, onError });
+  if (o.pvProtection !== false) out.pvProtection = new PVProtectionController({ client: as('pv-protection-controller'), informers, clock, onError });
   out.ephemeralVolume?.start();
   out.pvcProtection?.start();
   out.pvProtection?.start();
-  if (o.clusterRoleAggregation !== false) out.clusterRoleAggregation = new ClusterRoleAggregationController({ client, informers, clock, onError });
+  if (o.clusterRoleAggregation !== false) out.clusterRoleAggregation = new ClusterRoleAggregationController({ client: as('clusterrole-aggregation-controller'), informers, clock, onError });
   out.clusterRoleAggregation?.start();
-  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client, informers, authorize: o.csrApproving?.authorize, clock, events: new ApiEventSink(client, clock, 'csrapproving'), onError });
-  if (o.signingCA) out.csrSigning = new CSRSigningController({ client, informers, ca: o.signingCA, certTTLMs: o.signingDurationMs, clock, onError });
+  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client: as('certificate-controller'), informers, authorize: o.csrApproving?.authorize, clock, events: sink('certificate-controller', 'csrapproving'), onError });
+  if (o.signingCA) out.csrSigning = new CSRSigningController({ client: as('certificate-controller'), informers, ca: o.signingCA, certTTLMs: o.signingDurationMs, clock, onError });
   out.csrApproving?.start();
   out.csrSigning?.start();
   return out;

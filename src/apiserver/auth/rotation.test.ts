@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakeClock } from '../../util/clock.ts';
-import { ensurePki, LEAF_NAMES, leafCertPem, type LeafName, type Pki } from './pki.ts';
+import { ensurePki, issueClientCert, LEAF_NAMES, leafCertPem, type LeafName, type Pki } from './pki.ts';
 import { CertificateRotator } from './rotation.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -92,4 +92,41 @@ test('CertificateRotator: a stopped rotator arms nothing and installs nothing', 
   clock.advance(300 * DAY);
   assert.deepEqual(await rotator.check(), []);
   assert.equal(installed.length, 0);
+});
+
+test('CertificateRotator: a certificate kept in memory (the scheduler client) is renewed by the same checks once 90 days are left; a failed renewal is reported and tried again', async (t) => {
+  const { clock, pki, rotator, errors } = await setup(t);
+  let current = await issueClientCert(pki, 'system:kube-scheduler', [], { now: clock.now() });
+  const renewedAt: number[] = [];
+  let failNext = false;
+  rotator.track({
+    name: 'kube-scheduler client',
+    certPem: () => current.certPem,
+    async renew(now) {
+      if (failNext) {
+        failNext = false;
+        throw new Error('CA unavailable');
+      }
+      current = await issueClientCert(pki, 'system:kube-scheduler', [], { now });
+      renewedAt.push(now);
+    },
+  });
+  rotator.start();
+  const first = current.certPem;
+  await rotator.check();
+  assert.equal(current.certPem, first, 'a year left: kept');
+  clock.advance(365 * DAY - 91 * DAY);
+  await rotator.check();
+  assert.deepEqual(renewedAt, []);
+  failNext = true;
+  clock.advance(2 * DAY);
+  await rotator.check();
+  assert.deepEqual(renewedAt, []);
+  assert.match(String(errors.at(-1)), /renewing the kube-scheduler client certificate: CA unavailable/);
+  clock.advance(HOUR);
+  await rotator.check();
+  assert.deepEqual(renewedAt, [clock.now()]);
+  const cert = new X509Certificate(current.certPem);
+  assert.equal(cert.subject, 'CN=system:kube-scheduler');
+  assert.equal(new Date(cert.validTo).getTime() > clock.now() + 364 * DAY, true, 'a fresh year');
 });

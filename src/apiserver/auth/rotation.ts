@@ -17,7 +17,7 @@
 
 import { watch, type FSWatcher } from 'node:fs';
 import type { Clock, Timer } from '../../util/clock.ts';
-import { ensurePki, LEAF_NAMES, leafCertPem, PkiError, type LeafName, type Pki } from './pki.ts';
+import { ensurePki, LEAF_NAMES, leafCertPem, needsRenewal, PkiError, type LeafName, type Pki } from './pki.ts';
 
 export interface CertificateRotatorOptions {
   dataDir: string;
@@ -35,6 +35,17 @@ export interface CertificateRotatorOptions {
 
 export type RenewalListener = (renewed: LeafName[]) => void;
 
+/**
+ * A certificate the server issued in memory from its CA (the scheduler's client certificate): not a
+ * file, so `certs rotate` does not reach it, but renewed on every check by the same 90-day rule.
+ */
+export interface MemoryLeaf {
+  readonly name: string;
+  certPem(): string;
+  /** Issues a certificate dated `now` and installs it; a rejection is reported and retried at the next check. */
+  renew(now: number): Promise<void>;
+}
+
 const HOUR = 60 * 60 * 1000;
 
 export class CertificateRotator {
@@ -46,6 +57,7 @@ export class CertificateRotator {
   #tail: Promise<unknown> = Promise.resolve();
   #queued: Promise<LeafName[]> | undefined;
   #stopped = true;
+  readonly #memory = new Set<MemoryLeaf>();
 
   /** `pki` is updated in place when certificates change, so every holder of it sees the current ones. */
   constructor(pki: Pki, opts: CertificateRotatorOptions) {
@@ -76,6 +88,12 @@ export class CertificateRotator {
     this.#timer = undefined;
     this.#watcher?.close();
     this.#watcher = undefined;
+  }
+
+  /** Renews `leaf` at each check from now on (and at once if it is already due); returns its removal. */
+  track(leaf: MemoryLeaf): () => void {
+    this.#memory.add(leaf);
+    return () => this.#memory.delete(leaf);
   }
 
   /** Called with the names of the leaves installed by each check that changed one. */
@@ -114,11 +132,24 @@ export class CertificateRotator {
     if (fresh.caCertPem !== pki.caCertPem) {
       throw new PkiError(`the cluster CA in ${pki.paths.pkiDir} changed under the running server: it keeps the CA it started with until it is restarted (every node must then re-join with the new node token)`);
     }
+    await this.#renewMemoryLeaves();
     const renewed = LEAF_NAMES.filter((name) => leafCertPem(fresh, name) !== leafCertPem(pki, name));
     if (renewed.length === 0) return [];
     Object.assign(pki, { ...fresh, paths: pki.paths });
     await this.#opts.onRenewed(pki, renewed);
     for (const l of this.#listeners) l(renewed);
     return renewed;
+  }
+
+  async #renewMemoryLeaves(): Promise<void> {
+    const now = this.#opts.clock.now();
+    for (const leaf of this.#memory) {
+      if (this.#stopped || !needsRenewal(leaf.certPem(), now)) continue;
+      try {
+        await leaf.renew(now);
+      } catch (err) {
+        this.#opts.onError(new Error(`renewing the ${leaf.name} certificate: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+      }
+    }
   }
 }

@@ -21,13 +21,13 @@ import type { Deployment, Pod, ReplicaSet } from '../../api/types.ts';
 import type { LabelSelectorValue } from '../../api/labels.ts';
 import { selectorOf } from '../../api/validation/workloads.ts';
 import type { ApiClient } from '../../client/client.ts';
-import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../client/errors.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../../client/errors.ts';
 import { Deployments, ReplicaSets } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import { realClock } from '../../util/clock.ts';
 import { ApiEventSink, type EventSink, type EventTarget } from '../events.ts';
 import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
-import { KeyLoop } from '../keyloop.ts';
+import { KeyLoop, isNamespaceTerminating } from '../keyloop.ts';
 import { claim, controllerOf, controllerRef } from '../podcontrol/controllerref.ts';
 import { computeHash } from '../podcontrol/hash.ts';
 import * as r from './rollout.ts';
@@ -273,7 +273,7 @@ export class DeploymentController {
         }
         created = found;
         alreadyExisted = true;
-      } else if (isNotFound(err) || isForbidden(err)) {
+      } else if (isNotFound(err) || isNamespaceTerminating(err)) {
         // The namespace is going away: nothing to report.
         throw err;
       } else {

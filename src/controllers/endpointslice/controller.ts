@@ -15,7 +15,7 @@ import { EndpointSlices } from '../../client/resources.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
 import { POD_BY_NAMESPACE, type SharedInformers } from '../informers.ts';
-import { KeyLoop } from '../keyloop.ts';
+import { KeyLoop, isNamespaceTerminating } from '../keyloop.ts';
 import { MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './reconcile.ts';
 import { EndpointSliceTracker } from './tracker.ts';
 import { podServiceHandler, servicesInformer, SLICE_BY_SERVICE, slicesInformer, type Slice } from './informers.ts';
@@ -175,8 +175,4 @@ export class EndpointSliceController {
   }
 }
 
-/** A create refused because the namespace is being deleted (Status cause NamespaceTerminating). */
-export function isNamespaceTerminating(err: unknown): boolean {
-  const causes = (err as { status?: { details?: { causes?: { type?: string; reason?: string }[] } } })?.status?.details?.causes ?? [];
-  return causes.some((c) => c.type === 'NamespaceTerminating' || c.reason === 'NamespaceTerminating');
-}
+export { isNamespaceTerminating };

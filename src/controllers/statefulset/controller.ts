@@ -406,9 +406,9 @@ export class StatefulSetController {
   }
 
   /**
-   * updateStatefulSetStatus: written only when it differs (inconsistentStatus), as a merge patch (kube
-   * retries its update on a conflict with the same computed status; a patch does that in one request).
-   * The uid makes it a precondition against a set deleted and made again meanwhile.
+   * updateStatefulSetStatus: written only when it differs (inconsistentStatus), as an update of the
+   * status subresource (the verb kube's statefulset-controller role grants), retried on a conflict
+   * with the same computed status onto the fresh object, as kube's RetryOnConflict.
    */
   async #writeStatus(set: SetObject, computed: StatefulSetStatus): Promise<void> {
     const status: StatefulSetStatus = { ...computed };
@@ -417,10 +417,32 @@ export class StatefulSetController {
     const same = (['observedGeneration', 'replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas', 'currentRevision', 'updateRevision', 'collisionCount'] as const).every((k) => (old[k] ?? 0) === (status[k] ?? 0));
     if (same) return;
     // The wire form: replicas and availableReplicas always, the other counts omitted when zero.
-    const patch: Record<string, unknown> = { replicas: status.replicas, availableReplicas: status.availableReplicas ?? 0 };
-    for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas'] as const) patch[k] = status[k] || null;
-    for (const k of ['observedGeneration', 'currentRevision', 'updateRevision', 'collisionCount'] as const) if (status[k] !== undefined) patch[k] = status[k];
-    await this.#client.patch(StatefulSets, set.metadata?.namespace, set.metadata?.name ?? '', 'merge', { metadata: { uid: set.metadata?.uid }, status: patch }, { subresource: 'status' });
+    const write = (base: StatefulSetStatus | undefined): StatefulSetStatus => {
+      const next: StatefulSetStatus = { ...base, replicas: status.replicas, availableReplicas: status.availableReplicas ?? 0 };
+      for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas'] as const) {
+        if (status[k]) next[k] = status[k];
+        else delete next[k];
+      }
+      if (status.observedGeneration !== undefined) next.observedGeneration = status.observedGeneration;
+      if (status.currentRevision !== undefined) next.currentRevision = status.currentRevision;
+      if (status.updateRevision !== undefined) next.updateRevision = status.updateRevision;
+      if (status.collisionCount !== undefined) next.collisionCount = status.collisionCount;
+      return next;
+    };
+    const ns = set.metadata?.namespace;
+    let target: SetObject = set;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#client.updateStatus(StatefulSets, ns, { ...target, status: write(target.status) });
+        return;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 4) throw err;
+        const fresh = await this.#client.get<SetObject>(StatefulSets, ns, set.metadata?.name ?? '');
+        // Deleted and made again meanwhile: that set's own sync writes its status.
+        if (fresh.metadata?.uid !== set.metadata?.uid) return;
+        target = fresh;
+      }
+    }
   }
 
   /** truncateHistory: revisions neither current, update, nor worn by a pod, beyond revisionHistoryLimit. */

@@ -163,6 +163,14 @@ export const AGENT_ROLE = 'system:tinykube:agent';
 
 /** controller_policy.go's roles, for the controllers tinykube has: name → rules. */
 const CONTROLLERS: Record<string, PolicyRule[]> = {
+  'certificate-controller': [
+    r(['delete', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+    r(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/approval', 'certificatesigningrequests/status']),
+    r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+    r(['sign'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client', 'kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/kubelet-serving', 'kubernetes.io/legacy-unknown']),
+    r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+    EVENTS,
+  ],
   'clusterrole-aggregation-controller': [r(['escalate', 'get', 'list', 'patch', 'update', 'watch'], [GROUP], ['clusterroles'])],
   'cronjob-controller': [r(['get', 'list', 'update', 'watch'], ['batch'], ['cronjobs']), r(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ['batch'], ['jobs']), r(['update'], ['batch'], ['cronjobs/status']), r(['update'], ['batch'], ['cronjobs/finalizers']), r(['delete', 'list', 'watch'], [''], ['pods']), EVENTS],
   'daemon-set-controller': [r(READ, ['apps', 'extensions'], ['daemonsets']), r(['update'], ['apps', 'extensions'], ['daemonsets/status']), r(['update'], ['apps', 'extensions'], ['daemonsets/finalizers']), r(['list', 'watch'], [''], ['nodes']), r(['create', 'delete', 'list', 'patch', 'watch'], [''], ['pods']), r(['create'], [''], ['pods/binding']), r(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ['apps'], ['controllerrevisions']), EVENTS],
@@ -189,8 +197,28 @@ const CONTROLLERS: Record<string, PolicyRule[]> = {
   'ttl-after-finished-controller': [r(['delete', 'get', 'list', 'watch'], ['batch'], ['jobs']), EVENTS],
 };
 
+/**
+ * Not Kubernetes': the least each of tinykube's own controllers needs (they write through their own
+ * kube-system accounts like kube's; shared informers read for them), named as kube names its controllers'.
+ */
+const TINYKUBE_CONTROLLERS: Record<string, PolicyRule[]> = {
+  // k3s' ServiceLB: LoadBalancer Services get the nodes' addresses in their status.
+  'service-lb-controller': [r(['update'], [''], ['services/status']), EVENTS],
+  // Makes a hostPath volume for a claim and drops a selected node it cannot use.
+  'local-path-provisioner': [r(['create'], [''], ['persistentvolumes']), r(['patch'], [''], ['persistentvolumeclaims']), EVENTS],
+  // Grows local-path volumes (an expand-controller for the built-in provisioner).
+  'local-path-resizer': [r(['update'], [''], ['persistentvolumes']), r(['update'], [''], ['persistentvolumeclaims/status']), EVENTS],
+};
+
+/** The account the CSR approver runs as also keeps k3s-style node passwords (kube-system Secrets) and reads the Nodes they belong to. */
+const CERTIFICATE_CONTROLLER = 'certificate-controller';
+const NODE_PASSWORDS_ROLE = 'system:tinykube:node-passwords';
+
 function controllerRoles(): ClusterRole[] {
-  return Object.entries(CONTROLLERS).map(([name, rules]) => role(`system:controller:${name}`, rules));
+  return [
+    ...Object.entries({ ...CONTROLLERS, ...TINYKUBE_CONTROLLERS }).map(([name, rules]) => role(`system:controller:${name}`, rules)),
+    role(NODE_PASSWORDS_ROLE, [r(['get'], [''], ['nodes'])]),
+  ];
 }
 
 function binding(name: string, roleName: string, subjects: Subject[]): ClusterRoleBinding {
@@ -231,7 +259,8 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     // cluster): tinykube serves issuer discovery to anyone, as its design says, through this binding
     // an administrator may delete.
     binding('system:tinykube:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:authenticated'), group('system:unauthenticated')]),
-    ...Object.keys(CONTROLLERS).map((c) => binding(`system:controller:${c}`, `system:controller:${c}`, [{ kind: 'ServiceAccount', name: c, namespace: 'kube-system' }])),
+    ...Object.keys({ ...CONTROLLERS, ...TINYKUBE_CONTROLLERS }).map((c) => binding(`system:controller:${c}`, `system:controller:${c}`, [{ kind: 'ServiceAccount', name: c, namespace: 'kube-system' }])),
+    binding(NODE_PASSWORDS_ROLE, NODE_PASSWORDS_ROLE, [{ kind: 'ServiceAccount', name: CERTIFICATE_CONTROLLER, namespace: 'kube-system' }]),
   ];
 }
 
@@ -249,6 +278,8 @@ export function bootstrapNamespaceRoles(): Role[] {
     nsRole('extension-apiserver-authentication-reader', [r(READ, [''], ['configmaps'], ['extension-apiserver-authentication'])]),
     nsRole('system::leader-locking-kube-controller-manager', leaderLocking),
     nsRole('system::leader-locking-kube-scheduler', leaderLocking),
+    // Not Kubernetes': node passwords (see NODE_PASSWORDS_ROLE), only in kube-system.
+    nsRole(NODE_PASSWORDS_ROLE, [r(['create', 'get', 'list', 'patch', 'update', 'watch'], [''], ['secrets'])]),
   ];
 }
 
@@ -266,6 +297,7 @@ export function bootstrapNamespaceRoleBindings(): RoleBinding[] {
     nsBinding('system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [user('system:kube-controller-manager'), user('system:kube-scheduler')]),
     nsBinding('system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [user('system:kube-controller-manager'), sa('kube-controller-manager'), sa('leader-election-controller')]),
     nsBinding('system::leader-locking-kube-scheduler', 'system::leader-locking-kube-scheduler', [user('system:kube-scheduler'), sa('kube-scheduler')]),
+    nsBinding(NODE_PASSWORDS_ROLE, NODE_PASSWORDS_ROLE, [sa(CERTIFICATE_CONTROLLER)]),
   ];
 }
 
