@@ -25,6 +25,7 @@ export class KeyLoop {
   readonly #quiet: (err: unknown) => boolean;
   #unsubscribe: Array<() => void> = [];
   #loops: Promise<void> | undefined;
+  #abort: AbortController | undefined;
 
   constructor(o: KeyLoopOptions) {
     this.queue = new WorkQueue<string>({ clock: o.clock, baseDelayMs: o.baseDelayMs, maxDelayMs: o.maxDelayMs });
@@ -33,17 +34,30 @@ export class KeyLoop {
     this.#quiet = o.quiet ?? isConflict;
   }
 
-  /** Subscribes the handlers (each returns its removal), starts the informers and the workers. Idempotent. */
-  start(informers: Pick<SharedInformers, 'start'>, subscribe: () => Array<() => void>, sync: (key: string) => Promise<void>): void {
+  /**
+   * Subscribes the handlers (each returns its removal), starts the informers, and the workers once
+   * every informer has its first list, as kube's controllers wait (cache.WaitForNamedCacheSync): a key
+   * queued by the first list of one kind must not be synced against another kind's half-filled cache
+   * (a ReplicaSet seeing none of its pods yet would make more). Idempotent.
+   */
+  start(informers: Pick<SharedInformers, 'start' | 'waitForSync'>, subscribe: () => Array<() => void>, sync: (key: string) => Promise<void>): void {
     if (this.#loops) return;
     this.#unsubscribe = subscribe();
     informers.start();
-    this.#loops = runWorkers(this.queue, this.#workers, sync, (err) => {
-      if (!this.#quiet(err)) this.#onError(err);
-    });
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#loops = informers.waitForSync(abort.signal).then(
+      () =>
+        runWorkers(this.queue, this.#workers, sync, (err) => {
+          if (!this.#quiet(err)) this.#onError(err);
+        }),
+      // Stopped before the caches filled: no worker ever ran.
+      () => undefined,
+    );
   }
 
   async stop(): Promise<void> {
+    this.#abort?.abort();
     for (const u of this.#unsubscribe) u();
     this.#unsubscribe = [];
     this.queue.shutDown();

@@ -79,6 +79,9 @@ function harness(): Harness {
         return informers.endpointSlices;
       },
       start: () => [informers.services, informers.nodes].forEach((i) => i.start()),
+      waitForSync: async (signal?: AbortSignal) => {
+        await Promise.all([informers.services.waitForSync(signal), informers.nodes.waitForSync(signal)]);
+      },
     },
     writer,
     events,
@@ -202,7 +205,8 @@ describe('ServiceLB controller', () => {
     h.services.set(s);
     h.controller.start();
     await until('services listed', () => h.informers.services.hasSynced(), { intervalMs: 1, timeoutMs: 5000 });
-    await h.settled();
+    // The Service's key waits in the queue: workers start only once every informer has its first list.
+    assert.equal(h.controller.queue.idle, false);
     assert.equal(h.writer.writes.length, 0);
     release();
     await until('nodes listed', () => h.informers.nodes.hasSynced(), { intervalMs: 1, timeoutMs: 5000 });

@@ -42,6 +42,8 @@ export interface ServiceLBInformers {
   endpointSlices(): Informer<Slice>;
   /** Starts the informers above (idempotent). */
   start(): void;
+  /** Resolves once the Services and Nodes have their first list (the workers wait for it). */
+  waitForSync(signal?: AbortSignal): Promise<void>;
 }
 
 export function fromShared(informers: SharedInformers): ServiceLBInformers {
@@ -50,6 +52,9 @@ export function fromShared(informers: SharedInformers): ServiceLBInformers {
     nodes: informers.nodes(),
     endpointSlices: () => informers.resource<Slice>(EndpointSlices),
     start: () => informers.start(),
+    waitForSync: async (signal) => {
+      await Promise.all([informers.resource<Svc>(Services).waitForSync(signal), informers.nodes().waitForSync(signal)]);
+    },
   };
 }
 
