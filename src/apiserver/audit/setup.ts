@@ -88,10 +88,11 @@ export function openAudit(flags: AuditFlags, clock: Clock, options: OpenAuditOpt
   for (const [name, v] of [['--audit-log-maxsize', flags.maxSizeMB], ['--audit-log-maxbackup', flags.maxBackups], ['--audit-log-maxage', flags.maxAgeDays]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new AuditError('ERR_AUDIT_LOG', `${name} ${v} must be a non-negative integer`);
   }
-  const logMode = checkMode('log', flags.logMode ?? 'blocking');
-  const webhookMode = checkMode('webhook', flags.webhookMode ?? 'batch');
-  const logBatch = batchConfig('log', logMode, DEFAULT_LOG_BATCH, false, flags.logBatch);
-  const webhookBatch = batchConfig('webhook', webhookMode, DEFAULT_WEBHOOK_BATCH, true, flags.webhookBatch);
+  // As kube's AuditLogOptions/AuditWebhookOptions.Validate: a backend's flags are checked when it is on.
+  const logMode = flags.logPath ? checkMode('log', flags.logMode ?? 'blocking') : 'blocking';
+  const webhookMode = flags.webhookConfigFile ? checkMode('webhook', flags.webhookMode ?? 'batch') : 'batch';
+  const logBatch = batchConfig('log', flags.logPath ? logMode : 'blocking', DEFAULT_LOG_BATCH, false, flags.logBatch);
+  const webhookBatch = batchConfig('webhook', flags.webhookConfigFile ? webhookMode : 'blocking', DEFAULT_WEBHOOK_BATCH, true, flags.webhookBatch);
   if (flags.webhookConfigFile && webhookMode !== 'batch') {
     // Our pipeline hands events to the sink synchronously; a request cannot wait on an HTTP round trip.
     throw new AuditError('ERR_AUDIT_FLAGS', `--audit-webhook-mode ${webhookMode}: tinykube sends audit events to a webhook in batch mode only`);
