@@ -91,6 +91,26 @@ describe('audit batch mode', () => {
     assert.deepEqual(r.batches[1], ['b/RequestReceived']);
   });
 
+  it('a throttled delegate keeps the next batches in the buffer, which fills and drops', async () => {
+    const clock = new FakeClock();
+    const r = recorder();
+    const logs: string[] = [];
+    const b = new BufferedAuditBackend(r.delegate, { bufferSize: 3, maxBatchSize: 1, maxBatchWaitMs: 1000, throttle: { qps: 1, burst: 1 } }, clock, (m) => logs.push(m));
+    b.processEvent(event('a'));
+    await tick();
+    for (const id of ['b', 'c', 'd', 'e']) b.processEvent(event(id));
+    await tick();
+    assert.deepEqual(r.batches, [['a/RequestReceived']]);
+    assert.equal(b.buffered, 3);
+    assert.equal(logs.length, 1, 'the dropped event is reported');
+    for (let i = 0; i < 3; i++) {
+      const next = r.nextBatch();
+      clock.advance(1000);
+      await next;
+    }
+    assert.deepEqual(r.batches.map((x) => x[0]), ['a/RequestReceived', 'b/RequestReceived', 'c/RequestReceived', 'd/RequestReceived']);
+  });
+
   it('close sends what is buffered and waits for batches in flight', async () => {
     const clock = new FakeClock();
     const r = recorder(true);

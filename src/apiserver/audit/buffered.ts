@@ -2,7 +2,8 @@
 // into a bounded buffer and handed to the delegate in batches, off the request's path, so a slow or
 // dead delegate (a webhook) never slows or fails a request. A batch goes out when it holds
 // --audit-*-batch-max-size events or when its first event has waited --audit-*-batch-max-wait; batches
-// are sent concurrently, their starts paced by an optional token bucket (--audit-*-batch-throttle-*).
+// are sent concurrently, their starts paced by an optional token bucket (--audit-*-batch-throttle-*),
+// which holds the next batch in the buffer.
 // A full buffer drops events rather than blocking the request.
 //
 // processEvent is called by the API server once per recorded stage, from one thread; close() once at
@@ -74,7 +75,10 @@ export class BufferedAuditBackend implements AuditSink {
   readonly #inFlight = new Set<Promise<void>>();
   #buffer: AuditEvent[] = [];
   #timer: Timer | undefined;
-  #flushQueued = false;
+  /** The oldest buffered event has waited max-wait: a partial batch may go. */
+  #due = false;
+  #kicked = false;
+  #pumping = false;
   #closed = false;
   /** Events dropped since the buffer last filled up; reported once when it fills and once when it drains. */
   #dropped = 0;
@@ -101,8 +105,12 @@ export class BufferedAuditBackend implements AuditSink {
       return true;
     }
     this.#buffer.push(structuredClone(ev));
-    if (this.#buffer.length >= this.#config.maxBatchSize) this.#queueFlush();
-    else this.#timer ??= this.#clock.setTimeout(() => this.#flush(), this.#config.maxBatchWaitMs);
+    if (this.#buffer.length >= this.#config.maxBatchSize) this.#kick();
+    else this.#timer ??= this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#due = true;
+      this.#kick();
+    }, this.#config.maxBatchWaitMs);
     return true;
   }
 
@@ -112,8 +120,8 @@ export class BufferedAuditBackend implements AuditSink {
   }
 
   /**
-   * Sends what is buffered and waits for the batches in flight; retries still waiting are abandoned
-   * (a dead webhook must not hold the shutdown for minutes).
+   * Sends what is buffered and waits for the batches in flight; throttling and retries still waiting
+   * are cut short (a dead webhook must not hold the shutdown for minutes).
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -121,38 +129,57 @@ export class BufferedAuditBackend implements AuditSink {
     this.#timer?.cancel();
     this.#timer = undefined;
     this.#abort.abort(new Error('audit backend shut down'));
-    while (this.#buffer.length) this.#startBatch(this.#buffer.splice(0, this.#config.maxBatchSize));
+    while (this.#buffer.length) this.#send(this.#buffer.splice(0, this.#config.maxBatchSize));
     await Promise.all([...this.#inFlight]);
     this.#delegate.close?.();
   }
 
-  /** Full batches go out after the current request's synchronous work, together. */
-  #queueFlush(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
+  /** Starts the pump after the current request's synchronous work, so its stages can share a batch. */
+  #kick(): void {
+    if (this.#kicked || this.#pumping) return;
+    this.#kicked = true;
     queueMicrotask(() => {
-      this.#flushQueued = false;
-      if (this.#closed) return;
-      while (this.#buffer.length >= this.#config.maxBatchSize) this.#startBatch(this.#buffer.splice(0, this.#config.maxBatchSize));
-      this.#timer?.cancel();
-      this.#timer = this.#buffer.length ? this.#clock.setTimeout(() => this.#flush(), this.#config.maxBatchWaitMs) : undefined;
+      this.#kicked = false;
+      void this.#pump();
     });
   }
 
-  /** The wait is over: everything buffered goes, in batches of at most maxBatchSize. */
-  #flush(): void {
-    this.#timer = undefined;
-    while (this.#buffer.length) this.#startBatch(this.#buffer.splice(0, this.#config.maxBatchSize));
+  /**
+   * kube's collect loop: one batch at a time leaves the buffer, each after a throttle token, so a
+   * throttled or slow delegate lets the (bounded) buffer fill rather than piling batches up.
+   */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        if (this.#closed) return;
+        const ready = this.#buffer.length >= this.#config.maxBatchSize || (this.#due && this.#buffer.length > 0);
+        if (!ready) break;
+        if (this.#throttle) await this.#throttle.take(this.#abort.signal).catch(() => undefined);
+        if (this.#closed) return;
+        this.#send(this.#buffer.splice(0, this.#config.maxBatchSize));
+        if (this.#buffer.length === 0) this.#due = false;
+      }
+      if (this.#buffer.length) {
+        this.#timer ??= this.#clock.setTimeout(() => {
+          this.#timer = undefined;
+          this.#due = true;
+          this.#kick();
+        }, this.#config.maxBatchWaitMs);
+      }
+    } finally {
+      this.#pumping = false;
+    }
   }
 
-  #startBatch(events: AuditEvent[]): void {
+  #send(events: AuditEvent[]): void {
     if (this.#dropped > 0 && this.#buffer.length < this.#config.bufferSize) {
       this.#log(`audit buffer of the ${this.#delegate.name} backend has room again; ${this.#dropped} audit events were dropped while it was full`);
       this.#dropped = 0;
     }
     const p = (async () => {
       try {
-        if (this.#throttle && !this.#closed) await this.#throttle.take(this.#abort.signal).catch(() => undefined);
         await this.#delegate.send(events, this.#abort.signal);
       } catch (err) {
         this.#log(`Error in audit plugin '${this.#delegate.name}' affecting ${events.length} audit events: ${err instanceof Error ? err.message : String(err)}`);
