@@ -201,7 +201,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const audit = beginAudit(req, auditID, receivedAt, attrs);
     const tracked = trackResponse(res, audit, isLongRunning(attrs));
     if (!audit.processStage('RequestReceived')) {
-      // Blocking mode: a request whose event cannot be stored is not served (kube's WithAudit).
+      // blocking-strict: a request whose event cannot be stored is not served (kube's WithAudit).
       tracked.markFinished();
       throw new StatusError(500, 'InternalError', 'Internal error occurred: failed to store audit event');
     }
