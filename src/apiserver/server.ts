@@ -39,6 +39,7 @@ import { parseFieldSelector, type FieldSelectorValue } from '../api/fields.ts';
 import type { AdmissionChain } from './admission/chain.ts';
 import type { AdmissionAttributes, AdmissionOperation } from './admission/types.ts';
 import { defaultAdmission } from './admission/plugins.ts';
+import type { AdmissionPluginConfigs } from './admission/config.ts';
 import { recordedWarnings, requestRecord } from './admission/recorder.ts';
 import type { OpenAPIDocuments } from './openapi/documents.ts';
 import { randomUUID } from 'node:crypto';
@@ -67,6 +68,8 @@ export interface ApiServerOptions {
   apiAudiences?: readonly string[];
   /** The admission chain; absent = the default plugins (admission/plugins.ts), started by the server. */
   admission?: AdmissionChain;
+  /** The default plugins' configurations (--admission-control-config-file). */
+  admissionConfig?: AdmissionPluginConfigs;
   /** OpenAPI documents to serve; absent = the built-in kinds' documents. */
   openapi?: OpenAPIDocuments;
   /** Paths served without credentials (/version, health). */
@@ -116,7 +119,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
   const openapiDocs = registryOpenAPI(registry);
   const ownAdmission = !opts.admission;
-  const admission = opts.admission ?? defaultAdmission(registry, opts.authorizer);
+  const admission = opts.admission ?? defaultAdmission(registry, opts.authorizer, opts.admissionConfig);
   // The default chain fills its caches in the background; writes wait for it (at once, after start).
   const admissionReady = ownAdmission ? admission.start() : Promise.resolve();
   admissionReady.catch((err: unknown) => console.error(`tinykube: admission did not start: ${(err as Error).message}`));
@@ -198,7 +201,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const audit = beginAudit(req, auditID, receivedAt, attrs);
     const tracked = trackResponse(res, audit, isLongRunning(attrs));
     if (!audit.processStage('RequestReceived')) {
-      // Blocking mode: a request whose event cannot be stored is not served (kube's WithAudit).
+      // blocking-strict: a request whose event cannot be stored is not served (kube's WithAudit).
       tracked.markFinished();
       throw new StatusError(500, 'InternalError', 'Internal error occurred: failed to store audit event');
     }

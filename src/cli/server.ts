@@ -4,7 +4,7 @@ import { startServer, type ServerOptions } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
-import type { AuditFlags } from '../apiserver/audit/setup.ts';
+import type { AuditBatchFlags, AuditFlags } from '../apiserver/audit/setup.ts';
 import type { LeaderElectionSettings } from '../cmd/leader.ts';
 import { DEFAULT_SERVICE_RANGES, parseIPv4Cidr, parseNodePortRange, type ServiceRanges } from '../api/network.ts';
 import { managedEtcdFlags, startManagedEtcdFromFlags } from './etcd.ts';
@@ -18,7 +18,26 @@ export const apiServerFlags = {
   'audit-log-maxsize': { type: 'string' },
   'audit-log-maxbackup': { type: 'string' },
   'audit-log-maxage': { type: 'string' },
+  'audit-log-mode': { type: 'string' },
+  ...auditBatchFlags('log'),
+  'audit-webhook-config-file': { type: 'string' },
+  'audit-webhook-mode': { type: 'string' },
+  'audit-webhook-initial-backoff': { type: 'string' },
+  ...auditBatchFlags('webhook'),
+  'admission-control-config-file': { type: 'string' },
 } as const;
+
+/** --audit-<backend>-batch-* (kube's AuditBatchOptions flags). */
+function auditBatchFlags<B extends 'log' | 'webhook'>(b: B) {
+  return {
+    [`audit-${b}-batch-buffer-size`]: { type: 'string' },
+    [`audit-${b}-batch-max-size`]: { type: 'string' },
+    [`audit-${b}-batch-max-wait`]: { type: 'string' },
+    [`audit-${b}-batch-throttle-enable`]: { type: 'string' },
+    [`audit-${b}-batch-throttle-qps`]: { type: 'string' },
+    [`audit-${b}-batch-throttle-burst`]: { type: 'string' },
+  } as Record<`audit-${B}-batch-${'buffer-size' | 'max-size' | 'max-wait' | 'throttle-enable' | 'throttle-qps' | 'throttle-burst'}`, { type: 'string' }>;
+}
 
 /** kube-controller-manager's flags that `server` and `up` take. */
 export const controllerFlags = {
@@ -36,13 +55,37 @@ export function controllerOptions(values: Record<string, unknown>): ServerOption
 }
 
 /** The flags of apiServerFlags as control-plane options; absent flags keep kube's defaults. */
-export function apiServerOptions(values: Record<string, unknown>): { inFlight: InFlightLimits; audit?: AuditFlags } {
+export function apiServerOptions(values: Record<string, unknown>): { inFlight: InFlightLimits; audit?: AuditFlags; admissionControlConfigFile?: string } {
   const int = (name: string): number | undefined => {
     const v = values[name] as string | undefined;
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v)) throw new Error(`--${name} ${JSON.stringify(v)}: must be a non-negative integer`);
     return Number(v);
   };
+  const duration = (name: string): number | undefined => {
+    const v = values[name] as string | undefined;
+    return v === undefined ? undefined : parseDurationMs(v, `--${name}`);
+  };
+  const bool = (name: string): boolean | undefined => {
+    const v = values[name] as string | undefined;
+    if (v === undefined) return undefined;
+    if (v !== 'true' && v !== 'false') throw new Error(`--${name} ${JSON.stringify(v)}: must be true or false`);
+    return v === 'true';
+  };
+  const float = (name: string): number | undefined => {
+    const v = values[name] as string | undefined;
+    if (v === undefined) return undefined;
+    if (!/^-?\d+(\.\d+)?$/.test(v)) throw new Error(`--${name} ${JSON.stringify(v)}: must be a number`);
+    return Number(v);
+  };
+  const batch = (b: 'log' | 'webhook'): AuditBatchFlags => ({
+    bufferSize: int(`audit-${b}-batch-buffer-size`),
+    maxSize: int(`audit-${b}-batch-max-size`),
+    maxWaitMs: duration(`audit-${b}-batch-max-wait`),
+    throttleEnable: bool(`audit-${b}-batch-throttle-enable`),
+    throttleQPS: float(`audit-${b}-batch-throttle-qps`),
+    throttleBurst: int(`audit-${b}-batch-throttle-burst`),
+  });
   const inFlight: InFlightLimits = {
     maxRequestsInFlight: int('max-requests-inflight') ?? DEFAULT_IN_FLIGHT_LIMITS.maxRequestsInFlight,
     maxMutatingRequestsInFlight: int('max-mutating-requests-inflight') ?? DEFAULT_IN_FLIGHT_LIMITS.maxMutatingRequestsInFlight,
@@ -53,8 +96,18 @@ export function apiServerOptions(values: Record<string, unknown>): { inFlight: I
     maxSizeMB: int('audit-log-maxsize'),
     maxBackups: int('audit-log-maxbackup'),
     maxAgeDays: int('audit-log-maxage'),
+    logMode: values['audit-log-mode'] as string | undefined,
+    logBatch: batch('log'),
+    webhookConfigFile: values['audit-webhook-config-file'] as string | undefined,
+    webhookMode: values['audit-webhook-mode'] as string | undefined,
+    webhookBatch: batch('webhook'),
+    webhookInitialBackoffMs: duration('audit-webhook-initial-backoff'),
   };
-  return { inFlight, audit: audit.policyFile || audit.logPath ? audit : undefined };
+  return {
+    inFlight,
+    audit: audit.policyFile || audit.logPath || audit.webhookConfigFile ? audit : undefined,
+    admissionControlConfigFile: values['admission-control-config-file'] as string | undefined,
+  };
 }
 
 export const serverCommand: Command = {

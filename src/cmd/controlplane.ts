@@ -36,6 +36,8 @@ import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registr
 import { ensureLocalPathStorageClass } from '../registry/storage/storageclasses/bootstrap.ts';
 import type { InFlightLimits } from '../apiserver/maxinflight.ts';
 import { openAudit, type AuditFlags } from '../apiserver/audit/setup.ts';
+import { loadAdmissionConfig } from '../apiserver/admission/config.ts';
+import { readKubeconfigFile } from '../client/kubeconfig.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -87,6 +89,8 @@ export interface ControlPlaneOptions {
   inFlight?: InFlightLimits;
   /** The audit log (--audit-policy-file, --audit-log-path, rotation); a malformed policy fails the start. */
   audit?: AuditFlags;
+  /** --admission-control-config-file (an AdmissionConfiguration); a bad file fails the start. */
+  admissionControlConfigFile?: string;
 }
 
 /** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
@@ -127,7 +131,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   // Before anything starts: a malformed policy is a start-up error, as in kube-apiserver.
-  const audit = opts.audit ? openAudit(opts.audit, clock) : undefined;
+  const admissionConfig = opts.admissionControlConfigFile ? loadAdmissionConfig(opts.admissionControlConfigFile) : undefined;
+  const audit = opts.audit ? openAudit(opts.audit, clock, { readKubeconfig: readKubeconfigFile }) : undefined;
   // The serving cert also names the kubernetes Service's address of this cluster's Service range.
   const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
   const certClock = opts.certificateClock ?? realClock;
@@ -194,6 +199,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     serviceAccountTokens,
     inFlight: opts.inFlight,
     audit,
+    admissionConfig,
   });
   const server = httpsServer(api, pki, opts.extraRoutes);
   await listenOn(server, port, host);
@@ -274,7 +280,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await connect.close();
       await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
       await backend.close();
-      audit?.sink.close();
+      await audit?.sink.close();
     },
   };
 }

@@ -34,7 +34,7 @@ export interface UpOptions {
   /** Service ClusterIP and node port ranges (default 10.43.0.0/16, 30000-32767); the node's DNS and proxy follow. */
   serviceRanges?: ServiceRanges;
   /** Request limits and the audit log (kube-apiserver's flags). */
-  apiServer?: Pick<ServerOptions, 'inFlight' | 'audit'>;
+  apiServer?: Pick<ServerOptions, 'inFlight' | 'audit' | 'admissionControlConfigFile'>;
   /** 2 or more: that many nodes, each in its own network namespace with its own agent process (netns-nodes.ts). */
   nodes?: number;
   /** The namespace nodes' network (default 10.45.0.0/24). */

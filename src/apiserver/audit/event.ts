@@ -1,7 +1,8 @@
 // One request's audit event (audit.k8s.io/v1 Event), filled in as the request goes through the
 // pipeline and handed to the sink at each stage, as k8s.io/apiserver pkg/audit (context.go,
 // request.go) does. One RequestAudit per request; not shared between requests; the sink is called
-// synchronously (kube's blocking mode), so an event is written before the stage moves on.
+// synchronously and the event object is reused for the next stage, so a sink that keeps events
+// (batch mode) copies them.
 
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
