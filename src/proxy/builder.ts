@@ -38,6 +38,8 @@ import type { EndpointSlice, Service, ServicePort } from '../api/types.ts';
 import { cidrContains, formatIPv4, LABEL_SERVICE_NAME, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import { categorize, endpointsForPort, proxied, proxiedSlice } from './endpoints.ts';
 import type { Endpoint } from './endpoints.ts';
+import { ENDPOINT_MAP_SHARDS, ENDPOINT_PROTOS, ENDPOINT_SLOTS, endpointMap } from './endpointmaps.ts';
+import type { EndpointIds } from './endpointmaps.ts';
 import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, TableModel, UdpPort } from './model.ts';
 
 /** The packet mark kube-proxy uses for "masquerade this" (its --masquerade-bit 14). */
@@ -80,6 +82,11 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     ['no-endpoint-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
     ['firewall-ips', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
   ]);
+  for (const proto of ENDPOINT_PROTOS) {
+    for (let shard = 0; shard < ENDPOINT_MAP_SHARDS; shard++) {
+      sets.set(endpointMap(proto, shard), { kind: 'map', decl: `typeof numgen random mod ${ENDPOINT_SLOTS} : ip daddr . ${proto} dport;` });
+    }
+  }
   return { chains, sets };
 }
 
@@ -102,8 +109,11 @@ export function slicesByService(slices: Iterable<EndpointSlice>): Map<string, En
   return out;
 }
 
-/** Everything one Service contributes, or undefined when the proxy leaves it alone. */
-export function buildServicePart(svc: Service, slices: readonly EndpointSlice[], node: NodeFacts): ServicePart | undefined {
+/**
+ * Everything one Service contributes, or undefined when the proxy leaves it alone. With `ids`, chains
+ * without session affinity reach their endpoints through the endpoint maps; without, through a cascade of rules.
+ */
+export function buildServicePart(svc: Service, slices: readonly EndpointSlice[], node: NodeFacts, ids?: EndpointIds): ServicePart | undefined {
   if (!proxied(svc)) return undefined;
   const spec = svc.spec!;
   const chains = new Map<string, string[]>();
@@ -167,7 +177,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     // kube-proxy's iptables mode does with `statistic`; plain comparisons, no anonymous map per rule.
     const cascade = (n: number, target: (i: number) => string): string[] =>
       Array.from({ length: n }, (_, i) => (i < n - 1 ? `numgen random mod ${n - i} 0 ${target(i)}` : target(i)));
-    const spread = (eps: readonly Endpoint[], pre: readonly string[]): string[] => {
+    const spread = (chain: string, eps: readonly Endpoint[], pre: readonly string[]): string[] => {
       const rules = [...pre];
       if (affinity > 0) {
         for (const ep of eps) rules.push(`ip saddr @${affinitySet(ep)} goto ${endpointChain(ep)}`);
@@ -177,11 +187,19 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       }
       // Without affinity an endpoint needs no chain of its own: hairpin tests and DNATs sit here.
       for (const ip of new Set(eps.filter((e) => e.local).map((e) => e.ip))) rules.push(`ip saddr ${ip} jump mark-for-masquerade`);
-      rules.push(...cascade(eps.length, (i) => `meta l4proto ${proto} dnat to ${eps[i].ip}:${eps[i].port}`));
+      const dnatId = eps.length <= ENDPOINT_SLOTS ? ids?.id(chain) : undefined;
+      if (dnatId === undefined) {
+        rules.push(...cascade(eps.length, (i) => `meta l4proto ${proto} dnat to ${eps[i].ip}:${eps[i].port}`));
+        return rules;
+      }
+      const map = endpointMap(proto, dnatId);
+      const base = dnatId * ENDPOINT_SLOTS;
+      eps.forEach((e, i) => elements.push({ set: map, key: String(base + i), value: `${e.ip} . ${e.port}` }));
+      rules.push(`meta l4proto ${proto} dnat ip to numgen random mod ${eps.length} offset ${base} map @${map}`);
       return rules;
     };
-    if (usesCluster) chains.set(clusterChain, spread(eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
-    if (usesLocal) chains.set(localChain, spread(eps.local, internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
+    if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
+    if (usesLocal) chains.set(localChain, spread(localChain, eps.local, internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
 
     // Where nothing can take the traffic: reject when the service has no endpoints at all, drop when
     // it has some but the policy allows none of them from here (kube-proxy's two cases).
@@ -203,7 +221,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
             ]
           : [node.podCIDR ? `ip saddr != ${node.podCIDR} jump mark-for-masquerade` : 'jump mark-for-masquerade', `goto ${clusterChain}`]);
         // Local endpoints are a subset of the usable cluster ones, so the cluster chain always has targets.
-        if (externalLocal && !chains.has(clusterChain)) chains.set(clusterChain, spread(eps.cluster, []));
+        if (externalLocal && !chains.has(clusterChain)) chains.set(clusterChain, spread(clusterChain, eps.cluster, []));
       }
       const verdict = external.length > 0 ? `goto ${externalChain}` : none;
       for (const ip of externalIPs) elements.push(external.length > 0 ? { set: 'service-ips', key: key(ip), value: verdict } : { set: 'no-endpoint-services', key: key(ip), value: verdict });
@@ -268,11 +286,11 @@ function udpPort(clusterIP: string, externalIPs: readonly string[], port: Servic
 }
 
 /** The whole desired table. */
-export function buildModel(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeFacts): TableModel {
+export function buildModel(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeFacts, ids?: EndpointIds): TableModel {
   const bySvc = slicesByService(slices);
   const parts = new Map<string, ServicePart>();
   for (const svc of services) {
-    const part = buildServicePart(svc, bySvc.get(serviceKey(svc)) ?? [], node);
+    const part = buildServicePart(svc, bySvc.get(serviceKey(svc)) ?? [], node, ids);
     if (part) parts.set(serviceKey(svc), part);
   }
   return assemble(parts);
