@@ -194,7 +194,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       }
       const map = endpointMap(proto, dnatId);
       const base = dnatId * ENDPOINT_SLOTS;
-      eps.forEach((e, i) => elements.push({ set: map, key: String(base + i), value: `${e.ip} . ${e.port}` }));
+      eps.forEach((e, i) => elements.push({ set: map, key: String(base + i), value: `${e.ip} . ${e.port}`, exclusive: true }));
       rules.push(`meta l4proto ${proto} dnat ip to numgen random mod ${eps.length} offset ${base} map @${map}`);
       return rules;
     };
@@ -312,6 +312,7 @@ export function elementId(e: Element): string {
 // the first keeps it, as ServiceLB leaves the later one pending.
 function claim(owners: Map<string, string>, key: string, part: ServicePart): void {
   for (const e of part.elements) {
+    if (e.exclusive) continue;
     const id = elementId(e);
     if (!owners.has(id)) owners.set(id, key);
   }
@@ -323,7 +324,7 @@ export function updateModel(prev: TableModel, updates: ReadonlyMap<string, Servi
   const owners = new Map(prev.owners);
   for (const [key, part] of updates) {
     const old = services.get(key);
-    if (old) for (const e of old.elements) if (owners.get(elementId(e)) === key) owners.delete(elementId(e));
+    if (old) for (const e of old.elements) if (!e.exclusive && owners.get(elementId(e)) === key) owners.delete(elementId(e));
     if (part) services.set(key, part);
     else services.delete(key);
   }
