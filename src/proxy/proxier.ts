@@ -145,7 +145,9 @@ export class Proxier {
     await this.#running;
     const t = `${TABLE_FAMILY} ${TABLE_NAME}`;
     // `add` first makes the deletion succeed whether or not the table exists.
-    return this.#o.runner.apply(`add table ${t}\ndelete table ${t}\n`);
+    const r = await this.#o.runner.apply(`add table ${t}\ndelete table ${t}\n`);
+    this.#o.runner.close?.();
+    return r;
   }
 
   /** The model last applied to the kernel (undefined before the first successful sync). */

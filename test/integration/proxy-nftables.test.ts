@@ -182,3 +182,22 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
   }
   assert.equal((await lab.exec(NODE, ['nft', 'list', 'tables'])).trim(), '', 'stop() leaves no table');
 });
+
+test('the runner\'s long-lived nft -i: one line is one atomic transaction, an error comes back with its line, the next transaction still applies', async () => {
+  const runner = new CommandRunner({ prefix: ['ip', 'netns', 'exec', NODE] });
+  const t = 'ip tinykube-runner-test';
+  try {
+    const bad = await runner.apply(`add table ${t}\nadd chain ${t} c\nadd rule ${t} nochain counter\n`);
+    assert.equal(bad.ok, false);
+    assert.match(bad.ok ? '' : bad.error, /No such file or directory[\s\S]*add rule ip tinykube-runner-test nochain counter/);
+    assert.doesNotMatch(await lab.exec(NODE, ['nft', 'list', 'tables']), /tinykube-runner-test/, 'nothing of the failed transaction applied');
+    assert.deepEqual(await runner.apply(`add table ${t}\nadd chain ${t} c\nadd rule ${t} c counter\n`), { ok: true });
+    assert.match(await lab.exec(NODE, ['nft', 'list', 'chain', 'ip', 'tinykube-runner-test', 'c']), /counter packets 0/);
+    runner.close();
+    // After close, a transaction starts a new process.
+    assert.deepEqual(await runner.apply(`delete table ${t}\n`), { ok: true });
+  } finally {
+    runner.close();
+    await lab.exec(NODE, ['nft', `add table ${t}; delete table ${t}`]);
+  }
+});
