@@ -99,8 +99,8 @@ export class CommandRunner implements NftRunner {
  * took ~70 ms through `nft -f -` and ~10 ms here after the first, nft's chain cache being refilled
  * faster by a process that has filled it before.
  *
- * One transaction at a time (the proxier never overlaps syncs). The process is unreferenced: it never
- * keeps Node running, and it ends when its stdin closes.
+ * One transaction at a time (the proxier never overlaps syncs). The process is unreferenced: idle, it
+ * never keeps Node running, and it ends when its stdin closes.
  */
 class InteractiveNft {
   readonly #argv: readonly string[];
@@ -118,8 +118,8 @@ class InteractiveNft {
     const marker = `list set ip tinykube-proxy-done-${++this.#seq}-${process.pid} m`;
     const line = script.split('\n').filter((l) => l.trim() !== '').join('; ');
     return new Promise<RunResult>((resolve) => {
+      // Referenced, unlike the process: it keeps Node running while a transaction is out.
       const timer = setTimeout(() => this.#fail(child, `nft -i: no answer in ${INTERACTIVE_TIMEOUT_MS} ms`), INTERACTIVE_TIMEOUT_MS);
-      timer.unref();
       this.#pending = {
         marker,
         done: (r) => {
