@@ -95,9 +95,9 @@ export class CommandRunner implements NftRunner {
  * are joined with `;` on one line. nft prints nothing on success and errors on stderr; after each
  * transaction a command that always fails (listing a set of a table that does not exist) is sent, and
  * its error, which nft prints only after finishing the line before, marks where the transaction's
- * own errors end. Measured at 10,000 Services (bench/services-proxy.ts): a one-element transaction
- * took ~70 ms through `nft -f -` and ~10 ms here after the first, nft's chain cache being refilled
- * faster by a process that has filled it before.
+ * own errors end. nft still refills its cache after every commit (the generation changed), but at
+ * 10,000 Services a one-element transaction took ~70 ms through `nft -f -` and ~10 ms here after the
+ * first (strace timings); bench/services-proxy.ts has the change→kernel figures.
  *
  * One transaction at a time (the proxier never overlaps syncs). The process is unreferenced: idle, it
  * never keeps Node running, and it ends when its stdin closes.
