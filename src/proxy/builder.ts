@@ -7,7 +7,8 @@
 //   service-ips ──goto──▶ service-<port> (Cluster endpoints) | local-<port> (Local endpoints) | external-<port>
 //   external-<port>: masquerade decision, then goto service-<port> or local-<port>
 //   service-/local-<port>: hairpin masquerade (a local endpoint reaching its own service), then one
-//       DNAT rule per endpoint, picked by a cascade of `numgen random mod k 0`
+//       DNAT rule: `dnat ip to numgen random mod N offset <id × 65536> map @endpoints-<proto>-<shard>`,
+//       the endpoints being that map's elements id×65536 … id×65536+N-1 (endpointmaps.ts)
 //   with sessionAffinity ClientIP instead: affinity lookups, then the cascade of `goto endpoint-...`
 //   endpoint-<...> (affinity only): hairpin masquerade, affinity update, dnat
 //   filter-input/forward/output ──▶ no-endpoint-services / no-endpoint-nodeports vmaps: goto reject-chain
@@ -31,6 +32,21 @@
 // masqueraded whichever endpoint it lands on (kube-proxy: only when it lands on itself); the traffic
 // works the same, the peer sees the node's address.
 //
+// Endpoints as map elements (issue 12's change→kernel target), measured with nft -f on a 10,000 × 10
+// table: a transaction that adds a rule with a DNAT or a verdict, or a goto element, makes the kernel
+// validate every chain reachable from the base chains, and that walk grows with the rules; a cascade of
+// 10 DNATs per chain made it ~100 ms. With one DNAT rule per chain reading a data map (elements of a
+// data map are never validated), an endpoint change is one short rule plus its elements, and the
+// validation walk dropped to ~10-30 ms. The modulus N stays in the rule: nft 1.0.6 cannot put a
+// constant in a map key, and the alternative that keeps the rule fixed (interval elements splitting the
+// random range among the endpoints) took seconds per change, nft checking interval overlaps against a
+// dump of every element. What is left of a transaction at 10,000 Services is nft's cache: for any
+// element or rule command nft 1.0.6 dumps every chain of every table (~60 ms for 10,000 chains, user
+// and kernel time about equal); commands that only add or flush a chain skip it; a long-lived `nft -i`
+// (nft.ts) refills it in a few ms. bench/services-proxy.ts at 10,000 × 10, medians of alternated runs
+// against the cascade layout and nft -f per transaction: change→kernel p50 164 → 41 ms, p99 267 →
+// 120 ms (load 1.3-5; target p99 ≤ 100 ms met only on the quieter runs), full sync 7.0 → 4.9 s.
+//
 // Chain names spell the service port (`service-default/web/tcp/http`): nft names may be long and hold
 // `/`, so no hash is needed (kube-proxy adds one only to share names with its iptables mode).
 
@@ -38,6 +54,8 @@ import type { EndpointSlice, Service, ServicePort } from '../api/types.ts';
 import { cidrContains, formatIPv4, LABEL_SERVICE_NAME, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import { categorize, endpointsForPort, proxied, proxiedSlice } from './endpoints.ts';
 import type { Endpoint } from './endpoints.ts';
+import { ENDPOINT_MAP_SHARDS, ENDPOINT_PROTOS, ENDPOINT_SLOTS, endpointMap } from './endpointmaps.ts';
+import type { EndpointIds } from './endpointmaps.ts';
 import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, TableModel, UdpPort } from './model.ts';
 
 /** The packet mark kube-proxy uses for "masquerade this" (its --masquerade-bit 14). */
@@ -80,6 +98,11 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     ['no-endpoint-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
     ['firewall-ips', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
   ]);
+  for (const proto of ENDPOINT_PROTOS) {
+    for (let shard = 0; shard < ENDPOINT_MAP_SHARDS; shard++) {
+      sets.set(endpointMap(proto, shard), { kind: 'map', decl: `typeof numgen random mod ${ENDPOINT_SLOTS} : ip daddr . ${proto} dport;` });
+    }
+  }
   return { chains, sets };
 }
 
@@ -102,8 +125,11 @@ export function slicesByService(slices: Iterable<EndpointSlice>): Map<string, En
   return out;
 }
 
-/** Everything one Service contributes, or undefined when the proxy leaves it alone. */
-export function buildServicePart(svc: Service, slices: readonly EndpointSlice[], node: NodeFacts): ServicePart | undefined {
+/**
+ * Everything one Service contributes, or undefined when the proxy leaves it alone. With `ids`, chains
+ * without session affinity reach their endpoints through the endpoint maps; without, through a cascade of rules.
+ */
+export function buildServicePart(svc: Service, slices: readonly EndpointSlice[], node: NodeFacts, ids?: EndpointIds): ServicePart | undefined {
   if (!proxied(svc)) return undefined;
   const spec = svc.spec!;
   const chains = new Map<string, string[]>();
@@ -167,7 +193,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     // kube-proxy's iptables mode does with `statistic`; plain comparisons, no anonymous map per rule.
     const cascade = (n: number, target: (i: number) => string): string[] =>
       Array.from({ length: n }, (_, i) => (i < n - 1 ? `numgen random mod ${n - i} 0 ${target(i)}` : target(i)));
-    const spread = (eps: readonly Endpoint[], pre: readonly string[]): string[] => {
+    const spread = (chain: string, eps: readonly Endpoint[], pre: readonly string[]): string[] => {
       const rules = [...pre];
       if (affinity > 0) {
         for (const ep of eps) rules.push(`ip saddr @${affinitySet(ep)} goto ${endpointChain(ep)}`);
@@ -177,11 +203,19 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       }
       // Without affinity an endpoint needs no chain of its own: hairpin tests and DNATs sit here.
       for (const ip of new Set(eps.filter((e) => e.local).map((e) => e.ip))) rules.push(`ip saddr ${ip} jump mark-for-masquerade`);
-      rules.push(...cascade(eps.length, (i) => `meta l4proto ${proto} dnat to ${eps[i].ip}:${eps[i].port}`));
+      const dnatId = eps.length <= ENDPOINT_SLOTS ? ids?.id(chain) : undefined;
+      if (dnatId === undefined) {
+        rules.push(...cascade(eps.length, (i) => `meta l4proto ${proto} dnat to ${eps[i].ip}:${eps[i].port}`));
+        return rules;
+      }
+      const map = endpointMap(proto, dnatId);
+      const base = dnatId * ENDPOINT_SLOTS;
+      eps.forEach((e, i) => elements.push({ set: map, key: String(base + i), value: `${e.ip} . ${e.port}`, exclusive: true }));
+      rules.push(`meta l4proto ${proto} dnat ip to numgen random mod ${eps.length} offset ${base} map @${map}`);
       return rules;
     };
-    if (usesCluster) chains.set(clusterChain, spread(eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
-    if (usesLocal) chains.set(localChain, spread(eps.local, internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
+    if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
+    if (usesLocal) chains.set(localChain, spread(localChain, eps.local, internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
 
     // Where nothing can take the traffic: reject when the service has no endpoints at all, drop when
     // it has some but the policy allows none of them from here (kube-proxy's two cases).
@@ -203,7 +237,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
             ]
           : [node.podCIDR ? `ip saddr != ${node.podCIDR} jump mark-for-masquerade` : 'jump mark-for-masquerade', `goto ${clusterChain}`]);
         // Local endpoints are a subset of the usable cluster ones, so the cluster chain always has targets.
-        if (externalLocal && !chains.has(clusterChain)) chains.set(clusterChain, spread(eps.cluster, []));
+        if (externalLocal && !chains.has(clusterChain)) chains.set(clusterChain, spread(clusterChain, eps.cluster, []));
       }
       const verdict = external.length > 0 ? `goto ${externalChain}` : none;
       for (const ip of externalIPs) elements.push(external.length > 0 ? { set: 'service-ips', key: key(ip), value: verdict } : { set: 'no-endpoint-services', key: key(ip), value: verdict });
@@ -268,11 +302,11 @@ function udpPort(clusterIP: string, externalIPs: readonly string[], port: Servic
 }
 
 /** The whole desired table. */
-export function buildModel(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeFacts): TableModel {
+export function buildModel(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeFacts, ids?: EndpointIds): TableModel {
   const bySvc = slicesByService(slices);
   const parts = new Map<string, ServicePart>();
   for (const svc of services) {
-    const part = buildServicePart(svc, bySvc.get(serviceKey(svc)) ?? [], node);
+    const part = buildServicePart(svc, bySvc.get(serviceKey(svc)) ?? [], node, ids);
     if (part) parts.set(serviceKey(svc), part);
   }
   return assemble(parts);
@@ -294,6 +328,7 @@ export function elementId(e: Element): string {
 // the first keeps it, as ServiceLB leaves the later one pending.
 function claim(owners: Map<string, string>, key: string, part: ServicePart): void {
   for (const e of part.elements) {
+    if (e.exclusive) continue;
     const id = elementId(e);
     if (!owners.has(id)) owners.set(id, key);
   }
@@ -305,7 +340,7 @@ export function updateModel(prev: TableModel, updates: ReadonlyMap<string, Servi
   const owners = new Map(prev.owners);
   for (const [key, part] of updates) {
     const old = services.get(key);
-    if (old) for (const e of old.elements) if (owners.get(elementId(e)) === key) owners.delete(elementId(e));
+    if (old) for (const e of old.elements) if (!e.exclusive && owners.get(elementId(e)) === key) owners.delete(elementId(e));
     if (part) services.set(key, part);
     else services.delete(key);
   }

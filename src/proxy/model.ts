@@ -27,6 +27,8 @@ export interface Element {
   readonly set: string;
   readonly key: string;
   readonly value?: string;
+  /** No other Service can claim the key (an endpoint map slot of the Service's own chain): not tracked in `owners`. */
+  readonly exclusive?: boolean;
 }
 
 /** A UDP service port's frontends and endpoints, for conntrack cleanup when endpoints go away. */
@@ -78,6 +80,6 @@ export interface TableModel {
   readonly sets: ReadonlyMap<string, BaseSet>;
   /** Service key (`namespace/name`) → its part. Parts are immutable: an unchanged Service keeps the same object. */
   readonly services: ReadonlyMap<string, ServicePart>;
-  /** Element identity (`set key`) → the Service whose element the table holds, when two claim one key. */
+  /** Element identity (`set key`) → the Service whose element the table holds, when two claim one key (exclusive elements are not here). */
   readonly owners: ReadonlyMap<string, string>;
 }

@@ -6,6 +6,7 @@
 // (e.g. `['ip', 'netns', 'exec', 'node1']`) lets tests and benchmarks program a network namespace.
 
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { ConntrackDelete } from './script.ts';
 
 export type RunResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
@@ -16,6 +17,8 @@ export interface NftRunner {
   apply(script: string): Promise<RunResult>;
   /** Deletes conntrack entries; failures to match anything are not errors. */
   flushConntrack(ops: readonly ConntrackDelete[]): Promise<RunResult>;
+  /** Ends any helper process the runner keeps; apply() may still be called after (it starts a new one). */
+  close?(): void;
 }
 
 export interface CommandRunnerOptions {
@@ -23,20 +26,30 @@ export interface CommandRunnerOptions {
   readonly prefix?: readonly string[];
   readonly nft?: string;
   readonly conntrack?: string;
+  /** Small transactions through one long-lived `nft -i` (default true); see InteractiveNft. */
+  readonly interactive?: boolean;
 }
+
+/** Scripts up to this size go through the long-lived `nft -i`; whole-table scripts through `nft -f -`. */
+const INTERACTIVE_MAX_BYTES = 256 * 1024;
+/** A transaction not answered in this time ends the `nft -i` process (it is started again for the next). */
+const INTERACTIVE_TIMEOUT_MS = 60_000;
 
 export class CommandRunner implements NftRunner {
   readonly #prefix: readonly string[];
   readonly #nft: string;
   readonly #conntrack: string;
+  readonly #interactive: InteractiveNft | undefined;
 
   constructor(o: CommandRunnerOptions = {}) {
     this.#prefix = o.prefix ?? [];
     this.#nft = o.nft ?? 'nft';
     this.#conntrack = o.conntrack ?? 'conntrack';
+    this.#interactive = o.interactive === false ? undefined : new InteractiveNft([...this.#prefix, this.#nft, '-i']);
   }
 
   async apply(script: string): Promise<RunResult> {
+    if (this.#interactive && script.length <= INTERACTIVE_MAX_BYTES) return this.#interactive.apply(script);
     const r = await this.#run([this.#nft, '-f', '-'], script);
     return r.code === 0 ? { ok: true } : { ok: false, error: `nft -f - exited ${r.code}: ${r.stderr.trim().slice(0, 4000)}` };
   }
@@ -55,6 +68,10 @@ export class CommandRunner implements NftRunner {
     return errors.length ? { ok: false, error: errors.join('; ') } : { ok: true };
   }
 
+  close(): void {
+    this.#interactive?.close();
+  }
+
   #run(argv: readonly string[], input: string): Promise<{ code: number; stderr: string }> {
     const [cmd, ...args] = [...this.#prefix, ...argv];
     return new Promise((resolve) => {
@@ -69,5 +86,98 @@ export class CommandRunner implements NftRunner {
       child.stdin.on('error', () => {}); // an early exit closes the pipe; the exit status tells why
       child.stdin.end(input);
     });
+  }
+}
+
+/**
+ * One `nft -i` kept running, so a small transaction costs neither a process start nor nft's start-up.
+ * In interactive mode each input line is one transaction (atomic, as `nft -f`), so a script's commands
+ * are joined with `;` on one line. nft prints nothing on success and errors on stderr; after each
+ * transaction a command that always fails (listing a set of a table that does not exist) is sent, and
+ * its error, which nft prints only after finishing the line before, marks where the transaction's
+ * own errors end. nft still refills its cache after every commit (the generation changed), but at
+ * 10,000 Services a one-element transaction took ~70 ms through `nft -f -` and ~10 ms here after the
+ * first (strace timings); bench/services-proxy.ts has the change→kernel figures.
+ *
+ * One transaction at a time (the proxier never overlaps syncs). The process is unreferenced: idle, it
+ * never keeps Node running, and it ends when its stdin closes.
+ */
+class InteractiveNft {
+  readonly #argv: readonly string[];
+  #child: ChildProcess | undefined;
+  #stderr = '';
+  #seq = 0;
+  #pending: { readonly marker: string; readonly done: (r: RunResult) => void } | undefined;
+
+  constructor(argv: readonly string[]) {
+    this.#argv = argv;
+  }
+
+  apply(script: string): Promise<RunResult> {
+    const child = this.#child ?? this.#start();
+    const marker = `list set ip tinykube-proxy-done-${++this.#seq}-${process.pid} m`;
+    const line = script.split('\n').filter((l) => l.trim() !== '').join('; ');
+    return new Promise<RunResult>((resolve) => {
+      // Referenced, unlike the process: it keeps Node running while a transaction is out.
+      const timer = setTimeout(() => this.#fail(child, `nft -i: no answer in ${INTERACTIVE_TIMEOUT_MS} ms`), INTERACTIVE_TIMEOUT_MS);
+      this.#pending = {
+        marker,
+        done: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+      child.stdin!.write(`${line}\n${marker}\n`);
+    });
+  }
+
+  close(): void {
+    const child = this.#child;
+    this.#child = undefined;
+    child?.stdin?.end();
+    this.#pending?.done({ ok: false, error: 'nft -i: closed' });
+    this.#pending = undefined;
+  }
+
+  #start(): ChildProcess {
+    const [cmd, ...args] = this.#argv;
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.#child = child;
+    this.#stderr = '';
+    child.unref();
+    for (const s of [child.stdin, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      if (this.#child !== child) return;
+      this.#stderr += d;
+      this.#settle();
+    });
+    child.stdin!.on('error', () => {}); // the exit below says what happened
+    child.on('error', (err) => this.#fail(child, `${cmd}: ${err.message}`));
+    child.on('exit', (code, signal) => this.#fail(child, `nft -i exited ${signal ?? code}: ${this.#stderr.trim().slice(0, 4000)}`));
+    return child;
+  }
+
+  #settle(): void {
+    const p = this.#pending;
+    if (!p) return;
+    const at = this.#stderr.indexOf(`${p.marker}\n`);
+    if (at < 0) return;
+    const end = this.#stderr.indexOf('\n', at + p.marker.length + 1); // the line of carets under it
+    if (end < 0) return;
+    // What precedes the marker's own error line is the transaction's output.
+    const before = this.#stderr.slice(0, at).replace(/[^\n]*\n$/, '');
+    this.#stderr = this.#stderr.slice(end + 1);
+    this.#pending = undefined;
+    p.done(/Error/.test(before) ? { ok: false, error: `nft -i: ${before.trim().slice(0, 4000)}` } : { ok: true });
+  }
+
+  #fail(child: ChildProcess, error: string): void {
+    if (this.#child !== child) return;
+    this.#child = undefined;
+    child.kill();
+    const p = this.#pending;
+    this.#pending = undefined;
+    p?.done({ ok: false, error });
   }
 }

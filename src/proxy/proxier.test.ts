@@ -53,7 +53,7 @@ test('start recreates the whole table; a burst of changes becomes one partial tr
   assert.equal(syncs.length, 1);
   assert.equal(syncs[0].kind, 'recreate');
   assert.match(runner.scripts[0], /^add table ip tinykube-proxy\ndelete table ip tinykube-proxy\n/);
-  assert.match(runner.scripts[0], /dnat to 10\.244\.0\.5:8080/);
+  assert.match(runner.scripts[0], /add element ip tinykube-proxy endpoints-tcp-0 \{ 0 : 10\.244\.0\.5 \. 8080 \}/);
 
   // Within the min sync interval of the first sync: both changes wait and go together.
   slices.update(slice('web', ['10.244.0.5']), slice('web', ['10.244.0.5', '10.244.0.6']));
@@ -66,7 +66,9 @@ test('start recreates the whole table; a burst of changes becomes one partial tr
   assert.equal(syncs[1].kind, 'partial');
   assert.equal(syncs[1].latenciesMs.length, 2);
   assert.doesNotMatch(runner.scripts[1], /table/);
-  assert.match(runner.scripts[1], /add rule ip tinykube-proxy service-default\/web\/tcp\/http meta l4proto tcp dnat to 10\.244\.0\.6:8080/);
+  // The endpoint joins the service's slice of the endpoint map; the DNAT rule spreads over one more.
+  assert.match(runner.scripts[1], /add element ip tinykube-proxy endpoints-tcp-0 \{ 1 : 10\.244\.0\.6 \. 8080 \}/);
+  assert.match(runner.scripts[1], /add rule ip tinykube-proxy service-default\/web\/tcp\/http meta l4proto tcp dnat ip to numgen random mod 2 offset 0 map @endpoints-tcp-0/);
   assert.match(runner.scripts[1], /add element ip tinykube-proxy no-endpoint-services \{ 10\.43\.0\.20 \. tcp \. 80 : goto reject-chain \}/);
 
   const stopped = await proxier.stop();
@@ -96,7 +98,7 @@ test('a failed transaction is reported and retried as a recreate after a backoff
   await settle();
   assert.equal(syncs.at(-1)!.kind, 'recreate');
   assert.equal(syncs.at(-1)!.ok, true);
-  assert.match(runner.scripts.at(-1)!, /dnat to 10\.244\.0\.7:8080/);
+  assert.match(runner.scripts.at(-1)!, /: 10\.244\.0\.7 \. 8080/);
   assert.doesNotMatch(runner.scripts.at(-1)!, /10\.244\.0\.5/);
   await proxier.stop();
 });

@@ -24,6 +24,7 @@ import type { EventHandler } from '../client/informer.ts';
 import { keyOf } from '../client/cache.ts';
 import { buildModel, buildServicePart, serviceKey, updateModel } from './builder.ts';
 import { proxiedSlice } from './endpoints.ts';
+import { EndpointIdAllocator } from './endpointmaps.ts';
 import type { HealthCheck, NodeFacts, ServicePart, TableModel } from './model.ts';
 import type { ProxyHealth, ServiceHealthSync } from './health.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './model.ts';
@@ -101,6 +102,7 @@ export class Proxier {
   #stopped = false;
   #retryMs = 0;
   #removers: Array<() => void> = [];
+  readonly #ids = new EndpointIdAllocator();
 
   constructor(o: ProxierOptions) {
     this.#o = o;
@@ -143,7 +145,9 @@ export class Proxier {
     await this.#running;
     const t = `${TABLE_FAMILY} ${TABLE_NAME}`;
     // `add` first makes the deletion succeed whether or not the table exists.
-    return this.#o.runner.apply(`add table ${t}\ndelete table ${t}\n`);
+    const r = await this.#o.runner.apply(`add table ${t}\ndelete table ${t}\n`);
+    this.#o.runner.close?.();
+    return r;
   }
 
   /** The model last applied to the kernel (undefined before the first successful sync). */
@@ -238,7 +242,7 @@ export class Proxier {
     let conntrack: ReturnType<typeof diffScript>['conntrack'] = [];
     if (this.#needRecreate || !prev || start - this.#lastFull >= this.#fullPeriod) {
       kind = this.#needRecreate || !prev ? 'recreate' : 'refresh';
-      next = buildModel(this.#services.values(), this.#allSlices(), this.#o.node);
+      next = buildModel(this.#services.values(), this.#allSlices(), this.#o.node, this.#ids);
       script = fullScript(next, kind, prev);
       if (prev) conntrack = diffScript(prev, next).conntrack;
     } else {
@@ -246,7 +250,7 @@ export class Proxier {
       const updates = new Map<string, ServicePart | undefined>();
       for (const key of dirty) {
         const svc = this.#services.get(key);
-        updates.set(key, svc ? buildServicePart(svc, [...(this.#slices.get(key)?.values() ?? [])], this.#o.node) : undefined);
+        updates.set(key, svc ? buildServicePart(svc, [...(this.#slices.get(key)?.values() ?? [])], this.#o.node, this.#ids) : undefined);
       }
       next = updateModel(prev, updates);
       const tx = diffScript(prev, next, dirty);
@@ -260,6 +264,7 @@ export class Proxier {
       this.#needRecreate = false;
       this.#retryMs = 0;
       if (kind !== 'partial') this.#lastFull = start;
+      this.#releaseIds(prev, next, kind === 'partial' ? dirty : undefined);
       this.#o.health?.updated();
       if (this.#o.serviceHealth) {
         const checks = new Map<string, HealthCheck | undefined>();
@@ -291,6 +296,24 @@ export class Proxier {
       latenciesMs: result.ok ? events.map((t) => end - t) : [],
       error: result.ok ? undefined : result.error,
     });
+  }
+
+  /**
+   * Frees the endpoint-map ids of chains the applied transaction removed (of the `changed` Services, or
+   * all). Ids a failed sync handed out stay taken until the next full sync succeeds.
+   */
+  #releaseIds(prev: TableModel | undefined, next: TableModel, changed: ReadonlySet<string> | undefined): void {
+    const live = (key: string, chain: string): boolean => next.services.get(key)?.chains.has(chain) ?? false;
+    if (!changed) {
+      const chains = new Set<string>();
+      for (const part of next.services.values()) for (const c of part.chains.keys()) chains.add(c);
+      this.#ids.retain((c) => chains.has(c));
+      return;
+    }
+    for (const key of changed) {
+      const old = prev?.services.get(key);
+      if (old) this.#ids.retain((c) => live(key, c), old.chains.keys());
+    }
   }
 
   *#allSlices(): Iterable<EndpointSlice> {

@@ -59,7 +59,7 @@ class Writer {
 /** The elements of a part that the table holds for it (it may have lost a key to another Service). */
 function owned(model: TableModel, key: string, part: ServicePart | undefined): Element[] {
   if (!part) return [];
-  return part.elements.filter((e) => model.owners.get(elementId(e)) === key);
+  return part.elements.filter((e) => e.exclusive || model.owners.get(elementId(e)) === key);
 }
 
 /** The whole table, in one transaction. `prev` (refresh only) names chains and sets to delete. */

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Service } from '../../src/api/types.ts';
 import { buildModel } from '../../src/proxy/builder.ts';
+import { EndpointIdAllocator } from '../../src/proxy/endpointmaps.ts';
 import { slice, svc } from '../../src/proxy/fixtures.ts';
 import type { NodeFacts } from '../../src/proxy/model.ts';
 import { CommandRunner } from '../../src/proxy/nft.ts';
@@ -88,12 +89,14 @@ const slices = (webIPs: string[]): EndpointSlice[] => [
 ];
 
 test('generated scripts pass nft check mode, and a diff leaves the same table as a recreate', async () => {
-  const prev = buildModel(cluster(), slices(['10.244.0.2', '10.244.0.3']), node);
+  // The proxier's path: endpoints as elements of the endpoint maps, ids kept across the two models.
+  const ids = new EndpointIdAllocator();
+  const prev = buildModel(cluster(), slices(['10.244.0.2', '10.244.0.3']), node, ids);
   const nextSvcs = cluster();
   nextSvcs[0].spec!.sessionAffinity = 'ClientIP';
   nextSvcs[3].spec!.loadBalancerSourceRanges = ['192.168.0.0/16'];
   nextSvcs.push(svc('new', '10.43.0.15'));
-  const next = buildModel(nextSvcs.slice(1), slices(['10.244.0.3']), node);
+  const next = buildModel(nextSvcs.slice(1), slices(['10.244.0.3']), node, ids);
   const runner = new CommandRunner({ prefix: ['ip', 'netns', 'exec', NODE] });
   const check = async (script: string): Promise<void> => void (await lab.exec(NODE, ['nft', '-c', '-f', '-'], script));
   await check(fullScript(prev, 'recreate'));
@@ -112,7 +115,7 @@ test('generated scripts pass nft check mode, and a diff leaves the same table as
   assert.deepEqual(await runner.apply('add table ip tinykube-proxy\ndelete table ip tinykube-proxy\n'), { ok: true });
 });
 
-test('the proxier in the node namespace: ClusterIP and NodePort reach both backends, no endpoints refuses at once, an endpoint removal touches only its own', async () => {
+test('the proxier in the node namespace: ClusterIP and NodePort reach both backends, no endpoints refuses at once, an endpoint removal touches only its own chain and element', async () => {
   const services = new PushSource<Service>();
   const sliceSource = new PushSource<EndpointSlice>();
   const syncs: SyncRecord[] = [];
@@ -167,7 +170,10 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
     const afterRemoval = await listing(NODE);
     const changed = [...new Set([...before.chains.keys(), ...afterRemoval.chains.keys()])].filter((n) => JSON.stringify(before.chains.get(n)) !== JSON.stringify(afterRemoval.chains.get(n)));
     assert.deepEqual(changed, ['service-default/web/tcp/http']);
-    assert.deepEqual(afterRemoval.sets, before.sets, 'no map element changed');
+    // The DNAT rule spreads over one endpoint fewer; the endpoint's own map element is the one element gone.
+    const gone = (e: string): boolean => e.includes('{"concat":["10.244.0.3",8080]}');
+    assert.deepEqual(afterRemoval.sets, new Map([...before.sets].map(([n, els]) => [n, els.filter((e) => !gone(e))])), 'only the endpoint\'s element changed');
+    assert.ok([...before.sets.values()].some((els) => els.some(gone)));
     assert.deepEqual(await answers(CLIENT, '10.43.0.10', 80, 20), new Set(['b1 10.244.0.1']));
     // A pod of this node that is not an endpoint keeps its address.
     assert.deepEqual(await answers(B2, '10.43.0.10', 80, 5), new Set(['b1 10.244.0.3']), 'ClusterIP from a pod that is not an endpoint');
@@ -175,4 +181,23 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
     assert.deepEqual(await proxier.stop(), { ok: true });
   }
   assert.equal((await lab.exec(NODE, ['nft', 'list', 'tables'])).trim(), '', 'stop() leaves no table');
+});
+
+test('the runner\'s long-lived nft -i: one line is one atomic transaction, an error comes back with its line, the next transaction still applies', async () => {
+  const runner = new CommandRunner({ prefix: ['ip', 'netns', 'exec', NODE] });
+  const t = 'ip tinykube-runner-test';
+  try {
+    const bad = await runner.apply(`add table ${t}\nadd chain ${t} c\nadd rule ${t} nochain counter\n`);
+    assert.equal(bad.ok, false);
+    assert.match(bad.ok ? '' : bad.error, /No such file or directory[\s\S]*add rule ip tinykube-runner-test nochain counter/);
+    assert.doesNotMatch(await lab.exec(NODE, ['nft', 'list', 'tables']), /tinykube-runner-test/, 'nothing of the failed transaction applied');
+    assert.deepEqual(await runner.apply(`add table ${t}\nadd chain ${t} c\nadd rule ${t} c counter\n`), { ok: true });
+    assert.match(await lab.exec(NODE, ['nft', 'list', 'chain', 'ip', 'tinykube-runner-test', 'c']), /counter packets 0/);
+    runner.close();
+    // After close, a transaction starts a new process.
+    assert.deepEqual(await runner.apply(`delete table ${t}\n`), { ok: true });
+  } finally {
+    runner.close();
+    await lab.exec(NODE, ['nft', `add table ${t}; delete table ${t}`]);
+  }
 });
