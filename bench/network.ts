@@ -4,7 +4,7 @@
 // the overlay), each against host-to-host over the same bridge (node namespace to node namespace).
 // Prints figures and ratios with the load average; asserts nothing.
 //
-// Usage: node bench/network.ts [--runs=3] [--seconds=5] [--backend=vxlan|host-gw]
+// Usage: node bench/network.ts [--runs=3] [--seconds=5] [--backend=vxlan|host-gw] (default: up --nodes' own, host-gw)
 // Targets (issue 13): across nodes ≥ 0.85× host-to-host throughput, same node ≥ 0.95×, up --nodes 3 to
 // 3 Ready ≤ 3 s.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';

@@ -166,7 +166,9 @@ describe('tinykube up --nodes 3', () => {
   before(async () => {
     // A shorter node-monitor grace period than kube's 40 s for the node-loss part; still longer than
     // the agents' 10 s Lease renewals, or healthy nodes would flap to Unknown between two of them.
-    c = await startCluster({ command: 'up', args: ['--nodes', '3', '--name', base, '--node-cidr', nodeCidr, '--node-monitor-grace-period', '16s'] });
+    // VXLAN, the backend between machines; up --nodes' own default, host-gw, is exercised in
+    // test/integration/overlay.test.ts (routes via node IPs, pod-to-pod traffic without NAT).
+    c = await startCluster({ command: 'up', args: ['--nodes', '3', '--name', base, '--node-cidr', nodeCidr, '--node-monitor-grace-period', '16s', '--flannel-backend', 'vxlan'] });
     id = createHash('sha256').update(c.dataDir).digest('hex').slice(0, 4);
   });
   after(async () => {
