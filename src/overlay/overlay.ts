@@ -171,7 +171,8 @@ export class Overlay {
 
   async #ensureDevice(): Promise<void> {
     if (this.#self.backend === 'host-gw') {
-      // A node switched from vxlan keeps no device.
+      // A node switched from vxlan keeps no device: removed once (every sync spawned an `ip` for it).
+      if (this.#deviceChecked) return;
       await this.#kernel.deleteLink(VXLAN_DEVICE);
       this.#deviceChecked = true;
       return;
