@@ -51,11 +51,7 @@ before(async () => {
   OUTSIDER = await lab.ns('outsider');
   const b1 = await lab.ns('b1');
   const b2 = await lab.ns('b2');
-  await lab.exec(NODE, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  await lab.exec(NODE, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
-  await lab.exec(NODE, ['ip', 'addr', 'add', '10.244.0.1/24', 'dev', 'br0']);
-  await lab.exec(NODE, ['ip', 'link', 'set', 'br0', 'up']);
-  await lab.exec(NODE, ['ip', 'route', 'add', '10.43.0.0/16', 'dev', 'br0']);
+  await lab.proxyNode(NODE);
   await lab.veth(NODE, 'cl0', '10.0.0.1/24', CLIENT, 'eth0', '10.0.0.2/24');
   await lab.veth(NODE, 'cl1', '10.0.1.1/24', OUTSIDER, 'eth0', '10.0.1.2/24');
   await lab.exec(CLIENT, ['ip', 'route', 'add', 'default', 'via', '10.0.0.1']);

@@ -31,13 +31,7 @@ before(async () => {
   CLIENT = await lab.ns('client');
   const b1 = await lab.ns('b1');
   const b2 = await lab.ns('b2');
-  await lab.exec(NODE, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  await lab.exec(NODE, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
-  await lab.exec(NODE, ['ip', 'addr', 'add', '10.244.0.1/24', 'dev', 'br0']);
-  await lab.exec(NODE, ['ip', 'link', 'set', 'br0', 'up']);
-  // The service range routes somewhere, as a node's default route would take it: unanswered
-  // ClusterIP traffic then reaches the forward hook, where the proxy refuses it.
-  await lab.exec(NODE, ['ip', 'route', 'add', '10.43.0.0/16', 'dev', 'br0']);
+  await lab.proxyNode(NODE);
   await lab.veth(NODE, 'cl0', '10.0.0.1/24', CLIENT, 'eth0', '10.0.0.2/24');
   await lab.exec(CLIENT, ['ip', 'route', 'add', 'default', 'via', '10.0.0.1']);
   for (const [ns, dev, ip] of [[b1, 'vb1', '10.244.0.2/24'], [b2, 'vb2', '10.244.0.3/24']]) {

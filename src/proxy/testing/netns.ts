@@ -60,13 +60,20 @@ export class NetnsLab {
    */
   async tcpServer(ns: string, port: number, reply: string): Promise<ChildProcess> {
     const script = `require('net').createServer((s) => { s.on('error', () => {}); s.end(${JSON.stringify(reply)} + ' ' + s.remoteAddress.replace(/^::ffff:/, '') + '\\n'); }).listen(${port}, () => console.log('listening'));`;
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.#procs.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes('listening') && resolve());
-      child.on('exit', (code) => reject(new Error(`server in ${ns} exited ${code}`)));
-    });
-    return child;
+    return this.#listening(ns, script);
+  }
+
+  /**
+   * Makes `ns` a node as the proxy tests need it: forwarding on, a pod bridge br0 at 10.244.0.1/24, and
+   * the service range 10.43.0.0/16 routed to it, as a node's default route would take it (unanswered
+   * ClusterIP traffic then reaches the forward hook, where the proxy refuses it).
+   */
+  async proxyNode(ns: string): Promise<void> {
+    await this.exec(ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await this.exec(ns, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+    await this.exec(ns, ['ip', 'addr', 'add', '10.244.0.1/24', 'dev', 'br0']);
+    await this.exec(ns, ['ip', 'link', 'set', 'br0', 'up']);
+    await this.exec(ns, ['ip', 'route', 'add', '10.43.0.0/16', 'dev', 'br0']);
   }
 
   /**
