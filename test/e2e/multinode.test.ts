@@ -347,7 +347,14 @@ spec:
     assert.equal(after.length, 3, `exactly three web pods: ${after.map((p) => `${p.metadata.name}@${p.spec.nodeName}`)}`);
     // Nothing of the evicted pods runs on the node any more: no container process of theirs.
     const uids = before.filter((p) => onLost.includes(p.metadata.name)).map((p) => p.metadata.uid);
-    const running = await processesInPods(uids);
+    // Awaited, not read once: a fresh-clone CI run found one process of an evicted pod still there the
+    // moment the pods were gone from the API (not reproduced alone; noted on issue 16). What lingered,
+    // and for how long, is printed; one left after 30 s fails the test.
+    const first = await processesInPods(uids);
+    const seen = await Promise.all(first.map(async (pid) => `${pid} ${(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ').trim()}`));
+    const lingerFrom = Date.now();
+    const running = await until('no process of an evicted pod left on the returned node', async () => ((await processesInPods(uids)).length === 0 ? [] : false), 30_000).catch(async () => processesInPods(uids));
+    if (first.length) t.diagnostic(`processes of evicted pods still there when the pods left the API: ${seen.join('; ')}; gone after ${Date.now() - lingerFrom} ms`);
     assert.deepEqual(running, [], 'no process of an evicted pod is left on the returned node');
   });
 
