@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import '../util/reflect-shim.ts';
 import * as x509 from '@peculiar/x509';
 import { ApiClient } from './client.ts';
+import { selfSignedLoopback } from './testing/tls.ts';
 import { ClientConfigError } from './errors.ts';
 import { ConfigMaps } from './resources.ts';
 import { fetchPinnedCa } from './bootstrap.ts';
@@ -84,14 +85,6 @@ async function silent(): Promise<string> {
   return `https://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-async function selfSigned(): Promise<{ cert: string; key: string }> {
-  const keys = await globalThis.crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=kube-apiserver', notBefore: new Date(now - 3600_000), notAfter: new Date(now + 3600_000), signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, keys, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])] });
-  const der = Buffer.from(await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return { cert: cert.toString('pem') + '\n', key: `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n` };
-}
-
 test('a refused connection moves any request, writes included, to the next server, which then stays in use', async () => {
   const dead = await refusing();
   const b = await answering('b');
@@ -121,7 +114,7 @@ test('a reset before any answer: GET goes to the next server; POST is not sent a
 });
 
 test('no connection within the connect timeout: the next server is tried', async () => {
-  const pair = await selfSigned();
+  const pair = await selfSignedLoopback();
   const s = await silent();
   const b = await answering('b', 'https', pair);
   const client = new ApiClient({ servers: [s, b.url], insecureSkipTlsVerify: true, token: 't', connectTimeoutMs: 200 });
@@ -158,7 +151,7 @@ test('server lists: blanks ignored, schemes not mixed', () => {
 });
 
 test('fetchPinnedCa: the servers are tried in turn', async () => {
-  const pair = await selfSigned();
+  const pair = await selfSignedLoopback();
   const b = await answering('b', 'https', pair);
   const hash = createHash('sha256').update(new X509Certificate(pair.cert).raw).digest('hex');
   const dead = (await refusing()).replace('http:', 'https:');

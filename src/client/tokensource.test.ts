@@ -5,22 +5,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import '../util/reflect-shim.ts';
-import * as x509 from '@peculiar/x509';
 import { ApiClient } from './client.ts';
+import { selfSignedLoopback } from './testing/tls.ts';
 import { ClientConfigError } from './errors.ts';
 import { ConfigMaps } from './resources.ts';
 import type { TokenSource } from './tokensource.ts';
 
-async function selfSigned(): Promise<{ cert: string; key: string }> {
-  const keys = await globalThis.crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=kube-apiserver', notBefore: new Date(now - 3600_000), notAfter: new Date(now + 3600_000), signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, keys, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])] });
-  const der = Buffer.from(await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return { cert: cert.toString('pem') + '\n', key: `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n` };
-}
-
-const tls = await selfSigned();
+const tls = await selfSignedLoopback();
 /** What the server saw: the bearer token and the client's port (one port = one connection). */
 const seen: Array<{ token: string; port: number }> = [];
 const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {

@@ -185,6 +185,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   // The join token only asks for the node's own client certificate (kubelet TLS bootstrapping); the
   // agent then is system:node:<name>, renewing its certificate before it expires.
   const pkiDir = join(opts.dataDir, 'pki');
+  const report = opts.onError ?? ((err: unknown, ctx: string) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`));
   // The certificate comes from the API server, containerd starts here: side by side (measured on
   // `up --nodes 3`, each took 0.6-1.8 s of a node's start).
   const [boot, launched] = await Promise.allSettled([
@@ -204,7 +205,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     request: () => requestCertificate(client, nodeClientRequest(nodeName, opts.clientCertExpirationSeconds), { clock: opts.clock }),
     onRotate: (pair) => client.setClientCertificate(pair.certPem, pair.keyPem),
     clock: opts.clock,
-    onError: (err) => (opts.onError ?? ((e, ctx) => console.error(`tinykube agent: ${ctx}: ${e instanceof Error ? e.message : String(e)}`)))(err, 'client certificate rotation'),
+    onError: (err) => report(err, 'client certificate rotation'),
   });
   rotator.start(identity.pair);
   step('certificate and containerd');
@@ -224,7 +225,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   // before its first image pull: what needs them (a sandbox, an image lookup or pull) waits for the
   // import through the runtime's gate. A failed import is reported; sandboxes then fail with the
   // runtime's own error, shown in the pod's events.
-  const report0 = opts.onError ?? ((err: unknown, ctx: string) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`));
   const imagesFrom = performance.now();
   const images = (async () => {
     const cri = new CriClient({ socket });
@@ -235,7 +235,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     }
   })().then(
     () => startup.push(['images, in the background', Math.round(performance.now() - imagesFrom)]),
-    (err: unknown) => report0(err, 'importing the built-in images (pause, busybox)'),
+    (err: unknown) => report(err, 'importing the built-in images (pause, busybox)'),
   );
   let runtime: CriRuntime;
   let cniConfDir = opts.cniConfDir;
@@ -252,7 +252,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   let streaming: { close(): Promise<void> | void } | undefined;
   let nodeServices: NodeServices | undefined;
   let overlay: Overlay | undefined;
-  const report = report0;
   const teardown = async (removePods: boolean) => {
     await rotator.stop();
     // Its device (and the routes on it) goes only with the node's pods: a restart adopts it as it is.
@@ -299,7 +298,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       clusterDomain: opts.clusterDomain,
       resolvConf: resolv.path,
       podCIDRWaitMs: opts.podCIDRWaitMs,
-      onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
+      onError: report,
     });
     await agent.start();
     step('node');
@@ -322,7 +321,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
             podCIDR: a0.podCIDR || undefined,
             clusterDomain: opts.clusterDomain,
             resolvConf: resolv.path,
-            onError: opts.onError ?? ((err, ctx) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`)),
+            onError: report,
           }).then((n) => (nodeServices = n))
         : undefined,
     ]);

@@ -213,7 +213,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   };
   try {
     await progress.step(`${count} node agents (containerd, CNI, offline images each)`, async () => {
-      await namespaces;
+      // The agents' start waits for the namespaces (a failure of either lands here).
       await spawning;
       await waitForReadyNodes(client, processes);
       await routes.settled();
