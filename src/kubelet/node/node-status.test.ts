@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildNodeStatus, type NodeStatusInput } from './node-status.ts';
+import type { ApiClient } from '../../client/client.ts';
+import { FakeClock } from '../../util/clock.ts';
+import { FakeRuntime } from '../runtime/fake-runtime.ts';
+import { buildNodeStatus, NodeStatusManager, type NodeStatusInput } from './node-status.ts';
 
 const machine = { cpus: 2, memoryBytes: 4 << 30, storageBytes: 20 << 30, machineID: 'm', systemUUID: 'u', bootID: 'b', kernelVersion: '6.1.0', osImage: 'Debian', architecture: 'amd64' };
 
@@ -22,4 +25,45 @@ test('conditions another component owns come first, and keep their transition ti
   assert.deepEqual([down[0].status, down[0].reason, down[0].lastTransitionTime], ['True', 'PodNetworkFailed', '2026-01-01T00:00:20Z']);
 
   assert.deepEqual(buildNodeStatus(input(0, undefined)).conditions!.map((c) => c.type), ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready'], 'a node without an overlay has the kubelet\'s four');
+});
+
+test('a node not Ready yet asks its runtime every 100 ms and posts the moment it is Ready, else once a second', async () => {
+  const clock = new FakeClock();
+  const runtime = new FakeRuntime({ clock, networkReady: false });
+  const posted: { at: number; ready: string }[] = [];
+  // Only what the status loop calls: a status patch.
+  const client = {
+    patch: async (_r: unknown, _ns: unknown, _name: string, _type: string, body: { status: { conditions: { type: string; status: string }[] } }) => {
+      posted.push({ at: clock.now(), ready: body.status.conditions.find((c) => c.type === 'Ready')!.status });
+      return {};
+    },
+  } as unknown as ApiClient;
+  const m = new NodeStatusManager({ client, runtime, clock, nodeName: 'n1', nodeIP: '10.0.0.1', machine, dataDir: '/nonexistent', kubeletPort: () => 10250, networkConfigured: () => true, pressure: () => ({ memory: false, disk: false, pid: false }), periodMs: 10_000 });
+  const settle = () => new Promise((r) => setImmediate(r));
+  const step = async (ms: number) => {
+    clock.advance(ms);
+    for (let i = 0; i < 5; i++) await settle();
+  };
+  const t0 = clock.now();
+  m.start();
+  await step(0);
+  assert.deepEqual(posted.map((p) => [p.at - t0, p.ready]), [[0, 'False']], 'the first status is posted at once, NotReady');
+  const checks = () => runtime.calls.filter((c) => c.method === 'status').length;
+  const before = checks();
+  for (let i = 0; i < 9; i++) await step(100);
+  assert.equal(checks() - before, 9, 'readiness asked every 100 ms');
+  assert.equal(posted.length, 1, 'but nothing posted before a second has passed');
+  await step(100);
+  assert.deepEqual(posted.map((p) => [p.at - t0, p.ready]), [[0, 'False'], [1000, 'False']], 'a NotReady node posts once a second');
+  await step(50);
+  runtime.networkReady = true;
+  await step(50);
+  assert.deepEqual(posted.at(-1), { at: t0 + 1100, ready: 'True' }, 'Ready is posted at the next 100 ms check');
+  assert.equal(m.ready, true);
+  const n = posted.length;
+  await step(9_900);
+  assert.equal(posted.length, n, 'a Ready node posts at its period');
+  await step(100);
+  assert.equal(posted.length, n + 1);
+  await m.stop();
 });

@@ -128,6 +128,11 @@ export function buildNodeStatus(i: NodeStatusInput): NodeStatus {
   };
 }
 
+/** How often a node that is not Ready yet asks its runtime (the kubelet's fast status loop: 100 ms). */
+const NOT_READY_CHECK_MS = 100;
+/** How often a node that is not Ready posts its status meanwhile. */
+const NOT_READY_POST_MS = 1000;
+
 export class NodeStatusManager {
   readonly #o: NodeStatusOptions;
   #timer: Timer | undefined;
@@ -136,6 +141,9 @@ export class NodeStatusManager {
   #conditions: NodeCondition[] = [];
   readonly #extra = new Map<string, OwnedCondition>();
   #ready = false;
+  /** Clock time of the last status post attempt. */
+  #postedAt = Number.NEGATIVE_INFINITY;
+  #kicked = false;
   podCIDR = '';
 
   constructor(o: NodeStatusOptions) {
@@ -220,6 +228,7 @@ export class NodeStatusManager {
 
   kick(): void {
     if (this.#stopped) return;
+    this.#kicked = true;
     this.#timer?.cancel();
     this.#schedule(0);
   }
@@ -227,13 +236,26 @@ export class NodeStatusManager {
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = this.#o.clock.setTimeout(() => {
-      this.#posting = this.postStatus()
+      this.#posting = this.#tick()
         .catch((err: unknown) => this.#o.onError?.(err))
-        .finally(() => {
-          // Until Ready, check every second: readiness is what the first pods wait for.
-          this.#schedule(this.#ready ? (this.#o.periodMs ?? 10_000) : 1000);
-        });
+        .finally(() => this.#schedule(this.#ready ? (this.#o.periodMs ?? 10_000) : NOT_READY_CHECK_MS));
     }, ms);
+  }
+
+  /**
+   * Until the node is Ready, readiness is what its first pods (and `tinykube up`) wait for: as the
+   * kubelet's fastStatusUpdateOnce, the runtime is asked every 100 ms and the status is posted the
+   * moment it would turn Ready, and otherwise once a second (a node whose runtime stays down posts
+   * its NotReady reason at that pace, not ten times a second).
+   */
+  async #tick(): Promise<void> {
+    const sincePost = this.#o.clock.now() - this.#postedAt;
+    if (!this.#ready && !this.#kicked && sincePost < NOT_READY_POST_MS) {
+      const r = await this.#runtimeReadiness();
+      if (!r.ok) return;
+    }
+    this.#kicked = false;
+    await this.postStatus();
   }
 
   async #runtimeReadiness(): Promise<{ ok: boolean; message: string }> {
@@ -279,6 +301,7 @@ export class NodeStatusManager {
       now: o.clock.now(),
     });
     this.#conditions = status.conditions ?? [];
+    this.#postedAt = o.clock.now();
     try {
       await o.client.patch(Nodes, undefined, o.nodeName, 'merge', { status }, { subresource: 'status' });
     } catch (err) {
