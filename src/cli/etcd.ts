@@ -7,7 +7,7 @@ import type { Command } from './main.ts';
 import { defaultDataDir } from './paths.ts';
 import { etcdPackages, installPackages, missingPackages } from './hostdeps.ts';
 import { Progress } from './progress.ts';
-import { defaultAdvertiseAddress, parseListen } from '../cmd/controlplane.ts';
+import { defaultAdvertiseAddress, parseListen } from '../cmd/listen.ts';
 import type { ManagedEtcd } from '../cmd/etcd-cluster.ts';
 
 export const managedEtcdFlags = {

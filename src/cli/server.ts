@@ -1,6 +1,7 @@
 import { waitForSignal } from './signals.ts';
 import type { Command } from './main.ts';
-import { startServer, type ServerOptions } from '../cmd/server.ts';
+// The server's modules load when it starts: `tinykube up` reads these flags before it needs them.
+import type { ServerOptions } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
@@ -135,6 +136,7 @@ export const serverCommand: Command = {
     const signalled = waitForSignal();
     const dataDir = (values['data-dir'] as string | undefined) ?? defaultDataDir();
     const etcd = await startManagedEtcdFromFlags(values, dataDir);
+    const { startServer } = await import('../cmd/server.ts');
     const server = await startServer({
       backend: etcd?.backend,
       extraRoutes: etcd?.routes,

@@ -5,16 +5,17 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isIPv4, type AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { caExpiryWarning, ensurePki, type Pki } from '../apiserver/auth/pki.ts';
+import { apiServingHosts, caExpiryWarning, ensurePki, type Pki } from '../apiserver/auth/pki.ts';
 import { CertificateRotator } from '../apiserver/auth/rotation.ts';
 import { createConnectHandler } from '../apiserver/connect/index.ts';
 import { createAuthenticator, createSecureServerOptions, isAnonymousPath, TokenAuthenticators } from '../apiserver/auth/authn.ts';
 import { ServiceAccountTokens } from '../apiserver/auth/serviceaccount/tokens.ts';
 import { serverUrl, writeAdminKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { createApiServer, type ApiServer } from '../apiserver/server.ts';
+import type { PreboundListener } from '../apiserver/prebound.ts';
+import { defaultAdvertiseAddress, parseListen } from './listen.ts';
 import { unionAuthorizer, type Authorizer, type RuleResolver } from '../apiserver/auth/authorizer.ts';
 import { privilegedGroups, RBACAuthorizer } from '../apiserver/auth/rbac/authorizer.ts';
 import { ensureBootstrapPolicy } from '../apiserver/auth/rbac/bootstrap.ts';
@@ -28,8 +29,7 @@ import { startCompactor } from '../storage/compactor.ts';
 import { EventTTL } from '../registry/event-ttl.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { LeaseEndpointReconciler } from '../apiserver/endpointreconciler.ts';
-import { isGlobalUnicast } from '../apiserver/connect/proxy.ts';
-import { DEFAULT_SERVICE_RANGES, kubernetesServiceIP, type ServiceRanges } from '../api/network.ts';
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from '../api/network.ts';
 import type { Service } from '../api/types.ts';
 import { ServiceClaimRepair } from '../registry/core/services/repair.ts';
 import { ensureBootstrapServices, KubernetesServiceReconciler } from '../registry/core/services/bootstrap.ts';
@@ -91,15 +91,12 @@ export interface ControlPlaneOptions {
   audit?: AuditFlags;
   /** --admission-control-config-file (an AdmissionConfiguration); a bad file fails the start. */
   admissionControlConfigFile?: string;
-}
-
-/** The default advertise address: the listen host if routable, else the first routable IPv4 address of the host's interfaces. */
-export function defaultAdvertiseAddress(listenHost: string): string | undefined {
-  if (isIPv4(listenHost) && isGlobalUnicast(listenHost)) return listenHost;
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal && isGlobalUnicast(a.address)) return a.address;
-  }
-  return undefined;
+  /**
+   * Addresses bound beforehand (`tinykube up --nodes` starts its agents before the control plane):
+   * `main` serves instead of binding `listen`, `advertised` instead of binding the advertise address
+   * (it must be that address, on main's port). Closed with the control plane.
+   */
+  listeners?: { main: PreboundListener; advertised?: PreboundListener };
 }
 
 export interface ControlPlane {
@@ -118,14 +115,6 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
-  if (!m) throw new Error(`--listen must be HOST:PORT, got ${JSON.stringify(listen)}`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`--listen: port ${port} is out of range`);
-  return { host: m[1] ?? m[2]!, port };
-}
-
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const clock = opts.clock ?? realClock;
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
@@ -133,12 +122,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // Before anything starts: a malformed policy is a start-up error, as in kube-apiserver.
   const admissionConfig = opts.admissionControlConfigFile ? loadAdmissionConfig(opts.admissionControlConfigFile) : undefined;
   const audit = opts.audit ? openAudit(opts.audit, clock, { readKubeconfig: readKubeconfigFile }) : undefined;
-  // The serving cert also names the kubernetes Service's address of this cluster's Service range.
-  const serviceIP = kubernetesServiceIP((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).serviceCidr);
   const certClock = opts.certificateClock ?? realClock;
-  const pkiHosts = host === '0.0.0.0' || host === '::' ? [serviceIP] : [host, serviceIP];
-  // Nodes and pods dial the advertise address: the serving certificate names it.
-  if (typeof opts.advertiseAddress === 'string') pkiHosts.push(opts.advertiseAddress);
+  const pkiHosts = apiServingHosts(host, opts.serviceRanges?.serviceCidr, opts.advertiseAddress);
   const pki = await ensurePki(opts.dataDir, { hosts: pkiHosts, now: () => certClock.now(), createCa: true });
   const caWarning = caExpiryWarning(pki.caCertPem, certClock.now());
   if (caWarning) console.error(`tinykube: WARNING: ${caWarning}`);
@@ -202,10 +187,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     admissionConfig,
   });
   const server = httpsServer(api, pki, opts.extraRoutes);
-  await listenOn(server, port, host);
+  const prebound = opts.listeners;
+  if (prebound) prebound.main.serve(server);
+  else await listenOn(server, port, host);
   // Build the OpenAPI documents off the request path, so the first `kubectl apply` does not wait for them.
   setImmediate(prepareOpenAPI);
-  const actual = (server.address() as AddressInfo).port;
+  const actual = prebound ? prebound.main.port : (server.address() as AddressInfo).port;
   // default/kubernetes points at the port actually bound, known only now.
   const boot = await ensureBootstrapServices(services, serviceRanges, actual);
   if (opts.localStorage !== false) await ensureLocalPathStorageClass(registry.store('storageclasses', 'storage.k8s.io'));
@@ -221,7 +208,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // server bound to loopback (tinykube up's default) also listens there, on the same port, as
   // kube-apiserver serves its --advertise-address. A failure leaves the CLI working and says why.
   let advertised: Server | undefined;
-  if (advertise && advertise !== host && host !== '0.0.0.0' && host !== '::') {
+  if (prebound?.advertised) {
+    if (prebound.advertised.host !== advertise || prebound.advertised.port !== actual) throw new Error(`the advertise listener is ${prebound.advertised.host}:${prebound.advertised.port}, not ${advertise}:${actual}`);
+    advertised = httpsServer(api, pki, opts.extraRoutes);
+    prebound.advertised.serve(advertised);
+  } else if (advertise && advertise !== host && host !== '0.0.0.0' && host !== '::') {
     advertised = httpsServer(api, pki, opts.extraRoutes);
     await listenOn(advertised, actual, advertise).catch((err: unknown) => {
       advertised = undefined;
@@ -278,7 +269,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       api.close();
       rbac?.stop();
       await connect.close();
-      await Promise.all([closeServer(server), advertised && closeServer(advertised)]);
+      await Promise.all([closeServer(server), advertised && closeServer(advertised), prebound?.main.close(), prebound?.advertised?.close()]);
       await backend.close();
       await audit?.sink.close();
     },

@@ -18,8 +18,6 @@ export interface ServerOptions extends ControlPlaneOptions {
   /** Controller settings (tests use short node-monitor grace periods). */
   controllerOptions?: ControllerOptions;
   onStep?: <T>(title: string, fn: () => Promise<T>) => Promise<T>;
-  /** Called once the API server answers, before the controllers and the scheduler start (up --nodes starts its agents then). */
-  onControlPlane?: (cp: ControlPlane) => void;
   /**
    * The scheduler and the controllers run only while this server holds their Leases
    * (kube-system/kube-scheduler, kube-system/kube-controller-manager), so that of several servers on
@@ -45,7 +43,6 @@ const plain = <T>(_title: string, fn: () => Promise<T>) => fn();
 export async function startServer(opts: ServerOptions): Promise<Server> {
   const step = opts.onStep ?? plain;
   const cp = await step('control plane (API server on SQLite)', () => startControlPlane(opts));
-  opts.onControlPlane?.(cp);
   const elect = opts.leaderElection === false ? undefined : (opts.leaderElection ?? {});
   // A candidate whose server is gone fails every retry period with the same error: said once per change.
   const onError = (component: string) => {

@@ -7,8 +7,10 @@ import { copyFile, link, mkdir } from 'node:fs/promises';
 import { NODE_PASSWORD_FILE } from '../client/bootstrap.ts';
 import type { ChecksumOffload, Backend as OverlayBackend } from '../overlay/model.ts';
 import path from 'node:path';
-import { startServer, type Server, type ServerOptions } from './server.ts';
-import { startAgent, type Agent } from './agent.ts';
+// The control plane and the in-process agent are loaded when started: `up --nodes` starts its agent
+// processes first, and they load their own modules meanwhile (~0.5 s of the server's load overlaps them).
+import type { Server, ServerOptions } from './server.ts';
+import type { Agent } from './agent.ts';
 import type { Progress } from '../cli/progress.ts';
 import { clusterDNSIP, type ServiceRanges } from '../api/network.ts';
 import { ApiClient } from '../client/client.ts';
@@ -16,8 +18,10 @@ import { Informer, listWatch } from '../client/informer.ts';
 import { Nodes } from '../client/resources.ts';
 import type { Node } from '../api/types.ts';
 import { HostPodRoutes, NodeSupervisor, planNodeNetwork, reapNode, setupNodeBridge, setupNodeNamespaces, startNodeProcess, teardownNodeNetwork, type NodeProcess, type NodeProcessOptions } from './netns-nodes.ts';
-import type { ControlPlane } from './controlplane.ts';
 import { buildBuiltinImages } from '../kubelet/images/import.ts';
+import { PreboundListener } from '../apiserver/prebound.ts';
+import { apiServingHosts, ensurePki } from '../apiserver/auth/pki.ts';
+import { parseListen } from './listen.ts';
 
 export interface UpOptions {
   dataDir: string;
@@ -61,6 +65,8 @@ export interface Up {
 export async function startUp(opts: UpOptions): Promise<Up> {
   if ((opts.nodes ?? 1) > 1) return startMultiNode(opts);
   const { progress } = opts;
+  const { startServer } = await import('./server.ts');
+  const { startAgent } = await import('./agent.ts');
   const server = await startServer({
     dataDir: path.join(opts.dataDir, 'server'),
     listen: opts.listen ?? '127.0.0.1:6443',
@@ -134,17 +140,21 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   const processes: NodeProcess[] = [];
   const supervisors: NodeSupervisor[] = [];
   let processOptions: NodeProcessOptions[] = [];
-  // The agents start as soon as the API server answers: their process start, containerd and client
-  // certificate overlap the controllers' and the scheduler's start (a node registered before the node
-  // IPAM controller runs waits for its podCIDR).
-  const spawnAgents = async (cp: ControlPlane) => {
+  // The agents start before the control plane: the API server's addresses are bound and its CA and
+  // join token made first, so that their process start, module load and containerd overlap the control
+  // plane's start (the two cores were otherwise one busy, one idle). Their first connections wait,
+  // accepted, until the API server serves them.
+  const serverDir = path.join(opts.dataDir, 'server');
+  let listeners: ApiListeners | undefined;
+  let spawning: Promise<void> | undefined;
+  const spawnAgents = async (port: number, tokenFile: string) => {
     await namespaces;
     const agentArgs = [...(opts.serviceRanges ? ['--service-cidr', opts.serviceRanges.serviceCidr] : []), ...(opts.agentArgs ?? [])];
     processOptions = plan.nodes.map((node) => ({
       plan,
       node,
-      server: `https://${plan.hostIP}:${cp.port}`,
-      tokenFile: cp.nodeTokenPath,
+      server: `https://${plan.hostIP}:${port}`,
+      tokenFile,
       dataDir: path.join(opts.dataDir, 'nodes', node.name),
       args: agentArgs,
     }));
@@ -163,7 +173,6 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
     }
     for (const o of processOptions) processes.push(await startNodeProcess(o));
   };
-  let spawning: Promise<void> | undefined;
   const stopAgents = async () => {
     await spawning?.catch(() => undefined);
     await Promise.all([...supervisors.map((s) => s.stop()), ...processes.filter((p) => !supervisors.some((s) => s.current === p)).map((p) => p.stop())]);
@@ -174,9 +183,17 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   };
   let server: Server;
   try {
+    listeners = await bindApiListeners(listen, plan.hostIP);
+    const { host } = parseListen(listen);
+    const pki = await ensurePki(serverDir, { hosts: apiServingHosts(host, opts.serviceRanges?.serviceCidr, plan.hostIP), createCa: true });
+    spawning = spawnAgents(listeners.main.port, pki.paths.nodeToken);
+    // Awaited below (or by stopAgents); a failure is not left unhandled meanwhile.
+    spawning.catch(() => undefined);
+    const { startServer } = await import('./server.ts');
     server = await startServer({
-      dataDir: path.join(opts.dataDir, 'server'),
-      listen,
+      dataDir: serverDir,
+      listen: `${listeners.main.host.includes(':') ? `[${listeners.main.host}]` : listeners.main.host}:${listeners.main.port}`,
+      listeners,
       // The nodes reach the API server, and pods the kubernetes Service, at the host's bridge address.
       advertiseAddress: plan.hostIP,
       // One control plane in this process: nothing to elect (as a one-node up).
@@ -187,14 +204,10 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       controllerOptions: opts.controllerOptions,
       ...opts.apiServer,
       onStep: (title, fn) => progress.step(title, fn),
-      onControlPlane: (cp) => {
-        spawning = spawnAgents(cp);
-        // Awaited below (or by stopAgents); a failure is not left unhandled meanwhile.
-        spawning.catch(() => undefined);
-      },
     });
   } catch (err) {
     await stopAgents();
+    await Promise.all([listeners?.main.close(), listeners?.advertised?.close()]);
     await namespaces.catch(() => undefined);
     await teardownNodeNetwork(plan);
     throw err;
@@ -257,5 +270,30 @@ async function waitForReadyNodes(client: ApiClient, processes: readonly NodeProc
     });
   } finally {
     await informer.stop();
+  }
+}
+
+interface ApiListeners {
+  main: PreboundListener;
+  advertised: PreboundListener;
+}
+
+/**
+ * The API server's two addresses for `up --nodes`, bound before it starts: `listen` (loopback by
+ * default, for kubectl) and the bridge address the nodes and pods dial, on the same port. With port 0
+ * the kernel picks one for the first; should the second address have it taken, another is tried.
+ */
+async function bindApiListeners(listen: string, advertise: string): Promise<ApiListeners> {
+  const { host, port } = parseListen(listen);
+  for (let attempt = 1; ; attempt++) {
+    const main = await PreboundListener.listen(port, host);
+    try {
+      return { main, advertised: await PreboundListener.listen(main.port, advertise) };
+    } catch (err) {
+      await main.close();
+      if (port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) {
+        throw new Error(`cannot listen on ${advertise}:${main.port} for the nodes: ${(err as Error).message}`);
+      }
+    }
   }
 }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Event as CoreEvent, EndpointSlice, Endpoints, Pod } from '../../src/api/types.ts';
 import { EndpointSlices, EndpointsRef, Events, Pods } from '../../src/client/resources.ts';
-import { defaultAdvertiseAddress } from '../../src/cmd/controlplane.ts';
+import { defaultAdvertiseAddress } from '../../src/cmd/listen.ts';
 import { startWorkloadCluster, type WorkloadCluster } from './workloads-harness.ts';
 
 const manifest = (replicas: number) => `

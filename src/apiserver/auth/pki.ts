@@ -121,6 +121,18 @@ const KEY_ALG: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
 const SIGN_ALG: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 
 /**
+ * The names the API server's serving certificate gives beyond the defaults: the listen host (unless a
+ * wildcard), the kubernetes Service's address in the cluster's Service range, and the advertise address
+ * nodes and pods dial. Shared by the control plane and `up --nodes`, which makes the PKI before it.
+ */
+export function apiServingHosts(listenHost: string, serviceCidr: string | undefined, advertiseAddress?: string | false): string[] {
+  const serviceIP = kubernetesServiceIP(serviceCidr);
+  const hosts = listenHost === '0.0.0.0' || listenHost === '::' ? [serviceIP] : [listenHost, serviceIP];
+  if (typeof advertiseAddress === 'string') hosts.push(advertiseAddress);
+  return hosts;
+}
+
+/**
  * Names every serving cert carries besides the caller's: loopback, this host's name and interface
  * addresses (so agents on other machines can dial any of them, as k3s' node IP SANs allow), and the
  * in-cluster names of the `kubernetes` service.

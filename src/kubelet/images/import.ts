@@ -14,7 +14,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CriClient } from '../cri/client.ts';
+// gRPC loads only to import: `up --nodes` builds the archives for its agents without it.
+import type { CriClient } from '../cri/client.ts';
 import { buildBusyboxImage, buildPauseImage, builtinFingerprint, defaultBusyboxNames, PAUSE_IMAGE } from './builtin.ts';
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME } from './oci.ts';
 import { normalizeImageName } from './reference.ts';
@@ -156,7 +157,7 @@ export function importImage(socket: string, file: string, opts: ImportOptions = 
 async function importNow(socket: string, file: string, opts: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
   const images = inspectArchive(await readFile(file));
-  const cri = opts.cri ?? new CriClient({ socket });
+  const cri = opts.cri ?? (await criClient(socket));
   try {
     if (!opts.force && (await allPresent(cri, images))) return { imported: false, images, ms: performance.now() - t0 };
     await run(opts.ctr ?? 'ctr', ['--address', socket, '--namespace', K8S_NAMESPACE, 'images', 'import', file]);
@@ -199,7 +200,7 @@ export interface BuiltinImagesResult {
 export async function ensureBuiltinImages(socket: string, cacheDir: string, opts: Omit<ImportOptions, 'force'> = {}): Promise<BuiltinImagesResult> {
   const t0 = performance.now();
   const { pauseFile, busyboxFile } = await buildBuiltinImages(cacheDir);
-  const cri = opts.cri ?? new CriClient({ socket });
+  const cri = opts.cri ?? (await criClient(socket));
   try {
     const pause = await importImage(socket, pauseFile, { ...opts, cri });
     const busybox = await importImage(socket, busyboxFile, { ...opts, cri });
@@ -207,4 +208,9 @@ export async function ensureBuiltinImages(socket: string, cacheDir: string, opts
   } finally {
     if (!opts.cri) cri.close();
   }
+}
+
+async function criClient(socket: string): Promise<CriClient> {
+  const { CriClient } = await import('../cri/client.ts');
+  return new CriClient({ socket });
 }
