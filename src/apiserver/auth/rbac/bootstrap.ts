@@ -32,7 +32,7 @@ function role(name: string, rules: PolicyRule[] | null, extra: { labels?: Record
 
 const aggregateTo = (...names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [`rbac.authorization.k8s.io/aggregate-to-${n}`, 'true']));
 
-/** ClusterRoles(): the default roles (system:heapster, the CSR approver roles and kubelet-api-admin left out). */
+/** ClusterRoles(): the default roles (system:heapster and kubelet-api-admin left out). */
 export function bootstrapClusterRoles(): ClusterRole[] {
   return [
     role('cluster-admin', [r(['*'], ['*'], ['*']), urls(['*'], ['*'])]),
@@ -69,6 +69,13 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     ], { labels: aggregateTo('view') }),
     role('system:auth-delegator', [r(['create'], ['authentication.k8s.io'], ['tokenreviews']), r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
     role('system:basic-user', [r(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']), r(['create'], ['authentication.k8s.io'], ['selfsubjectreviews'])]),
+    // The CSR approver asks a SubjectAccessReview for these virtual subresources (csrapproving).
+    role('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [r(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/nodeclient'])]),
+    role('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [r(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient'])]),
+    role('system:certificates.k8s.io:kube-apiserver-client-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client'])]),
+    role('system:certificates.k8s.io:kube-apiserver-client-kubelet-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet'])]),
+    role('system:certificates.k8s.io:kubelet-serving-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kubelet-serving'])]),
+    role('system:certificates.k8s.io:legacy-unknown-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/legacy-unknown'])]),
     role('system:discovery', [urls(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'])]),
     role('system:kube-aggregator', [r(READ, [''], ['endpoints', 'services'])]),
     role('system:kube-controller-manager', [
@@ -250,6 +257,13 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     // kube binds it to system:bootstrappers (bootstrap tokens); tinykube's join token is that user.
     binding('system:node-bootstrapper', 'system:node-bootstrapper', [user('system:node-bootstrap')]),
     binding('system:node-proxier', 'system:node-proxier', [user('system:kube-proxy')]),
+    // Not kube-apiserver's but what kubeadm makes at init (kubeadm:node-autoapprove-bootstrap and
+    // kubeadm:node-autoapprove-certificate-rotation), so the CSR approver's SubjectAccessReviews allow
+    // a joining node's client certificate (the join token's user here, bootstrap tokens' group there)
+    // and a node's renewal of its own. To stop automatic approval, set the autoupdate annotation to
+    // "false" and remove the subjects.
+    binding('system:tinykube:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [user('system:node-bootstrap')]),
+    binding('system:tinykube:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [group('system:nodes')]),
     binding('system:kube-controller-manager', 'system:kube-controller-manager', [user('system:kube-controller-manager')]),
     binding('system:kube-dns', 'system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),
     binding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
