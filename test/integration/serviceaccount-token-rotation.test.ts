@@ -136,7 +136,7 @@ test("a running container's tokens are replaced before they expire, the new ones
   const a0 = claims(api0);
   const reader = tc.runtime.execSync(id, ['sh', '-c', `
     read -r old < ${SA_DIR}/token; n=0; touch /tmp/reading
-    while [ $n -lt 2000000 ]; do
+    while [ $n -lt 20000000 ]; do
       read -r t < ${SA_DIR}/token
       if [ "$t" != "$old" ]; then echo "$n"; echo "$t"; exit 0; fi
       n=$((n+1))
