@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { leaderElectionOption } from './server.ts';
+import { apiServerOptions, leaderElectionOption } from './server.ts';
 
 test('--leader-elect flags: kube-scheduler\'s names, Go durations, false turns election off', () => {
   const cases: Array<{ values: Record<string, string>; want: false | { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } }> = [
@@ -19,4 +19,18 @@ test('--leader-elect flags: kube-scheduler\'s names, Go durations, false turns e
   }
   assert.throws(() => leaderElectionOption({ 'leader-elect': 'no' }), /--leader-elect "no": must be true or false/);
   assert.throws(() => leaderElectionOption({ 'leader-elect-retry-period': 'soon' }), /--leader-elect-retry-period/);
+});
+
+test('audit format, version and truncate flags reach the audit options as kube-apiserver names them', () => {
+  const { audit } = apiServerOptions({
+    'audit-policy-file': 'p.yaml', 'audit-log-path': '-', 'audit-log-format': 'legacy', 'audit-log-version': 'audit.k8s.io/v1',
+    'audit-log-truncate-enabled': 'true', 'audit-log-truncate-max-event-size': '2048', 'audit-log-truncate-max-batch-size': '4096',
+    'audit-webhook-version': 'audit.k8s.io/v1', 'audit-webhook-truncate-enabled': 'false',
+  });
+  assert.equal(audit?.logFormat, 'legacy');
+  assert.equal(audit?.logVersion, 'audit.k8s.io/v1');
+  assert.deepEqual(audit?.logTruncate, { enabled: true, maxEventSize: 2048, maxBatchSize: 4096 });
+  assert.equal(audit?.webhookVersion, 'audit.k8s.io/v1');
+  assert.deepEqual(audit?.webhookTruncate, { enabled: false, maxEventSize: undefined, maxBatchSize: undefined });
+  assert.throws(() => apiServerOptions({ 'audit-log-truncate-enabled': 'yes' }), /--audit-log-truncate-enabled "yes": must be true or false/);
 });

@@ -5,7 +5,7 @@ import type { ServerOptions } from '../cmd/server.ts';
 import { defaultDataDir } from './paths.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { DEFAULT_IN_FLIGHT_LIMITS, type InFlightLimits } from '../apiserver/maxinflight.ts';
-import type { AuditBatchFlags, AuditFlags } from '../apiserver/audit/setup.ts';
+import type { AuditBatchFlags, AuditFlags, AuditTruncateFlags } from '../apiserver/audit/setup.ts';
 import type { LeaderElectionSettings } from '../cmd/leader.ts';
 import { DEFAULT_SERVICE_RANGES, parseIPv4Cidr, parseNodePortRange, type ServiceRanges } from '../api/network.ts';
 import { managedEtcdFlags, startManagedEtcdFromFlags } from './etcd.ts';
@@ -20,11 +20,16 @@ export const apiServerFlags = {
   'audit-log-maxbackup': { type: 'string' },
   'audit-log-maxage': { type: 'string' },
   'audit-log-mode': { type: 'string' },
+  'audit-log-format': { type: 'string' },
+  'audit-log-version': { type: 'string' },
   ...auditBatchFlags('log'),
+  ...auditTruncateFlags('log'),
   'audit-webhook-config-file': { type: 'string' },
   'audit-webhook-mode': { type: 'string' },
   'audit-webhook-initial-backoff': { type: 'string' },
+  'audit-webhook-version': { type: 'string' },
   ...auditBatchFlags('webhook'),
+  ...auditTruncateFlags('webhook'),
   'admission-control-config-file': { type: 'string' },
 } as const;
 
@@ -38,6 +43,15 @@ function auditBatchFlags<B extends 'log' | 'webhook'>(b: B) {
     [`audit-${b}-batch-throttle-qps`]: { type: 'string' },
     [`audit-${b}-batch-throttle-burst`]: { type: 'string' },
   } as Record<`audit-${B}-batch-${'buffer-size' | 'max-size' | 'max-wait' | 'throttle-enable' | 'throttle-qps' | 'throttle-burst'}`, { type: 'string' }>;
+}
+
+/** --audit-<backend>-truncate-* (kube's AuditTruncateOptions flags). */
+function auditTruncateFlags<B extends 'log' | 'webhook'>(b: B) {
+  return {
+    [`audit-${b}-truncate-enabled`]: { type: 'string' },
+    [`audit-${b}-truncate-max-batch-size`]: { type: 'string' },
+    [`audit-${b}-truncate-max-event-size`]: { type: 'string' },
+  } as Record<`audit-${B}-truncate-${'enabled' | 'max-batch-size' | 'max-event-size'}`, { type: 'string' }>;
 }
 
 /** kube-controller-manager's flags that `server` and `up` take. */
@@ -87,6 +101,11 @@ export function apiServerOptions(values: Record<string, unknown>): { inFlight: I
     throttleQPS: float(`audit-${b}-batch-throttle-qps`),
     throttleBurst: int(`audit-${b}-batch-throttle-burst`),
   });
+  const truncate = (b: 'log' | 'webhook'): AuditTruncateFlags => ({
+    enabled: bool(`audit-${b}-truncate-enabled`),
+    maxBatchSize: int(`audit-${b}-truncate-max-batch-size`),
+    maxEventSize: int(`audit-${b}-truncate-max-event-size`),
+  });
   const inFlight: InFlightLimits = {
     maxRequestsInFlight: int('max-requests-inflight') ?? DEFAULT_IN_FLIGHT_LIMITS.maxRequestsInFlight,
     maxMutatingRequestsInFlight: int('max-mutating-requests-inflight') ?? DEFAULT_IN_FLIGHT_LIMITS.maxMutatingRequestsInFlight,
@@ -99,10 +118,15 @@ export function apiServerOptions(values: Record<string, unknown>): { inFlight: I
     maxAgeDays: int('audit-log-maxage'),
     logMode: values['audit-log-mode'] as string | undefined,
     logBatch: batch('log'),
+    logFormat: values['audit-log-format'] as string | undefined,
+    logVersion: values['audit-log-version'] as string | undefined,
+    logTruncate: truncate('log'),
     webhookConfigFile: values['audit-webhook-config-file'] as string | undefined,
     webhookMode: values['audit-webhook-mode'] as string | undefined,
     webhookBatch: batch('webhook'),
     webhookInitialBackoffMs: duration('audit-webhook-initial-backoff'),
+    webhookVersion: values['audit-webhook-version'] as string | undefined,
+    webhookTruncate: truncate('webhook'),
   };
   return {
     inFlight,

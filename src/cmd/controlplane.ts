@@ -1,6 +1,7 @@
 // Composition of the control plane: storage, registry, HTTPS API server. `tinykube server` and
 // `tinykube up` both start it; tests start it in-process on port 0.
 
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
@@ -112,6 +113,14 @@ export interface ControlPlane {
   api: ApiServer;
   backend: Backend;
   eventTTL: EventTTL;
+  /**
+   * A bearer token for a component running in this process (kube-controller-manager), authenticating
+   * as `user` in no group but system:authenticated, as that component's own kubeconfig user does in
+   * kube. A token rather than a client certificate, so the component's client may lend its connections
+   * to the identities it derives (the controllers' service accounts). Memory only, one per user, valid
+   * while this server runs.
+   */
+  componentToken(user: string): string;
   close(): Promise<void>;
 }
 
@@ -242,6 +251,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onError: (err) => console.error(`tinykube: certificate renewal: ${err instanceof Error ? err.message : String(err)}`),
   });
   certificates.start();
+  const componentTokens = new Map<string, string>();
   let closed = false;
   return {
     url,
@@ -255,6 +265,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     api,
     backend,
     eventTTL,
+    componentToken(user) {
+      let token = componentTokens.get(user);
+      if (!token) {
+        token = randomBytes(32).toString('hex');
+        authn.addToken(token, user);
+        componentTokens.set(user, token);
+      }
+      return token;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -38,6 +38,9 @@ export interface Server {
   close(): Promise<void>;
 }
 
+/** The user kube-controller-manager runs as (kube's bootstrap policy binds its role to it). */
+export const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
+
 const plain = <T>(_title: string, fn: () => Promise<T>) => fn();
 
 export async function startServer(opts: ServerOptions): Promise<Server> {
@@ -67,13 +70,14 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   // ~250 ms before the first binding answered; 16 kept-alive sockets carry thousands of requests a
   // second without that.
   // Each watch holds a socket for good, and the controllers watch many kinds (the garbage collector
-  // every one the server serves): their client gets room for those beside its 16 for requests.
-  const clientFor = (userAgent: string, watches = 0) => new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent, maxSockets: 16 + watches });
+  // every one the server serves): their client gets room for 64 of those beside its 16 for requests.
   try {
     if (opts.controllers !== false) {
       // The root client: shared informers, the Lease, and the controllers' accounts and tokens; each
-      // controller writes as its own kube-system service account (useServiceAccountCredentials).
-      const client = clientFor('tinykube-controller-manager', 64);
+      // controller writes as its own kube-system service account (useServiceAccountCredentials). It is
+      // user system:kube-controller-manager, with what kube's bootstrap policy grants that user (the
+      // system:kube-controller-manager ClusterRole and the kube-system leader-locking Role).
+      const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.componentToken(CONTROLLER_MANAGER_USER), userAgent: 'tinykube-controller-manager', maxSockets: 16 + 64 });
       controllers = await step('controllers', () => run('kube-controller-manager', client, async () => startControllers({ client, clock: opts.clock, options: { rootCA: cp.pki.caCertPem, signingCA: { certPem: cp.pki.caCertPem, keyPem: cp.pki.caKeyPem }, legacyTokenSigner: (ns, sa, secret) => cp.serviceAccountTokens.issueLegacy(ns, sa, secret), useServiceAccountCredentials: true, ...opts.controllerOptions } })));
     }
     if (opts.scheduler !== false) {

@@ -35,6 +35,11 @@ rules:
   verbs: [update]
   resources: [{group: apps, resources: [replicasets/status]}]
   omitStages: [RequestReceived]
+- level: Metadata
+  namespaces: [kube-system]
+  verbs: [create, update]
+  resources: [{group: "", resources: [serviceaccounts, serviceaccounts/token]}]
+  omitStages: [RequestReceived]
 - level: None
 `;
 
@@ -81,6 +86,20 @@ describe('controllers as their own service accounts', () => {
     const podCreates = created('pods');
     assert.equal(podCreates.length, 2);
     assert.deepEqual(podCreates.map((e) => e.user.username), [SA('replicaset-controller'), SA('replicaset-controller')]);
+  });
+
+  test('the controller manager itself is user system:kube-controller-manager: it makes the accounts and asks their tokens', async () => {
+    const byManager = (verb: string, resource: string, subresource?: string) =>
+      audit().filter((e) => e.verb === verb && e.objectRef?.resource === resource && e.objectRef.subresource === subresource && e.user.username === 'system:kube-controller-manager');
+    const tokens = byManager('create', 'serviceaccounts', 'token');
+    assert.ok(tokens.length >= 25, `${tokens.length} TokenRequests by the controller manager`);
+    assert.ok(tokens.every((e) => e.responseStatus?.code === 201 && e.objectRef?.namespace === 'kube-system'));
+    assert.deepEqual(tokens[0]!.user.groups, ['system:authenticated']);
+    assert.ok(tokens.some((e) => e.objectRef?.name === 'replicaset-controller'));
+    assert.ok(byManager('create', 'serviceaccounts').some((e) => e.responseStatus?.code === 201 && e.objectRef?.name === 'deployment-controller'));
+    // Nothing it did was refused, and the admin identity was not used for it.
+    assert.deepEqual(audit().filter((e) => e.user.username === 'system:kube-controller-manager' && (e.responseStatus?.code ?? 0) >= 400).map((e) => `${e.verb} ${e.requestURI} ${e.responseStatus?.code}`), []);
+    assert.deepEqual(audit().filter((e) => e.objectRef?.subresource === 'token' && e.user.username !== 'system:kube-controller-manager').map((e) => e.user.username), []);
   });
 
   test('every account the controllers run as is bound to its system:controller role', async () => {
@@ -153,7 +172,7 @@ test('controller tokens are renewed at 80% of their hour on the clock; the old o
   const clock = new FakeClock(Date.now());
   const cp = await startControlPlane({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', clock, advertiseAddress: false });
   // The root credential the controller manager gets in `tinykube server` (a token: its connections are lent).
-  const root = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken });
+  const root = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.componentToken('system:kube-controller-manager') });
   const errors: unknown[] = [];
   const clients = new ServiceAccountClients({ root, clock, onError: (e) => errors.push(e) });
   const whoami = async (client: ApiClient) =>

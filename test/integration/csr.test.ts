@@ -222,3 +222,40 @@ test('serving certificates: issued for the node\'s own name and addresses; never
   assert.ok(nodeServingRequest('s1', []).signerName === 'kubernetes.io/kubelet-serving');
   assert.deepEqual(controllerErrors, []);
 });
+
+test('kubelet client requests are approved as RBAC answers the approver\'s SubjectAccessReview for their requestor', async () => {
+  const request = async (name: string, cn: string, as: string[]) => {
+    const { csrPem } = await createCsr({ commonName: cn, organizations: ['system:nodes'] });
+    const manifest = JSON.stringify({
+      apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name },
+      spec: { request: Buffer.from(csrPem).toString('base64'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'] },
+    });
+    const r = await kubectl(['create', '-f', '-', ...as], manifest);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const approved = (c: CertificateSigningRequest) => !!c.status?.conditions?.some((x) => x.type === 'Approved');
+  // robot may ask for certificates (system:node-bootstrapper, as kubeadm binds bootstrap tokens to it)
+  // but not have node client certificates approved: its request stays pending. A node's renewal
+  // of its own (selfnodeclient, granted to system:nodes) made after it shows it was judged.
+  assert.equal((await kubectl(['create', 'clusterrolebinding', 'robot-bootstrapper', '--clusterrole=system:node-bootstrapper', '--user=robot'])).code, 0);
+  await request('robot-1', 'system:node:r1', ['--as=robot']);
+  await request('marker-1', 'system:node:m1', ['--as=system:node:m1', '--as-group=system:nodes']);
+  const marker = await until('marker-1', approved);
+  assert.equal(marker.status?.conditions?.[0]?.message, 'Auto approving self kubelet client certificate after SubjectAccessReview.');
+  assert.deepEqual((await admin.get<CertificateSigningRequest>(CertificateSigningRequests, undefined, 'robot-1')).status?.conditions ?? [], []);
+
+  // Bound to the nodeclient role, as kubeadm binds bootstrap tokens, its next request is approved.
+  const bound = await kubectl(['create', 'clusterrolebinding', 'robot-nodeclient', '--clusterrole=system:certificates.k8s.io:certificatesigningrequests:nodeclient', '--user=robot']);
+  assert.equal(bound.code, 0, bound.stderr);
+  await request('robot-2', 'system:node:r2', ['--as=robot']);
+  const second = await until('robot-2', approved);
+  assert.deepEqual(second.status?.conditions?.map((c) => [c.type, c.reason, c.message]), [['Approved', 'AutoApproved', 'Auto approving kubelet client certificate after SubjectAccessReview.']]);
+
+  // Without the default selfnodeclient binding a node's own renewal is no longer approved.
+  assert.equal((await kubectl(['delete', 'clusterrolebinding', 'system:tinykube:node-autoapprove-certificate-rotation'])).code, 0);
+  await request('self-2', 'system:node:m2', ['--as=system:node:m2', '--as-group=system:nodes']);
+  await request('robot-3', 'system:node:r3', ['--as=robot']);
+  await until('robot-3', approved);
+  assert.deepEqual((await admin.get<CertificateSigningRequest>(CertificateSigningRequests, undefined, 'self-2')).status?.conditions ?? [], []);
+  assert.deepEqual(controllerErrors, []);
+});

@@ -205,6 +205,20 @@ describe('escalation prevention', () => {
     assert.equal(await ok(['--as', 'admin-user', '-n', NS, 'create', 'rolebinding', 'delegated', '--clusterrole=edit', '--user=bob']), 'rolebinding.rbac.authorization.k8s.io/delegated created\n');
   });
 
+  test('escalation is refused before validation, as kube-apiserver checks it (403, not 422)', async () => {
+    const file = join(dir, 'bad-escalating.json');
+    writeFileSync(file, JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'bad-rule', namespace: NS }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }, { apiGroups: [''], resources: ['pods'], verbs: [] }] }));
+    const r = await kubectl(['--as', 'admin-user', 'create', '-f', file]);
+    assert.equal(r.stderr, `Error from server (Forbidden): error when creating "${file}": roles.rbac.authorization.k8s.io "bad-rule" is forbidden: user "admin-user" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}\n`);
+    assert.match((await kubectl(['create', '-f', file])).stderr, /^The Role "bad-rule" is invalid: rules\[1\]\.verbs: Required value/);
+    writeFileSync(file, JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'bad-subject', namespace: NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: '' }] }));
+    const b = await kubectl(['--as', 'admin-user', 'create', '-f', file]);
+    assert.match(b.stderr, /^Error from server \(Forbidden\): error when creating ".*": rolebindings\.rbac\.authorization\.k8s\.io "bad-subject" is forbidden: user "admin-user" .* is attempting to grant RBAC permissions not currently held:\n/);
+    // With nothing to escalate (the admin), the same invalid objects get validation's 422.
+    const v = await kubectl(['create', '-f', file]);
+    assert.match(v.stderr, /^The RoleBinding "bad-subject" is invalid: \n\* subjects\[0\]\.name: Required value\n/);
+  });
+
   test('the escalate and bind verbs let a user do it anyway', async () => {
     const file = join(dir, 'escalator.yaml');
     writeFileSync(file, JSON.stringify({

@@ -30,6 +30,7 @@ export function defaultAdmission(registry: Registry, authorizer?: Authorizer, co
     new DefaultStorageClass(registry),
     new StorageObjectInUseProtection(),
     new PersistentVolumeClaimResize(registry),
+    // Last of the mutating plugins (it only refuses): the RBAC kinds' storage checks it before validation.
     ...(authorizer && registry.tryStore('roles', 'rbac.authorization.k8s.io') ? [new RBACEscalation(registry, authorizer)] : []),
   ]);
 }

@@ -3,7 +3,9 @@
 // they do not hold themselves unless they may `escalate` it, and nobody binds a role whose rules they
 // do not hold unless they may `bind` it. system:masters may do both (EscalationAllowed).
 //
-// A validating plugin, since the checks need the requesting user; the rules the user holds come from
+// Run as the last mutating plugin, though it changes nothing: kube checks in the RBAC kinds' storage
+// (registry/rbac/*/policybased), after mutating admission and before the strategy's validation, so an
+// escalation is refused (403) before an invalid object is (422). The rules the user holds come from
 // the shared RBAC cache (auth/rbac/cache.ts), the referenced role is read through to storage.
 
 import type { KubeObject } from '../../api/types.ts';
@@ -44,8 +46,8 @@ export class RBACEscalation implements AdmissionPlugin {
     this.#started = false;
   }
 
-  async validate(a: AdmissionAttributes, obj: KubeObject | undefined, old: KubeObject | undefined): Promise<void> {
-    if (a.resource.group !== GROUP || a.subresource || !obj || (a.operation !== 'CREATE' && a.operation !== 'UPDATE')) return;
+  async admit(a: AdmissionAttributes, obj: KubeObject, old: KubeObject | undefined): Promise<void> {
+    if (a.resource.group !== GROUP || a.subresource || (a.operation !== 'CREATE' && a.operation !== 'UPDATE')) return;
     if (a.user.groups.includes('system:masters')) return;
     if (old && onlyGCFieldsChanged(obj, old)) return;
     const resource = a.resource.resource;

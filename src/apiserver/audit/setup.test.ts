@@ -30,12 +30,44 @@ describe('audit backends from flags', () => {
     ['a batch max size of 0', { webhookConfigFile: '/x', webhookBatch: { maxSize: 0 } }, 'invalid audit batch webhook max batch size 0, must be a positive number'],
     ['a throttle QPS of 0 when throttling', { logMode: 'batch', logBatch: { throttleEnable: true, throttleQPS: 0 } }, 'invalid audit batch log throttle QPS 0, must be a positive number'],
     ['a blocking webhook', { webhookConfigFile: '/x', webhookMode: 'blocking' }, '--audit-webhook-mode blocking: tinykube sends audit events to a webhook in batch mode only'],
+    ['an unknown log format', { logFormat: 'xml' }, 'invalid audit log format xml, allowed formats are "legacy,json"'],
+    ['an unknown log version', { logVersion: 'audit.k8s.io/v1beta1' }, 'invalid group version, allowed versions are ["audit.k8s.io/v1"]'],
+    ['a malformed webhook version', { webhookConfigFile: '/x', webhookVersion: 'a/b/c' }, 'unexpected GroupVersion string: a/b/c'],
+    ['a max event size of 0', { logTruncate: { enabled: true, maxEventSize: 0 } }, 'invalid audit truncate log max event size 0, must be a positive number'],
+    ['a batch smaller than an event', { webhookConfigFile: '/x', webhookTruncate: { enabled: true, maxBatchSize: 100, maxEventSize: 200 } }, 'invalid audit truncate webhook max batch size 100, must be greater than max event size (200)'],
   ];
   for (const [name, flags, want] of refused) {
     it(`refuses ${name}`, () => {
       assert.throws(() => openAudit({ ...base, ...flags }, new FakeClock(), { warn: () => {} }), (err: unknown) => err instanceof AuditError && err.message === want);
     });
   }
+
+  it('truncation settings are not checked while truncation is off', () => {
+    assert.ok(openAudit({ ...base, logTruncate: { enabled: false, maxEventSize: 0 } }, new FakeClock(), { warn: () => {} }));
+  });
+
+  it('--audit-log-format legacy writes kube\'s one-line text', () => {
+    const a = openAudit({ ...base, logFormat: 'legacy' }, new FakeClock(), { warn: () => {} })!;
+    assert.equal(a.sink.processEvent({ ...event('id-1'), requestReceivedTimestamp: '2026-12-07T01:02:03.450000Z' }), true);
+    void a.sink.close();
+    assert.equal(readFileSync(base.logPath!, 'utf8'), '2026-12-07T01:02:03.45Z AUDIT: id="id-1" stage="ResponseComplete" ip="<unknown>" method="list" user="u" groups="<none>" as="<self>" asgroups="<lookup>" user-agent="" namespace="<none>" uri="/api/v1/pods" response="<deferred>"\n');
+  });
+
+  it('truncation drops the request and response objects of a large event, and an event still too large', () => {
+    const logs: string[] = [];
+    const a = openAudit({ ...base, logTruncate: { enabled: true, maxEventSize: 2000 } }, new FakeClock(), { warn: () => {}, log: (m) => logs.push(m) })!;
+    const big = { ...event('big'), level: 'RequestResponse' as const, requestObject: { data: 'x'.repeat(3000) }, responseObject: { ok: true } };
+    const small = { ...event('small'), level: 'Request' as const, requestObject: { data: 'y' } };
+    const huge = { ...event('huge', '/' + 'z'.repeat(3000)) };
+    for (const ev of [big, small, huge]) assert.equal(a.sink.processEvent(ev), true);
+    void a.sink.close();
+    const lines = readFileSync(base.logPath!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);
+    assert.deepEqual(lines.map((e) => [e.auditID, e.requestObject, e.responseObject, e.annotations]), [
+      ['big', undefined, undefined, { 'audit.k8s.io/truncated': 'true' }],
+      ['small', { data: 'y' }, undefined, undefined],
+    ]);
+    assert.deepEqual(logs, ["Error in audit plugin 'truncate' affecting 1 audit events: event is too large even after truncating"]);
+  });
 
   it('batch settings are not checked in blocking mode (kube validates only what is used)', () => {
     const a = openAudit({ ...base, logBatch: { bufferSize: 0 } }, new FakeClock(), { warn: () => {} });

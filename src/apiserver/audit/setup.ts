@@ -1,6 +1,8 @@
 // Start-up of the audit backends from kube-apiserver's flags: the policy (--audit-policy-file), the
-// log backend (--audit-log-path, rotation, --audit-log-mode and its batch flags) and the webhook
-// backend (--audit-webhook-config-file, --audit-webhook-mode, its batch flags and initial backoff).
+// log backend (--audit-log-path, rotation, --audit-log-format, --audit-log-mode and its batch and
+// truncate flags) and the webhook backend (--audit-webhook-config-file, --audit-webhook-mode, its
+// batch and truncate flags and initial backoff); --audit-{log,webhook}-version accept audit.k8s.io/v1,
+// the only version kube-apiserver still knows.
 // Called once by cmd/ before the API server is built; a policy that cannot be read or is malformed,
 // or a bad flag, stops the start with an AuditError naming the file, the field or the flag.
 
@@ -9,8 +11,9 @@ import type { Clock } from '../../util/clock.ts';
 import { BufferedAuditBackend, DEFAULT_LOG_BATCH, DEFAULT_WEBHOOK_BATCH, type BatchConfig, type BatchDelegate } from './buffered.ts';
 import type { AuditEvent, AuditSink } from './event.ts';
 import { policyFromFile, type AuditPolicy } from './policy.ts';
+import { DEFAULT_TRUNCATE, truncateBatches, type TruncateConfig } from './truncate.ts';
 import { DEFAULT_WEBHOOK_INITIAL_BACKOFF_MS, WebhookAuditBackend, type WebhookTarget } from './webhook.ts';
-import { AuditLogWriter } from './writer.ts';
+import { AUDIT_LOG_FORMATS, AuditLogWriter, type AuditLogFormat } from './writer.ts';
 
 type AuditErrorCode = 'ERR_AUDIT_POLICY' | 'ERR_AUDIT_LOG' | 'ERR_AUDIT_WEBHOOK' | 'ERR_AUDIT_FLAGS';
 
@@ -37,6 +40,16 @@ export interface AuditBatchFlags {
   throttleBurst?: number;
 }
 
+/** --audit-<backend>-truncate-* as given; absent fields keep kube's defaults (off, 10 MiB, 100 KiB). */
+export interface AuditTruncateFlags {
+  enabled?: boolean;
+  maxBatchSize?: number;
+  maxEventSize?: number;
+}
+
+/** The audit event versions kube-apiserver knows (--audit-log-version, --audit-webhook-version). */
+const KNOWN_AUDIT_VERSIONS = ['audit.k8s.io/v1'];
+
 export interface AuditFlags {
   policyFile?: string;
   /** "-" = standard output. */
@@ -47,12 +60,20 @@ export interface AuditFlags {
   /** --audit-log-mode; kube's default blocking. */
   logMode?: string;
   logBatch?: AuditBatchFlags;
+  /** --audit-log-format: json (default) or legacy. */
+  logFormat?: string;
+  /** --audit-log-version (default audit.k8s.io/v1). */
+  logVersion?: string;
+  logTruncate?: AuditTruncateFlags;
   /** A kubeconfig naming the webhook (--audit-webhook-config-file). */
   webhookConfigFile?: string;
   /** --audit-webhook-mode; kube's default batch. */
   webhookMode?: string;
   webhookBatch?: AuditBatchFlags;
   webhookInitialBackoffMs?: number;
+  /** --audit-webhook-version (default audit.k8s.io/v1). */
+  webhookVersion?: string;
+  webhookTruncate?: AuditTruncateFlags;
 }
 
 export interface Audit {
@@ -97,6 +118,20 @@ export function openAudit(flags: AuditFlags, clock: Clock, options: OpenAuditOpt
     // Our pipeline hands events to the sink synchronously; a request cannot wait on an HTTP round trip.
     throw new AuditError('ERR_AUDIT_FLAGS', `--audit-webhook-mode ${webhookMode}: tinykube sends audit events to a webhook in batch mode only`);
   }
+  let logFormat: AuditLogFormat = 'json';
+  let logTruncate: TruncateConfig | undefined;
+  let webhookTruncate: TruncateConfig | undefined;
+  if (flags.logPath) {
+    logTruncate = truncateConfig('log', flags.logTruncate);
+    checkVersion(flags.logVersion);
+    const format = flags.logFormat ?? 'json';
+    if (!(AUDIT_LOG_FORMATS as readonly string[]).includes(format)) throw new AuditError('ERR_AUDIT_FLAGS', `invalid audit log format ${format}, allowed formats are ${JSON.stringify(AUDIT_LOG_FORMATS.join(','))}`);
+    logFormat = format as AuditLogFormat;
+  }
+  if (flags.webhookConfigFile) {
+    webhookTruncate = truncateConfig('webhook', flags.webhookTruncate);
+    checkVersion(flags.webhookVersion);
+  }
   if (flags.webhookInitialBackoffMs !== undefined && !(flags.webhookInitialBackoffMs > 0)) {
     throw new AuditError('ERR_AUDIT_FLAGS', `--audit-webhook-initial-backoff must be a positive duration`);
   }
@@ -125,11 +160,14 @@ export function openAudit(flags: AuditFlags, clock: Clock, options: OpenAuditOpt
   if (flags.logPath) {
     let writer: AuditLogWriter;
     try {
-      writer = new AuditLogWriter({ path: flags.logPath, maxSizeMB: flags.maxSizeMB, maxBackups: flags.maxBackups, maxAgeDays: flags.maxAgeDays, clock, onError: (err) => log(`Error in audit plugin 'log' affecting 1 audit events: ${err.message}`) });
+      writer = new AuditLogWriter({ path: flags.logPath, maxSizeMB: flags.maxSizeMB, maxBackups: flags.maxBackups, maxAgeDays: flags.maxAgeDays, format: logFormat, clock, onError: (err) => log(`Error in audit plugin 'log' affecting 1 audit events: ${err.message}`) });
     } catch (err) {
       throw new AuditError('ERR_AUDIT_LOG', `--audit-log-path ${flags.logPath}: ${(err as Error).message}`);
     }
-    sinks.push(withMode(logMode, logBatch, logDelegate(writer), writer, clock, log));
+    // As kube wraps them: the batching outside, truncation next, the writer last.
+    const direct = logTruncate ? truncatingSink(writer, logTruncate, log) : writer;
+    const delegate = logTruncate ? truncatingDelegate(logDelegate(writer), logTruncate, log) : logDelegate(writer);
+    sinks.push(withMode(logMode, logBatch, delegate, direct, clock, log));
   }
   if (flags.webhookConfigFile) {
     if (!options.readKubeconfig) throw new AuditError('ERR_AUDIT_WEBHOOK', '--audit-webhook-config-file: no kubeconfig reader wired');
@@ -145,7 +183,7 @@ export function openAudit(flags: AuditFlags, clock: Clock, options: OpenAuditOpt
     } catch (err) {
       throw new AuditError('ERR_AUDIT_WEBHOOK', `--audit-webhook-config-file ${flags.webhookConfigFile}: ${(err as Error).message}`);
     }
-    sinks.push(new BufferedAuditBackend(webhook, webhookBatch, clock, log));
+    sinks.push(new BufferedAuditBackend(webhookTruncate ? truncatingDelegate(webhook, webhookTruncate, log) : webhook, webhookBatch, clock, log));
   }
   return { policy, sink: sinks.length === 1 ? sinks[0]! : union(sinks) };
 }
@@ -153,6 +191,44 @@ export function openAudit(flags: AuditFlags, clock: Clock, options: OpenAuditOpt
 function checkMode(plugin: 'log' | 'webhook', mode: string): AuditMode {
   if ((AUDIT_MODES as readonly string[]).includes(mode)) return mode as AuditMode;
   throw new AuditError('ERR_AUDIT_FLAGS', `invalid audit ${plugin} mode ${mode}, allowed modes are ${JSON.stringify(AUDIT_MODES.join(','))}`);
+}
+
+/** validateGroupVersionString: only the versions kube knows. */
+function checkVersion(version: string | undefined): void {
+  if (version === undefined || KNOWN_AUDIT_VERSIONS.includes(version)) return;
+  if (version.split('/').length > 2) throw new AuditError('ERR_AUDIT_FLAGS', `unexpected GroupVersion string: ${version}`);
+  throw new AuditError('ERR_AUDIT_FLAGS', `invalid group version, allowed versions are ${JSON.stringify(KNOWN_AUDIT_VERSIONS)}`);
+}
+
+/** The truncate flags over kube's defaults, checked as AuditTruncateOptions.Validate; undefined when off. */
+function truncateConfig(plugin: 'log' | 'webhook', f: AuditTruncateFlags = {}): TruncateConfig | undefined {
+  if (!f.enabled) return undefined;
+  const maxEventSize = f.maxEventSize ?? DEFAULT_TRUNCATE.maxEventSize;
+  const maxBatchSize = f.maxBatchSize ?? DEFAULT_TRUNCATE.maxBatchSize;
+  if (!(maxEventSize > 0)) throw new AuditError('ERR_AUDIT_FLAGS', `invalid audit truncate ${plugin} max event size ${maxEventSize}, must be a positive number`);
+  if (maxBatchSize < maxEventSize) throw new AuditError('ERR_AUDIT_FLAGS', `invalid audit truncate ${plugin} max batch size ${maxBatchSize}, must be greater than max event size (${maxEventSize})`);
+  return { maxEventSize, maxBatchSize };
+}
+
+/** A delegate behind kube's truncate backend: each batch re-cut by size, the parts sent in order. */
+function truncatingDelegate(inner: BatchDelegate, config: TruncateConfig, log: (msg: string) => void): BatchDelegate {
+  return {
+    name: inner.name,
+    async send(events, signal) {
+      let ok = true;
+      for (const part of truncateBatches(events, config, log)) ok = (await inner.send(part, signal)) && ok;
+      return ok;
+    },
+    close: () => inner.close?.(),
+  };
+}
+
+/** A blocking sink behind the truncate backend (an event dropped as too large still counts as handled, as in kube). */
+function truncatingSink(inner: AuditSink & { close(): void }, config: TruncateConfig, log: (msg: string) => void): AuditSink & { close(): void } {
+  return {
+    processEvent: (ev) => truncateBatches([ev], config, log).every((part) => part.every((e) => inner.processEvent(e))),
+    close: () => inner.close(),
+  };
 }
 
 /** The batch flags over the backend's defaults, checked as kube's validateBackendBatchOptions (only in batch mode). */

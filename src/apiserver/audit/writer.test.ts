@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FakeClock } from '../../util/clock.ts';
-import { AuditLogWriter, backupName, backupTime, encodeEvent, RotatingFile } from './writer.ts';
+import { AuditLogWriter, backupName, backupTime, encodeEvent, encodeLegacyEvent, RotatingFile } from './writer.ts';
 import type { AuditEvent } from './event.ts';
 
 const MB = 1024 * 1024;
@@ -107,6 +107,18 @@ describe('audit log: event lines', () => {
     assert.equal(
       encodeEvent(ev),
       '{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id","stage":"ResponseComplete","requestURI":"/api","verb":"get","user":{},"sourceIPs":["127.0.0.1"],"objectRef":{"resource":"pods","name":"web","subresource":"log"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"t0","stageTimestamp":"t1","annotations":{"a":"b"}}\n',
+    );
+  });
+
+  it('the legacy format: kube\'s EventString, groups quoted twice, the fraction of the time trimmed', () => {
+    const ev = event({
+      requestReceivedTimestamp: '2026-12-07T01:02:03.000000Z', verb: 'create', requestURI: '/api/v1/namespaces/apps/pods', userAgent: 'kubectl/v1.31.0',
+      user: { username: 'admin', groups: ['system:masters', 'system:authenticated'] }, impersonatedUser: { username: 'bob', groups: ['dev'] },
+      sourceIPs: ['127.0.0.1', '10.0.0.1'], objectRef: { resource: 'pods', namespace: 'apps' }, responseStatus: { code: 201, metadata: {} },
+    });
+    assert.equal(
+      encodeLegacyEvent(ev),
+      '2026-12-07T01:02:03Z AUDIT: id="id" stage="ResponseComplete" ip="127.0.0.1" method="create" user="admin" groups="\\"system:masters\\",\\"system:authenticated\\"" as="bob" asgroups="\\"dev\\"" user-agent="kubectl/v1.31.0" namespace="apps" uri="/api/v1/namespaces/apps/pods" response="201"\n',
     );
   });
 });

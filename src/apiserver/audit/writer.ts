@@ -1,4 +1,5 @@
-// The audit log backend: one JSON line per event (kube's --audit-log-format=json), written
+// The audit log backend: one JSON line per event (kube's --audit-log-format=json, or its one-line
+// text with --audit-log-format=legacy), written
 // synchronously (kube's default blocking mode: the line is in the file before the request moves on,
 // so a killed server loses no acknowledged request's line), rotated by size as lumberjack, which
 // kube-apiserver uses, does it: the full file becomes `name-<UTC 2006-01-02T15-04-05.000>.ext` and
@@ -9,7 +10,12 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../../util/clock.ts';
+import { goQuote } from '../../api/goquote.ts';
 import type { AuditEvent, AuditSink } from './event.ts';
+
+/** kube's --audit-log-format values (pluginlog.AllowedFormats). */
+export const AUDIT_LOG_FORMATS = ['legacy', 'json'] as const;
+export type AuditLogFormat = (typeof AUDIT_LOG_FORMATS)[number];
 
 export interface AuditLogOptions {
   /** The file; "-" writes to standard output. */
@@ -21,6 +27,8 @@ export interface AuditLogOptions {
   /** Days a backup is kept, by the time in its name; 0 = no limit. */
   maxAgeDays?: number;
   clock: Clock;
+  /** Default json. */
+  format?: AuditLogFormat;
   /** Where write errors are reported (kube logs them and counts the event as dropped). */
   onError?: (err: Error) => void;
 }
@@ -58,6 +66,33 @@ export function encodeEvent(ev: AuditEvent): string {
     annotations: ev.annotations,
   };
   return JSON.stringify(ordered) + '\n';
+}
+
+/** Go's RFC3339Nano of a metav1.MicroTime: trailing zeros of the fraction dropped, and a zero fraction. */
+function rfc3339Nano(ts: string): string {
+  return ts.replace(/\.(\d*?)0+Z$/, '.$1Z').replace(/\.Z$/, 'Z');
+}
+
+/** The legacy format's line (kube's audit.EventString): one line of quoted key=value pairs. */
+export function encodeLegacyEvent(ev: AuditEvent): string {
+  const list = (xs: readonly string[]) => xs.map(goQuote).join(',');
+  let username = '<none>';
+  let groups = '<none>';
+  if (ev.user.username) {
+    username = ev.user.username;
+    if (ev.user.groups?.length) groups = list(ev.user.groups);
+  }
+  let as = '<self>';
+  let asGroups = '<lookup>';
+  if (ev.impersonatedUser) {
+    as = ev.impersonatedUser.username;
+    if (ev.impersonatedUser.groups) asGroups = list(ev.impersonatedUser.groups);
+  }
+  const namespace = ev.objectRef?.namespace || '<none>';
+  const response = ev.responseStatus ? String(ev.responseStatus.code ?? 0) : '<deferred>';
+  const ip = ev.sourceIPs?.[0] ?? '<unknown>';
+  const q = goQuote;
+  return `${rfc3339Nano(ev.requestReceivedTimestamp)} AUDIT: id=${q(ev.auditID)} stage=${q(ev.stage)} ip=${q(ip)} method=${q(ev.verb)} user=${q(username)} groups=${q(groups)} as=${q(as)} asgroups=${q(asGroups)} user-agent=${q(ev.userAgent ?? '')} namespace=${q(namespace)} uri=${q(ev.requestURI)} response="${response}"\n`;
 }
 
 /** lumberjack's backup name: `dir/name-2006-01-02T15-04-05.000.ext`, in UTC. */
@@ -153,15 +188,17 @@ export class RotatingFile {
 export class AuditLogWriter implements AuditSink {
   readonly #file: RotatingFile | undefined;
   readonly #onError: (err: Error) => void;
+  readonly #encode: (ev: AuditEvent) => string;
 
   constructor(opts: AuditLogOptions) {
+    this.#encode = opts.format === 'legacy' ? encodeLegacyEvent : encodeEvent;
     this.#file = opts.path === '-' ? undefined : new RotatingFile(opts);
     this.#file?.open();
     this.#onError = opts.onError ?? ((err) => console.error(`tinykube: audit log: ${err.message}`));
   }
 
   processEvent(ev: AuditEvent): boolean {
-    const line = encodeEvent(ev);
+    const line = this.#encode(ev);
     try {
       if (this.#file) this.#file.write(line);
       else writeSync(1, line);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCsr, parseCsr, type CertificateSigningRequest } from '../../api/certificates/csr.ts';
 import type { Node } from '../../api/types.ts';
-import { decideApproval } from './approver.ts';
+import { decideApproval, subjectAccessReviewAuthorizer, type ApprovalPermission } from './approver.ts';
 
 const CLIENT = 'kubernetes.io/kube-apiserver-client-kubelet';
 const SERVING = 'kubernetes.io/kubelet-serving';
@@ -48,11 +48,40 @@ const cases: Case[] = [
   { what: 'serving: node b for its own name and address', cn: 'system:node:b', hosts: ['b', '10.0.0.2'], signer: SERVING, usages: ['digital signature', 'server auth'], by: NODE_B, want: "Auto approving kubelet serving certificate: its names are its node's name and addresses." },
 ];
 
+/**
+ * The SubjectAccessReviews answered as the default bindings decide (nodeclient: the join token's user;
+ * selfnodeclient: group system:nodes), recorded so a test can see what was asked.
+ */
+const asked: unknown[] = [];
+const authorize = subjectAccessReviewAuthorizer({
+  async create<T>(_ref: unknown, _ns: unknown, body: T): Promise<T> {
+    const spec = (body as { spec: { user: string; groups: string[]; resourceAttributes: { subresource: ApprovalPermission } } }).spec;
+    asked.push(spec);
+    const sub = spec.resourceAttributes.subresource;
+    const allowed = (sub === 'nodeclient' && spec.user === 'system:node-bootstrap') || (sub === 'selfnodeclient' && spec.groups.includes('system:nodes'));
+    return { ...body, status: { allowed } };
+  },
+} as never);
+
 test('the approver approves exactly the kubelet requests kube (and k3s, for serving) approves', async () => {
   for (const c of cases) {
     const { csrPem } = await createCsr({ commonName: c.cn, organizations: c.orgs ?? ['system:nodes'] }, c.hosts ?? []);
     const csr: CertificateSigningRequest = { metadata: { name: 'x' }, spec: { request: Buffer.from(csrPem).toString('base64'), signerName: c.signer, usages: c.usages, ...c.by } };
-    const d = await decideApproval(csr, parseCsr(csrPem), (n) => nodes[n]);
+    const d = await decideApproval(csr, parseCsr(csrPem), (n) => nodes[n], authorize);
     assert.equal(d.approve ? d.message : false, c.want, `${c.what}: ${d.approve ? '' : d.why}`);
   }
+});
+
+test('a client request is judged by SubjectAccessReviews for its requestor: selfnodeclient first, then nodeclient', async () => {
+  const { csrPem } = await createCsr({ commonName: 'system:node:a', organizations: ['system:nodes'] });
+  const csr: CertificateSigningRequest = {
+    metadata: { name: 'x' },
+    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: CLIENT, usages: ['digital signature', 'client auth'], username: 'system:node:a', uid: 'u-1', groups: ['system:authenticated'], extra: { 'scopes.example': ['a'] } },
+  };
+  asked.length = 0;
+  const d = await decideApproval(csr, parseCsr(csrPem), (n) => nodes[n], authorize);
+  assert.deepEqual(d, { approve: false, why: 'recognized csr as [selfnodeclient nodeclient] but subject access review was not approved' });
+  const attrs = (sub: string) => ({ group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: sub, verb: 'create', version: '*' });
+  const who = { user: 'system:node:a', uid: 'u-1', groups: ['system:authenticated'], extra: { 'scopes.example': ['a'] } };
+  assert.deepEqual(asked, [{ ...who, resourceAttributes: attrs('selfnodeclient') }, { ...who, resourceAttributes: attrs('nodeclient') }]);
 });

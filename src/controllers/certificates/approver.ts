@@ -13,11 +13,14 @@
 // agent needs one for the streaming endpoint the API server dials. Checking each name against the
 // Node object keeps a node from obtaining a certificate for another node's name or address.
 //
-// Whether the requestor may have each kind approved is kube's SubjectAccessReview on the virtual
-// subresources certificatesigningrequests/{selfnodeclient,nodeclient}; here `authorize` answers it,
-// by default with the bindings kube's bootstrap policy and kubeadm make, mapped to tinykube's
-// identities (see defaultAuthorize). Everything else stays pending for `kubectl certificate approve`.
-//
+// Whether the requestor may have a client certificate approved is kube's SubjectAccessReview, asked of
+// the API server for the requestor (user, uid, groups, extra of the request): create on the virtual
+// subresource certificatesigningrequests/selfnodeclient or /nodeclient, so RBAC decides (bootstrap
+// roles system:certificates.k8s.io:certificatesigningrequests:*, bound as kubeadm binds them: the
+// join token's user may have new nodes' requests approved, system:nodes their own renewals). A
+// serving request has no such permission in kube; its requestor must be in system:nodes (or
+// system:masters). Everything else stays pending for `kubectl certificate approve`.
+
 // A new node's request made with the bootstrap identity must also carry the node's password (see
 // nodepassword.ts): the first join of a name records it, a join with another password is Denied
 // (reason NodePasswordRejected, with k3s' message) so that its agent stops with an error instead of
@@ -44,7 +47,7 @@ import {
 import type { Node, Secret } from '../../api/types.ts';
 import type { ApiClient } from '../../client/client.ts';
 import { listWatch } from '../../client/informer.ts';
-import { CertificateSigningRequests, Nodes, Secrets } from '../../client/resources.ts';
+import { CertificateSigningRequests, Nodes, Secrets, SubjectAccessReviews } from '../../client/resources.ts';
 import { rfc3339, type Clock } from '../../util/clock.ts';
 import { realClock } from '../../util/clock.ts';
 import type { EventSink } from '../events.ts';
@@ -72,18 +75,46 @@ export type ApprovalAuthorizer = (csr: CertificateSigningRequest, permission: Ap
 /** The user the node join token authenticates as (src/apiserver/auth/authn.ts). */
 export const NODE_BOOTSTRAP_USER = 'system:node-bootstrap';
 
+interface SubjectAccessReview {
+  apiVersion: 'authorization.k8s.io/v1';
+  kind: 'SubjectAccessReview';
+  metadata?: { name?: string };
+  spec: {
+    user?: string;
+    uid?: string;
+    groups?: string[];
+    extra?: Record<string, string[]>;
+    resourceAttributes: { group: string; resource: string; subresource: string; verb: string; version: string };
+  };
+  status?: { allowed?: boolean };
+}
+
 /**
- * kube's default grants, in tinykube's identities: system:nodes may renew their own client
- * certificates (bootstrap policy binds selfnodeclient to system:nodes); the join token's user may
- * request new node client certificates (kubeadm binds nodeclient to the bootstrap token group);
- * serving certificates go to nodes asking in their own name; system:masters may do anything.
+ * kube's sarApprover.authorize: a SubjectAccessReview, through `client`, of whether the request's
+ * requestor may create certificatesigningrequests/<permission> in certificates.k8s.io. Serving
+ * requests (not kube's) need the requestor in system:nodes, or system:masters.
  */
-export const defaultAuthorize: ApprovalAuthorizer = (csr, permission) => {
-  const groups = csr.spec.groups ?? [];
-  if (groups.includes('system:masters')) return true;
-  if (permission === 'nodeclient') return csr.spec.username === NODE_BOOTSTRAP_USER;
-  return groups.includes(NODES_GROUP);
-};
+export function subjectAccessReviewAuthorizer(client: Pick<ApiClient, 'create'>): ApprovalAuthorizer {
+  return async (csr, permission) => {
+    if (permission === 'nodeserving') {
+      const groups = csr.spec.groups ?? [];
+      return groups.includes(NODES_GROUP) || groups.includes('system:masters');
+    }
+    const review: SubjectAccessReview = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: csr.spec.username,
+        uid: csr.spec.uid,
+        groups: csr.spec.groups,
+        extra: csr.spec.extra,
+        resourceAttributes: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: permission, verb: 'create', version: '*' },
+      },
+    };
+    const answer = await client.create<SubjectAccessReview>(SubjectAccessReviews, undefined, review);
+    return answer.status?.allowed === true;
+  };
+}
 
 export type ApprovalDecision =
   | { approve: true; permission: ApprovalPermission; message: string }
@@ -99,7 +130,7 @@ const SERVING_MESSAGE = 'Auto approving kubelet serving certificate: its names a
  * What the approver does with one request (kube's recognizers in order: selfnodeclient, then
  * nodeclient; then tinykube's serving rule). `node` looks a Node up by name from the cache.
  */
-export async function decideApproval(csr: CertificateSigningRequest, req: ParsedCsr, node: (name: string) => Node | undefined, authorize: ApprovalAuthorizer = defaultAuthorize): Promise<ApprovalDecision> {
+export async function decideApproval(csr: CertificateSigningRequest, req: ParsedCsr, node: (name: string) => Node | undefined, authorize: ApprovalAuthorizer): Promise<ApprovalDecision> {
   const usages = csr.spec.usages ?? [];
   if (csr.spec.signerName === KUBELET_CLIENT_SIGNER && validateKubeletClientCsr(req, usages) === undefined) {
     const tried: ApprovalPermission[] = csr.spec.username === req.commonName ? ['selfnodeclient', 'nodeclient'] : ['nodeclient'];
@@ -125,6 +156,7 @@ export async function decideApproval(csr: CertificateSigningRequest, req: Parsed
 export interface CSRApprovingControllerOptions {
   client: ApiClient;
   informers: SharedInformers;
+  /** Default: a SubjectAccessReview through `client` (subjectAccessReviewAuthorizer). */
   authorize?: ApprovalAuthorizer;
   clock?: Clock;
   /** Where refused joins are reported (a Warning on the request, and on the Node it claimed). */
@@ -146,7 +178,7 @@ export class CSRApprovingController {
   constructor(o: CSRApprovingControllerOptions) {
     this.#client = o.client;
     this.#informers = o.informers;
-    this.#authorize = o.authorize ?? defaultAuthorize;
+    this.#authorize = o.authorize ?? subjectAccessReviewAuthorizer(o.client);
     this.#clock = o.clock ?? realClock;
     this.#events = o.events;
     this.#loop = new KeyLoop({ clock: o.clock, onError: o.onError ?? ((err) => console.error(`tinykube: csrapproving: ${(err as Error).message}`)) });

@@ -155,17 +155,35 @@ export interface VolumeManagerOptions {
   node?: Allocatable;
   /** For service-account token lifetimes (default: the real clock). */
   clock?: Clock;
+  /** [0, 1) for the token renewal's jitter (default Math.random). */
+  random?: () => number;
 }
 
-interface HeldToken {
+/** A token as the kubelet's token manager caches it: the server's stated expiry and lifetime. */
+export interface HeldToken {
   token: string;
-  issuedAt: number;
+  /** status.expirationTimestamp, epoch ms. */
   expiresAt: number;
+  /** The answer's spec.expirationSeconds. */
+  expirationSeconds: number;
 }
 
-/** The kubelet's token manager renews at 80% of a token's lifetime, and at least daily. */
-const TOKEN_RENEW_FRACTION = 0.8;
-const TOKEN_MAX_AGE_MS = 24 * 3600_000;
+/** The kubelet's token manager (pkg/kubelet/token): renewal at least daily, jittered by up to 10 s. */
+const TOKEN_MAX_TTL_MS = 24 * 3600_000;
+const TOKEN_MAX_JITTER_S = 10;
+
+/**
+ * Whether a held token is renewed now, by the kubelet's rule: it was issued (its expiry less its stated
+ * lifetime) more than 24 h ago, or less than 20% of its lifetime is left, each less a jitter of whole
+ * seconds under 10; or it claims to be issued in the future (the clock leapt back).
+ */
+export function tokenNeedsRenewal(t: HeldToken, now: number, random: () => number): boolean {
+  const issuedAt = t.expiresAt - t.expirationSeconds * 1000;
+  const jitterMs = Math.floor(random() * TOKEN_MAX_JITTER_S) * 1000;
+  if (now > issuedAt + TOKEN_MAX_TTL_MS - jitterMs) return true;
+  if (now > t.expiresAt - Math.floor((t.expirationSeconds * 20) / 100) * 1000 - jitterMs) return true;
+  return now < issuedAt;
+}
 
 export class VolumeManager implements SubPathPreparer {
   readonly #root: string;
@@ -173,6 +191,7 @@ export class VolumeManager implements SubPathPreparer {
   readonly #mounts: boolean;
   readonly #node: Allocatable;
   readonly #clock: Clock;
+  readonly #random: () => number;
   /**
    * `<pod uid>/<volume>` whose ownership is done: the kubelet changes it when it mounts a volume, not
    * on every resync (files a container makes later keep the modes it gives them).
@@ -187,6 +206,7 @@ export class VolumeManager implements SubPathPreparer {
     this.#mounts = opts.mounts ?? true;
     this.#node = opts.node ?? { cpuMilli: 0, memoryBytes: 0 };
     this.#clock = opts.clock ?? realClock;
+    this.#random = opts.random ?? Math.random;
   }
 
   podDir(uid: string): string {
@@ -290,8 +310,10 @@ export class VolumeManager implements SubPathPreparer {
   }
 
   /**
-   * A service-account token bound to the pod, from the TokenRequest API, kept until 80% of its
-   * lifetime as the kubelet's token manager does. Never made up: without the API, the volume fails.
+   * A service-account token bound to the pod, from the TokenRequest API, kept and renewed as the
+   * kubelet's token manager does (tokenNeedsRenewal). A failed renewal keeps the old token while it is
+   * valid; the next try is the pod's next volume refresh, as the kubelet's is its next remount. Never
+   * made up: without the API, the volume fails.
    */
   async #tokenPayload(pod: Pod, uid: string, tp: ServiceAccountTokenProjection, defaultMode: number): Promise<Payload> {
     const p = cleanPath(tp.path);
@@ -303,21 +325,22 @@ export class VolumeManager implements SubPathPreparer {
       expirationSeconds: tp.expirationSeconds ?? 3600,
       boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid },
     };
-    const key = JSON.stringify([ns, sa, spec.audiences, spec.expirationSeconds]);
+    const key = tokenKey(sa, ns, spec.audiences!, spec.expirationSeconds!, pod.metadata?.name ?? '', uid);
     let held = this.#tokens.get(uid);
     if (!held) this.#tokens.set(uid, (held = new Map()));
     const now = this.#clock.now();
     let t = held.get(key);
-    if (!t || now >= t.issuedAt + (t.expiresAt - t.issuedAt) * TOKEN_RENEW_FRACTION || now - t.issuedAt >= TOKEN_MAX_AGE_MS) {
+    if (!t || tokenNeedsRenewal(t, now, this.#random)) {
       const got = await answer(this.#source.requestToken(ns, sa, spec));
       const r = got.ok ? got.value : { kind: 'refused' as const, message: got.message };
       if (r.kind !== 'token') {
-        // A token still valid is kept through a failed renewal, as the kubelet does.
-        if (t && now < t.expiresAt) return { ok: true, files: new Map([[p, tokenFile(pod, t.token, defaultMode)]]) };
-        return { ok: false, message: `failed to fetch token: ${r.message}` };
+        if (!t) return { ok: false, message: `failed to fetch token: ${r.message}` };
+        if (now > t.expiresAt) return { ok: false, message: `token ${key} expired and refresh failed: ${r.message}` };
+        return { ok: true, files: new Map([[p, tokenFile(pod, t.token, defaultMode)]]) };
       }
+      const seconds = r.expirationSeconds ?? spec.expirationSeconds!;
       const exp = Date.parse(r.expirationTimestamp);
-      t = { token: r.token, issuedAt: now, expiresAt: Number.isFinite(exp) ? exp : now + spec.expirationSeconds! * 1000 };
+      t = { token: r.token, expiresAt: Number.isFinite(exp) ? exp : now + seconds * 1000, expirationSeconds: seconds };
       held.set(key, t);
     }
     return { ok: true, files: new Map([[p, tokenFile(pod, t.token, defaultMode)]]) };
@@ -421,6 +444,15 @@ export class VolumeManager implements SubPathPreparer {
     if (mountsUnder(dir).length > 0) throw new VolumeError('*', `mounts remain under ${dir}`);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The token manager's cache key, which its "expired and refresh failed" error names: Go's `%q/%q/%#v/%#v/%#v`
+ * of account, namespace, audiences, lifetime and bound object reference.
+ */
+export function tokenKey(sa: string, ns: string, audiences: readonly string[], seconds: number, pod: string, uid: string): string {
+  const q = (x: string) => JSON.stringify(x);
+  return `${q(sa)}/${q(ns)}/[]string{${audiences.map(q).join(', ')}}/${seconds}/v1.BoundObjectReference{Kind:"Pod", APIVersion:"v1", Name:${q(pod)}, UID:${q(uid)}}`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Pod, Volume } from '../../api/types.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { ApiError } from '../../client/errors.ts';
-import { fsUser, VolumeError, VolumeManager } from './manager.ts';
+import { fsUser, tokenKey, tokenNeedsRenewal, VolumeError, VolumeManager, type HeldToken } from './manager.ts';
 import { MapConfigSource, type TokenOutcome } from './sources.ts';
 
 function podWith(volumes: Volume[], labels: Record<string, string> = { app: 'web' }): Pod {
@@ -190,6 +190,26 @@ describe('projected serviceAccountToken', () => {
     assert.equal(read(v.hostPath, 'token'), 'jwt-2');
   });
 
+  it('fails once the kept token has expired and its renewal still fails, naming the token manager key', async () => {
+    src.tokens = () => ({ kind: 'token', token: 'jwt', expirationTimestamp: new Date(clock.now() + 3600_000).toISOString() });
+    await vm.setUp(podWith([tokenVolume]));
+    src.tokens = () => ({ kind: 'unserved', message: 'down' });
+    clock.advance(3601 * 1000);
+    const key = '"default"/"ns"/[]string{"vault"}/3600/v1.BoundObjectReference{Kind:"Pod", APIVersion:"v1", Name:"p", UID:"uid-1"}';
+    assert.equal(tokenKey('default', 'ns', ['vault'], 3600, 'p', 'uid-1'), key);
+    await assert.rejects(vm.setUp(podWith([tokenVolume])), { message: `MountVolume.SetUp failed for volume "tok" : token ${key} expired and refresh failed: down` });
+  });
+
+  it('renews by the lifetime the server states, not the one asked for', async () => {
+    let n = 0;
+    // A server with a shorter maximum answers 600 s for the 3600 asked.
+    src.tokens = () => ({ kind: 'token', token: `jwt-${++n}`, expirationTimestamp: new Date(clock.now() + 600_000).toISOString(), expirationSeconds: 600 });
+    const v = (await vm.setUp(podWith([tokenVolume]))).get('tok')!;
+    clock.advance(490 * 1000);
+    await vm.setUp(podWith([tokenVolume]));
+    assert.equal(read(v.hostPath, 'token'), 'jwt-2');
+  });
+
   const modes: { name: string; spec: Partial<NonNullable<Pod['spec']>>; mode: number; uid: number }[] = [
     { name: 'defaultMode without a user or group', spec: {}, mode: 0o644, uid: 0 },
     { name: '0600 owned by the one runAsUser', spec: { securityContext: { runAsUser: 1000 } }, mode: 0o600, uid: 1000 },
@@ -205,6 +225,22 @@ describe('projected serviceAccountToken', () => {
       assert.equal(statSync(join(v.hostPath, 'token')).uid, m.uid);
     });
   }
+});
+
+describe('tokenNeedsRenewal (the kubelet token manager\'s requiresRefresh)', () => {
+  const h = 3600_000;
+  // Issued at 0 (expiry less the stated lifetime); jitter is floor(random * 10) whole seconds.
+  const cases: { name: string; t: HeldToken; now: number; random: number; want: boolean }[] = [
+    { name: 'an hour token at 79%', t: { token: 'x', expiresAt: h, expirationSeconds: 3600 }, now: 2844_000, random: 0, want: false },
+    { name: 'an hour token just past 80%', t: { token: 'x', expiresAt: h, expirationSeconds: 3600 }, now: 2880_001, random: 0, want: true },
+    { name: 'the jitter brings it forward by up to 9 s', t: { token: 'x', expiresAt: h, expirationSeconds: 3600 }, now: 2871_500, random: 0.99, want: true },
+    { name: 'the 3607 s kubelet token: 20% is 721 whole seconds', t: { token: 'x', expiresAt: 3607_000, expirationSeconds: 3607 }, now: 2886_001, random: 0, want: true },
+    { name: 'the 3607 s kubelet token a second earlier', t: { token: 'x', expiresAt: 3607_000, expirationSeconds: 3607 }, now: 2885_999, random: 0, want: false },
+    { name: 'a two-day token is renewed after 24 h', t: { token: 'x', expiresAt: 48 * h, expirationSeconds: 48 * 3600 }, now: 24 * h + 1, random: 0, want: true },
+    { name: 'a two-day token before 24 h', t: { token: 'x', expiresAt: 48 * h, expirationSeconds: 48 * 3600 }, now: 24 * h - 10_001, random: 0.99, want: false },
+    { name: 'a token issued in the future (the clock leapt back)', t: { token: 'x', expiresAt: 2 * h, expirationSeconds: 3600 }, now: h - 1, random: 0, want: true },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(tokenNeedsRenewal(c.t, c.now, () => c.random), c.want));
 });
 
 describe('fsUser', () => {

@@ -70,7 +70,7 @@ describe('ApiConfigSource', () => {
   });
 
   const tokenCases: { sa: string; want: object }[] = [
-    { sa: 'app', want: { kind: 'token', token: 'jwt', expirationTimestamp: '2026-01-01T01:00:00Z' } },
+    { sa: 'app', want: { kind: 'token', token: 'jwt', expirationTimestamp: '2026-01-01T01:00:00Z', expirationSeconds: 3600 } },
     { sa: 'ghost', want: { kind: 'notFound', message: 'serviceaccounts "ghost" not found' } },
     {
       sa: 'default',

@@ -15,11 +15,13 @@ import type { TokenRequest, TokenRequestSpec } from 'kubernetes-types/authentica
 import type { Clock } from '../../util/clock.ts';
 
 /**
- * A TokenRequest's answer. `unserved`: the API server has no `serviceaccounts/token` subresource (a
- * 404 that is not about the service account); `notFound`: the service account does not exist.
+ * A TokenRequest's answer. `token`: with the lifetime the server states (its `spec.expirationSeconds`,
+ * which a server may shorten; absent when it sent none); `unserved`: the API server has no
+ * `serviceaccounts/token` subresource (a 404 that is not about the service account); `notFound`: the
+ * service account does not exist.
  */
 export type TokenOutcome =
-  | { kind: 'token'; token: string; expirationTimestamp: string }
+  | { kind: 'token'; token: string; expirationTimestamp: string; expirationSeconds?: number }
   | { kind: 'unserved'; message: string }
   | { kind: 'notFound'; message: string };
 
@@ -64,7 +66,8 @@ export class ApiConfigSource implements ConfigSource {
     const body: TokenRequest = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec };
     try {
       const r = await this.#client.createSubresource<TokenRequest, TokenRequest>(ServiceAccounts, namespace, serviceAccount, 'token', body);
-      return { kind: 'token', token: r.status?.token ?? '', expirationTimestamp: r.status?.expirationTimestamp ?? '' };
+      const out: TokenOutcome = { kind: 'token', token: r.status?.token ?? '', expirationTimestamp: r.status?.expirationTimestamp ?? '' };
+      return r.spec?.expirationSeconds !== undefined ? { ...out, expirationSeconds: r.spec.expirationSeconds } : out;
     } catch (err) {
       if (!isNotFound(err)) throw err;
       // A missing service account is a NotFound about it; a server without the subresource answers a

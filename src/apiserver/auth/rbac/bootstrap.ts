@@ -32,7 +32,7 @@ function role(name: string, rules: PolicyRule[] | null, extra: { labels?: Record
 
 const aggregateTo = (...names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [`rbac.authorization.k8s.io/aggregate-to-${n}`, 'true']));
 
-/** ClusterRoles(): the default roles (system:heapster, the CSR approver roles and kubelet-api-admin left out). */
+/** ClusterRoles(): the default roles (system:heapster and kubelet-api-admin left out). */
 export function bootstrapClusterRoles(): ClusterRole[] {
   return [
     role('cluster-admin', [r(['*'], ['*'], ['*']), urls(['*'], ['*'])]),
@@ -69,6 +69,13 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     ], { labels: aggregateTo('view') }),
     role('system:auth-delegator', [r(['create'], ['authentication.k8s.io'], ['tokenreviews']), r(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
     role('system:basic-user', [r(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']), r(['create'], ['authentication.k8s.io'], ['selfsubjectreviews'])]),
+    // The CSR approver asks a SubjectAccessReview for these virtual subresources (csrapproving).
+    role('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [r(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/nodeclient'])]),
+    role('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [r(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient'])]),
+    role('system:certificates.k8s.io:kube-apiserver-client-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client'])]),
+    role('system:certificates.k8s.io:kube-apiserver-client-kubelet-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet'])]),
+    role('system:certificates.k8s.io:kubelet-serving-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kubelet-serving'])]),
+    role('system:certificates.k8s.io:legacy-unknown-approver', [r(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/legacy-unknown'])]),
     role('system:discovery', [urls(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'])]),
     role('system:kube-aggregator', [r(READ, [''], ['endpoints', 'services'])]),
     role('system:kube-controller-manager', [
@@ -221,18 +228,30 @@ function controllerRoles(): ClusterRole[] {
   ];
 }
 
+const group = (name: string): Subject => ({ kind: 'Group', apiGroup: GROUP, name });
+const user = (name: string): Subject => ({ kind: 'User', apiGroup: GROUP, name });
+
 function binding(name: string, roleName: string, subjects: Subject[]): ClusterRoleBinding {
   return {
     apiVersion: `${GROUP}/v1`,
     kind: 'ClusterRoleBinding',
     metadata: { name, labels: { ...BOOTSTRAP_LABELS }, annotations: { [AUTOUPDATE_ANNOTATION]: 'true' } },
     roleRef: { apiGroup: GROUP, kind: 'ClusterRole', name: roleName },
-    subjects,
+    ...(subjects.length ? { subjects } : {}),
   };
 }
 
-const group = (name: string): Subject => ({ kind: 'Group', apiGroup: GROUP, name });
-const user = (name: string): Subject => ({ kind: 'User', apiGroup: GROUP, name });
+/**
+ * Not Kubernetes': subjects earlier tinykube versions put in a default binding and no longer do,
+ * removed from it at start (unless its autoupdate annotation is "false"), since reconciliation itself
+ * only adds. system:node was bound to the group system:nodes, then to the join token's user, before
+ * the Node authorizer and per-node certificates: kept, they would let every node bypass the Node
+ * authorizer. Subjects an administrator added stay.
+ */
+export const RETIRED_SUBJECTS: Readonly<Record<string, readonly Subject[]>> = {
+  'system:node': [group('system:nodes'), user('system:node-bootstrap')],
+};
+
 
 /** ClusterRoleBindings() and the controllers' bindings to their kube-system service accounts. */
 export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
@@ -242,14 +261,20 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     binding('system:discovery', 'system:discovery', [group('system:authenticated')]),
     binding('system:basic-user', 'system:basic-user', [group('system:authenticated')]),
     binding('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
-    // Kubernetes binds system:node to no one: the Node authorizer decides for system:node:<name>
-    // users, limited to what their pods use. Agents that still share the join token's identity
-    // (system:node-bootstrap) name no node, so that user alone gets the role meanwhile.
-    binding('system:node', 'system:node', [user('system:node-bootstrap')]),
+    // Kubernetes keeps this binding with no subjects: the Node authorizer decides for system:node:<name>
+    // users, limited to what their pods use; the join token's user only asks for a node's certificate.
+    binding('system:node', 'system:node', []),
     binding(AGENT_ROLE, AGENT_ROLE, [group('system:nodes')]),
     // kube binds it to system:bootstrappers (bootstrap tokens); tinykube's join token is that user.
     binding('system:node-bootstrapper', 'system:node-bootstrapper', [user('system:node-bootstrap')]),
     binding('system:node-proxier', 'system:node-proxier', [user('system:kube-proxy')]),
+    // Not kube-apiserver's but what kubeadm makes at init (kubeadm:node-autoapprove-bootstrap and
+    // kubeadm:node-autoapprove-certificate-rotation), so the CSR approver's SubjectAccessReviews allow
+    // a joining node's client certificate (the join token's user here, bootstrap tokens' group there)
+    // and a node's renewal of its own. To stop automatic approval, set the autoupdate annotation to
+    // "false" and remove the subjects.
+    binding('system:tinykube:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [user('system:node-bootstrap')]),
+    binding('system:tinykube:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [group('system:nodes')]),
     binding('system:kube-controller-manager', 'system:kube-controller-manager', [user('system:kube-controller-manager')]),
     binding('system:kube-dns', 'system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),
     binding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
@@ -334,10 +359,17 @@ export function reconcileClusterRoleBinding<T extends ClusterRoleBinding | RoleB
   const out: T = structuredClone(existing);
   let changed = mergeMeta(out, expected);
   const key = (s: Subject) => `${s.kind}/${s.apiGroup ?? ''}/${s.namespace ?? ''}/${s.name}`;
-  const have = new Set((existing.subjects ?? []).map(key));
+  const retired = new Set((expected.kind === 'ClusterRoleBinding' ? (RETIRED_SUBJECTS[expected.metadata?.name ?? ''] ?? []) : []).map(key));
+  if (retired.size && (out.subjects ?? []).some((s) => retired.has(key(s)))) {
+    const kept = out.subjects!.filter((s) => !retired.has(key(s)));
+    if (kept.length) out.subjects = kept;
+    else delete out.subjects;
+    changed = true;
+  }
+  const have = new Set((out.subjects ?? []).map(key));
   const lacking = (expected.subjects ?? []).filter((s) => !have.has(key(s)));
   if (lacking.length) {
-    out.subjects = [...(existing.subjects ?? []), ...lacking];
+    out.subjects = [...(out.subjects ?? []), ...lacking];
     changed = true;
   }
   return changed ? out : null;
