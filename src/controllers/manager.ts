@@ -171,6 +171,13 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
       clients.stop();
     },
   };
+  // First: joining nodes wait for their certificates. Their account and token are asked for before the
+  // others', and their workers wait only for the informers registered so far (measured on
+  // `up --nodes 3`: started last, approval waited ~0.7 s behind 30 accounts and 20 informers' lists).
+  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client: as('certificate-controller'), informers, authorize: o.csrApproving?.authorize, clock, events: sink('certificate-controller', 'csrapproving'), onError });
+  if (o.signingCA) out.csrSigning = new CSRSigningController({ client: as('certificate-controller'), informers, ca: o.signingCA, certTTLMs: o.signingDurationMs, clock, onError });
+  out.csrApproving?.start();
+  out.csrSigning?.start();
   if (o.nodeLifecycle !== false) out.nodeLifecycle = new NodeLifecycleController({ ...o.nodeLifecycle, client: as('node-controller'), informers, clock, events: sink('node-controller', NODE_CONTROLLER_COMPONENT), onError });
   if (o.garbageCollector !== false) out.garbageCollector = new GarbageCollector({ ...o.garbageCollector, client: as('generic-garbage-collector'), informers, clock, onError });
   if (o.podGC !== false) out.podGC = new PodGarbageCollector({ ...o.podGC, client: as('pod-garbage-collector'), informers, clock, onError });
@@ -230,9 +237,5 @@ export function startControllers(args: { client: ApiClient; clock?: Clock; optio
   out.pvProtection?.start();
   if (o.clusterRoleAggregation !== false) out.clusterRoleAggregation = new ClusterRoleAggregationController({ client: as('clusterrole-aggregation-controller'), informers, clock, onError });
   out.clusterRoleAggregation?.start();
-  if (o.csrApproving !== false) out.csrApproving = new CSRApprovingController({ client: as('certificate-controller'), informers, authorize: o.csrApproving?.authorize, clock, events: sink('certificate-controller', 'csrapproving'), onError });
-  if (o.signingCA) out.csrSigning = new CSRSigningController({ client: as('certificate-controller'), informers, ca: o.signingCA, certTTLMs: o.signingDurationMs, clock, onError });
-  out.csrApproving?.start();
-  out.csrSigning?.start();
   return out;
 }

@@ -181,7 +181,8 @@ export class CSRApprovingController {
     this.#authorize = o.authorize ?? subjectAccessReviewAuthorizer(o.client);
     this.#clock = o.clock ?? realClock;
     this.#events = o.events;
-    this.#loop = new KeyLoop({ clock: o.clock, onError: o.onError ?? ((err) => console.error(`tinykube: csrapproving: ${(err as Error).message}`)) });
+    // Five workers, as kube-controller-manager runs it: nodes joining together are approved together.
+    this.#loop = new KeyLoop({ clock: o.clock, workers: 5, onError: o.onError ?? ((err) => console.error(`tinykube: csrapproving: ${(err as Error).message}`)) });
   }
 
   #csrs() {

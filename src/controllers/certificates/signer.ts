@@ -59,7 +59,8 @@ export class CSRSigningController {
     this.#ca = o.ca;
     this.#certTTLMs = o.certTTLMs ?? DEFAULT_SIGNING_DURATION_MS;
     this.#clock = o.clock ?? realClock;
-    this.#loop = new KeyLoop({ clock: o.clock, onError: o.onError ?? ((err) => console.error(`tinykube: csrsigning: ${(err as Error).message}`)) });
+    // Five workers, as kube-controller-manager runs it.
+    this.#loop = new KeyLoop({ clock: o.clock, workers: 5, onError: o.onError ?? ((err) => console.error(`tinykube: csrsigning: ${(err as Error).message}`)) });
   }
 
   #csrs() {
