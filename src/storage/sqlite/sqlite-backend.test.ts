@@ -29,6 +29,51 @@ runBackendConformance('sqlite', opener());
 runBackendConformance('sqlite, tiny replay and compaction chunks', opener({ replayChunk: 2, compactChunk: 2 }));
 
 describe('sqlite backend', () => {
+  test('a write is acknowledged and published only once the WAL is fsynced, off the event loop; writes meanwhile share the next fsync', async () => {
+    const held: Array<(err: Error | null) => void> = [];
+    const fsyncsWaiting = () => held.length;
+    const b = openSqliteBackend(freshPath(), { fdatasync: (_fd, done) => held.push(done) });
+    try {
+      const rec = new WatchRecorder();
+      b.watch('/registry/cm/', 0, rec);
+      let acked = false;
+      const first = b.create('/registry/cm/a', '1').then((rev) => ((acked = true), rev));
+      while (fsyncsWaiting() === 0) await new Promise((r) => setImmediate(r));
+      // Committed, not yet durable: not acknowledged and not published; the thread is free meanwhile.
+      await new Promise((r) => setImmediate(r));
+      assert.equal(acked, false);
+      assert.equal(rec.events.length, 0);
+      // Writes during the fsync commit and wait for the next one, together.
+      const more = [b.create('/registry/cm/b', '2'), b.create('/registry/cm/c', '3')];
+      await new Promise((r) => setImmediate(r));
+      assert.equal(held.length, 1, 'one fsync at a time');
+      held.shift()!(null);
+      const rev = await first;
+      assert.equal(rec.events.length, 1);
+      while (fsyncsWaiting() === 0) await new Promise((r) => setImmediate(r));
+      assert.equal(rec.events.length, 1, 'the later writes wait for their own fsync');
+      held.shift()!(null);
+      const revs = await Promise.all(more);
+      assert.deepEqual(revs, [rev + 1, rev + 2]);
+      assert.deepEqual(rec.events.map((e) => e.kv.key), ['/registry/cm/a', '/registry/cm/b', '/registry/cm/c']);
+      assert.equal(held.length, 0, 'no fsync without a new commit');
+    } finally {
+      const closing = b.close();
+      for (const done of held.splice(0)) done(null);
+      await closing;
+    }
+  });
+
+  test('a failed fsync fails its writes and every later one: durability can no longer be promised', async () => {
+    const b = openSqliteBackend(freshPath(), { fdatasync: (_fd, done) => done(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) });
+    try {
+      await assert.rejects(b.create('/registry/cm/a', '1'), (err: unknown) => err instanceof StorageError && err.code === 'ERR_STORAGE_IO' && /fsync of .*-wal failed: EIO/.test(err.message));
+      await assert.rejects(b.create('/registry/cm/b', '1'), (err: unknown) => err instanceof StorageError && err.code === 'ERR_STORAGE_IO');
+    } finally {
+      await b.close();
+    }
+  });
+
   test('later pages at an old revision are the same whichever way the writes since are found (few or many)', async () => {
     const b = openSqliteBackend(freshPath());
     try {
