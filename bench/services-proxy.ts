@@ -47,6 +47,8 @@ import { formatIPv4, parseIPv4 } from '../src/api/network.ts';
 import type { EndpointSlice, Service } from '../src/api/types.ts';
 import { slice, svc } from '../src/proxy/fixtures.ts';
 import { CommandRunner } from '../src/proxy/nft.ts';
+import type { NftRunner, RunResult } from '../src/proxy/nft.ts';
+import type { ConntrackDelete } from '../src/proxy/script.ts';
 import { Proxier } from '../src/proxy/proxier.ts';
 import type { SyncRecord } from '../src/proxy/proxier.ts';
 import { fullScript } from '../src/proxy/script.ts';
@@ -66,7 +68,42 @@ export interface ProxyBenchResult {
   readonly changes: number;
   readonly rssDeltaMiB: number;
   readonly heapDeltaMiB: number;
+  /** Per kind of change: latency p50/p99, and the medians of its parts (wait before the sync, build+diff, nft). */
+  readonly kinds: ReadonlyMap<string, KindFigures>;
 }
+
+export interface KindFigures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly waitP50: number;
+  readonly computeP50: number;
+  readonly nftP50: number;
+  readonly nftP99: number;
+  readonly bytesP50: number;
+}
+
+/** Times each apply() of the runner it wraps (the nft part of a sync). */
+class TimedRunner implements NftRunner {
+  lastMs = 0;
+  readonly #inner: NftRunner;
+  constructor(inner: NftRunner) {
+    this.#inner = inner;
+  }
+  async apply(script: string): Promise<RunResult> {
+    const t0 = performance.now();
+    const r = await this.#inner.apply(script);
+    this.lastMs = performance.now() - t0;
+    return r;
+  }
+  flushConntrack(ops: readonly ConntrackDelete[]): Promise<RunResult> {
+    return this.#inner.flushConntrack(ops);
+  }
+  close(): void {
+    this.#inner.close?.();
+  }
+}
+
+const KINDS = ['endpoint removed', 'endpoint added', 'service deleted', 'service added'] as const;
 
 const SVC_BASE = parseIPv4('10.43.0.0')!;
 const EP_BASE = parseIPv4('10.128.0.0')!;
@@ -84,7 +121,7 @@ function gc(): void {
 export async function runProxyBench(ns: string, services: number, endpoints: number, changes: number): Promise<ProxyBenchResult> {
   const svcSource = new PushSource<Service>();
   const sliceSource = new PushSource<EndpointSlice>();
-  const runner = new CommandRunner({ prefix: ['ip', 'netns', 'exec', ns] });
+  const runner = new TimedRunner(new CommandRunner({ prefix: ['ip', 'netns', 'exec', ns] }));
   const waiters: Array<(r: SyncRecord) => void> = [];
   const errors: Error[] = [];
   const proxier = new Proxier({
@@ -99,13 +136,15 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
     },
     onError: (e) => errors.push(e),
   });
-  const eps = (i: number, n = endpoints): string[] => Array.from({ length: n }, (_, j) => formatIPv4(EP_BASE + i * endpoints + j));
+  // Endpoint j of Service i, on this node for even j (half of them local, as with two nodes).
+  const eps = (i: number, without = -1): Array<{ ip: string; node: string }> =>
+    Array.from({ length: endpoints }, (_, j) => ({ ip: formatIPv4(EP_BASE + i * endpoints + j), node: j % 2 ? 'node-b' : 'node-a' })).filter((_, j) => j !== without);
   const objects: Array<{ svc: Service; slice: EndpointSlice }> = [];
   gc();
   const mem0 = process.memoryUsage();
   for (let i = 0; i < services; i++) {
     const s = svc(`s${i}`, formatIPv4(SVC_BASE + 16 + i), i % 10 === 0 ? { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30000 + (i / 10) }] } : {});
-    const sl = slice(`s${i}`, eps(i).map((ip, j) => ({ ip, node: j % 2 ? 'node-b' : 'node-a' })));
+    const sl = slice(`s${i}`, eps(i));
     objects.push({ svc: s, slice: sl });
     svcSource.add(s);
     sliceSource.add(sl);
@@ -124,13 +163,16 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
   if (!rr.ok) throw new Error(rr.error);
 
   const lat: number[] = [];
+  const perKind = new Map<string, Array<{ lat: number; wait: number; compute: number; nft: number; bytes: number }>>(KINDS.map((k) => [k, []]));
   for (let k = 0; k < changes; k++) {
-    const i = (k * 7919) % services;
+    // Changes come in pairs on one Service: an endpoint goes and comes back, the Service goes and comes back.
+    const i = ((k >> 1) * 7919) % services;
     const o = objects[i];
     const landed = new Promise<SyncRecord>((r) => waiters.push(r));
+    runner.lastMs = 0;
     switch (k % 4) {
-      case 0: { // an endpoint goes away
-        const next = slice(`s${i}`, eps(i, endpoints - 1));
+      case 0: { // an endpoint goes away (a local one every other time: its hairpin rule goes too)
+        const next = slice(`s${i}`, eps(i, (k >> 2) % endpoints));
         sliceSource.update(o.slice, next);
         o.slice = next;
         break;
@@ -152,8 +194,14 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
     while (r.latenciesMs.length === 0 && r.ok) r = await new Promise<SyncRecord>((res) => waiters.push(res));
     if (!r.ok) throw new Error(r.error);
     lat.push(...r.latenciesMs);
+    for (const l of r.latenciesMs) perKind.get(KINDS[k % 4])!.push({ lat: l, wait: l - r.durationMs, compute: r.durationMs - runner.lastMs, nft: runner.lastMs, bytes: r.scriptBytes });
   }
   lat.sort((a, b) => a - b);
+  const kinds = new Map<string, KindFigures>();
+  for (const [kind, xs] of perKind) {
+    const q = (f: (x: (typeof xs)[number]) => number, p: number) => Math.round(quantile(xs.map(f).sort((a, b) => a - b), p) * 10) / 10;
+    kinds.set(kind, { p50: q((x) => x.lat, 0.5), p99: q((x) => x.lat, 0.99), waitP50: q((x) => x.wait, 0.5), computeP50: q((x) => x.compute, 0.5), nftP50: q((x) => x.nft, 0.5), nftP99: q((x) => x.nft, 0.99), bytesP50: q((x) => x.bytes, 0.5) });
+  }
   const stopped = await proxier.stop();
   if (!stopped.ok) throw new Error(stopped.error);
   return {
@@ -168,6 +216,7 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
     changes: lat.length,
     rssDeltaMiB: mib(mem1.rss - mem0.rss),
     heapDeltaMiB: mib(mem1.heapUsed - mem0.heapUsed),
+    kinds,
   };
 }
 
@@ -185,6 +234,9 @@ if (import.meta.main) {
           `change→kernel p50 ${r.changeP50Ms} ms, p99 ${r.changeP99Ms} ms, max ${r.changeMaxMs} ms (${r.changes} changes); ` +
           `memory +${r.rssDeltaMiB} MiB RSS, +${r.heapDeltaMiB} MiB heap; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       );
+      for (const [kind, f] of r.kinds) {
+        console.log(`  ${kind.padEnd(16)} p50 ${f.p50} ms, p99 ${f.p99} ms; medians: wait ${f.waitP50} ms, build+diff ${f.computeP50} ms, nft ${f.nftP50} ms (p99 ${f.nftP99} ms); script ${f.bytesP50} bytes`);
+      }
     }
   } finally {
     await lab.cleanup();
