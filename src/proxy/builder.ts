@@ -54,9 +54,9 @@ import type { EndpointSlice, Service, ServicePort } from '../api/types.ts';
 import { cidrContains, formatIPv4, LABEL_SERVICE_NAME, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import { categorize, endpointsForPort, proxied, proxiedSlice } from './endpoints.ts';
 import type { Endpoint } from './endpoints.ts';
-import { ENDPOINT_MAP_SHARDS, ENDPOINT_PROTOS, ENDPOINT_SLOTS, endpointMap } from './endpointmaps.ts';
+import { DNAT_ATTEMPTS, ENDPOINT_MAP_SHARDS, ENDPOINT_SLOTS, endpointMap } from './endpointmaps.ts';
 import type { EndpointIds } from './endpointmaps.ts';
-import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, TableModel, UdpPort } from './model.ts';
+import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, SlotRange, TableModel, UdpPort } from './model.ts';
 
 /** The packet mark kube-proxy uses for "masquerade this" (its --masquerade-bit 14). */
 export const MASQ_MARK = '0x00004000';
@@ -98,8 +98,8 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     ['no-endpoint-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
     ['firewall-ips', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
   ]);
-  for (const proto of ENDPOINT_PROTOS) {
-    for (let shard = 0; shard < ENDPOINT_MAP_SHARDS; shard++) {
+  for (const [proto, shards] of Object.entries(ENDPOINT_MAP_SHARDS)) {
+    for (let shard = 0; shard < shards; shard++) {
       sets.set(endpointMap(proto, shard), { kind: 'map', decl: `typeof numgen random mod ${ENDPOINT_SLOTS} : ip daddr . ${proto} dport;` });
     }
   }
@@ -135,6 +135,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
   const chains = new Map<string, string[]>();
   const sets = new Map<string, string>();
   const elements: Element[] = [];
+  const slots: SlotRange[] = [];
   const udp = new Map<string, UdpPort>();
   const type = spec.type ?? 'ClusterIP';
   const lbIPs: string[] = [];
@@ -203,15 +204,17 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       }
       // Without affinity an endpoint needs no chain of its own: hairpin tests and DNATs sit here.
       for (const ip of new Set(eps.filter((e) => e.local).map((e) => e.ip))) rules.push(`ip saddr ${ip} jump mark-for-masquerade`);
-      const dnatId = eps.length <= ENDPOINT_SLOTS ? ids?.id(chain) : undefined;
-      if (dnatId === undefined) {
+      const at = ids?.slots(chain, eps.length);
+      if (at === undefined) {
         rules.push(...cascade(eps.length, (i) => `meta l4proto ${proto} dnat to ${eps[i].ip}:${eps[i].port}`));
         return rules;
       }
-      const map = endpointMap(proto, dnatId);
-      const base = dnatId * ENDPOINT_SLOTS;
-      eps.forEach((e, i) => elements.push({ set: map, key: String(base + i), value: `${e.ip} . ${e.port}`, exclusive: true }));
-      rules.push(`meta l4proto ${proto} dnat ip to numgen random mod ${eps.length} offset ${base} map @${map}`);
+      const map = endpointMap(proto, at.id);
+      const base = at.id * ENDPOINT_SLOTS;
+      slots.push({ map, base, capacity: at.capacity, targets: eps.map((e) => `${e.ip} . ${e.port}`) });
+      const dnat = (offset: number): string => `meta l4proto ${proto} dnat ip to numgen random mod ${at.capacity} offset ${offset} map @${map}`;
+      for (let a = 0; a < DNAT_ATTEMPTS; a++) rules.push(dnat(base));
+      rules.push(dnat(base + at.capacity));
       return rules;
     };
     if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
@@ -248,7 +251,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     }
     if (proto === 'udp') udp.set(id, udpPort(clusterIP, externalIPs, port, [...new Set([...internal, ...external].map((e) => e.ip))]));
   }
-  return { chains, sets, elements, udp, healthCheck: healthCheck(svc, slices, node) };
+  return { chains, sets, elements, slots, udp, healthCheck: healthCheck(svc, slices, node) };
 }
 
 /**

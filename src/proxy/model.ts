@@ -31,6 +31,16 @@ export interface Element {
   readonly exclusive?: boolean;
 }
 
+/** A DNAT chain's endpoints as slots of its endpoint map (endpointmaps.ts); written out as elements by the differ. */
+export interface SlotRange {
+  readonly map: string;
+  /** The first key of the exact region; the fill region follows it at base + capacity. */
+  readonly base: number;
+  readonly capacity: number;
+  /** `ip . port` of each endpoint, in slot order. */
+  readonly targets: readonly string[];
+}
+
 /** A UDP service port's frontends and endpoints, for conntrack cleanup when endpoints go away. */
 export interface UdpPort {
   /** `ip:port` pairs clients address: the ClusterIP, external IPs and load-balancer ingress IPs. */
@@ -48,6 +58,8 @@ export interface ServicePart {
   readonly sets: ReadonlyMap<string, string>;
   /** Elements of the shared maps (service-ips, service-nodeports, no-endpoint-*, cluster-ips). */
   readonly elements: readonly Element[];
+  /** The chains' slots in the endpoint maps (their elements are exclusive to the Service). */
+  readonly slots: readonly SlotRange[];
   /** Keyed by service port name (`ns/name:port/proto`). */
   readonly udp: ReadonlyMap<string, UdpPort>;
   /** The Service's health check node port (LoadBalancer with externalTrafficPolicy Local), served beside the table. */

@@ -10,6 +10,7 @@
 //    before anything refers to them, and referrers are rewritten before what they named is deleted.
 
 import { elementId } from './builder.ts';
+import { slotElements } from './endpointmaps.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './model.ts';
 import type { Element, ServicePart, TableModel } from './model.ts';
 
@@ -56,10 +57,12 @@ class Writer {
   }
 }
 
-/** The elements of a part that the table holds for it (it may have lost a key to another Service). */
+/** The elements of a part that the table holds for it (it may have lost a key to another Service), its slots included. */
 function owned(model: TableModel, key: string, part: ServicePart | undefined): Element[] {
   if (!part) return [];
-  return part.elements.filter((e) => e.exclusive || model.owners.get(elementId(e)) === key);
+  const out = part.elements.filter((e) => e.exclusive || model.owners.get(elementId(e)) === key);
+  for (const r of part.slots) out.push(...slotElements(r));
+  return out;
 }
 
 /** The whole table, in one transaction. `prev` (refresh only) names chains and sets to delete. */
