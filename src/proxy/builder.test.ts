@@ -20,12 +20,12 @@ function chains(p: ServicePart): Record<string, readonly string[]> {
   return Object.fromEntries(p.chains);
 }
 
-test('a ClusterIP with two ready endpoints: one service chain, hairpin for the local one, a random cascade of DNATs', () => {
+test('a ClusterIP with two ready endpoints: one service chain, a random cascade of DNATs, the local one a hairpin endpoint', () => {
   const p = part(svc('web', '10.43.0.10'), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
+  assert.deepEqual(p.hairpin, ['10.244.0.5']);
   assert.deepEqual(chains(p), {
     [`service-${W}`]: [
       'ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
-      'ip saddr 10.244.0.5 jump mark-for-masquerade',
       'numgen random mod 2 0 meta l4proto tcp dnat to 10.244.0.5:8080',
       'meta l4proto tcp dnat to 10.244.1.6:8080',
     ],
@@ -189,7 +189,8 @@ test('externalTrafficPolicy Local: external traffic to local endpoints only, sou
     `fib saddr type local goto service-${W}`,
     `goto local-${W}`,
   ]);
-  assert.deepEqual(p.chains.get(`local-${W}`), ['ip saddr 10.244.0.5 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.244.0.5:8080']);
+  assert.deepEqual(p.chains.get(`local-${W}`), ['meta l4proto tcp dnat to 10.244.0.5:8080']);
+  assert.deepEqual(p.hairpin, ['10.244.0.5']);
   const elsewhere = part(svc('web', '10.43.0.10', spec), [slice('web', [{ ip: '10.244.1.6', node: 'node-b' }])]);
   assert.deepEqual(elsewhere.elements.find((e) => e.set === 'no-endpoint-nodeports'), { set: 'no-endpoint-nodeports', key: 'tcp . 30080', value: 'drop' });
   assert.equal(elsewhere.chains.has(`external-${W}`), false);

@@ -6,14 +6,16 @@
 //       fib daddr type local ... meta l4proto . th dport vmap @service-nodeports
 //   service-ips ──goto──▶ service-<port> (Cluster endpoints) | local-<port> (Local endpoints) | external-<port>
 //   external-<port>: masquerade decision, then goto service-<port> or local-<port>
-//   service-/local-<port>: hairpin masquerade (a local endpoint reaching its own service), then one
-//       DNAT rule: `dnat ip to numgen random mod N offset <id × 65536> map @endpoints-<proto>-<shard>`,
-//       the endpoints being that map's elements id×65536 … id×65536+N-1 (endpointmaps.ts)
+//   service-/local-<port>: DNAT rules `dnat ip to numgen random mod C offset <id × 65536> map
+//       @endpoints-<proto>-<shard>` over the chain's slots of an endpoint map, C its endpoint capacity
+//       (endpointmaps.ts: the endpoints are elements, and come and go without a rule change)
 //   with sessionAffinity ClientIP instead: affinity lookups, then the cascade of `goto endpoint-...`
 //   endpoint-<...> (affinity only): hairpin masquerade, affinity update, dnat
 //   filter-input/forward/output ──▶ no-endpoint-services / no-endpoint-nodeports vmaps: goto reject-chain
 //       (no endpoints anywhere: "connection refused" at once) or drop (endpoints exist, none usable here)
-//   nat-postrouting ──▶ masquerading: masquerade what carries the 0x4000 mark
+//   nat-postrouting ──▶ masquerading: mark a connection a pod's Service sent back to the pod itself
+//       (`ip saddr . ip daddr @hairpin-endpoints`, an element per local endpoint), masquerade what
+//       carries the 0x4000 mark
 //   filter-prerouting / filter-output ──▶ firewall-check: ip daddr . meta l4proto . th dport vmap
 //       @firewall-ips ──goto──▶ firewall-<port>: `ip saddr != { loadBalancerSourceRanges } drop`
 //       (new connections to a LoadBalancer ingress IP from outside the ranges are dropped, before DNAT;
@@ -28,19 +30,20 @@
 // sets. At 10,000 Services × 10 endpoints a one-element change then took ~1.3 s and the first load
 // minutes on 2 cores. So: no anonymous sets, and an endpoint gets a chain only when session affinity
 // needs one (its affinity set is updated there). The table holds about one chain per service port and
-// five named sets. The one difference in behaviour: an endpoint reaching its own service is
-// masqueraded whichever endpoint it lands on (kube-proxy: only when it lands on itself); the traffic
-// works the same, the peer sees the node's address.
+// a few hundred named sets (mostly endpoint maps). The hairpin case (an endpoint landing on itself) is
+// one set lookup after DNAT rather than a rule per local endpoint in each service chain, so a local
+// endpoint coming or going is an element too.
 //
 // Endpoints as map elements (issue 12's change→kernel target), measured with nft -f on a 10,000 × 10
 // table: a transaction that adds a rule with a DNAT or a verdict, or a goto element, makes the kernel
 // validate every chain reachable from the base chains, and that walk grows with the rules; a cascade of
 // 10 DNATs per chain made it ~100 ms. With one DNAT rule per chain reading a data map (elements of a
 // data map are never validated), an endpoint change is one short rule plus its elements, and the
-// validation walk dropped to ~10-30 ms. The modulus N stays in the rule: nft 1.0.6 cannot put a
-// constant in a map key, and the alternative that keeps the rule fixed (interval elements splitting the
-// random range among the endpoints) took seconds per change, nft checking interval overlaps against a
-// dump of every element. What is left of a transaction at 10,000 Services is nft's cache: for any
+// validation walk dropped to ~10-30 ms. The rules name the chain's capacity rather than its endpoint
+// count, so an endpoint change within it is elements only (~12-17 ms at 10,000 Services against ~45-90
+// ms for anything the kernel validates, load 3.5-5). Interval elements splitting the random range among
+// the endpoints would keep the rule fixed too, but nft 1.0.6 then dumps every element of every interval
+// set of the table per transaction (~350 ms a change). What is left of a transaction is nft's cache: for any
 // element or rule command nft 1.0.6 dumps every chain of every table (~60 ms for 10,000 chains, user
 // and kernel time about equal); commands that only add or flush a chain skip it; a long-lived `nft -i`
 // (nft.ts) refills it in a few ms. bench/services-proxy.ts at 10,000 × 10, medians of alternated runs
@@ -63,6 +66,8 @@ export const MASQ_MARK = '0x00004000';
 /** Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
 
+/** This node's endpoints as `ip . ip` (see the masquerading chain). */
+export const HAIRPIN_SET = 'hairpin-endpoints';
 const ADDR_PROTO_PORT = 'ipv4_addr . inet_proto . inet_service';
 const PROTO_PORT = 'inet_proto . inet_service';
 const LOCAL_DADDR = 'fib daddr type local ip daddr != 127.0.0.0/8';
@@ -81,7 +86,10 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     ['filter-prerouting', { hook: 'type filter hook prerouting priority -110; policy accept;', rules: ['ct state new jump firewall-check'] }],
     ['filter-output-post-dnat', { hook: 'type filter hook output priority -90; policy accept;', rules: ['ct state new jump cluster-ips-check'] }],
     ['services', { rules: ['ip daddr . meta l4proto . th dport vmap @service-ips', `${LOCAL_DADDR} meta l4proto . th dport vmap @service-nodeports`] }],
-    ['masquerading', { rules: [`meta mark & ${MASQ_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQ_MARK}`, 'masquerade fully-random'] }],
+    // A connection a pod's Service sent back to the pod itself is masqueraded, or the pod would answer
+    // itself directly, not through the Service's address (kube-proxy's hairpin case). After DNAT the
+    // test is source == destination: a lookup of the pair in a set of `ip . ip` of this node's endpoints.
+    ['masquerading', { rules: [`ip saddr . ip daddr @${HAIRPIN_SET} jump mark-for-masquerade`, `meta mark & ${MASQ_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQ_MARK}`, 'masquerade fully-random'] }],
     ['mark-for-masquerade', { rules: [`meta mark set meta mark | ${MASQ_MARK}`] }],
     ['service-endpoints-check', { rules: ['ip daddr . meta l4proto . th dport vmap @no-endpoint-services'] }],
     ['nodeport-endpoints-check', { rules: [`${LOCAL_DADDR} meta l4proto . th dport vmap @no-endpoint-nodeports`] }],
@@ -92,6 +100,7 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
   ]);
   const sets = new Map<string, BaseSet>([
     ['cluster-ips', { kind: 'set', decl: 'type ipv4_addr;' }],
+    [HAIRPIN_SET, { kind: 'set', decl: 'type ipv4_addr . ipv4_addr;' }],
     ['service-ips', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
     ['service-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
     ['no-endpoint-services', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
@@ -136,6 +145,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
   const sets = new Map<string, string>();
   const elements: Element[] = [];
   const slots: SlotRange[] = [];
+  const hairpin = new Set<string>();
   const udp = new Map<string, UdpPort>();
   const type = spec.type ?? 'ClusterIP';
   const lbIPs: string[] = [];
@@ -202,8 +212,9 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
         writeEndpoints(eps);
         return rules;
       }
-      // Without affinity an endpoint needs no chain of its own: hairpin tests and DNATs sit here.
-      for (const ip of new Set(eps.filter((e) => e.local).map((e) => e.ip))) rules.push(`ip saddr ${ip} jump mark-for-masquerade`);
+      // Without affinity an endpoint needs no chain of its own: the DNATs sit here, and the hairpin
+      // test is the masquerading chain's (an element per local endpoint, no rule here).
+      for (const e of eps) if (e.local) hairpin.add(e.ip);
       const at = ids?.slots(chain, eps.length);
       if (at === undefined) {
         rules.push(...cascade(eps.length, (i) => `meta l4proto ${proto} dnat to ${eps[i].ip}:${eps[i].port}`));
@@ -251,7 +262,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     }
     if (proto === 'udp') udp.set(id, udpPort(clusterIP, externalIPs, port, [...new Set([...internal, ...external].map((e) => e.ip))]));
   }
-  return { chains, sets, elements, slots, udp, healthCheck: healthCheck(svc, slices, node) };
+  return { chains, sets, elements, slots, hairpin: [...hairpin], udp, healthCheck: healthCheck(svc, slices, node) };
 }
 
 /**

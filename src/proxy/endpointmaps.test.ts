@@ -57,7 +57,6 @@ test('with ids, a service chain has DNAT rules of its capacity reading its slots
   const draw = 'meta l4proto tcp dnat ip to numgen random mod 3 offset 65536 map @endpoints-tcp-1';
   assert.deepEqual(p.chains.get(`service-${W}`), [
     'ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
-    'ip saddr 10.244.0.5 jump mark-for-masquerade',
     ...Array(DNAT_ATTEMPTS).fill(draw),
     'meta l4proto tcp dnat ip to numgen random mod 3 offset 65539 map @endpoints-tcp-1',
   ]);

@@ -60,6 +60,12 @@ export interface ServicePart {
   readonly elements: readonly Element[];
   /** The chains' slots in the endpoint maps (their elements are exclusive to the Service). */
   readonly slots: readonly SlotRange[];
+  /**
+   * This node's endpoints its DNAT chains send to: each is an element `ip . ip` of the shared
+   * hairpin-endpoints set, held while any Service names it (a pod landing on itself through a
+   * Service is masqueraded).
+   */
+  readonly hairpin: readonly string[];
   /** Keyed by service port name (`ns/name:port/proto`). */
   readonly udp: ReadonlyMap<string, UdpPort>;
   /** The Service's health check node port (LoadBalancer with externalTrafficPolicy Local), served beside the table. */

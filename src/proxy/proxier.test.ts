@@ -67,12 +67,12 @@ test('start recreates the whole table; a burst of changes becomes one partial tr
   assert.equal(syncs[1].kind, 'partial');
   assert.equal(syncs[1].latenciesMs.length, 2);
   assert.doesNotMatch(runner.scripts[1], /table/);
-  // The endpoint joins the service's slots of the endpoint map (key 1, and fill key 3); the DNAT rules
-  // keep their capacity (the chain is rewritten here only for the new local endpoint's hairpin rule).
+  // The endpoint joins the service's slots of the endpoint map (key 1, and fill key 3) and, being on
+  // this node, the hairpin set; the DNAT rules keep their capacity: the chain is left alone.
   assert.match(runner.scripts[1], /delete element ip tinykube-proxy endpoints-tcp-0 \{ 3 \}/);
   assert.match(runner.scripts[1], /add element ip tinykube-proxy endpoints-tcp-0 \{ 1 : 10\.244\.0\.6 \. 8080, 3 : 10\.244\.0\.6 \. 8080 \}/);
-  assert.match(runner.scripts[1], /add rule ip tinykube-proxy service-default\/web\/tcp\/http ip saddr 10\.244\.0\.6 jump mark-for-masquerade/);
-  assert.match(runner.scripts[1], /add rule ip tinykube-proxy service-default\/web\/tcp\/http meta l4proto tcp dnat ip to numgen random mod 2 offset 0 map @endpoints-tcp-0/);
+  assert.match(runner.scripts[1], /add element ip tinykube-proxy hairpin-endpoints \{ 10\.244\.0\.6 \. 10\.244\.0\.6 \}/);
+  assert.doesNotMatch(runner.scripts[1], /service-default\/web/);
   assert.match(runner.scripts[1], /add element ip tinykube-proxy no-endpoint-services \{ 10\.43\.0\.20 \. tcp \. 80 : goto reject-chain \}/);
 
   const stopped = await proxier.stop();

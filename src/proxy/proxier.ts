@@ -29,7 +29,7 @@ import type { HealthCheck, NodeFacts, ServicePart, TableModel } from './model.ts
 import type { ProxyHealth, ServiceHealthSync } from './health.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './model.ts';
 import type { NftRunner, RunResult } from './nft.ts';
-import { diffScript, fullScript } from './script.ts';
+import { HairpinRefs, diffScript, fullScript } from './script.ts';
 
 export const MIN_SYNC_INTERVAL_MS = 10;
 export const FULL_SYNC_PERIOD_MS = 60_000;
@@ -103,6 +103,8 @@ export class Proxier {
   #retryMs = 0;
   #removers: Array<() => void> = [];
   readonly #ids = new EndpointIdAllocator();
+  /** The hairpin endpoints of the model the kernel holds. */
+  readonly #hairpin = new HairpinRefs();
 
   constructor(o: ProxierOptions) {
     this.#o = o;
@@ -240,6 +242,7 @@ export class Proxier {
     let script: string;
     let next: TableModel;
     let conntrack: ReturnType<typeof diffScript>['conntrack'] = [];
+    let hairpin: ReturnType<typeof diffScript>['hairpin'] | undefined;
     if (this.#needRecreate || !prev || start - this.#lastFull >= this.#fullPeriod) {
       kind = this.#needRecreate || !prev ? 'recreate' : 'refresh';
       next = buildModel(this.#services.values(), this.#allSlices(), this.#o.node, this.#ids);
@@ -253,9 +256,10 @@ export class Proxier {
         updates.set(key, svc ? buildServicePart(svc, [...(this.#slices.get(key)?.values() ?? [])], this.#o.node, this.#ids) : undefined);
       }
       next = updateModel(prev, updates);
-      const tx = diffScript(prev, next, dirty);
+      const tx = diffScript(prev, next, dirty, this.#hairpin);
       script = tx.script;
       conntrack = tx.conntrack;
+      hairpin = tx.hairpin;
     }
     const result: RunResult = script ? await this.#o.runner.apply(script) : { ok: true };
     const end = this.#clock.now();
@@ -264,6 +268,8 @@ export class Proxier {
       this.#needRecreate = false;
       this.#retryMs = 0;
       if (kind !== 'partial') this.#lastFull = start;
+      if (hairpin) this.#hairpin.apply(hairpin);
+      else this.#hairpin.reset(next);
       this.#releaseIds(prev, next, kind === 'partial' ? dirty : undefined);
       this.#o.health?.updated();
       if (this.#o.serviceHealth) {

@@ -9,7 +9,7 @@
 //    map elements added or deleted. Order inside the transaction matters: new chains and sets exist
 //    before anything refers to them, and referrers are rewritten before what they named is deleted.
 
-import { elementId } from './builder.ts';
+import { HAIRPIN_SET, elementId } from './builder.ts';
 import { slotElements } from './endpointmaps.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './model.ts';
 import type { Element, ServicePart, TableModel } from './model.ts';
@@ -30,6 +30,45 @@ export interface Transaction {
   readonly script: string;
   /** UDP flows to forget once the script is applied. */
   readonly conntrack: readonly ConntrackDelete[];
+  /** How many more (or fewer) Services name each hairpin endpoint: what `HairpinRefs.apply` takes once the script is applied. */
+  readonly hairpin: ReadonlyMap<string, number>;
+}
+
+/**
+ * How many Services name each hairpin endpoint in the table the kernel holds: an element of the shared
+ * set is added when the first names it and deleted when the last stops. The proxier keeps one and
+ * changes it only after a transaction succeeded (a failed one is followed by a recreate and `reset`).
+ */
+export class HairpinRefs {
+  readonly #count = new Map<string, number>();
+
+  count(ip: string): number {
+    return this.#count.get(ip) ?? 0;
+  }
+
+  apply(delta: ReadonlyMap<string, number>): void {
+    for (const [ip, d] of delta) {
+      const n = this.count(ip) + d;
+      if (n > 0) this.#count.set(ip, n);
+      else this.#count.delete(ip);
+    }
+  }
+
+  /** Counts what `model` names. */
+  reset(model: TableModel): void {
+    this.#count.clear();
+    for (const part of model.services.values()) for (const ip of part.hairpin) this.#count.set(ip, this.count(ip) + 1);
+  }
+
+  static of(model: TableModel): HairpinRefs {
+    const refs = new HairpinRefs();
+    refs.reset(model);
+    return refs;
+  }
+}
+
+function hairpinElement(ip: string): Element {
+  return { set: HAIRPIN_SET, key: `${ip} . ${ip}` };
 }
 
 class Writer {
@@ -82,10 +121,13 @@ export function fullScript(model: TableModel, mode: 'recreate' | 'refresh', prev
   }
   for (const [name, c] of model.chains) w.rules(name, c.rules);
   const elements: Element[] = [];
+  const hairpin = new Set<string>();
   for (const [key, part] of model.services) {
     for (const [name, rules] of part.chains) w.rules(name, rules);
     elements.push(...owned(model, key, part));
+    for (const ip of part.hairpin) hairpin.add(ip);
   }
+  for (const ip of hairpin) elements.push(hairpinElement(ip));
   w.elements('add', elements);
   if (mode === 'refresh' && prev) {
     const chains = new Set<string>();
@@ -105,9 +147,10 @@ export function fullScript(model: TableModel, mode: 'recreate' | 'refresh', prev
 /**
  * Only what changed from `prev` to `next`. `changed` limits the comparison to those Services (the
  * ones whose informer objects changed); without it every Service whose part is a different object is
- * compared. Base chains and maps never change between two models of one node.
+ * compared. Base chains and maps never change between two models of one node. `refs` counts the
+ * hairpin endpoints of `prev` (counted here when not given).
  */
-export function diffScript(prev: TableModel, next: TableModel, changed?: Iterable<string>): Transaction {
+export function diffScript(prev: TableModel, next: TableModel, changed?: Iterable<string>, refs: HairpinRefs = HairpinRefs.of(prev)): Transaction {
   const keys = changed ? new Set(changed) : new Set([...prev.services.keys(), ...next.services.keys()]);
   const addChains: string[] = [];
   const addSets: string[] = [];
@@ -117,10 +160,13 @@ export function diffScript(prev: TableModel, next: TableModel, changed?: Iterabl
   const delChains: string[] = [];
   const delSets: string[] = [];
   const conntrack: ConntrackDelete[] = [];
+  const hairpin = new Map<string, number>();
   for (const key of keys) {
     const a = prev.services.get(key);
     const b = next.services.get(key);
     if (a === b) continue;
+    for (const ip of a?.hairpin ?? []) hairpin.set(ip, (hairpin.get(ip) ?? 0) - 1);
+    for (const ip of b?.hairpin ?? []) hairpin.set(ip, (hairpin.get(ip) ?? 0) + 1);
     for (const [name, rules] of b?.chains ?? []) {
       const old = a?.chains.get(name);
       if (!old) {
@@ -137,6 +183,12 @@ export function diffScript(prev: TableModel, next: TableModel, changed?: Iterabl
     for (const [id, e] of after) if (!before.has(id) || before.get(id)!.value !== e.value) addElements.push(e);
     conntrack.push(...udpFlushes(a, b));
   }
+  for (const [ip, d] of hairpin) {
+    const before = refs.count(ip);
+    if (d === 0) hairpin.delete(ip);
+    else if (before === 0) addElements.push(hairpinElement(ip));
+    else if (before + d === 0) delElements.push(hairpinElement(ip));
+  }
   const w = new Writer();
   for (const name of addChains) w.addChain(name);
   w.lines.push(...addSets);
@@ -151,7 +203,7 @@ export function diffScript(prev: TableModel, next: TableModel, changed?: Iterabl
   for (const name of delChains) w.lines.push(`flush chain ${T} ${name}`);
   for (const name of delChains) w.lines.push(`delete chain ${T} ${name}`);
   for (const name of delSets) w.lines.push(`delete set ${T} ${name}`);
-  return { script: w.text(), conntrack };
+  return { script: w.text(), conntrack, hairpin };
 }
 
 function sameRules(a: readonly string[], b: readonly string[]): boolean {

@@ -109,7 +109,7 @@ test('generated scripts pass nft check mode, and a diff leaves the same table as
   assert.deepEqual(await runner.apply('add table ip tinykube-proxy\ndelete table ip tinykube-proxy\n'), { ok: true });
 });
 
-test('the proxier in the node namespace: ClusterIP and NodePort reach both backends, no endpoints refuses at once, an endpoint removal changes its slots and keeps the DNAT rules', async () => {
+test('the proxier in the node namespace: ClusterIP and NodePort reach both backends, no endpoints refuses at once, an endpoint removal changes its slots and the hairpin set, no rule', async () => {
   const services = new PushSource<Service>();
   const sliceSource = new PushSource<EndpointSlice>();
   const syncs: SyncRecord[] = [];
@@ -141,9 +141,9 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
     assert.deepEqual(await answers(CLIENT, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'ClusterIP from outside the node');
     assert.deepEqual(await answers(NODE, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'ClusterIP from the node itself');
     assert.deepEqual(await answers(CLIENT, '10.0.0.1', 30080, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'Cluster-policy NodePort');
-    // A pod reaching its own Service (hairpin) works: it is masqueraded, wherever it lands (see
-    // builder.ts for why tinykube does not single out the case where it lands on itself).
-    assert.deepEqual(await answers(B1, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'ClusterIP from a backend pod');
+    // A pod reaching its own Service works: landing on itself (hairpin) it is masqueraded, landing on
+    // the other endpoint it keeps its address, as kube-proxy does.
+    assert.deepEqual(await answers(B1, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.2']), 'ClusterIP from a backend pod');
     // externalTrafficPolicy Local: this node's endpoint only, and the client's own address.
     assert.deepEqual(await answers(CLIENT, '10.0.0.1', 30081, 10), new Set(['b1 10.0.0.2']), 'Local-policy NodePort');
     const sticky = await answers(CLIENT, '10.43.0.12', 80, 10);
@@ -163,16 +163,15 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
     assert.ok(syncs.at(-1)!.ok);
     const afterRemoval = await listing(NODE);
     const changed = [...new Set([...before.chains.keys(), ...afterRemoval.chains.keys()])].filter((n) => JSON.stringify(before.chains.get(n)) !== JSON.stringify(afterRemoval.chains.get(n)));
-    // The chain changed only for its hairpin rule (the endpoint was on this node); its DNAT rules keep
-    // their capacity of 3 and the endpoint leaves its slots: one map changed, and no element names it.
-    assert.deepEqual(changed, ['service-default/web/tcp/http']);
-    const dnat = (rules: readonly string[] | undefined): string[] => (rules ?? []).filter((r) => r.includes('dnat'));
-    assert.deepEqual(dnat(afterRemoval.chains.get(changed[0])), dnat(before.chains.get(changed[0])));
-    assert.equal(dnat(before.chains.get(changed[0])).length, DNAT_ATTEMPTS + 1);
-    const gone = (e: string): boolean => e.includes('{"concat":["10.244.0.3",8080]}');
+    // No chain changed: the DNAT rules keep their capacity of 3. The endpoint left its slots of the
+    // endpoint map, the one set that changed; it stays in the hairpin set, the dns Service naming it too.
+    assert.deepEqual(changed, []);
+    assert.equal(before.chains.get('service-default/web/tcp/http')!.filter((r) => r.includes('dnat')).length, DNAT_ATTEMPTS + 1);
+    const gone = (e: string): boolean => e.includes('"10.244.0.3"');
     const maps = [...before.sets.keys()].filter((n) => JSON.stringify(before.sets.get(n)) !== JSON.stringify(afterRemoval.sets.get(n)));
-    assert.equal(maps.length, 1, `changed sets: ${maps}`);
+    assert.deepEqual(maps.map((n) => n.replace(/\d+$/, 'N')), ['endpoints-tcp-N'], `changed sets: ${maps}`);
     assert.ok(before.sets.get(maps[0])!.some(gone) && !afterRemoval.sets.get(maps[0])!.some(gone), 'the endpoint left its slots');
+    assert.ok(afterRemoval.sets.get('hairpin-endpoints')!.some(gone), 'still a hairpin endpoint of the dns Service');
     // One endpoint left of a capacity of 3: two of three draws miss, and every connection still lands.
     assert.deepEqual(await answers(CLIENT, '10.43.0.10', 80, 20), new Set(['b1 10.244.0.1']));
     // A pod of this node that is not an endpoint keeps its address.
