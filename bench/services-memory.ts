@@ -20,7 +20,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatIPv4, parseIPv4, LABEL_MANAGED_BY, LABEL_SERVICE_NAME } from '../src/api/network.ts';
 import type { EndpointSlice, Service } from '../src/api/types.ts';
-import type { HasMetadata, ObjectList } from '../src/client/client.ts';
+import type { HasMetadata, ListOptions, ObjectList } from '../src/client/client.ts';
 import { Informer, transformListWatch } from '../src/client/informer.ts';
 import type { ListerWatcher } from '../src/client/informer.ts';
 import type { WatchEvent } from '../src/client/watch.ts';
@@ -80,14 +80,16 @@ function apiSlice(i: number): EndpointSlice & HasMetadata {
   })) as EndpointSlice & HasMetadata;
 }
 
-/** A list of fresh objects every time (as from the wire), and a watch that stays quiet until closed. */
+/** Lists of fresh objects every time (as from the wire), paged as asked, and a watch that stays quiet until closed. */
 class Generated<T extends HasMetadata> implements ListerWatcher<T> {
   readonly #make: (i: number) => T;
   constructor(make: (i: number) => T) {
     this.#make = make;
   }
-  async list(): Promise<ObjectList<T>> {
-    return { metadata: { resourceVersion: '99999' }, items: Array.from({ length: N }, (_, i) => this.#make(i)) };
+  async list(o: ListOptions): Promise<ObjectList<T>> {
+    const from = Number(o.continue ?? 0);
+    const to = Math.min(N, o.limit ? from + o.limit : N);
+    return { metadata: { resourceVersion: '99999', continue: to < N ? String(to) : undefined }, items: Array.from({ length: to - from }, (_, i) => this.#make(from + i)) };
   }
   async watch(): Promise<AsyncIterable<WatchEvent<T>> & { close(): void }> {
     let close = (): void => {};

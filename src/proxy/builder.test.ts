@@ -31,8 +31,8 @@ test('a ClusterIP with two ready endpoints: one service chain, a random cascade 
     ],
   });
   assert.deepEqual(p.elements, [
-    { set: 'cluster-ips', key: '10.43.0.10' },
-    { set: 'service-ips', key: '10.43.0.10 . tcp . 80', value: `goto service-${W}` },
+    { set: 'cluster-ips', key: '10.43.0.10', exclusive: true },
+    { set: 'service-ips', key: '10.43.0.10 . tcp . 80', value: `goto service-${W}`, exclusive: true },
   ]);
   assert.equal(p.sets.size, 0);
 });
@@ -97,7 +97,7 @@ test('which endpoints receive traffic and what happens when none may', async (t)
 test('NodePort with Cluster policy: a nodeports entry to an external chain that masquerades off-node sources', () => {
   const p = part(svc('web', '10.43.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] }), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
   assert.deepEqual(p.chains.get(`external-${W}`), ['ip saddr != 10.244.0.0/24 jump mark-for-masquerade', `goto service-${W}`]);
-  assert.deepEqual(p.elements.filter((e) => e.set === 'service-nodeports'), [{ set: 'service-nodeports', key: 'tcp . 30080', value: `goto external-${W}` }]);
+  assert.deepEqual(p.elements.filter((e) => e.set === 'service-nodeports'), [{ set: 'service-nodeports', key: 'tcp . 30080', value: `goto external-${W}`, exclusive: true }]);
 });
 
 test('NodePort without endpoints: the nodeport is refused too', () => {
@@ -192,7 +192,7 @@ test('externalTrafficPolicy Local: external traffic to local endpoints only, sou
   assert.deepEqual(p.chains.get(`local-${W}`), ['meta l4proto tcp dnat to 10.244.0.5:8080']);
   assert.deepEqual(p.hairpin, ['10.244.0.5']);
   const elsewhere = part(svc('web', '10.43.0.10', spec), [slice('web', [{ ip: '10.244.1.6', node: 'node-b' }])]);
-  assert.deepEqual(elsewhere.elements.find((e) => e.set === 'no-endpoint-nodeports'), { set: 'no-endpoint-nodeports', key: 'tcp . 30080', value: 'drop' });
+  assert.deepEqual(elsewhere.elements.find((e) => e.set === 'no-endpoint-nodeports'), { set: 'no-endpoint-nodeports', key: 'tcp . 30080', value: 'drop', exclusive: true });
   assert.equal(elsewhere.chains.has(`external-${W}`), false);
 });
 

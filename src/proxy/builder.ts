@@ -121,6 +121,10 @@ export function serviceKey(svc: Service): string {
   return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }
 
+// Most parts have no sets and no UDP ports: one empty map for all of them (parts are never changed).
+const NO_SETS: ReadonlyMap<string, string> = new Map();
+const NO_UDP: ReadonlyMap<string, UdpPort> = new Map();
+
 /** Index slices by the Service they belong to (`namespace/name` from the kubernetes.io/service-name label). */
 export function slicesByService(slices: Iterable<EndpointSlice>): Map<string, EndpointSlice[]> {
   const out = new Map<string, EndpointSlice[]>();
@@ -161,7 +165,7 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
   const internalLocal = spec.internalTrafficPolicy === 'Local';
   const affinity = spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT) : 0;
   const clusterIP = spec.clusterIP!;
-  elements.push({ set: 'cluster-ips', key: clusterIP });
+  elements.push({ set: 'cluster-ips', key: clusterIP, exclusive: true });
 
   for (const port of spec.ports ?? []) {
     const proto = NFT_PROTO[port.protocol ?? 'TCP'];
@@ -222,9 +226,12 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       }
       const map = endpointMap(proto, at.id);
       const base = at.id * ENDPOINT_SLOTS;
-      slots.push({ map, base, capacity: at.capacity, targets: eps.map((e) => `${e.ip} . ${e.port}`) });
-      const dnat = (offset: number): string => `meta l4proto ${proto} dnat ip to numgen random mod ${at.capacity} offset ${offset} map @${map}`;
-      for (let a = 0; a < DNAT_ATTEMPTS; a++) rules.push(dnat(base));
+      const port = eps[0].port;
+      slots.push({ map, base, capacity: at.capacity, ips: eps.map((e) => e.ip), ports: eps.every((e) => e.port === port) ? port : eps.map((e) => e.port) });
+      const dnat = (offset: number): string => ['meta l4proto ', proto, ' dnat ip to numgen random mod ', at.capacity, ' offset ', offset, ' map @', map].join('');
+      // One string for the draws (10,000 chains hold them).
+      const draw = dnat(base);
+      for (let a = 0; a < DNAT_ATTEMPTS; a++) rules.push(draw);
       rules.push(dnat(base + at.capacity));
       return rules;
     };
@@ -235,8 +242,8 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     // it has some but the policy allows none of them from here (kube-proxy's two cases).
     const none = eps.hasAny ? 'drop' : 'goto reject-chain';
     const key = (ip: string): string => `${ip} . ${proto} . ${port.port}`;
-    if (internal.length > 0) elements.push({ set: 'service-ips', key: key(clusterIP), value: `goto ${internalLocal ? localChain : clusterChain}` });
-    else elements.push({ set: 'no-endpoint-services', key: key(clusterIP), value: none });
+    if (internal.length > 0) elements.push({ set: 'service-ips', key: key(clusterIP), value: `goto ${internalLocal ? localChain : clusterChain}`, exclusive: true });
+    else elements.push({ set: 'no-endpoint-services', key: key(clusterIP), value: none, exclusive: true });
 
     if (externallyAccessible) {
       if (external.length > 0) {
@@ -257,12 +264,20 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       for (const ip of externalIPs) elements.push(external.length > 0 ? { set: 'service-ips', key: key(ip), value: verdict } : { set: 'no-endpoint-services', key: key(ip), value: verdict });
       if (nodePortType && port.nodePort) {
         const np = `${proto} . ${port.nodePort}`;
-        elements.push(external.length > 0 ? { set: 'service-nodeports', key: np, value: verdict } : { set: 'no-endpoint-nodeports', key: np, value: verdict });
+        elements.push({ set: external.length > 0 ? 'service-nodeports' : 'no-endpoint-nodeports', key: np, value: verdict, exclusive: true });
       }
     }
     if (proto === 'udp') udp.set(id, udpPort(clusterIP, externalIPs, port, [...new Set([...internal, ...external].map((e) => e.ip))]));
   }
-  return { chains, sets, elements, slots, hairpin: [...hairpin], udp, healthCheck: healthCheck(svc, slices, node) };
+  return {
+    chains,
+    sets: sets.size > 0 ? sets : NO_SETS,
+    elements,
+    slots,
+    hairpin: [...hairpin],
+    udp: udp.size > 0 ? udp : NO_UDP,
+    healthCheck: healthCheck(svc, slices, node),
+  };
 }
 
 /**

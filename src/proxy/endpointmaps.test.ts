@@ -60,7 +60,7 @@ test('with ids, a service chain has DNAT rules of its capacity reading its slots
     ...Array(DNAT_ATTEMPTS).fill(draw),
     'meta l4proto tcp dnat ip to numgen random mod 3 offset 65539 map @endpoints-tcp-1',
   ]);
-  assert.deepEqual(p.slots, [{ map: 'endpoints-tcp-1', base: 65536, capacity: 3, targets: ['10.244.0.5 . 8080', '10.244.1.6 . 8080'] }]);
+  assert.deepEqual(p.slots, [{ map: 'endpoints-tcp-1', base: 65536, capacity: 3, ips: ['10.244.0.5', '10.244.1.6'], ports: 8080 }]);
   assert.ok(p.elements.every((e) => !e.set.startsWith('endpoints-tcp-')));
 });
 

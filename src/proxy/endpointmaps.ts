@@ -41,8 +41,13 @@ const MAX_IDS = 65536;
 
 import type { Element, SlotRange } from './model.ts';
 
+// The names, made once: 20,000 chains' slots refer to these strings rather than each to a copy.
+const MAP_NAMES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(ENDPOINT_MAP_SHARDS).map(([proto, n]) => [proto, Array.from({ length: n }, (_, i) => `endpoints-${proto}-${i}`)]),
+);
+
 export function endpointMap(proto: string, id: number): string {
-  return `endpoints-${proto}-${id % ENDPOINT_MAP_SHARDS[proto]}`;
+  return MAP_NAMES[proto][id % ENDPOINT_MAP_SHARDS[proto]];
 }
 
 /** A chain's keys in its endpoint map. */
@@ -117,9 +122,10 @@ export class EndpointIdAllocator implements EndpointIds {
 
 /** The map elements of a chain's slots: the exact region, then the fill region. */
 export function slotElements(r: SlotRange): Element[] {
-  const n = r.targets.length;
+  const n = r.ips.length;
+  const target = (i: number): string => `${r.ips[i]} . ${typeof r.ports === 'number' ? r.ports : r.ports[i]}`;
   const out: Element[] = [];
-  for (let i = 0; i < n; i++) out.push({ set: r.map, key: String(r.base + i), value: r.targets[i], exclusive: true });
-  for (let j = 0; j < r.capacity; j++) out.push({ set: r.map, key: String(r.base + r.capacity + j), value: r.targets[j % n], exclusive: true });
+  for (let i = 0; i < n; i++) out.push({ set: r.map, key: String(r.base + i), value: target(i), exclusive: true });
+  for (let j = 0; j < r.capacity; j++) out.push({ set: r.map, key: String(r.base + r.capacity + j), value: target(j % n), exclusive: true });
   return out;
 }

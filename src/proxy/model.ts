@@ -27,7 +27,10 @@ export interface Element {
   readonly set: string;
   readonly key: string;
   readonly value?: string;
-  /** No other Service can claim the key (an endpoint map slot of the Service's own chain): not tracked in `owners`. */
+  /**
+   * No other Service can claim the key: not tracked in `owners`. An endpoint map slot of the Service's
+   * own chain, and the keys of its ClusterIP and NodePorts (the API's allocators hand each out once).
+   */
   readonly exclusive?: boolean;
 }
 
@@ -37,8 +40,10 @@ export interface SlotRange {
   /** The first key of the exact region; the fill region follows it at base + capacity. */
   readonly base: number;
   readonly capacity: number;
-  /** `ip . port` of each endpoint, in slot order. */
-  readonly targets: readonly string[];
+  /** Each endpoint's address, in slot order. */
+  readonly ips: readonly string[];
+  /** Their port: one for all (the usual case), or one per endpoint. */
+  readonly ports: number | readonly number[];
 }
 
 /** A UDP service port's frontends and endpoints, for conntrack cleanup when endpoints go away. */

@@ -74,8 +74,10 @@ export class CommandRunner implements NftRunner {
 
   #run(argv: readonly string[], input: string): Promise<{ code: number; stderr: string }> {
     const [cmd, ...args] = [...this.#prefix, ...argv];
-    return new Promise((resolve) => {
-      const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    // The listeners are made where `input` is out of their reach: a whole-table script (~19 MB at
+    // 10,000 Services) is not kept alive by them while the child object lingers after its exit.
+    const done = new Promise<{ code: number; stderr: string }>((resolve) => {
       let stderr = '';
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (d: string) => {
@@ -83,9 +85,10 @@ export class CommandRunner implements NftRunner {
       });
       child.on('error', (err) => resolve({ code: -1, stderr: `${cmd}: ${err.message}` }));
       child.on('close', (code, signal) => resolve({ code: code ?? -1, stderr: signal ? `${stderr}killed by ${signal}` : stderr }));
-      child.stdin.on('error', () => {}); // an early exit closes the pipe; the exit status tells why
-      child.stdin.end(input);
     });
+    child.stdin.on('error', () => {}); // an early exit closes the pipe; the exit status tells why
+    child.stdin.end(input);
+    return done;
   }
 }
 
