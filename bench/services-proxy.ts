@@ -95,6 +95,12 @@ class TimedRunner implements NftRunner {
     this.lastMs = performance.now() - t0;
     return r;
   }
+  async applyChunks(chunks: Iterable<string>): Promise<RunResult> {
+    const t0 = performance.now();
+    const r = this.#inner.applyChunks ? await this.#inner.applyChunks(chunks) : await this.#inner.apply([...chunks].join(''));
+    this.lastMs = performance.now() - t0;
+    return r;
+  }
   flushConntrack(ops: readonly ConntrackDelete[]): Promise<RunResult> {
     return this.#inner.flushConntrack(ops);
   }

@@ -4,7 +4,8 @@ import type { EndpointSlice, Service } from '../api/types.ts';
 import { buildModel, buildServicePart, updateModel } from './builder.ts';
 import { slice, svc } from './fixtures.ts';
 import type { NodeFacts, TableModel } from './model.ts';
-import { HairpinRefs, diffScript, fullScript } from './script.ts';
+import { HairpinRefs, diffScript, fullScript, fullScriptChunks } from './script.ts';
+import { EndpointIdAllocator } from './endpointmaps.ts';
 
 const node: NodeFacts = { name: 'node-a', addresses: ['10.0.0.1'], podCIDR: '10.244.0.0/24' };
 const T = 'ip tinykube-proxy';
@@ -156,4 +157,20 @@ test('two LoadBalancers on one ingress address and port: the first keeps the ent
   assert.deepEqual(adds.map((l) => /10\.0\.0\.1 \. tcp \. 80 : goto ([^,} ]+)/.exec(l)?.[1]), ['external-default/a/tcp/http']);
   const gone = updateModel(m, new Map([['default/b', undefined]]));
   assert.ok(!diffScript(m, gone).script.includes('10.0.0.1 . tcp . 80'), 'b never held the entry, so its removal leaves it');
+});
+
+test('a whole table comes in pieces of about 64 KiB, made as they are read, that together are the whole script', () => {
+  const n = 2000;
+  const services = Array.from({ length: n }, (_, i) => svc(`s${i}`, `10.43.${i >> 8}.${i & 255}`));
+  const slices = Array.from({ length: n }, (_, i) => slice(`s${i}`, [`10.244.${i >> 8}.${i & 255}`, { ip: `10.245.${i >> 8}.${i & 255}`, node: 'node-b' }]));
+  const model = buildModel(services, slices, node, new EndpointIdAllocator());
+  const it = fullScriptChunks(model, 'recreate');
+  const first = it.next();
+  assert.ok(!first.done && first.value.startsWith(`add table ${T}\ndelete table ${T}\n`));
+  const chunks = [first.value, ...it];
+  assert.ok(chunks.length > 5, `${chunks.length} chunks`);
+  for (const c of chunks.slice(0, -1)) assert.ok(c.length >= 64 * 1024 && c.length < 66 * 1024 && c.endsWith('\n'), `${c.length}`);
+  const whole = chunks.join('');
+  assert.equal(whole, fullScript(model, 'recreate'));
+  assert.match(whole, /^add element ip tinykube-proxy endpoints-tcp-463 \{ 131006464 : 10\.244\.7\.207 \. 8080, /m, 'a chain\'s slots, written with its rules');
 });

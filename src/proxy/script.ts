@@ -106,29 +106,62 @@ function owned(model: TableModel, key: string, part: ServicePart | undefined): E
 
 /** The whole table, in one transaction. `prev` (refresh only) names chains and sets to delete. */
 export function fullScript(model: TableModel, mode: 'recreate' | 'refresh', prev?: TableModel): string {
-  const w = new Writer();
-  w.lines.push(`add table ${T}`);
-  w.lines.push(mode === 'recreate' ? `delete table ${T}` : `flush table ${T}`);
-  if (mode === 'recreate') w.lines.push(`add table ${T}`);
-  for (const [name, c] of model.chains) w.addChain(name, c.hook);
-  for (const [name, s] of model.sets) {
-    w.lines.push(`add ${s.kind} ${T} ${name} { ${s.decl} }`);
-    if (mode === 'refresh') w.lines.push(`flush ${s.kind} ${T} ${name}`);
+  return [...fullScriptChunks(model, mode, prev)].join('');
+}
+
+/** Text is handed on in pieces of about this size. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * fullScript in pieces, made as they are read: a runner that writes them to nft as they come keeps a
+ * chunk in memory rather than the whole script (~19 MB at 10,000 Services) and every line and element
+ * object it is made of (the heap of a full sync peaked ~100 MB above what the proxy keeps).
+ */
+export function* fullScriptChunks(model: TableModel, mode: 'recreate' | 'refresh', prev?: TableModel): Generator<string> {
+  let w = new Writer();
+  let size = 0;
+  function* flush(force = false): Generator<string> {
+    if (!force && size < CHUNK_BYTES) return;
+    const text = w.text();
+    w = new Writer();
+    size = 0;
+    if (text) yield text;
   }
+  const line = (l: string): void => {
+    w.lines.push(l);
+    size += l.length + 1;
+  };
+  line(`add table ${T}`);
+  line(mode === 'recreate' ? `delete table ${T}` : `flush table ${T}`);
+  if (mode === 'recreate') line(`add table ${T}`);
+  for (const [name, c] of model.chains) line(c.hook ? `add chain ${T} ${name} { ${c.hook} }` : `add chain ${T} ${name}`);
+  for (const [name, st] of model.sets) {
+    line(`add ${st.kind} ${T} ${name} { ${st.decl} }`);
+    if (mode === 'refresh') line(`flush ${st.kind} ${T} ${name}`);
+  }
+  yield* flush();
   for (const part of model.services.values()) {
-    for (const name of part.chains.keys()) w.addChain(name);
-    for (const [name, decl] of part.sets) w.lines.push(`add set ${T} ${name} { ${decl} }`);
+    for (const name of part.chains.keys()) line(`add chain ${T} ${name}`);
+    for (const [name, decl] of part.sets) line(`add set ${T} ${name} { ${decl} }`);
+    yield* flush();
   }
-  for (const [name, c] of model.chains) w.rules(name, c.rules);
-  const elements: Element[] = [];
+  for (const [name, c] of model.chains) for (const r of c.rules) line(`add rule ${T} ${name} ${r}`);
+  // Shared maps' elements are batched per set at the end; a chain's slots go with its rules.
+  const shared: Element[] = [];
   const hairpin = new Set<string>();
   for (const [key, part] of model.services) {
-    for (const [name, rules] of part.chains) w.rules(name, rules);
-    elements.push(...owned(model, key, part));
+    for (const [name, rules] of part.chains) for (const r of rules) line(`add rule ${T} ${name} ${r}`);
+    for (const e of part.elements) if (e.exclusive || model.owners.get(elementId(e)) === key) shared.push(e);
+    for (const r of part.slots) {
+      const before = w.lines.length;
+      w.elements('add', slotElements(r));
+      for (let i = before; i < w.lines.length; i++) size += w.lines[i].length + 1;
+    }
     for (const ip of part.hairpin) hairpin.add(ip);
+    yield* flush();
   }
-  for (const ip of hairpin) elements.push(hairpinElement(ip));
-  w.elements('add', elements);
+  for (const ip of hairpin) shared.push(hairpinElement(ip));
+  w.elements('add', shared);
   if (mode === 'refresh' && prev) {
     const chains = new Set<string>();
     const sets = new Set<string>();
@@ -137,11 +170,11 @@ export function fullScript(model: TableModel, mode: 'recreate' | 'refresh', prev
       for (const n of part.sets.keys()) sets.add(n);
     }
     for (const part of prev.services.values()) {
-      for (const n of part.chains.keys()) if (!chains.has(n)) w.lines.push(`delete chain ${T} ${n}`);
-      for (const n of part.sets.keys()) if (!sets.has(n)) w.lines.push(`delete set ${T} ${n}`);
+      for (const n of part.chains.keys()) if (!chains.has(n)) line(`delete chain ${T} ${n}`);
+      for (const n of part.sets.keys()) if (!sets.has(n)) line(`delete set ${T} ${n}`);
     }
   }
-  return w.text();
+  yield* flush(true);
 }
 
 /**
