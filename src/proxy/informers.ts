@@ -84,44 +84,66 @@ export function trimService(s: Service & HasMetadata): Service & HasMetadata {
   };
 }
 
-// The conditions of 100,000 endpoints take a handful of values: one frozen object for each (readers
-// only read them), and the node names a few strings.
-const conditions = new Map<string, EndpointConditions>();
-function sharedConditions(c: EndpointConditions | undefined): EndpointConditions | undefined {
-  if (!c) return undefined;
-  const key = `${c.ready}/${c.serving}/${c.terminating}`;
-  let out = conditions.get(key);
-  if (!out) {
-    out = Object.freeze({ ready: c.ready ?? undefined, serving: c.serving ?? undefined, terminating: c.terminating ?? undefined });
-    conditions.set(key, out);
-  }
-  return out;
+// The conditions and node names of 100,000 endpoints take a handful of values: one frozen object for
+// each pair (readers only read them).
+const attrs = new Map<string, EndpointAttrs>();
+interface EndpointAttrs {
+  readonly conditions: EndpointConditions | undefined;
+  readonly nodeName: string | undefined;
 }
-const nodeNames = new Map<string, string>();
-function sharedNodeName(n: string | undefined): string | undefined {
-  if (n === undefined) return undefined;
-  let out = nodeNames.get(n);
-  if (out === undefined) {
-    if (nodeNames.size > 10_000) nodeNames.clear(); // bounded: a name seen again is simply stored anew
-    nodeNames.set(n, n);
-    out = n;
+function sharedAttrs(c: EndpointConditions | undefined, nodeName: string | undefined): EndpointAttrs {
+  const key = `${c ? `${c.ready}/${c.serving}/${c.terminating}` : '-'}|${nodeName ?? ''}`;
+  let out = attrs.get(key);
+  if (!out) {
+    // Bounded: past it, pairs are simply made anew (a cluster has far fewer nodes).
+    if (attrs.size > 100_000) attrs.clear();
+    const conditions = c ? Object.freeze({ ready: c.ready ?? undefined, serving: c.serving ?? undefined, terminating: c.terminating ?? undefined }) : undefined;
+    out = Object.freeze({ conditions, nodeName });
+    attrs.set(key, out);
   }
   return out;
 }
 
-/** What the node keeps of an EndpointSlice: addresses, readiness, node, hostname and ports. */
-export function trimSlice(s: EndpointSlice & HasMetadata): EndpointSlice & HasMetadata {
-  return {
-    metadata: { name: s.metadata?.name, namespace: s.metadata?.namespace, resourceVersion: s.metadata?.resourceVersion, labels: keptLabels(s.metadata?.labels, [LABEL_SERVICE_NAME, ...PROXY_LABELS]) },
-    addressType: s.addressType,
-    endpoints: (s.endpoints ?? []).map((e): SliceEndpoint => {
-      const out: SliceEndpoint = { addresses: e.addresses };
-      const c = sharedConditions(e.conditions);
-      if (c) out.conditions = c;
-      if (e.nodeName !== undefined) out.nodeName = sharedNodeName(e.nodeName);
-      if (e.hostname !== undefined) out.hostname = e.hostname;
+/**
+ * A trimmed EndpointSlice: metadata, address type and ports as the API has them; the endpoints kept as
+ * their addresses and a shared (conditions, node) pair each, and made into objects when read. An
+ * endpoint object with its address array took ~140 bytes: 20 MB for 10,000 slices of 10, against
+ * ~8 MB so. The proxy reads them when it builds a Service's rules, the DNS when it indexes the slice.
+ */
+class TrimmedSlice {
+  readonly metadata: EndpointSlice['metadata'];
+  readonly addressType: EndpointSlice['addressType'];
+  readonly ports: EndpointSlice['ports'];
+  /** Each endpoint's address (or addresses, when it has several). */
+  readonly #addresses: ReadonlyArray<string | readonly string[]>;
+  readonly #attrs: readonly EndpointAttrs[];
+  /** Hostnames by endpoint, when any has one. */
+  readonly #hostnames: ReadonlyArray<string | undefined> | undefined;
+
+  constructor(s: EndpointSlice & HasMetadata) {
+    this.metadata = { name: s.metadata?.name, namespace: s.metadata?.namespace, resourceVersion: s.metadata?.resourceVersion, labels: keptLabels(s.metadata?.labels, [LABEL_SERVICE_NAME, ...PROXY_LABELS]) };
+    this.addressType = s.addressType;
+    this.ports = s.ports?.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }));
+    const eps = s.endpoints ?? [];
+    this.#addresses = eps.map((e) => (e.addresses?.length === 1 ? e.addresses[0] : (e.addresses ?? [])));
+    this.#attrs = eps.map((e) => sharedAttrs(e.conditions, e.nodeName));
+    this.#hostnames = eps.some((e) => e.hostname !== undefined) ? eps.map((e) => e.hostname) : undefined;
+  }
+
+  get endpoints(): SliceEndpoint[] {
+    return this.#addresses.map((a, i) => {
+      const out: SliceEndpoint = { addresses: typeof a === 'string' ? [a] : [...a] };
+      const { conditions, nodeName } = this.#attrs[i];
+      if (conditions) out.conditions = conditions;
+      if (nodeName !== undefined) out.nodeName = nodeName;
+      const hostname = this.#hostnames?.[i];
+      if (hostname !== undefined) out.hostname = hostname;
       return out;
-    }),
-    ports: s.ports?.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
-  };
+    });
+  }
+}
+
+/** What the node keeps of an EndpointSlice: addresses, readiness, node, hostname and ports (see TrimmedSlice). */
+export function trimSlice(s: EndpointSlice & HasMetadata): EndpointSlice & HasMetadata {
+  return new TrimmedSlice(s);
 }
