@@ -118,12 +118,22 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
 const NFT_PROTO: Readonly<Record<string, string>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 
 export function serviceKey(svc: Service): string {
-  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+  return flat`${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }
 
 // Most parts have no sets and no UDP ports: one empty map for all of them (parts are never changed).
 const NO_SETS: ReadonlyMap<string, string> = new Map();
 const NO_UDP: ReadonlyMap<string, UdpPort> = new Map();
+
+/**
+ * A template literal as one flat string. Strings made by `+` or plain templates are trees of pieces
+ * (~32 bytes a piece); the model keeps some ten of them per Service for as long as the Service lives.
+ */
+function flat(strs: TemplateStringsArray, ...values: unknown[]): string {
+  const out: unknown[] = [strs[0]];
+  for (let i = 0; i < values.length; i++) out.push(values[i], strs[i + 1]);
+  return out.join('');
+}
 
 /** Index slices by the Service they belong to (`namespace/name` from the kubernetes.io/service-name label). */
 export function slicesByService(slices: Iterable<EndpointSlice>): Map<string, EndpointSlice[]> {
@@ -170,18 +180,18 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
   for (const port of spec.ports ?? []) {
     const proto = NFT_PROTO[port.protocol ?? 'TCP'];
     if (!proto) continue;
-    const id = `${serviceKey(svc)}/${proto}/${port.name || port.port}`;
+    const id = flat`${serviceKey(svc)}/${proto}/${port.name || port.port}`;
     const eps = categorize(endpointsForPort(slices, port, node.name));
     const internal = internalLocal ? eps.local : eps.cluster;
     const external = externalLocal ? eps.local : eps.cluster;
     const usesCluster = (!internalLocal && internal.length > 0) || (externallyAccessible && external.length > 0);
     const usesLocal = (internalLocal && internal.length > 0) || (externalLocal && external.length > 0);
-    const clusterChain = `service-${id}`;
-    const localChain = `local-${id}`;
-    const externalChain = `external-${id}`;
+    const clusterChain = flat`service-${id}`;
+    const localChain = flat`local-${id}`;
+    const externalChain = flat`external-${id}`;
     // Off-node traffic to the ClusterIP is masqueraded so replies come back through this node
     // (kube-proxy's local detector); traffic from this node's pods keeps its source.
-    const clusterIPMasq = node.podCIDR ? `ip daddr ${clusterIP} ${proto} dport ${port.port} ip saddr != ${node.podCIDR} jump mark-for-masquerade` : undefined;
+    const clusterIPMasq = node.podCIDR ? flat`ip daddr ${clusterIP} ${proto} dport ${port.port} ip saddr != ${node.podCIDR} jump mark-for-masquerade` : undefined;
     const endpointChain = (ep: Endpoint): string => `endpoint-${id}__${ep.ip}/${ep.port}`;
     if (allowed) {
       // Checked whether or not the Service has endpoints, as kube-proxy: a refused source never learns more.
@@ -241,8 +251,8 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     // Where nothing can take the traffic: reject when the service has no endpoints at all, drop when
     // it has some but the policy allows none of them from here (kube-proxy's two cases).
     const none = eps.hasAny ? 'drop' : 'goto reject-chain';
-    const key = (ip: string): string => `${ip} . ${proto} . ${port.port}`;
-    if (internal.length > 0) elements.push({ set: 'service-ips', key: key(clusterIP), value: `goto ${internalLocal ? localChain : clusterChain}`, exclusive: true });
+    const key = (ip: string): string => flat`${ip} . ${proto} . ${port.port}`;
+    if (internal.length > 0) elements.push({ set: 'service-ips', key: key(clusterIP), value: flat`goto ${internalLocal ? localChain : clusterChain}`, exclusive: true });
     else elements.push({ set: 'no-endpoint-services', key: key(clusterIP), value: none, exclusive: true });
 
     if (externallyAccessible) {
@@ -260,10 +270,10 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
         // Local endpoints are a subset of the usable cluster ones, so the cluster chain always has targets.
         if (externalLocal && !chains.has(clusterChain)) chains.set(clusterChain, spread(clusterChain, eps.cluster, []));
       }
-      const verdict = external.length > 0 ? `goto ${externalChain}` : none;
+      const verdict = external.length > 0 ? flat`goto ${externalChain}` : none;
       for (const ip of externalIPs) elements.push(external.length > 0 ? { set: 'service-ips', key: key(ip), value: verdict } : { set: 'no-endpoint-services', key: key(ip), value: verdict });
       if (nodePortType && port.nodePort) {
-        const np = `${proto} . ${port.nodePort}`;
+        const np = flat`${proto} . ${port.nodePort}`;
         elements.push({ set: external.length > 0 ? 'service-nodeports' : 'no-endpoint-nodeports', key: np, value: verdict, exclusive: true });
       }
     }
