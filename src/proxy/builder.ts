@@ -238,11 +238,11 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       const base = at.id * ENDPOINT_SLOTS;
       const port = eps[0].port;
       slots.push({ map, base, capacity: at.capacity, ips: eps.map((e) => e.ip), ports: eps.every((e) => e.port === port) ? port : eps.map((e) => e.port) });
-      const dnat = (offset: number): string => ['meta l4proto ', proto, ' dnat ip to numgen random mod ', at.capacity, ' offset ', offset, ' map @', map].join('');
+      const dnat = (modulus: number): string => ['meta l4proto ', proto, ' dnat ip to numgen random mod ', modulus, ' offset ', base, ' map @', map].join('');
       // One string for the draws (10,000 chains hold them).
-      const draw = dnat(base);
+      const draw = dnat(at.capacity);
       for (let a = 0; a < DNAT_ATTEMPTS; a++) rules.push(draw);
-      rules.push(dnat(base + at.capacity));
+      rules.push(dnat(at.fallback));
       return rules;
     };
     if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));

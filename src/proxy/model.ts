@@ -37,7 +37,7 @@ export interface Element {
 /** A DNAT chain's endpoints as slots of its endpoint map (endpointmaps.ts); written out as elements by the differ. */
 export interface SlotRange {
   readonly map: string;
-  /** The first key of the exact region; the fill region follows it at base + capacity. */
+  /** The first key: endpoint i is at base + i. */
   readonly base: number;
   readonly capacity: number;
   /** Each endpoint's address, in slot order. */
