@@ -25,7 +25,6 @@ test('a ClusterIP with two ready endpoints: one service chain, a random cascade 
   assert.deepEqual(p.hairpin, ['10.244.0.5']);
   assert.deepEqual(chains(p), {
     [`service-${W}`]: [
-      'ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
       'numgen random mod 2 0 meta l4proto tcp dnat to 10.244.0.5:8080',
       'meta l4proto tcp dnat to 10.244.1.6:8080',
     ],
@@ -39,7 +38,7 @@ test('a ClusterIP with two ready endpoints: one service chain, a random cascade 
 
 test('the cascade picks each of N endpoints with probability 1/N', () => {
   const p = part(svc('web', '10.43.0.10'), [slice('web', [1, 2, 3, 4].map((i) => ({ ip: `10.244.1.${i}`, node: 'node-b' })))]);
-  const rules = p.chains.get(`service-${W}`)!.slice(1);
+  const rules = p.chains.get(`service-${W}`)!;
   assert.deepEqual(rules.map((r) => /^numgen random mod (\d) 0 /.exec(r)?.[1] ?? 'last'), ['4', '3', '2', 'last']);
   // P(i) = 1/(N-i) × Π_{j<i} (1 - 1/(N-j)) = 1/N
   let rest = 1;
@@ -203,7 +202,7 @@ test('sessionAffinity ClientIP: a timed set per endpoint, looked up before the r
     [set('10.244.0.5')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
     [set('10.244.1.6')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
   });
-  assert.deepEqual(p.chains.get(`service-${W}`)!.slice(1), [
+  assert.deepEqual(p.chains.get(`service-${W}`), [
     `ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`,
     `ip saddr @${set('10.244.1.6')} goto ${ep('10.244.1.6')}`,
     `numgen random mod 2 0 goto ${ep('10.244.0.5')}`,
@@ -234,4 +233,16 @@ test('buildModel joins slices to their Service by label and namespace', () => {
   assert.deepEqual([...m.services.keys()], ['default/web', 'other/web']);
   assert.match(m.services.get('other/web')!.chains.get('service-other/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.9:8080/);
   assert.match(m.services.get('default/web')!.chains.get('service-default/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.5:8080/);
+});
+
+test('off-node traffic to a ClusterIP is marked for masquerade by one rule before the dispatch, not in each service chain', () => {
+  const m = buildModel([svc('web', '10.43.0.10')], [slice('web', ['10.244.0.5'])], node);
+  assert.deepEqual(m.chains.get('services')!.rules, [
+    'ip daddr @cluster-ips ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
+    'ip daddr . meta l4proto . th dport vmap @service-ips',
+    'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
+  ]);
+  assert.ok(m.services.get('default/web')!.chains.get(`service-${W}`)!.every((r) => !r.includes('mark-for-masquerade')));
+  // Without a pod CIDR nothing tells this node's pods from others: no such rule (as before).
+  assert.equal(buildModel([], [], { name: 'node-a', addresses: [] }).chains.get('services')!.rules.length, 2);
 });

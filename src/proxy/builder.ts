@@ -72,7 +72,7 @@ const ADDR_PROTO_PORT = 'ipv4_addr . inet_proto . inet_service';
 const PROTO_PORT = 'inet_proto . inet_service';
 const LOCAL_DADDR = 'fib daddr type local ip daddr != 127.0.0.0/8';
 
-export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string, BaseSet> } {
+export function buildBase(node?: NodeFacts): { chains: Map<string, BaseChain>; sets: Map<string, BaseSet> } {
   const chains = new Map<string, BaseChain>([
     ['nat-prerouting', { hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: ['jump services'] }],
     ['nat-output', { hook: 'type nat hook output priority -100; policy accept;', rules: ['jump services'] }],
@@ -85,7 +85,17 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     // loadBalancerSourceRanges are checked on the original destination, before DNAT (kube-proxy's filter-prerouting).
     ['filter-prerouting', { hook: 'type filter hook prerouting priority -110; policy accept;', rules: ['ct state new jump firewall-check'] }],
     ['filter-output-post-dnat', { hook: 'type filter hook output priority -90; policy accept;', rules: ['ct state new jump cluster-ips-check'] }],
-    ['services', { rules: ['ip daddr . meta l4proto . th dport vmap @service-ips', `${LOCAL_DADDR} meta l4proto . th dport vmap @service-nodeports`] }],
+    // Off-node traffic to a ClusterIP is masqueraded so replies come back through this node
+    // (kube-proxy's local detector, --detect-local-mode=NodeCIDR; it has the rule in each service
+    // chain, for the Service's own ports: a port a ClusterIP does not serve is refused before NAT, so
+    // one rule here does the same, and the service chains hold their DNATs only).
+    ['services', {
+      rules: [
+        ...(node?.podCIDR ? [`ip daddr @cluster-ips ip saddr != ${node.podCIDR} jump mark-for-masquerade`] : []),
+        'ip daddr . meta l4proto . th dport vmap @service-ips',
+        `${LOCAL_DADDR} meta l4proto . th dport vmap @service-nodeports`,
+      ],
+    }],
     // A connection a pod's Service sent back to the pod itself is masqueraded, or the pod would answer
     // itself directly, not through the Service's address (kube-proxy's hairpin case). After DNAT the
     // test is source == destination: a lookup of the pair in a set of `ip . ip` of this node's endpoints.
@@ -189,9 +199,6 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     const clusterChain = flat`service-${id}`;
     const localChain = flat`local-${id}`;
     const externalChain = flat`external-${id}`;
-    // Off-node traffic to the ClusterIP is masqueraded so replies come back through this node
-    // (kube-proxy's local detector); traffic from this node's pods keeps its source.
-    const clusterIPMasq = node.podCIDR ? flat`ip daddr ${clusterIP} ${proto} dport ${port.port} ip saddr != ${node.podCIDR} jump mark-for-masquerade` : undefined;
     const endpointChain = (ep: Endpoint): string => `endpoint-${id}__${ep.ip}/${ep.port}`;
     if (allowed) {
       // Checked whether or not the Service has endpoints, as kube-proxy: a refused source never learns more.
@@ -245,8 +252,8 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
       rules.push(dnat(at.fallback));
       return rules;
     };
-    if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
-    if (usesLocal) chains.set(localChain, spread(localChain, eps.local, internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
+    if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, []));
+    if (usesLocal) chains.set(localChain, spread(localChain, eps.local, []));
 
     // Where nothing can take the traffic: reject when the service has no endpoints at all, drop when
     // it has some but the policy allows none of them from here (kube-proxy's two cases).
@@ -348,11 +355,11 @@ export function buildModel(services: Iterable<Service>, slices: Iterable<Endpoin
     const part = buildServicePart(svc, bySvc.get(serviceKey(svc)) ?? [], node, ids);
     if (part) parts.set(serviceKey(svc), part);
   }
-  return assemble(parts);
+  return assemble(parts, node);
 }
 
-export function assemble(services: ReadonlyMap<string, ServicePart>): TableModel {
-  const { chains, sets } = buildBase();
+export function assemble(services: ReadonlyMap<string, ServicePart>, node?: NodeFacts): TableModel {
+  const { chains, sets } = buildBase(node);
   const owners = new Map<string, string>();
   for (const [key, part] of services) claim(owners, key, part);
   return { chains, sets, services, owners };

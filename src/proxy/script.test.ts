@@ -24,7 +24,6 @@ test('removing an endpoint (cascade, no endpoint maps) rewrites only its service
   const next = change(two, web, [slice('web', ['10.244.0.5'])]);
   assert.equal(diffScript(two, next, ['default/web']).script, [
     `flush chain ${T} service-${W}`,
-    `add rule ${T} service-${W} ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade`,
     `add rule ${T} service-${W} meta l4proto tcp dnat to 10.244.0.5:8080`,
     `delete element ${T} hairpin-endpoints { 10.244.1.6 . 10.244.1.6 }`,
     '',
@@ -66,7 +65,6 @@ test('with session affinity, an added endpoint\'s chain and set exist before the
     `add rule ${T} ${ep('10.244.2.8')} update @${set('10.244.2.8')} { ip saddr }`,
     `add rule ${T} ${ep('10.244.2.8')} meta l4proto tcp dnat to 10.244.2.8:8080`,
     `flush chain ${T} service-${W}`,
-    `add rule ${T} service-${W} ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade`,
     `add rule ${T} service-${W} ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`,
     `add rule ${T} service-${W} ip saddr @${set('10.244.2.8')} goto ${ep('10.244.2.8')}`,
     `add rule ${T} service-${W} numgen random mod 2 0 goto ${ep('10.244.0.5')}`,
