@@ -6,9 +6,12 @@
 // Figures per size:
 //  - full sync: start() → the whole table in the kernel (build + `nft -f` of the recreate script);
 //  - refresh: the periodic resync's transaction (flush table + rewrite), applied to the live table;
-//  - change → kernel, p50/p99: one change at a time (an endpoint removed or added, a Service added or
-//    deleted), from the informer event to the transaction's success, as the proxier records it;
-//  - memory: RSS and heap growth of this process holding the proxier's caches and model.
+//  - change → kernel, p50/p99: one change at a time, in pairs on one Service (an endpoint removed, a
+//    local one every other time, and added back; the Service deleted and created again), from the
+//    informer event to the transaction's success, as the proxier records it; then per kind: p50/p99
+//    and the medians of its parts (wait before the sync starts, build+diff, the nft transaction);
+//  - memory: RSS and heap growth of this process holding the proxier's caches and model (the
+//    agent's figure, informers and DNS included, is bench/services-memory.ts's).
 // Target (issue 12, 2 cores): change → kernel p99 ≤ 100 ms at 10,000 Services.
 //
 // Measured 2026-12-06 on the 2-core VM, other work running (load average 2-3), nft 1.0.6, kernel 6.18:
@@ -33,10 +36,24 @@
 //     1 run of 4, not at load 3-5.
 //   1,000 × 10, medians: p50 43 → 9 ms, p99 78 → 27 ms.
 //   The endpoint maps alone (without nft -i, 4 alternated runs each): 10,000 p50 150 → 120 ms, p99 243 → 177 ms.
-// Per kind of change at 10,000 (one new run, load 3): an endpoint removed or added p50 75 ms (the
-// service chain is flushed and its rules added again to change the modulus: the slow part left), a
-// Service deleted 29 ms, a Service added 12 ms. Next step: change the modulus without rewriting a
-// live chain (e.g. a new chain per endpoint count, swapped in by the map element that names it).
+// Per kind of change at 10,000 (one run, load 3): an endpoint removed or added p50 75 ms (the service
+// chain is flushed and its rules added again to change the modulus), a Service deleted 29 ms, a
+// Service added 12 ms — the last an empty transaction: this bench re-added Services never deleted,
+// and returned endpoints on another node; since 7f6db65 the changes come in pairs on one Service.
+// Where it went (measured per transaction shape with nft -i on the 10,000-Service table, load 3.5):
+// element-only ~12-17 ms (nft's cache refill: every chain and set of the table), anything the kernel
+// validates (a rule with a DNAT or a jump, a goto element) ~45-90 ms, the validation walking every
+// service chain twice, from nat-prerouting and from nat-output (~18 ms each at load 2). Swapping a
+// per-count chain in by its verdict-map element would have cost as much as the rewrite (a goto element
+// is validated too). So the rules now name a capacity, not the count (endpointmaps.ts), and the
+// hairpin rules per local endpoint became one set lookup after DNAT: an endpoint change is elements.
+// Measured 2026-12-07 against 161d862 (/tmp copy), runs alternated, 3 each, load 1.4-2.0, medians:
+//   10,000 × 10: change→kernel p50 66 → 30 ms, p99 79 → 70 ms; full sync 4.3 → 4.4 s, refresh 5.0 →
+//     5.2 s; heap +85 → +51 MiB. Per kind, p50 (p99): endpoint removed 70 (216) → 28 (155) ms, added
+//     67 (80) → 27 (35), Service deleted 31 (40) → 29 (34), Service added 71 (78) → 61 (71); build+diff
+//     7.7 → 2.5 ms; nft for an endpoint change 60 → 24 ms. The p99 left is a Service added (the
+//     validation walk) and stalls of the shared machine (one run of four at load 2-3 had p99 474 ms).
+//   1,000 × 10: p50 10 → 10 ms, p99 17 → 15 ms.
 //
 // Usage: node --expose-gc bench/services-proxy.ts [--sizes 1000,10000] [--endpoints 10] [--changes 200]
 // (root; runs nothing but its own namespace).
