@@ -6,9 +6,12 @@
 // Figures per size:
 //  - full sync: start() → the whole table in the kernel (build + `nft -f` of the recreate script);
 //  - refresh: the periodic resync's transaction (flush table + rewrite), applied to the live table;
-//  - change → kernel, p50/p99: one change at a time (an endpoint removed or added, a Service added or
-//    deleted), from the informer event to the transaction's success, as the proxier records it;
-//  - memory: RSS and heap growth of this process holding the proxier's caches and model.
+//  - change → kernel, p50/p99: one change at a time, in pairs on one Service (an endpoint removed, a
+//    local one every other time, and added back; the Service deleted and created again), from the
+//    informer event to the transaction's success, as the proxier records it; then per kind: p50/p99
+//    and the medians of its parts (wait before the sync starts, build+diff, the nft transaction);
+//  - memory: RSS and heap growth of this process holding the proxier's caches and model (the
+//    agent's figure, informers and DNS included, is bench/services-memory.ts's).
 // Target (issue 12, 2 cores): change → kernel p99 ≤ 100 ms at 10,000 Services.
 //
 // Measured 2026-12-06 on the 2-core VM, other work running (load average 2-3), nft 1.0.6, kernel 6.18:
@@ -33,10 +36,24 @@
 //     1 run of 4, not at load 3-5.
 //   1,000 × 10, medians: p50 43 → 9 ms, p99 78 → 27 ms.
 //   The endpoint maps alone (without nft -i, 4 alternated runs each): 10,000 p50 150 → 120 ms, p99 243 → 177 ms.
-// Per kind of change at 10,000 (one new run, load 3): an endpoint removed or added p50 75 ms (the
-// service chain is flushed and its rules added again to change the modulus: the slow part left), a
-// Service deleted 29 ms, a Service added 12 ms. Next step: change the modulus without rewriting a
-// live chain (e.g. a new chain per endpoint count, swapped in by the map element that names it).
+// Per kind of change at 10,000 (one run, load 3): an endpoint removed or added p50 75 ms (the service
+// chain is flushed and its rules added again to change the modulus), a Service deleted 29 ms, a
+// Service added 12 ms — the last an empty transaction: this bench re-added Services never deleted,
+// and returned endpoints on another node; since 7f6db65 the changes come in pairs on one Service.
+// Where it went (measured per transaction shape with nft -i on the 10,000-Service table, load 3.5):
+// element-only ~12-17 ms (nft's cache refill: every chain and set of the table), anything the kernel
+// validates (a rule with a DNAT or a jump, a goto element) ~45-90 ms, the validation walking every
+// service chain twice, from nat-prerouting and from nat-output (~18 ms each at load 2). Swapping a
+// per-count chain in by its verdict-map element would have cost as much as the rewrite (a goto element
+// is validated too). So the rules now name a capacity, not the count (endpointmaps.ts), and the
+// hairpin rules per local endpoint became one set lookup after DNAT: an endpoint change is elements.
+// Measured 2026-12-07 against 161d862 (/tmp copy), runs alternated, 3 each, load 1.4-2.0, medians:
+//   10,000 × 10: change→kernel p50 66 → 30 ms, p99 79 → 70 ms; full sync 4.3 → 4.4 s, refresh 5.0 →
+//     5.2 s; heap +85 → +51 MiB. Per kind, p50 (p99): endpoint removed 70 (216) → 28 (155) ms, added
+//     67 (80) → 27 (35), Service deleted 31 (40) → 29 (34), Service added 71 (78) → 61 (71); build+diff
+//     7.7 → 2.5 ms; nft for an endpoint change 60 → 24 ms. The p99 left is a Service added (the
+//     validation walk) and stalls of the shared machine (one run of four at load 2-3 had p99 474 ms).
+//   1,000 × 10: p50 10 → 10 ms, p99 17 → 15 ms.
 //
 // Usage: node --expose-gc bench/services-proxy.ts [--sizes 1000,10000] [--endpoints 10] [--changes 200]
 // (root; runs nothing but its own namespace).
@@ -47,6 +64,8 @@ import { formatIPv4, parseIPv4 } from '../src/api/network.ts';
 import type { EndpointSlice, Service } from '../src/api/types.ts';
 import { slice, svc } from '../src/proxy/fixtures.ts';
 import { CommandRunner } from '../src/proxy/nft.ts';
+import type { NftRunner, RunResult } from '../src/proxy/nft.ts';
+import type { ConntrackDelete } from '../src/proxy/script.ts';
 import { Proxier } from '../src/proxy/proxier.ts';
 import type { SyncRecord } from '../src/proxy/proxier.ts';
 import { fullScript } from '../src/proxy/script.ts';
@@ -66,7 +85,48 @@ export interface ProxyBenchResult {
   readonly changes: number;
   readonly rssDeltaMiB: number;
   readonly heapDeltaMiB: number;
+  /** Per kind of change: latency p50/p99, and the medians of its parts (wait before the sync, build+diff, nft). */
+  readonly kinds: ReadonlyMap<string, KindFigures>;
 }
+
+export interface KindFigures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly waitP50: number;
+  readonly computeP50: number;
+  readonly nftP50: number;
+  readonly nftP99: number;
+  readonly bytesP50: number;
+}
+
+/** Times each apply() of the runner it wraps (the nft part of a sync). */
+class TimedRunner implements NftRunner {
+  lastMs = 0;
+  readonly #inner: NftRunner;
+  constructor(inner: NftRunner) {
+    this.#inner = inner;
+  }
+  async apply(script: string): Promise<RunResult> {
+    const t0 = performance.now();
+    const r = await this.#inner.apply(script);
+    this.lastMs = performance.now() - t0;
+    return r;
+  }
+  async applyChunks(chunks: Iterable<string>): Promise<RunResult> {
+    const t0 = performance.now();
+    const r = this.#inner.applyChunks ? await this.#inner.applyChunks(chunks) : await this.#inner.apply([...chunks].join(''));
+    this.lastMs = performance.now() - t0;
+    return r;
+  }
+  flushConntrack(ops: readonly ConntrackDelete[]): Promise<RunResult> {
+    return this.#inner.flushConntrack(ops);
+  }
+  close(): void {
+    this.#inner.close?.();
+  }
+}
+
+const KINDS = ['endpoint removed', 'endpoint added', 'service deleted', 'service added'] as const;
 
 const SVC_BASE = parseIPv4('10.43.0.0')!;
 const EP_BASE = parseIPv4('10.128.0.0')!;
@@ -84,7 +144,7 @@ function gc(): void {
 export async function runProxyBench(ns: string, services: number, endpoints: number, changes: number): Promise<ProxyBenchResult> {
   const svcSource = new PushSource<Service>();
   const sliceSource = new PushSource<EndpointSlice>();
-  const runner = new CommandRunner({ prefix: ['ip', 'netns', 'exec', ns] });
+  const runner = new TimedRunner(new CommandRunner({ prefix: ['ip', 'netns', 'exec', ns] }));
   const waiters: Array<(r: SyncRecord) => void> = [];
   const errors: Error[] = [];
   const proxier = new Proxier({
@@ -99,13 +159,15 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
     },
     onError: (e) => errors.push(e),
   });
-  const eps = (i: number, n = endpoints): string[] => Array.from({ length: n }, (_, j) => formatIPv4(EP_BASE + i * endpoints + j));
+  // Endpoint j of Service i, on this node for even j (half of them local, as with two nodes).
+  const eps = (i: number, without = -1): Array<{ ip: string; node: string }> =>
+    Array.from({ length: endpoints }, (_, j) => ({ ip: formatIPv4(EP_BASE + i * endpoints + j), node: j % 2 ? 'node-b' : 'node-a' })).filter((_, j) => j !== without);
   const objects: Array<{ svc: Service; slice: EndpointSlice }> = [];
   gc();
   const mem0 = process.memoryUsage();
   for (let i = 0; i < services; i++) {
     const s = svc(`s${i}`, formatIPv4(SVC_BASE + 16 + i), i % 10 === 0 ? { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30000 + (i / 10) }] } : {});
-    const sl = slice(`s${i}`, eps(i).map((ip, j) => ({ ip, node: j % 2 ? 'node-b' : 'node-a' })));
+    const sl = slice(`s${i}`, eps(i));
     objects.push({ svc: s, slice: sl });
     svcSource.add(s);
     sliceSource.add(sl);
@@ -124,13 +186,16 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
   if (!rr.ok) throw new Error(rr.error);
 
   const lat: number[] = [];
+  const perKind = new Map<string, Array<{ lat: number; wait: number; compute: number; nft: number; bytes: number }>>(KINDS.map((k) => [k, []]));
   for (let k = 0; k < changes; k++) {
-    const i = (k * 7919) % services;
+    // Changes come in pairs on one Service: an endpoint goes and comes back, the Service goes and comes back.
+    const i = ((k >> 1) * 7919) % services;
     const o = objects[i];
     const landed = new Promise<SyncRecord>((r) => waiters.push(r));
+    runner.lastMs = 0;
     switch (k % 4) {
-      case 0: { // an endpoint goes away
-        const next = slice(`s${i}`, eps(i, endpoints - 1));
+      case 0: { // an endpoint goes away (a local one every other time: its hairpin rule goes too)
+        const next = slice(`s${i}`, eps(i, (k >> 2) % endpoints));
         sliceSource.update(o.slice, next);
         o.slice = next;
         break;
@@ -152,8 +217,14 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
     while (r.latenciesMs.length === 0 && r.ok) r = await new Promise<SyncRecord>((res) => waiters.push(res));
     if (!r.ok) throw new Error(r.error);
     lat.push(...r.latenciesMs);
+    for (const l of r.latenciesMs) perKind.get(KINDS[k % 4])!.push({ lat: l, wait: l - r.durationMs, compute: r.durationMs - runner.lastMs, nft: runner.lastMs, bytes: r.scriptBytes });
   }
   lat.sort((a, b) => a - b);
+  const kinds = new Map<string, KindFigures>();
+  for (const [kind, xs] of perKind) {
+    const q = (f: (x: (typeof xs)[number]) => number, p: number) => Math.round(quantile(xs.map(f).sort((a, b) => a - b), p) * 10) / 10;
+    kinds.set(kind, { p50: q((x) => x.lat, 0.5), p99: q((x) => x.lat, 0.99), waitP50: q((x) => x.wait, 0.5), computeP50: q((x) => x.compute, 0.5), nftP50: q((x) => x.nft, 0.5), nftP99: q((x) => x.nft, 0.99), bytesP50: q((x) => x.bytes, 0.5) });
+  }
   const stopped = await proxier.stop();
   if (!stopped.ok) throw new Error(stopped.error);
   return {
@@ -168,6 +239,7 @@ export async function runProxyBench(ns: string, services: number, endpoints: num
     changes: lat.length,
     rssDeltaMiB: mib(mem1.rss - mem0.rss),
     heapDeltaMiB: mib(mem1.heapUsed - mem0.heapUsed),
+    kinds,
   };
 }
 
@@ -185,6 +257,9 @@ if (import.meta.main) {
           `change→kernel p50 ${r.changeP50Ms} ms, p99 ${r.changeP99Ms} ms, max ${r.changeMaxMs} ms (${r.changes} changes); ` +
           `memory +${r.rssDeltaMiB} MiB RSS, +${r.heapDeltaMiB} MiB heap; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       );
+      for (const [kind, f] of r.kinds) {
+        console.log(`  ${kind.padEnd(16)} p50 ${f.p50} ms, p99 ${f.p99} ms; medians: wait ${f.waitP50} ms, build+diff ${f.computeP50} ms, nft ${f.nftP50} ms (p99 ${f.nftP99} ms); script ${f.bytesP50} bytes`);
+      }
     }
   } finally {
     await lab.cleanup();

@@ -3,16 +3,17 @@
 // (the proxy needs the node's pod CIDR) and stopped before it. Both go away with the node: stop()
 // deletes the table, closes the DNS sockets and removes the link, so no rule, address or listener of
 // tinykube stays behind on the host. The proxy also serves kube-proxy's health ports (src/proxy/health.ts):
-// each healthCheckNodePort and /healthz on 0.0.0.0:10256.
+// each healthCheckNodePort and /healthz on 0.0.0.0:10256. The two share one pair of informers (one
+// list and watch of Services and of EndpointSlices, objects trimmed to what they read: informers.ts).
 import { ApiClient } from '../client/client.ts';
 import { clusterDNSIP, DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CIDR } from '../api/network.ts';
 import { Proxier, type SyncRecord } from '../proxy/proxier.ts';
-import { proxyInformers } from '../proxy/informers.ts';
+import { apiServiceSources, serviceInformers } from '../proxy/informers.ts';
 import { CommandRunner } from '../proxy/nft.ts';
 import { DEFAULT_HEALTHZ_ADDRESS, ProxyHealth, ProxyHealthzServer, ServiceHealthServer } from '../proxy/health.ts';
 import { ApiEventSink } from '../controllers/events.ts';
 import { realClock } from '../util/clock.ts';
-import { ClusterDNS, apiSources, DEFAULT_CLUSTER_CIDR } from '../dns/component.ts';
+import { ClusterDNS, DEFAULT_CLUSTER_CIDR } from '../dns/component.ts';
 import { DNS_LINK, ensureDnsAddress, removeDnsAddress } from '../dns/node-address.ts';
 
 export interface NodeServicesOptions {
@@ -55,13 +56,16 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
     stops.length = 0;
   };
   try {
+    // Stopped last (stops run in reverse), after both users are done.
+    const informers = serviceInformers(apiServiceSources(o.client), undefined, (err) => o.onError(err, 'service informer'));
+    stops.push(() => Promise.all([informers.services.stop(), informers.slices.stop()]).then(() => undefined));
     if (o.dns !== false) {
       const want = o.dnsAddress ?? { host: clusterDNSIP(serviceCIDR), port: 53, link: true };
       if (want.link) {
         await ensureDnsAddress(want.host);
         stops.push(() => removeDnsAddress(DNS_LINK));
       }
-      const dns = new ClusterDNS(apiSources(o.client), {
+      const dns = new ClusterDNS(informers, {
         host: want.host,
         port: want.port,
         zone: o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
@@ -74,9 +78,10 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
       stops.push(() => dns.stop());
       started.dns = dns;
       started.dnsAddress = { host: addr.address, port: addr.port };
+      informers.services.start();
+      informers.slices.start();
     }
     if (o.proxy !== false) {
-      const informers = proxyInformers(o.client, undefined, (err) => o.onError(err, 'proxy informer'));
       const health = new ProxyHealth();
       const events = new ApiEventSink(o.client, realClock, 'kube-proxy');
       const serviceHealth = new ServiceHealthServer({
@@ -110,7 +115,6 @@ export async function startNodeServices(o: NodeServicesOptions): Promise<NodeSer
       informers.slices.start();
       stops.push(async () => {
         const r = await proxier.stop();
-        await Promise.all([informers.services.stop(), informers.slices.stop()]);
         if (!r.ok) throw new Error(`cannot delete the proxy's nftables table: ${r.error}`);
       });
       await proxier.start();

@@ -93,16 +93,25 @@ export function trimSliceForDNS(s: EndpointSlice & HasMetadata): EndpointSlice &
   };
 }
 
+/** Informers someone else runs (the node's, shared with its proxy): the DNS adds handlers and waits for their lists only. */
+export interface SharedInformers {
+  readonly services: Informer<Service & HasMetadata>;
+  readonly slices: Informer<EndpointSlice & HasMetadata>;
+}
+
 export class ClusterDNS {
   readonly index: ZoneIndex;
   readonly server: DnsServer;
   readonly #services: Informer<Service & HasMetadata>;
   readonly #slices: Informer<EndpointSlice & HasMetadata>;
+  /** Whether start() and stop() start and stop the informers (they were made here from sources). */
+  readonly #ownInformers: boolean;
   readonly #forwarder: UpstreamForwarder;
   #upstreams: readonly Upstream[] = [];
   readonly #o: ClusterDNSOptions;
 
-  constructor(sources: ClusterDNSSources, o: ClusterDNSOptions) {
+  /** From list/watch sources (informers of its own), or from informers the caller starts and stops. */
+  constructor(sources: ClusterDNSSources | SharedInformers, o: ClusterDNSOptions) {
     this.#o = o;
     this.index = new ZoneIndex({
       zone: o.zone ?? DEFAULT_CLUSTER_DOMAIN,
@@ -110,8 +119,16 @@ export class ClusterDNS {
       serverIP: o.serverIP,
     });
     const onError = (err: unknown) => o.log?.(`dns informer: ${err instanceof Error ? err.message : String(err)}`);
-    this.#services = new Informer(sources.services, { onError });
-    this.#slices = new Informer(sources.slices, { onError });
+    if (sources.services instanceof Informer && sources.slices instanceof Informer) {
+      this.#ownInformers = false;
+      this.#services = sources.services;
+      this.#slices = sources.slices;
+    } else {
+      const own = sources as ClusterDNSSources;
+      this.#ownInformers = true;
+      this.#services = new Informer(own.services, { onError });
+      this.#slices = new Informer(own.slices, { onError });
+    }
     this.#services.addEventHandler({
       onAdd: (s) => this.index.upsertService(s),
       onUpdate: (_, s) => this.index.upsertService(s),
@@ -132,8 +149,10 @@ export class ClusterDNS {
     const addr = await this.server.start();
     this.#upstreams = withoutSelf(this.#o.upstreams ?? readResolvConf(this.#o.resolvConf), { host: addr.address, port: addr.port });
     if (this.#upstreams.length === 0) this.#o.log?.('dns: no upstream resolvers: names outside the cluster get SERVFAIL');
-    this.#services.start();
-    this.#slices.start();
+    if (this.#ownInformers) {
+      this.#services.start();
+      this.#slices.start();
+    }
     void Promise.all([this.#services.waitForSync(), this.#slices.waitForSync()]).then(() => {
       this.index.synced = true;
     });
@@ -148,6 +167,6 @@ export class ClusterDNS {
 
   async stop(): Promise<void> {
     await this.server.stop();
-    await Promise.all([this.#services.stop(), this.#slices.stop()]);
+    if (this.#ownInformers) await Promise.all([this.#services.stop(), this.#slices.stop()]);
   }
 }

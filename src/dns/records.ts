@@ -115,11 +115,6 @@ function hostOf(ep: EndpointEntry): string {
   return ep.hostname ?? ep.ip.replaceAll('.', '-');
 }
 
-/** What a PTR names: a Service (its ClusterIP) or one of its endpoints. Targets are built when asked, not stored. */
-interface PtrRef {
-  svc: ServiceEntry;
-  ep: EndpointEntry | undefined;
-}
 
 interface SliceEntry {
   /** `<ns>/<service>` the slice belongs to (its kubernetes.io/service-name label). */
@@ -147,8 +142,11 @@ export class ZoneIndex implements LocalResolver {
   readonly #slicesByService = new Map<string, Set<string>>();
   /** Namespace → how many Services it has. */
   readonly #namespaces = new Map<string, number>();
-  /** Address → what its PTR names (one, or several when Services share an endpoint). */
-  readonly #ptr = new Map<string, PtrRef | PtrRef[]>();
+  /**
+   * Address → the Services whose ClusterIP or published endpoint it is (one, or several when Services
+   * share an endpoint). The PTR targets are found when asked: no object per address is kept.
+   */
+  readonly #ptr = new Map<string, ServiceEntry | ServiceEntry[]>();
   /** `<ns>/<service>` → the addresses it gave a PTR, so a change removes exactly those. */
   readonly #ptrBy = new Map<string, string[]>();
   #generation = 0;
@@ -266,22 +264,20 @@ export class ZoneIndex implements LocalResolver {
     for (const ip of this.#ptrBy.get(svcKey) ?? []) {
       const cur = this.#ptr.get(ip);
       if (!cur) continue;
-      const keep = (Array.isArray(cur) ? cur : [cur]).filter((r) => r.svc.name !== name || r.svc.namespace !== ns);
+      const keep = (Array.isArray(cur) ? cur : [cur]).filter((e) => e.name !== name || e.namespace !== ns);
       if (keep.length === 0) this.#ptr.delete(ip);
       else this.#ptr.set(ip, keep.length === 1 ? keep[0] : keep);
     }
     this.#ptrBy.delete(svcKey);
     const svc = this.#services.get(`${name}.${ns}`);
     if (!svc || svc.kind === 'ExternalName') return;
-    const refs: PtrRef[] = [];
-    if (svc.kind === 'ClusterIP') refs.push({ svc, ep: undefined });
-    for (const ep of this.#endpoints(svc)) refs.push({ svc, ep });
-    const ips: string[] = [];
-    for (const ref of refs) {
-      const ip = ref.ep ? ref.ep.ip : svc.clusterIP;
+    const addresses = new Set<string>();
+    if (svc.kind === 'ClusterIP') addresses.add(svc.clusterIP);
+    for (const ep of this.#endpoints(svc)) addresses.add(ep.ip);
+    const ips = [...addresses];
+    for (const ip of ips) {
       const cur = this.#ptr.get(ip);
-      this.#ptr.set(ip, cur === undefined ? ref : Array.isArray(cur) ? [...cur, ref] : [cur, ref]);
-      ips.push(ip);
+      this.#ptr.set(ip, cur === undefined ? svc : Array.isArray(cur) ? [...cur, svc] : [cur, svc]);
     }
     if (ips.length > 0) this.#ptrBy.set(svcKey, ips);
   }
@@ -491,11 +487,14 @@ export class ZoneIndex implements LocalResolver {
     }
     if (qtype !== TYPE_PTR && qtype !== TYPE_ANY) return;
     const seen = new Set<string>();
-    for (const r of Array.isArray(refs) ? refs : [refs]) {
-      const target = r.ep ? `${hostOf(r.ep)}.${r.svc.fqdn}` : r.svc.fqdn;
-      if (seen.has(target)) continue;
+    const add = (target: string): void => {
+      if (seen.has(target)) return;
       seen.add(target);
       out.answers.push({ type: 'PTR', name: asked, ttl: this.ttl, data: target });
+    };
+    for (const svc of Array.isArray(refs) ? refs : [refs]) {
+      if (svc.kind === 'ClusterIP' && svc.clusterIP === ip) add(svc.fqdn);
+      for (const ep of this.#endpoints(svc)) if (ep.ip === ip) add(`${hostOf(ep)}.${svc.fqdn}`);
     }
   }
 

@@ -20,26 +20,25 @@ function chains(p: ServicePart): Record<string, readonly string[]> {
   return Object.fromEntries(p.chains);
 }
 
-test('a ClusterIP with two ready endpoints: one service chain, hairpin for the local one, a random cascade of DNATs', () => {
+test('a ClusterIP with two ready endpoints: one service chain, a random cascade of DNATs, the local one a hairpin endpoint', () => {
   const p = part(svc('web', '10.43.0.10'), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
+  assert.deepEqual(p.hairpin, ['10.244.0.5']);
   assert.deepEqual(chains(p), {
     [`service-${W}`]: [
-      'ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
-      'ip saddr 10.244.0.5 jump mark-for-masquerade',
       'numgen random mod 2 0 meta l4proto tcp dnat to 10.244.0.5:8080',
       'meta l4proto tcp dnat to 10.244.1.6:8080',
     ],
   });
   assert.deepEqual(p.elements, [
-    { set: 'cluster-ips', key: '10.43.0.10' },
-    { set: 'service-ips', key: '10.43.0.10 . tcp . 80', value: `goto service-${W}` },
+    { set: 'cluster-ips', key: '10.43.0.10', exclusive: true },
+    { set: 'service-ips', key: '10.43.0.10 . tcp . 80', value: `goto service-${W}`, exclusive: true },
   ]);
   assert.equal(p.sets.size, 0);
 });
 
 test('the cascade picks each of N endpoints with probability 1/N', () => {
   const p = part(svc('web', '10.43.0.10'), [slice('web', [1, 2, 3, 4].map((i) => ({ ip: `10.244.1.${i}`, node: 'node-b' })))]);
-  const rules = p.chains.get(`service-${W}`)!.slice(1);
+  const rules = p.chains.get(`service-${W}`)!;
   assert.deepEqual(rules.map((r) => /^numgen random mod (\d) 0 /.exec(r)?.[1] ?? 'last'), ['4', '3', '2', 'last']);
   // P(i) = 1/(N-i) × Π_{j<i} (1 - 1/(N-j)) = 1/N
   let rest = 1;
@@ -97,7 +96,7 @@ test('which endpoints receive traffic and what happens when none may', async (t)
 test('NodePort with Cluster policy: a nodeports entry to an external chain that masquerades off-node sources', () => {
   const p = part(svc('web', '10.43.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] }), [slice('web', ['10.244.0.5', { ip: '10.244.1.6', node: 'node-b' }])]);
   assert.deepEqual(p.chains.get(`external-${W}`), ['ip saddr != 10.244.0.0/24 jump mark-for-masquerade', `goto service-${W}`]);
-  assert.deepEqual(p.elements.filter((e) => e.set === 'service-nodeports'), [{ set: 'service-nodeports', key: 'tcp . 30080', value: `goto external-${W}` }]);
+  assert.deepEqual(p.elements.filter((e) => e.set === 'service-nodeports'), [{ set: 'service-nodeports', key: 'tcp . 30080', value: `goto external-${W}`, exclusive: true }]);
 });
 
 test('NodePort without endpoints: the nodeport is refused too', () => {
@@ -189,9 +188,10 @@ test('externalTrafficPolicy Local: external traffic to local endpoints only, sou
     `fib saddr type local goto service-${W}`,
     `goto local-${W}`,
   ]);
-  assert.deepEqual(p.chains.get(`local-${W}`), ['ip saddr 10.244.0.5 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.244.0.5:8080']);
+  assert.deepEqual(p.chains.get(`local-${W}`), ['meta l4proto tcp dnat to 10.244.0.5:8080']);
+  assert.deepEqual(p.hairpin, ['10.244.0.5']);
   const elsewhere = part(svc('web', '10.43.0.10', spec), [slice('web', [{ ip: '10.244.1.6', node: 'node-b' }])]);
-  assert.deepEqual(elsewhere.elements.find((e) => e.set === 'no-endpoint-nodeports'), { set: 'no-endpoint-nodeports', key: 'tcp . 30080', value: 'drop' });
+  assert.deepEqual(elsewhere.elements.find((e) => e.set === 'no-endpoint-nodeports'), { set: 'no-endpoint-nodeports', key: 'tcp . 30080', value: 'drop', exclusive: true });
   assert.equal(elsewhere.chains.has(`external-${W}`), false);
 });
 
@@ -202,7 +202,7 @@ test('sessionAffinity ClientIP: a timed set per endpoint, looked up before the r
     [set('10.244.0.5')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
     [set('10.244.1.6')]: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
   });
-  assert.deepEqual(p.chains.get(`service-${W}`)!.slice(1), [
+  assert.deepEqual(p.chains.get(`service-${W}`), [
     `ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`,
     `ip saddr @${set('10.244.1.6')} goto ${ep('10.244.1.6')}`,
     `numgen random mod 2 0 goto ${ep('10.244.0.5')}`,
@@ -233,4 +233,16 @@ test('buildModel joins slices to their Service by label and namespace', () => {
   assert.deepEqual([...m.services.keys()], ['default/web', 'other/web']);
   assert.match(m.services.get('other/web')!.chains.get('service-other/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.9:8080/);
   assert.match(m.services.get('default/web')!.chains.get('service-default/web/tcp/http')!.at(-1)!, /dnat to 10\.244\.0\.5:8080/);
+});
+
+test('off-node traffic to a ClusterIP is marked for masquerade by one rule before the dispatch, not in each service chain', () => {
+  const m = buildModel([svc('web', '10.43.0.10')], [slice('web', ['10.244.0.5'])], node);
+  assert.deepEqual(m.chains.get('services')!.rules, [
+    'ip daddr @cluster-ips ip saddr != 10.244.0.0/24 jump mark-for-masquerade',
+    'ip daddr . meta l4proto . th dport vmap @service-ips',
+    'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
+  ]);
+  assert.ok(m.services.get('default/web')!.chains.get(`service-${W}`)!.every((r) => !r.includes('mark-for-masquerade')));
+  // Without a pod CIDR nothing tells this node's pods from others: no such rule (as before).
+  assert.equal(buildModel([], [], { name: 'node-a', addresses: [] }).chains.get('services')!.rules.length, 2);
 });

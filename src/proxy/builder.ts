@@ -2,18 +2,22 @@
 // follows kube-proxy's nftables mode (pkg/proxy/nftables/proxier.go):
 //
 //   nat-prerouting / nat-output ──jump──▶ services:
+//       ip daddr @cluster-ips ip saddr != <pod CIDR> jump mark-for-masquerade   (off-node ClusterIP traffic)
 //       ip daddr . meta l4proto . th dport vmap @service-ips          (ClusterIPs, external IPs, LB ingress)
 //       fib daddr type local ... meta l4proto . th dport vmap @service-nodeports
 //   service-ips ──goto──▶ service-<port> (Cluster endpoints) | local-<port> (Local endpoints) | external-<port>
 //   external-<port>: masquerade decision, then goto service-<port> or local-<port>
-//   service-/local-<port>: hairpin masquerade (a local endpoint reaching its own service), then one
-//       DNAT rule: `dnat ip to numgen random mod N offset <id × 65536> map @endpoints-<proto>-<shard>`,
-//       the endpoints being that map's elements id×65536 … id×65536+N-1 (endpointmaps.ts)
+//   service-/local-<port>: four draws `dnat ip to numgen random mod C offset <id × 65536> map
+//       @endpoints-<proto>-<shard>` over the chain's slots of an endpoint map, C its endpoint capacity,
+//       and a fallback rule over its first M slots (endpointmaps.ts: the endpoints are elements, and
+//       come and go without a rule change)
 //   with sessionAffinity ClientIP instead: affinity lookups, then the cascade of `goto endpoint-...`
 //   endpoint-<...> (affinity only): hairpin masquerade, affinity update, dnat
 //   filter-input/forward/output ──▶ no-endpoint-services / no-endpoint-nodeports vmaps: goto reject-chain
 //       (no endpoints anywhere: "connection refused" at once) or drop (endpoints exist, none usable here)
-//   nat-postrouting ──▶ masquerading: masquerade what carries the 0x4000 mark
+//   nat-postrouting ──▶ masquerading: mark a connection a pod's Service sent back to the pod itself
+//       (`ip saddr . ip daddr @hairpin-endpoints`, an element per local endpoint), masquerade what
+//       carries the 0x4000 mark
 //   filter-prerouting / filter-output ──▶ firewall-check: ip daddr . meta l4proto . th dport vmap
 //       @firewall-ips ──goto──▶ firewall-<port>: `ip saddr != { loadBalancerSourceRanges } drop`
 //       (new connections to a LoadBalancer ingress IP from outside the ranges are dropped, before DNAT;
@@ -28,22 +32,23 @@
 // sets. At 10,000 Services × 10 endpoints a one-element change then took ~1.3 s and the first load
 // minutes on 2 cores. So: no anonymous sets, and an endpoint gets a chain only when session affinity
 // needs one (its affinity set is updated there). The table holds about one chain per service port and
-// five named sets. The one difference in behaviour: an endpoint reaching its own service is
-// masqueraded whichever endpoint it lands on (kube-proxy: only when it lands on itself); the traffic
-// works the same, the peer sees the node's address.
+// a few hundred named sets (mostly endpoint maps). The hairpin case (an endpoint landing on itself) is
+// one set lookup after DNAT rather than a rule per local endpoint in each service chain, so a local
+// endpoint coming or going is an element too.
 //
 // Endpoints as map elements (issue 12's change→kernel target), measured with nft -f on a 10,000 × 10
 // table: a transaction that adds a rule with a DNAT or a verdict, or a goto element, makes the kernel
 // validate every chain reachable from the base chains, and that walk grows with the rules; a cascade of
 // 10 DNATs per chain made it ~100 ms. With one DNAT rule per chain reading a data map (elements of a
 // data map are never validated), an endpoint change is one short rule plus its elements, and the
-// validation walk dropped to ~10-30 ms. The modulus N stays in the rule: nft 1.0.6 cannot put a
-// constant in a map key, and the alternative that keeps the rule fixed (interval elements splitting the
-// random range among the endpoints) took seconds per change, nft checking interval overlaps against a
-// dump of every element. What is left of a transaction at 10,000 Services is nft's cache: for any
+// validation walk dropped to ~10-30 ms. The rules name the chain's capacity rather than its endpoint
+// count, so an endpoint change within it is elements only (~12-17 ms at 10,000 Services against ~45-90
+// ms for anything the kernel validates, load 3.5-5). Interval elements splitting the random range among
+// the endpoints would keep the rule fixed too, but nft 1.0.6 then dumps every element of every interval
+// set of the table per transaction (~350 ms a change). What is left of a transaction is nft's cache: for any
 // element or rule command nft 1.0.6 dumps every chain of every table (~60 ms for 10,000 chains, user
 // and kernel time about equal); commands that only add or flush a chain skip it; a long-lived `nft -i`
-// (nft.ts) refills it in a few ms. bench/services-proxy.ts at 10,000 × 10, medians of alternated runs
+// (nft.ts) refills it in ~12-17 ms (the floor of an element-only change at 10,000 Services). bench/services-proxy.ts at 10,000 × 10, medians of alternated runs
 // against the cascade layout and nft -f per transaction: change→kernel p50 164 → 41 ms, p99 267 →
 // 120 ms (load 1.3-5; target p99 ≤ 100 ms met only on the quieter runs), full sync 7.0 → 4.9 s.
 //
@@ -54,20 +59,22 @@ import type { EndpointSlice, Service, ServicePort } from '../api/types.ts';
 import { cidrContains, formatIPv4, LABEL_SERVICE_NAME, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import { categorize, endpointsForPort, proxied, proxiedSlice } from './endpoints.ts';
 import type { Endpoint } from './endpoints.ts';
-import { ENDPOINT_MAP_SHARDS, ENDPOINT_PROTOS, ENDPOINT_SLOTS, endpointMap } from './endpointmaps.ts';
+import { DNAT_ATTEMPTS, ENDPOINT_MAP_SHARDS, ENDPOINT_SLOTS, endpointMap } from './endpointmaps.ts';
 import type { EndpointIds } from './endpointmaps.ts';
-import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, TableModel, UdpPort } from './model.ts';
+import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, SlotRange, TableModel, UdpPort } from './model.ts';
 
 /** The packet mark kube-proxy uses for "masquerade this" (its --masquerade-bit 14). */
 export const MASQ_MARK = '0x00004000';
 /** Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
 
+/** This node's endpoints as `ip . ip` (see the masquerading chain). */
+export const HAIRPIN_SET = 'hairpin-endpoints';
 const ADDR_PROTO_PORT = 'ipv4_addr . inet_proto . inet_service';
 const PROTO_PORT = 'inet_proto . inet_service';
 const LOCAL_DADDR = 'fib daddr type local ip daddr != 127.0.0.0/8';
 
-export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string, BaseSet> } {
+export function buildBase(node?: NodeFacts): { chains: Map<string, BaseChain>; sets: Map<string, BaseSet> } {
   const chains = new Map<string, BaseChain>([
     ['nat-prerouting', { hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: ['jump services'] }],
     ['nat-output', { hook: 'type nat hook output priority -100; policy accept;', rules: ['jump services'] }],
@@ -80,8 +87,21 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
     // loadBalancerSourceRanges are checked on the original destination, before DNAT (kube-proxy's filter-prerouting).
     ['filter-prerouting', { hook: 'type filter hook prerouting priority -110; policy accept;', rules: ['ct state new jump firewall-check'] }],
     ['filter-output-post-dnat', { hook: 'type filter hook output priority -90; policy accept;', rules: ['ct state new jump cluster-ips-check'] }],
-    ['services', { rules: ['ip daddr . meta l4proto . th dport vmap @service-ips', `${LOCAL_DADDR} meta l4proto . th dport vmap @service-nodeports`] }],
-    ['masquerading', { rules: [`meta mark & ${MASQ_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQ_MARK}`, 'masquerade fully-random'] }],
+    // Off-node traffic to a ClusterIP is masqueraded so replies come back through this node
+    // (kube-proxy's local detector, --detect-local-mode=NodeCIDR; it has the rule in each service
+    // chain, for the Service's own ports: a port a ClusterIP does not serve is refused before NAT, so
+    // one rule here does the same, and the service chains hold their DNATs only).
+    ['services', {
+      rules: [
+        ...(node?.podCIDR ? [`ip daddr @cluster-ips ip saddr != ${node.podCIDR} jump mark-for-masquerade`] : []),
+        'ip daddr . meta l4proto . th dport vmap @service-ips',
+        `${LOCAL_DADDR} meta l4proto . th dport vmap @service-nodeports`,
+      ],
+    }],
+    // A connection a pod's Service sent back to the pod itself is masqueraded, or the pod would answer
+    // itself directly, not through the Service's address (kube-proxy's hairpin case). After DNAT the
+    // test is source == destination: a lookup of the pair in a set of `ip . ip` of this node's endpoints.
+    ['masquerading', { rules: [`ip saddr . ip daddr @${HAIRPIN_SET} jump mark-for-masquerade`, `meta mark & ${MASQ_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQ_MARK}`, 'masquerade fully-random'] }],
     ['mark-for-masquerade', { rules: [`meta mark set meta mark | ${MASQ_MARK}`] }],
     ['service-endpoints-check', { rules: ['ip daddr . meta l4proto . th dport vmap @no-endpoint-services'] }],
     ['nodeport-endpoints-check', { rules: [`${LOCAL_DADDR} meta l4proto . th dport vmap @no-endpoint-nodeports`] }],
@@ -92,14 +112,15 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
   ]);
   const sets = new Map<string, BaseSet>([
     ['cluster-ips', { kind: 'set', decl: 'type ipv4_addr;' }],
+    [HAIRPIN_SET, { kind: 'set', decl: 'type ipv4_addr . ipv4_addr;' }],
     ['service-ips', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
     ['service-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
     ['no-endpoint-services', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
     ['no-endpoint-nodeports', { kind: 'map', decl: `type ${PROTO_PORT} : verdict;` }],
     ['firewall-ips', { kind: 'map', decl: `type ${ADDR_PROTO_PORT} : verdict;` }],
   ]);
-  for (const proto of ENDPOINT_PROTOS) {
-    for (let shard = 0; shard < ENDPOINT_MAP_SHARDS; shard++) {
+  for (const [proto, shards] of Object.entries(ENDPOINT_MAP_SHARDS)) {
+    for (let shard = 0; shard < shards; shard++) {
       sets.set(endpointMap(proto, shard), { kind: 'map', decl: `typeof numgen random mod ${ENDPOINT_SLOTS} : ip daddr . ${proto} dport;` });
     }
   }
@@ -109,7 +130,21 @@ export function buildBase(): { chains: Map<string, BaseChain>; sets: Map<string,
 const NFT_PROTO: Readonly<Record<string, string>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 
 export function serviceKey(svc: Service): string {
-  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+  return flat`${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+}
+
+// Most parts have no sets and no UDP ports: one empty map for all of them (parts are never changed).
+const NO_SETS: ReadonlyMap<string, string> = new Map();
+const NO_UDP: ReadonlyMap<string, UdpPort> = new Map();
+
+/**
+ * A template literal as one flat string. Strings made by `+` or plain templates are trees of pieces
+ * (~32 bytes a piece); the model keeps some ten of them per Service for as long as the Service lives.
+ */
+function flat(strs: TemplateStringsArray, ...values: unknown[]): string {
+  const out: unknown[] = [strs[0]];
+  for (let i = 0; i < values.length; i++) out.push(values[i], strs[i + 1]);
+  return out.join('');
 }
 
 /** Index slices by the Service they belong to (`namespace/name` from the kubernetes.io/service-name label). */
@@ -135,6 +170,8 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
   const chains = new Map<string, string[]>();
   const sets = new Map<string, string>();
   const elements: Element[] = [];
+  const slots: SlotRange[] = [];
+  const hairpin = new Set<string>();
   const udp = new Map<string, UdpPort>();
   const type = spec.type ?? 'ClusterIP';
   const lbIPs: string[] = [];
@@ -150,23 +187,20 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
   const internalLocal = spec.internalTrafficPolicy === 'Local';
   const affinity = spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT) : 0;
   const clusterIP = spec.clusterIP!;
-  elements.push({ set: 'cluster-ips', key: clusterIP });
+  elements.push({ set: 'cluster-ips', key: clusterIP, exclusive: true });
 
   for (const port of spec.ports ?? []) {
     const proto = NFT_PROTO[port.protocol ?? 'TCP'];
     if (!proto) continue;
-    const id = `${serviceKey(svc)}/${proto}/${port.name || port.port}`;
+    const id = flat`${serviceKey(svc)}/${proto}/${port.name || port.port}`;
     const eps = categorize(endpointsForPort(slices, port, node.name));
     const internal = internalLocal ? eps.local : eps.cluster;
     const external = externalLocal ? eps.local : eps.cluster;
     const usesCluster = (!internalLocal && internal.length > 0) || (externallyAccessible && external.length > 0);
     const usesLocal = (internalLocal && internal.length > 0) || (externalLocal && external.length > 0);
-    const clusterChain = `service-${id}`;
-    const localChain = `local-${id}`;
-    const externalChain = `external-${id}`;
-    // Off-node traffic to the ClusterIP is masqueraded so replies come back through this node
-    // (kube-proxy's local detector); traffic from this node's pods keeps its source.
-    const clusterIPMasq = node.podCIDR ? `ip daddr ${clusterIP} ${proto} dport ${port.port} ip saddr != ${node.podCIDR} jump mark-for-masquerade` : undefined;
+    const clusterChain = flat`service-${id}`;
+    const localChain = flat`local-${id}`;
+    const externalChain = flat`external-${id}`;
     const endpointChain = (ep: Endpoint): string => `endpoint-${id}__${ep.ip}/${ep.port}`;
     if (allowed) {
       // Checked whether or not the Service has endpoints, as kube-proxy: a refused source never learns more.
@@ -201,28 +235,34 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
         writeEndpoints(eps);
         return rules;
       }
-      // Without affinity an endpoint needs no chain of its own: hairpin tests and DNATs sit here.
-      for (const ip of new Set(eps.filter((e) => e.local).map((e) => e.ip))) rules.push(`ip saddr ${ip} jump mark-for-masquerade`);
-      const dnatId = eps.length <= ENDPOINT_SLOTS ? ids?.id(chain) : undefined;
-      if (dnatId === undefined) {
+      // Without affinity an endpoint needs no chain of its own: the DNATs sit here, and the hairpin
+      // test is the masquerading chain's (an element per local endpoint, no rule here).
+      for (const e of eps) if (e.local) hairpin.add(e.ip);
+      const at = ids?.slots(chain, eps.length);
+      if (at === undefined) {
         rules.push(...cascade(eps.length, (i) => `meta l4proto ${proto} dnat to ${eps[i].ip}:${eps[i].port}`));
         return rules;
       }
-      const map = endpointMap(proto, dnatId);
-      const base = dnatId * ENDPOINT_SLOTS;
-      eps.forEach((e, i) => elements.push({ set: map, key: String(base + i), value: `${e.ip} . ${e.port}`, exclusive: true }));
-      rules.push(`meta l4proto ${proto} dnat ip to numgen random mod ${eps.length} offset ${base} map @${map}`);
+      const map = endpointMap(proto, at.id);
+      const base = at.id * ENDPOINT_SLOTS;
+      const port = eps[0].port;
+      slots.push({ map, base, capacity: at.capacity, ips: eps.map((e) => e.ip), ports: eps.every((e) => e.port === port) ? port : eps.map((e) => e.port) });
+      const dnat = (modulus: number): string => ['meta l4proto ', proto, ' dnat ip to numgen random mod ', modulus, ' offset ', base, ' map @', map].join('');
+      // One string for the draws (10,000 chains hold them).
+      const draw = dnat(at.capacity);
+      for (let a = 0; a < DNAT_ATTEMPTS; a++) rules.push(draw);
+      rules.push(dnat(at.fallback));
       return rules;
     };
-    if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, !internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
-    if (usesLocal) chains.set(localChain, spread(localChain, eps.local, internalLocal && clusterIPMasq ? [clusterIPMasq] : []));
+    if (usesCluster) chains.set(clusterChain, spread(clusterChain, eps.cluster, []));
+    if (usesLocal) chains.set(localChain, spread(localChain, eps.local, []));
 
     // Where nothing can take the traffic: reject when the service has no endpoints at all, drop when
     // it has some but the policy allows none of them from here (kube-proxy's two cases).
     const none = eps.hasAny ? 'drop' : 'goto reject-chain';
-    const key = (ip: string): string => `${ip} . ${proto} . ${port.port}`;
-    if (internal.length > 0) elements.push({ set: 'service-ips', key: key(clusterIP), value: `goto ${internalLocal ? localChain : clusterChain}` });
-    else elements.push({ set: 'no-endpoint-services', key: key(clusterIP), value: none });
+    const key = (ip: string): string => flat`${ip} . ${proto} . ${port.port}`;
+    if (internal.length > 0) elements.push({ set: 'service-ips', key: key(clusterIP), value: flat`goto ${internalLocal ? localChain : clusterChain}`, exclusive: true });
+    else elements.push({ set: 'no-endpoint-services', key: key(clusterIP), value: none, exclusive: true });
 
     if (externallyAccessible) {
       if (external.length > 0) {
@@ -239,16 +279,24 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
         // Local endpoints are a subset of the usable cluster ones, so the cluster chain always has targets.
         if (externalLocal && !chains.has(clusterChain)) chains.set(clusterChain, spread(clusterChain, eps.cluster, []));
       }
-      const verdict = external.length > 0 ? `goto ${externalChain}` : none;
+      const verdict = external.length > 0 ? flat`goto ${externalChain}` : none;
       for (const ip of externalIPs) elements.push(external.length > 0 ? { set: 'service-ips', key: key(ip), value: verdict } : { set: 'no-endpoint-services', key: key(ip), value: verdict });
       if (nodePortType && port.nodePort) {
-        const np = `${proto} . ${port.nodePort}`;
-        elements.push(external.length > 0 ? { set: 'service-nodeports', key: np, value: verdict } : { set: 'no-endpoint-nodeports', key: np, value: verdict });
+        const np = flat`${proto} . ${port.nodePort}`;
+        elements.push({ set: external.length > 0 ? 'service-nodeports' : 'no-endpoint-nodeports', key: np, value: verdict, exclusive: true });
       }
     }
     if (proto === 'udp') udp.set(id, udpPort(clusterIP, externalIPs, port, [...new Set([...internal, ...external].map((e) => e.ip))]));
   }
-  return { chains, sets, elements, udp, healthCheck: healthCheck(svc, slices, node) };
+  return {
+    chains,
+    sets: sets.size > 0 ? sets : NO_SETS,
+    elements,
+    slots,
+    hairpin: [...hairpin],
+    udp: udp.size > 0 ? udp : NO_UDP,
+    healthCheck: healthCheck(svc, slices, node),
+  };
 }
 
 /**
@@ -309,11 +357,11 @@ export function buildModel(services: Iterable<Service>, slices: Iterable<Endpoin
     const part = buildServicePart(svc, bySvc.get(serviceKey(svc)) ?? [], node, ids);
     if (part) parts.set(serviceKey(svc), part);
   }
-  return assemble(parts);
+  return assemble(parts, node);
 }
 
-export function assemble(services: ReadonlyMap<string, ServicePart>): TableModel {
-  const { chains, sets } = buildBase();
+export function assemble(services: ReadonlyMap<string, ServicePart>, node?: NodeFacts): TableModel {
+  const { chains, sets } = buildBase(node);
   const owners = new Map<string, string>();
   for (const [key, part] of services) claim(owners, key, part);
   return { chains, sets, services, owners };

@@ -27,8 +27,23 @@ export interface Element {
   readonly set: string;
   readonly key: string;
   readonly value?: string;
-  /** No other Service can claim the key (an endpoint map slot of the Service's own chain): not tracked in `owners`. */
+  /**
+   * No other Service can claim the key: not tracked in `owners`. An endpoint map slot of the Service's
+   * own chain, and the keys of its ClusterIP and NodePorts (the API's allocators hand each out once).
+   */
   readonly exclusive?: boolean;
+}
+
+/** A DNAT chain's endpoints as slots of its endpoint map (endpointmaps.ts); written out as elements by the differ. */
+export interface SlotRange {
+  readonly map: string;
+  /** The first key: endpoint i is at base + i. */
+  readonly base: number;
+  readonly capacity: number;
+  /** Each endpoint's address, in slot order. */
+  readonly ips: readonly string[];
+  /** Their port: one for all (the usual case), or one per endpoint. */
+  readonly ports: number | readonly number[];
 }
 
 /** A UDP service port's frontends and endpoints, for conntrack cleanup when endpoints go away. */
@@ -48,6 +63,14 @@ export interface ServicePart {
   readonly sets: ReadonlyMap<string, string>;
   /** Elements of the shared maps (service-ips, service-nodeports, no-endpoint-*, cluster-ips). */
   readonly elements: readonly Element[];
+  /** The chains' slots in the endpoint maps (their elements are exclusive to the Service). */
+  readonly slots: readonly SlotRange[];
+  /**
+   * This node's endpoints its DNAT chains send to: each is an element `ip . ip` of the shared
+   * hairpin-endpoints set, held while any Service names it (a pod landing on itself through a
+   * Service is masqueraded).
+   */
+  readonly hairpin: readonly string[];
   /** Keyed by service port name (`ns/name:port/proto`). */
   readonly udp: ReadonlyMap<string, UdpPort>;
   /** The Service's health check node port (LoadBalancer with externalTrafficPolicy Local), served beside the table. */

@@ -15,6 +15,8 @@ export type RunResult = { readonly ok: true } | { readonly ok: false; readonly e
 export interface NftRunner {
   /** Applies `script` atomically. */
   apply(script: string): Promise<RunResult>;
+  /** Applies the script the chunks make, atomically, reading them as it writes (a whole table need not be in memory at once). */
+  applyChunks?(chunks: Iterable<string>): Promise<RunResult>;
   /** Deletes conntrack entries; failures to match anything are not errors. */
   flushConntrack(ops: readonly ConntrackDelete[]): Promise<RunResult>;
   /** Ends any helper process the runner keeps; apply() may still be called after (it starts a new one). */
@@ -54,6 +56,11 @@ export class CommandRunner implements NftRunner {
     return r.code === 0 ? { ok: true } : { ok: false, error: `nft -f - exited ${r.code}: ${r.stderr.trim().slice(0, 4000)}` };
   }
 
+  async applyChunks(chunks: Iterable<string>): Promise<RunResult> {
+    const r = await this.#run([this.#nft, '-f', '-'], chunks);
+    return r.code === 0 ? { ok: true } : { ok: false, error: `nft -f - exited ${r.code}: ${r.stderr.trim().slice(0, 4000)}` };
+  }
+
   async flushConntrack(ops: readonly ConntrackDelete[]): Promise<RunResult> {
     const errors: string[] = [];
     for (const op of ops) {
@@ -72,10 +79,12 @@ export class CommandRunner implements NftRunner {
     this.#interactive?.close();
   }
 
-  #run(argv: readonly string[], input: string): Promise<{ code: number; stderr: string }> {
+  #run(argv: readonly string[], input: string | Iterable<string>): Promise<{ code: number; stderr: string }> {
     const [cmd, ...args] = [...this.#prefix, ...argv];
-    return new Promise((resolve) => {
-      const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    // The listeners are made where `input` is out of their reach: a whole-table script (~19 MB at
+    // 10,000 Services) is not kept alive by them while the child object lingers after its exit.
+    const done = new Promise<{ code: number; stderr: string }>((resolve) => {
       let stderr = '';
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (d: string) => {
@@ -83,10 +92,35 @@ export class CommandRunner implements NftRunner {
       });
       child.on('error', (err) => resolve({ code: -1, stderr: `${cmd}: ${err.message}` }));
       child.on('close', (code, signal) => resolve({ code: code ?? -1, stderr: signal ? `${stderr}killed by ${signal}` : stderr }));
-      child.stdin.on('error', () => {}); // an early exit closes the pipe; the exit status tells why
-      child.stdin.end(input);
     });
+    child.stdin.on('error', () => {}); // an early exit closes the pipe; the exit status tells why
+    if (typeof input === 'string') {
+      child.stdin.end(input);
+      return done;
+    }
+    return writeAll(child.stdin, input).then(() => done);
   }
+}
+
+/** Writes the chunks as the pipe takes them, then ends it; stops early when the pipe closes (the exit status says why). */
+async function writeAll(stdin: NonNullable<ChildProcess['stdin']>, chunks: Iterable<string>): Promise<void> {
+  let closed = false;
+  stdin.once('close', () => (closed = true));
+  for (const chunk of chunks) {
+    if (closed || stdin.destroyed) return;
+    if (!stdin.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          stdin.off('drain', done);
+          stdin.off('close', done);
+          resolve();
+        };
+        stdin.on('drain', done);
+        stdin.on('close', done);
+      });
+    }
+  }
+  if (!closed && !stdin.destroyed) stdin.end();
 }
 
 /**

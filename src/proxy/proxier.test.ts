@@ -66,8 +66,10 @@ test('start recreates the whole table; a burst of changes becomes one partial tr
   assert.equal(syncs[1].kind, 'partial');
   assert.equal(syncs[1].latenciesMs.length, 2);
   assert.doesNotMatch(runner.scripts[1], /table/);
-  // The endpoint joins the service's slice of the endpoint map; the DNAT rule spreads over one more.
+  // The endpoint joins the service's slots of the endpoint map and, being on this node, the hairpin
+  // set; one endpoint had capacity 1, so the DNAT rules are rewritten for two.
   assert.match(runner.scripts[1], /add element ip tinykube-proxy endpoints-tcp-0 \{ 1 : 10\.244\.0\.6 \. 8080 \}/);
+  assert.match(runner.scripts[1], /add element ip tinykube-proxy hairpin-endpoints \{ 10\.244\.0\.6 \. 10\.244\.0\.6 \}/);
   assert.match(runner.scripts[1], /add rule ip tinykube-proxy service-default\/web\/tcp\/http meta l4proto tcp dnat ip to numgen random mod 2 offset 0 map @endpoints-tcp-0/);
   assert.match(runner.scripts[1], /add element ip tinykube-proxy no-endpoint-services \{ 10\.43\.0\.20 \. tcp \. 80 : goto reject-chain \}/);
 

@@ -29,7 +29,7 @@ import type { HealthCheck, NodeFacts, ServicePart, TableModel } from './model.ts
 import type { ProxyHealth, ServiceHealthSync } from './health.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './model.ts';
 import type { NftRunner, RunResult } from './nft.ts';
-import { diffScript, fullScript } from './script.ts';
+import { HairpinRefs, diffScript, fullScript, fullScriptChunks } from './script.ts';
 
 export const MIN_SYNC_INTERVAL_MS = 10;
 export const FULL_SYNC_PERIOD_MS = 60_000;
@@ -103,6 +103,8 @@ export class Proxier {
   #retryMs = 0;
   #removers: Array<() => void> = [];
   readonly #ids = new EndpointIdAllocator();
+  /** The hairpin endpoints of the model the kernel holds. */
+  readonly #hairpin = new HairpinRefs();
 
   constructor(o: ProxierOptions) {
     this.#o = o;
@@ -238,12 +240,25 @@ export class Proxier {
     const prev = this.#model;
     let kind: SyncRecord['kind'];
     let script: string;
+    /** A whole table, for a runner that takes it in pieces. */
+    let chunks: Iterable<string> | undefined;
+    let bytes = 0;
     let next: TableModel;
     let conntrack: ReturnType<typeof diffScript>['conntrack'] = [];
+    let hairpin: ReturnType<typeof diffScript>['hairpin'] | undefined;
     if (this.#needRecreate || !prev || start - this.#lastFull >= this.#fullPeriod) {
       kind = this.#needRecreate || !prev ? 'recreate' : 'refresh';
       next = buildModel(this.#services.values(), this.#allSlices(), this.#o.node, this.#ids);
-      script = fullScript(next, kind, prev);
+      if (this.#o.runner.applyChunks) {
+        script = '';
+        const all = fullScriptChunks(next, kind, prev);
+        chunks = (function* () {
+          for (const c of all) {
+            bytes += c.length;
+            yield c;
+          }
+        })();
+      } else script = fullScript(next, kind, prev);
       if (prev) conntrack = diffScript(prev, next).conntrack;
     } else {
       kind = 'partial';
@@ -253,17 +268,20 @@ export class Proxier {
         updates.set(key, svc ? buildServicePart(svc, [...(this.#slices.get(key)?.values() ?? [])], this.#o.node, this.#ids) : undefined);
       }
       next = updateModel(prev, updates);
-      const tx = diffScript(prev, next, dirty);
+      const tx = diffScript(prev, next, dirty, this.#hairpin);
       script = tx.script;
       conntrack = tx.conntrack;
+      hairpin = tx.hairpin;
     }
-    const result: RunResult = script ? await this.#o.runner.apply(script) : { ok: true };
+    const result: RunResult = chunks ? await this.#o.runner.applyChunks!(chunks) : script ? await this.#o.runner.apply(script) : { ok: true };
     const end = this.#clock.now();
     if (result.ok) {
       this.#model = next;
       this.#needRecreate = false;
       this.#retryMs = 0;
       if (kind !== 'partial') this.#lastFull = start;
+      if (hairpin) this.#hairpin.apply(hairpin);
+      else this.#hairpin.reset(next);
       this.#releaseIds(prev, next, kind === 'partial' ? dirty : undefined);
       this.#o.health?.updated();
       if (this.#o.serviceHealth) {
@@ -291,7 +309,7 @@ export class Proxier {
       kind,
       ok: result.ok,
       durationMs: end - start,
-      scriptBytes: script.length,
+      scriptBytes: chunks ? bytes : script.length,
       services: next.services.size,
       latenciesMs: result.ok ? events.map((t) => end - t) : [],
       error: result.ok ? undefined : result.error,

@@ -4,7 +4,8 @@ import type { EndpointSlice, Service } from '../api/types.ts';
 import { buildModel, buildServicePart, updateModel } from './builder.ts';
 import { slice, svc } from './fixtures.ts';
 import type { NodeFacts, TableModel } from './model.ts';
-import { diffScript, fullScript } from './script.ts';
+import { HairpinRefs, diffScript, fullScript, fullScriptChunks } from './script.ts';
+import { EndpointIdAllocator } from './endpointmaps.ts';
 
 const node: NodeFacts = { name: 'node-a', addresses: ['10.0.0.1'], podCIDR: '10.244.0.0/24' };
 const T = 'ip tinykube-proxy';
@@ -19,15 +20,37 @@ function change(prev: TableModel, s: Service | undefined, slices: EndpointSlice[
 const web = svc('web', '10.43.0.10');
 const two = buildModel([web, svc('db', '10.43.0.20')], [slice('web', ['10.244.0.5', '10.244.1.6']), slice('db', ['10.244.0.7'])], node);
 
-test('removing an endpoint rewrites only its service chain: no element, no other chain', () => {
+test('removing an endpoint (cascade, no endpoint maps) rewrites only its service chain and its hairpin element, no other chain', () => {
   const next = change(two, web, [slice('web', ['10.244.0.5'])]);
   assert.equal(diffScript(two, next, ['default/web']).script, [
     `flush chain ${T} service-${W}`,
-    `add rule ${T} service-${W} ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade`,
-    `add rule ${T} service-${W} ip saddr 10.244.0.5 jump mark-for-masquerade`,
     `add rule ${T} service-${W} meta l4proto tcp dnat to 10.244.0.5:8080`,
+    `delete element ${T} hairpin-endpoints { 10.244.1.6 . 10.244.1.6 }`,
     '',
   ].join('\n'));
+});
+
+test('hairpin endpoints: an element while any Service names the endpoint; the masquerading chain tests the pair', () => {
+  const full = fullScript(two, 'recreate');
+  assert.match(full, new RegExp(`^add set ${T} hairpin-endpoints \\{ type ipv4_addr \\. ipv4_addr; \\}$`, 'm'));
+  assert.match(full, new RegExp(`^add rule ${T} masquerading ip saddr \\. ip daddr @hairpin-endpoints jump mark-for-masquerade$`, 'm'));
+  assert.match(full, new RegExp(`^add element ${T} hairpin-endpoints \\{ 10.244.0.5 \\. 10.244.0.5, 10.244.1.6 \\. 10.244.1.6, 10.244.0.7 \\. 10.244.0.7 \\}$`, 'm'));
+  // A second Service naming 10.244.0.5: no element added; its going leaves the element for web's.
+  const api = svc('api', '10.43.0.30');
+  const three = updateModel(two, new Map([['default/api', buildServicePart(api, [slice('api', ['10.244.0.5'])], node)]]));
+  const tx = diffScript(two, three, ['default/api']);
+  assert.doesNotMatch(tx.script, /hairpin/);
+  assert.deepEqual(tx.hairpin, new Map([['10.244.0.5', 1]]));
+  const refs = HairpinRefs.of(two);
+  refs.apply(tx.hairpin);
+  assert.equal(refs.count('10.244.0.5'), 2);
+  assert.doesNotMatch(diffScript(three, two, ['default/api'], refs).script, /hairpin/);
+  // Web's endpoints both elsewhere now: only 10.244.1.6's element goes (api still names 10.244.0.5);
+  // api gone too: 10.244.0.5's goes with it.
+  const webRemote = change(three, web, [slice('web', [{ ip: '10.244.0.5', node: 'node-b' }, { ip: '10.244.1.6', node: 'node-b' }])]);
+  assert.match(diffScript(three, webRemote, ['default/web'], refs).script, new RegExp(`^delete element ${T} hairpin-endpoints \\{ 10.244.1.6 \\. 10.244.1.6 \\}$`, 'm'));
+  const none = change(webRemote, undefined, [], 'default/api');
+  assert.match(diffScript(three, none, ['default/web', 'default/api'], refs).script, new RegExp(`^delete element ${T} hairpin-endpoints \\{ 10.244.0.5 \\. 10.244.0.5, 10.244.1.6 \\. 10.244.1.6 \\}$`, 'm'));
 });
 
 test('with session affinity, an added endpoint\'s chain and set exist before the service chain names them', () => {
@@ -42,7 +65,6 @@ test('with session affinity, an added endpoint\'s chain and set exist before the
     `add rule ${T} ${ep('10.244.2.8')} update @${set('10.244.2.8')} { ip saddr }`,
     `add rule ${T} ${ep('10.244.2.8')} meta l4proto tcp dnat to 10.244.2.8:8080`,
     `flush chain ${T} service-${W}`,
-    `add rule ${T} service-${W} ip daddr 10.43.0.10 tcp dport 80 ip saddr != 10.244.0.0/24 jump mark-for-masquerade`,
     `add rule ${T} service-${W} ip saddr @${set('10.244.0.5')} goto ${ep('10.244.0.5')}`,
     `add rule ${T} service-${W} ip saddr @${set('10.244.2.8')} goto ${ep('10.244.2.8')}`,
     `add rule ${T} service-${W} numgen random mod 2 0 goto ${ep('10.244.0.5')}`,
@@ -61,6 +83,7 @@ test('the last endpoint going away swaps the map entry to reject and deletes the
   const next = change(two, web, []);
   assert.equal(diffScript(two, next).script, [
     `delete element ${T} service-ips { 10.43.0.10 . tcp . 80 }`,
+    `delete element ${T} hairpin-endpoints { 10.244.0.5 . 10.244.0.5, 10.244.1.6 . 10.244.1.6 }`,
     `add element ${T} no-endpoint-services { 10.43.0.10 . tcp . 80 : goto reject-chain }`,
     `flush chain ${T} service-${W}`,
     `delete chain ${T} service-${W}`,
@@ -73,6 +96,7 @@ test('a deleted Service: its elements go before its chains', () => {
   assert.equal(diffScript(two, next).script, [
     `delete element ${T} cluster-ips { 10.43.0.10 }`,
     `delete element ${T} service-ips { 10.43.0.10 . tcp . 80 }`,
+    `delete element ${T} hairpin-endpoints { 10.244.0.5 . 10.244.0.5, 10.244.1.6 . 10.244.1.6 }`,
     `flush chain ${T} service-${W}`,
     `delete chain ${T} service-${W}`,
     '',
@@ -81,7 +105,7 @@ test('a deleted Service: its elements go before its chains', () => {
 
 test('an unchanged Service (same objects, rebuilt) makes an empty transaction', () => {
   const next = change(two, web, [slice('web', ['10.244.0.5', '10.244.1.6'])]);
-  assert.deepEqual(diffScript(two, next, ['default/web']), { script: '', conntrack: [] });
+  assert.deepEqual(diffScript(two, next, ['default/web']), { script: '', conntrack: [], hairpin: new Map() });
 });
 
 test('UDP: a removed endpoint\'s flows are forgotten; a frontend gaining its first endpoint is flushed', () => {
@@ -131,4 +155,20 @@ test('two LoadBalancers on one ingress address and port: the first keeps the ent
   assert.deepEqual(adds.map((l) => /10\.0\.0\.1 \. tcp \. 80 : goto ([^,} ]+)/.exec(l)?.[1]), ['external-default/a/tcp/http']);
   const gone = updateModel(m, new Map([['default/b', undefined]]));
   assert.ok(!diffScript(m, gone).script.includes('10.0.0.1 . tcp . 80'), 'b never held the entry, so its removal leaves it');
+});
+
+test('a whole table comes in pieces of about 64 KiB, made as they are read, that together are the whole script', () => {
+  const n = 2000;
+  const services = Array.from({ length: n }, (_, i) => svc(`s${i}`, `10.43.${i >> 8}.${i & 255}`));
+  const slices = Array.from({ length: n }, (_, i) => slice(`s${i}`, [`10.244.${i >> 8}.${i & 255}`, { ip: `10.245.${i >> 8}.${i & 255}`, node: 'node-b' }]));
+  const model = buildModel(services, slices, node, new EndpointIdAllocator());
+  const it = fullScriptChunks(model, 'recreate');
+  const first = it.next();
+  assert.ok(!first.done && first.value.startsWith(`add table ${T}\ndelete table ${T}\n`));
+  const chunks = [first.value, ...it];
+  assert.ok(chunks.length > 5, `${chunks.length} chunks`);
+  for (const c of chunks.slice(0, -1)) assert.ok(c.length >= 64 * 1024 && c.length < 66 * 1024 && c.endsWith('\n'), `${c.length}`);
+  const whole = chunks.join('');
+  assert.equal(whole, fullScript(model, 'recreate'));
+  assert.match(whole, /^add element ip tinykube-proxy endpoints-tcp-463 \{ 131006464 : 10\.244\.7\.207 \. 8080, /m, 'a chain\'s slots, written with its rules');
 });

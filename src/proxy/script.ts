@@ -9,7 +9,8 @@
 //    map elements added or deleted. Order inside the transaction matters: new chains and sets exist
 //    before anything refers to them, and referrers are rewritten before what they named is deleted.
 
-import { elementId } from './builder.ts';
+import { HAIRPIN_SET, elementId } from './builder.ts';
+import { slotElements } from './endpointmaps.ts';
 import { TABLE_FAMILY, TABLE_NAME } from './model.ts';
 import type { Element, ServicePart, TableModel } from './model.ts';
 
@@ -29,6 +30,45 @@ export interface Transaction {
   readonly script: string;
   /** UDP flows to forget once the script is applied. */
   readonly conntrack: readonly ConntrackDelete[];
+  /** How many more (or fewer) Services name each hairpin endpoint: what `HairpinRefs.apply` takes once the script is applied. */
+  readonly hairpin: ReadonlyMap<string, number>;
+}
+
+/**
+ * How many Services name each hairpin endpoint in the table the kernel holds: an element of the shared
+ * set is added when the first names it and deleted when the last stops. The proxier keeps one and
+ * changes it only after a transaction succeeded (a failed one is followed by a recreate and `reset`).
+ */
+export class HairpinRefs {
+  readonly #count = new Map<string, number>();
+
+  count(ip: string): number {
+    return this.#count.get(ip) ?? 0;
+  }
+
+  apply(delta: ReadonlyMap<string, number>): void {
+    for (const [ip, d] of delta) {
+      const n = this.count(ip) + d;
+      if (n > 0) this.#count.set(ip, n);
+      else this.#count.delete(ip);
+    }
+  }
+
+  /** Counts what `model` names. */
+  reset(model: TableModel): void {
+    this.#count.clear();
+    for (const part of model.services.values()) for (const ip of part.hairpin) this.#count.set(ip, this.count(ip) + 1);
+  }
+
+  static of(model: TableModel): HairpinRefs {
+    const refs = new HairpinRefs();
+    refs.reset(model);
+    return refs;
+  }
+}
+
+function hairpinElement(ip: string): Element {
+  return { set: HAIRPIN_SET, key: `${ip} . ${ip}` };
 }
 
 class Writer {
@@ -56,34 +96,72 @@ class Writer {
   }
 }
 
-/** The elements of a part that the table holds for it (it may have lost a key to another Service). */
+/** The elements of a part that the table holds for it (it may have lost a key to another Service), its slots included. */
 function owned(model: TableModel, key: string, part: ServicePart | undefined): Element[] {
   if (!part) return [];
-  return part.elements.filter((e) => e.exclusive || model.owners.get(elementId(e)) === key);
+  const out = part.elements.filter((e) => e.exclusive || model.owners.get(elementId(e)) === key);
+  for (const r of part.slots) out.push(...slotElements(r));
+  return out;
 }
 
 /** The whole table, in one transaction. `prev` (refresh only) names chains and sets to delete. */
 export function fullScript(model: TableModel, mode: 'recreate' | 'refresh', prev?: TableModel): string {
-  const w = new Writer();
-  w.lines.push(`add table ${T}`);
-  w.lines.push(mode === 'recreate' ? `delete table ${T}` : `flush table ${T}`);
-  if (mode === 'recreate') w.lines.push(`add table ${T}`);
-  for (const [name, c] of model.chains) w.addChain(name, c.hook);
-  for (const [name, s] of model.sets) {
-    w.lines.push(`add ${s.kind} ${T} ${name} { ${s.decl} }`);
-    if (mode === 'refresh') w.lines.push(`flush ${s.kind} ${T} ${name}`);
+  return [...fullScriptChunks(model, mode, prev)].join('');
+}
+
+/** Text is handed on in pieces of about this size. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * fullScript in pieces, made as they are read: a runner that writes them to nft as they come keeps a
+ * chunk in memory rather than the whole script (~19 MB at 10,000 Services) and every line and element
+ * object it is made of (the heap of a full sync peaked ~100 MB above what the proxy keeps).
+ */
+export function* fullScriptChunks(model: TableModel, mode: 'recreate' | 'refresh', prev?: TableModel): Generator<string> {
+  let w = new Writer();
+  let size = 0;
+  function* flush(force = false): Generator<string> {
+    if (!force && size < CHUNK_BYTES) return;
+    const text = w.text();
+    w = new Writer();
+    size = 0;
+    if (text) yield text;
   }
+  const line = (l: string): void => {
+    w.lines.push(l);
+    size += l.length + 1;
+  };
+  line(`add table ${T}`);
+  line(mode === 'recreate' ? `delete table ${T}` : `flush table ${T}`);
+  if (mode === 'recreate') line(`add table ${T}`);
+  for (const [name, c] of model.chains) line(c.hook ? `add chain ${T} ${name} { ${c.hook} }` : `add chain ${T} ${name}`);
+  for (const [name, st] of model.sets) {
+    line(`add ${st.kind} ${T} ${name} { ${st.decl} }`);
+    if (mode === 'refresh') line(`flush ${st.kind} ${T} ${name}`);
+  }
+  yield* flush();
   for (const part of model.services.values()) {
-    for (const name of part.chains.keys()) w.addChain(name);
-    for (const [name, decl] of part.sets) w.lines.push(`add set ${T} ${name} { ${decl} }`);
+    for (const name of part.chains.keys()) line(`add chain ${T} ${name}`);
+    for (const [name, decl] of part.sets) line(`add set ${T} ${name} { ${decl} }`);
+    yield* flush();
   }
-  for (const [name, c] of model.chains) w.rules(name, c.rules);
-  const elements: Element[] = [];
+  for (const [name, c] of model.chains) for (const r of c.rules) line(`add rule ${T} ${name} ${r}`);
+  // Shared maps' elements are batched per set at the end; a chain's slots go with its rules.
+  const shared: Element[] = [];
+  const hairpin = new Set<string>();
   for (const [key, part] of model.services) {
-    for (const [name, rules] of part.chains) w.rules(name, rules);
-    elements.push(...owned(model, key, part));
+    for (const [name, rules] of part.chains) for (const r of rules) line(`add rule ${T} ${name} ${r}`);
+    for (const e of part.elements) if (e.exclusive || model.owners.get(elementId(e)) === key) shared.push(e);
+    for (const r of part.slots) {
+      const before = w.lines.length;
+      w.elements('add', slotElements(r));
+      for (let i = before; i < w.lines.length; i++) size += w.lines[i].length + 1;
+    }
+    for (const ip of part.hairpin) hairpin.add(ip);
+    yield* flush();
   }
-  w.elements('add', elements);
+  for (const ip of hairpin) shared.push(hairpinElement(ip));
+  w.elements('add', shared);
   if (mode === 'refresh' && prev) {
     const chains = new Set<string>();
     const sets = new Set<string>();
@@ -92,19 +170,20 @@ export function fullScript(model: TableModel, mode: 'recreate' | 'refresh', prev
       for (const n of part.sets.keys()) sets.add(n);
     }
     for (const part of prev.services.values()) {
-      for (const n of part.chains.keys()) if (!chains.has(n)) w.lines.push(`delete chain ${T} ${n}`);
-      for (const n of part.sets.keys()) if (!sets.has(n)) w.lines.push(`delete set ${T} ${n}`);
+      for (const n of part.chains.keys()) if (!chains.has(n)) line(`delete chain ${T} ${n}`);
+      for (const n of part.sets.keys()) if (!sets.has(n)) line(`delete set ${T} ${n}`);
     }
   }
-  return w.text();
+  yield* flush(true);
 }
 
 /**
  * Only what changed from `prev` to `next`. `changed` limits the comparison to those Services (the
  * ones whose informer objects changed); without it every Service whose part is a different object is
- * compared. Base chains and maps never change between two models of one node.
+ * compared. Base chains and maps never change between two models of one node. `refs` counts the
+ * hairpin endpoints of `prev` (counted here when not given).
  */
-export function diffScript(prev: TableModel, next: TableModel, changed?: Iterable<string>): Transaction {
+export function diffScript(prev: TableModel, next: TableModel, changed?: Iterable<string>, refs: HairpinRefs = HairpinRefs.of(prev)): Transaction {
   const keys = changed ? new Set(changed) : new Set([...prev.services.keys(), ...next.services.keys()]);
   const addChains: string[] = [];
   const addSets: string[] = [];
@@ -114,10 +193,13 @@ export function diffScript(prev: TableModel, next: TableModel, changed?: Iterabl
   const delChains: string[] = [];
   const delSets: string[] = [];
   const conntrack: ConntrackDelete[] = [];
+  const hairpin = new Map<string, number>();
   for (const key of keys) {
     const a = prev.services.get(key);
     const b = next.services.get(key);
     if (a === b) continue;
+    for (const ip of a?.hairpin ?? []) hairpin.set(ip, (hairpin.get(ip) ?? 0) - 1);
+    for (const ip of b?.hairpin ?? []) hairpin.set(ip, (hairpin.get(ip) ?? 0) + 1);
     for (const [name, rules] of b?.chains ?? []) {
       const old = a?.chains.get(name);
       if (!old) {
@@ -134,6 +216,12 @@ export function diffScript(prev: TableModel, next: TableModel, changed?: Iterabl
     for (const [id, e] of after) if (!before.has(id) || before.get(id)!.value !== e.value) addElements.push(e);
     conntrack.push(...udpFlushes(a, b));
   }
+  for (const [ip, d] of hairpin) {
+    const before = refs.count(ip);
+    if (d === 0) hairpin.delete(ip);
+    else if (before === 0) addElements.push(hairpinElement(ip));
+    else if (before + d === 0) delElements.push(hairpinElement(ip));
+  }
   const w = new Writer();
   for (const name of addChains) w.addChain(name);
   w.lines.push(...addSets);
@@ -148,7 +236,7 @@ export function diffScript(prev: TableModel, next: TableModel, changed?: Iterabl
   for (const name of delChains) w.lines.push(`flush chain ${T} ${name}`);
   for (const name of delChains) w.lines.push(`delete chain ${T} ${name}`);
   for (const name of delSets) w.lines.push(`delete set ${T} ${name}`);
-  return { script: w.text(), conntrack };
+  return { script: w.text(), conntrack, hairpin };
 }
 
 function sameRules(a: readonly string[], b: readonly string[]): boolean {

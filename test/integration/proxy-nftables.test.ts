@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Service } from '../../src/api/types.ts';
 import { buildModel } from '../../src/proxy/builder.ts';
-import { EndpointIdAllocator } from '../../src/proxy/endpointmaps.ts';
+import { DNAT_ATTEMPTS, EndpointIdAllocator } from '../../src/proxy/endpointmaps.ts';
 import { slice, svc } from '../../src/proxy/fixtures.ts';
 import type { NodeFacts } from '../../src/proxy/model.ts';
 import { CommandRunner } from '../../src/proxy/nft.ts';
@@ -42,6 +42,9 @@ before(async () => {
     await lab.exec(NODE, ['ip', 'link', 'set', dev, 'type', 'bridge_slave', 'hairpin', 'on']);
     await lab.exec(ns, ['ip', 'route', 'add', 'default', 'via', '10.244.0.1']);
   }
+  // A second address each, so a Service can have four endpoints on two pods (the servers listen on all).
+  await lab.exec(b1, ['ip', 'addr', 'add', '10.244.0.12/24', 'dev', 'eth0']);
+  await lab.exec(b2, ['ip', 'addr', 'add', '10.244.0.13/24', 'dev', 'eth0']);
   await lab.tcpServer(b1, 8080, 'b1');
   await lab.tcpServer(b2, 8080, 'b2');
   B1 = b1;
@@ -74,12 +77,14 @@ const cluster = (): Service[] => [
     status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } },
   },
   svc('dns', '10.43.0.14', { internalTrafficPolicy: 'Local', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
+  svc('spread', '10.43.0.16'),
 ];
 const slices = (webIPs: string[]): EndpointSlice[] => [
   slice('web', webIPs),
   slice('sticky', ['10.244.0.2', '10.244.0.3']),
   slice('local', ['10.244.0.2', { ip: '10.244.1.9', node: 'node-b' }]),
   slice('dns', ['10.244.0.3', { ip: '10.244.1.9', node: 'node-b' }], [{ name: 'dns', port: 53, protocol: 'UDP' }]),
+  slice('spread', ['10.244.0.2', '10.244.0.3', '10.244.0.12', '10.244.0.13']),
 ];
 
 test('generated scripts pass nft check mode, and a diff leaves the same table as a recreate', async () => {
@@ -109,7 +114,7 @@ test('generated scripts pass nft check mode, and a diff leaves the same table as
   assert.deepEqual(await runner.apply('add table ip tinykube-proxy\ndelete table ip tinykube-proxy\n'), { ok: true });
 });
 
-test('the proxier in the node namespace: ClusterIP and NodePort reach both backends, no endpoints refuses at once, an endpoint removal touches only its own chain and element', async () => {
+test('the proxier in the node namespace: ClusterIP and NodePort reach both backends, no endpoints refuses at once, an endpoint removal within the capacity changes its slots and the hairpin set, no rule', async () => {
   const services = new PushSource<Service>();
   const sliceSource = new PushSource<EndpointSlice>();
   const syncs: SyncRecord[] = [];
@@ -141,9 +146,9 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
     assert.deepEqual(await answers(CLIENT, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'ClusterIP from outside the node');
     assert.deepEqual(await answers(NODE, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'ClusterIP from the node itself');
     assert.deepEqual(await answers(CLIENT, '10.0.0.1', 30080, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'Cluster-policy NodePort');
-    // A pod reaching its own Service (hairpin) works: it is masqueraded, wherever it lands (see
-    // builder.ts for why tinykube does not single out the case where it lands on itself).
-    assert.deepEqual(await answers(B1, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), 'ClusterIP from a backend pod');
+    // A pod reaching its own Service works: landing on itself (hairpin) it is masqueraded, landing on
+    // the other endpoint it keeps its address, as kube-proxy does.
+    assert.deepEqual(await answers(B1, '10.43.0.10', 80, 30), new Set(['b1 10.244.0.1', 'b2 10.244.0.2']), 'ClusterIP from a backend pod');
     // externalTrafficPolicy Local: this node's endpoint only, and the client's own address.
     assert.deepEqual(await answers(CLIENT, '10.0.0.1', 30081, 10), new Set(['b1 10.0.0.2']), 'Local-policy NodePort');
     const sticky = await answers(CLIENT, '10.43.0.12', 80, 10);
@@ -162,13 +167,33 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
     assert.deepEqual(syncs.at(-1)!.kind, 'partial');
     assert.ok(syncs.at(-1)!.ok);
     const afterRemoval = await listing(NODE);
-    const changed = [...new Set([...before.chains.keys(), ...afterRemoval.chains.keys()])].filter((n) => JSON.stringify(before.chains.get(n)) !== JSON.stringify(afterRemoval.chains.get(n)));
-    assert.deepEqual(changed, ['service-default/web/tcp/http']);
-    // The DNAT rule spreads over one endpoint fewer; the endpoint's own map element is the one element gone.
-    const gone = (e: string): boolean => e.includes('{"concat":["10.244.0.3",8080]}');
-    assert.deepEqual(afterRemoval.sets, new Map([...before.sets].map(([n, els]) => [n, els.filter((e) => !gone(e))])), 'only the endpoint\'s element changed');
-    assert.ok([...before.sets.values()].some((els) => els.some(gone)));
-    assert.deepEqual(await answers(CLIENT, '10.43.0.10', 80, 20), new Set(['b1 10.244.0.1']));
+    const changedChains = (a: typeof before, b: typeof before): string[] =>
+      [...new Set([...a.chains.keys(), ...b.chains.keys()])].filter((n) => JSON.stringify(a.chains.get(n)) !== JSON.stringify(b.chains.get(n)));
+    const changedSets = (a: typeof before, b: typeof before): string[] =>
+      [...a.sets.keys()].filter((n) => JSON.stringify(a.sets.get(n)) !== JSON.stringify(b.sets.get(n))).map((n) => n.replace(/\d+$/, 'N'));
+    // Two endpoints had capacity 2; one is fewer than its fallback rule needs: the chain is rewritten
+    // for one. The endpoint left its slots; it stays a hairpin endpoint (the dns Service names it too).
+    assert.deepEqual(changedChains(before, afterRemoval), ['service-default/web/tcp/http']);
+    assert.equal(before.chains.get('service-default/web/tcp/http')!.filter((r) => r.includes('dnat')).length, DNAT_ATTEMPTS + 1);
+    assert.deepEqual(changedSets(before, afterRemoval), ['endpoints-tcp-N']);
+    assert.ok(afterRemoval.sets.get('hairpin-endpoints')!.some((e) => e.includes('"10.244.0.3"')));
+    assert.deepEqual(await answers(CLIENT, '10.43.0.10', 80, 10), new Set(['b1 10.244.0.1']));
+
+    // Four endpoints on the two pods: capacity 4, fallback rule over the first 3. One going leaves the
+    // rules alone (its slot and its hairpin element go), and with a quarter of the draws missing,
+    // every connection still lands, on both pods.
+    assert.deepEqual(await answers(CLIENT, '10.43.0.16', 80, 20), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']));
+    const spreadBefore = await listing(NODE);
+    const spreadDone = nextSync();
+    sliceSource.update(initial[4], slice('spread', ['10.244.0.2', '10.244.0.3', '10.244.0.12']));
+    await spreadDone;
+    assert.ok(syncs.at(-1)!.ok);
+    const spreadAfter = await listing(NODE);
+    assert.deepEqual(changedChains(spreadBefore, spreadAfter), []);
+    assert.deepEqual(changedSets(spreadBefore, spreadAfter).sort(), ['endpoints-tcp-N', 'hairpin-endpoints']);
+    assert.ok(![...spreadAfter.sets.values()].flat().some((e) => e.includes('"10.244.0.13"')), 'no element names the endpoint gone');
+    const got = (await lab.connect(CLIENT, '10.43.0.16', 80, 40)).map((r) => r.got);
+    assert.deepEqual(new Set(got), new Set(['b1 10.244.0.1', 'b2 10.244.0.1']), `answers: ${got.join(', ')}`);
     // A pod of this node that is not an endpoint keeps its address.
     assert.deepEqual(await answers(B2, '10.43.0.10', 80, 5), new Set(['b1 10.244.0.3']), 'ClusterIP from a pod that is not an endpoint');
   } finally {
