@@ -364,11 +364,12 @@ describe('terminalPhase', () => {
 });
 
 describe('computeKillPod', () => {
-  it('kills every running or created instance, init ones too, then stops the ready sandboxes', () => {
-    const pod = makePod('p').init({ name: 'setup' }).container({ name: 'app' }).build();
+  it('kills every running, created or unknown instance, init ones too, then stops every sandbox, ready or not', () => {
+    const pod = makePod('p').init({ name: 'setup' }).container({ name: 'app' }).container({ name: 'side' }).build();
     const rt = runtime([sandbox('s2', 'ready', 1), sandbox('s1', 'notready')], {
       setup: [ctr('i1', 'running')],
       app: [ctr('c2', 'created', 1), exited('c1', 1)],
+      side: [ctr('u1', 'unknown')],
       gone: [ctr('x1', 'running')],
     });
     const plan = computeKillPod(pod, rt);
@@ -377,9 +378,10 @@ describe('computeKillPod', () => {
       kill: [
         { name: 'setup', id: 'i1', message: 'Stopping container setup', container: spec('setup') },
         { name: 'app', id: 'c2', message: 'Stopping container app', container: spec('app') },
+        { name: 'side', id: 'u1', message: 'Stopping container side', container: spec('side') },
         { name: 'gone', id: 'x1', message: 'Stopping container gone' },
       ],
-      stopSandboxes: ['s2'],
+      stopSandboxes: ['s2', 's1'],
     });
   });
 });

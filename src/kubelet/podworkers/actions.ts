@@ -228,9 +228,16 @@ export function terminalPhase(pod: Pod, outcomes: ReadonlyMap<string, ContainerO
 }
 
 export interface KillPodActions {
-  /** Every running or created instance, killed in parallel. */
+  /**
+   * Every instance that may have processes, killed in parallel: running, created, and unknown (a
+   * runtime that could not load a container's task, as containerd after a crash, still stops it).
+   */
   kill: { name: string; container?: SpecContainer; id: string; message: string }[];
-  /** Then the ready sandboxes. */
+  /**
+   * Then every sandbox, whatever its state, as the kubelet's killPodWithSyncResult stops them all:
+   * containerd reports a sandbox whose task it could not load as NOTREADY while its processes run, and
+   * stopping it is what ends them (and the containers in it).
+   */
   stopSandboxes: string[];
 }
 
@@ -241,10 +248,10 @@ export function computeKillPod(pod: Pod, rt: PodRuntimeStatus): KillPodActions {
   const kill: KillPodActions['kill'] = [];
   for (const [name, list] of rt.containers) {
     for (const c of list) {
-      if (c.state !== 'running' && c.state !== 'created') continue;
+      if (c.state === 'exited') continue;
       const container = specs.get(name);
       kill.push({ name, id: c.id, message: `Stopping container ${name}`, ...(container ? { container } : {}) });
     }
   }
-  return { kill, stopSandboxes: rt.sandboxes.filter((s) => s.state === 'ready').map((s) => s.id) };
+  return { kill, stopSandboxes: rt.sandboxes.map((s) => s.id) };
 }

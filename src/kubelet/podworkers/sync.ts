@@ -611,7 +611,10 @@ export class PodSyncer {
 
   /**
    * Stops every container of the pod in parallel (preStop, SIGTERM, SIGKILL after `graceSec`), then
-   * the sandbox. Returns the final status.
+   * every sandbox, then kills what is left in the pod's cgroup. Returns the final status only once
+   * nothing of the pod runs: the runtime lists no running container and no ready sandbox (else it
+   * throws PodStillRunningError, and the caller tries again), as the kubelet checks after KillPod and
+   * destroys the pod cgroup (killing its processes) before the pod's final status and deletion.
    */
   async terminate(pod: Pod, st: PodState, graceSec: number): Promise<PodStatus> {
     const o = this.#o;
@@ -620,9 +623,19 @@ export class PodSyncer {
     const plan = computeKillPod(pod, rt);
     await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.container, k.id, graceSec, k.message).catch(() => undefined)));
     for (const id of plan.stopSandboxes) await o.runtime.stopPodSandbox(id);
+    const after = await this.#observe(st.uid);
+    const running = [...after.containers.values()].flat().filter((c) => c.state === 'running').map((c) => c.id);
+    const ready = after.sandboxes.filter((s) => s.state === 'ready').map((s) => s.id);
+    if (running.length || ready.length) {
+      const err = new PodStillRunningError(st.uid, running, ready);
+      o.recorder.event(podRef(pod), 'Warning', 'FailedKillPod', `error killing pod: ${err.message}`);
+      throw err;
+    }
+    // A process the runtime does not account for (a sandbox containerd failed to load after a crash).
+    await o.cgroups.killProcesses(st.uid);
     st.running.clear();
     st.waiting.clear();
-    return this.#status(pod, st, { rt, statuses: new Map() }, true);
+    return this.#status(pod, st, { rt: after, statuses: new Map() }, true);
   }
 
   /**
@@ -659,6 +672,15 @@ export class PodSyncer {
     await o.cgroups.remove(uid);
     if (pod) await rm(podLogDir(o.logRoot, pod), { recursive: true, force: true });
     else await removeLogDirsOf(o.logRoot, uid);
+  }
+}
+
+/** A pod's termination left something running; the pod worker tries the termination again. */
+export class PodStillRunningError extends Error {
+  readonly code = 'ERR_POD_STILL_RUNNING';
+  constructor(uid: string, containers: string[], sandboxes: string[]) {
+    super(`pod ${uid} still runs after its termination: ${[...containers.map((c) => `container ${c}`), ...sandboxes.map((s) => `sandbox ${s}`)].join(', ')}`);
+    this.name = 'PodStillRunningError';
   }
 }
 
