@@ -1,11 +1,14 @@
-// The pod workers over a real containerd that crashed (SIGKILL, its shims and containers left running)
-// and was started again, as when a node's agent and containerd die and come back: a pod deleted in the
-// meantime must have nothing left running when its deletion is confirmed to the API server.
+// The pod workers over a real containerd that lost track of a pod's processes. First, containerd crashed
+// (SIGKILL, its shims and containers left running) and was started again, as when a node's agent and
+// containerd die and come back: a pod deleted in the meantime must have nothing left running when its
+// deletion is confirmed to the API server. Second, a sandbox's pause process ended under a running
+// container: the container is stopped as the kubelet stops it (SIGTERM, the grace period) before the
+// pod gets a new sandbox.
 //
 // containerd 1.6 reloads what it cannot read back from a shim (a task whose status it cannot load, a
 // timeout under load) as a NOTREADY sandbox or an UNKNOWN container while their processes still run.
-// The test makes that state deterministically: the container's task is paused (`ctr task pause`), which
-// containerd's restart reloads as UNKNOWN, and the sandbox's pause process ends, so the sandbox is
+// The first test makes that state deterministically: the container's task is paused (`ctr task pause`),
+// which containerd's restart reloads as UNKNOWN, and the sandbox's pause process ends, so the sandbox is
 // NOTREADY. A fresh-clone CI run of the multinode e2e once saw a process of an evicted pod outlive the
 // pod's deletion on a returned node (issue 16); before the fix, the frozen container below did.
 import assert from 'node:assert/strict';
@@ -39,8 +42,8 @@ async function processesInPod(uid: string): Promise<string[]> {
   return out;
 }
 
-describe('a pod deleted while its node was down, after containerd crashed and came back', () => {
-  it('has nothing running when its deletion is confirmed: every sandbox stopped, unknown containers and strays in its cgroup killed', async (t) => {
+describe('pod workers on a containerd that lost track of a pod', () => {
+  it('a pod deleted while containerd was down (SIGKILL, restarted) has nothing running when its deletion is confirmed: every sandbox stopped, unknown containers and strays in its cgroup killed', async (t) => {
     const tc = await startTestContainerd(t);
     const cgroups = new CgroupfsPodCgroups(`/tinykube-test-${randomBytes(4).toString('hex')}`);
     const dir = mkdtempSync(join(tmpdir(), 'tk-pw-crash-'));
@@ -100,5 +103,34 @@ describe('a pod deleted while its node was down, after containerd crashed and ca
     assert.deepEqual(await tc.runtime.listPodSandbox(), []);
     assert.deepEqual(await tc.runtime.listContainers(), []);
     assert.deepEqual(await cgroups.list(), []);
+  });
+
+  it('a sandbox whose pause process ended under a running container: the container gets SIGTERM and its grace period before a new sandbox', async (t) => {
+    const tc = await startTestContainerd(t);
+    const cgroups = new CgroupfsPodCgroups(`/tinykube-test-${randomBytes(4).toString('hex')}`);
+    const dir = mkdtempSync(join(tmpdir(), 'tk-pw-pause-'));
+    t.after(async () => {
+      await cgroups.removeRoot();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const s = makeStackOn(tc.runtime, cgroups, { dir });
+    t.after(() => s.close());
+    const pod = makePod('web').gracePeriod(10).container({ name: 'app', command: ['sh', '-c', 'trap "echo got SIGTERM; exit 3" TERM; while true; do sleep 0.1; done'] }).build();
+    s.workers.update(pod);
+    await until('the pod running', () => s.statusOf(pod)?.containerStatuses?.[0]?.state?.running, { timeoutMs: 60_000 });
+    const [sandbox] = await tc.runtime.listPodSandbox();
+    const pausePid = Number(/^\S+\s+(\d+)/m.exec((await ctr(tc, 'task', 'ls')).split('\n').find((l) => l.startsWith(sandbox!.id)) ?? '')?.[1]);
+    process.kill(pausePid, 'SIGKILL');
+    await until('the sandbox NOTREADY', async () => (await tc.runtime.listPodSandbox()).some((x) => x.state === 'notready'));
+    // The PLEG's relist wakes the worker, as it would on the node.
+    await until('a new sandbox with the container running in it', async () => {
+      await s.advance(500);
+      const sandboxes = await tc.runtime.listPodSandbox();
+      return sandboxes.length === 1 && sandboxes[0]!.metadata.attempt === 1 && sandboxes[0]!.state === 'ready' && s.statusOf(pod)?.containerStatuses?.[0]?.state?.running;
+    }, { timeoutMs: 60_000, intervalMs: 0 });
+    assert.ok(s.recorder.events.some((e) => e.reason === 'Killing' && e.message === 'Stopping container app'));
+    // The old instance's log (CRI keeps it after the removal): it was asked to stop, not SIGKILLed.
+    const log = await readFile(join(dir, 'logs', `default_web_${pod.metadata!.uid}`, 'app', '0.log'), 'utf8');
+    assert.match(log, / stdout F got SIGTERM$/m);
   });
 });

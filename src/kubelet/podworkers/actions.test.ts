@@ -39,6 +39,7 @@ function lines(a: PodActions): string[] {
   if (sb.action === 'keep') out.push(`sandbox keep ${sb.sandbox.id}`);
   else {
     let l = `sandbox create #${sb.attempt} ${sb.reason}`;
+    if (sb.kill.length) l += ` kill [${sb.kill.map((k) => k.id).join(' ')}]`;
     if (sb.remove.length) l += ` remove [${sb.remove.map((s) => s.id).join(' ')}]`;
     if (sb.sandboxChanged) l += ' SandboxChanged';
     if (sb.prefetch) l += ` prefetch ${sb.prefetch.container.name}${sb.prefetch.init ? ' (init)' : ''}`;
@@ -139,7 +140,7 @@ const cases: Case[] = [
     name: 'a re-created sandbox starts the init containers over',
     pod: inits,
     rt: () => runtime([sandbox('s1', 'notready')], { i1: [exited('i1a', 0)], i2: [exited('i2a', 0)], app: [ctr('c1', 'running')] }),
-    want: ['sandbox create #1 SandboxNotReady remove [s1] SandboxChanged', 'start i1 #0 New', 'initializing'],
+    want: ['sandbox create #1 SandboxNotReady kill [c1] remove [s1] SandboxChanged', 'start i1 #0 New', 'initializing'],
   },
   {
     name: 'restartPolicy Never: a lost sandbox after the app containers ran ends them',

@@ -53,7 +53,12 @@ export type SandboxPlan =
       action: 'create';
       reason: SandboxReason;
       attempt: number;
-      /** Every old sandbox, stopped if ready and then removed (removing one removes its containers). */
+      /**
+       * What may still run in the old sandboxes, killed with the grace period first (the kubelet's
+       * killPodWithSyncResult when the sandbox changed): a NOTREADY sandbox's containers can outlive it.
+       */
+      kill: KillPodActions['kill'];
+      /** Every old sandbox, then stopped and removed (removing one removes its containers). */
       remove: SandboxRecord[];
       /** Containers ran in the old sandboxes: the kubelet's SandboxChanged event is due. */
       sandboxChanged: boolean;
@@ -127,6 +132,7 @@ export function computePodActions(pod: Pod, rt: PodRuntimeStatus, ctx: PodAction
       action: 'create',
       reason: rt.sandboxes.length > 0 ? 'SandboxNotReady' : 'NoSandbox',
       attempt: rt.sandboxes.length > 0 ? Math.max(...rt.sandboxes.map((s) => s.attempt)) + 1 : 0,
+      kill: computeKillPod(pod, rt).kill,
       remove: rt.sandboxes,
       sandboxChanged: rt.sandboxes.length > 0 && anyContainer,
     };

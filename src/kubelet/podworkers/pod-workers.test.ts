@@ -437,6 +437,31 @@ describe('pod workers', () => {
     }
   });
 
+  it('a sandbox that dies under a running container: the container gets its grace period, then every old sandbox is stopped and removed, then a new one', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('orphaned').gracePeriod(12).container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [first] = await s.runtime.listPodSandbox();
+      const [app] = await s.runtime.listContainers();
+      s.runtime.loseSandbox(first.id);
+      const from = s.runtime.calls.length;
+      await s.advance(1000);
+      await running(s, pod);
+      const calls = s.runtime.calls.slice(from).filter((c) => ['stopContainer', 'stopPodSandbox', 'removePodSandbox', 'runPodSandbox'].includes(c.method));
+      assert.deepEqual(calls.map((c) => `${c.method} ${c.method === 'runPodSandbox' ? (c.args[0] as PodSandboxConfig).metadata.attempt : c.args.join(' ')}`), [
+        `stopContainer ${app.id} 12`,
+        `stopPodSandbox ${first.id}`,
+        `removePodSandbox ${first.id}`,
+        'runPodSandbox 1',
+      ]);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'Killing' && e.message === 'Stopping container app'));
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a restartPolicy Never pod whose sandbox died after its containers ran gets no new sandbox', async () => {
     const s = makeStack();
     try {

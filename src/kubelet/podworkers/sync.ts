@@ -318,7 +318,10 @@ export class PodSyncer {
   async #createSandbox(pod: Pod, st: PodState, v: SyncView, plan: Extract<SandboxPlan, { action: 'create' }>): Promise<boolean> {
     const o = this.#o;
     if (plan.sandboxChanged) o.recorder.event(podRef(pod), 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
-    for (const s of plan.remove) if (s.state === 'ready') await o.runtime.stopPodSandbox(s.id);
+    // As the kubelet: the old instances get their grace period (preStop, SIGTERM), then every old
+    // sandbox is stopped, ready or not, before it goes.
+    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.container, k.id, gracePeriod(pod), k.message).catch(() => undefined)));
+    for (const s of plan.remove) await o.runtime.stopPodSandbox(s.id);
     for (const s of plan.remove) await o.runtime.removePodSandbox(s.id);
     v.rt.sandboxes = [];
     v.rt.containers = new Map();
