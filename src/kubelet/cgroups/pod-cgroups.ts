@@ -4,8 +4,9 @@
 // the parent: the agent creates it (with the pod's memory limit and CPU shares, as the kubelet's
 // pod container manager does) and removes it in every hierarchy when the pod goes.
 //
-// Callers: pod workers (ensure before the sandbox, remove after it), the agent's orphan cleanup (list).
-// Different pods concurrently; ensure and remove are idempotent.
+// Callers: pod workers (ensure before the sandbox, killProcesses when the pod is terminated, remove after
+// it), the agent's orphan cleanup (list). Different pods concurrently; ensure, killProcesses and remove
+// are idempotent.
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
