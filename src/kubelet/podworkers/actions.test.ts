@@ -33,7 +33,7 @@ function runtime(sandboxes: SandboxRecord[], containers: Record<string, Containe
 /** The actions as lines, e.g. "sandbox keep s1", "start app #1 Exited backoff". */
 function lines(a: PodActions): string[] {
   if (a.kind === 'terminal') return [`terminal ${a.phase} stop [${a.stopSandboxes.join(' ')}]`];
-  if (a.kind === 'sandboxLost') return ['sandboxLost'];
+  if (a.kind === 'sandboxLost') return [`sandboxLost${a.kill.length ? ` kill [${a.kill.map((k) => k.id).join(' ')}] stop [${a.stopSandboxes.join(' ')}]` : ''}`];
   const out: string[] = [];
   const sb = a.sandbox;
   if (sb.action === 'keep') out.push(`sandbox keep ${sb.sandbox.id}`);
@@ -148,6 +148,13 @@ const cases: Case[] = [
     policy: 'Never',
     rt: () => runtime([sandbox('s1', 'notready')], { app: [exited('c1', 137)] }),
     want: ['sandboxLost'],
+  },
+  {
+    name: 'restartPolicy Never: what still runs in the lost sandbox is killed and the sandbox stopped, nothing new starts',
+    pod: app,
+    policy: 'Never',
+    rt: () => runtime([sandbox('s1', 'notready')], { app: [ctr('c1', 'running')] }),
+    want: ['sandboxLost kill [c1] stop [s1]'],
   },
   {
     name: 'restartPolicy Never: a sandbox lost while only init containers ran is re-created',

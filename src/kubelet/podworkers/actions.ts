@@ -95,8 +95,12 @@ export type ContainerStep =
 export type PodActions =
   /** The pod ended in an earlier sync: stop its ready sandboxes, start nothing. */
   | { kind: 'terminal'; phase: 'Succeeded' | 'Failed'; stopSandboxes: string[] }
-  /** A restartPolicy Never pod lost its sandbox after its containers ran: they are over, nothing restarts. */
-  | { kind: 'sandboxLost' }
+  /**
+   * A restartPolicy Never pod lost its sandbox after its containers ran: they are over, nothing restarts.
+   * What still runs in the lost sandbox is killed with the grace period and the sandboxes stopped, as
+   * the kubelet's SyncPod kills such a pod without making it a new sandbox.
+   */
+  | { kind: 'sandboxLost'; kill: KillPodActions['kill']; stopSandboxes: string[] }
   | {
       kind: 'run';
       sandbox: SandboxPlan;
@@ -120,7 +124,11 @@ export function computePodActions(pod: Pod, rt: PodRuntimeStatus, ctx: PodAction
   const policy = spec.restartPolicy ?? 'Always';
   const ready = rt.sandboxes.find((s) => s.state === 'ready');
   const ran = (names: SpecContainer[]) => names.some((c) => (rt.containers.get(c.name)?.length ?? 0) > 0);
-  if (!ready && rt.sandboxes.length > 0 && policy === 'Never' && ran(spec.containers)) return { kind: 'sandboxLost' };
+  if (!ready && rt.sandboxes.length > 0 && policy === 'Never' && ran(spec.containers)) {
+    const { kill } = computeKillPod(pod, rt);
+    // Stopped once, with what ran in them: a later sync finds nothing to kill and leaves them be.
+    return { kind: 'sandboxLost', kill, stopSandboxes: kill.length ? rt.sandboxes.map((s) => s.id) : [] };
+  }
 
   let sandbox: SandboxPlan;
   let containers: ReadonlyMap<string, ContainerRecord[]> = rt.containers;

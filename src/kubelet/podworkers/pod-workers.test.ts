@@ -481,6 +481,25 @@ describe('pod workers', () => {
     }
   });
 
+  it('a restartPolicy Never pod whose sandbox died under its running container: the container is stopped with its grace period, no new sandbox', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('once-more').restartPolicy('Never').gracePeriod(9).container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [sb] = await s.runtime.listPodSandbox();
+      const [app] = await s.runtime.listContainers();
+      s.runtime.loseSandbox(sb.id);
+      await s.advance(2000);
+      assert.deepEqual(s.runtime.calls.filter((c) => c.method === 'stopContainer').map((c) => c.args), [[app.id, 9]]);
+      assert.equal(s.runtime.calls.filter((c) => c.method === 'runPodSandbox').length, 1);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'Killing' && e.message === 'Stopping container app'));
+      assert.equal(s.statusOf(pod)!.containerStatuses![0].state?.terminated?.exitCode, 137);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a changed container spec (its image) kills and restarts the container at once', async () => {
     const s = makeStack();
     try {

@@ -254,6 +254,8 @@ export class PodSyncer {
     if (!(await this.#setUpVolumes(pod, st))) return { status: await this.#status(pod, st, v, false), requeueAt: o.clock.now() + MOUNT_RETRY_MS };
 
     if (actions.kind === 'sandboxLost') {
+      await Promise.all(actions.kill.map((k) => this.killContainer(pod, k.container, k.id, gracePeriod(pod), k.message).catch(() => undefined)));
+      for (const id of actions.stopSandboxes) await o.runtime.stopPodSandbox(id);
       st.sandboxId = undefined;
       st.running.clear();
       return { status: await this.#status(pod, st, v, false) };
