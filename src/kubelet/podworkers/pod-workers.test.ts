@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ContainerConfig, PodSandboxConfig } from '../runtime/runtime.ts';
 import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
+import { CriError } from '../runtime/errors.ts';
 import { LABEL_POD_UID } from './labels.ts';
 import { makePod, makeStack, type Stack } from './testing.ts';
 import type { Pod } from '../../api/types.ts';
@@ -544,6 +545,28 @@ describe('pod workers', () => {
       assert.ok(syncs >= 5, `${syncs} syncs`);
       assert.equal(listings('listContainers'), syncs - 1);
       assert.equal(listings('listPodSandbox'), syncs - 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('deletion: a termination that keeps failing is tried again until it succeeds, and only then confirmed', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('stubborn').gracePeriod(0).container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [sb] = await s.runtime.listPodSandbox();
+      for (let i = 0; i < 7; i++) s.runtime.failNext('stopPodSandbox', new CriError('ERR_CRI_UNKNOWN', 'StopPodSandbox', `sandbox ${sb.id} is stuck`));
+      s.workers.update({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 0 } });
+      await s.advance(30_000, 1000);
+      assert.deepEqual(s.deleted, [], 'not confirmed while the sandbox cannot be stopped');
+      assert.equal(s.workers.couldHaveRunningContainers(pod.metadata!.uid!), true);
+      // Attempts 1, 2, 4, 8, 10, 10 s apart, then at most 10 s for the eighth.
+      await s.advance(30_000, 1000);
+      assert.deepEqual(s.deleted, ['stubborn']);
+      assert.equal(s.runtime.calls.filter((c) => c.method === 'stopPodSandbox' && c.args[0] === sb.id).length >= 8, true);
+      await s.workers.whenNoWorkers();
     } finally {
       await s.close();
     }
