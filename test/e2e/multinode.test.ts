@@ -348,8 +348,10 @@ spec:
     // Nothing of the evicted pods runs on the node any more: no container process of theirs.
     const uids = before.filter((p) => onLost.includes(p.metadata.name)).map((p) => p.metadata.uid);
     // Awaited, not read once: a fresh-clone CI run found one process of an evicted pod still there the
-    // moment the pods were gone from the API (not reproduced alone; noted on issue 16). What lingered,
-    // and for how long, is printed; one left after 30 s fails the test.
+    // moment the pods were gone from the API (issue 16). The likely cause, fixed since: containerd
+    // restarted after a SIGKILL can report a sandbox NOTREADY (or a container UNKNOWN) while its
+    // processes run, and the termination skipped those (test/integration/podworkers-containerd-crash).
+    // What lingered, and for how long, is printed; one left after 30 s fails the test.
     const first = await processesInPods(uids);
     const seen = await Promise.all(first.map(async (pid) => `${pid} ${(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ').trim()}`));
     const lingerFrom = Date.now();
@@ -369,7 +371,10 @@ spec:
     assert.doesNotMatch(links, new RegExp(`\\btk${id}`), 'no bridge or veth of its nodes');
     const routes = (await sh('ip', ['route', 'show'])).out;
     assert.doesNotMatch(routes, new RegExp(`tk${id}br`), 'no route through its bridge');
-    for (const ip of podIP.values()) assert.doesNotMatch(routes, new RegExp(`^${ip.split('.').slice(0, 3).join('\\.')}\\.0/24`, 'm'), 'no route to its pod ranges');
+    // Another cluster on this machine (another `up`, with the same default pod range) keeps its own
+    // routes through its own bridge: those are not this cluster's leftovers.
+    const ours = routes.split('\n').filter((l) => !/ dev tk[0-9a-f]+br\b/.test(l)).join('\n');
+    for (const ip of podIP.values()) assert.doesNotMatch(ours, new RegExp(`^${ip.split('.').slice(0, 3).join('\\.')}\\.0/24`, 'm'), 'no route to its pod ranges');
     const tables = (await sh('nft', ['list', 'tables'])).out;
     assert.doesNotMatch(tables, new RegExp(`tinykube-nodes-${id}`), 'no nftables table of its own');
     const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes(dataDir));

@@ -4,10 +4,11 @@
 // the parent: the agent creates it (with the pod's memory limit and CPU shares, as the kubelet's
 // pod container manager does) and removes it in every hierarchy when the pod goes.
 //
-// Callers: pod workers (ensure before the sandbox, remove after it), the agent's orphan cleanup (list).
-// Different pods concurrently; ensure and remove are idempotent.
+// Callers: pod workers (ensure before the sandbox, killProcesses when the pod is terminated, remove after
+// it), the agent's orphan cleanup (list). Different pods concurrently; ensure, killProcesses and remove
+// are idempotent.
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../api/types.ts';
 import { milliValue, tryParseQuantity, value as quantityValue } from '../../api/quantity.ts';
@@ -17,6 +18,13 @@ export interface PodCgroups {
   /** The cgroup parent to give the sandbox (cgroupfs form, absolute). */
   parentFor(pod: Pod): string;
   ensure(pod: Pod): Promise<void>;
+  /**
+   * SIGKILLs every process left in the pod's cgroup (any hierarchy, any level below it) and resolves
+   * once none is left, with the pids it found: the kubelet's pod container manager does this before
+   * it destroys a terminated pod's cgroup, so nothing outlives the pod's final status. Throws
+   * PodCgroupError when processes are still there after the wait. Idempotent.
+   */
+  killProcesses(uid: string): Promise<number[]>;
   /** Removes the pod's cgroup everywhere; its processes must be gone. Idempotent. */
   remove(uid: string): Promise<void>;
   /** Pod uids that have a cgroup under this agent's root. */
@@ -35,6 +43,9 @@ export class NoopPodCgroups implements PodCgroups {
   }
   async ensure(pod: Pod): Promise<void> {
     this.ensured.add(pod.metadata?.uid ?? '');
+  }
+  async killProcesses(): Promise<number[]> {
+    return [];
   }
   async remove(uid: string): Promise<void> {
     this.ensured.delete(uid);
@@ -127,9 +138,36 @@ export class CgroupfsPodCgroups implements PodCgroups {
     }
   }
 
+  async killProcesses(uid: string): Promise<number[]> {
+    const found = await this.#pids(uid);
+    let left = found;
+    // SIGKILL is delivered at once, but a process ends (and leaves its cgroup) a moment later.
+    for (let i = 0; left.length > 0 && i < KILL_POLLS; i++) {
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ended between the read and the kill
+        }
+      }
+      await new Promise((r) => setTimeout(r, KILL_POLL_MS));
+      left = await this.#pids(uid);
+    }
+    if (left.length > 0) throw new PodCgroupError(`processes ${left.join(', ')} are still in the cgroup of pod ${uid} after SIGKILL`);
+    return found;
+  }
+
+  async #pids(uid: string): Promise<number[]> {
+    const pids = new Set<number>();
+    for (const m of cgroupMounts()) {
+      for (const tier of TIERS) await collectPids(join(m.path, this.root, `kubepods${tier}`, `pod${uid}`), pids);
+    }
+    return [...pids];
+  }
+
   async remove(uid: string): Promise<void> {
     for (const m of cgroupMounts()) {
-      for (const tier of ['', '/burstable', '/besteffort']) {
+      for (const tier of TIERS) {
         await removeTree(join(m.path, this.root, `kubepods${tier}`, `pod${uid}`));
       }
     }
@@ -138,7 +176,7 @@ export class CgroupfsPodCgroups implements PodCgroups {
   async list(): Promise<string[]> {
     const uids = new Set<string>();
     for (const m of cgroupMounts()) {
-      for (const tier of ['', '/burstable', '/besteffort']) {
+      for (const tier of TIERS) {
         let names: string[] = [];
         try {
           names = await readdir(join(m.path, this.root, `kubepods${tier}`));
@@ -158,6 +196,33 @@ export class CgroupfsPodCgroups implements PodCgroups {
     const parent = this.root.split('/').slice(0, -1).join('/');
     if (parent) for (const m of cgroupMounts()) await rmdir(join(m.path, parent)).catch(() => undefined);
   }
+}
+
+const TIERS = ['', '/burstable', '/besteffort'];
+/** How long killProcesses waits for the killed processes to leave the cgroup: 50 × 20 ms. */
+const KILL_POLLS = 50;
+const KILL_POLL_MS = 20;
+
+export class PodCgroupError extends Error {
+  readonly code = 'ERR_POD_CGROUP_BUSY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PodCgroupError';
+  }
+}
+
+/** The pids in a cgroup directory and every one below it (none when it does not exist). */
+async function collectPids(dir: string, into: Set<number>): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const line of (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n')) {
+    if (line) into.add(Number(line));
+  }
+  for (const e of entries) if (e.isDirectory()) await collectPids(join(dir, e.name), into);
 }
 
 /** rmdir of a cgroup directory tree, deepest first (cgroup files cannot be unlinked, only dirs). */

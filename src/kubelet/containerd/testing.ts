@@ -28,6 +28,11 @@ export interface TestContainerd {
   runtime: CriRuntime;
   network: TestNetwork;
   images: BuiltinImagesResult;
+  /**
+   * A crash of containerd: SIGKILL (its shims and their containers live on), then a new containerd on
+   * the same state, as an agent's restart starts it; `containerd` and `runtime` then are the new ones.
+   */
+  crashAndRestart(): Promise<void>;
   /** Idempotent; also registered with the test's `after` hook. */
   cleanup(): Promise<void>;
 }
@@ -193,5 +198,23 @@ export async function startTestContainerd(t: AfterHook, opts: Partial<Omit<Start
   }
   await mkdir(IMAGE_CACHE, { recursive: true });
   const images = await ensureBuiltinImages(containerd.socket, IMAGE_CACHE, { cri: containerd.cri });
-  return { dataDir, containerd, runtime, network, images, cleanup };
+  return {
+    dataDir,
+    get containerd() {
+      return containerd!;
+    },
+    get runtime() {
+      return runtime!;
+    },
+    network,
+    images,
+    async crashAndRestart() {
+      runtime!.close();
+      process.kill(containerd!.pid, 'SIGKILL');
+      await containerd!.exited();
+      containerd = await Containerd.start({ dataDir, ...opts, adopt: false });
+      runtime = new CriRuntime({ client: containerd.cri });
+    },
+    cleanup,
+  };
 }

@@ -33,12 +33,13 @@ function runtime(sandboxes: SandboxRecord[], containers: Record<string, Containe
 /** The actions as lines, e.g. "sandbox keep s1", "start app #1 Exited backoff". */
 function lines(a: PodActions): string[] {
   if (a.kind === 'terminal') return [`terminal ${a.phase} stop [${a.stopSandboxes.join(' ')}]`];
-  if (a.kind === 'sandboxLost') return ['sandboxLost'];
+  if (a.kind === 'sandboxLost') return [`sandboxLost${a.kill.length ? ` kill [${a.kill.map((k) => k.id).join(' ')}] stop [${a.stopSandboxes.join(' ')}]` : ''}`];
   const out: string[] = [];
   const sb = a.sandbox;
   if (sb.action === 'keep') out.push(`sandbox keep ${sb.sandbox.id}`);
   else {
     let l = `sandbox create #${sb.attempt} ${sb.reason}`;
+    if (sb.kill.length) l += ` kill [${sb.kill.map((k) => k.id).join(' ')}]`;
     if (sb.remove.length) l += ` remove [${sb.remove.map((s) => s.id).join(' ')}]`;
     if (sb.sandboxChanged) l += ' SandboxChanged';
     if (sb.prefetch) l += ` prefetch ${sb.prefetch.container.name}${sb.prefetch.init ? ' (init)' : ''}`;
@@ -139,7 +140,7 @@ const cases: Case[] = [
     name: 'a re-created sandbox starts the init containers over',
     pod: inits,
     rt: () => runtime([sandbox('s1', 'notready')], { i1: [exited('i1a', 0)], i2: [exited('i2a', 0)], app: [ctr('c1', 'running')] }),
-    want: ['sandbox create #1 SandboxNotReady remove [s1] SandboxChanged', 'start i1 #0 New', 'initializing'],
+    want: ['sandbox create #1 SandboxNotReady kill [c1] remove [s1] SandboxChanged', 'start i1 #0 New', 'initializing'],
   },
   {
     name: 'restartPolicy Never: a lost sandbox after the app containers ran ends them',
@@ -147,6 +148,13 @@ const cases: Case[] = [
     policy: 'Never',
     rt: () => runtime([sandbox('s1', 'notready')], { app: [exited('c1', 137)] }),
     want: ['sandboxLost'],
+  },
+  {
+    name: 'restartPolicy Never: what still runs in the lost sandbox is killed and the sandbox stopped, nothing new starts',
+    pod: app,
+    policy: 'Never',
+    rt: () => runtime([sandbox('s1', 'notready')], { app: [ctr('c1', 'running')] }),
+    want: ['sandboxLost kill [c1] stop [s1]'],
   },
   {
     name: 'restartPolicy Never: a sandbox lost while only init containers ran is re-created',
@@ -364,11 +372,12 @@ describe('terminalPhase', () => {
 });
 
 describe('computeKillPod', () => {
-  it('kills every running or created instance, init ones too, then stops the ready sandboxes', () => {
-    const pod = makePod('p').init({ name: 'setup' }).container({ name: 'app' }).build();
+  it('kills every running, created or unknown instance, init ones too, then stops every sandbox, ready or not', () => {
+    const pod = makePod('p').init({ name: 'setup' }).container({ name: 'app' }).container({ name: 'side' }).build();
     const rt = runtime([sandbox('s2', 'ready', 1), sandbox('s1', 'notready')], {
       setup: [ctr('i1', 'running')],
       app: [ctr('c2', 'created', 1), exited('c1', 1)],
+      side: [ctr('u1', 'unknown')],
       gone: [ctr('x1', 'running')],
     });
     const plan = computeKillPod(pod, rt);
@@ -377,9 +386,10 @@ describe('computeKillPod', () => {
       kill: [
         { name: 'setup', id: 'i1', message: 'Stopping container setup', container: spec('setup') },
         { name: 'app', id: 'c2', message: 'Stopping container app', container: spec('app') },
+        { name: 'side', id: 'u1', message: 'Stopping container side', container: spec('side') },
         { name: 'gone', id: 'x1', message: 'Stopping container gone' },
       ],
-      stopSandboxes: ['s2'],
+      stopSandboxes: ['s2', 's1'],
     });
   });
 });

@@ -53,7 +53,12 @@ export type SandboxPlan =
       action: 'create';
       reason: SandboxReason;
       attempt: number;
-      /** Every old sandbox, stopped if ready and then removed (removing one removes its containers). */
+      /**
+       * What may still run in the old sandboxes, killed with the grace period first (the kubelet's
+       * killPodWithSyncResult when the sandbox changed): a NOTREADY sandbox's containers can outlive it.
+       */
+      kill: KillPodActions['kill'];
+      /** Every old sandbox, then stopped and removed (removing one removes its containers). */
       remove: SandboxRecord[];
       /** Containers ran in the old sandboxes: the kubelet's SandboxChanged event is due. */
       sandboxChanged: boolean;
@@ -90,8 +95,12 @@ export type ContainerStep =
 export type PodActions =
   /** The pod ended in an earlier sync: stop its ready sandboxes, start nothing. */
   | { kind: 'terminal'; phase: 'Succeeded' | 'Failed'; stopSandboxes: string[] }
-  /** A restartPolicy Never pod lost its sandbox after its containers ran: they are over, nothing restarts. */
-  | { kind: 'sandboxLost' }
+  /**
+   * A restartPolicy Never pod lost its sandbox after its containers ran: they are over, nothing restarts.
+   * What still runs in the lost sandbox is killed with the grace period and the sandboxes stopped, as
+   * the kubelet's SyncPod kills such a pod without making it a new sandbox.
+   */
+  | { kind: 'sandboxLost'; kill: KillPodActions['kill']; stopSandboxes: string[] }
   | {
       kind: 'run';
       sandbox: SandboxPlan;
@@ -115,7 +124,11 @@ export function computePodActions(pod: Pod, rt: PodRuntimeStatus, ctx: PodAction
   const policy = spec.restartPolicy ?? 'Always';
   const ready = rt.sandboxes.find((s) => s.state === 'ready');
   const ran = (names: SpecContainer[]) => names.some((c) => (rt.containers.get(c.name)?.length ?? 0) > 0);
-  if (!ready && rt.sandboxes.length > 0 && policy === 'Never' && ran(spec.containers)) return { kind: 'sandboxLost' };
+  if (!ready && rt.sandboxes.length > 0 && policy === 'Never' && ran(spec.containers)) {
+    const { kill } = computeKillPod(pod, rt);
+    // Stopped once, with what ran in them: a later sync finds nothing to kill and leaves them be.
+    return { kind: 'sandboxLost', kill, stopSandboxes: kill.length ? rt.sandboxes.map((s) => s.id) : [] };
+  }
 
   let sandbox: SandboxPlan;
   let containers: ReadonlyMap<string, ContainerRecord[]> = rt.containers;
@@ -127,6 +140,7 @@ export function computePodActions(pod: Pod, rt: PodRuntimeStatus, ctx: PodAction
       action: 'create',
       reason: rt.sandboxes.length > 0 ? 'SandboxNotReady' : 'NoSandbox',
       attempt: rt.sandboxes.length > 0 ? Math.max(...rt.sandboxes.map((s) => s.attempt)) + 1 : 0,
+      kill: computeKillPod(pod, rt).kill,
       remove: rt.sandboxes,
       sandboxChanged: rt.sandboxes.length > 0 && anyContainer,
     };
@@ -228,9 +242,16 @@ export function terminalPhase(pod: Pod, outcomes: ReadonlyMap<string, ContainerO
 }
 
 export interface KillPodActions {
-  /** Every running or created instance, killed in parallel. */
+  /**
+   * Every instance that may have processes, killed in parallel: running, created, and unknown (a
+   * runtime that could not load a container's task, as containerd after a crash, still stops it).
+   */
   kill: { name: string; container?: SpecContainer; id: string; message: string }[];
-  /** Then the ready sandboxes. */
+  /**
+   * Then every sandbox, whatever its state, as the kubelet's killPodWithSyncResult stops them all:
+   * containerd reports a sandbox whose task it could not load as NOTREADY while its processes run, and
+   * stopping it is what ends them (and the containers in it).
+   */
   stopSandboxes: string[];
 }
 
@@ -241,10 +262,10 @@ export function computeKillPod(pod: Pod, rt: PodRuntimeStatus): KillPodActions {
   const kill: KillPodActions['kill'] = [];
   for (const [name, list] of rt.containers) {
     for (const c of list) {
-      if (c.state !== 'running' && c.state !== 'created') continue;
+      if (c.state === 'exited') continue;
       const container = specs.get(name);
       kill.push({ name, id: c.id, message: `Stopping container ${name}`, ...(container ? { container } : {}) });
     }
   }
-  return { kill, stopSandboxes: rt.sandboxes.filter((s) => s.state === 'ready').map((s) => s.id) };
+  return { kill, stopSandboxes: rt.sandboxes.map((s) => s.id) };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ContainerConfig, PodSandboxConfig } from '../runtime/runtime.ts';
 import { FakeRuntime } from '../runtime/fake-runtime.ts';
 import { FakeClock } from '../../util/clock.ts';
+import { CriError } from '../runtime/errors.ts';
 import { LABEL_POD_UID } from './labels.ts';
 import { makePod, makeStack, type Stack } from './testing.ts';
 import type { Pod } from '../../api/types.ts';
@@ -437,6 +438,31 @@ describe('pod workers', () => {
     }
   });
 
+  it('a sandbox that dies under a running container: the container gets its grace period, then every old sandbox is stopped and removed, then a new one', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('orphaned').gracePeriod(12).container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [first] = await s.runtime.listPodSandbox();
+      const [app] = await s.runtime.listContainers();
+      s.runtime.loseSandbox(first.id);
+      const from = s.runtime.calls.length;
+      await s.advance(1000);
+      await running(s, pod);
+      const calls = s.runtime.calls.slice(from).filter((c) => ['stopContainer', 'stopPodSandbox', 'removePodSandbox', 'runPodSandbox'].includes(c.method));
+      assert.deepEqual(calls.map((c) => `${c.method} ${c.method === 'runPodSandbox' ? (c.args[0] as PodSandboxConfig).metadata.attempt : c.args.join(' ')}`), [
+        `stopContainer ${app.id} 12`,
+        `stopPodSandbox ${first.id}`,
+        `removePodSandbox ${first.id}`,
+        'runPodSandbox 1',
+      ]);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'Killing' && e.message === 'Stopping container app'));
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a restartPolicy Never pod whose sandbox died after its containers ran gets no new sandbox', async () => {
     const s = makeStack();
     try {
@@ -451,6 +477,25 @@ describe('pod workers', () => {
       const st = s.statusOf(pod)!;
       assert.equal(st.containerStatuses![0].state?.terminated?.exitCode, 137);
       assert.equal(st.conditions?.find((c) => c.type === 'PodReadyToStartContainers')?.status, 'False');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a restartPolicy Never pod whose sandbox died under its running container: the container is stopped with its grace period, no new sandbox', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('once-more').restartPolicy('Never').gracePeriod(9).container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [sb] = await s.runtime.listPodSandbox();
+      const [app] = await s.runtime.listContainers();
+      s.runtime.loseSandbox(sb.id);
+      await s.advance(2000);
+      assert.deepEqual(s.runtime.calls.filter((c) => c.method === 'stopContainer').map((c) => c.args), [[app.id, 9]]);
+      assert.equal(s.runtime.calls.filter((c) => c.method === 'runPodSandbox').length, 1);
+      assert.ok(s.recorder.events.some((e) => e.reason === 'Killing' && e.message === 'Stopping container app'));
+      assert.equal(s.statusOf(pod)!.containerStatuses![0].state?.terminated?.exitCode, 137);
     } finally {
       await s.close();
     }
@@ -500,6 +545,28 @@ describe('pod workers', () => {
       assert.ok(syncs >= 5, `${syncs} syncs`);
       assert.equal(listings('listContainers'), syncs - 1);
       assert.equal(listings('listPodSandbox'), syncs - 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('deletion: a termination that keeps failing is tried again until it succeeds, and only then confirmed', async () => {
+    const s = makeStack();
+    try {
+      const pod = makePod('stubborn').gracePeriod(0).container({ name: 'app' }).build();
+      s.workers.update(pod);
+      await running(s, pod);
+      const [sb] = await s.runtime.listPodSandbox();
+      for (let i = 0; i < 7; i++) s.runtime.failNext('stopPodSandbox', new CriError('ERR_CRI_UNKNOWN', 'StopPodSandbox', `sandbox ${sb.id} is stuck`));
+      s.workers.update({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 0 } });
+      await s.advance(30_000, 1000);
+      assert.deepEqual(s.deleted, [], 'not confirmed while the sandbox cannot be stopped');
+      assert.equal(s.workers.couldHaveRunningContainers(pod.metadata!.uid!), true);
+      // Attempts 1, 2, 4, 8, 10, 10 s apart, then at most 10 s for the eighth.
+      await s.advance(30_000, 1000);
+      assert.deepEqual(s.deleted, ['stubborn']);
+      assert.equal(s.runtime.calls.filter((c) => c.method === 'stopPodSandbox' && c.args[0] === sb.id).length >= 8, true);
+      await s.workers.whenNoWorkers();
     } finally {
       await s.close();
     }

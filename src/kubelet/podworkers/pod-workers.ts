@@ -47,6 +47,10 @@ class Worker {
   abnormal: Termination | undefined;
   abnormalDone = false;
   timer: Timer | undefined;
+  /** In its final termination: a wake-up queued now is never acted on. */
+  finishing = false;
+  /** Ends a wait between termination attempts when the workers stop. */
+  retryWait: AbortController | undefined;
   loop: Promise<void> | undefined;
 
   constructor(pod: Pod, fresh: boolean) {
@@ -193,6 +197,7 @@ export class PodWorkers implements ContainerLocator, PodTerminator {
     const loops: Promise<void>[] = [];
     for (const w of this.#workers.values()) {
       w.timer?.cancel();
+      w.retryWait?.abort();
       w.kick();
       if (w.loop) loops.push(w.loop);
     }
@@ -214,7 +219,7 @@ export class PodWorkers implements ContainerLocator, PodTerminator {
 
   /** True while some worker is syncing or has a wake-up queued (tests settle on this). */
   busy(): boolean {
-    for (const w of this.#workers.values()) if (w.busy || w.pending) return true;
+    for (const w of this.#workers.values()) if (w.busy || (w.pending && !w.finishing)) return true;
     return false;
   }
 
@@ -275,6 +280,7 @@ export class PodWorkers implements ContainerLocator, PodTerminator {
 
   async #finish(w: Worker, pod: Pod): Promise<void> {
     const o = this.#o;
+    w.finishing = true;
     const uid = w.state.uid;
     const grace = w.removed && !pod.metadata?.deletionTimestamp ? (o.orphanGraceSec ?? 2) : gracePeriod(pod);
     for (let attempt = 0; ; attempt++) {
@@ -294,8 +300,18 @@ export class PodWorkers implements ContainerLocator, PodTerminator {
         return;
       } catch (err) {
         o.onError?.(err, pod);
-        if (attempt >= 4 || (this.#stopped && !w.drain)) return;
-        await o.clock.sleep(1000);
+        // As the kubelet's pod worker, a termination is tried until it succeeds (1, 2, 4, 8, 10, 10… s
+        // apart): the deletion is confirmed only once nothing of the pod runs. A drain (the agent
+        // shutting down) gives up after five attempts.
+        if ((w.drain && attempt >= 4) || (this.#stopped && !w.drain)) return;
+        const ac = new AbortController();
+        w.retryWait = ac;
+        // Waiting on a timer is not work in progress (tests settle on busy()).
+        w.busy = false;
+        await o.clock.sleep(Math.min(1000 * 2 ** attempt, 10_000), ac.signal).catch(() => undefined);
+        w.busy = true;
+        w.retryWait = undefined;
+        if (this.#stopped && !w.drain) return;
       }
     }
   }

@@ -254,6 +254,8 @@ export class PodSyncer {
     if (!(await this.#setUpVolumes(pod, st))) return { status: await this.#status(pod, st, v, false), requeueAt: o.clock.now() + MOUNT_RETRY_MS };
 
     if (actions.kind === 'sandboxLost') {
+      await Promise.all(actions.kill.map((k) => this.killContainer(pod, k.container, k.id, gracePeriod(pod), k.message).catch(() => undefined)));
+      for (const id of actions.stopSandboxes) await o.runtime.stopPodSandbox(id);
       st.sandboxId = undefined;
       st.running.clear();
       return { status: await this.#status(pod, st, v, false) };
@@ -318,7 +320,10 @@ export class PodSyncer {
   async #createSandbox(pod: Pod, st: PodState, v: SyncView, plan: Extract<SandboxPlan, { action: 'create' }>): Promise<boolean> {
     const o = this.#o;
     if (plan.sandboxChanged) o.recorder.event(podRef(pod), 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
-    for (const s of plan.remove) if (s.state === 'ready') await o.runtime.stopPodSandbox(s.id);
+    // As the kubelet: the old instances get their grace period (preStop, SIGTERM), then every old
+    // sandbox is stopped, ready or not, before it goes.
+    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.container, k.id, gracePeriod(pod), k.message).catch(() => undefined)));
+    for (const s of plan.remove) await o.runtime.stopPodSandbox(s.id);
     for (const s of plan.remove) await o.runtime.removePodSandbox(s.id);
     v.rt.sandboxes = [];
     v.rt.containers = new Map();
@@ -611,7 +616,10 @@ export class PodSyncer {
 
   /**
    * Stops every container of the pod in parallel (preStop, SIGTERM, SIGKILL after `graceSec`), then
-   * the sandbox. Returns the final status.
+   * every sandbox, then kills what is left in the pod's cgroup. Returns the final status only once
+   * nothing of the pod runs: the runtime lists no running container and no ready sandbox (else it
+   * throws PodStillRunningError, and the caller tries again), as the kubelet checks after KillPod and
+   * destroys the pod cgroup (killing its processes) before the pod's final status and deletion.
    */
   async terminate(pod: Pod, st: PodState, graceSec: number): Promise<PodStatus> {
     const o = this.#o;
@@ -620,9 +628,19 @@ export class PodSyncer {
     const plan = computeKillPod(pod, rt);
     await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.container, k.id, graceSec, k.message).catch(() => undefined)));
     for (const id of plan.stopSandboxes) await o.runtime.stopPodSandbox(id);
+    const after = await this.#observe(st.uid);
+    const running = [...after.containers.values()].flat().filter((c) => c.state === 'running').map((c) => c.id);
+    const ready = after.sandboxes.filter((s) => s.state === 'ready').map((s) => s.id);
+    if (running.length || ready.length) {
+      const err = new PodStillRunningError(st.uid, running, ready);
+      o.recorder.event(podRef(pod), 'Warning', 'FailedKillPod', `error killing pod: ${err.message}`);
+      throw err;
+    }
+    // A process the runtime does not account for (a sandbox containerd failed to load after a crash).
+    await o.cgroups.killProcesses(st.uid);
     st.running.clear();
     st.waiting.clear();
-    return this.#status(pod, st, { rt, statuses: new Map() }, true);
+    return this.#status(pod, st, { rt: after, statuses: new Map() }, true);
   }
 
   /**
@@ -659,6 +677,15 @@ export class PodSyncer {
     await o.cgroups.remove(uid);
     if (pod) await rm(podLogDir(o.logRoot, pod), { recursive: true, force: true });
     else await removeLogDirsOf(o.logRoot, uid);
+  }
+}
+
+/** A pod's termination left something running; the pod worker tries the termination again. */
+export class PodStillRunningError extends Error {
+  readonly code = 'ERR_POD_STILL_RUNNING';
+  constructor(uid: string, containers: string[], sandboxes: string[]) {
+    super(`pod ${uid} still runs after its termination: ${[...containers.map((c) => `container ${c}`), ...sandboxes.map((s) => `sandbox ${s}`)].join(', ')}`);
+    this.name = 'PodStillRunningError';
   }
 }
 

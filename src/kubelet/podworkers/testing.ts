@@ -10,7 +10,8 @@ import { makePod as sharedMakePod, type PodBuilder } from '../../testing/objects
 import { until } from '../../testing/until.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { FakeRuntime } from '../runtime/fake-runtime.ts';
-import { NoopPodCgroups } from '../cgroups/pod-cgroups.ts';
+import type { ContainerRuntime } from '../runtime/runtime.ts';
+import { NoopPodCgroups, type PodCgroups } from '../cgroups/pod-cgroups.ts';
 import { MemoryEventRecorder } from '../events/recorder.ts';
 import { ProberManager } from '../prober/manager.ts';
 import { StatusManager, type StatusWriter } from '../status/manager.ts';
@@ -49,9 +50,10 @@ export function makePod(name: string): PodBuilder {
     .containerDefaults({ imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }, { imagePullPolicy: 'IfNotPresent', command: ['true'] });
 }
 
-export interface Stack {
+/** A pod-worker stack over any runtime and pod cgroups (integration tests give a real containerd). */
+export interface StackOn<R extends ContainerRuntime = ContainerRuntime, C extends PodCgroups = PodCgroups> {
   clock: FakeClock;
-  runtime: FakeRuntime;
+  runtime: R;
   recorder: MemoryEventRecorder;
   writer: RecordingWriter;
   status: StatusManager;
@@ -60,7 +62,7 @@ export interface Stack {
   syncer: PodSyncer;
   pleg: Pleg;
   source: MapConfigSource;
-  cgroups: NoopPodCgroups;
+  cgroups: C;
   dir: string;
   deleted: string[];
   /** Lets real I/O and promise chains run (the syncer writes files) until `cond` holds. */
@@ -70,6 +72,8 @@ export interface Stack {
   statusOf(pod: Pod): PodStatus | undefined;
   close(): Promise<void>;
 }
+
+export type Stack = StackOn<FakeRuntime, NoopPodCgroups>;
 
 export interface StackOptions {
   runtime?: FakeRuntime;
@@ -81,14 +85,30 @@ export interface StackOptions {
   dns?: PodDnsConfigurer;
 }
 
+export interface StackOnOptions {
+  clock?: FakeClock;
+  dir?: string;
+  /** Called when the worker confirms a pod's deletion, before it is recorded in `deleted`. */
+  onConfirmDeletion?(pod: Pod): void | Promise<void>;
+}
+
 export function makeStack(opts: StackOptions = {}): Stack {
   const clock = opts.clock ?? new FakeClock();
   const runtime = opts.runtime ?? new FakeRuntime({ clock, images: ['busybox'] });
+  return build(runtime, new NoopPodCgroups('/tinykube/node-1'), { ...opts, clock });
+}
+
+/** The same stack over a given runtime and pod cgroups. */
+export function makeStackOn<R extends ContainerRuntime, C extends PodCgroups>(runtime: R, cgroups: C, opts: StackOnOptions = {}): StackOn<R, C> {
+  return build(runtime, cgroups, opts);
+}
+
+function build<R extends ContainerRuntime, C extends PodCgroups>(runtime: R, cgroups: C, opts: StackOptions & StackOnOptions): StackOn<R, C> {
+  const clock = opts.clock ?? new FakeClock();
   const recorder = new MemoryEventRecorder();
   const writer = new RecordingWriter();
   const status = new StatusManager({ writer, clock });
   const source = new MapConfigSource();
-  const cgroups = new NoopPodCgroups('/tinykube/node-1');
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tk-pw-'));
   const backoff = new RestartBackoff(clock);
   let workers: PodWorkers | undefined;
@@ -115,7 +135,11 @@ export function makeStack(opts: StackOptions = {}): Stack {
     logRoot: join(dir, 'logs'),
   });
   const deleted: string[] = [];
-  workers = new PodWorkers({ syncer, status, prober, clock, resyncMs: 60_000, confirmDeletion: async (p) => void deleted.push(p.metadata?.name ?? '') });
+  const confirmDeletion = async (p: Pod) => {
+    await opts.onConfirmDeletion?.(p);
+    deleted.push(p.metadata?.name ?? '');
+  };
+  workers = new PodWorkers({ syncer, status, prober, clock, resyncMs: 60_000, confirmDeletion });
   const pleg = new Pleg({ runtime, clock, nodeName: 'node-1', onChange: (uid) => workers!.kick(uid) });
   const w = workers;
   // In-process work only: turn the event loop rather than sleep, and name the events seen on timeout.

@@ -274,6 +274,16 @@ export class FakeRuntime implements ContainerRuntime {
     this.#finish(c, exitCode, reason ?? (exitCode === 0 ? 'Completed' : 'Error'), message);
   }
 
+  /**
+   * The sandbox's own process ends while its containers go on running: the runtime reports it NOT_READY
+   * (as containerd does when the pause process dies, or when it cannot reload the sandbox's task).
+   */
+  loseSandbox(id: string): void {
+    const s = this.#sandboxes.get(id);
+    if (!s || s.state !== 'ready') throw err('ERR_CRI_FAILED_PRECONDITION', 'loseSandbox', `sandbox ${id} is not ready`);
+    s.state = 'notready';
+  }
+
   // ---- RuntimeService ----
 
   async version(): Promise<RuntimeVersion> {
