@@ -25,7 +25,7 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DetailedPeerCertificate } from 'node:tls';
 import tls from 'node:tls';
-import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, NODE_PASSWORD_REJECTED, NODE_USER_PREFIX, NODES_GROUP } from '../api/certificates/csr.ts';
+import { KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, NODE_PASSWORD_REJECTED, NODE_USER_PREFIX, NODES_GROUP } from '../api/certificates/request.ts';
 import type { Clock } from '../util/clock.ts';
 import { realClock } from '../util/clock.ts';
 import { CertificateRequestError, loadKeyPair, requestCertificate, rotationDeadline, saveKeyPair, type CertificateRequest, type KeyPair } from './certificates.ts';

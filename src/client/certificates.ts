@@ -10,7 +10,8 @@
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createCsr, type CertificateSigningRequest } from '../api/certificates/csr.ts';
+import type { CertificateSigningRequest } from '../api/certificates/csr.ts';
+import { createCsr } from '../api/certificates/request.ts';
 import type { Clock, Timer } from '../util/clock.ts';
 import { realClock } from '../util/clock.ts';
 import type { ApiClient } from './client.ts';

@@ -9,8 +9,6 @@
 import '../../util/reflect-shim.ts';
 import * as x509 from '@peculiar/x509';
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
-import type { webcrypto } from 'node:crypto';
-import { isIP } from 'node:net';
 import type * as certificates from 'kubernetes-types/certificates/v1.js';
 import type { Mutable, ObjectMeta } from '../types.ts';
 
@@ -27,14 +25,19 @@ export interface CertificateSigningRequest {
   status?: CertificateSigningRequestStatus;
 }
 
-/** The signers Kubernetes defines (certificates.k8s.io/v1 well-known signer names). */
-export const KUBE_APISERVER_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
-export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
-export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
-export const LEGACY_UNKNOWN_SIGNER = 'kubernetes.io/legacy-unknown';
-
-/** The Denied reason of a node's bootstrap request refused by its node password (tinykube's; k3s refuses the join over HTTP). */
-export const NODE_PASSWORD_REJECTED = 'NodePasswordRejected';
+// The names a node needs and its request's making live in request.ts (no @peculiar/x509 there).
+export {
+  createCsr,
+  KUBE_APISERVER_CLIENT_SIGNER,
+  KUBELET_CLIENT_SIGNER,
+  KUBELET_SERVING_SIGNER,
+  LEGACY_UNKNOWN_SIGNER,
+  NODE_PASSWORD_REJECTED,
+  NODE_USER_PREFIX,
+  NODES_GROUP,
+  type NewCsr,
+} from './request.ts';
+import { NODE_USER_PREFIX, NODES_GROUP } from './request.ts';
 
 export const APPROVED = 'Approved';
 export const DENIED = 'Denied';
@@ -46,10 +49,6 @@ export const ALL_KEY_USAGES: readonly string[] = [
   'email protection', 'encipher only', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'key agreement', 'key encipherment', 'microsoft sgc',
   'netscape sgc', 'ocsp signing', 's/mime', 'server auth', 'signing', 'timestamping',
 ];
-
-/** The node identity conventions of the kubelet signers. */
-export const NODE_USER_PREFIX = 'system:node:';
-export const NODES_GROUP = 'system:nodes';
 
 export class CsrParseError extends Error {
   readonly code = 'ERR_CSR_PARSE';
@@ -219,36 +218,6 @@ function decodeOid(b: Buffer): string {
     }
   }
   return out.join('.');
-}
-
-export interface NewCsr {
-  /** PEM of the PKCS#10 request. */
-  csrPem: string;
-  /** PKCS#8 PEM of its private key. */
-  keyPem: string;
-}
-
-/**
- * A fresh ECDSA P-256 key and a request for it (what kubelet's certificate manager makes): subject
- * CN and O, SANs split by kind (IP literals as IP SANs, the rest as DNS names), and optionally a
- * PKCS#9 challengePassword attribute.
- */
-export async function createCsr(subject: { commonName: string; organizations?: string[] }, hosts: string[] = [], options: { challengePassword?: string } = {}): Promise<NewCsr> {
-  const alg: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
-  const keys = await globalThis.crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const name: x509.JsonName = [{ CN: [subject.commonName] }];
-  for (const o of subject.organizations ?? []) name.push({ O: [o] });
-  const extensions: x509.Extension[] = [];
-  if (hosts.length) extensions.push(new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIP(h) ? 'ip' : 'dns', value: h }))));
-  const attributes = options.challengePassword !== undefined ? [new x509.ChallengePasswordAttribute(options.challengePassword)] : [];
-  const req = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams, extensions, attributes });
-  const der = Buffer.from(await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return { csrPem: req.toString('pem') + '\n', keyPem: toPem('PRIVATE KEY', der) };
-}
-
-function toPem(label: string, der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
 /** The conditions of `type` that are True (Approved, Denied and Failed are only ever True). */
