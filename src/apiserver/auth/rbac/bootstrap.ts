@@ -228,30 +228,18 @@ function controllerRoles(): ClusterRole[] {
   ];
 }
 
-const group = (name: string): Subject => ({ kind: 'Group', apiGroup: GROUP, name });
-const user = (name: string): Subject => ({ kind: 'User', apiGroup: GROUP, name });
-
 function binding(name: string, roleName: string, subjects: Subject[]): ClusterRoleBinding {
   return {
     apiVersion: `${GROUP}/v1`,
     kind: 'ClusterRoleBinding',
     metadata: { name, labels: { ...BOOTSTRAP_LABELS }, annotations: { [AUTOUPDATE_ANNOTATION]: 'true' } },
     roleRef: { apiGroup: GROUP, kind: 'ClusterRole', name: roleName },
-    ...(subjects.length ? { subjects } : {}),
+    subjects,
   };
 }
 
-/**
- * Not Kubernetes': subjects earlier tinykube versions put in a default binding and no longer do,
- * removed from it at start (unless its autoupdate annotation is "false"), since reconciliation itself
- * only adds. system:node was bound to the group system:nodes, then to the join token's user, before
- * the Node authorizer and per-node certificates: kept, they would let every node bypass the Node
- * authorizer. Subjects an administrator added stay.
- */
-export const RETIRED_SUBJECTS: Readonly<Record<string, readonly Subject[]>> = {
-  'system:node': [group('system:nodes'), user('system:node-bootstrap')],
-};
-
+const group = (name: string): Subject => ({ kind: 'Group', apiGroup: GROUP, name });
+const user = (name: string): Subject => ({ kind: 'User', apiGroup: GROUP, name });
 
 /** ClusterRoleBindings() and the controllers' bindings to their kube-system service accounts. */
 export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
@@ -261,9 +249,10 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     binding('system:discovery', 'system:discovery', [group('system:authenticated')]),
     binding('system:basic-user', 'system:basic-user', [group('system:authenticated')]),
     binding('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
-    // Kubernetes keeps this binding with no subjects: the Node authorizer decides for system:node:<name>
-    // users, limited to what their pods use; the join token's user only asks for a node's certificate.
-    binding('system:node', 'system:node', []),
+    // Kubernetes binds system:node to no one: the Node authorizer decides for system:node:<name>
+    // users, limited to what their pods use. Agents that still share the join token's identity
+    // (system:node-bootstrap) name no node, so that user alone gets the role meanwhile.
+    binding('system:node', 'system:node', [user('system:node-bootstrap')]),
     binding(AGENT_ROLE, AGENT_ROLE, [group('system:nodes')]),
     // kube binds it to system:bootstrappers (bootstrap tokens); tinykube's join token is that user.
     binding('system:node-bootstrapper', 'system:node-bootstrapper', [user('system:node-bootstrap')]),
@@ -359,17 +348,10 @@ export function reconcileClusterRoleBinding<T extends ClusterRoleBinding | RoleB
   const out: T = structuredClone(existing);
   let changed = mergeMeta(out, expected);
   const key = (s: Subject) => `${s.kind}/${s.apiGroup ?? ''}/${s.namespace ?? ''}/${s.name}`;
-  const retired = new Set((expected.kind === 'ClusterRoleBinding' ? (RETIRED_SUBJECTS[expected.metadata?.name ?? ''] ?? []) : []).map(key));
-  if (retired.size && (out.subjects ?? []).some((s) => retired.has(key(s)))) {
-    const kept = out.subjects!.filter((s) => !retired.has(key(s)));
-    if (kept.length) out.subjects = kept;
-    else delete out.subjects;
-    changed = true;
-  }
-  const have = new Set((out.subjects ?? []).map(key));
+  const have = new Set((existing.subjects ?? []).map(key));
   const lacking = (expected.subjects ?? []).filter((s) => !have.has(key(s)));
   if (lacking.length) {
-    out.subjects = [...(out.subjects ?? []), ...lacking];
+    out.subjects = [...(existing.subjects ?? []), ...lacking];
     changed = true;
   }
   return changed ? out : null;
