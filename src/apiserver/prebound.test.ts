@@ -2,9 +2,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import net from 'node:net';
-import { selfSignedLoopback } from '../client/testing/tls.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { until } from '../testing/until.ts';
+import { ensurePki } from './auth/pki.ts';
 import { PreboundListener } from './prebound.ts';
+
+/** The cluster's own serving certificate for 127.0.0.1, and the CA to trust it by. */
+async function loopbackServing(): Promise<{ cert: string; key: string; ca: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tk-prebound-'));
+  try {
+    const pki = await ensurePki(dir, { hosts: ['127.0.0.1'] });
+    return { cert: pki.serverCertPem, key: pki.serverKeyPem, ca: pki.caCertPem };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function get(port: number, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -19,11 +33,11 @@ function get(port: number, ca: string): Promise<{ status: number; body: string }
 }
 
 test('connections made before the HTTPS server exists wait, then are served by it; later ones go straight to it', async (t) => {
-  const { cert, key } = await selfSignedLoopback();
+  const { cert, key, ca } = await loopbackServing();
   const listener = await PreboundListener.listen(0, '127.0.0.1');
   t.after(() => listener.close());
   assert.ok(listener.port > 0);
-  const early = get(listener.port, cert);
+  const early = get(listener.port, ca);
   await until('the early connection waits', () => listener.waiting === 1);
   const server = https.createServer({ cert, key }, (req, res) => res.end(`served ${req.url}`));
   t.after(() => {
@@ -33,14 +47,14 @@ test('connections made before the HTTPS server exists wait, then are served by i
   listener.serve(server);
   assert.deepEqual(await early, { status: 200, body: 'served /hello' });
   assert.equal(listener.waiting, 0);
-  assert.deepEqual(await get(listener.port, cert), { status: 200, body: 'served /hello' });
+  assert.deepEqual(await get(listener.port, ca), { status: 200, body: 'served /hello' });
   assert.throws(() => listener.serve(server), /already served/);
 });
 
 test('closing before a server came closes the waiting connections and frees the port', async () => {
-  const { cert } = await selfSignedLoopback();
+  const { ca } = await loopbackServing();
   const listener = await PreboundListener.listen(0, '127.0.0.1');
-  const early = get(listener.port, cert).then(() => 'answered', (err: NodeJS.ErrnoException) => err.code ?? err.message);
+  const early = get(listener.port, ca).then(() => 'answered', (err: NodeJS.ErrnoException) => err.code ?? err.message);
   await until('the early connection waits', () => listener.waiting === 1);
   await listener.close();
   assert.match(await early, /ECONNRESET|socket hang up/);

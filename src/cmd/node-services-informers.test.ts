@@ -1,3 +1,5 @@
+// The proxy and the cluster DNS of a node share one pair of trimmed informers (node-services.ts wires
+// them): tested here, where both components may be imported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Service } from '../api/types.ts';
@@ -7,10 +9,10 @@ import { MemoryListerWatcher } from '../client/testing/memory-listwatch.ts';
 import { ClusterDNS } from '../dns/component.ts';
 import { query, udp } from '../dns/dnstest.ts';
 import { until } from '../testing/until.ts';
-import { slice, svc } from './fixtures.ts';
-import type { NftRunner, RunResult } from './nft.ts';
-import { Proxier } from './proxier.ts';
-import { serviceInformers, trimService, trimSlice } from './informers.ts';
+import { slice, svc } from '../proxy/fixtures.ts';
+import type { NftRunner, RunResult } from '../proxy/nft.ts';
+import { Proxier } from '../proxy/proxier.ts';
+import { serviceInformers, trimService, trimSlice } from '../proxy/informers.ts';
 
 type S = Service & HasMetadata;
 type E = EndpointSlice & HasMetadata;
