@@ -126,7 +126,8 @@ export interface ControlPlane {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const clock = opts.clock ?? realClock;
-  const { host, port } = parseListen(opts.listen ?? '127.0.0.1:6443');
+  // Addresses bound beforehand are what the server listens on (their port is the one actually bound).
+  const { host, port } = opts.listeners?.main ?? parseListen(opts.listen ?? '127.0.0.1:6443');
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   // Before anything starts: a malformed policy is a start-up error, as in kube-apiserver.
   const admissionConfig = opts.admissionControlConfigFile ? loadAdmissionConfig(opts.admissionControlConfigFile) : undefined;

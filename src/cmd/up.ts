@@ -184,15 +184,14 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   let server: Server;
   try {
     listeners = await bindApiListeners(listen, plan.hostIP);
-    const { host } = parseListen(listen);
-    const pki = await ensurePki(serverDir, { hosts: apiServingHosts(host, opts.serviceRanges?.serviceCidr, plan.hostIP), createCa: true });
+    const pki = await ensurePki(serverDir, { hosts: apiServingHosts(listeners.main.host, opts.serviceRanges?.serviceCidr, plan.hostIP), createCa: true });
     spawning = spawnAgents(listeners.main.port, pki.paths.nodeToken);
     // Awaited below (or by stopAgents); a failure is not left unhandled meanwhile.
     spawning.catch(() => undefined);
     const { startServer } = await import('./server.ts');
     server = await startServer({
       dataDir: serverDir,
-      listen: `${listeners.main.host.includes(':') ? `[${listeners.main.host}]` : listeners.main.host}:${listeners.main.port}`,
+      listen,
       listeners,
       // The nodes reach the API server, and pods the kubernetes Service, at the host's bridge address.
       advertiseAddress: plan.hostIP,
