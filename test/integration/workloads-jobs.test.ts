@@ -327,6 +327,10 @@ describe('CronJob controller on a FakeClock against the API server', () => {
       clock.advance(10);
       return probe();
     }, { timeoutMs: 20_000 });
+  // The next minute's schedule comes due: fake time moves to one second past the next minute boundary. Advancing
+  // by a plain 60 s from a start late in a minute let the settles' 10 ms nudges (hundreds under load) cross
+  // the following boundary too, and an extra run came due within the same step.
+  const nextMinute = () => clock.advance(Math.floor(clock.now() / 60_000) * 60_000 + 61_000 - clock.now());
   const jobsOf = (cj: string) => jobs.items().filter((j) => j.metadata?.ownerReferences?.[0]?.name === cj && !j.metadata?.deletionTimestamp);
   const eventsOf = (cj: string, reason: string) => sink.events.filter((e) => e.target.name === cj && e.reason === reason);
   const active = async (cj: string) => (await c.client.get<CronJob>(CronJobs, NS, cj)).status?.active ?? [];
@@ -334,7 +338,7 @@ describe('CronJob controller on a FakeClock against the API server', () => {
   test('Forbid: one Job per due time, none while the last runs (JobAlreadyActive)', async () => {
     await c.client.create(CronJobs, NS, cronJob('forbid', { concurrencyPolicy: 'Forbid' }));
     await settle('first sync of forbid', () => informers.resource(CronJobs).store.get(NS, 'forbid') !== undefined && clock.pendingTimers() > 0);
-    clock.advance(60_000);
+    nextMinute();
     const [job] = await settle('the first job of forbid', () => jobsOf('forbid').length === 1 && jobsOf('forbid'));
     const minute = Math.floor(Date.parse(job.metadata!.annotations!['batch.kubernetes.io/cronjob-scheduled-timestamp']) / 60_000);
     assert.equal(job.metadata?.name, `forbid-${minute}`);
@@ -342,7 +346,7 @@ describe('CronJob controller on a FakeClock against the API server', () => {
     await settle('forbid lists its job as active', async () => (await active('forbid')).length === 1);
     const cj = await c.client.get<CronJob>(CronJobs, NS, 'forbid');
     assert.equal(Date.parse(cj.status!.lastScheduleTime!), minute * 60_000);
-    clock.advance(60_000);
+    nextMinute();
     await settle('JobAlreadyActive', () => eventsOf('forbid', 'JobAlreadyActive').length > 0);
     assert.equal(jobsOf('forbid').length, 1);
     assert.deepEqual(eventsOf('forbid', 'SuccessfulCreate').map((e) => e.message), [`Created job forbid-${minute}`]);
@@ -352,10 +356,10 @@ describe('CronJob controller on a FakeClock against the API server', () => {
   test('Replace: the running Job is deleted and the next one takes its place', async () => {
     await c.client.create(CronJobs, NS, cronJob('replace', { concurrencyPolicy: 'Replace' }));
     await settle('first sync of replace', () => informers.resource(CronJobs).store.get(NS, 'replace') !== undefined);
-    clock.advance(60_000);
+    nextMinute();
     const [first] = await settle('the first job of replace', () => jobsOf('replace').length === 1 && jobsOf('replace'));
     await settle('replace lists its job as active', async () => (await active('replace')).length === 1);
-    clock.advance(60_000);
+    nextMinute();
     const [second] = await settle('the first job replaced', () => {
       const js = jobsOf('replace');
       return js.length === 1 && js[0].metadata?.name !== first.metadata?.name && js;
@@ -373,7 +377,7 @@ describe('CronJob controller on a FakeClock against the API server', () => {
     await c.client.create(CronJobs, NS, cronJob('hist', { successfulJobsHistoryLimit: 2 }, '50ms'));
     await settle('first sync of hist', () => informers.resource(CronJobs).store.get(NS, 'hist') !== undefined);
     for (let run = 1; run <= 4; run++) {
-      clock.advance(60_000);
+      nextMinute();
       // Distinct jobs: a sync retried after a lost status write says SawCompletedJob again for the same job,
       // and counting events would let the loop move on before this run's job completed.
       await settle(`run ${run} of hist seen completed`, () => new Set(eventsOf('hist', 'SawCompletedJob').map((e) => e.message)).size >= run);
@@ -382,6 +386,7 @@ describe('CronJob controller on a FakeClock against the API server', () => {
     const cj = await c.client.get<CronJob>(CronJobs, NS, 'hist');
     assert.ok(cj.status?.lastSuccessfulTime);
     // The deletions' events are written after the deletions themselves: await them, do not read once.
+    assert.equal(new Set(eventsOf('hist', 'SuccessfulCreate').map((e) => e.message)).size, 4, 'one Job per step of the clock');
     await settle('two SuccessfulDelete events', () => new Set(eventsOf('hist', 'SuccessfulDelete').map((e) => e.message)).size >= 2);
     assert.equal(new Set(eventsOf('hist', 'SuccessfulDelete').map((e) => e.message)).size, 2);
     assert.match(eventsOf('hist', 'SawCompletedJob')[0].message, /^Saw completed job: hist-\d+, condition: Complete$/);
