@@ -176,27 +176,32 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const nodeName = (opts.name ?? os.hostname()).toLowerCase();
   const token = (opts.token ?? (opts.tokenFile ? await readFile(opts.tokenFile, 'utf8') : '')).trim();
   if (!token) throw new Error('a node token is needed (--token-file)');
-  let caPem = opts.caPem;
-  if (!caPem) {
-    const hash = caHashFromToken(token);
-    if (!hash) throw new Error('the token does not pin a CA (K10<hash>::…); pass the CA explicitly');
-    caPem = await fetchPinnedCa(opts.server, hash);
-  }
   // The join token only asks for the node's own client certificate (kubelet TLS bootstrapping); the
   // agent then is system:node:<name>, renewing its certificate before it expires.
   const pkiDir = join(opts.dataDir, 'pki');
   const report = opts.onError ?? ((err: unknown, ctx: string) => console.error(`tinykube agent: ${ctx}: ${err instanceof Error ? err.message : String(err)}`));
-  // The certificate comes from the API server, containerd starts here: side by side (measured on
-  // `up --nodes 3`, each took 0.6-1.8 s of a node's start).
+  // The CA and the certificate come from the API server, containerd starts here: side by side (measured
+  // on `up --nodes 3`, each took 0.6-1.8 s of a node's start). containerd needs neither, and `up --nodes`
+  // spawns its agents before its API server serves: their containerd starts while they wait for it.
+  const booting = (async () => {
+    let caPem = opts.caPem;
+    if (!caPem) {
+      const hash = caHashFromToken(token);
+      if (!hash) throw new Error('the token does not pin a CA (K10<hash>::…); pass the CA explicitly');
+      caPem = await fetchPinnedCa(opts.server, hash);
+    }
+    const identity = await bootstrapNodeClientCertificate({ server: opts.server, caPem, token, nodeName, pkiDir, clock: opts.clock, expirationSeconds: opts.clientCertExpirationSeconds });
+    return { caPem, identity };
+  })();
   const [boot, launched] = await Promise.allSettled([
-    bootstrapNodeClientCertificate({ server: opts.server, caPem, token, nodeName, pkiDir, clock: opts.clock, expirationSeconds: opts.clientCertExpirationSeconds }),
+    booting,
     opts.containerdSocket ? undefined : Containerd.start({ dataDir: join(opts.dataDir, 'containerd') }),
   ]);
   if (boot.status === 'rejected' || launched.status === 'rejected') {
     if (launched.status === 'fulfilled') await launched.value?.stop().catch(() => undefined);
     throw boot.status === 'rejected' ? boot.reason : (launched as PromiseRejectedResult).reason;
   }
-  const identity = boot.value;
+  const { caPem, identity } = boot.value;
   // 16 kept-alive connections: a burst of pods (status writes, events) reuses them instead of opening
   // (and TLS-handshaking) one per request in flight; the kubelet itself talks over one HTTP/2 connection.
   const client = new ApiClient({ server: opts.server, caPem, certPem: identity.pair.certPem, keyPem: identity.pair.keyPem, userAgent: `tinykube-agent/${nodeName}`, maxSockets: 16 });

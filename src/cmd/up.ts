@@ -216,8 +216,10 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   const routes = new HostPodRoutes(client, plan);
   routes.start();
   const stop = async () => {
-    await stopAgents();
+    // The routes first: the nodes' Nodes change as their agents stop, and a sync then would route through
+    // a namespace already gone ("Nexthop has invalid gateway", printed at every Ctrl-C).
     await routes.stop();
+    await stopAgents();
     const problems = await teardownNodeNetwork(plan);
     for (const p of problems) console.error(`tinykube: cleaning up: ${p}`);
     client.close();

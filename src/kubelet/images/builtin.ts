@@ -2,11 +2,12 @@
 // holds each pod's namespaces, and a busybox image for users and tests (no registry is reachable here).
 // Called once at node start-up (via ensureBuiltinImages) and by `tinykube image build-busybox`. Builds are
 // reproducible: same binaries → same bytes → same image ID, which is what lets imports be skipped.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { buildOciArchive, type BuiltImage } from './oci.ts';
+import { promisify } from 'node:util';
+import { buildOciArchive, buildOciArchiveAsync, type BuiltImage, type OciImageSpec } from './oci.ts';
 import type { TarEntry } from './tar.ts';
 import type { ErrorCode } from '../../util/errors.ts';
 
@@ -85,35 +86,45 @@ function toFile(outFile: string, img: BuiltImage): BuiltImageFile {
   return { file: outFile, id: img.id, names: img.names, bytes: img.archive.length };
 }
 
-export function buildPauseImageArchive(names: readonly string[] = [PAUSE_IMAGE]): BuiltImage {
+function pauseSpec(names: readonly string[]): OciImageSpec {
   const bin = readStatic(findBinary(CATATONIT_PATHS, 'catatonit'), 'catatonit');
-  return buildOciArchive({
+  return {
     names,
     layers: [[dir('dev'), dir('etc'), dir('proc'), dir('sys'), file('catatonit', bin, 0o755)]],
     // 65535 is what the upstream pause image runs as: holding namespaces needs no privilege.
     config: { entrypoint: ['/catatonit', '-P'], env: [DEFAULT_PATH_ENV], workingDir: '/', user: '65535:65535', labels: { 'io.tinykube.image': 'pause' } },
     created: CREATED,
     createdBy: 'tinykube: pause image from the static catatonit (catatonit -P)',
-  });
+  };
 }
 
-/** Writes the pause image as an OCI archive (atomically) and returns its ID. */
+export function buildPauseImageArchive(names: readonly string[] = [PAUSE_IMAGE]): BuiltImage {
+  return buildOciArchive(pauseSpec(names));
+}
+
+/** Writes the pause image as an OCI archive (atomically) and returns its ID; compresses off the main thread. */
 export async function buildPauseImage(outFile: string, names: readonly string[] = [PAUSE_IMAGE]): Promise<BuiltImageFile> {
-  const img = buildPauseImageArchive(names);
+  const img = await buildOciArchiveAsync(pauseSpec(names));
   await writeAtomically(outFile, img.archive);
   return toFile(outFile, img);
 }
 
-/** "1.35.0" from the banner of the installed busybox, or undefined when it cannot be read. */
+/**
+ * "1.35.0" from the banner compiled into the installed busybox ("BusyBox v1.35.0 (Debian ...) multi-call
+ * binary"), or undefined when it cannot be read. Read from the file rather than by running busybox: a
+ * synchronous run blocked `up`'s one thread (twice a start).
+ */
 export function busyboxVersion(bin = findBinary(BUSYBOX_PATHS, 'busybox-static')): string | undefined {
   try {
-    const out = execFileSync(bin, [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return /BusyBox v(\d+\.\d+\.\d+)/.exec(out)?.[1];
-  } catch (err) {
-    // busybox with no applet exits 1 after printing its banner on stdout.
-    const out = (err as { stdout?: unknown }).stdout;
-    return typeof out === 'string' ? /BusyBox v(\d+\.\d+\.\d+)/.exec(out)?.[1] : undefined;
+    return versionIn(readFileSync(bin));
+  } catch {
+    return undefined;
   }
+}
+
+function versionIn(bin: Buffer): string | undefined {
+  const at = bin.indexOf('BusyBox v');
+  return at < 0 ? undefined : /^BusyBox v(\d+\.\d+\.\d+)/.exec(bin.toString('latin1', at, at + 32))?.[1];
 }
 
 /** `busybox:latest` plus the installed version's `X.Y.Z` and `X.Y` tags (never a version we do not have). */
@@ -132,15 +143,16 @@ export interface ExtraFile {
   mode?: number;
 }
 
-/** busybox, with `extra` files in a second layer (their parent directories are made). */
-export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMAGE], extra: readonly ExtraFile[] = []): BuiltImage {
-  const path = findBinary(BUSYBOX_PATHS, 'busybox-static');
-  const bin = readStatic(path, 'busybox-static');
-  const applets = execFileSync(path, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a !== '' && a !== 'busybox' && !a.includes('/'));
+/** The applets `busybox --list` names, but busybox itself and any with a path. */
+function appletsIn(list: string): string[] {
+  return list.split('\n').filter((a) => a !== '' && a !== 'busybox' && !a.includes('/'));
+}
+
+function busyboxSpec(bin: Buffer, applets: readonly string[], names: readonly string[], extra: readonly ExtraFile[]): OciImageSpec {
   // Everything in /bin, as the Docker Hub busybox image does; /usr/bin/env for `#!/usr/bin/env` scripts.
   const entries: TarEntry[] = [
     dir('bin'), file('bin/busybox', bin, 0o755),
-    ...applets.sort().map((a) => link(`bin/${a}`, 'busybox')),
+    ...[...applets].sort().map((a) => link(`bin/${a}`, 'busybox')),
     dir('dev'), dir('etc'),
     file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n'),
     file('etc/group', 'root:x:0:\nnobody:x:65534:\n'),
@@ -157,18 +169,33 @@ export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMA
     }
     layers.push([...[...dirs].sort().map((d) => dir(d)), ...extra.map((f) => file(f.path, f.data, f.mode ?? 0o755))]);
   }
-  return buildOciArchive({
+  return {
     names,
     layers,
     config: { cmd: ['sh'], env: [DEFAULT_PATH_ENV], labels: { 'io.tinykube.image': 'busybox' } },
     created: CREATED,
-    createdBy: `tinykube: busybox image from busybox-static ${busyboxVersion(path) ?? ''}`.trim(),
-  });
+    createdBy: `tinykube: busybox image from busybox-static ${versionIn(bin) ?? ''}`.trim(),
+  };
 }
 
-/** Writes the busybox image as an OCI archive (atomically) tagged with every name given. */
+/** busybox, with `extra` files in a second layer (their parent directories are made). */
+export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMAGE], extra: readonly ExtraFile[] = []): BuiltImage {
+  const path = findBinary(BUSYBOX_PATHS, 'busybox-static');
+  const bin = readStatic(path, 'busybox-static');
+  return buildOciArchive(busyboxSpec(bin, appletsIn(execFileSync(path, ['--list'], { encoding: 'utf8' })), names, extra));
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Writes the busybox image as an OCI archive (atomically) tagged with every name given. Runs busybox and
+ * compresses off the main thread: `up --nodes` builds it while its one thread sets up the nodes.
+ */
 export async function buildBusyboxImage(outFile: string, names: readonly string[] = [BUSYBOX_IMAGE]): Promise<BuiltImageFile> {
-  const img = buildBusyboxImageArchive(names);
+  const path = findBinary(BUSYBOX_PATHS, 'busybox-static');
+  const bin = readStatic(path, 'busybox-static');
+  const { stdout } = await execFileAsync(path, ['--list'], { encoding: 'utf8' });
+  const img = await buildOciArchiveAsync(busyboxSpec(bin, appletsIn(stdout), names, []));
   await writeAtomically(outFile, img.archive);
   return toFile(outFile, img);
 }
