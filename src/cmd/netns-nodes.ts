@@ -268,6 +268,8 @@ export class HostPodRoutes {
   #applied = '';
   #queued = false;
   #resync: NodeJS.Timeout | undefined;
+  /** Ranges found routed by another link, already reported ("dst dev"). */
+  readonly #conflicts = new Set<string>();
 
   constructor(client: ApiClient, plan: NodeNetworkPlan) {
     this.#plan = plan;
@@ -319,13 +321,25 @@ export class HostPodRoutes {
     const want = this.desired();
     const text = JSON.stringify([...want].sort());
     if (text === this.#applied) return;
-    const have = JSON.parse((await run('ip', ['-j', 'route', 'show', 'dev', this.#plan.bridge])).stdout || '[]') as IpRoute[];
+    const all = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
+    const have = all.filter((r) => r.dev === this.#plan.bridge);
     for (const r of have) {
       if (r.protocol === 'kernel' || !r.gateway) continue;
       if (want.get(r.dst) !== r.gateway) await run('ip', ['route', 'del', r.dst, 'dev', this.#plan.bridge]);
     }
     for (const [dst, via] of want) {
       if (have.some((r) => r.dst === dst && r.gateway === via)) continue;
+      // The same range routed on another link is another cluster's pods (a second `tinykube up` on this
+      // machine uses the same cluster CIDR): replacing its route would cut that cluster off. Said once.
+      const other = all.find((r) => r.dst === dst && r.dev !== this.#plan.bridge);
+      if (other) {
+        const said = `${dst} ${other.dev}`;
+        if (!this.#conflicts.has(said)) {
+          this.#conflicts.add(said);
+          console.error(`tinykube: host routes to pods: ${dst} is already routed on this host by ${other.dev ?? '?'} (another cluster?): not replaced; this cluster's pods on that range are not reachable from the host`);
+        }
+        continue;
+      }
       await must('ip', ['route', 'replace', dst, 'via', via, 'dev', this.#plan.bridge], `routing ${dst}`);
     }
     this.#applied = text;
