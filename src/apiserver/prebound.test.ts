@@ -72,3 +72,31 @@ test('a port already taken is refused as listen refuses it', async () => {
     await first.close();
   }
 });
+
+test('closing ends the connections it handed over, kept alive or not, and does not wait for their keep-alive timeout', async () => {
+  const { cert, key, ca } = await loopbackServing();
+  const listener = await PreboundListener.listen(0, '127.0.0.1');
+  const server = https.createServer({ cert, key }, (_req, res) => res.end('ok'));
+  // As long as the API server's (65 s): the idle connection would outlive this test.
+  server.keepAliveTimeout = 120_000;
+  listener.serve(server);
+  const agent = new https.Agent({ keepAlive: true, ca });
+  let clientClosed = false;
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port: listener.port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('socket', (s) => s.once('close', () => (clientClosed = true)));
+    req.on('error', reject);
+  });
+  assert.equal(status, 200);
+  // What the control plane's close does: the HTTPS server ends its connections, the listener closes.
+  server.closeAllConnections();
+  server.close();
+  let closed = false;
+  void listener.close().then(() => (closed = true));
+  await until('the listener closed, its handed-over connection with it', () => closed, { timeoutMs: 10_000 });
+  await until('the client saw its kept-alive connection end', () => clientClosed, { timeoutMs: 10_000 });
+  agent.destroy();
+});

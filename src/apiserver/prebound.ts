@@ -16,6 +16,8 @@ export class PreboundListener {
   readonly host: string;
   readonly port: number;
   #waiting = new Set<Socket>();
+  /** Handed to the HTTPS server and still open: ended by close(). */
+  #handed = new Set<Socket>();
   #target: TlsServer | undefined;
   #closed = false;
 
@@ -52,12 +54,17 @@ export class PreboundListener {
     for (const socket of waiting) this.#handOver(socket);
   }
 
-  /** Stops accepting and closes the connections still waiting; handed-over ones belong to the server. */
+  /** Stops accepting and closes every connection it accepted: those still waiting, and those handed over (call it with the server's close). */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     for (const s of this.#waiting) s.destroy();
     this.#waiting.clear();
+    // The handed-over ones too: the HTTPS server's closeAllConnections() ends their TLS side, but the
+    // TCP socket under it stayed open until the HTTP keep-alive timeout, and held `up --nodes`' Ctrl-C
+    // (and the process' exit) for ~65 s.
+    for (const s of this.#handed) s.destroy();
+    this.#handed.clear();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
@@ -76,6 +83,8 @@ export class PreboundListener {
   #handOver(socket: Socket): void {
     socket.off('error', swallow);
     if (socket.destroyed) return;
+    this.#handed.add(socket);
+    socket.once('close', () => this.#handed.delete(socket));
     // The TLS server wraps the socket and reads from it itself (pauseOnConnect left it unread).
     this.#target!.emit('connection', socket);
   }
