@@ -1,5 +1,6 @@
 // `tinykube simulate`: N simulated nodes (src/kubelet/simulated) joining a cluster with the node token,
-// as `tinykube agent` joins one real node. Runs until SIGINT/SIGTERM or --stop-after; then lease
+// as `tinykube agent` joins one real node: the token only asks for each node's client certificate
+// (src/kubelet/simulated/identity.ts), and each node then acts as system:node:<name>. Runs until SIGINT/SIGTERM or --stop-after; then lease
 // renewal stops and the node lifecycle controller marks the nodes Unknown, as if their agents had died
 // (--delete-nodes removes the Node objects instead).
 import { readFile } from 'node:fs/promises';
@@ -7,6 +8,7 @@ import type { Command } from './main.ts';
 import { waitForSignal } from './signals.ts';
 import { ApiClient } from '../client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
+import { simulatedNodeIdentities } from '../kubelet/simulated/identity.ts';
 import { Simulator } from '../kubelet/simulated/simulator.ts';
 import { checkCapacity, parseDurationMs, parseLabels, parseTaints, SimulateConfigError } from '../kubelet/simulated/spec.ts';
 
@@ -75,7 +77,7 @@ export const simulateCommand: Command = {
     let stopAfterMs: number | undefined;
     const errors = errorReporter();
     let client: ApiClient | undefined;
-    let heartbeats: ApiClient | undefined;
+    let identities: ReturnType<typeof simulatedNodeIdentities> | undefined;
     try {
       const capacity: Record<string, string> = parseLabels(str('capacity'));
       for (const k of ['cpu', 'memory', 'pods', 'ephemeral-storage']) if (str(k) !== undefined) capacity[k] = str(k)!;
@@ -89,15 +91,15 @@ export const simulateCommand: Command = {
       const hash = caHashFromToken(token);
       if (!hash) throw new SimulateConfigError('the token does not pin a CA (K10<hash>::…)');
       const caPem = await fetchPinnedCa(server, hash);
-      // Pod statuses and confirmations of thousands of nodes share one client (more sockets than an
-      // agent's); Leases get their own, so they never wait behind a backlog of status writes.
-      client = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate', maxSockets: 128 });
-      heartbeats = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate/heartbeat', maxSockets: 32 });
-      sim = new Simulator({ client, heartbeatClient: heartbeats, nodes, namePrefix: str('name-prefix'), spec, startDelayMs, deleteDelayMs, leaseRenewMs, onError: (err, ctx) => errors.report(err, ctx) });
+      // The join token itself only reads the Nodes (for free address slots) and asks for the nodes'
+      // certificates; each node writes through a client of its own, as system:node:<name>.
+      client = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate' });
+      identities = simulatedNodeIdentities({ server, caPem, token });
+      sim = new Simulator({ client, nodeClient: identities.nodeClient, nodes, namePrefix: str('name-prefix'), spec, startDelayMs, deleteDelayMs, leaseRenewMs, onError: (err, ctx) => errors.report(err, ctx) });
     } catch (err) {
       errors.close();
       client?.close();
-      heartbeats?.close();
+      identities?.close();
       if (err instanceof SimulateConfigError) {
         console.error(`tinykube simulate: ${err.message}`);
         return 2;
@@ -105,7 +107,16 @@ export const simulateCommand: Command = {
       throw err;
     }
     const t0 = performance.now();
-    await sim.start();
+    try {
+      await sim.start();
+    } catch (err) {
+      await sim.stop();
+      errors.close();
+      client.close();
+      identities!.close();
+      throw err;
+    }
+    identities!.close();
     const first = sim.nodeNames[0];
     const last = sim.nodeNames[sim.nodeNames.length - 1];
     console.log(`tinykube simulate: ${nodes} node(s) ${first}${nodes > 1 ? ` … ${last}` : ''} registered with ${server} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -121,6 +132,5 @@ export const simulateCommand: Command = {
     console.log(`tinykube simulate: ${s.started} pod starts, ${s.completed} completed, ${s.deleted} deletions confirmed, ${s.statusWrites} status writes, ${s.leaseRenewals} lease renewals`);
     errors.close();
     client.close();
-    heartbeats?.close();
   },
 };

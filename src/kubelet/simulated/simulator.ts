@@ -4,11 +4,14 @@
 // their deletions. Simulated and real nodes share a cluster: only the nodes named here are touched.
 //
 // Built for thousands of nodes: one pod watch for all of them (a field selector per node only for a
-// handful), one heap of timers for every lease, status report and pod transition (./due-queue.ts),
+// handful, or when each node has an identity of its own and may list only its pods), one heap of timers for every lease, status report and pod transition (./due-queue.ts),
 // status writes only on change (the real StatusManager, one per node), and per node only its small
 // state (./node.ts). Components talk to the API server only, as the real agent does.
 //
-// `tinykube simulate` (src/cli/simulate.ts) runs one; tests and benchmarks build one in-process:
+// `tinykube simulate` (src/cli/simulate.ts) runs one whose nodes join with the node token and then act
+// as system:node:<name>, each with its own client certificate (./identity.ts), so the Node authorizer
+// holds them to their own objects; tests and benchmarks build one in-process, often with one
+// client for all nodes (the admin's, say):
 //   const sim = new Simulator({ client, nodes: 20 }); await sim.start(); ...; await sim.stop();
 // stop() ends lease renewal and everything else at once, so the node lifecycle controller sees the
 // nodes go silent (Ready=Unknown after its grace period) exactly as if their agents had died.
@@ -35,6 +38,14 @@ export interface SimulatorOptions {
    * writes on shared sockets (each real kubelet has its own connection), which would let Leases lapse.
    */
   heartbeatClient?: ApiClient;
+  /**
+   * Each node's own client, as each kubelet has its own identity (./identity.ts: a client certificate
+   * for system:node:<name>). When given, a node registers, renews its Lease, writes its pods' statuses
+   * and confirms their deletions through its own client, and watches only its own pods (all a node may
+   * list); `client` then only reads the Nodes to pick address slots. Called once per node at start,
+   * `registerConcurrency` at a time; stop() closes the clients it returned.
+   */
+  nodeClient?(name: string): Promise<ApiClient>;
   /** How many nodes (named `<namePrefix><index>`, the index zero-padded), or their names. */
   nodes: number | string[];
   /** Default "sim-". */
@@ -117,6 +128,7 @@ export class Simulator {
   readonly #spec: SimulatedNodeSpec;
   readonly #queue: DueQueue;
   readonly #nodes = new Map<string, SimulatedNode>();
+  readonly #nodeClients = new Map<string, ApiClient>();
   readonly #pods: SimulatedPods;
   readonly #informers: Informer<Pod>[] = [];
   readonly #inflight = new Set<Promise<void>>();
@@ -149,7 +161,7 @@ export class Simulator {
         return n && !n.stopped ? n : undefined;
       },
       getPod: (key) => this.#podByKey(key),
-      confirmDeletion: (pod) => confirmPodDeletion(o.client, pod),
+      confirmDeletion: (pod) => confirmPodDeletion(this.#nodeClients.get(pod.spec?.nodeName ?? '') ?? o.client, pod),
       startDelayMs: o.startDelayMs,
       deleteDelayMs: o.deleteDelayMs,
       jitter: o.jitter,
@@ -204,18 +216,26 @@ export class Simulator {
     const o = this.#o;
     const machine = this.#machineInfo();
     const slots = await this.#assignSlots();
-    for (const name of this.nodeNames) {
-      this.#nodes.set(name, new SimulatedNode({ client: o.heartbeatClient ?? o.client, podClient: o.client, clock: this.#clock, name, slot: slots.get(name)!, spec: this.#spec, machine, statusWriter: o.statusWriter, onError: (err, ctx) => this.#error(err, ctx) }));
-    }
-    await pool(o.registerConcurrency ?? 32, [...this.#nodes.values()], async (n) => {
+    const node = (name: string, own?: ApiClient) =>
+      new SimulatedNode({ client: own ?? o.heartbeatClient ?? o.client, podClient: own ?? o.client, clock: this.#clock, name, slot: slots.get(name)!, spec: this.#spec, machine, statusWriter: o.statusWriter, onError: (err, ctx) => this.#error(err, ctx) });
+    if (!o.nodeClient) for (const name of this.nodeNames) this.#nodes.set(name, node(name));
+    await pool(o.registerConcurrency ?? 32, this.nodeNames, async (name) => {
       if (this.#stopping) return;
+      if (o.nodeClient) {
+        const own = await o.nodeClient(name);
+        this.#nodeClients.set(name, own);
+        this.#nodes.set(name, node(name, own));
+      }
+      const n = this.#nodes.get(name)!;
       await n.register();
       this.#loops(n);
     });
-    const perNode = this.#nodes.size <= (o.perNodeWatchMax ?? 4);
-    const selectors = perNode ? this.nodeNames.map((n) => `spec.nodeName=${n}`) : ['spec.nodeName!='];
-    for (const fieldSelector of selectors) {
-      const inf = new Informer<Pod>(transformListWatch(listWatch<Pod>(o.client, Pods, undefined, { fieldSelector }), slimPod), { clock: this.#clock, onError: (err) => this.#error(err, 'pod watch') });
+    // A node identity may list only its own pods (the Node authorizer), so nodes with their own
+    // clients each watch theirs, as kubelets do.
+    const perNode = Boolean(o.nodeClient) || this.#nodes.size <= (o.perNodeWatchMax ?? 4);
+    const watches: [ApiClient, string][] = perNode ? this.nodeNames.map((n) => [this.#nodeClients.get(n) ?? o.client, `spec.nodeName=${n}`]) : [[o.client, 'spec.nodeName!=']];
+    for (const [watchClient, fieldSelector] of watches) {
+      const inf = new Informer<Pod>(transformListWatch(listWatch<Pod>(watchClient, Pods, undefined, { fieldSelector }), slimPod), { clock: this.#clock, onError: (err) => this.#error(err, 'pod watch') });
       inf.addEventHandler({
         onAdd: (p) => this.#pods.update(p),
         onUpdate: (_old, p) => this.#pods.update(p),
@@ -336,6 +356,8 @@ export class Simulator {
       for (const n of this.#nodes.values()) n.stop();
       await Promise.all(this.#informers.map((i) => i.stop()));
       await Promise.all([...this.#inflight]);
+      // Done with the nodes' own connections (a node identity may not delete its Node: `client` does).
+      for (const c of this.#nodeClients.values()) c.close();
       if (opts.deleteNodes) {
         await pool(this.#o.registerConcurrency ?? 32, [...this.#nodes.keys()], async (name) => {
           try {
