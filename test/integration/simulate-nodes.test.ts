@@ -226,4 +226,29 @@ describe('simulated nodes', () => {
     }
     await client.delete(Pods, 'default', 'on-cli-1', { gracePeriodSeconds: 0 });
   });
+
+  it('tinykube simulate --kubeconfig: the nodes act as themselves by impersonation, without certificates', async () => {
+    const cp = server.controlPlane;
+    await client.create<Pod>(Pods, 'default', appPod('on-imp-1').onNode('imp-1').build());
+    const run = async (...args: string[]) => {
+      const child = spawn(NODE, [MAIN, 'simulate', '--kubeconfig', cp.kubeconfigPath, '--nodes', '2', '--name-prefix', 'imp-', '--stop-after', '1s', '--lease-renew', '500ms', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      return { code: await new Promise<number | null>((r) => child.on('exit', r)), out };
+    };
+    const csrsBefore = (await client.list<CertificateSigningRequest>(CertificateSigningRequests)).items.length;
+    const ok = await run();
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /2 node\(s\) imp-0 … imp-1 registered/);
+    assert.equal((await client.list<CertificateSigningRequest>(CertificateSigningRequests)).items.length, csrsBefore, 'no certificate was asked for');
+    assert.equal((await client.get<Pod>(Pods, 'default', 'on-imp-1')).status?.phase, 'Running');
+    await client.delete(Pods, 'default', 'on-imp-1', { gracePeriodSeconds: 0 });
+    // A label only an administrator may set: NodeRestriction refuses it to the node, so its writes
+    // were made as the node, not as the kubeconfig's admin.
+    const refused = await run('--labels', 'node-restriction.kubernetes.io/role=db');
+    assert.notEqual(refused.code, 0, refused.out);
+    assert.match(refused.out, /node-restriction\.kubernetes\.io\/role/);
+    assert.match(refused.out, /forbidden|Forbidden/);
+  });
 });

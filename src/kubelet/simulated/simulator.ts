@@ -4,14 +4,14 @@
 // their deletions. Simulated and real nodes share a cluster: only the nodes named here are touched.
 //
 // Built for thousands of nodes: one pod watch for all of them (a field selector per node only for a
-// handful, or when each node has an identity of its own and may list only its pods), one heap of timers for every lease, status report and pod transition (./due-queue.ts),
+// handful, or when nothing but the nodes' own identities may list pods), one heap of timers for every lease, status report and pod transition (./due-queue.ts),
 // status writes only on change (the real StatusManager, one per node), and per node only its small
 // state (./node.ts). Components talk to the API server only, as the real agent does.
 //
-// `tinykube simulate` (src/cli/simulate.ts) runs one whose nodes join with the node token and then act
-// as system:node:<name>, each with its own client certificate (./identity.ts), so the Node authorizer
-// holds them to their own objects; tests and benchmarks build one in-process, often with one
-// client for all nodes (the admin's, say):
+// `tinykube simulate` (src/cli/simulate.ts) runs one whose nodes act as system:node:<name> (each with
+// its own client certificate, asked for with the node token, ./identity.ts; or impersonated by a
+// kubeconfig's user), so the Node authorizer and NodeRestriction hold them to their own objects;
+// tests and benchmarks build one in-process, often with one client for all nodes (the admin's):
 //   const sim = new Simulator({ client, nodes: 20 }); await sim.start(); ...; await sim.stop();
 // stop() ends lease renewal and everything else at once, so the node lifecycle controller sees the
 // nodes go silent (Ready=Unknown after its grace period) exactly as if their agents had died.
@@ -39,11 +39,12 @@ export interface SimulatorOptions {
    */
   heartbeatClient?: ApiClient;
   /**
-   * Each node's own client, as each kubelet has its own identity (./identity.ts: a client certificate
-   * for system:node:<name>). When given, a node registers, renews its Lease, writes its pods' statuses
-   * and confirms their deletions through its own client, and watches only its own pods (all a node may
-   * list); `client` then only reads the Nodes to pick address slots. Called once per node at start,
-   * `registerConcurrency` at a time; stop() closes the clients it returned.
+   * Each node's own client, as each kubelet has its own identity (system:node:<name>: a client
+   * certificate, ./identity.ts, or impersonation). When given, a node registers, renews its Lease,
+   * writes its pods' statuses and confirms their deletions through its own client, and its per-node
+   * pod watch (see perNodeWatchMax) goes through it too; `client` reads the Nodes to pick address
+   * slots and makes the shared pod watch. Called once per node at start, `registerConcurrency` at a
+   * time; stop() closes the clients it returned.
    */
   nodeClient?(name: string): Promise<ApiClient>;
   /** How many nodes (named `<namePrefix><index>`, the index zero-padded), or their names. */
@@ -64,7 +65,10 @@ export interface SimulatorOptions {
   statusReportMs?: number;
   /** Nodes registered at once during start (default 32). */
   registerConcurrency?: number;
-  /** Up to this many nodes, each gets its own pod watch (`spec.nodeName=<node>`); above, one watch of all bound pods (default 4). */
+  /**
+   * Up to this many nodes, each gets its own pod watch (`spec.nodeName=<node>`); above, one watch of
+   * all bound pods (default 4). Infinity when `client` may not list every pod (node identities only).
+   */
   perNodeWatchMax?: number;
   clock?: Clock;
   random?: () => number;
@@ -230,9 +234,7 @@ export class Simulator {
       await n.register();
       this.#loops(n);
     });
-    // A node identity may list only its own pods (the Node authorizer), so nodes with their own
-    // clients each watch theirs, as kubelets do.
-    const perNode = Boolean(o.nodeClient) || this.#nodes.size <= (o.perNodeWatchMax ?? 4);
+    const perNode = this.#nodes.size <= (o.perNodeWatchMax ?? 4);
     const watches: [ApiClient, string][] = perNode ? this.nodeNames.map((n) => [this.#nodeClients.get(n) ?? o.client, `spec.nodeName=${n}`]) : [[o.client, 'spec.nodeName!=']];
     for (const [watchClient, fieldSelector] of watches) {
       const inf = new Informer<Pod>(transformListWatch(listWatch<Pod>(watchClient, Pods, undefined, { fieldSelector }), slimPod), { clock: this.#clock, onError: (err) => this.#error(err, 'pod watch') });
