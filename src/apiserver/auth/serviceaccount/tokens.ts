@@ -162,9 +162,13 @@ export class ServiceAccountTokens implements TokenAuthenticator, TokenSigner {
    * gets kube's reason.
    */
   async reviewToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | TokenRefusal | null> {
-    const iss = unverifiedIssuer(token);
-    if (iss !== this.issuer && iss !== LEGACY_ISSUER) return null;
-    const verified = await this.#verify(token);
+    // A token verified before is ours: its issuer need not be read again (this runs per request).
+    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    if (!this.#verified.has(cacheKey)) {
+      const iss = unverifiedIssuer(token);
+      if (iss !== this.issuer && iss !== LEGACY_ISSUER) return null;
+    }
+    const verified = await this.#verify(token, cacheKey);
     if (verified === null) return null;
     if ('error' in verified) return verified;
     const payload = verified.payload;
@@ -214,8 +218,7 @@ export class ServiceAccountTokens implements TokenAuthenticator, TokenSigner {
    * finds no key, a bad signature is go-jose's crypto failure. A token whose algorithm is not RS256
    * (`alg: none`, HMAC) is one kube's parser refuses, with no reason (null).
    */
-  async #verify(token: string): Promise<{ payload: JWTPayload } | TokenRefusal | null> {
-    const key = createHash('sha256').update(token).digest('base64url');
+  async #verify(token: string, key: string): Promise<{ payload: JWTPayload } | TokenRefusal | null> {
     const hit = this.#verified.get(key);
     if (hit) return { payload: hit };
     let header: ProtectedHeaderParameters;
