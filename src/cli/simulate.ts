@@ -1,7 +1,7 @@
 // `tinykube simulate`: N simulated nodes (src/kubelet/simulated) joining a cluster with the node token,
 // as `tinykube agent` joins one real node: the token only asks for each node's client certificate
 // (src/kubelet/simulated/identity.ts), and each node then acts as system:node:<name>. That costs a
-// certificate request per node at start (the approver's node-password check dominates: about 5 nodes
+// certificate request per node at start (the approver's node-password check dominates: 5 to 14 nodes
 // a second on two busy cores); with --kubeconfig, a user allowed to impersonate nodes (the admin)
 // stands in for the token and each node acts as system:node:<name> by impersonation, starting
 // thousands of nodes in seconds. Either way the Node authorizer and NodeRestriction apply. Runs until SIGINT/SIGTERM or --stop-after; then lease
