@@ -256,7 +256,6 @@ export const RETIRED_SUBJECTS: Readonly<Record<string, readonly Subject[]>> = {
   'system:node': [group('system:nodes'), user('system:node-bootstrap')],
 };
 
-
 /** ClusterRoleBindings() and the controllers' bindings to their kube-system service accounts. */
 export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
   return [
