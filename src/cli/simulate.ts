@@ -1,5 +1,10 @@
 // `tinykube simulate`: N simulated nodes (src/kubelet/simulated) joining a cluster with the node token,
-// as `tinykube agent` joins one real node. Runs until SIGINT/SIGTERM or --stop-after; then lease
+// as `tinykube agent` joins one real node: the token only asks for each node's client certificate
+// (src/kubelet/simulated/identity.ts), and each node then acts as system:node:<name>. That costs a
+// certificate request per node at start (the approver's node-password check dominates: 5 to 14 nodes
+// a second on two busy cores); with --kubeconfig, a user allowed to impersonate nodes (the admin)
+// stands in for the token and each node acts as system:node:<name> by impersonation, starting
+// thousands of nodes in seconds. Either way the Node authorizer and NodeRestriction apply. Runs until SIGINT/SIGTERM or --stop-after; then lease
 // renewal stops and the node lifecycle controller marks the nodes Unknown, as if their agents had died
 // (--delete-nodes removes the Node objects instead).
 import { readFile } from 'node:fs/promises';
@@ -7,7 +12,9 @@ import type { Command } from './main.ts';
 import { waitForSignal } from './signals.ts';
 import { ApiClient } from '../client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
+import { simulatedNodeIdentities } from '../kubelet/simulated/identity.ts';
 import { Simulator } from '../kubelet/simulated/simulator.ts';
+import { NODE_USER_PREFIX, NODES_GROUP } from '../api/certificates/request.ts';
 import { checkCapacity, parseDurationMs, parseLabels, parseTaints, SimulateConfigError } from '../kubelet/simulated/spec.ts';
 
 /** Prints errors without flooding: the first of each kind, then a count per interval. */
@@ -37,6 +44,7 @@ export const simulateCommand: Command = {
     server: { type: 'string' },
     'token-file': { type: 'string' },
     token: { type: 'string' },
+    kubeconfig: { type: 'string' },
     nodes: { type: 'string' },
     'name-prefix': { type: 'string' },
     cpu: { type: 'string' },
@@ -55,14 +63,24 @@ export const simulateCommand: Command = {
   },
   async run(values) {
     const str = (k: string) => values[k] as string | undefined;
+    const kubeconfig = str('kubeconfig');
     const server = str('server');
-    if (!server) {
-      console.error('tinykube simulate: --server URL is required');
+    const tokenFile = str('token-file');
+    if (kubeconfig !== undefined && (server !== undefined || tokenFile !== undefined || str('token') !== undefined)) {
+      console.error('tinykube simulate: --kubeconfig replaces --server and --token-file; give one or the other');
       return 2;
     }
-    const tokenFile = str('token-file');
-    const token = (str('token') ?? (tokenFile ? await readFile(tokenFile, 'utf8') : '')).trim();
-    if (!token) {
+    if (!server && kubeconfig === undefined) {
+      console.error('tinykube simulate: --server URL is required (or --kubeconfig FILE)');
+      return 2;
+    }
+    if (values['delete-nodes'] && kubeconfig === undefined) {
+      // A node may not delete its Node (kube's system:node rules have no such verb), nor may the token.
+      console.error('tinykube simulate: --delete-nodes needs --kubeconfig (a user that may delete Nodes): nodes joined with the token may not delete themselves');
+      return 2;
+    }
+    const token = kubeconfig === undefined ? (str('token') ?? (tokenFile ? await readFile(tokenFile, 'utf8') : '')).trim() : '';
+    if (!token && kubeconfig === undefined) {
       console.error('tinykube simulate: --token-file FILE (or --token) is required');
       return 2;
     }
@@ -75,7 +93,7 @@ export const simulateCommand: Command = {
     let stopAfterMs: number | undefined;
     const errors = errorReporter();
     let client: ApiClient | undefined;
-    let heartbeats: ApiClient | undefined;
+    let identities: ReturnType<typeof simulatedNodeIdentities> | undefined;
     try {
       const capacity: Record<string, string> = parseLabels(str('capacity'));
       for (const k of ['cpu', 'memory', 'pods', 'ephemeral-storage']) if (str(k) !== undefined) capacity[k] = str(k)!;
@@ -86,18 +104,29 @@ export const simulateCommand: Command = {
       const deleteDelayMs = ms('delete-delay');
       const leaseRenewMs = ms('lease-renew');
       stopAfterMs = ms('stop-after');
-      const hash = caHashFromToken(token);
-      if (!hash) throw new SimulateConfigError('the token does not pin a CA (K10<hash>::…)');
-      const caPem = await fetchPinnedCa(server, hash);
-      // Pod statuses and confirmations of thousands of nodes share one client (more sockets than an
-      // agent's); Leases get their own, so they never wait behind a backlog of status writes.
-      client = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate', maxSockets: 128 });
-      heartbeats = new ApiClient({ server, token, caPem, userAgent: 'tinykube-simulate/heartbeat', maxSockets: 32 });
-      sim = new Simulator({ client, heartbeatClient: heartbeats, nodes, namePrefix: str('name-prefix'), spec, startDelayMs, deleteDelayMs, leaseRenewMs, onError: (err, ctx) => errors.report(err, ctx) });
+      const common = { nodes, namePrefix: str('name-prefix'), spec, startDelayMs, deleteDelayMs, leaseRenewMs, onError: (err: unknown, ctx: string) => errors.report(err, ctx) };
+      if (kubeconfig !== undefined) {
+        // The kubeconfig's user (one that may impersonate nodes, as the admin may) reads the Nodes
+        // and all bound pods with one watch; each node writes as system:node:<name> by impersonation,
+        // over the same connections: no certificate per node, for thousands of nodes.
+        client = ApiClient.fromKubeconfig(kubeconfig, { userAgent: 'tinykube-simulate' });
+        const shared = client;
+        sim = new Simulator({ ...common, client, nodeClient: (name) => Promise.resolve(shared.impersonating(`${NODE_USER_PREFIX}${name}`, [NODES_GROUP], `tinykube-simulate/${name}`)) });
+      } else {
+        const hash = caHashFromToken(token);
+        if (!hash) throw new SimulateConfigError('the token does not pin a CA (K10<hash>::…)');
+        const caPem = await fetchPinnedCa(server!, hash);
+        // The join token itself only reads the Nodes (for free address slots) and asks for the nodes'
+        // certificates; each node writes through a client of its own, as system:node:<name>, and
+        // watches its own pods (all a node may list), as a kubelet does.
+        client = new ApiClient({ server: server!, token, caPem, userAgent: 'tinykube-simulate' });
+        identities = simulatedNodeIdentities({ server: server!, caPem, token });
+        sim = new Simulator({ ...common, client, nodeClient: identities.nodeClient, perNodeWatchMax: Infinity });
+      }
     } catch (err) {
       errors.close();
       client?.close();
-      heartbeats?.close();
+      identities?.close();
       if (err instanceof SimulateConfigError) {
         console.error(`tinykube simulate: ${err.message}`);
         return 2;
@@ -105,10 +134,19 @@ export const simulateCommand: Command = {
       throw err;
     }
     const t0 = performance.now();
-    await sim.start();
+    try {
+      await sim.start();
+    } catch (err) {
+      await sim.stop();
+      errors.close();
+      client.close();
+      identities?.close();
+      throw err;
+    }
+    identities?.close();
     const first = sim.nodeNames[0];
     const last = sim.nodeNames[sim.nodeNames.length - 1];
-    console.log(`tinykube simulate: ${nodes} node(s) ${first}${nodes > 1 ? ` … ${last}` : ''} registered with ${server} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`tinykube simulate: ${nodes} node(s) ${first}${nodes > 1 ? ` … ${last}` : ''} registered with ${client.server} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     let timer: NodeJS.Timeout | undefined;
     const stopped = await Promise.race([
       waitForSignal(),
@@ -121,6 +159,5 @@ export const simulateCommand: Command = {
     console.log(`tinykube simulate: ${s.started} pod starts, ${s.completed} completed, ${s.deleted} deletions confirmed, ${s.statusWrites} status writes, ${s.leaseRenewals} lease renewals`);
     errors.close();
     client.close();
-    heartbeats?.close();
   },
 };

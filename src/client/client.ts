@@ -39,6 +39,8 @@ export interface ApiClientOptions extends Omit<ClientCredentials, 'server'> {
   servers?: readonly string[];
   /** Longest wait for a TCP connection before the next server is tried (default 10 s). */
   connectTimeoutMs?: number;
+  /** Every request acts as this user and these groups (Impersonate-User, Impersonate-Group). */
+  impersonate?: { user: string; groups?: string[] };
   /** Supplies the bearer token of each request (a token that is renewed); replaces `token`. */
   tokenSource?: TokenSource;
 }
@@ -170,7 +172,7 @@ export class ApiClient {
    * watches and leave its writes queued forever.
    */
   readonly #streamAgent: http.Agent;
-  readonly #headers: Record<string, string>;
+  readonly #headers: Record<string, string | string[]>;
   readonly #timeoutMs: number;
   readonly #servername: string | undefined;
   readonly #tokenSource: TokenSource | undefined;
@@ -226,6 +228,21 @@ export class ApiClient {
     this.#headers = { 'user-agent': options.userAgent ?? 'tinykube' };
     this.#tokenSource = options.tokenSource;
     if (options.token && !options.tokenSource) this.#headers.authorization = `Bearer ${options.token}`;
+    if (options.impersonate) {
+      this.#headers['impersonate-user'] = options.impersonate.user;
+      // One header per group, as kubectl sends --as-group (a comma inside one is part of the name).
+      if (options.impersonate.groups?.length) this.#headers['impersonate-group'] = [...options.impersonate.groups];
+    }
+  }
+
+  /**
+   * A client that acts as `user` in `groups` (kube's impersonation, `kubectl --as --as-group`) over
+   * this client's connections: the server authenticates this client's own identity, asks whether it
+   * may impersonate them, and then authorizes and admits each request as them. Its close() leaves
+   * the sockets to this client.
+   */
+  impersonating(user: string, groups: readonly string[] = [], userAgent?: string): ApiClient {
+    return new ApiClient({ ...this.#options, impersonate: { user, groups: [...groups] }, userAgent: userAgent ?? this.#options.userAgent }, { agent: this.#agent, streamAgent: this.#streamAgent });
   }
 
   /**
@@ -386,7 +403,7 @@ export class ApiClient {
         contentType ??= 'application/json';
       }
     }
-    const headers: Record<string, string> = { ...this.#headers, accept: options.accept ?? 'application/json', ...options.headers };
+    const headers: Record<string, string | string[]> = { ...this.#headers, accept: options.accept ?? 'application/json', ...options.headers };
     const token = this.#tokenSource ? await this.#tokenSource.token() : undefined;
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) {

@@ -43,6 +43,8 @@ export interface AccessRuleResolver {
 
 export interface BearerTokenAuthenticator {
   authenticateToken(token: string, audiences: readonly string[]): Promise<{ user: RequestUser; audiences: string[] } | null>;
+  /** With why a recognised token was refused (status.error); null when no authenticator recognised it. */
+  reviewToken?(token: string, audiences: readonly string[]): Promise<{ user: RequestUser; audiences: string[] } | { error: string } | null>;
 }
 
 export interface ComputeContext {

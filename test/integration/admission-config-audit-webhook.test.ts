@@ -253,4 +253,12 @@ plugins:
       return true;
     });
   });
+
+  it('stops the start for a configuration kube-apiserver would apply and tinykube cannot', async () => {
+    const cfg = file('quota-admission.yaml', 'apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: not-read.yaml\n- name: ResourceQuota\n  configuration: {apiVersion: apiserver.config.k8s.io/v1, kind: ResourceQuotaConfiguration, limitedResources: [{resource: pods, matchContains: [cpu]}]}\n');
+    await assert.rejects(startControlPlane({ dataDir: join(dir, 'data-quota'), listen: '127.0.0.1:0', admissionControlConfigFile: cfg }), (err: Error) => {
+      assert.equal(err.message, `--admission-control-config-file ${cfg}: plugins[1]: admission plugin "ResourceQuota" is enabled by kube-apiserver, which would apply this configuration, but tinykube does not have it; remove the entry`);
+      return true;
+    });
+  });
 });

@@ -243,9 +243,9 @@ describe('TokenReview', () => {
     });
   });
 
-  test('a bad token, or a static token for another audience, is not authenticated and says nothing more', async () => {
-    assert.deepEqual(await statusOf(review('not-a-token')), { user: {} });
-    assert.deepEqual(await statusOf(review(cp.pki.adminToken, ['vault'])), { user: {} });
+  test("a bad token, or a static token for another audience, is not authenticated: kube's bearer-token error", async () => {
+    assert.deepEqual(await statusOf(review('not-a-token')), { user: {}, error: 'invalid bearer token' });
+    assert.deepEqual(await statusOf(review(cp.pki.adminToken, ['vault'])), { user: {}, error: 'invalid bearer token' });
   });
 
   test('a review without a token is a 400', async () => {

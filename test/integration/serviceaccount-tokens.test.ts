@@ -38,6 +38,13 @@ async function ok(args: string[], input?: string): Promise<string> {
 }
 
 /** A request with only a bearer token (no client certificate), as a program in a pod makes it. */
+/** A TokenReview's status, as the admin creates it. */
+async function reviewStatus(token: string): Promise<unknown> {
+  const r = await call('/apis/authentication.k8s.io/v1/tokenreviews', cp.pki.adminToken, 'POST', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  return r.json.status;
+}
+
 function call(path: string, token?: string, method = 'GET', body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const u = new URL(cp.url);
   return new Promise((resolve, reject) => {
@@ -179,21 +186,29 @@ describe('TokenRequest and service-account tokens', () => {
     const key = createPrivateKey(cp.pki.serviceAccountKeyPem);
     const sign = (c: Record<string, unknown>) => new SignJWT(c).setProtectedHeader({ alg: 'RS256', kid: cp.serviceAccountTokens.keyId }).sign(key);
     const publicPem = (await import('node:crypto')).createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
-    const forged: Array<[string, string]> = [
-      ['tampered payload', `${h}.${b64({ ...claims, sub: 'system:serviceaccount:kube-system:default' })}.${s}`],
-      ['alg none', `${b64({ alg: 'none' })}.${p}.`],
-      ['HMAC with the public key', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(publicPem))],
-      ['wrong issuer', await sign({ ...claims, iss: 'https://evil.example' })],
-      ['wrong audience', await sign({ ...claims, aud: ['someone-else'] })],
-      ['expired', await sign({ ...claims, exp: Math.floor(clock.now() / 1000) - 1 })],
-      ['not yet valid', await sign({ ...claims, nbf: Math.floor(clock.now() / 1000) + 600 })],
-      ['another account uid', await sign({ ...claims, 'kubernetes.io': { namespace: 'team', serviceaccount: { name: 'robot', uid: 'recreated' } } })],
-      ['garbage', 'a.b.c'],
+    const robotUid = (await cp.registry.store('serviceaccounts').get('team', 'robot')).metadata?.uid;
+    // Each with the status.error a TokenReview of it gets from kube-apiserver: the service-account
+    // authenticator's reason for a token of its issuer, the bearer-token authenticator's "invalid
+    // bearer token" for one no authenticator takes as its own.
+    const forged: Array<[string, string, string]> = [
+      ['tampered payload', `${h}.${b64({ ...claims, sub: 'system:serviceaccount:kube-system:default' })}.${s}`, 'go-jose/go-jose: error in cryptographic primitive'],
+      ['another key id', await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'not-ours' }).sign(key), 'invalid signature, no keys found'],
+      ['alg none', `${b64({ alg: 'none' })}.${p}.`, 'invalid bearer token'],
+      ['HMAC with the public key', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(publicPem)), 'invalid bearer token'],
+      ['wrong issuer', await sign({ ...claims, iss: 'https://evil.example' }), 'invalid bearer token'],
+      ['wrong audience', await sign({ ...claims, aud: ['someone-else', 'vault'] }), `token audiences ["someone-else" "vault"] is invalid for the target audiences ["${ISSUER}"]`],
+      ['expired', await sign({ ...claims, exp: Math.floor(clock.now() / 1000) - 1 }), 'service account token has expired'],
+      ['not yet valid', await sign({ ...claims, nbf: Math.floor(clock.now() / 1000) + 600 }), 'service account token is not valid yet'],
+      ['another account uid', await sign({ ...claims, 'kubernetes.io': { namespace: 'team', serviceaccount: { name: 'robot', uid: 'recreated' } } }), `service account UID (${robotUid}) does not match claim (recreated)`],
+      ['bound to a pod that is gone', await sign({ ...claims, 'kubernetes.io': { namespace: 'team', serviceaccount: { name: 'robot', uid: robotUid }, pod: { name: 'gone', uid: 'p-1' } } }), 'service account token has been invalidated'],
+      ['garbage', 'a.b.c', 'invalid bearer token'],
+      ['opaque', 'not-a-jwt', 'invalid bearer token'],
     ];
-    for (const [what, token] of forged) {
+    for (const [what, token, error] of forged) {
       const r = await whoami(token);
       assert.equal(r.status, 401, what);
       assert.equal(r.json.reason, 'Unauthorized', what);
+      assert.deepEqual(await reviewStatus(token), { user: {}, error }, what);
     }
     // The clock moving past its expiry ends a token.
     clock.advance(3601_000);
@@ -206,6 +221,7 @@ describe('TokenRequest and service-account tokens', () => {
     assert.equal((await whoami(token)).status, 201);
     await ok(['-n', 'team', 'delete', 'serviceaccount', 'temp']);
     assert.equal((await whoami(token)).status, 401);
+    assert.deepEqual(await reviewStatus(token), { user: {}, error: 'serviceaccounts "temp" not found' });
     await ok(['-n', 'team', 'create', 'serviceaccount', 'temp']);
     assert.equal((await whoami(token)).status, 401, 'a recreated account is another account');
   });

@@ -7,13 +7,15 @@ import { cacheWaiter, type CacheWait } from './cache-waiter.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Lease, Node, Pod } from '../../src/api/types.ts';
 import { ApiClient } from '../../src/client/client.ts';
 import { Informer, listWatch } from '../../src/client/informer.ts';
-import { Leases, Nodes, Pods } from '../../src/client/resources.ts';
+import { CertificateSigningRequests, Leases, Nodes, Pods } from '../../src/client/resources.ts';
+import type { CertificateSigningRequest } from '../../src/api/certificates/csr.ts';
 import { startServer, type Server } from '../../src/cmd/server.ts';
 import { Simulator } from '../../src/kubelet/simulated/simulator.ts';
 import { SIMULATED_LABEL } from '../../src/kubelet/simulated/spec.ts';
@@ -188,6 +190,8 @@ describe('simulated nodes', () => {
 
   it('tinykube simulate joins with the node token and stops after --stop-after', async () => {
     const cp = server.controlPlane;
+    // Bound to one of its nodes before they exist: only that node's own identity may write its status.
+    await client.create<Pod>(Pods, 'default', appPod('on-cli-1').onNode('cli-1').toleration({ key: 'sim', operator: 'Exists' }).build());
     const child = spawn(NODE, [MAIN, 'simulate', '--server', cp.url, '--token-file', cp.nodeTokenPath, '--nodes', '3', '--name-prefix', 'cli-', '--cpu', '2', '--pods', '20', '--labels', 'tier=cli', '--taints', 'sim=true:NoSchedule', '--stop-after', '1500ms', '--lease-renew', '500ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -205,5 +209,46 @@ describe('simulated nodes', () => {
     // The address slots of the first simulator's nodes are taken: these got others.
     const taken = new Set((await client.list<Node>(Nodes, undefined, { labelSelector: SIMULATED_LABEL })).items.map((n) => n.spec?.podCIDR));
     assert.equal(taken.size, 23);
+    // Each node asked for its own client certificate with the token, as a real agent does …
+    const csrs = (await client.list<CertificateSigningRequest>(CertificateSigningRequests)).items.filter((c) => c.spec.username === 'system:node-bootstrap');
+    const issuedFor = csrs.filter((c) => c.status?.certificate).map((c) => new X509Certificate(Buffer.from(c.status!.certificate!, 'base64').toString()).subject).sort();
+    assert.deepEqual(issuedFor, ['cli-0', 'cli-1', 'cli-2'].map((n) => `O=system:nodes\nCN=system:node:${n}`));
+    // … and wrote as that node: the pod's status came through NodeRestriction, which the token's user
+    // would not pass, and the token alone may not write a Node (system:node is bound to no one).
+    const pod = await client.get<Pod>(Pods, 'default', 'on-cli-1');
+    assert.equal(pod.status?.phase, 'Running');
+    const token = (await readFile(cp.nodeTokenPath, 'utf8')).trim();
+    const bootstrap = new ApiClient({ server: cp.url, token, caPem: cp.pki.caCertPem });
+    try {
+      await assert.rejects(bootstrap.patch<Node>(Nodes, undefined, 'cli-0', 'merge', { metadata: { labels: { taken: 'over' } } }), (err: Error & { code?: number }) => err.code === 403);
+    } finally {
+      bootstrap.close();
+    }
+    await client.delete(Pods, 'default', 'on-cli-1', { gracePeriodSeconds: 0 });
+  });
+
+  it('tinykube simulate --kubeconfig: the nodes act as themselves by impersonation, without certificates', async () => {
+    const cp = server.controlPlane;
+    await client.create<Pod>(Pods, 'default', appPod('on-imp-1').onNode('imp-1').build());
+    const run = async (...args: string[]) => {
+      const child = spawn(NODE, [MAIN, 'simulate', '--kubeconfig', cp.kubeconfigPath, '--nodes', '2', '--name-prefix', 'imp-', '--stop-after', '1s', '--lease-renew', '500ms', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      return { code: await new Promise<number | null>((r) => child.on('exit', r)), out };
+    };
+    const csrsBefore = (await client.list<CertificateSigningRequest>(CertificateSigningRequests)).items.length;
+    const ok = await run();
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /2 node\(s\) imp-0 … imp-1 registered/);
+    assert.equal((await client.list<CertificateSigningRequest>(CertificateSigningRequests)).items.length, csrsBefore, 'no certificate was asked for');
+    assert.equal((await client.get<Pod>(Pods, 'default', 'on-imp-1')).status?.phase, 'Running');
+    await client.delete(Pods, 'default', 'on-imp-1', { gracePeriodSeconds: 0 });
+    // A label only an administrator may set: NodeRestriction refuses it to the node, so its writes
+    // were made as the node, not as the kubeconfig's admin.
+    const refused = await run('--labels', 'node-restriction.kubernetes.io/role=db');
+    assert.notEqual(refused.code, 0, refused.out);
+    assert.match(refused.out, /node-restriction\.kubernetes\.io\/role/);
+    assert.match(refused.out, /forbidden|Forbidden/);
   });
 });

@@ -84,11 +84,21 @@ plugins:
     assert.deepEqual(r.value.podSecurity?.exemptions.usernames, ['from-file']);
   });
 
-  it('other plugins are ignored with a warning', () => {
-    const r = parseAdmissionConfig('apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: erl.yaml\n', '/etc/tk', read);
-    assert.ok(r.ok);
-    assert.deepEqual(r.value, {});
-    assert.deepEqual(r.warnings, ['plugins[0]: admission plugin "EventRateLimit" takes no configuration in tinykube; ignored']);
+  it('entries for plugins not enabled, unknown, or taking no configuration are ignored, as kube-apiserver ignores them (their files unread)', () => {
+    for (const name of ['EventRateLimit', 'ImagePolicyWebhook', 'NoSuchPlugin', 'NamespaceLifecycle', 'NodeRestriction', '']) {
+      const r = parseAdmissionConfig(`apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: "${name}"\n  path: missing.yaml\n- name: PodSecurity\n  path: psa.yaml\n`, '/etc/tk', read);
+      assert.ok(r.ok, name);
+      assert.deepEqual(r.warnings, [], name);
+      assert.deepEqual(r.value.podSecurity?.exemptions.usernames, ['from-file'], name);
+    }
+  });
+
+  it('an entry for a plugin kube-apiserver enables and configures but tinykube lacks stops the start', () => {
+    for (const name of ['ResourceQuota', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook']) {
+      const r = parseAdmissionConfig(`apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: psa.yaml\n- name: ${name}\n  configuration: {}\n`, '/etc/tk', read);
+      assert.ok(!r.ok, name);
+      assert.equal(r.error, `plugins[1]: admission plugin "${name}" is enabled by kube-apiserver, which would apply this configuration, but tinykube does not have it; remove the entry`);
+    }
   });
 
   const bad: Array<[string, string, RegExp]> = [

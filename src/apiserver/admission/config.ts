@@ -25,7 +25,11 @@ export class AdmissionConfigError extends Error {
   }
 }
 
-/** The plugins that read a configuration, by kube's plugin name. Others' entries are ignored, as kube ignores plugins it does not enable. */
+/**
+ * The plugins that read a configuration, by kube's plugin name. kube-apiserver reads a plugin's entry
+ * only when it initialises that plugin, so entries for plugins it does not have or does not enable,
+ * and for plugins that take no configuration, are ignored without a word: tinykube does the same.
+ */
 const PLUGIN_CONFIG_READERS: Record<string, (doc: unknown, configs: AdmissionPluginConfigs) => Decoded<AdmissionPluginConfigs>> = {
   PodSecurity: (doc, configs) => {
     const r = parsePodSecurityConfiguration(doc);
@@ -33,9 +37,17 @@ const PLUGIN_CONFIG_READERS: Record<string, (doc: unknown, configs: AdmissionPlu
   },
 };
 
+/**
+ * Plugins kube-apiserver enables by default and configures from their entry, which tinykube does not
+ * have. kube would apply such an entry (a ResourceQuota's limitedResources, the webhooks'
+ * credentials); ignoring it would leave the policy it states silently unenforced, so it stops the
+ * start instead.
+ */
+const CONFIGURED_IN_KUBE_ONLY = new Set(['ResourceQuota', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook']);
+
 const ADMISSION_GROUP_VERSIONS = ['apiserver.config.k8s.io/v1', 'apiserver.config.k8s.io/v1alpha1', 'apiserver.k8s.io/v1alpha1'];
 
-/** Reads and decodes the file; `warn` receives unknown-plugin and unknown-field notes. */
+/** Reads and decodes the file; `warn` receives unknown-field notes. */
 export function loadAdmissionConfig(file: string, warn: (msg: string) => void = (m) => console.error(`tinykube: ${m}`)): AdmissionPluginConfigs {
   let text: string;
   try {
@@ -69,11 +81,11 @@ export function parseAdmissionConfig(text: string, baseDir: string, readFile: (f
     }
     for (const k of Object.keys(raw)) if (!['name', 'path', 'configuration'].includes(k)) warnings.push(`unknown field ${JSON.stringify(`${where}.${k}`)}`);
     const name = (raw.name as string | undefined) ?? '';
-    const reader = PLUGIN_CONFIG_READERS[name];
-    if (!reader) {
-      warnings.push(`${where}: admission plugin ${JSON.stringify(name)} takes no configuration in tinykube; ignored`);
-      continue;
+    if (CONFIGURED_IN_KUBE_ONLY.has(name)) {
+      return { ok: false, error: `${where}: admission plugin ${JSON.stringify(name)} is enabled by kube-apiserver, which would apply this configuration, but tinykube does not have it; remove the entry` };
     }
+    const reader = PLUGIN_CONFIG_READERS[name];
+    if (!reader) continue;
     // kube's ConfigFor takes the first entry of a name.
     if (seen.has(name)) continue;
     seen.add(name);

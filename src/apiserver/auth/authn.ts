@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Pki } from './pki.ts';
 import { DEFAULT_ISSUER } from './serviceaccount/tokens.ts';
-import type { TokenAuthenticator, TokenAuthResult, User } from './user.ts';
+import type { TokenAuthenticator, TokenAuthResult, TokenRefusal, User } from './user.ts';
 
 export type { User };
 
@@ -131,6 +131,22 @@ export class TokenAuthenticators implements TokenAuthenticator {
       if (r) return r;
     }
     return null;
+  }
+
+  /**
+   * The first authenticator's user, or the reasons of those that recognised the token and refused it,
+   * joined as kube's union authenticator aggregates errors ("msg", or "[msg1, msg2]" for several);
+   * null when none recognised it.
+   */
+  async reviewToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | TokenRefusal | null> {
+    const errors: string[] = [];
+    for (const a of this.#all) {
+      const r = a.reviewToken ? await a.reviewToken(token, audiences) : await a.authenticateToken(token, audiences);
+      if (r && 'user' in r) return r;
+      if (r) errors.push(r.error);
+    }
+    if (errors.length === 0) return null;
+    return { error: errors.length === 1 ? errors[0]! : `[${errors.join(', ')}]` };
   }
 }
 

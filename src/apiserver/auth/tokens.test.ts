@@ -39,4 +39,18 @@ describe('TokenAuthenticators', () => {
     assert.equal((await union.authenticateToken('eyJ.jwt', []))?.user.name, 'system:serviceaccount:default:app');
     assert.equal(await union.authenticateToken('forged', []), null);
   });
+
+  it("reviews carry the refusing authenticators' reasons, aggregated as kube's union does", async () => {
+    const refusing = (reason: string): TokenAuthenticator => ({
+      authenticateToken: () => Promise.resolve(null),
+      reviewToken: (token) => Promise.resolve(token.startsWith('eyJ') ? { error: reason } : null),
+    });
+    const one = new TokenAuthenticators(statics, refusing('service account token has expired'));
+    assert.deepEqual(await one.reviewToken('eyJ.old', []), { error: 'service account token has expired' });
+    assert.equal(await one.reviewToken('opaque', []), null, 'nobody recognised it: no reason');
+    assert.equal((await one.reviewToken('admin-secret', []) as { user: { name: string } }).user.name, 'admin');
+    const two = new TokenAuthenticators(statics, refusing('a'), refusing('b'), jwt);
+    assert.equal((await two.reviewToken('eyJ.jwt', []) as { user: { name: string } }).user.name, 'system:serviceaccount:default:app', 'a later success wins over earlier refusals');
+    assert.deepEqual(await two.reviewToken('eyJ.other', []), { error: '[a, b]' });
+  });
 });

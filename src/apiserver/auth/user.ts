@@ -25,4 +25,15 @@ export interface TokenAuthResult {
  */
 export interface TokenAuthenticator {
   authenticateToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | null>;
+  /**
+   * As authenticateToken, but a token the authenticator recognises as its own and refuses comes back
+   * with the reason (kube's authenticator error, TokenReview's status.error); null still means "not
+   * mine". Optional: without it a refusal carries no reason.
+   */
+  reviewToken?(token: string, audiences: readonly string[]): Promise<TokenAuthResult | TokenRefusal | null>;
+}
+
+/** Why a recognised token was refused, in kube-apiserver's words. */
+export interface TokenRefusal {
+  error: string;
 }

@@ -4,11 +4,14 @@
 // their deletions. Simulated and real nodes share a cluster: only the nodes named here are touched.
 //
 // Built for thousands of nodes: one pod watch for all of them (a field selector per node only for a
-// handful), one heap of timers for every lease, status report and pod transition (./due-queue.ts),
+// handful, or when nothing but the nodes' own identities may list pods), one heap of timers for every lease, status report and pod transition (./due-queue.ts),
 // status writes only on change (the real StatusManager, one per node), and per node only its small
 // state (./node.ts). Components talk to the API server only, as the real agent does.
 //
-// `tinykube simulate` (src/cli/simulate.ts) runs one; tests and benchmarks build one in-process:
+// `tinykube simulate` (src/cli/simulate.ts) runs one whose nodes act as system:node:<name> (each with
+// its own client certificate, asked for with the node token, ./identity.ts; or impersonated by a
+// kubeconfig's user), so the Node authorizer and NodeRestriction hold them to their own objects;
+// tests and benchmarks build one in-process, often with one client for all nodes (the admin's):
 //   const sim = new Simulator({ client, nodes: 20 }); await sim.start(); ...; await sim.stop();
 // stop() ends lease renewal and everything else at once, so the node lifecycle controller sees the
 // nodes go silent (Ready=Unknown after its grace period) exactly as if their agents had died.
@@ -35,6 +38,15 @@ export interface SimulatorOptions {
    * writes on shared sockets (each real kubelet has its own connection), which would let Leases lapse.
    */
   heartbeatClient?: ApiClient;
+  /**
+   * Each node's own client, as each kubelet has its own identity (system:node:<name>: a client
+   * certificate, ./identity.ts, or impersonation). When given, a node registers, renews its Lease,
+   * writes its pods' statuses and confirms their deletions through its own client, and its per-node
+   * pod watch (see perNodeWatchMax) goes through it too; `client` reads the Nodes to pick address
+   * slots and makes the shared pod watch. Called once per node at start, `registerConcurrency` at a
+   * time; stop() closes the clients it returned.
+   */
+  nodeClient?(name: string): Promise<ApiClient>;
   /** How many nodes (named `<namePrefix><index>`, the index zero-padded), or their names. */
   nodes: number | string[];
   /** Default "sim-". */
@@ -53,7 +65,10 @@ export interface SimulatorOptions {
   statusReportMs?: number;
   /** Nodes registered at once during start (default 32). */
   registerConcurrency?: number;
-  /** Up to this many nodes, each gets its own pod watch (`spec.nodeName=<node>`); above, one watch of all bound pods (default 4). */
+  /**
+   * Up to this many nodes, each gets its own pod watch (`spec.nodeName=<node>`); above, one watch of
+   * all bound pods (default 4). Infinity when `client` may not list every pod (node identities only).
+   */
   perNodeWatchMax?: number;
   clock?: Clock;
   random?: () => number;
@@ -117,6 +132,7 @@ export class Simulator {
   readonly #spec: SimulatedNodeSpec;
   readonly #queue: DueQueue;
   readonly #nodes = new Map<string, SimulatedNode>();
+  readonly #nodeClients = new Map<string, ApiClient>();
   readonly #pods: SimulatedPods;
   readonly #informers: Informer<Pod>[] = [];
   readonly #inflight = new Set<Promise<void>>();
@@ -149,7 +165,7 @@ export class Simulator {
         return n && !n.stopped ? n : undefined;
       },
       getPod: (key) => this.#podByKey(key),
-      confirmDeletion: (pod) => confirmPodDeletion(o.client, pod),
+      confirmDeletion: (pod) => confirmPodDeletion(this.#nodeClients.get(pod.spec?.nodeName ?? '') ?? o.client, pod),
       startDelayMs: o.startDelayMs,
       deleteDelayMs: o.deleteDelayMs,
       jitter: o.jitter,
@@ -204,18 +220,24 @@ export class Simulator {
     const o = this.#o;
     const machine = this.#machineInfo();
     const slots = await this.#assignSlots();
-    for (const name of this.nodeNames) {
-      this.#nodes.set(name, new SimulatedNode({ client: o.heartbeatClient ?? o.client, podClient: o.client, clock: this.#clock, name, slot: slots.get(name)!, spec: this.#spec, machine, statusWriter: o.statusWriter, onError: (err, ctx) => this.#error(err, ctx) }));
-    }
-    await pool(o.registerConcurrency ?? 32, [...this.#nodes.values()], async (n) => {
+    const node = (name: string, own?: ApiClient) =>
+      new SimulatedNode({ client: own ?? o.heartbeatClient ?? o.client, podClient: own ?? o.client, clock: this.#clock, name, slot: slots.get(name)!, spec: this.#spec, machine, statusWriter: o.statusWriter, onError: (err, ctx) => this.#error(err, ctx) });
+    if (!o.nodeClient) for (const name of this.nodeNames) this.#nodes.set(name, node(name));
+    await pool(o.registerConcurrency ?? 32, this.nodeNames, async (name) => {
       if (this.#stopping) return;
+      if (o.nodeClient) {
+        const own = await o.nodeClient(name);
+        this.#nodeClients.set(name, own);
+        this.#nodes.set(name, node(name, own));
+      }
+      const n = this.#nodes.get(name)!;
       await n.register();
       this.#loops(n);
     });
     const perNode = this.#nodes.size <= (o.perNodeWatchMax ?? 4);
-    const selectors = perNode ? this.nodeNames.map((n) => `spec.nodeName=${n}`) : ['spec.nodeName!='];
-    for (const fieldSelector of selectors) {
-      const inf = new Informer<Pod>(transformListWatch(listWatch<Pod>(o.client, Pods, undefined, { fieldSelector }), slimPod), { clock: this.#clock, onError: (err) => this.#error(err, 'pod watch') });
+    const watches: [ApiClient, string][] = perNode ? this.nodeNames.map((n) => [this.#nodeClients.get(n) ?? o.client, `spec.nodeName=${n}`]) : [[o.client, 'spec.nodeName!=']];
+    for (const [watchClient, fieldSelector] of watches) {
+      const inf = new Informer<Pod>(transformListWatch(listWatch<Pod>(watchClient, Pods, undefined, { fieldSelector }), slimPod), { clock: this.#clock, onError: (err) => this.#error(err, 'pod watch') });
       inf.addEventHandler({
         onAdd: (p) => this.#pods.update(p),
         onUpdate: (_old, p) => this.#pods.update(p),
@@ -336,6 +358,8 @@ export class Simulator {
       for (const n of this.#nodes.values()) n.stop();
       await Promise.all(this.#informers.map((i) => i.stop()));
       await Promise.all([...this.#inflight]);
+      // Done with the nodes' own connections (a node identity may not delete its Node: `client` does).
+      for (const c of this.#nodeClients.values()) c.close();
       if (opts.deleteNodes) {
         await pool(this.#o.registerConcurrency ?? 32, [...this.#nodes.keys()], async (name) => {
           try {

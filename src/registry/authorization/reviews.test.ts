@@ -71,8 +71,12 @@ describe('TokenReview', () => {
   it('says who a token is, for the audiences asked or the API server’s own', async () => {
     assert.deepEqual(await status({ token: 'good' }, ctx({ tokens: tokens([api]) })), { authenticated: true, user: { username: 'app', uid: 'u1', groups: ['g'], extra: { 'authentication.kubernetes.io/pod-name': ['p'] } }, audiences: [api] });
   });
-  it('a token nobody knows: not authenticated, nothing else said', async () => {
-    assert.deepEqual(await status({ token: 'bad' }, ctx({ tokens: tokens([api]) })), { user: {} });
+  it("a token nobody knows: not authenticated, with the bearer-token authenticator's error", async () => {
+    assert.deepEqual(await status({ token: 'bad' }, ctx({ tokens: tokens([api]) })), { user: {}, error: 'invalid bearer token' });
+  });
+  it('a token an authenticator knows and refuses: its reason', async () => {
+    const refusing = { authenticateToken: () => Promise.resolve(null), reviewToken: () => Promise.resolve({ error: 'service account token has expired' }) };
+    assert.deepEqual(await status({ token: 'old' }, ctx({ tokens: { authenticator: refusing, apiAudiences: [api] } })), { user: {}, error: 'service account token has expired' });
   });
   it('an authenticator answering for none of the audiences asked is a 500, as kube', async () => {
     const quiet = console.error;

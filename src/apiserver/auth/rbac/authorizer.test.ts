@@ -104,3 +104,15 @@ test('a binding to a missing role: no opinion, and RBAC says which role; the rul
     incomplete: false,
   });
 });
+
+test('a binding naming a user and two of its groups counts once; bindings of several groups all count', async () => {
+  const u: User = { name: 'multi', groups: ['g1', 'g2', 'g3'] };
+  const subjects = [{ kind: 'User', apiGroup: G, name: 'multi' }, { kind: 'Group', apiGroup: G, name: 'g1' }, { kind: 'Group', apiGroup: G, name: 'g2' }];
+  await roleBindings.create('c', { metadata: { name: 'all-of-them', namespace: 'c' }, roleRef: { apiGroup: G, kind: 'ClusterRole', name: 'pod-reader' }, subjects } as KubeObject);
+  await roleBindings.create('c', { metadata: { name: 'g3-only', namespace: 'c' }, roleRef: { apiGroup: G, kind: 'ClusterRole', name: 'pod-reader' }, subjects: [{ kind: 'Group', apiGroup: G, name: 'g3' }] } as KubeObject);
+  await eventually(async () => (await z.rulesFor(u, 'c')).resourceRules.length === 2);
+  // pod-reader's one resource rule from each binding: all-of-them once (not three times), g3-only once.
+  assert.equal((await z.rulesFor(u, 'c')).resourceRules.length, 2);
+  const reason = (await z.authorize(attrs(u, 'list', 'pods', 'c'))).reason;
+  assert.equal(reason, 'RBAC: allowed by RoleBinding "all-of-them/c" of ClusterRole "pod-reader" to User "multi"', 'the subject that matched first is named');
+});

@@ -66,6 +66,24 @@ test('reconciling a binding: missing subjects added, another roleRef means recre
   assert.equal(reconcileClusterRoleBinding(structuredClone(want), want), null);
 });
 
+test('system:node is bound to no one, and the subjects earlier tinykube versions gave it are removed', () => {
+  const want = bootstrapClusterRoleBindings().find((b) => b.metadata!.name === 'system:node')!;
+  assert.equal(want.subjects, undefined);
+  const s = (kind: 'User' | 'Group', name: string) => ({ kind, apiGroup: 'rbac.authorization.k8s.io', name });
+  const old: ClusterRoleBinding = { ...structuredClone(want), subjects: [s('Group', 'system:nodes'), s('User', 'system:node-bootstrap')] };
+  const tightened = reconcileClusterRoleBinding(old, want);
+  assert.ok(tightened && tightened !== 'recreate');
+  assert.equal(tightened.subjects, undefined);
+  // What an administrator bound stays; an opted-out binding is left alone.
+  const mixed = reconcileClusterRoleBinding({ ...structuredClone(want), subjects: [s('User', 'alice'), s('Group', 'system:nodes')] }, want);
+  assert.ok(mixed && mixed !== 'recreate');
+  assert.deepEqual(mixed.subjects, [s('User', 'alice')]);
+  const optedOut = structuredClone(old);
+  optedOut.metadata!.annotations = { [AUTOUPDATE_ANNOTATION]: 'false' };
+  assert.equal(reconcileClusterRoleBinding(optedOut, want), null);
+  assert.equal(reconcileClusterRoleBinding(structuredClone(want), want), null);
+});
+
 let dir: string;
 let backend: Backend;
 let registry: Registry;

@@ -150,22 +150,26 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     role('system:service-account-issuer-discovery', [urls(['get'], ['/.well-known/openid-configuration', '/openid/v1/jwks'])]),
     role('system:volume-scheduler', [r(['get', 'list', 'patch', 'update', 'watch'], [''], ['persistentvolumes']), r(READ, ['storage.k8s.io'], ['storageclasses']), r(['get', 'list', 'patch', 'update', 'watch'], [''], ['persistentvolumeclaims'])]),
     ...controllerRoles(),
-    // Not Kubernetes': what tinykube's agent does beyond system:node while every agent shares the
-    // join token's identity (its proxy and DNS read Services' endpoints, its local-path deleter
-    // removes released volumes, it asks for its serving certificate). Goes with the Node authorizer.
+    // Not Kubernetes': what a tinykube agent does as its node (system:node:<name>) beyond the Node
+    // authorizer's rules, because it also runs what kube runs under identities of their own: the
+    // service proxy (kube-proxy, system:node-proxier) and cluster DNS (CoreDNS's service account)
+    // read Services, Endpoints and EndpointSlices; the local-path deleter (k3s' provisioner) removes
+    // released volumes. Bound to the group system:nodes, which the join token's user is also in.
     role(AGENT_ROLE, [
       r(['list', 'watch'], [''], ['endpoints']),
       r(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
       r(['delete', 'get', 'list', 'watch'], [''], ['persistentvolumes']),
-      // Every node's pod CIDR is read to pick a free one, and by the pod network (src/overlay) for its
-      // routes to the other nodes; the proxy and DNS read Services.
+      // All Nodes: the pod network (src/overlay) routes to every other node's pod CIDR, an agent
+      // without node IPAM picks a free pod CIDR, and `tinykube simulate` (with the join token) picks
+      // free address slots; the Node authorizer lets a node read only its own. The proxy and DNS read
+      // Services.
       r(['list', 'watch'], [''], ['nodes', 'services']),
       EVENTS,
     ]),
   ];
 }
 
-/** The interim role of tinykube's agents (see bootstrapClusterRoles). */
+/** What tinykube's agents need beyond the Node authorizer (see bootstrapClusterRoles). */
 export const AGENT_ROLE = 'system:tinykube:agent';
 
 /** controller_policy.go's roles, for the controllers tinykube has: name → rules. */
@@ -228,18 +232,29 @@ function controllerRoles(): ClusterRole[] {
   ];
 }
 
+const group = (name: string): Subject => ({ kind: 'Group', apiGroup: GROUP, name });
+const user = (name: string): Subject => ({ kind: 'User', apiGroup: GROUP, name });
+
 function binding(name: string, roleName: string, subjects: Subject[]): ClusterRoleBinding {
   return {
     apiVersion: `${GROUP}/v1`,
     kind: 'ClusterRoleBinding',
     metadata: { name, labels: { ...BOOTSTRAP_LABELS }, annotations: { [AUTOUPDATE_ANNOTATION]: 'true' } },
     roleRef: { apiGroup: GROUP, kind: 'ClusterRole', name: roleName },
-    subjects,
+    ...(subjects.length ? { subjects } : {}),
   };
 }
 
-const group = (name: string): Subject => ({ kind: 'Group', apiGroup: GROUP, name });
-const user = (name: string): Subject => ({ kind: 'User', apiGroup: GROUP, name });
+/**
+ * Not Kubernetes': subjects earlier tinykube versions put in a default binding and no longer do,
+ * removed from it at start (unless its autoupdate annotation is "false"), since reconciliation itself
+ * only adds. system:node was bound to the group system:nodes, then to the join token's user, before
+ * the Node authorizer and per-node certificates: kept, they would let every node bypass the Node
+ * authorizer. Subjects an administrator added stay.
+ */
+export const RETIRED_SUBJECTS: Readonly<Record<string, readonly Subject[]>> = {
+  'system:node': [group('system:nodes'), user('system:node-bootstrap')],
+};
 
 /** ClusterRoleBindings() and the controllers' bindings to their kube-system service accounts. */
 export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
@@ -249,10 +264,9 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     binding('system:discovery', 'system:discovery', [group('system:authenticated')]),
     binding('system:basic-user', 'system:basic-user', [group('system:authenticated')]),
     binding('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
-    // Kubernetes binds system:node to no one: the Node authorizer decides for system:node:<name>
-    // users, limited to what their pods use. Agents that still share the join token's identity
-    // (system:node-bootstrap) name no node, so that user alone gets the role meanwhile.
-    binding('system:node', 'system:node', [user('system:node-bootstrap')]),
+    // Kubernetes keeps this binding with no subjects: the Node authorizer decides for system:node:<name>
+    // users, limited to what their pods use; the join token's user only asks for a node's certificate.
+    binding('system:node', 'system:node', []),
     binding(AGENT_ROLE, AGENT_ROLE, [group('system:nodes')]),
     // kube binds it to system:bootstrappers (bootstrap tokens); tinykube's join token is that user.
     binding('system:node-bootstrapper', 'system:node-bootstrapper', [user('system:node-bootstrap')]),
@@ -348,10 +362,17 @@ export function reconcileClusterRoleBinding<T extends ClusterRoleBinding | RoleB
   const out: T = structuredClone(existing);
   let changed = mergeMeta(out, expected);
   const key = (s: Subject) => `${s.kind}/${s.apiGroup ?? ''}/${s.namespace ?? ''}/${s.name}`;
-  const have = new Set((existing.subjects ?? []).map(key));
+  const retired = new Set((expected.kind === 'ClusterRoleBinding' ? (RETIRED_SUBJECTS[expected.metadata?.name ?? ''] ?? []) : []).map(key));
+  if (retired.size && (out.subjects ?? []).some((s) => retired.has(key(s)))) {
+    const kept = out.subjects!.filter((s) => !retired.has(key(s)));
+    if (kept.length) out.subjects = kept;
+    else delete out.subjects;
+    changed = true;
+  }
+  const have = new Set((out.subjects ?? []).map(key));
   const lacking = (expected.subjects ?? []).filter((s) => !have.has(key(s)));
   if (lacking.length) {
-    out.subjects = [...(existing.subjects ?? []), ...lacking];
+    out.subjects = [...(out.subjects ?? []), ...lacking];
     changed = true;
   }
   return changed ? out : null;

@@ -93,45 +93,51 @@ function subjectKey(s: Subject, bindingNamespace: string): string {
   }
 }
 
-/** Bindings by subject key. */
+/** Bindings by subject key, each with the subject that put it there. */
 class SubjectIndex {
-  readonly #byKey = new Map<string, Set<Binding>>();
+  readonly #byKey = new Map<string, Map<Binding, Subject>>();
 
   update(old: Binding | undefined, now: Binding | undefined): void {
-    if (old) for (const k of this.#keys(old)) {
-      const set = this.#byKey.get(k);
-      set?.delete(old);
-      if (set && set.size === 0) this.#byKey.delete(k);
+    if (old) for (const k of this.#keys(old).keys()) {
+      const m = this.#byKey.get(k);
+      m?.delete(old);
+      if (m && m.size === 0) this.#byKey.delete(k);
     }
-    if (now) for (const k of this.#keys(now)) {
-      let set = this.#byKey.get(k);
-      if (!set) this.#byKey.set(k, (set = new Set()));
-      set.add(now);
+    if (now) for (const [k, subject] of this.#keys(now)) {
+      let m = this.#byKey.get(k);
+      if (!m) this.#byKey.set(k, (m = new Map()));
+      m.set(now, subject);
     }
   }
 
   /** The bindings naming the user or one of its groups, each once, with the subject that matched. */
   lookup(user: User, out: Array<{ binding: Binding; subject: Subject }>): void {
-    const seen = new Set<Binding>();
-    const visit = (key: string) => {
-      for (const b of this.#byKey.get(key) ?? []) {
-        if (seen.has(b)) continue;
-        seen.add(b);
-        const ns = b.metadata?.namespace ?? '';
-        const subject = (b.subjects ?? []).find((s) => subjectKey(s, ns) === key)!;
-        out.push({ binding: b, subject });
+    // Runs on every request: no key is rebuilt here, and the set of bindings already found is made
+    // only once a second key has bindings (one naming the user and a group, or two groups, counts once).
+    const start = out.length;
+    let seen: Set<Binding> | undefined;
+    const visit = (m: Map<Binding, Subject> | undefined) => {
+      if (!m) return;
+      if (!seen && out.length > start) seen = new Set(out.slice(start).map((f) => f.binding));
+      for (const [binding, subject] of m) {
+        if (seen) {
+          if (seen.has(binding)) continue;
+          seen.add(binding);
+        }
+        out.push({ binding, subject });
       }
     };
-    visit(`u:${user.name}`);
-    for (const g of user.groups) visit(`g:${g}`);
+    visit(this.#byKey.get(`u:${user.name}`));
+    for (const g of user.groups) visit(this.#byKey.get(`g:${g}`));
   }
 
-  #keys(b: Binding): Set<string> {
+  /** Each subject key of the binding, with its first subject of that key. */
+  #keys(b: Binding): Map<string, Subject> {
     const ns = b.metadata?.namespace ?? '';
-    const keys = new Set<string>();
+    const keys = new Map<string, Subject>();
     for (const s of b.subjects ?? []) {
       const k = subjectKey(s, ns);
-      if (k) keys.add(k);
+      if (k && !keys.has(k)) keys.set(k, s);
     }
     return keys;
   }

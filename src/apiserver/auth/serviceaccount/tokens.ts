@@ -3,7 +3,8 @@
 // authenticator do.
 //
 // Called by: the serviceaccounts/token subresource and the tokens controller (issue), the request
-// pipeline and TokenReview (authenticateToken), the issuer discovery endpoints (discovery, jwks).
+// pipeline (authenticateToken) and TokenReview (reviewToken, which also gives kube's reason for a
+// refused token), the issuer discovery endpoints (discovery, jwks).
 // Safe to call concurrently; the only state is the key and a bounded cache of verified signatures.
 //
 // Two kinds of token, told apart by their issuer:
@@ -16,11 +17,11 @@
 // other algorithm are refused by jose before a claim is read.
 
 import { createHash, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
-import { exportJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, exportJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { KubeObject } from '../../../api/types.ts';
 import type { Clock } from '../../../util/clock.ts';
 import type { BoundTokenSpec, IssuedToken, ObjectRef, TokenSigner } from '../../../registry/core/serviceaccounts/token.ts';
-import type { TokenAuthenticator, TokenAuthResult, User } from '../user.ts';
+import type { TokenAuthenticator, TokenAuthResult, TokenRefusal, User } from '../user.ts';
 
 export const LEGACY_ISSUER = 'kubernetes/serviceaccount';
 /** kube-apiserver's --service-account-issuer as kubeadm and k3s set it. */
@@ -149,28 +150,41 @@ export class ServiceAccountTokens implements TokenAuthenticator, TokenSigner {
 
   /** The user of a token, if it is ours, valid now, and good for one of `audiences` (empty: the API server's). */
   async authenticateToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | null> {
-    const r = await this.check(token, audiences);
-    return 'user' in r ? r : null;
+    const r = await this.reviewToken(token, audiences);
+    return r && 'user' in r ? r : null;
   }
 
-  /** As authenticateToken, with the reason a token is refused (TokenReview's status.error). */
-  async check(token: string, audiences: readonly string[]): Promise<TokenAuthResult | { error: string }> {
-    if (token.split('.').length !== 3) return { error: 'not a service account token' };
-    const payload = await this.#verify(token);
-    if (!payload) return { error: 'invalid bearer token' };
+  /**
+   * As authenticateToken, with kube's reason when a token of one of our issuers is refused
+   * (TokenReview's status.error). A token that is not a JWT naming one of our issuers is not ours:
+   * null, as kube's authenticator answers no error for it. The checks run in kube's order (signature,
+   * audiences, then times and the objects the token is bound to), so a token wrong in several ways
+   * gets kube's reason.
+   */
+  async reviewToken(token: string, audiences: readonly string[]): Promise<TokenAuthResult | TokenRefusal | null> {
+    // A token verified before is ours: its issuer need not be read again (this runs per request).
+    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    if (!this.#verified.has(cacheKey)) {
+      const iss = unverifiedIssuer(token);
+      if (iss !== this.issuer && iss !== LEGACY_ISSUER) return null;
+    }
+    const verified = await this.#verify(token, cacheKey);
+    if (verified === null) return null;
+    if ('error' in verified) return verified;
+    const payload = verified.payload;
     if (payload.iss === LEGACY_ISSUER) return this.#legacy(token, payload, audiences);
-    if (payload.iss !== this.issuer) return { error: 'invalid bearer token' };
-    const now = this.#clock.now() / 1000;
-    if (typeof payload.exp !== 'number' || now >= payload.exp) return { error: 'service account token has expired' };
-    if (typeof payload.nbf === 'number' && now < payload.nbf) return { error: 'service account token is not valid yet' };
     const want = audiences.length ? audiences : this.apiAudiences;
     const tokenAud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
     const matched = want.filter((a) => tokenAud.includes(a));
-    if (!matched.length) return { error: 'token audiences ' + JSON.stringify(tokenAud) + ' is invalid for the target audiences ' + JSON.stringify(want) };
+    if (!matched.length) return { error: `token audiences ${goQuoted(tokenAud)} is invalid for the target audiences ${goQuoted(want)}` };
+    const now = this.#clock.now() / 1000;
+    if (typeof payload.exp !== 'number' || now >= payload.exp) return { error: 'service account token has expired' };
+    if (typeof payload.nbf === 'number' && now < payload.nbf) return { error: 'service account token is not valid yet' };
     const kube = payload['kubernetes.io'] as KubeClaims | undefined;
     const ns = kube?.namespace;
     const sa = kube?.serviceaccount;
-    if (!ns || !sa?.name || !sa.uid) return { error: 'service account token claims are missing' };
+    // kube looks the account up by these claims and answers its getter's NotFound for empty ones.
+    if (!ns || !sa?.name || !sa.uid) return { error: `serviceaccounts "${sa?.name ?? ''}" not found` };
     const bad = await this.#boundObjectsError(ns, kube);
     if (bad) return { error: bad };
     const extra: Record<string, string[]> = {};
@@ -199,29 +213,46 @@ export class ServiceAccountTokens implements TokenAuthenticator, TokenSigner {
     };
   }
 
-  async #verify(token: string): Promise<JWTPayload | null> {
-    const key = createHash('sha256').update(token).digest('base64url');
+  /**
+   * The payload of a token signed with our key, or kube's reason it is not: a key id that is not ours
+   * finds no key, a bad signature is go-jose's crypto failure. A token whose algorithm is not RS256
+   * (`alg: none`, HMAC) is one kube's parser refuses, with no reason (null).
+   */
+  async #verify(token: string, key: string): Promise<{ payload: JWTPayload } | TokenRefusal | null> {
     const hit = this.#verified.get(key);
-    if (hit) return hit;
+    if (hit) return { payload: hit };
+    let header: ProtectedHeaderParameters;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      return null;
+    }
+    if (header.alg !== 'RS256') return null;
+    if (header.kid !== undefined && header.kid !== this.keyId) return { error: 'invalid signature, no keys found' };
     try {
       // Time claims are checked by the caller against the injected clock, not by jose's.
       const { payload } = await jwtVerify(token, this.#public, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER });
       if (this.#verified.size >= CACHE_MAX) this.#verified.delete(this.#verified.keys().next().value!);
       this.#verified.set(key, payload);
-      return payload;
+      return { payload };
     } catch {
-      return null;
+      return { error: 'go-jose/go-jose: error in cryptographic primitive' };
     }
   }
 
+  /** kube's bound-token validator: the account, then the secret, pod or node the token is bound to. */
   async #boundObjectsError(ns: string, kube: KubeClaims): Promise<string | undefined> {
     const sa = kube.serviceaccount!;
+    const now = this.#clock.now();
+    // Objects deleted more than a minute ago no longer count (kube's leeway).
+    const gone = (o: KubeObject) => o.metadata?.deletionTimestamp !== undefined && Date.parse(o.metadata.deletionTimestamp) + DELETION_GRACE_MS < now;
     const account = await this.#objects.get('serviceaccounts', ns, sa.name!);
-    if (!account) return `service account ${ns}/${sa.name} has been deleted`;
-    if (account.metadata?.uid !== sa.uid) return `service account UID (${sa.uid}) does not match claim (${account.metadata?.uid})`;
+    if (!account) return `serviceaccounts "${sa.name}" not found`;
+    if (account.metadata?.uid !== sa.uid) return `service account UID (${account.metadata?.uid ?? ''}) does not match claim (${sa.uid})`;
+    if (gone(account)) return `service account ${ns}/${sa.name} has been deleted`;
     const checks: Array<[string, 'pods' | 'secrets' | 'nodes', string | undefined, { name?: string; uid?: string } | undefined]> = [
-      ['pod', 'pods', ns, kube.pod],
       ['secret', 'secrets', ns, kube.secret],
+      ['pod', 'pods', ns, kube.pod],
       ['node', 'nodes', undefined, kube.node],
     ];
     for (const [what, resource, namespace, ref] of checks) {
@@ -230,28 +261,34 @@ export class ServiceAccountTokens implements TokenAuthenticator, TokenSigner {
       // node only for tokens bound to a node).
       if (what === 'node' && kube.pod) continue;
       const obj = await this.#objects.get(resource, namespace, ref.name);
-      const where = namespace ? `${namespace}/${ref.name}` : ref.name;
-      if (!obj) return `${what} ${where} has been deleted`;
-      if (obj.metadata?.uid !== ref.uid) return `${what} UID (${ref.uid}) does not match claim (${obj.metadata?.uid})`;
-      const deleting = obj.metadata?.deletionTimestamp ? Date.parse(obj.metadata.deletionTimestamp) : NaN;
-      if (deleting + DELETION_GRACE_MS < this.#clock.now()) return `${what} ${where} is being deleted`;
+      if (!obj) return 'service account token has been invalidated';
+      if (obj.metadata?.uid !== ref.uid) return `${what} UID (${obj.metadata?.uid ?? ''}) does not match service account ${what} ref claim (${ref.uid ?? ''})`;
+      if (gone(obj)) return 'service account token has been invalidated';
     }
     return undefined;
   }
 
-  async #legacy(token: string, payload: JWTPayload, audiences: readonly string[]): Promise<TokenAuthResult | { error: string }> {
-    const ns = payload['kubernetes.io/serviceaccount/namespace'];
-    const secretName = payload['kubernetes.io/serviceaccount/secret.name'];
-    const saName = payload['kubernetes.io/serviceaccount/service-account.name'];
-    const saUid = payload['kubernetes.io/serviceaccount/service-account.uid'];
-    if (typeof ns !== 'string' || typeof secretName !== 'string' || typeof saName !== 'string' || typeof saUid !== 'string') return { error: 'invalid bearer token' };
+  /** kube's legacy validator (with lookup, as kube-apiserver runs it). */
+  async #legacy(token: string, payload: JWTPayload, audiences: readonly string[]): Promise<TokenAuthResult | TokenRefusal> {
+    const claim = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : '');
+    if (!payload.sub) return { error: 'sub claim is missing' };
+    const ns = claim('kubernetes.io/serviceaccount/namespace');
+    if (!ns) return { error: 'namespace claim is missing' };
+    const secretName = claim('kubernetes.io/serviceaccount/secret.name');
+    if (!secretName) return { error: 'secretName claim is missing' };
+    const saName = claim('kubernetes.io/serviceaccount/service-account.name');
+    if (!saName) return { error: 'serviceAccountName claim is missing' };
+    const saUid = claim('kubernetes.io/serviceaccount/service-account.uid');
+    if (!saUid) return { error: 'serviceAccountUID claim is missing' };
+    if (payload.sub !== serviceAccountUser(ns, saName)) return { error: 'sub claim is invalid' };
     const secret = await this.#objects.get('secrets', ns, secretName);
-    const data = (secret as { data?: Record<string, string> } | null)?.data?.token;
-    if (!secret || !data || Buffer.from(data, 'base64').toString() !== token) return { error: `secret ${ns}/${secretName} not found or does not hold this token` };
-    if (secret.metadata?.deletionTimestamp) return { error: `token secret ${ns}/${secretName} is being deleted` };
+    if (!secret || secret.metadata?.deletionTimestamp) return { error: 'Token has been invalidated' };
+    const data = (secret as { data?: Record<string, string> }).data?.token;
+    if (!data || Buffer.from(data, 'base64').toString() !== token) return { error: "Token does not match server's copy" };
     const account = await this.#objects.get('serviceaccounts', ns, saName);
-    if (!account) return { error: `service account ${ns}/${saName} has been deleted` };
-    if (account.metadata?.uid !== saUid) return { error: `service account UID (${saUid}) does not match claim (${account.metadata?.uid})` };
+    if (!account) return { error: `serviceaccounts "${saName}" not found` };
+    if (account.metadata?.deletionTimestamp) return { error: `ServiceAccount ${ns}/${saName} has been deleted` };
+    if (account.metadata?.uid !== saUid) return { error: `ServiceAccount UID (${account.metadata?.uid ?? ''}) does not match claim (${saUid})` };
     // Legacy tokens have no audience: they are good for whatever the caller asked (kube's
     // audience-agnostic authenticator answers with the requested audiences).
     return { user: accountUser(ns, saName, saUid, {}), audiences: [...audiences] };
@@ -262,4 +299,23 @@ function accountUser(ns: string, name: string, uid: string, extra: Record<string
   const user: User = { name: serviceAccountUser(ns, name), uid, groups: [...serviceAccountGroups(ns), 'system:authenticated'], via: 'token' };
   if (Object.keys(extra).length) user.extra = extra;
   return user;
+}
+
+/** The unverified `iss` of a compact JWT, as kube's hasCorrectIssuer reads it; undefined for anything else. */
+function unverifiedIssuer(token: string): string | undefined {
+  if (token.trimStart().startsWith('{')) return undefined;
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    const iss = claims && typeof claims === 'object' ? (claims as { iss?: unknown }).iss : undefined;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Go's %q of a []string: ["a" "b"]. */
+function goQuoted(list: readonly string[]): string {
+  return `[${list.map((s) => JSON.stringify(s)).join(' ')}]`;
 }

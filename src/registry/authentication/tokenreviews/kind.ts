@@ -1,7 +1,8 @@
 // TokenReviews (authentication.k8s.io/v1): who does this bearer token authenticate as, and for which
 // audiences? Answered by the server's token authenticators and never stored, as kube's
 // pkg/registry/authentication/tokenreview does: a review naming no audiences is checked against the
-// API server's own; an authenticator that answers for none of the audiences asked is a 500.
+// API server's own; an authenticator that answers for none of the audiences asked is a 500; a token
+// not authenticated gets status.error, the reason kube-apiserver's authenticators give.
 
 import type { KubeObject } from '../../../api/types.ts';
 import { badRequest, internalError } from '../../../util/status.ts';
@@ -21,7 +22,8 @@ export const tokenReviews = defineKind<TokenReview>({
     const review: TokenReview = { ...o, metadata: { ...o.metadata, creationTimestamp: null } as unknown as KubeObject['metadata'], spec };
     if (!tokens) return review;
     const asked = spec.audiences?.length ? spec.audiences : tokens.apiAudiences;
-    const result = await tokens.authenticator.authenticateToken(spec.token, asked);
+    const reviewed = tokens.authenticator.reviewToken ? await tokens.authenticator.reviewToken(spec.token, asked) : await tokens.authenticator.authenticateToken(spec.token, asked);
+    const result = reviewed && 'user' in reviewed ? reviewed : null;
     if (result && asked.length && !result.audiences.some((a) => asked.includes(a))) {
       // kube logs the audiences it wanted and got, and tells the caller only this.
       console.error(`tinykube: TokenReview: error validating audience. want=${JSON.stringify(asked)} got=${JSON.stringify(result.audiences)}`);
@@ -39,6 +41,9 @@ export const tokenReviews = defineKind<TokenReview>({
     }
     status.user = user;
     if (result?.audiences.length) status.audiences = result.audiences;
+    // kube's bearer-token authenticator: the reason an authenticator gave, or, when none recognised
+    // the token, its own "invalid bearer token".
+    if (!result) status.error = reviewed && 'error' in reviewed ? reviewed.error : 'invalid bearer token';
     return { ...review, status };
   },
 });
