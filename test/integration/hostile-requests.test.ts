@@ -1290,6 +1290,15 @@ describe('API server under hostile requests', { timeout: 240_000 }, () => {
     const cases = generateCases({ resources, adminToken, accountToken }).filter((c) => !only || only.includes(c.family));
     assert.ok(only || cases.length >= 1000, `only ${cases.length} cases`);
     const results = await runAll(cases, sendOne);
+    // A read that got no answer in time is sent once more, alone, after the barrage. On a machine loaded
+    // by other work (load 7-11) the process (client and server are one) stalled for over 15 s twice,
+    // failing the eight reads then in flight; a server that hangs on a request hangs on it again.
+    const unanswered = results.filter((r) => r.c.method === 'GET' && r.o.error?.startsWith('no complete answer'));
+    for (const r of unanswered) {
+      r.o = await sendOne(r.c);
+      r.problem = judge(r.c, r.o);
+    }
+    if (unanswered.length > 0) console.log(`# ${unanswered.length} reads got no answer in ${requestTimeoutMs} ms during the barrage and were sent again alone: ${unanswered.map((r) => `[${r.c.family}] ${r.c.name} ${r.c.path.slice(0, 80)}`).join('; ')}`);
 
     const failures = results.filter((r) => r.problem !== null);
     const byFamily = new Map<string, number>();
