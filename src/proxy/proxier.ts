@@ -22,7 +22,7 @@ import type { Clock, Timer } from '../util/clock.ts';
 import { realClock } from '../util/clock.ts';
 import type { EventHandler } from '../client/informer.ts';
 import { keyOf } from '../client/cache.ts';
-import { buildModel, buildServicePart, serviceKey, updateModel } from './builder.ts';
+import { buildModel, buildServicePart, flat, serviceKey, updateModel } from './builder.ts';
 import { proxiedSlice } from './endpoints.ts';
 import { EndpointIdAllocator } from './endpointmaps.ts';
 import type { HealthCheck, NodeFacts, ServicePart, TableModel } from './model.ts';
@@ -185,7 +185,7 @@ export class Proxier {
       if (!s) continue;
       const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
       if (!svc) continue;
-      const key = `${s.metadata?.namespace ?? ''}/${svc}`;
+      const key = flat`${s.metadata?.namespace ?? ''}/${svc}`;
       let m = this.#slices.get(key);
       if (keep && proxiedSlice(s)) {
         if (!m) this.#slices.set(key, (m = new Map()));
