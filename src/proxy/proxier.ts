@@ -9,8 +9,9 @@
 //    few changed chains costs milliseconds, so 10 ms keeps change→kernel latency low and still caps the
 //    proxy at ~100 nft runs a second under constant churn.
 //  - A partial sync rebuilds only the changed Services' parts and applies the difference; the first sync
-//    and one after any failed transaction recreate the whole table; every FULL_SYNC_PERIOD_MS a refresh
-//    rewrites everything from the caches, repairing drift (someone flushing a chain, a lost element).
+//    and one after any failed transaction recreate the whole table; every FULL_SYNC_PERIOD_MS (an hour,
+//    as kube-proxy's nftables mode: proxyutil.FullSyncPeriod) a refresh rewrites everything from the
+//    caches, repairing drift (someone flushing a chain, a lost element).
 //  - stop() deletes the table: nothing of the proxy stays in the kernel.
 //  - Health (health.ts): a change seen is "queued" until a sync succeeds; after each successful sync
 //    the Services' health check node ports get their local endpoint counts (as kube-proxy, only what
@@ -32,7 +33,11 @@ import type { NftRunner, RunResult } from './nft.ts';
 import { HairpinRefs, diffScript, fullScript, fullScriptChunks } from './script.ts';
 
 export const MIN_SYNC_INTERVAL_MS = 10;
-export const FULL_SYNC_PERIOD_MS = 60_000;
+// kube-proxy's nftables proxier forces a full sync when one is needed (start, a failed transaction,
+// node labels) or when an hour has passed since the last (`doFullSync`, proxyutil.FullSyncPeriod); its
+// other syncs only write what changed. A refresh of 10,000 Services costs ~5 s of nft CPU: once a minute
+// that was ~8% of a 2-core node's CPU to repair drift nobody should cause.
+export const FULL_SYNC_PERIOD_MS = 3_600_000;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 /** Per-sync cap on recorded change latencies (a full list of 100k services must not make 100k samples). */
