@@ -174,7 +174,7 @@ export class ZoneIndex implements LocalResolver {
   /** `<ns>/<name>` of a slice → the slice. */
   readonly #slices = new Map<string, SliceEntry>();
   /** `<ns>/<service>` → its slices' keys. */
-  readonly #slicesByService = new Map<string, Set<string>>();
+  readonly #slicesByService = new Map<string, readonly string[]>();
   /** Namespace → how many Services it has. */
   readonly #namespaces = new Map<string, number>();
   /**
@@ -266,9 +266,9 @@ export class ZoneIndex implements LocalResolver {
       ports: portList(slice.ports ?? []),
     };
     this.#slices.set(key, entry);
-    let set = this.#slicesByService.get(svcKey);
-    if (!set) this.#slicesByService.set(svcKey, (set = new Set()));
-    set.add(key);
+    // An array, not a Set each: a Service has a slice or a few (one per 100 endpoints).
+    const keys = this.#slicesByService.get(svcKey) ?? [];
+    if (!keys.includes(key)) this.#slicesByService.set(svcKey, [...keys, key]);
     this.#reindexPtr(svcKey);
     this.#changed();
   }
@@ -279,9 +279,9 @@ export class ZoneIndex implements LocalResolver {
     const old = this.#slices.get(key);
     if (!old) return;
     this.#slices.delete(key);
-    const set = this.#slicesByService.get(old.service);
-    set?.delete(key);
-    if (set?.size === 0) this.#slicesByService.delete(old.service);
+    const keys = (this.#slicesByService.get(old.service) ?? []).filter((k) => k !== key);
+    if (keys.length > 0) this.#slicesByService.set(old.service, keys);
+    else this.#slicesByService.delete(old.service);
     this.#reindexPtr(old.service);
     this.#changed();
   }
@@ -584,7 +584,8 @@ function sliceEndpoints(eps: readonly SliceEndpoint[]): Pick<SliceEntry, 'ips' |
     }
   }
   if (hostnames) hostnames.length = ips.length;
-  return { ips, hostnames, notReady };
+  // Copied to their length: kept as long as the slice, and an array grown by push has room for 17.
+  return { ips: ips.slice(), hostnames: hostnames?.slice(), notReady };
 }
 
 /** A slice's endpoints as entries (made for the query that reads them). */
