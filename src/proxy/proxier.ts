@@ -92,8 +92,8 @@ export class Proxier {
   readonly #minInterval: number;
   readonly #fullPeriod: number;
   readonly #services = new Map<string, Service>();
-  /** service key → slice key → slice. */
-  readonly #slices = new Map<string, Map<string, EndpointSlice>>();
+  /** service key → its slices (a few at most: one per 100 endpoints; an array, not a Map each, for 10,000 Services). */
+  readonly #slices = new Map<string, readonly EndpointSlice[]>();
   #dirty = new Set<string>();
   #eventTimes: number[] = [];
   #model: TableModel | undefined;
@@ -191,14 +191,10 @@ export class Proxier {
       const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
       if (!svc) continue;
       const key = flat`${s.metadata?.namespace ?? ''}/${svc}`;
-      let m = this.#slices.get(key);
-      if (keep && proxiedSlice(s)) {
-        if (!m) this.#slices.set(key, (m = new Map()));
-        m.set(sliceKey, s);
-      } else if (m) {
-        m.delete(sliceKey);
-        if (m.size === 0) this.#slices.delete(key);
-      }
+      const others = (this.#slices.get(key) ?? []).filter((x) => keyOf(x) !== sliceKey);
+      const list = keep && proxiedSlice(s) ? [...others, s] : others;
+      if (list.length > 0) this.#slices.set(key, list);
+      else this.#slices.delete(key);
       touched.add(key);
     }
     for (const key of touched) this.#mark(key);
@@ -270,7 +266,7 @@ export class Proxier {
       const updates = new Map<string, ServicePart | undefined>();
       for (const key of dirty) {
         const svc = this.#services.get(key);
-        updates.set(key, svc ? buildServicePart(svc, [...(this.#slices.get(key)?.values() ?? [])], this.#o.node, this.#ids) : undefined);
+        updates.set(key, svc ? buildServicePart(svc, this.#slices.get(key) ?? [], this.#o.node, this.#ids) : undefined);
       }
       next = updateModel(prev, updates);
       const tx = diffScript(prev, next, dirty, this.#hairpin);
@@ -340,6 +336,6 @@ export class Proxier {
   }
 
   *#allSlices(): Iterable<EndpointSlice> {
-    for (const m of this.#slices.values()) yield* m.values();
+    for (const list of this.#slices.values()) yield* list;
   }
 }
