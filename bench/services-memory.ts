@@ -35,7 +35,7 @@ import { CommandRunner } from '../src/proxy/nft.ts';
 import { Proxier } from '../src/proxy/proxier.ts';
 import { NetnsLab } from '../src/proxy/testing/netns.ts';
 
-const { values } = parseArgs({ options: { services: { type: 'string', default: '10000' }, layout: { type: 'string', default: 'shared' } } });
+const { values } = parseArgs({ options: { services: { type: 'string', default: '10000' }, layout: { type: 'string', default: 'shared' }, idle: { type: 'string', default: '0' } } });
 const N = Number(values.services);
 const NODES = 5;
 const SVC_BASE = parseIPv4('10.43.0.0')!;
@@ -149,6 +149,12 @@ try {
   console.log(`services-memory: ${N} Services × 10 endpoints, layout ${values.layout}, proxy and DNS synced in ${Math.round(syncedMs)} ms`);
   console.log(`  heap after GC   +${mib(after.heapUsed - before.heapUsed)} MiB (${mib(before.heapUsed)} → ${mib(after.heapUsed)})`);
   console.log(`  RSS             +${mib(after.rss - before.rss)} MiB (${mib(before.rss)} → ${mib(after.rss)}); nft -i helper ${(nft / 1024).toFixed(1)} MiB`);
+  // The agent then idles: V8's memory reducer may give back what the first sync's peak left.
+  const idle = Number(values.idle);
+  if (idle > 0) {
+    await new Promise((r) => setTimeout(r, idle * 1000));
+    console.log(`  after ${idle} s idle: RSS +${mib(process.memoryUsage().rss - before.rss)} MiB (no GC asked for)`);
+  }
   console.log(`  load average    ${load()}`);
 } finally {
   await proxier?.stop();
