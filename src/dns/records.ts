@@ -182,8 +182,6 @@ export class ZoneIndex implements LocalResolver {
    * share an endpoint). The PTR targets are found when asked: no object per address is kept.
    */
   readonly #ptr = new Map<string, ServiceEntry | ServiceEntry[]>();
-  /** `<ns>/<service>` → the addresses it gave a PTR, so a change removes exactly those. */
-  readonly #ptrBy = new Map<string, string[]>();
   #generation = 0;
   #serial: number;
   /** False until the first full list of both kinds arrived: an unknown name is then SERVFAIL, not NXDOMAIN (as CoreDNS). */
@@ -229,9 +227,11 @@ export class ZoneIndex implements LocalResolver {
       ports: portList(spec.ports ?? []),
       publishNotReady: spec.publishNotReadyAddresses === true,
     };
+    const svcKey = flat(namespace, '/', name);
+    const before = this.#ptrAddresses(svcKey);
     if (!this.#services.has(key)) this.#namespaces.set(namespace, (this.#namespaces.get(namespace) ?? 0) + 1);
     this.#services.set(key, entry);
-    this.#reindexPtr(flat(namespace, '/', name));
+    this.#reindexPtr(svcKey, before);
     this.#changed();
   }
 
@@ -240,11 +240,13 @@ export class ZoneIndex implements LocalResolver {
     const namespace = svc.metadata?.namespace?.toLowerCase();
     if (!name || !namespace) return;
     const key = `${name}.${namespace}`;
+    const svcKey = flat(namespace, '/', name);
+    const before = this.#ptrAddresses(svcKey);
     if (!this.#services.delete(key)) return;
     const n = (this.#namespaces.get(namespace) ?? 1) - 1;
     if (n > 0) this.#namespaces.set(namespace, n);
     else this.#namespaces.delete(namespace);
-    this.#reindexPtr(flat(namespace, '/', name));
+    this.#reindexPtr(svcKey, before);
     this.#changed();
   }
 
@@ -265,11 +267,12 @@ export class ZoneIndex implements LocalResolver {
       ...sliceEndpoints(slice.endpoints ?? []),
       ports: portList(slice.ports ?? []),
     };
+    const before = this.#ptrAddresses(svcKey);
     this.#slices.set(key, entry);
     // An array, not a Set each: a Service has a slice or a few (one per 100 endpoints).
     const keys = this.#slicesByService.get(svcKey) ?? [];
     if (!keys.includes(key)) this.#slicesByService.set(svcKey, [...keys, key]);
-    this.#reindexPtr(svcKey);
+    this.#reindexPtr(svcKey, before);
     this.#changed();
   }
 
@@ -278,11 +281,12 @@ export class ZoneIndex implements LocalResolver {
     if (!key) return;
     const old = this.#slices.get(key);
     if (!old) return;
+    const before = this.#ptrAddresses(old.service);
     this.#slices.delete(key);
     const keys = (this.#slicesByService.get(old.service) ?? []).filter((k) => k !== key);
     if (keys.length > 0) this.#slicesByService.set(old.service, keys);
     else this.#slicesByService.delete(old.service);
-    this.#reindexPtr(old.service);
+    this.#reindexPtr(old.service, before);
     this.#changed();
   }
 
@@ -291,30 +295,39 @@ export class ZoneIndex implements LocalResolver {
     this.#serial = Math.max(this.#serial + 1, this.#now()) >>> 0;
   }
 
-  /** Replaces the PTR names one Service contributes (its ClusterIP, its published endpoints). */
-  #reindexPtr(svcKey: string): void {
+  /**
+   * The addresses the Service has PTR names for (its ClusterIP, its published endpoints), as the index
+   * stands. A change takes them before and after (#reindexPtr) rather than keeping them per Service: a
+   * Map of 10,000 arrays of addresses took ~2 MB.
+   */
+  #ptrAddresses(svcKey: string): string[] {
+    const slash = svcKey.indexOf('/');
+    const svc = this.#services.get(`${svcKey.slice(slash + 1)}.${svcKey.slice(0, slash)}`);
+    if (!svc || svc.kind === 'ExternalName') return [];
+    const addresses = new Set<string>();
+    if (svc.kind === 'ClusterIP') addresses.add(svc.clusterIP);
+    for (const ep of this.#endpoints(svc)) addresses.add(ep.ip);
+    return [...addresses];
+  }
+
+  /** Replaces the PTR names one Service contributes; `before` is what #ptrAddresses said before the change. */
+  #reindexPtr(svcKey: string, before: readonly string[]): void {
     const slash = svcKey.indexOf('/');
     const ns = svcKey.slice(0, slash);
     const name = svcKey.slice(slash + 1);
-    for (const ip of this.#ptrBy.get(svcKey) ?? []) {
+    for (const ip of before) {
       const cur = this.#ptr.get(ip);
       if (!cur) continue;
       const keep = (Array.isArray(cur) ? cur : [cur]).filter((e) => e.name !== name || e.namespace !== ns);
       if (keep.length === 0) this.#ptr.delete(ip);
       else this.#ptr.set(ip, keep.length === 1 ? keep[0] : keep);
     }
-    this.#ptrBy.delete(svcKey);
     const svc = this.#services.get(`${name}.${ns}`);
-    if (!svc || svc.kind === 'ExternalName') return;
-    const addresses = new Set<string>();
-    if (svc.kind === 'ClusterIP') addresses.add(svc.clusterIP);
-    for (const ep of this.#endpoints(svc)) addresses.add(ep.ip);
-    const ips = [...addresses];
-    for (const ip of ips) {
+    if (!svc) return;
+    for (const ip of this.#ptrAddresses(svcKey)) {
       const cur = this.#ptr.get(ip);
       this.#ptr.set(ip, cur === undefined ? svc : Array.isArray(cur) ? [...cur, svc] : [cur, svc]);
     }
-    if (ips.length > 0) this.#ptrBy.set(svcKey, ips);
   }
 
   /** The Service's published endpoints (ready ones, or all with publishNotReadyAddresses), one per address and name. */
