@@ -23,9 +23,11 @@ const ENDPOINT_SLICES: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resour
 /**
  * Objects a list page asks for. client-go's reflector pages by 500; at 10,000 Services a page of 500
  * EndpointSlices (~2.5 MB of objects) outlived the 2 MB young generation the agent runs with, so each
- * page's objects were promoted before they died and left the old generation fragmented: the node's
- * resident memory after the first lists was ~25 MB above its heap (bench/services-memory.ts). Pages of
- * 50 die young; 200 requests per kind at 10,000 Services, once per agent start.
+ * page's objects were promoted before they died and left the old generation fragmented: with the
+ * informers alone, RSS +54 MiB over a heap of +16 MiB after the first lists; with pages of 50, +19 MiB
+ * (the agent's V8 flags, bench/services-memory.ts's objects). The cost: 200 list requests per kind at
+ * 10,000 Services (the API server reads each page from its key, not from the start), at agent start
+ * and on a re-list.
  */
 export const PAGE_SIZE = 50;
 
