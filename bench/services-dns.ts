@@ -16,6 +16,11 @@
 // with dnsperf -v 47,506 q/s, latency avg/p50/p99 0.34 / 0.26 / 1.00 ms; 19.2 µs CPU per query; heap
 // after GC 42.2 MB, RSS 186.5 MB (most of it Node's own baseline in this separate process). With 4-5
 // other test runs on the machine (load 6-8): 13,000-21,000 q/s, p99 4.8-6.8 ms.
+// 2026-12-07 later, load 4-5, alternated against df4ac1e: 20,000-29,000 q/s both (32,000-34,000 in the
+// quieter moments), p99 3.4-5.4 ms; heap after GC 37.4 → 28.3 MB (the index's endpoints as arrays),
+// index load 0.82-0.89 → 0.88-0.98 s. With the agent's flags (--node-flags=--max-semi-space-size=2):
+// 21,000-36,000 q/s at load 4-5. A CPU profile under dnsperf: ~45% of the process in dgram's send
+// (the sendto system call), ~2% answering and ~1.5% encoding; one send per answer is the floor.
 //
 // Usage: node bench/services-dns.ts [--services 10000] [--seconds 10] [--outstanding 20] [--clients 4] [--node-flags '--max-semi-space-size=2']
 // runDnsBench() is the same for another bench (bench/services) to call.

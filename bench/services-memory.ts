@@ -19,16 +19,16 @@
 // layout: heap +115 MiB. Where the 57 MiB go: informers ~16 (trimmed objects), the proxier's model ~23,
 // the DNS index ~20. The nft processes (not counted): `nft -f` of the first load peaks at ~465 MB.
 //
-// Measured later that day, alternated against df4ac1e, load 1.0-3.7, medians of 3: heap after GC +56.9
-// → +44.3 MiB, RSS +87.6 → +62.5 MiB (61.0-65.5), the same after 20 s idle (--idle). What changed: pages
-// of 50 objects in the informers' lists (pages of 500 left the old generation fragmented: with the
-// informers alone, RSS +54 → +19 MiB over a heap of +16), the DNS index's endpoints as arrays rather
-// than objects, shared port lists, arrays and small maps of the proxy's model at their size. What is
-// left above the heap is V8's: pages committed at the first sync's peak (heap ~15 MiB above what stays)
-// that a regular GC keeps; a memory-reducing GC gives them back (RSS +42 MiB in a scratch run), and
-// V8 runs one on its own when idle only if told to favour memory: with --optimize-for-size added to the
-// agent's flags, heap +39.2 MiB, RSS +53.6 MiB at once and +47.5 MiB after 25 s idle (one run, load 4.9;
-// DNS throughput with it within the noise of runs without, bench/services-dns.ts --node-flags).
+// Measured later that day, alternated against df4ac1e, load 1.0-4.1, 6 runs each: heap after GC +56.9 →
+// +42.1 MiB, RSS +73-98 (median ~86) → +56-65 MiB (median ~61), the same after 20 s idle (--idle).
+// What changed: pages of 50 objects in the informers' lists (with the informers alone, RSS +54 → +19
+// MiB over a heap of +16), the DNS index's endpoints as arrays rather than objects and no per-Service
+// PTR address lists, shared port lists, the proxy model's arrays and small maps at their size. Heap by
+// part now: informers ~14 MiB, DNS index ~11, proxy ~17. What is left above the heap is V8's: pages
+// committed at the first sync's peak (~12 MiB of garbage above what stays) that a regular GC keeps
+// (pooled or fragmented); a memory-reducing GC returns them, and V8 runs one on its own when idle only
+// if told to favour memory: with --optimize-for-size added to the agent's flags, heap +37.0 MiB, RSS
+// +50-53 MiB at once and +43 MiB after 20 s idle (2 runs, load 4). Not the agent's flags today.
 //
 // Usage: node --expose-gc bench/services-memory.ts [--services 10000] [--layout shared|separate] [--idle SECONDS]
 // (root: the proxy programs nftables in its own network namespace).
