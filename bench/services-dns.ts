@@ -16,8 +16,13 @@
 // with dnsperf -v 47,506 q/s, latency avg/p50/p99 0.34 / 0.26 / 1.00 ms; 19.2 µs CPU per query; heap
 // after GC 42.2 MB, RSS 186.5 MB (most of it Node's own baseline in this separate process). With 4-5
 // other test runs on the machine (load 6-8): 13,000-21,000 q/s, p99 4.8-6.8 ms.
+// 2026-12-07 later, load 4-5, alternated against df4ac1e: 20,000-29,000 q/s both (32,000-34,000 in the
+// quieter moments), p99 3.4-5.4 ms; heap after GC 37.4 → 28.3 MB (the index's endpoints as arrays),
+// index load 0.82-0.89 → 0.88-0.98 s. With the agent's flags (--node-flags=--max-semi-space-size=2):
+// 21,000-36,000 q/s at load 4-5. A CPU profile under dnsperf: ~45% of the process in dgram's send
+// (the sendto system call), ~2% answering and ~1.5% encoding; one send per answer is the floor.
 //
-// Usage: node bench/services-dns.ts [--services 10000] [--seconds 10] [--outstanding 20] [--clients 4]
+// Usage: node bench/services-dns.ts [--services 10000] [--seconds 10] [--outstanding 20] [--clients 4] [--node-flags '--max-semi-space-size=2']
 // runDnsBench() is the same for another bench (bench/services) to call.
 import { fork, spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -101,6 +106,8 @@ export interface DnsBenchOptions {
   outstanding: number;
   /** dnsperf -c: client sockets. */
   clients: number;
+  /** V8 flags for the server's process (the agent's: --max-semi-space-size=2, bin/tinykube). */
+  nodeFlags?: readonly string[];
 }
 
 export interface DnsBenchResult {
@@ -168,7 +175,7 @@ function once<T>(child: ReturnType<typeof fork>, ask?: string): Promise<T> {
 
 export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tinykube-dnsbench-'));
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', String(o.services)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', String(o.services)], { execArgv: ['--expose-gc', ...(o.nodeFlags ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = await once<ServeReady>(child);
     const qfile = join(dir, 'queries.txt');
@@ -233,9 +240,11 @@ if (process.argv[2] === '--serve') {
   await serve(Number(process.argv[3]));
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { services: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '10' }, outstanding: { type: 'string', default: '20' }, clients: { type: 'string', default: '4' } },
+    options: { services: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '10' }, outstanding: { type: 'string', default: '20' }, clients: { type: 'string', default: '4' }, 'node-flags': { type: 'string', default: '' } },
   });
-  const r = await runDnsBench({ services: Number(values.services), seconds: Number(values.seconds), outstanding: Number(values.outstanding), clients: Number(values.clients) });
+  const nodeFlags = values['node-flags'].split(' ').filter(Boolean);
+  const r = await runDnsBench({ services: Number(values.services), seconds: Number(values.seconds), outstanding: Number(values.outstanding), clients: Number(values.clients), nodeFlags });
+  if (nodeFlags.length) console.log(`server's V8 flags: ${nodeFlags.join(' ')}`);
   const f = (x: number, d = 1) => x.toFixed(d);
   console.log(`cluster DNS, ${r.services} Services (10 endpoints each, 1 in 10 headless), dnsperf ${values.seconds} s, ${values.outstanding} in flight, EDNS0`);
   console.log(`  index load            ${f(r.loadMs, 0)} ms`);

@@ -19,7 +19,18 @@
 // layout: heap +115 MiB. Where the 57 MiB go: informers ~16 (trimmed objects), the proxier's model ~23,
 // the DNS index ~20. The nft processes (not counted): `nft -f` of the first load peaks at ~465 MB.
 //
-// Usage: node --expose-gc bench/services-memory.ts [--services 10000] [--layout shared|separate]
+// Measured later that day, alternated against df4ac1e, load 1.0-4.1, 6 runs each: heap after GC +56.9 →
+// +42.1 MiB, RSS +73-98 (median ~86) → +56-65 MiB (median ~61), the same after 20 s idle (--idle).
+// What changed: pages of 50 objects in the informers' lists (with the informers alone, RSS +54 → +19
+// MiB over a heap of +16), the DNS index's endpoints as arrays rather than objects and no per-Service
+// PTR address lists, shared port lists, the proxy model's arrays and small maps at their size. Heap by
+// part now: informers ~14 MiB, DNS index ~11, proxy ~17. What is left above the heap is V8's: pages
+// committed at the first sync's peak (~12 MiB of garbage above what stays) that a regular GC keeps
+// (pooled or fragmented); a memory-reducing GC returns them, and V8 runs one on its own when idle only
+// if told to favour memory: with --optimize-for-size added to the agent's flags, heap +37.0 MiB, RSS
+// +50-53 MiB at once and +43 MiB after 20 s idle (2 runs, load 4). Not the agent's flags today.
+//
+// Usage: node --expose-gc bench/services-memory.ts [--services 10000] [--layout shared|separate] [--idle SECONDS]
 // (root: the proxy programs nftables in its own network namespace).
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -35,7 +46,7 @@ import { CommandRunner } from '../src/proxy/nft.ts';
 import { Proxier } from '../src/proxy/proxier.ts';
 import { NetnsLab } from '../src/proxy/testing/netns.ts';
 
-const { values } = parseArgs({ options: { services: { type: 'string', default: '10000' }, layout: { type: 'string', default: 'shared' } } });
+const { values } = parseArgs({ options: { services: { type: 'string', default: '10000' }, layout: { type: 'string', default: 'shared' }, idle: { type: 'string', default: '0' } } });
 const N = Number(values.services);
 const NODES = 5;
 const SVC_BASE = parseIPv4('10.43.0.0')!;
@@ -149,6 +160,12 @@ try {
   console.log(`services-memory: ${N} Services × 10 endpoints, layout ${values.layout}, proxy and DNS synced in ${Math.round(syncedMs)} ms`);
   console.log(`  heap after GC   +${mib(after.heapUsed - before.heapUsed)} MiB (${mib(before.heapUsed)} → ${mib(after.heapUsed)})`);
   console.log(`  RSS             +${mib(after.rss - before.rss)} MiB (${mib(before.rss)} → ${mib(after.rss)}); nft -i helper ${(nft / 1024).toFixed(1)} MiB`);
+  // The agent then idles: V8's memory reducer may give back what the first sync's peak left.
+  const idle = Number(values.idle);
+  if (idle > 0) {
+    await new Promise((r) => setTimeout(r, idle * 1000));
+    console.log(`  after ${idle} s idle: RSS +${mib(process.memoryUsage().rss - before.rss)} MiB (no GC asked for)`);
+  }
   console.log(`  load average    ${load()}`);
 } finally {
   await proxier?.stop();

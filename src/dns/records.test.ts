@@ -224,6 +224,32 @@ test('changes: a namespace stops existing with its last Service; a Service becom
   assert.equal(idx.resolve('5.0.43.10.in-addr.arpa', '5.0.43.10.in-addr.arpa', TYPE_PTR).rcode, NX);
 });
 
+test('changes: PTRs of an address two Services publish, of an endpoint that leaves, of a slice that moves to another Service', () => {
+  const idx = new ZoneIndex({ reverseCidrs: ['10.43.0.0/16', '10.244.0.0/16'], now: () => 1000 });
+  const ptr = (ip: string): string[] => {
+    const q = `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+    return idx.resolve(q, q, TYPE_PTR).answers.map((r) => String(r.data)).sort();
+  };
+  idx.upsertService(service('default', 'a', { clusterIP: '10.43.0.1', ports: [{ name: 'http', port: 80 }] }));
+  idx.upsertService(service('default', 'b', { clusterIP: '10.43.0.2', ports: [{ name: 'http', port: 80 }] }));
+  idx.upsertSlice(slice('default', 'a-1', 'a', [{ addresses: ['10.244.0.1'] }, { addresses: ['10.244.0.2'] }]));
+  idx.upsertSlice(slice('default', 'b-1', 'b', [{ addresses: ['10.244.0.1'] }]));
+  assert.deepEqual(ptr('10.244.0.1'), ['10-244-0-1.a.default.svc.cluster.local', '10-244-0-1.b.default.svc.cluster.local']);
+  // The endpoint leaves a's slice: b keeps its name for the address.
+  idx.upsertSlice(slice('default', 'a-1', 'a', [{ addresses: ['10.244.0.2'] }]));
+  assert.deepEqual(ptr('10.244.0.1'), ['10-244-0-1.b.default.svc.cluster.local']);
+  assert.deepEqual(ptr('10.244.0.2'), ['10-244-0-2.a.default.svc.cluster.local']);
+  // The slice is relabelled to b: its address now names b only.
+  idx.upsertSlice(slice('default', 'a-1', 'b', [{ addresses: ['10.244.0.2'] }]));
+  assert.deepEqual(ptr('10.244.0.2'), ['10-244-0-2.b.default.svc.cluster.local']);
+  // b becoming headless drops its ClusterIP's name; deleting it drops its endpoints' names.
+  idx.upsertService(service('default', 'b', { clusterIP: 'None', ports: [{ name: 'http', port: 80 }] }));
+  assert.deepEqual(ptr('10.43.0.2'), []);
+  assert.deepEqual(ptr('10.244.0.2'), ['10-244-0-2.b.default.svc.cluster.local']);
+  idx.deleteService(service('default', 'b', {}));
+  assert.deepEqual([ptr('10.244.0.1'), ptr('10.244.0.2'), ptr('10.43.0.1')], [[], [], ['a.default.svc.cluster.local']]);
+});
+
 test('before the first list, an unknown name is SERVFAIL, not NXDOMAIN (CoreDNS)', () => {
   const idx = fixture();
   idx.synced = false;

@@ -99,7 +99,7 @@ interface ServiceEntry {
   kind: 'ClusterIP' | 'Headless' | 'ExternalName' | 'Pending';
   clusterIP: string;
   externalName: string;
-  ports: Port[];
+  ports: readonly Port[];
   publishNotReady: boolean;
 }
 
@@ -116,14 +116,49 @@ function hostOf(ep: EndpointEntry): string {
 }
 
 
+/**
+ * A slice's endpoints as parallel arrays rather than an object each: at 10,000 Services of 10 endpoints
+ * the objects took ~6 MB of the node's memory, while queries that list endpoints (headless A, SRV,
+ * PTR) are a minority and make the few they answer with (entriesOf).
+ */
 interface SliceEntry {
   /** `<ns>/<service>` the slice belongs to (its kubernetes.io/service-name label). */
   service: string;
-  endpoints: EndpointEntry[];
-  ports: Port[];
+  /** Each endpoint address (an endpoint with several addresses has an entry for each). */
+  ips: readonly string[];
+  /** The entries' lowercased hostnames, when any endpoint has one. */
+  hostnames: ReadonlyArray<string | undefined> | undefined;
+  /** The entries whose endpoint is not ready, when any is not. */
+  notReady: ReadonlySet<number> | undefined;
+  ports: readonly Port[];
 }
 
 const HEADLESS = 'None';
+
+/**
+ * Strings joined into one flat string. A template literal of a few pieces is a tree of them (~32 bytes a
+ * piece, and a copy of the short ones); the index keeps several keys a Service for as long as it lives.
+ */
+function flat(...pieces: string[]): string {
+  return pieces.join('');
+}
+
+// Port lists repeat across Services and slices (most name one `http` TCP port): one frozen list for
+// each distinct one rather than an object and an array per Service and per slice.
+const PORT_LISTS = new Map<string, readonly Port[]>();
+const MAX_PORT_LISTS = 10_000;
+function portList(ports: ReadonlyArray<{ name?: string; port?: number; protocol?: string }>): readonly Port[] {
+  const list = ports.map((p) => ({ name: (p.name ?? '').toLowerCase(), port: p.port ?? 0, protocol: (p.protocol ?? 'TCP').toLowerCase() }));
+  const key = list.map((p) => `${p.name}/${p.port}/${p.protocol}`).join(',');
+  let out = PORT_LISTS.get(key);
+  if (!out) {
+    // Bounded: past it, lists are simply kept unshared.
+    if (PORT_LISTS.size >= MAX_PORT_LISTS) return list;
+    out = Object.freeze(list.map((p) => Object.freeze(p)));
+    PORT_LISTS.set(key, out);
+  }
+  return out;
+}
 const MAX_CNAME_CHAIN = 8;
 
 /** The index; every method is synchronous and called from the one event loop (informer handlers, queries). */
@@ -139,7 +174,7 @@ export class ZoneIndex implements LocalResolver {
   /** `<ns>/<name>` of a slice → the slice. */
   readonly #slices = new Map<string, SliceEntry>();
   /** `<ns>/<service>` → its slices' keys. */
-  readonly #slicesByService = new Map<string, Set<string>>();
+  readonly #slicesByService = new Map<string, readonly string[]>();
   /** Namespace → how many Services it has. */
   readonly #namespaces = new Map<string, number>();
   /**
@@ -147,8 +182,6 @@ export class ZoneIndex implements LocalResolver {
    * share an endpoint). The PTR targets are found when asked: no object per address is kept.
    */
   readonly #ptr = new Map<string, ServiceEntry | ServiceEntry[]>();
-  /** `<ns>/<service>` → the addresses it gave a PTR, so a change removes exactly those. */
-  readonly #ptrBy = new Map<string, string[]>();
   #generation = 0;
   #serial: number;
   /** False until the first full list of both kinds arrived: an unknown name is then SERVFAIL, not NXDOMAIN (as CoreDNS). */
@@ -179,7 +212,7 @@ export class ZoneIndex implements LocalResolver {
     const name = svc.metadata?.name?.toLowerCase();
     const namespace = svc.metadata?.namespace?.toLowerCase();
     if (!name || !namespace) return;
-    const key = `${name}.${namespace}`;
+    const key = flat(name, '.', namespace);
     const spec = svc.spec ?? {};
     const clusterIP = spec.clusterIP ?? '';
     const kind: ServiceEntry['kind'] =
@@ -187,16 +220,18 @@ export class ZoneIndex implements LocalResolver {
     const entry: ServiceEntry = {
       name,
       namespace,
-      fqdn: `${key}.svc.${this.zone}`,
+      fqdn: flat(key, '.svc.', this.zone),
       kind,
       clusterIP: kind === 'ClusterIP' ? clusterIP : '',
       externalName: (spec.externalName ?? '').toLowerCase().replace(/\.$/, ''),
-      ports: (spec.ports ?? []).map((p) => ({ name: (p.name ?? '').toLowerCase(), port: p.port, protocol: (p.protocol ?? 'TCP').toLowerCase() })),
+      ports: portList(spec.ports ?? []),
       publishNotReady: spec.publishNotReadyAddresses === true,
     };
+    const svcKey = flat(namespace, '/', name);
+    const before = this.#ptrAddresses(svcKey);
     if (!this.#services.has(key)) this.#namespaces.set(namespace, (this.#namespaces.get(namespace) ?? 0) + 1);
     this.#services.set(key, entry);
-    this.#reindexPtr(`${namespace}/${name}`);
+    this.#reindexPtr(svcKey, before);
     this.#changed();
   }
 
@@ -205,11 +240,13 @@ export class ZoneIndex implements LocalResolver {
     const namespace = svc.metadata?.namespace?.toLowerCase();
     if (!name || !namespace) return;
     const key = `${name}.${namespace}`;
+    const svcKey = flat(namespace, '/', name);
+    const before = this.#ptrAddresses(svcKey);
     if (!this.#services.delete(key)) return;
     const n = (this.#namespaces.get(namespace) ?? 1) - 1;
     if (n > 0) this.#namespaces.set(namespace, n);
     else this.#namespaces.delete(namespace);
-    this.#reindexPtr(`${namespace}/${name}`);
+    this.#reindexPtr(svcKey, before);
     this.#changed();
   }
 
@@ -224,17 +261,18 @@ export class ZoneIndex implements LocalResolver {
       if (old) this.deleteSlice(slice);
       return;
     }
-    const svcKey = `${slice.metadata!.namespace!.toLowerCase()}/${service}`;
+    const svcKey = flat(slice.metadata!.namespace!.toLowerCase(), '/', service);
     const entry: SliceEntry = {
       service: svcKey,
-      endpoints: (slice.endpoints ?? []).flatMap((e) => endpointEntries(e)),
-      ports: (slice.ports ?? []).map((p) => ({ name: (p.name ?? '').toLowerCase(), port: p.port ?? 0, protocol: (p.protocol ?? 'TCP').toLowerCase() })),
+      ...sliceEndpoints(slice.endpoints ?? []),
+      ports: portList(slice.ports ?? []),
     };
+    const before = this.#ptrAddresses(svcKey);
     this.#slices.set(key, entry);
-    let set = this.#slicesByService.get(svcKey);
-    if (!set) this.#slicesByService.set(svcKey, (set = new Set()));
-    set.add(key);
-    this.#reindexPtr(svcKey);
+    // An array, not a Set each: a Service has a slice or a few (one per 100 endpoints).
+    const keys = this.#slicesByService.get(svcKey) ?? [];
+    if (!keys.includes(key)) this.#slicesByService.set(svcKey, [...keys, key]);
+    this.#reindexPtr(svcKey, before);
     this.#changed();
   }
 
@@ -243,11 +281,12 @@ export class ZoneIndex implements LocalResolver {
     if (!key) return;
     const old = this.#slices.get(key);
     if (!old) return;
+    const before = this.#ptrAddresses(old.service);
     this.#slices.delete(key);
-    const set = this.#slicesByService.get(old.service);
-    set?.delete(key);
-    if (set?.size === 0) this.#slicesByService.delete(old.service);
-    this.#reindexPtr(old.service);
+    const keys = (this.#slicesByService.get(old.service) ?? []).filter((k) => k !== key);
+    if (keys.length > 0) this.#slicesByService.set(old.service, keys);
+    else this.#slicesByService.delete(old.service);
+    this.#reindexPtr(old.service, before);
     this.#changed();
   }
 
@@ -256,30 +295,39 @@ export class ZoneIndex implements LocalResolver {
     this.#serial = Math.max(this.#serial + 1, this.#now()) >>> 0;
   }
 
-  /** Replaces the PTR names one Service contributes (its ClusterIP, its published endpoints). */
-  #reindexPtr(svcKey: string): void {
+  /**
+   * The addresses the Service has PTR names for (its ClusterIP, its published endpoints), as the index
+   * stands. A change takes them before and after (#reindexPtr) rather than keeping them per Service: a
+   * Map of 10,000 arrays of addresses took ~2 MB.
+   */
+  #ptrAddresses(svcKey: string): string[] {
+    const slash = svcKey.indexOf('/');
+    const svc = this.#services.get(`${svcKey.slice(slash + 1)}.${svcKey.slice(0, slash)}`);
+    if (!svc || svc.kind === 'ExternalName') return [];
+    const addresses = new Set<string>();
+    if (svc.kind === 'ClusterIP') addresses.add(svc.clusterIP);
+    for (const ep of this.#endpoints(svc)) addresses.add(ep.ip);
+    return [...addresses];
+  }
+
+  /** Replaces the PTR names one Service contributes; `before` is what #ptrAddresses said before the change. */
+  #reindexPtr(svcKey: string, before: readonly string[]): void {
     const slash = svcKey.indexOf('/');
     const ns = svcKey.slice(0, slash);
     const name = svcKey.slice(slash + 1);
-    for (const ip of this.#ptrBy.get(svcKey) ?? []) {
+    for (const ip of before) {
       const cur = this.#ptr.get(ip);
       if (!cur) continue;
       const keep = (Array.isArray(cur) ? cur : [cur]).filter((e) => e.name !== name || e.namespace !== ns);
       if (keep.length === 0) this.#ptr.delete(ip);
       else this.#ptr.set(ip, keep.length === 1 ? keep[0] : keep);
     }
-    this.#ptrBy.delete(svcKey);
     const svc = this.#services.get(`${name}.${ns}`);
-    if (!svc || svc.kind === 'ExternalName') return;
-    const addresses = new Set<string>();
-    if (svc.kind === 'ClusterIP') addresses.add(svc.clusterIP);
-    for (const ep of this.#endpoints(svc)) addresses.add(ep.ip);
-    const ips = [...addresses];
-    for (const ip of ips) {
+    if (!svc) return;
+    for (const ip of this.#ptrAddresses(svcKey)) {
       const cur = this.#ptr.get(ip);
       this.#ptr.set(ip, cur === undefined ? svc : Array.isArray(cur) ? [...cur, svc] : [cur, svc]);
     }
-    if (ips.length > 0) this.#ptrBy.set(svcKey, ips);
   }
 
   /** The Service's published endpoints (ready ones, or all with publishNotReadyAddresses), one per address and name. */
@@ -289,7 +337,7 @@ export class ZoneIndex implements LocalResolver {
     const seen = new Set<string>();
     const out: EndpointEntry[] = [];
     for (const k of keys) {
-      for (const ep of this.#slices.get(k)!.endpoints) {
+      for (const ep of entriesOf(this.#slices.get(k)!)) {
         if (!ep.ready && !svc.publishNotReady) continue;
         const id = ep.hostname === undefined ? ep.ip : `${ep.ip}/${ep.hostname}`;
         if (seen.has(id)) continue;
@@ -528,15 +576,34 @@ export class ZoneIndex implements LocalResolver {
 function sliceKey(slice: EndpointSlice): string | undefined {
   const name = slice.metadata?.name;
   const ns = slice.metadata?.namespace;
-  return name && ns ? `${ns.toLowerCase()}/${name}` : undefined;
+  return name && ns ? flat(ns.toLowerCase(), '/', name) : undefined;
 }
 
-function endpointEntries(e: SliceEndpoint): EndpointEntry[] {
-  // EndpointSlice semantics: a nil `ready` means ready (discovery/v1 EndpointConditions).
-  const ready = e.conditions?.ready !== false;
-  return (e.addresses ?? [])
-    .filter((ip) => parseIPv4(ip) !== undefined)
-    .map((ip) => ({ ip, hostname: e.hostname?.toLowerCase(), ready }));
+/** The endpoints' IPv4 addresses, hostnames and readiness as a SliceEntry keeps them. */
+function sliceEndpoints(eps: readonly SliceEndpoint[]): Pick<SliceEntry, 'ips' | 'hostnames' | 'notReady'> {
+  const ips: string[] = [];
+  let hostnames: Array<string | undefined> | undefined;
+  let notReady: Set<number> | undefined;
+  for (const e of eps) {
+    // EndpointSlice semantics: a nil `ready` means ready (discovery/v1 EndpointConditions).
+    const ready = e.conditions?.ready !== false;
+    const hostname = e.hostname?.toLowerCase();
+    for (const ip of e.addresses ?? []) {
+      if (parseIPv4(ip) === undefined) continue;
+      if (hostname !== undefined) (hostnames ??= new Array<string | undefined>(ips.length))[ips.length] = hostname;
+      else if (hostnames) hostnames[ips.length] = undefined;
+      if (!ready) (notReady ??= new Set()).add(ips.length);
+      ips.push(ip);
+    }
+  }
+  if (hostnames) hostnames.length = ips.length;
+  // Copied to their length: kept as long as the slice, and an array grown by push has room for 17.
+  return { ips: ips.slice(), hostnames: hostnames?.slice(), notReady };
+}
+
+/** A slice's endpoints as entries (made for the query that reads them). */
+function* entriesOf(s: SliceEntry): Generator<EndpointEntry> {
+  for (let i = 0; i < s.ips.length; i++) yield { ip: s.ips[i], hostname: s.hostnames?.[i], ready: !s.notReady?.has(i) };
 }
 
 /** The address of `d.c.b.a.in-addr.arpa`, or undefined when the name is not a full IPv4 reverse name. */

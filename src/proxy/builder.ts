@@ -137,11 +137,58 @@ export function serviceKey(svc: Service): string {
 const NO_SETS: ReadonlyMap<string, string> = new Map();
 const NO_UDP: ReadonlyMap<string, UdpPort> = new Map();
 
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** Up to this many chains a part keeps them in a SmallMap. */
+const SMALL = 8;
+
+/**
+ * A few entries as two arrays, read by a linear search: a Map with its hash table took ~180 bytes for
+ * the one to three chains most Services have (1.6 MB at 10,000 Services). Read-only, like the part.
+ */
+class SmallMap<K, V> implements ReadonlyMap<K, V> {
+  readonly #keys: readonly K[];
+  readonly #values: readonly V[];
+  constructor(entries: ReadonlyArray<readonly [K, V]>) {
+    this.#keys = entries.map((e) => e[0]);
+    this.#values = entries.map((e) => e[1]);
+  }
+  get size(): number {
+    return this.#keys.length;
+  }
+  get(key: K): V | undefined {
+    const i = this.#keys.indexOf(key);
+    return i < 0 ? undefined : this.#values[i];
+  }
+  has(key: K): boolean {
+    return this.#keys.includes(key);
+  }
+  forEach(fn: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    for (let i = 0; i < this.#keys.length; i++) fn.call(thisArg, this.#values[i], this.#keys[i], this);
+  }
+  entries(): MapIterator<[K, V]> {
+    return this.#keys.map((k, i): [K, V] => [k, this.#values[i]]).values();
+  }
+  keys(): MapIterator<K> {
+    return this.#keys.values();
+  }
+  values(): MapIterator<V> {
+    return this.#values.values();
+  }
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+}
+/** `a` without spare capacity (one shared empty array for all empty ones). */
+function compact<T>(a: readonly T[]): readonly T[] {
+  return a.length === 0 ? EMPTY : a.slice();
+}
+
 /**
  * A template literal as one flat string. Strings made by `+` or plain templates are trees of pieces
  * (~32 bytes a piece); the model keeps some ten of them per Service for as long as the Service lives.
  */
-function flat(strs: TemplateStringsArray, ...values: unknown[]): string {
+export function flat(strs: TemplateStringsArray, ...values: unknown[]): string {
   const out: unknown[] = [strs[0]];
   for (let i = 0; i < values.length; i++) out.push(values[i], strs[i + 1]);
   return out.join('');
@@ -152,7 +199,7 @@ export function slicesByService(slices: Iterable<EndpointSlice>): Map<string, En
   const out = new Map<string, EndpointSlice[]>();
   for (const s of slices) {
     if (!proxiedSlice(s)) continue;
-    const key = `${s.metadata?.namespace ?? ''}/${s.metadata!.labels![LABEL_SERVICE_NAME]}`;
+    const key = flat`${s.metadata?.namespace ?? ''}/${s.metadata!.labels![LABEL_SERVICE_NAME]}`;
     const list = out.get(key);
     if (list) list.push(s);
     else out.set(key, [s]);
@@ -288,12 +335,16 @@ export function buildServicePart(svc: Service, slices: readonly EndpointSlice[],
     }
     if (proto === 'udp') udp.set(id, udpPort(clusterIP, externalIPs, port, [...new Set([...internal, ...external].map((e) => e.ip))]));
   }
+  // The part lives as long as its Service: its arrays are copied to their length (an array grown by
+  // push keeps room for 17 items, ~150 bytes, whatever it holds).
+  const kept: Array<[string, readonly string[]]> = [];
+  for (const [name, rules] of chains) kept.push([name, compact(rules)]);
   return {
-    chains,
+    chains: kept.length > SMALL ? new Map(kept) : new SmallMap(kept),
     sets: sets.size > 0 ? sets : NO_SETS,
-    elements,
-    slots,
-    hairpin: [...hairpin],
+    elements: compact(elements),
+    slots: compact(slots),
+    hairpin: compact([...hairpin]),
     udp: udp.size > 0 ? udp : NO_UDP,
     healthCheck: healthCheck(svc, slices, node),
   };

@@ -8,7 +8,7 @@
 // (PROXY_LABEL_SELECTOR); the DNS needs headless Services and other proxies' too, so the shared
 // informers select nothing and the proxier leaves those objects alone itself (proxied, proxiedSlice).
 
-import type { EndpointConditions, EndpointSlice, Service, SliceEndpoint } from '../api/types.ts';
+import type { EndpointConditions, EndpointSlice, Service, ServicePort, SliceEndpoint } from '../api/types.ts';
 import { LABEL_HEADLESS, LABEL_SERVICE_NAME, LABEL_SERVICE_PROXY_NAME } from '../api/network.ts';
 import type { Clock } from '../util/clock.ts';
 import type { ApiClient, HasMetadata } from '../client/client.ts';
@@ -19,6 +19,17 @@ import type { ResourceRef } from '../client/resources.ts';
 // Local refs: the typed refs of src/client/resources.ts arrive with the kinds themselves.
 const SERVICES: ResourceRef = { apiVersion: 'v1', resource: 'services' };
 const ENDPOINT_SLICES: ResourceRef = { apiVersion: 'discovery.k8s.io/v1', resource: 'endpointslices' };
+
+/**
+ * Objects a list page asks for. client-go's reflector pages by 500; at 10,000 Services a page of 500
+ * EndpointSlices (~2.5 MB of objects) outlived the 2 MB young generation the agent runs with, so each
+ * page's objects were promoted before they died and left the old generation fragmented: with the
+ * informers alone, RSS +54 MiB over a heap of +16 MiB after the first lists; with pages of 50, +19 MiB
+ * (the agent's V8 flags, bench/services-memory.ts's objects). The cost: 200 list requests per kind at
+ * 10,000 Services (the API server reads each page from its key, not from the start), at agent start
+ * and on a re-list.
+ */
+export const PAGE_SIZE = 50;
 
 export const PROXY_LABEL_SELECTOR = `!${LABEL_SERVICE_PROXY_NAME},!${LABEL_HEADLESS}`;
 
@@ -43,12 +54,40 @@ export function apiServiceSources(client: ApiClient): ServiceSources {
 /** Informers over `sources` keeping trimmed objects (trimService, trimSlice). */
 export function serviceInformers(sources: ServiceSources, clock?: Clock, onError?: (err: unknown) => void): ServiceInformers {
   return {
-    services: new Informer(transformListWatch(sources.services, trimService), { clock, onError }),
-    slices: new Informer(transformListWatch(sources.slices, trimSlice), { clock, onError }),
+    services: new Informer(transformListWatch(sources.services, trimService), { clock, onError, pageSize: PAGE_SIZE }),
+    slices: new Informer(transformListWatch(sources.slices, trimSlice), { clock, onError, pageSize: PAGE_SIZE }),
   };
 }
 
 const PROXY_LABELS = [LABEL_SERVICE_PROXY_NAME, LABEL_HEADLESS] as const;
+
+interface TrimmedPort {
+  readonly name?: string;
+  readonly port: number;
+  readonly protocol?: ServicePort['protocol'];
+  readonly nodePort?: number;
+}
+
+// Port lists repeat across Services and slices (most name one `http` TCP port): one frozen list for
+// each distinct one rather than an object and an array per object. Lists with a node port are
+// unique to their Service and are kept as they are.
+const PORT_LISTS = new Map<string, readonly TrimmedPort[]>();
+const MAX_PORT_LISTS = 10_000;
+function portList(ports: readonly TrimmedPort[]): TrimmedPort[] {
+  if (ports.some((p) => p.nodePort !== undefined)) return ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol, nodePort: p.nodePort }));
+  const key = ports.map((p) => `${p.name ?? ''}/${p.port}/${p.protocol ?? ''}`).join(',');
+  let out = PORT_LISTS.get(key);
+  if (!out) {
+    const list = ports.map((p) => Object.freeze({ name: p.name, port: p.port, protocol: p.protocol }));
+    // Bounded: past it, lists are simply kept unshared.
+    if (PORT_LISTS.size >= MAX_PORT_LISTS) return list;
+    out = Object.freeze(list);
+    PORT_LISTS.set(key, out);
+  }
+  // The API types' arrays are mutable; readers of the informers' objects never change them (frozen: a
+  // writer would throw rather than change every Service sharing the list).
+  return out as TrimmedPort[];
+}
 
 /** The labels the proxy and DNS read (which proxy, headless, which Service), or undefined when none is set. */
 function keptLabels(labels: Readonly<Record<string, string>> | undefined, keys: readonly string[]): Record<string, string> | undefined {
@@ -71,7 +110,7 @@ export function trimService(s: Service & HasMetadata): Service & HasMetadata {
       clusterIP: spec.clusterIP,
       externalIPs: spec.externalIPs,
       externalName: spec.externalName,
-      ports: spec.ports?.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol, nodePort: p.nodePort })),
+      ports: spec.ports && portList(spec.ports),
       sessionAffinity: spec.sessionAffinity,
       sessionAffinityConfig: spec.sessionAffinityConfig,
       externalTrafficPolicy: spec.externalTrafficPolicy,
@@ -123,7 +162,7 @@ class TrimmedSlice {
   constructor(s: EndpointSlice & HasMetadata) {
     this.metadata = { name: s.metadata?.name, namespace: s.metadata?.namespace, resourceVersion: s.metadata?.resourceVersion, labels: keptLabels(s.metadata?.labels, [LABEL_SERVICE_NAME, ...PROXY_LABELS]) };
     this.addressType = s.addressType;
-    this.ports = s.ports?.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }));
+    this.ports = s.ports && (portList(s.ports.map((p) => ({ name: p.name ?? undefined, port: p.port ?? 0, protocol: p.protocol }))) as EndpointSlice['ports']);
     const eps = s.endpoints ?? [];
     this.#addresses = eps.map((e) => (e.addresses?.length === 1 ? e.addresses[0] : (e.addresses ?? [])));
     this.#attrs = eps.map((e) => sharedAttrs(e.conditions, e.nodeName));

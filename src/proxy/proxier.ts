@@ -9,8 +9,9 @@
 //    few changed chains costs milliseconds, so 10 ms keeps change→kernel latency low and still caps the
 //    proxy at ~100 nft runs a second under constant churn.
 //  - A partial sync rebuilds only the changed Services' parts and applies the difference; the first sync
-//    and one after any failed transaction recreate the whole table; every FULL_SYNC_PERIOD_MS a refresh
-//    rewrites everything from the caches, repairing drift (someone flushing a chain, a lost element).
+//    and one after any failed transaction recreate the whole table; every FULL_SYNC_PERIOD_MS (an hour,
+//    as kube-proxy's nftables mode: proxyutil.FullSyncPeriod) a refresh rewrites everything from the
+//    caches, repairing drift (someone flushing a chain, a lost element).
 //  - stop() deletes the table: nothing of the proxy stays in the kernel.
 //  - Health (health.ts): a change seen is "queued" until a sync succeeds; after each successful sync
 //    the Services' health check node ports get their local endpoint counts (as kube-proxy, only what
@@ -22,7 +23,7 @@ import type { Clock, Timer } from '../util/clock.ts';
 import { realClock } from '../util/clock.ts';
 import type { EventHandler } from '../client/informer.ts';
 import { keyOf } from '../client/cache.ts';
-import { buildModel, buildServicePart, serviceKey, updateModel } from './builder.ts';
+import { buildModel, buildServicePart, flat, serviceKey, updateModel } from './builder.ts';
 import { proxiedSlice } from './endpoints.ts';
 import { EndpointIdAllocator } from './endpointmaps.ts';
 import type { HealthCheck, NodeFacts, ServicePart, TableModel } from './model.ts';
@@ -32,7 +33,11 @@ import type { NftRunner, RunResult } from './nft.ts';
 import { HairpinRefs, diffScript, fullScript, fullScriptChunks } from './script.ts';
 
 export const MIN_SYNC_INTERVAL_MS = 10;
-export const FULL_SYNC_PERIOD_MS = 60_000;
+// kube-proxy's nftables proxier forces a full sync when one is needed (start, a failed transaction,
+// node labels) or when an hour has passed since the last (`doFullSync`, proxyutil.FullSyncPeriod); its
+// other syncs only write what changed. A refresh of 10,000 Services costs ~5 s of nft CPU: once a minute
+// that was ~8% of a 2-core node's CPU to repair drift nobody should cause.
+export const FULL_SYNC_PERIOD_MS = 3_600_000;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 /** Per-sync cap on recorded change latencies (a full list of 100k services must not make 100k samples). */
@@ -87,8 +92,8 @@ export class Proxier {
   readonly #minInterval: number;
   readonly #fullPeriod: number;
   readonly #services = new Map<string, Service>();
-  /** service key → slice key → slice. */
-  readonly #slices = new Map<string, Map<string, EndpointSlice>>();
+  /** service key → its slices (a few at most: one per 100 endpoints; an array, not a Map each, for 10,000 Services). */
+  readonly #slices = new Map<string, readonly EndpointSlice[]>();
   #dirty = new Set<string>();
   #eventTimes: number[] = [];
   #model: TableModel | undefined;
@@ -185,15 +190,11 @@ export class Proxier {
       if (!s) continue;
       const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
       if (!svc) continue;
-      const key = `${s.metadata?.namespace ?? ''}/${svc}`;
-      let m = this.#slices.get(key);
-      if (keep && proxiedSlice(s)) {
-        if (!m) this.#slices.set(key, (m = new Map()));
-        m.set(sliceKey, s);
-      } else if (m) {
-        m.delete(sliceKey);
-        if (m.size === 0) this.#slices.delete(key);
-      }
+      const key = flat`${s.metadata?.namespace ?? ''}/${svc}`;
+      const others = (this.#slices.get(key) ?? []).filter((x) => keyOf(x) !== sliceKey);
+      const list = keep && proxiedSlice(s) ? [...others, s] : others;
+      if (list.length > 0) this.#slices.set(key, list);
+      else this.#slices.delete(key);
       touched.add(key);
     }
     for (const key of touched) this.#mark(key);
@@ -265,7 +266,7 @@ export class Proxier {
       const updates = new Map<string, ServicePart | undefined>();
       for (const key of dirty) {
         const svc = this.#services.get(key);
-        updates.set(key, svc ? buildServicePart(svc, [...(this.#slices.get(key)?.values() ?? [])], this.#o.node, this.#ids) : undefined);
+        updates.set(key, svc ? buildServicePart(svc, this.#slices.get(key) ?? [], this.#o.node, this.#ids) : undefined);
       }
       next = updateModel(prev, updates);
       const tx = diffScript(prev, next, dirty, this.#hairpin);
@@ -335,6 +336,6 @@ export class Proxier {
   }
 
   *#allSlices(): Iterable<EndpointSlice> {
-    for (const m of this.#slices.values()) yield* m.values();
+    for (const list of this.#slices.values()) yield* list;
   }
 }

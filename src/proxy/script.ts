@@ -4,7 +4,7 @@
 //    when what the kernel holds is unknown. Existing connections survive (conntrack keeps their NAT).
 //  - refresh: the periodic full resync that repairs drift. `flush table` empties every chain but keeps
 //    set elements, so the static maps are flushed explicitly while session-affinity sets keep the
-//    clients they have seen (a delete-table resync every minute would forget them).
+//    clients they have seen (a delete-table resync every hour would forget them).
 //  - diff: only what changed between two models: chains added, rewritten (flush + rules) or deleted,
 //    map elements added or deleted. Order inside the transaction matters: new chains and sets exist
 //    before anything refers to them, and referrers are rewritten before what they named is deleted.

@@ -13,11 +13,12 @@ import { DNAT_ATTEMPTS, EndpointIdAllocator } from '../../src/proxy/endpointmaps
 import { slice, svc } from '../../src/proxy/fixtures.ts';
 import type { NodeFacts } from '../../src/proxy/model.ts';
 import { CommandRunner } from '../../src/proxy/nft.ts';
-import { Proxier } from '../../src/proxy/proxier.ts';
+import { FULL_SYNC_PERIOD_MS, Proxier } from '../../src/proxy/proxier.ts';
 import type { SyncRecord } from '../../src/proxy/proxier.ts';
 import { diffScript, fullScript } from '../../src/proxy/script.ts';
 import { NetnsLab } from '../../src/proxy/testing/netns.ts';
 import { PushSource } from '../../src/proxy/testing/source.ts';
+import { FakeClock } from '../../src/util/clock.ts';
 
 const lab = new NetnsLab('px');
 let NODE = '';
@@ -200,6 +201,58 @@ test('the proxier in the node namespace: ClusterIP and NodePort reach both backe
     assert.deepEqual(await proxier.stop(), { ok: true });
   }
   assert.equal((await lab.exec(NODE, ['nft', 'list', 'tables'])).trim(), '', 'stop() leaves no table');
+});
+
+test('the periodic refresh (hourly, on an injected clock) repairs drift: a chain flushed and a map element deleted from outside come back; partial syncs before it leave them alone', async () => {
+  const clock = new FakeClock();
+  const services = new PushSource<Service>();
+  const sliceSource = new PushSource<EndpointSlice>();
+  const syncs: SyncRecord[] = [];
+  const synced: Array<() => void> = [];
+  const proxier = new Proxier({
+    services,
+    slices: sliceSource,
+    node,
+    clock,
+    runner: new CommandRunner({ prefix: ['ip', 'netns', 'exec', NODE] }),
+    onSync: (r) => {
+      syncs.push(r);
+      for (const w of synced.splice(0)) w();
+    },
+  });
+  // Resolves once a sync has finished and the proxier has scheduled what comes next (its timers are
+  // set after onSync, so a clock advanced before then would pass them by).
+  const nextSync = (): Promise<void> => new Promise((r) => synced.push(() => setImmediate(r)));
+  for (const s of cluster()) services.add(s);
+  const initial = slices(['10.244.0.2', '10.244.0.3']);
+  for (const s of initial) sliceSource.add(s);
+  try {
+    await proxier.start();
+    const programmed = await listing(NODE);
+    const T = 'ip tinykube-proxy';
+    await lab.exec(NODE, ['nft', `flush chain ${T} service-default/web/tcp/http`]);
+    await lab.exec(NODE, ['nft', `delete element ${T} service-ips { 10.43.0.10 . tcp . 80 }`]);
+    const drifted = await listing(NODE);
+    assert.notDeepEqual(drifted, programmed);
+    // A change elsewhere is a partial sync (due 10 ms after the last sync started): it writes its own Service only.
+    const changed = slice('spread', ['10.244.0.2', '10.244.0.3', '10.244.0.12']);
+    for (const [from, to] of [[initial[4], changed], [changed, initial[4]]]) {
+      const partial = nextSync();
+      sliceSource.update(from, to);
+      clock.advance(10);
+      await partial;
+      assert.equal(syncs.at(-1)!.kind, 'partial');
+    }
+    assert.deepEqual((await listing(NODE)).chains.get('service-default/web/tcp/http'), [], 'not repaired by a partial sync');
+    const refreshed = nextSync();
+    clock.advance(FULL_SYNC_PERIOD_MS);
+    await refreshed;
+    assert.equal(syncs.at(-1)!.kind, 'refresh');
+    assert.ok(syncs.at(-1)!.ok);
+    assert.deepEqual(await listing(NODE), programmed);
+  } finally {
+    assert.deepEqual(await proxier.stop(), { ok: true });
+  }
 });
 
 test('the runner\'s long-lived nft -i: one line is one atomic transaction, an error comes back with its line, the next transaction still applies', async () => {
