@@ -1022,6 +1022,9 @@ function generateCases(fx: Fixtures): Case[] {
 // ---------------------------------------------------------------------------------------------
 // Sending and judging
 
+/** The last case each kept-alive socket carried. */
+const lastOnSocket = new WeakMap<object, string>();
+
 function send(agent: Agent, port: number, ca: string, adminToken: string, c: Case): Promise<Outcome> {
   return new Promise((resolve) => {
     const headers: Record<string, string | string[] | number> = { ...(c.headers ?? {}) };
@@ -1050,9 +1053,15 @@ function send(agent: Agent, port: number, ca: string, adminToken: string, c: Cas
       done({ status: -1, contentType: '', body: Buffer.alloc(0), error: `client refused to send: ${(err as Error).message}` });
       return;
     }
+    // What the socket carried before (for a kept-alive one), named when this request gets no answer.
+    let before = '';
+    req.on('socket', (socket) => {
+      before = req.reusedSocket ? `on a kept-alive socket after ${lastOnSocket.get(socket) ?? '?'}` : 'on a new connection';
+      lastOnSocket.set(socket, `[${c.family}] ${c.name}`);
+    });
     const timer = setTimeout(() => {
       req.destroy();
-      done({ status: 0, contentType: '', body: Buffer.alloc(0), error: `no complete answer in ${requestTimeoutMs} ms` });
+      done({ status: 0, contentType: '', body: Buffer.alloc(0), error: `no complete answer in ${requestTimeoutMs} ms (${before})` });
     }, requestTimeoutMs);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
@@ -1290,15 +1299,18 @@ describe('API server under hostile requests', { timeout: 240_000 }, () => {
     const cases = generateCases({ resources, adminToken, accountToken }).filter((c) => !only || only.includes(c.family));
     assert.ok(only || cases.length >= 1000, `only ${cases.length} cases`);
     const results = await runAll(cases, sendOne);
-    // A read that got no answer in time is sent once more, alone, after the barrage. On a machine loaded
-    // by other work (load 7-11) the process (client and server are one) stalled for over 15 s twice,
-    // failing the eight reads then in flight; a server that hangs on a request hangs on it again.
+    // A read that got no answer in time is sent once more, alone, after the barrage, and named. Seen in
+    // about one run in two at load 3-11: one to nine pod lists or watches got no answer for 15 s. The
+    // lists were on kept-alive sockets whose last request, seconds before, had been a 403 for a custom
+    // resource; two watches were on new connections. Not understood yet (see the issue note); each was
+    // answered at once when sent again, and a server that hangs on a request would hang on it again.
     const unanswered = results.filter((r) => r.c.method === 'GET' && r.o.error?.startsWith('no complete answer'));
     for (const r of unanswered) {
-      r.o = await sendOne(r.c);
-      r.problem = judge(r.c, r.o);
+      const again = await sendOne(r.c);
+      console.log(`# sent again alone: [${r.c.family}] ${r.c.name}: ${r.o.error}; then ${again.status || again.error}`);
+      r.o = again;
+      r.problem = judge(r.c, again);
     }
-    if (unanswered.length > 0) console.log(`# ${unanswered.length} reads got no answer in ${requestTimeoutMs} ms during the barrage and were sent again alone: ${unanswered.map((r) => `[${r.c.family}] ${r.c.name} ${r.c.path.slice(0, 80)}`).join('; ')}`);
 
     const failures = results.filter((r) => r.problem !== null);
     const byFamily = new Map<string, number>();
