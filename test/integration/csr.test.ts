@@ -17,6 +17,7 @@ import { CertificateRotator, requestCertificate, type KeyPair } from '../../src/
 import { ApiClient } from '../../src/client/client.ts';
 import { CertificateSigningRequests, Nodes, SelfSubjectReviews } from '../../src/client/resources.ts';
 import { startServer } from '../../src/cmd/server.ts';
+import { until as eventually } from '../../src/testing/until.ts';
 import { FakeClock } from '../../src/util/clock.ts';
 import { kubectlBin } from './workloads-harness.ts';
 
@@ -192,8 +193,12 @@ test('agent bootstrap: the join token gets CN=system:node:<name> auto-approved; 
 
 test('serving certificates: issued for the node\'s own name and addresses; never for another node\'s', async () => {
   for (const [name, ip] of [['s1', '10.77.0.1'], ['s2', '10.77.0.2']] as const) {
-    const node = await admin.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name } });
-    await admin.updateStatus<Node>(Nodes, undefined, { ...node, status: { addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }] } });
+    await admin.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name } });
+    // The node controllers write a new Node too (its pod CIDR, its taints): a conflict is read again and retried.
+    await eventually(`the addresses of node ${name}`, async () => {
+      const latest = await admin.get<Node>(Nodes, undefined, name);
+      return admin.updateStatus<Node>(Nodes, undefined, { ...latest, status: { ...latest.status, addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }] } });
+    });
   }
   const s1 = await bootstrapNodeClientCertificate({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.nodeToken, nodeName: 's1', pkiDir: join(dir, 'agent-s1', 'pki') });
   const node = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, certPem: s1.pair.certPem, keyPem: s1.pair.keyPem });
