@@ -16,7 +16,7 @@ const here = import.meta.dirname;
 console.log(`bench/services: load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 let failed = false;
 // The memory bench runs with the agent's V8 flags (bin/tinykube: a small young generation).
-for (const [script, args] of [['services-proxy.ts', ['--expose-gc']], ['services-dns.ts', []], ['services-memory.ts', ['--expose-gc', '--max-semi-space-size=2']]] as const) {
+for (const [script, args] of [['services-proxy.ts', ['--expose-gc']], ['services-dns.ts', []], ['services-memory.ts', ['--expose-gc', '--max-semi-space-size=2', '--optimize-for-size']]] as const) {
   console.log(`\n== ${script}`);
   const r = spawnSync(process.execPath, [...args, path.join(here, script)], { stdio: 'inherit' });
   if (r.status !== 0) {

@@ -395,7 +395,8 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<NodeProce
   const args = [
     '--pdeathsig', 'TERM', '--',
     'nsenter', `--net=/run/netns/${o.node.netns}`, '--',
-    process.execPath, '--max-semi-space-size=2', tinykubeMain(), 'agent',
+    // The agent's V8 flags, as bin/tinykube gives them to `tinykube agent`.
+    process.execPath, '--max-semi-space-size=2', '--optimize-for-size', tinykubeMain(), 'agent',
     '--server', o.server,
     '--token-file', o.tokenFile,
     '--data-dir', o.dataDir,
