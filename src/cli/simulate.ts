@@ -4,9 +4,9 @@
 // certificate request per node at start (the approver's node-password check dominates: 5 to 14 nodes
 // a second on two busy cores); with --kubeconfig, a user allowed to impersonate nodes (the admin)
 // stands in for the token and each node acts as system:node:<name> by impersonation, starting
-// thousands of nodes in seconds. Either way the Node authorizer and NodeRestriction apply. Runs until SIGINT/SIGTERM or --stop-after; then lease
-// renewal stops and the node lifecycle controller marks the nodes Unknown, as if their agents had died
-// (--delete-nodes removes the Node objects instead).
+// thousands of nodes in seconds. Either way the Node authorizer and NodeRestriction apply. Runs until
+// SIGINT/SIGTERM or --stop-after; then lease renewal stops and the node lifecycle controller marks the
+// nodes Unknown, as if their agents had died (--delete-nodes removes the Node objects instead).
 import { readFile } from 'node:fs/promises';
 import type { Command } from './main.ts';
 import { waitForSignal } from './signals.ts';

@@ -134,15 +134,9 @@ async function netnsExists(name: string): Promise<boolean> {
   return (await run('ip', ['netns', 'exec', name, 'true'])).code === 0;
 }
 
-/**
- * Makes (or adopts) the bridge, the namespaces and their links, the nodes' addresses and default
- * routes, and the masquerade of the nodes' traffic leaving the host. Idempotent: a second call with
- * the same plan (after a crash) changes nothing that is already right.
- */
-export async function setupNodeNetwork(plan: NodeNetworkPlan): Promise<void> {
-  await setupNodeBridge(plan);
-  await setupNodeNamespaces(plan);
-}
+// The node network is made in two steps (up starts the control plane between them): setupNodeBridge,
+// then setupNodeNamespaces. Both make or adopt what they find: after a crash, a second run with the
+// same plan changes nothing that is already right.
 
 /** The bridge and the host's address on it (what the API server listens on); refuses a clashing range. */
 export async function setupNodeBridge(plan: NodeNetworkPlan): Promise<void> {
@@ -237,7 +231,7 @@ async function setupHostMasquerade(plan: NodeNetworkPlan): Promise<void> {
   }
 }
 
-/** Removes what setupNodeNetwork made: namespaces (their links and routes go with them), the bridge, the table. */
+/** Removes what setupNodeBridge and setupNodeNamespaces made: namespaces (their links and routes go with them), the bridge, the table. */
 export async function teardownNodeNetwork(plan: NodeNetworkPlan): Promise<string[]> {
   const problems: string[] = [];
   for (const n of plan.nodes) {

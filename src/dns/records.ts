@@ -23,6 +23,7 @@ import type { EndpointSlice, Service, SliceEndpoint } from '../api/types.ts';
 import { LABEL_SERVICE_NAME, cidrContains, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import type { IPv4Cidr } from '../api/network.ts';
 import type { LocalResolver } from './resolver.ts';
+import { flat } from '../util/flat.ts';
 
 /** CoreDNS kubernetes plugin's default TTL, used for answers and (as the SOA minimum) for negative caching. */
 export const DEFAULT_TTL = 5;
@@ -135,13 +136,6 @@ interface SliceEntry {
 
 const HEADLESS = 'None';
 
-/**
- * Strings joined into one flat string. A template literal of a few pieces is a tree of them (~32 bytes a
- * piece, and a copy of the short ones); the index keeps several keys a Service for as long as it lives.
- */
-function flat(...pieces: string[]): string {
-  return pieces.join('');
-}
 
 // Port lists repeat across Services and slices (most name one `http` TCP port): one frozen list for
 // each distinct one rather than an object and an array per Service and per slice.
@@ -212,7 +206,7 @@ export class ZoneIndex implements LocalResolver {
     const name = svc.metadata?.name?.toLowerCase();
     const namespace = svc.metadata?.namespace?.toLowerCase();
     if (!name || !namespace) return;
-    const key = flat(name, '.', namespace);
+    const key = flat`${name}.${namespace}`;
     const spec = svc.spec ?? {};
     const clusterIP = spec.clusterIP ?? '';
     const kind: ServiceEntry['kind'] =
@@ -220,14 +214,14 @@ export class ZoneIndex implements LocalResolver {
     const entry: ServiceEntry = {
       name,
       namespace,
-      fqdn: flat(key, '.svc.', this.zone),
+      fqdn: flat`${key}.svc.${this.zone}`,
       kind,
       clusterIP: kind === 'ClusterIP' ? clusterIP : '',
       externalName: (spec.externalName ?? '').toLowerCase().replace(/\.$/, ''),
       ports: portList(spec.ports ?? []),
       publishNotReady: spec.publishNotReadyAddresses === true,
     };
-    const svcKey = flat(namespace, '/', name);
+    const svcKey = flat`${namespace}/${name}`;
     const before = this.#ptrAddresses(svcKey);
     if (!this.#services.has(key)) this.#namespaces.set(namespace, (this.#namespaces.get(namespace) ?? 0) + 1);
     this.#services.set(key, entry);
@@ -240,7 +234,7 @@ export class ZoneIndex implements LocalResolver {
     const namespace = svc.metadata?.namespace?.toLowerCase();
     if (!name || !namespace) return;
     const key = `${name}.${namespace}`;
-    const svcKey = flat(namespace, '/', name);
+    const svcKey = flat`${namespace}/${name}`;
     const before = this.#ptrAddresses(svcKey);
     if (!this.#services.delete(key)) return;
     const n = (this.#namespaces.get(namespace) ?? 1) - 1;
@@ -261,7 +255,7 @@ export class ZoneIndex implements LocalResolver {
       if (old) this.deleteSlice(slice);
       return;
     }
-    const svcKey = flat(slice.metadata!.namespace!.toLowerCase(), '/', service);
+    const svcKey = flat`${slice.metadata!.namespace!.toLowerCase()}/${service}`;
     const entry: SliceEntry = {
       service: svcKey,
       ...sliceEndpoints(slice.endpoints ?? []),
@@ -576,7 +570,7 @@ export class ZoneIndex implements LocalResolver {
 function sliceKey(slice: EndpointSlice): string | undefined {
   const name = slice.metadata?.name;
   const ns = slice.metadata?.namespace;
-  return name && ns ? flat(ns.toLowerCase(), '/', name) : undefined;
+  return name && ns ? flat`${ns.toLowerCase()}/${name}` : undefined;
 }
 
 /** The endpoints' IPv4 addresses, hostnames and readiness as a SliceEntry keeps them. */

@@ -62,6 +62,7 @@ import type { Endpoint } from './endpoints.ts';
 import { DNAT_ATTEMPTS, ENDPOINT_MAP_SHARDS, ENDPOINT_SLOTS, endpointMap } from './endpointmaps.ts';
 import type { EndpointIds } from './endpointmaps.ts';
 import type { BaseChain, BaseSet, Element, NodeFacts, ServicePart, SlotRange, TableModel, UdpPort } from './model.ts';
+import { flat } from '../util/flat.ts';
 
 /** The packet mark kube-proxy uses for "masquerade this" (its --masquerade-bit 14). */
 export const MASQ_MARK = '0x00004000';
@@ -182,16 +183,6 @@ class SmallMap<K, V> implements ReadonlyMap<K, V> {
 /** `a` without spare capacity (one shared empty array for all empty ones). */
 function compact<T>(a: readonly T[]): readonly T[] {
   return a.length === 0 ? EMPTY : a.slice();
-}
-
-/**
- * A template literal as one flat string. Strings made by `+` or plain templates are trees of pieces
- * (~32 bytes a piece); the model keeps some ten of them per Service for as long as the Service lives.
- */
-export function flat(strs: TemplateStringsArray, ...values: unknown[]): string {
-  const out: unknown[] = [strs[0]];
-  for (let i = 0; i < values.length; i++) out.push(values[i], strs[i + 1]);
-  return out.join('');
 }
 
 /** Index slices by the Service they belong to (`namespace/name` from the kubernetes.io/service-name label). */
