@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Backend, KeyValue, WatchEvent } from '../storage/backend.ts';
-import { CompactedError, FutureRevisionError, KeyExistsError, KeyNotFoundError, RevisionMismatchError } from '../storage/errors.ts';
+import { CompactedError, FutureRevisionError, KeyExistsError, KeyNotFoundError, RequestTooLargeError, RevisionMismatchError } from '../storage/errors.ts';
 import { alreadyExists, badRequest, conflict, expired, notFound, StatusError, timeout } from '../util/status.ts';
 import { invalidError, type FieldError } from '../api/field.ts';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation/meta.ts';
@@ -773,6 +773,9 @@ export function mapStorageError(err: unknown, resource: string, name: string): u
   if (err instanceof RevisionMismatchError) return conflict(resource, name);
   if (err instanceof CompactedError) return expired(`The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.`);
   if (err instanceof FutureRevisionError) return timeout(`Too large resource version: ${err.requested}, current: ${err.current}`);
+  // kube-apiserver passes etcd's refusal on as an error of no known kind: 500, no reason, etcd's
+  // message ("Error from server: etcdserver: request is too large" in kubectl).
+  if (err instanceof RequestTooLargeError) return new StatusError(500, '', err.message);
   return err;
 }
 

@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,8 @@ interface Case {
   stream?: boolean;
   /** A well-formed resourceVersion ahead of the store: 504 Timeout is the apiserver's answer (see isTooLargeRv). */
   futureRv?: boolean;
+  /** The object may be stored larger than etcd takes: kube-apiserver's 500 "etcdserver: request is too large" is its answer (see isStoreTooLarge). */
+  mayBeTooLarge?: boolean;
   /** A 2xx body need not be JSON (health endpoints, logs). */
   plain?: boolean;
   /** Send on a connection of its own (upgrade requests end theirs). */
@@ -593,12 +595,12 @@ function generateCases(fx: Fixtures): Case[] {
     for (const [what, mutate] of arrays) {
       const pod = makePod(fresh('arr'));
       mutate(pod, 100_000);
-      add({ family: 'huge-array', name: `pod 100k ${what}`, method: 'POST', path: collectionPath(pods), headers: jsonType, body: json(pod), expect: 'any' });
+      add({ family: 'huge-array', name: `pod 100k ${what}`, method: 'POST', path: collectionPath(pods), headers: jsonType, body: json(pod), expect: 'any', mayBeTooLarge: true });
     }
     // Under the body limit but far over the apiserver's 10,000 operations.
     const ops = Array.from({ length: 50_000 }, () => ({ op: 'remove', path: '/x' }));
     add({ family: 'huge-array', name: 'pod json-patch 50k ops', method: 'PATCH', path: itemPath(pods, victim), headers: { 'Content-Type': 'application/json-patch+json' }, body: json(ops), expect: 'reject' });
-    add({ family: 'huge-array', name: 'configmap 100k keys', method: 'POST', path: collectionPath(res.find((r) => r.resource === 'configmaps')!), headers: jsonType, body: json({ metadata: { name: fresh('cm') }, data: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 'v'])) }), expect: 'any' });
+    add({ family: 'huge-array', mayBeTooLarge: true, name: 'configmap 100k keys', method: 'POST', path: collectionPath(res.find((r) => r.resource === 'configmaps')!), headers: jsonType, body: json({ metadata: { name: fresh('cm') }, data: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 'v'])) }), expect: 'any' });
   }
 
   // --- Names: unicode, NUL, slashes, dots, length -----------------------------------------------------
@@ -1093,6 +1095,15 @@ function send(agent: Agent, port: number, ca: string, adminToken: string, c: Cas
   });
 }
 
+/**
+ * A write whose object is over etcd's request limit (1.5 MiB) fails as kube-apiserver fails it: 500,
+ * no reason, etcd's message. Bodies of 3 MiB may grow past it with defaulting (100,000 containers
+ * are 26 MB stored); the SQLite store refuses them too, or every later list would carry them.
+ */
+function isStoreTooLarge(o: Outcome, status: Record<string, unknown> | undefined): boolean {
+  return o.status === 500 && status?.reason === undefined && status?.message === 'etcdserver: request is too large';
+}
+
 /** The apiserver answers a well-formed resourceVersion ahead of storage with 504 Timeout ("Too large resource version"); clients (client-go's reflector) rely on it to relist. */
 function isTooLargeRv(o: Outcome, status: Record<string, unknown> | undefined): boolean {
   return o.status === 504 && status?.reason === 'Timeout' && /Too large resource version/.test(String(status.message));
@@ -1123,6 +1134,7 @@ function judge(c: Case, o: Outcome): string | null {
   }
   const message = status ? ` (${String(status.reason)}: ${String(status.message).slice(0, 160)})` : '';
   if (c.futureRv && isTooLargeRv(o, status)) return null;
+  if (c.mayBeTooLarge && isStoreTooLarge(o, status)) return null;
   if (o.status >= 500) return `server error ${o.status}${message}`;
   if (o.status < 200 || (o.status >= 300 && o.status < 400)) return `unexpected status ${o.status}`;
   if (Array.isArray(c.expect) && !c.expect.includes(o.status)) return `status ${o.status}, want ${c.expect.join('|')}${message}`;
@@ -1299,27 +1311,16 @@ describe('API server under hostile requests', { timeout: 240_000 }, () => {
     const cases = generateCases({ resources, adminToken, accountToken }).filter((c) => !only || only.includes(c.family));
     assert.ok(only || cases.length >= 1000, `only ${cases.length} cases`);
     const results = await runAll(cases, sendOne);
-    // A read that got no answer in time is sent once more, alone, after the barrage, and named. Seen in
-    // about one run in two at load 3-11: one to nine pod lists or watches got no answer for 15 s. The
-    // lists were on kept-alive sockets whose last request, seconds before, had been a 403 for a custom
-    // resource; two watches were on new connections. Not understood yet (see the issue note); each was
-    // answered at once when sent again, and a server that hangs on a request would hang on it again.
-    const unanswered = results.filter((r) => r.c.method === 'GET' && r.o.error?.startsWith('no complete answer'));
-    for (const r of unanswered) {
-      const again = await sendOne(r.c);
-      console.log(`# sent again alone: [${r.c.family}] ${r.c.name}: ${r.o.error}; then ${again.status || again.error}`);
-      r.o = again;
-      r.problem = judge(r.c, again);
-    }
-
     const failures = results.filter((r) => r.problem !== null);
     const byFamily = new Map<string, number>();
     for (const r of results) byFamily.set(r.c.family, (byFamily.get(r.c.family) ?? 0) + 1);
     const report = failures.slice(0, Number(process.env.HOSTILE_SHOW ?? 60)).map((f) => `  [${f.c.family}] ${f.c.method} ${f.c.path.slice(0, 100)} — ${f.c.name}: ${f.problem}`).join('\n');
-    const logged = serverErrors.filter((e) => !/StatusError: Too large resource version/.test(e)).slice(0, 10).join('\n');
+    const internal = serverErrors.filter((e) => !/StatusError: (Too large resource version|etcdserver: request is too large)/.test(e));
+    const logged = internal.slice(0, 10).join('\n');
     assert.equal(failures.length, 0, `${failures.length} of ${cases.length} cases failed:\n${report}\nserver log:\n${logged}`);
-    // 504 "Too large resource version" is deliberate (see isTooLargeRv) and logged like any 5xx.
-    assert.deepEqual(serverErrors.filter((e) => !/StatusError: Too large resource version/.test(e)), [], 'the server logged internal errors');
+    // 504 "Too large resource version" and 500 "request is too large" are deliberate (see isTooLargeRv
+    // and isStoreTooLarge) and logged like any 5xx.
+    assert.deepEqual(internal, [], 'the server logged internal errors');
 
     // A watch from "now" in a namespace with objects streams their ADDED events (it used to write
     // them before its headers and drop the connection).
@@ -1359,6 +1360,16 @@ describe('API server under hostile requests', { timeout: 240_000 }, () => {
       const out = await runKubectl(['--kubeconfig', cp.kubeconfigPath, '--cache-dir', join(dir, 'kube-cache'), ...args]);
       assert.equal(out.code, 0, `kubectl ${args.join(' ')}: ${out.stderr.slice(0, 500)}`);
     }
+    // A pod well under the body limit that defaulting makes larger than etcd takes: kubectl prints
+    // kube-apiserver's answer, and nothing is stored.
+    const wide = makePod('wide');
+    (wide.spec as { containers: unknown[] }).containers = Array.from({ length: 20_000 }, (_, i) => ({ name: `c${i}`, image: 'i' }));
+    writeFileSync(join(dir, 'wide.json'), JSON.stringify(wide));
+    const tooWide = await runKubectl(['--kubeconfig', cp.kubeconfigPath, '--cache-dir', join(dir, 'kube-cache'), 'create', '-n', 'default', '-f', join(dir, 'wide.json')]);
+    assert.equal(tooWide.code, 1);
+    assert.equal(tooWide.stderr.trim(), `Error from server: error when creating "${join(dir, 'wide.json')}": etcdserver: request is too large`);
+    const absent = await sendOne({ family: 'after', name: 'wide', method: 'GET', path: '/api/v1/namespaces/default/pods/wide', expect: [404] });
+    assert.equal(absent.status, 404);
     console.log(`hostile requests: ${cases.length} cases, ${[...byFamily].map(([f, n]) => `${f} ${n}`).join(', ')}`);
   });
 });

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { runBackendConformance, WatchRecorder } from '../../src/storage/testing/conformance.ts';
 import { openEtcdBackend, type EtcdBackend, type EtcdBackendOptions } from '../../src/storage/etcd/etcd-backend.ts';
 import { etcdBinary, startTestEtcd, type TestEtcd } from '../../src/storage/etcd/testing-etcd.ts';
-import { CompactedError, KeyExistsError, RevisionMismatchError } from '../../src/storage/errors.ts';
+import { CompactedError, KeyExistsError, RequestTooLargeError, RevisionMismatchError } from '../../src/storage/errors.ts';
 import { openBackend } from '../../src/storage/registry.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
 import { Etcd3 } from 'etcd3';
@@ -149,6 +149,25 @@ describe('etcd backend', { skip }, () => {
     await rec.until(1);
     assert.deepEqual(rec.revisions(), [r]);
     assert.equal(rec.errors.length, 0);
+  });
+
+  test("etcd's own refusal of a request over its --max-request-bytes is the backend's RequestTooLargeError", async () => {
+    // The backend refuses what is over etcd's default limit before sending it; a member started with a
+    // lower limit refuses smaller writes itself, and they must read the same.
+    const small = await startTestEtcd({ args: ['--max-request-bytes', '65536'] });
+    const b = await openEtcdBackend([small.endpoint], { prefix: freshPrefix() });
+    try {
+      const key = '/registry/configmaps/ns/big';
+      const r = await b.create(key, 'x');
+      await assert.rejects(b.update(key, 'y'.repeat(100_000), r), (e) => e instanceof RequestTooLargeError && e.message === 'etcdserver: request is too large');
+      await assert.rejects(b.create(key + '2', 'y'.repeat(100_000)), RequestTooLargeError);
+      // Over the limit by more than gRPC's 512 KiB allowance: gRPC refuses it before etcd does.
+      await assert.rejects(b.create(key + '3', 'y'.repeat(1024 * 1024)), RequestTooLargeError);
+      assert.equal((await b.get(key))?.value, 'x');
+    } finally {
+      await b.close();
+      await small.stop();
+    }
   });
 
   test('the store spec "etcd:URL/prefix" opens this backend', async () => {

@@ -22,10 +22,12 @@ import { Etcd3, type IKeyValue, type IOptions, type IResponseHeader } from 'etcd
 import type { Backend, KeyValue, ListOptions, ListResult, WatchCallbacks, Watcher } from '../backend.ts';
 import {
   BackendClosedError,
+  checkRequestSize,
   CompactedError,
   FutureRevisionError,
   KeyExistsError,
   KeyNotFoundError,
+  RequestTooLargeError,
   RevisionMismatchError,
   StorageError,
 } from '../errors.ts';
@@ -106,6 +108,8 @@ export function safeRetry(attempts: number): HostPolicy {
 
 const DEFAULT_WATCH_RETRY: WatchRetry = { initialDelayMs: 100, maxDelayMs: 2000, giveUpAfterMs: 30_000 };
 
+// etcd's own check, or gRPC's before it for requests over the limit by more than 512 KiB.
+const isTooLarge = (err: unknown) => err instanceof Error && /request is too large|received message larger than max/.test(err.message);
 const isCompacted = (err: unknown) => err instanceof Error && err.message.includes('required revision has been compacted');
 const isFuture = (err: unknown) => err instanceof Error && err.message.includes('required revision is a future revision');
 
@@ -259,6 +263,7 @@ export class EtcdBackend implements Backend {
 
   async create(key: string, value: string): Promise<number> {
     this.#checkOpen();
+    checkRequestSize(key, value);
     const k = this.keys.encode(key);
     const res = await this.#call('create', 0, () =>
       this.#client.kv.txn({
@@ -273,6 +278,7 @@ export class EtcdBackend implements Backend {
 
   async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
     this.#checkOpen();
+    checkRequestSize(key, value);
     const k = this.keys.encode(key);
     const res = await this.#call('update', 0, () =>
       this.#client.kv.txn({
@@ -392,6 +398,8 @@ export class EtcdBackend implements Backend {
       if (!mapRevisionErrors) throw err;
       if (isCompacted(err)) throw new CompactedError(revision, await this.compactedRevision());
       if (isFuture(err)) throw new FutureRevisionError(revision, await this.currentRevision());
+      // A member started with a lower --max-request-bytes than the check above.
+      if (isTooLarge(err)) throw new RequestTooLargeError('');
       throw new EtcdRequestError(op, err);
     }
     this.#observe(Number(res.header.revision));

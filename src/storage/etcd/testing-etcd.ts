@@ -145,7 +145,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export async function startTestEtcd(opts: { readyTimeoutMs?: number } = {}): Promise<TestEtcd> {
+/** `args`: more etcd flags (`--max-request-bytes 65536`). */
+export async function startTestEtcd(opts: { readyTimeoutMs?: number; args?: string[] } = {}): Promise<TestEtcd> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 15_000;
   // tmpfs makes etcd's fsyncs free: these stores only live as long as a test.
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -165,6 +166,7 @@ export async function startTestEtcd(opts: { readyTimeoutMs?: number } = {}): Pro
       '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `default=${peer}`,
       '--initial-cluster-state', 'new',
+      ...(opts.args ?? []),
     ];
     let proc = launch(args, dataDir);
     try {

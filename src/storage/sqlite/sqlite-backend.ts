@@ -33,10 +33,12 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import type { Backend, KeyValue, ListOptions, ListResult, WatchCallbacks, WatchEvent, Watcher } from '../backend.ts';
 import {
   BackendClosedError,
+  checkRequestSize,
   CompactedError,
   FutureRevisionError,
   KeyExistsError,
   KeyNotFoundError,
+  RequestTooLargeError,
   RevisionMismatchError,
   StorageError,
 } from '../errors.ts';
@@ -317,7 +319,7 @@ export class SqliteBackend implements Backend {
   // ---- writes ----
 
   create(key: string, value: string): Promise<number> {
-    return this.#enqueue((rev) => {
+    return this.#enqueue(key, value, (rev) => {
       if (this.#stmt('SELECT 1 FROM current WHERE name = ?').get(key)) throw new KeyExistsError(key);
       // A key created again after a deletion links back to its tombstone, so the chain of a key's
       // rows stays whole for compaction.
@@ -330,7 +332,7 @@ export class SqliteBackend implements Backend {
   }
 
   update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
-    return this.#enqueue((rev) => {
+    return this.#enqueue(key, value, (rev) => {
       const cur = this.#currentRow(key);
       if (!cur) throw new KeyNotFoundError(key);
       if (cur.id !== expectedRevision) throw new RevisionMismatchError(key, expectedRevision, cur.id, kvOf(cur));
@@ -342,7 +344,7 @@ export class SqliteBackend implements Backend {
   }
 
   delete(key: string, expectedRevision?: number): Promise<KeyValue> {
-    return this.#enqueue((rev) => {
+    return this.#enqueue(key, '', (rev) => {
       const cur = this.#currentRow(key);
       if (!cur) throw new KeyNotFoundError(key);
       if (expectedRevision !== undefined && cur.id !== expectedRevision) {
@@ -369,9 +371,15 @@ export class SqliteBackend implements Backend {
     ).run(id, name, created, deleted, createRev, prevRev, value);
   }
 
-  #enqueue<T>(fn: (rev: number) => { result: T; event: WatchEvent }): Promise<T> {
+  /** Queues a write of `value` at `key` (refused at once when etcd would refuse it as too large). */
+  #enqueue<T>(key: string, value: string, fn: (rev: number) => { result: T; event: WatchEvent }): Promise<T> {
     if (this.#closed) return Promise.reject(new BackendClosedError());
     if (this.#syncFailed) return Promise.reject(this.#syncFailed);
+    try {
+      checkRequestSize(key, value);
+    } catch (err) {
+      return Promise.reject(err as RequestTooLargeError);
+    }
     return new Promise<T>((resolve, reject) => {
       let out: T;
       this.#pending.push({

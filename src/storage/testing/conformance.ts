@@ -14,6 +14,8 @@ import {
   FutureRevisionError,
   KeyExistsError,
   KeyNotFoundError,
+  MAX_REQUEST_BYTES,
+  RequestTooLargeError,
   RevisionMismatchError,
 } from '../errors.ts';
 
@@ -437,6 +439,24 @@ export function runBackendConformance(name: string, open: () => Promise<OpenedBa
       assert.equal(rec.events[1].prevKv?.value, big);
       assert.equal(rec.events[1].kv.value, u.value);
       assert.equal((await b.list(P)).items[0].value, big + '!');
+    }));
+
+    test("a write over etcd's request limit is refused whole, in etcd's words, using no revision", T, withBackend(async (b) => {
+      const key = P + 'ns/huge';
+      // Multi-byte text: the limit counts UTF-8 bytes, not characters.
+      const over = 'é'.repeat(MAX_REQUEST_BYTES / 2);
+      const r0 = await b.currentRevision();
+      await assert.rejects(b.create(key, over), (e) => e instanceof RequestTooLargeError && e.message === 'etcdserver: request is too large');
+      assert.equal(await b.get(key), null);
+      const r1 = await b.create(key, 'small');
+      assert.equal(r1, r0 + 1, 'a refused write must not use a revision');
+      await assert.rejects(b.update(key, over, r1), RequestTooLargeError);
+      assert.equal((await b.get(key))?.value, 'small');
+      // Just under the limit, with the key and the transaction's framing, is stored.
+      const under = 'x'.repeat(MAX_REQUEST_BYTES - 3 * Buffer.byteLength(key) - 1024);
+      const u = await b.update(key, under, r1);
+      assert.equal((await b.get(key))?.value.length, under.length);
+      assert.equal(u.modRevision, r1 + 1);
     }));
 
     test('close ends open watches with an error and refuses further calls', T, async () => {
