@@ -13,7 +13,7 @@ import { waitForSignal } from './signals.ts';
 import { ApiClient } from '../client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../client/bootstrap.ts';
 import { simulatedNodeIdentities } from '../kubelet/simulated/identity.ts';
-import { Simulator } from '../kubelet/simulated/simulator.ts';
+import { simulatedNodeNames, Simulator } from '../kubelet/simulated/simulator.ts';
 import { NODE_USER_PREFIX, NODES_GROUP } from '../api/certificates/request.ts';
 import { checkCapacity, parseDurationMs, parseLabels, parseTaints, SimulateConfigError } from '../kubelet/simulated/spec.ts';
 
@@ -116,12 +116,16 @@ export const simulateCommand: Command = {
         const hash = caHashFromToken(token);
         if (!hash) throw new SimulateConfigError('the token does not pin a CA (K10<hash>::…)');
         const caPem = await fetchPinnedCa(server!, hash);
-        // The join token itself only reads the Nodes (for free address slots) and asks for the nodes'
-        // certificates; each node writes through a client of its own, as system:node:<name>, and
-        // watches its own pods (all a node may list), as a kubelet does.
-        client = new ApiClient({ server: server!, token, caPem, userAgent: 'tinykube-simulate' });
+        // The join token is a bootstrap token: it may only ask for the nodes' certificates. Each node
+        // writes through a client of its own, as system:node:<name>, and watches its own pods (all a
+        // node may list), as a kubelet does; the first node, joined before the others, also reads the
+        // Nodes for free address slots (as a real agent may, to route to them).
         identities = simulatedNodeIdentities({ server: server!, caPem, token });
-        sim = new Simulator({ ...common, client, nodeClient: identities.nodeClient, perNodeWatchMax: Infinity });
+        const ids = identities;
+        const [firstName] = simulatedNodeNames(nodes, common.namePrefix);
+        const firstNode = await ids.nodeClient(firstName!);
+        client = firstNode;
+        sim = new Simulator({ ...common, client, nodeClient: (name) => (name === firstName ? Promise.resolve(firstNode) : ids.nodeClient(name)), perNodeWatchMax: Infinity });
       }
     } catch (err) {
       errors.close();

@@ -1,14 +1,16 @@
 // The node agent end to end: the real kubectl, `tinykube server`, `tinykube agent` (a child process,
 // so it can be killed with SIGKILL) with its private containerd, real pods. Pods are bound with
 // spec.nodeName (the scheduler is tested elsewhere). Everything the agent made on the machine
-// (containerd, shims, mounts, cgroups, bridge, temp dirs) is removed afterwards, even on failure.
+// (containerd, shims, mounts, cgroups, bridge, temp dirs) is removed afterwards, even on failure. Last,
+// the server's certificates are rotated under the running agent (`tinykube certs rotate`).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import path from 'node:path';
 import { startCluster, type Cluster } from './harness.ts';
 import { mountsUnder, processesUsing } from '../../src/kubelet/containerd/testing.ts';
@@ -494,3 +496,72 @@ spec:
     assert.match(await c.k('get', 'pod', 'duo'), /^duo\s+2\/2\s+Running\s+0\s/m);
   });
 });
+
+describe('server certificate rotation', () => {
+  it('`tinykube certs rotate` on the running server: the agent keeps its node Ready, runs new pods, serves logs and exec', async () => {
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: before-rotation
+spec:
+  nodeName: ${node}
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo started before the rotation; exec sleep 3600"]
+`);
+    await until('before-rotation Running', async () => /^before-rotation\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), WAIT);
+    const pki = path.join(c.dataDir, 'pki');
+    const oldServing = new X509Certificate(readFileSync(path.join(pki, 'server.crt'))).serialNumber;
+    assert.equal(await servingSerial(), oldServing);
+    const rotatedAt = Date.now();
+    // Serving, admin and the API server's client certificate toward agents, renewed on disk; the
+    // server installs them without a restart (it watches pki/).
+    const r = await sh(path.join(repo, 'bin', 'tinykube'), ['certs', 'rotate', '--data-dir', c.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    const newServing = new X509Certificate(readFileSync(path.join(pki, 'server.crt'))).serialNumber;
+    assert.notEqual(newServing, oldServing);
+    await until('the server serves the renewed certificate', async () => (await servingSerial()) === newServing, WAIT);
+
+    // The agent pinned the CA, not the serving certificate: its Lease is renewed after the rotation
+    // and its node stays Ready.
+    await until('a lease renewal after the rotation', async () => {
+      const lease = JSON.parse(await c.k('get', 'lease', '-n', 'kube-node-lease', node, '-o', 'json')) as { spec: { renewTime?: string } };
+      return Date.parse(lease.spec.renewTime ?? '') > rotatedAt;
+    }, { ...WAIT, timeoutMs: 30_000 });
+    assert.match(await c.k('get', 'nodes'), new RegExp(`^${node}\\s+Ready\\s`, 'm'));
+    // The API server reaches the agent with its renewed client certificate (logs, exec), and the
+    // agent still sees new pods and reports their status.
+    assert.equal(await c.k('logs', 'before-rotation'), 'started before the rotation\n');
+    assert.equal(await c.k('exec', 'before-rotation', '--', 'echo', 'exec after the rotation'), 'exec after the rotation\n');
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: after-rotation
+spec:
+  nodeName: ${node}
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo started after the rotation; exec sleep 3600"]
+`);
+    await until('after-rotation Running', async () => /^after-rotation\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), WAIT);
+    assert.equal(await c.k('logs', 'after-rotation'), 'started after the rotation\n');
+    await c.k('delete', 'pod', 'before-rotation', 'after-rotation', '--grace-period=1', '--wait=true');
+  });
+});
+
+/** The serial of the certificate a new TLS handshake with the API server gets, verified against the cluster CA. */
+function servingSerial(): Promise<string> {
+  const u = new URL(c.url);
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: u.hostname, port: Number(u.port), ca: readFileSync(path.join(c.dataDir, 'pki', 'ca.crt')), servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => {
+      const serial = s.getPeerCertificate().serialNumber;
+      s.end();
+      resolve(serial);
+    });
+    s.once('error', reject);
+  });
+}

@@ -235,10 +235,10 @@ describe('TokenReview', () => {
     });
   });
 
-  test('the node join token is the bootstrap identity', async () => {
+  test("the node join token is a bootstrap token's identity", async () => {
     assert.deepEqual(await statusOf(review(cp.pki.nodeToken, ['https://kubernetes.default.svc.cluster.local'])), {
       authenticated: true,
-      user: { username: 'system:node-bootstrap', groups: ['system:nodes', 'system:authenticated'] },
+      user: { username: 'system:bootstrap:node', groups: ['system:bootstrappers', 'system:authenticated'] },
       audiences: ['https://kubernetes.default.svc.cluster.local'],
     });
   });

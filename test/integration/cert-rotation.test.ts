@@ -20,7 +20,7 @@ import { ApiClient } from '../../src/client/client.ts';
 import { caHashFromToken, fetchPinnedCa } from '../../src/client/bootstrap.ts';
 import { Nodes } from '../../src/client/resources.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
-import { ensurePki, issueServingCert, LEAF_NAMES, type LeafName } from '../../src/apiserver/auth/pki.ts';
+import { ensurePki, issueClientCert, issueServingCert, LEAF_NAMES, type IssuedCert, type LeafName } from '../../src/apiserver/auth/pki.ts';
 import { FakeClock } from '../../src/util/clock.ts';
 import type { Node, Pod } from '../../src/api/types.ts';
 import { Pods } from '../../src/client/resources.ts';
@@ -34,6 +34,7 @@ let dataDir: string;
 let cp: ControlPlane;
 let clock: FakeClock;
 let agent: ApiClient;
+let nodeCert: IssuedCert;
 let pinnedCa: string;
 let fakeAgent: HttpsServer;
 /** Serial numbers of the client certificates the API server presented to the fake agent, in order. */
@@ -107,9 +108,12 @@ before(async () => {
   // for kubectl's real clock.
   clock = new FakeClock(realNow - 10 * DAY);
   cp = await startControlPlane({ dataDir, listen: '127.0.0.1:0', certificateClock: clock });
-  // As an agent does: only the server URL and the node token, the CA fetched and pinned by its hash.
+  // As an agent does: only the server URL and the node token, the CA fetched and pinned by its hash;
+  // then it is its node, with the client certificate its bootstrap request got (the join token
+  // itself may only ask for one).
   pinnedCa = await fetchPinnedCa(cp.url, caHashFromToken(cp.pki.nodeToken)!);
-  agent = new ApiClient({ server: cp.url, token: cp.pki.nodeToken, caPem: pinnedCa, userAgent: 'cert-rotation-test' });
+  nodeCert = await issueClientCert(cp.pki, 'system:node:n1', ['system:nodes']);
+  agent = new ApiClient({ server: cp.url, certPem: nodeCert.certPem, keyPem: nodeCert.keyPem, caPem: pinnedCa, userAgent: 'cert-rotation-test' });
 
   // A node agent's log endpoint that requires a client certificate from the cluster CA and records
   // which one the API server presented, behind a Node and a running Pod bound to it.
@@ -211,7 +215,7 @@ describe('certificate rotation while the server runs', { timeout: 240_000 }, () 
     }
     await sawNode;
     ac.abort();
-    const second = new ApiClient({ server: cp.url, token: cp.pki.nodeToken, caPem: pinnedCa });
+    const second = new ApiClient({ server: cp.url, certPem: nodeCert.certPem, keyPem: nodeCert.keyPem, caPem: pinnedCa });
     try {
       const nodes = await second.list<Node>(Nodes);
       assert.ok(nodes.items.some((n) => n.metadata?.name === 'after-rotation'));

@@ -15,7 +15,8 @@ import type { Node } from '../../src/api/types.ts';
 import { bootstrapNodeClientCertificate, nodeClientRequest, nodeServingCertificate, nodeServingRequest } from '../../src/client/bootstrap.ts';
 import { CertificateRotator, requestCertificate, type KeyPair } from '../../src/client/certificates.ts';
 import { ApiClient } from '../../src/client/client.ts';
-import { CertificateSigningRequests, Nodes, SelfSubjectReviews } from '../../src/client/resources.ts';
+import { ApiError } from '../../src/client/errors.ts';
+import { CertificateSigningRequests, Nodes, PersistentVolumes, SelfSubjectReviews, Services } from '../../src/client/resources.ts';
 import { startServer } from '../../src/cmd/server.ts';
 import { until as eventually } from '../../src/testing/until.ts';
 import { FakeClock } from '../../src/util/clock.ts';
@@ -152,7 +153,8 @@ test('agent bootstrap: the join token gets CN=system:node:<name> auto-approved; 
   assert.deepEqual(await whoami(first.pair), { username: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] });
   const csrs = (await admin.list<CertificateSigningRequest>(CertificateSigningRequests)).items.filter((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet');
   assert.equal(csrs.length, 1);
-  assert.equal(csrs[0]!.spec.username, 'system:node-bootstrap');
+  assert.equal(csrs[0]!.spec.username, 'system:bootstrap:node');
+  assert.deepEqual(csrs[0]!.spec.groups, ['system:bootstrappers', 'system:authenticated']);
   assert.deepEqual(csrs[0]!.status?.conditions?.map((c) => [c.type, c.reason, c.message]), [['Approved', 'AutoApproved', 'Auto approving kubelet client certificate after SubjectAccessReview.']]);
 
   // A restart finds the pair on disk and asks for nothing.
@@ -189,6 +191,31 @@ test('agent bootstrap: the join token gets CN=system:node:<name> auto-approved; 
   const restarted = await bootstrapNodeClientCertificate({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.nodeToken, nodeName: 'n1', pkiDir });
   assert.equal(restarted.pair.certPem, next.certPem);
   client.close();
+});
+
+test('the join token is a bootstrap token: it may ask for certificates and nothing a node may do', async () => {
+  const token = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.nodeToken, userAgent: 'csr-test (join token)' });
+  try {
+    const { csrPem } = await createCsr({ commonName: 'system:node:bt', organizations: ['system:nodes'] });
+    const created = await token.create<CertificateSigningRequest>(CertificateSigningRequests, undefined, {
+      metadata: { generateName: 'bootstrap-' },
+      spec: { request: Buffer.from(csrPem).toString('base64'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'] },
+    });
+    assert.equal(created.spec.username, 'system:bootstrap:node');
+    await token.get(CertificateSigningRequests, undefined, created.metadata!.name!);
+    // kube-apiserver's 403s for a bootstrap token: none of system:nodes' (and tinykube's agent role's) rights.
+    const forbidden: Array<[string, () => Promise<unknown>, string]> = [
+      ['list nodes', () => token.list(Nodes), 'nodes is forbidden: User "system:bootstrap:node" cannot list resource "nodes" in API group "" at the cluster scope'],
+      ['list services', () => token.list(Services), 'services is forbidden: User "system:bootstrap:node" cannot list resource "services" in API group "" at the cluster scope'],
+      ['delete a persistent volume', () => token.delete(PersistentVolumes, undefined, 'pv-1'), 'persistentvolumes "pv-1" is forbidden: User "system:bootstrap:node" cannot delete resource "persistentvolumes" in API group "" at the cluster scope'],
+      ['get a node', () => token.get(Nodes, undefined, 'n1'), 'nodes "n1" is forbidden: User "system:bootstrap:node" cannot get resource "nodes" in API group "" at the cluster scope'],
+    ];
+    for (const [what, call, message] of forbidden) {
+      await assert.rejects(call(), (err: unknown) => err instanceof ApiError && err.code === 403 && err.reason === 'Forbidden' && err.message === message, what);
+    }
+  } finally {
+    token.close();
+  }
 });
 
 test('serving certificates: issued for the node\'s own name and addresses; never for another node\'s', async () => {

@@ -94,7 +94,7 @@ function machine(which: string) {
 
 async function kubeletClientCsrs(): Promise<CertificateSigningRequest[]> {
   const all = (await admin.list<CertificateSigningRequest>(CertificateSigningRequests)).items;
-  return all.filter((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && c.spec.username === 'system:node-bootstrap');
+  return all.filter((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && c.spec.username === 'system:bootstrap:node');
 }
 
 test('one machine per node name: a second is refused with NodePasswordRejected; the first rejoins; after kubectl delete node the second joins', async () => {

@@ -197,8 +197,10 @@ describe('TokenRequest and service-account tokens', () => {
       ['HMAC with the public key', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(publicPem)), 'invalid bearer token'],
       ['wrong issuer', await sign({ ...claims, iss: 'https://evil.example' }), 'invalid bearer token'],
       ['wrong audience', await sign({ ...claims, aud: ['someone-else', 'vault'] }), `token audiences ["someone-else" "vault"] is invalid for the target audiences ["${ISSUER}"]`],
-      ['expired', await sign({ ...claims, exp: Math.floor(clock.now() / 1000) - 1 }), 'service account token has expired'],
+      // Past kube's minute of leeway for skewed clocks.
+      ['expired', await sign({ ...claims, exp: Math.floor(clock.now() / 1000) - 90 }), 'service account token has expired'],
       ['not yet valid', await sign({ ...claims, nbf: Math.floor(clock.now() / 1000) + 600 }), 'service account token is not valid yet'],
+      ['issued in the future', await sign({ ...claims, nbf: undefined, iat: Math.floor(clock.now() / 1000) + 600 }), 'service account token is issued in the future'],
       ['another account uid', await sign({ ...claims, 'kubernetes.io': { namespace: 'team', serviceaccount: { name: 'robot', uid: 'recreated' } } }), `service account UID (${robotUid}) does not match claim (recreated)`],
       ['bound to a pod that is gone', await sign({ ...claims, 'kubernetes.io': { namespace: 'team', serviceaccount: { name: 'robot', uid: robotUid }, pod: { name: 'gone', uid: 'p-1' } } }), 'service account token has been invalidated'],
       ['garbage', 'a.b.c', 'invalid bearer token'],
@@ -210,8 +212,8 @@ describe('TokenRequest and service-account tokens', () => {
       assert.equal(r.json.reason, 'Unauthorized', what);
       assert.deepEqual(await reviewStatus(token), { user: {}, error }, what);
     }
-    // The clock moving past its expiry ends a token.
-    clock.advance(3601_000);
+    // The clock moving past its expiry (and kube's minute of leeway) ends a token.
+    clock.advance(3600_000 + 90_000);
     assert.equal((await whoami(good)).status, 401);
   });
 

@@ -210,7 +210,7 @@ describe('simulated nodes', () => {
     const taken = new Set((await client.list<Node>(Nodes, undefined, { labelSelector: SIMULATED_LABEL })).items.map((n) => n.spec?.podCIDR));
     assert.equal(taken.size, 23);
     // Each node asked for its own client certificate with the token, as a real agent does …
-    const csrs = (await client.list<CertificateSigningRequest>(CertificateSigningRequests)).items.filter((c) => c.spec.username === 'system:node-bootstrap');
+    const csrs = (await client.list<CertificateSigningRequest>(CertificateSigningRequests)).items.filter((c) => c.spec.username === 'system:bootstrap:node');
     const issuedFor = csrs.filter((c) => c.status?.certificate).map((c) => new X509Certificate(Buffer.from(c.status!.certificate!, 'base64').toString()).subject).sort();
     assert.deepEqual(issuedFor, ['cli-0', 'cli-1', 'cli-2'].map((n) => `O=system:nodes\nCN=system:node:${n}`));
     // … and wrote as that node: the pod's status came through NodeRestriction, which the token's user

@@ -27,6 +27,8 @@ export interface CertificateSigningRequest {
 
 // The names a node needs and its request's making live in request.ts (no @peculiar/x509 there).
 export {
+  BOOTSTRAP_USER_PREFIX,
+  BOOTSTRAPPERS_GROUP,
   createCsr,
   KUBE_APISERVER_CLIENT_SIGNER,
   KUBELET_CLIENT_SIGNER,

@@ -19,6 +19,9 @@ export const NODE_PASSWORD_REJECTED = 'NodePasswordRejected';
 /** The node identity conventions of the kubelet signers. */
 export const NODE_USER_PREFIX = 'system:node:';
 export const NODES_GROUP = 'system:nodes';
+/** Kubernetes' bootstrap-token identity: user `system:bootstrap:<token id>` in this group (tinykube's join token too). */
+export const BOOTSTRAP_USER_PREFIX = 'system:bootstrap:';
+export const BOOTSTRAPPERS_GROUP = 'system:bootstrappers';
 
 export interface NewCsr {
   /** PEM of the PKCS#10 request. */

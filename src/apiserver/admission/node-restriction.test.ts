@@ -55,7 +55,7 @@ const nodes = info('nodes');
 
 const cases: Case[] = [
   { what: 'other users pass', op: 'DELETE', resource: nodes, name: 'b', user: { name: 'admin', groups: ['system:masters'] } },
-  { what: 'bootstrap identity passes', op: 'DELETE', resource: nodes, name: 'b', user: { name: 'system:node-bootstrap', groups: ['system:nodes'] } },
+  { what: 'bootstrap identity passes', op: 'DELETE', resource: nodes, name: 'b', user: { name: 'system:bootstrap:node', groups: ['system:bootstrappers'] } },
   { what: 'unidentifiable node', op: 'DELETE', resource: nodes, name: 'b', user: { name: 'system:node:', groups: ['system:nodes'] }, error: 'nodes "b" is forbidden: could not determine node from user "system:node:"' },
   // pods
   { what: 'own pod status', op: 'UPDATE', resource: pods, subresource: 'status', namespace: 'default', name: 'pa', obj: podOnA, old: podOnA },

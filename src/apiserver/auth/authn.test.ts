@@ -80,7 +80,7 @@ test('bearer tokens and client certificates map to users and groups', async () =
   const node = await issueClientCert(pki, 'system:node:n1', ['system:nodes']);
   const cases: Array<[string, Partial<ApiClientOptions>, Omit<User, 'via'> & { via: User['via'] }]> = [
     ['admin token', { token: pki.adminToken }, { name: 'admin', groups: ['system:masters', 'system:authenticated'], via: 'token' }],
-    ['node join token', { token: pki.nodeToken }, { name: 'system:node-bootstrap', groups: ['system:nodes', 'system:authenticated'], via: 'token' }],
+    ['node join token', { token: pki.nodeToken }, { name: 'system:bootstrap:node', groups: ['system:bootstrappers', 'system:authenticated'], via: 'token' }],
     ['added static token', { token: 'scheduler-token' }, { name: 'system:kube-scheduler', groups: ['system:authenticated'], via: 'token' }],
     ['admin client cert', { certPem: pki.adminCertPem, keyPem: pki.adminKeyPem }, { name: 'admin', groups: ['system:masters', 'system:authenticated'], via: 'x509' }],
     ['node client cert', { certPem: node.certPem, keyPem: node.keyPem }, { name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'], via: 'x509' }],
@@ -126,7 +126,7 @@ test('a joining agent pins the CA named by its node token', async () => {
   assert.ok(hash);
   const caPem = await fetchPinnedCa(serverUrl('127.0.0.1', port), hash);
   assert.equal(new X509Certificate(caPem).fingerprint256, new X509Certificate(pki.caCertPem).fingerprint256);
-  assert.equal((await whoami(client({ caPem, token: pki.nodeToken }))).name, 'system:node-bootstrap');
+  assert.equal((await whoami(client({ caPem, token: pki.nodeToken }))).name, 'system:bootstrap:node');
   await assert.rejects(fetchPinnedCa(serverUrl('127.0.0.1', port), caHashFromToken(otherPki.nodeToken)!), CaPinError);
 });
 

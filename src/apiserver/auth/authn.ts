@@ -6,10 +6,13 @@
 //
 // Identities (our decision, documented for the rest of the project):
 //  - admin bearer token              → user `admin`, groups `system:masters`, `system:authenticated`
-//  - node join token (`node-token`)   → user `system:node-bootstrap`, groups `system:nodes`,
-//    `system:authenticated`. The join token is shared by all agents (k3s-style), so it cannot name a node;
-//    an agent that wants a per-node identity gets a client cert (CN `system:node:<name>`, O `system:nodes`)
-//    issued with issueClientCert, and from then on is `system:node:<name>`.
+//  - node join token (`node-token`, `K10<CA hash>::<id>:<secret>`) → user `system:bootstrap:<id>`,
+//    groups `system:bootstrappers`, `system:authenticated`: kube's bootstrap-token identity, the <id>
+//    (`node` in the tokens the server mints) standing for the bootstrap token's public id. The join
+//    token is shared by all agents (k3s-style), so it cannot name a node, and it is not in
+//    `system:nodes`: RBAC lets it only ask for a node's client certificate (kube's
+//    system:node-bootstrapper and nodeclient auto-approval); the agent then is `system:node:<name>`
+//    with the certificate a CertificateSigningRequest gave it (CN `system:node:<name>`, O `system:nodes`).
 //  - client certificate verified against the cluster CA → user = CN, groups = each O, plus
 //    `system:authenticated` (Kubernetes' x509 authenticator convention).
 //  - extra static tokens added with addToken (in-process components, tests).
@@ -27,6 +30,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'node:https';
 import { createHash } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { BOOTSTRAP_USER_PREFIX, BOOTSTRAPPERS_GROUP } from '../../api/certificates/request.ts';
 import type { Pki } from './pki.ts';
 import { DEFAULT_ISSUER } from './serviceaccount/tokens.ts';
 import type { TokenAuthenticator, TokenAuthResult, TokenRefusal, User } from './user.ts';
@@ -39,7 +43,13 @@ export interface Authenticator {
 }
 
 export const ADMIN_USER = 'admin';
-export const NODE_BOOTSTRAP_USER = 'system:node-bootstrap';
+/** The user the join token authenticates as (see the header): `system:bootstrap:<id>`. */
+export function joinTokenUser(token: string): string {
+  // The token's user part, as k3s' `K10<hash>::<user>:<password>` tokens name it; a token in no such
+  // shape (tests, hand-made ones) is the one id the server mints.
+  const id = /^K10[0-9a-f]{64}::([^:]+):/.exec(token)?.[1] ?? 'node';
+  return BOOTSTRAP_USER_PREFIX + id;
+}
 const AUTHENTICATED = 'system:authenticated';
 /** The audiences the API server accepts (kube-apiserver's --api-audiences, which default to its service-account issuer). */
 export const DEFAULT_API_AUDIENCES: readonly string[] = [DEFAULT_ISSUER];
@@ -55,7 +65,7 @@ export class TokenCertAuthenticator implements Authenticator, TokenAuthenticator
   constructor(pki: Pick<Pki, 'adminToken' | 'nodeToken'>, opts: { apiAudiences?: readonly string[] } = {}) {
     this.#apiAudiences = opts.apiAudiences ?? DEFAULT_API_AUDIENCES;
     this.addToken(pki.adminToken, ADMIN_USER, ['system:masters']);
-    this.addToken(pki.nodeToken, NODE_BOOTSTRAP_USER, ['system:nodes']);
+    this.addToken(pki.nodeToken, joinTokenUser(pki.nodeToken), [BOOTSTRAPPERS_GROUP]);
   }
 
   /** Registers another static bearer token (idempotent; the last registration of a token wins). */

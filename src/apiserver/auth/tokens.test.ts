@@ -12,7 +12,7 @@ const statics = new TokenCertAuthenticator({ adminToken: 'admin-secret', nodeTok
 describe('static tokens reviewed', () => {
   const cases: Array<{ name: string; token: string; audiences: string[]; want: { name: string; groups: string[]; audiences: string[] } | null }> = [
     { name: 'admin, no audiences asked', token: 'admin-secret', audiences: [], want: { name: 'admin', groups: ['system:masters', 'system:authenticated'], audiences: [] } },
-    { name: 'node join token', token: 'node-secret', audiences: [], want: { name: 'system:node-bootstrap', groups: ['system:nodes', 'system:authenticated'], audiences: [] } },
+    { name: 'node join token', token: 'node-secret', audiences: [], want: { name: 'system:bootstrap:node', groups: ['system:bootstrappers', 'system:authenticated'], audiences: [] } },
     { name: "the API server's own audience", token: 'admin-secret', audiences: ['other', API], want: { name: 'admin', groups: ['system:masters', 'system:authenticated'], audiences: [API] } },
     { name: 'only other audiences', token: 'admin-secret', audiences: ['vault'], want: null },
     { name: 'unknown token', token: 'nope', audiences: [], want: null },

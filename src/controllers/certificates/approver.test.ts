@@ -6,7 +6,7 @@ import { decideApproval, subjectAccessReviewAuthorizer, type ApprovalPermission 
 
 const CLIENT = 'kubernetes.io/kube-apiserver-client-kubelet';
 const SERVING = 'kubernetes.io/kubelet-serving';
-const BOOTSTRAP = { username: 'system:node-bootstrap', groups: ['system:nodes', 'system:authenticated'] };
+const BOOTSTRAP = { username: 'system:bootstrap:node', groups: ['system:bootstrappers', 'system:authenticated'] };
 const NODE_A = { username: 'system:node:a', groups: ['system:nodes', 'system:authenticated'] };
 const NODE_B = { username: 'system:node:b', groups: ['system:nodes', 'system:authenticated'] };
 const ALICE = { username: 'alice', groups: ['system:authenticated'] };
@@ -49,7 +49,7 @@ const cases: Case[] = [
 ];
 
 /**
- * The SubjectAccessReviews answered as the default bindings decide (nodeclient: the join token's user;
+ * The SubjectAccessReviews answered as the default bindings decide (nodeclient: group system:bootstrappers, the join token's;
  * selfnodeclient: group system:nodes), recorded so a test can see what was asked.
  */
 const asked: unknown[] = [];
@@ -58,7 +58,7 @@ const authorize = subjectAccessReviewAuthorizer({
     const spec = (body as { spec: { user: string; groups: string[]; resourceAttributes: { subresource: ApprovalPermission } } }).spec;
     asked.push(spec);
     const sub = spec.resourceAttributes.subresource;
-    const allowed = (sub === 'nodeclient' && spec.user === 'system:node-bootstrap') || (sub === 'selfnodeclient' && spec.groups.includes('system:nodes'));
+    const allowed = (sub === 'nodeclient' && spec.groups.includes('system:bootstrappers')) || (sub === 'selfnodeclient' && spec.groups.includes('system:nodes'));
     return { ...body, status: { allowed } };
   },
 } as never);

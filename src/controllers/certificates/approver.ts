@@ -17,7 +17,7 @@
 // the API server for the requestor (user, uid, groups, extra of the request): create on the virtual
 // subresource certificatesigningrequests/selfnodeclient or /nodeclient, so RBAC decides (bootstrap
 // roles system:certificates.k8s.io:certificatesigningrequests:*, bound as kubeadm binds them: the
-// join token's user may have new nodes' requests approved, system:nodes their own renewals). A
+// bootstrappers (the join token) may have new nodes' requests approved, system:nodes their own renewals). A
 // serving request has no such permission in kube; its requestor must be in system:nodes (or
 // system:masters). Everything else stays pending for `kubectl certificate approve`.
 
@@ -33,6 +33,8 @@
 
 import {
   approvalOf,
+  BOOTSTRAP_USER_PREFIX,
+  BOOTSTRAPPERS_GROUP,
   KUBELET_CLIENT_SIGNER,
   KUBELET_SERVING_SIGNER,
   NODE_USER_PREFIX,
@@ -72,8 +74,10 @@ export type ApprovalPermission = 'selfnodeclient' | 'nodeclient' | 'nodeserving'
 /** May the requestor of `csr` have it approved as `permission`? Called per decision, concurrently; must not write. */
 export type ApprovalAuthorizer = (csr: CertificateSigningRequest, permission: ApprovalPermission) => boolean | Promise<boolean>;
 
-/** The user the node join token authenticates as (src/apiserver/auth/authn.ts). */
-export const NODE_BOOTSTRAP_USER = 'system:node-bootstrap';
+/** A request made with the join token (or a bootstrap token): its requestor is in kube's bootstrappers group (src/apiserver/auth/authn.ts). */
+export function madeWithBootstrapToken(csr: CertificateSigningRequest): boolean {
+  return (csr.spec.groups ?? []).includes(BOOTSTRAPPERS_GROUP) && (csr.spec.username ?? '').startsWith(BOOTSTRAP_USER_PREFIX);
+}
 
 interface SubjectAccessReview {
   apiVersion: 'authorization.k8s.io/v1';
@@ -243,7 +247,7 @@ export class CSRApprovingController {
     }
     const decision = await decideApproval(csr, req, (n) => this.#informers.nodes().store.get(undefined, n), this.#authorize);
     if (!decision.approve) return;
-    if (decision.permission === 'nodeclient' && csr.spec.username === NODE_BOOTSTRAP_USER) {
+    if (decision.permission === 'nodeclient' && madeWithBootstrapToken(csr)) {
       const refused = await this.#checkNodePassword(req.commonName.slice(NODE_USER_PREFIX.length), req.challengePassword);
       if (refused !== undefined) {
         await this.#setCondition(csr, 'Denied', NODE_PASSWORD_REJECTED, refused.message);

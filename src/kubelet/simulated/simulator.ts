@@ -124,6 +124,13 @@ async function pool<T>(n: number, items: readonly T[], fn: (t: T) => Promise<voi
   }));
 }
 
+/** The names of the nodes a Simulator with these options runs (SimulatorOptions.nodes and namePrefix). */
+export function simulatedNodeNames(nodes: number | readonly string[], namePrefix = 'sim-'): string[] {
+  if (typeof nodes !== 'number') return [...nodes];
+  const width = String(Math.max(0, nodes - 1)).length;
+  return Array.from({ length: nodes }, (_, i) => `${namePrefix}${String(i).padStart(width, '0')}`);
+}
+
 export class Simulator {
   readonly nodeNames: readonly string[];
   readonly #o: SimulatorOptions;
@@ -144,13 +151,7 @@ export class Simulator {
     this.#o = o;
     this.#clock = o.clock ?? realClock;
     this.#random = o.random ?? Math.random;
-    if (Array.isArray(o.nodes)) {
-      this.nodeNames = [...o.nodes];
-    } else {
-      const prefix = o.namePrefix ?? 'sim-';
-      const width = String(Math.max(0, o.nodes - 1)).length;
-      this.nodeNames = Array.from({ length: o.nodes }, (_, i) => `${prefix}${String(i).padStart(width, '0')}`);
-    }
+    this.nodeNames = simulatedNodeNames(o.nodes, o.namePrefix);
     if (new Set(this.nodeNames).size !== this.nodeNames.length) throw new SimulateConfigError('node names must be unique');
     if (this.nodeNames.length > ADDRESS_SLOTS) throw new SimulateConfigError(`at most ${ADDRESS_SLOTS} simulated nodes`);
     const capacity = { ...DEFAULT_CAPACITY, ...(o.spec?.capacity ?? {}) };

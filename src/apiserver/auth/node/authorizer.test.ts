@@ -63,6 +63,7 @@ test('nodeIdentity: only system:node:<name> in system:nodes is a node', () => {
   const cases: [User, { isNode: boolean; nodeName: string }][] = [
     [nodeA, { isNode: true, nodeName: 'a' }],
     [{ name: 'system:node:a', groups: ['system:authenticated'] }, { isNode: false, nodeName: '' }],
+    [{ name: 'system:bootstrap:node', groups: ['system:bootstrappers'] }, { isNode: false, nodeName: '' }],
     [{ name: 'system:node-bootstrap', groups: ['system:nodes'] }, { isNode: false, nodeName: '' }],
     [{ name: 'system:node:', groups: ['system:nodes'] }, { isNode: true, nodeName: '' }],
     [{ name: 'alice', groups: ['system:nodes'] }, { isNode: false, nodeName: '' }],
@@ -189,7 +190,7 @@ test('Node authorizer decisions (kube 1.32 with AuthorizeNodeWithSelectors)', as
 test('Node authorizer: no opinion for other users; unknown node named', async () => {
   const z = new NodeAuthorizer();
   const get = { resource: 'secrets', namespace: 'default', name: 's' };
-  assert.deepEqual(await z.authorize(attrs({ ...get, user: { name: 'system:node-bootstrap', groups: ['system:nodes'] } })), { decision: 'noOpinion', reason: '' });
+  assert.deepEqual(await z.authorize(attrs({ ...get, user: { name: 'system:bootstrap:node', groups: ['system:bootstrappers'] } })), { decision: 'noOpinion', reason: '' });
   assert.deepEqual(await z.authorize(attrs({ ...get, user: { name: 'system:node:', groups: ['system:nodes'] } })), { decision: 'noOpinion', reason: 'unknown node for user "system:node:"' });
 });
 

@@ -1,5 +1,5 @@
 // Which node a user is (kube's pkg/auth/nodeidentifier): a user named system:node:<name> in the
-// group system:nodes. Anyone else, including the shared bootstrap identity system:node-bootstrap,
+// group system:nodes. Anyone else, including the join token (system:bootstrap:<id>),
 // is not a node for the Node authorizer and NodeRestriction; a node user with an empty name is a
 // node that cannot be identified (both then refuse it).
 

@@ -84,6 +84,18 @@ test('system:node is bound to no one, and the subjects earlier tinykube versions
   assert.equal(reconcileClusterRoleBinding(structuredClone(want), want), null);
 });
 
+test("the join token's bindings move from its old user to kube's bootstrappers group", () => {
+  const s = (kind: 'User' | 'Group', name: string) => ({ kind, apiGroup: 'rbac.authorization.k8s.io', name });
+  for (const name of ['system:node-bootstrapper', 'system:tinykube:node-autoapprove-bootstrap']) {
+    const want = bootstrapClusterRoleBindings().find((b) => b.metadata!.name === name)!;
+    assert.deepEqual(want.subjects, [s('Group', 'system:bootstrappers')], name);
+    const old: ClusterRoleBinding = { ...structuredClone(want), subjects: [s('User', 'system:node-bootstrap')] };
+    const moved = reconcileClusterRoleBinding(old, want);
+    assert.ok(moved && moved !== 'recreate', name);
+    assert.deepEqual(moved.subjects, [s('Group', 'system:bootstrappers')], name);
+  }
+});
+
 let dir: string;
 let backend: Backend;
 let registry: Registry;

@@ -8,6 +8,7 @@
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject } from '../../../api/rbac/types.ts';
 import type { KubeObject } from '../../../api/types.ts';
 import { covers } from '../../../api/rbac/rules.ts';
+import { BOOTSTRAPPERS_GROUP as BOOTSTRAPPERS } from '../../../api/certificates/request.ts';
 import { StatusError } from '../../../util/status.ts';
 import type { Store } from '../../../registry/store.ts';
 
@@ -154,13 +155,13 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     // authorizer's rules, because it also runs what kube runs under identities of their own: the
     // service proxy (kube-proxy, system:node-proxier) and cluster DNS (CoreDNS's service account)
     // read Services, Endpoints and EndpointSlices; the local-path deleter (k3s' provisioner) removes
-    // released volumes. Bound to the group system:nodes, which the join token's user is also in.
+    // released volumes. Bound to the group system:nodes (nodes' certificates; the join token is not in it).
     role(AGENT_ROLE, [
       r(['list', 'watch'], [''], ['endpoints']),
       r(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
       r(['delete', 'get', 'list', 'watch'], [''], ['persistentvolumes']),
       // All Nodes: the pod network (src/overlay) routes to every other node's pod CIDR, an agent
-      // without node IPAM picks a free pod CIDR, and `tinykube simulate` (with the join token) picks
+      // without node IPAM picks a free pod CIDR, and `tinykube simulate` (as its first node) picks
       // free address slots; the Node authorizer lets a node read only its own. The proxy and DNS read
       // Services.
       r(['list', 'watch'], [''], ['nodes', 'services']),
@@ -254,6 +255,9 @@ function binding(name: string, roleName: string, subjects: Subject[]): ClusterRo
  */
 export const RETIRED_SUBJECTS: Readonly<Record<string, readonly Subject[]>> = {
   'system:node': [group('system:nodes'), user('system:node-bootstrap')],
+  // The join token's user before it was a bootstrap token's (system:bootstrap:<id> in system:bootstrappers).
+  'system:node-bootstrapper': [user('system:node-bootstrap')],
+  'system:tinykube:node-autoapprove-bootstrap': [user('system:node-bootstrap')],
 };
 
 /** ClusterRoleBindings() and the controllers' bindings to their kube-system service accounts. */
@@ -268,15 +272,16 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     // users, limited to what their pods use; the join token's user only asks for a node's certificate.
     binding('system:node', 'system:node', []),
     binding(AGENT_ROLE, AGENT_ROLE, [group('system:nodes')]),
-    // kube binds it to system:bootstrappers (bootstrap tokens); tinykube's join token is that user.
-    binding('system:node-bootstrapper', 'system:node-bootstrapper', [user('system:node-bootstrap')]),
+    // As kubeadm binds it (kubeadm:kubelet-bootstrap) for bootstrap tokens, which the join token is:
+    // it may create and read CertificateSigningRequests, nothing else.
+    binding('system:node-bootstrapper', 'system:node-bootstrapper', [group(BOOTSTRAPPERS)]),
     binding('system:node-proxier', 'system:node-proxier', [user('system:kube-proxy')]),
     // Not kube-apiserver's but what kubeadm makes at init (kubeadm:node-autoapprove-bootstrap and
     // kubeadm:node-autoapprove-certificate-rotation), so the CSR approver's SubjectAccessReviews allow
-    // a joining node's client certificate (the join token's user here, bootstrap tokens' group there)
+    // a joining node's client certificate (bootstrap tokens' group, the join token's)
     // and a node's renewal of its own. To stop automatic approval, set the autoupdate annotation to
     // "false" and remove the subjects.
-    binding('system:tinykube:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [user('system:node-bootstrap')]),
+    binding('system:tinykube:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [group(BOOTSTRAPPERS)]),
     binding('system:tinykube:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [group('system:nodes')]),
     binding('system:kube-controller-manager', 'system:kube-controller-manager', [user('system:kube-controller-manager')]),
     binding('system:kube-dns', 'system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),

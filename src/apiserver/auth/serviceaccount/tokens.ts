@@ -8,9 +8,10 @@
 // Safe to call concurrently; the only state is the key and a bounded cache of verified signatures.
 //
 // Two kinds of token, told apart by their issuer:
-//  - bound tokens (iss = the configured issuer): audiences, expiry, and the objects they are bound to
-//    under the private claim "kubernetes.io" (service account, and a pod, secret or node). A token
-//    stops working when one of them is gone or was recreated (another uid).
+//  - bound tokens (iss = the configured issuer): audiences, times (nbf, exp, iat, each with kube's
+//    minute of leeway for skewed clocks), and the objects they are bound to under the private claim
+//    "kubernetes.io" (service account, and a pod, secret or node). A token stops working when one of
+//    them is gone or was recreated (another uid).
 //  - legacy tokens (iss "kubernetes/serviceaccount"): no expiry and no audience; valid while their
 //    Secret holds exactly this token and the service account is the one named.
 // Only RS256 with our key is accepted: `alg: none`, HMAC with the public key as secret, and every
@@ -29,8 +30,10 @@ export const DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 /** Projected tokens the kubelet asks for with this lifetime are issued for a year (--service-account-extend-token-expiration). */
 export const WARN_ONLY_EXPIRATION_SECONDS = 3607;
 const EXTENDED_EXPIRATION_SECONDS = 365 * 24 * 3600;
-/** A bound object being deleted keeps its tokens valid this long past its deletion timestamp, as kube. */
-const DELETION_GRACE_MS = 60_000;
+/** go-jose's DefaultLeeway, which kube's validator uses for nbf, exp and iat. */
+const CLAIM_LEEWAY_MS = 60_000;
+/** A bound object being deleted keeps its tokens valid this long past its deletion timestamp (kube: the same leeway). */
+const DELETION_GRACE_MS = CLAIM_LEEWAY_MS;
 const CACHE_MAX = 4096;
 
 export const SERVICE_ACCOUNT_USER_PREFIX = 'system:serviceaccount:';
@@ -177,9 +180,8 @@ export class ServiceAccountTokens implements TokenAuthenticator, TokenSigner {
     const tokenAud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
     const matched = want.filter((a) => tokenAud.includes(a));
     if (!matched.length) return { error: `token audiences ${goQuoted(tokenAud)} is invalid for the target audiences ${goQuoted(want)}` };
-    const now = this.#clock.now() / 1000;
-    if (typeof payload.exp !== 'number' || now >= payload.exp) return { error: 'service account token has expired' };
-    if (typeof payload.nbf === 'number' && now < payload.nbf) return { error: 'service account token is not valid yet' };
+    const timeError = claimTimesError(payload, this.#clock.now());
+    if (timeError) return { error: timeError };
     const kube = payload['kubernetes.io'] as KubeClaims | undefined;
     const ns = kube?.namespace;
     const sa = kube?.serviceaccount;
@@ -299,6 +301,18 @@ function accountUser(ns: string, name: string, uid: string, extra: Record<string
   const user: User = { name: serviceAccountUser(ns, name), uid, groups: [...serviceAccountGroups(ns), 'system:authenticated'], via: 'token' };
   if (Object.keys(extra).length) user.extra = extra;
   return user;
+}
+
+/**
+ * kube's check of a bound token's times (go-jose's Claims.Validate with its default leeway of a
+ * minute, for clocks that differ between the issuer and whoever presents the token): nbf, then exp,
+ * then iat, each only when present, in kube-apiserver's words.
+ */
+function claimTimesError(payload: JWTPayload, nowMs: number): string | undefined {
+  if (typeof payload.nbf === 'number' && nowMs + CLAIM_LEEWAY_MS < payload.nbf * 1000) return 'service account token is not valid yet';
+  if (typeof payload.exp === 'number' && nowMs - CLAIM_LEEWAY_MS > payload.exp * 1000) return 'service account token has expired';
+  if (typeof payload.iat === 'number' && nowMs + CLAIM_LEEWAY_MS < payload.iat * 1000) return 'service account token is issued in the future';
+  return undefined;
 }
 
 /** The unverified `iss` of a compact JWT, as kube's hasCorrectIssuer reads it; undefined for anything else. */
