@@ -2,7 +2,8 @@
 // pod workers, volume manager and token renewal) on a private containerd, against an in-process API
 // server, everything on one FakeClock so an hour passes in a moment. The container sees each new
 // token through the `..data` symlink swap (a reader in it never sees a torn or empty file); the new
-// token authenticates; an old token with a short lifetime is refused once it expires, and the pod's
+// token authenticates and gets what RBAC grants the account (its namespace's pods, not its
+// secrets nor another namespace); an old token with a short lifetime is refused once it expires, and the pod's
 // tokens are refused once the pod is deleted.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,8 +13,8 @@ import { after, before, test } from 'node:test';
 import type { TokenReview } from 'kubernetes-types/authentication/v1.js';
 import type { ConfigMap, Node, Pod, ServiceAccount } from '../../src/api/types.ts';
 import { ApiClient } from '../../src/client/client.ts';
-import { isNotFound } from '../../src/client/errors.ts';
-import { ConfigMaps, Namespaces, Nodes, Pods, ServiceAccounts, TokenReviews } from '../../src/client/resources.ts';
+import { isForbidden, isNotFound } from '../../src/client/errors.ts';
+import { ConfigMaps, Namespaces, Nodes, Pods, RoleBindings, Roles, Secrets, ServiceAccounts, TokenReviews } from '../../src/client/resources.ts';
 import { startControlPlane, type ControlPlane } from '../../src/cmd/controlplane.ts';
 import { Agent } from '../../src/kubelet/agent.ts';
 import { startTestContainerd, type TestContainerd } from '../../src/kubelet/containerd/testing.ts';
@@ -50,6 +51,14 @@ before(async () => {
   // No controllers run here: the account and the CA ConfigMap are made by hand.
   await client.create<ServiceAccount>(ServiceAccounts, 'apps', { metadata: { name: 'default' } });
   await client.create<ConfigMap>(ConfigMaps, 'apps', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': cp.pki.caCertPem } });
+  // The account may read its namespace's pods, and nothing more. (Not the aggregated `view` role: its
+  // rules come from the controller manager's aggregation, which does not run here.)
+  await client.create(Roles, 'apps', { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }] });
+  await client.create(RoleBindings, 'apps', {
+    metadata: { name: 'default-pod-reader' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+    subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'apps' }],
+  });
   agent = new Agent({
     client, runtime: tc.runtime, nodeName: NODE, dataDir: join(dir, 'agent'), logRoot: join(dir, 'logs'), nodeIP: '127.0.0.1',
     clock, machine: TEST_MACHINE, podCIDRWaitMs: 0, plegPeriodMs: 100, clusterDNS: [],
@@ -155,6 +164,16 @@ test("a running container's tokens are replaced before they expire, the new ones
   assert.notEqual(await inPod('readlink', `${SA_DIR}/..data`), data0);
   assert.equal(await inPod('readlink', `${SA_DIR}/token`), '..data/token\n');
   assert.equal((await review(api1))?.user?.username, 'system:serviceaccount:apps:default');
+  // The renewed token gets what RBAC grants its account: its namespace's pods, not its secrets nor
+  // another namespace.
+  const asPod = new ApiClient({ server: cp.url, token: api1, caPem: cp.pki.caCertPem, userAgent: 'in-pod' });
+  try {
+    assert.ok((await asPod.list<Pod>(Pods, 'apps')).items.some((p) => p.metadata?.name === 'app'));
+    await assert.rejects(asPod.list(Secrets, 'apps'), isForbidden);
+    await assert.rejects(asPod.list(Pods, 'default'), isForbidden);
+  } finally {
+    asPod.close();
+  }
   // The kubelet's 3607 s tokens are warn-only past their hour (kube's extended expiration).
   assert.equal((await review(api0))?.authenticated, true);
 
