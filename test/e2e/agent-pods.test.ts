@@ -499,18 +499,7 @@ spec:
 
 describe('server certificate rotation', () => {
   it('`tinykube certs rotate` on the running server: the agent keeps its node Ready, runs new pods, serves logs and exec', async () => {
-    await apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: before-rotation
-spec:
-  nodeName: ${node}
-  containers:
-  - name: c
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "echo started before the rotation; exec sleep 3600"]
-`);
+    await apply(echoPod('before-rotation', 'started before the rotation'));
     await until('before-rotation Running', async () => /^before-rotation\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), WAIT);
     const pki = path.join(c.dataDir, 'pki');
     const oldServing = new X509Certificate(readFileSync(path.join(pki, 'server.crt'))).serialNumber;
@@ -535,23 +524,28 @@ spec:
     // agent still sees new pods and reports their status.
     assert.equal(await c.k('logs', 'before-rotation'), 'started before the rotation\n');
     assert.equal(await c.k('exec', 'before-rotation', '--', 'echo', 'exec after the rotation'), 'exec after the rotation\n');
-    await apply(`apiVersion: v1
+    await apply(echoPod('after-rotation', 'started after the rotation'));
+    await until('after-rotation Running', async () => /^after-rotation\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), WAIT);
+    assert.equal(await c.k('logs', 'after-rotation'), 'started after the rotation\n');
+    await c.k('delete', 'pod', 'before-rotation', 'after-rotation', '--grace-period=1', '--wait=true');
+  });
+});
+
+/** A busybox pod on the agent's node that prints `line` and sleeps. */
+function echoPod(name: string, line: string): string {
+  return `apiVersion: v1
 kind: Pod
 metadata:
-  name: after-rotation
+  name: ${name}
 spec:
   nodeName: ${node}
   containers:
   - name: c
     image: busybox
     imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "echo started after the rotation; exec sleep 3600"]
-`);
-    await until('after-rotation Running', async () => /^after-rotation\s+1\/1\s+Running/m.test(await c.k('get', 'pods')), WAIT);
-    assert.equal(await c.k('logs', 'after-rotation'), 'started after the rotation\n');
-    await c.k('delete', 'pod', 'before-rotation', 'after-rotation', '--grace-period=1', '--wait=true');
-  });
-});
+    command: ["sh", "-c", "echo ${line}; exec sleep 3600"]
+`;
+}
 
 /** The serial of the certificate a new TLS handshake with the API server gets, verified against the cluster CA. */
 function servingSerial(): Promise<string> {
