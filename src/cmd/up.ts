@@ -197,6 +197,8 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       advertiseAddress: plan.hostIP,
       // One control plane in this process: nothing to elect (as a one-node up).
       leaderElection: false,
+      // Built below once the nodes are Ready: their start needs the CPU more than a first `kubectl apply`.
+      prepareOpenAPI: false,
       eventTTLMs: opts.eventTTLMs,
       localStorage: opts.localStorage,
       serviceRanges: opts.serviceRanges,
@@ -233,6 +235,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       await routes.settled();
     });
     processes.forEach((p, i) => supervisors.push(new NodeSupervisor(p, processOptions[i]!, (line) => progress.info(line))));
+    void import('../apiserver/openapi/handler.ts').then((m) => setImmediate(m.prepareOpenAPI));
   } catch (err) {
     await stop();
     throw err;

@@ -291,15 +291,18 @@ export class Agent {
     await mkdir(join(cfg.dataDir, 'pods'), { recursive: true });
     const cidr = await this.nodeStatus.register();
     if (cfg.cniConfDir) {
-      await writeConflist(cfg.cniConfDir, {
-        name: 'tinykube',
-        bridge: bridgeName(this.nodeName),
-        podCidr: cidr,
-        ipamDataDir: cfg.cniIpamDir ?? join(cfg.dataDir, 'cni', 'ipam'),
-        mtu: cfg.podMTU,
-      });
-      // Egress NAT for the pod range; pods still start (and talk to each other) if this fails.
-      await ensureMasquerade(cidr, bridgeName(this.nodeName)).catch((err: unknown) => cfg.onError?.(err, 'pod network masquerade'));
+      // The two are independent: side by side (the rule's iptables runs are on the way to Ready).
+      await Promise.all([
+        writeConflist(cfg.cniConfDir, {
+          name: 'tinykube',
+          bridge: bridgeName(this.nodeName),
+          podCidr: cidr,
+          ipamDataDir: cfg.cniIpamDir ?? join(cfg.dataDir, 'cni', 'ipam'),
+          mtu: cfg.podMTU,
+        }),
+        // Egress NAT for the pod range; pods still start (and talk to each other) if this fails.
+        ensureMasquerade(cidr, bridgeName(this.nodeName)).catch((err: unknown) => cfg.onError?.(err, 'pod network masquerade')),
+      ]);
       this.#networkConfigured = true;
     }
     this.nodeStatus.start();

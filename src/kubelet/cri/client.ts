@@ -1,31 +1,25 @@
-// A promise-based CRI v1 client over a unix socket (@grpc/grpc-js + @grpc/proto-loader and our own
-// api.proto). Wire-level: requests and responses are the decoded protobuf objects (camelCase fields,
-// int64 as decimal strings, enums as their names). CriRuntime turns them into the plain runtime types.
+// A promise-based CRI v1 client over a unix socket (@grpc/grpc-js, and our own api.proto through its
+// generated descriptor, ./api.descriptor.ts: see ./grpc-methods.ts). Wire-level: requests and responses
+// are the decoded protobuf objects (camelCase fields, int64 as decimal strings, enums as their names).
+// CriRuntime turns them into the plain runtime types.
 //
 // Callers: CriRuntime (one per agent), the containerd launcher's readiness probe and the image
 // importer. One client multiplexes concurrent calls over one HTTP/2 connection. Every call has a
 // deadline; gRPC failures become CriError with an ERR_CRI_* code.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
 import { CriError, criErrorFromGrpc } from '../runtime/errors.ts';
 import type { AuthConfig, ContainerConfig, LinuxContainerResources, PodSandboxConfig } from '../runtime/runtime.ts';
+import { CRI_API } from './api.descriptor.ts';
+import { GrpcMethods } from './grpc-methods.ts';
 
-export const PROTO_FILE = fileURLToPath(new URL('./api.proto', import.meta.url));
-
-let packageDefinition: protoLoader.PackageDefinition | undefined;
-function definition(): protoLoader.PackageDefinition {
-  packageDefinition ??= protoLoader.loadSync(PROTO_FILE, {
-    keepCase: false,
-    // Nanosecond timestamps exceed 2^53: keep int64 as exact decimal strings.
-    longs: String,
-    enums: String,
-    defaults: true,
-    arrays: true,
-    objects: true,
-  });
-  return packageDefinition;
-}
+const methods = new GrpcMethods(CRI_API, {
+  // Nanosecond timestamps exceed 2^53: keep int64 as exact decimal strings.
+  longs: String,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  objects: true,
+});
 
 type Service = 'RuntimeService' | 'ImageService';
 
@@ -115,15 +109,14 @@ export class CriClient {
 
   /** One unary RPC. Fails with CriError; a missing socket is ERR_CRI_UNAVAILABLE. */
   call<Res>(service: Service, method: string, request: Wire, opts: CallOptions = {}): Promise<Res> {
-    const def = definition()[`runtime.v1.${service}`];
-    const m = def && !isMessageTypeDefinition(def) ? (def as protoLoader.ServiceDefinition)[method] : undefined;
+    const m = methods.unary<Wire, Res>(`runtime.v1.${service}`, method);
     if (!m) return Promise.reject(new CriError('ERR_CRI_UNIMPLEMENTED', method, `no such CRI method in api.proto: ${service}/${method}`));
     const deadline = Date.now() + (opts.timeoutMs ?? this.#timeoutMs);
     return new Promise<Res>((resolve, reject) => {
       this.#client.makeUnaryRequest<Wire, Res>(
         m.path,
-        (v) => m.requestSerialize(v),
-        (b) => m.responseDeserialize(b) as Res,
+        m.requestSerialize,
+        m.responseDeserialize,
         request,
         new grpc.Metadata(),
         { deadline },
@@ -226,10 +219,6 @@ export class CriClient {
   async imageFsInfo(o?: CallOptions): Promise<WireFilesystemUsage[]> {
     return (await this.call<{ imageFilesystems: WireFilesystemUsage[] }>('ImageService', 'ImageFsInfo', {}, o)).imageFilesystems;
   }
-}
-
-function isMessageTypeDefinition(d: unknown): boolean {
-  return typeof d === 'object' && d !== null && 'format' in d;
 }
 
 /** Our config types are structurally the wire request; this only widens the static type. */

@@ -6,20 +6,11 @@
 // Called by ensureImage (via its progressSource option) once per progress tick; one IngestProgress
 // per containerd, shared by all pulls; per-pull tallies come from `tracker()`.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
+import { GrpcMethods } from '../cri/grpc-methods.ts';
+import { CONTAINERD_CONTENT } from './content.descriptor.ts';
 import { K8S_NAMESPACE } from './import.ts';
 
-const PROTO_FILE = fileURLToPath(new URL('./content.proto', import.meta.url));
-
-let service: protoLoader.MethodDefinition<object, object> | undefined;
-function statusMethod(): protoLoader.MethodDefinition<object, object> {
-  if (!service) {
-    const def = protoLoader.loadSync(PROTO_FILE, { keepCase: false, longs: Number, defaults: true, arrays: true });
-    service = (def['containerd.services.content.v1.Content'] as protoLoader.ServiceDefinition).ListStatuses;
-  }
-  return service;
-}
+const methods = new GrpcMethods(CONTAINERD_CONTENT, { longs: Number, defaults: true, arrays: true });
 
 export interface Ingest {
   ref: string;
@@ -36,14 +27,14 @@ export class IngestProgress {
 
   /** Downloads in progress in the k8s.io namespace (where CRI pulls). */
   ingests(timeoutMs = 2000): Promise<Ingest[]> {
-    const m = statusMethod();
+    const m = methods.unary<object, { statuses?: Ingest[] }>('containerd.services.content.v1.Content', 'ListStatuses')!;
     const md = new grpc.Metadata();
     md.set('containerd-namespace', K8S_NAMESPACE);
     return new Promise((resolve, reject) => {
       this.#client.makeUnaryRequest<object, { statuses?: Ingest[] }>(
         m.path,
-        (v) => m.requestSerialize(v),
-        (b) => m.responseDeserialize(b) as { statuses?: Ingest[] },
+        m.requestSerialize,
+        m.responseDeserialize,
         { filters: [] },
         md,
         { deadline: Date.now() + timeoutMs },

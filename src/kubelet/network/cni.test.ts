@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bridgeName, hostsFile, pickPodCidr, renderConflist } from './cni.ts';
+import { bridgeName, hostsFile, pickPodCidr, renderConflist, splitRuleLine } from './cni.ts';
 
 describe('pod network', () => {
   it('picks the same /24 of 10.244.0.0/16 for a name, and skips taken ones', () => {
@@ -30,5 +30,14 @@ describe('pod network', () => {
     assert.match(h, /^127\.0\.0\.1\tlocalhost$/m);
     assert.match(h, /^10\.244\.7\.5\tweb$/m);
     assert.match(h, /^1\.2\.3\.4\tfoo\tbar$/m);
+  });
+
+  it('reads iptables-save rule lines word by word, quoted comments as one word', () => {
+    const cases: [string, string[]][] = [
+      ['-A POSTROUTING -s 10.244.3.0/24 ! -d 10.244.0.0/16 -m comment --comment "tinykube tkbr1" -j MASQUERADE', ['-A', 'POSTROUTING', '-s', '10.244.3.0/24', '!', '-d', '10.244.0.0/16', '-m', 'comment', '--comment', 'tinykube tkbr1', '-j', 'MASQUERADE']],
+      ['-A X -m comment --comment "say \\"hi\\" \\\\ there" -j ACCEPT', ['-A', 'X', '-m', 'comment', '--comment', 'say "hi" \\ there', '-j', 'ACCEPT']],
+      ['-A X -m comment --comment plain -j ACCEPT', ['-A', 'X', '-m', 'comment', '--comment', 'plain', '-j', 'ACCEPT']],
+    ];
+    for (const [line, words] of cases) assert.deepEqual(splitRuleLine(line), words, line);
   });
 });

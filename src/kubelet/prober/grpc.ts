@@ -6,13 +6,11 @@
 // Called by runProbe (./probe.ts), concurrently for different containers. Each probe has its own
 // channel and connection, closed when the probe ends, so nothing (socket, reconnect timer) outlives it.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Probe } from '../../api/types.ts';
+import { GrpcMethods } from '../cri/grpc-methods.ts';
+import { GRPC_HEALTH } from './health.descriptor.ts';
 import type { ProbeOutcome, ProbeTarget } from './probe.ts';
-
-const PROTO_FILE = fileURLToPath(new URL('./health.proto', import.meta.url));
 
 interface CheckRequest {
   service: string;
@@ -21,14 +19,7 @@ interface CheckResponse {
   status: string;
 }
 
-let check: protoLoader.MethodDefinition<CheckRequest, CheckResponse> | undefined;
-function checkMethod(): protoLoader.MethodDefinition<CheckRequest, CheckResponse> {
-  if (!check) {
-    const def = protoLoader.loadSync(PROTO_FILE, { enums: String, defaults: true });
-    check = (def['grpc.health.v1.Health'] as protoLoader.ServiceDefinition).Check as protoLoader.MethodDefinition<CheckRequest, CheckResponse>;
-  }
-  return check;
-}
+const methods = new GrpcMethods(GRPC_HEALTH, { enums: String, defaults: true });
 
 type SecureConnector = ReturnType<grpc.ChannelCredentials['_createSecureConnector']>;
 
@@ -112,7 +103,7 @@ export function grpcProbe(action: NonNullable<Probe['grpc']>, target: ProbeTarge
   const addr = `${host.includes(':') ? `[${host}]` : host}:${action.port}`;
   const timeout = goDuration(timeoutMs);
   const deadline = Date.now() + timeoutMs;
-  const method = checkMethod();
+  const method = methods.unary<CheckRequest, CheckResponse>('grpc.health.v1.Health', 'Check')!;
   const credentials = new ProbeCredentials();
   const client = new grpc.Client(addr, credentials, {
     'grpc.primary_user_agent': 'kube-probe/1.32',
