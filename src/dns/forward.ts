@@ -44,14 +44,18 @@ export function readResolvConf(path = '/etc/resolv.conf'): Upstream[] {
 
 /**
  * The upstreams minus this server itself (a node whose resolv.conf names the cluster DNS, as a pod's
- * does, would otherwise loop). A server on 0.0.0.0 is every local address on its port.
+ * does, would otherwise loop). A server on 0.0.0.0 is every local address on its port
+ * (`hostAddresses`: the machine's, read from its interfaces unless given).
  */
-export function withoutSelf(upstreams: readonly Upstream[], self: Upstream): Upstream[] {
+export function withoutSelf(upstreams: readonly Upstream[], self: Upstream, hostAddresses: () => readonly string[] = hostIPv4Addresses): Upstream[] {
   const local = new Set<string>([self.host]);
-  if (self.host === '0.0.0.0') {
-    for (const addrs of Object.values(os.networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4') local.add(a.address);
-  }
+  if (self.host === '0.0.0.0') for (const a of hostAddresses()) local.add(a);
   return upstreams.filter((u) => !(u.port === self.port && (local.has(u.host) || (self.host === '0.0.0.0' && u.host.startsWith('127.')))));
+}
+
+/** This machine's IPv4 addresses (every interface). */
+function hostIPv4Addresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((addrs) => (addrs ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
 }
 
 export interface UpstreamForwarderOptions {
