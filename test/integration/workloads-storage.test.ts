@@ -507,7 +507,13 @@ test('local-path storage is never over-committed: of three 60Gi claims on two no
   const names = ['big-a', 'big-b', 'big-c'];
   await kubectl(['create', '-f', '-'], { apiVersion: 'v1', kind: 'List', items: names.flatMap((n) => [claim(`${n}-data`, { resources: { requests: { storage: '60Gi' } } }), pod(n, `${n}-data`)]) });
   const tooBig = (e: KubeEvent) => names.includes(e.involvedObject?.name ?? '') && e.reason === 'FailedScheduling' && (e.message ?? '').startsWith('0/2 nodes are available: 2 node(s) did not have enough free storage.');
-  const all = await events.until((es) => es.some(tooBig), 'a pod that fits nowhere');
+  // Each time the provisioner refuses a node the scheduler picked (it had not yet seen the other
+  // volume), the pod backs off (up to 10 s) before it is found to fit nowhere: under load that took
+  // longer than 15 s once. The scheduling events seen are named if it never comes.
+  const all = await events.until((es) => es.some(tooBig), 'a pod that fits nowhere', 60_000).catch((err: Error) => {
+    const seen = events.items().filter((e) => names.includes(e.involvedObject?.name ?? '') && e.reason === 'FailedScheduling');
+    throw new Error(`${err.message}; scheduling events: ${JSON.stringify(seen.map((e) => [e.involvedObject?.name, e.count, e.message]))}`);
+  });
   const waiting = all.find(tooBig)?.involvedObject?.name ?? '';
   const placed = names.filter((n) => n !== waiting);
   for (const n of placed) await podWhere(n, running, 'Running');
