@@ -2,7 +2,9 @@
 // `tinykube up` both start it; tests start it in-process on port 0.
 
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
+import { Agent as HttpsAgent, createServer, type Server } from 'node:https';
+import { createServer as createPlainServer, type Agent as HttpAgent, type Server as PlainServer } from 'node:http';
+import { connect as connectSocket, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -126,7 +128,67 @@ export interface ControlPlane {
    * while this server runs.
    */
   componentToken(user: string): string;
+  /**
+   * Connections for a client in this process (the controllers, `tinykube up` itself): plain HTTP over
+   * a socket only this process knows, to the same handler as the HTTPS listeners. Requests are
+   * authenticated by their bearer token as on HTTPS; what is saved is a TLS handshake at both ends of
+   * this one thread per connection (the controllers' watches hold ~90 of them) and the encryption of
+   * every byte. Use with `new ApiClient({ server: url, token }, transport)`.
+   */
+  loopbackTransport(): LoopbackTransport;
   close(): Promise<void>;
+}
+
+export interface LoopbackTransport {
+  agent: HttpAgent;
+  streamAgent: HttpAgent;
+}
+
+/** kube-apiserver's loopback client, without TLS: plain HTTP over an abstract Unix socket (Linux). */
+class Loopback {
+  readonly #name = `\0tinykube-apiserver-${process.pid}-${randomBytes(8).toString('hex')}`;
+  readonly #server: PlainServer;
+  #transport: LoopbackTransport | undefined;
+
+  constructor(handle: (req: IncomingMessage, res: ServerResponse) => void, upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void) {
+    this.#server = createPlainServer(handle);
+    this.#server.on('upgrade', upgrade);
+    this.#server.keepAliveTimeout = 65_000;
+  }
+
+  listen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#name, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  transport(): LoopbackTransport {
+    if (!this.#transport) {
+      const name = this.#name;
+      // An https agent (the client's URL stays https://) whose connections are this socket.
+      class LoopbackAgent extends HttpsAgent {
+        override createConnection(): Socket {
+          return connectSocket(name);
+        }
+      }
+      this.#transport = {
+        // As many as a client's own pool (ApiClient's default): the controllers' bursts of writes.
+        agent: new LoopbackAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
+        streamAgent: new LoopbackAgent({ keepAlive: true, scheduling: 'lifo' }),
+      };
+    }
+    return this.#transport;
+  }
+
+  close(): Promise<void> {
+    this.#transport?.agent.destroy();
+    this.#transport?.streamAgent.destroy();
+    return closeServer(this.#server);
+  }
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -257,6 +319,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onError: (err) => console.error(`tinykube: certificate renewal: ${err instanceof Error ? err.message : String(err)}`),
   });
   certificates.start();
+  const loopback = new Loopback((req, res) => api.handle(req, res), (req, socket, head) => api.upgrade(req, socket, head));
+  await loopback.listen();
   const componentTokens = new Map<string, string>();
   let closed = false;
   return {
@@ -271,6 +335,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     api,
     backend,
     eventTTL,
+    loopbackTransport: () => loopback.transport(),
     componentToken(user) {
       let token = componentTokens.get(user);
       if (!token) {
@@ -294,7 +359,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       api.close();
       rbac?.stop();
       await connect.close();
-      await Promise.all([closeServer(server), advertised && closeServer(advertised), prebound?.main.close(), prebound?.advertised?.close()]);
+      await Promise.all([loopback.close(), closeServer(server), advertised && closeServer(advertised), prebound?.main.close(), prebound?.advertised?.close()]);
       await backend.close();
       await audit?.sink.close();
     },
@@ -334,7 +399,7 @@ function listenOn(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: Server | PlainServer): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();

@@ -214,7 +214,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
     throw err;
   }
   const cp = server.controlPlane;
-  const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent: 'tinykube-up' });
+  const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent: 'tinykube-up' }, cp.loopbackTransport());
   const routes = new HostPodRoutes(client, plan);
   routes.start();
   const stop = async () => {
