@@ -282,13 +282,18 @@ export class HostPodRoutes {
     this.#resync.unref();
   }
 
-  /** The routes the nodes ask for now: podCIDR → node address, for nodes with an address on the bridge. */
+  /**
+   * The routes the nodes ask for now: podCIDR → node address, for nodes with an address on the bridge.
+   * A node of the plan is routed to its planned address as soon as it has a podCIDR, before its agent
+   * posts the address in its first status: the route is then there when the node turns Ready.
+   */
   desired(): Map<string, string> {
     const out = new Map<string, string>();
-    const onBridge = new Set(this.#plan.nodes.map((n) => n.ip));
+    const planned = new Map(this.#plan.nodes.map((n) => [n.name, n.ip]));
+    const onBridge = new Set(planned.values());
     for (const node of this.#informer.store.list()) {
       const cidr = node.spec?.podCIDR;
-      const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? planned.get(node.metadata?.name ?? '');
       if (cidr && ip && onBridge.has(ip)) out.set(cidr, ip);
     }
     return out;
@@ -317,10 +322,15 @@ export class HostPodRoutes {
     if (text === this.#applied) return;
     const all = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
     const have = all.filter((r) => r.dev === this.#plan.bridge);
+    // One `ip -batch` for the stale routes (one already gone is no matter: `-force` goes on past it)
+    // and one for the routes to add.
+    const stale: string[] = [];
     for (const r of have) {
       if (r.protocol === 'kernel' || !r.gateway) continue;
-      if (want.get(r.dst) !== r.gateway) await run('ip', ['route', 'del', r.dst, 'dev', this.#plan.bridge]);
+      if (want.get(r.dst) !== r.gateway) stale.push(`route del ${r.dst} dev ${this.#plan.bridge}`);
     }
+    if (stale.length) await run('ip', ['-force', '-batch', '-'], stale.join('\n') + '\n');
+    const batch: string[] = [];
     for (const [dst, via] of want) {
       if (have.some((r) => r.dst === dst && r.gateway === via)) continue;
       // The same range routed on another link is another cluster's pods (a second `tinykube up` on this
@@ -334,8 +344,9 @@ export class HostPodRoutes {
         }
         continue;
       }
-      await must('ip', ['route', 'replace', dst, 'via', via, 'dev', this.#plan.bridge], `routing ${dst}`);
+      batch.push(`route replace ${dst} via ${via} dev ${this.#plan.bridge}`);
     }
+    if (batch.length) await must('ip', ['-batch', '-'], `routing ${[...want.keys()].join(', ')}`, batch.join('\n') + '\n');
     this.#applied = text;
   }
 

@@ -3,7 +3,7 @@
 
 import os from 'node:os';
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename } from 'node:fs/promises';
 import { NODE_PASSWORD_FILE } from '../client/bootstrap.ts';
 import type { ChecksumOffload, Backend as OverlayBackend } from '../overlay/model.ts';
 import path from 'node:path';
@@ -167,14 +167,20 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       await mkdir(processOptions[0]!.dataDir, { recursive: true, mode: 0o700 });
       await copyFile(single, first);
     }
-    const built = await images;
-    for (const o of processOptions) {
-      await shareImages(built, path.join(o.dataDir, 'images')).catch((err: unknown) => progress.info(`node ${o.node.name} builds its own images: ${(err as Error).message}`));
-    }
     for (const o of processOptions) processes.push(await startNodeProcess(o));
+    // The images are linked into each node's cache once built (~0.4 s), while the agents load and get
+    // their certificates (~1.5 s): an agent looks for them only then, and builds its own if they are
+    // still missing (the archives appear whole under their final name, whichever writes them first).
+    sharing = images.then(async (built) => {
+      for (const o of processOptions) {
+        await shareImages(built, path.join(o.dataDir, 'images')).catch((err: unknown) => progress.info(`node ${o.node.name} builds its own images: ${(err as Error).message}`));
+      }
+    });
   };
+  let sharing: Promise<void> | undefined;
   const stopAgents = async () => {
     await spawning?.catch(() => undefined);
+    await sharing;
     await Promise.all([...supervisors.map((s) => s.stop()), ...processes.filter((p) => !supervisors.some((s) => s.current === p)).map((p) => p.stop())]);
     for (const node of plan.nodes) {
       const left = await reapNode(path.join(opts.dataDir, 'nodes', node.name), node.name);
@@ -188,6 +194,9 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
     spawning = spawnAgents(listeners.main.port, pki.paths.nodeToken);
     // Awaited below (or by stopAgents); a failure is not left unhandled meanwhile.
     spawning.catch(() => undefined);
+    // The agents' processes are started before the server's modules load: that load holds this thread
+    // for ~0.3 s, and the agents' own load and containerd's start get under way meanwhile.
+    await spawning.catch(() => undefined);
     const { startServer } = await import('./server.ts');
     server = await startServer({
       dataDir: serverDir,
@@ -250,7 +259,15 @@ async function shareImages(files: readonly string[], dir: string): Promise<void>
   for (const f of files) {
     const to = path.join(dir, path.basename(f));
     if (existsSync(to)) continue;
-    await link(f, to).catch((err: NodeJS.ErrnoException) => (err.code === 'EXDEV' ? copyFile(f, to) : Promise.reject(err)));
+    await link(f, to).catch(async (err: NodeJS.ErrnoException) => {
+      // The node's agent built it itself meanwhile: the same archive.
+      if (err.code === 'EEXIST') return;
+      if (err.code !== 'EXDEV') throw err;
+      // Across file systems, a copy appears under its name only whole (the agent may be looking).
+      const tmp = `${to}.${process.pid}.tmp`;
+      await copyFile(f, tmp);
+      await rename(tmp, to);
+    });
   }
 }
 

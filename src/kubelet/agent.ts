@@ -230,6 +230,10 @@ export class Agent {
       onError: onError('node status'),
       annotations: this.localPathRoot ? { [ANN_LOCAL_PATH_ROOT]: this.localPathRoot } : undefined,
       podCIDRWaitMs: cfg.podCIDRWaitMs,
+      watched: {
+        get: () => this.nodeInformer.store.get(undefined, cfg.nodeName),
+        onChange: (fn) => this.nodeInformer.addEventHandler({ onAdd: fn, onUpdate: fn }),
+      },
     });
     if (this.localPathRoot) {
       this.localPathDeleter = new LocalPathDeleter({
@@ -289,6 +293,8 @@ export class Agent {
     const cfg = this.#cfg;
     await mkdir(this.logRoot, { recursive: true });
     await mkdir(join(cfg.dataDir, 'pods'), { recursive: true });
+    // The node informer first: registration takes the podCIDR from its watch the moment it is assigned.
+    this.nodeInformer.start();
     const cidr = await this.nodeStatus.register();
     if (cfg.cniConfDir) {
       // The two are independent: side by side (the rule's iptables runs are on the way to Ready).
@@ -313,7 +319,6 @@ export class Agent {
     void this.serviceInformer.waitForSync().then(() => {
       for (const uid of this.workers.uids()) this.workers.kick(uid);
     });
-    this.nodeInformer.start();
     await this.nodeInformer.waitForSync();
     if (this.localPathRoot) await mkdir(this.localPathRoot, { recursive: true, mode: 0o700 });
     this.localPathDeleter?.start();

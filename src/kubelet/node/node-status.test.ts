@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { ApiClient } from '../../client/client.ts';
 import { FakeClock } from '../../util/clock.ts';
 import { FakeRuntime } from '../runtime/fake-runtime.ts';
-import { buildNodeStatus, NodeStatusManager, type NodeStatusInput } from './node-status.ts';
+import type { Node } from '../../api/types.ts';
+import { buildNodeStatus, NodeStatusManager, type NodeStatusInput, type NodeStatusOptions } from './node-status.ts';
 
 const machine = { cpus: 2, memoryBytes: 4 << 30, storageBytes: 20 << 30, machineID: 'm', systemUUID: 'u', bootID: 'b', kernelVersion: '6.1.0', osImage: 'Debian', architecture: 'amd64' };
 
@@ -66,4 +67,76 @@ test('a node not Ready yet asks its runtime every 100 ms and posts the moment it
   await step(100);
   assert.equal(posted.length, n + 1);
   await m.stop();
+});
+
+/** A NodeStatusManager registering node n1 against a fake API: `create` answers a Node without a podCIDR, `get` what `stored` holds. */
+function registering(stored: { podCIDR?: string }, watched?: NodeStatusOptions['watched']) {
+  const calls = { create: 0, get: 0 };
+  let created!: () => void;
+  const createdP = new Promise<void>((r) => (created = r));
+  const node = (): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', resourceVersion: '1' }, spec: stored.podCIDR ? { podCIDR: stored.podCIDR } : {} });
+  const client = {
+    create: async () => {
+      calls.create++;
+      created();
+      return node();
+    },
+    get: async () => {
+      calls.get++;
+      return node();
+    },
+  } as unknown as ApiClient;
+  const clock = new FakeClock();
+  const m = new NodeStatusManager({ client, runtime: new FakeRuntime({ clock }), clock, nodeName: 'n1', nodeIP: '10.0.0.1', machine, dataDir: '/nonexistent', kubeletPort: () => 10250, networkConfigured: () => true, podCIDRWaitMs: 5000, watched });
+  return { m, calls, created: createdP };
+}
+
+/** What the agent's node informer gives registration: the Node as last seen, and its changes. */
+function watchedNode() {
+  let current: Node | undefined;
+  const handlers = new Set<() => void>();
+  return {
+    watched: {
+      get: () => current,
+      onChange(fn: () => void) {
+        handlers.add(fn);
+        return () => handlers.delete(fn);
+      },
+    },
+    set(n: Node) {
+      current = n;
+      for (const h of [...handlers]) h();
+    },
+    handlers,
+  };
+}
+
+test('registration takes the podCIDR from the watched Node the moment the controller assigns it, not at its next poll', async () => {
+  const w = watchedNode();
+  const r = registering({}, w.watched);
+  const done = r.m.register();
+  await r.created;
+  w.set({ metadata: { name: 'n1', resourceVersion: '2' }, spec: { podCIDR: '10.244.3.0/24', podCIDRs: ['10.244.3.0/24'] } });
+  assert.equal(await done, '10.244.3.0/24');
+  assert.equal(r.calls.get, 0, 'no poll was needed');
+  assert.equal(w.handlers.size, 0, 'its handler is removed');
+});
+
+test('registration still polls as a backstop when the watch says nothing, and a watch that already holds the podCIDR answers at once', async () => {
+  const stored: { podCIDR?: string } = {};
+  const w = watchedNode();
+  const r = registering(stored, w.watched);
+  const done = r.m.register();
+  await r.created;
+  stored.podCIDR = '10.244.7.0/24';
+  assert.equal(await done, '10.244.7.0/24');
+  assert.equal(r.calls.get, 1);
+  assert.equal(w.handlers.size, 0);
+
+  const w2 = watchedNode();
+  w2.set({ metadata: { name: 'n1' }, spec: { podCIDR: '10.244.9.0/24' } });
+  const r2 = registering({}, w2.watched);
+  assert.equal(await r2.m.register(), '10.244.9.0/24');
+  assert.equal(r2.calls.get, 0);
+  assert.equal(w2.handlers.size, 0);
 });

@@ -36,6 +36,11 @@ export interface NodeStatusOptions {
   annotations?: Readonly<Record<string, string>>;
   /** How long registration waits for the control plane to assign spec.podCIDR before picking one (default 5 s). */
   podCIDRWaitMs?: number;
+  /**
+   * This Node as a watch keeps it (the agent's node informer): registration takes the podCIDR the
+   * moment it is assigned instead of at its next poll, and polls only as a backstop.
+   */
+  watched?: { get(): Node | undefined; onChange(fn: () => void): () => void };
 }
 
 function quantityBytes(n: number): string {
@@ -181,8 +186,11 @@ export class NodeStatusManager {
     // picking for themselves at the same moment can (two names hashing alike, found by the e2e test of
     // `up --nodes 3`). Only a control plane without node IPAM leaves the agent to pick after the wait.
     const waitUntil = Date.now() + (this.#o.podCIDRWaitMs ?? 5000);
-    for (let delay = 20; !cidr && Date.now() < waitUntil; delay = Math.min(delay * 2, 400)) {
-      await new Promise((r) => setTimeout(r, delay));
+    const watched = this.#o.watched;
+    for (let delay = 20; !cidr && Date.now() < waitUntil; delay = Math.min(delay * 2, watched ? 1000 : 400)) {
+      await this.#podCIDRSeenOr(Math.min(delay, Math.max(0, waitUntil - Date.now())));
+      cidr = watched?.get()?.spec?.podCIDR ?? '';
+      if (cidr) break;
       node = await client.get<Node>(Nodes, undefined, nodeName);
       cidr = node.spec?.podCIDR ?? '';
     }
@@ -204,6 +212,29 @@ export class NodeStatusManager {
     if (!cidr) throw new Error(`node ${nodeName}: could not settle a pod CIDR`);
     this.podCIDR = cidr;
     return cidr;
+  }
+
+  /** Resolves after `ms`, or sooner once the watched Node has a podCIDR. */
+  #podCIDRSeenOr(ms: number): Promise<void> {
+    const watched = this.#o.watched;
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      let off: (() => void) | undefined;
+      const done = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        off?.();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      // (The handler may run before onChange returns, when the informer replays what it holds.)
+      off = watched?.onChange(() => {
+        if (watched.get()?.spec?.podCIDR) done();
+      });
+      if (settled) off?.();
+      else if (watched?.get()?.spec?.podCIDR) done();
+    });
   }
 
   start(): void {
