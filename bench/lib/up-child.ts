@@ -197,7 +197,7 @@ export function upEntry(): string {
   const built = join(repo, 'dist', '.built');
   if (existsSync(built)) {
     const newer = spawnSync('find', [join(repo, 'src'), '-newer', built, '(', '-name', '*.ts', '-o', '-name', '*.proto', ')', '-print', '-quit'], { encoding: 'utf8' });
-    if (newer.status === 0 && newer.stdout.trim() === '') return join(repo, 'dist', 'src', 'cli', 'main.js');
+    if (newer.status === 0 && newer.stdout.trim() === '') return join(repo, 'dist', 'main.js');
   }
   return join(repo, 'src', 'cli', 'main.ts');
 }

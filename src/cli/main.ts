@@ -1,5 +1,9 @@
 // The tinykube command. Each subcommand lives in its own module and is registered here by name.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { setMainFile } from '../util/main-file.ts';
+
+setMainFile(fileURLToPath(import.meta.url));
 
 export interface Command {
   summary: string;

@@ -17,8 +17,9 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runningMainFile } from '../util/main-file.ts';
 import { formatIPv4, parseIPv4, parseIPv4Cidr } from '../api/network.ts';
 import type { Node } from '../api/types.ts';
 import type { ApiClient } from '../client/client.ts';
@@ -386,9 +387,9 @@ export interface NodeProcess {
   tail(lines?: number): Promise<string>;
 }
 
-/** The entry of this very tinykube (compiled or TypeScript), for the agents' processes. */
+/** The entry of this very tinykube (the bundle or the TypeScript sources), for the agents' processes. */
 function tinykubeMain(): string {
-  return fileURLToPath(new URL(`../cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  return runningMainFile() ?? fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 }
 
 /** Starts `tinykube agent` inside the node's namespace; its output goes to `<dataDir>/agent.log`. */
