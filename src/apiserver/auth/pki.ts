@@ -27,7 +27,8 @@
 
 import '../../util/reflect-shim.ts';
 import * as x509 from '@peculiar/x509';
-import { X509Certificate as NodeX509, createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate as NodeX509, createHash, createPrivateKey, generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { webcrypto } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -116,6 +117,8 @@ export const RENEW_BEFORE_MS = 90 * DAY;
 export const CA_WARN_BEFORE_MS = 365 * DAY;
 // Backdate notBefore so nodes with slightly slow clocks accept fresh certs.
 const BACKDATE = 60 * 60 * 1000;
+
+const generateRsaKeyPair = promisify(generateKeyPair);
 
 const KEY_ALG: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGN_ALG: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
@@ -208,6 +211,18 @@ async function ensureLocked(paths: PkiPaths, options: EnsurePkiOptions): Promise
     await writePublic(paths.caCert, caCertPem);
   }
   const ca = await loadCa(caCertPem, caKeyPem);
+  // Never rotated by itself: every token it signed would stop working (kube-apiserver keeps its
+  // signing key until the administrator replaces it). A new RSA key takes 10-100 ms to find: on
+  // libuv's thread pool, while the certificates below are made on this thread.
+  const serviceAccountKey = readOptional(paths.serviceAccountKey).then(async (pem) => {
+    if (pem) return pem;
+    const { privateKey } = await generateRsaKeyPair('rsa', { modulusLength: 2048 });
+    const made = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await writeSecret(paths.serviceAccountKey, made);
+    return made;
+  });
+  // Awaited below; a failure before then is not left unhandled.
+  serviceAccountKey.catch(() => undefined);
 
   const serverHosts = normalizeHosts([...defaultServerHosts(), ...(options.hosts ?? [])]);
   const leaf = async (name: LeafName, certFile: string, keyFile: string, spec: LeafSpec, extraCheck: (pem: string) => boolean = () => true): Promise<IssuedCert> => {
@@ -237,13 +252,7 @@ async function ensureLocked(paths: PkiPaths, options: EnsurePkiOptions): Promise
     await writeSecret(paths.nodeToken, nodeToken + '\n');
   }
 
-  // Never rotated by itself: every token it signed would stop working (kube-apiserver keeps its
-  // signing key until the administrator replaces it).
-  let serviceAccountKeyPem = await readOptional(paths.serviceAccountKey);
-  if (!serviceAccountKeyPem) {
-    serviceAccountKeyPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    await writeSecret(paths.serviceAccountKey, serviceAccountKeyPem);
-  }
+  const serviceAccountKeyPem = await serviceAccountKey;
 
   return {
     caCertPem,
