@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { conflictingRoutes, namespaceNodeNames, NodeNetworkError, planNodeNetwork } from './netns-nodes.ts';
+import { conflictingRoutes, namespaceNodeNames, NodeNetworkError, planNodeNetwork, planPodRoutes } from './netns-nodes.ts';
 
 describe('namespace nodes', () => {
   it('names nodes as minikube does: base, base-m02, base-m03…', () => {
@@ -41,5 +41,28 @@ describe('namespace nodes', () => {
       { dst: '10.45.0.7', dev: 'tun0' },
     ];
     assert.deepEqual(conflictingRoutes(routes, '10.45.0.0/24', 'tk854dbr').map((r) => r.dev), ['wg0', 'docker0', 'tun0']);
+  });
+
+  it('plans the host routes to pod ranges: new ones added, moved ones replaced, stale ones removed, another link\'s left to it', () => {
+    const want = new Map([
+      ['10.244.0.0/24', '10.45.0.2'],
+      ['10.244.1.0/24', '10.45.0.3'],
+      ['10.244.2.0/24', '10.45.0.4'],
+      ['10.244.3.0/24', '10.45.0.5'],
+    ]);
+    const ours = new Map([
+      ['10.244.0.0/24', '10.45.0.2'],
+      ['10.244.1.0/24', '10.45.0.9'],
+      ['10.244.7.0/24', '10.45.0.7'],
+    ]);
+    const others = new Map([['10.244.3.0/24', 'tkbeefbr']]);
+    const plan = planPodRoutes(want, ours, others, 'tkabcdbr');
+    assert.deepEqual(plan.stale, ['route del 10.244.7.0/24 dev tkabcdbr']);
+    assert.deepEqual(plan.set, ['route replace 10.244.1.0/24 via 10.45.0.3 dev tkabcdbr', 'route add 10.244.2.0/24 via 10.45.0.4 dev tkabcdbr']);
+    assert.deepEqual(plan.conflicts, [{ dst: '10.244.3.0/24', link: 'tkbeefbr' }]);
+    assert.deepEqual([...plan.after].sort(), [['10.244.0.0/24', '10.45.0.2'], ['10.244.1.0/24', '10.45.0.3'], ['10.244.2.0/24', '10.45.0.4']]);
+    // Nothing to do once done.
+    const again = planPodRoutes(want, plan.after, others, 'tkabcdbr');
+    assert.deepEqual([again.stale, again.set], [[], []]);
   });
 });

@@ -250,6 +250,40 @@ export async function teardownNodeNetwork(plan: NodeNetworkPlan): Promise<string
   return problems;
 }
 
+/** What a sync of the host's routes to the nodes' pod ranges does (HostPodRoutes). */
+export interface PodRoutesPlan {
+  /** `ip` batch lines removing this bridge's routes no node asks for any more. */
+  stale: string[];
+  /** `ip` batch lines adding the new routes (`add`: the kernel refuses one another link holds) and moving changed ones (`replace`). */
+  set: string[];
+  /** Ranges another link routes: left to it. */
+  conflicts: Array<{ dst: string; link: string }>;
+  /** This bridge's routes once the lines have run. */
+  after: Map<string, string>;
+}
+
+/**
+ * The changes from `ours` (this bridge's routes, range → gateway) to `want`, leaving alone the ranges
+ * `others` (range → link) already route.
+ */
+export function planPodRoutes(want: ReadonlyMap<string, string>, ours: ReadonlyMap<string, string>, others: ReadonlyMap<string, string>, bridge: string): PodRoutesPlan {
+  const staleRanges = [...ours.keys()].filter((dst) => !want.has(dst));
+  const after = new Map([...ours].filter(([dst]) => want.has(dst)));
+  const set: string[] = [];
+  const conflicts: Array<{ dst: string; link: string }> = [];
+  for (const [dst, via] of want) {
+    if (ours.get(dst) === via) continue;
+    const link = others.get(dst);
+    if (link !== undefined) {
+      conflicts.push({ dst, link });
+      continue;
+    }
+    set.push(`route ${ours.has(dst) ? 'replace' : 'add'} ${dst} via ${via} dev ${bridge}`);
+    after.set(dst, via);
+  }
+  return { stale: staleRanges.map((dst) => `route del ${dst} dev ${bridge}`), set, conflicts, after };
+}
+
 /**
  * The host's routes to the pods: each node's spec.podCIDR via its address on the bridge. Kept from a
  * Node informer; a node that goes away, or whose address is not on the bridge, loses its route.
@@ -265,6 +299,10 @@ export class HostPodRoutes {
   #resync: NodeJS.Timeout | undefined;
   /** Ranges found routed by another link, already reported ("dst dev"). */
   readonly #conflicts = new Set<string>();
+  /** This bridge's routes (range → gateway) as last read or set; undefined: read them at the next sync. */
+  #ours: Map<string, string> | undefined;
+  /** Ranges routed by other links at the last read (range → link). */
+  #others = new Map<string, string>();
 
   constructor(client: ApiClient, plan: NodeNetworkPlan) {
     this.#plan = plan;
@@ -278,6 +316,7 @@ export class HostPodRoutes {
     // Routes deleted behind our back come back within a minute.
     this.#resync = setInterval(() => {
       this.#applied = '';
+      this.#ours = undefined;
       this.#queue();
     }, 60_000);
     this.#resync.unref();
@@ -313,6 +352,7 @@ export class HostPodRoutes {
       })
       .catch((err: unknown) => {
         this.#applied = '';
+        this.#ours = undefined;
         console.error(`tinykube: host routes to pods: ${(err as Error).message}`);
       });
   }
@@ -321,33 +361,32 @@ export class HostPodRoutes {
     const want = this.desired();
     const text = JSON.stringify([...want].sort());
     if (text === this.#applied) return;
-    const all = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
-    const have = all.filter((r) => r.dev === this.#plan.bridge);
-    // One `ip -batch` for the stale routes (one already gone is no matter: `-force` goes on past it)
-    // and one for the routes to add.
-    const stale: string[] = [];
-    for (const r of have) {
-      if (r.protocol === 'kernel' || !r.gateway) continue;
-      if (want.get(r.dst) !== r.gateway) stale.push(`route del ${r.dst} dev ${this.#plan.bridge}`);
+    // The host's routes are read at the first sync, at each resync and after a failure; in between,
+    // what this sync changes is known from the last one (one `ip` run per change instead of two). A
+    // new route is added, not replaced: should another link route the range meanwhile, the kernel
+    // refuses ("File exists") and the next sync reads the routes and says whose it is.
+    if (!this.#ours) {
+      const all = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
+      const ours = new Map<string, string>();
+      for (const r of all) if (r.dev === this.#plan.bridge && r.protocol !== 'kernel' && r.gateway) ours.set(r.dst, r.gateway);
+      this.#others = new Map(all.filter((r) => r.dev !== this.#plan.bridge).map((r) => [r.dst, r.dev ?? '?']));
+      this.#ours = ours;
     }
-    if (stale.length) await run('ip', ['-force', '-batch', '-'], stale.join('\n') + '\n');
-    const batch: string[] = [];
-    for (const [dst, via] of want) {
-      if (have.some((r) => r.dst === dst && r.gateway === via)) continue;
+    const plan = planPodRoutes(want, this.#ours, this.#others, this.#plan.bridge);
+    // Partly done if a run fails: read again at the next sync.
+    this.#ours = undefined;
+    // Stale ones first, in their own run: one already gone is no matter (`-force` goes on past it).
+    if (plan.stale.length) await run('ip', ['-force', '-batch', '-'], plan.stale.map((line) => `${line}\n`).join(''));
+    for (const { dst, link } of plan.conflicts) {
       // The same range routed on another link is another cluster's pods (a second `tinykube up` on this
       // machine uses the same cluster CIDR): replacing its route would cut that cluster off. Said once.
-      const other = all.find((r) => r.dst === dst && r.dev !== this.#plan.bridge);
-      if (other) {
-        const said = `${dst} ${other.dev}`;
-        if (!this.#conflicts.has(said)) {
-          this.#conflicts.add(said);
-          console.error(`tinykube: host routes to pods: ${dst} is already routed on this host by ${other.dev ?? '?'} (another cluster?): not replaced; this cluster's pods on that range are not reachable from the host`);
-        }
-        continue;
-      }
-      batch.push(`route replace ${dst} via ${via} dev ${this.#plan.bridge}`);
+      const said = `${dst} ${link}`;
+      if (this.#conflicts.has(said)) continue;
+      this.#conflicts.add(said);
+      console.error(`tinykube: host routes to pods: ${dst} is already routed on this host by ${link} (another cluster?): not replaced; this cluster's pods on that range are not reachable from the host`);
     }
-    if (batch.length) await must('ip', ['-batch', '-'], `routing ${[...want.keys()].join(', ')}`, batch.join('\n') + '\n');
+    if (plan.set.length) await must('ip', ['-batch', '-'], `routing ${[...want.keys()].join(', ')}`, plan.set.map((line) => `${line}\n`).join(''));
+    this.#ours = plan.after;
     this.#applied = text;
   }
 

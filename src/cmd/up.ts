@@ -167,7 +167,10 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       await mkdir(processOptions[0]!.dataDir, { recursive: true, mode: 0o700 });
       await copyFile(single, first);
     }
-    for (const o of processOptions) processes.push(await startNodeProcess(o));
+    // Side by side: each waits for its log file before its spawn.
+    const started = await Promise.allSettled(processOptions.map((o) => startNodeProcess(o)));
+    for (const r of started) if (r.status === 'fulfilled') processes.push(r.value);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
     // The images are linked into each node's cache once built (~0.4 s), while the agents load and get
     // their certificates (~1.5 s): an agent looks for them only then, and builds its own if they are
     // still missing (the archives appear whole under their final name, whichever writes them first).
