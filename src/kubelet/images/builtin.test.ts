@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { buildBusyboxImageArchive, buildPauseImageArchive, defaultBusyboxNames, isStaticElf, PAUSE_IMAGE } from './builtin.ts';
 import { inspectArchive } from './import.ts';
 import { readTar } from './tar.ts';
-import type { BuiltImage } from './oci.ts';
+import { mergeOciArchives, type BuiltImage } from './oci.ts';
 
 function blobs(img: BuiltImage): Map<string, Buffer> {
   return new Map(readTar(img.archive).filter((m) => m.path.startsWith('blobs/sha256/') && m.typeflag === '0').map((m) => ['sha256:' + m.path.slice(13), m.data]));
@@ -48,6 +48,22 @@ describe('built-in images', () => {
     assert.match(layer.get('etc/passwd')!.data.toString(), /^root:x:0:0:.*\nnobody:x:65534:65534:/);
     assert.match(layer.get('etc/group')!.data.toString(), /nobody:x:65534:/);
     assert.ok(layer.has('tmp/'));
+  });
+
+  it('puts both images in one archive for one import: every blob once, both images under their names', () => {
+    const pause = buildPauseImageArchive();
+    const busybox = buildBusyboxImageArchive(defaultBusyboxNames());
+    const merged = mergeOciArchives([pause.archive, busybox.archive], 0);
+    assert.deepEqual(
+      inspectArchive(merged).map((i) => [i.id, [...i.names].sort()]),
+      [...inspectArchive(pause.archive), ...inspectArchive(busybox.archive)].map((i) => [i.id, [...i.names].sort()]),
+    );
+    const paths = readTar(merged).map((m) => m.path);
+    assert.equal(new Set(paths).size, paths.length, 'no member twice');
+    for (const img of [pause, busybox]) {
+      for (const [digest, data] of blobs(img)) assert.deepEqual(readTar(merged).find((m) => m.path === `blobs/sha256/${digest.slice(7)}`)?.data, data, digest);
+    }
+    assert.throws(() => mergeOciArchives([Buffer.alloc(1024)], 0), /not an OCI layout archive/);
   });
 
   it('tells static executables from dynamic ones', () => {

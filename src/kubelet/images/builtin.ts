@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { buildOciArchive, buildOciArchiveAsync, type BuiltImage, type OciImageSpec } from './oci.ts';
+import { buildOciArchive, buildOciArchiveAsync, mergeOciArchives, type BuiltImage, type OciImageSpec } from './oci.ts';
 import type { TarEntry } from './tar.ts';
 import type { ErrorCode } from '../../util/errors.ts';
 
@@ -192,12 +192,28 @@ const execFileAsync = promisify(execFile);
  * compresses off the main thread: `up --nodes` builds it while its one thread sets up the nodes.
  */
 export async function buildBusyboxImage(outFile: string, names: readonly string[] = [BUSYBOX_IMAGE]): Promise<BuiltImageFile> {
+  const img = await buildOciArchiveAsync(await hostBusyboxSpec(names));
+  await writeAtomically(outFile, img.archive);
+  return toFile(outFile, img);
+}
+
+/** The busybox image of this machine's busybox-static, with its applets (`busybox --list`, run off the main thread). */
+async function hostBusyboxSpec(names: readonly string[]): Promise<OciImageSpec> {
   const path = findBinary(BUSYBOX_PATHS, 'busybox-static');
   const bin = readStatic(path, 'busybox-static');
   const { stdout } = await execFileAsync(path, ['--list'], { encoding: 'utf8' });
-  const img = await buildOciArchiveAsync(busyboxSpec(bin, appletsIn(stdout), names, []));
-  await writeAtomically(outFile, img.archive);
-  return toFile(outFile, img);
+  return busyboxSpec(bin, appletsIn(stdout), names, []);
+}
+
+/**
+ * The pause image and the busybox image (under `busyboxNames`) in one archive, written atomically: a
+ * node imports both in one `ctr images import`. Compressed off the main thread.
+ */
+export async function buildBuiltinImagesArchive(outFile: string, busyboxNames: readonly string[]): Promise<BuiltImageFile[]> {
+  const [pause, busybox] = await Promise.all([buildOciArchiveAsync(pauseSpec([PAUSE_IMAGE])), hostBusyboxSpec(busyboxNames).then(buildOciArchiveAsync)]);
+  const archive = mergeOciArchives([pause.archive, busybox.archive], MTIME);
+  await writeAtomically(outFile, archive);
+  return [pause, busybox].map((img) => ({ file: outFile, id: img.id, names: img.names, bytes: archive.length }));
 }
 
 /**

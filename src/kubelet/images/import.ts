@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // gRPC loads only to import: `up --nodes` builds the archives for its agents without it.
 import type { CriClient } from '../cri/client.ts';
-import { buildBusyboxImage, buildPauseImage, builtinFingerprint, defaultBusyboxNames, PAUSE_IMAGE } from './builtin.ts';
+import { buildBuiltinImagesArchive, builtinFingerprint, defaultBusyboxNames, PAUSE_IMAGE } from './builtin.ts';
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME } from './oci.ts';
 import { normalizeImageName } from './reference.ts';
 import { readTar } from './tar.ts';
@@ -174,17 +174,13 @@ async function importNow(socket: string, file: string, opts: ImportOptions): Pro
 }
 
 /**
- * The pause and busybox archives in cacheDir, built unless this binary's version of them is there
- * (`up --nodes` builds them once for all its nodes and links them into each node's cache).
+ * The archive of the pause and busybox images in cacheDir, built unless this binary's version of it is
+ * there (`up --nodes` builds it once for all its nodes and links it into each node's cache).
  */
-export async function buildBuiltinImages(cacheDir: string): Promise<{ pauseFile: string; busyboxFile: string }> {
-  const pauseFile = join(cacheDir, `pause-${builtinFingerprint('pause')}.tar`);
-  const busyboxFile = join(cacheDir, `busybox-${builtinFingerprint('busybox')}.tar`);
-  await Promise.all([
-    existsSync(pauseFile) ? undefined : buildPauseImage(pauseFile, [PAUSE_IMAGE]),
-    existsSync(busyboxFile) ? undefined : buildBusyboxImage(busyboxFile, defaultBusyboxNames()),
-  ]);
-  return { pauseFile, busyboxFile };
+export async function buildBuiltinImages(cacheDir: string): Promise<{ file: string }> {
+  const file = join(cacheDir, `builtin-${builtinFingerprint('pause')}-${builtinFingerprint('busybox')}.tar`);
+  if (!existsSync(file)) await buildBuiltinImagesArchive(file, defaultBusyboxNames());
+  return { file };
 }
 
 export interface BuiltinImagesResult {
@@ -194,17 +190,18 @@ export interface BuiltinImagesResult {
 }
 
 /**
- * Builds (once per binary version, cached in cacheDir) and imports the pause and busybox images.
- * The node agent calls this before creating any sandbox: containerd's sandbox_image must exist.
+ * Builds (once per binary version, cached in cacheDir) and imports the pause and busybox images, in
+ * one import. The node agent calls this before creating any sandbox: containerd's sandbox_image must exist.
  */
 export async function ensureBuiltinImages(socket: string, cacheDir: string, opts: Omit<ImportOptions, 'force'> = {}): Promise<BuiltinImagesResult> {
   const t0 = performance.now();
-  const { pauseFile, busyboxFile } = await buildBuiltinImages(cacheDir);
+  const { file } = await buildBuiltinImages(cacheDir);
   const cri = opts.cri ?? (await criClient(socket));
   try {
-    const pause = await importImage(socket, pauseFile, { ...opts, cri });
-    const busybox = await importImage(socket, busyboxFile, { ...opts, cri });
-    return { pause, busybox, ms: performance.now() - t0 };
+    const both = await importImage(socket, file, { ...opts, cri });
+    const pauseName = normalizeImageName(PAUSE_IMAGE);
+    const part = (pause: boolean): ImportResult => ({ ...both, images: both.images.filter((i) => i.names.includes(pauseName) === pause) });
+    return { pause: part(true), busybox: part(false), ms: performance.now() - t0 };
   } finally {
     if (!opts.cri) cri.close();
   }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
-import { writeTar, type TarEntry } from './tar.ts';
+import { readTar, writeTar, type TarEntry } from './tar.ts';
 import { normalizeImageName, parseImageReference } from './reference.ts';
 
 export const MEDIA_TYPE_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -137,4 +137,33 @@ function assembleArchive(spec: OciImageSpec, layers: ReadonlyArray<{ tar: Buffer
   ];
   for (const [d, b] of blobs) entries.push({ path: `blobs/sha256/${d.slice('sha256:'.length)}`, type: 'file', mode: 0o644, mtime, data: b });
   return { archive: writeTar(entries), id: configDigest, manifestDigest, names };
+}
+
+/**
+ * One OCI layout archive holding every image of `archives` (OCI layouts as built above): their blobs,
+ * each once, and their index entries in order. containerd then imports them all in one `ctr images
+ * import` (a Go process and an import each cost ~85 ms of CPU on a node's start).
+ */
+export function mergeOciArchives(archives: readonly Buffer[], mtime: number): Buffer {
+  const blobs = new Map<string, Buffer>();
+  const manifests: unknown[] = [];
+  for (const archive of archives) {
+    let index: unknown;
+    for (const m of readTar(archive)) {
+      if (m.typeflag !== '0' && m.typeflag !== '\0') continue;
+      if (m.path === 'index.json') index = JSON.parse(m.data.toString('utf8'));
+      else if (m.path.startsWith('blobs/')) blobs.set(m.path, m.data);
+    }
+    const list = (index as { manifests?: unknown } | undefined)?.manifests;
+    if (!Array.isArray(list)) throw new Error('not an OCI layout archive: no index.json with manifests');
+    manifests.push(...(list as unknown[]));
+  }
+  const entries: TarEntry[] = [
+    { path: 'oci-layout', type: 'file', mode: 0o644, mtime, data: json({ imageLayoutVersion: '1.0.0' }) },
+    { path: 'index.json', type: 'file', mode: 0o644, mtime, data: json({ schemaVersion: 2, mediaType: MEDIA_TYPE_INDEX, manifests }) },
+    { path: 'blobs', type: 'dir', mode: 0o755, mtime },
+    { path: 'blobs/sha256', type: 'dir', mode: 0o755, mtime },
+  ];
+  for (const [path, data] of blobs) entries.push({ path, type: 'file', mode: 0o644, mtime, data });
+  return writeTar(entries);
 }
