@@ -194,7 +194,11 @@ export class NodeLifecycleController {
     }
     const lease = this.#informers.nodeLeases().store.get(NODE_LEASE_NAMESPACE, name);
     const now = this.#clock.now();
+    // Heard from as the informer shows it (what the next passes compare with).
     const heardAt = this.#health.observe(node, lease, now);
+    // Then the pod range: a joining node's agent waits for it before anything else (in kube the node
+    // IPAM controller allocates it on its own, not behind this controller's taint write).
+    if (this.#allocate && !node.spec?.podCIDR && !node.spec?.podCIDRs?.length) node = (await this.#allocateCidr(node, now)) ?? node;
     const deadline = heardAt + this.#grace;
     if (now >= deadline) {
       const conds = conditionsUnknown(node, rfc3339(now));
@@ -204,7 +208,8 @@ export class NodeLifecycleController {
         this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
       }
     } else {
-      this.#nodeQueue.addAfter(name, deadline - now);
+      // Absolute: the clock may have moved while the pod range was written.
+      this.#nodeQueue.addAt(name, deadline);
     }
 
     const taints = reconcileTaints(node.spec?.taints, desiredTaints(node), rfc3339(now));
@@ -213,15 +218,15 @@ export class NodeLifecycleController {
       if (!node) return;
     }
 
-    if (this.#allocate && !node.spec?.podCIDR && !node.spec?.podCIDRs?.length) await this.#allocateCidr(node, now);
   }
 
-  async #allocateCidr(node: Node, now: number): Promise<void> {
+  /** Assigns the node a pod range; returns the Node as written, or undefined when none was (yet). */
+  async #allocateCidr(node: Node, now: number): Promise<Node | undefined> {
     const name = node.metadata?.name ?? '';
     const since = this.#noCidrSince.get(name) ?? now;
     this.#noCidrSince.set(name, since);
     if (now - since < this.#cidrDelay) {
-      // Absolute: `now` was read before syncNode's patches, and the clock moved meanwhile.
+      // Absolute: `now` was read at the start of the sync, and the clock may have moved since.
       this.#nodeQueue.addAt(name, since + this.#cidrDelay);
       return;
     }
@@ -236,8 +241,9 @@ export class NodeLifecycleController {
     }
     this.#cidrExhausted.delete(name);
     try {
-      await this.#patchNode(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { podCIDR: cidr, podCIDRs: [cidr] } });
+      const written = await this.#patchNode(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { podCIDR: cidr, podCIDRs: [cidr] } });
       this.#events?.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} got podCIDR ${cidr}`);
+      return written;
     } catch (err) {
       // Give the subnet back; the node's next event re-reads what it holds now.
       this.#cidrs.removeNode(name);
