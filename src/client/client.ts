@@ -45,8 +45,8 @@ export interface ApiClientOptions extends Omit<ClientCredentials, 'server'> {
   tokenSource?: TokenSource;
 }
 
-/** Keep-alive agents one client lends another (see withTokenSource). */
-interface Transport {
+/** Keep-alive agents one client lends another (see withTokenSource), or the control plane lends its in-process clients (loopbackTransport). */
+export interface Transport {
   agent: http.Agent;
   streamAgent: http.Agent;
 }

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Agent as HttpsAgent, createServer, type Server } from 'node:https';
-import { createServer as createPlainServer, type Agent as HttpAgent, type Server as PlainServer } from 'node:http';
+import { createServer as createPlainServer, type Server as PlainServer } from 'node:http';
 import { connect as connectSocket, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
@@ -41,6 +41,7 @@ import type { InFlightLimits } from '../apiserver/maxinflight.ts';
 import { openAudit, type AuditFlags } from '../apiserver/audit/setup.ts';
 import { loadAdmissionConfig } from '../apiserver/admission/config.ts';
 import { readKubeconfigFile } from '../client/kubeconfig.ts';
+import type { Transport } from '../client/client.ts';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -135,25 +136,18 @@ export interface ControlPlane {
    * this one thread per connection (the controllers' watches hold ~90 of them) and the encryption of
    * every byte. Use with `new ApiClient({ server: url, token }, transport)`.
    */
-  loopbackTransport(): LoopbackTransport;
+  loopbackTransport(): Transport;
   close(): Promise<void>;
-}
-
-export interface LoopbackTransport {
-  agent: HttpAgent;
-  streamAgent: HttpAgent;
 }
 
 /** kube-apiserver's loopback client, without TLS: plain HTTP over an abstract Unix socket (Linux). */
 class Loopback {
   readonly #name = `\0tinykube-apiserver-${process.pid}-${randomBytes(8).toString('hex')}`;
   readonly #server: PlainServer;
-  #transport: LoopbackTransport | undefined;
+  #transport: Transport | undefined;
 
-  constructor(handle: (req: IncomingMessage, res: ServerResponse) => void, upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void) {
-    this.#server = createPlainServer(handle);
-    this.#server.on('upgrade', upgrade);
-    this.#server.keepAliveTimeout = 65_000;
+  constructor(api: ApiServer) {
+    this.#server = serveApi(createPlainServer(), api);
   }
 
   listen(): Promise<void> {
@@ -166,7 +160,7 @@ class Loopback {
     });
   }
 
-  transport(): LoopbackTransport {
+  transport(): Transport {
     if (!this.#transport) {
       const name = this.#name;
       // An https agent (the client's URL stays https://) whose connections are this socket.
@@ -319,7 +313,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onError: (err) => console.error(`tinykube: certificate renewal: ${err instanceof Error ? err.message : String(err)}`),
   });
   certificates.start();
-  const loopback = new Loopback((req, res) => api.handle(req, res), (req, socket, head) => api.upgrade(req, socket, head));
+  const loopback = new Loopback(api);
   await loopback.listen();
   const componentTokens = new Map<string, string>();
   let closed = false;
@@ -368,12 +362,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
 /** The HTTPS server in front of the API: one per listening address, all handing requests to `api`. */
 function httpsServer(api: ApiServer, pki: Pki, extraRoutes?: ControlPlaneOptions['extraRoutes']): Server {
-  const server: Server = createServer(createSecureServerOptions(pki), (req, res) => {
+  return serveApi(createServer(createSecureServerOptions(pki)), api, extraRoutes);
+}
+
+/** Hands `server`'s requests and upgrades to `api` (after `extraRoutes`), with kube's answers to bad HTTP. */
+function serveApi<S extends Server | PlainServer>(server: S, api: ApiServer, extraRoutes?: ControlPlaneOptions['extraRoutes']): S {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!extraRoutes?.(req, res)) api.handle(req, res);
   });
-  server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => api.upgrade(req, socket, head));
   // Malformed HTTP gets a Status too, not Node's bare 400.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const reason = code === 431 ? 'RequestHeaderFieldsTooLarge' : 'BadRequest';
@@ -381,7 +380,7 @@ function httpsServer(api: ApiServer, pki: Pki, extraRoutes?: ControlPlaneOptions
     socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   // node:http hands CONNECT to its own event and drops the connection when nobody listens: answer it.
-  server.on('connect', (_req, socket: Duplex) => {
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', code: 405 });
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });

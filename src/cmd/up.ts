@@ -195,10 +195,9 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
     listeners = await bindApiListeners(listen, plan.hostIP);
     const pki = await ensurePki(serverDir, { hosts: apiServingHosts(listeners.main.host, opts.serviceRanges?.serviceCidr, plan.hostIP), createCa: true });
     spawning = spawnAgents(listeners.main.port, pki.paths.nodeToken);
-    // Awaited below (or by stopAgents); a failure is not left unhandled meanwhile.
-    spawning.catch(() => undefined);
     // The agents' processes are started before the server's modules load: that load holds this thread
-    // for ~0.3 s, and the agents' own load and containerd's start get under way meanwhile.
+    // for ~0.3 s, and the agents' own load and containerd's start get under way meanwhile. A failure
+    // is thrown below, where the node agents' step awaits `spawning` again (or by stopAgents).
     await spawning.catch(() => undefined);
     const { startServer } = await import('./server.ts');
     server = await startServer({

@@ -209,11 +209,9 @@ async function hostBusyboxSpec(names: readonly string[]): Promise<OciImageSpec> 
  * The pause image and the busybox image (under `busyboxNames`) in one archive, written atomically: a
  * node imports both in one `ctr images import`. Compressed off the main thread.
  */
-export async function buildBuiltinImagesArchive(outFile: string, busyboxNames: readonly string[]): Promise<BuiltImageFile[]> {
+export async function buildBuiltinImagesArchive(outFile: string, busyboxNames: readonly string[]): Promise<void> {
   const [pause, busybox] = await Promise.all([buildOciArchiveAsync(pauseSpec([PAUSE_IMAGE])), hostBusyboxSpec(busyboxNames).then(buildOciArchiveAsync)]);
-  const archive = mergeOciArchives([pause.archive, busybox.archive], MTIME);
-  await writeAtomically(outFile, archive);
-  return [pause, busybox].map((img) => ({ file: outFile, id: img.id, names: img.names, bytes: archive.length }));
+  await writeAtomically(outFile, mergeOciArchives([pause.archive, busybox.archive], MTIME));
 }
 
 /**

@@ -118,25 +118,27 @@ function assembleArchive(spec: OciImageSpec, layers: ReadonlyArray<{ tar: Buffer
   const manifestDigest = sha256(manifest);
   blobs.set(manifestDigest, manifest);
   const names = spec.names.map(normalizeImageName);
-  const index = json({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE_INDEX,
-    manifests: names.map((name) => ({
-      mediaType: MEDIA_TYPE_MANIFEST,
-      digest: manifestDigest,
-      size: manifest.length,
-      platform: { architecture: goArch(), os: 'linux' },
-      annotations: { [ANNOTATION_CONTAINERD_NAME]: name, [ANNOTATION_REF_NAME]: parseImageReference(name).tag ?? 'latest' },
-    })),
-  });
+  const manifests = names.map((name) => ({
+    mediaType: MEDIA_TYPE_MANIFEST,
+    digest: manifestDigest,
+    size: manifest.length,
+    platform: { architecture: goArch(), os: 'linux' },
+    annotations: { [ANNOTATION_CONTAINERD_NAME]: name, [ANNOTATION_REF_NAME]: parseImageReference(name).tag ?? 'latest' },
+  }));
+  const archive = writeLayout(manifests, [...blobs].map(([d, b]) => [`blobs/sha256/${d.slice('sha256:'.length)}`, b] as const), mtime);
+  return { archive, id: configDigest, manifestDigest, names };
+}
+
+/** An OCI image layout as a tar: oci-layout, index.json listing `manifests`, and the blobs (path → bytes). */
+function writeLayout(manifests: readonly unknown[], blobs: Iterable<readonly [string, Buffer]>, mtime: number): Buffer {
   const entries: TarEntry[] = [
     { path: 'oci-layout', type: 'file', mode: 0o644, mtime, data: json({ imageLayoutVersion: '1.0.0' }) },
-    { path: 'index.json', type: 'file', mode: 0o644, mtime, data: index },
+    { path: 'index.json', type: 'file', mode: 0o644, mtime, data: json({ schemaVersion: 2, mediaType: MEDIA_TYPE_INDEX, manifests }) },
     { path: 'blobs', type: 'dir', mode: 0o755, mtime },
     { path: 'blobs/sha256', type: 'dir', mode: 0o755, mtime },
   ];
-  for (const [d, b] of blobs) entries.push({ path: `blobs/sha256/${d.slice('sha256:'.length)}`, type: 'file', mode: 0o644, mtime, data: b });
-  return { archive: writeTar(entries), id: configDigest, manifestDigest, names };
+  for (const [path, data] of blobs) entries.push({ path, type: 'file', mode: 0o644, mtime, data });
+  return writeTar(entries);
 }
 
 /**
@@ -158,12 +160,5 @@ export function mergeOciArchives(archives: readonly Buffer[], mtime: number): Bu
     if (!Array.isArray(list)) throw new Error('not an OCI layout archive: no index.json with manifests');
     manifests.push(...(list as unknown[]));
   }
-  const entries: TarEntry[] = [
-    { path: 'oci-layout', type: 'file', mode: 0o644, mtime, data: json({ imageLayoutVersion: '1.0.0' }) },
-    { path: 'index.json', type: 'file', mode: 0o644, mtime, data: json({ schemaVersion: 2, mediaType: MEDIA_TYPE_INDEX, manifests }) },
-    { path: 'blobs', type: 'dir', mode: 0o755, mtime },
-    { path: 'blobs/sha256', type: 'dir', mode: 0o755, mtime },
-  ];
-  for (const [path, data] of blobs) entries.push({ path, type: 'file', mode: 0o644, mtime, data });
-  return writeTar(entries);
+  return writeLayout(manifests, blobs, mtime);
 }
