@@ -2,7 +2,7 @@
 // Called by the image builders (write) and the importer (read index.json / manifests back).
 // Pure functions over Buffers: the archives we handle are a few MiB at most.
 
-export type TarEntryType = 'file' | 'dir' | 'symlink';
+export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
 
 export interface TarEntry {
   /** Relative path without a leading "/" or "./" (OCI layers and layouts use bare paths). */
@@ -14,6 +14,7 @@ export interface TarEntry {
   /** Seconds since the epoch; fixed by the builders so archives are byte-for-byte reproducible. */
   mtime: number;
   data?: Buffer;
+  /** A symlink's target; a hard link's is the path of an earlier entry of the same archive. */
   linkname?: string;
 }
 
@@ -26,7 +27,7 @@ export class TarFormatError extends Error {
 }
 
 const BLOCK = 512;
-const TYPEFLAG: Record<TarEntryType, string> = { file: '0', dir: '5', symlink: '2' };
+const TYPEFLAG: Record<TarEntryType, string> = { file: '0', hardlink: '1', symlink: '2', dir: '5' };
 
 function writeString(buf: Buffer, offset: number, len: number, s: string): void {
   const b = Buffer.from(s, 'utf8');
@@ -92,9 +93,11 @@ export function writeTar(entries: readonly TarEntry[]): Buffer {
 
 export interface TarMember {
   path: string;
-  /** ustar type flag as written ('0' file, '5' dir, '2' symlink, ...). */
+  /** ustar type flag as written ('0' file, '5' dir, '2' symlink, '1' hard link, ...). */
   typeflag: string;
   data: Buffer;
+  /** A link's target ('' for other members). */
+  linkname: string;
 }
 
 function readString(buf: Buffer, offset: number, len: number): string {
@@ -140,7 +143,7 @@ export function readTar(buf: Buffer): TarMember[] {
     let path = longName ?? (prefix ? `${prefix}/${readString(h, 0, 100)}` : readString(h, 0, 100));
     longName = undefined;
     path = path.replace(/^\.\//, '').replace(/^\/+/, '');
-    out.push({ path, typeflag, data });
+    out.push({ path, typeflag, data, linkname: readString(h, 157, 100) });
   }
   return out;
 }
