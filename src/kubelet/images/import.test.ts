@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { CriClient } from '../cri/client.ts';
+import { buildPauseImageArchive, PAUSE_IMAGE } from './builtin.ts';
+import { importImage } from './import.ts';
+import { normalizeImageName } from './reference.ts';
+
+// importImage with a stand-in for ctr (a script that records how it was run) and for CRI's image
+// lookups (nothing present until the stand-in has run): what is asked of ctr, and at which priority.
+describe('importImage', () => {
+  let dir: string;
+  let archive: string;
+  let id: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tk-import-'));
+    const img = buildPauseImageArchive();
+    id = img.id;
+    archive = join(dir, 'pause.tar');
+    writeFileSync(archive, img.archive);
+    // Its nice value is read until the importer has set it (it is set just after the spawn), at most ~2 s.
+    writeFileSync(
+      join(dir, 'ctr'),
+      `#!/bin/sh
+i=0
+while [ "$(cut -d' ' -f19 /proc/$$/stat)" = 0 ] && [ $i -lt 200 ] && [ "$EXPECT_NICE" != 0 ]; do sleep 0.01; i=$((i+1)); done
+echo "$(cut -d' ' -f19 /proc/$$/stat) $*" > "${dir}/ran"
+`,
+    );
+    chmodSync(join(dir, 'ctr'), 0o755);
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env.EXPECT_NICE;
+  });
+
+  function cri(): CriClient {
+    const present = () => {
+      try {
+        readFileSync(join(dir, 'ran'));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const stub = { imageStatus: async (name: string) => (present() && name === normalizeImageName(PAUSE_IMAGE) ? { id } : null) };
+    return stub as unknown as CriClient;
+  }
+
+  it('runs ctr at the nice value asked for, into the k8s.io namespace, and waits until CRI sees the image', async () => {
+    rmSync(join(dir, 'ran'), { force: true });
+    process.env.EXPECT_NICE = '10';
+    const r = await importImage('/run/x.sock', archive, { ctr: join(dir, 'ctr'), cri: cri(), niceness: 10 });
+    assert.equal(r.imported, true);
+    assert.deepEqual(r.images, [{ id, names: [normalizeImageName(PAUSE_IMAGE)] }]);
+    assert.equal(readFileSync(join(dir, 'ran'), 'utf8'), `10 --address /run/x.sock --namespace k8s.io images import ${archive}\n`);
+  });
+
+  it('runs ctr at our own priority by default, and not at all when CRI has the image already', async () => {
+    rmSync(join(dir, 'ran'), { force: true });
+    process.env.EXPECT_NICE = '0';
+    await importImage('/run/x.sock', archive, { ctr: join(dir, 'ctr'), cri: cri() });
+    assert.match(readFileSync(join(dir, 'ran'), 'utf8'), /^0 --address/);
+    const again = await importImage('/run/x.sock', archive, { ctr: join(dir, 'false-ctr-never-run'), cri: cri() });
+    assert.equal(again.imported, false);
+  });
+});
