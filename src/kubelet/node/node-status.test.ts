@@ -58,8 +58,10 @@ test('a node not Ready yet asks its runtime every 100 ms and posts the moment it
   assert.deepEqual(posted.map((p) => [p.at - t0, p.ready]), [[0, 'False'], [1000, 'False']], 'a NotReady node posts once a second');
   await step(50);
   runtime.networkReady = true;
+  const asked = checks();
   await step(50);
   assert.deepEqual(posted.at(-1), { at: t0 + 1100, ready: 'True' }, 'Ready is posted at the next 100 ms check');
+  assert.equal(checks() - asked, 1, 'with the answer of that check: the runtime is not asked twice');
   assert.equal(m.ready, true);
   const n = posted.length;
   await step(9_900);

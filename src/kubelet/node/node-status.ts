@@ -138,6 +138,12 @@ const NOT_READY_CHECK_MS = 100;
 /** How often a node that is not Ready posts its status meanwhile. */
 const NOT_READY_POST_MS = 1000;
 
+/** The runtime's readiness as the Ready condition says it. */
+interface Readiness {
+  ok: boolean;
+  message: string;
+}
+
 export class NodeStatusManager {
   readonly #o: NodeStatusOptions;
   #timer: Timer | undefined;
@@ -281,15 +287,19 @@ export class NodeStatusManager {
    */
   async #tick(): Promise<void> {
     const sincePost = this.#o.clock.now() - this.#postedAt;
+    let readiness: Promise<Readiness> | undefined;
     if (!this.#ready && !this.#kicked && sincePost < NOT_READY_POST_MS) {
       const r = await this.#runtimeReadiness();
       if (!r.ok) return;
+      // What was just asked is posted: asking the runtime again would add a round trip to containerd
+      // (30-90 ms while `up --nodes` starts) between the runtime turning ready and the node saying so.
+      readiness = Promise.resolve(r);
     }
     this.#kicked = false;
-    await this.postStatus();
+    await this.postStatus(readiness);
   }
 
-  async #runtimeReadiness(): Promise<{ ok: boolean; message: string }> {
+  async #runtimeReadiness(): Promise<Readiness> {
     if (!this.#o.networkConfigured()) return { ok: false, message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni config not written' };
     try {
       const conds = await this.#o.runtime.status();
@@ -303,19 +313,23 @@ export class NodeStatusManager {
     }
   }
 
-  /** Computes and writes the node status once. */
-  async postStatus(): Promise<void> {
+  /**
+   * Computes and writes the node status once; `readiness`, when given, is the runtime's answer just
+   * asked for. The runtime's three answers are asked for at once.
+   */
+  async postStatus(readiness?: Promise<Readiness>): Promise<void> {
     const o = this.#o;
-    const r = await this.#runtimeReadiness();
+    const [r, details] = await Promise.all([
+      readiness ?? this.#runtimeReadiness(),
+      Promise.all([o.runtime.version(), o.runtime.listImages()]).catch(() => undefined),
+    ]);
     let runtimeVersion = 'containerd://unknown';
     let images: NonNullable<NodeStatus['images']> = [];
-    try {
-      const v = await o.runtime.version();
+    // Without them, the Ready condition already says the runtime is down.
+    if (details) {
+      const [v, list] = details;
       runtimeVersion = `${v.runtimeName}://${v.runtimeVersion}`;
-      images = (await o.runtime.listImages()).filter((i) => i.repoTags.length > 0 || i.repoDigests.length > 0)
-        .map((i) => ({ names: [...i.repoDigests, ...i.repoTags], sizeBytes: i.size })).slice(0, 50);
-    } catch {
-      // the Ready condition already says the runtime is down
+      images = list.filter((i) => i.repoTags.length > 0 || i.repoDigests.length > 0).map((i) => ({ names: [...i.repoDigests, ...i.repoTags], sizeBytes: i.size })).slice(0, 50);
     }
     const status = buildNodeStatus({
       nodeName: o.nodeName,
