@@ -9,6 +9,7 @@ import { etcdPackages, installPackages, missingPackages } from './hostdeps.ts';
 import { Progress } from './progress.ts';
 import { defaultAdvertiseAddress, parseListen } from '../cmd/listen.ts';
 import type { ManagedEtcd } from '../cmd/etcd-cluster.ts';
+import { hasManagedEtcd } from '../cmd/etcd-paths.ts';
 
 export const managedEtcdFlags = {
   'cluster-init': { type: 'boolean' },
@@ -24,10 +25,10 @@ export const managedEtcdFlags = {
  * (a restart needs no flag, as with k3s); undefined for the --store backends.
  */
 export async function startManagedEtcdFromFlags(values: Record<string, unknown>, dataDir: string): Promise<ManagedEtcd | undefined> {
-  const etcd = await import('../cmd/etcd-cluster.ts');
   const init = values['cluster-init'] === true;
   const server = values.server as string | undefined;
-  if (!init && server === undefined && !etcd.hasManagedEtcd(dataDir)) return undefined;
+  if (!init && server === undefined && !hasManagedEtcd(dataDir)) return undefined;
+  const etcd = await import('../cmd/etcd-cluster.ts');
   if (init && server !== undefined) throw new Error('--cluster-init starts a new cluster and --server joins one: give one of them');
   if (values.store !== undefined) throw new Error('--store and the managed etcd (--cluster-init, --server) exclude each other');
   let join: { server: string; token: string } | undefined;

@@ -36,6 +36,8 @@ import { fetchPinnedCa, caHashFromToken } from '../client/bootstrap.ts';
 import type { Backend } from '../storage/backend.ts';
 import { openEtcdBackend, passThrough } from '../storage/etcd/etcd-backend.ts';
 import { EtcdMemberProcess } from '../storage/etcd/member.ts';
+import { managedEtcdPaths as paths } from './etcd-paths.ts';
+
 
 export const ETCD_BINARY = '/usr/bin/etcd';
 export const JOIN_PATH = '/v1-tinykube/etcd/join';
@@ -124,30 +126,6 @@ interface JoinRequest {
 interface JoinResponse {
   initialCluster: string;
   files: Record<string, string>;
-}
-
-function paths(dataDir: string) {
-  const etcd = path.join(dataDir, 'etcd');
-  return {
-    etcd,
-    data: path.join(etcd, 'data'),
-    member: path.join(etcd, 'data', 'member'),
-    config: path.join(etcd, 'member.json'),
-    log: path.join(etcd, 'etcd.log'),
-    pki: path.join(etcd, 'pki'),
-    caCert: path.join(etcd, 'pki', 'ca.crt'),
-    caKey: path.join(etcd, 'pki', 'ca.key'),
-    memberCert: path.join(etcd, 'pki', 'member.crt'),
-    memberKey: path.join(etcd, 'pki', 'member.key'),
-    clientCert: path.join(etcd, 'pki', 'client.crt'),
-    clientKey: path.join(etcd, 'pki', 'client.key'),
-    serverToken: path.join(dataDir, 'server-token'),
-  };
-}
-
-/** True when the data dir belongs to a server with a managed etcd member (restarts need no flag). */
-export function hasManagedEtcd(dataDir: string): boolean {
-  return existsSync(paths(dataDir).config);
 }
 
 const urlHost = (host: string) => (isIPv6(host) ? `[${host}]` : host);
