@@ -196,6 +196,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     const identity = await bootstrapNodeClientCertificate({ server: opts.server, caPem, token, nodeName, pkiDir, clock: opts.clock, expirationSeconds: opts.clientCertExpirationSeconds });
     return { caPem, identity };
   })();
+  // The pod MTU follows the node's link (one `ip` run): asked now, while the node waits for the API.
+  const mtu = opts.overlay ? podMTU(opts.overlay.backend, opts.nodeIP ?? defaultNodeIP()) : Promise.resolve(undefined);
   const [boot, launched] = await Promise.allSettled([
     booting,
     opts.containerdSocket ? undefined : Containerd.start({ dataDir: join(opts.dataDir, 'containerd') }),
@@ -298,7 +300,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       cniConfDir,
       cniIpamDir,
       // Pods' packets must fit the VXLAN device once encapsulated (flannel writes the same into its CNI config).
-      podMTU: opts.overlay && cniConfDir ? await podMTU(opts.overlay.backend, opts.nodeIP ?? defaultNodeIP()) : undefined,
+      podMTU: cniConfDir ? await mtu : undefined,
       cgroups,
       clock: opts.clock,
       registries,
