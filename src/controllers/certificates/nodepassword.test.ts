@@ -23,6 +23,18 @@ test('hash and verify: the same password matches, another does not, a malformed 
   for (const [password, encoded, want] of cases) assert.equal(await verifyNodePassword(password, encoded), want, `${JSON.stringify(password)} against ${encoded}`);
 });
 
+test('a password of the form agents make (32 hex digits, 128 random bits) is hashed at the least cost verify accepts; others at the full cost', async () => {
+  const made = '0123456789abcdef0123456789abcdef';
+  const hash = await hashNodePassword(made);
+  assert.match(hash, /^\$scrypt\$ln=10,r=8,p=1\$/);
+  assert.equal(await verifyNodePassword(made, hash), true);
+  assert.equal(await verifyNodePassword(made.replace('0', '1'), hash), false);
+  assert.equal(await verifyNodePassword(made, hash.replace('ln=10', 'ln=9')), false, 'below the least cost is never accepted');
+  for (const chosen of [made.toUpperCase(), made.slice(1), `${made}0`, 'correct horse battery staple']) {
+    assert.match(await hashNodePassword(chosen), /^\$scrypt\$ln=14,/, chosen);
+  }
+});
+
 test('the Secret: named and typed as the approver looks for it, owned by its Node when there is one', async () => {
   const s = nodePasswordSecret('n1', 'H', { metadata: { name: 'n1', uid: 'u1' } });
   assert.equal(s.metadata?.name, 'n1.node-password.tinykube');

@@ -33,18 +33,28 @@ export function nodeOfPasswordSecret(secretName: string): string | undefined {
 }
 
 // scrypt's cost: N = 2^14, r = 8, p = 1 (16 MiB, ~50 ms), the parameters RFC 7914 and Go's x/crypto
-// docs give for interactive logins; a join happens once per machine.
+// docs give for interactive logins; a join happens once per machine. The cost is there for passwords
+// people choose (an agent's password file may be written by hand). One an agent made (see
+// src/client/bootstrap.ts: 16 random bytes, 32 hex digits) cannot be guessed at any cost, and its
+// hash is on the way of every first join (3 at once took ~190 ms of `up --nodes 3`'s start on two
+// cores): those are hashed at N = 2^10 (~3 ms), the least verifyNodePassword accepts.
 const SCRYPT = { ln: 14, r: 8, p: 1 };
+const SCRYPT_RANDOM = { ln: 10, r: 8, p: 1 };
+const MACHINE_MADE = /^[0-9a-f]{32}$/;
 const KEY_LEN = 32;
 
 function scryptAsync(password: string, salt: Buffer, keyLen: number, o: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => scrypt(password, salt, keyLen, o, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
-/** `$scrypt$ln=14,r=8,p=1$<salt>$<hash>` (base64 without padding, as PHC strings write them). */
+/**
+ * `$scrypt$ln=14,r=8,p=1$<salt>$<hash>` (base64 without padding, as PHC strings write them); `ln=10`
+ * for a password of the form agents make (128 random bits).
+ */
 export async function hashNodePassword(password: string, salt: Buffer = randomBytes(16)): Promise<string> {
-  const key = await scryptAsync(password, salt, KEY_LEN, { N: 2 ** SCRYPT.ln, r: SCRYPT.r, p: SCRYPT.p, maxmem: 64 * 1024 * 1024 });
-  return `$scrypt$ln=${SCRYPT.ln},r=${SCRYPT.r},p=${SCRYPT.p}$${b64(salt)}$${b64(key)}`;
+  const c = MACHINE_MADE.test(password) ? SCRYPT_RANDOM : SCRYPT;
+  const key = await scryptAsync(password, salt, KEY_LEN, { N: 2 ** c.ln, r: c.r, p: c.p, maxmem: 64 * 1024 * 1024 });
+  return `$scrypt$ln=${c.ln},r=${c.r},p=${c.p}$${b64(salt)}$${b64(key)}`;
 }
 
 /** Whether `password` is the one `encoded` was made from; false for a malformed or unsupported hash. */
