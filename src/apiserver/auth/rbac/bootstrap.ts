@@ -414,8 +414,8 @@ export interface PolicyStores {
 
 /** The post-start hook: every default ClusterRole and ClusterRoleBinding, then the kube-system Roles and RoleBindings, made or reconciled. */
 export async function ensureBootstrapPolicy(stores: PolicyStores): Promise<BootstrapOutcome> {
-  const out: BootstrapOutcome = { created: [], updated: [], failed: [] };
-  const apply = async <T extends ClusterRole | ClusterRoleBinding | Role | RoleBinding>(store: Store, want: T, reconcile: (e: T, w: T) => T | 'recreate' | null) => {
+  type Result = { created: string } | { updated: string } | { failed: { name: string; reason: string } } | null;
+  const apply = async <T extends ClusterRole | ClusterRoleBinding | Role | RoleBinding>(store: Store, want: T, reconcile: (e: T, w: T) => T | 'recreate' | null): Promise<Result> => {
     const name = want.metadata!.name!;
     const ns = want.metadata!.namespace;
     const label = ns ? `${ns}/${name}` : name;
@@ -423,27 +423,38 @@ export async function ensureBootstrapPolicy(stores: PolicyStores): Promise<Boots
       const existing = (await store.tryGet(ns, name)) as T | null;
       if (!existing) {
         await store.create(ns, structuredClone(want) as KubeObject);
-        out.created.push(label);
-        return;
+        return { created: label };
       }
       const next = reconcile(existing, want);
-      if (next === null) return;
+      if (next === null) return null;
       if (next === 'recreate') {
         await store.delete(ns, name);
         await store.create(ns, structuredClone(want) as KubeObject);
       } else {
         await store.update(ns, name, next as KubeObject);
       }
-      out.updated.push(label);
+      return { updated: label };
     } catch (err) {
       // Another API server wrote it at the same moment: its write is as good as ours.
-      if (err instanceof StatusError && err.code === 409) return;
-      out.failed.push({ name: label, reason: err instanceof Error ? err.message : String(err) });
+      if (err instanceof StatusError && err.code === 409) return null;
+      return { failed: { name: label, reason: err instanceof Error ? err.message : String(err) } };
     }
   };
-  for (const r of bootstrapClusterRoles()) await apply(stores.clusterRoles, r, reconcileClusterRole);
-  for (const b of bootstrapClusterRoleBindings()) await apply(stores.clusterRoleBindings, b, reconcileClusterRoleBinding);
-  for (const r of bootstrapNamespaceRoles()) await apply(stores.roles, r, reconcileClusterRole);
-  for (const b of bootstrapNamespaceRoleBindings()) await apply(stores.roleBindings, b, reconcileClusterRoleBinding);
+  // All at once: the store commits the writes of one turn together, with one fsync. One after the
+  // other, the ~130 objects of a new cluster were as many commits, ~0.4-0.55 s of waiting (for 0.13 s
+  // of CPU) before the API server could serve (measured on `up --nodes 3`). Each object is its own.
+  const results = await Promise.all([
+    ...bootstrapClusterRoles().map((r) => apply(stores.clusterRoles, r, reconcileClusterRole)),
+    ...bootstrapClusterRoleBindings().map((b) => apply(stores.clusterRoleBindings, b, reconcileClusterRoleBinding)),
+    ...bootstrapNamespaceRoles().map((r) => apply(stores.roles, r, reconcileClusterRole)),
+    ...bootstrapNamespaceRoleBindings().map((b) => apply(stores.roleBindings, b, reconcileClusterRoleBinding)),
+  ]);
+  const out: BootstrapOutcome = { created: [], updated: [], failed: [] };
+  for (const r of results) {
+    if (r === null) continue;
+    if ('created' in r) out.created.push(r.created);
+    else if ('updated' in r) out.updated.push(r.updated);
+    else out.failed.push(r.failed);
+  }
   return out;
 }
