@@ -12,20 +12,17 @@ function fakeRoot(clock: FakeClock) {
   const state = { down: false, account: false, issued: 0 };
   const refuse = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }));
   const root: TokenRequester = {
-    get: (<T>(_ref: unknown, ns: string | undefined, name: string): Promise<T> => {
-      calls.push(`get ${ns}/${name}`);
-      if (state.down) return refuse();
-      if (!state.account) return Promise.reject(errorFromResponse(404, JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: `serviceaccounts "${name}" not found` })));
-      return Promise.resolve({} as T);
-    }) as TokenRequester['get'],
     create: (<T>(_ref: unknown, ns: string | undefined, body: T): Promise<T> => {
       calls.push(`create ${ns}`);
+      if (state.down) return refuse();
+      if (state.account) return Promise.reject(errorFromResponse(409, JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 409, reason: 'AlreadyExists', message: 'serviceaccounts "deployment-controller" already exists' })));
       state.account = true;
       return Promise.resolve(body);
     }) as TokenRequester['create'],
     createSubresource: (<B, R>(_ref: unknown, ns: string | undefined, name: string, sub: string, body: B): Promise<R> => {
       calls.push(`${sub} ${ns}/${name}`);
       if (state.down) return refuse();
+      if (!state.account) return Promise.reject(errorFromResponse(404, JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: `serviceaccounts "${name}" not found` })));
       const seconds = (body as { spec: { expirationSeconds: number } }).spec.expirationSeconds;
       const n = ++state.issued;
       return Promise.resolve({ status: { token: `t${n}`, expirationTimestamp: new Date(clock.now() + seconds * 1000).toISOString() } } as R);
@@ -43,7 +40,7 @@ test('makes the account when missing, asks for an hour, and renews at 80% of the
   const errors: unknown[] = [];
   const s = new ServiceAccountTokenSource({ root, clock, namespace: 'kube-system', name: 'deployment-controller', onError: (e) => errors.push(e) });
   assert.equal(await s.token(), 't1');
-  assert.deepEqual(calls, ['get kube-system/deployment-controller', 'create kube-system', 'token kube-system/deployment-controller']);
+  assert.deepEqual(calls, ['create kube-system', 'token kube-system/deployment-controller']);
   assert.equal(s.token(), 't1', 'a fresh token is given without a request');
   clock.advance(0.8 * HOUR - 1);
   await settle();
@@ -52,10 +49,27 @@ test('makes the account when missing, asks for an hour, and renews at 80% of the
   await settle();
   assert.equal(s.issuedCount, 2);
   assert.equal(s.token(), 't2');
-  assert.deepEqual(calls.slice(3), ['get kube-system/deployment-controller', 'token kube-system/deployment-controller'], 'the account is not made again');
+  assert.deepEqual(calls.slice(2), ['token kube-system/deployment-controller'], 'the account is not made again');
   assert.deepEqual(errors, []);
   s.stop();
   assert.equal(clock.pendingTimers(), 0);
+});
+
+test('an account made before (a restart) is found made; one deleted meanwhile is made again at the next renewal', async () => {
+  const clock = new FakeClock();
+  const { root, calls, state } = fakeRoot(clock);
+  state.account = true;
+  const errors: unknown[] = [];
+  const s = new ServiceAccountTokenSource({ root, clock, namespace: 'kube-system', name: 'deployment-controller', onError: (e) => errors.push(e) });
+  assert.equal(await s.token(), 't1');
+  assert.deepEqual(calls, ['create kube-system', 'token kube-system/deployment-controller'], 'AlreadyExists is no error');
+  state.account = false;
+  clock.advance(0.8 * HOUR);
+  await settle();
+  assert.equal(s.issuedCount, 2);
+  assert.deepEqual(calls.slice(2), ['token kube-system/deployment-controller', 'create kube-system', 'token kube-system/deployment-controller']);
+  assert.deepEqual(errors, []);
+  s.stop();
 });
 
 test('an API that is down: retried at 1 s, 2 s, 4 s...; callers in between get the error without a request; the old token serves while valid', async () => {

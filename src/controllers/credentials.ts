@@ -82,7 +82,7 @@ interface Issued {
 }
 
 /** What a token source asks of the root client. */
-export type TokenRequester = Pick<ApiClient, 'get' | 'create' | 'createSubresource'>;
+export type TokenRequester = Pick<ApiClient, 'create' | 'createSubresource'>;
 
 export interface ServiceAccountTokenSourceOptions {
   root: TokenRequester;
@@ -108,6 +108,8 @@ export class ServiceAccountTokenSource implements TokenSource {
   /** The last failure and when the next try is due: callers before then get it without a request. */
   #failed: { err: unknown; retryAt: number } | undefined;
   #stopped = false;
+  /** A token was issued for the account: it existed then. */
+  #accountSeen = false;
   /** Tokens issued so far (tests await renewals by it). */
   issuedCount = 0;
 
@@ -154,12 +156,29 @@ export class ServiceAccountTokenSource implements TokenSource {
     const { root, clock, namespace, name } = this.#o;
     const started = clock.now();
     try {
-      await this.#ensureAccount();
-      const out = await root.createSubresource<unknown, { status?: { token?: string; expirationTimestamp?: string } }>(ServiceAccounts, namespace, name, 'token', {
+      const ask = () => root.createSubresource<unknown, { status?: { token?: string; expirationTimestamp?: string } }>(ServiceAccounts, namespace, name, 'token', {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenRequest',
         spec: { expirationSeconds: this.#o.expirationSeconds ?? CONTROLLER_TOKEN_SECONDS },
       });
+      // The first time, the account is made (or found made: AlreadyExists) before its token is asked
+      // for: two requests on a new cluster rather than a lookup, a create and the token, when every
+      // controller starts at once. Later, the token is asked for at once, and the account made again
+      // only if it was deleted meanwhile.
+      let out: Awaited<ReturnType<typeof ask>>;
+      if (!this.#accountSeen) {
+        await this.#makeAccount();
+        out = await ask();
+      } else {
+        try {
+          out = await ask();
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          await this.#makeAccount();
+          out = await ask();
+        }
+      }
+      this.#accountSeen = true;
       const token = out.status?.token;
       const expiresAt = Date.parse(out.status?.expirationTimestamp ?? '');
       if (!token || !Number.isFinite(expiresAt)) throw new Error(`the token request for ${namespace}/${name} returned no token`);
@@ -185,16 +204,11 @@ export class ServiceAccountTokenSource implements TokenSource {
     }
   }
 
-  async #ensureAccount(): Promise<void> {
+  async #makeAccount(): Promise<void> {
     const { root, namespace, name } = this.#o;
-    try {
-      await root.get(ServiceAccounts, namespace, name);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await root.create(ServiceAccounts, namespace, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } }).catch((e: unknown) => {
-        if (!isAlreadyExists(e)) throw e;
-      });
-    }
+    await root.create(ServiceAccounts, namespace, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } }).catch((e: unknown) => {
+      if (!isAlreadyExists(e)) throw e;
+    });
   }
 
   #schedule(ms: number): void {
