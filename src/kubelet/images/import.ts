@@ -12,7 +12,6 @@
 // few hundred lines of gRPC here for no gain.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // gRPC loads only to import: `up --nodes` builds the archives for its agents without it.
@@ -134,18 +133,14 @@ async function allPresent(cri: CriClient, images: readonly ArchiveImage[]): Prom
 }
 
 function run(cmd: string, args: string[], niceness = 0): Promise<{ stdout: string; stderr: string }> {
+  // Through nice(1): the process starts at that priority with every thread it makes (setpriority on
+  // its pid afterwards would reach only its first thread, and ctr is a Go program).
+  const [file, argv] = niceness ? ['nice', ['-n', String(niceness), cmd, ...args]] : [cmd, args];
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, argv, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new ImageImportError('ERR_IMAGE_IMPORT_FAILED', `${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
       else resolve({ stdout, stderr });
     });
-    if (niceness && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, niceness);
-      } catch {
-        // Gone already, or not allowed: it runs at our priority.
-      }
-    }
   });
 }
 

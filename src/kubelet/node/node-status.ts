@@ -287,13 +287,12 @@ export class NodeStatusManager {
    */
   async #tick(): Promise<void> {
     const sincePost = this.#o.clock.now() - this.#postedAt;
-    let readiness: Promise<Readiness> | undefined;
+    let readiness: Readiness | undefined;
     if (!this.#ready && !this.#kicked && sincePost < NOT_READY_POST_MS) {
-      const r = await this.#runtimeReadiness();
-      if (!r.ok) return;
+      readiness = await this.#runtimeReadiness();
+      if (!readiness.ok) return;
       // What was just asked is posted: asking the runtime again would add a round trip to containerd
       // (30-90 ms while `up --nodes` starts) between the runtime turning ready and the node saying so.
-      readiness = Promise.resolve(r);
     }
     this.#kicked = false;
     await this.postStatus(readiness);
@@ -317,7 +316,7 @@ export class NodeStatusManager {
    * Computes and writes the node status once; `readiness`, when given, is the runtime's answer just
    * asked for. The runtime's three answers are asked for at once.
    */
-  async postStatus(readiness?: Promise<Readiness>): Promise<void> {
+  async postStatus(readiness?: Readiness): Promise<void> {
     const o = this.#o;
     const [r, details] = await Promise.all([
       readiness ?? this.#runtimeReadiness(),
