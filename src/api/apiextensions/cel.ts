@@ -24,8 +24,10 @@
 //   CEL timestamps (a `format: date-time` field is a string here, a timestamp in Kubernetes), and
 //   CEL cost estimation and runtime cost budgets (no "exceeds budget" errors are produced).
 
-import { celEnv, celFunc, celMethod, CelScalar, isCelError, listType, parse, plan, type CelEnv, type CelInput, type CelList, type CelResult, type CelValue } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import type * as CelLibrary from '@bufbuild/cel';
+import type { CelEnv, CelInput, CelList, CelResult, CelValue } from '@bufbuild/cel';
+import type * as CelExtensions from '@bufbuild/cel/ext';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { FieldPath, type FieldError } from '../field.ts';
 import { tryParseQuantity } from '../quantity.ts';
@@ -33,7 +35,7 @@ import { parseIPSloppy } from '../validation/names.ts';
 import type { JSONSchemaProps, ValidationRule } from './types.ts';
 import { mapListKey } from './values.ts';
 
-type Expr = ReturnType<typeof parse>['expr'];
+type Expr = ReturnType<typeof CelLibrary.parse>['expr'];
 
 function listOf(v: CelList): CelValue[] {
   const out: CelValue[] = [];
@@ -62,72 +64,89 @@ function regexOf(pattern: string): RegExp {
   return new RegExp(pattern, 'gu');
 }
 
-const listDyn = listType(CelScalar.DYN);
+/**
+ * The CEL library (cel-es), loaded at the first rule compiled or checked rather than with the API
+ * server: importing it costs ~0.2 s of CPU, on the way of every start, for what only CRDs with
+ * x-kubernetes-validations use. Loaded through require (its CommonJS build), so that the sync
+ * validation paths can load it where they stand; nothing else loads the library.
+ */
+let library: { cel: typeof CelLibrary; env: CelEnv } | undefined;
 
-/** Kubernetes' list, regex and validation-predicate functions (k8s.io/apiserver/pkg/cel/library). */
-const kubernetesFuncs = [
-  celMethod('isSorted', listDyn, [], CelScalar.BOOL, function () {
-    const xs = listOf(this as CelList);
-    for (let i = 1; i < xs.length; i++) if (cmp(xs[i - 1], xs[i]) > 0) return false;
-    return true;
-  }),
-  celMethod('sum', listDyn, [], CelScalar.DYN, function () {
-    const xs = listOf(this as CelList);
-    if (xs.length === 0) return 0n;
-    if (xs.every((x) => typeof x === 'bigint')) return (xs as bigint[]).reduce((a, b) => a + b, 0n);
-    return xs.reduce((a: number, b) => a + Number(b), 0);
-  }),
-  celMethod('min', listDyn, [], CelScalar.DYN, function () {
-    const xs = listOf(this as CelList);
-    if (xs.length === 0) return new Error('min called on empty list') as unknown as CelInput;
-    return xs.reduce((a, b) => (cmp(b, a) < 0 ? b : a)) as CelInput;
-  }),
-  celMethod('max', listDyn, [], CelScalar.DYN, function () {
-    const xs = listOf(this as CelList);
-    if (xs.length === 0) return new Error('max called on empty list') as unknown as CelInput;
-    return xs.reduce((a, b) => (cmp(b, a) > 0 ? b : a)) as CelInput;
-  }),
-  celMethod('indexOf', listDyn, [CelScalar.DYN], CelScalar.INT, function (x) {
-    return BigInt(listOf(this as CelList).findIndex((v) => sameScalar(v, x)));
-  }),
-  celMethod('lastIndexOf', listDyn, [CelScalar.DYN], CelScalar.INT, function (x) {
-    return BigInt(listOf(this as CelList).findLastIndex((v) => sameScalar(v, x)));
-  }),
-  celMethod('find', CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, function (re) {
-    const m = regexOf(re).exec(this as string);
-    return m ? m[0] : '';
-  }),
-  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING], listType(CelScalar.STRING), function (re) {
-    return [...(this as string).matchAll(regexOf(re))].map((m) => m[0]);
-  }),
-  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], listType(CelScalar.STRING), function (re, n) {
-    const all = [...(this as string).matchAll(regexOf(re))].map((m) => m[0]);
-    return n < 0n ? all : all.slice(0, Number(n));
-  }),
-  celFunc('isURL', [CelScalar.STRING], CelScalar.BOOL, (s) => {
-    if (s.startsWith('/')) return true;
-    try {
-      return new URL(s).protocol.length > 1;
-    } catch {
-      return false;
-    }
-  }),
-  celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => isIP(s) !== 0),
-  celFunc('isCIDR', [CelScalar.STRING], CelScalar.BOOL, (s) => {
-    const i = s.indexOf('/');
-    if (i < 0) return false;
-    const fam = isIP(s.slice(0, i));
-    const bits = s.slice(i + 1);
-    return fam !== 0 && /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (fam === 4 ? 32 : 128) && parseIPSloppy(s.slice(0, i)) !== 0;
-  }),
-  celFunc('isQuantity', [CelScalar.STRING], CelScalar.BOOL, (s) => tryParseQuantity(s) !== undefined),
-];
-
-let sharedEnv: CelEnv | undefined;
+function lib(): { cel: typeof CelLibrary; env: CelEnv } {
+  if (!library) {
+    const load = createRequire(import.meta.url);
+    const cel = load('@bufbuild/cel') as typeof CelLibrary;
+    const { strings } = load('@bufbuild/cel/ext') as typeof CelExtensions;
+    library = { cel, env: cel.celEnv({ funcs: [...strings, ...kubernetesFuncs(cel)] }) };
+  }
+  return library;
+}
 
 function env(): CelEnv {
-  sharedEnv ??= celEnv({ funcs: [...strings, ...kubernetesFuncs] });
-  return sharedEnv;
+  return lib().env;
+}
+
+/** Kubernetes' list, regex and validation-predicate functions (k8s.io/apiserver/pkg/cel/library). */
+function kubernetesFuncs(cel: typeof CelLibrary) {
+  const { celFunc, celMethod, CelScalar, listType } = cel;
+  const listDyn = listType(CelScalar.DYN);
+  return [
+    celMethod('isSorted', listDyn, [], CelScalar.BOOL, function () {
+      const xs = listOf(this as CelList);
+      for (let i = 1; i < xs.length; i++) if (cmp(xs[i - 1], xs[i]) > 0) return false;
+      return true;
+    }),
+    celMethod('sum', listDyn, [], CelScalar.DYN, function () {
+      const xs = listOf(this as CelList);
+      if (xs.length === 0) return 0n;
+      if (xs.every((x) => typeof x === 'bigint')) return (xs as bigint[]).reduce((a, b) => a + b, 0n);
+      return xs.reduce((a: number, b) => a + Number(b), 0);
+    }),
+    celMethod('min', listDyn, [], CelScalar.DYN, function () {
+      const xs = listOf(this as CelList);
+      if (xs.length === 0) return new Error('min called on empty list') as unknown as CelInput;
+      return xs.reduce((a, b) => (cmp(b, a) < 0 ? b : a)) as CelInput;
+    }),
+    celMethod('max', listDyn, [], CelScalar.DYN, function () {
+      const xs = listOf(this as CelList);
+      if (xs.length === 0) return new Error('max called on empty list') as unknown as CelInput;
+      return xs.reduce((a, b) => (cmp(b, a) > 0 ? b : a)) as CelInput;
+    }),
+    celMethod('indexOf', listDyn, [CelScalar.DYN], CelScalar.INT, function (x) {
+      return BigInt(listOf(this as CelList).findIndex((v) => sameScalar(v, x)));
+    }),
+    celMethod('lastIndexOf', listDyn, [CelScalar.DYN], CelScalar.INT, function (x) {
+      return BigInt(listOf(this as CelList).findLastIndex((v) => sameScalar(v, x)));
+    }),
+    celMethod('find', CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, function (re) {
+      const m = regexOf(re).exec(this as string);
+      return m ? m[0] : '';
+    }),
+    celMethod('findAll', CelScalar.STRING, [CelScalar.STRING], listType(CelScalar.STRING), function (re) {
+      return [...(this as string).matchAll(regexOf(re))].map((m) => m[0]);
+    }),
+    celMethod('findAll', CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], listType(CelScalar.STRING), function (re, n) {
+      const all = [...(this as string).matchAll(regexOf(re))].map((m) => m[0]);
+      return n < 0n ? all : all.slice(0, Number(n));
+    }),
+    celFunc('isURL', [CelScalar.STRING], CelScalar.BOOL, (s) => {
+      if (s.startsWith('/')) return true;
+      try {
+        return new URL(s).protocol.length > 1;
+      } catch {
+        return false;
+      }
+    }),
+    celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => isIP(s) !== 0),
+    celFunc('isCIDR', [CelScalar.STRING], CelScalar.BOOL, (s) => {
+      const i = s.indexOf('/');
+      if (i < 0) return false;
+      const fam = isIP(s.slice(0, i));
+      const bits = s.slice(i + 1);
+      return fam !== 0 && /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (fam === 4 ? 32 : 128) && parseIPSloppy(s.slice(0, i)) !== 0;
+    }),
+    celFunc('isQuantity', [CelScalar.STRING], CelScalar.BOOL, (s) => tryParseQuantity(s) !== undefined),
+  ];
 }
 
 // ---- compilation --------------------------------------------------------------------------
@@ -288,9 +307,9 @@ interface CompiledExpr {
 
 function compileExpr(text: string, self: JSONSchemaProps | undefined, isRoot: boolean, mustBe: 'bool' | 'string'): CompiledExpr {
   const src = { text };
-  let parsed: ReturnType<typeof parse>;
+  let parsed: ReturnType<typeof CelLibrary.parse>;
   try {
-    parsed = parse(text);
+    parsed = lib().cel.parse(text);
   } catch (err) {
     const f = err as ParseFailure;
     const offset = f.location?.start?.offset ?? 0;
@@ -309,7 +328,7 @@ function compileExpr(text: string, self: JSONSchemaProps | undefined, isRoot: bo
     if (!ok) return { usesOldSelf: false, issues: mustBe === 'bool' ? 'cel expression must evaluate to a bool' : 'messageExpression must evaluate to a string' };
   }
   if (problems.length > 0) return { usesOldSelf: false, issues: problems.join('\n') };
-  const program = plan(env(), parsed) as unknown as Program;
+  const program = lib().cel.plan(env(), parsed) as unknown as Program;
   return { program, usesOldSelf: usesIdent(parsed.expr, 'oldSelf') };
 }
 
@@ -543,7 +562,7 @@ function evalRules(s: JSONSchemaProps, obj: unknown, old: { old: unknown } | und
     } catch (e) {
       result = e instanceof Error ? (e as CelResult) : (String(e) as CelResult);
     }
-    if (isCelError(result) || result instanceof Error) {
+    if (lib().cel.isCelError(result) || result instanceof Error) {
       const msg = (result as Error).message;
       if (/no matching overload|no such overload/.test(msg)) {
         errs.push({ type: 'FieldValueInvalid', field, badValue: type, detail: `'no such overload': call arguments did not match a supported operator, function or macro signature for rule: ${ruleErrorString(c.rule)}` });
