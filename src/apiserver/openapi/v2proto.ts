@@ -6,15 +6,18 @@
 // read it with a YAML decoder. Pure; called once per document set.
 
 import { readFileSync } from 'node:fs';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 import type { Schema } from './schemas.ts';
 
 let documentType: protobuf.Type | undefined;
 
+// protobufjs and the definitions load at the first document encoded, not with the API server.
 function docType(): protobuf.Type {
   if (!documentType) {
+    const pb = createRequire(import.meta.url)('protobufjs') as typeof protobuf;
     const text = readFileSync(new URL('./openapiv2.proto', import.meta.url), 'utf8');
-    documentType = protobuf.parse(text, { keepCase: true }).root.lookupType('openapi.v2.Document');
+    documentType = pb.parse(text, { keepCase: true }).root.lookupType('openapi.v2.Document');
   }
   return documentType;
 }
