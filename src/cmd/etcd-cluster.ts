@@ -38,7 +38,6 @@ import { openEtcdBackend, passThrough } from '../storage/etcd/etcd-backend.ts';
 import { EtcdMemberProcess } from '../storage/etcd/member.ts';
 import { managedEtcdPaths as paths } from './etcd-paths.ts';
 
-
 export const ETCD_BINARY = '/usr/bin/etcd';
 export const JOIN_PATH = '/v1-tinykube/etcd/join';
 const MEMBER_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;

@@ -217,7 +217,6 @@ export class NodeLifecycleController {
       node = await this.#patchNode(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints: taints.length ? taints : null } });
       if (!node) return;
     }
-
   }
 
   /** Assigns the node a pod range; returns the Node as written, or undefined when none was (yet). */

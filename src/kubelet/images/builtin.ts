@@ -106,13 +106,6 @@ export function buildPauseImageArchive(names: readonly string[] = [PAUSE_IMAGE])
   return buildOciArchive(pauseSpec(names));
 }
 
-/** Writes the pause image as an OCI archive (atomically) and returns its ID. */
-export async function buildPauseImage(outFile: string, names: readonly string[] = [PAUSE_IMAGE]): Promise<BuiltImageFile> {
-  const img = buildOciArchive(pauseSpec(names));
-  await writeAtomically(outFile, img.archive);
-  return toFile(outFile, img);
-}
-
 /**
  * "1.35.0" from the banner compiled into the installed busybox ("BusyBox v1.35.0 (Debian ...) multi-call
  * binary"), or undefined when it cannot be read. Read from the file rather than by running busybox: a
@@ -191,17 +184,14 @@ export function buildBusyboxImageArchive(names: readonly string[] = [BUSYBOX_IMA
 
 const execFileAsync = promisify(execFile);
 
-/**
- * Writes the busybox image as an OCI archive (atomically) tagged with every name given. Runs busybox
- * without blocking: `up --nodes` builds it while its one thread sets up the nodes.
- */
+/** Writes the busybox image as an OCI archive (atomically) tagged with every name given (`tinykube image busybox`). */
 export async function buildBusyboxImage(outFile: string, names: readonly string[] = [BUSYBOX_IMAGE]): Promise<BuiltImageFile> {
   const img = buildOciArchive(await hostBusyboxSpec(names));
   await writeAtomically(outFile, img.archive);
   return toFile(outFile, img);
 }
 
-/** The busybox image of this machine's busybox-static, with its applets (`busybox --list`, run off the main thread). */
+/** The busybox image of this machine's busybox-static, with its applets (`busybox --list`, run without blocking this thread). */
 async function hostBusyboxSpec(names: readonly string[]): Promise<OciImageSpec> {
   const path = findBinary(BUSYBOX_PATHS, 'busybox-static');
   const bin = readStatic(path, 'busybox-static');

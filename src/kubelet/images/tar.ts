@@ -87,10 +87,9 @@ export function writeTar(entries: readonly TarEntry[]): Buffer {
   for (const e of entries) {
     header(e, out.subarray(off, off + BLOCK));
     off += BLOCK;
-    if (e.type === 'file' && e.data && e.data.length > 0) {
-      e.data.copy(out, off);
-      off += BLOCK * dataBlocks(e);
-    }
+    const blocks = dataBlocks(e);
+    if (blocks) e.data!.copy(out, off);
+    off += BLOCK * blocks;
   }
   return out;
 }
