@@ -161,7 +161,7 @@ export interface CriRuntimeOptions {
   client?: CriClient;
   /**
    * Settles once the node's built-in images are in containerd: sandboxes, image lookups and pulls wait
-   * for it (the agent imports them while the node registers).
+   * for it (the agent imports them once the node has registered).
    */
   ready?: Promise<unknown>;
 }
