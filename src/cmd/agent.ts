@@ -231,29 +231,28 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
 
   const containerd: Containerd | undefined = launched.value;
   const socket = opts.containerdSocket ?? containerd!.socket;
-  // The built-in images (pause, busybox) are imported once the node has registered and listed its
-  // pods (agent.start below), as the kubelet is Ready before its first image pull: what needs them (a
-  // sandbox, an image lookup or pull) waits for the import through the runtime's gate. Importing while
-  // the node registers made each containerd spend ~0.2 s of CPU (content ingest and unpack) on the way
-  // to Ready, on a machine that `up --nodes 3` keeps busy: 6 alternated pairs, median 3.30 → 3.02 s to
-  // three Ready nodes (tree CPU 5.89 → 5.25 s), while the time until a pod runs on each node stayed
-  // within noise (pods waited for the import either way). A failed import is reported; sandboxes then
-  // fail with the runtime's own error, shown in the pod's events. Its ctr runs at a lower priority: on a
-  // busy machine the other nodes' registration comes first, and containerd's share of the import (it
-  // unpacks as ctr asks) follows ctr's pace (median to 3 Ready nodes 4.52 → 3.81 s, 5 pairs).
+  // The built-in images (pause, busybox): whether containerd has them is asked at once; when it does
+  // not, they are imported once the node has registered and listed its pods (agent.start below), as the
+  // kubelet is Ready before its first image pull. What needs them (a sandbox, an image lookup or pull)
+  // waits through the runtime's gate. Importing while the node registered made each containerd spend
+  // ~0.2 s of CPU (content ingest and unpack) on the way to Ready, on a machine that `up --nodes 3` keeps
+  // busy: 6 alternated pairs, median 3.30 → 3.02 s to three Ready nodes (tree CPU 5.89 → 5.25 s), while
+  // the time until a pod runs on each node stayed within noise (pods waited for the import either way).
+  // A node that never starts imports nothing. A failed import is reported; sandboxes then fail with the
+  // runtime's own error, shown in the pod's events. Its ctr runs at a lower priority: on a busy machine
+  // the other nodes' registration comes first, and containerd's share of the import (it unpacks as ctr
+  // asks) follows ctr's pace (median to 3 Ready nodes 4.52 → 3.81 s, 5 pairs).
   let nodeStarted: (started: boolean) => void = () => undefined;
-  const startedNode = new Promise<boolean>((resolve) => (nodeStarted = resolve));
+  const importAfter = new Promise<boolean>((resolve) => (nodeStarted = resolve));
+  const imagesFrom = performance.now();
   const images = (async () => {
-    // A node that never started has no pods to run: nothing is imported for it.
-    if (!(await startedNode)) return;
-    const from = performance.now();
     const cri = new CriClient({ socket });
     try {
-      await ensureBuiltinImages(socket, join(opts.dataDir, 'images'), { cri, niceness: BACKGROUND_NICENESS });
+      await ensureBuiltinImages(socket, join(opts.dataDir, 'images'), { cri, niceness: BACKGROUND_NICENESS, importAfter });
+      startup.push(['images, in the background', Math.round(performance.now() - imagesFrom)]);
     } finally {
       cri.close();
     }
-    startup.push(['images, in the background', Math.round(performance.now() - from)]);
   })().catch((err: unknown) => report(err, 'importing the built-in images (pause, busybox)'));
   let runtime: CriRuntime;
   let cniConfDir = opts.cniConfDir;

@@ -55,4 +55,28 @@ describe('importImage', () => {
     const again = await importImage('/run/x.sock', archive, { ctr: join(dir, 'false-ctr-never-run'), cri: cri() });
     assert.equal(again.imported, false);
   });
+
+  it('with importAfter: checks at once, runs ctr only once it resolves true, not at all when false', async () => {
+    // Present: answered without waiting for a promise that never settles.
+    const present = await importImage('/run/x.sock', archive, { ctr: join(dir, 'false-ctr-never-run'), cri: cri(), importAfter: new Promise<boolean>(() => undefined) });
+    assert.equal(present.imported, false);
+
+    rmSync(join(dir, 'ran'), { force: true });
+    let go: (v: boolean) => void = () => undefined;
+    let settled = false;
+    const pending = importImage('/run/x.sock', archive, { ctr: join(dir, 'ctr'), cri: cri(), importAfter: new Promise<boolean>((r) => (go = r)) }).finally(() => (settled = true));
+    // The presence check has answered (it is missing) and the import waits: nothing ran yet.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false);
+    assert.throws(() => readFileSync(join(dir, 'ran')), { code: 'ENOENT' });
+    go(true);
+    assert.equal((await pending).imported, true);
+    assert.match(readFileSync(join(dir, 'ran'), 'utf8'), /images import /);
+
+    rmSync(join(dir, 'ran'), { force: true });
+    const skipped = await importImage('/run/x.sock', archive, { ctr: join(dir, 'false-ctr-never-run'), cri: cri(), importAfter: Promise.resolve(false) });
+    assert.equal(skipped.imported, false);
+    assert.throws(() => readFileSync(join(dir, 'ran')), { code: 'ENOENT' });
+  });
 });

@@ -123,6 +123,12 @@ export interface ImportOptions {
    * first (ctr takes ~130 ms of CPU for the two images, measured).
    */
   niceness?: number;
+  /**
+   * When images are missing, the import itself (ctr) waits for this; resolving false skips it (the
+   * result then says imported: false). The check whether they are present does not wait: a node whose
+   * containerd already has them is ready for pods at once.
+   */
+  importAfter?: Promise<boolean>;
 }
 
 /** Whether every name of every image resolves to that image's ID in CRI already. */
@@ -169,6 +175,7 @@ async function importNow(socket: string, file: string, opts: ImportOptions): Pro
   const cri = opts.cri ?? (await criClient(socket));
   try {
     if (!opts.force && (await allPresent(cri, images))) return { imported: false, images, ms: performance.now() - t0 };
+    if (opts.importAfter && !(await opts.importAfter)) return { imported: false, images, ms: performance.now() - t0 };
     await run(opts.ctr ?? 'ctr', ['--address', socket, '--namespace', K8S_NAMESPACE, 'images', 'import', file], opts.niceness);
     // CRI learns of new images from containerd's event stream, a moment after ctr returns.
     const deadline = performance.now() + (opts.visibleTimeoutMs ?? 10_000);
