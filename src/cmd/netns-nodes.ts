@@ -325,7 +325,7 @@ export class HostPodRoutes {
   /**
    * The routes the nodes ask for now: podCIDR → node address, for nodes with an address on the bridge.
    * A node of the plan is routed to its planned address as soon as it has a podCIDR, before its agent
-   * posts the address in its first status: the route is then there when the node turns Ready.
+   * posts the address in its first status.
    */
   desired(): Map<string, string> {
     const out = new Map<string, string>();
@@ -390,8 +390,9 @@ export class HostPodRoutes {
     this.#applied = text;
   }
 
-  /** Resolves once every route asked for so far is in place. */
+  /** Resolves once every route asked for so far is in place (after start(), once the Nodes are listed). */
   async settled(): Promise<void> {
+    await this.#informer.waitForSync();
     await this.#pending;
   }
 

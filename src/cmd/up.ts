@@ -226,8 +226,12 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
   }
   const cp = server.controlPlane;
   const client = new ApiClient({ server: cp.url, caPem: cp.pki.caCertPem, token: cp.pki.adminToken, userAgent: 'tinykube-up' }, cp.loopbackTransport());
+  // Started once the nodes are Ready, not with them: each sync spawns `ip` from this process, whose
+  // fork costs its one thread 10-20 ms under load (libuv forks, and this process is big by then), and
+  // the nodes get their podCIDRs one by one, so routing them as they came took ~4 `ip` runs (~0.1 s of
+  // this thread, profiled) in the middle of the nodes' start. Once they are Ready it is one read and
+  // one batch, before "tinykube is up".
   const routes = new HostPodRoutes(client, plan);
-  routes.start();
   const stop = async () => {
     // The routes first: the nodes' Nodes change as their agents stop, and a sync then would route through
     // a namespace already gone ("Nexthop has invalid gateway", printed at every Ctrl-C).
@@ -243,6 +247,7 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       // The agents' start waits for the namespaces (a failure of either lands here).
       await spawning;
       await waitForReadyNodes(client, processes);
+      routes.start();
       await routes.settled();
     });
     processes.forEach((p, i) => supervisors.push(new NodeSupervisor(p, processOptions[i]!, (line) => progress.info(line))));
