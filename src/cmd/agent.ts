@@ -18,11 +18,10 @@ import type { Clock } from '../util/clock.ts';
 import { Agent as NodeAgent } from '../kubelet/agent.ts';
 import { CgroupfsPodCgroups } from '../kubelet/cgroups/pod-cgroups.ts';
 import { Containerd } from '../kubelet/containerd/launcher.ts';
-import { CriClient } from '../kubelet/cri/client.ts';
 import { chooseResolvConf } from '../kubelet/network/resolvconf.ts';
 import { CriRuntime } from '../kubelet/cri/cri-runtime.ts';
 import type { ContainerRuntime } from '../kubelet/runtime/runtime.ts';
-import { ensureBuiltinImages } from '../kubelet/images/import.ts';
+import { keepBuiltinImages } from '../kubelet/images/import.ts';
 import { bridgeName, removeMasquerade } from '../kubelet/network/cni.ts';
 import type { BackoffPolicy } from '../kubelet/podworkers/backoff.ts';
 import { emptyRegistries, loadRegistries, writeHostsDir, type RegistriesConfig } from '../kubelet/images/registries/index.ts';
@@ -238,29 +237,32 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   // ~0.2 s of CPU (content ingest and unpack) on the way to Ready, on a machine that `up --nodes 3` keeps
   // busy: 6 alternated pairs, median 3.30 → 3.02 s to three Ready nodes (tree CPU 5.89 → 5.25 s), while
   // the time until a pod runs on each node stayed within noise (pods waited for the import either way).
-  // A node that never starts imports nothing. A failed import is reported; sandboxes then fail with the
+  // A node that never starts imports nothing. A failed import is reported and tried again with back-off
+  // (keepBuiltinImages); sandboxes wait only for the first try, and after a failure fail with the
   // runtime's own error, shown in the pod's events. Its ctr runs at a lower priority: on a busy machine
   // the other nodes' registration comes first, and containerd's share of the import (it unpacks as ctr
   // asks) follows ctr's pace (median to 3 Ready nodes 4.52 → 3.81 s, 5 pairs).
   let nodeStarted: (started: boolean) => void = () => undefined;
   const importAfter = new Promise<boolean>((resolve) => (nodeStarted = resolve));
   const imagesFrom = performance.now();
-  const images = (async () => {
-    const cri = new CriClient({ socket });
-    try {
-      await ensureBuiltinImages(socket, join(opts.dataDir, 'images'), { cri, niceness: BACKGROUND_NICENESS, importAfter });
-      startup.push(['images, in the background', Math.round(performance.now() - imagesFrom)]);
-    } finally {
-      cri.close();
-    }
-  })().catch((err: unknown) => report(err, 'importing the built-in images (pause, busybox)'));
+  const imagesStop = new AbortController();
+  const images = keepBuiltinImages(socket, join(opts.dataDir, 'images'), {
+    niceness: BACKGROUND_NICENESS,
+    importAfter,
+    clock: opts.clock,
+    signal: imagesStop.signal,
+    onError: (err, retryInMs) => report(err, `importing the built-in images (pause, busybox), again in ${retryInMs / 1000} s`),
+  });
+  void images.done.then((r) => {
+    if (r) startup.push(['images, in the background', Math.round(performance.now() - imagesFrom)]);
+  });
   let runtime: CriRuntime;
   let cniConfDir = opts.cniConfDir;
   let cniIpamDir: string | undefined;
   if (opts.containerdSocket) {
-    runtime = new CriRuntime({ socket: opts.containerdSocket, ready: images });
+    runtime = new CriRuntime({ socket: opts.containerdSocket, ready: images.attempted });
   } else {
-    runtime = new CriRuntime({ client: containerd!.cri, ready: images });
+    runtime = new CriRuntime({ client: containerd!.cri, ready: images.attempted });
     cniConfDir = containerd!.layout.cniConfDir;
     cniIpamDir = containerd!.layout.cniIpamDir;
   }
@@ -279,8 +281,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     if (streaming) await streaming.close();
     if (removePods) await cgroups.removeRoot();
     runtime.close();
-    // An import still running goes on talking to containerd: let it end first.
-    await images;
+    // An import still running goes on talking to containerd: let it end first (no new try starts).
+    imagesStop.abort();
+    await images.done;
     if (containerd) await containerd.stop();
     if (removePods && containerd) {
       await sh('ip', ['link', 'del', bridgeName(nodeName)]);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CriClient } from '../cri/client.ts';
 import { buildPauseImageArchive, PAUSE_IMAGE } from './builtin.ts';
-import { importImage } from './import.ts';
+import { importImage, keepBuiltinImages, type BuiltinImagesResult } from './import.ts';
+import { FakeClock } from '../../util/clock.ts';
 import { normalizeImageName } from './reference.ts';
 
 // importImage with a stand-in for ctr (a script that records how it was run) and for CRI's image
@@ -78,5 +79,65 @@ describe('importImage', () => {
     const skipped = await importImage('/run/x.sock', archive, { ctr: join(dir, 'false-ctr-never-run'), cri: cri(), importAfter: Promise.resolve(false) });
     assert.equal(skipped.imported, false);
     assert.throws(() => readFileSync(join(dir, 'ran')), { code: 'ENOENT' });
+  });
+});
+
+// keepBuiltinImages with a stand-in for one try and a fake clock: the back-off between failed tries,
+// the gate that opens after the first, and the stop.
+describe('keepBuiltinImages', () => {
+  const ok: BuiltinImagesResult = { pause: { imported: true, images: [], ms: 1 }, busybox: { imported: true, images: [], ms: 1 }, ms: 1 };
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+    assert.ok(cond());
+  };
+
+  it('tries again after 1 s, 2 s, 4 s… until one succeeds; the gate opens after the first try', async () => {
+    const clock = new FakeClock();
+    let tries = 0;
+    const errors: number[] = [];
+    const kept = keepBuiltinImages('/run/x.sock', '/nowhere', {
+      clock,
+      onError: (_err, ms) => errors.push(ms),
+      ensure: async () => {
+        if (++tries < 4) throw new Error(`try ${tries} failed`);
+        return ok;
+      },
+    });
+    await kept.attempted;
+    assert.equal(tries, 1);
+    assert.deepEqual(errors, [1000]);
+    clock.advance(999);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(tries, 1, 'not before its delay');
+    clock.advance(1);
+    await until(() => errors.length === 2);
+    assert.deepEqual(errors, [1000, 2000]);
+    clock.advance(2000);
+    await until(() => errors.length === 3);
+    clock.advance(4000);
+    assert.equal(await kept.done, ok);
+    assert.equal(tries, 4);
+    assert.deepEqual(errors, [1000, 2000, 4000]);
+    assert.equal(clock.pendingTimers(), 0);
+  });
+
+  it('stops trying once aborted; done then resolves without a result', async () => {
+    const clock = new FakeClock();
+    const stop = new AbortController();
+    let tries = 0;
+    const kept = keepBuiltinImages('/run/x.sock', '/nowhere', {
+      clock,
+      signal: stop.signal,
+      onError: () => undefined,
+      ensure: async () => {
+        tries++;
+        throw new Error('containerd is busy');
+      },
+    });
+    await kept.attempted;
+    stop.abort();
+    assert.equal(await kept.done, undefined);
+    clock.advance(120_000);
+    assert.equal(tries, 1);
   });
 });

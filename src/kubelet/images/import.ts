@@ -21,6 +21,7 @@ import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME } from './oci.ts';
 import { normalizeImageName } from './reference.ts';
 import { readTar } from './tar.ts';
 import type { ErrorCode } from '../../util/errors.ts';
+import { realClock, type Clock } from '../../util/clock.ts';
 
 export const K8S_NAMESPACE = 'k8s.io';
 
@@ -221,6 +222,55 @@ export async function ensureBuiltinImages(socket: string, cacheDir: string, opts
   } finally {
     if (!opts.cri) cri.close();
   }
+}
+
+export interface KeepBuiltinImagesOptions extends Omit<ImportOptions, 'force' | 'cri'> {
+  clock?: Clock;
+  /** Stops the retries (the node stops); an import under way still finishes. */
+  signal?: AbortSignal;
+  /** Each failure, and when the next try is. */
+  onError(err: unknown, retryInMs: number): void;
+  /** What one try runs (ensureBuiltinImages; a stand-in in tests). */
+  ensure?: (socket: string, cacheDir: string, opts: Omit<ImportOptions, 'force'>) => Promise<BuiltinImagesResult>;
+}
+
+export interface KeptBuiltinImages {
+  /** Settles after the first try, whatever its outcome: what the runtime's gate for sandboxes waits for. */
+  attempted: Promise<void>;
+  /** The first try that succeeded; undefined once stopped before one did. Never rejects. */
+  done: Promise<BuiltinImagesResult | undefined>;
+}
+
+/**
+ * ensureBuiltinImages until it succeeds. A node without the pause image runs no pod (containerd would
+ * try to pull it), and a failed import (ctr killed, containerd busy past CRI's 10 s to see the images)
+ * is not the end of it: each failure is reported and tried again after 1 s, doubling to 1 min, as a
+ * kubelet backs off an image pull. Sandboxes wait only for the first try: after a failure they fail
+ * with the runtime's own error (in the pod's events) and are retried by their pod's worker.
+ */
+export function keepBuiltinImages(socket: string, cacheDir: string, opts: KeepBuiltinImagesOptions): KeptBuiltinImages {
+  const { clock = realClock, signal, onError, ensure = ensureBuiltinImages, ...importOpts } = opts;
+  let attempted: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => (attempted = resolve));
+  const done = (async () => {
+    for (let delay = 1000; !signal?.aborted; delay = Math.min(delay * 2, 60_000)) {
+      try {
+        return await ensure(socket, cacheDir, importOpts);
+      } catch (err) {
+        onError(err, delay);
+      } finally {
+        attempted();
+      }
+      try {
+        await clock.sleep(delay, signal);
+      } catch {
+        break;
+      }
+    }
+    attempted();
+    return undefined;
+  })();
+  return { attempted: first, done };
 }
 
 async function criClient(socket: string): Promise<CriClient> {
