@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { conflictingRoutes, namespaceNodeNames, NodeNetworkError, planNodeNetwork, planPodRoutes } from './netns-nodes.ts';
+import { conflictingRoutes, coversPlan, namespaceNodeNames, NodeNetworkError, planNodeNetwork, planPodRoutes } from './netns-nodes.ts';
 
 describe('namespace nodes', () => {
   it('names nodes as minikube does: base, base-m02, base-m03…', () => {
@@ -64,5 +64,18 @@ describe('namespace nodes', () => {
     // Nothing to do once done.
     const again = planPodRoutes(want, plan.after, others, 'tkabcdbr');
     assert.deepEqual([again.stale, again.set], [[], []]);
+  });
+
+  it('holds the first routes of `up --nodes` until every node of the plan has its range', () => {
+    const p = planNodeNetwork('/var/lib/tinykube', 'vm', 3, '10.45.0.0/24');
+    const want = new Map([['10.244.0.0/24', '10.45.0.2']]);
+    assert.equal(coversPlan(want, p), false);
+    want.set('10.244.2.0/24', '10.45.0.4');
+    assert.equal(coversPlan(want, p), false);
+    // A range routed to an address that is not the missing node's does not count for it.
+    want.set('10.244.9.0/24', '10.45.0.9');
+    assert.equal(coversPlan(want, p), false);
+    want.set('10.244.1.0/24', '10.45.0.3');
+    assert.equal(coversPlan(want, p), true);
   });
 });

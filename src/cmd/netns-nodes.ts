@@ -262,6 +262,12 @@ export interface PodRoutesPlan {
   after: Map<string, string>;
 }
 
+/** Whether `want` (range → node address) routes a range to every node of the plan. */
+export function coversPlan(want: ReadonlyMap<string, string>, plan: Pick<NodeNetworkPlan, 'nodes'>): boolean {
+  const routed = new Set(want.values());
+  return plan.nodes.every((n) => routed.has(n.ip));
+}
+
 /**
  * The changes from `ours` (this bridge's routes, range → gateway) to `want`, leaving alone the ranges
  * `others` (range → link) already route.
@@ -303,6 +309,8 @@ export class HostPodRoutes {
   #ours: Map<string, string> | undefined;
   /** Ranges routed by other links at the last read (range → link). */
   #others = new Map<string, string>();
+  /** start({ holdForPlanned }) until every planned node has a podCIDR, or release(). */
+  #holding = false;
 
   constructor(client: ApiClient, plan: NodeNetworkPlan) {
     this.#plan = plan;
@@ -311,8 +319,23 @@ export class HostPodRoutes {
     this.#informer.addEventHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
   }
 
-  start(): void {
+  /**
+   * Starts following the Nodes. With `holdForPlanned`, syncs wait until every node of the plan has a
+   * route to ask for (its podCIDR), or until release(): `up --nodes` starts this while its nodes join,
+   * and their ranges come one by one within ~0.5 s; held, they are one batch, made while the agents
+   * finish their start rather than after (each `ip` run costs this busy process 10-20 ms of its one
+   * thread). The host's routes are read at once: the held sync then has only its batch to run.
+   */
+  start(options: { holdForPlanned?: boolean } = {}): void {
+    this.#holding = options.holdForPlanned ?? false;
     this.#informer.start();
+    this.#pending = this.#pending
+      .then(() => this.#readRoutes())
+      .then(
+        () => undefined,
+        // Read again at the first sync.
+        () => void (this.#ours = undefined),
+      );
     // Routes deleted behind our back come back within a minute.
     this.#resync = setInterval(() => {
       this.#applied = '';
@@ -343,6 +366,10 @@ export class HostPodRoutes {
   // of this process' one thread, profiled at 0.6 s of a 3-node start) only when the routes asked for
   // changed, and kicks that come while one is queued are one sync.
   #queue(): void {
+    if (this.#holding) {
+      if (!coversPlan(this.desired(), this.#plan)) return;
+      this.#holding = false;
+    }
     if (this.#queued) return;
     this.#queued = true;
     this.#pending = this.#pending
@@ -361,18 +388,12 @@ export class HostPodRoutes {
     const want = this.desired();
     const text = JSON.stringify([...want].sort());
     if (text === this.#applied) return;
-    // The host's routes are read at the first sync, at each resync and after a failure; in between,
+    // The host's routes are read at start, at each resync and after a failure; in between,
     // what this sync changes is known from the last one (one `ip` run per change instead of two). A
     // new route is added, not replaced: should another link route the range meanwhile, the kernel
     // refuses ("File exists") and the next sync reads the routes and says whose it is.
-    if (!this.#ours) {
-      const all = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
-      const ours = new Map<string, string>();
-      for (const r of all) if (r.dev === this.#plan.bridge && r.protocol !== 'kernel' && r.gateway) ours.set(r.dst, r.gateway);
-      this.#others = new Map(all.filter((r) => r.dev !== this.#plan.bridge).map((r) => [r.dst, r.dev ?? '?']));
-      this.#ours = ours;
-    }
-    const plan = planPodRoutes(want, this.#ours, this.#others, this.#plan.bridge);
+    const ours = this.#ours ?? (await this.#readRoutes());
+    const plan = planPodRoutes(want, ours, this.#others, this.#plan.bridge);
     // Partly done if a run fails: read again at the next sync.
     this.#ours = undefined;
     // Stale ones first, in their own run: one already gone is no matter (`-force` goes on past it).
@@ -388,6 +409,23 @@ export class HostPodRoutes {
     if (plan.set.length) await must('ip', ['-batch', '-'], `routing ${[...want.keys()].join(', ')}`, plan.set.map((line) => `${line}\n`).join(''));
     this.#ours = plan.after;
     this.#applied = text;
+  }
+
+  /** This bridge's routes (and the ranges other links route), read from the host. */
+  async #readRoutes(): Promise<Map<string, string>> {
+    const all = JSON.parse((await run('ip', ['-j', 'route', 'show'])).stdout || '[]') as IpRoute[];
+    const ours = new Map<string, string>();
+    for (const r of all) if (r.dev === this.#plan.bridge && r.protocol !== 'kernel' && r.gateway) ours.set(r.dst, r.gateway);
+    this.#others = new Map(all.filter((r) => r.dev !== this.#plan.bridge).map((r) => [r.dst, r.dev ?? '?']));
+    this.#ours = ours;
+    return ours;
+  }
+
+  /** Ends the hold of start({ holdForPlanned }): the routes asked for now are synced. */
+  release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#queue();
   }
 
   /** Resolves once every route asked for so far is in place (after start(), once the Nodes are listed). */
