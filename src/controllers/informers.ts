@@ -87,6 +87,11 @@ export class SharedInformers {
     return this.#get(`ref:${ref.apiVersion}/${ref.resource}`, () => new Informer<T>(listWatch<T>(this.client, ref), { clock: this.#clock, onError: this.#onError }));
   }
 
+  /** The plain informer of `ref` (see resource()) if a controller has asked for one, without making one. */
+  existing<T extends HasMetadata>(ref: ResourceRef): Informer<T> | undefined {
+    return this.#informers.get(`ref:${ref.apiVersion}/${ref.resource}`) as Informer<T> | undefined;
+  }
+
   start(): void {
     this.#started = true;
     for (const inf of this.#informers.values()) inf.start();

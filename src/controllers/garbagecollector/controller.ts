@@ -191,10 +191,17 @@ export class GarbageCollector {
     }
   }
 
-  // Pods and nodes are already watched whole for the other controllers: share those watches.
+  // A resource the other controllers already watch whole (pods, nodes, and those they list and watch
+  // plainly: replica sets, secrets, service accounts…) is read from their informer, as kube's collector
+  // takes the typed shared informer before a metadata one (ObjectOrMetadataInformerFactory). Its own
+  // metadata watch of each was a second list and watch of ~20 resources while the cluster starts
+  // (measured on `up --nodes 3`: the collector's start was ~0.3 s of the server's CPU on the way to
+  // Ready nodes).
   #informerFor(r: CollectedResource): Informer<HasMetadata> {
     if (r.group === '' && r.ref.resource === 'pods') return this.#informers.pods() as unknown as Informer<HasMetadata>;
     if (r.group === '' && r.ref.resource === 'nodes') return this.#informers.nodes() as unknown as Informer<HasMetadata>;
+    const shared = this.#informers.existing<HasMetadata>(r.ref);
+    if (shared) return shared;
     return this.#informers.custom<ObjectMetaView & HasMetadata>(`gc:${r.ref.apiVersion}/${r.ref.resource}`, () => metadataOnly(listWatch<KubeObject>(this.#client, r.ref))) as unknown as Informer<HasMetadata>;
   }
 
