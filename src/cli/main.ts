@@ -16,6 +16,15 @@ if (existsSync(new URL('.built', import.meta.url))) {
   if (cache.directory) setTimeout(() => flushCompileCache(), 15_000).unref();
 }
 
+// Output is best effort: a reader that went away (`tinykube up | tee log` stopped with Ctrl-C, which
+// ends tee at once) makes each later write fail with EPIPE, and an unhandled stream error would end the
+// process in the middle of its stop, leaving namespaces, mounts and containerds behind.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+}
+
 export interface Command {
   summary: string;
   options: NonNullable<ParseArgsConfig['options']>;

@@ -1,5 +1,6 @@
 // `tinykube up` stops cleanly on Ctrl-C (no containerd, shim, mount or bridge of its own left) and a
-// second `up` on the same data dir brings back the same cluster and runs its pods again.
+// second `up` on the same data dir brings back the same cluster and runs its pods again; it stops as
+// cleanly when its terminal goes away (SIGHUP, with nobody left reading its output).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -73,4 +74,25 @@ test('Ctrl-C stops everything; the next up brings the pods back', async (t) => {
   assert.equal(pod.status.phase, 'Running');
   up.proc.kill('SIGINT');
   await once(up.proc, 'exit');
+});
+
+test('a closed terminal (SIGHUP, its output unread) stops everything as Ctrl-C does', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tinykube-up-'));
+  const dataDir = path.join(dir, 'data');
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const up = startUp(dataDir, `hangup-${process.pid}`);
+  t.after(() => {
+    if (up.proc.exitCode === null && up.proc.signalCode === null) up.proc.kill('SIGKILL');
+  });
+  await up.ready;
+  assert.ok(processesUsing(dataDir).some((p) => p.includes('containerd')), 'containerd runs while up runs');
+  // As a terminal that closes: nobody reads what it writes while it stops (each write fails with EPIPE).
+  up.proc.stdout.destroy();
+  up.proc.stderr.destroy();
+  up.proc.kill('SIGHUP');
+  const [code, signal] = await once(up.proc, 'exit');
+  assert.deepEqual([code, signal], [0, null], 'up stopped by itself, not by the signal or a write error');
+  assert.deepEqual(processesUsing(dataDir), [], 'no containerd or shim of this cluster is left');
+  const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes(dataDir));
+  assert.deepEqual(mounts, [], 'nothing is left mounted under the data dir');
 });
