@@ -248,7 +248,8 @@ async function startMultiNode(opts: UpOptions): Promise<Up> {
       // The agents' start waits for the namespaces (a failure of either lands here).
       await spawning;
       await waitForReadyNodes(client, processes);
-      // A node Ready has its range: the hold has ended, unless a node of the plan is not among them.
+      // Ready nodes have their ranges, so the hold has usually ended already; should a Node not show
+      // its range, the routes known are set now rather than never.
       routes.release();
       await routes.settled();
     });
