@@ -5,6 +5,8 @@
 // Prints figures and ratios with the load average; asserts nothing.
 //
 // Usage: node bench/network.ts [--runs=3] [--seconds=5] [--backend=vxlan|host-gw] (default: up --nodes' own, host-gw)
+//        [--startup-only]  only the start-ups (no pods, no traffic): a series of --runs fresh starts, each
+//                          with the load average at its spawn, then median, min and max
 // Targets (issue 13): across nodes ≥ 0.85× host-to-host throughput, same node ≥ 0.95×, up --nodes 3 to
 // 3 Ready ≤ 3 s.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -21,6 +23,7 @@ const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slic
 const RUNS = Number(arg('runs') ?? 3);
 const SECONDS = Number(arg('seconds') ?? 5);
 const BACKEND = arg('backend');
+const STARTUP_ONLY = args.includes('--startup-only');
 const dir = mkdtempSync(join(tmpdir(), 'tk-bench-net-'));
 const nodeCidr = `10.45.${200 + (process.pid % 50)}.0/24`;
 const base = `bnet${process.pid % 10000}`;
@@ -67,8 +70,10 @@ async function startCluster(dataDir: string): Promise<Cluster> {
         const t = setTimeout(() => proc.kill('SIGKILL'), 90_000);
         const code = await exited;
         clearTimeout(t);
-        // What stopping said, when it was more than the one line it says when all goes well.
-        const said = lines.slice(from).filter((l) => !l.startsWith('stopping:'));
+        // What stopping said, when it was more than the one line it says when all goes well (the
+        // start's closing banner, up to its "Press Ctrl-C", may still have been on its way at the stop).
+        const bannerEnd = lines.findIndex((l) => l.startsWith('Press Ctrl-C'));
+        const said = lines.slice(Math.max(from, bannerEnd + 1)).filter((l) => !l.startsWith('stopping:'));
         if (code !== 0 || said.length > 0) console.log(`  (up exited ${code}: ${said.join(' | ') || 'nothing said'})`);
       }
     },
@@ -158,20 +163,27 @@ async function rr(serverNs: string, serverIP: string, clientNs: string): Promise
 const gbit = (bps: number) => `${(bps / 1e9).toFixed(2)} Gbit/s`;
 
 async function main(): Promise<void> {
-  console.log(`bench/network: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${RUNS} start-ups, iperf3 ${SECONDS} s x3 per pair${BACKEND ? `, backend ${BACKEND}` : ''}`);
+  console.log(`bench/network: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${RUNS} start-ups${STARTUP_ONLY ? ' only' : `, iperf3 ${SECONDS} s x3 per pair`}${BACKEND ? `, backend ${BACKEND}` : ''}`);
   const startups: number[] = [];
   let cluster: Cluster | undefined;
   try {
     for (let i = 0; i < RUNS; i++) {
       const dataDir = join(dir, `run-${i}`);
+      const load = loadavg()[0]!.toFixed(2);
       cluster = await startCluster(dataDir);
       startups.push(cluster.startupMs);
-      log(`up --nodes 3 → 3 Ready nodes: ${(cluster.startupMs / 1000).toFixed(2)} s`);
-      if (i < RUNS - 1) {
+      log(`up --nodes 3 → 3 Ready nodes: ${(cluster.startupMs / 1000).toFixed(2)} s (load ${load} at the spawn)`);
+      if (i < RUNS - 1 || STARTUP_ONLY) {
         await cluster.stop();
         rmSync(dataDir, { recursive: true, force: true });
         cluster = undefined;
       }
+    }
+    if (STARTUP_ONLY) {
+      const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+      console.log(`  up --nodes 3 to 3 Ready: median ${s(median(startups))}, min ${s(Math.min(...startups))}, max ${s(Math.max(...startups))} over ${startups.length} (target ≤ 3 s)`);
+      console.log(`  load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+      return;
     }
     const c = cluster!;
     const nodes = [base, `${base}-m02`];
