@@ -17,5 +17,7 @@ if (files.length === 0) {
 // after 3 minutes, and a file whose tests are done exits even if a stray timer is left.
 // TINYKUBE_FREEZE_SHARED: the registry deep-freezes the objects it shares between watchers and
 // writers, so a test fails where code writes to one (src/registry/store.ts).
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=180000', '--test-force-exit', ...files], { stdio: 'inherit', env: { ...process.env, TINYKUBE_FREEZE_SHARED: '1' } });
+// test-preload.ts: without it, --test-force-exit drops results on their way to this process.
+const preload = new URL('./test-preload.ts', import.meta.url).href;
+const r = spawnSync(process.execPath, ['--import', preload, '--test', '--test-concurrency=1', '--test-timeout=180000', '--test-force-exit', ...files], { stdio: 'inherit', env: { ...process.env, TINYKUBE_FREEZE_SHARED: '1' } });
 process.exit(r.status ?? 1);
