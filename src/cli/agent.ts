@@ -96,6 +96,7 @@ export const agentCommand: Command = {
       try {
         a = await startAgent({
           server,
+          yieldAfterReady: true,
           token,
           tokenFile,
           dataDir,

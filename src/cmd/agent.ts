@@ -30,6 +30,10 @@ import { defaultNodeIP } from '../kubelet/node/machine.ts';
 import { Overlay, podMTU } from '../overlay/overlay.ts';
 import type { ChecksumOffload, Backend as OverlayBackend } from '../overlay/model.ts';
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from './node-services.ts';
+import { setThreadNice } from '../util/priority.ts';
+
+/** The nice value of an agent's start from its node's Ready until the start is done. */
+const REST_OF_START_NICE = 10;
 
 /** The nice value of the agent's background work at start (the built-in images' import): below its own. */
 const BACKGROUND_NICENESS = 10;
@@ -49,6 +53,12 @@ export type StreamingHook = (ctx: StreamingContext) => Promise<{ port: number; c
 export interface StartAgentOptions {
   /** https URL of the API server. */
   server: string;
+  /**
+   * The rest of the start, once the node is Ready, runs below the normal priority (see below): for an
+   * agent that is its own process (`tinykube agent`), not for the in-process node of a one-node `up`,
+   * whose thread is the control plane's too.
+   */
+  yieldAfterReady?: boolean;
   /** The node join token, or a file holding it. */
   token?: string;
   tokenFile?: string;
@@ -268,6 +278,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   }
   const cgroups = new CgroupfsPodCgroups(opts.cgroupRoot ?? `/tinykube/${nodeName}`);
   let agent: NodeAgent | undefined;
+  let startDone = false;
+  let restorePriority: () => void = () => undefined;
   let streaming: { close(): Promise<void> | void } | undefined;
   let nodeServices: NodeServices | undefined;
   let overlay: Overlay | undefined;
@@ -323,6 +335,16 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     await agent.start();
     nodeStarted(true);
     step('node');
+    // Once this node is Ready, the rest of its start (the streaming server's certificate, the pod
+    // network, proxy and DNS) runs below the normal priority until it is done: where several nodes start
+    // on one machine (up --nodes), the ones still on their way to Ready come first. It still runs
+    // whenever a core is free; the image import already runs at nice 10 (../kubelet/images/import.ts).
+    const a1 = agent;
+    if (opts.yieldAfterReady) {
+      void a1.nodeStatus.firstReady.then(() => {
+        if (!startDone) restorePriority = setThreadNice(REST_OF_START_NICE);
+      });
+    }
     const hook = opts.streaming ?? defaultStreaming(client, caPem, pkiDir, opts.clock);
     const s = await hook({ agent, runtime, logRoot: agent.logRoot, nodeName, nodeIP: agent.nodeIP });
     streaming = s;
@@ -349,10 +371,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     for (const r of started) if (r.status === 'rejected') throw r.reason;
     if (opts.overlay || opts.nodeServices) step([opts.overlay ? 'pod network' : '', opts.nodeServices ? 'proxy and DNS' : ''].filter(Boolean).join(', '));
   } catch (err) {
+    startDone = true;
+    restorePriority();
     nodeStarted(false);
     await teardown(false).catch(() => undefined);
     throw err;
   }
+  startDone = true;
+  restorePriority();
   const a = agent;
   let stopping: Promise<void> | undefined;
   return {

@@ -155,6 +155,7 @@ export class NodeStatusManager {
   /** Clock time of the last status post attempt. */
   #postedAt = Number.NEGATIVE_INFINITY;
   #kicked = false;
+  readonly #firstReady = Promise.withResolvers<void>();
   podCIDR = '';
 
   constructor(o: NodeStatusOptions) {
@@ -163,6 +164,11 @@ export class NodeStatusManager {
 
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /** Settles once this agent has posted its Node Ready (the first time). */
+  get firstReady(): Promise<void> {
+    return this.#firstReady.promise;
   }
 
   #labels(): Record<string, string> {
@@ -355,5 +361,6 @@ export class NodeStatusManager {
       await o.client.patch(Nodes, undefined, o.nodeName, 'merge', { status }, { subresource: 'status' });
     }
     this.#ready = r.ok;
+    if (r.ok) this.#firstReady.resolve();
   }
 }
