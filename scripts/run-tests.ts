@@ -1,5 +1,6 @@
 // Runs the whole suite with node:test. Unit tests sit beside the code (src/**/*.test.ts);
-// integration and end-to-end tests are under test/. Extra arguments narrow the run to matching files.
+// integration and end-to-end tests are under test/, the benchmarks' helpers' beside them (bench/lib).
+// Extra arguments narrow the run to matching files.
 import { globSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
@@ -7,6 +8,7 @@ const filters = process.argv.slice(2);
 const files = [
   ...globSync('src/**/*.test.ts'),
   ...globSync('test/**/*.test.ts'),
+  ...globSync('bench/**/*.test.ts'),
 ].sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 
 if (files.length === 0) {
