@@ -3,8 +3,8 @@
 // since other benchmarks and tests share the machine).
 
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mountsUnder, processesUsing } from '../../src/kubelet/containerd/testing.ts';
+import { readFileSync } from 'node:fs';
+import { mountsUnder, processesUsing, procTable } from '../../src/kubelet/containerd/testing.ts';
 
 /** VmRSS of one process in KiB; NaN when it is gone. */
 export function rssKiB(pid: number | undefined): number {
@@ -29,35 +29,24 @@ export function totalRssKiB(pids: readonly number[]): number {
 
 /**
  * CPU seconds a process and all its descendants have used (user + system, with their reaped children's),
- * from /proc/<pid>/stat; processes that end while it reads are left out.
+ * from one pass over /proc; processes that end while it reads are left out.
  */
 export function treeCpuSeconds(root: number): number {
-  const tick = 100; // USER_HZ, 100 on Linux
-  const facts = new Map<number, { ppid: number; cpu: number }>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command's closing parenthesis, from field 3 (state): ppid is 4, utime..cstime 14-17.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      facts.set(Number(name), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / tick });
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const USER_HZ = 100; // Linux's clock ticks in /proc/<pid>/stat
+  const table = procTable();
   const tree = new Set([root]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [pid, x] of facts) {
-      if (!tree.has(pid) && tree.has(x.ppid)) {
+    for (const [pid, p] of table) {
+      if (!tree.has(pid) && tree.has(p.ppid)) {
         tree.add(pid);
         grew = true;
       }
     }
   }
-  let sum = 0;
-  for (const pid of tree) sum += facts.get(pid)?.cpu ?? 0;
-  return sum;
+  let ticks = 0;
+  for (const pid of tree) ticks += table.get(pid)?.cpuTicks ?? 0;
+  return ticks / USER_HZ;
 }
 
 export function mib(kib: number): string {

@@ -114,20 +114,31 @@ export function processesUsing(socket: string): number[] {
   return pids;
 }
 
-/** PIDs whose parent is `ppid` (from /proc/<pid>/stat: the field after the parenthesised name). */
-export function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
+/** One process as /proc/<pid>/stat gives it: its parent, and the CPU ticks (USER_HZ) it and its reaped children used. */
+export interface ProcEntry {
+  ppid: number;
+  cpuTicks: number;
+}
+
+/** Every process in one pass over /proc (fields after the parenthesised name: ppid is 4, utime..cstime 14-17). */
+export function procTable(): Map<number, ProcEntry> {
+  const out = new Map<number, ProcEntry>();
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) out.push(Number(e));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(e), { ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
     } catch {
       // exited while we looked
     }
   }
   return out;
+}
+
+/** PIDs whose parent is `ppid`. */
+export function childrenOf(ppid: number): number[] {
+  return [...procTable()].filter(([, p]) => p.ppid === ppid).map(([pid]) => pid);
 }
 
 /** Shared across harnesses and runs: building the images is the slow part of a first start. */
