@@ -32,10 +32,10 @@ import type { ChecksumOffload, Backend as OverlayBackend } from '../overlay/mode
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from './node-services.ts';
 import { setThreadNice } from '../util/priority.ts';
 
-/** The nice value of an agent's start from its node's Ready until the start is done. */
-const REST_OF_START_NICE = 10;
-
-/** The nice value of the agent's background work at start (the built-in images' import): below its own. */
+/**
+ * The nice value of the agent's start-up work that its node's way to Ready does not wait for: the
+ * built-in images' import, and the rest of the start once the node is Ready (yieldAfterReady).
+ */
 const BACKGROUND_NICENESS = 10;
 
 /** What the streaming server (src/kubelet/streaming) gets from the agent. */
@@ -339,10 +339,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     // network, proxy and DNS) runs below the normal priority until it is done: where several nodes start
     // on one machine (up --nodes), the ones still on their way to Ready come first. It still runs
     // whenever a core is free; the image import already runs at nice 10 (../kubelet/images/import.ts).
-    const a1 = agent;
     if (opts.yieldAfterReady) {
-      void a1.nodeStatus.firstReady.then(() => {
-        if (!startDone) restorePriority = setThreadNice(REST_OF_START_NICE);
+      void agent.nodeStatus.firstReady.then(() => {
+        if (!startDone) restorePriority = setThreadNice(BACKGROUND_NICENESS);
       });
     }
     const hook = opts.streaming ?? defaultStreaming(client, caPem, pkiDir, opts.clock);
